@@ -1,0 +1,420 @@
+"""Activations, softmax, the fused affine map and the losses, as Functions (import as `F`).
+
+Each is one Function with `forward` and `backward` side by side. Two are fused for speed and
+numerical stability: `linear` (x @ W + b in one op) and `cross_entropy` (softmax + cross-entropy,
+whose backward is the textbook's (y - t) / N).
+"""
+import numpy as np
+
+from .autograd import Function
+from .backend import array_module
+from .ops import sum_to
+from .tensor import Tensor, as_tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---- activations -----------------------------------------------------------------------------
+class Step(Function):
+    """1 where x > 0, else 0. Its derivative is 0 almost everywhere, so no gradient flows back:
+    the reason the perceptron cannot be trained by backprop."""
+
+    def forward(self, x):
+        self.x = x
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, gy):
+        return array_module(gy).zeros_like(gy)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed from exp(-|x|) so no exp overflows, even at |x| = 1000."""
+
+    def forward(self, x):
+        xp = array_module(x)
+        e = xp.exp(-xp.abs(x))
+        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class LeakyReLU(Function):
+    def __init__(self, alpha=0.01):
+        self.alpha = alpha
+
+    def forward(self, x):
+        self.slope = array_module(x).where(x > 0, x.dtype.type(1), x.dtype.type(self.alpha))
+        return x * self.slope
+
+    def backward(self, gy):
+        return gy * self.slope
+
+
+class PReLU(Function):
+    """Leaky ReLU whose negative slope `alpha` is a learnable tensor (broadcast against x)."""
+
+    def forward(self, x, alpha):
+        self.x, self.alpha, self.positive = x, alpha, x > 0
+        return array_module(x).where(self.positive, x, alpha * x)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        zero = gy.dtype.type(0)
+        gx = gy * xp.where(self.positive, gy.dtype.type(1), self.alpha)
+        galpha = sum_to(xp.where(self.positive, zero, gy * self.x), self.alpha.shape) if self.needs_grad[1] else None
+        return gx, galpha
+
+
+class ELU(Function):
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = array_module(x)
+        self.positive = x > 0
+        self.y = xp.where(self.positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        return self.y
+
+    def backward(self, gy):
+        return gy * array_module(gy).where(self.positive, gy.dtype.type(1), self.y + gy.dtype.type(self.alpha))
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), as logaddexp(0, x) so large x does not overflow; its derivative is sigmoid."""
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).logaddexp(x.dtype.type(0), x)
+
+    def backward(self, gy):
+        return gy * Sigmoid().forward(self.x)
+
+
+class Softmax(Function):
+    """exp(x - max) / sum(exp(x - max)) along `axis`: subtracting the max keeps exp from overflowing."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = _softmax(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = _log_softmax(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        return gy - array_module(gy).exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def _log_softmax(x, axis=-1):
+    xp = array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _softmax(x, axis=-1):
+    e = array_module(x).exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+# ---- the affine layer ------------------------------------------------------------------------
+class Linear(Function):
+    """Fused affine map y = x @ W + b (the textbook's Affine layer): one op instead of two."""
+
+    def forward(self, x, W, b=None):
+        if x.shape[-1] != W.shape[0]:
+            raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "
+                             f"{W.shape[0]} (weight shape {W.shape})")
+        self.x, self.W = x, W
+        y = x @ W
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        gx = gy @ W.T if self.needs_grad[0] else None
+        x2, gy2 = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
+        gW = x2.T @ gy2 if self.needs_grad[1] else None
+        gb = gy2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        return gx, gW, gb
+
+
+# ---- losses ----------------------------------------------------------------------------------
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}")
+
+
+def _reduce(per_sample, reduction):
+    """(value, scale of the per-sample gradient) for a reduction of per-sample losses."""
+    if reduction == "none":
+        return per_sample, None
+    if reduction == "sum":
+        return array_module(per_sample).asarray(per_sample.sum()), 1
+    return array_module(per_sample).asarray(per_sample.mean()), 1 / max(per_sample.size, 1)
+
+
+def _upstream(gy, scale, ndim):
+    """The per-sample upstream gradient, shaped to broadcast over a sample's other axes."""
+    g = gy * gy.dtype.type(scale) if scale is not None else gy
+    return g.reshape(g.shape + (1,) * (ndim - g.ndim))
+
+
+def _one_hot_like(t, y):
+    """Targets as a probability array like `y`: integer labels become one-hot rows."""
+    if t.ndim == y.ndim:
+        return t.astype(y.dtype, copy=False)
+    xp = array_module(y)
+    onehot = xp.zeros_like(y)
+    onehot.reshape(-1, y.shape[-1])[xp.arange(t.size), t.ravel()] = 1
+    return onehot
+
+
+class SoftmaxCrossEntropy(Function):
+    """Fused softmax + cross-entropy on logits (the textbook's SoftmaxWithLoss).
+
+    Targets are integer class labels (N,) or probability rows (N, C). Computed with log-softmax, so a
+    zero probability never produces log(0); the backward is (softmax(x) - t) / N for the mean.
+    """
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def forward(self, x, t):
+        logp = _log_softmax(x, axis=-1)
+        if t.ndim == x.ndim:
+            per_sample = -(t * logp).sum(axis=-1)
+        else:
+            xp = array_module(x)
+            per_sample = -xp.take_along_axis(logp, t[..., None].astype(np.intp), axis=-1)[..., 0]
+        self.logp, self.t = logp, t
+        y, self.scale = _reduce(per_sample, self.reduction)
+        return y
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        grad = xp.exp(self.logp) - _one_hot_like(self.t, self.logp)
+        return grad * _upstream(gy, self.scale, grad.ndim), None
+
+
+class ElementwiseLoss(Function):
+    """Base of losses that compare prediction and target element by element.
+
+    A sample's loss is `combine` over its elements (mean over all axes but the batch axis, as Keras
+    does); the reduction then averages or sums the samples.
+    """
+
+    combine = "mean"
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def forward(self, y, t):
+        if y.shape != t.shape:
+            raise ValueError(f"{type(self).__name__}: prediction shape {y.shape} and target shape {t.shape} differ")
+        self.y, self.t = y, t.astype(y.dtype, copy=False)
+        elementwise = self.elementwise(self.y, self.t)
+        axes = tuple(range(1, y.ndim))
+        per_sample = getattr(elementwise, self.combine)(axis=axes) if axes else elementwise
+        self.per_sample_size = elementwise.size // max(per_sample.size, 1)
+        out, self.scale = _reduce(per_sample, self.reduction)
+        return out
+
+    def backward(self, gy):
+        g = _upstream(gy, self.scale, self.y.ndim)
+        if self.combine == "mean":
+            g = g / g.dtype.type(self.per_sample_size)
+        return self.derivative(self.y, self.t) * g, None
+
+
+class MeanSquaredError(ElementwiseLoss):
+    def elementwise(self, y, t):
+        return (y - t) ** 2
+
+    def derivative(self, y, t):
+        return 2 * (y - t)
+
+
+class SumSquaredError(MeanSquaredError):
+    """The textbook's ½·Σ(y - t)²: half the squared error summed over a sample's elements."""
+
+    combine = "sum"
+
+    def elementwise(self, y, t):
+        return 0.5 * (y - t) ** 2
+
+    def derivative(self, y, t):
+        return y - t
+
+
+class MeanAbsoluteError(ElementwiseLoss):
+    def elementwise(self, y, t):
+        return array_module(y).abs(y - t)
+
+    def derivative(self, y, t):
+        return array_module(y).sign(y - t)
+
+
+class BinaryCrossEntropy(ElementwiseLoss):
+    """-[t·log p + (1-t)·log(1-p)] on probabilities, p clipped to [eps, 1-eps] as Keras does."""
+
+    eps = 1e-7
+
+    def elementwise(self, p, t):
+        xp = array_module(p)
+        p = xp.clip(p, self.eps, 1 - self.eps)
+        return -(t * xp.log(p) + (1 - t) * xp.log(1 - p))
+
+    def derivative(self, p, t):
+        inside = (p >= self.eps) & (p <= 1 - self.eps)
+        p = array_module(p).clip(p, self.eps, 1 - self.eps)
+        return (p - t) / (p * (1 - p)) * inside
+
+
+class BinaryCrossEntropyWithLogits(ElementwiseLoss):
+    """Binary cross-entropy on logits z: max(z, 0) - z·t + log(1 + exp(-|z|)), stable for any z;
+    its derivative is sigmoid(z) - t."""
+
+    def elementwise(self, z, t):
+        xp = array_module(z)
+        return xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
+
+    def derivative(self, z, t):
+        return Sigmoid().forward(z) - t
+
+
+# ---- the functions users call ----------------------------------------------------------------
+def step(x):
+    return Step()(as_tensor(x))
+
+
+def sigmoid(x):
+    return Sigmoid()(as_tensor(x))
+
+
+def tanh(x):
+    return Tanh()(as_tensor(x))
+
+
+def relu(x):
+    return ReLU()(as_tensor(x))
+
+
+def leaky_relu(x, alpha=0.01):
+    return LeakyReLU(alpha)(as_tensor(x))
+
+
+def prelu(x, alpha):
+    x = as_tensor(x)
+    return PReLU()(x, as_tensor(alpha, like=x))
+
+
+def elu(x, alpha=1.0):
+    return ELU(alpha)(as_tensor(x))
+
+
+def softplus(x):
+    return Softplus()(as_tensor(x))
+
+
+def identity(x):
+    return as_tensor(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(as_tensor(x))
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(as_tensor(x))
+
+
+def linear(x, W, b=None):
+    """x @ W + b in one fused op; W has shape (in_features, out_features) as a Keras Dense kernel."""
+    x = as_tensor(x, like=W)
+    return Linear()(x, W) if b is None else Linear()(x, W, b)
+
+
+def _target(target, like):
+    """Targets never need a gradient; integer labels stay integers, anything else takes like's dtype."""
+    data = target.data if isinstance(target, Tensor) else target
+    if getattr(data, "dtype", None) is not None and data.dtype.kind in "iub":
+        return Tensor._from_op(data, None)
+    return as_tensor(data, like=like).detach()
+
+
+def _loss(fn, prediction, target, reduction):
+    _check_reduction(reduction)
+    prediction = as_tensor(prediction)
+    return fn(reduction)(prediction, _target(target, prediction))
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Softmax + cross-entropy from logits; target: integer labels (N,) or probability rows (N, C)."""
+    _check_reduction(reduction)
+    logits = as_tensor(logits)
+    target = _target(target, logits)
+    if target.dtype.kind in "iu":
+        n_classes = logits.shape[-1]
+        if target.shape != logits.shape[:-1]:
+            raise ValueError(f"cross_entropy: integer labels of shape {target.shape} do not match logits {logits.shape}")
+        if target.size and (target.data.min() < 0 or target.data.max() >= n_classes):
+            raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}), got range "
+                             f"[{target.data.min()}, {target.data.max()}]")
+    elif target.shape != logits.shape:
+        raise ValueError(f"cross_entropy: target shape {target.shape} does not match logits {logits.shape}")
+    return SoftmaxCrossEntropy(reduction)(logits, target)
+
+
+def binary_cross_entropy(prob, target, reduction="mean"):
+    return _loss(BinaryCrossEntropy, prob, target, reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    return _loss(BinaryCrossEntropyWithLogits, logits, target, reduction)
+
+
+def mse(prediction, target, reduction="mean"):
+    return _loss(MeanSquaredError, prediction, target, reduction)
+
+
+def sse(prediction, target, reduction="sum"):
+    """½·Σ(y - t)²; reduction "sum" (the default) is the textbook's sum_squared_error over a batch."""
+    return _loss(SumSquaredError, prediction, target, reduction)
+
+
+def mae(prediction, target, reduction="mean"):
+    return _loss(MeanAbsoluteError, prediction, target, reduction)

@@ -1,0 +1,555 @@
+"""Primitive tensor ops. Each is one Function: `forward` on raw arrays, `backward` right below it.
+
+Binary ops broadcast; their backward sums each gradient back to its input's shape (`sum_to`).
+Every op takes its array module from its inputs (`array_module`), so CuPy arrays work unchanged.
+"""
+import numpy as np
+
+from .autograd import Function
+from .backend import array_module
+from .tensor import Tensor, as_tensor
+
+
+def sum_to(g, shape):
+    """Sum gradient `g` over the axes broadcasting added or stretched, so it has `shape` again."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if lead else g
+
+
+def broadcast_to(g, shape):
+    """A writable copy of `g` stretched to `shape` (reduction backward; leaves may keep it as .grad)."""
+    out = array_module(g).empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
+def _pair(a, b):
+    """Both operands as Tensors of one dtype; plain numbers and arrays follow the tensor's dtype."""
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, like=b)
+    elif not isinstance(b, Tensor):
+        b = as_tensor(b, like=a)
+    if a.dtype != b.dtype:
+        fa, fb = a.dtype.kind == "f", b.dtype.kind == "f"
+        if fa and fb:
+            raise TypeError(
+                f"operands have dtypes {a.dtype} and {b.dtype}; scratchgrad never upcasts silently: "
+                f"call .astype() on one of them"
+            )
+        if fa:
+            b = b.astype(a.dtype)
+        elif fb:
+            a = a.astype(b.dtype)
+    return a, b
+
+
+# ---- arithmetic ------------------------------------------------------------------------------
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy):
+        return sum_to(gy, self.shapes[0]), sum_to(gy, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy):
+        return sum_to(gy, self.shapes[0]), sum_to(-gy, self.shapes[1])
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = sum_to(gy * b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * a, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = sum_to(gy / b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """a ** b; the exponent's gradient a**b · log a is computed only when b requires grad."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a**b
+        return self.y
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = sum_to(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * self.y * array_module(a).log(a), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class MatMul(Function):
+    """a @ b with NumPy's rules: 1-D operands are promoted to matrices, leading axes are batch axes."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs operands of at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+            raise ValueError(
+                f"matmul shape mismatch: {a.shape} @ {b.shape} (the last axis of the left operand must "
+                f"equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the right one)"
+            )
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a  # promote 1-D operands as forward did
+        b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:
+            gy = gy[..., None]
+        if a.ndim == 1:
+            gy = gy[..., None, :]
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = sum_to(gy @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
+        if self.needs_grad[1]:
+            gb = sum_to(a2.swapaxes(-1, -2) @ gy, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+# ---- elementwise math ------------------------------------------------------------------------
+class Exp(Function):
+    def forward(self, x):
+        self.y = array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return array_module(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.x = x
+        return array_module(x).abs(x)
+
+    def backward(self, gy):
+        return gy * array_module(gy).sign(self.x)
+
+
+class Clip(Function):
+    """Gradient flows where lo <= x <= hi and is zero where the value was clipped."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        inside = True
+        if self.lo is not None:
+            inside = self.x >= self.lo
+        if self.hi is not None:
+            inside = inside & (self.x <= self.hi)
+        return gy * inside
+
+
+class Maximum(Function):
+    """Elementwise max; on ties each input gets half the gradient."""
+
+    sign = 1
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        xp = array_module(a)
+        return xp.maximum(a, b) if self.sign > 0 else xp.minimum(a, b)
+
+    def backward(self, gy):
+        d = (self.a - self.b) * self.sign
+        share_a = (d > 0) + 0.5 * (d == 0)
+        share_a = share_a.astype(gy.dtype)
+        return sum_to(gy * share_a, self.a.shape), sum_to(gy * (1 - share_a), self.b.shape)
+
+
+class Minimum(Maximum):
+    sign = -1
+
+
+class Cast(Function):
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.source = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.source)
+
+
+# ---- reductions ------------------------------------------------------------------------------
+def _reduced_axes(ndim, axis):
+    if axis is None:
+        return set(range(ndim))
+    return {a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))}
+
+
+def _kept_shape(shape, axis):
+    """The shape a reduction over `axis` has with keepdims=True (to broadcast gradients back)."""
+    axes = _reduced_axes(len(shape), axis)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _reduced_shape(shape, axis):
+    axes = _reduced_axes(len(shape), axis)
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        return array_module(x).asarray(x.sum(axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        return broadcast_to(gy.reshape(_kept_shape(self.shape, self.axis)), self.shape)
+
+
+class Mean(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        y = array_module(x).asarray(x.mean(axis=self.axis, keepdims=self.keepdims))
+        self.count = x.size // y.size if y.size else 1
+        return y
+
+    def backward(self, gy):
+        return broadcast_to(gy.reshape(_kept_shape(self.shape, self.axis)) / gy.dtype.type(self.count), self.shape)
+
+
+class Max(Function):
+    """Max over axes; tied maxima share the gradient equally."""
+
+    reduce = "max"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        self.y = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
+        if self.keepdims:
+            return self.y
+        return self.y.reshape(_reduced_shape(x.shape, self.axis))
+
+    def backward(self, gy):
+        mask = (self.x == self.y).astype(gy.dtype)
+        mask /= mask.sum(axis=self.axis, keepdims=True)
+        return gy.reshape(self.y.shape) * mask
+
+
+class Min(Max):
+    reduce = "min"
+
+
+# ---- shapes ----------------------------------------------------------------------------------
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.source = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape an array of shape {x.shape} ({x.size} values) into {self.shape}") from None
+
+    def backward(self, gy):
+        return gy.reshape(self.source)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return gy.transpose()
+        return gy.transpose(np.argsort(self.axes))
+
+
+class ExpandDims(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.source = x.shape
+        return array_module(x).expand_dims(x, self.axis)
+
+    def backward(self, gy):
+        return gy.reshape(self.source)
+
+
+class Squeeze(Function):
+    def __init__(self, axis=None):
+        self.axis = axis
+
+    def forward(self, x):
+        self.source = x.shape
+        return x.squeeze(self.axis)
+
+    def backward(self, gy):
+        return gy.reshape(self.source)
+
+
+class GetItem(Function):
+    """x[index]; repeated integer indices accumulate their gradients (np.add.at semantics)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gx = xp.zeros(self.shape, dtype=self.dtype)
+        xp.add.at(gx, self.index, gy)
+        return gx
+
+
+class Concatenate(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return array_module(xs[0]).concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(array_module(gy).split(gy, cuts, axis=self.axis))
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return array_module(xs[0]).stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        return tuple(xp.take(gy, i, axis=self.axis) for i in range(gy.shape[self.axis]))
+
+
+class Where(Function):
+    """where(cond, a, b); cond is a constant mask, a and b get the gradient where they were chosen."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return array_module(a).where(self.cond, a, b)
+
+    def backward(self, gy):
+        zero = gy.dtype.type(0)
+        xp = array_module(gy)
+        return (sum_to(xp.where(self.cond, gy, zero), self.shapes[0]),
+                sum_to(xp.where(self.cond, zero, gy), self.shapes[1]))
+
+
+# ---- the functions users call ----------------------------------------------------------------
+def add(a, b):
+    return Add()(*_pair(a, b))
+
+
+def sub(a, b):
+    return Sub()(*_pair(a, b))
+
+
+def mul(a, b):
+    return Mul()(*_pair(a, b))
+
+
+def div(a, b):
+    return Div()(*_pair(a, b))
+
+
+def pow(a, b):
+    return Pow()(*_pair(a, b))
+
+
+def matmul(a, b):
+    return MatMul()(*_pair(a, b))
+
+
+def neg(x):
+    return Neg()(as_tensor(x))
+
+
+def exp(x):
+    return Exp()(as_tensor(x))
+
+
+def log(x):
+    return Log()(as_tensor(x))
+
+
+def sqrt(x):
+    return Sqrt()(as_tensor(x))
+
+
+def abs(x):
+    return Abs()(as_tensor(x))
+
+
+def clip(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clip needs min, max or both")
+    return Clip(min, max)(as_tensor(x))
+
+
+def maximum(a, b):
+    return Maximum()(*_pair(a, b))
+
+
+def minimum(a, b):
+    return Minimum()(*_pair(a, b))
+
+
+def astype(x, dtype):
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    return x if x.dtype == dtype else Cast(dtype)(x)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def sum(x, axis=None, keepdims=False):
+    return Sum(_axis(axis), keepdims)(as_tensor(x))
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean(_axis(axis), keepdims)(as_tensor(x))
+
+
+def max(x, axis=None, keepdims=False):
+    return Max(_axis(axis), keepdims)(as_tensor(x))
+
+
+def min(x, axis=None, keepdims=False):
+    return Min(_axis(axis), keepdims)(as_tensor(x))
+
+
+def reshape(x, shape):
+    return Reshape(shape)(as_tensor(x))
+
+
+def transpose(x, axes=None):
+    return Transpose(None if axes is None else tuple(axes))(as_tensor(x))
+
+
+def flatten(x):
+    """All axes into one, as ndarray.flatten (the Flatten layer keeps the batch axis)."""
+    return reshape(x, (-1,))
+
+
+def expand_dims(x, axis):
+    return ExpandDims(axis)(as_tensor(x))
+
+
+def squeeze(x, axis=None):
+    return Squeeze(axis)(as_tensor(x))
+
+
+def _index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def getitem(x, index):
+    return GetItem(_index(index))(as_tensor(x))
+
+
+def _same_dtype(xs):
+    xs = [as_tensor(x) for x in xs]
+    if not xs:
+        raise ValueError("need at least one tensor")
+    first = next((x for x in xs if x.requires_grad), xs[0])
+    return [as_tensor(x.data, like=first) if x.dtype != first.dtype and not x.requires_grad else x for x in xs]
+
+
+def concatenate(xs, axis=0):
+    return Concatenate(axis)(*_same_dtype(xs))
+
+
+def stack(xs, axis=0):
+    return Stack(axis)(*_same_dtype(xs))
+
+
+def where(cond, a, b):
+    cond = cond.data if isinstance(cond, Tensor) else cond
+    return Where(cond)(*_pair(a, b))
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function")]
