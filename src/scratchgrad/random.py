@@ -1,0 +1,24 @@
+"""The framework's one random generator: weight draws, dropout masks and shuffling all come from it,
+so `set_seed(n)` makes a whole run reproducible."""
+import numpy as np
+
+_rng = np.random.default_rng()
+
+
+def set_seed(seed):
+    """Reseed the generator behind initializers, Dropout, shuffling in fit and DataLoader."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def get_rng():
+    """The current numpy Generator (replaced, not mutated, by `set_seed`: ask for it at use time)."""
+    return _rng
+
+
+def get_state():
+    return _rng.bit_generator.state
+
+
+def set_state(state):
+    _rng.bit_generator.state = state

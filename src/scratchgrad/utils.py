@@ -1,0 +1,42 @@
+"""Conversions at the boundary: whatever the user hands in (lists, pandas, Tensors) becomes an array."""
+import numpy as np
+
+from .backend import to_numpy
+
+
+def as_array(x, name="x"):
+    """`x` as a NumPy array: accepts arrays, lists, pandas DataFrames/Series and Tensors."""
+    from .tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return to_numpy(x.data)
+    if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
+        x = x.to_numpy()
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"{name} must be array-like (ragged or non-numeric data cannot be used): {err}") from None
+    if arr.dtype == object:
+        raise TypeError(f"{name} must hold numbers, got an array of Python objects (ragged rows or strings?)")
+    return arr
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """Integer class labels -> one-hot rows, as keras.utils.to_categorical."""
+    y = as_array(y, "y")
+    if y.ndim > 1 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.size and (y.dtype.kind not in "iub" and not np.all(np.equal(np.mod(y, 1), 0))):
+        raise ValueError("to_categorical needs integer class labels")
+    y = y.astype(np.int64)
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_categorical: labels must be >= 0, got {y.min()}")
+    n = int(y.max()) + 1 if num_classes is None else int(num_classes)
+    if y.size and y.max() >= n:
+        raise ValueError(f"to_categorical: label {y.max()} does not fit num_classes={n}")
+    out = np.zeros(y.shape + (n,), dtype=dtype)
+    np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
+
+
+one_hot = to_categorical
