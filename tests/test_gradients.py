@@ -160,3 +160,18 @@ def test_losses(name, reduction, rng):
     else:
         target = away_from_zero(rng, shape) + x.data
     assert sg.gradcheck(lambda x: fn(x, target, reduction=reduction), x, tol=TOL)
+
+
+def test_dropout_with_fixed_mask(rng):
+    x = tensor(rng.standard_normal((4, 5)))
+    mask = rng.random((4, 5)) > 0.3
+    assert sg.gradcheck(lambda x: F.dropout(x, 0.3, mask=mask), x, tol=TOL)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 3, 2)])
+def test_batch_norm_training_and_eval(shape, rng):
+    x = tensor(rng.standard_normal(shape) * 2 + 1)
+    gamma, beta = tensor(rng.uniform(0.5, 1.5, shape[-1])), tensor(rng.standard_normal(shape[-1]))
+    assert sg.gradcheck(lambda x, g, b: F.batch_norm(x, g, b), x, gamma, beta, tol=TOL)
+    mean, var = rng.standard_normal(shape[-1]), rng.uniform(0.5, 2, shape[-1])
+    assert sg.gradcheck(lambda x, g, b: F.batch_norm(x, g, b, mean=mean, var=var), x, gamma, beta, tol=TOL)

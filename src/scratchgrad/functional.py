@@ -9,6 +9,7 @@ import numpy as np
 from .autograd import Function
 from .backend import array_module
 from .ops import sum_to
+from .random import get_rng
 from .tensor import Tensor, as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -170,6 +171,58 @@ class Linear(Function):
         gW = x2.T @ gy2 if self.needs_grad[1] else None
         gb = gy2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
         return gx, gW, gb
+
+
+# ---- regularizing layers ---------------------------------------------------------------------
+class Dropout(Function):
+    """Inverted dropout: keep each unit with probability 1 - rate and scale it by 1 / (1 - rate), so
+    the expected activation is unchanged and evaluation needs no rescaling."""
+
+    def __init__(self, rate, mask=None):
+        self.rate, self.mask = rate, mask
+
+    def forward(self, x):
+        if self.mask is None:
+            keep = get_rng().random(x.shape, dtype=np.float32) >= self.rate
+            self.mask = array_module(x).asarray(keep)
+        self.scaled_mask = self.mask * x.dtype.type(1 / (1 - self.rate))
+        return x * self.scaled_mask
+
+    def backward(self, gy):
+        return gy * self.scaled_mask
+
+
+class BatchNorm(Function):
+    """Batch normalization over every axis but the last (the feature/channel axis).
+
+    Training: x̂ = (x - μ_batch) / √(σ²_batch + ε), y = γ·x̂ + β. With `mean`/`var` given (evaluation),
+    those running statistics replace the batch's and the op is a fixed affine map of x.
+    """
+
+    def __init__(self, epsilon=1e-3, mean=None, var=None):
+        self.epsilon, self.mean, self.var = epsilon, mean, var
+
+    def forward(self, x, gamma, beta):
+        axes = tuple(range(x.ndim - 1))
+        self.use_batch = self.mean is None
+        if self.use_batch:
+            self.mean, self.var = x.mean(axis=axes), x.var(axis=axes)
+        self.inv_std = 1 / array_module(x).sqrt(self.var + x.dtype.type(self.epsilon))
+        self.xhat = (x - self.mean) * self.inv_std
+        self.gamma = gamma
+        return self.xhat * gamma + beta
+
+    def backward(self, gy):
+        axes = tuple(range(gy.ndim - 1))
+        ggamma = (gy * self.xhat).sum(axis=axes)
+        gbeta = gy.sum(axis=axes)
+        gxhat = gy * self.gamma
+        if not self.use_batch:
+            return gxhat * self.inv_std, ggamma, gbeta
+        n = gy.size // gy.shape[-1]
+        # d/dx of normalizing by the batch's own mean and variance (the textbook's BatchNorm backward)
+        gx = (gxhat - gxhat.mean(axis=axes) - self.xhat * (gxhat * self.xhat).sum(axis=axes) / n) * self.inv_std
+        return gx, ggamma, gbeta
 
 
 # ---- losses ----------------------------------------------------------------------------------
@@ -366,6 +419,27 @@ def linear(x, W, b=None):
     """x @ W + b in one fused op; W has shape (in_features, out_features) as a Keras Dense kernel."""
     x = as_tensor(x, like=W)
     return Linear()(x, W) if b is None else Linear()(x, W, b)
+
+
+def dropout(x, rate, training=True, mask=None):
+    """Inverted dropout; identity when not training. `mask` (bool, x's shape) fixes which units drop."""
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    x = as_tensor(x)
+    if not training or rate == 0:
+        return x
+    return Dropout(rate, None if mask is None else _data(mask))(x)
+
+
+def batch_norm(x, gamma, beta, epsilon=1e-3, mean=None, var=None):
+    """Normalize over all axes but the last with the batch's statistics, or with `mean`/`var` if given."""
+    x = as_tensor(x)
+    stats = (None, None) if mean is None else (_data(mean), _data(var))
+    return BatchNorm(epsilon, *stats)(x, as_tensor(gamma, like=x), as_tensor(beta, like=x))
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _target(target, like):

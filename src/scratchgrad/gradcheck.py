@@ -70,11 +70,11 @@ def relative_error(analytic, numeric):
     return 0.0 if scale == 0 else float(np.abs(analytic - numeric).max(initial=0.0) / scale)
 
 
-def gradcheck(f, *inputs, eps=1e-6, tol=1e-6, seed=0, raise_exception=True):
+def gradcheck(f, *inputs, eps=1e-5, tol=1e-6, seed=20260, raise_exception=True):
     """Compare backprop with numerical gradients for every input of `f` that requires grad.
 
     A non-scalar output is reduced with fixed random weights, so every output element is checked.
-    Use float64 inputs: float32 cannot resolve differences at eps = 1e-6 (a warning says so).
+    Use float64 inputs: float32 cannot resolve differences at eps = 1e-5 (a warning says so).
     Returns a GradcheckResult; raises AssertionError on failure unless raise_exception=False.
     """
     targets = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
