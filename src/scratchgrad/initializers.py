@@ -1,0 +1,203 @@
+"""Weight initializers. All draws come from the framework generator (`scratchgrad.set_seed`).
+
+The textbook's formulas are used: uniform on [-r, r] with r = √(3/n_in) (LeCun), √(6/(n_in+n_out))
+(Glorot/Xavier), √(6/n_in) (He); normal with σ = √(1/n_in), √(2/(n_in+n_out)), √(2/n_in). The uniform
+ones equal Keras's. Keras differs for the normal ones: it draws from a normal truncated at 2σ and
+rescales σ by 1/0.8796 to keep the variance; ours are plain normals with the textbook σ.
+For a Dense kernel (n_in, n_out); for a conv kernel (kh, kw, c_in, c_out) the fans are kh·kw·c_in and
+kh·kw·c_out.
+"""
+import numpy as np
+
+from .random import get_rng
+
+
+def compute_fans(shape):
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    def __call__(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return np.zeros(shape, dtype=dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return np.ones(shape, dtype=dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype="float32"):
+        return np.full(shape, self.value, dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05):
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype="float32"):
+        return _normal(shape, dtype, self.stddev, self.mean)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05):
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype="float32"):
+        return _uniform(shape, dtype, self.minval, self.maxval)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class SmallRandom(RandomNormal):
+    """The textbook's first try: 0.01 · randn. Deep nets' activations collapse towards 0 with it."""
+
+    def __init__(self, stddev=0.01):
+        super().__init__(0.0, stddev)
+
+    def get_config(self):
+        return {"stddev": self.stddev}
+
+
+class VarianceScaling(Initializer):
+    """Variance `scale / fan` with fan = n_in, n_out or their mean, from a uniform or a normal."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="normal"):
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"mode must be fan_in, fan_out or fan_avg, got {mode!r}")
+        if distribution not in ("normal", "uniform"):
+            raise ValueError(f"distribution must be normal or uniform, got {distribution!r}")
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype="float32"):
+        fan_in, fan_out = compute_fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        if self.distribution == "uniform":
+            limit = np.sqrt(3.0 * variance)  # a uniform on [-r, r] has variance r²/3
+            return _uniform(shape, dtype, -limit, limit)
+        return _normal(shape, dtype, np.sqrt(variance))
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+
+
+class _Preset(VarianceScaling):
+    """A named VarianceScaling with fixed settings (`preset`), as Keras's named initializers."""
+
+    preset = (1.0, "fan_in", "normal")
+
+    def __init__(self):
+        super().__init__(*self.preset)
+
+    def get_config(self):
+        return {}
+
+
+class LecunUniform(_Preset):
+    """Uniform on ±√(3/n_in)."""
+
+    preset = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    """Normal with σ = √(1/n_in) (Keras: truncated normal)."""
+
+    preset = (1.0, "fan_in", "normal")
+
+
+class GlorotUniform(_Preset):
+    """Xavier: uniform on ±√(6/(n_in+n_out)); Keras's default for Dense and Conv2D kernels."""
+
+    preset = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_Preset):
+    """Xavier: normal with σ = √(2/(n_in+n_out)) (Keras: truncated normal)."""
+
+    preset = (1.0, "fan_avg", "normal")
+
+
+class HeUniform(_Preset):
+    """He: uniform on ±√(6/n_in), for ReLU nets."""
+
+    preset = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_Preset):
+    """He: normal with σ = √(2/n_in), for ReLU nets (Keras: truncated normal)."""
+
+    preset = (2.0, "fan_in", "normal")
+
+
+def _normal(shape, dtype, stddev, mean=0.0):
+    dtype = np.dtype(dtype)
+    draw = get_rng().standard_normal(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
+    return (draw * dtype.type(stddev) + dtype.type(mean)).astype(dtype, copy=False)
+
+
+def _uniform(shape, dtype, low, high):
+    dtype = np.dtype(dtype)
+    draw = get_rng().random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
+    return (draw * dtype.type(high - low) + dtype.type(low)).astype(dtype, copy=False)
+
+
+INITIALIZERS = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "random_normal": RandomNormal, "random_uniform": RandomUniform, "small_random": SmallRandom,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "variance_scaling": VarianceScaling,
+}
+_CLASSES = {cls.__name__: cls for cls in INITIALIZERS.values()}
+
+
+def get(identifier):
+    """An initializer from a name ("he_normal"), a Keras class name ("HeNormal"), a config dict, an
+    Initializer, or any callable(shape, dtype)."""
+    if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
+        return identifier
+    if isinstance(identifier, dict):
+        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key in INITIALIZERS:
+            return INITIALIZERS[key]()
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+    raise ValueError(f"unknown initializer {identifier!r}; expected one of {', '.join(INITIALIZERS)}")
+
+
+def serialize(initializer):
+    if not isinstance(initializer, Initializer):
+        raise ValueError(f"initializer {initializer!r} is not an Initializer and cannot be saved in a config")
+    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}

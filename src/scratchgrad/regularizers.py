@@ -1,0 +1,76 @@
+"""Weight penalties added to the training loss, with Keras's semantics.
+
+L2(l2) adds l2 · Σw². The textbook writes weight decay as λ/2 · ‖w‖²: the same penalty with λ = 2·l2.
+L1(l1) adds l1 · Σ|w|, which drives weights to exactly zero.
+"""
+from . import ops
+
+
+class Regularizer:
+    def __call__(self, weight):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class L1L2(Regularizer):
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, weight):
+        penalty = 0.0
+        if self.l1:
+            penalty = ops.abs(weight).sum() * self.l1
+        if self.l2:
+            penalty = (weight * weight).sum() * self.l2 + penalty
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier):
+    """A regularizer from None, a name ("l2"), a config dict, or a Regularizer/callable."""
+    if identifier is None or isinstance(identifier, Regularizer) or callable(identifier):
+        return identifier
+    if isinstance(identifier, dict):
+        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if isinstance(identifier, str) and identifier.lower() in REGULARIZERS:
+        return REGULARIZERS[identifier.lower()]()
+    raise ValueError(f"unknown regularizer {identifier!r}; expected one of {', '.join(REGULARIZERS)}")
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    if not isinstance(regularizer, Regularizer):
+        raise ValueError(f"regularizer {regularizer!r} is not a Regularizer and cannot be saved in a config")
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
