@@ -1,8 +1,15 @@
-"""scratchgrad: deep learning from scratch on NumPy, with a Keras-style API."""
-from . import activations, functional, initializers, ops, optimizers, regularizers
+"""scratchgrad: deep learning from scratch on NumPy, with a Keras-style API.
+
+`import scratchgrad as keras` works for Keras core code: keras.Sequential, keras.layers.Dense,
+keras.Input, keras.optimizers.Adam, keras.utils.to_categorical, keras.callbacks.EarlyStopping.
+"""
+from . import (activations, callbacks, datasets, functional, initializers, layers, losses, metrics, models, ops,
+               optimizers, regularizers, utils)
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient
+from .layers import Input
+from .models import Sequential, load_model
 from .ops import concatenate, stack, where
 from .random import set_seed
 from .tensor import Tensor

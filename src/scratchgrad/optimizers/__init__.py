@@ -114,9 +114,11 @@ class Optimizer:
         raise NotImplementedError
 
     # ---- state and config --------------------------------------------------------------------
-    def get_state(self):
-        """Everything needed to resume exactly: the step count and each parameter's slots, in order."""
-        slots = [{k: np.array(v) for k, v in s.items() if k != "scratch"} for s in self._slots.values()]
+    def get_state(self, params=None):
+        """Everything needed to resume exactly: the step count and each parameter's slots, in the order
+        the parameters were first updated (or in the order of `params`)."""
+        chosen = self._slots.values() if params is None else [self._slots[id(p)] for p in params if id(p) in self._slots]
+        slots = [{k: np.array(v) for k, v in s.items() if k != "scratch"} for s in chosen]
         return {"iterations": self.iterations, "slots": slots}
 
     def set_state(self, state):

@@ -1,0 +1,281 @@
+"""Callbacks: hooks that fit() calls at the start and end of training, of each epoch and of each batch."""
+import csv
+import math
+import os
+import sys
+import warnings
+
+from .progress import ProgressBar, is_live
+
+
+class Callback:
+    """Override any hook. `self.model` is the model being trained; set `model.stop_training = True`
+    to stop after the current batch/epoch."""
+
+    def __init__(self):
+        self.model, self.params = None, {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList:
+    """Calls the same hook on every callback in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def __getattr__(self, hook):
+        def call_all(*args):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+
+        return call_all
+
+
+class History(Callback):
+    """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses."""
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints progress: verbose=1 a live bar on a terminal (one line per epoch when piped), verbose=2
+    one line per epoch."""
+
+    def __init__(self, verbose=1, stream=None):
+        super().__init__()
+        self.verbose, self.stream = verbose, stream or sys.stdout
+        self.live = verbose == 1 and is_live(self.stream)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        header = f"Epoch {epoch + 1}/{self.params['epochs']}"
+        if self.live:
+            self.stream.write(header + "\n")
+        self.bar = ProgressBar(self.params["steps"], self.live, self.stream, prefix="" if self.live else header + " - ")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(batch + 1, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.finish(logs or {})
+
+
+def _improvement(mode, monitor):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be auto, min or max, got {mode!r}")
+    if mode == "auto":
+        mode = "max" if "acc" in monitor or monitor.endswith("auc") else "min"
+    return mode
+
+
+class _Monitor(Callback):
+    """Shared by the callbacks that watch one logged quantity for improvement."""
+
+    def __init__(self, monitor, mode, min_delta):
+        super().__init__()
+        self.monitor, self.min_delta = monitor, abs(min_delta)
+        self.mode = _improvement(mode, monitor)
+        self.best = None
+
+    def current(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(f"{type(self).__name__}: '{self.monitor}' is not in the logs "
+                          f"(available: {', '.join(sorted(logs or {}))})", stacklevel=3)
+        return value
+
+    def improved(self, value):
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; optionally put back
+    the weights of the best epoch."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_weights, self.best_epoch = 0, 0, None, 0
+        self.best = self.baseline
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self.current(logs)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        self.wait += 1
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping; best {self.monitor} {self.best:.4f} at epoch "
+                      f"{self.best_epoch + 1}")
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model (or its weights) after each epoch, or only when `monitor` improved.
+    `filepath` may hold format fields: "ckpt-{epoch:02d}-{val_loss:.2f}.sg"."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto"):
+        super().__init__(monitor, mode, 0.0)
+        self.filepath, self.verbose = os.fspath(filepath), verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = self.current(logs)
+            if value is None or not self.improved(value):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved to {path}")
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first batch whose loss is NaN or infinite, saying where it happened."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Epoch {self.epoch + 1}, batch {batch + 1}: invalid loss {loss}, terminating training")
+            self.model.stop_training = True
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch's start from schedule(epoch, lr) (or schedule(epoch))."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        try:
+            lr = self.schedule(epoch, optimizer.learning_rate)
+        except TypeError:
+            lr = self.schedule(epoch)
+        optimizer.learning_rate = float(lr)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by `factor` when `monitor` stalls for `patience` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        super().__init__(monitor, mode, min_delta)
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {factor}")
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_left, self.best = 0, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self.current(logs)
+        if value is None:
+            return
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self.improved(value):
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        optimizer = self.model.optimizer
+        if self.wait >= self.patience and self.cooldown_left == 0 and optimizer.learning_rate > self.min_lr:
+            optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
+            self.cooldown_left, self.wait = self.cooldown, 0
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: reducing learning rate to {optimizer.learning_rate:.6g}")
+
+
+class CSVLogger(Callback):
+    """Append each epoch's logs as a CSV row (epoch first, then the keys in sorted order)."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+        self.writer, self.header_written = None, exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        keys = sorted(logs)
+        if self.writer is None:
+            self.writer = csv.writer(self.file, delimiter=self.separator)
+            if not self.header_written:
+                self.writer.writerow(["epoch"] + keys)
+        self.writer.writerow([epoch] + [logs[k] for k in keys])
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: LambdaCallback(on_epoch_end=lambda epoch, logs: ...)."""
+
+    HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+             "on_train_batch_begin", "on_train_batch_end")
+
+    def __init__(self, **hooks):
+        super().__init__()
+        unknown = set(hooks) - set(self.HOOKS)
+        if unknown:
+            raise TypeError(f"LambdaCallback got unknown hooks {sorted(unknown)}; valid: {', '.join(self.HOOKS)}")
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)

@@ -1,0 +1,25 @@
+"""Layers: each maps a Tensor to a Tensor and owns its weights (Keras names and defaults)."""
+from .base import Layer
+from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, LeakyReLU, PReLU, ReLU, Reshape,
+                   Sigmoid, Softmax, Tanh)
+from .normalization import BatchNormalization
+
+LAYERS = {cls.__name__: cls for cls in (Dense, Activation, ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, Softmax,
+                                        Dropout, BatchNormalization, Flatten, Reshape, InputLayer)}
+
+
+def register(cls):
+    """Make a Layer class known to model loading (configs name layers by class)."""
+    LAYERS[cls.__name__] = cls
+    return cls
+
+
+def deserialize(config):
+    name = config["class_name"]
+    if name not in LAYERS:
+        raise ValueError(f"unknown layer class {name!r} in the model config; known: {', '.join(sorted(LAYERS))}")
+    return LAYERS[name].from_config(config["config"])
+
+
+def serialize(layer):
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}

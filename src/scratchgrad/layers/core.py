@@ -1,0 +1,210 @@
+"""Dense (the textbook's Affine layer), activation layers, Dropout, Flatten, Reshape and Input."""
+import numpy as np
+
+from .. import activations, initializers, regularizers
+from .. import functional as F
+from .base import Layer, serialize_initializer, serialize_regularizer
+
+
+class Dense(Layer):
+    """y = activation(x @ kernel + bias); `kernel` has shape (inputs, units) as in Keras."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) != units or units < 1:
+            raise ValueError(f"Dense units must be a positive integer, got {units!r}")
+        self.units, self.use_bias = int(units), use_bias
+        self.activation = activations.get(activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self._init_names = (kernel_initializer, bias_initializer)
+        self.kernel = self.bias = None
+
+    def build(self, input_shape):
+        n_in = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer, self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+
+    def call_linear(self, x, training=False):
+        """x @ kernel + bias, before the activation (the logits the fused losses take)."""
+        if x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"{self.name} was built for inputs with {self.kernel.shape[0]} features, "
+                             f"got {x.shape[-1]} (input shape {x.shape})")
+        return F.linear(x, self.kernel, self.bias)
+
+    def call(self, x, training=False):
+        return self.activation(self.call_linear(x, training))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": serialize_initializer(self._init_names[0]),
+                "bias_initializer": serialize_initializer(self._init_names[1]),
+                "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
+                "bias_regularizer": serialize_regularizer(self.bias_regularizer)}
+
+
+class Activation(Layer):
+    """Applies an activation by name or callable: Activation("relu")."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call_linear(self, x, training=False):
+        return x
+
+    def call(self, x, training=False):
+        return self.activation(x)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class _FixedActivation(Activation):
+    """An Activation layer whose function is fixed by the class (ReLU, Sigmoid, Tanh)."""
+
+    function = None
+
+    def __init__(self, **kwargs):
+        super().__init__(type(self).function, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return config
+
+
+class ReLU(_FixedActivation):
+    function = staticmethod(F.relu)
+
+
+class Sigmoid(_FixedActivation):
+    function = staticmethod(F.sigmoid)
+
+
+class Tanh(_FixedActivation):
+    function = staticmethod(F.tanh)
+
+
+class Softmax(Layer):
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.activation = F.softmax if axis == -1 else None  # the fused loss path needs the last axis
+
+    def call_linear(self, x, training=False):
+        return x
+
+    def call(self, x, training=False):
+        return F.softmax(x, self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class LeakyReLU(Layer):
+    """max(x, alpha·x); alpha defaults to Keras's 0.3 (`negative_slope` is Keras 3's name for it)."""
+
+    def __init__(self, alpha=None, negative_slope=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = negative_slope if alpha is None else alpha
+
+    def call(self, x, training=False):
+        return F.leaky_relu(x, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class ELU(Layer):
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = alpha
+
+    def call(self, x, training=False):
+        return F.elu(x, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class PReLU(Layer):
+    """Leaky ReLU with a learnable slope per input element (Keras: alpha of shape input_shape[1:])."""
+
+    def __init__(self, alpha_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = alpha_initializer
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight("alpha", input_shape[1:], self.alpha_initializer)
+
+    def call(self, x, training=False):
+        return F.prelu(x, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha_initializer": serialize_initializer(self.alpha_initializer)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each unit with probability `rate` and scale the rest by
+    1/(1 - rate); in evaluation, the identity. Masks come from the framework's seeded generator."""
+
+    def __init__(self, rate, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        self.rate = rate
+
+    def call(self, x, training=False):
+        return F.dropout(x, self.rate, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1·d2·...): keeps the batch axis."""
+
+    def call(self, x, training=False):
+        return x.reshape(x.shape[0], -1)
+
+
+class Reshape(Layer):
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, x, training=False):
+        return x.reshape((x.shape[0],) + self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class InputLayer(Layer):
+    """Declares the input shape (without the batch axis) so a model can build before seeing data."""
+
+    def __init__(self, shape=None, batch_size=None, input_shape=None, **kwargs):
+        shape = shape if shape is not None else input_shape
+        if shape is None:
+            raise ValueError("Input needs a shape, e.g. Input(shape=(784,))")
+        super().__init__(input_shape=tuple(np.atleast_1d(shape).tolist()), **kwargs)
+        self.batch_size = batch_size
+
+    def call(self, x, training=False):
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config["shape"] = config.pop("input_shape")
+        return config
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
+    """keras.Input: the input of a Sequential model, e.g. Sequential([Input(shape=(4,)), Dense(3)])."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs)

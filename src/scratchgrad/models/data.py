@@ -1,0 +1,84 @@
+"""Validation and conversion of what users pass to fit/evaluate/predict: checked once, up front."""
+import numpy as np
+
+from ..utils import as_array
+
+
+def features(x, dtype, input_shape=None):
+    """x as a float array of the model's dtype, checked for emptiness, NaN/inf and feature shape."""
+    x = as_array(x, "x")
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x is empty (shape {x.shape}); expected at least one sample")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"x must hold numbers, got dtype {x.dtype}")
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if not np.isfinite(x).all():
+        raise ValueError(f"x contains NaN or infinite values ({np.count_nonzero(~np.isfinite(x))} of them)")
+    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape[1:]):
+        raise ValueError(f"the model expects inputs of shape {_show(input_shape)}, got x of shape {x.shape}")
+    return x
+
+
+def targets(y, n, loss, output_shape, dtype):
+    """y checked against the loss and the model's output: label range, widths, values, length."""
+    y = as_array(y, "y")
+    if y.ndim == 0 or len(y) != n:
+        raise ValueError(f"x and y have different lengths: {n} samples in x, {len(y) if y.ndim else 0} in y")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold numbers, got dtype {y.dtype}; encode labels with LabelEncoder first")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinite values")
+    units = output_shape[-1]
+    if loss.sparse_targets:
+        return _sparse_labels(y, units, loss.name)
+    name = loss.name
+    if name == "categorical_crossentropy" and y.ndim == 1:
+        raise ValueError(f"{name} needs one-hot targets of shape (n, {units}), got integer labels of shape "
+                         f"{y.shape}; use sparse_categorical_crossentropy or to_categorical(y)")
+    if y.shape[1:] != tuple(output_shape[1:]) and not (y.ndim == 1 and tuple(output_shape[1:]) == (1,)):
+        hint = f"; for {units} classes use sparse_categorical_crossentropy" if name == "binary_crossentropy" \
+            and y.ndim == 1 else ""
+        raise ValueError(f"{name}: targets of shape {y.shape} do not fit the model's output {_show(output_shape)}{hint}")
+    if name in ("binary_crossentropy", "categorical_crossentropy") and (y.min() < 0 or y.max() > 1):
+        raise ValueError(f"{name} needs targets in [0, 1], got values in [{y.min()}, {y.max()}]")
+    return np.ascontiguousarray(y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
+
+
+def _sparse_labels(y, units, name):
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} needs integer class labels of shape (n,), got y of shape {y.shape}; "
+                         f"for one-hot targets use categorical_crossentropy")
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise ValueError(f"{name} needs integer class labels, got non-integer values such as {y[y != np.round(y)][0]}")
+    if units < 2:
+        raise ValueError(f"{name} needs an output with one unit per class (>= 2), the model has {units}")
+    if y.min() < 0 or y.max() >= units:
+        raise ValueError(f"{name}: labels must lie in [0, {units}) for a {units}-unit output, "
+                         f"got labels in [{y.min():g}, {y.max():g}]")
+    return y.astype(np.int64)
+
+
+def sample_weights(sample_weight, class_weight, y, n):
+    """Per-sample weights from sample_weight and/or class_weight ({class: weight}), or None."""
+    weights = None
+    if sample_weight is not None:
+        weights = as_array(sample_weight, "sample_weight").astype(np.float64).reshape(-1)
+        if len(weights) != n:
+            raise ValueError(f"sample_weight has {len(weights)} entries for {n} samples")
+    if class_weight:
+        labels = y if y.ndim == 1 else y.argmax(axis=-1) if y.shape[-1] > 1 else y[:, 0].round()
+        cw = np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=np.float64)
+        weights = cw if weights is None else weights * cw
+    return weights
+
+
+def check_batch_size(batch_size):
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _show(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")

@@ -1,0 +1,253 @@
+"""The Keras-compatible model API: the seeds' programs, return types, validation, progress output."""
+import io
+
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad.callbacks import ProgbarLogger
+from scratchgrad.layers import Dense, Dropout
+from scratchgrad.models import Sequential
+
+
+def blobs(rng, n=240, classes=3, features=4):
+    centers = rng.standard_normal((classes, features)) * 3
+    y = rng.integers(0, classes, n)
+    return (centers[y] + rng.standard_normal((n, features))).astype(np.float32), y
+
+
+def test_seed_mnist_program_runs_with_imports_changed(rng):
+    # the seed's Keras program: Dense(512, relu) -> Dense(10, softmax), rmsprop, sparse CE
+    prototypes = rng.random((10, 784))
+    y = rng.integers(0, 10, 256).astype(np.uint8)
+    x = np.clip(prototypes[y] + 0.3 * rng.standard_normal((256, 784)), 0, 1).astype(np.float32)
+    keras.set_seed(0)
+    model = Sequential([Dense(512, activation="relu"), Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=5, batch_size=128, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss"] and len(history.history["loss"]) == 5
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    test_loss, test_acc = model.evaluate(x, y, verbose=0)
+    assert isinstance(test_loss, float) and test_acc > 0.9
+    probs = model.predict(x[:7])
+    assert probs.shape == (7, 10) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_seed_iris_program(rng):
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelEncoder
+
+    x, y = load_iris(return_X_y=True)
+    y = keras.utils.to_categorical(LabelEncoder().fit_transform(y))
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=417)
+    keras.set_seed(0)
+    model = keras.Sequential()
+    model.add(keras.layers.Dense(30, input_dim=4, activation="relu"))
+    model.add(keras.layers.Dense(16, activation="relu"))
+    model.add(keras.layers.Dense(3, activation="softmax"))
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=30, batch_size=1, verbose=0)
+    assert model.evaluate(x_test, y_test, verbose=0)[1] >= 0.9
+
+
+def test_input_builds_the_model_and_summary_matches_keras(capsys):
+    model = keras.Sequential([keras.Input(shape=(784,)), Dense(512, activation="relu"), Dense(10, activation="softmax")])
+    assert model.built and model.count_params() == 407_050
+    model.summary()
+    out = capsys.readouterr().out
+    assert "(None, 512)" in out and "401,920" in out and "Total params: 407,050" in out
+    assert "Non-trainable params: 0" in out
+
+
+def test_evaluate_returns_scalar_without_metrics(rng):
+    x, y = blobs(rng)
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert isinstance(model.evaluate(x, y, verbose=0), float)
+    assert isinstance(model.train_on_batch(x[:8], y[:8]), float)
+    assert model.predict_on_batch(x[:8]).shape == (8, 3)
+
+
+def test_fused_path_matches_the_plain_loss(rng):
+    x, y = blobs(rng, n=32)
+    keras.set_seed(1)
+    model = Sequential([Dense(3, activation="softmax", input_dim=4)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    fused = model.evaluate(x, y, verbose=0)
+    probs = model.predict(x)
+    plain = -np.log(probs[np.arange(len(y)), y]).mean()
+    assert fused == pytest.approx(plain, rel=1e-5)
+
+
+def test_last_short_batch_is_used(rng):
+    x, y = blobs(rng, n=10)
+    seen = []
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    cb = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[cb])
+    assert seen == [0, 1, 2]
+
+
+def test_validation_split_and_data_add_val_keys(rng):
+    x, y = blobs(rng)
+    model = Sequential([Dense(8, activation="relu"), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    assert sorted(h.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    h = model.fit(x, y, epochs=1, validation_data=(x[:10], y[:10]), verbose=0)
+    assert "val_loss" in h.history
+
+
+def test_lists_and_tensors_are_accepted(rng):
+    x, y = blobs(rng, n=20)
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x.tolist(), y.tolist(), verbose=0)
+    model.fit(keras.Tensor(x), keras.Tensor(y), verbose=0)
+
+
+@pytest.mark.parametrize("loss,metric_name", [("binary_crossentropy", "binary"), ("mse", "binary")])
+def test_binary_output_accuracy(loss, metric_name, rng):
+    x = rng.standard_normal((200, 2)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
+    keras.set_seed(0)
+    model = Sequential([Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss, metrics=["accuracy"])
+    model.fit(x, y, epochs=20, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0)[1] > 0.9
+
+
+def test_regularization_adds_to_the_loss(rng):
+    x, y = blobs(rng, n=16)
+    keras.set_seed(0)
+    plain = Sequential([Dense(3, activation="softmax", input_dim=4)])
+    keras.set_seed(0)
+    reg = Sequential([Dense(3, activation="softmax", input_dim=4, kernel_regularizer=keras.regularizers.L2(0.5))])
+    for m in (plain, reg):
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    penalty = 0.5 * (reg.layers[0].kernel.data.astype(np.float64) ** 2).sum()
+    assert reg.evaluate(x, y, verbose=0) == pytest.approx(plain.evaluate(x, y, verbose=0) + penalty, rel=1e-5)
+
+
+def test_class_and_sample_weights_change_the_loss(rng):
+    x, y = blobs(rng, n=32)
+    model = Sequential([Dense(3, activation="softmax", input_dim=4)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    base = model.evaluate(x, y, verbose=0)
+    assert model.evaluate(x, y, sample_weight=np.full(32, 2.0), verbose=0) == pytest.approx(2 * base, rel=1e-5)
+    model.fit(x, y, class_weight={0: 1.0, 1: 5.0, 2: 1.0}, verbose=0)
+
+
+# ---- bad input, checked before training ---------------------------------------------------------------
+def compiled(loss="sparse_categorical_crossentropy", units=3, **kw):
+    model = Sequential([Dense(units, activation="softmax", input_dim=4, **kw)])
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
+@pytest.mark.parametrize("x,y,loss,units,message", [
+    (np.ones((5, 4)), np.zeros(4), "sparse_categorical_crossentropy", 3, "5 samples in x, 4 in y"),
+    (np.ones((5, 3)), np.zeros(5), "sparse_categorical_crossentropy", 3, r"\(None, 4\).*\(5, 3\)"),
+    (np.ones((5, 4)), np.array([0, 1, 2, 3, 0]), "sparse_categorical_crossentropy", 3, r"\[0, 3\)"),
+    (np.ones((5, 4)), np.array([0, 1, 0.5, 1, 0]), "sparse_categorical_crossentropy", 3, "integer"),
+    (np.ones((5, 4)), np.ones((5, 4)), "categorical_crossentropy", 3, r"\(5, 4\).*\(None, 3\)"),
+    (np.ones((5, 4)), np.array([0, 1, 2, 1, 0]), "categorical_crossentropy", 3, "one-hot"),
+    (np.full((5, 4), np.nan), np.zeros(5), "sparse_categorical_crossentropy", 3, "NaN"),
+    (np.ones((5, 4)), np.array([0.0, 1, np.inf, 1, 0]), "mse", 1, "NaN or infinite"),
+    (np.ones((0, 4)), np.zeros(0), "sparse_categorical_crossentropy", 3, "empty"),
+    (np.ones((5, 4)), np.zeros(5), "binary_crossentropy", 10, "sparse_categorical_crossentropy"),
+])
+def test_bad_input_is_rejected_with_expected_vs_actual(x, y, loss, units, message):
+    model = compiled(loss, units)
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, verbose=0)
+    np.testing.assert_array_equal(model.get_weights()[0], weights[0])
+
+
+def test_bad_batch_size_and_uncompiled_model():
+    model = compiled()
+    with pytest.raises(ValueError, match="batch_size"):
+        model.fit(np.ones((4, 4)), np.zeros(4), batch_size=0, verbose=0)
+    with pytest.raises(RuntimeError, match="compile"):
+        Sequential([Dense(2)]).fit(np.ones((4, 4)), np.zeros(4), verbose=0)
+
+
+# ---- progress output ----------------------------------------------------------------------------------
+def run_with_progress(verbose, rng, capsys, epochs=3):
+    x, y = blobs(rng, n=64)
+    model = compiled()
+    model.fit(x, y, epochs=epochs, batch_size=8, verbose=verbose)
+    return capsys.readouterr().out
+
+
+def test_piped_progress_is_one_plain_line_per_epoch(rng, capsys):
+    out = run_with_progress(1, rng, capsys)
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"Epoch {i + 1}/3 - 8/8 ") and " - loss: " in line for i, line in enumerate(lines))
+    assert "\r" not in out and "\b" not in out and "\x1b" not in out
+
+
+def test_verbose_2_and_0(rng, capsys):
+    assert len(run_with_progress(2, rng, capsys).splitlines()) == 3
+    assert run_with_progress(0, rng, capsys) == ""
+
+
+def test_live_progress_redraws_in_place_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = ProgbarLogger(verbose=1, stream=stream)
+    bar.set_params({"epochs": 1, "steps": 4})
+    bar.on_epoch_begin(0)
+    bar.bar.refresh = 0
+    for step in range(4):
+        bar.on_train_batch_end(step, {"loss": 0.5})
+    bar.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.98})
+    out = stream.getvalue()
+    assert out.startswith("Epoch 1/1\n") and "\r" in out and "━" * 20 in out
+    assert out.rstrip("\n").split("\r")[-1].startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ ")
+    assert "accuracy: 0.9800 - loss: 0.5000" in out
+
+
+@pytest.fixture
+def quiet_overflow():
+    with np.errstate(all="ignore"):  # the overflow is the point; our own warning is what is checked
+        yield
+
+
+def test_nan_loss_warns_and_terminate_on_nan_stops(rng, capsys, quiet_overflow):
+    x, y = blobs(rng, n=32)
+    model = compiled()
+    model.optimizer = keras.optimizers.SGD(1e30)
+    x = x * 1e20
+    with pytest.warns(RuntimeWarning, match="epoch 1, batch"):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    model = compiled()
+    model.optimizer = keras.optimizers.SGD(1e30)
+    history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()])
+    assert "terminating training" in capsys.readouterr().out
+    assert len(history.history["loss"]) == 1
+
+
+def test_low_level_loop_is_possible(rng):
+    x, y = blobs(rng, n=64)
+    keras.set_seed(0)
+    model = Sequential([Dense(16, activation="relu"), Dense(3)])
+    opt = keras.optimizers.SGD(0.1)
+    F = keras.functional
+    first = None
+    for epoch in range(20):
+        for start in range(0, 64, 16):
+            loss = F.cross_entropy(model(x[start:start + 16]), y[start:start + 16])
+            loss.backward()
+            opt.step(model.parameters())
+            opt.zero_grad(model.parameters())
+            first = first if first is not None else loss.item()
+    assert loss.item() < first / 2
