@@ -30,7 +30,7 @@ class Callback:
 
 
 class CallbackList:
-    """Calls the same hook on every callback in order."""
+    """Calls the same hook on every callback in order, always with a logs dict (as Keras does)."""
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
@@ -40,6 +40,9 @@ class CallbackList:
 
     def __getattr__(self, hook):
         def call_all(*args):
+            arity = 1 if hook in ("on_train_begin", "on_train_end") else 2  # (logs) or (index, logs)
+            if len(args) < arity:
+                args = args + ({},)
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
 

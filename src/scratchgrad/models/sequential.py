@@ -256,7 +256,8 @@ class Sequential(Layer):
         steps = math.ceil(len(x) / batch_size)
         history = History()
         verbose = 1 if verbose == "auto" else verbose
-        cbs = [history] + list(callbacks or []) + ([ProgbarLogger(verbose)] if verbose else [])
+        # Keras's order: the progress line first, History last so it records what callbacks added
+        cbs = ([ProgbarLogger(verbose)] if verbose else []) + list(callbacks or []) + [history]
         callback_list = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
         self._warn_on_nan = not any(isinstance(cb, TerminateOnNaN) for cb in cbs)

@@ -1,0 +1,90 @@
+import csv
+
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad import callbacks
+from scratchgrad.layers import Dense
+from scratchgrad.models import Sequential
+
+
+@pytest.fixture
+def data(rng):
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    return x, (x.sum(axis=1) > 0).astype(np.int64)
+
+
+def model_for(lr=0.05):
+    keras.set_seed(0)
+    model = Sequential([Dense(8, activation="relu", input_dim=3), Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class Scripted(callbacks.Callback):
+    """Feeds a fixed sequence of val_loss values into the logs, to drive monitors deterministically."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+
+
+def test_history_keys_and_hooks_order(data):
+    events = []
+    hooks = {name: (lambda name: lambda *args: events.append(name))(name) for name in callbacks.LambdaCallback.HOOKS}
+    history = model_for().fit(*data, epochs=2, batch_size=32, verbose=0, callbacks=[callbacks.LambdaCallback(**hooks)])
+    assert history.epoch == [0, 1] and set(history.history) == {"loss", "accuracy"}
+    assert events[:4] == ["on_train_begin", "on_epoch_begin", "on_train_batch_begin", "on_train_batch_end"]
+    assert events[-1] == "on_train_end" and events.count("on_epoch_end") == 2
+
+
+def test_early_stopping_patience_and_restore(data):
+    model = model_for()
+    snapshots = []
+    record = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: snapshots.append(model.get_weights()))
+    stop = callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = model.fit(*data, epochs=10, verbose=0, callbacks=[Scripted([5, 3, 4, 4, 1, 0, 0, 0, 0, 0]), record, stop])
+    assert len(history.history["loss"]) == 4  # best at epoch 2 (index 1), two epochs without improvement
+    for a, b in zip(model.get_weights(), snapshots[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_checkpoint_best_only(tmp_path, data):
+    path = str(tmp_path / "ckpt-{epoch:02d}.sg")
+    cb = callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
+    model_for().fit(*data, epochs=4, verbose=0, callbacks=[Scripted([3, 2, 5, 1]), cb])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt-01.sg", "ckpt-02.sg", "ckpt-04.sg"]
+    assert keras.load_model(tmp_path / "ckpt-04.sg").count_params() == 50
+
+
+def test_learning_rate_scheduler_sets_the_rate(data):
+    model = model_for(lr=0.1)
+    seen = []
+    sched = callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    spy = callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(model.optimizer.learning_rate))
+    history = model.fit(*data, epochs=3, verbose=0, callbacks=[sched, spy])
+    assert seen == pytest.approx([0.05, 0.025, 0.0125])
+    assert history.history["learning_rate"] == pytest.approx(seen)
+
+
+def test_reduce_lr_on_plateau(data):
+    model = model_for(lr=0.1)
+    cb = callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=0.02)
+    model.fit(*data, epochs=6, verbose=0, callbacks=[Scripted([1, 1, 1, 1, 1, 1]), cb])
+    assert model.optimizer.learning_rate == pytest.approx(0.025)  # halved at epochs 3 and 5
+
+
+def test_csv_logger(tmp_path, data):
+    path = tmp_path / "log.csv"
+    model_for().fit(*data, epochs=3, verbose=0, callbacks=[callbacks.CSVLogger(path)])
+    rows = list(csv.DictReader(path.open()))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"] and set(rows[0]) == {"epoch", "accuracy", "loss"}
+
+
+def test_lambda_callback_rejects_unknown_hooks():
+    with pytest.raises(TypeError, match="on_epoch_end"):
+        callbacks.LambdaCallback(on_epoch_finish=print)
