@@ -16,6 +16,21 @@ ACTIVATIONS = {
 }
 
 
+# The primitive each named activation is, for the training fast path (identity needs none).
+PRIMITIVES = {
+    F.identity: None, F.step: F.Step, F.sigmoid: F.Sigmoid, F.tanh: F.Tanh, F.relu: F.ReLU,
+    F.leaky_relu: F.LeakyReLU, F.elu: F.ELU, F.softplus: F.Softplus, F.softmax: F.Softmax, F.log_softmax: F.LogSoftmax,
+}
+
+
+def tape(activation):
+    """[(Function, [])] for a known activation, [] for identity, None for a custom callable."""
+    if activation not in PRIMITIVES:
+        return None
+    primitive = PRIMITIVES[activation]
+    return [] if primitive is None else [(primitive(), [])]
+
+
 def get(activation):
     """An activation function from a name, a callable, or None (meaning linear)."""
     if activation is None:

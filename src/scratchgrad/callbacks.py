@@ -46,6 +46,7 @@ class CallbackList:
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
 
+        setattr(self, hook, call_all)  # looked up once per fit, not once per batch
         return call_all
 
 

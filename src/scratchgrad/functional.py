@@ -235,9 +235,11 @@ def _reduce(per_sample, reduction):
     """(value, scale of the per-sample gradient) for a reduction of per-sample losses."""
     if reduction == "none":
         return per_sample, None
+    xp, total = array_module(per_sample), per_sample.sum()
     if reduction == "sum":
-        return array_module(per_sample).asarray(per_sample.sum()), 1
-    return array_module(per_sample).asarray(per_sample.mean()), 1 / max(per_sample.size, 1)
+        return xp.asarray(total), 1
+    scale = 1 / max(per_sample.size, 1)
+    return xp.asarray(total * per_sample.dtype.type(scale)), scale
 
 
 def _upstream(gy, scale, ndim):
@@ -246,14 +248,14 @@ def _upstream(gy, scale, ndim):
     return g.reshape(g.shape + (1,) * (ndim - g.ndim))
 
 
-def _one_hot_like(t, y):
-    """Targets as a probability array like `y`: integer labels become one-hot rows."""
-    if t.ndim == y.ndim:
-        return t.astype(y.dtype, copy=False)
-    xp = array_module(y)
-    onehot = xp.zeros_like(y)
-    onehot.reshape(-1, y.shape[-1])[xp.arange(t.size), t.ravel()] = 1
-    return onehot
+def _pick(a, labels, subtract=None):
+    """a[..., label] for each row (or, with `subtract`, a[..., label] -= subtract in place)."""
+    rows = a.reshape(-1, a.shape[-1])
+    index = (array_module(a).arange(labels.size), labels.reshape(-1))
+    if subtract is not None:
+        rows[index] -= subtract
+        return a
+    return rows[index].reshape(labels.shape)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -271,15 +273,17 @@ class SoftmaxCrossEntropy(Function):
         if t.ndim == x.ndim:
             per_sample = -(t * logp).sum(axis=-1)
         else:
-            xp = array_module(x)
-            per_sample = -xp.take_along_axis(logp, t[..., None].astype(np.intp), axis=-1)[..., 0]
+            per_sample = -_pick(logp, t)
         self.logp, self.t = logp, t
         y, self.scale = _reduce(per_sample, self.reduction)
         return y
 
     def backward(self, gy):
-        xp = array_module(gy)
-        grad = xp.exp(self.logp) - _one_hot_like(self.t, self.logp)
+        grad = array_module(gy).exp(self.logp)  # softmax(x) = y
+        if self.t.ndim == grad.ndim:
+            grad -= self.t
+        else:
+            _pick(grad, self.t, subtract=1)  # y - t with t one-hot, without building the one-hot rows
         return grad * _upstream(gy, self.scale, grad.ndim), None
 
 

@@ -35,6 +35,10 @@ class Loss:
     def per_sample_from_logits(self, logits, y_true):
         raise NotImplementedError(f"{type(self).__name__} has no logits form")
 
+    def primitive(self, reduction, on_logits):
+        """The loss as one Function (for the training fast path), or None if it is not one."""
+        return None
+
     def get_config(self):
         return {"from_logits": self.from_logits, "name": self.name}
 
@@ -61,6 +65,9 @@ class CategoricalCrossentropy(Loss):
 
     def per_sample_from_logits(self, logits, y_true):
         return F.cross_entropy(logits, _values(y_true), reduction="none")
+
+    def primitive(self, reduction, on_logits):
+        return F.SoftmaxCrossEntropy(reduction) if on_logits or self.from_logits else None
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -94,9 +101,14 @@ class BinaryCrossentropy(Loss):
     def per_sample_from_logits(self, logits, y_true):
         return F.binary_cross_entropy_with_logits(logits, _like(y_true, logits), reduction="none")
 
+    def primitive(self, reduction, on_logits):
+        logits = on_logits or self.from_logits
+        return (F.BinaryCrossEntropyWithLogits if logits else F.BinaryCrossEntropy)(reduction)
+
 
 class _Elementwise(Loss):
-    function = None
+    function = None  # the functional form, e.g. F.mse
+    op = None  # its Function class, e.g. F.MeanSquaredError
 
     def __init__(self, name=None):
         super().__init__(name=name)
@@ -104,25 +116,28 @@ class _Elementwise(Loss):
     def per_sample(self, y_pred, y_true):
         return type(self).function(y_pred, _like(y_true, y_pred), reduction="none")
 
+    def primitive(self, reduction, on_logits):
+        return self.op(reduction)
+
     def get_config(self):
         return {"name": self.name}
 
 
 class MeanSquaredError(_Elementwise):
     name = "mean_squared_error"
-    function = staticmethod(F.mse)
+    function, op = staticmethod(F.mse), F.MeanSquaredError
 
 
 class MeanAbsoluteError(_Elementwise):
     name = "mean_absolute_error"
-    function = staticmethod(F.mae)
+    function, op = staticmethod(F.mae), F.MeanAbsoluteError
 
 
 class SumSquaredError(_Elementwise):
     """The textbook's ½·Σ(y - t)² per sample (averaged over the batch like every loss here)."""
 
     name = "sum_squared_error"
-    function = staticmethod(F.sse)
+    function, op = staticmethod(F.sse), F.SumSquaredError
 
 
 def _values(y):

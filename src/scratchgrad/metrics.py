@@ -28,11 +28,15 @@ def mean_squared_error(y_true, y_pred):
     return _per_sample((y_pred - y_true.reshape(y_pred.shape)) ** 2)
 
 
+ARGMAX_BASED = (sparse_categorical_accuracy, categorical_accuracy)
+
+
 class Mean:
     """A running mean of per-sample values: what every metric here reports for an epoch."""
 
     def __init__(self, fn, name):
         self.fn, self.name = fn, name
+        self.needs_probabilities = fn not in ARGMAX_BASED  # argmax is the same on logits
         self.reset()
 
     def reset(self):

@@ -73,6 +73,11 @@ class Layer:
     def call(self, x, training=False):
         raise NotImplementedError
 
+    def tape(self, training):
+        """This layer as a list of (Function, [parameter Tensors]) steps for the training fast path
+        (see models/tape.py), or None if it cannot be written that way."""
+        return None
+
     # ---- weights -----------------------------------------------------------------------------
     @property
     def trainable(self):

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import activations, initializers, regularizers
 from .. import functional as F
+from ..ops import Reshape as ReshapeOp
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
@@ -39,6 +40,11 @@ class Dense(Layer):
     def call(self, x, training=False):
         return self.activation(self.call_linear(x, training))
 
+    def tape(self, training):
+        activation = activations.tape(self.activation)
+        params = [self.kernel] + ([self.bias] if self.use_bias else [])
+        return None if activation is None else [(F.Linear(), params)] + activation
+
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
@@ -60,6 +66,9 @@ class Activation(Layer):
 
     def call(self, x, training=False):
         return self.activation(x)
+
+    def tape(self, training):
+        return activations.tape(self.activation)
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
@@ -103,6 +112,9 @@ class Softmax(Layer):
     def call(self, x, training=False):
         return F.softmax(x, self.axis)
 
+    def tape(self, training):
+        return [(F.Softmax(self.axis), [])]
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 
@@ -117,6 +129,9 @@ class LeakyReLU(Layer):
     def call(self, x, training=False):
         return F.leaky_relu(x, self.alpha)
 
+    def tape(self, training):
+        return [(F.LeakyReLU(self.alpha), [])]
+
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
 
@@ -128,6 +143,9 @@ class ELU(Layer):
 
     def call(self, x, training=False):
         return F.elu(x, self.alpha)
+
+    def tape(self, training):
+        return [(F.ELU(self.alpha), [])]
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -146,6 +164,9 @@ class PReLU(Layer):
     def call(self, x, training=False):
         return F.prelu(x, self.alpha)
 
+    def tape(self, training):
+        return [(F.PReLU(), [self.alpha])]
+
     def get_config(self):
         return {**super().get_config(), "alpha_initializer": serialize_initializer(self.alpha_initializer)}
 
@@ -163,6 +184,9 @@ class Dropout(Layer):
     def call(self, x, training=False):
         return F.dropout(x, self.rate, training=training)
 
+    def tape(self, training):
+        return [(F.Dropout(self.rate), [])] if training and self.rate else []
+
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
 
@@ -170,8 +194,14 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1·d2·...): keeps the batch axis."""
 
+    def build(self, input_shape):
+        self.features = int(np.prod(input_shape[1:]))
+
     def call(self, x, training=False):
         return x.reshape(x.shape[0], -1)
+
+    def tape(self, training):
+        return [(ReshapeOp((-1, self.features)), [])]
 
 
 class Reshape(Layer):
@@ -181,6 +211,9 @@ class Reshape(Layer):
 
     def call(self, x, training=False):
         return x.reshape((x.shape[0],) + self.target_shape)
+
+    def tape(self, training):
+        return [(ReshapeOp((-1,) + self.target_shape), [])]
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
@@ -198,6 +231,9 @@ class InputLayer(Layer):
 
     def call(self, x, training=False):
         return x
+
+    def tape(self, training):
+        return []
 
     def get_config(self):
         config = super().get_config()

@@ -115,7 +115,7 @@ def save_model(model, path):
                                                                             if isinstance(m, str)],
                           "optimizer": optimizers.serialize(model.optimizer)}
         metadata["compile"] = json.dumps(compile_config)
-        state = model.optimizer.get_state(model.trainable_weights)
+        state = model.get_optimizer_state()
         metadata["optimizer_iterations"] = str(state["iterations"])
         for i, slots in enumerate(state["slots"]):
             tensors.update({f"optimizer/{i:04d}/{name}": value for name, value in slots.items()})
@@ -146,9 +146,8 @@ def load_model(path, compile=True):
                       metrics=settings["metrics"])
         slots = _optimizer_slots(tensors)
         if slots:
-            model.optimizer.set_state({"iterations": int(metadata["optimizer_iterations"]), "slots": slots})
             try:
-                model.optimizer.build(model.trainable_weights)
+                model.set_optimizer_state({"iterations": int(metadata["optimizer_iterations"]), "slots": slots})
             except ValueError as err:
                 raise ModelFileError(f"{path}: {err}") from None
     return model

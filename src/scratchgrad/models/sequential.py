@@ -13,9 +13,10 @@ from ..backend import floatx
 from ..callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
 from ..layers import InputLayer, Layer
 from ..layers.base import check_weights
+from ..parameters import FlatParameters
 from ..random import get_rng
 from ..tensor import Tensor
-from . import data
+from . import data, tape
 
 _FUSABLE = {"softmax": F.softmax, "sigmoid": F.sigmoid}
 
@@ -32,6 +33,8 @@ class Sequential(Layer):
         self.stop_training = False
         self.history = None
         self._input_shape = None  # with the batch axis (None)
+        self._flat = None  # FlatParameters once training starts (see parameters.py)
+        self.fast_path = True  # False: always train through the autograd graph (models/tape.py)
         for layer in layers or []:
             self.add(layer)
 
@@ -161,6 +164,7 @@ class Sequential(Layer):
             metrics = [m for ms in metrics.values() for m in (ms if isinstance(ms, (list, tuple)) else [ms])]
         self._metric_ids = list(metrics or [])
         self.compiled_metrics = []
+        self._flat = None
 
     def _check_compiled(self):
         if self.loss is None:
@@ -195,24 +199,62 @@ class Sequential(Layer):
         return loss + reg if isinstance(reg, Tensor) else loss
 
     def _predictions(self, out):
-        """Probabilities for the metrics (the fused path produced logits)."""
-        if self._fused is None or not self.compiled_metrics:
+        """Probabilities for the metrics (the fused path produced logits; argmax needs none)."""
+        if self._fused is None or not any(m.needs_probabilities for m in self.compiled_metrics):
             return out.data
         with no_grad():
             return self._fused(Tensor._from_op(out.data, None)).data
 
     def _train_batch(self, x, y, weights):
-        self.train(True)
+        steps = tape.build(self.layers, training=True) if self._tape_loss is not None else None
+        if steps is None:
+            loss, out = self._graph_step(x, y, weights)
+        else:
+            loss, out = self._tape_step(steps, x, y, weights)
+        self._update()
+        return loss, self._predictions(out)
+
+    def _graph_step(self, x, y, weights):
+        """Forward through the autograd graph, backward(), gradients left in each parameter's .grad."""
         out = self._forward_for_loss(Tensor._from_op(x, None), training=True)
         loss = self._loss_value(out, y, weights)
         loss.backward()
-        params = self._params
-        self.optimizer.step(params)
-        self.optimizer.zero_grad(params)
-        return float(loss.data), self._predictions(out)
+        if self._flat is not None:
+            self._flat.collect_grads()
+        return float(loss.data), out
+
+    def _tape_step(self, steps, x, y, weights):
+        """The same step on the tape (models/tape.py): gradients land in the flat gradient buffer."""
+        if self._fused is not None:
+            steps = steps[:-1]  # the softmax/sigmoid is inside the fused loss
+        out = tape.forward(steps, x)
+        loss_op = self.loss.primitive("mean" if weights is None else "none", self._fused is not None)
+        value = loss_op.forward(out, y)
+        if weights is None:
+            upstream = value.dtype.type(1)
+        else:
+            upstream = (weights / len(x)).astype(out.dtype)
+            value = (value * upstream).sum()
+        tape.backward(steps, loss_op.backward(upstream)[0], self._grad_views)
+        loss = float(value)
+        reg = self.regularization_loss()
+        if isinstance(reg, Tensor):
+            reg.backward()
+            loss += float(reg.data)
+            for p in self._params:
+                if p.grad is not None:
+                    self._grad_views[id(p)] += p.grad
+                    p.grad = None
+        return loss, Tensor._from_op(out, None)
+
+    def _update(self):
+        if self._flat is None:
+            self.optimizer.step(self._params)
+            self.optimizer.zero_grad(self._params)
+        else:
+            self.optimizer.apply([self._flat.grad], [self._flat.tensor])
 
     def _test_batch(self, x, y, weights):
-        self.train(False)
         with no_grad():
             out = self._forward_for_loss(Tensor._from_op(x, None), training=False)
             loss = self._loss_value(out, y, weights)
@@ -232,8 +274,43 @@ class Sequential(Layer):
             self.compiled_metrics = [metrics_module.get(m, self.loss.name, output_shape, y.shape)
                                      for m in self._metric_ids]
         self._fused = self._fused_activation()
-        self._params = self.trainable_weights
+        self._prepare_parameters()
         return x, y, weights
+
+    def _prepare_parameters(self):
+        """Pack the trainable weights into one flat buffer (kept across fits) and pick the step:
+        the tape when every layer and the loss are known primitives, else the autograd graph."""
+        params = self.trainable_weights
+        self._params = params
+        flat_ok = FlatParameters.eligible(params) and self.optimizer.clipnorm is None
+        if flat_ok and (self._flat is None or not self._flat.intact(params)):
+            self._flat = FlatParameters(params)
+        elif not flat_ok:
+            self._flat = None
+        unique = len({id(p) for p in params}) == len(params)
+        use_tape = self.fast_path and self._flat is not None and unique
+        self._tape_loss = self.loss.primitive("mean", self._fused is not None) if use_tape else None
+        self._grad_views = {id(p): g for p, g in zip(params, self._flat.grad_views)} if self._flat else {}
+
+    def get_optimizer_state(self):
+        """The optimizer's state per trainable weight (unpacked from the flat buffer if in use)."""
+        if self._flat is None:
+            return self.optimizer.get_state(self.trainable_weights)
+        state = self.optimizer.get_state([self._flat.tensor])
+        slots = self._flat.split(state["slots"][0]) if state["slots"] else []
+        return {"iterations": state["iterations"], "slots": slots}
+
+    def set_optimizer_state(self, state):
+        """Restore `get_optimizer_state()`'s result; shapes are checked against the weights now."""
+        self._fused = self._fused_activation()
+        self._prepare_parameters()
+        if self._flat is None:
+            self.optimizer.set_state(state)
+            self.optimizer.build(self._params)
+            return
+        slots = [self._flat.merge(state["slots"])] if state["slots"] else []
+        self.optimizer.set_state({"iterations": state["iterations"], "slots": slots})
+        self.optimizer.build([self._flat.tensor])
 
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
@@ -282,6 +359,7 @@ class Sequential(Layer):
 
     def _run_epoch(self, x, y, weights, batch_size, shuffle, epoch, callback_list):
         tracker = _Tracker(self.compiled_metrics)
+        self.train(True)
         warned = not self._warn_on_nan
         for step, index in enumerate(self._batches(len(x), batch_size, shuffle)):
             callback_list.on_train_batch_begin(step)
@@ -299,6 +377,7 @@ class Sequential(Layer):
 
     def _evaluate_arrays(self, x, y, weights=None, batch_size=32):
         tracker = _Tracker(self.compiled_metrics)
+        self.train(False)
         for index in self._batches(len(x), batch_size, shuffle=False):
             loss, pred = self._test_batch(x[index], y[index], None if weights is None else weights[index])
             tracker.update(loss, y[index], pred)
@@ -331,11 +410,14 @@ class Sequential(Layer):
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         x, y, weights = self._prepare(x, y, sample_weight, class_weight)
+        self.train(True)
         loss, pred = self._train_batch(x, y, weights)
+        self.train(False)
         return self._batch_result(loss, y, pred)
 
     def test_on_batch(self, x, y, sample_weight=None):
         x, y, weights = self._prepare(x, y, sample_weight)
+        self.train(False)
         loss, pred = self._test_batch(x, y, weights)
         return self._batch_result(loss, y, pred)
 

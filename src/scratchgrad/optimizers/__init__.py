@@ -53,7 +53,7 @@ class Optimizer:
     def step(self, params):
         """Update each parameter from its `.grad` (parameters without a gradient are skipped)."""
         params = [p for p in params if p.grad is not None]
-        self._apply([p.grad for p in params], params)
+        self.apply([p.grad for p in params], params)
 
     def zero_grad(self, params):
         for p in params:
@@ -62,10 +62,7 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars):
         """Keras's form: an iterable of (gradient, parameter) pairs; gradients are arrays or Tensors."""
         pairs = [(g.data if isinstance(g, Tensor) else g, p) for g, p in grads_and_vars if g is not None]
-        self._apply([g for g, _ in pairs], [p for _, p in pairs])
-
-    def apply(self, grads, params):
-        self.apply_gradients(zip(grads, params))
+        self.apply([g for g, _ in pairs], [p for _, p in pairs])
 
     def build(self, params):
         """Create the state slots of parameters not seen yet (zeros, or those given to set_state)."""
@@ -88,7 +85,8 @@ class Optimizer:
     def _initial_slot(self, name, w):
         return array_module(w).zeros_like(w)
 
-    def _apply(self, grads, params):
+    def apply(self, grads, params):
+        """Update `params` (Tensors) in place from `grads` (arrays of the same shapes), one step."""
         self.build(params)
         grads = self._clip([g if g.dtype == p.dtype else g.astype(p.dtype) for g, p in zip(grads, params)])
         lr = self.learning_rate
