@@ -1,8 +1,11 @@
 """The framework's one random generator: weight draws, dropout masks and shuffling all come from it,
-so `set_seed(n)` makes a whole run reproducible."""
+so `set_seed(n)` makes a whole run reproducible.
+
+The generator is made on first use: importing numpy.random costs ~10 ms of `import scratchgrad`.
+"""
 import numpy as np
 
-_rng = np.random.default_rng()
+_rng = None
 
 
 def set_seed(seed):
@@ -13,12 +16,15 @@ def set_seed(seed):
 
 def get_rng():
     """The current numpy Generator (replaced, not mutated, by `set_seed`: ask for it at use time)."""
+    global _rng
+    if _rng is None:
+        _rng = np.random.default_rng()
     return _rng
 
 
 def get_state():
-    return _rng.bit_generator.state
+    return get_rng().bit_generator.state
 
 
 def set_state(state):
-    _rng.bit_generator.state = state
+    get_rng().bit_generator.state = state
