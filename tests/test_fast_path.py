@@ -104,5 +104,5 @@ def test_float32_training_step_never_touches_float64(rng, monkeypatch):
         model.fit(x, y, epochs=1, batch_size=8, verbose=0)
         monkeypatch.undo()
         assert all(w.dtype == np.float32 for w in model.weights)
-        assert all(s.dtype == np.float32 for s in model.optimizer._slots[id(model._flat.tensor)].values())
+        assert all(a.dtype == np.float32 for a in model.optimizer.get_state()["slots"][0].values())
     assert seen == {np.dtype(np.float32)}

@@ -142,3 +142,40 @@ def test_no_pickle_in_the_file(tmp_path):
     header = json.loads(path.read_bytes()[8:8 + header_len])
     assert header["__metadata__"]["format"] == "scratchgrad"
     assert b"\x80\x04\x95" not in path.read_bytes()  # no pickle protocol-4 frame
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copies_keep_training_exactly(how, data):
+    """A pickled or deep-copied model (joblib and Dask do this) continues with the optimizer's state."""
+    import copy
+    import pickle
+
+    x, y = data
+    model = make_model()
+    model.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    twin = pickle.loads(pickle.dumps(model)) if how == "pickle" else copy.deepcopy(model)
+    keras.set_seed(9)
+    model.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    keras.set_seed(9)
+    twin.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert len(twin.optimizer._slots) == 1
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    from scratchgrad.autograd import is_grad_enabled, no_grad
+
+    def toggle():
+        for _ in range(20_000):
+            with no_grad():
+                pass
+
+    threads = [threading.Thread(target=toggle) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert is_grad_enabled()

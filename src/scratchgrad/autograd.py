@@ -6,22 +6,29 @@ Function on Tensors records it as the creator of its output when grad mode is on
 requires grad: that chain of creators is the define-by-run graph.
 """
 import contextlib
+import threading
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Per thread, so one thread's no_grad() never switches graph building off in another."""
+
+    enabled = True
+
+
+_mode = _GradMode()
 
 
 def is_grad_enabled():
-    return _grad_enabled
+    return _mode.enabled
 
 
 @contextlib.contextmanager
 def _set_grad_enabled(mode):
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, mode
+    previous, _mode.enabled = _mode.enabled, mode
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _mode.enabled = previous
 
 
 def no_grad():
@@ -46,7 +53,7 @@ class Function:
 
     def __call__(self, *inputs):
         y = self.forward(*[t.data for t in inputs])
-        if _grad_enabled:
+        if _mode.enabled:
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
                 self.inputs = inputs

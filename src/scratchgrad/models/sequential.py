@@ -284,7 +284,11 @@ class Sequential(Layer):
         self._params = params
         flat_ok = FlatParameters.eligible(params) and self.optimizer.clipnorm is None
         if flat_ok and (self._flat is None or not self._flat.intact(params)):
+            # a copy or an unpickled model has lost the views: repack, keeping the optimizer's state
+            carried = self.get_optimizer_state() if self._flat is not None and self._flat.params == params else None
             self._flat = FlatParameters(params)
+            if carried is not None:
+                self._load_optimizer_state(carried)
         elif not flat_ok:
             self._flat = None
         unique = len({id(p) for p in params}) == len(params)
@@ -304,6 +308,9 @@ class Sequential(Layer):
         """Restore `get_optimizer_state()`'s result; shapes are checked against the weights now."""
         self._fused = self._fused_activation()
         self._prepare_parameters()
+        self._load_optimizer_state(state)
+
+    def _load_optimizer_state(self, state):
         if self._flat is None:
             self.optimizer.set_state(state)
             self.optimizer.build(self._params)

@@ -33,7 +33,7 @@ class Optimizer:
         self.global_clipnorm = global_clipnorm
         self.name = name or type(self).__name__.lower()
         self.iterations = 0
-        self._slots = {}  # id(param) -> {slot name: array}, in the order parameters were first seen
+        self._slots = {}  # param Tensor -> {slot name: array}, in the order parameters were first seen
         self._pending = None  # slots from set_state, bound to the next parameters seen
 
     # ---- learning rate -----------------------------------------------------------------------
@@ -67,9 +67,9 @@ class Optimizer:
     def build(self, params):
         """Create the state slots of parameters not seen yet (zeros, or those given to set_state)."""
         for p in params:
-            if id(p) not in self._slots:
+            if p not in self._slots:  # keyed by the Tensor itself, so copies of a model keep their state
                 pending = self._pending.pop(0) if self._pending else None
-                self._slots[id(p)] = self._new_slots(p.data, pending)
+                self._slots[p] = self._new_slots(p.data, pending)
 
     def _new_slots(self, w, pending):
         xp = array_module(w)
@@ -94,7 +94,7 @@ class Optimizer:
             w = p.data
             if self.weight_decay:
                 w *= w.dtype.type(1 - lr * self.weight_decay)
-            self.update(w, g, self._slots[id(p)], w.dtype.type(lr))
+            self.update(w, g, self._slots[p], w.dtype.type(lr))
         self.iterations += 1
 
     def _clip(self, grads):
@@ -115,7 +115,7 @@ class Optimizer:
     def get_state(self, params=None):
         """Everything needed to resume exactly: the step count and each parameter's slots, in the order
         the parameters were first updated (or in the order of `params`)."""
-        chosen = self._slots.values() if params is None else [self._slots[id(p)] for p in params if id(p) in self._slots]
+        chosen = self._slots.values() if params is None else [self._slots[p] for p in params if p in self._slots]
         slots = [{k: np.array(v) for k, v in s.items() if k != "scratch"} for s in chosen]
         return {"iterations": self.iterations, "slots": slots}
 
