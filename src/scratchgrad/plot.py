@@ -1,0 +1,519 @@
+"""See it learn: training curves, activations, decision regions, optimizer paths, activation and gradient
+statistics, weights, confusion matrices, and a live plot that redraws while fit() runs.
+
+matplotlib is optional (pip install 'scratchgrad[plot]'): it is imported when something is drawn, not
+when scratchgrad is. Every function returns its matplotlib Figure; `ax=` draws into Axes you own (one
+Axes, or a sequence with one Axes per panel for the plots with several panels) and `save=` writes the
+figure to that path (PNG by its suffix). Figures are made with pyplot, so `plt.show()` shows them; none is
+ever closed here, so close your own (`plt.close(fig)`) when you make many in a loop.
+"""
+import math
+import os
+import sys
+
+import numpy as np
+
+from . import functional as F
+from . import optimizers as opt
+from .autograd import no_grad
+from .callbacks import Callback
+from .layers import Dense
+from .models import Sequential
+from .random import get_rng
+from .tensor import Tensor
+
+# name -> (title, function); Leaky ReLU's slope is 0.1 here (not the default 0.01) so it can be seen
+ACTIVATIONS = {
+    "step": ("step", F.step),
+    "sigmoid": ("sigmoid", F.sigmoid),
+    "tanh": ("tanh", F.tanh),
+    "relu": ("ReLU", F.relu),
+    "leaky_relu": ("Leaky ReLU (α = 0.1)", lambda x: F.leaky_relu(x, 0.1)),
+    "elu": ("ELU", F.elu),
+    "softplus": ("softplus", F.softplus),
+}
+
+# the textbook's three weight scales: 0.01·randn, Xavier (σ = √(1/n) for n in = n out), He (σ = √(2/n))
+INITS = ("small_random", "glorot_normal", "he_normal")
+INIT_TITLES = {"small_random": "0.01·randn", "glorot_normal": "Xavier", "he_normal": "He"}
+
+
+def function_to_minimize(x, y):
+    """The textbook's optimizer test: a long, flat valley along x, where plain SGD zigzags."""
+    return x**2 / 20 + y**2
+
+
+def default_optimizers():
+    """The textbook's comparison: learning rates picked so that each optimizer's character shows."""
+    return {
+        "SGD": opt.SGD(0.95),
+        "Momentum": opt.Momentum(0.1),
+        "AdaGrad": opt.Adagrad(1.5),
+        "RMSprop": opt.RMSprop(0.3),
+        "Adam": opt.Adam(0.3),
+    }
+
+
+# ---- matplotlib plumbing ---------------------------------------------------------------------
+def _in_notebook():
+    """True inside a Jupyter kernel (where figures can be displayed and replaced in place)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _headless():
+    return (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY") and "MPLBACKEND" not in os.environ and not _in_notebook())
+
+
+def _pyplot():
+    """pyplot, after choosing the file-only Agg backend when there is no screen to draw on.
+
+    Decided once, before pyplot's first import: a backend the user picked (or pyplot already in use)
+    is never overridden.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("plotting needs matplotlib, which is optional: pip install 'scratchgrad[plot]'") from None
+    if "matplotlib.pyplot" not in sys.modules and _headless():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _panels(n, ax=None, ncols=None, size=(4.0, 3.0)):
+    """(figure, list of n Axes): the Axes given in `ax`, or a new grid of n panels."""
+    if ax is not None:
+        axes = list(np.ravel(np.asarray(ax, dtype=object)))
+        if len(axes) != n:
+            raise ValueError(f"this plot draws {n} panel(s); ax= must give one Axes per panel, got {len(axes)}")
+        return axes[0].figure, axes
+    ncols = min(n, ncols or n)
+    nrows = math.ceil(n / ncols)
+    fig, grid = _pyplot().subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False,
+                                   layout="constrained")
+    grid = list(grid.ravel())
+    for spare in grid[n:]:
+        spare.set_axis_off()
+    return fig, grid[:n]
+
+
+def _finish(fig, save):
+    if save is not None:
+        fig.savefig(save)
+    return fig
+
+
+# ---- arrays in, classes and images out -------------------------------------------------------
+def class_ids(a):
+    """Class numbers from labels, one-hot rows, softmax rows or single sigmoid outputs (threshold 0.5)."""
+    a = np.asarray(a)
+    if a.ndim > 1 and a.shape[-1] > 1:
+        return a.argmax(axis=-1)
+    a = a.reshape(len(a))
+    if a.dtype.kind == "f" and np.any(a % 1):
+        return (a > 0.5).astype(np.int64)
+    return a.astype(np.int64)
+
+
+def _predict(model, x):
+    """Outputs of a Keras-style model (anything with predict) or of a plain function of the inputs."""
+    if hasattr(model, "predict"):
+        return np.asarray(model.predict(x, batch_size=4096))
+    return np.asarray(model(x))
+
+
+def _as_image(a):
+    """A sample as something imshow takes: a flat row becomes a square, a single channel is dropped."""
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim == 1:
+        side = math.isqrt(a.size)
+        if side * side != a.size:
+            raise ValueError(f"cannot show {a.size} values as a square image; reshape the images first")
+        return a.reshape(side, side)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        return a[..., 0]
+    if a.ndim == 3 and a.shape[-1] == 3:
+        return (a - a.min()) / max(float(a.max() - a.min()), 1e-12)  # imshow wants RGB in [0, 1]
+    if a.ndim == 2:
+        return a
+    raise ValueError(f"cannot show an array of shape {a.shape} as an image")
+
+
+def _image_grid(images, titles=None, colors=None, cmap="gray", centered=False, ax=None):
+    """One small panel per image; `centered` puts 0 at the middle of the colormap (for weights)."""
+    fig, axes = _panels(len(images), ax, ncols=math.ceil(math.sqrt(len(images))), size=(1.3, 1.4))
+    for i, (a, image) in enumerate(zip(axes, images)):
+        picture = _as_image(image)
+        bounds = {}
+        if centered:  # symmetric limits: equally strong positive and negative weights get equally deep colors
+            limit = float(np.abs(picture).max()) or 1.0
+            bounds = {"vmin": -limit, "vmax": limit}
+        a.imshow(picture, cmap=cmap, **bounds)
+        a.set_xticks([])
+        a.set_yticks([])
+        if titles is not None:
+            a.set_title(titles[i], color=colors[i] if colors else "black", fontsize=9)
+    return fig
+
+
+# ---- training curves -------------------------------------------------------------------------
+def _history_names(logs, metrics):
+    return list(metrics) if metrics else [k for k in logs if not k.startswith("val_")]
+
+
+def plot_history(history, metrics=None, label=None, ax=None, save=None):
+    """Loss and each metric per epoch, training and validation in the same panel.
+
+    Where the validation curve leaves the training curve, the model has started to memorize
+    (overfitting). `history` is fit()'s History or its `.history` dict; `metrics` picks the panels
+    (default: every logged quantity). `label` names the run, so several runs can be drawn into the same
+    Axes and told apart (e.g. batch sizes, or with and without batch norm).
+    """
+    logs = getattr(history, "history", history)
+    names = _history_names(logs, metrics)
+    missing = [name for name in names if name not in logs]
+    if missing:
+        raise ValueError(f"{missing} not in the history, which has {sorted(logs)}")
+    fig, axes = _panels(len(names), ax)
+    for a, name in zip(axes, names):
+        values = logs[name]
+        epochs = np.arange(1, len(values) + 1)
+        a.plot(epochs, values, "o-", ms=3, label=label or "training")
+        val = logs.get("val_" + name)
+        if val:
+            every = max(len(values) // len(val), 1)  # validation_freq > 1 logs every `every` epochs
+            a.plot(every * np.arange(1, len(val) + 1), val, "s--", ms=3,
+                   label=f"{label} (validation)" if label else "validation")
+        a.set_title(name)
+        a.set_xlabel("epoch")
+        a.legend()
+        a.grid(alpha=0.3)
+    return _finish(fig, save)
+
+
+# ---- activations -----------------------------------------------------------------------------
+def activation_curve(fn, x):
+    """(f(x), f'(x)) for an activation, f' read from the framework's own backward pass.
+
+    Nothing is typed twice: if a Function's backward were wrong, its plotted derivative would be too.
+    """
+    t = Tensor(x, dtype="float64", requires_grad=True)
+    y = fn(t)
+    y.backward(np.ones_like(y.data))
+    return y.numpy(), t.grad
+
+
+def plot_activations(names=None, x=None, ax=None, save=None):
+    """Each activation (solid) and its derivative (dashed): where the derivative is ~0, learning stalls.
+
+    `names` are keys of ACTIVATIONS (default all); `x` the inputs (default -5..5).
+    """
+    names = list(names or ACTIVATIONS)
+    x = np.linspace(-5, 5, 501) if x is None else np.asarray(x, dtype=np.float64)
+    fig, axes = _panels(len(names), ax, ncols=4, size=(3.2, 2.6))
+    for a, name in zip(axes, names):
+        title, fn = ACTIVATIONS[name]
+        y, dy = activation_curve(fn, x)
+        a.plot(x, y, label="f(x)")
+        a.plot(x, dy, "--", label="f'(x) by backward")
+        a.axhline(0, color="gray", lw=0.5)
+        a.axvline(0, color="gray", lw=0.5)
+        a.set_title(title)
+        a.legend(fontsize=7)
+    return _finish(fig, save)
+
+
+# ---- 2-D classifiers -------------------------------------------------------------------------
+def plot_decision_boundary(model, x, y, resolution=200, margin=0.5, ax=None, save=None):
+    """The class each point of the plane gets (shaded) and the data points (dots) of 2-D data.
+
+    `model` is a Keras-style model (its predict gives softmax rows or one sigmoid output) or any
+    function from an (N, 2) array to outputs or class numbers, e.g. a hand-set perceptron.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    labels = class_ids(y)
+    lo, hi = x.min(axis=0) - margin, x.max(axis=0) + margin
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
+    regions = class_ids(_predict(model, grid)).reshape(gx.shape)
+    n_classes = int(max(labels.max(), regions.max())) + 1
+    fig, (a,) = _panels(1, ax, size=(4.5, 4.0))
+    from matplotlib import colormaps
+
+    colors = colormaps["tab10"].colors[:n_classes]
+    a.contourf(gx, gy, regions, levels=np.arange(n_classes + 1) - 0.5, colors=colors, alpha=0.3)
+    a.scatter(x[:, 0], x[:, 1], c=[colors[k] for k in labels], edgecolors="black", linewidths=0.5, s=25)
+    a.set_xlim(lo[0], hi[0])
+    a.set_ylim(lo[1], hi[1])
+    return _finish(fig, save)
+
+
+# ---- optimizers ------------------------------------------------------------------------------
+def optimizer_path(optimizer, f=function_to_minimize, start=(-7.0, 2.0), steps=30):
+    """The (steps + 1, 2) points an optimizer visits while minimizing f(x, y), gradients by backprop."""
+    p = Tensor(start, dtype="float64", requires_grad=True)
+    points = [p.numpy().copy()]
+    for _ in range(steps):
+        p.grad = None
+        f(p[0], p[1]).backward()
+        optimizer.step([p])
+        points.append(p.numpy().copy())
+    return np.array(points)
+
+
+def plot_optimizer_paths(optimizers=None, f=None, start=(-7.0, 2.0), steps=30, ax=None, save=None):
+    """Paths of several optimizers from the same start over the contours of f (one panel each).
+
+    `optimizers` maps a title to a fresh Optimizer (default: `default_optimizers()`); `f(x, y)` must work
+    on NumPy arrays (for the contours) and on Tensors (for the gradients), as plain arithmetic does.
+    """
+    optimizers = optimizers or default_optimizers()
+    f = f or function_to_minimize
+    paths = {name: optimizer_path(o, f, start, steps) for name, o in optimizers.items()}
+    points = np.concatenate(list(paths.values()))
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = 0.25 * (hi - lo) + 0.5
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 200),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], 200))
+    heights = f(gx, gy)
+    fig, axes = _panels(len(paths), ax, ncols=3, size=(3.6, 3.0))
+    for a, (name, path) in zip(axes, paths.items()):
+        a.contour(gx, gy, heights, levels=15, colors="gray", linewidths=0.5)
+        a.plot(path[:, 0], path[:, 1], "o-", color="red", ms=3, lw=1)
+        a.plot(*path[0], "ks", ms=5)
+        a.set_title(name)
+    return _finish(fig, save)
+
+
+# ---- statistics of deep nets -----------------------------------------------------------------
+def _dense_stack(depth, units, activation, init, use_bias=True):
+    return [Dense(units, activation=activation, kernel_initializer=init, use_bias=use_bias) for _ in range(depth)]
+
+
+def activation_outputs(model, x):
+    """The output of each layer of `model` that applies an activation, for inputs x (no graph kept)."""
+    outputs, h = [], x
+    with no_grad():
+        for layer in model.layers:
+            h = layer(h, training=False)
+            if getattr(layer, "activation", F.identity) is not F.identity:
+                outputs.append(h.numpy().ravel())
+    if not outputs:
+        raise ValueError(f"model {model.name!r} has no layer with an activation to show")
+    return outputs
+
+
+def plot_activation_histograms(model_or_inits=INITS, x=None, activation="sigmoid", layers=5, units=100, bins=30,
+                               ax=None, save=None):
+    """Histograms of every hidden layer's activations: one row per initialization (or model).
+
+    The textbook's experiment: 1000 random inputs through `layers` Dense layers of `units` units. With
+    0.01·randn, sigmoid outputs all crowd at 0.5 (every unit says the same); with Xavier (sigmoid, tanh)
+    or He (ReLU) they stay spread out through the depth. `model_or_inits` is a model or a list of
+    initializer names and models. Exact zeros (units a ReLU switched off, about half of them) are left
+    out: their spike would flatten the spread of the others, which is what tells the inits apart.
+    """
+    single = isinstance(model_or_inits, str) or hasattr(model_or_inits, "layers")
+    rows = [model_or_inits] if single else list(model_or_inits)
+    x = get_rng().standard_normal((1000, units)).astype(np.float32) if x is None else x
+    titles, outputs = [], []
+    for row in rows:
+        is_model = hasattr(row, "layers")
+        model = row if is_model else Sequential(_dense_stack(layers, units, activation, row, use_bias=False))
+        titles.append(row.name if is_model else INIT_TITLES.get(row, row))
+        outputs.append([o[o != 0] for o in activation_outputs(model, x)])
+    everything = np.concatenate([o for row in outputs for o in row])
+    value_range = (float(everything.min()), float(everything.max()))
+    ncols = max(len(row) for row in outputs)
+    fig, axes = _panels(len(rows) * ncols, ax, ncols=ncols, size=(2.2, 1.8))
+    for r, (title, row) in enumerate(zip(titles, outputs)):
+        for c in range(ncols):
+            a = axes[r * ncols + c]
+            if c >= len(row):
+                a.set_axis_off()
+                continue
+            a.hist(row[c], bins=bins, range=value_range)
+            a.set_yticks([])
+            if r == 0:
+                a.set_title(f"layer {c + 1}")
+            if c == 0:
+                a.set_ylabel(title)
+    return _finish(fig, save)
+
+
+def gradient_flow(model, x, y):
+    """Mean |dL/dW| of each kernel after one backward pass on (x, y), with the model's compiled loss.
+
+    The forward pass runs in inference mode (dropout off, batch norm on its running statistics) and the
+    model's own gradients are put back afterwards: the model is left exactly as it was, so this can look
+    at it between training steps.
+    """
+    if model.loss is None:
+        raise ValueError("gradient_flow needs the model's loss: call model.compile(...) first")
+    weights = model.trainable_weights
+    saved = [w.grad for w in weights]
+    for w in weights:
+        w.grad = None
+    model.loss(y, model(x, training=False)).backward()
+    kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel", None) is not None]
+    flow = [float(np.abs(k.grad).mean()) if k.grad is not None else 0.0 for k in kernels]
+    for w, g in zip(weights, saved):
+        w.grad = g
+    return flow
+
+
+def _deep_classifier(activation, init, depth, units, classes):
+    model = Sequential(_dense_stack(depth, units, activation, init) + [Dense(classes, activation="softmax")],
+                       name=f"{activation} ({INIT_TITLES.get(init, init)})")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=10, ax=None, save=None):
+    """Mean |gradient| per layer, first layer on the left, on a log scale: the vanishing gradient.
+
+    Without a model, two nets of `depth` hidden layers are compared on random data: sigmoid (with its
+    Xavier init) and ReLU (with He). Backprop multiplies by sigmoid' ≤ 0.25 at every layer, so the first
+    layers of the sigmoid net get gradients orders of magnitude smaller than the last, while ReLU's
+    derivative is 1 wherever a unit is on.
+    Given a compiled model, its own x and y are used.
+    """
+    if model is None:
+        models = [_deep_classifier("sigmoid", "glorot_normal", depth, units, classes),
+                  _deep_classifier("relu", "he_normal", depth, units, classes)]
+        x = get_rng().standard_normal((256, units)).astype(np.float32) if x is None else x
+        y = get_rng().integers(0, classes, len(x)) if y is None else y
+    else:
+        models = [model]
+    fig, (a,) = _panels(1, ax, size=(5.0, 3.5))
+    for m in models:
+        flow = gradient_flow(m, x, y)
+        a.semilogy(np.arange(1, len(flow) + 1), flow, "o-", label=m.name)
+    a.set_xlabel("layer (input → output)")
+    a.set_ylabel("mean |dL/dW|")
+    a.legend()
+    a.grid(alpha=0.3, which="both")
+    return _finish(fig, save)
+
+
+# ---- what a trained classifier does ----------------------------------------------------------
+def _kernel_images(kernel):
+    """One image per unit of a Dense kernel (n_in, units) or per filter of a conv kernel
+    (kh, kw, in, filters); a filter over other than 1 or 3 channels is shown as its channel mean."""
+    w = np.asarray(kernel, dtype=np.float32)
+    if w.ndim == 2:
+        return list(w.T)
+    if w.ndim == 4:
+        filters = w.transpose(3, 0, 1, 2)
+        return list(filters if filters.shape[-1] == 3 else filters.mean(axis=-1))
+    raise ValueError(f"plot_weights takes a Dense (2-D) or conv (4-D) kernel, got shape {w.shape}")
+
+
+def plot_weights(layer, max_images=64, ax=None, save=None):
+    """The first layer's weights as images: what each unit (or filter) responds to, red for pixels that
+    push it up, blue for those that push it down.
+
+    `layer` is a layer with a `kernel`, a model (its first such layer), or a kernel array; a Dense unit
+    over 784 inputs is drawn as 28×28, a conv filter as kh×kw.
+    """
+    if hasattr(layer, "layers"):
+        layer = next(lay for lay in layer.layers if getattr(lay, "kernel", None) is not None)
+    images = _kernel_images(getattr(layer, "kernel", layer))[:max_images]
+    return _finish(_image_grid(images, cmap="RdBu_r", centered=True, ax=ax), save)
+
+
+def confusion_matrix(y_true, y_pred, num_classes=None):
+    """counts[i, j] = how many samples of class i were predicted as class j."""
+    t, p = class_ids(y_true), class_ids(y_pred)
+    n = num_classes or int(max(t.max(), p.max())) + 1
+    counts = np.zeros((n, n), dtype=np.int64)
+    np.add.at(counts, (t, p), 1)
+    return counts
+
+
+def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, ax=None, save=None):
+    """Which classes are mistaken for which: rows are true classes, columns predictions.
+
+    `y_pred` may be class numbers or the model's output rows; `normalize` shows each row as fractions.
+    """
+    counts = confusion_matrix(y_true, y_pred, len(class_names) if class_names else None)
+    shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
+    n = len(counts)
+    names = class_names or [str(i) for i in range(n)]
+    fig, (a,) = _panels(1, ax, size=(5.0, 4.3))
+    image = a.imshow(shown, cmap="Blues")
+    if n <= 20:
+        for (i, j), value in np.ndenumerate(shown):
+            a.text(j, i, f"{value:.2f}" if normalize else str(value), ha="center", va="center", fontsize=7,
+                   color="white" if value > shown.max() / 2 else "black")
+    a.set_xticks(range(n), names)
+    a.set_yticks(range(n), names)
+    a.set_xlabel("predicted")
+    a.set_ylabel("true")
+    fig.colorbar(image, ax=a)
+    return _finish(fig, save)
+
+
+def plot_predictions(model, images, labels, max_images=25, ax=None, save=None):
+    """A grid of images titled with the model's prediction; mistakes in red, with the true label.
+
+    `images` are what the model takes (flat rows are shown as squares).
+    """
+    images = np.asarray(images)[:max_images]
+    truth = class_ids(np.asarray(labels)[:max_images])
+    predicted = class_ids(_predict(model, images))
+    titles = [f"{p}" if p == t else f"{p} (true {t})" for p, t in zip(predicted, truth)]
+    colors = ["black" if p == t else "red" for p, t in zip(predicted, truth)]
+    return _finish(_image_grid(list(images), titles, colors, cmap="gray_r", ax=ax), save)
+
+
+# ---- live training plot ----------------------------------------------------------------------
+class LivePlot(Callback):
+    """Redraw loss and metrics after every epoch while fit() runs.
+
+    In a Jupyter notebook the figure is replaced in place; in a script it is written to `path`
+    (default "training.png") after every epoch, so an image viewer that reloads shows training as it
+    goes. A path given in a notebook is written too.
+    """
+
+    def __init__(self, path=None, metrics=None):
+        super().__init__()
+        self.path, self.metrics = path, metrics
+        self.figure = None
+
+    def on_train_begin(self, logs=None):
+        self.logs, self.figure = {}, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.logs.setdefault(key, []).append(value)
+        self.draw()
+
+    def draw(self):
+        # a Figure outside pyplot: a notebook shows it only through display(), never once more at the end
+        from matplotlib.figure import Figure
+
+        names = _history_names(self.logs, self.metrics)
+        if self.figure is None:
+            self.figure = Figure(figsize=(4.0 * len(names), 3.0), layout="constrained")
+            self.axes = self.figure.subplots(1, len(names), squeeze=False)[0]
+        for a in self.axes:
+            a.clear()
+        plot_history(self.logs, names, ax=self.axes)
+        notebook = _in_notebook()
+        if notebook:
+            from IPython.display import clear_output, display
+
+            clear_output(wait=True)
+            display(self.figure)
+        if self.path or not notebook:
+            self.figure.savefig(self.path or "training.png")
+
+
+PlotHistory = LivePlot

@@ -1,0 +1,123 @@
+"""Draw the computational graph behind a tensor, and a model's layers, as Graphviz DOT text.
+
+The DOT text needs nothing installed: print it, or paste it into any Graphviz viewer. `render` turns it
+into an SVG/PNG/PDF file when the `graphviz` Python package and Graphviz's `dot` program are present.
+"""
+import shutil
+from pathlib import Path
+
+PARAMETER_COLOR = "lightblue"
+FORMATS = ("svg", "png", "pdf")
+
+
+def _quote(text):
+    """A DOT string literal; "\\n" in it is DOT's own line break."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _inputs(t):
+    f = t.creator
+    return () if f is None or f.inputs is None else f.inputs
+
+
+def _graph_order(root):
+    """Every tensor reachable from `root` through recorded ops, inputs before outputs, each once.
+
+    Unlike backprop's topological order this keeps the inputs that need no gradient (constants), so
+    the drawing shows every operand. The order (hence every node id) depends only on the graph.
+    """
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        t, finished = stack.pop()
+        if finished:
+            order.append(t)
+        elif id(t) not in seen:
+            seen.add(id(t))
+            stack.append((t, True))
+            stack.extend((x, False) for x in reversed(_inputs(t)))
+    return order
+
+
+def _tensor_label(t):
+    details = f"{tuple(t.shape)} {t.dtype}"
+    return f"{t.name}\n{details}" if t.name else details
+
+
+def to_dot(tensor):
+    """DOT text of the graph that produced `tensor`: ellipses for tensors (name, shape, dtype), boxes
+    for ops (the Function's class), edges from inputs to op to output. Parameters (leaves with
+    requires_grad) are filled.
+
+    Call it BEFORE backward(): backward frees the graph as it goes (each Function drops its inputs),
+    so afterwards only the last op is left to draw, marked as freed. Use backward(retain_graph=True)
+    to keep the graph for drawing.
+    """
+    order = _graph_order(tensor)
+    index = {id(t): i for i, t in enumerate(order)}
+    lines = ["digraph computation {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    edges = []
+    for i, t in enumerate(order):
+        style = f", style=filled, fillcolor={PARAMETER_COLOR}" if t.creator is None and t.requires_grad else ""
+        lines.append(f"  t{i} [shape=ellipse, label={_quote(_tensor_label(t))}{style}];")
+        f = t.creator
+        if f is None:
+            continue
+        freed = f.inputs is None
+        label = type(f).__name__ + ("\n(freed by backward)" if freed else "")
+        lines.append(f"  op{i} [shape=box, label={_quote(label)}{', style=dashed' if freed else ''}];")
+        edges += [f"  t{index[id(x)]} -> op{i};" for x in _inputs(t)] + [f"  op{i} -> t{i};"]
+    return "\n".join(lines + edges + ["}"]) + "\n"
+
+
+def _graphviz():
+    """The graphviz module, or a RuntimeError saying what to install."""
+    try:
+        import graphviz
+    except ImportError:
+        graphviz = None
+    missing = []
+    if graphviz is None:
+        missing.append("the graphviz Python package (pip install graphviz, or pip install 'scratchgrad[viz]')")
+    if shutil.which("dot") is None:
+        missing.append("Graphviz's `dot` program (apt install graphviz, brew install graphviz "
+                       "or conda install graphviz)")
+    if missing:
+        raise RuntimeError("rendering a graph needs " + " and ".join(missing) + ". Without them, to_dot() / "
+                           "plot_model() still give the DOT text, which any Graphviz viewer draws.")
+    return graphviz
+
+
+def render(tensor_or_dot, path):
+    """Write the graph behind a tensor (or DOT text) to `path`; the suffix picks the format
+    (.svg, .png or .pdf). Needs graphviz and `dot` (a RuntimeError says how to get them)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"render writes {', '.join(FORMATS)} files, chosen by the suffix; got {path.name!r}")
+    dot = tensor_or_dot if isinstance(tensor_or_dot, str) else to_dot(tensor_or_dot)
+    path.write_bytes(_graphviz().Source(dot).pipe(format=fmt))
+    return path
+
+
+def plot_model(model, path=None):
+    """DOT text of a model's layers, top to bottom: one box per layer with its name, type, output shape
+    and parameter count (shapes need a built model: "?" until then). Rendered to `path` if given."""
+    shape = model.input_shape
+    lines = ["digraph model {", '  node [shape=box, fontname="Helvetica", fontsize=10];']
+    previous = None
+    if shape is not None:
+        label = f"input\n{shape}"
+        lines.append(f"  input [shape=ellipse, label={_quote(label)}];")
+        previous = "input"
+    for i, layer in enumerate(model.layers):
+        shape = layer.compute_output_shape(shape) if shape is not None else None
+        params = layer.count_params() if layer.built else 0
+        label = f"{layer.name} ({type(layer).__name__})\noutput: {shape or '?'}\nparams: {params:,}"
+        lines.append(f"  layer{i} [label={_quote(label)}];")
+        if previous is not None:
+            lines.append(f"  {previous} -> layer{i};")
+        previous = f"layer{i}"
+    dot = "\n".join(lines + ["}"]) + "\n"
+    if path is not None:
+        render(dot, path)
+    return dot

@@ -1,0 +1,69 @@
+"""The guide in docs/ runs: each chapter's python blocks execute in order, and make_figures draws every figure."""
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from scratchgrad.datasets import DatasetNotFoundError  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+CHAPTERS = sorted(DOCS.glob("[0-9][0-9]-*.md"))
+CODE_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+FIGURE_LINK = re.compile(r"!\[[^\]]*\]\(figures/([^)]+)\)")
+
+
+def load_make_figures():
+    spec = importlib.util.spec_from_file_location("make_figures", DOCS / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def offline_in_a_scratch_folder(monkeypatch, tmp_path):
+    """Files the guide writes land in tmp_path, and nothing is downloaded: without a local MNIST the
+    guide must take its offline path (the 8x8 digits)."""
+    def no_download(source, name, folder, looked_in):
+        raise DatasetNotFoundError(f"{name}: downloads are off in the tests")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("scratchgrad.datasets._source.fetch", no_download)
+    yield
+    plt.close("all")
+
+
+def test_the_guide_has_its_chapters_and_contents():
+    assert len(CHAPTERS) == 11
+    contents = (DOCS / "README.md").read_text(encoding="utf-8")
+    assert all(f"({chapter.name})" in contents for chapter in CHAPTERS)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+def test_chapter_code_runs_in_order(chapter):
+    blocks = CODE_BLOCK.findall(chapter.read_text(encoding="utf-8"))
+    assert blocks, f"{chapter.name} has no python code"
+    namespace = {"__name__": chapter.stem}
+    for number, block in enumerate(blocks, 1):
+        exec(compile(block, f"{chapter.name}, code block {number}", "exec"), namespace)
+
+
+def test_every_linked_figure_is_drawn_by_make_figures():
+    make_figures = load_make_figures()
+    linked = {name for chapter in CHAPTERS for name in FIGURE_LINK.findall(chapter.read_text(encoding="utf-8"))}
+    optional = {"computational_graph.png"}  # needs Graphviz
+    assert linked - optional == set(make_figures.FIGURES)
+
+
+def test_make_figures_small_writes_every_png(tmp_path):
+    make_figures = load_make_figures()
+    out = tmp_path / "figures"
+    make_figures.main(["--small", "--out", str(out)])
+    for name in make_figures.FIGURES:
+        data = (out / name).read_bytes()
+        assert data[:4] == b"\x89PNG" and len(data) > 1000, name
+    assert not plt.get_fignums()  # each figure is closed once written

@@ -1,0 +1,354 @@
+"""Plots run headless and draw what they claim; the graph drawing is exact and fails clearly without Graphviz."""
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import scratchgrad as sg  # noqa: E402
+from scratchgrad import datasets, plot, viz  # noqa: E402
+from scratchgrad import functional as F  # noqa: E402
+from scratchgrad.callbacks import Callback  # noqa: E402
+from scratchgrad.layers import Dense, Dropout  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG"
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def assert_png(path):
+    data = path.read_bytes()
+    assert data[:4] == PNG_MAGIC and len(data) > 1000
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = datasets.load_digits()
+    return x[:400] / 16, y[:400]
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    """A small digits classifier after 2 epochs, with its History (validation included)."""
+    x, y = digits
+    sg.set_seed(0)
+    model = sg.Sequential([Dense(16, activation="relu"), Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x[:300], y[:300], epochs=2, validation_data=(x[300:], y[300:]), verbose=0)
+    return model, history
+
+
+# ---- training curves -------------------------------------------------------------------------
+def test_plot_history_takes_a_history_or_its_dict(trained, tmp_path):
+    _, history = trained
+    fig = plot.plot_history(history, save=tmp_path / "h.png")
+    assert_png(tmp_path / "h.png")
+    assert [a.get_title() for a in fig.axes] == ["loss", "accuracy"]
+    assert all(len(a.lines) == 2 for a in fig.axes)  # training and validation
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), history.history["val_loss"])
+    assert len(plot.plot_history(history.history, metrics=["loss"]).axes) == 1
+
+
+def test_plot_history_draws_into_given_axes_and_labels_runs(trained):
+    _, history = trained
+    fig, axes = plt.subplots(1, 2)
+    assert plot.plot_history(history, label="run a", ax=axes) is fig
+    plot.plot_history(history, label="run b", ax=axes)
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [
+        "run a", "run a (validation)", "run b", "run b (validation)"]
+    with pytest.raises(ValueError, match="one Axes per panel"):
+        plot.plot_history(history, ax=axes[0])
+
+
+# ---- activations -----------------------------------------------------------------------------
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+KNOWN_DERIVATIVES = {
+    "step": lambda x: np.zeros_like(x),
+    "sigmoid": lambda x: sigmoid(x) * (1 - sigmoid(x)),
+    "tanh": lambda x: 1 - np.tanh(x) ** 2,
+    "ReLU": lambda x: (x > 0).astype(float),
+    "Leaky ReLU (α = 0.1)": lambda x: np.where(x > 0, 1.0, 0.1),
+    "ELU": lambda x: np.where(x > 0, 1.0, np.exp(x)),
+    "softplus": sigmoid,
+}
+
+
+def test_plotted_derivatives_match_the_known_ones(tmp_path):
+    fig = plot.plot_activations(save=tmp_path / "a.png")
+    assert_png(tmp_path / "a.png")
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    assert titles == list(KNOWN_DERIVATIVES)
+    for a in fig.axes[:len(titles)]:
+        x, dy = a.lines[1].get_xdata(), a.lines[1].get_ydata()
+        np.testing.assert_allclose(dy, KNOWN_DERIVATIVES[a.get_title()](x), atol=1e-9, err_msg=a.get_title())
+
+
+def test_derivative_curves_come_from_backward(monkeypatch):
+    monkeypatch.setattr(F.Sigmoid, "backward", lambda self, gy: gy * 0 + 7)
+    _, dy = plot.activation_curve(F.sigmoid, np.linspace(-1, 1, 5))
+    assert np.all(dy == 7)
+
+
+# ---- 2-D classifiers -------------------------------------------------------------------------
+def test_class_ids_reads_labels_one_hot_softmax_and_sigmoid_outputs():
+    np.testing.assert_array_equal(plot.class_ids([2, 0, 1]), [2, 0, 1])
+    np.testing.assert_array_equal(plot.class_ids(np.eye(3)[[2, 0]]), [2, 0])
+    np.testing.assert_array_equal(plot.class_ids(np.array([[0.2, 0.8], [0.9, 0.1]])), [1, 0])
+    np.testing.assert_array_equal(plot.class_ids(np.array([[0.2], [0.7]], dtype=np.float32)), [0, 1])
+
+
+@pytest.mark.parametrize("head", [Dense(2, activation="softmax"), Dense(1, activation="sigmoid")],
+                         ids=["softmax", "sigmoid"])
+def test_decision_boundary_for_softmax_and_sigmoid_models(head, tmp_path):
+    x, y = datasets.make_moons(60, seed=0)
+    model = sg.Sequential([Dense(8, activation="tanh"), head])
+    fig = plot.plot_decision_boundary(model, x, y, resolution=40, save=tmp_path / "d.png")
+    assert_png(tmp_path / "d.png")
+    assert fig.axes[0].collections  # the shaded regions and the points
+
+
+def test_decision_boundary_of_a_plain_function_splits_the_plane(tmp_path):
+    x, y = datasets.logic_gate("and")
+    perceptron = lambda points: (points @ np.array([0.5, 0.5]) - 0.7 > 0).astype(int)  # noqa: E731
+    fig = plot.plot_decision_boundary(perceptron, x, y, resolution=30, save=tmp_path / "p.png")
+    assert_png(tmp_path / "p.png")
+    points = fig.axes[0].collections[-1]
+    np.testing.assert_allclose(points.get_offsets(), x)
+
+
+# ---- optimizers ------------------------------------------------------------------------------
+def test_optimizer_paths_start_together_and_head_for_the_minimum(tmp_path):
+    fig = plot.plot_optimizer_paths(steps=30, save=tmp_path / "o.png")
+    assert_png(tmp_path / "o.png")
+    assert [a.get_title() for a in fig.axes if a.get_title()] == ["SGD", "Momentum", "AdaGrad", "RMSprop", "Adam"]
+    for name, optimizer in plot.default_optimizers().items():
+        path = plot.optimizer_path(optimizer, steps=30)
+        assert path.shape == (31, 2)
+        np.testing.assert_array_equal(path[0], [-7.0, 2.0])
+        assert np.linalg.norm(path[-1]) < 1.5, name
+    # one SGD step by hand: grad of x²/20 + y² at (-7, 2) is (x/10, 2y) = (-0.7, 4)
+    first = plot.optimizer_path(sg.optimizers.SGD(0.95), steps=1)[1]
+    np.testing.assert_allclose(first, [-7 + 0.95 * 0.7, 2 - 0.95 * 4])
+
+
+# ---- statistics of deep nets -----------------------------------------------------------------
+def test_activation_histograms_for_inits_and_for_a_model(tmp_path):
+    sg.set_seed(0)
+    x = np.random.default_rng(0).standard_normal((200, 30)).astype(np.float32)
+    fig = plot.plot_activation_histograms(x=x, layers=3, units=30, save=tmp_path / "i.png")
+    assert_png(tmp_path / "i.png")
+    assert len(fig.axes) == 3 * 3
+    assert [a.get_ylabel() for a in fig.axes[::3]] == ["0.01·randn", "Xavier", "He"]
+    model = sg.Sequential([Dense(30, activation="relu"), Dense(30), Dense(10, activation="softmax")], name="mine")
+    fig = plot.plot_activation_histograms(model, x=x, save=tmp_path / "m.png")
+    assert_png(tmp_path / "m.png")
+    assert len(fig.axes) == 2 and fig.axes[0].get_ylabel() == "mine"  # the linear Dense is not an activation
+
+
+def test_small_random_init_collapses_sigmoid_activations():
+    sg.set_seed(0)
+    x = np.random.default_rng(0).standard_normal((200, 100)).astype(np.float32)
+    spread = {}
+    for init in ("small_random", "glorot_normal"):
+        model = sg.Sequential([Dense(100, activation="sigmoid", kernel_initializer=init) for _ in range(5)])
+        spread[init] = plot.activation_outputs(model, x)[-1].std()
+    assert spread["small_random"] < 0.02 and spread["glorot_normal"] > 5 * spread["small_random"]
+
+
+def test_gradient_flow_shows_sigmoid_gradients_vanishing(tmp_path):
+    sg.set_seed(0)
+    fig = plot.plot_gradient_flow(depth=6, units=16, save=tmp_path / "g.png")
+    assert_png(tmp_path / "g.png")
+    sigmoid_line, relu_line = fig.axes[0].lines
+    s, r = sigmoid_line.get_ydata(), relu_line.get_ydata()
+    assert len(s) == len(r) == 7
+    assert s[0] / s[-1] < 1e-2 < r[0] / r[-1]
+
+
+def test_gradient_flow_leaves_the_models_gradients_alone(trained, digits):
+    model, _ = trained
+    x, y = digits
+    flow = plot.gradient_flow(model, x[:50], y[:50])
+    assert len(flow) == 2 and all(g > 0 for g in flow)
+    assert all(w.grad is None for w in model.trainable_weights)
+    with pytest.raises(ValueError, match="compile"):
+        plot.gradient_flow(sg.Sequential([Dense(2)]), x[:5], y[:5])
+
+
+# ---- what a trained classifier does ----------------------------------------------------------
+def image_shapes(fig):
+    return [a.images[0].get_array().shape for a in fig.axes if a.images]
+
+
+def test_plot_weights_dense_and_conv_kernels(trained, tmp_path):
+    model, _ = trained
+    fig = plot.plot_weights(model, save=tmp_path / "w.png")
+    assert_png(tmp_path / "w.png")
+    assert image_shapes(fig) == [(8, 8)] * 16  # 16 units over 64 inputs
+    assert image_shapes(plot.plot_weights(np.ones((3, 3, 1, 4)), save=tmp_path / "c.png")) == [(3, 3)] * 4
+    assert_png(tmp_path / "c.png")
+    assert image_shapes(plot.plot_weights(np.ones((5, 5, 3, 2)))) == [(5, 5, 3)] * 2
+    assert image_shapes(plot.plot_weights(np.ones((3, 3, 8, 2)))) == [(3, 3)] * 2  # channel mean
+    with pytest.raises(ValueError, match="kernel"):
+        plot.plot_weights(np.ones((2, 2, 2)))
+
+
+def test_confusion_matrix_counts_like_sklearn(tmp_path):
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 4, 100), rng.integers(0, 4, 100)
+    np.testing.assert_array_equal(plot.confusion_matrix(t, p), confusion_matrix(t, p))
+    probabilities = np.eye(4)[p] * 0.7 + 0.075
+    fig = plot.plot_confusion_matrix(t, probabilities, save=tmp_path / "cm.png")
+    assert_png(tmp_path / "cm.png")
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), confusion_matrix(t, p))
+
+
+def test_plot_predictions_marks_mistakes_in_red(digits, tmp_path):
+    x, y = digits
+    always_zero = lambda images: np.zeros(len(images), dtype=int)  # noqa: E731
+    fig = plot.plot_predictions(always_zero, x[:12], y[:12], save=tmp_path / "p.png")
+    assert_png(tmp_path / "p.png")
+    titles = [a.title for a in fig.axes if a.images]
+    assert len(titles) == 12
+    for title, label in zip(titles, y[:12]):
+        wrong = label != 0
+        assert (title.get_color() == "red") == wrong
+        assert title.get_text() == (f"0 (true {label})" if wrong else "0")
+
+
+# ---- live plot -------------------------------------------------------------------------------
+class FileWatcher(Callback):
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.seen = path, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(self.path.exists() and self.path.stat().st_size > 0)
+
+
+def test_live_plot_saves_a_png_every_epoch(digits, tmp_path):
+    x, y = digits
+    path = tmp_path / "live.png"
+    model = sg.Sequential([Dense(8, activation="relu"), Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    live, watcher = plot.LivePlot(path), FileWatcher(path)
+    model.fit(x[:100], y[:100], epochs=2, verbose=0, callbacks=[live, watcher])
+    assert watcher.seen == [True, True]
+    assert_png(path)
+    assert plot.PlotHistory is plot.LivePlot
+    assert not plt.get_fignums()  # its figure is not a pyplot figure: nothing for the user to close
+
+
+def test_live_plot_replaces_the_figure_in_a_notebook(digits, monkeypatch):
+    display = pytest.importorskip("IPython.display")
+    calls = []
+    monkeypatch.setattr(plot, "_in_notebook", lambda: True)
+    monkeypatch.setattr(display, "clear_output", lambda wait=False: calls.append(("clear", wait)))
+    monkeypatch.setattr(display, "display", lambda fig: calls.append(("display", type(fig).__name__)))
+    x, y = digits
+    model = sg.Sequential([Dense(10, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x[:50], y[:50], epochs=2, verbose=0, callbacks=[plot.LivePlot()])
+    assert calls == [("clear", True), ("display", "Figure")] * 2
+
+
+def test_agg_is_chosen_only_without_a_screen(monkeypatch):
+    monkeypatch.setattr(plot.sys, "platform", "linux")
+    monkeypatch.setattr(plot, "_in_notebook", lambda: False)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    assert plot._headless()
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert not plot._headless()
+
+
+# ---- the computational graph -----------------------------------------------------------------
+def small_graph():
+    a = sg.Tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = sg.Tensor([3.0, 4.0], requires_grad=True, name="b")
+    c = sg.Tensor([5.0, 6.0], name="c")
+    return (a * b + c).sum()
+
+
+def parse_dot(text):
+    nodes = dict(re.findall(r"^\s*(\w+) \[(.*)\];$", text, re.M))
+    nodes.pop("node")  # the default attributes, not a node
+    edges = re.findall(r"^\s*(\w+) -> (\w+);$", text, re.M)
+    return nodes, edges
+
+
+def test_to_dot_draws_every_tensor_and_op_once_with_edges_forward():
+    text = viz.to_dot(small_graph())
+    assert text.startswith("digraph") and text.count("{") == text.count("}") == 1
+    nodes, edges = parse_dot(text)
+    tensors = [n for n, attrs in nodes.items() if "shape=ellipse" in attrs]
+    ops = {n: re.search(r'label="(\w+)', attrs).group(1) for n, attrs in nodes.items() if "shape=box" in attrs}
+    assert len(tensors) == 6  # a, b, c, a*b, a*b + c, the sum
+    assert sorted(ops.values()) == ["Add", "Mul", "Sum"]
+    assert len(edges) == 8
+    assert all((src in tensors) == (dst in ops) for src, dst in edges)  # tensor -> op -> tensor only
+    for op in ops:
+        assert sum(dst == op for _, dst in edges) >= 1 and sum(src == op for src, _ in edges) == 1
+    labels = {n: nodes[n] for n in tensors}
+    mul = next(n for n, name in ops.items() if name == "Mul")
+    into_mul = sorted(re.search(r'label="(\w)\\n', labels[src]).group(1) for src, dst in edges if dst == mul)
+    assert into_mul == ["a", "b"]
+    filled = [n for n in tensors if "filled" in labels[n]]
+    assert len(filled) == 2  # the parameters a and b; c needs no gradient
+    assert viz.to_dot(small_graph()) == text  # ids depend only on the graph
+
+
+def test_to_dot_after_backward_draws_what_is_left():
+    out = small_graph()
+    out.backward()
+    text = viz.to_dot(out)
+    nodes, edges = parse_dot(text)
+    assert "freed by backward" in text and len(nodes) == 2 and len(edges) == 1
+
+
+def test_render_without_dot_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="apt install graphviz") as err:
+        viz.render(small_graph(), tmp_path / "g.svg")
+    assert "brew install graphviz" in str(err.value)
+    monkeypatch.setitem(__import__("sys").modules, "graphviz", None)  # the Python package missing too
+    with pytest.raises(RuntimeError, match="pip install graphviz"):
+        viz.render(small_graph(), tmp_path / "g.svg")
+    with pytest.raises(ValueError, match="suffix"):
+        viz.render(small_graph(), tmp_path / "g.jpg")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_render_writes_svg_and_png(tmp_path):
+    pytest.importorskip("graphviz")
+    viz.render(small_graph(), tmp_path / "g.svg")
+    assert "<svg" in (tmp_path / "g.svg").read_text()
+    viz.render(small_graph(), tmp_path / "g.png")
+    assert_png(tmp_path / "g.png")
+
+
+def test_plot_model_lists_every_layer():
+    model = sg.Sequential([sg.Input(shape=(4,)), Dense(3, activation="relu", name="hidden"), Dropout(0.5, name="drop"),
+                           Dense(2, name="out")])
+    text = viz.plot_model(model)
+    nodes, edges = parse_dot(text)
+    assert text.count("{") == text.count("}") == 1
+    for expected in ("hidden (Dense)", "output: (None, 3)", "params: 15", "drop (Dropout)", "out (Dense)",
+                     "output: (None, 2)", "params: 8", "input\\n(None, 4)"):
+        assert expected in text
+    assert len(nodes) == 4 and edges == [("input", "layer0"), ("layer0", "layer1"), ("layer1", "layer2")]
+    unbuilt = viz.plot_model(sg.Sequential([Dense(3, name="later")]))
+    assert "later (Dense)\\noutput: ?" in unbuilt
