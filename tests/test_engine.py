@@ -242,3 +242,8 @@ def test_gradcheck_catches_a_wrong_backward():
     assert not result.ok and result.worst > 0.4
     with pytest.raises(AssertionError):
         sg.gradcheck(lambda x: WrongSquare()(x), x)
+
+
+def test_relu_gives_positive_zero():
+    y = F.relu(sg.Tensor([-2.0, 3.0])).numpy()
+    assert not np.signbit(y).any()

@@ -4,7 +4,7 @@
 keras.Input, keras.optimizers.Adam, keras.utils.to_categorical, keras.callbacks.EarlyStopping.
 """
 from . import (activations, callbacks, datasets, functional, initializers, layers, losses, metrics, models, ops,
-               optimizers, regularizers, utils)
+               optimizers, plot, regularizers, utils, viz)
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient

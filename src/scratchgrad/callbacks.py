@@ -283,3 +283,6 @@ class LambdaCallback(Callback):
         for name, fn in hooks.items():
             if fn is not None:
                 setattr(self, name, fn)
+
+
+from .plot import LivePlot, PlotHistory  # noqa: E402,F401  (matplotlib is imported only when it draws)

@@ -53,7 +53,7 @@ class Tanh(Function):
 class ReLU(Function):
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return array_module(x).maximum(x, x.dtype.type(0))  # not x * mask: that gives -0.0
 
     def backward(self, gy):
         return gy * self.mask

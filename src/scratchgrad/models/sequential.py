@@ -478,6 +478,12 @@ class Sequential(Layer):
             model.build((None,) + tuple(config["input_shape"]))
         return model
 
+    def plot(self, path=None):
+        """The layer graph as Graphviz DOT text, drawn to `path` (.svg/.png/.pdf) when given."""
+        from ..viz import plot_model
+
+        return plot_model(self, path)
+
     # ---- saving (see saving.py) --------------------------------------------------------------
     def save(self, filepath):
         from .saving import save_model
