@@ -1,6 +1,8 @@
 """Iris, as the seed program sets it up: 4 measurements -> 30 -> 16 -> 3 species, Adam, one sample per step.
 
-The split (random_state=417) and the seed make every run print the same accuracy.
+The split is the seed's `train_test_split(random_state=417)` with its default test_size of 0.25:
+112 training samples, so 100 epochs are 11,200 steps. The split and the seed make every run print the
+same accuracy.
 
     python examples/03_iris.py
 """
@@ -16,7 +18,7 @@ def main(epochs=100, seed=0):
     keras.set_seed(seed)
     x, y = load_iris()
     y = keras.utils.to_categorical(LabelEncoder().fit_transform(y))
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=417)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, random_state=417)
 
     model = keras.Sequential()
     model.add(keras.layers.Dense(30, input_dim=4, activation="relu"))

@@ -1,9 +1,10 @@
 """The textbook's two-layer net (784-50-10, sigmoid hidden layer, softmax-with-loss), trained by backprop.
 
 First a gradient check: backprop's gradients against central differences, in float64 on three samples.
-Then 10,000 steps of SGD (learning rate 0.1) on random batches of 100, with the accuracy once an epoch.
-With the textbook's settings the test accuracy ends near 94.7 %, as in the book; main(learning_rate=0.5)
-reaches 97.1 % in the same 10,000 steps.
+Then 10,000 steps of SGD on random batches of 100, with the accuracy once an epoch. The textbook uses
+a learning rate of 0.1 and ends near 94.7 % (main(learning_rate=0.1) shows it); 0.5, our default, reaches
+about 97 % in the same 10,000 steps: with 0.01·randn weights and sigmoid units the small rate is still
+climbing when the 10,000 steps run out.
 
     SCRATCHGRAD_DATA=/path/to/datasets python examples/06_two_layer_net.py   # or: ... 06_two_layer_net.py digits
 """
@@ -59,7 +60,7 @@ def gradient_check(net, x, t):
     return dict(zip(net64.params, result.errors))
 
 
-def main(dataset="mnist", iterations=10_000, batch_size=100, learning_rate=0.1, seed=0):
+def main(dataset="mnist", iterations=10_000, batch_size=100, learning_rate=0.5, seed=0):
     """Returns {"gradcheck": worst relative difference, "train_accuracy", "test_accuracy"}."""
     scratchgrad.set_seed(seed)
     name, (x_train, t_train), (x_test, t_test) = load_images(dataset)
