@@ -165,11 +165,12 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
-        x, W = self.x, self.W
-        gx = gy @ W.T if self.needs_grad[0] else None
-        x2, gy2 = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
-        gW = x2.T @ gy2 if self.needs_grad[1] else None
-        gb = gy2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        x, W, needs = self.x, self.W, self.needs_grad
+        gx = gy @ W.T if needs[0] else None
+        if x.ndim > 2:  # (batch, ..., features): every leading position is a sample
+            x, gy = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
+        gW = x.T @ gy if needs[1] else None
+        gb = gy.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return gx, gW, gb
 
 
@@ -245,17 +246,18 @@ def _reduce(per_sample, reduction):
 def _upstream(gy, scale, ndim):
     """The per-sample upstream gradient, shaped to broadcast over a sample's other axes."""
     g = gy * gy.dtype.type(scale) if scale is not None else gy
-    return g.reshape(g.shape + (1,) * (ndim - g.ndim))
+    return g if g.ndim == ndim else g.reshape(g.shape + (1,) * (ndim - g.ndim))
 
 
 def _pick(a, labels, subtract=None):
     """a[..., label] for each row (or, with `subtract`, a[..., label] -= subtract in place)."""
-    rows = a.reshape(-1, a.shape[-1])
-    index = (array_module(a).arange(labels.size), labels.reshape(-1))
+    rows = a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+    index = (array_module(a).arange(labels.size), labels if labels.ndim == 1 else labels.reshape(-1))
     if subtract is not None:
         rows[index] -= subtract
         return a
-    return rows[index].reshape(labels.shape)
+    picked = rows[index]
+    return picked if labels.ndim == 1 else picked.reshape(labels.shape)
 
 
 class SoftmaxCrossEntropy(Function):

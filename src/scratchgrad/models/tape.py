@@ -29,9 +29,14 @@ def forward(steps, x):
     trainable parameter, so e.g. the first layer skips its input gradient)."""
     h, upstream_trainable = x, False
     for fn, params in steps:
-        fn.needs_grad = (upstream_trainable,) + tuple(p.requires_grad for p in params)
-        h = fn.forward(h, *[p.data for p in params])
-        upstream_trainable = upstream_trainable or any(fn.needs_grad[1:])
+        if params:
+            trainable = [p.requires_grad for p in params]
+            fn.needs_grad = (upstream_trainable, *trainable)
+            h = fn.forward(h, *[p.data for p in params])
+            upstream_trainable = upstream_trainable or True in trainable
+        else:
+            fn.needs_grad = (upstream_trainable,)
+            h = fn.forward(h)
     return h
 
 
