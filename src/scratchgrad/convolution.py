@@ -1,0 +1,326 @@
+"""2-D convolution and pooling on image batches, im2col-based, as Functions.
+
+im2col turns a convolution into ONE matrix product: every receptive field becomes a row of a
+matrix (a strided view of the input, copied once into a contiguous block) and the kernel a
+(kh*kw*in_channels, filters) matrix, the bias riding along as one more row. The backward is one
+product for the kernel and bias gradients, and, for the input gradient, col2im: each kernel offset's
+share of it, added back onto the image with one vectorized slice-add per offset.
+
+Data stay channels_last (N, H, W, C) inside, as Keras's default: a receptive field's channels are then
+contiguous and the Keras kernel (kh, kw, in_channels, filters) is that matrix already, reshaped for
+free. channels_first (N, C, H, W) is transposed at entry and exit (views; the im2col copy absorbs it).
+
+Padding follows Keras/TensorFlow. "valid" keeps whole windows only: out = (in - k) // s + 1. "same"
+gives out = ceil(in / s) and pads max((out - 1) * s + k - in, 0) in total, the smaller half on top/left.
+"""
+import itertools
+
+import numpy as np
+
+from .autograd import Function
+from .backend import array_module
+from .tensor import as_tensor
+
+PADDINGS = ("valid", "same")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def output_length(size, k, stride, padding):
+    """Keras's output length along one axis for a window of k with this stride and padding."""
+    if padding == "same":
+        return -(-size // stride)
+    return (size - k) // stride + 1
+
+
+class Window:
+    """Where a window of `size` moving by `strides` lands on an H x W input, by Keras's padding rules."""
+
+    def __init__(self, size, strides, padding, image_hw):
+        self.size, self.strides, self.image_hw = size, strides, image_hw
+        self.out = tuple(output_length(n, k, s, padding) for n, k, s in zip(image_hw, size, strides))
+        totals = [max((o - 1) * s + k - n, 0) for o, s, k, n in zip(self.out, strides, size, image_hw)]
+        self.pads = tuple((t // 2, t - t // 2) for t in totals)
+
+    def pad(self, x, fill=0):
+        """x (N, H, W, C) with the padding rows and columns added, filled with `fill`."""
+        if not any(itertools.chain(*self.pads)):
+            return x
+        return array_module(x).pad(x, ((0, 0), *self.pads, (0, 0)), constant_values=fill)
+
+    def crop(self, padded):
+        (top, _), (left, _) = self.pads
+        h, w = self.image_hw
+        return padded[:, top:top + h, left:left + w]
+
+    def offsets(self):
+        return itertools.product(range(self.size[0]), range(self.size[1]))
+
+    def at(self, i, j):
+        """Index of the input pixels that window offset (i, j) covers, one per output pixel."""
+        (oh, ow), (sh, sw) = self.out, self.strides
+        return slice(None), slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+
+    def views(self, padded):
+        """For each offset (row-major), the (N, out_h, out_w, C) view of the pixels it covers."""
+        return (padded[self.at(i, j)] for i, j in self.offsets())
+
+    def im2col(self, padded, ones_column=False):
+        """The (N*out_h*out_w, kh*kw*C) matrix of receptive fields: a strided view, copied once.
+
+        With `ones_column` the matrix gets one more column, of ones, so that a bias stacked under the
+        kernel matrix rides in the same product (the "bias trick"): the forward needs no broadcast add
+        and the kernel-gradient product yields the bias gradient too, instead of a separate column sum.
+        """
+        xp = array_module(padded)
+        n, _, _, c = padded.shape
+        sn, sh, sw, sc = padded.strides
+        shape = (n, *self.out, *self.size, c)
+        fields = xp.lib.stride_tricks.as_strided(padded, shape, (sn, sh * self.strides[0], sw * self.strides[1],
+                                                                 sh, sw, sc))
+        width = self.size[0] * self.size[1] * c
+        col = xp.empty((n * self.out[0] * self.out[1], width + ones_column), dtype=padded.dtype)
+        col[:, :width].reshape(shape)[...] = fields  # reshape only splits axes: a view, written through
+        if ones_column:
+            col[:, width] = 1
+        return col
+
+    def col2im(self, parts, padded_shape, dtype, xp):
+        """Sum each offset's gradient part (in `offsets` order) back onto the padded input grid, then crop.
+
+        Each part is stored before the next is drawn, so a generator may yield one reused buffer.
+        """
+        grad = xp.zeros(padded_shape, dtype=dtype)
+        overlapping = any(s < k for s, k in zip(self.strides, self.size))
+        for (i, j), part in zip(self.offsets(), parts):
+            if overlapping:
+                grad[self.at(i, j)] += part
+            else:  # every pixel lies in one window at most: a store, no read-modify-write
+                grad[self.at(i, j)] = part
+        return self.crop(grad)
+
+
+def _to_last(x, channels_first):
+    return x.transpose(0, 2, 3, 1) if channels_first else x
+
+
+def _from_last(x, channels_first):
+    return x.transpose(0, 3, 1, 2) if channels_first else x
+
+
+def _combine(views, ufunc):
+    """Fold the window views with a binary ufunc, in place in one fresh array."""
+    views = iter(views)
+    out = next(views).copy()
+    for view in views:
+        ufunc(out, view, out=out)
+    return out
+
+
+class Conv2D(Function):
+    """Cross-correlation (what Keras and every framework call convolution) of x with a Keras kernel."""
+
+    def __init__(self, strides=(1, 1), padding="valid", channels_first=False):
+        self.strides, self.padding, self.channels_first = strides, padding, channels_first
+
+    def forward(self, x, kernel, bias=None):
+        x = _to_last(x, self.channels_first)
+        kh, kw, _, filters = kernel.shape
+        self.window = Window((kh, kw), self.strides, self.padding, x.shape[1:3])
+        padded = self.window.pad(x)
+        self.padded_shape, self.kernel, self.has_bias = padded.shape, kernel, bias is not None
+        self.col = self.window.im2col(padded, ones_column=self.has_bias)
+        weights = kernel.reshape(-1, filters)
+        if self.has_bias:
+            weights = array_module(kernel).concatenate([weights, bias[None]])
+        y = self.col @ weights
+        return _from_last(y.reshape(x.shape[0], *self.window.out, filters), self.channels_first)
+
+    def backward(self, gy):
+        kernel = self.kernel
+        gy = _to_last(gy, self.channels_first).reshape(-1, kernel.shape[3])
+        gx = gkernel = gbias = None
+        if self.needs_grad[0]:
+            gx = self.window.col2im(self.input_grad_parts(gy), self.padded_shape, gy.dtype, array_module(gy))
+            gx = _from_last(gx, self.channels_first)
+        if any(self.needs_grad[1:]):
+            gweights = self.col.T @ gy
+            gkernel = gweights[:-1 if self.has_bias else None].reshape(kernel.shape)
+            gbias = gweights[-1] if self.has_bias else None
+        return gx, gkernel, gbias
+
+    def input_grad_parts(self, gy):
+        """Per kernel offset (i, j), the input gradient it contributes: gy @ kernel[i, j].T.
+
+        kh*kw thin products instead of one (N*oh*ow, kh*kw*C) gradient matrix: the same arithmetic
+        without materializing that matrix (the size of im2col's), and each part comes out contiguous,
+        so col2im adds long runs instead of C-element strips. Measured faster end to end.
+        """
+        xp = array_module(gy)
+        buffer = xp.empty((gy.shape[0], self.kernel.shape[2]), dtype=gy.dtype)
+        image = buffer.reshape(-1, *self.window.out, self.kernel.shape[2])
+        for i, j in self.window.offsets():
+            xp.matmul(gy, self.kernel[i, j].T, out=buffer)
+            yield image
+
+
+class Pool2D(Function):
+    """Shared by max and average pooling: both reduce each window's views and scatter back with col2im.
+
+    Subclasses set `fill` (the padding value that never wins the reduction) and implement `pool`
+    (padded input -> output) and `parts` (output gradient -> one gradient part per window offset).
+    """
+
+    fill = 0
+
+    def __init__(self, pool_size=(2, 2), strides=(2, 2), padding="valid", channels_first=False):
+        self.pool_size, self.strides = pool_size, strides
+        self.padding, self.channels_first = padding, channels_first
+
+    def forward(self, x):
+        x = _to_last(x, self.channels_first)
+        self.window = Window(self.pool_size, self.strides, self.padding, x.shape[1:3])
+        padded = self.window.pad(x, self.fill)
+        self.padded_shape = padded.shape
+        return _from_last(self.pool(padded), self.channels_first)
+
+    def backward(self, gy):
+        gy = _to_last(gy, self.channels_first)
+        gx = self.window.col2im(self.parts(gy), self.padded_shape, gy.dtype, array_module(gy))
+        return _from_last(gx, self.channels_first)
+
+
+class MaxPool2D(Pool2D):
+    """Max of each window; the gradient goes to the window's maximum only. Tied maxima: the first in
+    row-major window order gets it all (as TensorFlow and PyTorch do), so it is never double-counted."""
+
+    fill = -np.inf
+
+    def pool(self, padded):
+        self.padded = padded
+        self.y = _combine(self.window.views(padded), array_module(padded).maximum)
+        return self.y
+
+    def parts(self, gy):
+        # `claimed` marks the windows whose max an earlier offset already took: later ties get nothing.
+        # Buffers are reused across offsets (fresh arrays cost page faults, which dominate here), and
+        # the masks are bool so they weigh a quarter of a float32 buffer.
+        xp = array_module(gy)
+        hit, claimed, part = xp.empty(gy.shape, dtype=bool), xp.zeros(gy.shape, dtype=bool), xp.empty_like(gy)
+        for view in self.window.views(self.padded):
+            xp.equal(view, self.y, out=hit)
+            xp.greater(hit, claimed, out=hit)  # hit and not claimed
+            claimed |= hit
+            xp.multiply(gy, hit, out=part)
+            yield part
+
+
+class AvgPool2D(Pool2D):
+    """Mean of each window over its real pixels only: "same" padding cells are not counted, as in Keras."""
+
+    def pool(self, padded):
+        xp = array_module(padded)
+        ones = self.window.pad(xp.ones((1, *self.window.image_hw, 1), dtype=padded.dtype))
+        self.counts = _combine(self.window.views(ones), xp.add)
+        return _combine(self.window.views(padded), xp.add) / self.counts
+
+    def parts(self, gy):
+        return itertools.repeat(gy / self.counts)
+
+
+# ---- the functions users call ----------------------------------------------------------------
+def _pair(value, name):
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be a positive integer or a pair of them, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def _check_padding(padding, op):
+    if padding not in PADDINGS:
+        raise ValueError(f"{op}: unknown padding {padding!r}; expected one of {', '.join(PADDINGS)}")
+
+
+def _check_input(x, data_format, op):
+    """Validate the layout every op here shares; returns whether the data are channels_first."""
+    if data_format not in DATA_FORMATS:
+        raise ValueError(f"{op}: unknown data_format {data_format!r}; expected one of {', '.join(DATA_FORMATS)}")
+    if x.ndim != 4:
+        layout = ("(batch, channels, height, width)" if data_format == "channels_first"
+                  else "(batch, height, width, channels)")
+        raise ValueError(f"{op}: input must be 4-D {layout} for {data_format}, got shape {x.shape}")
+    return data_format == "channels_first"
+
+
+def _check_fits(x, size, padding, channels_first, op, what):
+    """With "valid" padding a window larger than the image has nowhere to go ("same" always fits)."""
+    hw = x.shape[2:] if channels_first else x.shape[1:3]
+    if padding == "valid" and (size[0] > hw[0] or size[1] > hw[1]):
+        raise ValueError(f"{op}: {what} {size[0]}x{size[1]} is larger than the input's {hw[0]}x{hw[1]} image "
+                         f"(input shape {x.shape}) with padding 'valid'")
+
+
+def _check_dtype(t, kernel, what):
+    if t.dtype != kernel.dtype:
+        raise TypeError(f"conv2d: {what} dtype {t.dtype} and kernel dtype {kernel.dtype} differ; "
+                        f"scratchgrad never upcasts silently: call .astype() on one of them")
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", data_format="channels_last"):
+    """2-D convolution as Keras's Conv2D computes it (cross-correlation, no kernel flip).
+
+    x: (N, H, W, C_in) for channels_last, (N, C_in, H, W) for channels_first; kernel: (kh, kw, C_in,
+    filters); bias: (filters,). strides: an int or a pair; padding: "valid" or "same".
+    """
+    kernel = as_tensor(kernel)
+    x = as_tensor(x, like=kernel)
+    _check_padding(padding, "conv2d")
+    channels_first = _check_input(x, data_format, "conv2d")
+    strides = _pair(strides, "conv2d: strides")
+    if kernel.ndim != 4:
+        raise ValueError(f"conv2d: kernel must be 4-D (kh, kw, in_channels, filters), got shape {kernel.shape}")
+    _check_dtype(x, kernel, "input")
+    channels = x.shape[1] if channels_first else x.shape[3]
+    if channels != kernel.shape[2]:
+        raise ValueError(f"conv2d: input has {channels} channels (shape {x.shape}, {data_format}) but the "
+                         f"kernel expects {kernel.shape[2]} (kernel shape {kernel.shape})")
+    _check_fits(x, kernel.shape[:2], padding, channels_first, "conv2d", "kernel")
+    op = Conv2D(strides, padding, channels_first)
+    if bias is None:
+        return op(x, kernel)
+    bias = as_tensor(bias, like=kernel)
+    _check_dtype(bias, kernel, "bias")
+    if bias.shape != (kernel.shape[3],):
+        raise ValueError(f"conv2d: bias must have shape ({kernel.shape[3]},), one per filter of the kernel "
+                         f"{kernel.shape}, got {bias.shape}")
+    return op(x, kernel, bias)
+
+
+def _pool(op, name, x, pool_size, strides, padding, data_format):
+    x = as_tensor(x)
+    _check_padding(padding, name)
+    channels_first = _check_input(x, data_format, name)
+    pool_size = _pair(pool_size, f"{name}: pool_size")
+    strides = pool_size if strides is None else _pair(strides, f"{name}: strides")
+    _check_fits(x, pool_size, padding, channels_first, name, "pool window")
+    return op(pool_size, strides, padding, channels_first)(x)
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
+    """Max over each pool_size window (strides default to pool_size, as in Keras).
+
+    The gradient goes to each window's maximum; where several elements tie for it, to the first of
+    them in row-major window order only.
+    """
+    return _pool(MaxPool2D, "max_pool2d", x, pool_size, strides, padding, data_format)
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
+    """Mean over each pool_size window; with "same" padding over the window's real pixels only."""
+    return _pool(AvgPool2D, "avg_pool2d", x, pool_size, strides, padding, data_format)
+
+
+def global_avg_pool2d(x, data_format="channels_last"):
+    """Mean over height and width: (N, C) from a 4-D batch."""
+    x = as_tensor(x)
+    channels_first = _check_input(x, data_format, "global_avg_pool2d")
+    return x.mean(axis=(2, 3) if channels_first else (1, 2))
