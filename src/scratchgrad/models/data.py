@@ -12,11 +12,17 @@ def features(x, dtype, input_shape=None):
     if x.dtype.kind not in "biuf":
         raise TypeError(f"x must hold numbers, got dtype {x.dtype}")
     x = np.ascontiguousarray(x, dtype=dtype)
-    if not np.isfinite(x).all():
+    if not all_finite(x):
         raise ValueError(f"x contains NaN or infinite values ({np.count_nonzero(~np.isfinite(x))} of them)")
     if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape[1:]):
         raise ValueError(f"the model expects inputs of shape {_show(input_shape)}, got x of shape {x.shape}")
     return x
+
+
+def all_finite(a, chunk=1 << 20):
+    """np.isfinite(a).all() without a mask as large as `a` (47 MB for MNIST's training images)."""
+    flat = a.reshape(-1)
+    return all(np.isfinite(flat[i:i + chunk]).all() for i in range(0, flat.size, chunk))
 
 
 def targets(y, n, loss, output_shape, dtype):
@@ -26,7 +32,7 @@ def targets(y, n, loss, output_shape, dtype):
         raise ValueError(f"x and y have different lengths: {n} samples in x, {len(y) if y.ndim else 0} in y")
     if y.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numbers, got dtype {y.dtype}; encode labels with LabelEncoder first")
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
+    if y.dtype.kind == "f" and not all_finite(y):
         raise ValueError("y contains NaN or infinite values")
     units = output_shape[-1]
     if loss.sparse_targets:
