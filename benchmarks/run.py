@@ -218,6 +218,25 @@ def part_scaling(data, args):
     return rows
 
 
+def part_cnn(data, args):
+    """The classic small CNN (issue 8): one epoch of MNIST, batch 128, Adam, side by side."""
+    x, y = data[0].reshape(-1, 28, 28, 1), data[1]
+    n = 1280 if args.quick else len(x)
+
+    def run_sg():
+        sg.set_seed(0)
+        model = w.sg_cnn()
+        return w.sg_train(model, "adam", "sparse_categorical_crossentropy", x[:n], y[:n], 128, 1), None
+
+    def run_torch():
+        return w.torch_train(w.torch_cnn(), "adam", x[:n].transpose(0, 3, 1, 2).copy(), y[:n], 128, 1), None
+
+    t_sg, _, t_torch, _ = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
+    scale = len(x) / n
+    return [(f"6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch",
+             f"{t_sg * scale:.1f} s", f"{t_torch * scale:.1f} s" if t_torch else "-", _ratio(t_sg, t_torch), "≤ 1.5×")]
+
+
 def _ratio(a, b):
     return f"{a / b:.2f}×" if b else "-"
 
@@ -232,7 +251,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
     parser.add_argument("--repeats", type=int, default=None, help="runs per framework (default 3; 1 with --quick)")
-    parser.add_argument("--parts", default="1,2,3,4,5", help="which parts to run, e.g. 1,2")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="which parts to run, e.g. 1,2")
     parser.add_argument("--no-torch", dest="torch", action="store_false", help="skip PyTorch even if installed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -241,11 +260,11 @@ def main(argv=None):
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.torch = args.torch and w.torch_available()
     parts = {int(p) for p in args.parts.split(",")}
-    data = mnist(args.quick) if parts & {1, 3, 5} else None
+    data = mnist(args.quick) if parts & {1, 3, 5, 6} else None
     rows = []
     for number, run in ((1, lambda: part_mnist(data, args)), (2, lambda: part_iris(args)),
                         (3, lambda: part_overhead(data, args)), (4, lambda: part_import_and_memory(args)),
-                        (5, lambda: part_scaling(data, args))):
+                        (5, lambda: part_scaling(data, args)), (6, lambda: part_cnn(data, args))):
         if number in parts:
             rows += run()
     print(machine_description(args))

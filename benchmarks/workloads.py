@@ -24,6 +24,14 @@ def sg_mlp(sizes, activation, out_activation="softmax", seed=0):
     return Sequential(layers)
 
 
+def sg_cnn():
+    from scratchgrad.layers import Conv2D, Dropout, Flatten, MaxPooling2D
+
+    return Sequential([sg.Input(shape=(28, 28, 1)), Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
+                       Conv2D(64, 3, activation="relu"), MaxPooling2D(2), Flatten(), Dropout(0.5),
+                       Dense(10, activation="softmax")])
+
+
 def sg_train(model, optimizer, loss, x, y, batch_size, epochs):
     """fit() as a user calls it, with the accuracy metric the recipes compile."""
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
@@ -47,6 +55,15 @@ def torch_mlp(sizes, activation, seed=0):
         torch.nn.init.zeros_(linear.bias)
         layers += [linear] + ([act()] if i < len(sizes) - 2 else [])
     return torch.nn.Sequential(*layers)
+
+
+def torch_cnn(seed=0):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
 
 
 def torch_optimizer(name, params):

@@ -213,6 +213,19 @@ def mnist_predictions(small):
     return plot.plot_predictions(model, x_test[shown], y_test[shown])
 
 
+def cnn_filters(small):
+    """Chapter 12: the first-layer kernels of a small CNN trained on the 8x8 digits."""
+    from scratchgrad.layers import Conv2D, Flatten, MaxPooling2D
+
+    x, y = digits()
+    sg.set_seed(0)
+    cnn = sg.Sequential([sg.Input(shape=(8, 8, 1)), Conv2D(16, 3, padding="same", activation="relu"),
+                         MaxPooling2D(2), Flatten(), Dense(10, activation="softmax")])
+    cnn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    cnn.fit(x.reshape(-1, 8, 8, 1), y, epochs=2 if small else 10, batch_size=32, verbose=0)
+    return plot.plot_weights(cnn.layers[0])
+
+
 FIGURES = {
     "perceptron_gates.png": perceptron_gates,
     "xor_boundary.png": xor_boundary,
@@ -230,6 +243,7 @@ FIGURES = {
     "mnist_weights.png": mnist_weights,
     "mnist_confusion.png": mnist_confusion,
     "mnist_predictions.png": mnist_predictions,
+    "cnn_filters.png": cnn_filters,
 }
 
 

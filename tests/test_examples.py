@@ -1,7 +1,8 @@
 """The recipes in examples/ run and reach their accuracy, on sizes small enough for every test run.
 
-Each recipe's main() takes its sizes as parameters and returns its numbers. The MNIST recipe trains for
-minutes, so it runs only with SCRATCHGRAD_SLOW=1 and the MNIST files under $SCRATCHGRAD_DATA.
+Each recipe's main() takes its sizes as parameters and returns its numbers. The MNIST recipes run when
+$SCRATCHGRAD_DATA holds MNIST (CI's does): the seed's MLP in full (seconds), the CNN on a slice; the
+CNN's full three epochs only with SCRATCHGRAD_SLOW=1.
 """
 import importlib.util
 import os
@@ -73,9 +74,24 @@ def mnist_available():
     return bool(folder) and (Path(folder) / "mnist" / "train-images-idx3-ubyte.gz").is_file()
 
 
-@pytest.mark.skipif(os.environ.get("SCRATCHGRAD_SLOW") != "1", reason="slow (5 epochs of 60,000 images): set "
-                                                                      "SCRATCHGRAD_SLOW=1")
-@pytest.mark.skipif(not mnist_available(), reason="needs the MNIST files under $SCRATCHGRAD_DATA/mnist")
+needs_mnist = pytest.mark.skipif(not mnist_available(), reason="needs the MNIST files under $SCRATCHGRAD_DATA/mnist")
+
+
+@needs_mnist
 def test_mnist_recipe_reaches_98_percent(recipe):
     accuracy, _ = recipe("04_mnist").main(verbose=0)
     assert accuracy >= 0.98
+
+
+@needs_mnist
+def test_cnn_recipe_learns_quickly(recipe):
+    accuracy, _ = recipe("09_mnist_cnn").main(epochs=1, samples=6000, verbose=0)
+    assert accuracy >= 0.93
+
+
+@needs_mnist
+@pytest.mark.skipif(os.environ.get("SCRATCHGRAD_SLOW") != "1", reason="slow (3 epochs of a CNN on 60,000 images): "
+                                                                      "set SCRATCHGRAD_SLOW=1")
+def test_cnn_recipe_reaches_99_percent(recipe):
+    accuracy, _ = recipe("09_mnist_cnn").main(verbose=0)
+    assert accuracy >= 0.99

@@ -3,8 +3,8 @@
 `import scratchgrad as keras` works for Keras core code: keras.Sequential, keras.layers.Dense,
 keras.Input, keras.optimizers.Adam, keras.utils.to_categorical, keras.callbacks.EarlyStopping.
 """
-from . import (activations, callbacks, datasets, functional, initializers, layers, losses, metrics, models, ops,
-               optimizers, plot, regularizers, utils, viz)
+from . import (activations, callbacks, convolution, datasets, functional, initializers, layers, losses, metrics, models,
+               ops, optimizers, plot, regularizers, utils, viz)
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient

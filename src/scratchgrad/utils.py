@@ -40,3 +40,10 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 
 
 one_hot = to_categorical
+
+
+def clear_session():
+    """Restart layer naming (dense, dense_1, ... begin again), as keras.utils.clear_session does."""
+    from .layers.base import _name_counts
+
+    _name_counts.clear()

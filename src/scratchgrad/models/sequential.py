@@ -9,7 +9,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers
 from ..autograd import no_grad
-from ..backend import floatx
+from ..backend import floatx, keep_freed_memory
 from ..callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
 from ..layers import InputLayer, Layer
 from ..layers.base import check_weights
@@ -324,6 +324,7 @@ class Sequential(Layer):
             steps_per_epoch=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs of mini-batches; returns a History of per-epoch logs."""
         batch_size = data.check_batch_size(batch_size)
+        keep_freed_memory()
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         x, y, weights = self._prepare(x, y, sample_weight, class_weight)

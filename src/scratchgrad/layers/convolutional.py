@@ -1,0 +1,138 @@
+"""Conv2D and the pooling layers, on the im2col primitives of convolution.py (Keras names and layouts)."""
+from .. import activations, initializers, regularizers
+from .. import convolution as C
+from ..ops import Mean
+from .base import Layer, serialize_initializer, serialize_regularizer
+
+
+def _channels_axis(data_format):
+    if data_format not in C.DATA_FORMATS:
+        raise ValueError(f"unknown data_format {data_format!r}; expected one of {', '.join(C.DATA_FORMATS)}")
+    return 1 if data_format == "channels_first" else -1
+
+
+def _check_rank(layer, input_shape):
+    if len(input_shape) != 4:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}) needs 4-D inputs (batch, height, width, channels) "
+                         f"for {layer.data_format}, got shape {input_shape}")
+
+
+class Conv2D(Layer):
+    """2-D convolution: `filters` kernels of `kernel_size` slide over the image (im2col + one matrix
+    product). `kernel` has Keras's shape (kh, kw, in_channels, filters); `bias` (filters,)."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(filters) != filters or filters < 1:
+            raise ValueError(f"Conv2D filters must be a positive integer, got {filters!r}")
+        self.filters, self.use_bias = int(filters), use_bias
+        self.kernel_size = C._pair(kernel_size, "Conv2D kernel_size")
+        self.strides = C._pair(strides, "Conv2D strides")
+        C._check_padding(padding, "Conv2D")
+        self.padding, self.data_format = padding, data_format
+        self.channel_axis = _channels_axis(data_format)
+        self.activation = activations.get(activation)
+        self._init_names = (kernel_initializer, bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+        shape = self.kernel_size + (input_shape[self.channel_axis], self.filters)
+        self.kernel = self.add_weight("kernel", shape, initializers.get(self._init_names[0]), self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), initializers.get(self._init_names[1]),
+                                        self.bias_regularizer)
+
+    def call_linear(self, x, training=False):
+        return C.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.data_format)
+
+    def call(self, x, training=False):
+        return self.activation(self.call_linear(x, training))
+
+    def tape(self, training):
+        activation = activations.tape(self.activation)
+        params = [self.kernel] + ([self.bias] if self.use_bias else [])
+        op = C.Conv2D(self.strides, self.padding, self.data_format == "channels_first")
+        return None if activation is None else [(op, params)] + activation
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": serialize_initializer(self._init_names[0]),
+                "bias_initializer": serialize_initializer(self._init_names[1]),
+                "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
+                "bias_regularizer": serialize_regularizer(self.bias_regularizer)}
+
+
+class _Pooling2D(Layer):
+    """Shared by MaxPooling2D and AveragePooling2D; `op` is the pooling Function."""
+
+    op = None
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.pool_size = C._pair(pool_size, f"{name} pool_size")
+        self.strides = self.pool_size if strides is None else C._pair(strides, f"{name} strides")
+        C._check_padding(padding, name)
+        self.padding, self.data_format = padding, data_format
+        _channels_axis(data_format)
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+
+    def _function(self):
+        return self.op(self.pool_size, self.strides, self.padding, self.data_format == "channels_first")
+
+    def call(self, x, training=False):
+        C._check_input(x, self.data_format, self.name)
+        C._check_fits(x, self.pool_size, self.padding, self.data_format == "channels_first", self.name, "pool window")
+        return self._function()(x)
+
+    def tape(self, training):
+        return [(self._function(), [])]
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class MaxPooling2D(_Pooling2D):
+    """The max of each pool window (strides default to pool_size)."""
+
+    op = C.MaxPool2D
+
+
+class AveragePooling2D(_Pooling2D):
+    """The mean of each pool window (with "same" padding, of its real pixels only)."""
+
+    op = C.AvgPool2D
+
+
+class GlobalAveragePooling2D(Layer):
+    """The mean of each channel over the whole image: (batch, channels)."""
+
+    def __init__(self, data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self.axes = (2, 3) if _channels_axis(data_format) == 1 else (1, 2)
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+
+    def call(self, x, training=False):
+        return C.global_avg_pool2d(x, self.data_format)
+
+    def tape(self, training):
+        return [(Mean(self.axes), [])]
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+MaxPool2D, AvgPool2D, Convolution2D = MaxPooling2D, AveragePooling2D, Conv2D
