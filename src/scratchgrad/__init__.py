@@ -3,8 +3,10 @@
 `import scratchgrad as keras` works for Keras core code: keras.Sequential, keras.layers.Dense,
 keras.Input, keras.optimizers.Adam, keras.utils.to_categorical, keras.callbacks.EarlyStopping.
 """
-from . import (activations, callbacks, convolution, datasets, functional, initializers, layers, losses, metrics, models,
-               ops, optimizers, plot, regularizers, utils, viz)
+import importlib
+
+from . import (activations, callbacks, convolution, functional, initializers, layers, losses, metrics, models, ops,
+               optimizers, regularizers, utils)
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient
@@ -15,3 +17,11 @@ from .random import set_seed
 from .tensor import Tensor
 
 __version__ = "0.1.0"
+
+_LAZY = ("datasets", "plot", "viz", "sklearn")  # imported on first use: they are most of the import time
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'scratchgrad' has no attribute {name!r}")

@@ -50,6 +50,7 @@ class Function:
 
     inputs = None  # set when the op is recorded in a graph; None again once the graph is freed
     needs_grad = ()
+    grad_buffers = None  # the training fast path may give backward arrays to write gradients into
 
     def __call__(self, *inputs):
         y = self.forward(*[t.data for t in inputs])
@@ -66,6 +67,10 @@ class Function:
 
     def backward(self, gy):
         raise NotImplementedError
+
+    def grad_out(self, i):
+        """The array to write input i's gradient into, or None (then backward allocates one)."""
+        return None if self.grad_buffers is None else self.grad_buffers[i]
 
     def release(self):
         """Drop the inputs and everything forward saved: the graph's memory goes back right away."""

@@ -285,4 +285,10 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
-from .plot import LivePlot, PlotHistory  # noqa: E402,F401  (matplotlib is imported only when it draws)
+def __getattr__(name):
+    """LivePlot / PlotHistory live in plot.py; importing it only when asked keeps `import scratchgrad` fast."""
+    if name in ("LivePlot", "PlotHistory"):
+        from . import plot
+
+        return getattr(plot, name)
+    raise AttributeError(f"module 'scratchgrad.callbacks' has no attribute {name!r}")

@@ -41,14 +41,18 @@ def forward(steps, x):
 
 
 def backward(steps, g, grad_views):
-    """Run the backwards in reverse; parameter gradients go into `grad_views` ({id(param): array})."""
+    """Run the backwards in reverse; parameter gradients go into `grad_views` ({id(param): array}),
+    written there directly by the ops that take `grad_buffers`, copied there otherwise."""
     for fn, params in reversed(steps):
+        views = [grad_views[id(p)] for p in params]
+        if views:
+            fn.grad_buffers = (None, *views)  # ops that can (Linear) write the gradients in place
         grads = fn.backward(g)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        for p, gp in zip(params, grads[1:]):
-            if gp is not None:
-                grad_views[id(p)][...] = gp
+        for view, gp in zip(views, grads[1:]):
+            if gp is not None and gp is not view:
+                view[...] = gp
         g = grads[0]
         if g is None:
             break
