@@ -135,6 +135,7 @@ def test_step_passes_no_gradient():
 LOSSES = {
     "cross_entropy_labels": (F.cross_entropy, "labels"),
     "cross_entropy_probs": (F.cross_entropy, "probs"),
+    "cross_entropy_unnormalized_rows": (F.cross_entropy, "soft"),
     "binary_cross_entropy": (F.binary_cross_entropy, "binary_probs"),
     "binary_cross_entropy_with_logits": (F.binary_cross_entropy_with_logits, "binary"),
     "mse": (F.mse, "real"),
@@ -153,6 +154,8 @@ def test_losses(name, reduction, rng):
         target = rng.integers(0, 4, 6)
     elif kind == "probs":
         target = rng.dirichlet(np.ones(4), 6)
+    elif kind == "soft":
+        target = rng.uniform(0.1, 1.0, shape)  # rows need not sum to 1: the gradient is y·Σt - t
     elif kind.startswith("binary"):
         target = rng.integers(0, 2, shape).astype(np.float64)
         if kind == "binary_probs":

@@ -267,27 +267,32 @@ def _pick(a, labels, subtract=None):
 class SoftmaxCrossEntropy(Function):
     """Fused softmax + cross-entropy on logits (the textbook's SoftmaxWithLoss).
 
-    Targets are integer class labels (N,) or probability rows (N, C). Computed with log-softmax, so a
-    zero probability never produces log(0); the backward is (softmax(x) - t) / N for the mean.
+    Targets are integer class labels (N,) or probability rows (N, C). The loss uses log-softmax
+    (x - max - log Σ exp(x - max)), so a zero probability never produces log(0); the backward is the
+    textbook's (y - t) / N for the mean, with y = softmax(x) rebuilt from the forward's exponentials.
     """
 
     def __init__(self, reduction="mean"):
         self.reduction = reduction
 
     def forward(self, x, t):
-        logp = _log_softmax(x, axis=-1)
+        xp = array_module(x)
+        shifted = x - x.max(axis=-1, keepdims=True)
+        self.exp = xp.exp(shifted)
+        self.total = self.exp.sum(axis=-1, keepdims=True)
+        log_total = xp.log(self.total)
         if t.ndim == x.ndim:
-            per_sample = -(t * logp).sum(axis=-1)
+            per_sample = (t * (log_total - shifted)).sum(axis=-1)
         else:
-            per_sample = -_pick(logp, t)
-        self.logp, self.t = logp, t
+            per_sample = log_total[..., 0] - _pick(shifted, t)
+        self.t = t
         y, self.scale = _reduce(per_sample, self.reduction)
         return y
 
     def backward(self, gy):
-        grad = array_module(gy).exp(self.logp)  # softmax(x) = y
+        grad = self.exp / self.total  # y = softmax(x)
         if self.t.ndim == grad.ndim:
-            grad -= self.t
+            grad = grad * self.t.sum(axis=-1, keepdims=True) - self.t  # y·Σt - t (= y - t for proper rows)
         else:
             _pick(grad, self.t, subtract=1)  # y - t with t one-hot, without building the one-hot rows
         return grad * _upstream(gy, self.scale, grad.ndim), None
