@@ -251,3 +251,14 @@ def test_low_level_loop_is_possible(rng):
             opt.zero_grad(model.parameters())
             first = first if first is not None else loss.item()
     assert loss.item() < first / 2
+
+
+def test_regression_metrics_match_numpy(rng):
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    y = rng.standard_normal((40, 2)).astype(np.float32)
+    model = Sequential([Dense(2, input_dim=3)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
+    loss, mae, mse = model.evaluate(x, y, batch_size=16, verbose=0)
+    pred = model.predict(x)
+    assert mae == pytest.approx(np.abs(pred - y).mean(), rel=1e-5)
+    assert mse == pytest.approx(((pred - y) ** 2).mean(), rel=1e-5) == pytest.approx(loss, rel=1e-5)
