@@ -67,7 +67,7 @@ def test_tape_is_used_when_possible_and_the_graph_otherwise():
     model = Sequential([L.Input(shape=(4,)), L.Dense(3, activation="softmax")])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     model.train_on_batch(np.ones((2, 4)), np.array([0, 1]))
-    assert model._tape_loss is not None and model._flat is not None
+    assert model._use_tape and model._flat is not None
     bn = Sequential([L.Input(shape=(4,)), L.BatchNormalization(), L.Dense(3, activation="softmax")])
     bn.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     assert sg.models.tape.build(bn.layers, training=True) is None

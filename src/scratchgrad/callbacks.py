@@ -120,7 +120,7 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; optionally put back
-    the weights of the best epoch."""
+    the weights of the best epoch when training ends."""
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
@@ -145,11 +145,15 @@ class EarlyStopping(_Monitor):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
             if self.verbose:
                 print(f"Epoch {epoch + 1}: early stopping; best {self.monitor} {self.best:.4f} at epoch "
                       f"{self.best_epoch + 1}")
+
+
+    def on_train_end(self, logs=None):
+        # Keras 3 restores at the end of training, whether it stopped early or ran all its epochs
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_Monitor):

@@ -47,6 +47,9 @@ def weighted_mean(values, sample_weight=None):
     """Mean of per-sample losses; with weights Σ wᵢ·lᵢ / N, as Keras's default reduction."""
     if sample_weight is None:
         return values.mean()
+    if values.ndim == 0:
+        raise ValueError("sample_weight and class_weight need a loss with one value per sample; this custom "
+                         "loss returned a single number (return the per-sample values, e.g. without .mean())")
     w = sample_weight.data if isinstance(sample_weight, Tensor) else np.asarray(sample_weight)
     return (values * w.astype(values.dtype).reshape(values.shape)).sum() / values.dtype.type(max(values.shape[0], 1))
 

@@ -108,9 +108,17 @@ class Pow(Function):
 
     def backward(self, gy):
         a, b = self.a, self.b
-        ga = sum_to(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        ga = sum_to(gy * self._power_rule(a, b), a.shape) if self.needs_grad[0] else None
         gb = sum_to(gy * self.y * array_module(a).log(a), b.shape) if self.needs_grad[1] else None
         return ga, gb
+
+
+    @staticmethod
+    def _power_rule(a, b):
+        """b·a^(b-1), taken as 0 where b = 0 (a**0 is constant even at a = 0, where 0·inf would be NaN)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = b * a ** (b - 1)
+        return array_module(d).where(b == 0, d.dtype.type(0), d)
 
 
 class MatMul(Function):
@@ -322,6 +330,8 @@ class Transpose(Function):
         self.axes = axes
 
     def forward(self, x):
+        if self.axes is not None:
+            self.axes = tuple(a % x.ndim for a in self.axes)  # argsort below needs them non-negative
         return x.transpose(self.axes)
 
     def backward(self, gy):
@@ -532,11 +542,18 @@ def getitem(x, index):
 
 
 def _same_dtype(xs):
-    xs = [as_tensor(x) for x in xs]
+    """One dtype for concatenate/stack, by _pair's rule: constants and integer tensors follow the float
+    tensors; tensors of two float dtypes are an error, never a silent upcast."""
     if not xs:
         raise ValueError("need at least one tensor")
-    first = next((x for x in xs if x.requires_grad), xs[0])
-    return [as_tensor(x.data, like=first) if x.dtype != first.dtype and not x.requires_grad else x for x in xs]
+    tensors = [x for x in xs if isinstance(x, Tensor)]
+    like = next((t for t in tensors if t.dtype.kind == "f"), tensors[0] if tensors else None)
+    xs = [x if isinstance(x, Tensor) else as_tensor(x, like=like) for x in xs]
+    floats = {x.dtype for x in xs if x.dtype.kind == "f"}
+    if len(floats) > 1:
+        raise TypeError(f"tensors have dtypes {', '.join(sorted(d.name for d in floats))}; scratchgrad never "
+                        f"upcasts silently: call .astype() on some of them")
+    return [x.astype(like.dtype) if floats and x.dtype != like.dtype else x for x in xs]
 
 
 def concatenate(xs, axis=0):

@@ -12,7 +12,6 @@ from ..autograd import no_grad
 from ..backend import floatx, keep_freed_memory
 from ..callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
 from ..layers import InputLayer, Layer
-from ..layers.base import check_weights
 from ..parameters import FlatParameters
 from ..random import get_rng
 from ..tensor import Tensor
@@ -48,7 +47,7 @@ class Sequential(Layer):
             self._input_shape = (None,) + layer.input_shape
             return
         self.layers.append(layer)
-        hint = layer.input_shape if len(self.layers) == 1 else None
+        hint = _declared_input(layer) if len(self.layers) == 1 else None
         if hint is not None:
             self._input_shape = (None,) + hint
         if self._input_shape is not None:
@@ -125,12 +124,6 @@ class Sequential(Layer):
     def count_params(self):
         return sum(layer.count_params() for layer in self.layers)
 
-    def set_weights(self, weights):
-        """Assign all weights at once; every shape is checked before anything is written."""
-        check_weights(self.name, self.weights, weights)
-        for w, value in zip(self.weights, weights):
-            w.data[...] = np.asarray(value, dtype=w.dtype)
-
     def regularization_loss(self):
         total = 0.0
         for layer in self.layers:
@@ -206,7 +199,7 @@ class Sequential(Layer):
             return self._fused(Tensor._from_op(out.data, None)).data
 
     def _train_batch(self, x, y, weights):
-        steps = tape.build(self.layers, training=True) if self._tape_loss is not None else None
+        steps = tape.build(self.layers, training=True) if self._use_tape else None
         if steps is None:
             loss, out = self._graph_step(x, y, weights)
         else:
@@ -218,7 +211,8 @@ class Sequential(Layer):
         """Forward through the autograd graph, backward(), gradients left in each parameter's .grad."""
         out = self._forward_for_loss(Tensor._from_op(x, None), training=True)
         loss = self._loss_value(out, y, weights)
-        loss.backward()
+        if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
+            loss.backward()
         if self._flat is not None:
             self._flat.collect_grads()
         return float(loss.data), out
@@ -284,17 +278,27 @@ class Sequential(Layer):
         self._params = params
         flat_ok = FlatParameters.eligible(params) and self.optimizer.clipnorm is None
         if flat_ok and (self._flat is None or not self._flat.intact(params)):
-            # a copy or an unpickled model has lost the views: repack, keeping the optimizer's state
-            carried = self.get_optimizer_state() if self._flat is not None and self._flat.params == params else None
-            self._flat = FlatParameters(params)
-            if carried is not None:
-                self._load_optimizer_state(carried)
+            self._repack(params)
         elif not flat_ok:
             self._flat = None
         unique = len({id(p) for p in params}) == len(params)
-        use_tape = self.fast_path and self._flat is not None and unique
-        self._tape_loss = self.loss.primitive("mean", self._fused is not None) if use_tape else None
+        self._use_tape = (self.fast_path and self._flat is not None and unique
+                          and self.loss.primitive("mean", self._fused is not None) is not None)
         self._grad_views = {id(p): g for p, g in zip(params, self._flat.grad_views)} if self._flat else {}
+
+    def _repack(self, params):
+        """Pack `params` into a new flat buffer. The optimizer's state moves along for every weight
+        that had some (a layer frozen or unfrozen, a copied or unpickled model); new weights start
+        fresh, as they would without packing."""
+        old, carried = self._flat, {}
+        if old is not None:
+            slots = self.optimizer.pop_slots(old.tensor)
+            if slots:
+                carried = dict(zip(old.params, old.split(slots)))
+        self._flat = FlatParameters(params)
+        if carried:
+            per_weight = [carried.get(p) or self.optimizer.initial_slots(p) for p in params]
+            self.optimizer.set_state({"iterations": self.optimizer.iterations, "slots": [self._flat.merge(per_weight)]})
 
     def get_optimizer_state(self):
         """The optimizer's state per trainable weight (unpacked from the flat buffer if in use)."""
@@ -334,7 +338,9 @@ class Sequential(Layer):
             split = int(len(x) * (1 - validation_split))  # Keras: the last samples, before shuffling
             if split == 0 or split == len(x):
                 raise ValueError(f"validation_split={validation_split} leaves no training or validation samples")
-            validation_data = (x[split:], y[split:]) + ((weights[split:],) if weights is not None else ())
+            # sample weights follow their samples; class weights apply to training only, as in Keras
+            val_weights = data.sample_weights(sample_weight, None, y, len(x))
+            validation_data = (x[split:], y[split:]) + ((val_weights[split:],) if val_weights is not None else ())
             x, y, weights = x[:split], y[:split], None if weights is None else weights[:split]
         validation = self._prepare(*validation_data) if validation_data is not None else None
 
@@ -400,8 +406,10 @@ class Sequential(Layer):
         logs = self._evaluate_arrays(x, y, weights, batch_size)
         if verbose == 1 or verbose == 2:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in sorted(logs.items())))
-        if return_dict:
-            return logs
+        return logs if return_dict else self._keras_result(logs)
+
+    def _keras_result(self, logs):
+        """Keras's return value: the loss alone, or [loss, *metrics] when metrics were compiled."""
         values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
         return values[0] if len(values) == 1 else values
 
@@ -435,9 +443,7 @@ class Sequential(Layer):
     def _batch_result(self, loss, y, pred):
         tracker = _Tracker(self.compiled_metrics)
         tracker.update(loss, y, pred)
-        logs = tracker.logs()
-        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
-        return values[0] if len(values) == 1 else values
+        return self._keras_result(tracker.logs())
 
     # ---- description -------------------------------------------------------------------------
     def summary(self, print_fn=print):
@@ -502,6 +508,12 @@ class Sequential(Layer):
         load_weights(self, filepath)
 
 
+def _declared_input(layer):
+    """The input shape a layer declares, without the batch axis (a Sequential's includes it)."""
+    shape = layer.input_shape
+    return shape[1:] if isinstance(layer, Sequential) and shape is not None else shape
+
+
 def _size(nbytes):
     for unit in ("B", "KB", "MB", "GB"):
         if nbytes < 1024 or unit == "GB":
@@ -529,3 +541,12 @@ class _Tracker:
         logs = {"loss": self.loss_total / max(self.count, 1)}
         logs.update({m.name: m.result() for m in self.metrics})
         return logs
+
+
+def _register():
+    from ..layers import register
+
+    register(Sequential)  # a Sequential can be a layer of another, and load_model must rebuild it
+
+
+_register()

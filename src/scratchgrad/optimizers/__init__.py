@@ -119,6 +119,15 @@ class Optimizer:
         slots = [{k: np.array(v) for k, v in s.items() if k != "scratch"} for s in chosen]
         return {"iterations": self.iterations, "slots": slots}
 
+    def pop_slots(self, param):
+        """Remove and return one parameter's state ({slot: array}), or None if it has none."""
+        slots = self._slots.pop(param, None)
+        return None if slots is None else {k: v for k, v in slots.items() if k != "scratch"}
+
+    def initial_slots(self, param):
+        """The state a parameter starts with (zeros, or Adagrad's initial accumulator)."""
+        return {k: self._initial_slot(k, param.data) for k in self.slot_names}
+
     def set_state(self, state):
         """Restore `get_state()`'s result; the slots bind to parameters in the order they are next seen."""
         self.iterations = int(state["iterations"])
