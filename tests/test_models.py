@@ -262,3 +262,15 @@ def test_regression_metrics_match_numpy(rng):
     pred = model.predict(x)
     assert mae == pytest.approx(np.abs(pred - y).mean(), rel=1e-5)
     assert mse == pytest.approx(((pred - y) ** 2).mean(), rel=1e-5) == pytest.approx(loss, rel=1e-5)
+
+
+def test_steps_per_epoch_limits_the_batches(rng):
+    x, y = blobs(rng, n=100)
+    seen = []
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    cb = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
+    model.fit(x, y, batch_size=10, epochs=2, steps_per_epoch=3, verbose=0, callbacks=[cb])
+    assert seen == [0, 1, 2, 0, 1, 2]
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(x, y, steps_per_epoch=0, verbose=0)

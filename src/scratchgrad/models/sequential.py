@@ -1,4 +1,5 @@
 """Sequential: a stack of layers with Keras's compile / fit / evaluate / predict."""
+import itertools
 import math
 import warnings
 
@@ -31,7 +32,7 @@ class Sequential(Layer):
         self.compiled_metrics = []
         self.stop_training = False
         self.history = None
-        self._input_shape = None  # with the batch axis (None)
+        self._input_shape = self._output_shape = None  # with the batch axis (None)
         self._flat = None  # FlatParameters once training starts (see parameters.py)
         self.fast_path = True  # False: always train through the autograd graph (models/tape.py)
         for layer in layers or []:
@@ -59,6 +60,7 @@ class Sequential(Layer):
         shape = self._input_shape
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
+        self._output_shape = shape
         self.built = bool(self.layers)
 
     @property
@@ -71,10 +73,8 @@ class Sequential(Layer):
 
     @property
     def output_shape(self):
-        shape = self._input_shape
-        for layer in self.layers:
-            shape = layer.compute_output_shape(shape)
-        return shape
+        """The output shape found by build() (batch axis None), or None before the model is built."""
+        return self._output_shape
 
     def call(self, x, training=False):
         for layer in self.layers:
@@ -345,6 +345,10 @@ class Sequential(Layer):
         validation = self._prepare(*validation_data) if validation_data is not None else None
 
         steps = math.ceil(len(x) / batch_size)
+        if steps_per_epoch is not None:
+            if int(steps_per_epoch) != steps_per_epoch or steps_per_epoch < 1:
+                raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+            steps = min(steps, int(steps_per_epoch))  # an epoch of fewer batches, as in Keras
         history = History()
         verbose = 1 if verbose == "auto" else verbose
         # Keras's order: the progress line first, History last so it records what callbacks added
@@ -355,7 +359,7 @@ class Sequential(Layer):
         callback_list.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            logs = self._run_epoch(x, y, weights, batch_size, shuffle, epoch, callback_list)
+            logs = self._run_epoch(x, y, weights, batch_size, shuffle, steps, epoch, callback_list)
             if validation is not None and (epoch + 1) % validation_freq == 0:
                 val = self._evaluate_arrays(*validation, batch_size=validation_batch_size or batch_size)
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -371,11 +375,11 @@ class Sequential(Layer):
         for start in range(0, n, batch_size):
             yield order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
 
-    def _run_epoch(self, x, y, weights, batch_size, shuffle, epoch, callback_list):
+    def _run_epoch(self, x, y, weights, batch_size, shuffle, steps, epoch, callback_list):
         tracker = _Tracker(self.compiled_metrics)
         self.train(True)
         warned = not self._warn_on_nan
-        for step, index in enumerate(self._batches(len(x), batch_size, shuffle)):
+        for step, index in enumerate(itertools.islice(self._batches(len(x), batch_size, shuffle), steps)):
             callback_list.on_train_batch_begin(step)
             xb, yb = x[index], y[index]
             loss, pred = self._train_batch(xb, yb, None if weights is None else weights[index])
