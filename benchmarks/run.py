@@ -249,7 +249,7 @@ def part_cnn(data, args):
 
     t_sg, _, t_torch, _ = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
     scale = len(x) / n
-    return [(f"6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch",
+    return [("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch",
              f"{t_sg * scale:.1f} s", f"{t_torch * scale:.1f} s" if t_torch else "-", _ratio(t_sg, t_torch), "≤ 1.5×")]
 
 

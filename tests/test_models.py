@@ -6,7 +6,7 @@ import pytest
 
 import scratchgrad as keras
 from scratchgrad.callbacks import ProgbarLogger
-from scratchgrad.layers import Dense, Dropout
+from scratchgrad.layers import Dense
 from scratchgrad.models import Sequential
 
 

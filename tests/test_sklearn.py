@@ -29,6 +29,10 @@ CHECKED = [
 
 
 def expected_failures(estimator):
+    """The checks that fail here (xfail is strict: one that passes fails the suite). A regressor
+    without dropout happens to pass the sample-weight check at float32."""
+    if isinstance(estimator, NeuralNetRegressor) and not estimator.dropout:
+        return {}
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 

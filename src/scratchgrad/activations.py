@@ -1,34 +1,11 @@
-"""Activation functions by name, as Dense(..., activation="relu") and Activation("relu") take them."""
+"""Activation functions by name, as Dense(..., activation="relu") and Activation("relu") take them.
+
+The registry is `functional.ACTIVATIONS`: an activation is registered where it is defined, by the
+`@activation("name")` decorator on its function in functional.py, next to its Function.
+"""
 from . import functional as F
 
-ACTIVATIONS = {
-    "linear": F.identity,
-    "identity": F.identity,
-    "step": F.step,
-    "sigmoid": F.sigmoid,
-    "tanh": F.tanh,
-    "relu": F.relu,
-    "leaky_relu": F.leaky_relu,
-    "elu": F.elu,
-    "softplus": F.softplus,
-    "softmax": F.softmax,
-    "log_softmax": F.log_softmax,
-}
-
-
-# The primitive each named activation is, for the training fast path (identity needs none).
-PRIMITIVES = {
-    F.identity: None, F.step: F.Step, F.sigmoid: F.Sigmoid, F.tanh: F.Tanh, F.relu: F.ReLU,
-    F.leaky_relu: F.LeakyReLU, F.elu: F.ELU, F.softplus: F.Softplus, F.softmax: F.Softmax, F.log_softmax: F.LogSoftmax,
-}
-
-
-def tape(activation):
-    """[(Function, [])] for a known activation, [] for identity, None for a custom callable."""
-    if activation not in PRIMITIVES:
-        return None
-    primitive = PRIMITIVES[activation]
-    return [] if primitive is None else [(primitive(), [])]
+ACTIVATIONS = F.ACTIVATIONS
 
 
 def get(activation):
@@ -42,10 +19,15 @@ def get(activation):
     raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)} or a callable")
 
 
+def name_of(activation):
+    """The registered name of an activation function, or None for a custom callable."""
+    return next((name for name, fn in ACTIVATIONS.items() if fn is activation), None)
+
+
 def serialize(activation):
     """The registered name of an activation function (for configs); custom callables have none."""
-    for name, fn in ACTIVATIONS.items():
-        if fn is activation:
-            return name
-    raise ValueError(f"activation {activation!r} is not a registered one ({', '.join(ACTIVATIONS)}) "
-                     f"and cannot be saved in a config")
+    name = name_of(activation)
+    if name is None:
+        raise ValueError(f"activation {activation!r} is not a registered one ({', '.join(ACTIVATIONS)}) "
+                         f"and cannot be saved in a config")
+    return name

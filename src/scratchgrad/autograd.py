@@ -4,6 +4,9 @@ A Function's `forward(*arrays)` computes on raw arrays and saves on `self` what 
 `backward(grad_out)` returns one gradient per input (None where an input needs none). Calling a
 Function on Tensors records it as the creator of its output when grad mode is on and an input
 requires grad: that chain of creators is the define-by-run graph.
+
+Inside `record()`, every Function call is also listed in call order, whether it needs a gradient or
+not: that list is what `plan.StepPlan` turns into a replayable training step.
 """
 import contextlib
 import threading
@@ -13,6 +16,7 @@ class _GradMode(threading.local):
     """Per thread, so one thread's no_grad() never switches graph building off in another."""
 
     enabled = True
+    recording = None  # the Recording that Function calls are appended to, inside record()
 
 
 _mode = _GradMode()
@@ -41,32 +45,66 @@ def enable_grad():
     return _set_grad_enabled(True)
 
 
+class Recording:
+    """Every Function call of one eager step, in call order: (function, input Tensors, output Tensor).
+
+    `dynamic` turns True when a tensor's values reached Python meanwhile (`bool(t)`, `t.item()`,
+    `t.numpy()`, comparisons, tensor indices): the step may then branch on the data, so it must not be
+    replayed for other data.
+    """
+
+    def __init__(self):
+        self.calls = []
+        self.dynamic = False
+
+
+@contextlib.contextmanager
+def record():
+    """List every Function call made inside the block (see Recording)."""
+    recording, previous = Recording(), _mode.recording
+    _mode.recording = recording
+    try:
+        yield recording
+    finally:
+        _mode.recording = previous
+
+
+def values_escaped():
+    """Note that a tensor's values were read into Python: a step being recorded becomes dynamic."""
+    if _mode.recording is not None:
+        _mode.recording.dynamic = True
+
+
 class Function:
     """Base of every primitive. Subclasses implement `forward(*arrays)` and `backward(gy)`.
 
     `needs_grad[i]` tells `backward` whether input i wants a gradient, so it can skip work
-    (e.g. the input gradient of a network's first layer).
+    (e.g. the input gradient of a network's first layer). `differentiable = False` marks an op that
+    passes no gradient at all (stop_gradient / detach).
     """
 
     inputs = None  # set when the op is recorded in a graph; None again once the graph is freed
     needs_grad = ()
-    grad_buffers = None  # the training fast path may give backward arrays to write gradients into
+    differentiable = True
+    grad_buffers = None  # a step plan may give backward arrays to write weight gradients into
 
     def __call__(self, *inputs):
         y = self.forward(*[t.data for t in inputs])
-        if _mode.enabled:
+        creator = None
+        if _mode.enabled and self.differentiable:
             needs = tuple(t.requires_grad for t in inputs)
             if True in needs:
-                self.inputs = inputs
-                self.needs_grad = needs
-                return Tensor._from_op(y, self)
-        return Tensor._from_op(y, None)
+                self.inputs, self.needs_grad, creator = inputs, needs, self
+        out = Tensor._from_op(y, creator)
+        if _mode.recording is not None:
+            _mode.recording.calls.append((self, inputs, out))
+        return out
 
     def forward(self, *xs):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def backward(self, gy):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no backward(): it cannot pass gradients")
 
     def grad_out(self, i):
         """The array to write input i's gradient into, or None (then backward allocates one)."""
@@ -78,6 +116,15 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class StopGradient(Function):
+    """The identity that passes no gradient back: what `Tensor.detach()` records in a step."""
+
+    differentiable = False
+
+    def forward(self, x):
+        return x
 
 
 def topological_order(root):

@@ -8,11 +8,22 @@ import numpy as np
 
 from .autograd import Function
 from .backend import array_module
+from .ops import astype as ops_astype
 from .ops import sum_to
 from .random import get_rng
 from .tensor import Tensor, as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
+ACTIVATIONS = {}  # name -> the activation function, as Dense(activation="relu") takes it
+
+
+def activation(*names):
+    """Register the decorated function as an activation under `names` (the first is its config name)."""
+    def register(fn):
+        for name in names:
+            ACTIVATIONS[name] = fn
+        return fn
+    return register
 
 
 # ---- activations -----------------------------------------------------------------------------
@@ -181,16 +192,17 @@ class Linear(Function):
 # ---- regularizing layers ---------------------------------------------------------------------
 class Dropout(Function):
     """Inverted dropout: keep each unit with probability 1 - rate and scale it by 1 / (1 - rate), so
-    the expected activation is unchanged and evaluation needs no rescaling."""
+    the expected activation is unchanged and evaluation needs no rescaling. A new mask is drawn at
+    every forward unless a fixed `mask` is given."""
 
     def __init__(self, rate, mask=None):
-        self.rate, self.mask = rate, mask
+        self.rate, self.fixed_mask = rate, mask
 
     def forward(self, x):
-        if self.mask is None:
-            keep = get_rng().random(x.shape, dtype=np.float32) >= self.rate
-            self.mask = array_module(x).asarray(keep)
-        self.scaled_mask = self.mask * x.dtype.type(1 / (1 - self.rate))
+        mask = self.fixed_mask
+        if mask is None:
+            mask = array_module(x).asarray(get_rng().random(x.shape, dtype=np.float32) >= self.rate)
+        self.scaled_mask = mask * x.dtype.type(1 / (1 - self.rate))
         return x * self.scaled_mask
 
     def backward(self, gy):
@@ -198,23 +210,26 @@ class Dropout(Function):
 
 
 class BatchNorm(Function):
-    """Batch normalization over every axis but the last (the feature/channel axis).
+    """Batch normalization over every axis but the last (the feature/channel axis), in training:
+    x̂ = (x - μ_batch) / √(σ²_batch + ε), y = γ·x̂ + β.
 
-    Training: x̂ = (x - μ_batch) / √(σ²_batch + ε), y = γ·x̂ + β. With `mean`/`var` given (evaluation),
-    those running statistics replace the batch's and the op is a fixed affine map of x.
+    The running statistics are inputs too and are updated in place by the forward
+    (moving ← momentum·moving + (1 - momentum)·batch, Keras's rule), so a replayed step updates them.
     """
 
-    def __init__(self, epsilon=1e-3, mean=None, var=None):
-        self.epsilon, self.mean, self.var = epsilon, mean, var
+    def __init__(self, epsilon=1e-3, momentum=0.99):
+        self.epsilon, self.momentum = epsilon, momentum
 
-    def forward(self, x, gamma, beta):
+    def forward(self, x, gamma, beta, moving_mean, moving_var):
         axes = tuple(range(x.ndim - 1))
-        self.use_batch = self.mean is None
-        if self.use_batch:
-            self.mean, self.var = x.mean(axis=axes), x.var(axis=axes)
-        self.inv_std = 1 / array_module(x).sqrt(self.var + x.dtype.type(self.epsilon))
-        self.xhat = (x - self.mean) * self.inv_std
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        self.inv_std = 1 / array_module(x).sqrt(var + x.dtype.type(self.epsilon))
+        self.xhat = (x - mean) * self.inv_std
         self.gamma = gamma
+        m = moving_mean.dtype.type(self.momentum)
+        for moving, batch in ((moving_mean, mean), (moving_var, var)):
+            moving *= m
+            moving += (1 - m) * batch
         return self.xhat * gamma + beta
 
     def backward(self, gy):
@@ -222,12 +237,27 @@ class BatchNorm(Function):
         ggamma = (gy * self.xhat).sum(axis=axes)
         gbeta = gy.sum(axis=axes)
         gxhat = gy * self.gamma
-        if not self.use_batch:
-            return gxhat * self.inv_std, ggamma, gbeta
         n = gy.size // gy.shape[-1]
         # d/dx of normalizing by the batch's own mean and variance (the textbook's BatchNorm backward)
         gx = (gxhat - gxhat.mean(axis=axes) - self.xhat * (gxhat * self.xhat).sum(axis=axes) / n) * self.inv_std
-        return gx, ggamma, gbeta
+        return gx, ggamma, gbeta, None, None
+
+
+class BatchNormInference(Function):
+    """Batch normalization with fixed statistics (evaluation): y = γ·(x - mean)/√(var + ε) + β."""
+
+    def __init__(self, epsilon=1e-3):
+        self.epsilon = epsilon
+
+    def forward(self, x, gamma, beta, mean, var):
+        self.inv_std = 1 / array_module(x).sqrt(var + x.dtype.type(self.epsilon))
+        self.xhat = (x - mean) * self.inv_std
+        self.gamma = gamma
+        return self.xhat * gamma + beta
+
+    def backward(self, gy):
+        axes = tuple(range(gy.ndim - 1))
+        return gy * self.gamma * self.inv_std, (gy * self.xhat).sum(axis=axes), gy.sum(axis=axes), None, None
 
 
 # ---- losses ----------------------------------------------------------------------------------
@@ -262,6 +292,20 @@ def _pick(a, labels, subtract=None):
         return a
     picked = rows[index]
     return picked if labels.ndim == 1 else picked.reshape(labels.shape)
+
+
+class Pick(Function):
+    """x[..., label] for each row: the probability a model gave to the true class."""
+
+    def forward(self, x, labels):
+        self.shape, self.labels = x.shape, labels
+        return _pick(x, labels)
+
+    def backward(self, gy):
+        g = array_module(gy).zeros(self.shape, dtype=gy.dtype)
+        rows = g.reshape(-1, self.shape[-1])
+        rows[array_module(gy).arange(self.labels.size), self.labels.reshape(-1)] = gy.reshape(-1)
+        return g, None
 
 
 class SoftmaxCrossEntropy(Function):
@@ -385,22 +429,27 @@ class BinaryCrossEntropyWithLogits(ElementwiseLoss):
 
 
 # ---- the functions users call ----------------------------------------------------------------
+@activation("step")
 def step(x):
     return Step()(as_tensor(x))
 
 
+@activation("sigmoid")
 def sigmoid(x):
     return Sigmoid()(as_tensor(x))
 
 
+@activation("tanh")
 def tanh(x):
     return Tanh()(as_tensor(x))
 
 
+@activation("relu")
 def relu(x):
     return ReLU()(as_tensor(x))
 
 
+@activation("leaky_relu")
 def leaky_relu(x, alpha=0.01):
     return LeakyReLU(alpha)(as_tensor(x))
 
@@ -410,22 +459,27 @@ def prelu(x, alpha):
     return PReLU()(x, as_tensor(alpha, like=x))
 
 
+@activation("elu")
 def elu(x, alpha=1.0):
     return ELU(alpha)(as_tensor(x))
 
 
+@activation("softplus")
 def softplus(x):
     return Softplus()(as_tensor(x))
 
 
+@activation("linear", "identity")
 def identity(x):
     return as_tensor(x)
 
 
+@activation("softmax")
 def softmax(x, axis=-1):
     return Softmax(axis)(as_tensor(x))
 
 
+@activation("log_softmax")
 def log_softmax(x, axis=-1):
     return LogSoftmax(axis)(as_tensor(x))
 
@@ -446,11 +500,20 @@ def dropout(x, rate, training=True, mask=None):
     return Dropout(rate, None if mask is None else _data(mask))(x)
 
 
-def batch_norm(x, gamma, beta, epsilon=1e-3, mean=None, var=None):
-    """Normalize over all axes but the last with the batch's statistics, or with `mean`/`var` if given."""
+def batch_norm(x, gamma, beta, epsilon=1e-3, mean=None, var=None, moving=None, momentum=0.99):
+    """Normalize over all axes but the last with the batch's statistics, or with `mean`/`var` if given.
+
+    With the batch's statistics, `moving=(moving_mean, moving_var)` (Tensors) are updated in place:
+    moving ← momentum·moving + (1 - momentum)·batch.
+    """
     x = as_tensor(x)
-    stats = (None, None) if mean is None else (_data(mean), _data(var))
-    return BatchNorm(epsilon, *stats)(x, as_tensor(gamma, like=x), as_tensor(beta, like=x))
+    gamma, beta = as_tensor(gamma, like=x), as_tensor(beta, like=x)
+    if mean is not None:
+        return BatchNormInference(epsilon)(x, gamma, beta, as_tensor(mean, like=x), as_tensor(var, like=x))
+    if moving is None:
+        xp, n = array_module(x.data), x.shape[-1]
+        moving = xp.zeros(n, dtype=x.dtype), xp.ones(n, dtype=x.dtype)
+    return BatchNorm(epsilon, momentum)(x, gamma, beta, *[as_tensor(m, like=x) for m in moving])
 
 
 def _data(x):
@@ -458,17 +521,26 @@ def _data(x):
 
 
 def _target(target, like):
-    """Targets never need a gradient; integer labels stay integers, anything else takes like's dtype."""
-    data = target.data if isinstance(target, Tensor) else target
-    if getattr(data, "dtype", None) is not None and data.dtype.kind in "iub":
-        return Tensor._from_op(data, None)
-    return as_tensor(data, like=like).detach()
+    """Integer labels stay integers; anything else takes like's dtype (a Cast op for a Tensor of another
+    float dtype, so a recorded step casts each new batch too). Loss ops pass targets no gradient."""
+    if not isinstance(target, Tensor):
+        kind = getattr(target, "dtype", np.dtype("f")).kind
+        return Tensor._from_op(target, None) if kind in "iub" else as_tensor(target, like=like)
+    if target.dtype.kind in "iub" or target.dtype == like.dtype:
+        return target
+    return ops_astype(target, like.dtype)
 
 
 def _loss(fn, prediction, target, reduction):
     _check_reduction(reduction)
     prediction = as_tensor(prediction)
     return fn(reduction)(prediction, _target(target, prediction))
+
+
+def pick(x, labels):
+    """x[i, labels[i]] for each row i (labels: integer class indices, one per row)."""
+    x = as_tensor(x)
+    return Pick()(x, _target(labels, x))
 
 
 def cross_entropy(logits, target, reduction="mean"):

@@ -7,6 +7,8 @@ rescales σ by 1/0.8796 to keep the variance; ours are plain normals with the te
 For a Dense kernel (n_in, n_out); for a conv kernel (kh, kw, c_in, c_out) the fans are kh·kw·c_in and
 kh·kw·c_out.
 """
+import re
+
 import numpy as np
 
 from .random import get_rng
@@ -21,7 +23,28 @@ def compute_fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
+def _snake_case(name):
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+INITIALIZERS = {}  # every name layers take ("he_normal", "xavier_uniform") -> class
+CLASSES = {}  # Keras class name -> class
+
+
 class Initializer:
+    """Base of initializers; a subclass registers itself under its class name and its snake_case name
+    (GlorotUniform -> "glorot_uniform"), plus any `aliases`."""
+
+    aliases = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):
+            return
+        CLASSES[cls.__name__] = cls
+        for name in (_snake_case(cls.__name__), *cls.__dict__.get("aliases", ())):
+            INITIALIZERS[name] = cls
+
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
 
@@ -136,11 +159,15 @@ class LecunNormal(_Preset):
 class GlorotUniform(_Preset):
     """Xavier: uniform on ±√(6/(n_in+n_out)); Keras's default for Dense and Conv2D kernels."""
 
+    aliases = ("xavier_uniform",)
+
     preset = (1.0, "fan_avg", "uniform")
 
 
 class GlorotNormal(_Preset):
     """Xavier: normal with σ = √(2/(n_in+n_out)) (Keras: truncated normal)."""
+
+    aliases = ("xavier_normal",)
 
     preset = (1.0, "fan_avg", "normal")
 
@@ -169,32 +196,20 @@ def _uniform(shape, dtype, low, high):
     return (draw * dtype.type(high - low) + dtype.type(low)).astype(dtype, copy=False)
 
 
-INITIALIZERS = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
-    "random_normal": RandomNormal, "random_uniform": RandomUniform, "small_random": SmallRandom,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
-    "variance_scaling": VarianceScaling,
-}
-_CLASSES = {cls.__name__: cls for cls in INITIALIZERS.values()}
-
-
 def get(identifier):
     """An initializer from a name ("he_normal"), a Keras class name ("HeNormal"), a config dict, an
     Initializer, or any callable(shape, dtype)."""
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
         return identifier
     if isinstance(identifier, dict):
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+        return CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in INITIALIZERS:
             return INITIALIZERS[key]()
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-    raise ValueError(f"unknown initializer {identifier!r}; expected one of {', '.join(INITIALIZERS)}")
+        if identifier in CLASSES:
+            return CLASSES[identifier]()
+    raise ValueError(f"unknown initializer {identifier!r}; expected one of {', '.join(sorted(INITIALIZERS))}")
 
 
 def serialize(initializer):

@@ -1,9 +1,15 @@
 """Keras-style losses: `loss(y_true, y_pred)` -> scalar Tensor, with names as compile() takes them.
 
 A loss computes one value per sample (`per_sample`) and averages them, weighted by `sample_weight`
-if given (Keras's sum-over-batch-size: Σ wᵢ·lᵢ / N). The cross-entropies know which output
-activation they undo (`fused_activation`), so a model whose last layer is softmax or sigmoid trains on
-the pre-activation values with the stable fused op (`per_sample_from_logits`).
+if given (Keras's sum-over-batch-size: Σ wᵢ·lᵢ / N). Every step from the targets to the value is a
+Function on Tensors, so a recorded training step replays it for new targets.
+
+Fusion is a contract between a loss and the model's last layer: a loss names the activation it can
+absorb (`fused_activation`, e.g. softmax for the cross-entropies); when the last layer ends in that
+activation (`Layer.output_activation`), the trainer feeds the pre-activation values to
+`per_sample_from_logits`, one stable fused op (the textbook's Softmax-with-Loss).
+
+A new loss is one subclass with a `name` (and `aliases`): defining it registers it.
 """
 import numpy as np
 
@@ -12,12 +18,22 @@ from . import ops
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
+LOSSES = {}  # every name compile() takes -> Loss class
+CLASSES = {}  # class name -> Loss class (configs name losses by class)
 
 
 class Loss:
     name = "loss"
-    fused_activation = None  # "softmax" / "sigmoid": the activation this loss can absorb
+    aliases = ()
+    fused_activation = None  # "softmax" / "sigmoid": the output activation this loss can absorb
     sparse_targets = False  # True when targets are class indices, not rows like the output
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            CLASSES[cls.__name__] = cls
+            for key in (cls.name, *cls.aliases):
+                LOSSES[key] = cls
 
     def __init__(self, from_logits=False, name=None):
         self.from_logits = from_logits
@@ -32,12 +48,12 @@ class Loss:
     def per_sample(self, y_pred, y_true):
         raise NotImplementedError
 
+    def fuses(self, activation):
+        """Whether this loss takes the place of `activation` (a name) in front of it."""
+        return activation is not None and activation == self.fused_activation and not self.from_logits
+
     def per_sample_from_logits(self, logits, y_true):
         raise NotImplementedError(f"{type(self).__name__} has no logits form")
-
-    def primitive(self, reduction, on_logits):
-        """The loss as one Function (for the training fast path), or None if it is not one."""
-        return None
 
     def get_config(self):
         return {"from_logits": self.from_logits, "name": self.name}
@@ -50,8 +66,8 @@ def weighted_mean(values, sample_weight=None):
     if values.ndim == 0:
         raise ValueError("sample_weight and class_weight need a loss with one value per sample; this custom "
                          "loss returned a single number (return the per-sample values, e.g. without .mean())")
-    w = sample_weight.data if isinstance(sample_weight, Tensor) else np.asarray(sample_weight)
-    return (values * w.astype(values.dtype).reshape(values.shape)).sum() / values.dtype.type(max(values.shape[0], 1))
+    w = _like(sample_weight, values)
+    return (values * w).sum() / values.dtype.type(max(values.shape[0], 1))
 
 
 class CategoricalCrossentropy(Loss):
@@ -63,14 +79,11 @@ class CategoricalCrossentropy(Loss):
     def per_sample(self, y_pred, y_true):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true)
-        t = as_tensor(_values(y_true), like=y_pred)
+        t = _like(y_true, y_pred)
         return -(t * ops.log(y_pred.clip(EPSILON, 1 - EPSILON))).sum(axis=-1)
 
     def per_sample_from_logits(self, logits, y_true):
-        return F.cross_entropy(logits, _values(y_true), reduction="none")
-
-    def primitive(self, reduction, on_logits):
-        return F.SoftmaxCrossEntropy(reduction) if on_logits or self.from_logits else None
+        return F.cross_entropy(logits, _like(y_true, logits), reduction="none")
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -80,11 +93,9 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     sparse_targets = True
 
     def per_sample(self, y_pred, y_true):
-        labels = _labels(y_true)
         if self.from_logits:
-            return self.per_sample_from_logits(y_pred, labels)
-        picked = y_pred[np.arange(len(labels)), labels]
-        return -ops.log(picked.clip(EPSILON, 1 - EPSILON))
+            return self.per_sample_from_logits(y_pred, y_true)
+        return -ops.log(F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1 - EPSILON))
 
     def per_sample_from_logits(self, logits, y_true):
         return F.cross_entropy(logits, _labels(y_true), reduction="none")
@@ -104,14 +115,9 @@ class BinaryCrossentropy(Loss):
     def per_sample_from_logits(self, logits, y_true):
         return F.binary_cross_entropy_with_logits(logits, _like(y_true, logits), reduction="none")
 
-    def primitive(self, reduction, on_logits):
-        logits = on_logits or self.from_logits
-        return (F.BinaryCrossEntropyWithLogits if logits else F.BinaryCrossEntropy)(reduction)
-
 
 class _Elementwise(Loss):
     function = None  # the functional form, e.g. F.mse
-    op = None  # its Function class, e.g. F.MeanSquaredError
 
     def __init__(self, name=None):
         super().__init__(name=name)
@@ -119,67 +125,60 @@ class _Elementwise(Loss):
     def per_sample(self, y_pred, y_true):
         return type(self).function(y_pred, _like(y_true, y_pred), reduction="none")
 
-    def primitive(self, reduction, on_logits):
-        return self.op(reduction)
-
     def get_config(self):
         return {"name": self.name}
 
 
 class MeanSquaredError(_Elementwise):
-    name = "mean_squared_error"
-    function, op = staticmethod(F.mse), F.MeanSquaredError
+    name, aliases = "mean_squared_error", ("mse",)
+    function = staticmethod(F.mse)
 
 
 class MeanAbsoluteError(_Elementwise):
-    name = "mean_absolute_error"
-    function, op = staticmethod(F.mae), F.MeanAbsoluteError
+    name, aliases = "mean_absolute_error", ("mae",)
+    function = staticmethod(F.mae)
 
 
 class SumSquaredError(_Elementwise):
     """The textbook's ½·Σ(y - t)² per sample (averaged over the batch like every loss here)."""
 
-    name = "sum_squared_error"
-    function, op = staticmethod(F.sse), F.SumSquaredError
+    name, aliases = "sum_squared_error", ("sse",)
+    function = staticmethod(F.sse)
 
 
-def _values(y):
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
+def _like(y, y_pred):
+    """Targets (or weights) as a Tensor of the prediction's dtype and, when the sizes agree, shape:
+    (N,) labels for an (N, 1) output become (N, 1). Ops on a Tensor, so a replayed step follows them."""
+    t = y if isinstance(y, Tensor) else Tensor(np.asarray(y), dtype=y_pred.dtype)
+    if t.dtype != y_pred.dtype:
+        t = ops.astype(t, y_pred.dtype)
+    if t.shape != y_pred.shape and t.size == y_pred.size:
+        t = ops.reshape(t, y_pred.shape)
+    return t
 
 
 def _labels(y):
-    y = _values(y)
-    return (y[..., 0] if y.ndim > 1 and y.shape[-1] == 1 else y).astype(np.int64, copy=False)
-
-
-def _like(y_true, y_pred):
-    """Targets with the prediction's shape: (N,) labels for an (N, 1) output become (N, 1)."""
-    t = _values(y_true)
-    return t.reshape(y_pred.shape) if t.size == y_pred.size else t
-
-
-LOSSES = {
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "binary_crossentropy": BinaryCrossentropy,
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
-    "sse": SumSquaredError, "sum_squared_error": SumSquaredError,
-}
-_CLASSES = {cls.__name__: cls for cls in LOSSES.values()}
+    """Integer class labels (N,) as a Tensor; an (N, 1) column is flattened."""
+    t = y if isinstance(y, Tensor) else Tensor(np.asarray(y))
+    if t.ndim > 1 and t.shape[-1] == 1:
+        t = ops.reshape(t, t.shape[:-1])
+    return t if t.dtype == np.int64 else ops.astype(t, np.int64)
 
 
 def get(identifier):
-    """A Loss from a name, a config dict, a Loss, or a callable(y_true, y_pred) -> per-sample Tensor."""
+    """A Loss from a name, a class name, a config dict, a Loss, or a callable(y_true, y_pred) ->
+    per-sample Tensor."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, dict):
-        return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier.lower() in LOSSES:
-        return LOSSES[identifier.lower()]()
-    if callable(identifier):
+        return CLASSES[identifier["class_name"]](**identifier.get("config", {}))
+    if isinstance(identifier, str):
+        cls = LOSSES.get(identifier.lower()) or CLASSES.get(identifier)
+        if cls is not None:
+            return cls()
+    elif callable(identifier):
         return FunctionLoss(identifier)
-    raise ValueError(f"unknown loss {identifier!r}; expected one of {', '.join(LOSSES)} or a callable")
+    raise ValueError(f"unknown loss {identifier!r}; expected one of {', '.join(sorted(LOSSES))} or a callable")
 
 
 class FunctionLoss(Loss):
@@ -190,7 +189,10 @@ class FunctionLoss(Loss):
         self.fn = fn
 
     def per_sample(self, y_pred, y_true):
-        return as_tensor(self.fn(Tensor(_values(y_true), dtype=y_pred.dtype), y_pred))
+        y_true = y_true if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true))
+        if y_true.dtype.kind == "f" and y_true.dtype != y_pred.dtype:
+            y_true = ops.astype(y_true, y_pred.dtype)
+        return as_tensor(self.fn(y_true, y_pred))
 
 
 def serialize(loss):

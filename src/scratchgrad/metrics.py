@@ -1,28 +1,48 @@
-"""Metrics, accumulated over an epoch on plain arrays (no graph): accuracy in its three forms, mae, mse."""
+"""Metrics, accumulated over an epoch on plain arrays (no graph): accuracy in its three forms, mae, mse.
+
+A metric is a function (y_true, y_pred) -> one value per sample, registered under its names by the
+`@metric(...)` decorator where it is defined; `Mean` averages it over an epoch as Keras reports it.
+"""
 import numpy as np
 
 from . import functional as F
 
+FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
 
+
+def metric(*names):
+    """Register the decorated per-sample function under `names` (the first is its logged name)."""
+    def register(fn):
+        for name in names:
+            FUNCTIONS[name] = fn
+        return fn
+    return register
+
+
+@metric("sparse_categorical_accuracy")
 def sparse_categorical_accuracy(y_true, y_pred):
     y_true = y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
     return (y_pred.argmax(axis=-1) == y_true).astype(np.float32)
 
 
+@metric("categorical_accuracy")
 def categorical_accuracy(y_true, y_pred):
     return (y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)).astype(np.float32)
 
 
+@metric("binary_accuracy")
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     y_true = y_true.reshape(y_pred.shape)
     return ((y_pred > threshold) == (y_true > 0.5)).mean(axis=tuple(range(1, y_pred.ndim))).astype(np.float32)
 
 
+@metric("mae", "mean_absolute_error")
 def mean_absolute_error(y_true, y_pred):
     # the loss primitive's forward on plain arrays: per-sample values, no graph
     return F.MeanAbsoluteError("none").forward(y_pred, y_true.reshape(y_pred.shape))
 
 
+@metric("mse", "mean_squared_error")
 def mean_squared_error(y_true, y_pred):
     return F.MeanSquaredError("none").forward(y_pred, y_true.reshape(y_pred.shape))
 
@@ -48,15 +68,6 @@ class Mean:
 
     def result(self):
         return self.total / self.count if self.count else 0.0
-
-
-FUNCTIONS = {
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "binary_accuracy": binary_accuracy,
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-}
 
 
 def resolve_accuracy(loss_name, output_shape, y_shape):

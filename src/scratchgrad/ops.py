@@ -5,7 +5,7 @@ Every op takes its array module from its inputs (`array_module`), so CuPy arrays
 """
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, values_escaped
 from .backend import array_module
 from .tensor import Tensor, as_tensor
 
@@ -530,6 +530,9 @@ def squeeze(x, axis=None):
 
 
 def _index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(i, Tensor) for i in parts):
+        values_escaped()  # the index becomes part of the op: a recorded step cannot replay it
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
@@ -565,8 +568,10 @@ def stack(xs, axis=0):
 
 
 def where(cond, a, b):
+    if isinstance(cond, Tensor):
+        values_escaped()
     cond = cond.data if isinstance(cond, Tensor) else cond
     return Where(cond)(*_pair(a, b))
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function")]
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function", "values_escaped")]

@@ -46,17 +46,10 @@ from .regularizers import L2
 # Checks of sklearn.utils.estimator_checks these estimators cannot pass, with the reason; hand it to
 # parametrize_with_checks(..., expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(...)).
 # float32 rounding (~1e-7 relative) is the reason: without dropout, under set_floatx("float64"), all pass.
-_ORDER = ("float32 inference: BLAS sgemm can round a row differently by its position in the batch "
-          "(~1e-7 relative); the check asks atol=1e-9")
-_SUBSET = ("float32 inference: a row's outputs can differ by ~1e-7 between a batch and a sub-batch; "
-           "the check asks atol=1e-7")
 _WEIGHTS = ("float32 training: fits with integer sample_weight and with repeated samples agree to float32 round-off "
             "(with dropout, repeated rows also draw their own masks); the check asks rtol=1e-7")
-EXPECTED_FAILED_CHECKS = {
-    name: {"check_methods_sample_order_invariance": _ORDER, "check_methods_subset_invariance": _SUBSET,
-           "check_sample_weight_equivalence_on_dense_data": _WEIGHTS}
-    for name in ("NeuralNetClassifier", "NeuralNetRegressor")
-}
+EXPECTED_FAILED_CHECKS = {name: {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS}
+                          for name in ("NeuralNetClassifier", "NeuralNetRegressor")}
 
 
 class _NeuralNet(BaseEstimator):

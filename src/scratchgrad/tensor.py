@@ -64,12 +64,15 @@ class Tensor:
 
     def numpy(self):
         """The data as a NumPy array (copied to the host when it lives on a GPU)."""
+        autograd.values_escaped()
         return to_numpy(self.data)
 
     def item(self):
+        autograd.values_escaped()
         return self.data.item()
 
     def __array__(self, dtype=None, copy=None):
+        autograd.values_escaped()
         a = to_numpy(self.data)
         return a if dtype is None else a.astype(dtype)
 
@@ -83,6 +86,7 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     def __bool__(self):
+        autograd.values_escaped()
         return bool(self.data)
 
     def __hash__(self):
@@ -120,7 +124,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (shares memory)."""
-        return Tensor._from_op(self.data, None)
+        return autograd.StopGradient()(self)
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype.kind not in "fc":
@@ -178,6 +182,7 @@ class Tensor:
         return ops.getitem(self, index)
 
     def _compare(self, other, op):
+        autograd.values_escaped()
         other = other.data if isinstance(other, Tensor) else other
         return Tensor._from_op(op(self.data, other), None)
 
@@ -250,6 +255,7 @@ class Tensor:
         return ops.astype(self, dtype)
 
     def argmax(self, axis=None):
+        autograd.values_escaped()
         return Tensor._from_op(self.data.argmax(axis), None)
 
 

@@ -1,18 +1,15 @@
 """Layers: each maps a Tensor to a Tensor and owns its weights (Keras names and defaults)."""
-from .base import Layer
+from .base import LAYERS, Layer
 from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling2D, MaxPool2D,
                             MaxPooling2D)
 from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, LeakyReLU, PReLU, ReLU, Reshape,
                    Sigmoid, Softmax, Tanh)
 from .normalization import BatchNormalization
 
-LAYERS = {cls.__name__: cls for cls in (Dense, Activation, ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, Softmax,
-                                        Dropout, BatchNormalization, Flatten, Reshape, InputLayer, Conv2D,
-                                        MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D)}
-
 
 def register(cls):
-    """Make a Layer class known to model loading (configs name layers by class)."""
+    """Make a Layer class known to model loading under its class name (subclasses of Layer already
+    are; this re-registers one whose name another class took)."""
     LAYERS[cls.__name__] = cls
     return cls
 

@@ -9,6 +9,7 @@ from ..backend import floatx
 from ..tensor import Tensor
 
 _name_counts = defaultdict(int)
+LAYERS = {}  # class name -> Layer class: every subclass registers itself (configs name layers by class)
 
 
 def unique_name(base):
@@ -27,6 +28,13 @@ def snake_case(name):
 class Layer:
     """A layer: `call(x, training)` maps a Tensor to a Tensor; weights are created by `build` on the
     first call, from the input's shape (or earlier, from `input_shape` / `input_dim`)."""
+
+    output_activation = None  # the activation's name when the layer ends in one (see losses.Loss.fuses)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            LAYERS[cls.__name__] = cls
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if "batch_input_shape" in kwargs:
@@ -75,10 +83,9 @@ class Layer:
     def call(self, x, training=False):
         raise NotImplementedError
 
-    def tape(self, training):
-        """This layer as a list of (Function, [parameter Tensors]) steps for the training fast path
-        (see models/tape.py), or None if it cannot be written that way."""
-        return None
+    def call_without_activation(self, x, training=False):
+        """The output before `output_activation` (for a layer that has one): what a fused loss takes."""
+        raise NotImplementedError(f"{type(self).__name__} ends in no activation a loss could fuse")
 
     # ---- weights -----------------------------------------------------------------------------
     @property

@@ -1,7 +1,6 @@
 """Conv2D and the pooling layers, on the im2col primitives of convolution.py (Keras names and layouts)."""
 from .. import activations, initializers, regularizers
 from .. import convolution as C
-from ..ops import Mean
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
@@ -47,17 +46,15 @@ class Conv2D(Layer):
             self.bias = self.add_weight("bias", (self.filters,), initializers.get(self._init_names[1]),
                                         self.bias_regularizer)
 
-    def call_linear(self, x, training=False):
+    @property
+    def output_activation(self):
+        return activations.name_of(self.activation)
+
+    def call_without_activation(self, x, training=False):
         return C.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.data_format)
 
     def call(self, x, training=False):
-        return self.activation(self.call_linear(x, training))
-
-    def tape(self, training):
-        activation = activations.tape(self.activation)
-        params = [self.kernel] + ([self.bias] if self.use_bias else [])
-        op = C.Conv2D(self.strides, self.padding, self.data_format == "channels_first")
-        return None if activation is None else [(op, params)] + activation
+        return self.activation(self.call_without_activation(x, training))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
@@ -94,9 +91,6 @@ class _Pooling2D(Layer):
         C._check_fits(x, self.pool_size, self.padding, self.data_format == "channels_first", self.name, "pool window")
         return self._function()(x)
 
-    def tape(self, training):
-        return [(self._function(), [])]
-
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
                 "padding": self.padding, "data_format": self.data_format}
@@ -127,9 +121,6 @@ class GlobalAveragePooling2D(Layer):
 
     def call(self, x, training=False):
         return C.global_avg_pool2d(x, self.data_format)
-
-    def tape(self, training):
-        return [(Mean(self.axes), [])]
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}

@@ -3,7 +3,6 @@ import numpy as np
 
 from .. import activations, initializers, regularizers
 from .. import functional as F
-from ..ops import Reshape as ReshapeOp
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
@@ -30,7 +29,11 @@ class Dense(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
 
-    def call_linear(self, x, training=False):
+    @property
+    def output_activation(self):
+        return activations.name_of(self.activation)
+
+    def call_without_activation(self, x, training=False):
         """x @ kernel + bias, before the activation (the logits the fused losses take)."""
         if x.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name} was built for inputs with {self.kernel.shape[0]} features, "
@@ -38,12 +41,7 @@ class Dense(Layer):
         return F.linear(x, self.kernel, self.bias)
 
     def call(self, x, training=False):
-        return self.activation(self.call_linear(x, training))
-
-    def tape(self, training):
-        activation = activations.tape(self.activation)
-        params = [self.kernel] + ([self.bias] if self.use_bias else [])
-        return None if activation is None else [(F.Linear(), params)] + activation
+        return self.activation(self.call_without_activation(x, training))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
@@ -61,14 +59,15 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
-    def call_linear(self, x, training=False):
+    @property
+    def output_activation(self):
+        return activations.name_of(self.activation)
+
+    def call_without_activation(self, x, training=False):
         return x
 
     def call(self, x, training=False):
         return self.activation(x)
-
-    def tape(self, training):
-        return activations.tape(self.activation)
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
@@ -104,16 +103,13 @@ class Softmax(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
-        self.activation = F.softmax if axis == -1 else None  # the fused loss path needs the last axis
+        self.output_activation = "softmax" if axis == -1 else None  # the fused losses take the last axis
 
-    def call_linear(self, x, training=False):
+    def call_without_activation(self, x, training=False):
         return x
 
     def call(self, x, training=False):
         return F.softmax(x, self.axis)
-
-    def tape(self, training):
-        return [(F.Softmax(self.axis), [])]
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -129,9 +125,6 @@ class LeakyReLU(Layer):
     def call(self, x, training=False):
         return F.leaky_relu(x, self.alpha)
 
-    def tape(self, training):
-        return [(F.LeakyReLU(self.alpha), [])]
-
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
 
@@ -143,9 +136,6 @@ class ELU(Layer):
 
     def call(self, x, training=False):
         return F.elu(x, self.alpha)
-
-    def tape(self, training):
-        return [(F.ELU(self.alpha), [])]
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -164,9 +154,6 @@ class PReLU(Layer):
     def call(self, x, training=False):
         return F.prelu(x, self.alpha)
 
-    def tape(self, training):
-        return [(F.PReLU(), [self.alpha])]
-
     def get_config(self):
         return {**super().get_config(), "alpha_initializer": serialize_initializer(self.alpha_initializer)}
 
@@ -184,9 +171,6 @@ class Dropout(Layer):
     def call(self, x, training=False):
         return F.dropout(x, self.rate, training=training)
 
-    def tape(self, training):
-        return [(F.Dropout(self.rate), [])] if training and self.rate else []
-
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
 
@@ -194,14 +178,9 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1·d2·...): keeps the batch axis."""
 
-    def build(self, input_shape):
-        self.features = int(np.prod(input_shape[1:]))
-
     def call(self, x, training=False):
         return x.reshape(x.shape[0], -1)
 
-    def tape(self, training):
-        return [(ReshapeOp((-1, self.features)), [])]
 
 
 class Reshape(Layer):
@@ -211,9 +190,6 @@ class Reshape(Layer):
 
     def call(self, x, training=False):
         return x.reshape((x.shape[0],) + self.target_shape)
-
-    def tape(self, training):
-        return [(ReshapeOp((-1,) + self.target_shape), [])]
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
@@ -231,9 +207,6 @@ class InputLayer(Layer):
 
     def call(self, x, training=False):
         return x
-
-    def tape(self, training):
-        return []
 
     def get_config(self):
         config = super().get_config()

@@ -37,15 +37,10 @@ class BatchNormalization(Layer):
     def call(self, x, training=False):
         if x.shape[-1] != self.gamma.shape[0]:
             raise ValueError(f"{self.name} was built for {self.gamma.shape[0]} features, got input shape {x.shape}")
-        if not training:
-            return F.batch_norm(x, self.gamma, self.beta, self.epsilon, self.moving_mean.data, self.moving_variance.data)
-        op = F.BatchNorm(self.epsilon)
-        y = op(x, self.gamma, self.beta)
-        m = self.moving_mean.dtype.type(self.momentum)
-        for moving, batch in ((self.moving_mean.data, op.mean), (self.moving_variance.data, op.var)):
-            moving *= m
-            moving += (1 - m) * batch
-        return y
+        if training:
+            return F.batch_norm(x, self.gamma, self.beta, self.epsilon,
+                                moving=(self.moving_mean, self.moving_variance), momentum=self.momentum)
+        return F.batch_norm(x, self.gamma, self.beta, self.epsilon, self.moving_mean, self.moving_variance)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,

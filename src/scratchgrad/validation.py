@@ -1,7 +1,7 @@
 """Validation and conversion of what users pass to fit/evaluate/predict: checked once, up front."""
 import numpy as np
 
-from ..utils import as_array
+from .utils import as_array
 
 
 def features(x, dtype, input_shape=None):
@@ -15,7 +15,7 @@ def features(x, dtype, input_shape=None):
     if not all_finite(x):
         raise ValueError(f"x contains NaN or infinite values ({np.count_nonzero(~np.isfinite(x))} of them)")
     if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape[1:]):
-        raise ValueError(f"the model expects inputs of shape {_show(input_shape)}, got x of shape {x.shape}")
+        raise ValueError(f"the model expects inputs of shape {show_shape(input_shape)}, got x of shape {x.shape}")
     return x
 
 
@@ -44,7 +44,7 @@ def targets(y, n, loss, output_shape, dtype):
     if y.shape[1:] != tuple(output_shape[1:]) and not (y.ndim == 1 and tuple(output_shape[1:]) == (1,)):
         hint = f"; for {units} classes use sparse_categorical_crossentropy" if name == "binary_crossentropy" \
             and y.ndim == 1 else ""
-        raise ValueError(f"{name}: targets of shape {y.shape} do not fit the model's output {_show(output_shape)}{hint}")
+        raise ValueError(f"{name}: targets of shape {y.shape} do not fit the model's output {show_shape(output_shape)}{hint}")
     if name in ("binary_crossentropy", "categorical_crossentropy") and (y.min() < 0 or y.max() > 1):
         raise ValueError(f"{name} needs targets in [0, 1], got values in [{y.min()}, {y.max()}]")
     return np.ascontiguousarray(y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
@@ -86,5 +86,5 @@ def check_batch_size(batch_size):
     return int(batch_size)
 
 
-def _show(shape):
+def show_shape(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")

@@ -1,0 +1,42 @@
+"""Adam: momentum and RMSprop with bias correction."""
+import math
+
+from ..backend import array_module
+from .base import Optimizer, check_fraction
+
+
+class Adam(Optimizer):
+    """Momentum and RMSprop with bias correction (Keras 3's form, ε outside the root):
+
+        m ← m + (1 - β₁)(g - m);   v ← v + (1 - β₂)(g² - v)
+        α = lr·√(1 - β₂ᵗ) / (1 - β₁ᵗ);   w ← w - α·m / (√v + ε)        (t = 1 at the first update)
+    """
+
+    slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        check_fraction("beta_1", beta_1)
+        check_fraction("beta_2", beta_2)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def update(self, w, g, slots, lr):
+        xp, m, v, tmp = array_module(g), slots["momentum"], slots["velocity"], slots["scratch"]
+        f = w.dtype.type
+        t = self.iterations + 1
+        alpha = f(lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t))
+        xp.subtract(g, m, out=tmp)
+        tmp *= f(1 - self.beta_1)
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= f(1 - self.beta_2)
+        v += tmp
+        xp.sqrt(v, out=tmp)
+        tmp += f(self.epsilon)
+        xp.divide(m, tmp, out=tmp)
+        tmp *= alpha
+        w -= tmp
+
+    def _hyperparameters(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -1,0 +1,122 @@
+"""The step plan: one recorded training step, replayed on raw arrays.
+
+The first training step of a model runs eagerly inside `autograd.record()`, which lists every
+Function call. `StepPlan` numbers the arrays of that step (slots) and keeps the Functions in call
+order — already a topological order — with the slots of their inputs and output and which inputs need
+a gradient. Later steps with the same shapes replay it, exactly as the textbook's layer loop runs:
+
+    for fn, inputs, output in steps:            values[output] = fn.forward(*values[inputs])
+    for fn, inputs, output in reversed(steps):  grads[inputs] += fn.backward(grads[output])
+
+the same Function objects and arithmetic as the autograd graph, minus the Tensor objects, the graph
+building and the sort. Sources of a step are its inputs (new arrays each step), the model's weights
+(read live, so in-place updates are seen) and constants (numbers baked into the step).
+"""
+from .backend import array_module
+
+
+class StepPlan:
+    """A replayable step: `forward(arrays)` then `backward(grad_buffers)`.
+
+    `inputs` are the Tensors the step was recorded with (the batch), `outputs` the Tensors to return
+    (the loss first), `weights` every weight Tensor the step may read. `trainable` lists the weights
+    that get gradients, in the order `backward` fills `grad_buffers`.
+    """
+
+    def __init__(self, recording, inputs, outputs, weights):
+        self._slot, self._requires = {}, []
+        self.sources, self.constants, self.steps = [], [], []
+        weight_ids = {id(w) for w in weights}
+        self.input_slots = [self._new_slot(t, False) for t in inputs]
+        for fn, ins, out in recording.calls:
+            in_slots = tuple(self._source(t, weight_ids) for t in ins)
+            needs = tuple(self._requires[s] for s in in_slots) if fn.differentiable else (False,) * len(ins)
+            fn.inputs, fn.needs_grad = None, needs  # the plan keeps slots, not the recorded Tensors
+            self.steps.append((fn, in_slots, self._new_slot(out, True in needs), needs))
+        self.output_slots = [self._source(t, weight_ids) for t in outputs]
+        self.trainable = [t for _, t in self.sources if t.requires_grad]
+        position = {id(t): i for i, t in enumerate(self.trainable)}
+        self._grad_index = {s: position[id(t)] for s, t in self.sources if t.requires_grad}
+        self._backward_steps = [step for step in reversed(self.steps) if True in step[3]]
+        self._bound_buffers = None
+        self._loss = outputs[0].data
+        self.dynamic = recording.dynamic  # the step read values into Python: replaying it could be wrong
+        del self._slot  # drop the references to the recorded Tensors
+
+    def _new_slot(self, tensor, requires):
+        self._slot[id(tensor)] = slot = len(self._requires)
+        self._requires.append(requires)
+        return slot
+
+    def _source(self, tensor, weight_ids):
+        slot = self._slot.get(id(tensor))
+        if slot is None:
+            is_weight = id(tensor) in weight_ids
+            slot = self._new_slot(tensor, is_weight and tensor.requires_grad)
+            if is_weight:
+                self.sources.append((slot, tensor))
+            else:
+                self.constants.append((slot, tensor.data))
+        return slot
+
+    def forward(self, arrays):
+        """Run the step's forwards on new input arrays; returns the output arrays."""
+        values = [None] * len(self._requires)
+        for slot, array in zip(self.input_slots, arrays):
+            values[slot] = array
+        for slot, tensor in self.sources:
+            values[slot] = tensor.data
+        for slot, array in self.constants:
+            values[slot] = array
+        for fn, ins, out, _ in self.steps:
+            values[out] = fn.forward(*[values[i] for i in ins])
+        outputs = [values[s] for s in self.output_slots]
+        self._loss = outputs[0]
+        return outputs
+
+    def backward(self, grad_buffers):
+        """Backpropagate from the first output (the loss) of the last forward, recorded or replayed.
+
+        Each trainable weight's gradient is written into `grad_buffers[i]` (arrays of the weights'
+        shapes, overwritten; zero where no gradient reached the weight).
+        """
+        self._bind(grad_buffers)
+        grads = [None] * len(self._requires)
+        grads[self.output_slots[0]] = array_module(self._loss).ones_like(self._loss)
+        written = [False] * len(grad_buffers)
+        for fn, ins, out, needs in self._backward_steps:
+            g, grads[out] = grads[out], None
+            if g is None:
+                continue
+            gxs = fn.backward(g)
+            for slot, gx, need in zip(ins, gxs if isinstance(gxs, tuple) else (gxs,), needs):
+                if not need or gx is None:
+                    continue
+                index = self._grad_index.get(slot)
+                if index is None:
+                    grads[slot] = gx if grads[slot] is None else grads[slot] + gx
+                elif written[index]:
+                    grad_buffers[index] += gx
+                else:
+                    written[index] = True
+                    if gx is not grad_buffers[index]:
+                        grad_buffers[index][...] = gx
+        for buffer, done in zip(grad_buffers, written):
+            if not done:
+                buffer[...] = 0
+
+    def _bind(self, grad_buffers):
+        """Let each op that is a weight's only user write that weight's gradient straight into its
+        buffer (`Function.grad_out`), saving a copy per step."""
+        if self._bound_buffers is grad_buffers:
+            return
+        uses = {}
+        for _, ins, _, _ in self.steps:
+            for slot in ins:
+                uses[slot] = uses.get(slot, 0) + 1
+        for fn, ins, _, _ in self.steps:
+            targets = [grad_buffers[self._grad_index[s]] if s in self._grad_index and uses[s] == 1 else None
+                       for s in ins]
+            fn.grad_buffers = tuple(targets) if any(t is not None for t in targets) else None
+        self._bound_buffers = grad_buffers
+

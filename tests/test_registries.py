@@ -1,0 +1,231 @@
+"""Every registered layer, loss, activation, optimizer, initializer and metric, checked the same way.
+
+A new entry is picked up from its registry: layers, losses and activations are gradient-checked in
+float64, round-tripped through their config, and trained with the step plan and with the autograd graph
+(compile(run_eagerly=True)) to the same numbers; optimizers' fused and single-tensor paths must agree.
+The tables below give each layer and loss an example; a registered entry without one fails the
+completeness test, so nothing registered goes unchecked.
+"""
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import activations, initializers, losses, metrics, optimizers
+from scratchgrad import layers as L
+from scratchgrad.models import Sequential
+
+# class name -> (make the layer, input shape without the batch axis)
+LAYER_EXAMPLES = {
+    "Dense": (lambda: L.Dense(3, activation="tanh"), (4,)),
+    "Activation": (lambda: L.Activation("softplus"), (4,)),
+    "ReLU": (lambda: L.ReLU(), (4,)),
+    "Sigmoid": (lambda: L.Sigmoid(), (4,)),
+    "Tanh": (lambda: L.Tanh(), (4,)),
+    "Softmax": (lambda: L.Softmax(), (4,)),
+    "LeakyReLU": (lambda: L.LeakyReLU(0.2), (4,)),
+    "ELU": (lambda: L.ELU(0.7), (4,)),
+    "PReLU": (lambda: L.PReLU(alpha_initializer="random_uniform"), (4,)),
+    "Dropout": (lambda: L.Dropout(0.4), (4,)),
+    "Flatten": (lambda: L.Flatten(), (2, 3)),
+    "Reshape": (lambda: L.Reshape((3, 2)), (6,)),
+    "InputLayer": (lambda: L.InputLayer(shape=(4,)), (4,)),
+    "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9), (4,)),
+    "Conv2D": (lambda: L.Conv2D(2, 3, padding="same", activation="relu"), (5, 5, 2)),
+    "MaxPooling2D": (lambda: L.MaxPooling2D(2, padding="same"), (5, 5, 2)),
+    "AveragePooling2D": (lambda: L.AveragePooling2D(2), (4, 4, 2)),
+    "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(), (3, 3, 2)),
+    "Sequential": (lambda: Sequential([L.Dense(5, activation="sigmoid", input_shape=(4,)), L.Dense(2)]), (4,)),
+}
+
+# loss class name -> (output units, output activation, target kind)
+LOSS_EXAMPLES = {
+    "CategoricalCrossentropy": (3, "softmax", "onehot"),
+    "SparseCategoricalCrossentropy": (3, "softmax", "labels"),
+    "BinaryCrossentropy": (2, "sigmoid", "binary"),
+    "MeanSquaredError": (2, None, "real"),
+    "MeanAbsoluteError": (2, None, "real"),
+    "SumSquaredError": (2, "tanh", "real"),
+}
+
+
+def ours(registry):
+    """The registry's entries that scratchgrad itself defines (tests may register their own)."""
+    return sorted(name for name, cls in registry.items() if cls.__module__.startswith("scratchgrad."))
+
+
+def test_every_registered_layer_and_loss_has_an_example():
+    assert set(ours(L.LAYERS)) == set(LAYER_EXAMPLES)
+    assert set(ours(losses.CLASSES)) == set(LOSS_EXAMPLES)
+
+
+def float64(make):
+    sg.set_floatx("float64")
+    try:
+        return make()
+    finally:
+        sg.set_floatx("float32")
+
+
+def targets(kind, rng, n, units):
+    if kind == "labels":
+        return rng.integers(0, units, n)
+    if kind == "onehot":
+        return np.eye(units)[rng.integers(0, units, n)]
+    if kind == "binary":
+        return rng.integers(0, 2, (n, units)).astype(float)
+    return rng.standard_normal((n, units))
+
+
+def assert_plan_equals_eager(build, loss, x, y, optimizer=lambda: sg.optimizers.Adam(0.05)):
+    """Train the same float64 model both ways over 3 epochs of batches of 5 (a short last batch)."""
+    runs = []
+    for eager in (False, True):
+        sg.set_seed(3)
+        model = float64(build)
+        model.compile(optimizer=optimizer(), loss=loss, run_eagerly=eager)
+        sg.set_seed(11)
+        losses_seen = model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"]
+        runs.append((losses_seen, model.get_weights(), model))
+    (la, wa, planned), (lb, wb, _) = runs
+    assert len(planned._plans) == 2  # replayed, not recorded at every step
+    np.testing.assert_allclose(la, lb, rtol=1e-12)
+    for a, b in zip(wa, wb):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+# ---- layers ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
+def test_layer_gradients(name, rng):
+    make, shape = LAYER_EXAMPLES[name]
+    layer = float64(make)
+    x = sg.Tensor(rng.standard_normal((3,) + shape) + 0.1, dtype="float64", requires_grad=True)
+
+    def forward(x, *weights):
+        sg.set_seed(5)  # a fixed dropout mask for every evaluation
+        return layer(x, training=True)
+
+    forward(x)
+    assert sg.gradcheck(forward, x, *layer.trainable_weights)
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
+def test_layer_config_round_trip(name, rng):
+    make, shape = LAYER_EXAMPLES[name]
+    layer = make()
+    x = rng.standard_normal((2,) + shape).astype(np.float32)
+    expected = layer(x, training=False).numpy()
+    clone = type(layer).from_config(layer.get_config())
+    clone(x, training=False)
+    clone.set_weights(layer.get_weights())
+    assert clone.get_config() == layer.get_config()
+    np.testing.assert_array_equal(clone(x, training=False).numpy(), expected)
+
+
+@pytest.mark.parametrize("name", sorted(set(LAYER_EXAMPLES) - {"InputLayer"}))  # an Input only starts a model
+def test_layer_trains_the_same_planned_and_eager(name, rng):
+    make, shape = LAYER_EXAMPLES[name]
+    x, y = rng.standard_normal((12,) + shape), rng.integers(0, 3, 12)
+    build = lambda: Sequential([L.Input(shape=shape), make(), L.Flatten(), L.Dense(3, activation="softmax")])  # noqa
+    assert_plan_equals_eager(build, "sparse_categorical_crossentropy", x, y)
+
+
+# ---- losses ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(LOSS_EXAMPLES))
+def test_loss_gradients_and_config(name, rng):
+    units, activation, kind = LOSS_EXAMPLES[name]
+    loss = losses.CLASSES[name]()
+    logits = rng.standard_normal((6, units))
+    y_pred = sg.Tensor(activations.get(activation)(logits).numpy(), dtype="float64", requires_grad=True)
+    y_true = targets(kind, rng, 6, units)
+    weights = rng.uniform(0.5, 2, 6)
+    assert sg.gradcheck(lambda p: loss(y_true, p, sample_weight=weights), y_pred)
+    clone = losses.get(losses.serialize(loss))
+    assert type(clone) is type(loss) and clone.get_config() == loss.get_config()
+    assert float(clone(y_true, y_pred).data) == float(loss(y_true, y_pred).data)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("name", sorted(LOSS_EXAMPLES))
+def test_loss_trains_the_same_planned_and_eager(name, from_logits, rng):
+    units, activation, kind = LOSS_EXAMPLES[name]
+    if from_logits and losses.CLASSES[name].fused_activation is None:
+        pytest.skip("a regression loss has no logits form")
+    loss = (lambda: losses.CLASSES[name](from_logits=True)) if from_logits else losses.CLASSES[name]
+    x, y = rng.standard_normal((12, 4)), targets(kind, rng, 12, units)
+    head = None if from_logits else activation
+    build = lambda: Sequential([L.Input(shape=(4,)), L.Dense(5, activation="relu"), L.Dense(units, activation=head)])  # noqa
+    assert_plan_equals_eager(build, loss(), x, y)
+
+
+# ---- activations -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_activation_gradient_config_and_training(name, rng):
+    fn = activations.get(name)
+    x = sg.Tensor(rng.standard_normal((4, 5)), dtype="float64", requires_grad=True)
+    assert sg.gradcheck(fn, x)
+    assert activations.get(activations.serialize(fn)) is fn
+    build = lambda: Sequential([L.Input(shape=(4,)), L.Dense(5, activation=name), L.Dense(3, activation="softmax")])  # noqa
+    assert_plan_equals_eager(build, "sparse_categorical_crossentropy", rng.standard_normal((12, 4)),
+                             rng.integers(0, 3, 12))
+
+
+# ---- optimizers --------------------------------------------------------------------------------------
+OPTIMIZER_OPTIONS = [{}, {"clipnorm": 0.05}, {"global_clipnorm": 0.05, "weight_decay": 0.1}, {"clipvalue": 0.01}]
+
+
+@pytest.mark.parametrize("options", OPTIMIZER_OPTIONS, ids=lambda o: ",".join(o) or "plain")
+@pytest.mark.parametrize("name", sorted(optimizers.CLASSES))
+def test_optimizer_fused_path_equals_the_single_tensor_path(name, options, rng):
+    """The fused update over the flat buffers and the per-weight loop must give the same weights."""
+    x, y = rng.standard_normal((12, 4)), rng.integers(0, 3, 12)
+    runs = []
+    for fused in (True, False):
+        sg.set_seed(3)
+        model = float64(lambda: Sequential([L.Input(shape=(4,)), L.Dense(5, activation="relu"),
+                                            L.Dense(3, activation="softmax")]))
+        model.compile(optimizer=optimizers.CLASSES[name](fused=fused, **options),
+                      loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+        runs.append(model.get_weights() + [a for s in model.get_optimizer_state()["slots"] for a in s.values()])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(optimizers.CLASSES))
+def test_optimizer_config_round_trip_and_plan(name, rng):
+    opt = optimizers.CLASSES[name](learning_rate=0.02)
+    clone = optimizers.get(optimizers.serialize(opt))
+    assert type(clone) is type(opt) and clone.get_config() == opt.get_config()
+    build = lambda: Sequential([L.Input(shape=(4,)), L.Dense(5, activation="tanh"), L.Dense(3, activation="softmax")])  # noqa
+    assert_plan_equals_eager(build, "sparse_categorical_crossentropy", rng.standard_normal((12, 4)),
+                             rng.integers(0, 3, 12), optimizer=lambda: optimizers.CLASSES[name](0.02))
+
+
+# ---- initializers and metrics ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(initializers.INITIALIZERS))
+def test_initializer_by_name_and_config(name):
+    init = initializers.get(name)
+    for dtype in ("float32", "float64"):
+        sg.set_seed(0)
+        a = init((30, 20), dtype)
+        assert a.shape == (30, 20) and a.dtype == dtype and np.all(np.isfinite(a))
+    clone = initializers.get(initializers.serialize(init))
+    sg.set_seed(0)
+    b = clone((30, 20), "float64")
+    assert type(clone) is type(init)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(metrics.FUNCTIONS))
+def test_metric_is_logged_under_its_name_with_its_value(name, rng):
+    x, y = rng.standard_normal((12, 4)).astype(np.float32), rng.integers(0, 3, 12)
+    units = 1 if name == "binary_accuracy" else 3
+    y = (y > 0).astype(np.float32) if units == 1 else y
+    loss = "binary_crossentropy" if units == 1 else "mse" if "error" in name or name in ("mae", "mse") else \
+        "categorical_crossentropy" if name == "categorical_accuracy" else "sparse_categorical_crossentropy"
+    y = np.eye(3, dtype=np.float32)[y] if loss in ("mse", "categorical_crossentropy") else y
+    model = Sequential([L.Input(shape=(4,)), L.Dense(units, activation="sigmoid" if units == 1 else "softmax")])
+    model.compile(optimizer="sgd", loss=loss, metrics=[name])
+    logs = model.evaluate(x, y, return_dict=True, verbose=0)
+    expected = metrics.FUNCTIONS[name](y, model.predict(x)).mean()
+    assert logs[name] == pytest.approx(float(expected), rel=1e-6)
