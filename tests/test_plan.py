@@ -126,7 +126,7 @@ def test_toggling_trainable_records_a_new_plan_and_keeps_the_optimizer_state(rng
 def test_steps_after_the_first_replay_the_plan(rng, monkeypatch):
     recorded = []
     original = sg.trainer.Trainer._record_step
-    monkeypatch.setattr(sg.trainer.Trainer, "_record_step", lambda self, a: recorded.append(1) or original(self, a))
+    monkeypatch.setattr(sg.trainer.Trainer, "_record_step", lambda self, *a: recorded.append(1) or original(self, *a))
     model = float64_model(ARCHITECTURES["batchnorm"][0]())
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     model.fit(rng.standard_normal((12, 4)), rng.integers(0, 3, 12), epochs=4, batch_size=5, verbose=0)

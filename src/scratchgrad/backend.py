@@ -51,12 +51,12 @@ def keep_freed_memory():
 
     A training step frees and re-allocates the same large temporaries (im2col matrices, activations)
     every step. Memory returned to the OS must be faulted in again page by page: measured here, 4,500
-    page faults and ~15 ms of a 70 ms CNN step. fit() calls this once; the cost is that the process
-    keeps its peak memory. A no-op off glibc/Linux, or with the environment variable
-    SCRATCHGRAD_KEEP_MEMORY=0.
+    page faults and ~15 ms of a 70 ms CNN step. This changes malloc's settings for the whole process,
+    so nothing calls it unasked: call it yourself, or set SCRATCHGRAD_KEEP_MEMORY=1 and fit() calls it.
+    The cost is that the process keeps its peak memory. A no-op off glibc/Linux.
     """
     global _memory_kept
-    if _memory_kept or os.environ.get("SCRATCHGRAD_KEEP_MEMORY") == "0" or not sys.platform.startswith("linux"):
+    if _memory_kept or not sys.platform.startswith("linux"):
         return
     _memory_kept = True
     try:

@@ -41,18 +41,25 @@ class Loss:
             self.name = name
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = as_tensor(y_pred)
-        values = self.per_sample(y_pred, y_true)
-        return weighted_mean(values, sample_weight)
+        return self.value(as_tensor(y_pred), y_true, sample_weight)
 
-    def per_sample(self, y_pred, y_true):
+    def value(self, y_pred, y_true, sample_weight=None, logits=False):
+        """The batch's loss: the (weighted) mean of the per-sample values; from the logits of the fused
+        activation when `logits`. Unweighted, the loss's own op reduces (one op, not two)."""
+        per_sample = self.per_sample_from_logits if logits else self.per_sample
+        if sample_weight is None:
+            return per_sample(y_pred, y_true, reduction="mean")
+        return weighted_mean(per_sample(y_pred, y_true), sample_weight)
+
+    def per_sample(self, y_pred, y_true, reduction="none"):
+        """One loss value per sample (or their mean, with reduction="mean")."""
         raise NotImplementedError
 
     def fuses(self, activation):
         """Whether this loss takes the place of `activation` (a name) in front of it."""
         return activation is not None and activation == self.fused_activation and not self.from_logits
 
-    def per_sample_from_logits(self, logits, y_true):
+    def per_sample_from_logits(self, logits, y_true, reduction="none"):
         raise NotImplementedError(f"{type(self).__name__} has no logits form")
 
     def get_config(self):
@@ -76,14 +83,14 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
-    def per_sample(self, y_pred, y_true):
+    def per_sample(self, y_pred, y_true, reduction="none"):
         if self.from_logits:
-            return self.per_sample_from_logits(y_pred, y_true)
+            return self.per_sample_from_logits(y_pred, y_true, reduction)
         t = _like(y_true, y_pred)
-        return -(t * ops.log(y_pred.clip(EPSILON, 1 - EPSILON))).sum(axis=-1)
+        return _reduce(-(t * ops.log(y_pred.clip(EPSILON, 1 - EPSILON))).sum(axis=-1), reduction)
 
-    def per_sample_from_logits(self, logits, y_true):
-        return F.cross_entropy(logits, _like(y_true, logits), reduction="none")
+    def per_sample_from_logits(self, logits, y_true, reduction="none"):
+        return F.cross_entropy(logits, _like(y_true, logits), reduction=reduction)
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -92,13 +99,13 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     name = "sparse_categorical_crossentropy"
     sparse_targets = True
 
-    def per_sample(self, y_pred, y_true):
+    def per_sample(self, y_pred, y_true, reduction="none"):
         if self.from_logits:
-            return self.per_sample_from_logits(y_pred, y_true)
-        return -ops.log(F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1 - EPSILON))
+            return self.per_sample_from_logits(y_pred, y_true, reduction)
+        return _reduce(-ops.log(F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1 - EPSILON)), reduction)
 
-    def per_sample_from_logits(self, logits, y_true):
-        return F.cross_entropy(logits, _labels(y_true), reduction="none")
+    def per_sample_from_logits(self, logits, y_true, reduction="none"):
+        return F.cross_entropy(logits, _labels(y_true), reduction=reduction)
 
 
 class BinaryCrossentropy(Loss):
@@ -107,13 +114,13 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
-    def per_sample(self, y_pred, y_true):
+    def per_sample(self, y_pred, y_true, reduction="none"):
         if self.from_logits:
-            return self.per_sample_from_logits(y_pred, y_true)
-        return F.binary_cross_entropy(y_pred, _like(y_true, y_pred), reduction="none")
+            return self.per_sample_from_logits(y_pred, y_true, reduction)
+        return F.binary_cross_entropy(y_pred, _like(y_true, y_pred), reduction=reduction)
 
-    def per_sample_from_logits(self, logits, y_true):
-        return F.binary_cross_entropy_with_logits(logits, _like(y_true, logits), reduction="none")
+    def per_sample_from_logits(self, logits, y_true, reduction="none"):
+        return F.binary_cross_entropy_with_logits(logits, _like(y_true, logits), reduction=reduction)
 
 
 class _Elementwise(Loss):
@@ -122,8 +129,8 @@ class _Elementwise(Loss):
     def __init__(self, name=None):
         super().__init__(name=name)
 
-    def per_sample(self, y_pred, y_true):
-        return type(self).function(y_pred, _like(y_true, y_pred), reduction="none")
+    def per_sample(self, y_pred, y_true, reduction="none"):
+        return type(self).function(y_pred, _like(y_true, y_pred), reduction=reduction)
 
     def get_config(self):
         return {"name": self.name}
@@ -144,6 +151,10 @@ class SumSquaredError(_Elementwise):
 
     name, aliases = "sum_squared_error", ("sse",)
     function = staticmethod(F.sse)
+
+
+def _reduce(per_sample, reduction):
+    return per_sample.mean() if reduction == "mean" else per_sample
 
 
 def _like(y, y_pred):
@@ -188,11 +199,12 @@ class FunctionLoss(Loss):
         super().__init__(name=getattr(fn, "__name__", "loss"))
         self.fn = fn
 
-    def per_sample(self, y_pred, y_true):
+    def per_sample(self, y_pred, y_true, reduction="none"):
         y_true = y_true if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true))
         if y_true.dtype.kind == "f" and y_true.dtype != y_pred.dtype:
             y_true = ops.astype(y_true, y_pred.dtype)
-        return as_tensor(self.fn(y_true, y_pred))
+        values = as_tensor(self.fn(y_true, y_pred))
+        return values.mean() if reduction == "mean" and values.ndim else values
 
 
 def serialize(loss):

@@ -19,11 +19,11 @@ class StepPlan:
     """A replayable step: `forward(arrays)` then `backward(grad_buffers)`.
 
     `inputs` are the Tensors the step was recorded with (the batch), `outputs` the Tensors to return
-    (the loss first), `weights` every weight Tensor the step may read. `trainable` lists the weights
-    that get gradients, in the order `backward` fills `grad_buffers`.
+    (the loss first), `weights` every weight Tensor the step may read, and `trainable` the weights that
+    get gradients, in the order `backward` fills `grad_buffers` (kept as `self.trainable`).
     """
 
-    def __init__(self, recording, inputs, outputs, weights):
+    def __init__(self, recording, inputs, outputs, weights, trainable):
         self._slot, self._requires = {}, []
         self.sources, self.constants, self.steps = [], [], []
         weight_ids = {id(w) for w in weights}
@@ -34,12 +34,19 @@ class StepPlan:
             fn.inputs, fn.needs_grad = None, needs  # the plan keeps slots, not the recorded Tensors
             self.steps.append((fn, in_slots, self._new_slot(out, True in needs), needs))
         self.output_slots = [self._source(t, weight_ids) for t in outputs]
-        self.trainable = [t for _, t in self.sources if t.requires_grad]
-        position = {id(t): i for i, t in enumerate(self.trainable)}
-        self._grad_index = {s: position[id(t)] for s, t in self.sources if t.requires_grad}
-        self._backward_steps = [step for step in reversed(self.steps) if True in step[3]]
+        self.trainable = trainable
+        position = {id(t): i for i, t in enumerate(trainable)}
+        self._grad_index = {s: position[id(t)] for s, t in self.sources if id(t) in position}
+        # per op: its output slot and, for each input that needs a gradient, (position, slot, weight index)
+        self._backward_steps = [(fn, out, tuple((i, slot, self._grad_index.get(slot))
+                                                for i, (slot, need) in enumerate(zip(ins, needs)) if need))
+                                for fn, ins, out, needs in reversed(self.steps) if True in needs]
+        self._template = [None] * len(self._requires)
+        for slot, array in self.constants:
+            self._template[slot] = array
         self._bound_buffers = None
-        self._loss = outputs[0].data
+        loss = outputs[0].data
+        self._seed = array_module(loss).ones_like(loss)  # d loss / d loss
         self.dynamic = recording.dynamic  # the step read values into Python: replaying it could be wrong
         del self._slot  # drop the references to the recorded Tensors
 
@@ -61,38 +68,38 @@ class StepPlan:
 
     def forward(self, arrays):
         """Run the step's forwards on new input arrays; returns the output arrays."""
-        values = [None] * len(self._requires)
+        values = self._template[:]
         for slot, array in zip(self.input_slots, arrays):
             values[slot] = array
         for slot, tensor in self.sources:
             values[slot] = tensor.data
-        for slot, array in self.constants:
-            values[slot] = array
         for fn, ins, out, _ in self.steps:
             values[out] = fn.forward(*[values[i] for i in ins])
-        outputs = [values[s] for s in self.output_slots]
-        self._loss = outputs[0]
-        return outputs
+        return [values[s] for s in self.output_slots]
 
     def backward(self, grad_buffers):
-        """Backpropagate from the first output (the loss) of the last forward, recorded or replayed.
+        """Backpropagate from the first output (the loss) of the last forward, recorded or replayed
+        (backward functions never write into the gradient they are given, so one seed serves).
 
         Each trainable weight's gradient is written into `grad_buffers[i]` (arrays of the weights'
         shapes, overwritten; zero where no gradient reached the weight).
         """
         self._bind(grad_buffers)
         grads = [None] * len(self._requires)
-        grads[self.output_slots[0]] = array_module(self._loss).ones_like(self._loss)
+        grads[self.output_slots[0]] = self._seed
         written = [False] * len(grad_buffers)
-        for fn, ins, out, needs in self._backward_steps:
-            g, grads[out] = grads[out], None
+        for fn, out, targets in self._backward_steps:
+            g = grads[out]
             if g is None:
                 continue
+            grads[out] = None
             gxs = fn.backward(g)
-            for slot, gx, need in zip(ins, gxs if isinstance(gxs, tuple) else (gxs,), needs):
-                if not need or gx is None:
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            for i, slot, index in targets:
+                gx = gxs[i]
+                if gx is None:
                     continue
-                index = self._grad_index.get(slot)
                 if index is None:
                     grads[slot] = gx if grads[slot] is None else grads[slot] + gx
                 elif written[index]:
@@ -101,9 +108,10 @@ class StepPlan:
                     written[index] = True
                     if gx is not grad_buffers[index]:
                         grad_buffers[index][...] = gx
-        for buffer, done in zip(grad_buffers, written):
-            if not done:
-                buffer[...] = 0
+        if False in written:
+            for buffer, done in zip(grad_buffers, written):
+                if not done:
+                    buffer[...] = 0
 
     def _bind(self, grad_buffers):
         """Let each op that is a weight's only user write that weight's gradient straight into its

@@ -13,6 +13,7 @@ layer's activation, for a fused loss), `output_layer`, `build`, `built`, `input_
 """
 import itertools
 import math
+import os
 import warnings
 from collections import OrderedDict
 
@@ -23,6 +24,7 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers
 from .autograd import no_grad, record
+from .backend import keep_freed_memory
 from .callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
 from . import validation as data
 from .plan import StepPlan
@@ -78,14 +80,13 @@ class Trainer:
     def _loss_graph(self, x, y, weights=None, training=True):
         """Forward and loss on Tensors; with a fused loss the model returns logits."""
         out = self.call_logits(x, training) if self._fused else self(x, training=training)
-        per_sample = (self.loss.per_sample_from_logits if self._fused else self.loss.per_sample)(out, y)
-        loss = losses_module.weighted_mean(per_sample, weights)
+        loss = self.loss.value(out, y, weights, logits=self._fused is not None)
         reg = self.regularization_loss()
         return (loss + reg if isinstance(reg, Tensor) else loss), out
 
     def _train_batch(self, x, y, weights):
         arrays = [x, y] if weights is None else [x, y, weights.astype(x.dtype)]
-        params = self.trainable_weights
+        params = self._step_params
         if self.run_eagerly:
             loss, out = self._eager_step(arrays, params)
         else:
@@ -103,10 +104,10 @@ class Trainer:
         return loss.data, out.data
 
     def _planned_step(self, arrays, params):
-        key = tuple((a.shape, a.dtype.str) for a in arrays) + (self._fused, tuple(map(id, params)))
+        key = (*[(a.shape, a.dtype) for a in arrays], self._fused, self._params_key)
         plan = self._plans.get(key)
         if plan is None:
-            plan, (loss, out) = self._record_step(arrays)
+            plan, (loss, out) = self._record_step(arrays, params)
             if self.jit_compile is not False and not plan.dynamic:
                 self._plans[key] = plan
                 if len(self._plans) > _MAX_PLANS:
@@ -114,17 +115,18 @@ class Trainer:
         else:
             loss, out = plan.forward(arrays)
         if params:
+            params = plan.trainable  # the same list object every step: the optimizer recognizes it at once
             buffers = self.optimizer.gradient_buffers(params)
             plan.backward(buffers)
             self.optimizer.apply(buffers, params)
         return loss, out
 
-    def _record_step(self, arrays):
+    def _record_step(self, arrays, params):
         """Run one step eagerly, listing its Function calls, and make it a plan."""
         inputs = [Tensor._from_op(a, None) for a in arrays]
         with record() as recording:
             loss, out = self._loss_graph(*inputs, training=True)
-        return StepPlan(recording, inputs, [loss, out], self.weights), (loss.data, out.data)
+        return StepPlan(recording, inputs, [loss, out], self.weights, params), (loss.data, out.data)
 
     def _predictions(self, out):
         """Probabilities for the metrics (the fused path produced logits; argmax needs none)."""
@@ -154,6 +156,9 @@ class Trainer:
             self.compiled_metrics = [metrics_module.get(m, self.loss.name, output_shape, y.shape)
                                      for m in self._metric_ids]
         self._fused = self._fused_activation()
+        # the weights trained by this fit() (as in Keras, a trainable flag changed later counts from the next)
+        self._step_params = self.trainable_weights
+        self._params_key = tuple(map(id, self._step_params))
         if self._plans is None:
             self.forget_plans()
         return x, y, weights
@@ -174,6 +179,8 @@ class Trainer:
             steps_per_epoch=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs of mini-batches; returns a History of per-epoch logs."""
         batch_size = data.check_batch_size(batch_size)
+        if os.environ.get("SCRATCHGRAD_KEEP_MEMORY") == "1":
+            keep_freed_memory()
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         x, y, weights = self._prepare(x, y, sample_weight, class_weight)

@@ -87,6 +87,9 @@ class Optimizer:
     def gradient_buffers(self, params):
         """Arrays shaped like `params` (same dtype) to write gradients into before `apply(buffers,
         params)`: views of the flat gradient buffer, so apply copies nothing."""
+        pack = self._packs.get(params[0].dtype)
+        if pack is not None and pack.holds(params):
+            return pack.grad_views
         if len({p.dtype for p in params}) != 1:
             return [array_module(p.data).zeros_like(p.data) for p in params]
         return self._pack(params).grad_views
@@ -104,19 +107,29 @@ class Optimizer:
         if not params:
             return
         lr = self.learning_rate
-        for group in self._groups(grads, params):
-            pack = self._pack([p for p, _ in group])
-            for view, (p, g) in zip(pack.grad_views, group):
-                if g is not view:
-                    view[...] = g
+        for pack in self._packs_holding(grads, params):
             self._clip(pack)
-            weights = [p.data for p, _ in group]
+            weights = [p.data for p in pack.params]
             if self.fused:
                 self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr)
             else:
                 for w, g, slots in zip(weights, pack.grad_views, pack.slot_views):
                     self._update(w, g, slots, lr)
         self.iterations += 1
+
+    def _packs_holding(self, grads, params):
+        """The packs of `params`, with `grads` copied into their gradient buffers."""
+        pack = self._packs.get(params[0].dtype)
+        if pack is not None and grads is pack.grad_views and pack.holds(params):
+            return [pack]  # the buffers gradient_buffers() handed out: the gradients are in place
+        packs = []
+        for group in self._groups(grads, params):
+            pack = self._pack([p for p, _ in group])
+            for view, (_, g) in zip(pack.grad_views, group):
+                if g is not view:
+                    view[...] = g
+            packs.append(pack)
+        return packs
 
     @staticmethod
     def _groups(grads, params):
@@ -152,7 +165,7 @@ class Optimizer:
         """The pack of exactly `params`, made anew when they changed (a layer frozen or unfrozen): the
         state of every parameter seen before moves along; new ones start fresh."""
         pack = self._packs.get(params[0].dtype)
-        if pack is not None and len(pack.params) == len(params) and all(a is b for a, b in zip(pack.params, params)):
+        if pack is not None and pack.holds(params):
             return pack
         initial = [self._slots.get(p) or self._initial_state(p) for p in params]
         pack = self._packs[params[0].dtype] = _Pack(params, self.slot_names, initial)
@@ -224,7 +237,7 @@ class _Pack:
 
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
-        self.params = list(params)
+        self.params, self._views, self._recognized = list(params), {}, None
         self.offsets = np.cumsum([0] + [p.size for p in params]).tolist()
         size = self.offsets[-1]
         self.grad, scratch = xp.zeros(size, dtype=dtype), xp.empty(size, dtype=dtype)
@@ -237,8 +250,24 @@ class _Pack:
         per_slot = {name: self.views(flat) for name, flat in self.flat_slots.items()}
         self.slot_views = [{name: per_slot[name][i] for name in per_slot} for i in range(len(params))]
 
+        self._views = {}
+
+    def holds(self, params):
+        """Whether `params` are exactly this pack's, in order (a list seen before is known at once)."""
+        if params is self._recognized:
+            return True
+        if len(params) == len(self.params) and all(a is b for a, b in zip(params, self.params)):
+            self._recognized = params
+            return True
+        return False
+
     def views(self, flat):
-        return [flat[a:b].reshape(p.shape) for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:])]
+        """Views of `flat` shaped like each parameter (made once per buffer of the pack)."""
+        views = self._views.get(id(flat))
+        if views is None or views[0].base is not flat:
+            views = self._views[id(flat)] = [flat[a:b].reshape(p.shape)
+                                             for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:])]
+        return views
 
 
 class _Scattered:
