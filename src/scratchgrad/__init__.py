@@ -18,7 +18,7 @@ from .tensor import Tensor
 
 __version__ = "0.1.0"
 
-_LAZY = ("datasets", "plot", "viz", "sklearn")  # imported on first use: they are most of the import time
+_LAZY = ("datasets", "plot", "analysis", "viz", "sklearn")  # imported on first use: they are most of the import time
 
 
 def __getattr__(name):

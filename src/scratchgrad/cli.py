@@ -268,18 +268,10 @@ def read_sidecar(model_path):
 
 # ---- models ---------------------------------------------------------------------------------------------------------
 def build_model(options, n_features, n_classes):
-    from .layers import Dense, Dropout, Input
-    from .models import Sequential
-    from .regularizers import L2
+    from .models import mlp
 
-    layers = [Input(shape=(n_features,))]
-    for units in options.hidden:
-        layers.append(Dense(units, activation=options.activation, kernel_initializer=options.init,
-                            kernel_regularizer=L2(options.l2) if options.l2 else None))
-        if options.dropout:
-            layers.append(Dropout(options.dropout))
-    layers.append(Dense(n_classes, activation="softmax"))
-    model = Sequential(layers)
+    model = mlp(n_features, options.hidden, n_classes, options.activation, kernel_initializer=options.init,
+                l2=options.l2, dropout=options.dropout)
     optimizer = optimizers.get(options.optimizer)
     if options.lr:
         optimizer.learning_rate = options.lr
@@ -515,7 +507,7 @@ def build_parser():
     train.add_argument("--epochs", type=bounded(int, 1))
     train.add_argument("--batch-size", type=bounded(int, 1))
     train.add_argument("--dropout", type=bounded(float, 0, 1), default=0.0, help="dropout rate after each hidden layer")
-    train.add_argument("--l2", type=bounded(float, 0), default=0.0, help="L2 penalty on the hidden kernels")
+    train.add_argument("--l2", type=bounded(float, 0), default=0.0, help="L2 penalty (weight decay) on every kernel")
     train.add_argument("--init", default="glorot_uniform", choices=sorted(initializers.INITIALIZERS),
                        help="kernel initializer")
     train.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the split")

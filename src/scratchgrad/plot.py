@@ -13,46 +13,11 @@ import sys
 
 import numpy as np
 
-from . import functional as F
-from . import optimizers as opt
-from .autograd import no_grad
+from .analysis import (ACTIVATIONS, INIT_TITLES, INITS, activation_curve, activation_outputs, class_ids,
+                       confusion_matrix, deep_classifier, deep_stack, default_optimizers, function_to_minimize,
+                       gradient_flow, optimizer_path)
 from .callbacks import Callback
-from .layers import Dense
-from .models import Sequential
 from .random import get_rng
-from .tensor import Tensor
-
-# name -> (title, function); Leaky ReLU's slope is 0.1 here (not the default 0.01) so it can be seen
-ACTIVATIONS = {
-    "step": ("step", F.step),
-    "sigmoid": ("sigmoid", F.sigmoid),
-    "tanh": ("tanh", F.tanh),
-    "relu": ("ReLU", F.relu),
-    "leaky_relu": ("Leaky ReLU (α = 0.1)", lambda x: F.leaky_relu(x, 0.1)),
-    "elu": ("ELU", F.elu),
-    "softplus": ("softplus", F.softplus),
-}
-
-# the textbook's three weight scales: 0.01·randn, Xavier (σ = √(1/n) for n in = n out), He (σ = √(2/n))
-INITS = ("small_random", "glorot_normal", "he_normal")
-INIT_TITLES = {"small_random": "0.01·randn", "glorot_normal": "Xavier", "he_normal": "He"}
-
-
-def function_to_minimize(x, y):
-    """The textbook's optimizer test: a long, flat valley along x, where plain SGD zigzags."""
-    return x**2 / 20 + y**2
-
-
-def default_optimizers():
-    """The textbook's comparison: learning rates picked so that each optimizer's character shows."""
-    return {
-        "SGD": opt.SGD(0.95),
-        "Momentum": opt.Momentum(0.1),
-        "AdaGrad": opt.Adagrad(1.5),
-        "RMSprop": opt.RMSprop(0.3),
-        "Adam": opt.Adam(0.3),
-    }
-
 
 # ---- matplotlib plumbing ---------------------------------------------------------------------
 def _in_notebook():
@@ -110,17 +75,6 @@ def _finish(fig, save):
 
 
 # ---- arrays in, classes and images out -------------------------------------------------------
-def class_ids(a):
-    """Class numbers from labels, one-hot rows, softmax rows or single sigmoid outputs (threshold 0.5)."""
-    a = np.asarray(a)
-    if a.ndim > 1 and a.shape[-1] > 1:
-        return a.argmax(axis=-1)
-    a = a.reshape(len(a))
-    if a.dtype.kind == "f" and np.any(a % 1):
-        return (a > 0.5).astype(np.int64)
-    return a.astype(np.int64)
-
-
 def _predict(model, x):
     """Outputs of a Keras-style model (anything with predict) or of a plain function of the inputs."""
     if hasattr(model, "predict"):
@@ -198,17 +152,6 @@ def plot_history(history, metrics=None, label=None, ax=None, save=None):
 
 
 # ---- activations -----------------------------------------------------------------------------
-def activation_curve(fn, x):
-    """(f(x), f'(x)) for an activation, f' read from the framework's own backward pass.
-
-    Nothing is typed twice: if a Function's backward were wrong, its plotted derivative would be too.
-    """
-    t = Tensor(x, dtype="float64", requires_grad=True)
-    y = fn(t)
-    y.backward(np.ones_like(y.data))
-    return y.numpy(), t.grad
-
-
 def plot_activations(names=None, x=None, ax=None, save=None):
     """Each activation (solid) and its derivative (dashed): where the derivative is ~0, learning stalls.
 
@@ -255,18 +198,6 @@ def plot_decision_boundary(model, x, y, resolution=200, margin=0.5, ax=None, sav
 
 
 # ---- optimizers ------------------------------------------------------------------------------
-def optimizer_path(optimizer, f=function_to_minimize, start=(-7.0, 2.0), steps=30):
-    """The (steps + 1, 2) points an optimizer visits while minimizing f(x, y), gradients by backprop."""
-    p = Tensor(start, dtype="float64", requires_grad=True)
-    points = [p.numpy().copy()]
-    for _ in range(steps):
-        p.grad = None
-        f(p[0], p[1]).backward()
-        optimizer.step([p])
-        points.append(p.numpy().copy())
-    return np.array(points)
-
-
 def plot_optimizer_paths(optimizers=None, f=None, start=(-7.0, 2.0), steps=30, ax=None, save=None):
     """Paths of several optimizers from the same start over the contours of f (one panel each).
 
@@ -292,23 +223,6 @@ def plot_optimizer_paths(optimizers=None, f=None, start=(-7.0, 2.0), steps=30, a
 
 
 # ---- statistics of deep nets -----------------------------------------------------------------
-def _dense_stack(depth, units, activation, init, use_bias=True):
-    return [Dense(units, activation=activation, kernel_initializer=init, use_bias=use_bias) for _ in range(depth)]
-
-
-def activation_outputs(model, x):
-    """The output of each layer of `model` that applies an activation, for inputs x (no graph kept)."""
-    outputs, h = [], x
-    with no_grad():
-        for layer in model.layers:
-            h = layer(h, training=False)
-            if getattr(layer, "activation", F.identity) is not F.identity:
-                outputs.append(h.numpy().ravel())
-    if not outputs:
-        raise ValueError(f"model {model.name!r} has no layer with an activation to show")
-    return outputs
-
-
 def plot_activation_histograms(model_or_inits=INITS, x=None, activation="sigmoid", layers=5, units=100, bins=30,
                                ax=None, save=None):
     """Histograms of every hidden layer's activations: one row per initialization (or model).
@@ -325,7 +239,7 @@ def plot_activation_histograms(model_or_inits=INITS, x=None, activation="sigmoid
     titles, outputs = [], []
     for row in rows:
         is_model = hasattr(row, "layers")
-        model = row if is_model else Sequential(_dense_stack(layers, units, activation, row, use_bias=False))
+        model = row if is_model else deep_stack(activation, row, layers, units)
         titles.append(row.name if is_model else INIT_TITLES.get(row, row))
         outputs.append([o[o != 0] for o in activation_outputs(model, x)])
     everything = np.concatenate([o for row in outputs for o in row])
@@ -347,34 +261,6 @@ def plot_activation_histograms(model_or_inits=INITS, x=None, activation="sigmoid
     return _finish(fig, save)
 
 
-def gradient_flow(model, x, y):
-    """Mean |dL/dW| of each kernel after one backward pass on (x, y), with the model's compiled loss.
-
-    The forward pass runs in inference mode (dropout off, batch norm on its running statistics) and the
-    model's own gradients are put back afterwards: the model is left exactly as it was, so this can look
-    at it between training steps.
-    """
-    if model.loss is None:
-        raise ValueError("gradient_flow needs the model's loss: call model.compile(...) first")
-    weights = model.trainable_weights
-    saved = [w.grad for w in weights]
-    for w in weights:
-        w.grad = None
-    model.loss(y, model(x, training=False)).backward()
-    kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel", None) is not None]
-    flow = [float(np.abs(k.grad).mean()) if k.grad is not None else 0.0 for k in kernels]
-    for w, g in zip(weights, saved):
-        w.grad = g
-    return flow
-
-
-def _deep_classifier(activation, init, depth, units, classes):
-    model = Sequential(_dense_stack(depth, units, activation, init) + [Dense(classes, activation="softmax")],
-                       name=f"{activation} ({INIT_TITLES.get(init, init)})")
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    return model
-
-
 def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=10, ax=None, save=None):
     """Mean |gradient| per layer, first layer on the left, on a log scale: the vanishing gradient.
 
@@ -385,8 +271,8 @@ def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=1
     Given a compiled model, its own x and y are used.
     """
     if model is None:
-        models = [_deep_classifier("sigmoid", "glorot_normal", depth, units, classes),
-                  _deep_classifier("relu", "he_normal", depth, units, classes)]
+        models = [deep_classifier("sigmoid", "glorot_normal", depth, units, classes),
+                  deep_classifier("relu", "he_normal", depth, units, classes)]
         x = get_rng().standard_normal((256, units)).astype(np.float32) if x is None else x
         y = get_rng().integers(0, classes, len(x)) if y is None else y
     else:
@@ -426,15 +312,6 @@ def plot_weights(layer, max_images=64, ax=None, save=None):
         layer = next(lay for lay in layer.layers if getattr(lay, "kernel", None) is not None)
     images = _kernel_images(getattr(layer, "kernel", layer))[:max_images]
     return _finish(_image_grid(images, cmap="RdBu_r", centered=True, ax=ax), save)
-
-
-def confusion_matrix(y_true, y_pred, num_classes=None):
-    """counts[i, j] = how many samples of class i were predicted as class j."""
-    t, p = class_ids(y_true), class_ids(y_pred)
-    n = num_classes or int(max(t.max(), p.max())) + 1
-    counts = np.zeros((n, n), dtype=np.int64)
-    np.add.at(counts, (t, p), 1)
-    return counts
 
 
 def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, ax=None, save=None):

@@ -38,10 +38,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import random as framework_random
 from .backend import floatx
-from .layers import Dense, Dropout, Input
-from .models import Sequential
+from .models import mlp
 from .optimizers import get as get_optimizer
-from .regularizers import L2
 
 # Checks of sklearn.utils.estimator_checks these estimators cannot pass, with the reason; hand it to
 # parametrize_with_checks(..., expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(...)).
@@ -110,13 +108,8 @@ class _NeuralNet(BaseEstimator):
             raise TypeError(f"optimizer must be a name such as 'adam' or 'sgd', got {self.optimizer!r}")
         sizes = (self.hidden_layer_sizes,) if isinstance(self.hidden_layer_sizes, numbers.Integral) \
             else tuple(self.hidden_layer_sizes)
-        penalty = L2(self.l2) if self.l2 else None
-        model = Sequential([Input(shape=(n_features,))])
-        for units in sizes:
-            model.add(Dense(units, activation=self.activation, kernel_regularizer=penalty))
-            if self.dropout:
-                model.add(Dropout(self.dropout))
-        model.add(Dense(self._output_units(), activation=self._output_activation, kernel_regularizer=penalty))
+        model = mlp(n_features, sizes, self._output_units(), self.activation, self._output_activation,
+                    l2=self.l2, dropout=self.dropout)
         optimizer = get_optimizer(self.optimizer)
         optimizer.learning_rate = self.learning_rate
         model.compile(optimizer=optimizer, loss=self._loss)

@@ -1,3 +1,4 @@
-"""Models: Sequential with Keras's compile/fit/evaluate/predict, and saving/loading."""
+"""Models: their structure (Sequential), the MLP builder, and saving/loading. Training is trainer.py's."""
+from .mlp import mlp
 from .saving import ModelFileError, load_model
 from .sequential import Sequential
