@@ -35,7 +35,24 @@ LAYER_EXAMPLES = {
     "AveragePooling2D": (lambda: L.AveragePooling2D(2), (4, 4, 2)),
     "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(), (3, 3, 2)),
     "Sequential": (lambda: Sequential([L.Dense(5, activation="sigmoid", input_shape=(4,)), L.Dense(2)]), (4,)),
+    "Functional": (lambda: functional_block(), (4,)),
+    "Add": (lambda: L.Add(), [(4,), (4,), (4,)]),
+    "Subtract": (lambda: L.Subtract(), [(4,), (4,)]),
+    "Multiply": (lambda: L.Multiply(), [(4,), (4,)]),
+    "Average": (lambda: L.Average(), [(4,), (4,)]),
+    "Maximum": (lambda: L.Maximum(), [(4,), (4,)]),
+    "Minimum": (lambda: L.Minimum(), [(4,), (4,)]),
+    "Concatenate": (lambda: L.Concatenate(axis=1), [(2, 3), (4, 3)]),
+    "Dot": (lambda: L.Dot(axes=(2, 2)), [(2, 3), (4, 3)]),
 }
+ABSTRACT = {"Model"}  # bases that only subclasses instantiate
+
+
+def functional_block():
+    """A two-branch functional model: Dense and a residual path added back, then merged."""
+    inputs = sg.Input(shape=(4,))
+    h = L.Dense(4, activation="tanh")(inputs)
+    return sg.Model(inputs, L.Dense(2)(h + inputs))
 
 # loss class name -> (output units, output activation, target kind)
 LOSS_EXAMPLES = {
@@ -54,7 +71,7 @@ def ours(registry):
 
 
 def test_every_registered_layer_and_loss_has_an_example():
-    assert set(ours(L.LAYERS)) == set(LAYER_EXAMPLES)
+    assert set(ours(L.LAYERS)) - ABSTRACT == set(LAYER_EXAMPLES)
     assert set(ours(losses.CLASSES)) == set(LOSS_EXAMPLES)
 
 
@@ -94,25 +111,38 @@ def assert_plan_equals_eager(build, loss, x, y, optimizer=lambda: sg.optimizers.
 
 
 # ---- layers ------------------------------------------------------------------------------------------
+def several(shape):
+    return isinstance(shape, list)
+
+
+def inputs_for(shape, rng, n, dtype=np.float32):
+    """One array of `shape` (batch of n), or a list of arrays for a merge layer's list of shapes."""
+    shapes = shape if several(shape) else [shape]
+    arrays = [(rng.standard_normal((n,) + s) + 0.1).astype(dtype) for s in shapes]
+    return arrays if several(shape) else arrays[0]
+
+
 @pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
 def test_layer_gradients(name, rng):
     make, shape = LAYER_EXAMPLES[name]
     layer = float64(make)
-    x = sg.Tensor(rng.standard_normal((3,) + shape) + 0.1, dtype="float64", requires_grad=True)
+    arrays = inputs_for(shape, rng, 3, np.float64)
+    xs = [sg.Tensor(a, dtype="float64", requires_grad=True) for a in (arrays if several(shape) else [arrays])]
+    count = len(xs)
 
-    def forward(x, *weights):
+    def forward(*tensors):
         sg.set_seed(5)  # a fixed dropout mask for every evaluation
-        return layer(x, training=True)
+        return layer(list(tensors[:count]) if several(shape) else tensors[0], training=True)
 
-    forward(x)
-    assert sg.gradcheck(forward, x, *layer.trainable_weights)
+    forward(*xs)
+    assert sg.gradcheck(forward, *xs, *layer.trainable_weights)
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
 def test_layer_config_round_trip(name, rng):
     make, shape = LAYER_EXAMPLES[name]
     layer = make()
-    x = rng.standard_normal((2,) + shape).astype(np.float32)
+    x = inputs_for(shape, rng, 2)
     expected = layer(x, training=False).numpy()
     clone = type(layer).from_config(layer.get_config())
     clone(x, training=False)
@@ -121,12 +151,19 @@ def test_layer_config_round_trip(name, rng):
     np.testing.assert_array_equal(clone(x, training=False).numpy(), expected)
 
 
+def model_around(make, shape):
+    """The layer between Input(s) and a softmax head: a Sequential, or a functional model for a merge."""
+    if not several(shape):
+        return Sequential([L.Input(shape=shape), make(), L.Flatten(), L.Dense(3, activation="softmax")])
+    inputs = [L.Input(shape=s) for s in shape]
+    return sg.Model(inputs, L.Dense(3, activation="softmax")(L.Flatten()(make()(inputs))))
+
+
 @pytest.mark.parametrize("name", sorted(set(LAYER_EXAMPLES) - {"InputLayer"}))  # an Input only starts a model
 def test_layer_trains_the_same_planned_and_eager(name, rng):
     make, shape = LAYER_EXAMPLES[name]
-    x, y = rng.standard_normal((12,) + shape), rng.integers(0, 3, 12)
-    build = lambda: Sequential([L.Input(shape=shape), make(), L.Flatten(), L.Dense(3, activation="softmax")])  # noqa
-    assert_plan_equals_eager(build, "sparse_categorical_crossentropy", x, y)
+    x, y = inputs_for(shape, rng, 12, np.float64), rng.integers(0, 3, 12)
+    assert_plan_equals_eager(lambda: model_around(make, shape), "sparse_categorical_crossentropy", x, y)
 
 
 # ---- losses ------------------------------------------------------------------------------------------

@@ -106,3 +106,102 @@ def test_a_fully_frozen_model_fits_without_changing(rng):
     model.fit(x, y, verbose=0)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- found in review of the step plan ------------------------------------------------------------------
+class NoGradScaled(L.Layer):
+    """A layer that computes a scale under no_grad: the scale must act as a constant on both paths."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight((input_shape[-1], 3), name="w")
+
+    def call(self, x):
+        with sg.no_grad():
+            scale = (self.w * self.w).mean()
+        return sg.ops.matmul(x, self.w) / scale
+
+
+def test_no_grad_inside_a_recorded_step_passes_no_gradient(rng):
+    x, y = rng.standard_normal((64, 4)), rng.standard_normal((64, 1))
+    runs = []
+    for eager in (False, True):
+        sg.set_seed(0)
+        model = Sequential([L.Input(shape=(4,)), NoGradScaled(), L.Dense(1)])
+        model.compile("sgd", "mse", run_eagerly=eager)
+        model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        runs.append(model.layers[0].w.numpy())
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_eager_steps_ignore_gradients_left_from_before(rng):
+    x, y = rng.standard_normal((8, 4)).astype(np.float32), rng.standard_normal((8, 3)).astype(np.float32)
+    runs = []
+    for eager in (False, True):
+        sg.set_seed(0)
+        model = Sequential([L.Input(shape=(4,)), L.Dense(3)])
+        model.compile(sg.optimizers.SGD(0.1), "mse", run_eagerly=eager)
+        sg.losses.get("mse")(y, model(x)).backward()  # a user's backward() leaves .grad behind
+        model.train_on_batch(x, y)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_a_layer_used_twice_is_one_set_of_weights(rng):
+    dense = L.Dense(4)
+    model = Sequential([L.Input(shape=(4,)), dense, dense])
+    assert len(model.trainable_weights) == 2 and model.count_params() == 20
+
+
+def test_optimizer_state_survives_unfreezing_and_saving(rng, tmp_path):
+    x, y = rng.standard_normal((32, 4)).astype(np.float32), rng.standard_normal((32, 4)).astype(np.float32)
+    model = Sequential([L.Input(shape=(4,)), L.Dense(5), L.Dense(4)])
+    model.compile("adam", "mse")
+    model.layers[0].trainable = False
+    model.fit(x, y, verbose=0)
+    model.layers[0].trainable = True
+    model.save(tmp_path / "m.sg")
+    loaded = sg.load_model(tmp_path / "m.sg")
+    for a, b in zip(model.get_optimizer_state()["slots"], loaded.get_optimizer_state()["slots"]):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+    assert not loaded.get_optimizer_state()["slots"][0]["momentum"].any()  # the frozen layer had no state yet
+
+
+def test_plain_sgd_keeps_its_step_count_through_saving(tmp_path):
+    model = Sequential([L.Input(shape=(3,)), L.Dense(2)])
+    model.compile(sg.optimizers.SGD(sg.optimizers.ExponentialDecay(0.1, 10, 0.5)), "mse")
+    model.fit(np.ones((64, 3)), np.ones((64, 2)), batch_size=8, epochs=2, verbose=0)
+    model.save(tmp_path / "sgd.sg")
+    loaded = sg.load_model(tmp_path / "sgd.sg")
+    assert loaded.optimizer.iterations == 16 and loaded.optimizer.learning_rate == model.optimizer.learning_rate
+
+
+def test_a_custom_rule_with_temporaries_keeps_no_memory(rng):
+    class PlainSGD(sg.optimizers.Optimizer):
+        def update(self, w, g, slots, lr):
+            w -= lr * g  # a new temporary every step
+
+    model = Sequential([L.Input(shape=(4,)), L.Dense(3)])
+    model.compile(PlainSGD(0.1), "mse")
+    model.fit(rng.standard_normal((64, 4)), rng.standard_normal((64, 3)), batch_size=4, epochs=2, verbose=0)
+    pack = next(iter(model.optimizer._packs.values()))
+    assert len(pack._views) <= 2  # the gradient and the scratch buffer, not one per step
+
+
+def test_user_classes_never_take_a_builtin_name():
+    class MeanSquaredErrorVariant(sg.losses.MeanSquaredError):
+        name = "mse_variant"
+
+    class SGD(sg.optimizers.Optimizer):  # a from-scratch exercise
+        def update(self, w, g, slots, lr):
+            w -= g * lr
+
+    class Dense(L.Layer):
+        def call(self, x):
+            return x
+
+    assert type(sg.losses.get("mse")) is sg.losses.MeanSquaredError
+    assert type(sg.losses.get("mse_variant")) is MeanSquaredErrorVariant
+    assert type(sg.optimizers.get("sgd")) is sg.optimizers.SGD
+    assert L.LAYERS["Dense"] is sg.layers.Dense

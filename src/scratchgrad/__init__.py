@@ -10,8 +10,8 @@ from . import (activations, callbacks, convolution, functional, initializers, la
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient
-from .layers import Input
-from .models import Sequential, load_model
+from .layers import Input, Layer
+from .models import Model, Sequential, load_model
 from .ops import concatenate, stack, where
 from .random import set_seed
 from .tensor import Tensor

@@ -46,7 +46,8 @@ def enable_grad():
 
 
 class Recording:
-    """Every Function call of one eager step, in call order: (function, input Tensors, output Tensor).
+    """Every Function call of one eager step, in call order: (function, input Tensors, output Tensor,
+    whether grad mode was on — an op run under no_grad passes no gradient when replayed either).
 
     `dynamic` turns True when a tensor's values reached Python meanwhile (`bool(t)`, `t.item()`,
     `t.numpy()`, comparisons, tensor indices): the step may then branch on the data, so it must not be
@@ -97,7 +98,7 @@ class Function:
                 self.inputs, self.needs_grad, creator = inputs, needs, self
         out = Tensor._from_op(y, creator)
         if _mode.recording is not None:
-            _mode.recording.calls.append((self, inputs, out))
+            _mode.recording.calls.append((self, inputs, out, _mode.enabled))
         return out
 
     def forward(self, *xs):

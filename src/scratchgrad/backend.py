@@ -4,7 +4,6 @@ Ops never import CuPy; they ask `array_module(x)` which module an array belongs 
 forward/backward code runs on either.
 """
 import ctypes
-import os
 import sys
 
 import numpy as np

@@ -31,9 +31,12 @@ class Loss:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
-            CLASSES[cls.__name__] = cls
-            for key in (cls.name, *cls.aliases):
-                LOSSES[key] = cls
+            for registry, keys in ((CLASSES, [cls.__name__]), (LOSSES, [cls.name, *cls.__dict__.get("aliases", ())])):
+                for key in keys:
+                    existing = registry.get(key)
+                    if existing is None or existing.__module__ == cls.__module__ or \
+                            not existing.__module__.startswith("scratchgrad."):
+                        registry[key] = cls  # a user's loss never takes a built-in's name
 
     def __init__(self, from_logits=False, name=None):
         self.from_logits = from_logits
@@ -160,7 +163,7 @@ def _reduce(per_sample, reduction):
 def _like(y, y_pred):
     """Targets (or weights) as a Tensor of the prediction's dtype and, when the sizes agree, shape:
     (N,) labels for an (N, 1) output become (N, 1). Ops on a Tensor, so a replayed step follows them."""
-    t = y if isinstance(y, Tensor) else Tensor(np.asarray(y), dtype=y_pred.dtype)
+    t = y if isinstance(y, Tensor) else Tensor(y, dtype=y_pred.dtype)
     if t.dtype != y_pred.dtype:
         t = ops.astype(t, y_pred.dtype)
     if t.shape != y_pred.shape and t.size == y_pred.size:
@@ -170,7 +173,7 @@ def _like(y, y_pred):
 
 def _labels(y):
     """Integer class labels (N,) as a Tensor; an (N, 1) column is flattened."""
-    t = y if isinstance(y, Tensor) else Tensor(np.asarray(y))
+    t = y if isinstance(y, Tensor) else Tensor(y)
     if t.ndim > 1 and t.shape[-1] == 1:
         t = ops.reshape(t, t.shape[:-1])
     return t if t.dtype == np.int64 else ops.astype(t, np.int64)
@@ -200,7 +203,7 @@ class FunctionLoss(Loss):
         self.fn = fn
 
     def per_sample(self, y_pred, y_true, reduction="none"):
-        y_true = y_true if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true))
+        y_true = y_true if isinstance(y_true, Tensor) else Tensor(y_true)
         if y_true.dtype.kind == "f" and y_true.dtype != y_pred.dtype:
             y_true = ops.astype(y_true, y_pred.dtype)
         values = as_tensor(self.fn(y_true, y_pred))

@@ -50,24 +50,51 @@ def mean_squared_error(y_true, y_pred):
 ARGMAX_BASED = (sparse_categorical_accuracy, categorical_accuracy)
 
 
-class Mean:
-    """A running mean of per-sample values: what every metric here reports for an epoch."""
+class Metric:
+    """Keras's metric protocol: `update_state(...)` accumulates, `result()` reads, `reset_state()` clears."""
 
-    def __init__(self, fn, name):
-        self.fn, self.name = fn, name
-        self.needs_probabilities = fn not in ARGMAX_BASED  # argmax is the same on logits
-        self.reset()
+    def __init__(self, name):
+        self.name = name
+        self.reset_state()
 
-    def reset(self):
+    def reset_state(self):
         self.total, self.count = 0.0, 0
-
-    def update(self, y_true, y_pred):
-        values = self.fn(y_true, y_pred)
-        self.total += float(values.sum())
-        self.count += len(values)
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+
+class Mean(Metric):
+    """keras.metrics.Mean: the running (weighted) mean of the values given, e.g. a loss tracker."""
+
+    def __init__(self, name="mean"):
+        super().__init__(name)
+
+    def update_state(self, values, sample_weight=None):
+        values = np.asarray(getattr(values, "data", values), dtype=np.float64).reshape(-1)
+        weights = np.ones_like(values) if sample_weight is None else np.broadcast_to(
+            np.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float64).reshape(-1), values.shape)
+        self.total += float((values * weights).sum())
+        self.count += float(weights.sum())
+
+
+class MeanMetricWrapper(Metric):
+    """A per-sample function fn(y_true, y_pred) averaged over an epoch: what every named metric is."""
+
+    def __init__(self, fn, name):
+        self.fn = fn
+        self.needs_probabilities = fn not in ARGMAX_BASED  # argmax is the same on logits
+        super().__init__(name)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = self.fn(_array(y_true), _array(y_pred))
+        values = np.asarray(getattr(values, "data", values), dtype=np.float64).reshape(-1)
+        self.total += float(values.sum())
+        self.count += len(values)
+
+
+def _array(value):
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
 def resolve_accuracy(loss_name, output_shape, y_shape):
@@ -84,11 +111,14 @@ def resolve_accuracy(loss_name, output_shape, y_shape):
 
 
 def get(identifier, loss_name, output_shape, y_shape):
-    """A Mean metric from a name ("accuracy", "mae", ...) or a callable(y_true, y_pred) -> per-sample."""
+    """A metric from a name ("accuracy", "mae", ...), a Metric, or a callable(y_true, y_pred) -> per-sample.
+    "acc" is logged as "acc", "accuracy" as "accuracy", as Keras does."""
+    if isinstance(identifier, Metric):
+        return identifier
     if identifier in ("accuracy", "acc"):
-        return Mean(resolve_accuracy(loss_name, output_shape, y_shape), "accuracy")
+        return MeanMetricWrapper(resolve_accuracy(loss_name, output_shape, y_shape), identifier)
     if isinstance(identifier, str) and identifier in FUNCTIONS:
-        return Mean(FUNCTIONS[identifier], identifier)
+        return MeanMetricWrapper(FUNCTIONS[identifier], identifier)
     if callable(identifier):
-        return Mean(identifier, getattr(identifier, "__name__", "metric"))
+        return MeanMetricWrapper(identifier, getattr(identifier, "__name__", "metric"))
     raise ValueError(f"unknown metric {identifier!r}; expected accuracy, {', '.join(FUNCTIONS)} or a callable")

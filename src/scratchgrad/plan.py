@@ -25,15 +25,17 @@ class StepPlan:
 
     def __init__(self, recording, inputs, outputs, weights, trainable):
         self._slot, self._requires = {}, []
-        self.sources, self.constants, self.steps = [], [], []
+        self.sources, self.steps = [], []
+        constants = []
         weight_ids = {id(w) for w in weights}
         self.input_slots = [self._new_slot(t, False) for t in inputs]
-        for fn, ins, out in recording.calls:
-            in_slots = tuple(self._source(t, weight_ids) for t in ins)
-            needs = tuple(self._requires[s] for s in in_slots) if fn.differentiable else (False,) * len(ins)
+        for fn, ins, out, grad_mode in recording.calls:
+            in_slots = tuple(self._source(t, weight_ids, constants) for t in ins)
+            differentiable = fn.differentiable and grad_mode
+            needs = tuple(self._requires[s] for s in in_slots) if differentiable else (False,) * len(ins)
             fn.inputs, fn.needs_grad = None, needs  # the plan keeps slots, not the recorded Tensors
             self.steps.append((fn, in_slots, self._new_slot(out, True in needs), needs))
-        self.output_slots = [self._source(t, weight_ids) for t in outputs]
+        self.output_slots = [self._source(t, weight_ids, constants) for t in outputs]
         self.trainable = trainable
         position = {id(t): i for i, t in enumerate(trainable)}
         self._grad_index = {s: position[id(t)] for s, t in self.sources if id(t) in position}
@@ -41,8 +43,8 @@ class StepPlan:
         self._backward_steps = [(fn, out, tuple((i, slot, self._grad_index.get(slot))
                                                 for i, (slot, need) in enumerate(zip(ins, needs)) if need))
                                 for fn, ins, out, needs in reversed(self.steps) if True in needs]
-        self._template = [None] * len(self._requires)
-        for slot, array in self.constants:
+        self._template = [None] * len(self._requires)  # the constants in their slots, copied per replay
+        for slot, array in constants:
             self._template[slot] = array
         self._bound_buffers = None
         loss = outputs[0].data
@@ -55,7 +57,7 @@ class StepPlan:
         self._requires.append(requires)
         return slot
 
-    def _source(self, tensor, weight_ids):
+    def _source(self, tensor, weight_ids, constants):
         slot = self._slot.get(id(tensor))
         if slot is None:
             is_weight = id(tensor) in weight_ids
@@ -63,7 +65,7 @@ class StepPlan:
             if is_weight:
                 self.sources.append((slot, tensor))
             else:
-                self.constants.append((slot, tensor.data))
+                constants.append((slot, tensor.data))
         return slot
 
     def forward(self, arrays):

@@ -5,11 +5,17 @@ signature inside `autograd.record()` and kept as a `StepPlan` (plan.py); later s
 signature replay the plan on raw arrays. The plan's backward writes the gradients into the optimizer's
 flat gradient buffer and the optimizer updates all weights in one fused pass. `compile(run_eagerly=True)`
 trains through the autograd graph instead (Tensor, backward()), which gives the same numbers; a step
-whose code read tensor values into Python (data-dependent control flow) is never replayed.
+whose code read tensor values into Python (data-dependent control flow) is never replayed, and
+`compile(jit_compile=False)` replays none.
+
+A model's inputs and outputs may be single arrays or lists/dicts of them (the functional API); the
+loss, loss_weights and metrics may then be lists or dicts keyed by output name, and each output's loss
+and metrics are logged as "<output>_loss", "<output>_<metric>". Overriding `train_step(data)` /
+`test_step(data)` in a subclass customizes fit / evaluate, as in Keras.
 
 A model class provides: `__call__(x, training)`, `call_logits(x, training)` (the forward up to the last
 layer's activation, for a fused loss), `output_layer`, `build`, `built`, `input_shape`, `output_shape`,
-`dtype`, `weights`, `trainable_weights`, `regularization_loss()` and `train(mode)`.
+`dtype`, `weights`, `trainable_weights`, `losses` and `train(mode)`.
 """
 import itertools
 import math
@@ -19,20 +25,23 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import activations
+from . import activations, tree
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers
-from .autograd import no_grad, record
-from .backend import keep_freed_memory
-from .callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
 from . import validation as data
+from .autograd import no_grad, record
+from .backend import array_module, keep_freed_memory
+from .callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
 from .plan import StepPlan
 from .random import get_rng
 from .tensor import Tensor
 
-_COMPILE_OPTIONS = {"steps_per_execution", "auto_scale_loss", "weighted_metrics", "loss_weights"}
 _MAX_PLANS = 8  # input signatures kept per model: the full batch, the last short one, and a few more
+
+
+def _is_shape(value):
+    return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
 
 
 class Trainer:
@@ -42,23 +51,20 @@ class Trainer:
     _plans = None
 
     # ---- compile -----------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=False, jit_compile="auto",
-                **kwargs):
-        """Choose the optimizer, the loss and the metrics (names or objects, as Keras takes them).
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        """Choose the optimizer, the loss(es) and the metrics (names or objects, as Keras takes them).
 
         `run_eagerly=True` trains through the autograd graph at every step; `jit_compile=False` never
         replays a recorded step plan (for a `call` whose control flow depends on the data)."""
-        ignored = set(kwargs) - _COMPILE_OPTIONS
-        if ignored:
-            raise TypeError(f"compile() got unexpected keyword arguments {sorted(ignored)}")
-        if loss is None:
+        if loss is None and not self._overrides("train_step"):
             raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.optimizer = optimizers.get(optimizer)
-        self.loss = losses_module.get(loss)
-        if isinstance(metrics, dict):
-            metrics = [m for ms in metrics.values() for m in (ms if isinstance(ms, (list, tuple)) else [ms])]
-        self._metric_ids = list(metrics or [])
+        self.loss = tree.map_structure(losses_module.get, loss) if loss is not None else None
+        self._loss_weights, self._metric_ids = loss_weights, metrics
+        self._weighted_metric_ids = weighted_metrics
         self.compiled_metrics = []
+        self._outputs_ready = False
         self.run_eagerly, self.jit_compile = bool(run_eagerly), jit_compile
         self.forget_plans()
 
@@ -67,101 +73,257 @@ class Trainer:
         self._plans = OrderedDict()
 
     def _check_compiled(self):
-        if self.loss is None:
+        if self.optimizer is None:
             raise RuntimeError("the model must be compiled before training or evaluating: call model.compile(...)")
+
+    def _overrides(self, method):
+        return getattr(type(self), method) is not getattr(Trainer, method)
+
+    # ---- outputs: names, losses, metrics -----------------------------------------------------
+    def _output_names(self):
+        names = getattr(self, "output_names", None)
+        if names:
+            return list(names)
+        count = len(tree.flatten(self.output_shape, is_leaf=_is_shape)) if self.output_shape is not None else 1
+        return ["output"] if count == 1 else [f"output_{i + 1}" for i in range(count)]
+
+    def _per_output(self, setting, names, what, default=None):
+        """A compile setting given once, as a list (one per output) or as a dict keyed by output name."""
+        if isinstance(setting, dict) and len(names) > 1 or isinstance(setting, dict) and set(setting) <= set(names):
+            unknown = set(setting) - set(names)
+            if unknown:
+                raise ValueError(f"{what} names outputs {sorted(unknown)}; the model's outputs are {names}")
+            return [setting.get(name, default) for name in names]
+        if isinstance(setting, (list, tuple)) and len(names) > 1:
+            if len(setting) != len(names):
+                raise ValueError(f"{what} has {len(setting)} entries for {len(names)} outputs {names}")
+            return list(setting)
+        return [setting] * len(names) if setting is not None else [default] * len(names)
+
+    def _prepare_outputs(self, ys):
+        """Per-output losses, loss weights and metrics, once the outputs and targets are known."""
+        names = self._output_names()
+        self._names = names
+        self._output_losses = self._per_output(self.loss, names, "loss")
+        self._weights_per_output = [1.0 if w is None else float(w)
+                                    for w in self._per_output(self._loss_weights, names, "loss_weights", 1.0)]
+        metric_ids = self._metric_ids
+        if isinstance(metric_ids, (list, tuple)) and len(names) > 1 and metric_ids and \
+                all(isinstance(m, (list, tuple)) or m is None for m in metric_ids):
+            per_output = self._per_output(list(metric_ids), names, "metrics")
+        elif isinstance(metric_ids, dict):
+            per_output = self._per_output(metric_ids, names, "metrics")
+        else:
+            per_output = [metric_ids] * len(names)
+        shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
+        self.compiled_metrics = []
+        for i, (name, ids) in enumerate(zip(names, per_output)):
+            ids = [] if ids is None else ids if isinstance(ids, (list, tuple)) else [ids]
+            loss_name = getattr(self._output_losses[i], "name", "")
+            for identifier in ids:
+                metric = metrics_module.get(identifier, loss_name, shapes[i], ys[i].shape)
+                if len(names) > 1:
+                    metric.name = f"{name}_{metric.name}"
+                self.compiled_metrics.append((i, metric))
+        self._outputs_ready = True
 
     def _fused_activation(self):
         """The output layer's activation when the loss takes its place (Softmax-with-Loss), else None."""
+        if len(self._output_losses) != 1 or self._output_losses[0] is None:
+            return None
         layer = self.output_layer
         activation = None if layer is None else layer.output_activation
-        return activation if self.loss.fuses(activation) else None
+        return activation if self._output_losses[0].fuses(activation) else None
+
+    @property
+    def metrics(self):
+        """The compiled metrics (after the first fit/evaluate), as Keras lists them for train_step."""
+        return [metric for _, metric in self.compiled_metrics]
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + ([f"{n}_loss" for n in self._names] if len(getattr(self, "_names", [])) > 1 else []) \
+            + self._metric_names()
+
+    def _metric_names(self):
+        return [metric.name for _, metric in self.compiled_metrics]
+
+    # ---- the loss ----------------------------------------------------------------------------
+    def _model_input(self, xs):
+        return xs[0] if len(xs) == 1 else list(xs)
+
+    def _loss_graph(self, xs, ys, weights=None, training=True):
+        """Forward and loss on Tensors: (total loss, the outputs (logits when fused), per-output losses)."""
+        x = self._model_input(xs)
+        out = self.call_logits(x, training) if self._fused else self(x, training=training)
+        outs = tree.flatten(out)
+        parts = [loss.value(o, y, weights, logits=self._fused is not None)
+                 for loss, o, y in zip(self._output_losses, outs, ys) if loss is not None]
+        scaled = [p if w == 1.0 else p * w for p, w, loss in zip(parts, self._weights_per_output, self._output_losses)
+                  if loss is not None]
+        total = scaled[0]
+        for part in scaled[1:]:
+            total = total + part
+        for extra in self.losses:
+            total = total + extra
+        return total, outs, parts if len(outs) > 1 else []
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of `y_pred` against `y` plus the model's own losses (Keras's compute_loss)."""
+        preds, targets = tree.flatten(y_pred), tree.flatten(y)
+        total = None
+        for loss, weight, p, t in zip(self._output_losses, self._weights_per_output, preds, targets):
+            if loss is not None:
+                part = loss.value(p, t, sample_weight) * weight
+                total = part if total is None else total + part
+        for extra in self.losses:
+            total = extra if total is None else total + extra
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with this batch and return {name: result}."""
+        preds, targets = tree.flatten(y_pred), tree.flatten(y)
+        for i, metric in self.compiled_metrics:
+            metric.update_state(targets[i], preds[i])
+        return {metric.name: metric.result() for _, metric in self.compiled_metrics}
 
     # ---- the training step -------------------------------------------------------------------
-    def _loss_graph(self, x, y, weights=None, training=True):
-        """Forward and loss on Tensors; with a fused loss the model returns logits."""
-        out = self.call_logits(x, training) if self._fused else self(x, training=training)
-        loss = self.loss.value(out, y, weights, logits=self._fused is not None)
-        reg = self.regularization_loss()
-        return (loss + reg if isinstance(reg, Tensor) else loss), out
-
-    def _train_batch(self, x, y, weights):
-        arrays = [x, y] if weights is None else [x, y, weights.astype(x.dtype)]
+    def _train_batch(self, xs, ys, weights):
+        arrays = list(xs) + list(ys) + ([] if weights is None else [weights.astype(xs[0].dtype)])
         params = self._step_params
         if self.run_eagerly:
-            loss, out = self._eager_step(arrays, params)
+            loss, outs, parts = self._eager_step(arrays, params)
         else:
-            loss, out = self._planned_step(arrays, params)
-        return float(loss), self._predictions(out)
+            loss, outs, parts = self._planned_step(arrays, params)
+        return float(loss), self._predictions(outs), [float(p) for p in parts]
+
+    def _split(self, tensors):
+        nx, ny = self._n_inputs, self._n_outputs
+        return tensors[:nx], tensors[nx:nx + ny], tensors[nx + ny] if len(tensors) > nx + ny else None
 
     def _eager_step(self, arrays, params):
         """The textbook path: build the graph, backward(), then apply each weight's .grad."""
-        loss, out = self._loss_graph(*[Tensor._from_op(a, None) for a in arrays], training=True)
+        self.optimizer.zero_grad(self.weights)  # this step's gradients only, whatever was left before
+        loss, outs, parts = self._loss_graph(*self._split([Tensor._from_op(a, None) for a in arrays]))
         if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
             loss.backward()
-        grads = [p.grad if p.grad is not None else np.zeros_like(p.data) for p in params]
+        grads = [p.grad if p.grad is not None else array_module(p.data).zeros_like(p.data) for p in params]
         self.optimizer.zero_grad(params)
         self.optimizer.apply(grads, params)
-        return loss.data, out.data
+        return loss.data, [o.data for o in outs], [p.data for p in parts]
 
     def _planned_step(self, arrays, params):
         key = (*[(a.shape, a.dtype) for a in arrays], self._fused, self._params_key)
         plan = self._plans.get(key)
         if plan is None:
-            plan, (loss, out) = self._record_step(arrays, params)
+            plan, values = self._record_step(arrays, params)
             if self.jit_compile is not False and not plan.dynamic:
                 self._plans[key] = plan
                 if len(self._plans) > _MAX_PLANS:
-                    self._plans.popitem(last=False)
+                    self._plans.popitem(last=False)  # the least recently used
         else:
-            loss, out = plan.forward(arrays)
+            self._plans.move_to_end(key)
+            values = plan.forward(arrays)
         if params:
             params = plan.trainable  # the same list object every step: the optimizer recognizes it at once
             buffers = self.optimizer.gradient_buffers(params)
             plan.backward(buffers)
             self.optimizer.apply(buffers, params)
-        return loss, out
+        n = self._n_outputs
+        return values[0], values[1:1 + n], values[1 + n:]
 
     def _record_step(self, arrays, params):
         """Run one step eagerly, listing its Function calls, and make it a plan."""
         inputs = [Tensor._from_op(a, None) for a in arrays]
         with record() as recording:
-            loss, out = self._loss_graph(*inputs, training=True)
-        return StepPlan(recording, inputs, [loss, out], self.weights, params), (loss.data, out.data)
+            loss, outs, parts = self._loss_graph(*self._split(inputs))
+        outputs = [loss, *outs, *parts]
+        return StepPlan(recording, inputs, outputs, self.weights, params), [t.data for t in outputs]
 
-    def _predictions(self, out):
+    def _predictions(self, outs):
         """Probabilities for the metrics (the fused path produced logits; argmax needs none)."""
-        if self._fused is None or not any(m.needs_probabilities for m in self.compiled_metrics):
-            return out
+        if self._fused is None or not any(getattr(m, "needs_probabilities", True) for m in self.metrics):
+            return outs
         with no_grad():
-            return activations.get(self._fused)(Tensor._from_op(out, None)).data
+            return [activations.get(self._fused)(Tensor._from_op(outs[0], None)).data]
 
-    def _test_batch(self, x, y, weights):
+    def _test_batch(self, xs, ys, weights):
+        wrap = lambda a: None if a is None else Tensor._from_op(a, None)  # noqa: E731
         with no_grad():
-            loss, out = self._loss_graph(Tensor._from_op(x, None), Tensor._from_op(y, None),
-                                         None if weights is None else Tensor._from_op(weights.astype(x.dtype), None),
-                                         training=False)
-        return float(loss.data), self._predictions(out.data)
+            loss, outs, parts = self._loss_graph([wrap(a) for a in xs], [wrap(a) for a in ys],
+                                                 wrap(None if weights is None else weights.astype(xs[0].dtype)),
+                                                 training=False)
+        return float(loss.data), self._predictions([o.data for o in outs]), [float(p.data) for p in parts]
 
     # ---- checking what comes in --------------------------------------------------------------
+    def _features(self, x):
+        """x as a list of checked arrays, one per model input (a dict may name them by input)."""
+        names = getattr(self, "input_names", None)
+        expected = tree.flatten(self.input_shape, is_leaf=_is_shape) if self.built and self.input_shape else None
+        if isinstance(x, dict) and names and set(names) <= set(x):
+            leaves = [x[name] for name in names]
+        elif isinstance(x, dict) or self._several_inputs(x, expected):
+            leaves = tree.flatten(x)
+        else:
+            leaves = [x]
+        if expected is not None and len(expected) != len(leaves):
+            raise ValueError(f"the model takes {len(expected)} inputs, got {len(leaves)} arrays in x")
+        xs = [data.features(leaf, self.dtype, None if expected is None else expected[i])
+              for i, leaf in enumerate(leaves)]
+        if len({len(a) for a in xs}) > 1:
+            raise ValueError(f"the inputs have different numbers of samples: {[len(a) for a in xs]}")
+        return xs
+
+    @staticmethod
+    def _several_inputs(x, expected):
+        """Whether a list or tuple x holds one array per input (rather than being one array as a list)."""
+        if not isinstance(x, (list, tuple)):
+            return False
+        if expected is not None:
+            return len(expected) > 1
+        return bool(x) and all(hasattr(item, "shape") for item in x)
+
+    def _targets(self, y, n):
+        names = self._output_names()
+        if isinstance(y, dict):
+            missing = [name for name in names if name not in y]
+            if missing:
+                raise ValueError(f"y has no targets for outputs {missing}; the model's outputs are {names}")
+            leaves = [y[name] for name in names]
+        elif len(names) > 1:
+            if not isinstance(y, (list, tuple)) or len(y) != len(names):
+                raise ValueError(f"the model has {len(names)} outputs {names}: give y as a list or dict of as many")
+            leaves = list(y)
+        else:
+            leaves = [y]
+        return leaves
+
     def _prepare(self, x, y=None, sample_weight=None, class_weight=None):
         """Convert and check x (and y) at the boundary; build the model from x if needed."""
         self._check_compiled()
-        x = data.features(x, self.dtype, self.input_shape if self.built else None)
+        xs = self._features(x)
         if not self.built:
-            self.build(x.shape)
-        output_shape = self.output_shape
-        y = data.targets(y, len(x), self.loss, output_shape, self.dtype) if y is not None else None
-        weights = data.sample_weights(sample_weight, class_weight, y, len(x)) if y is not None else None
-        if not self.compiled_metrics and self._metric_ids:
-            self.compiled_metrics = [metrics_module.get(m, self.loss.name, output_shape, y.shape)
-                                     for m in self._metric_ids]
-        self._fused = self._fused_activation()
+            shapes = [(None,) + a.shape[1:] for a in xs]
+            self.build(shapes[0] if len(shapes) == 1 else shapes)
+        n = len(xs[0])
+        ys = None
+        if y is not None:
+            raw = self._targets(y, n)
+            shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
+            if not self._outputs_ready:
+                self._prepare_outputs([np.asarray(leaf) for leaf in raw])
+            ys = [data.targets(leaf, n, loss, shape, self.dtype) if loss is not None else
+                  data.features(leaf, self.dtype) for leaf, loss, shape in zip(raw, self._output_losses, shapes)]
+        weights = data.sample_weights(sample_weight, class_weight, ys[0], n) if ys is not None else None
+        self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
+        if self._outputs_ready:
+            self._fused = self._fused_activation()
         # the weights trained by this fit() (as in Keras, a trainable flag changed later counts from the next)
         self._step_params = self.trainable_weights
         self._params_key = tuple(map(id, self._step_params))
         if self._plans is None:
             self.forget_plans()
-        return x, y, weights
+        return xs, ys, weights
 
     # ---- optimizer state ---------------------------------------------------------------------
     def get_optimizer_state(self):
@@ -176,27 +338,33 @@ class Trainer:
     # ---- fit / evaluate / predict ------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_batch_size=None, validation_freq=1):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs of mini-batches; returns a History of per-epoch logs."""
         batch_size = data.check_batch_size(batch_size)
         if os.environ.get("SCRATCHGRAD_KEEP_MEMORY") == "1":
             keep_freed_memory()
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        x, y, weights = self._prepare(x, y, sample_weight, class_weight)
-        if y is None:
+        xs, ys, weights = self._prepare(x, y, sample_weight, class_weight)
+        if ys is None:
             raise ValueError("fit() needs targets y")
+        n = len(xs[0])
         if validation_split and validation_data is None:
-            split = int(len(x) * (1 - validation_split))  # Keras: the last samples, before shuffling
-            if split == 0 or split == len(x):
+            split = int(n * (1 - validation_split))  # Keras: the last samples, before shuffling
+            if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or validation samples")
             # sample weights follow their samples; class weights apply to training only, as in Keras
-            val_weights = data.sample_weights(sample_weight, None, y, len(x))
-            validation_data = (x[split:], y[split:]) + ((val_weights[split:],) if val_weights is not None else ())
-            x, y, weights = x[:split], y[:split], None if weights is None else weights[:split]
-        validation = self._prepare(*validation_data) if validation_data is not None else None
+            val_weights = data.sample_weights(sample_weight, None, ys[0], n)
+            validation = ([a[split:] for a in xs], [a[split:] for a in ys],
+                          None if val_weights is None else val_weights[split:])
+            xs, ys, weights = [a[:split] for a in xs], [a[:split] for a in ys], \
+                None if weights is None else weights[:split]
+        elif validation_data is not None:
+            validation = self._prepare(*self._unpack_validation(validation_data))
+        else:
+            validation = None
 
-        steps = math.ceil(len(x) / batch_size)
+        steps = math.ceil(len(xs[0]) / batch_size)
         if steps_per_epoch is not None:
             if int(steps_per_epoch) != steps_per_epoch or steps_per_epoch < 1:
                 raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
@@ -209,18 +377,26 @@ class Trainer:
         self.stop_training = False
         self._warn_on_nan = not any(isinstance(cb, TerminateOnNaN) for cb in cbs)
         callback_list.on_train_begin()
+        logs = {}
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            logs = self._run_epoch(x, y, weights, batch_size, shuffle, steps, epoch, callback_list)
+            logs = self._run_epoch(xs, ys, weights, batch_size, shuffle, steps, epoch, callback_list)
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val = self._evaluate_arrays(*validation, batch_size=validation_batch_size or batch_size)
+                val = self._evaluate_arrays(*validation, batch_size=validation_batch_size or batch_size,
+                                            callback_list=callback_list, steps=validation_steps)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end()
+        callback_list.on_train_end(logs)
         self.train(False)
         return history
+
+    @staticmethod
+    def _unpack_validation(validation_data):
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
+        return validation_data
 
     @staticmethod
     def _batches(n, batch_size, shuffle):
@@ -228,80 +404,123 @@ class Trainer:
         for start in range(0, n, batch_size):
             yield order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
 
-    def _run_epoch(self, x, y, weights, batch_size, shuffle, steps, epoch, callback_list):
-        tracker = _Tracker(self.compiled_metrics)
+    def _run_epoch(self, xs, ys, weights, batch_size, shuffle, steps, epoch, callback_list):
+        tracker = _Tracker(self)
         self.train(True)
         warned = not self._warn_on_nan
-        for step, index in enumerate(itertools.islice(self._batches(len(x), batch_size, shuffle), steps)):
+        custom = self._overrides("train_step")
+        for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, shuffle), steps)):
             callback_list.on_train_batch_begin(step)
-            xb, yb = x[index], y[index]
-            loss, pred = self._train_batch(xb, yb, None if weights is None else weights[index])
-            if not math.isfinite(loss) and not warned:
-                warned = True
-                warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
-                              f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
-            tracker.update(loss, yb, pred)
-            callback_list.on_train_batch_end(step, tracker.logs())
+            xb, yb, wb = [a[index] for a in xs], [a[index] for a in ys], None if weights is None else weights[index]
+            if custom:
+                logs = tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
+            else:
+                loss, preds, parts = self._train_batch(xb, yb, wb)
+                if not math.isfinite(loss) and not warned:
+                    warned = True
+                    warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
+                                  f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
+                logs = tracker.update(loss, yb, preds, parts)
+            callback_list.on_train_batch_end(step, logs)
             if self.stop_training:
                 break
         return tracker.logs()
 
-    def _evaluate_arrays(self, x, y, weights=None, batch_size=32):
-        tracker = _Tracker(self.compiled_metrics)
-        self.train(False)
-        for index in self._batches(len(x), batch_size, shuffle=False):
-            loss, pred = self._test_batch(x[index], y[index], None if weights is None else weights[index])
-            tracker.update(loss, y[index], pred)
-        return tracker.logs()
+    def _step_data(self, xb, yb, wb):
+        x, y = self._model_input(xb), (yb[0] if len(yb) == 1 else list(yb))
+        return (x, y) if wb is None else (x, y, wb)
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, return_dict=False):
+    def _evaluate_arrays(self, xs, ys, weights=None, batch_size=32, callback_list=None, steps=None):
+        tracker = _Tracker(self)
+        self.train(False)
+        hooks = callback_list or CallbackList([], self, {})
+        hooks.on_test_begin()
+        custom = self._overrides("test_step")
+        for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, False), steps)):
+            hooks.on_test_batch_begin(step)
+            xb, yb, wb = [a[index] for a in xs], [a[index] for a in ys], None if weights is None else weights[index]
+            if custom:
+                logs = tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
+            else:
+                loss, preds, parts = self._test_batch(xb, yb, wb)
+                logs = tracker.update(loss, yb, preds, parts)
+            hooks.on_test_batch_end(step, logs)
+        logs = tracker.logs()
+        hooks.on_test_end(logs)
+        return logs
+
+    def train_step(self, data):
+        """One training step on `data` = (x, y) or (x, y, sample_weight); returns the logs. Override it
+        to customize fit(), as Keras's guide "Customizing what happens in fit()" shows."""
+        raise NotImplementedError  # fit() runs its own step unless a subclass overrides this
+
+    def test_step(self, data):
+        """One evaluation step; override it to customize evaluate() and validation."""
+        raise NotImplementedError
+
+    def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or [loss, *metrics] when metrics were compiled."""
         batch_size = data.check_batch_size(batch_size)
-        x, y, weights = self._prepare(x, y, sample_weight)
-        if y is None:
+        xs, ys, weights = self._prepare(x, y, sample_weight)
+        if ys is None:
             raise ValueError("evaluate() needs targets y")
-        logs = self._evaluate_arrays(x, y, weights, batch_size)
+        hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
+        logs = self._evaluate_arrays(xs, ys, weights, batch_size, hooks, steps)
         if verbose == 1 or verbose == 2:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in sorted(logs.items())))
         return logs if return_dict else self._keras_result(logs)
 
     def _keras_result(self, logs):
-        """Keras's return value: the loss alone, or [loss, *metrics] when metrics were compiled."""
-        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
+        """Keras's return value: the loss alone, or [loss, *others] when more was logged."""
+        values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=32, verbose=0):
-        """The model's outputs (probabilities for a softmax/sigmoid head) as an ndarray."""
+    def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
+        """The model's outputs (probabilities for a softmax/sigmoid head): an ndarray, or a list of them
+        for a model with several outputs."""
         batch_size = data.check_batch_size(batch_size)
-        x = data.features(x, self.dtype, self.input_shape if self.built else None)
+        xs = self._features(x)
         if not self.built:
-            self.build(x.shape)
+            shapes = [(None,) + a.shape[1:] for a in xs]
+            self.build(shapes[0] if len(shapes) == 1 else shapes)
         self.train(False)
+        hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
+        hooks.on_predict_begin()
+        batches, structure = [], None
         with no_grad():
-            outs = [self(Tensor._from_op(x[i:i + batch_size], None), training=False).numpy()
-                    for i in range(0, len(x), batch_size)]
-        return np.concatenate(outs)
+            for step, start in enumerate(itertools.islice(range(0, len(xs[0]), batch_size), steps)):
+                hooks.on_predict_batch_begin(step)
+                out = self(self._model_input([Tensor._from_op(a[start:start + batch_size], None) for a in xs]),
+                           training=False)
+                structure = out
+                batches.append([t.numpy() for t in tree.flatten(out)])
+                hooks.on_predict_batch_end(step, {"outputs": batches[-1]})
+        hooks.on_predict_end()
+        joined = [np.concatenate(parts) for parts in zip(*batches)]
+        return tree.pack_like(structure, joined)
 
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
-        x, y, weights = self._prepare(x, y, sample_weight, class_weight)
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        xs, ys, weights = self._prepare(x, y, sample_weight, class_weight)
         self.train(True)
-        loss, pred = self._train_batch(x, y, weights)
+        tracker = _Tracker(self)
+        if self._overrides("train_step"):
+            logs = tracker.custom(self.train_step(self._step_data(xs, ys, weights)))
+        else:
+            loss, preds, parts = self._train_batch(xs, ys, weights)
+            logs = tracker.update(loss, ys, preds, parts)
         self.train(False)
-        return self._batch_result(loss, y, pred)
+        return logs if return_dict else self._keras_result(logs)
 
-    def test_on_batch(self, x, y, sample_weight=None):
-        x, y, weights = self._prepare(x, y, sample_weight)
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        xs, ys, weights = self._prepare(x, y, sample_weight)
         self.train(False)
-        loss, pred = self._test_batch(x, y, weights)
-        return self._batch_result(loss, y, pred)
+        loss, preds, parts = self._test_batch(xs, ys, weights)
+        logs = _Tracker(self).update(loss, ys, preds, parts)
+        return logs if return_dict else self._keras_result(logs)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=max(len(data.features(x, self.dtype)), 1))
-
-    def _batch_result(self, loss, y, pred):
-        tracker = _Tracker(self.compiled_metrics)
-        tracker.update(loss, y, pred)
-        return self._keras_result(tracker.logs())
+        return self.predict(x, batch_size=max(len(self._features(x)[0]), 1))
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -310,22 +529,36 @@ class Trainer:
 
 
 class _Tracker:
-    """Running loss and metrics of an epoch, weighted by batch size as Keras reports them."""
+    """Running loss, per-output losses and metrics of an epoch, weighted by batch size as Keras reports."""
 
-    def __init__(self, metrics):
-        self.metrics = metrics
-        for m in metrics:
-            m.reset()
+    def __init__(self, model):
+        self.metrics = model.compiled_metrics
+        self.names = getattr(model, "_names", [])
+        for _, m in self.metrics:
+            m.reset_state()
         self.loss_total, self.count = 0.0, 0
+        self.part_totals = [0.0] * (len(self.names) if len(self.names) > 1 else 0)
+        self.custom_logs = None
 
-    def update(self, loss, y, pred):
-        n = len(y)
+    def update(self, loss, ys, preds, parts):
+        n = len(ys[0])
         self.loss_total += loss * n
         self.count += n
-        for m in self.metrics:
-            m.update(y, pred)
+        for i, part in enumerate(parts):
+            self.part_totals[i] += part * n
+        for i, metric in self.metrics:
+            metric.update_state(ys[i], preds[i])
+        return self.logs()
+
+    def custom(self, logs):
+        """A train_step/test_step's own logs: Keras reports what it returns."""
+        self.custom_logs = {k: float(np.asarray(getattr(v, "data", v))) for k, v in (logs or {}).items()}
+        return self.custom_logs
 
     def logs(self):
+        if self.custom_logs is not None:
+            return dict(self.custom_logs)
         logs = {"loss": self.loss_total / max(self.count, 1)}
-        logs.update({m.name: m.result() for m in self.metrics})
+        logs.update({f"{name}_loss": total / max(self.count, 1) for name, total in zip(self.names, self.part_totals)})
+        logs.update({m.name: m.result() for _, m in self.metrics})
         return logs

@@ -4,6 +4,8 @@ from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, 
                             MaxPooling2D)
 from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, LeakyReLU, PReLU, ReLU, Reshape,
                    Sigmoid, Softmax, Tanh)
+from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
+                      dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization
 
 

@@ -1,11 +1,16 @@
 """The Layer base: named parameters, lazy weight creation from the first input, configs, weights I/O."""
+import contextlib
+import inspect
 import re
+import threading
 from collections import defaultdict
 
 import numpy as np
 
-from .. import initializers, regularizers
+from .. import initializers, regularizers, tree
+from ..autograd import no_grad
 from ..backend import floatx
+from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 
 _name_counts = defaultdict(int)
@@ -25,20 +30,65 @@ def snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+class _CallContext(threading.local):
+    """The `training` value of the call in progress, so layers called inside another layer's call()
+    without one inherit it (as in Keras)."""
+
+    training = None
+
+    def resolve(self, training, default):
+        if training is not None:
+            return bool(training)
+        return self.training if self.training is not None else default
+
+    @contextlib.contextmanager
+    def calling(self, training):
+        previous, self.training = self.training, training
+        try:
+            yield
+        finally:
+            self.training = previous
+
+
+_context = _CallContext()
+
+
+def _unique(tensors):
+    seen = set()
+    return [t for t in tensors if not (id(t) in seen or seen.add(id(t)))]
+
+
+def _show(shapes):
+    return shapes if tree.is_nested(shapes) else tuple(shapes)
+
+
 class Layer:
-    """A layer: `call(x, training)` maps a Tensor to a Tensor; weights are created by `build` on the
-    first call, from the input's shape (or earlier, from `input_shape` / `input_dim`)."""
+    """A layer: `call(inputs)` (with a `training` argument if it behaves differently in training) maps
+    Tensors to Tensors; weights are created by `build(input_shape)` on the first call, from the input's
+    shape (or earlier, from `input_shape` / `input_dim`). Layers assigned as attributes (alone, or in
+    lists, tuples and dicts) are tracked: their weights and losses are this layer's too. Called on
+    symbolic tensors (`keras.Input`), a layer returns symbolic tensors and records the call in the graph
+    a functional `Model` is made of."""
 
     output_activation = None  # the activation's name when the layer ends in one (see losses.Loss.fuses)
+    _call_takes_training = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
+        existing = LAYERS.get(cls.__name__)
+        builtin_taken = existing is not None and existing.__module__.startswith("scratchgrad.") and \
+            not cls.__module__.startswith("scratchgrad.")
+        if not cls.__name__.startswith("_") and not builtin_taken:  # a user's Dense never replaces ours
             LAYERS[cls.__name__] = cls
+        parameters = inspect.signature(cls.call).parameters
+        cls._call_takes_training = "training" in parameters or any(
+            p.kind is p.VAR_KEYWORD for p in parameters.values())
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if "batch_input_shape" in kwargs:
             input_shape = tuple(kwargs.pop("batch_input_shape"))[1:]
+        if "input_length" in kwargs and input_shape is None:
+            kwargs.pop("input_length")
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -49,43 +99,114 @@ class Layer:
         self.training = False
         self.built = False
         self._weights = []  # Tensors in creation order
-        self._trainable_flags = {}  # id(Tensor) -> whether the weight itself is trainable
+        self._made_trainable = []  # per weight of _weights: whether it was made trainable
         self._regularized = []  # (Tensor, regularizer)
+        self._losses = []  # what add_loss() collected during the last call
+        self._inbound_nodes = []  # calls on symbolic tensors (functional graphs)
         self._trainable = trainable
 
     # ---- building ----------------------------------------------------------------------------
     def build(self, input_shape):
         """Create the weights for inputs of `input_shape` (batch axis first, may be None)."""
 
-    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True):
-        data = initializers.get(initializer)(tuple(shape), self.dtype or floatx())
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None):
+        """A new weight Tensor of `shape`, drawn from `initializer` (Keras's default: glorot_uniform),
+        trained unless `trainable=False`, penalized by `regularizer`. Keras's signature."""
+        if constraint is not None:
+            raise NotImplementedError(f"{self.name}: weight constraints are not supported")
+        dtype = np.dtype(dtype) if dtype is not None else self.dtype or floatx()
+        data = initializers.get(initializer or "glorot_uniform")(tuple(shape or ()), dtype)
+        name = name or f"variable_{len(self._weights)}"
         w = Tensor(data, dtype=data.dtype, requires_grad=trainable and self._trainable, name=f"{self.name}/{name}")
         self._weights.append(w)
-        self._trainable_flags[id(w)] = trainable
+        self._made_trainable.append(bool(trainable))
         if regularizer is not None:
-            self._regularized.append((w, regularizer))
+            self._regularized.append((w, regularizers.get(regularizer)))
         return w
 
-    def _ensure_built(self, x):
+    def _ensure_built(self, inputs):
+        leaves = tree.flatten(inputs)
         if self.dtype is None:
-            self.dtype = x.dtype if x.dtype.kind == "f" else floatx()
-        self.build((None,) + tuple(x.shape[1:]))
+            first = leaves[0].dtype
+            self.dtype = first if first.kind == "f" else floatx()
+        self.build(tree.map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs))
         self.built = True
 
     # ---- calling -----------------------------------------------------------------------------
-    def __call__(self, x, training=None):
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.dtype)
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten(inputs)):
+            return self._call_symbolic(inputs, args, training, kwargs)
+        inputs = tree.map_structure(self._as_tensor, inputs)
         if not self.built:
-            self._ensure_built(x)
-        return self.call(x, self.training if training is None else training)
+            self._ensure_built(inputs)
+        training = _context.resolve(training, self.training)
+        if self._call_takes_training:
+            kwargs["training"] = training
+        self._losses = []
+        with _context.calling(training):
+            return self.call(inputs, *args, **kwargs)
 
-    def call(self, x, training=False):
-        raise NotImplementedError
+    def _as_tensor(self, value):
+        return value if value is None or isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
+
+    def _call_symbolic(self, inputs, args, training, kwargs):
+        """Work out the output's shape and dtype on a batch of zeros and record the call as a Node."""
+        shapes = tree.map_structure(lambda s: s.shape, inputs)
+        zeros = tree.map_structure(lambda s: Tensor(np.zeros((1,) + tuple(d or 1 for d in s.shape[1:]), s.dtype),
+                                                    dtype=s.dtype), inputs)
+        try:
+            with no_grad():
+                out = self(zeros, *args, training=False if training is None else training, **kwargs)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
+                             f"{_show(shapes)}: {err}") from None
+        outputs = tree.map_structure(lambda t: SymbolicTensor((None,) + t.shape[1:], t.dtype), out)
+        for i, leaf in enumerate(tree.flatten(outputs)):
+            leaf.index, leaf.name = i, self.name
+        node = Node(self, inputs, outputs, {**kwargs, **({} if training is None else {"training": training})})
+        for leaf in tree.flatten(outputs):
+            leaf.node = node
+        return outputs
+
+    def call(self, inputs, training=False):
+        raise NotImplementedError(f"{type(self).__name__} must implement call(inputs)")
 
     def call_without_activation(self, x, training=False):
         """The output before `output_activation` (for a layer that has one): what a fused loss takes."""
         raise NotImplementedError(f"{type(self).__name__} ends in no activation a loss could fuse")
+
+    def add_loss(self, loss):
+        """Add a scalar Tensor to the training loss (e.g. activity regularization), from inside call()."""
+        self._losses.append(loss if isinstance(loss, Tensor) else Tensor(loss, dtype=self.dtype or floatx()))
+
+    @property
+    def losses(self):
+        """The losses of the last call (add_loss) and the weight penalties, this layer's and its sublayers'."""
+        own = list(self._losses) + [reg(w) for w, reg in self._regularized]
+        return own + [loss for layer in self._sublayers() for loss in layer.losses]
+
+    # ---- sublayers ---------------------------------------------------------------------------
+    def _sublayers(self):
+        """The layers held in attributes (directly or in lists, tuples and dicts), in assignment order."""
+        found = []
+        for value in vars(self).values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) \
+                else (value,)
+            found += [item for item in items if isinstance(item, Layer) and item is not self
+                      and all(item is not f for f in found)]
+        return found
+
+    def train(self, mode=True):
+        """Put this layer and its sublayers in training (or evaluation) mode: the `training` a call
+        gets when nobody passes one (Dropout and BatchNorm depend on it)."""
+        self.training = mode
+        for layer in self._sublayers():
+            layer.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
 
     # ---- weights -----------------------------------------------------------------------------
     @property
@@ -95,27 +216,40 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
-        for w in self._weights:
-            w.requires_grad = self._trainable and self._trainable_flags[id(w)]
+        for w, made_trainable in zip(self._weights, self._made_trainable):
+            w.requires_grad = self._trainable and made_trainable
+        for layer in self._sublayers():
+            layer.trainable = value
 
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        """Own weights (those made trainable first, as Keras orders them), then the sublayers'."""
+        own = [w for w, t in zip(self._weights, self._made_trainable) if t] + \
+            [w for w, t in zip(self._weights, self._made_trainable) if not t]
+        return _unique(own + [w for layer in self._sublayers() for w in layer.weights])
 
     @property
     def trainable_weights(self):
-        return [w for w in self._weights if w.requires_grad]
+        if not self._trainable:
+            return []
+        own = [w for w in self._weights if w.requires_grad]
+        return _unique(own + [w for layer in self._sublayers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self._weights if not w.requires_grad]
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    trainable_variables = property(lambda self: self.trainable_weights)
+    non_trainable_variables = property(lambda self: self.non_trainable_weights)
+    variables = property(lambda self: self.weights)
 
     def parameters(self):
         """The trainable parameter Tensors (what an optimizer updates)."""
         return self.trainable_weights
 
     def count_params(self):
-        return sum(w.size for w in self._weights)
+        return sum(w.size for w in self.weights)
 
     def get_weights(self):
         return [np.array(w.numpy()) for w in self.weights]
@@ -128,10 +262,12 @@ class Layer:
             w.data[...] = np.asarray(value, dtype=w.dtype)
 
     def regularization_loss(self):
-        """The sum of this layer's weight penalties (0.0 if none)."""
+        """The sum of the weight penalties of this layer and its sublayers (0.0 if none)."""
         total = 0.0
         for w, reg in self._regularized:
             total = reg(w) + total
+        for layer in self._sublayers():
+            total = layer.regularization_loss() + total
         return total
 
     # ---- config ------------------------------------------------------------------------------
@@ -149,10 +285,8 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         """The output shape (batch axis None) for an input shape, found by calling on zeros."""
-        from ..autograd import no_grad
-
         with no_grad():
-            x = np.zeros((1,) + tuple(input_shape[1:]), dtype=self.dtype or floatx())
+            x = np.zeros((1,) + tuple(d or 1 for d in input_shape[1:]), dtype=self.dtype or floatx())
             return (None,) + self(x, training=False).shape[1:]
 
     def __repr__(self):

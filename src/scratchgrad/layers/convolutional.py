@@ -41,10 +41,11 @@ class Conv2D(Layer):
     def build(self, input_shape):
         _check_rank(self, input_shape)
         shape = self.kernel_size + (input_shape[self.channel_axis], self.filters)
-        self.kernel = self.add_weight("kernel", shape, initializers.get(self._init_names[0]), self.kernel_regularizer)
+        self.kernel = self.add_weight(shape, initializers.get(self._init_names[0]), regularizer=self.kernel_regularizer,
+                                      name="kernel")
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), initializers.get(self._init_names[1]),
-                                        self.bias_regularizer)
+            self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
+                                        regularizer=self.bias_regularizer, name="bias")
 
     @property
     def output_activation(self):

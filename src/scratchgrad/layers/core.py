@@ -3,6 +3,8 @@ import numpy as np
 
 from .. import activations, initializers, regularizers
 from .. import functional as F
+from ..backend import floatx
+from ..symbolic import Node, SymbolicTensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
@@ -25,9 +27,10 @@ class Dense(Layer):
 
     def build(self, input_shape):
         n_in = input_shape[-1]
-        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer, self.kernel_regularizer)
+        self.kernel = self.add_weight((n_in, self.units), self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      name="kernel")
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight((self.units,), self.bias_initializer, regularizer=self.bias_regularizer, name="bias")
 
     @property
     def output_activation(self):
@@ -149,7 +152,7 @@ class PReLU(Layer):
         self.alpha_initializer = alpha_initializer
 
     def build(self, input_shape):
-        self.alpha = self.add_weight("alpha", input_shape[1:], self.alpha_initializer)
+        self.alpha = self.add_weight(input_shape[1:], self.alpha_initializer, name="alpha")
 
     def call(self, x, training=False):
         return F.prelu(x, self.alpha)
@@ -196,24 +199,35 @@ class Reshape(Layer):
 
 
 class InputLayer(Layer):
-    """Declares the input shape (without the batch axis) so a model can build before seeing data."""
+    """Where data enters a model. `output` is the symbolic tensor that `keras.Input` returns; in a
+    Sequential model it declares the input shape (without the batch axis) so the model builds at once."""
 
-    def __init__(self, shape=None, batch_size=None, input_shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, input_tensor=None, sparse=None, name=None,
+                 batch_shape=None, input_shape=None, **kwargs):
+        if batch_shape is not None:
+            shape, batch_size = tuple(batch_shape)[1:], batch_shape[0]
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("Input needs a shape, e.g. Input(shape=(784,))")
-        super().__init__(input_shape=tuple(np.atleast_1d(shape).tolist()), **kwargs)
+        if sparse:
+            raise NotImplementedError("sparse inputs are not supported")
+        shape = tuple(np.atleast_1d(shape).tolist()) if not isinstance(shape, (tuple, list)) else tuple(shape)
+        super().__init__(input_shape=shape, dtype=dtype or floatx(), name=name, **kwargs)
         self.batch_size = batch_size
+        self.built = True
+        self.output = SymbolicTensor((None,) + shape, self.dtype, name=self.name)
+        self.output.node = Node(self, [], self.output)
 
     def call(self, x, training=False):
         return x
 
     def get_config(self):
-        config = super().get_config()
-        config["shape"] = config.pop("input_shape")
-        return config
+        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": self.dtype.name, "sparse": False,
+                "name": self.name}
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
-    """keras.Input: the input of a Sequential model, e.g. Sequential([Input(shape=(4,)), Dense(3)])."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs)
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """keras.Input: a symbolic tensor to call layers on (the functional API), or the first entry of a
+    Sequential model: Sequential([Input(shape=(4,)), Dense(3)])."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape,
+                      **kwargs).output

@@ -29,10 +29,10 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization normalizes the last axis (channels_last); got axis={self.axis} "
                              f"for inputs of shape {input_shape}")
         n, init = (input_shape[-1],), self.initializers
-        self.gamma = self.add_weight("gamma", n, init["gamma"] if self.scale else "ones", trainable=self.scale)
-        self.beta = self.add_weight("beta", n, init["beta"] if self.center else "zeros", trainable=self.center)
-        self.moving_mean = self.add_weight("moving_mean", n, init["moving_mean"], trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", n, init["moving_variance"], trainable=False)
+        self.gamma = self.add_weight(n, init["gamma"] if self.scale else "ones", trainable=self.scale, name="gamma")
+        self.beta = self.add_weight(n, init["beta"] if self.center else "zeros", trainable=self.center, name="beta")
+        self.moving_mean = self.add_weight(n, init["moving_mean"], trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(n, init["moving_variance"], trainable=False, name="moving_variance")
 
     def call(self, x, training=False):
         if x.shape[-1] != self.gamma.shape[0]:

@@ -1,4 +1,6 @@
 """Models: their structure (Sequential), the MLP builder, and saving/loading. Training is trainer.py's."""
-from .mlp import mlp
-from .saving import ModelFileError, load_model
+from .functional import Functional
+from .model import Model
 from .sequential import Sequential
+from .mlp import mlp  # noqa: I001  (needs Sequential)
+from .saving import ModelFileError, load_model

@@ -13,7 +13,7 @@ import tempfile
 
 import numpy as np
 
-from .. import losses, optimizers
+from .. import losses, optimizers, tree
 
 FORMAT = "scratchgrad"
 VERSION = "1"
@@ -111,8 +111,8 @@ def save_model(model, path):
                 "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()})}
     tensors = _weight_tensors(model)
     if model.loss is not None:
-        compile_config = {"loss": losses.serialize(model.loss), "metrics": [m for m in model._metric_ids
-                                                                            if isinstance(m, str)],
+        compile_config = {"loss": tree.map_structure(losses.serialize, model.loss),
+                          "metrics": _saveable_metrics(model._metric_ids), "loss_weights": model._loss_weights,
                           "optimizer": optimizers.serialize(model.optimizer)}
         metadata["compile"] = json.dumps(compile_config)
         state = model.get_optimizer_state()
@@ -142,10 +142,11 @@ def load_model(path, compile=True):
     model.set_weights(_weight_arrays(model, tensors, path))
     if compile and "compile" in metadata:
         settings = json.loads(metadata["compile"])
-        model.compile(optimizer=optimizers.get(settings["optimizer"]), loss=losses.get(settings["loss"]),
-                      metrics=settings["metrics"])
+        model.compile(optimizer=optimizers.get(settings["optimizer"]),
+                      loss=tree.map_structure(losses.get, settings["loss"], is_leaf=_is_loss_config),
+                      metrics=settings["metrics"], loss_weights=settings.get("loss_weights"))
         slots = _optimizer_slots(tensors)
-        if slots:
+        if "optimizer_iterations" in metadata:  # SGD without momentum has no slots, but its step count matters
             try:
                 model.set_optimizer_state({"iterations": int(metadata["optimizer_iterations"]), "slots": slots})
             except ValueError as err:
@@ -154,11 +155,27 @@ def load_model(path, compile=True):
 
 
 def _model_from_config(config):
-    from .sequential import Sequential
+    from ..layers import LAYERS
+    from .model import Model
 
-    if config.get("class_name") != "Sequential":
-        raise ModelFileError(f"unknown model class {config.get('class_name')!r}")
-    return Sequential.from_config(config["config"])
+    cls = LAYERS.get(config.get("class_name"))
+    if cls is None or not issubclass(cls, Model):
+        raise ModelFileError(f"unknown model class {config.get('class_name')!r}; a custom model class must be "
+                             f"defined (and so registered) before loading")
+    return cls.from_config(config["config"])
+
+
+def _is_loss_config(value):
+    return isinstance(value, dict) and "class_name" in value
+
+
+def _saveable_metrics(metrics):
+    """The metrics given to compile() that a file can name (strings; custom callables are not saved)."""
+    if isinstance(metrics, dict):
+        return {k: _saveable_metrics(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [_saveable_metrics(m) for m in metrics if isinstance(m, (str, list, tuple, dict))]
+    return metrics if isinstance(metrics, str) else None
 
 
 def _optimizer_slots(tensors):

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, to_numpy
 from ..tensor import Tensor
 from . import schedules
 from .schedules import LearningRateSchedule
@@ -33,9 +33,11 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        CLASSES[cls.__name__] = cls
-        for name in (cls.__name__.lower(), *cls.aliases):
-            OPTIMIZERS[name] = cls
+        for registry, names in ((CLASSES, [cls.__name__]), (OPTIMIZERS, [cls.__name__.lower(), *cls.__dict__.get(
+                "aliases", ())])):
+            for name in names:
+                if not _shadows_builtin(registry.get(name), cls):
+                    registry[name] = cls
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, fused=True, **kwargs):
@@ -158,7 +160,8 @@ class Optimizer:
 
     def update(self, w, g, slots, lr):
         """Update parameter array `w` in place from gradient `g`; `slots` holds this parameter's state
-        (and "scratch", a work array of g's shape)."""
+        (and "scratch", a work array of g's shape). Only write to `w` (`w -= step`, `w += step`,
+        `w *= factor`): in the fused path it stands for all weights at once and cannot be read."""
         raise NotImplementedError
 
     def _pack(self, params):
@@ -198,8 +201,11 @@ class Optimizer:
     def get_state(self, params=None):
         """Everything needed to resume exactly: the step count and each parameter's slots, in the order
         the parameters were first updated (or in the order of `params`)."""
-        chosen = self._slots.values() if params is None else [self._slots[p] for p in params if p in self._slots]
-        slots = [{k: np.array(v) for k, v in s.items() if k != "scratch"} for s in chosen]
+        if params is None:
+            chosen = list(self._slots.values())
+        else:  # a weight not updated yet gets its initial state, so that positions still match the weights
+            chosen = [self._slots.get(p) or {k: self._initial_slot(k, p.data) for k in self.slot_names} for p in params]
+        slots = [{k: to_numpy(v).copy() for k, v in s.items() if k != "scratch"} for s in chosen]
         return {"iterations": self.iterations, "slots": slots}
 
     def set_state(self, state):
@@ -250,8 +256,6 @@ class _Pack:
         per_slot = {name: self.views(flat) for name, flat in self.flat_slots.items()}
         self.slot_views = [{name: per_slot[name][i] for name in per_slot} for i in range(len(params))]
 
-        self._views = {}
-
     def holds(self, params):
         """Whether `params` are exactly this pack's, in order (a list seen before is known at once)."""
         if params is self._recognized:
@@ -262,11 +266,13 @@ class _Pack:
         return False
 
     def views(self, flat):
-        """Views of `flat` shaped like each parameter (made once per buffer of the pack)."""
+        """Views of `flat` shaped like each parameter (kept for the pack's own buffers)."""
         views = self._views.get(id(flat))
-        if views is None or views[0].base is not flat:
-            views = self._views[id(flat)] = [flat[a:b].reshape(p.shape)
-                                             for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:])]
+        if views is not None and views[0].base is flat:
+            return views
+        views = [flat[a:b].reshape(p.shape) for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:])]
+        if flat is self.grad or any(flat is a for a in getattr(self, "flat_slots", {}).values()):
+            self._views[id(flat)] = views
         return views
 
 
@@ -292,6 +298,12 @@ class _Scattered:
         for w in self.arrays:
             w *= factor
         return self
+
+
+def _shadows_builtin(existing, cls):
+    """A user's class named like one of ours (a from-scratch SGD, say) does not replace ours by name."""
+    return existing is not None and existing.__module__.startswith("scratchgrad.") and \
+        not cls.__module__.startswith("scratchgrad.")
 
 
 def _norm(g):

@@ -1,0 +1,237 @@
+"""Functional models: the graph of layer calls between `keras.Input` tensors and the outputs.
+
+    inputs = keras.Input(shape=(784,))
+    x = layers.Dense(64, activation="relu")(inputs)
+    outputs = layers.Dense(10)(x)
+    model = keras.Model(inputs, outputs)
+
+Each layer call on symbolic tensors recorded a Node; the model keeps the Nodes between its inputs and
+outputs in an order where every Node comes after those it depends on, and `call` runs them in that order.
+"""
+from .. import tree
+from ..layers import InputLayer, Layer, deserialize, serialize
+from ..symbolic import SymbolicTensor
+from .model import Model, _count, show_shape
+
+
+class Functional(Model):
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        Model._init_training_state(self)
+        self._inputs, self._outputs = inputs, outputs
+        self._flat_inputs, self._flat_outputs = tree.flatten(inputs), tree.flatten(outputs)
+        for t in self._flat_inputs + self._flat_outputs:
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"Model(inputs, outputs) takes keras.Input tensors and layer outputs, got "
+                                f"{type(t).__name__}")
+        for t in self._flat_inputs:
+            if not isinstance(t.node.layer, InputLayer):
+                raise ValueError(f"model inputs must come from keras.Input(); {t} is the output of layer "
+                                 f"{t.node.layer.name!r}")
+        self._nodes = _nodes_between(self._flat_inputs, self._flat_outputs)
+        self._graph_layers = []
+        for node in self._nodes:
+            if all(node.layer is not layer for layer in self._graph_layers):
+                self._graph_layers.append(node.layer)
+        self.dtype = self._flat_inputs[0].dtype
+        self._input_shape = tree.map_structure(lambda t: t.shape, inputs)
+        self._output_shape = tree.map_structure(lambda t: t.shape, outputs)
+        self.built = True
+
+    # ---- structure ---------------------------------------------------------------------------
+    def _sublayers(self):
+        return list(self._graph_layers)
+
+    inputs = property(lambda self: self._flat_inputs)
+    outputs = property(lambda self: self._flat_outputs)
+    input = property(lambda self: self._inputs)
+    output = property(lambda self: self._outputs)
+
+    @property
+    def input_names(self):
+        return [t.node.layer.name for t in self._flat_inputs]
+
+    @property
+    def output_names(self):
+        return [t.node.layer.name for t in self._flat_outputs]
+
+    @property
+    def output_layer(self):
+        """The layer making the single output, when it is called once (a loss may fuse its activation)."""
+        if len(self._flat_outputs) != 1:
+            return None
+        layer = self._flat_outputs[0].node.layer
+        return layer if len(layer._inbound_nodes) == 1 and not isinstance(layer, InputLayer) else None
+
+    def build(self, input_shape):
+        pass  # built from its inputs' shapes when made
+
+    # ---- calling -----------------------------------------------------------------------------
+    def call(self, inputs, training=False):
+        return self._run(inputs, training, logits=False)
+
+    def call_logits(self, inputs, training=False):
+        """The graph with the output layer stopped before its activation (see Trainer)."""
+        return self._run(inputs, training, logits=True)
+
+    def _run(self, inputs, training, logits):
+        values = dict(zip(map(id, self._flat_inputs), self._match_inputs(inputs)))
+        last = self._nodes[-1]
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            args = tree.map_structure(lambda s: values[id(s)], node.inputs)
+            kwargs = {"training": training, **node.kwargs}
+            if logits and node is last:
+                out = node.layer.call_without_activation(args, kwargs["training"])
+            else:
+                out = node.layer(args, **kwargs)
+            values.update(zip(map(id, tree.flatten(node.outputs)), tree.flatten(out)))
+        return tree.map_structure(lambda s: values[id(s)], self._outputs)
+
+    def _match_inputs(self, inputs):
+        """The given inputs in the order of the model's inputs (a dict may name them by input layer)."""
+        if isinstance(inputs, dict) and not isinstance(self._inputs, dict):
+            missing = [name for name in self.input_names if name not in inputs]
+            if missing:
+                raise ValueError(f"inputs {missing} are missing; the model takes {self.input_names}")
+            return [inputs[name] for name in self.input_names]
+        flat = tree.flatten(inputs)
+        if len(flat) != len(self._flat_inputs):
+            raise ValueError(f"model {self.name!r} takes {len(self._flat_inputs)} inputs, got {len(flat)}")
+        return flat
+
+    # ---- description -------------------------------------------------------------------------
+    def _summary_rows(self):
+        rows = []
+        for layer in self._graph_layers:
+            node = next(n for n in layer._inbound_nodes if n in self._nodes)
+            links = ", ".join(_history(t) for t in tree.flatten(node.inputs))
+            rows.append((f"{layer.name} ({type(layer).__name__})", show_shape(_shapes(node.outputs)),
+                         _count(layer), links or "-"))
+        return rows
+
+    # ---- config: Keras 3's layout ------------------------------------------------------------
+    def get_config(self):
+        layers = []
+        for layer in self._graph_layers:
+            nodes = [n for n in layer._inbound_nodes if n in self._nodes and not isinstance(layer, InputLayer)]
+            layers.append({**serialize(layer), "name": layer.name,
+                           "inbound_nodes": [{"args": _tensor_configs(_call_args(n.inputs)), "kwargs": n.kwargs}
+                                             for n in nodes]})
+        return {"name": self.name, "trainable": self.trainable, "layers": layers,
+                "input_layers": _history_lists(self._inputs), "output_layers": _history_lists(self._outputs)}
+
+    @classmethod
+    def from_config(cls, config):
+        made, pending = {}, []  # layer name -> layer; (layer, node config) waiting for their inputs
+        for spec in config["layers"]:
+            if spec["class_name"] == "InputLayer":
+                layer = InputLayer.from_config(spec["config"])
+                made[spec["name"]] = layer
+                continue
+            layer = deserialize(spec)
+            made[spec["name"]] = layer
+            pending += [(layer, node) for node in spec.get("inbound_nodes", [])]
+        while pending:
+            ready = [(layer, node) for layer, node in pending if _resolvable(node["args"], made)]
+            if not ready:
+                raise ValueError(f"the functional model config cannot be wired: {[l.name for l, _ in pending]} "
+                                 f"wait for inputs no layer makes")
+            for layer, node in ready:
+                args = _resolve(node["args"], made)
+                layer(args[0] if len(args) == 1 else args, **node.get("kwargs", {}))
+                pending.remove((layer, node))
+        inputs = _from_history(config["input_layers"], made)
+        outputs = _from_history(config["output_layers"], made)
+        return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def _nodes_between(inputs, outputs):
+    """The Nodes from the inputs to the outputs, each after the Nodes making its inputs."""
+    order, seen = [], set()
+    input_ids = {id(t) for t in inputs}
+
+    def visit(tensor):
+        node = tensor.node
+        if id(node) in seen:
+            return
+        if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
+            raise ValueError(f"graph disconnected: an output depends on input {node.layer.name!r}, which is not "
+                             f"among the model's inputs")
+        seen.add(id(node))
+        for t in tree.flatten(node.inputs):
+            visit(t)
+        order.append(node)
+
+    for t in inputs + outputs:  # inputs first, so that model.layers starts with them as in Keras
+        visit(t)
+    return order
+
+
+def _shapes(structure):
+    return tree.map_structure(lambda t: t.shape, structure)
+
+
+def _history(t):
+    """layer_name[node_index][tensor_index], as Keras's summary names a tensor."""
+    return f"{t.node.layer.name}[{t.node.layer._inbound_nodes.index(t.node)}][{t.index}]"
+
+
+def _history_triple(t):
+    return [t.node.layer.name, t.node.layer._inbound_nodes.index(t.node), t.index]
+
+
+def _history_lists(structure):
+    if isinstance(structure, dict):
+        return {key: _history_triple(t) for key, t in structure.items()}
+    return [_history_triple(t) for t in tree.flatten(structure)]
+
+
+def _call_args(inputs):
+    """A node's positional arguments as Keras writes them: one argument, itself a list for several tensors."""
+    return [inputs]
+
+
+def _tensor_configs(args):
+    return tree.map_structure(lambda t: {"class_name": "__keras_tensor__",
+                                         "config": {"shape": list(t.shape), "dtype": t.dtype.name,
+                                                    "keras_history": _history_triple(t)}}, args,
+                              is_leaf=_is_tensor_config_leaf)
+
+
+def _is_tensor_config_leaf(value):
+    return isinstance(value, SymbolicTensor)
+
+
+def _is_tensor_ref(value):
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _tensor_from(ref, made):
+    name, node_index, tensor_index = ref["config"]["keras_history"]
+    layer = made.get(name)
+    if layer is None or node_index >= len(layer._inbound_nodes):
+        return None
+    return tree.flatten(layer._inbound_nodes[node_index].outputs)[tensor_index]
+
+
+def _resolvable(args, made):
+    refs = tree.flatten(args, is_leaf=_is_tensor_ref)
+    return all(_tensor_from(ref, made) is not None for ref in refs if _is_tensor_ref(ref))
+
+
+def _resolve(args, made):
+    return tree.map_structure(lambda ref: _tensor_from(ref, made) if _is_tensor_ref(ref) else ref, args,
+                              is_leaf=_is_tensor_ref)
+
+
+def _from_history(spec, made):
+    def tensor(triple):
+        name, node_index, tensor_index = triple
+        return tree.flatten(made[name]._inbound_nodes[node_index].outputs)[tensor_index]
+
+    if isinstance(spec, dict):
+        return {key: tensor(triple) for key, triple in spec.items()}
+    tensors = [tensor(triple) for triple in spec]
+    return tensors[0] if len(tensors) == 1 else tensors

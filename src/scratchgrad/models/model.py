@@ -1,0 +1,169 @@
+"""keras.Model: the base of every model (Sequential, functional and subclassed), with the Trainer's
+compile / fit / evaluate / predict.
+
+`Model(inputs, outputs)` makes a functional model (functional.py); `class MyModel(Model)` with
+`__init__` and `call(inputs, training=None)` a subclassed one, whose layers are tracked from its
+attributes and whose weights are created by its first call.
+"""
+import json
+
+import numpy as np
+
+from .. import tree
+from ..autograd import no_grad
+from ..backend import floatx
+from ..layers import Layer
+from ..tensor import Tensor
+from ..trainer import Trainer
+from .. import validation
+
+
+class Model(Trainer, Layer):
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs):
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        if args or set(kwargs) & {"inputs", "outputs"}:
+            raise TypeError("Model(inputs, outputs) makes a functional model; a subclass of Model takes no inputs")
+        super().__init__(name=name, trainable=trainable, dtype=dtype, **kwargs)
+        self._init_training_state()
+
+    def _init_training_state(self):
+        self.compiled_metrics = []
+        self.stop_training = False
+        self.history = None
+        self._input_shape = self._output_shape = None  # with the batch axis (None); nested for several
+
+    # ---- structure ---------------------------------------------------------------------------
+    @property
+    def layers(self):
+        return self._sublayers()
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index in `layers` (Keras's get_layer)."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"index {index} is out of range: the model has {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; the layers are {[layer.name for layer in self.layers]}")
+
+    @property
+    def output_layer(self):
+        return None  # a subclassed model's output is whatever call() returns: no loss fusion
+
+    def build(self, input_shape):
+        """Create the weights by calling the model on a batch of zeros of `input_shape`."""
+        self.built = True  # before the call, which would otherwise build again
+        shapes = _with_batch(input_shape)
+        zeros = tree.map_structure(lambda s: Tensor(np.zeros((1,) + tuple(d or 1 for d in s[1:]), self.dtype),
+                                                    dtype=self.dtype), shapes, is_leaf=_is_shape)
+        with no_grad():
+            out = self(zeros, training=False)
+        self._input_shape = shapes
+        self._output_shape = tree.map_structure(lambda t: (None,) + t.shape[1:], out)
+
+    @property
+    def input_shape(self):
+        return self._input_shape
+
+    @input_shape.setter
+    def input_shape(self, value):
+        self._input_shape = None if value is None else (None,) + tuple(value)
+
+    @property
+    def output_shape(self):
+        return self._output_shape
+
+    @property
+    def dtype(self):
+        return self._dtype or floatx()
+
+    @dtype.setter
+    def dtype(self, value):
+        self._dtype = value
+
+    # ---- description -------------------------------------------------------------------------
+    def _summary_rows(self):
+        """(name (type), output shape, parameters, connected to) for each layer."""
+        return [(f"{layer.name} ({type(layer).__name__})", "?", _count(layer), "") for layer in self.layers]
+
+    def summary(self, print_fn=print):
+        """Print a Keras-style table: each layer's output shape and parameter count, then the totals."""
+        rows = self._summary_rows()
+        connected = any(row[3] for row in rows)
+        total = self.count_params()
+        trainable = sum(w.size for w in self.trainable_weights)
+        itemsize = np.dtype(self.dtype).itemsize
+        width = 72 + (30 if connected else 0)
+        line, thick = "_" * width, "=" * width
+        head = f"{'Layer (type)':<34}{'Output Shape':<24}{'Param #':>14}" + ("  Connected to" if connected else "")
+        lines = [f'Model: "{self.name}"', line, head, thick]
+        lines += [f"{name:<34}{out:<24}{params:>14}" + (f"  {links}" if connected else "")
+                  for name, out, params, links in rows]
+        lines += [thick, f"Total params: {total:,} ({_size(total * itemsize)})",
+                  f"Trainable params: {trainable:,} ({_size(trainable * itemsize)})",
+                  f"Non-trainable params: {total - trainable:,} ({_size((total - trainable) * itemsize)})", line]
+        print_fn("\n".join(lines))
+
+    def plot(self, path=None):
+        """The layer graph as Graphviz DOT text, drawn to `path` (.svg/.png/.pdf) when given."""
+        from ..viz import plot_model
+
+        return plot_model(self, path)
+
+    def to_json(self, **kwargs):
+        """The architecture as JSON ({"class_name", "config"}); `models.model_from_json` rebuilds it."""
+        from ..layers import serialize
+
+        return json.dumps(serialize(self), **kwargs)
+
+    # ---- saving (see saving.py) --------------------------------------------------------------
+    def save(self, filepath):
+        from .saving import save_model
+
+        save_model(self, filepath)
+
+    def save_weights(self, filepath):
+        from .saving import save_weights
+
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        from .saving import load_weights
+
+        load_weights(self, filepath)
+
+
+def _is_shape(value):
+    return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def _with_batch(shape):
+    """A shape (or nested shapes) with the batch axis as None."""
+    return tree.map_structure(lambda s: (None,) + tuple(s[1:]), shape, is_leaf=_is_shape)
+
+
+def _count(layer):
+    return f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+
+
+def show_shape(shape):
+    if shape is None:
+        return "?"
+    if _is_shape(shape):
+        return validation.show_shape(shape)
+    return "[" + ", ".join(show_shape(s) for s in tree.flatten(shape, is_leaf=_is_shape)) + "]"
+
+
+def _size(nbytes):
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.2f} {unit}"
+        nbytes /= 1024
