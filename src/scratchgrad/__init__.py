@@ -7,7 +7,7 @@ import importlib
 
 from . import (activations, callbacks, convolution, functional, initializers, layers, losses, metrics, models, ops,
                optimizers, regularizers, utils)
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient
 from .layers import Input, Layer
@@ -18,7 +18,7 @@ from .tensor import Tensor
 
 __version__ = "0.1.0"
 
-_LAZY = ("datasets", "plot", "analysis", "viz", "sklearn")  # imported on first use: they are most of the import time
+_LAZY = ("datasets", "plot", "analysis", "viz", "sklearn", "saving")  # imported on first use: they are most of the import time
 
 
 def __getattr__(name):

@@ -11,6 +11,8 @@ not: that list is what `plan.StepPlan` turns into a replayable training step.
 import contextlib
 import threading
 
+from .backend import array_module
+
 
 class _GradMode(threading.local):
     """Per thread, so one thread's no_grad() never switches graph building off in another."""
@@ -151,16 +153,23 @@ def topological_order(root):
     return order
 
 
-def backward(root, grad, retain_graph=False):
-    """Backpropagate `grad` (d out / d root) through the graph and accumulate leaf `.grad`s."""
+def backward(root, grad, retain_graph=False, capture=None):
+    """Backpropagate `grad` (d out / d root) through the graph and accumulate leaf `.grad`s.
+
+    With `capture` (a set of tensor ids), no `.grad` is touched: the gradients reaching those tensors
+    (leaves or not) are returned as {id: array} instead — what GradientTape.gradient uses.
+    """
     order = topological_order(root)
-    grads = {id(root): grad}
+    grads, captured = {id(root): grad}, {}
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
             continue
         f = t.creator
-        if f is None or t._retain_grad:
+        if capture is not None:
+            if id(t) in capture:
+                captured[id(t)] = g
+        elif f is None or t._retain_grad:
             t.grad = g if t.grad is None else t.grad + g
         if f is None:
             continue
@@ -178,6 +187,67 @@ def backward(root, grad, retain_graph=False):
                 grads[key] = gx if key not in grads else grads[key] + gx
         if not retain_graph:
             f.release()
+    return captured
+
+
+class GradientTape:
+    """Keras's (TensorFlow's) way to get gradients: record a computation, then ask for gradients.
+
+        with GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+    Weights (tensors that require grad) are watched automatically; `tape.watch(x)` makes any other
+    tensor a source. A tape answers one `gradient()` call unless `persistent=True`. Unlike
+    `loss.backward()`, it leaves every `.grad` untouched and returns the gradients as Tensors (None
+    for a source the target does not depend on).
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self.persistent = persistent
+        self._watched, self._used, self._mode = [], False, None
+
+    def __enter__(self):
+        self._mode = enable_grad()
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._mode.__exit__(*exc)
+
+    def watch(self, tensor):
+        """Make `tensor` (or each tensor in a list) a source that gradients can be asked for."""
+        for t in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
+            if not t.requires_grad:
+                t.requires_grad_(True)
+                self._watched.append(t)
+
+    def gradient(self, target, sources, output_gradients=None):
+        """d target / d source for each source (a Tensor, or a list/dict of them); several targets are
+        summed. Returns Tensors in the shape of `sources`."""
+        from . import tree
+
+        if self._used and not self.persistent:
+            raise RuntimeError("a GradientTape answers one gradient() call; use GradientTape(persistent=True) "
+                               "for several")
+        self._used = True
+        leaves, targets = tree.flatten(sources), tree.flatten(target)
+        seeds = tree.flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
+        total = {}
+        for i, (t, seed) in enumerate(zip(targets, seeds)):
+            if not t.requires_grad:
+                continue
+            xp = array_module(t.data)
+            seed = xp.ones_like(t.data) if seed is None else xp.asarray(getattr(seed, "data", seed), dtype=t.dtype)
+            keep = self.persistent or i < len(targets) - 1
+            for key, g in backward(t, seed, retain_graph=keep, capture={id(x) for x in leaves}).items():
+                total[key] = g if key not in total else total[key] + g
+        if not self.persistent:
+            for t in self._watched:
+                t.requires_grad_(False)
+        return tree.pack_like(sources, [None if id(x) not in total else Tensor._from_op(total[id(x)], None)
+                                        for x in leaves])
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs this module; Function needs Tensor)

@@ -6,7 +6,7 @@ Every op takes its array module from its inputs (`array_module`), so CuPy arrays
 import numpy as np
 
 from .autograd import Function, values_escaped
-from .backend import array_module
+from .backend import array_module, floatx
 from .tensor import Tensor, as_tensor
 
 
@@ -572,6 +572,62 @@ def where(cond, a, b):
         values_escaped()
     cond = cond.data if isinstance(cond, Tensor) else cond
     return Where(cond)(*_pair(a, b))
+
+
+# ---- Keras's names (keras.ops) -----------------------------------------------------------------
+subtract, multiply, divide, power, negative = sub, mul, div, pow, neg
+cast = astype
+
+
+def square(x):
+    x = as_tensor(x)
+    return mul(x, x)
+
+
+def convert_to_tensor(x, dtype=None):
+    return x if isinstance(x, Tensor) and dtype is None else Tensor(x, dtype=dtype)
+
+
+def convert_to_numpy(x):
+    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+
+def shape(x):
+    return tuple(x.shape)
+
+
+def ones(shape, dtype=None):
+    return Tensor(np.ones(shape, dtype=dtype or floatx()))
+
+
+def zeros(shape, dtype=None):
+    return Tensor(np.zeros(shape, dtype=dtype or floatx()))
+
+
+def ones_like(x, dtype=None):
+    return Tensor(array_module(x.data).ones_like(x.data, dtype=dtype))
+
+
+def zeros_like(x, dtype=None):
+    return Tensor(array_module(x.data).zeros_like(x.data, dtype=dtype))
+
+
+def argmax(x, axis=None):
+    return as_tensor(x).argmax(axis)
+
+
+def _activation(name):
+    def apply(x, *args, **kwargs):
+        from . import functional
+
+        return getattr(functional, name)(x, *args, **kwargs)
+
+    apply.__name__ = name
+    return apply
+
+
+relu, sigmoid, tanh, softmax, log_softmax, softplus, elu = map(
+    _activation, ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu"))
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function", "values_escaped")]

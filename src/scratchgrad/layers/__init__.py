@@ -17,11 +17,20 @@ def register(cls):
 
 
 def deserialize(config):
-    name = config["class_name"]
-    if name not in LAYERS:
-        raise ValueError(f"unknown layer class {name!r} in the model config; known: {', '.join(sorted(LAYERS))}")
-    return LAYERS[name].from_config(config["config"])
+    """A layer from {"class_name", "config"[, "registered_name"]}; classes are looked up in the registry
+    by name, never imported."""
+    name = config.get("registered_name") or config["class_name"]
+    cls = LAYERS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown layer class {name!r} in the model config: define it (and, for a name "
+                         f"another class has, register it with keras.saving.register_keras_serializable) "
+                         f"before loading; known: {', '.join(sorted(LAYERS))}")
+    return cls.from_config(config["config"])
 
 
 def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    cls = type(layer)
+    config = {"class_name": cls.__name__, "config": layer.get_config()}
+    if "_registered_name" in cls.__dict__:  # registered as "package>Name" (keras.saving)
+        config["registered_name"] = cls._registered_name
+    return config

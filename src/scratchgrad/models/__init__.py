@@ -4,3 +4,19 @@ from .model import Model
 from .sequential import Sequential
 from .mlp import mlp  # noqa: I001  (needs Sequential)
 from .saving import ModelFileError, load_model
+
+
+def model_from_json(json_string):
+    """Rebuild a model (fresh weights) from `model.to_json()`."""
+    import json
+
+    from ..layers import deserialize
+
+    return deserialize(json.loads(json_string))
+
+
+def clone_model(model):
+    """A new model of the same architecture with freshly initialized weights (Keras's clone_model)."""
+    from ..layers import deserialize, serialize
+
+    return deserialize(serialize(model))

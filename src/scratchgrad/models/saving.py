@@ -14,6 +14,7 @@ import tempfile
 import numpy as np
 
 from .. import losses, optimizers, tree
+from ..layers import serialize
 
 FORMAT = "scratchgrad"
 VERSION = "1"
@@ -108,7 +109,7 @@ def load_weights(model, path):
 def save_model(model, path):
     _check_built(model)
     metadata = {"format": FORMAT, "version": VERSION, "kind": "model",
-                "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()})}
+                "config": json.dumps(serialize(model))}
     tensors = _weight_tensors(model)
     if model.loss is not None:
         compile_config = {"loss": tree.map_structure(losses.serialize, model.loss),
@@ -158,7 +159,7 @@ def _model_from_config(config):
     from ..layers import LAYERS
     from .model import Model
 
-    cls = LAYERS.get(config.get("class_name"))
+    cls = LAYERS.get(config.get("registered_name")) or LAYERS.get(config.get("class_name"))
     if cls is None or not issubclass(cls, Model):
         raise ModelFileError(f"unknown model class {config.get('class_name')!r}; a custom model class must be "
                              f"defined (and so registered) before loading")

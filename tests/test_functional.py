@@ -1,0 +1,174 @@
+"""The functional API: keras.Input, calling layers on symbolic tensors, Model(inputs, outputs), merge
+layers, several inputs and outputs, shared layers, nested models, configs and saving."""
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad import layers
+
+
+def mnist_like_model():
+    inputs = keras.Input(shape=(784,))
+    x = layers.Dense(64, activation="relu")(inputs)
+    x = layers.Dense(64, activation="relu")(x)
+    outputs = layers.Dense(10)(x)
+    return keras.Model(inputs=inputs, outputs=outputs, name="mnist_model")
+
+
+def test_input_is_symbolic_and_layers_record_the_graph():
+    inputs = keras.Input(shape=(784,), name="img")
+    assert inputs.shape == (None, 784) and inputs.dtype == np.float32
+    h = layers.Dense(64)(inputs)
+    assert h.shape == (None, 64) and h.node.layer.name.startswith("dense")
+    model = mnist_like_model()
+    assert model.name == "mnist_model" and model.count_params() == 55_050  # Keras's guide prints 55,050
+    assert isinstance(model.layers[0], layers.InputLayer) and len(model.layers) == 4
+    assert model.input_shape == (None, 784) and model.output_shape == (None, 10)
+    assert model.get_layer(index=1) is model.layers[1]
+    assert model.get_layer(name=model.layers[2].name) is model.layers[2]
+
+
+def test_summary_shows_connections():
+    lines = []
+    a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,), name="b")
+    merged = layers.concatenate([layers.Dense(5, name="da")(a), layers.Dense(5, name="db")(b)], name="cat")
+    keras.Model([a, b], layers.Dense(1, name="out")(merged)).summary(print_fn=lines.append)
+    text = lines[0]
+    assert "Connected to" in text and "da[0][0], db[0][0]" in text and "cat[0][0]" in text
+    assert "(None, 10)" in text and "Total params: 56" in text
+
+
+def test_a_functional_model_trains_on_the_plan_like_sequential(rng):
+    x, y = rng.random((256, 784)).astype(np.float32), rng.integers(0, 10, 256)
+    model = mnist_like_model()
+    model.compile(optimizer=keras.optimizers.RMSprop(), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, batch_size=64, epochs=2, validation_split=0.25, verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(model._plans) == 1  # 192 training samples: three full batches, replayed
+
+
+def test_shape_errors_name_the_layer_and_the_shapes():
+    a, b = keras.Input(shape=(4,)), keras.Input(shape=(5,))
+    with pytest.raises(ValueError, match=r"'add_it' \(Add\).*\(None, 4\).*\(None, 5\)"):
+        layers.Add(name="add_it")([a, b])
+    dense = layers.Dense(3, name="d3")
+    dense(a)
+    with pytest.raises(ValueError, match=r"'d3' \(Dense\).*\(None, 5\)"):
+        dense(b)
+
+
+@pytest.mark.parametrize("merge,expected", [
+    (layers.add, lambda a, b: a + b), (layers.subtract, lambda a, b: a - b), (layers.multiply, lambda a, b: a * b),
+    (layers.average, lambda a, b: (a + b) / 2), (layers.maximum, np.maximum), (layers.minimum, np.minimum),
+    (lambda ts: layers.concatenate(ts, axis=-1), lambda a, b: np.concatenate([a, b], axis=-1)),
+    (lambda ts: layers.dot(ts, axes=1), lambda a, b: (a * b).sum(axis=1, keepdims=True)),
+    (lambda ts: layers.dot(ts, axes=1, normalize=True),
+     lambda a, b: (a * b).sum(1, keepdims=True) / np.linalg.norm(a, axis=1, keepdims=True)
+     / np.linalg.norm(b, axis=1, keepdims=True)),
+])
+def test_merge_layers_compute_what_keras_documents(merge, expected, rng):
+    a, b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)
+    ia, ib = keras.Input(shape=(4,)), keras.Input(shape=(4,))
+    model = keras.Model([ia, ib], merge([ia, ib]))
+    np.testing.assert_allclose(model.predict([a, b]), expected(a, b), rtol=1e-5, atol=1e-6)
+
+
+def two_in_two_out():
+    """The functional API guide's ticket model, small: two inputs, two named outputs."""
+    title, body = keras.Input(shape=(6,), name="title"), keras.Input(shape=(5,), name="body")
+    features = layers.concatenate([layers.Dense(8, activation="relu")(title), layers.Dense(8)(body)])
+    priority = layers.Dense(1, activation="sigmoid", name="priority")(features)
+    department = layers.Dense(3, activation="softmax", name="department")(features)
+    return keras.Model(inputs=[title, body], outputs=[priority, department])
+
+
+def test_several_inputs_and_outputs_with_losses_by_name(rng):
+    n = 40
+    x = {"title": rng.random((n, 6)), "body": rng.random((n, 5))}
+    y = {"priority": rng.integers(0, 2, (n, 1)).astype(float), "department": rng.integers(0, 3, n)}
+    model = two_in_two_out()
+    assert model.output_names == ["priority", "department"]
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  loss={"priority": "binary_crossentropy", "department": "sparse_categorical_crossentropy"},
+                  loss_weights={"priority": 1.0, "department": 0.2}, metrics={"department": ["accuracy"]})
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert set(history.history) == {"loss", "priority_loss", "department_loss", "department_accuracy"}
+    logs = model.evaluate([x["title"], x["body"]], [y["priority"], y["department"]], return_dict=True, verbose=0)
+    assert logs["loss"] == pytest.approx(logs["priority_loss"] + 0.2 * logs["department_loss"], rel=1e-5)
+    priority, department = model.predict(x)
+    assert priority.shape == (n, 1) and department.shape == (n, 3)
+
+
+def test_several_outputs_train_the_same_planned_and_eager(rng):
+    n = 24
+    x = [rng.random((n, 6)), rng.random((n, 5))]
+    y = [rng.integers(0, 2, (n, 1)).astype(float), rng.integers(0, 3, n)]
+    runs = []
+    for eager in (False, True):
+        keras.set_seed(0)
+        keras.set_floatx("float64")
+        try:
+            model = two_in_two_out()
+        finally:
+            keras.set_floatx("float32")
+        model.compile(optimizer="adam", loss=["binary_crossentropy", "sparse_categorical_crossentropy"],
+                      loss_weights=[0.5, 1.0], run_eagerly=eager)
+        keras.set_seed(1)
+        runs.append((model.fit(x, y, epochs=2, batch_size=10, verbose=0).history, model.get_weights()))
+    for key in runs[0][0]:
+        np.testing.assert_allclose(runs[0][0][key], runs[1][0][key], rtol=1e-12)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_shared_layers_and_nested_models(rng):
+    shared = layers.Dense(4, activation="tanh", name="shared")
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    encoder = keras.Model(a, shared(a), name="encoder")
+    merged = layers.add([encoder(b), shared(b)])
+    model = keras.Model(b, layers.Dense(1)(merged))
+    assert len([w for w in model.weights if "shared" in w.name]) == 2  # one kernel, one bias
+    x, y = rng.random((16, 3)), rng.random((16, 1))
+    model.compile("sgd", "mse")
+    before = shared.kernel.numpy().copy()
+    model.fit(x, y, epochs=2, verbose=0)
+    assert not np.array_equal(before, shared.kernel.numpy())
+    np.testing.assert_allclose(model.predict(x), model(x).numpy(), rtol=1e-6)
+
+
+def test_config_round_trip_and_saving(rng, tmp_path):
+    model = two_in_two_out()
+    x = [rng.random((5, 6)).astype(np.float32), rng.random((5, 5)).astype(np.float32)]
+    for clone in (type(model).from_config(model.get_config()), keras.models.model_from_json(model.to_json())):
+        assert [type(layer) for layer in clone.layers] == [type(layer) for layer in model.layers]
+        assert clone.output_names == model.output_names
+        clone.set_weights(model.get_weights())
+        for a, b in zip(clone.predict(x), model.predict(x)):
+            np.testing.assert_array_equal(a, b)
+    model.compile("adam", ["binary_crossentropy", "sparse_categorical_crossentropy"])
+    model.fit(x, [np.ones((5, 1)), np.zeros(5)], verbose=0)
+    model.save(tmp_path / "two.keras")
+    loaded = keras.load_model(tmp_path / "two.keras")
+    for a, b in zip(loaded.predict(x), model.predict(x)):
+        np.testing.assert_array_equal(a, b)
+    fresh = keras.models.clone_model(model)
+    assert fresh.count_params() == model.count_params()
+    assert not np.array_equal(fresh.get_weights()[2], model.get_weights()[2])
+
+
+def test_residual_connections_with_plus(rng):
+    inputs = keras.Input(shape=(8,))
+    x = layers.Dense(8, activation="relu")(inputs)
+    block = layers.Dense(8)(x) + x  # x + y on symbolic tensors is an Add layer
+    model = keras.Model(inputs, layers.Dense(2, activation="softmax")(block))
+    assert any(isinstance(layer, layers.Add) for layer in model.layers)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(rng.random((20, 8)), rng.integers(0, 2, 20), verbose=0)
+
+
+def test_graph_disconnected_is_refused():
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    out = layers.add([a, b])
+    with pytest.raises(ValueError, match="graph disconnected"):
+        keras.Model(a, out)

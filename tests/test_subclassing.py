@@ -1,0 +1,290 @@
+"""Subclassing: custom layers and models as Keras's guide writes them, GradientTape loops, train_step
+overrides, keras.ops, saving registered custom classes."""
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad import layers, ops
+
+
+class Linear(keras.layers.Layer):
+    """The guide's Linear layer: weights made in build(), call() without a training argument."""
+
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        return ops.matmul(inputs, self.w) + self.b
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class ActivityRegularization(keras.layers.Layer):
+    def __init__(self, rate=1e-2, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * ops.mean(inputs))
+        return inputs
+
+
+class MLPBlock(keras.layers.Layer):
+    """Sublayers assigned as attributes are tracked: their weights are the block's."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.linear_1 = Linear(32)
+        self.linears = [Linear(16), Linear(1)]
+        self.regularizer = ActivityRegularization(1e-2)
+
+    def call(self, inputs):
+        x = ops.relu(self.linear_1(inputs))
+        x = self.regularizer(ops.relu(self.linears[0](x)))
+        return self.linears[1](x)
+
+
+def test_custom_layer_weights_and_tracking():
+    block = MLPBlock()
+    y = block(ops.ones(shape=(3, 64)))
+    assert y.shape == (3, 1)
+    assert len(block.weights) == 6 and len(block.trainable_weights) == 6  # the guide prints 6 and 6
+    assert len(block.losses) == 1  # the activity loss of the last call
+    block.trainable = False
+    assert block.trainable_weights == [] and len(block.non_trainable_weights) == 6
+
+
+def test_call_with_and_without_training_and_inheritance():
+    seen = []
+
+    class Recorder(keras.layers.Layer):
+        def call(self, inputs, training=None):
+            seen.append(training)
+            return inputs
+
+    class Outer(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = Recorder()
+
+        def call(self, inputs):  # no training argument: the inner call inherits the outer one's
+            return self.inner(inputs)
+
+    outer = Outer()
+    outer(np.ones((2, 2)), training=True)
+    outer(np.ones((2, 2)))
+    assert seen == [True, False]
+
+
+class CustomModel(keras.Model):
+    def __init__(self, hidden=8, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = hidden
+        self.dense = layers.Dense(hidden, activation="relu")
+        self.dropout = layers.Dropout(0.2)
+        self.out = layers.Dense(3, activation="softmax")
+
+    def call(self, inputs, training=None):
+        return self.out(self.dropout(self.dense(inputs), training=training))
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": self.hidden}
+
+
+def float64(make):
+    keras.set_floatx("float64")
+    try:
+        return make()
+    finally:
+        keras.set_floatx("float32")
+
+
+def test_a_subclassed_model_trains_on_the_plan_like_the_graph(rng):
+    x, y = rng.random((20, 4)), rng.integers(0, 3, 20)
+    runs = []
+    for eager in (False, True):
+        keras.set_seed(0)
+        model = float64(CustomModel)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], run_eagerly=eager)
+        keras.set_seed(1)
+        runs.append((model.fit(x, y, epochs=3, batch_size=8, verbose=0).history["loss"], model.get_weights(), model))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    assert len(runs[0][2]._plans) == 2 and len(runs[0][2].layers) == 3
+
+
+def test_data_dependent_control_flow_stays_correct(rng):
+    class Branchy(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(2), layers.Dense(2)
+
+        def call(self, inputs):
+            return self.a(inputs) if float(ops.sum(inputs).item()) > 0 else self.b(inputs)
+
+    x = np.concatenate([np.ones((4, 3)), -np.ones((4, 3))])
+    y = rng.random((8, 2))
+    runs = []
+    for eager in (False, True):
+        keras.set_seed(0)
+        model = float64(Branchy)
+        model.compile(keras.optimizers.SGD(0.1), "mse", run_eagerly=eager)
+        runs.append([model.train_on_batch(x[i:i + 4], y[i:i + 4]) for i in (0, 4, 0, 4)] + model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_add_loss_is_part_of_the_training_loss(rng):
+    inputs = keras.Input(shape=(4,))
+    outputs = ActivityRegularization(rate=10.0)(layers.Dense(2)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    x, y = rng.random((8, 4)).astype(np.float32), np.zeros((8, 2), np.float32)
+    pred = model.predict(x)
+    expected = np.mean((pred - y) ** 2) + 10.0 * pred.mean()
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_gradient_tape_training_loop(rng):
+    """The seeds' training loop: GradientTape, tape.gradient, optimizer.apply_gradients."""
+    x, y = rng.random((64, 4)).astype(np.float32), rng.integers(0, 3, 64)
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(16, activation="relu"), layers.Dense(3)])
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer = keras.optimizers.Adam(0.05)
+    first = None
+    for step in range(30):
+        with keras.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        first = float(loss.data) if first is None else first
+    assert float(loss.data) < 0.8 * first
+    assert all(w.grad is None for w in model.trainable_weights)  # the tape leaves .grad alone
+
+
+def test_gradient_tape_watch_persistent_and_several_targets():
+    x = keras.Tensor([2.0, 3.0])
+    with keras.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        square, triple = (x * x).sum(), (x * 3.0).sum()
+    np.testing.assert_allclose(tape.gradient(square, x).numpy(), [4.0, 6.0])
+    np.testing.assert_allclose(tape.gradient([square, triple], [x])[0].numpy(), [7.0, 9.0])
+    unused = keras.Tensor([1.0], requires_grad=True)
+    assert tape.gradient(square, [x, unused])[1] is None
+    with keras.GradientTape() as once:
+        once.watch(x)
+        y = (x * x).sum()
+    once.gradient(y, x)
+    with pytest.raises(RuntimeError, match="persistent"):
+        once.gradient(y, x)
+
+
+class CustomFitModel(keras.Model):
+    """Keras's guide 'Customizing what happens in fit()': train_step with a tape and compute_loss."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(1)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def train_step(self, data):
+        x, y = data
+        with keras.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.loss_tracker.update_state(loss)
+        for metric in self.metrics:
+            metric.update_state(y, y_pred)
+        return {"loss": self.loss_tracker.result(), **{m.name: m.result() for m in self.metrics}}
+
+
+def test_train_step_override_customizes_fit(rng):
+    x = rng.random((100, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    model = CustomFitModel()
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse", metrics=["mae"])
+    history = model.fit(x, y, epochs=20, verbose=0)
+    assert set(history.history) == {"loss", "mae"}
+    assert history.history["loss"][-1] < 0.25 * history.history["loss"][0]
+
+
+def test_custom_classes_save_and_load_by_registered_name(rng, tmp_path):
+    @keras.saving.register_keras_serializable(package="Tests")
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, inputs):
+            return inputs * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, Linear(2)(Scale(3.0)(inputs)))
+    x = rng.random((4, 3)).astype(np.float32)
+    model.save(tmp_path / "custom.keras")
+    config = model.get_config()
+    assert any(spec.get("registered_name") == "Tests>Scale" for spec in config["layers"])
+    loaded = keras.saving.load_model(tmp_path / "custom.keras")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    subclassed = CustomModel(hidden=5)
+    subclassed(np.ones((1, 4)))
+    clone = CustomModel.from_config(subclassed.get_config())
+    assert clone.hidden == 5
+
+
+def test_keras_ops_basics():
+    x = ops.convert_to_tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert ops.shape(x) == (2, 2)
+    np.testing.assert_allclose(ops.convert_to_numpy(ops.relu(x)), [[1, 0], [3, 4]])
+    np.testing.assert_allclose(ops.convert_to_numpy(ops.mean(ops.square(x))), 7.5)
+    np.testing.assert_allclose(ops.softmax(x).numpy().sum(axis=-1), [1, 1], rtol=1e-6)
+    assert ops.cast(x, "float64").dtype == np.float64 and ops.ones((2, 3)).shape == (2, 3)
+    np.testing.assert_array_equal(ops.argmax(x, axis=-1).numpy(), [0, 1])
+    assert ops.concatenate([x, x], axis=0).shape == (4, 2) and ops.reshape(x, (4,)).shape == (4,)
+
+
+def test_callbacks_see_test_and_predict_hooks_in_order(rng):
+    events = []
+
+    class Spy(keras.callbacks.Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                events.append(name)
+            return super().__getattribute__(name)
+
+    model = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = rng.random((4, 2)), rng.random((4, 1))
+    model.fit(x, y, batch_size=4, validation_data=(x, y), callbacks=[Spy()], verbose=0)
+    assert events == ["on_train_begin", "on_epoch_begin", "on_train_batch_begin", "on_train_batch_end",
+                      "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end", "on_epoch_end",
+                      "on_train_end"]
+    events.clear()
+    model.evaluate(x, y, batch_size=4, callbacks=[Spy()], verbose=0)
+    model.predict(x, batch_size=4, callbacks=[Spy()])
+    assert events == ["on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
+                      "on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end", "on_predict_end"]
+
+
+def test_on_train_end_receives_the_final_logs(rng):
+    final = {}
+    model = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(rng.random((4, 2)), rng.random((4, 1)), epochs=2, verbose=0,
+              callbacks=[keras.callbacks.LambdaCallback(on_train_end=lambda logs: final.update(logs))])
+    assert set(final) == {"loss"}
