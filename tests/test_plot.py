@@ -347,8 +347,18 @@ def test_plot_model_lists_every_layer():
     nodes, edges = parse_dot(text)
     assert text.count("{") == text.count("}") == 1
     for expected in ("hidden (Dense)", "output: (None, 3)", "params: 15", "drop (Dropout)", "out (Dense)",
-                     "output: (None, 2)", "params: 8", "input\\n(None, 4)"):
+                     "output: (None, 2)", "params: 8", "input (InputLayer)\\noutput: (None, 4)"):
         assert expected in text
-    assert len(nodes) == 4 and edges == [("input", "layer0"), ("layer0", "layer1"), ("layer1", "layer2")]
+    assert len(nodes) == 4 and edges == [("layer0", "layer1"), ("layer1", "layer2"), ("layer2", "layer3")]
     unbuilt = viz.plot_model(sg.Sequential([Dense(3, name="later")]))
     assert "later (Dense)\\noutput: ?" in unbuilt
+
+
+def test_plot_model_draws_a_functional_graph_with_its_branches():
+    a, b = sg.Input(shape=(4,), name="a"), sg.Input(shape=(3,), name="b")
+    merged = sg.layers.concatenate([Dense(2, name="da")(a), b], name="cat")
+    text = viz.plot_model(sg.Model([a, b], Dense(1, name="out")(merged)))
+    nodes, edges = parse_dot(text)
+    names = {node: re.search(r'label="(\w+)', attrs).group(1) for node, attrs in nodes.items()}
+    named = sorted((names[x], names[y]) for x, y in edges)
+    assert named == [("a", "da"), ("b", "cat"), ("cat", "out"), ("da", "cat")]

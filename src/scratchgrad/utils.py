@@ -47,3 +47,10 @@ def clear_session():
     from .layers.base import _name_counts
 
     _name_counts.clear()
+
+
+def plot_model(model, to_file=None, **options):
+    """keras.utils.plot_model: the model's layer graph as DOT text, drawn to `to_file` when given."""
+    from .viz import plot_model as draw
+
+    return draw(model, to_file=to_file, **options)

@@ -99,25 +99,49 @@ def render(tensor_or_dot, path):
     return path
 
 
-def plot_model(model, path=None):
-    """DOT text of a model's layers, top to bottom: one box per layer with its name, type, output shape
-    and parameter count (shapes need a built model: "?" until then). Rendered to `path` if given."""
-    shape = model.input_shape
+def plot_model(model, path=None, to_file=None, show_shapes=True, show_layer_names=True, **options):
+    """DOT text of a model's layer graph: one box per layer with its name, type, output shape and
+    parameter count (shapes need a built model: "?" until then), an arrow per connection (a functional
+    model's branches and merges included). Rendered to `path` (Keras's `to_file`) if given."""
     lines = ["digraph model {", '  node [shape=box, fontname="Helvetica", fontsize=10];']
-    previous = None
-    if shape is not None:
-        label = f"input\n{shape}"
-        lines.append(f"  input [shape=ellipse, label={_quote(label)}];")
-        previous = "input"
-    for i, layer in enumerate(model.layers):
-        shape = layer.compute_output_shape(shape) if shape is not None else None
-        params = layer.count_params() if layer.built else 0
-        label = f"{layer.name} ({type(layer).__name__})\noutput: {shape or '?'}\nparams: {params:,}"
-        lines.append(f"  layer{i} [label={_quote(label)}];")
-        if previous is not None:
-            lines.append(f"  {previous} -> layer{i};")
-        previous = f"layer{i}"
+    boxes, edges = _functional_graph(model) if hasattr(model, "_nodes") else _chain(model)
+    for i, (name, kind, shape, params) in enumerate(boxes):
+        label = f"{name} ({kind})\noutput: {shape or '?'}" + (f"\nparams: {params:,}" if params is not None else "")
+        lines.append(f"  layer{i} [label={_quote(label)}{', shape=ellipse' if kind == 'InputLayer' else ''}];")
+    lines += [f"  layer{a} -> layer{b};" for a, b in edges]
     dot = "\n".join(lines + ["}"]) + "\n"
+    path = path or to_file
     if path is not None:
         render(dot, path)
     return dot
+
+
+def _chain(model):
+    """A Sequential model: its input (when known) and each layer, one after the other."""
+    shape, boxes = model.input_shape, []
+    if shape is not None:
+        boxes.append(("input", "InputLayer", shape, None))
+    for layer in model.layers:
+        shape = layer.compute_output_shape(shape) if shape is not None else None
+        boxes.append((layer.name, type(layer).__name__, shape, layer.count_params() if layer.built else 0))
+    return boxes, [(i, i + 1) for i in range(len(boxes) - 1)]
+
+
+def _functional_graph(model):
+    """A functional model: a box per layer, an arrow from the layer making each input of a call."""
+    from . import tree
+
+    layers = model.layers
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    boxes, edges = [], []
+    for layer in layers:
+        node = next(n for n in layer._inbound_nodes if n in model._nodes)
+        shape = [t.shape for t in tree.flatten(node.outputs)]
+        params = None if type(layer).__name__ == "InputLayer" else layer.count_params()
+        boxes.append((layer.name, type(layer).__name__, shape[0] if len(shape) == 1 else shape, params))
+    for node in model._nodes:
+        for t in tree.flatten(node.inputs):
+            edge = (index[id(t.node.layer)], index[id(node.layer)])
+            if edge not in edges:
+                edges.append(edge)
+    return boxes, edges
