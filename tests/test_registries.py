@@ -18,7 +18,7 @@ from scratchgrad.models import Sequential
 LAYER_EXAMPLES = {
     "Dense": (lambda: L.Dense(3, activation="tanh"), (4,)),
     "Activation": (lambda: L.Activation("softplus"), (4,)),
-    "ReLU": (lambda: L.ReLU(), (4,)),
+    "ReLU": (lambda: L.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
     "Sigmoid": (lambda: L.Sigmoid(), (4,)),
     "Tanh": (lambda: L.Tanh(), (4,)),
     "Softmax": (lambda: L.Softmax(), (4,)),
@@ -62,6 +62,20 @@ LOSS_EXAMPLES = {
     "MeanSquaredError": (2, None, "real"),
     "MeanAbsoluteError": (2, None, "real"),
     "SumSquaredError": (2, "tanh", "real"),
+    "MeanAbsolutePercentageError": (2, None, "real"),
+    "MeanSquaredLogarithmicError": (2, "softplus", "positive"),
+    "Huber": (2, None, "real"),
+    "LogCosh": (2, None, "real"),
+    "CosineSimilarity": (3, None, "real"),
+    "KLDivergence": (3, "softmax", "probabilities"),
+    "Poisson": (2, "softplus", "positive"),
+    "Hinge": (2, "tanh", "binary"),
+    "SquaredHinge": (2, "tanh", "binary"),
+    "CategoricalHinge": (3, None, "onehot"),
+    "BinaryFocalCrossentropy": (2, "sigmoid", "binary"),
+    "CategoricalFocalCrossentropy": (3, "softmax", "onehot"),
+    "Dice": (2, "sigmoid", "binary"),
+    "Tversky": (2, "sigmoid", "binary"),
 }
 
 
@@ -90,6 +104,11 @@ def targets(kind, rng, n, units):
         return np.eye(units)[rng.integers(0, units, n)]
     if kind == "binary":
         return rng.integers(0, 2, (n, units)).astype(float)
+    if kind == "positive":
+        return np.abs(rng.standard_normal((n, units)))
+    if kind == "probabilities":
+        e = np.exp(rng.standard_normal((n, units)))
+        return e / e.sum(axis=1, keepdims=True)
     return rng.standard_normal((n, units))
 
 
@@ -198,10 +217,10 @@ def test_loss_trains_the_same_planned_and_eager(name, from_logits, rng):
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
 def test_activation_gradient_config_and_training(name, rng):
     fn = activations.get(name)
-    x = sg.Tensor(rng.standard_normal((4, 5)), dtype="float64", requires_grad=True)
+    x = sg.Tensor(rng.standard_normal((4, 6)) * 2, dtype="float64", requires_grad=True)  # even: glu halves it
     assert sg.gradcheck(fn, x)
     assert activations.get(activations.serialize(fn)) is fn
-    build = lambda: Sequential([L.Input(shape=(4,)), L.Dense(5, activation=name), L.Dense(3, activation="softmax")])  # noqa
+    build = lambda: Sequential([L.Input(shape=(4,)), L.Dense(6, activation=name), L.Dense(3, activation="softmax")])  # noqa
     assert_plan_equals_eager(build, "sparse_categorical_crossentropy", rng.standard_normal((12, 4)),
                              rng.integers(0, 3, 12))
 

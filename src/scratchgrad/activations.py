@@ -1,22 +1,250 @@
-"""Activation functions by name, as Dense(..., activation="relu") and Activation("relu") take them.
+"""Activation functions: every one Keras 3 has, by name, as Dense(activation="gelu"),
+Activation("gelu") and keras.activations.gelu(x) take them.
 
-The registry is `functional.ACTIVATIONS`: an activation is registered where it is defined, by the
-`@activation("name")` decorator on its function in functional.py, next to its Function.
+The curriculum's own (step, sigmoid, tanh, relu, leaky_relu, elu, softplus, softmax) live in
+functional.py next to the losses; the rest of Keras's set is here. Where an activation is a composite of
+primitives (selu = scale · elu, mish = x · tanh(softplus x)) it is written as one, so its gradient is
+the chain rule's; piecewise ones get a Function each, forward and backward side by side. Every
+activation is registered where it is defined, by `@activation(name)`; the registry is
+`functional.ACTIVATIONS`. Keras's defaults are used (leaky_relu's negative_slope is 0.2; the
+textbook's 0.01 is one argument away: leaky_relu(x, 0.01)).
 """
+import math
+
+import numpy as np
+
 from . import functional as F
+from . import ops
+from .autograd import Function
+from .backend import array_module
+from .functional import activation, elu, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, step, \
+    tanh  # noqa: F401  (re-exported: keras.activations.relu, ...)
+from .tensor import as_tensor
 
 ACTIVATIONS = F.ACTIVATIONS
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+# ---- piecewise Functions ---------------------------------------------------------------------------
+class Shrink(Function):
+    """hard_shrink (x where |x| > threshold, else 0) and soft_shrink (x moved threshold toward 0)."""
+
+    def __init__(self, threshold=0.5, soft=False):
+        self.threshold, self.soft = threshold, soft
+
+    def forward(self, x):
+        xp = array_module(x)
+        self.keep = xp.abs(x) > x.dtype.type(self.threshold)
+        kept = x - xp.sign(x) * x.dtype.type(self.threshold) if self.soft else x
+        return xp.where(self.keep, kept, x.dtype.type(0))
+
+    def backward(self, gy):
+        return gy * self.keep
+
+
+class Softsign(Function):
+    """x / (1 + |x|); derivative 1 / (1 + |x|)²."""
+
+    def forward(self, x):
+        self.denominator = 1 + array_module(x).abs(x)
+        return x / self.denominator
+
+    def backward(self, gy):
+        return gy / (self.denominator * self.denominator)
+
+
+class SparsePlus(Function):
+    """0 for x ≤ -1, (x + 1)²/4 between, x for x ≥ 1: a smooth ReLU with a compact transition."""
+
+    def forward(self, x):
+        xp = array_module(x)
+        self.x = x
+        middle = (x + 1) * (x + 1) / 4
+        return xp.where(x <= -1, x.dtype.type(0), xp.where(x >= 1, x, middle))
+
+    def backward(self, gy):
+        x, xp = self.x, array_module(gy)
+        return gy * xp.where(x <= -1, gy.dtype.type(0), xp.where(x >= 1, gy.dtype.type(1), (x + 1) / 2))
+
+
+class Erf(Function):
+    """The error function, with derivative 2/√π · exp(-x²). SciPy's erf when installed, else Python's."""
+
+    def forward(self, x):
+        self.x = x
+        try:
+            from scipy.special import erf
+        except ImportError:
+            erf = np.frompyfunc(math.erf, 1, 1)
+        return np.asarray(erf(x), dtype=x.dtype) if array_module(x) is np else array_module(x).asarray(erf(x))
+
+    def backward(self, gy):
+        x = self.x
+        return gy * (gy.dtype.type(2 / math.sqrt(math.pi)) * array_module(x).exp(-x * x))
+
+
+class Sparsemax(Function):
+    """The Euclidean projection of x onto the probability simplex (along `axis`): like softmax, but
+    exactly 0 for the lowest entries. Backward: g - mean of g over the support, on the support."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = array_module(x)
+        z = xp.moveaxis(x, self.axis, -1)
+        sorted_z = -xp.sort(-z, axis=-1)
+        k = xp.arange(1, z.shape[-1] + 1, dtype=x.dtype)
+        cumulative = xp.cumsum(sorted_z, axis=-1)
+        in_support = 1 + k * sorted_z > cumulative
+        support = in_support.sum(axis=-1, keepdims=True)
+        tau = (xp.take_along_axis(cumulative, support - 1, axis=-1) - 1) / support.astype(x.dtype)
+        y = xp.maximum(z - tau, x.dtype.type(0))
+        self.support = y > 0
+        return xp.moveaxis(y, -1, self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        g, s = xp.moveaxis(gy, self.axis, -1), self.support
+        mean = (g * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
+        return xp.moveaxis(xp.where(s, g - mean, gy.dtype.type(0)), -1, self.axis)
+
+
+# ---- the activations Keras has beyond the curriculum's ---------------------------------------------
+def _x(x):
+    return as_tensor(x)
+
+
+@activation("relu6")
+def relu6(x):
+    return relu(x, max_value=6.0)
+
+
+@activation("exponential")
+def exponential(x):
+    return ops.exp(_x(x))
+
+
+@activation("gelu")
+def gelu(x, approximate=False):
+    """x·Φ(x): exactly 0.5·x·(1 + erf(x/√2)), or with the tanh approximation."""
+    x = _x(x)
+    if approximate:
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
+        return x * 0.5 * (tanh(inner) + 1.0)
+    return x * 0.5 * (Erf()(x * (1 / math.sqrt(2))) + 1.0)
+
+
+@activation("glu")
+def glu(x, axis=-1):
+    """Gated linear unit: the first half of x (along axis) times the sigmoid of the second half."""
+    x = _x(x)
+    half = x.shape[axis] // 2
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(None, half)
+    a = x[tuple(index)]
+    index[axis] = slice(half, None)
+    return a * sigmoid(x[tuple(index)])
+
+
+@activation("hard_shrink")
+def hard_shrink(x, threshold=0.5):
+    return Shrink(threshold)(_x(x))
+
+
+@activation("soft_shrink")
+def soft_shrink(x, threshold=0.5):
+    return Shrink(threshold, soft=True)(_x(x))
+
+
+@activation("hard_sigmoid")
+def hard_sigmoid(x):
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
+    return relu6(_x(x) + 3.0) * (1 / 6)
+
+
+@activation("hard_silu", "hard_swish")
+def hard_silu(x):
+    x = _x(x)
+    return x * hard_sigmoid(x)
+
+
+@activation("hard_tanh")
+def hard_tanh(x):
+    return ops.clip(_x(x), -1.0, 1.0)
+
+
+@activation("log_sigmoid")
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), stable for any x."""
+    return -softplus(-_x(x))
+
+
+@activation("mish")
+def mish(x):
+    x = _x(x)
+    return x * tanh(softplus(x))
+
+
+@activation("selu")
+def selu(x):
+    """scale · elu(x, alpha) with Keras's constants: self-normalizing with lecun_normal weights."""
+    return elu(x, SELU_ALPHA) * SELU_SCALE
+
+
+@activation("silu", "swish")
+def silu(x):
+    x = _x(x)
+    return x * sigmoid(x)
+
+
+@activation("softsign")
+def softsign(x):
+    return Softsign()(_x(x))
+
+
+@activation("sparse_plus")
+def sparse_plus(x):
+    return SparsePlus()(_x(x))
+
+
+@activation("squareplus")
+def squareplus(x, b=4):
+    """(x + √(x² + b)) / 2: a smooth ReLU made of square roots."""
+    x = _x(x)
+    return (x + ops.sqrt(x * x + float(b))) * 0.5
+
+
+@activation("tanh_shrink")
+def tanh_shrink(x):
+    x = _x(x)
+    return x - tanh(x)
+
+
+@activation("celu")
+def celu(x, alpha=1.0):
+    """max(0, x) + min(0, α·(exp(x/α) - 1)): elu on x/α, scaled back by α."""
+    return elu(_x(x) * (1 / alpha), 1.0) * alpha
+
+
+@activation("sparsemax")
+def sparsemax(x, axis=-1):
+    return Sparsemax(axis)(_x(x))
+
+
+swish, hard_swish = silu, hard_silu
 
 
 def get(activation):
     """An activation function from a name, a callable, or None (meaning linear)."""
     if activation is None:
-        return F.identity
+        return identity
     if callable(activation):
         return activation
     if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
         return ACTIVATIONS[activation.lower()]
-    raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)} or a callable")
+    raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))} "
+                     f"or a callable")
 
 
 def name_of(activation):
@@ -28,6 +256,6 @@ def serialize(activation):
     """The registered name of an activation function (for configs); custom callables have none."""
     name = name_of(activation)
     if name is None:
-        raise ValueError(f"activation {activation!r} is not a registered one ({', '.join(ACTIVATIONS)}) "
+        raise ValueError(f"activation {activation!r} is not a registered one ({', '.join(sorted(ACTIVATIONS))}) "
                          f"and cannot be saved in a config")
     return name

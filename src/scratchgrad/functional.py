@@ -74,6 +74,28 @@ class ReLU(Function):
         return gy * self.mask
 
 
+class ReLUOptions(Function):
+    """Keras's relu with options: negative_slope·(x - threshold) below threshold, x above, capped at
+    max_value."""
+
+    def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
+        self.negative_slope, self.max_value, self.threshold = negative_slope, max_value, threshold
+
+    def forward(self, x):
+        xp, t = array_module(x), x.dtype.type(self.threshold)
+        below = x < t
+        y = xp.where(below, x.dtype.type(self.negative_slope) * (x - t) if self.negative_slope else 0, x)
+        self.slope = xp.where(below, x.dtype.type(self.negative_slope), x.dtype.type(1))
+        if self.max_value is not None:
+            capped = y >= self.max_value
+            y = xp.where(capped, x.dtype.type(self.max_value), y)
+            self.slope = xp.where(capped, x.dtype.type(0), self.slope)
+        return y
+
+    def backward(self, gy):
+        return gy * self.slope
+
+
 class LeakyReLU(Function):
     def __init__(self, alpha=0.01):
         self.alpha = alpha
@@ -445,13 +467,17 @@ def tanh(x):
 
 
 @activation("relu")
-def relu(x):
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """max(x, 0); with Keras's options, negative_slope·(x - threshold) below threshold and at most max_value."""
+    if negative_slope or max_value is not None or threshold:
+        return ReLUOptions(negative_slope, max_value, threshold)(as_tensor(x))
     return ReLU()(as_tensor(x))
 
 
 @activation("leaky_relu")
-def leaky_relu(x, alpha=0.01):
-    return LeakyReLU(alpha)(as_tensor(x))
+def leaky_relu(x, negative_slope=0.2):
+    """max(x, negative_slope·x). 0.2 is Keras's default; the textbook uses 0.01: leaky_relu(x, 0.01)."""
+    return LeakyReLU(negative_slope)(as_tensor(x))
 
 
 def prelu(x, alpha):

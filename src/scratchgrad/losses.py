@@ -11,13 +11,17 @@ activation (`Layer.output_activation`), the trainer feeds the pre-activation val
 
 A new loss is one subclass with a `name` (and `aliases`): defining it registers it.
 """
+import math
+
 import numpy as np
 
 from . import functional as F
 from . import ops
+from .autograd import Function
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
+REDUCTIONS = ("sum_over_batch_size", "sum", "none")
 LOSSES = {}  # every name compile() takes -> Loss class
 CLASSES = {}  # class name -> Loss class (configs name losses by class)
 
@@ -38,18 +42,28 @@ class Loss:
                             not existing.__module__.startswith("scratchgrad."):
                         registry[key] = cls  # a user's loss never takes a built-in's name
 
-    def __init__(self, from_logits=False, name=None):
-        self.from_logits = from_logits
+    def __init__(self, from_logits=False, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+        self.from_logits, self.reduction = from_logits, reduction
         if name:
             self.name = name
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        return self.value(as_tensor(y_pred), y_true, sample_weight)
+        """The loss of a batch, reduced as `reduction` says ("none": one value per sample)."""
+        y_pred = as_tensor(y_pred)
+        if self.reduction == "none":
+            values = self.per_sample(y_pred, y_true)
+            return values if sample_weight is None else values * _like(sample_weight, values)
+        return self.value(y_pred, y_true, sample_weight)
 
     def value(self, y_pred, y_true, sample_weight=None, logits=False):
-        """The batch's loss: the (weighted) mean of the per-sample values; from the logits of the fused
-        activation when `logits`. Unweighted, the loss's own op reduces (one op, not two)."""
+        """The batch's loss: the (weighted) mean of the per-sample values (their sum for reduction="sum");
+        from the logits of the fused activation when `logits`. Unweighted, the loss's own op reduces."""
         per_sample = self.per_sample_from_logits if logits else self.per_sample
+        if self.reduction == "sum":
+            values = per_sample(y_pred, y_true)
+            return (values if sample_weight is None else values * _like(sample_weight, values)).sum()
         if sample_weight is None:
             return per_sample(y_pred, y_true, reduction="mean")
         return weighted_mean(per_sample(y_pred, y_true), sample_weight)
@@ -66,7 +80,7 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} has no logits form")
 
     def get_config(self):
-        return {"from_logits": self.from_logits, "name": self.name}
+        return {"from_logits": self.from_logits, "name": self.name, "reduction": self.reduction}
 
 
 def weighted_mean(values, sample_weight=None):
@@ -81,62 +95,121 @@ def weighted_mean(values, sample_weight=None):
 
 
 class CategoricalCrossentropy(Loss):
-    """-Σ t·log p over classes; targets are one-hot (or probability) rows."""
+    """-Σ t·log p over classes; targets are one-hot (or probability) rows. `label_smoothing` ε moves
+    them toward uniform: t·(1 - ε) + ε/classes."""
 
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name=None, dtype=None):
+        super().__init__(from_logits, name, reduction)
+        if axis != -1:
+            raise NotImplementedError("categorical crossentropy over an axis other than the last")
+        self.label_smoothing, self.axis = label_smoothing, axis
+
+    def _targets(self, y_true, y_pred):
+        t = _like(y_true, y_pred)
+        return t * (1 - self.label_smoothing) + self.label_smoothing / y_pred.shape[-1] if self.label_smoothing else t
+
     def per_sample(self, y_pred, y_true, reduction="none"):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true, reduction)
-        t = _like(y_true, y_pred)
-        return _reduce(-(t * ops.log(y_pred.clip(EPSILON, 1 - EPSILON))).sum(axis=-1), reduction)
+        p = y_pred / y_pred.sum(axis=-1, keepdims=True)  # Keras rescales to sum 1 first
+        return _reduce(-(self._targets(y_true, y_pred) * ops.log(p.clip(EPSILON, 1 - EPSILON))).sum(axis=-1),
+                       reduction)
 
     def per_sample_from_logits(self, logits, y_true, reduction="none"):
-        return F.cross_entropy(logits, _like(y_true, logits), reduction=reduction)
+        return F.cross_entropy(logits, self._targets(y_true, logits), reduction=reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class SparseCategoricalCrossentropy(CategoricalCrossentropy):
-    """-log p[label]; targets are integer class labels."""
+class SparseCategoricalCrossentropy(Loss):
+    """-log p[label]; targets are integer class labels. Samples labelled `ignore_class` count for
+    nothing (their loss is 0 and the mean is over the others)."""
 
     name = "sparse_categorical_crossentropy"
+    fused_activation = "softmax"
     sparse_targets = True
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", name=None,
+                 dtype=None):
+        super().__init__(from_logits, name, reduction)
+        self.ignore_class = ignore_class
 
     def per_sample(self, y_pred, y_true, reduction="none"):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true, reduction)
-        return _reduce(-ops.log(F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1 - EPSILON)), reduction)
+        labels, mask = self._labels_and_mask(y_true)
+        p = y_pred / y_pred.sum(axis=-1, keepdims=True)
+        return self._masked(-ops.log(F.pick(p, labels).clip(EPSILON, 1 - EPSILON)), mask, reduction)
 
     def per_sample_from_logits(self, logits, y_true, reduction="none"):
-        return F.cross_entropy(logits, _labels(y_true), reduction=reduction)
+        labels, mask = self._labels_and_mask(y_true)
+        if mask is None:
+            return F.cross_entropy(logits, labels, reduction=reduction)
+        return self._masked(F.cross_entropy(logits, labels, reduction="none"), mask, reduction)
+
+    def _labels_and_mask(self, y_true):
+        labels = _labels(y_true)
+        if self.ignore_class is None:
+            return labels, None
+        keep = ops.not_equal(labels, self.ignore_class, np.int64)
+        return labels * keep, ops.not_equal(labels, self.ignore_class)  # ignored labels read class 0
+
+    @staticmethod
+    def _masked(values, mask, reduction):
+        if mask is None:
+            return _reduce(values, reduction)
+        mask = ops.astype(mask, values.dtype)
+        values = values * mask
+        return values.sum() / ops.maximum(mask.sum(), 1.0) if reduction == "mean" else values
+
+    def get_config(self):
+        return {**super().get_config(), "ignore_class": self.ignore_class}
 
 
 class BinaryCrossentropy(Loss):
-    """-[t·log p + (1 - t)·log(1 - p)], averaged over a sample's outputs."""
+    """-[t·log p + (1 - t)·log(1 - p)], averaged over a sample's outputs; `label_smoothing` ε moves the
+    targets toward 1/2: t·(1 - ε) + ε/2."""
 
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name=None, dtype=None):
+        super().__init__(from_logits, name, reduction)
+        self.label_smoothing, self.axis = label_smoothing, axis
+
+    def _targets(self, y_true, y_pred):
+        t = _like(y_true, y_pred)
+        return t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing if self.label_smoothing else t
+
     def per_sample(self, y_pred, y_true, reduction="none"):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true, reduction)
-        return F.binary_cross_entropy(y_pred, _like(y_true, y_pred), reduction=reduction)
+        return F.binary_cross_entropy(y_pred, self._targets(y_true, y_pred), reduction=reduction)
 
     def per_sample_from_logits(self, logits, y_true, reduction="none"):
-        return F.binary_cross_entropy_with_logits(logits, _like(y_true, logits), reduction=reduction)
+        return F.binary_cross_entropy_with_logits(logits, self._targets(y_true, logits), reduction=reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
 class _Elementwise(Loss):
     function = None  # the functional form, e.g. F.mse
 
-    def __init__(self, name=None):
-        super().__init__(name=name)
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name=name, reduction=reduction)
 
     def per_sample(self, y_pred, y_true, reduction="none"):
         return type(self).function(y_pred, _like(y_true, y_pred), reduction=reduction)
 
     def get_config(self):
-        return {"name": self.name}
+        return {"name": self.name, "reduction": self.reduction}
 
 
 class MeanSquaredError(_Elementwise):
@@ -154,6 +227,230 @@ class SumSquaredError(_Elementwise):
 
     name, aliases = "sum_squared_error", ("sse",)
     function = staticmethod(F.sse)
+
+
+class _Composite(Loss):
+    """A loss written with ops on Tensors: `elementwise(p, t)` averaged over the last axis (Keras's
+    rule), or `per_row(p, t)` for losses defined on whole rows. Options are the constructor's
+    keyword arguments, kept for get_config."""
+
+    options = {}
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **options):
+        super().__init__(name=name, reduction=reduction)
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}")
+        self.settings = {**self.options, **options}
+
+    def per_sample(self, y_pred, y_true, reduction="none"):
+        return _reduce(self.per_row(y_pred, _like(y_true, y_pred)), reduction)
+
+    def per_row(self, p, t):
+        return self.elementwise(p, t).mean(axis=-1)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, **self.settings}
+
+
+class MeanAbsolutePercentageError(_Composite):
+    name, aliases = "mean_absolute_percentage_error", ("mape",)
+
+    def elementwise(self, p, t):
+        return ops.abs((t - p) / ops.maximum(ops.abs(t), EPSILON)) * 100.0
+
+
+class MeanSquaredLogarithmicError(_Composite):
+    name, aliases = "mean_squared_logarithmic_error", ("msle",)
+
+    def elementwise(self, p, t):
+        d = ops.log(ops.maximum(p, EPSILON) + 1.0) - ops.log(ops.maximum(t, EPSILON) + 1.0)
+        return d * d
+
+
+class Huber(_Composite):
+    """½e² for |e| ≤ δ, δ·(|e| - ½δ) beyond: squared near 0, absolute far away (robust to outliers).
+    Written as ½q² + δ(|e| - q) with q = min(|e|, δ), which is the same without a branch."""
+
+    name, aliases = "huber_loss", ("huber",)
+    options = {"delta": 1.0}
+
+    def elementwise(self, p, t):
+        error = ops.abs(p - t)
+        q = ops.minimum(error, float(self.settings["delta"]))
+        return q * q * 0.5 + (error - q) * float(self.settings["delta"])
+
+
+class LogCosh(_Composite):
+    """log(cosh(e)) = e + softplus(-2e) - log 2: like ½e² near 0 and |e| far away."""
+
+    name, aliases = "log_cosh", ("logcosh",)
+
+    def elementwise(self, p, t):
+        e = p - t
+        return e + F.softplus(e * -2.0) - math.log(2.0)
+
+
+class CosineSimilarity(_Composite):
+    """-cos(angle between t and p) along `axis`: -1 when they point the same way."""
+
+    name = "cosine_similarity"
+    options = {"axis": -1}
+
+    def per_row(self, p, t):
+        axis = self.settings["axis"]
+        return -(_l2_normalize(t, axis) * _l2_normalize(p, axis)).sum(axis=axis)
+
+
+class KLDivergence(_Composite):
+    """Σ t·log(t / p) with both clipped to [ε, 1]."""
+
+    name, aliases = "kl_divergence", ("kld", "kullback_leibler_divergence")
+
+    def per_row(self, p, t):
+        t, p = t.clip(EPSILON, 1.0), p.clip(EPSILON, 1.0)
+        return (t * ops.log(t / p)).sum(axis=-1)
+
+
+class Poisson(_Composite):
+    name = "poisson"
+
+    def elementwise(self, p, t):
+        return p - t * ops.log(p + EPSILON)
+
+
+class Hinge(_Composite):
+    """max(1 - t·p, 0) with targets in {-1, 1} (0/1 targets are mapped to -1/1)."""
+
+    name = "hinge"
+
+    def elementwise(self, p, t):
+        return ops.maximum(1.0 - _signed(t) * p, 0.0)
+
+
+class SquaredHinge(_Composite):
+    name = "squared_hinge"
+
+    def elementwise(self, p, t):
+        h = ops.maximum(1.0 - _signed(t) * p, 0.0)
+        return h * h
+
+
+class CategoricalHinge(_Composite):
+    """max(max over wrong classes of p - p[true class] + 1, 0)."""
+
+    name = "categorical_hinge"
+
+    def per_row(self, p, t):
+        positive = (t * p).sum(axis=-1)
+        negative = ((1.0 - t) * p).max(axis=-1)
+        return ops.maximum(negative - positive + 1.0, 0.0)
+
+
+class BinaryFocalCrossentropy(_Composite):
+    """Binary crossentropy times (1 - p_t)^γ: well-classified samples count less (Lin et al., 2017);
+    with `apply_class_balancing`, positives are weighted α and negatives 1 - α."""
+
+    name = "binary_focal_crossentropy"
+    fused_activation = "sigmoid"
+    options = {"apply_class_balancing": False, "alpha": 0.25, "gamma": 2.0, "from_logits": False,
+               "label_smoothing": 0.0, "axis": -1}
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.from_logits = self.settings["from_logits"]
+
+    def per_sample_from_logits(self, logits, y_true, reduction="none"):
+        return _reduce(self._focal(logits, _like(y_true, logits), True).mean(axis=-1), reduction)
+
+    def per_row(self, p, t):
+        return self._focal(p, t, self.from_logits).mean(axis=-1)
+
+    def _focal(self, p, t, logits):
+        s = self.settings
+        if s["label_smoothing"]:
+            t = t * (1 - s["label_smoothing"]) + 0.5 * s["label_smoothing"]
+        if logits:
+            bce = ops.maximum(p, 0.0) - p * t + F.softplus(-ops.abs(p))
+            prob = F.sigmoid(p)
+        else:
+            prob = p.clip(EPSILON, 1 - EPSILON)
+            bce = -(t * ops.log(prob) + (1.0 - t) * ops.log(1.0 - prob))
+        p_t = t * prob + (1.0 - t) * (1.0 - prob)
+        factor = ops.pow(1.0 - p_t, float(s["gamma"]))
+        if s["apply_class_balancing"]:
+            factor = factor * (t * s["alpha"] + (1.0 - t) * (1 - s["alpha"]))
+        return factor * bce
+
+
+class CategoricalFocalCrossentropy(_Composite):
+    """-Σ α·(1 - p)^γ·t·log p over classes."""
+
+    name = "categorical_focal_crossentropy"
+    fused_activation = "softmax"
+    options = {"alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0, "axis": -1}
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.from_logits = self.settings["from_logits"]
+
+    def per_sample_from_logits(self, logits, y_true, reduction="none"):
+        return _reduce(self._focal(F.softmax(logits), _like(y_true, logits)), reduction)
+
+    def per_row(self, p, t):
+        return self._focal(F.softmax(p) if self.from_logits else p / p.sum(axis=-1, keepdims=True), t)
+
+    def _focal(self, p, t):
+        s = self.settings
+        if s["label_smoothing"]:
+            t = t * (1 - s["label_smoothing"]) + s["label_smoothing"] / p.shape[-1]
+        p = p.clip(EPSILON, 1 - EPSILON)
+        return -(t * ops.log(p) * ops.pow(1.0 - p, float(s["gamma"])) * float(s["alpha"])).sum(axis=-1)
+
+
+class Dice(_Composite):
+    """1 - 2·|t ∩ p| / (|t| + |p|) over each sample's values: overlap, for segmentation."""
+
+    name = "dice"
+    options = {"axis": None}
+
+    def per_row(self, p, t):
+        axes = tuple(range(1, p.ndim)) if self.settings["axis"] is None else self.settings["axis"]
+        intersection = (t * p).sum(axis=axes)
+        return 1.0 - intersection * 2.0 / (t.sum(axis=axes) + p.sum(axis=axes) + EPSILON)
+
+
+class Tversky(_Composite):
+    """1 - TP / (TP + α·FP + β·FN): Dice with false positives and negatives weighed apart."""
+
+    name = "tversky"
+    options = {"alpha": 0.5, "beta": 0.5, "axis": None}
+
+    def per_row(self, p, t):
+        s = self.settings
+        axes = tuple(range(1, p.ndim)) if s["axis"] is None else s["axis"]
+        tp = (t * p).sum(axis=axes)
+        fp = ((1.0 - t) * p).sum(axis=axes)
+        fn = (t * (1.0 - p)).sum(axis=axes)
+        return 1.0 - tp / (tp + fp * float(s["alpha"]) + fn * float(s["beta"]) + EPSILON)
+
+
+def _l2_normalize(x, axis):
+    return x / ops.sqrt(ops.maximum((x * x).sum(axis=axis, keepdims=True), 1e-12))
+
+
+class _Signed(Function):
+    """0/1 targets as -1/1 (targets already in {-1, 1} stay): Keras's hinge convention, decided per
+    batch inside an op so that a replayed step decides again."""
+
+    differentiable = False
+
+    def forward(self, t):
+        return t * 2 - 1 if ((t == 0) | (t == 1)).all() else t
+
+
+def _signed(t):
+    return _Signed()(t)
 
 
 def _reduce(per_sample, reduction):

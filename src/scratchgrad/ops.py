@@ -240,6 +240,18 @@ class Cast(Function):
         return gy.astype(self.source)
 
 
+class NotEqual(Function):
+    """(x != value) as 0/1 in `dtype`: a mask, recorded like any op so a replayed step recomputes it."""
+
+    differentiable = False
+
+    def __init__(self, value, dtype):
+        self.value, self.dtype = value, dtype
+
+    def forward(self, x):
+        return (x != self.value).astype(self.dtype)
+
+
 # ---- reductions ------------------------------------------------------------------------------
 def _reduced_axes(ndim, axis):
     if axis is None:
@@ -572,6 +584,11 @@ def where(cond, a, b):
         values_escaped()
     cond = cond.data if isinstance(cond, Tensor) else cond
     return Where(cond)(*_pair(a, b))
+
+
+def not_equal(x, value, dtype=None):
+    """A 0/1 mask of where x differs from the number `value` (no gradient)."""
+    return NotEqual(value, np.dtype(dtype or floatx()))(as_tensor(x))
 
 
 # ---- Keras's names (keras.ops) -----------------------------------------------------------------

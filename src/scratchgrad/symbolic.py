@@ -41,8 +41,9 @@ def _merge(name, a, b):
 
 class Node:
     """One call of `layer` in a functional graph: its inputs and outputs (structures of SymbolicTensors)
-    and the keyword arguments of the call."""
+    and the keyword arguments of the call (non-tensor values in `inputs` are passed as they are)."""
 
-    def __init__(self, layer, inputs, outputs, kwargs=None):
+    def __init__(self, layer, inputs, outputs, kwargs=None, positional=False):
         self.layer, self.inputs, self.outputs, self.kwargs = layer, inputs, outputs, dict(kwargs or {})
+        self.positional = positional  # inputs is the list of several positional arguments
         layer._inbound_nodes.append(self)

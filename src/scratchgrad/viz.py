@@ -140,7 +140,7 @@ def _functional_graph(model):
         params = None if type(layer).__name__ == "InputLayer" else layer.count_params()
         boxes.append((layer.name, type(layer).__name__, shape[0] if len(shape) == 1 else shape, params))
     for node in model._nodes:
-        for t in tree.flatten(node.inputs):
+        for t in [t for t in tree.flatten(node.inputs) if hasattr(t, "node")]:
             edge = (index[id(t.node.layer)], index[id(node.layer)])
             if edge not in edges:
                 edges.append(edge)

@@ -53,6 +53,12 @@ class _CallContext(threading.local):
 _context = _CallContext()
 
 
+def _zeros_like_symbolic(value):
+    if not isinstance(value, SymbolicTensor):
+        return value
+    return Tensor(np.zeros((1,) + tuple(d or 1 for d in value.shape[1:]), value.dtype), dtype=value.dtype)
+
+
 def _unique(tensors):
     seen = set()
     return [t for t in tensors if not (id(t) in seen or seen.add(id(t)))]
@@ -135,9 +141,10 @@ class Layer:
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, inputs, *args, training=None, **kwargs):
-        if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten(inputs)):
+        if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args])):
             return self._call_symbolic(inputs, args, training, kwargs)
         inputs = tree.map_structure(self._as_tensor, inputs)
+        args = tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in args)
         if not self.built:
             self._ensure_built(inputs)
         training = _context.resolve(training, self.training)
@@ -152,19 +159,21 @@ class Layer:
 
     def _call_symbolic(self, inputs, args, training, kwargs):
         """Work out the output's shape and dtype on a batch of zeros and record the call as a Node."""
-        shapes = tree.map_structure(lambda s: s.shape, inputs)
-        zeros = tree.map_structure(lambda s: Tensor(np.zeros((1,) + tuple(d or 1 for d in s.shape[1:]), s.dtype),
-                                                    dtype=s.dtype), inputs)
+        call_args = [inputs, *args] if args else inputs  # several positional tensors, as a list
+        shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
+        zeros = tree.map_structure(_zeros_like_symbolic, call_args)
         try:
             with no_grad():
-                out = self(zeros, *args, training=False if training is None else training, **kwargs)
+                out = self(*zeros, training=False if training is None else training, **kwargs) if args else \
+                    self(zeros, training=False if training is None else training, **kwargs)
         except (ValueError, TypeError) as err:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
                              f"{_show(shapes)}: {err}") from None
         outputs = tree.map_structure(lambda t: SymbolicTensor((None,) + t.shape[1:], t.dtype), out)
         for i, leaf in enumerate(tree.flatten(outputs)):
             leaf.index, leaf.name = i, self.name
-        node = Node(self, inputs, outputs, {**kwargs, **({} if training is None else {"training": training})})
+        node = Node(self, call_args, outputs, {**kwargs, **({} if training is None else {"training": training})},
+                    positional=bool(args))
         for leaf in tree.flatten(outputs):
             leaf.node = node
         return outputs
@@ -291,6 +300,22 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+    # ---- the symbolic view (functional graphs) -----------------------------------------------
+    @property
+    def output(self):
+        """The symbolic output of this layer's last call on symbolic tensors (Keras's layer.output)."""
+        return self._last_node("output").outputs
+
+    @property
+    def input(self):
+        return self._last_node("input").inputs
+
+    def _last_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"layer {self.name!r} has no {what}: it was never called on symbolic tensors "
+                                 f"(keras.Input)")
+        return self._inbound_nodes[-1]
 
 
 def check_weights(owner, targets, values):

@@ -90,8 +90,19 @@ class _FixedActivation(Activation):
         return config
 
 
-class ReLU(_FixedActivation):
-    function = staticmethod(F.relu)
+class ReLU(Layer):
+    """Keras's ReLU layer: max(x, 0), or with `max_value`, `negative_slope` and `threshold`."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def call(self, x):
+        return F.relu(x, self.negative_slope, self.max_value, self.threshold)
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope,
+                "threshold": self.threshold}
 
 
 class Sigmoid(_FixedActivation):
@@ -215,8 +226,8 @@ class InputLayer(Layer):
         super().__init__(input_shape=shape, dtype=dtype or floatx(), name=name, **kwargs)
         self.batch_size = batch_size
         self.built = True
-        self.output = SymbolicTensor((None,) + shape, self.dtype, name=self.name)
-        self.output.node = Node(self, [], self.output)
+        output = SymbolicTensor((None,) + shape, self.dtype, name=self.name)
+        output.node = Node(self, [], output)
 
     def call(self, x, training=False):
         return x

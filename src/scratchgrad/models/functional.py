@@ -80,10 +80,12 @@ class Functional(Model):
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
                 continue
-            args = tree.map_structure(lambda s: values[id(s)], node.inputs)
+            args = tree.map_structure(lambda s: values[id(s)] if isinstance(s, SymbolicTensor) else s, node.inputs)
             kwargs = {"training": training, **node.kwargs}
             if logits and node is last:
                 out = node.layer.call_without_activation(args, kwargs["training"])
+            elif node.positional:
+                out = node.layer(*args, **kwargs)
             else:
                 out = node.layer(args, **kwargs)
             values.update(zip(map(id, tree.flatten(node.outputs)), tree.flatten(out)))
@@ -106,7 +108,7 @@ class Functional(Model):
         rows = []
         for layer in self._graph_layers:
             node = next(n for n in layer._inbound_nodes if n in self._nodes)
-            links = ", ".join(_history(t) for t in tree.flatten(node.inputs))
+            links = ", ".join(_history(t) for t in _symbolic(node.inputs))
             rows.append((f"{layer.name} ({type(layer).__name__})", show_shape(_shapes(node.outputs)),
                          _count(layer), links or "-"))
         return rows
@@ -117,8 +119,8 @@ class Functional(Model):
         for layer in self._graph_layers:
             nodes = [n for n in layer._inbound_nodes if n in self._nodes and not isinstance(layer, InputLayer)]
             layers.append({**serialize(layer), "name": layer.name,
-                           "inbound_nodes": [{"args": _tensor_configs(_call_args(n.inputs)), "kwargs": n.kwargs}
-                                             for n in nodes]})
+                           "inbound_nodes": [{"args": _tensor_configs(n.inputs if n.positional else [n.inputs]),
+                                              "kwargs": n.kwargs} for n in nodes]})
         return {"name": self.name, "trainable": self.trainable, "layers": layers,
                 "input_layers": _history_lists(self._inputs), "output_layers": _history_lists(self._outputs)}
 
@@ -140,7 +142,7 @@ class Functional(Model):
                                  f"wait for inputs no layer makes")
             for layer, node in ready:
                 args = _resolve(node["args"], made)
-                layer(args[0] if len(args) == 1 else args, **node.get("kwargs", {}))
+                layer(*args, **node.get("kwargs", {}))
                 pending.remove((layer, node))
         inputs = _from_history(config["input_layers"], made)
         outputs = _from_history(config["output_layers"], made)
@@ -160,13 +162,17 @@ def _nodes_between(inputs, outputs):
             raise ValueError(f"graph disconnected: an output depends on input {node.layer.name!r}, which is not "
                              f"among the model's inputs")
         seen.add(id(node))
-        for t in tree.flatten(node.inputs):
+        for t in _symbolic(node.inputs):
             visit(t)
         order.append(node)
 
     for t in inputs + outputs:  # inputs first, so that model.layers starts with them as in Keras
         visit(t)
     return order
+
+
+def _symbolic(structure):
+    return [t for t in tree.flatten(structure) if isinstance(t, SymbolicTensor)]
 
 
 def _shapes(structure):
@@ -188,16 +194,11 @@ def _history_lists(structure):
     return [_history_triple(t) for t in tree.flatten(structure)]
 
 
-def _call_args(inputs):
-    """A node's positional arguments as Keras writes them: one argument, itself a list for several tensors."""
-    return [inputs]
-
-
 def _tensor_configs(args):
     return tree.map_structure(lambda t: {"class_name": "__keras_tensor__",
                                          "config": {"shape": list(t.shape), "dtype": t.dtype.name,
-                                                    "keras_history": _history_triple(t)}}, args,
-                              is_leaf=_is_tensor_config_leaf)
+                                                    "keras_history": _history_triple(t)}}
+                              if isinstance(t, SymbolicTensor) else t, args, is_leaf=_is_tensor_config_leaf)
 
 
 def _is_tensor_config_leaf(value):
