@@ -67,6 +67,31 @@ class SparsePlus(Function):
         return gy * xp.where(x <= -1, gy.dtype.type(0), xp.where(x >= 1, gy.dtype.type(1), (x + 1) / 2))
 
 
+class SparseSigmoid(Function):
+    """0 for x ≤ -1, 1 for x ≥ 1, (x + 1)/2 between: a sigmoid with a compact transition."""
+
+    def forward(self, x):
+        self.inside = (x > -1) & (x < 1)
+        return array_module(x).clip((x + 1) * x.dtype.type(0.5), 0, 1)
+
+    def backward(self, gy):
+        return gy * self.inside * gy.dtype.type(0.5)
+
+
+class Threshold(Function):
+    """x where x > threshold, else default_value."""
+
+    def __init__(self, threshold, default_value):
+        self.threshold, self.default_value = threshold, default_value
+
+    def forward(self, x):
+        self.keep = x > x.dtype.type(self.threshold)
+        return array_module(x).where(self.keep, x, x.dtype.type(self.default_value))
+
+    def backward(self, gy):
+        return gy * self.keep
+
+
 class Erf(Function):
     """The error function, with derivative 2/√π · exp(-x²). SciPy's erf when installed, else Python's."""
 
@@ -206,6 +231,17 @@ def softsign(x):
 @activation("sparse_plus")
 def sparse_plus(x):
     return SparsePlus()(_x(x))
+
+
+@activation("sparse_sigmoid")
+def sparse_sigmoid(x):
+    return SparseSigmoid()(_x(x))
+
+
+def threshold(x, threshold, default_value):
+    """keras.activations.threshold: x above `threshold`, `default_value` elsewhere (no default name:
+    its two arguments are required, so it is not selectable by a string)."""
+    return Threshold(threshold, default_value)(_x(x))
 
 
 @activation("squareplus")

@@ -57,11 +57,15 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    aliases = ("zero",)
+
     def __call__(self, shape, dtype="float32"):
         return np.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
+    aliases = ("one",)
+
     def __call__(self, shape, dtype="float32"):
         return np.ones(shape, dtype=dtype)
 
@@ -78,6 +82,8 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
+    aliases = ("normal",)
+
     def __init__(self, mean=0.0, stddev=0.05):
         self.mean, self.stddev = mean, stddev
 
@@ -89,6 +95,8 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
+    aliases = ("uniform",)
+
     def __init__(self, minval=-0.05, maxval=0.05):
         self.minval, self.maxval = minval, maxval
 
@@ -109,14 +117,31 @@ class SmallRandom(RandomNormal):
         return {"stddev": self.stddev}
 
 
-class VarianceScaling(Initializer):
-    """Variance `scale / fan` with fan = n_in, n_out or their mean, from a uniform or a normal."""
+class TruncatedNormal(Initializer):
+    """A normal with values beyond 2 standard deviations drawn again (Keras's); its spread is 0.88·stddev."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="normal"):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype="float32"):
+        return _truncated_normal(shape, dtype, self.stddev, self.mean)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class VarianceScaling(Initializer):
+    """Variance `scale / fan` with fan = n_in, n_out or their mean, from a uniform, a normal, or (Keras's
+    default) a normal truncated at 2σ whose σ is enlarged so that the variance is still scale / fan."""
+
+    DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be fan_in, fan_out or fan_avg, got {mode!r}")
-        if distribution not in ("normal", "uniform"):
-            raise ValueError(f"distribution must be normal or uniform, got {distribution!r}")
+        distribution = "truncated_normal" if distribution == "normal" else distribution  # Keras's old name
+        if distribution not in self.DISTRIBUTIONS:
+            raise ValueError(f"distribution must be one of {', '.join(self.DISTRIBUTIONS)}, got {distribution!r}")
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype="float32"):
@@ -126,7 +151,9 @@ class VarianceScaling(Initializer):
         if self.distribution == "uniform":
             limit = np.sqrt(3.0 * variance)  # a uniform on [-r, r] has variance r²/3
             return _uniform(shape, dtype, -limit, limit)
-        return _normal(shape, dtype, np.sqrt(variance))
+        if self.distribution == "untruncated_normal":
+            return _normal(shape, dtype, np.sqrt(variance))
+        return _truncated_normal(shape, dtype, np.sqrt(variance) / TRUNCATED_STDDEV)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
@@ -151,9 +178,9 @@ class LecunUniform(_Preset):
 
 
 class LecunNormal(_Preset):
-    """Normal with σ = √(1/n_in) (Keras: truncated normal)."""
+    """Variance 1/n_in from a truncated normal (Keras's)."""
 
-    preset = (1.0, "fan_in", "normal")
+    preset = (1.0, "fan_in", "truncated_normal")
 
 
 class GlorotUniform(_Preset):
@@ -165,11 +192,16 @@ class GlorotUniform(_Preset):
 
 
 class GlorotNormal(_Preset):
-    """Xavier: normal with σ = √(2/(n_in+n_out)) (Keras: truncated normal)."""
+    """Glorot: variance 2/(n_in+n_out) from a truncated normal (Keras's)."""
 
-    aliases = ("xavier_normal",)
+    preset = (1.0, "fan_avg", "truncated_normal")
 
-    preset = (1.0, "fan_avg", "normal")
+
+class XavierNormal(_Preset):
+    """The textbook's Xavier: randn · √(1/n_in), a plain normal over the inputs (Keras's glorot_normal
+    averages the fans and truncates)."""
+
+    preset = (1.0, "fan_in", "untruncated_normal")
 
 
 class HeUniform(_Preset):
@@ -179,15 +211,71 @@ class HeUniform(_Preset):
 
 
 class HeNormal(_Preset):
-    """He: normal with σ = √(2/n_in), for ReLU nets (Keras: truncated normal)."""
+    """He: variance 2/n_in from a truncated normal (Keras's), for ReLU nets."""
 
-    preset = (2.0, "fan_in", "normal")
+    preset = (2.0, "fan_in", "truncated_normal")
+
+
+class TextbookHeNormal(_Preset):
+    """The textbook's He: randn · √(2/n_in), a plain normal."""
+
+    preset = (2.0, "fan_in", "untruncated_normal")
+
+
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times `gain` (from the QR decomposition of a normal draw, signs fixed
+    so that the result is uniformly distributed); higher-rank shapes are flattened to 2-D first."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain = gain
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal needs a shape of rank 2 or more, got {shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = get_rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        q = q if rows >= cols else q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+class Identity(Initializer):
+    """`gain` times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) != 2:
+            raise ValueError(f"Identity needs a 2-D shape, got {shape}")
+        return (self.gain * np.eye(*shape)).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
 
 
 def _normal(shape, dtype, stddev, mean=0.0):
     dtype = np.dtype(dtype)
     draw = get_rng().standard_normal(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
     return (draw * dtype.type(stddev) + dtype.type(mean)).astype(dtype, copy=False)
+
+
+TRUNCATED_STDDEV = 0.87962566103423978  # the standard deviation of a unit normal cut at ±2
+
+
+def _truncated_normal(shape, dtype, stddev, mean=0.0):
+    """A normal draw with every value beyond ±2 standard deviations drawn again until none is left."""
+    dtype = np.dtype(dtype)
+    draw = get_rng().standard_normal(shape)
+    outside = np.abs(draw) > 2
+    while outside.any():
+        draw[outside] = get_rng().standard_normal(int(outside.sum()))
+        outside = np.abs(draw) > 2
+    return (draw * stddev + mean).astype(dtype)
 
 
 def _uniform(shape, dtype, low, high):

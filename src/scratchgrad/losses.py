@@ -66,7 +66,9 @@ class Loss:
             return (values if sample_weight is None else values * _like(sample_weight, values)).sum()
         if sample_weight is None:
             return per_sample(y_pred, y_true, reduction="mean")
-        return weighted_mean(per_sample(y_pred, y_true), sample_weight)
+        return weighted_mean(per_sample(y_pred, y_true), sample_weight, self.whole_batch)
+
+    whole_batch = False  # the loss is one number for the whole batch (Dice, Tversky): weights broadcast
 
     def per_sample(self, y_pred, y_true, reduction="none"):
         """One loss value per sample (or their mean, with reduction="mean")."""
@@ -83,10 +85,14 @@ class Loss:
         return {"from_logits": self.from_logits, "name": self.name, "reduction": self.reduction}
 
 
-def weighted_mean(values, sample_weight=None):
-    """Mean of per-sample losses; with weights Σ wᵢ·lᵢ / N, as Keras's default reduction."""
+def weighted_mean(values, sample_weight=None, broadcast=False):
+    """Mean of per-sample losses; with weights Σ wᵢ·lᵢ / N, as Keras's default reduction. A loss of the
+    whole batch (`broadcast`) is weighted by each weight in turn, as Keras broadcasts it."""
     if sample_weight is None:
         return values.mean()
+    if values.ndim == 0 and broadcast:
+        w = _like(sample_weight, values)
+        return (values * w).sum() / values.dtype.type(max(w.size, 1))
     if values.ndim == 0:
         raise ValueError("sample_weight and class_weight need a loss with one value per sample; this custom "
                          "loss returned a single number (return the per-sample values, e.g. without .mean())")
@@ -151,6 +157,13 @@ class SparseCategoricalCrossentropy(Loss):
         if mask is None:
             return F.cross_entropy(logits, labels, reduction=reduction)
         return self._masked(F.cross_entropy(logits, labels, reduction="none"), mask, reduction)
+
+    def value(self, y_pred, y_true, sample_weight=None, logits=False):
+        if self.ignore_class is None or sample_weight is None or self.reduction != "sum_over_batch_size":
+            return super().value(y_pred, y_true, sample_weight, logits)
+        values = (self.per_sample_from_logits if logits else self.per_sample)(y_pred, y_true)
+        _, mask = self._labels_and_mask(y_true)
+        return (values * _like(sample_weight, values)).sum() / ops.maximum(ops.astype(mask, values.dtype).sum(), 1.0)
 
     def _labels_and_mask(self, y_true):
         labels = _labels(y_true)
@@ -414,25 +427,31 @@ class Dice(_Composite):
     name = "dice"
     options = {"axis": None}
 
+    @property
+    def whole_batch(self):
+        return self.settings["axis"] is None  # Keras's default: one number over every value of the batch
+
     def per_row(self, p, t):
-        axes = tuple(range(1, p.ndim)) if self.settings["axis"] is None else self.settings["axis"]
+        axes = self.settings["axis"]
         intersection = (t * p).sum(axis=axes)
         return 1.0 - intersection * 2.0 / (t.sum(axis=axes) + p.sum(axis=axes) + EPSILON)
 
 
 class Tversky(_Composite):
-    """1 - TP / (TP + α·FP + β·FN): Dice with false positives and negatives weighed apart."""
+    """1 - TP / (TP + α·FN + β·FP): Dice with false negatives and positives weighed apart (α weighs
+    the false negatives, as Keras 3 computes it)."""
 
     name = "tversky"
     options = {"alpha": 0.5, "beta": 0.5, "axis": None}
+    whole_batch = Dice.whole_batch
 
     def per_row(self, p, t):
         s = self.settings
-        axes = tuple(range(1, p.ndim)) if s["axis"] is None else s["axis"]
+        axes = s["axis"]
         tp = (t * p).sum(axis=axes)
         fp = ((1.0 - t) * p).sum(axis=axes)
         fn = (t * (1.0 - p)).sum(axis=axes)
-        return 1.0 - tp / (tp + fp * float(s["alpha"]) + fn * float(s["beta"]) + EPSILON)
+        return 1.0 - tp / (tp + fn * float(s["alpha"]) + fp * float(s["beta"]) + EPSILON)
 
 
 def _l2_normalize(x, axis):
