@@ -5,13 +5,19 @@ A new optimizer is one subclass of Optimizer in its own file with `update(w, g, 
 it registers it under its lower-cased class name (and `aliases`) for compile("name").
 """
 from . import schedules
+from .adadelta import Adadelta
 from .adagrad import AdaGrad, Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
+from .ftrl import Ftrl
+from .lion import Lion
+from .nadam import Nadam
 from .base import CLASSES, OPTIMIZERS, Optimizer
 from .momentum import Momentum
 from .rmsprop import RMSprop
-from .schedules import CosineDecay, ExponentialDecay, LearningRateSchedule, StepDecay
+from .schedules import (CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRateSchedule,
+                        PiecewiseConstantDecay, PolynomialDecay, StepDecay)
 from .sgd import SGD
 
 
@@ -30,5 +36,7 @@ def serialize(optimizer):
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "get", "serialize",
-           "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
+           "Nadam", "Ftrl", "Lion", "get", "serialize",
+           "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
+           "PolynomialDecay", "InverseTimeDecay", "CosineDecayRestarts"]

@@ -10,15 +10,17 @@ class Adam(Optimizer):
 
         m ← m + (1 - β₁)(g - m);   v ← v + (1 - β₂)(g² - v)
         α = lr·√(1 - β₂ᵗ) / (1 - β₁ᵗ);   w ← w - α·m / (√v + ε)        (t = 1 at the first update)
+
+    amsgrad=True divides by v̂ = max(v̂, v) instead of v.
     """
 
-    slot_names = ("momentum", "velocity")
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
         check_fraction("beta_1", beta_1)
         check_fraction("beta_2", beta_2)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        # AMSGrad divides by the largest v seen so far: steps can only shrink
+        self.slot_names = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
 
     def update(self, w, g, slots, lr):
         xp, m, v, tmp = array_module(g), slots["momentum"], slots["velocity"], slots["scratch"]
@@ -32,6 +34,8 @@ class Adam(Optimizer):
         tmp -= v
         tmp *= f(1 - self.beta_2)
         v += tmp
+        if self.amsgrad:
+            v = xp.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
         xp.sqrt(v, out=tmp)
         tmp += f(self.epsilon)
         xp.divide(m, tmp, out=tmp)
@@ -39,4 +43,4 @@ class Adam(Optimizer):
         w -= tmp
 
     def _hyperparameters(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}

@@ -30,6 +30,7 @@ CLASSES = {}  # class name -> class (configs name optimizers by class)
 class Optimizer:
     slot_names = ()
     aliases = ()
+    reads_weights = False  # a rule that reads w (not only writes it) runs weight by weight
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -112,7 +113,7 @@ class Optimizer:
         for pack in self._packs_holding(grads, params):
             self._clip(pack)
             weights = [p.data for p in pack.params]
-            if self.fused:
+            if self.fused and not self.reads_weights:
                 self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr)
             else:
                 for w, g, slots in zip(weights, pack.grad_views, pack.slot_views):
