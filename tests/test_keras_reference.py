@@ -129,3 +129,28 @@ def test_initializer_spread(name):
     assert draw.std() == pytest.approx(entry["sample_std"], rel=0.02)
     if entry["bound"] is not None:
         assert np.abs(draw).max() <= entry["bound"] * (1 + 1e-9)
+
+
+# ---- metrics --------------------------------------------------------------------------------------------
+METRICS_NOT_YET = {"PrecisionAtRecall_0.5", "RecallAtPrecision_0.5", "SensitivityAtSpecificity_0.5",
+                   "SpecificityAtSensitivity_0.5", "PearsonCorrelation", "ConcordanceCorrelation", "IoU", "MeanIoU",
+                   "BinaryIoU"}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", sorted(set(REFERENCE["metrics"]["entries"]) - METRICS_NOT_YET))
+def test_metric_accumulates_like_keras(name, weighted):
+    """Two batches into one metric object: the result after each equals Keras's (stateful, not a mean of
+    batch means)."""
+    entry = REFERENCE["metrics"]["entries"][name]
+    metric = sg.metrics.CLASSES[entry["class"]](**entry["kwargs"])
+    suffix = "_weighted" if weighted else ""
+    for i, batch in enumerate(entry["batches"], 1):
+        weights = np.array(batch["sample_weight"]) if weighted else None
+        if entry["class"] in ("Mean", "Sum"):
+            metric.update_state(np.array(batch["values"]), sample_weight=weights)
+        else:
+            metric.update_state(np.array(batch["y_true"]), np.array(batch["y_pred"]), sample_weight=weights)
+        np.testing.assert_allclose(metric.result(), entry[f"result_after_batch{i}{suffix}"], rtol=2e-5, atol=1e-6)
+    keras_name = entry["name"].rsplit("_", 1)[0] if entry["name"][-1].isdigit() else entry["name"]  # Keras adds _3...
+    assert metric.name == keras_name

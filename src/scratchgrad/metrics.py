@@ -1,13 +1,21 @@
-"""Metrics, accumulated over an epoch on plain arrays (no graph): accuracy in its three forms, mae, mse.
+"""Metrics: Keras's stateful protocol — `update_state(...)` accumulates over the batches of an epoch,
+`result()` reads the epoch's value, `reset_state()` starts again — on plain arrays (no graph).
 
-A metric is a function (y_true, y_pred) -> one value per sample, registered under its names by the
-`@metric(...)` decorator where it is defined; `Mean` averages it over an epoch as Keras reports it.
+Most metrics are a per-sample function averaged with sample weights (`MeanMetricWrapper`); the
+per-sample functions are registered by `@metric(name, ...)` where they are defined. Confusion-matrix
+metrics (Precision, Recall, AUC, TruePositives, ...) count over thresholds; F1Score, FBetaScore and
+R2Score accumulate sums and combine them at the end, as Keras does (not a mean of batch values).
+Every class here gives Keras 3's numbers (tests/test_keras_reference.py).
 """
 import numpy as np
 
-from . import functional as F
+from . import initializers
+from .autograd import no_grad
+from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
+CLASSES = {}  # class name and snake_case name -> Metric class
+EPSILON = 1e-7
 
 
 def metric(*names):
@@ -19,10 +27,135 @@ def metric(*names):
     return register
 
 
+def _snake(name):
+    import re
+
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _array(value, dtype=np.float64):
+    value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+    return value.astype(dtype) if dtype is not None else value
+
+
+# ---- the protocol ------------------------------------------------------------------------------------
+class Metric:
+    """Base of metrics. A subclass makes its state with `add_variable(...)` in `__init__`, changes it in
+    `update_state(...)` (with `variable.assign_add(...)` or in place), and reads it in `result()`;
+    `reset_state()` puts every variable back to its initial value."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            CLASSES.setdefault(cls.__name__, cls)
+            CLASSES.setdefault(_snake(cls.__name__), cls)
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or _snake(type(self).__name__)
+        self.dtype = np.dtype(dtype or "float32")
+        self._variables = []
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        value = Tensor(initializers.get(initializer)(tuple(shape), dtype or self.dtype), name=name)
+        self._variables.append((value, initializer))
+        return value
+
+    @property
+    def variables(self):
+        return [v for v, _ in self._variables]
+
+    def reset_state(self):
+        for value, initializer in self._variables:
+            value.data[...] = initializers.get(initializer)(value.shape, value.dtype)
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        """Update with one batch and return the result (Keras's metric(y_true, y_pred))."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    needs_probabilities = True  # False: the same on logits (argmax-based), so a fused loss skips softmax
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype.name}
+
+
+class _Accumulating(Metric):
+    """A weighted total and count kept as floats (the built-ins' fast state)."""
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name, dtype)
+        self.reset_state()
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def _add(self, values, sample_weight):
+        values = _array(values)
+        weights = _weights(sample_weight, values)
+        self.total += float((values * weights).sum())
+        self.count += float(weights.sum())
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
+def _weights(sample_weight, values):
+    """Sample weights broadcast over a sample's values (ones when none)."""
+    if sample_weight is None:
+        return np.ones_like(values)
+    w = _array(sample_weight)
+    w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+    return np.broadcast_to(w, values.shape)
+
+
+class Mean(_Accumulating):
+    """The running (weighted) mean of the values given, e.g. a loss tracker."""
+
+    def update_state(self, values, sample_weight=None):
+        self._add(values, sample_weight)
+
+
+class Sum(_Accumulating):
+    def update_state(self, values, sample_weight=None):
+        self._add(values, sample_weight)
+
+    def result(self):
+        return self.total
+
+
+class MeanMetricWrapper(_Accumulating):
+    """A per-sample function fn(y_true, y_pred, **kwargs) averaged over an epoch with sample weights."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        self.fn, self.kwargs = fn, kwargs
+        self.needs_probabilities = fn not in ARGMAX_BASED  # argmax is the same on logits
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self._add(self.fn(_array(y_true, None), _array(y_pred), **self.kwargs), sample_weight)
+
+
+# ---- per-sample functions ----------------------------------------------------------------------------
+def _labels(y_true, y_pred):
+    y_true = y_true.reshape(y_true.shape[:-1]) if y_true.ndim == y_pred.ndim else y_true
+    return y_true.astype(np.int64)
+
+
+@metric("accuracy")
+def accuracy(y_true, y_pred):
+    """1 where the prediction equals the target, element by element."""
+    return (y_true.reshape(y_pred.shape) == y_pred).astype(np.float32)
+
+
 @metric("sparse_categorical_accuracy")
 def sparse_categorical_accuracy(y_true, y_pred):
-    y_true = y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
-    return (y_pred.argmax(axis=-1) == y_true).astype(np.float32)
+    return (y_pred.argmax(axis=-1) == _labels(y_true, y_pred)).astype(np.float32)
 
 
 @metric("categorical_accuracy")
@@ -33,70 +166,338 @@ def categorical_accuracy(y_true, y_pred):
 @metric("binary_accuracy")
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     y_true = y_true.reshape(y_pred.shape)
-    return ((y_pred > threshold) == (y_true > 0.5)).mean(axis=tuple(range(1, y_pred.ndim))).astype(np.float32)
+    return ((y_pred > threshold) == (y_true > 0.5)).mean(axis=-1).astype(np.float32)
 
 
-@metric("mae", "mean_absolute_error")
-def mean_absolute_error(y_true, y_pred):
-    # the loss primitive's forward on plain arrays: per-sample values, no graph
-    return F.MeanAbsoluteError("none").forward(y_pred, y_true.reshape(y_pred.shape))
+def _in_top_k(labels, y_pred, k):
+    """Whether each row's label is among its k highest scores (ties counted as Keras counts them)."""
+    target = np.take_along_axis(y_pred, labels[:, None], axis=-1)
+    return ((y_pred > target).sum(axis=-1) < k).astype(np.float32)
 
 
-@metric("mse", "mean_squared_error")
-def mean_squared_error(y_true, y_pred):
-    return F.MeanSquaredError("none").forward(y_pred, y_true.reshape(y_pred.shape))
+@metric("top_k_categorical_accuracy")
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    return _in_top_k(y_true.argmax(axis=-1), y_pred, k)
 
 
+@metric("sparse_top_k_categorical_accuracy")
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    return _in_top_k(_labels(y_true, y_pred), y_pred, k)
+
+
+def _from_loss(loss_name, sign=1.0, **options):
+    """A metric function from a loss's per-sample values (the same formula, computed without a graph)."""
+    def fn(y_true, y_pred, **more):
+        from . import losses
+
+        loss = losses.get(loss_name).__class__(**options, **more)
+        with no_grad():
+            values = loss.per_sample(Tensor(y_pred, dtype=y_pred.dtype), y_true)
+        return sign * values.numpy()
+
+    fn.__name__ = loss_name
+    return fn
+
+
+def _register_loss_metrics():
+    table = {("mae", "mean_absolute_error"): "mean_absolute_error",
+             ("mse", "mean_squared_error"): "mean_squared_error",
+             ("mape", "mean_absolute_percentage_error"): "mean_absolute_percentage_error",
+             ("msle", "mean_squared_logarithmic_error"): "mean_squared_logarithmic_error",
+             ("logcosh", "log_cosh_error"): "log_cosh", ("kl_divergence", "kld"): "kl_divergence",
+             ("poisson",): "poisson", ("hinge",): "hinge", ("squared_hinge",): "squared_hinge",
+             ("categorical_hinge",): "categorical_hinge", ("binary_crossentropy",): "binary_crossentropy",
+             ("categorical_crossentropy",): "categorical_crossentropy",
+             ("sparse_categorical_crossentropy",): "sparse_categorical_crossentropy"}
+    for names, loss_name in table.items():
+        metric(*names)(_from_loss(loss_name))
+    metric("cosine_similarity")(_from_loss("cosine_similarity", -1.0))  # the metric is +cos, the loss -cos
+
+
+_register_loss_metrics()
+mean_absolute_error, mean_squared_error = FUNCTIONS["mae"], FUNCTIONS["mse"]
 ARGMAX_BASED = (sparse_categorical_accuracy, categorical_accuracy)
 
 
-class Metric:
-    """Keras's metric protocol: `update_state(...)` accumulates, `result()` reads, `reset_state()` clears."""
+def _wrapper(class_name, function_name, logged=None, **defaults):
+    """A Keras metric class that averages a registered per-sample function."""
+    def __init__(self, name=None, dtype=None, **kwargs):
+        fn = FUNCTIONS[function_name]
+        MeanMetricWrapper.__init__(self, fn, name or logged or function_name, dtype, **{**defaults, **kwargs})
 
-    def __init__(self, name):
-        self.name = name
+    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": f"keras.metrics.{class_name}"})
+
+
+Accuracy = _wrapper("Accuracy", "accuracy")
+BinaryAccuracy = _wrapper("BinaryAccuracy", "binary_accuracy")
+CategoricalAccuracy = _wrapper("CategoricalAccuracy", "categorical_accuracy")
+SparseCategoricalAccuracy = _wrapper("SparseCategoricalAccuracy", "sparse_categorical_accuracy")
+TopKCategoricalAccuracy = _wrapper("TopKCategoricalAccuracy", "top_k_categorical_accuracy")
+SparseTopKCategoricalAccuracy = _wrapper("SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy")
+MeanSquaredError = _wrapper("MeanSquaredError", "mean_squared_error")
+MeanAbsoluteError = _wrapper("MeanAbsoluteError", "mean_absolute_error")
+MeanAbsolutePercentageError = _wrapper("MeanAbsolutePercentageError", "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError", "mean_squared_logarithmic_error")
+CosineSimilarity = _wrapper("CosineSimilarity", "cosine_similarity")
+LogCoshError = _wrapper("LogCoshError", "logcosh")
+KLDivergence = _wrapper("KLDivergence", "kl_divergence")
+Poisson = _wrapper("Poisson", "poisson")
+Hinge = _wrapper("Hinge", "hinge")
+SquaredHinge = _wrapper("SquaredHinge", "squared_hinge")
+CategoricalHinge = _wrapper("CategoricalHinge", "categorical_hinge")
+BinaryCrossentropy = _wrapper("BinaryCrossentropy", "binary_crossentropy")
+CategoricalCrossentropy = _wrapper("CategoricalCrossentropy", "categorical_crossentropy")
+SparseCategoricalCrossentropy = _wrapper("SparseCategoricalCrossentropy", "sparse_categorical_crossentropy")
+
+
+class RootMeanSquaredError(MeanSquaredError):
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name, dtype)
+
+    def result(self):
+        return float(np.sqrt(super().result()))
+
+
+# ---- counts over thresholds --------------------------------------------------------------------------
+class _Confusion(Metric):
+    """True/false positives/negatives at each threshold (prediction > threshold is positive), over every
+    element; `class_id` keeps one column, `top_k` keeps only each row's k highest predictions."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name, dtype)
+        self.single = thresholds is None or np.isscalar(thresholds)
+        default = 0.5 if top_k is None else -np.inf  # with top_k, being among the k highest is positive
+        self.thresholds = np.atleast_1d(default if thresholds is None else thresholds).astype(np.float64)
+        self.top_k, self.class_id = top_k, class_id
         self.reset_state()
 
     def reset_state(self):
-        self.total, self.count = 0.0, 0
-
-    def result(self):
-        return self.total / self.count if self.count else 0.0
-
-
-class Mean(Metric):
-    """keras.metrics.Mean: the running (weighted) mean of the values given, e.g. a loss tracker."""
-
-    def __init__(self, name="mean"):
-        super().__init__(name)
-
-    def update_state(self, values, sample_weight=None):
-        values = np.asarray(getattr(values, "data", values), dtype=np.float64).reshape(-1)
-        weights = np.ones_like(values) if sample_weight is None else np.broadcast_to(
-            np.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float64).reshape(-1), values.shape)
-        self.total += float((values * weights).sum())
-        self.count += float(weights.sum())
-
-
-class MeanMetricWrapper(Metric):
-    """A per-sample function fn(y_true, y_pred) averaged over an epoch: what every named metric is."""
-
-    def __init__(self, fn, name):
-        self.fn = fn
-        self.needs_probabilities = fn not in ARGMAX_BASED  # argmax is the same on logits
-        super().__init__(name)
+        self.counts = {k: np.zeros(len(self.thresholds)) for k in ("tp", "fp", "tn", "fn")}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self.fn(_array(y_true), _array(y_pred))
-        values = np.asarray(getattr(values, "data", values), dtype=np.float64).reshape(-1)
-        self.total += float(values.sum())
-        self.count += len(values)
+        y_true, y_pred = _array(y_true), _array(y_pred)
+        y_true = y_true.reshape(y_pred.shape)
+        weights = _weights(sample_weight, y_pred)
+        if self.top_k is not None:
+            kth = -np.sort(-y_pred, axis=-1)[..., self.top_k - 1:self.top_k]
+            y_pred = np.where(y_pred >= kth, y_pred, -np.inf)
+        if self.class_id is not None:
+            y_true, y_pred, weights = (a[..., self.class_id] for a in (y_true, y_pred, weights))
+        positive = y_pred.reshape(-1)[None, :] > self.thresholds[:, None]
+        true, w = y_true.reshape(-1)[None, :] > 0.5, weights.reshape(-1)[None, :]
+        for key, mask in (("tp", positive & true), ("fp", positive & ~true), ("tn", ~positive & ~true),
+                          ("fn", ~positive & true)):
+            self.counts[key] += (mask * w).sum(axis=1)
+
+    def _out(self, values):
+        return float(values[0]) if self.single else [float(v) for v in values]
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.thresholds.tolist(), "top_k": self.top_k,
+                "class_id": self.class_id}
 
 
-def _array(value):
-    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+def _divide(a, b):
+    return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b != 0)
 
 
+class _Count(_Confusion):
+    key = None
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(thresholds, name=name, dtype=dtype)
+
+    def result(self):
+        return self._out(self.counts[self.key])
+
+
+class TruePositives(_Count):
+    key = "tp"
+
+
+class FalsePositives(_Count):
+    key = "fp"
+
+
+class TrueNegatives(_Count):
+    key = "tn"
+
+
+class FalseNegatives(_Count):
+    key = "fn"
+
+
+class Precision(_Confusion):
+    """TP / (TP + FP): of what was predicted positive, how much was."""
+
+    def result(self):
+        c = self.counts
+        return self._out(_divide(c["tp"], c["tp"] + c["fp"]))
+
+
+class Recall(_Confusion):
+    """TP / (TP + FN): of what was positive, how much was found."""
+
+    def result(self):
+        c = self.counts
+        return self._out(_divide(c["tp"], c["tp"] + c["fn"]))
+
+
+class AUC(Metric):
+    """The area under the ROC or precision-recall curve, from counts at `num_thresholds` thresholds
+    (Keras's: evenly spaced in [0, 1] plus one just below 0 and one just above 1; the PR area by the
+    Davis & Goadrich interpolation). `multi_label` averages one curve per label."""
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
+                 thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
+        super().__init__(name, dtype)
+        if curve not in ("ROC", "PR") or summation_method != "interpolation":
+            raise NotImplementedError("AUC supports curve='ROC' or 'PR' with summation_method='interpolation'")
+        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.thresholds = np.array([-EPSILON] + inner + [1 + EPSILON]) if thresholds is None else \
+            np.array([-EPSILON] + sorted(thresholds) + [1 + EPSILON])
+        self.curve, self.multi_label, self.from_logits = curve, multi_label, from_logits
+        self.num_thresholds = len(self.thresholds)
+        self.reset_state()
+
+    def reset_state(self):
+        self.counts = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _array(y_pred)
+        y_pred = 1 / (1 + np.exp(-y_pred)) if self.from_logits else y_pred
+        y_true = _array(y_true).reshape(y_pred.shape)
+        weights = _weights(sample_weight, y_pred)
+        columns = y_pred.shape[-1] if self.multi_label else 1
+        flat = [(a.reshape(-1, columns) if self.multi_label else a.reshape(-1, 1)) for a in (y_true, y_pred, weights)]
+        true, pred, w = (a.T[:, None, :] for a in flat)  # (labels, 1, samples)
+        positive = pred > self.thresholds[None, :, None]
+        counts = {key: (mask * w).sum(axis=2) for key, mask in (
+            ("tp", positive & (true > 0.5)), ("fp", positive & (true <= 0.5)),
+            ("tn", ~positive & (true <= 0.5)), ("fn", ~positive & (true > 0.5)))}
+        self.counts = counts if self.counts is None else {k: self.counts[k] + v for k, v in counts.items()}
+
+    def result(self):
+        if self.counts is None:
+            return 0.0
+        areas = [self._area(*(self.counts[k][i] for k in ("tp", "fp", "tn", "fn")))
+                 for i in range(self.counts["tp"].shape[0])]
+        return float(np.mean(areas))
+
+    def _area(self, tp, fp, tn, fn):
+        if self.curve == "PR":
+            return _interpolated_pr_auc(tp, fp, fn)
+        x, y = _divide(fp, fp + tn), _divide(tp, tp + fn)
+        return float(((x[:-1] - x[1:]) * (y[:-1] + y[1:]) / 2).sum())
+
+
+def _interpolated_pr_auc(tp, fp, fn):
+    """Davis & Goadrich (2006): precision interpolated along each segment between thresholds."""
+    dtp = tp[:-1] - tp[1:]
+    p = tp + fp
+    dp = p[:-1] - p[1:]
+    slope = _divide(dtp, np.maximum(dp, 0))
+    intercept = tp[1:] - slope * p[1:]
+    both = (p[:-1] > 0) & (p[1:] > 0)
+    ratio = np.where(both, _divide(p[:-1], np.maximum(p[1:], 0)), 1.0)
+    increments = _divide(slope * (dtp + intercept * np.log(np.where(ratio > 0, ratio, 1.0))),
+                         np.maximum(tp[1:] + fn[1:], 0))
+    return float(increments.sum())
+
+
+# ---- scores combined at the end ----------------------------------------------------------------------
+class FBetaScore(Metric):
+    """(1 + β²)·P·R / (β²·P + R) per class, from TP, FP and FN summed over the epoch; `average` is None
+    (per class), "micro" (counts pooled first), "macro" (plain mean) or "weighted" (by support).
+    `threshold=None` marks each row's highest prediction as the positive one."""
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError(f"average must be None, 'micro', 'macro' or 'weighted', got {average!r}")
+        super().__init__(name, dtype)
+        self.average, self.beta, self.threshold = average, beta, threshold
+        self.reset_state()
+
+    def reset_state(self):
+        self.tp = self.fp = self.fn = self.support = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _array(y_pred)
+        y_true = _array(y_true).reshape(y_pred.shape)
+        if self.threshold is None:
+            predicted = (y_pred >= y_pred.max(axis=-1, keepdims=True)).astype(np.float64)
+        else:
+            predicted = (y_pred > self.threshold).astype(np.float64)
+        w = np.ones((len(y_pred), 1)) if sample_weight is None else _array(sample_weight).reshape(-1, 1)
+        axis = None if self.average == "micro" else 0
+        self.tp = self.tp + (predicted * y_true * w).sum(axis=axis)
+        self.fp = self.fp + (predicted * (1 - y_true) * w).sum(axis=axis)
+        self.fn = self.fn + ((1 - predicted) * y_true * w).sum(axis=axis)
+        self.support = self.support + (y_true * w).sum(axis=axis)
+
+    def result(self):
+        precision = self.tp / (self.tp + self.fp + EPSILON)
+        recall = self.tp / (self.tp + self.fn + EPSILON)
+        b2 = self.beta ** 2
+        score = precision * recall / (b2 * precision + recall + EPSILON) * (1 + b2)
+        if self.average == "weighted":
+            return float((score * self.support / (np.sum(self.support) + EPSILON)).sum())
+        if self.average is not None:
+            return float(np.mean(score))
+        return [float(v) for v in np.atleast_1d(score)]
+
+    def get_config(self):
+        return {**super().get_config(), "average": self.average, "beta": self.beta, "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average, 1.0, threshold, name, dtype)
+
+
+class R2Score(Metric):
+    """The coefficient of determination, 1 - SS_res / SS_tot, per output from sums over the epoch;
+    `class_aggregation` "uniform_average" (mean over outputs), "variance_weighted_average" or None."""
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
+        super().__init__(name, dtype)
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self.reset_state()
+
+    def reset_state(self):
+        self.sum = self.squared_sum = self.residual = self.count = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _array(y_pred)
+        y_pred = y_pred.reshape(len(y_pred), -1)
+        y_true = _array(y_true).reshape(y_pred.shape)
+        w = np.ones((len(y_pred), 1)) if sample_weight is None else _array(sample_weight).reshape(-1, 1)
+        self.sum = self.sum + (y_true * w).sum(axis=0)
+        self.squared_sum = self.squared_sum + (y_true * y_true * w).sum(axis=0)
+        self.residual = self.residual + ((y_true - y_pred) ** 2 * w).sum(axis=0)
+        self.count = self.count + np.broadcast_to(w, y_true.shape).sum(axis=0)
+
+    def result(self):
+        mean = self.sum / self.count
+        total = self.squared_sum - self.sum * mean
+        raw = 1 - _divide(np.asarray(self.residual, np.float64), np.asarray(total, np.float64))
+        if self.class_aggregation == "uniform_average":
+            score = float(np.mean(raw))
+        elif self.class_aggregation == "variance_weighted_average":
+            score = float((raw * total).sum() / total.sum())
+        else:
+            return [float(v) for v in raw]
+        n = float(np.max(self.count))
+        if self.num_regressors:
+            score = 1 - (1 - score) * (n - 1) / (n - self.num_regressors - 1)
+        return score
+
+    def get_config(self):
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
+# ---- choosing metrics by name ------------------------------------------------------------------------
 def resolve_accuracy(loss_name, output_shape, y_shape):
     """Which accuracy "accuracy" means, as Keras decides it: from the loss, else from the shapes."""
     if loss_name in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"):
@@ -110,15 +511,20 @@ def resolve_accuracy(loss_name, output_shape, y_shape):
     return categorical_accuracy
 
 
-def get(identifier, loss_name, output_shape, y_shape):
-    """A metric from a name ("accuracy", "mae", ...), a Metric, or a callable(y_true, y_pred) -> per-sample.
-    "acc" is logged as "acc", "accuracy" as "accuracy", as Keras does."""
+def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
+    """A metric from a name ("accuracy", "mae", "auc", "Precision", ...), a Metric, a Metric class, or a
+    callable(y_true, y_pred) -> per-sample values. "acc" is logged as "acc", as Keras does."""
     if isinstance(identifier, Metric):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
     if identifier in ("accuracy", "acc"):
         return MeanMetricWrapper(resolve_accuracy(loss_name, output_shape, y_shape), identifier)
     if isinstance(identifier, str) and identifier in FUNCTIONS:
         return MeanMetricWrapper(FUNCTIONS[identifier], identifier)
+    if isinstance(identifier, str) and identifier in CLASSES:
+        return CLASSES[identifier]()
     if callable(identifier):
         return MeanMetricWrapper(identifier, getattr(identifier, "__name__", "metric"))
-    raise ValueError(f"unknown metric {identifier!r}; expected accuracy, {', '.join(FUNCTIONS)} or a callable")
+    raise ValueError(f"unknown metric {identifier!r}; expected accuracy, {', '.join(sorted(FUNCTIONS))}, a "
+                     f"Metric class name, or a callable")

@@ -117,6 +117,24 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
+    # ---- Keras's variable API (weights and metric state are Tensors) -------------------------
+    @property
+    def value(self):
+        return self
+
+    def assign(self, value):
+        """Overwrite the values in place (the array keeps its identity, shape and dtype)."""
+        self.data[...] = value.data if isinstance(value, Tensor) else value
+        return self
+
+    def assign_add(self, value):
+        self.data += value.data if isinstance(value, Tensor) else self.dtype.type(value) if np.isscalar(value) else value
+        return self
+
+    def assign_sub(self, value):
+        self.data -= value.data if isinstance(value, Tensor) else self.dtype.type(value) if np.isscalar(value) else value
+        return self
+
     def retain_grad(self):
         """Keep `.grad` on this intermediate tensor too (leaves always keep theirs)."""
         self._retain_grad = True
