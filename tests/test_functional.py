@@ -172,3 +172,35 @@ def test_graph_disconnected_is_refused():
     out = layers.add([a, b])
     with pytest.raises(ValueError, match="graph disconnected"):
         keras.Model(a, out)
+
+
+def test_outputs_without_a_loss_need_no_targets(rng):
+    """loss=[None, ...] or a dict naming some outputs: only those outputs need targets."""
+    inputs = keras.Input(shape=(4,))
+    features = layers.Dense(3, name="features")(inputs)
+    label = layers.Dense(2, activation="softmax", name="label")(features)
+    model = keras.Model(inputs, [features, label])
+    x, y = rng.random((16, 4)), rng.integers(0, 2, 16)
+    model.compile("adam", loss={"label": "sparse_categorical_crossentropy"}, metrics={"label": ["accuracy"]})
+    history = model.fit(x, {"label": y}, epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "label_loss", "label_accuracy"}
+    model.compile("adam", loss=[None, "sparse_categorical_crossentropy"])
+    model.fit(x, [None, y], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="no targets y for outputs \\['label'\\]"):
+        model.fit(x, {"features": rng.random((16, 3))}, verbose=0)
+
+
+def test_a_model_trained_on_its_own_add_loss_needs_no_y(rng):
+    class Reconstruction(layers.Layer):
+        def call(self, inputs):
+            x, reconstructed = inputs
+            self.add_loss(keras.ops.mean(keras.ops.square(x - reconstructed)))
+            return reconstructed
+
+    inputs = keras.Input(shape=(6,))
+    decoded = layers.Dense(6)(layers.Dense(2, activation="tanh")(inputs))
+    autoencoder = keras.Model(inputs, Reconstruction()([inputs, decoded]))
+    autoencoder.compile(optimizer=keras.optimizers.Adam(0.05))
+    x = rng.random((64, 6)).astype(np.float32)
+    history = autoencoder.fit(x, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

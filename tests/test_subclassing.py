@@ -288,3 +288,87 @@ def test_on_train_end_receives_the_final_logs(rng):
     model.fit(rng.random((4, 2)), rng.random((4, 1)), epochs=2, verbose=0,
               callbacks=[keras.callbacks.LambdaCallback(on_train_end=lambda logs: final.update(logs))])
     assert set(final) == {"loss"}
+
+
+def test_a_model_subclass_called_with_inputs_and_outputs_is_functional(rng):
+    """Keras's guide: class CustomModel(keras.Model) with a train_step, built as CustomModel(inputs, outputs)."""
+    inputs = keras.Input(shape=(3,))
+
+    steps = []
+
+    class StepCounting(keras.Model):
+        def train_step(self, data):
+            steps.append(1)
+            x, y = data
+            with keras.GradientTape() as tape:
+                loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, self.trainable_weights), self.trainable_weights))
+            for metric in self.metrics:
+                metric.update_state(loss) if metric.name == "loss" else None
+            return {m.name: m.result() for m in self.metrics}
+
+    model = StepCounting(inputs, layers.Dense(1)(inputs))
+    assert isinstance(model, StepCounting) and len(model.layers) == 2
+    model.compile("sgd", "mse")
+    history = model.fit(rng.random((20, 3)), rng.random((20, 1)), batch_size=10, epochs=2, verbose=0)
+    assert len(steps) == 4 and set(history.history) == {"loss"}
+
+
+def test_sequential_has_symbolic_inputs_for_feature_extraction(rng):
+    """Keras's guide: a model of the intermediate outputs of a Sequential model."""
+    initial = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(4, activation="relu"), layers.Dense(2)])
+    extractor = keras.Model(inputs=initial.inputs, outputs=[layer.output for layer in initial.layers])
+    x = rng.random((3, 6)).astype(np.float32)
+    hidden, final = extractor.predict(x)
+    np.testing.assert_allclose(final, initial.predict(x), rtol=1e-6)
+    assert hidden.shape == (3, 4)
+
+
+def test_from_config_takes_custom_objects(rng):
+    class Doubler(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    inputs = keras.Input(shape=(2,))
+    model = keras.Model(inputs, Doubler(name="doubler")(inputs))
+    config = model.get_config()
+    config["layers"][1]["class_name"] = "Renamed"  # as if saved under another name
+    rebuilt = keras.Model.from_config(config, custom_objects={"Renamed": Doubler})
+    np.testing.assert_allclose(rebuilt.predict(np.ones((1, 2))), [[2.0, 2.0]])
+
+
+def test_keras_random_in_a_layer_draws_anew_at_every_replayed_step(rng):
+    """The VAE guide's Sampling layer: noise from keras.random inside call() must differ per step."""
+    seen = []
+
+    class Noisy(keras.layers.Layer):
+        def call(self, inputs):
+            noise = keras.random.normal(shape=(1, 2))
+            return inputs + noise
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(logs["loss"])
+
+    model = keras.Sequential([keras.Input(shape=(2,)), Noisy()])
+    model.compile("sgd", "mse")
+    x = np.zeros((8, 2), np.float32)
+    model.fit(x, x, batch_size=2, epochs=1, shuffle=False, callbacks=[Spy()], verbose=0)
+    losses = np.diff([0.0] + [v * (i + 1) for i, v in enumerate(seen)])  # each step's own loss
+    assert len(set(np.round(losses, 6))) == len(losses) and len(model._plans) == 1
+
+
+def test_ops_one_hot_and_lowercase_regularizers():
+    np.testing.assert_array_equal(ops.one_hot(np.array([2, 0]), 3).numpy(), [[0, 0, 1], [1, 0, 0]])
+    assert keras.regularizers.l2(1e-4).l2 == 1e-4
+
+
+def test_model_checkpoint_every_n_batches(tmp_path, rng):
+    model = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    path = tmp_path / "ckpt.weights.sg"
+    saved = []
+    checkpoint = keras.callbacks.ModelCheckpoint(str(path), save_weights_only=True, save_freq=2)
+    checkpoint._save = lambda epoch, logs: saved.append(epoch)
+    model.fit(rng.random((8, 2)), rng.random((8, 1)), batch_size=2, epochs=2, callbacks=[checkpoint], verbose=0)
+    assert saved == [0, 0, 1, 1]

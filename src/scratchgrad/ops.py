@@ -586,6 +586,26 @@ def where(cond, a, b):
     return Where(cond)(*_pair(a, b))
 
 
+class OneHot(Function):
+    """Rows of zeros with a one at each label (no gradient)."""
+
+    differentiable = False
+
+    def __init__(self, num_classes, dtype):
+        self.num_classes, self.dtype = num_classes, dtype
+
+    def forward(self, labels):
+        xp = array_module(labels)
+        out = xp.zeros(labels.shape + (self.num_classes,), dtype=self.dtype)
+        xp.put_along_axis(out, labels.astype(np.int64)[..., None], 1, axis=-1)
+        return out
+
+
+def one_hot(x, num_classes, dtype=None):
+    """keras.ops.one_hot: integer labels -> one-hot rows."""
+    return OneHot(num_classes, np.dtype(dtype or floatx()))(as_tensor(x) if isinstance(x, Tensor) else Tensor(x))
+
+
 def not_equal(x, value, dtype=None):
     """A 0/1 mask of where x differs from the number `value` (no gradient)."""
     return NotEqual(value, np.dtype(dtype or floatx()))(as_tensor(x))

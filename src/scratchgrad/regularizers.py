@@ -54,6 +54,7 @@ class L2(L1L2):
 
 
 REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
+l1, l2, l1_l2 = L1, L2, L1L2  # Keras's lower-case names: regularizers.l2(1e-4)
 _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 

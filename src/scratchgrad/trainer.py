@@ -57,10 +57,10 @@ class Trainer:
 
         `run_eagerly=True` trains through the autograd graph at every step; `jit_compile=False` never
         replays a recorded step plan (for a `call` whose control flow depends on the data)."""
-        if loss is None and not self._overrides("train_step"):
-            raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.optimizer = optimizers.get(optimizer)
-        self.loss = tree.map_structure(losses_module.get, loss) if loss is not None else None
+        # no loss is allowed: a model may train on what its layers add_loss() (an autoencoder, a VAE)
+        self.loss = tree.map_structure(lambda x: None if x is None else losses_module.get(x), loss)
+        self._loss_tracker = metrics_module.Mean(name="loss")
         self._loss_weights, self._metric_ids = loss_weights, metrics
         self._weighted_metric_ids = weighted_metrics
         self.compiled_metrics = []
@@ -101,10 +101,13 @@ class Trainer:
         return [setting] * len(names) if setting is not None else [default] * len(names)
 
     def _prepare_outputs(self, ys):
-        """Per-output losses, loss weights and metrics, once the outputs and targets are known."""
+        """Per-output losses, loss weights and metrics, once the outputs and targets (None where an output
+        has none) are known."""
         names = self._output_names()
         self._names = names
         self._output_losses = self._per_output(self.loss, names, "loss")
+        self._targeted = [i for i, (loss, y) in enumerate(zip(self._output_losses, ys)) if loss is not None]
+        self._target_position = {i: k for k, i in enumerate(self._targeted)}
         self._weights_per_output = [1.0 if w is None else float(w)
                                     for w in self._per_output(self._loss_weights, names, "loss_weights", 1.0)]
         metric_ids = self._metric_ids
@@ -118,7 +121,7 @@ class Trainer:
         shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
         self.compiled_metrics = []
         for i, (name, ids) in enumerate(zip(names, per_output)):
-            ids = [] if ids is None else ids if isinstance(ids, (list, tuple)) else [ids]
+            ids = [] if ids is None or ys[i] is None else ids if isinstance(ids, (list, tuple)) else [ids]
             loss_name = getattr(self._output_losses[i], "name", "")
             for identifier in ids:
                 metric = metrics_module.get(identifier, loss_name, shapes[i], ys[i].shape)
@@ -137,8 +140,10 @@ class Trainer:
 
     @property
     def metrics(self):
-        """The compiled metrics (after the first fit/evaluate), as Keras lists them for train_step."""
-        return [metric for _, metric in self.compiled_metrics]
+        """The loss tracker ("loss") and the compiled metrics (after the first fit/evaluate), as Keras lists
+        them for a custom train_step."""
+        tracker = getattr(self, "_loss_tracker", None)
+        return ([tracker] if tracker is not None else []) + [metric for _, metric in self.compiled_metrics]
 
     @property
     def metrics_names(self):
@@ -157,15 +162,17 @@ class Trainer:
         x = self._model_input(xs)
         out = self.call_logits(x, training) if self._fused else self(x, training=training)
         outs = tree.flatten(out)
-        parts = [loss.value(o, y, weights, logits=self._fused is not None)
-                 for loss, o, y in zip(self._output_losses, outs, ys) if loss is not None]
-        scaled = [p if w == 1.0 else p * w for p, w, loss in zip(parts, self._weights_per_output, self._output_losses)
-                  if loss is not None]
-        total = scaled[0]
-        for part in scaled[1:]:
-            total = total + part
+        parts = [self._output_losses[i].value(outs[i], y, weights, logits=self._fused is not None)
+                 for i, y in zip(self._targeted, ys)]
+        total = None
+        for i, part in zip(self._targeted, parts):
+            w = self._weights_per_output[i]
+            scaled = part if w == 1.0 else part * w
+            total = scaled if total is None else total + scaled
         for extra in self.losses:
-            total = total + extra
+            total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError("nothing to minimize: compile() got no loss and the model adds none (add_loss)")
         return total, outs, parts if len(outs) > 1 else []
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -198,7 +205,7 @@ class Trainer:
         return float(loss), self._predictions(outs), [float(p) for p in parts]
 
     def _split(self, tensors):
-        nx, ny = self._n_inputs, self._n_outputs
+        nx, ny = self._n_inputs, len(self._targeted)
         return tensors[:nx], tensors[nx:nx + ny], tensors[nx + ny] if len(tensors) > nx + ny else None
 
     def _eager_step(self, arrays, params):
@@ -283,20 +290,21 @@ class Trainer:
             return len(expected) > 1
         return bool(x) and all(hasattr(item, "shape") for item in x)
 
-    def _targets(self, y, n):
+    def _targets(self, y):
+        """y as one entry per model output (None where an output has no targets)."""
         names = self._output_names()
+        if y is None:
+            return [None] * len(names)
         if isinstance(y, dict):
-            missing = [name for name in names if name not in y]
-            if missing:
-                raise ValueError(f"y has no targets for outputs {missing}; the model's outputs are {names}")
-            leaves = [y[name] for name in names]
-        elif len(names) > 1:
+            unknown = set(y) - set(names)
+            if unknown:
+                raise ValueError(f"y names outputs {sorted(unknown)}; the model's outputs are {names}")
+            return [y.get(name) for name in names]
+        if len(names) > 1:
             if not isinstance(y, (list, tuple)) or len(y) != len(names):
                 raise ValueError(f"the model has {len(names)} outputs {names}: give y as a list or dict of as many")
-            leaves = list(y)
-        else:
-            leaves = [y]
-        return leaves
+            return list(y)
+        return [y]
 
     def _prepare(self, x, y=None, sample_weight=None, class_weight=None):
         """Convert and check x (and y) at the boundary; build the model from x if needed."""
@@ -306,15 +314,15 @@ class Trainer:
             shapes = [(None,) + a.shape[1:] for a in xs]
             self.build(shapes[0] if len(shapes) == 1 else shapes)
         n = len(xs[0])
-        ys = None
-        if y is not None:
-            raw = self._targets(y, n)
-            shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
-            if not self._outputs_ready:
-                self._prepare_outputs([np.asarray(leaf) for leaf in raw])
-            ys = [data.targets(leaf, n, loss, shape, self.dtype) if loss is not None else
-                  data.features(leaf, self.dtype) for leaf, loss, shape in zip(raw, self._output_losses, shapes)]
-        weights = data.sample_weights(sample_weight, class_weight, ys[0], n) if ys is not None else None
+        raw = self._targets(y)
+        shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
+        if not self._outputs_ready:
+            self._prepare_outputs([None if leaf is None else np.asarray(leaf) for leaf in raw])
+        missing = [self._names[i] for i in self._targeted if raw[i] is None]
+        if missing:
+            raise ValueError(f"no targets y for outputs {missing}, which have a loss")
+        ys = [data.targets(raw[i], n, self._output_losses[i], shapes[i], self.dtype) for i in self._targeted]
+        weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n)
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
             self._fused = self._fused_activation()
@@ -346,15 +354,13 @@ class Trainer:
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         xs, ys, weights = self._prepare(x, y, sample_weight, class_weight)
-        if ys is None:
-            raise ValueError("fit() needs targets y")
         n = len(xs[0])
         if validation_split and validation_data is None:
             split = int(n * (1 - validation_split))  # Keras: the last samples, before shuffling
             if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or validation samples")
             # sample weights follow their samples; class weights apply to training only, as in Keras
-            val_weights = data.sample_weights(sample_weight, None, ys[0], n)
+            val_weights = data.sample_weights(sample_weight, None, ys[0] if ys else None, n)
             validation = ([a[split:] for a in xs], [a[split:] for a in ys],
                           None if val_weights is None else val_weights[split:])
             xs, ys, weights = [a[:split] for a in xs], [a[:split] for a in ys], \
@@ -420,7 +426,7 @@ class Trainer:
                     warned = True
                     warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                                   f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
-                logs = tracker.update(loss, yb, preds, parts)
+                logs = tracker.update(loss, len(xb[0]), yb, preds, parts)
             callback_list.on_train_batch_end(step, logs)
             if self.stop_training:
                 break
@@ -443,7 +449,7 @@ class Trainer:
                 logs = tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
             else:
                 loss, preds, parts = self._test_batch(xb, yb, wb)
-                logs = tracker.update(loss, yb, preds, parts)
+                logs = tracker.update(loss, len(xb[0]), yb, preds, parts)
             hooks.on_test_batch_end(step, logs)
         logs = tracker.logs()
         hooks.on_test_end(logs)
@@ -463,8 +469,6 @@ class Trainer:
         """Loss (and metrics) over the data: a scalar, or [loss, *metrics] when metrics were compiled."""
         batch_size = data.check_batch_size(batch_size)
         xs, ys, weights = self._prepare(x, y, sample_weight)
-        if ys is None:
-            raise ValueError("evaluate() needs targets y")
         hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
         logs = self._evaluate_arrays(xs, ys, weights, batch_size, hooks, steps)
         if verbose == 1 or verbose == 2:
@@ -508,7 +512,7 @@ class Trainer:
             logs = tracker.custom(self.train_step(self._step_data(xs, ys, weights)))
         else:
             loss, preds, parts = self._train_batch(xs, ys, weights)
-            logs = tracker.update(loss, ys, preds, parts)
+            logs = tracker.update(loss, len(xs[0]), ys, preds, parts)
         self.train(False)
         return logs if return_dict else self._keras_result(logs)
 
@@ -516,7 +520,7 @@ class Trainer:
         xs, ys, weights = self._prepare(x, y, sample_weight)
         self.train(False)
         loss, preds, parts = self._test_batch(xs, ys, weights)
-        logs = _Tracker(self).update(loss, ys, preds, parts)
+        logs = _Tracker(self).update(loss, len(xs[0]), ys, preds, parts)
         return logs if return_dict else self._keras_result(logs)
 
     def predict_on_batch(self, x):
@@ -532,22 +536,23 @@ class _Tracker:
     """Running loss, per-output losses and metrics of an epoch, weighted by batch size as Keras reports."""
 
     def __init__(self, model):
-        self.metrics = model.compiled_metrics
-        self.names = getattr(model, "_names", [])
-        for _, m in self.metrics:
+        self.metrics = [(model._target_position[i], i, metric) for i, metric in model.compiled_metrics]
+        names = getattr(model, "_names", [])
+        self.names = [names[i] for i in model._targeted] if len(names) > 1 else []
+        for m in model.metrics:
             m.reset_state()
         self.loss_total, self.count = 0.0, 0
-        self.part_totals = [0.0] * (len(self.names) if len(self.names) > 1 else 0)
+        self.part_totals = [0.0] * len(self.names)
         self.custom_logs = None
 
-    def update(self, loss, ys, preds, parts):
-        n = len(ys[0])
+    def update(self, loss, n, ys, preds, parts):
+        """Add a batch of n samples: its loss, per-output losses and, for the metrics, targets and outputs."""
         self.loss_total += loss * n
         self.count += n
         for i, part in enumerate(parts):
             self.part_totals[i] += part * n
-        for i, metric in self.metrics:
-            metric.update_state(ys[i], preds[i])
+        for position, output, metric in self.metrics:
+            metric.update_state(ys[position], preds[output])
         return self.logs()
 
     def custom(self, logs):
@@ -560,5 +565,5 @@ class _Tracker:
             return dict(self.custom_logs)
         logs = {"loss": self.loss_total / max(self.count, 1)}
         logs.update({f"{name}_loss": total / max(self.count, 1) for name, total in zip(self.names, self.part_totals)})
-        logs.update({m.name: m.result() for _, m in self.metrics})
+        logs.update({m.name: m.result() for _, _, m in self.metrics})
         return logs

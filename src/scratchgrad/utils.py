@@ -54,3 +54,10 @@ def plot_model(model, to_file=None, **options):
     from .viz import plot_model as draw
 
     return draw(model, to_file=to_file, **options)
+
+
+def set_random_seed(seed):
+    """keras.utils.set_random_seed: seed scratchgrad's generator (weights, dropout, shuffling)."""
+    from .random import set_seed
+
+    set_seed(seed)

@@ -1,4 +1,6 @@
 """Layers: each maps a Tensor to a Tensor and owns its weights (Keras names and defaults)."""
+import inspect
+
 from .base import LAYERS, Layer
 from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling2D, MaxPool2D,
                             MaxPooling2D)
@@ -16,15 +18,17 @@ def register(cls):
     return cls
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     """A layer from {"class_name", "config"[, "registered_name"]}; classes are looked up in the registry
-    by name, never imported."""
+    (or `custom_objects`, {name: class}) by name, never imported."""
     name = config.get("registered_name") or config["class_name"]
-    cls = LAYERS.get(name)
+    cls = (custom_objects or {}).get(name) or (custom_objects or {}).get(config["class_name"]) or LAYERS.get(name)
     if cls is None:
         raise ValueError(f"unknown layer class {name!r} in the model config: define it (and, for a name "
                          f"another class has, register it with keras.saving.register_keras_serializable) "
                          f"before loading; known: {', '.join(sorted(LAYERS))}")
+    if custom_objects and "custom_objects" in inspect.signature(cls.from_config).parameters:  # models' layers
+        return cls.from_config(config["config"], custom_objects=custom_objects)
     return cls.from_config(config["config"])
 
 

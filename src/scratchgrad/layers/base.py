@@ -84,7 +84,8 @@ class Layer:
         existing = LAYERS.get(cls.__name__)
         builtin_taken = existing is not None and existing.__module__.startswith("scratchgrad.") and \
             not cls.__module__.startswith("scratchgrad.")
-        if not cls.__name__.startswith("_") and not builtin_taken:  # a user's Dense never replaces ours
+        variant = "_functional_variant_of" in cls.__dict__  # CustomModel(inputs, outputs): not a new class name
+        if not cls.__name__.startswith("_") and not builtin_taken and not variant:  # a user's Dense never replaces ours
             LAYERS[cls.__name__] = cls
         parameters = inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in parameters or any(

@@ -125,14 +125,14 @@ class Functional(Model):
                 "input_layers": _history_lists(self._inputs), "output_layers": _history_lists(self._outputs)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         made, pending = {}, []  # layer name -> layer; (layer, node config) waiting for their inputs
         for spec in config["layers"]:
             if spec["class_name"] == "InputLayer":
                 layer = InputLayer.from_config(spec["config"])
                 made[spec["name"]] = layer
                 continue
-            layer = deserialize(spec)
+            layer = deserialize(spec, custom_objects)
             made[spec["name"]] = layer
             pending += [(layer, node) for node in spec.get("inbound_nodes", [])]
         while pending:

@@ -20,10 +20,14 @@ from .. import validation
 
 class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs):
-            from .functional import Functional
+        """Model(inputs, outputs) is a functional model; so is a subclass called that way (its own methods,
+        such as a train_step, on top of the functional graph), as in Keras."""
+        from .functional import Functional
+        from .sequential import Sequential
 
-            return super().__new__(Functional)
+        functional = len(args) == 2 or ("inputs" in kwargs and "outputs" in kwargs) or (args and "outputs" in kwargs)
+        if functional and not issubclass(cls, (Functional, Sequential)):
+            cls = Functional if cls is Model else _functional_variant(cls)
         return super().__new__(cls)
 
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
@@ -118,6 +122,17 @@ class Model(Trainer, Layer):
 
         return plot_model(self, path)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from its config: a functional model's config (layers and their connections) makes a
+        functional model, of this class when it is a subclass; other configs go to __init__."""
+        if "input_layers" in config:
+            from .functional import Functional
+
+            target = Functional if cls is Model else cls if issubclass(cls, Functional) else _functional_variant(cls)
+            return Functional.from_config.__func__(target, config, custom_objects)
+        return cls(**config)
+
     def to_json(self, **kwargs):
         """The architecture as JSON ({"class_name", "config"}); `models.model_from_json` rebuilds it."""
         from ..layers import serialize
@@ -139,6 +154,19 @@ class Model(Trainer, Layer):
         from .saving import load_weights
 
         load_weights(self, filepath)
+
+
+_VARIANTS = {}
+
+
+def _functional_variant(cls):
+    """`cls` with the functional graph's machinery under it (made once per class)."""
+    from .functional import Functional
+
+    if cls not in _VARIANTS:
+        _VARIANTS[cls] = type(cls.__name__, (cls, Functional), {"_functional_variant_of": cls,
+                                                                "__module__": cls.__module__})
+    return _VARIANTS[cls]
 
 
 def _is_shape(value):

@@ -1,6 +1,6 @@
 """Sequential: a linear stack of layers (the structure; training is the Trainer's, trainer.py)."""
 from ..backend import floatx
-from ..layers import InputLayer, Layer
+from ..layers import Input, InputLayer, Layer
 from ..symbolic import SymbolicTensor
 from .model import Model, _count, _is_shape, show_shape
 
@@ -54,13 +54,33 @@ class Sequential(Model):
         return layer
 
     def build(self, input_shape):
-        """Create every layer's weights for inputs of `input_shape` (batch axis first)."""
+        """Create every layer's weights for inputs of `input_shape` (batch axis first), calling the
+        layers on a symbolic input, so `model.inputs`, `model.outputs` and `layer.output` exist."""
         self._input_shape = (None,) + tuple(input_shape[1:])
-        shape = self._input_shape
+        x = Input(shape=self._input_shape[1:], dtype=self.dtype)
+        self._symbolic = [x]
         for layer in self._layers:
-            shape = layer.compute_output_shape(shape)
-        self._output_shape = shape
+            x = layer(x)
+        self._symbolic.append(x)
+        self._output_shape = x.shape
         self.built = bool(self._layers)
+
+    @property
+    def inputs(self):
+        return self._symbolic_ends()[:1]
+
+    @property
+    def outputs(self):
+        return self._symbolic_ends()[1:]
+
+    input = property(lambda self: self.inputs[0])
+    output = property(lambda self: self.outputs[0])
+
+    def _symbolic_ends(self):
+        if not self.built or getattr(self, "_symbolic", None) is None:
+            raise AttributeError(f"model {self.name!r} has no symbolic inputs yet: give it an Input (or input_shape) "
+                                 f"or call it once")
+        return [self._symbolic[0], self._symbolic[-1]]
 
     def call(self, x, training=False):
         for layer in self._layers:
@@ -111,12 +131,12 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         from ..layers import deserialize
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
-            model.add(deserialize(layer_config))
+            model.add(deserialize(layer_config, custom_objects))
         if config.get("input_shape") is not None and not model.built:
             model.build((None,) + tuple(config["input_shape"]))
         return model
