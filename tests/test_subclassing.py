@@ -372,3 +372,42 @@ def test_model_checkpoint_every_n_batches(tmp_path, rng):
     checkpoint._save = lambda epoch, logs: saved.append(epoch)
     model.fit(rng.random((8, 2)), rng.random((8, 1)), batch_size=2, epochs=2, callbacks=[checkpoint], verbose=0)
     assert saved == [0, 0, 1, 1]
+
+
+def test_fit_and_evaluate_take_a_py_dataset(rng):
+    x, y = rng.random((40, 3)).astype(np.float32), rng.random((40, 1)).astype(np.float32)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]
+
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(Batches(workers=2), epochs=2, verbose=0)
+    assert model.evaluate(Batches(), verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    assert model.predict(Batches()).shape == (40, 1)
+
+
+def test_a_keras_style_custom_loss_with_call(rng):
+    class CustomMSE(keras.losses.Loss):
+        def __init__(self, regularization_factor=0.1, name="custom_mse"):
+            super().__init__(name=name)
+            self.regularization_factor = regularization_factor
+
+        def call(self, y_true, y_pred):
+            mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+            reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
+            return mse + reg * self.regularization_factor
+
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(2)])
+    model.compile("adam", loss=CustomMSE())
+    x, y = rng.random((8, 3)).astype(np.float32), rng.random((8, 2)).astype(np.float32)
+    pred = model.predict(x)
+    expected = np.mean(np.mean((y - pred) ** 2, -1) + 0.1 * np.mean((0.5 - pred) ** 2, -1))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)

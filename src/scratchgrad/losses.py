@@ -71,7 +71,14 @@ class Loss:
     whole_batch = False  # the loss is one number for the whole batch (Dice, Tversky): weights broadcast
 
     def per_sample(self, y_pred, y_true, reduction="none"):
-        """One loss value per sample (or their mean, with reduction="mean")."""
+        """One loss value per sample (or their mean, with reduction="mean"). A Keras-style subclass
+        implements `call(y_true, y_pred)` instead."""
+        if type(self).call is Loss.call:
+            raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
+        return _reduce(as_tensor(self.call(_like(y_true, y_pred), y_pred)), reduction)
+
+    def call(self, y_true, y_pred):
+        """Keras's way to write a loss: per-sample values from Tensors (with ops)."""
         raise NotImplementedError
 
     def fuses(self, activation):

@@ -348,6 +348,8 @@ class Trainer:
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs of mini-batches; returns a History of per-epoch logs."""
+        if _is_batch_sequence(x):
+            x, y, sample_weight, batch_size, shuffle = *_materialize(x), False
         batch_size = data.check_batch_size(batch_size)
         if os.environ.get("SCRATCHGRAD_KEEP_MEMORY") == "1":
             keep_freed_memory()
@@ -467,6 +469,8 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or [loss, *metrics] when metrics were compiled."""
+        if _is_batch_sequence(x):
+            x, y, sample_weight, batch_size = _materialize(x)
         batch_size = data.check_batch_size(batch_size)
         xs, ys, weights = self._prepare(x, y, sample_weight)
         hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
@@ -483,6 +487,8 @@ class Trainer:
     def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
         """The model's outputs (probabilities for a softmax/sigmoid head): an ndarray, or a list of them
         for a model with several outputs."""
+        if _is_batch_sequence(x):
+            x, _, _, batch_size = _materialize(x)
         batch_size = data.check_batch_size(batch_size)
         xs = self._features(x)
         if not self.built:
@@ -530,6 +536,25 @@ class Trainer:
         state = self.__dict__.copy()
         state["_plans"] = None  # recorded plans hold the last batch's arrays; a copy records its own
         return state
+
+
+def _is_batch_sequence(x):
+    """A keras.utils.PyDataset or any other sequence of batches (not an array or a list of arrays)."""
+    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (list, tuple, dict)) \
+        and not hasattr(x, "shape") and not hasattr(x, "to_numpy")
+
+
+def _materialize(dataset):
+    """The batches of a sequence joined into arrays, in its order: (x, y, sample_weight, batch_size).
+    Each batch is x, (x,), (x, y) or (x, y, sample_weight)."""
+    batches = [dataset[i] for i in range(len(dataset))]
+    if hasattr(dataset, "on_epoch_end"):
+        dataset.on_epoch_end()
+    parts = [b if isinstance(b, tuple) else (b,) for b in batches]
+    joined = [None if parts[0][k] is None else tree.pack_like(parts[0][k], [
+        np.concatenate(leaves) for leaves in zip(*[tree.flatten(p[k]) for p in parts])]) for k in range(len(parts[0]))]
+    joined += [None] * (3 - len(joined))
+    return (*joined, len(tree.flatten(parts[0][0])[0]))
 
 
 class _Tracker:

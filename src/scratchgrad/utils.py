@@ -61,3 +61,22 @@ def set_random_seed(seed):
     from .random import set_seed
 
     set_seed(seed)
+
+
+class PyDataset:
+    """keras.utils.PyDataset: a sequence of batches. Subclass it with `__len__` (the number of batches)
+    and `__getitem__(i)` (batch i: x, or (x, y), or (x, y, sample_weight)); fit/evaluate/predict take it
+    as x. scratchgrad reads every batch once per call, in order (workers and multiprocessing are accepted
+    and not used)."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers, self.use_multiprocessing, self.max_queue_size = workers, use_multiprocessing, max_queue_size
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def on_epoch_end(self):
+        pass

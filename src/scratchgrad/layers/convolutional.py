@@ -109,22 +109,50 @@ class AveragePooling2D(_Pooling2D):
     op = C.AvgPool2D
 
 
-class GlobalAveragePooling2D(Layer):
-    """The mean of each channel over the whole image: (batch, channels)."""
+class _GlobalPooling(Layer):
+    """The mean (or max) of each channel over every spatial position: (batch, channels), or with
+    `keepdims` the spatial axes kept as size 1. `rank` is 1 for sequences, 2 for images."""
 
-    def __init__(self, data_format="channels_last", **kwargs):
+    rank, reduce = 2, "mean"
+
+    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format
-        self.axes = (2, 3) if _channels_axis(data_format) == 1 else (1, 2)
+        first = _channels_axis(data_format) == 1
+        self.data_format, self.keepdims = data_format, keepdims
+        self.axes = tuple(range(2, 2 + self.rank)) if first else tuple(range(1, 1 + self.rank))
 
     def build(self, input_shape):
-        _check_rank(self, input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self.name} ({type(self).__name__}) needs {self.rank + 2}-D inputs, got shape "
+                             f"{input_shape}")
 
-    def call(self, x, training=False):
-        return C.global_avg_pool2d(x, self.data_format)
+    def call(self, x):
+        return getattr(x, self.reduce)(axis=self.axes, keepdims=self.keepdims)
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format}
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """The mean of each channel over the whole image: (batch, channels)."""
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """The largest value of each channel over the whole image: (batch, channels)."""
+
+    reduce = "max"
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """The mean of each feature over the time steps: (batch, steps, features) -> (batch, features)."""
+
+    rank = 1
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    rank, reduce = 1, "max"
 
 
 MaxPool2D, AvgPool2D, Convolution2D = MaxPooling2D, AveragePooling2D, Conv2D
+GlobalAvgPool2D, GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D = (GlobalAveragePooling2D, GlobalMaxPooling2D,
+                                                                      GlobalAveragePooling1D, GlobalMaxPooling1D)
