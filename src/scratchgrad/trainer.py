@@ -402,6 +402,8 @@ class Trainer:
 
     @staticmethod
     def _unpack_validation(validation_data):
+        if _is_batch_sequence(validation_data):
+            return _materialize(validation_data)[:3]
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
         return validation_data
