@@ -204,3 +204,14 @@ def test_a_model_trained_on_its_own_add_loss_needs_no_y(rng):
     x = rng.random((64, 6)).astype(np.float32)
     history = autoencoder.fit(x, epochs=15, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def test_weighted_metrics_use_the_sample_weights(rng):
+    x, y = rng.random((20, 4)).astype(np.float32), rng.integers(0, 3, 20)
+    w = rng.uniform(0, 2, 20)
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy"])
+    logs = model.evaluate(x, y, sample_weight=w, batch_size=20, return_dict=True, verbose=0)
+    hits = (model.predict(x).argmax(axis=1) == y).astype(float)
+    assert logs["accuracy"] == pytest.approx(hits.mean()) and logs["weighted_accuracy"] == pytest.approx(
+        (hits * w).sum() / w.sum())

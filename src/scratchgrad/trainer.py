@@ -110,7 +110,21 @@ class Trainer:
         self._target_position = {i: k for k, i in enumerate(self._targeted)}
         self._weights_per_output = [1.0 if w is None else float(w)
                                     for w in self._per_output(self._loss_weights, names, "loss_weights", 1.0)]
-        metric_ids = self._metric_ids
+        shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
+        self.compiled_metrics = []
+        plain = self._make_metrics(self._metric_ids, names, shapes, ys, weighted=False)
+        taken = {metric.name for _, metric in plain}
+        weighted = self._make_metrics(self._weighted_metric_ids, names, shapes, ys, weighted=True)
+        for _, metric in weighted:
+            metric.weighted = True
+            if metric.name in taken:  # the same metric asked for both ways: Keras's name for the weighted one
+                metric.name = f"weighted_{metric.name}"
+        self.compiled_metrics = plain + weighted
+        self._outputs_ready = True
+
+    def _make_metrics(self, metric_ids, names, shapes, ys, weighted):
+        """(output index, metric) for a compile() metrics setting: a list for every output, a list of
+        lists or a dict by output name."""
         if isinstance(metric_ids, (list, tuple)) and len(names) > 1 and metric_ids and \
                 all(isinstance(m, (list, tuple)) or m is None for m in metric_ids):
             per_output = self._per_output(list(metric_ids), names, "metrics")
@@ -118,8 +132,7 @@ class Trainer:
             per_output = self._per_output(metric_ids, names, "metrics")
         else:
             per_output = [metric_ids] * len(names)
-        shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
-        self.compiled_metrics = []
+        made = []
         for i, (name, ids) in enumerate(zip(names, per_output)):
             ids = [] if ids is None or ys[i] is None else ids if isinstance(ids, (list, tuple)) else [ids]
             loss_name = getattr(self._output_losses[i], "name", "")
@@ -127,8 +140,8 @@ class Trainer:
                 metric = metrics_module.get(identifier, loss_name, shapes[i], ys[i].shape)
                 if len(names) > 1:
                     metric.name = f"{name}_{metric.name}"
-                self.compiled_metrics.append((i, metric))
-        self._outputs_ready = True
+                made.append((i, metric))
+        return made
 
     def _fused_activation(self):
         """The output layer's activation when the loss takes its place (Softmax-with-Loss), else None."""
@@ -249,7 +262,7 @@ class Trainer:
 
     def _predictions(self, outs):
         """Probabilities for the metrics (the fused path produced logits; argmax needs none)."""
-        if self._fused is None or not any(getattr(m, "needs_probabilities", True) for m in self.metrics):
+        if self._fused is None or not any(m.needs_probabilities for _, m in self.compiled_metrics):
             return outs
         with no_grad():
             return [activations.get(self._fused)(Tensor._from_op(outs[0], None)).data]
@@ -430,7 +443,7 @@ class Trainer:
                     warned = True
                     warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                                   f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
-                logs = tracker.update(loss, len(xb[0]), yb, preds, parts)
+                logs = tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
             callback_list.on_train_batch_end(step, logs)
             if self.stop_training:
                 break
@@ -453,7 +466,7 @@ class Trainer:
                 logs = tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
             else:
                 loss, preds, parts = self._test_batch(xb, yb, wb)
-                logs = tracker.update(loss, len(xb[0]), yb, preds, parts)
+                logs = tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
             hooks.on_test_batch_end(step, logs)
         logs = tracker.logs()
         hooks.on_test_end(logs)
@@ -520,7 +533,7 @@ class Trainer:
             logs = tracker.custom(self.train_step(self._step_data(xs, ys, weights)))
         else:
             loss, preds, parts = self._train_batch(xs, ys, weights)
-            logs = tracker.update(loss, len(xs[0]), ys, preds, parts)
+            logs = tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
         self.train(False)
         return logs if return_dict else self._keras_result(logs)
 
@@ -528,7 +541,7 @@ class Trainer:
         xs, ys, weights = self._prepare(x, y, sample_weight)
         self.train(False)
         loss, preds, parts = self._test_batch(xs, ys, weights)
-        logs = _Tracker(self).update(loss, len(xs[0]), ys, preds, parts)
+        logs = _Tracker(self).update(loss, len(xs[0]), ys, preds, parts, weights)
         return logs if return_dict else self._keras_result(logs)
 
     def predict_on_batch(self, x):
@@ -572,14 +585,16 @@ class _Tracker:
         self.part_totals = [0.0] * len(self.names)
         self.custom_logs = None
 
-    def update(self, loss, n, ys, preds, parts):
-        """Add a batch of n samples: its loss, per-output losses and, for the metrics, targets and outputs."""
+    def update(self, loss, n, ys, preds, parts, weights=None):
+        """Add a batch of n samples: its loss, per-output losses and, for the metrics, targets and outputs
+        (and the sample weights, for the weighted_metrics)."""
         self.loss_total += loss * n
         self.count += n
         for i, part in enumerate(parts):
             self.part_totals[i] += part * n
         for position, output, metric in self.metrics:
-            metric.update_state(ys[position], preds[output])
+            w = weights if getattr(metric, "weighted", False) else None
+            metric.update_state(ys[position], preds[output], sample_weight=w)
         return self.logs()
 
     def custom(self, logs):

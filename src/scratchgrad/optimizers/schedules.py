@@ -8,7 +8,8 @@ SCHEDULES = {}  # class name -> class, for configs
 class LearningRateSchedule:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        SCHEDULES[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):
+            SCHEDULES[cls.__name__] = cls
 
     def __call__(self, step):
         raise NotImplementedError
@@ -21,18 +22,25 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """lr₀ · rate^(step / decay_steps); with staircase the exponent is floored (decay in steps)."""
+class _RateDecay(LearningRateSchedule):
+    """A decay by `decay_rate` over each `decay_steps` steps, smooth or (staircase) in whole periods."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         if decay_steps <= 0:
             raise ValueError(f"decay_steps must be > 0, got {decay_steps}")
         self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
         self.decay_rate, self.staircase = decay_rate, staircase
 
-    def __call__(self, step):
+    def _periods(self, step):
         p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+        return math.floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_RateDecay):
+    """lr₀ · rate^(step / decay_steps); with staircase the exponent is floored (decay in steps)."""
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.decay_rate ** self._periods(step)
 
 
 class StepDecay(LearningRateSchedule):
@@ -108,18 +116,11 @@ class PolynomialDecay(LearningRateSchedule):
         return (self.initial_learning_rate - self.end_learning_rate) * fraction + self.end_learning_rate
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """lr₀ / (1 + decay_rate · step / decay_steps); with staircase the ratio is floored."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        if decay_steps <= 0:
-            raise ValueError(f"decay_steps must be > 0, got {decay_steps}")
-        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
-        self.decay_rate, self.staircase = decay_rate, staircase
-
     def __call__(self, step):
-        p = step / self.decay_steps
-        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+        return self.initial_learning_rate / (1 + self.decay_rate * self._periods(step))
 
 
 class CosineDecayRestarts(LearningRateSchedule):
