@@ -217,13 +217,14 @@ class Dropout(Function):
     the expected activation is unchanged and evaluation needs no rescaling. A new mask is drawn at
     every forward unless a fixed `mask` is given."""
 
-    def __init__(self, rate, mask=None):
-        self.rate, self.fixed_mask = rate, mask
+    def __init__(self, rate, mask=None, noise_shape=None):
+        self.rate, self.fixed_mask, self.noise_shape = rate, mask, noise_shape
 
     def forward(self, x):
         mask = self.fixed_mask
-        if mask is None:
-            mask = array_module(x).asarray(get_rng().random(x.shape, dtype=np.float32) >= self.rate)
+        if mask is None:  # noise_shape: one draw per entry of that shape, broadcast (whole channels, say)
+            shape = x.shape if self.noise_shape is None else self.noise_shape
+            mask = array_module(x).asarray(get_rng().random(shape, dtype=np.float32) >= self.rate)
         self.scaled_mask = mask * x.dtype.type(1 / (1 - self.rate))
         return x * self.scaled_mask
 

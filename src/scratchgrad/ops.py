@@ -606,6 +606,42 @@ def one_hot(x, num_classes, dtype=None):
     return OneHot(num_classes, np.dtype(dtype or floatx()))(as_tensor(x) if isinstance(x, Tensor) else Tensor(x))
 
 
+class Pad(Function):
+    """Zeros around x: `widths` is one (before, after) pair per axis."""
+
+    def __init__(self, widths):
+        self.widths = [tuple(w) for w in widths]
+
+    def forward(self, x):
+        return array_module(x).pad(x, self.widths)
+
+    def backward(self, gy):
+        return gy[tuple(slice(a, gy.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
+
+
+class Repeat(Function):
+    """Each entry repeated `times` times along `axis`; the backward sums each block of copies."""
+
+    def __init__(self, times, axis):
+        self.times, self.axis = times, axis
+
+    def forward(self, x):
+        self.axis = self.axis % x.ndim
+        return array_module(x).repeat(x, self.times, axis=self.axis)
+
+    def backward(self, gy):
+        shape = gy.shape[:self.axis] + (gy.shape[self.axis] // self.times, self.times) + gy.shape[self.axis + 1:]
+        return gy.reshape(shape).sum(axis=self.axis + 1)
+
+
+def pad(x, widths):
+    return Pad(widths)(as_tensor(x))
+
+
+def repeat(x, times, axis):
+    return Repeat(times, axis)(as_tensor(x))
+
+
 def not_equal(x, value, dtype=None):
     """A 0/1 mask of where x differs from the number `value` (no gradient)."""
     return NotEqual(value, np.dtype(dtype or floatx()))(as_tensor(x))

@@ -9,7 +9,10 @@ from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, 
                    Sigmoid, Softmax, Tanh)
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                       dot, maximum, minimum, multiply, subtract)
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, LayerNormalization
+from .preprocessing import Normalization, Rescaling
+from .regularization import ActivityRegularization, GaussianNoise, SpatialDropout2D
+from .reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
 
 
 def register(cls):

@@ -1,6 +1,37 @@
 """BatchNormalization over the last (feature / channel) axis."""
 from .. import functional as F
+from .. import ops
 from .base import Layer, serialize_initializer
+
+
+class LayerNormalization(Layer):
+    """Normalize each sample over its last axis (its features), then scale by gamma and shift by beta:
+    unlike batch normalization, independent of the batch (so the same in training and inference)."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1,):
+            raise NotImplementedError("LayerNormalization over the last axis (axis=-1) only")
+        self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
+        self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer}
+
+    def build(self, input_shape):
+        n = (input_shape[-1],)
+        self.gamma = self.add_weight(n, self.initializers["gamma"], name="gamma") if self.scale else None
+        self.beta = self.add_weight(n, self.initializers["beta"], name="beta") if self.center else None
+
+    def call(self, x):
+        mean = x.mean(axis=-1, keepdims=True)
+        centered = x - mean
+        y = centered / ops.sqrt((centered * centered).mean(axis=-1, keepdims=True) + self.epsilon)
+        y = y * self.gamma if self.gamma is not None else y
+        return y + self.beta if self.beta is not None else y
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, **{f"{k}_initializer": serialize_initializer(v)
+                                        for k, v in self.initializers.items()}}
 
 
 class BatchNormalization(Layer):

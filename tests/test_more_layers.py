@@ -1,0 +1,67 @@
+"""Keras layers beyond the curriculum's: shapes and values as Keras documents them."""
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad import layers
+
+
+@pytest.mark.parametrize("layer,shape,expected", [
+    (lambda: layers.ZeroPadding2D(2), (2, 5, 6, 3), (2, 9, 10, 3)),
+    (lambda: layers.ZeroPadding2D(((1, 0), (2, 1))), (2, 5, 6, 3), (2, 6, 9, 3)),
+    (lambda: layers.Cropping2D(((1, 1), (2, 0))), (2, 5, 6, 3), (2, 3, 4, 3)),
+    (lambda: layers.UpSampling2D(2), (2, 5, 6, 3), (2, 10, 12, 3)),
+    (lambda: layers.Permute((2, 1)), (2, 5, 6), (2, 6, 5)),
+    (lambda: layers.RepeatVector(4), (2, 3), (2, 4, 3)),
+    (lambda: layers.GlobalMaxPooling2D(keepdims=True), (2, 5, 6, 3), (2, 1, 1, 3)),
+    (lambda: layers.GlobalAveragePooling1D(), (2, 5, 6), (2, 6)),
+])
+def test_output_shapes(layer, shape, expected):
+    assert layer()(np.ones(shape, np.float32)).shape == expected
+    assert layer()(keras.Input(shape=shape[1:])).shape == (None,) + expected[1:]
+
+
+def test_upsampling_repeats_rows_and_columns():
+    x = np.arange(4, dtype=np.float32).reshape(1, 2, 2, 1)
+    np.testing.assert_array_equal(layers.UpSampling2D(2)(x).numpy()[0, :, :, 0],
+                                  [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]])
+
+
+def test_normalization_adapts_to_the_data_and_inverts(rng):
+    data = rng.normal([1.0, -2.0, 5.0], [0.5, 2.0, 3.0], (500, 3)).astype(np.float32)
+    norm = layers.Normalization()
+    norm.adapt(data)
+    out = norm(data).numpy()
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-4)
+    undo = layers.Normalization(mean=norm.mean.numpy(), variance=norm.variance.numpy(), invert=True)
+    np.testing.assert_allclose(undo(out).numpy(), data, rtol=1e-4, atol=1e-4)
+    assert norm.trainable_weights == [] and len(norm.weights) == 2  # saved with the model, never trained
+
+
+def test_rescaling_and_layer_normalization(rng):
+    assert layers.Rescaling(1 / 255)(np.full((1, 2), 255.0)).numpy().tolist() == [[1.0, 1.0]]
+    x = rng.normal(3, 2, (4, 6)).astype(np.float32)
+    out = layers.LayerNormalization(epsilon=0.0)(x).numpy()
+    np.testing.assert_allclose(out.mean(axis=-1), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=-1), 1, atol=1e-4)
+
+
+def test_activity_regularization_adds_its_penalty_over_the_batch(rng):
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, layers.ActivityRegularization(l1=0.1, l2=0.2)(inputs))
+    model.compile("sgd", "mse")
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    penalty = (0.1 * np.abs(x).sum() + 0.2 * (x * x).sum()) / 8
+    assert model.evaluate(x, x, verbose=0) == pytest.approx(penalty, rel=1e-5)
+
+
+def test_noise_and_spatial_dropout_act_only_in_training(rng):
+    x = np.ones((2, 4, 4, 3), np.float32)
+    for layer in (layers.GaussianNoise(0.5), layers.SpatialDropout2D(0.5)):
+        np.testing.assert_array_equal(layer(x).numpy(), x)
+        assert not np.array_equal(layer(x, training=True).numpy(), x)
+    keras.set_seed(1)
+    dropped = layers.SpatialDropout2D(0.5)(x, training=True).numpy()
+    per_channel = dropped.reshape(2, 16, 3)
+    assert all(len(set(per_channel[i, :, c])) == 1 for i in range(2) for c in range(3))  # whole maps
