@@ -88,3 +88,33 @@ def test_csv_logger(tmp_path, data):
 def test_lambda_callback_rejects_unknown_hooks():
     with pytest.raises(TypeError, match="on_epoch_end"):
         callbacks.LambdaCallback(on_epoch_finish=print)
+
+
+def test_tensorboard_writes_event_files_tensorboard_reads(tmp_path, rng):
+    """Keras's layout: log_dir/train and log_dir/validation with epoch_<name> scalars; the records are
+    read back with TensorBoard's own Event protobuf (tensorboardX ships it)."""
+    import struct
+
+    event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2")
+
+    def scalars(folder):
+        found = {}
+        for path in folder.iterdir():
+            data = path.read_bytes()
+            while data:
+                (length,) = struct.unpack("<Q", data[:8])
+                event = event_pb2.Event.FromString(data[12:12 + length])
+                for value in event.summary.value:
+                    found.setdefault(value.tag, []).append((event.step, value.simple_value))
+                data = data[12 + length + 4:]
+        return found
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = rng.random((20, 3)), rng.integers(0, 2, 20)
+    history = model.fit(x, y, epochs=3, validation_split=0.25, verbose=0,
+                        callbacks=[keras.callbacks.TensorBoard(tmp_path, histogram_freq=1)])
+    train, validation = scalars(tmp_path / "train"), scalars(tmp_path / "validation")
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train)
+    assert [step for step, _ in train["epoch_loss"]] == [0, 1, 2]
+    np.testing.assert_allclose([v for _, v in validation["epoch_loss"]], history.history["val_loss"], rtol=1e-6)

@@ -298,6 +298,56 @@ class CSVLogger(Callback):
         self.file.close()
 
 
+class TensorBoard(Callback):
+    """Write the losses and metrics as TensorBoard event files, as Keras does: `log_dir/train` and
+    `log_dir/validation`, scalars named "epoch_loss", "epoch_accuracy", ... (and "batch_<name>" every
+    `update_freq` batches when it is a number), "epoch_learning_rate", and with `histogram_freq` a
+    histogram of every weight. `tensorboard --logdir log_dir` shows them. Needs tensorboardX
+    (pip install 'scratchgrad[tensorboard]')."""
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
+                 embeddings_metadata=None):
+        super().__init__()
+        if update_freq not in ("epoch", "batch") and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"update_freq must be 'epoch', 'batch' or a number of batches, got {update_freq!r}")
+        self.log_dir, self.histogram_freq = os.fspath(log_dir), histogram_freq
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self.writers, self.step = {}, 0
+
+    def _writer(self, kind):
+        if kind not in self.writers:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:
+                raise ImportError("TensorBoard needs tensorboardX: pip install tensorboardX "
+                                  "(or pip install 'scratchgrad[tensorboard]')") from None
+            self.writers[kind] = SummaryWriter(os.path.join(self.log_dir, kind))
+        return self.writers[kind]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.update_freq != "epoch" and self.step % self.update_freq == 0:
+            for name, value in (logs or {}).items():
+                self._writer("train").add_scalar(f"batch_{name}", value, self.step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            kind, name = ("validation", name[4:]) if name.startswith("val_") else ("train", name)
+            self._writer(kind).add_scalar(f"epoch_{name}", value, epoch)
+        self._writer("train").add_scalar("epoch_learning_rate", self.model.optimizer.learning_rate, epoch)
+        if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
+            for weight in self.model.weights:
+                self._writer("train").add_histogram(weight.name, weight.numpy(), epoch)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+
 class LambdaCallback(Callback):
     """A callback from plain functions: LambdaCallback(on_epoch_end=lambda epoch, logs: ...)."""
 

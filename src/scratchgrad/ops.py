@@ -669,6 +669,10 @@ def shape(x):
     return tuple(x.shape)
 
 
+def eye(n, dtype=None):
+    return Tensor(np.eye(n, dtype=dtype or floatx()))
+
+
 def ones(shape, dtype=None):
     return Tensor(np.ones(shape, dtype=dtype or floatx()))
 

@@ -3,6 +3,8 @@
 L2(l2) adds l2 · Σw². The textbook writes weight decay as λ/2 · ‖w‖²: the same penalty with λ = 2·l2.
 L1(l1) adds l1 · Σ|w|, which drives weights to exactly zero.
 """
+import numpy as np
+
 from . import ops
 
 
@@ -53,9 +55,31 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
-l1, l2, l1_l2 = L1, L2, L1L2  # Keras's lower-case names: regularizers.l2(1e-4)
-_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
+class OrthogonalRegularizer(Regularizer):
+    """Pushes a kernel's rows (or columns) toward being orthogonal: factor · mean |cos| over pairs of the
+    unit-normalized rows (Keras's: ½·Σ|off-diagonal of W·Wᵀ| / pairs)."""
+
+    def __init__(self, factor=0.01, mode="rows"):
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"mode must be 'rows' or 'columns', got {mode!r}")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, weight):
+        if weight.ndim != 2:
+            raise ValueError(f"OrthogonalRegularizer needs a 2-D kernel, got shape {weight.shape}")
+        w = weight if self.mode == "rows" else weight.T
+        w = w / ops.sqrt(ops.maximum((w * w).sum(axis=1, keepdims=True), 1e-12))
+        size = w.shape[0]
+        off_diagonal = ops.abs(ops.matmul(w, w.T)) * (1.0 - np.eye(size, dtype=w.dtype))
+        return off_diagonal.sum() * (self.factor * 0.5 / (size * (size - 1) / 2))
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer}
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer  # Keras's lower-case names
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
 def get(identifier):

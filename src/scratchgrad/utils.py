@@ -80,3 +80,29 @@ class PyDataset:
 
     def on_epoch_end(self):
         pass
+
+
+def normalize(x, axis=-1, order=2):
+    """keras.utils.normalize: x divided by its `order`-norm along `axis` (rows of zeros stay zeros)."""
+    x = as_array(x).astype(np.float64) if not np.issubdtype(np.asarray(x).dtype, np.floating) else as_array(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """keras.utils.pad_sequences: lists of different lengths as one (n, maxlen) array, padded with
+    `value` and cut to `maxlen` at the start ("pre") or the end ("post")."""
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise ValueError(f"padding and truncating must be 'pre' or 'post', got {padding!r} and {truncating!r}")
+    sequences = [list(s) for s in sequences]
+    maxlen = maxlen if maxlen is not None else max((len(s) for s in sequences), default=0)
+    out = np.full((len(sequences), maxlen), value, dtype=dtype)
+    for i, s in enumerate(sequences):
+        kept = (s[-maxlen:] if truncating == "pre" else s[:maxlen]) if maxlen else []
+        if kept:
+            if padding == "pre":
+                out[i, maxlen - len(kept):] = kept
+            else:
+                out[i, :len(kept)] = kept
+    return out
