@@ -31,6 +31,7 @@ LAYER_EXAMPLES = {
     "InputLayer": (lambda: L.InputLayer(shape=(4,)), (4,)),
     "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9), (4,)),
     "Conv2D": (lambda: L.Conv2D(2, 3, padding="same", activation="relu"), (5, 5, 2)),
+    "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 3, strides=2, padding="same", activation="tanh"), (3, 3, 2)),
     "MaxPooling2D": (lambda: L.MaxPooling2D(2, padding="same"), (5, 5, 2)),
     "AveragePooling2D": (lambda: L.AveragePooling2D(2), (4, 4, 2)),
     "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(), (3, 3, 2)),

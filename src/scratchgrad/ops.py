@@ -634,6 +634,28 @@ class Repeat(Function):
         return gy.reshape(shape).sum(axis=self.axis + 1)
 
 
+class Dilate(Function):
+    """Insert `factors[i] - 1` zeros between neighbouring entries along each axis (backward: the
+    strided entries)."""
+
+    def __init__(self, factors):
+        self.factors = tuple(factors)
+
+    def forward(self, x):
+        shape = tuple((n - 1) * f + 1 for n, f in zip(x.shape, self.factors))
+        out = array_module(x).zeros(shape, dtype=x.dtype)
+        self.index = tuple(slice(None, None, f) for f in self.factors)
+        out[self.index] = x
+        return out
+
+    def backward(self, gy):
+        return gy[self.index]
+
+
+def dilate(x, factors):
+    return Dilate(factors)(as_tensor(x))
+
+
 def pad(x, widths):
     return Pad(widths)(as_tensor(x))
 

@@ -1,6 +1,7 @@
 """Conv2D and the pooling layers, on the im2col primitives of convolution.py (Keras names and layouts)."""
 from .. import activations, initializers, regularizers
 from .. import convolution as C
+from .. import ops
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
@@ -65,6 +66,36 @@ class Conv2D(Layer):
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
                 "bias_regularizer": serialize_regularizer(self.bias_regularizer)}
+
+
+class Conv2DTranspose(Conv2D):
+    """The transposed convolution (sometimes called deconvolution): each input pixel stamps the kernel,
+    scaled, onto a `strides` times larger output. Written as what it equals, a convolution: spread the
+    input out with strides - 1 zeros between pixels, pad it by kernel - 1, and cross-correlate with
+    the flipped kernel. `kernel` has Keras's shape (kh, kw, filters, in_channels)."""
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+        shape = self.kernel_size + (self.filters, input_shape[self.channel_axis])
+        self.kernel = self.add_weight(shape, initializers.get(self._init_names[0]), regularizer=self.kernel_regularizer,
+                                      name="kernel")
+        if self.use_bias:
+            self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
+                                        regularizer=self.bias_regularizer, name="bias")
+
+    def call_without_activation(self, x, training=False):
+        first = self.data_format == "channels_first"
+        spatial = (2, 3) if first else (1, 2)
+        factors = [1] * 4
+        widths = [(0, 0)] * 4
+        for axis, s, k in zip(spatial, self.strides, self.kernel_size):
+            factors[axis] = s
+            full = k - 1  # "valid": every position any input pixel reaches
+            crop = max(k - s, 0) if self.padding == "same" else 0
+            widths[axis] = (full - crop // 2, full - (crop - crop // 2))
+        x = ops.pad(ops.dilate(x, factors), widths)
+        flipped = self.kernel[::-1, ::-1].transpose(0, 1, 3, 2)  # (kh, kw, in_channels, filters)
+        return C.conv2d(x, flipped, self.bias, 1, "valid", self.data_format)
 
 
 class _Pooling2D(Layer):
