@@ -102,3 +102,15 @@ def test_conv2d_transpose_is_the_adjoint_of_conv2d(kernel, stride, rng):
     np.testing.assert_allclose((y.numpy() * g).sum(), (x * layer(g).numpy()).sum(), rtol=1e-10)
     same = layers.Conv2DTranspose(4, kernel, strides=stride, padding="same")(np.ones((1, 5, 4, 3), np.float32))
     assert same.shape == (1, 5 * stride, 4 * stride, 4)
+
+
+def test_center_crop_and_random_flip(rng):
+    x = np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5, 1)
+    np.testing.assert_array_equal(layers.CenterCrop(2, 3)(x).numpy(), x[:, 1:3, 1:4])
+    flip = layers.RandomFlip("horizontal")
+    np.testing.assert_array_equal(flip(x).numpy(), x)  # inference: unchanged
+    keras.set_seed(3)
+    out = flip(np.repeat(x, 8, axis=0), training=True).numpy()
+    mirrored = [np.array_equal(img, np.repeat(x, 8, axis=0)[i][:, ::-1]) for i, img in enumerate(out)]
+    kept = [np.array_equal(img, np.repeat(x, 8, axis=0)[i]) for i, img in enumerate(out)]
+    assert all(m or k for m, k in zip(mirrored, kept)) and any(mirrored) and any(kept)

@@ -43,6 +43,8 @@ LAYER_EXAMPLES = {
     "LayerNormalization": (lambda: L.LayerNormalization(beta_initializer="random_normal",
                                                         gamma_initializer="random_uniform"), (3, 4)),
     "Rescaling": (lambda: L.Rescaling(1 / 255, offset=-0.5), (4,)),
+    "CenterCrop": (lambda: L.CenterCrop(2, 3), (4, 5, 2)),
+    "RandomFlip": (lambda: L.RandomFlip(), (3, 3, 2)),
     "Normalization": (lambda: L.Normalization(mean=[0.5, 1.0, -1.0, 2.0], variance=[1.0, 4.0, 0.25, 2.0]), (4,)),
     "ActivityRegularization": (lambda: L.ActivityRegularization(l1=0.01, l2=0.02), (4,)),
     "GaussianNoise": (lambda: L.GaussianNoise(0.1), (4,)),

@@ -10,7 +10,7 @@ from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, 
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                       dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
-from .preprocessing import Normalization, Rescaling
+from .preprocessing import CenterCrop, Normalization, RandomFlip, Rescaling
 from .regularization import ActivityRegularization, GaussianNoise, SpatialDropout2D
 from .reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
 

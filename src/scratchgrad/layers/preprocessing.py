@@ -1,7 +1,11 @@
-"""Preprocessing layers: scaling inputs inside the model, so a saved model takes raw data."""
+"""Preprocessing and augmentation layers: scaling and cropping inside the model, so a saved model takes
+raw data, and random flips that show the model more variety in training."""
 import numpy as np
 
 from .. import ops
+from ..autograd import Function
+from ..backend import array_module
+from ..random import get_rng
 from ..utils import as_array
 from .base import Layer
 
@@ -58,3 +62,64 @@ class Normalization(Layer):
         if self.given is not None:
             config.update(mean=self.given[0].tolist(), variance=self.given[1].tolist())
         return config
+
+
+class CenterCrop(Layer):
+    """The central height × width of each image (channels_last); inputs smaller than that are refused."""
+
+    def __init__(self, height, width, data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width, self.data_format = height, width, data_format
+
+    def call(self, x):
+        h_axis = 2 if self.data_format == "channels_first" else 1
+        h, w = x.shape[h_axis], x.shape[h_axis + 1]
+        if h < self.height or w < self.width:
+            raise ValueError(f"{self.name}: images of {h}x{w} are smaller than the crop {self.height}x{self.width}")
+        top, left = (h - self.height) // 2, (w - self.width) // 2
+        index = [slice(None)] * 4
+        index[h_axis], index[h_axis + 1] = slice(top, top + self.height), slice(left, left + self.width)
+        return x[tuple(index)]
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width, "data_format": self.data_format}
+
+
+class _Flip(Function):
+    """Flip each image of the batch with probability ½ along the given axes (its own draw per image)."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        self.flips = [get_rng().random(x.shape[0]) < 0.5 for _ in self.axes]
+        return self._apply(x)
+
+    def _apply(self, a):
+        xp = array_module(a)
+        for axis, chosen in zip(self.axes, self.flips):
+            mask = xp.asarray(chosen).reshape((-1,) + (1,) * (a.ndim - 1))
+            a = xp.where(mask, xp.flip(a, axis=axis), a)
+        return a
+
+    def backward(self, gy):
+        return self._apply(gy)  # each flip is its own inverse
+
+
+class RandomFlip(Layer):
+    """In training, flip each image left-right ("horizontal"), upside down ("vertical") or either, each
+    with probability ½: the same object seen mirrored. The identity in inference."""
+
+    MODES = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (1, 2)}
+
+    def __init__(self, mode="horizontal_and_vertical", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"RandomFlip mode must be one of {', '.join(self.MODES)}, got {mode!r}")
+        self.mode = mode
+
+    def call(self, x, training=False):
+        return _Flip(self.MODES[self.mode])(x) if training else x
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
