@@ -114,3 +114,15 @@ def test_center_crop_and_random_flip(rng):
     mirrored = [np.array_equal(img, np.repeat(x, 8, axis=0)[i][:, ::-1]) for i, img in enumerate(out)]
     kept = [np.array_equal(img, np.repeat(x, 8, axis=0)[i]) for i, img in enumerate(out)]
     assert all(m or k for m, k in zip(mirrored, kept)) and any(mirrored) and any(kept)
+
+
+def test_batch_normalization_axis_and_keras_weight_layout(rng):
+    """Keras's layout: gamma (with scale), beta (with center), moving_mean, moving_variance; axis=1 for
+    channels_first normalizes each channel like axis=-1 on the transposed images."""
+    bn = layers.BatchNormalization(center=False)
+    bn(np.ones((2, 3), np.float32))
+    assert [w.name.split("/")[-1] for w in bn.weights] == ["gamma", "moving_mean", "moving_variance"]
+    x = rng.normal(2, 3, (4, 3, 5, 5)).astype(np.float32)
+    first = layers.BatchNormalization(axis=1)(x, training=True).numpy()
+    last = layers.BatchNormalization(axis=-1)(x.transpose(0, 2, 3, 1), training=True).numpy()
+    np.testing.assert_allclose(first, last.transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-5)

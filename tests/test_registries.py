@@ -29,7 +29,7 @@ LAYER_EXAMPLES = {
     "Flatten": (lambda: L.Flatten(), (2, 3)),
     "Reshape": (lambda: L.Reshape((3, 2)), (6,)),
     "InputLayer": (lambda: L.InputLayer(shape=(4,)), (4,)),
-    "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9), (4,)),
+    "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9, axis=1, center=False), (3, 4, 2)),
     "Conv2D": (lambda: L.Conv2D(2, 3, padding="same", activation="relu"), (5, 5, 2)),
     "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 3, strides=2, padding="same", activation="tanh"), (3, 3, 2)),
     "MaxPooling2D": (lambda: L.MaxPooling2D(2, padding="same"), (5, 5, 2)),

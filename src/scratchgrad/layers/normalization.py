@@ -1,4 +1,6 @@
-"""BatchNormalization over the last (feature / channel) axis."""
+"""Normalization layers: BatchNormalization (over the batch, per feature) and LayerNormalization (per sample)."""
+import numpy as np
+
 from .. import functional as F
 from .. import ops
 from .base import Layer, serialize_initializer
@@ -39,7 +41,7 @@ class BatchNormalization(Layer):
     averages of them in evaluation, then scale by gamma and shift by beta (both learned).
 
     Running statistics: moving ← momentum·moving + (1 - momentum)·batch (Keras's rule and defaults).
-    Works on (batch, features) and on images (batch, height, width, channels).
+    Works on (batch, features) and on images; `axis` is the feature axis (1 for channels_first).
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -56,22 +58,31 @@ class BatchNormalization(Layer):
                              "moving_mean": moving_mean_initializer, "moving_variance": moving_variance_initializer}
 
     def build(self, input_shape):
-        if self.axis not in (-1, len(input_shape) - 1):
-            raise ValueError(f"BatchNormalization normalizes the last axis (channels_last); got axis={self.axis} "
-                             f"for inputs of shape {input_shape}")
-        n, init = (input_shape[-1],), self.initializers
-        self.gamma = self.add_weight(n, init["gamma"] if self.scale else "ones", trainable=self.scale, name="gamma")
-        self.beta = self.add_weight(n, init["beta"] if self.center else "zeros", trainable=self.center, name="beta")
+        self._axis = self.axis % len(input_shape)
+        n, init = (input_shape[self._axis],), self.initializers
+        # Keras's layout: gamma only with scale, beta only with center, then the moving statistics
+        self.gamma = self.add_weight(n, init["gamma"], name="gamma") if self.scale else None
+        self.beta = self.add_weight(n, init["beta"], name="beta") if self.center else None
         self.moving_mean = self.add_weight(n, init["moving_mean"], trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(n, init["moving_variance"], trainable=False, name="moving_variance")
 
     def call(self, x, training=False):
-        if x.shape[-1] != self.gamma.shape[0]:
-            raise ValueError(f"{self.name} was built for {self.gamma.shape[0]} features, got input shape {x.shape}")
+        if x.shape[self._axis] != self.moving_mean.shape[0]:
+            raise ValueError(f"{self.name} was built for {self.moving_mean.shape[0]} features on axis {self.axis}, "
+                             f"got input shape {x.shape}")
+        last = self._axis == x.ndim - 1
+        order = [a for a in range(x.ndim) if a != self._axis] + [self._axis]
+        if not last:  # normalize along another axis (channels_first): move it last and back
+            x = x.transpose(order)
+        n = self.moving_mean.shape
+        gamma = self.gamma if self.gamma is not None else np.ones(n, x.dtype)
+        beta = self.beta if self.beta is not None else np.zeros(n, x.dtype)
         if training:
-            return F.batch_norm(x, self.gamma, self.beta, self.epsilon,
-                                moving=(self.moving_mean, self.moving_variance), momentum=self.momentum)
-        return F.batch_norm(x, self.gamma, self.beta, self.epsilon, self.moving_mean, self.moving_variance)
+            y = F.batch_norm(x, gamma, beta, self.epsilon, moving=(self.moving_mean, self.moving_variance),
+                             momentum=self.momentum)
+        else:
+            y = F.batch_norm(x, gamma, beta, self.epsilon, self.moving_mean, self.moving_variance)
+        return y if last else y.transpose(list(np.argsort(order)))
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
