@@ -205,3 +205,107 @@ def test_user_classes_never_take_a_builtin_name():
     assert type(sg.losses.get("mse_variant")) is MeanSquaredErrorVariant
     assert type(sg.optimizers.get("sgd")) is sg.optimizers.SGD
     assert L.LAYERS["Dense"] is sg.layers.Dense
+
+
+# ---- found in review of keras.Model and the vocabulary -----------------------------------------------------
+def test_a_frozen_batch_norm_runs_in_inference_mode(rng):
+    model = Sequential([L.Input(shape=(3,)), L.BatchNormalization(), L.Dense(1)])
+    model.layers[0].trainable = False
+    model.compile("sgd", "mse")
+    model.fit(rng.normal(size=(16, 3)), rng.normal(size=(16, 1)), verbose=0)
+    assert not model.layers[0].moving_mean.numpy().any()  # Keras: frozen BN keeps its statistics
+
+
+def test_class_weight_with_several_outputs_is_refused(rng):
+    inputs = L.Input(shape=(2,))
+    model = sg.Model(inputs, [L.Dense(2, activation="softmax")(inputs), L.Dense(1)(inputs)])
+    model.compile("sgd", ["sparse_categorical_crossentropy", "mse"])
+    with pytest.raises(ValueError, match="single output"):
+        model.fit(rng.normal(size=(8, 2)), [rng.integers(0, 2, 8), rng.normal(size=(8, 1))],
+                  class_weight={0: 1.0, 1: 2.0}, verbose=0)
+
+
+def test_a_py_dataset_is_read_every_epoch(rng):
+    calls = []
+    x, y = rng.normal(size=(8, 2)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32)
+
+    class Data(sg.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            calls.append(i)
+            return x[4 * i:4 * i + 4], y[4 * i:4 * i + 4]
+
+    model = Sequential([L.Input(shape=(2,)), L.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(Data(), epochs=3, verbose=0)
+    assert len(calls) == 6
+    with pytest.raises(TypeError, match="PyDataset"):
+        model.fit((b for b in [(x, y)]), verbose=0)
+
+
+def test_a_shared_layer_adds_its_loss_at_every_call(rng):
+    class Penalty(L.Layer):
+        def call(self, inputs):
+            self.add_loss(sg.ops.mean(inputs))
+            return inputs
+
+    shared = Penalty()
+    a = L.Input(shape=(2,))
+    model = sg.Model(a, L.add([shared(a), shared(L.Dense(2)(a))]))
+    model(np.ones((1, 2), np.float32))
+    assert len(model.losses) == 2
+
+
+def test_dict_outputs_are_named_by_their_keys(rng):
+    inputs = L.Input(shape=(3,))
+    model = sg.Model(inputs, {"price": L.Dense(1)(inputs), "score": L.Dense(1)(inputs)})
+    model.compile("sgd", {"price": "mse", "score": "mae"})
+    history = model.fit(rng.normal(size=(8, 3)), {"price": rng.normal(size=(8, 1)), "score": rng.normal(size=(8, 1))},
+                        verbose=0)
+    assert set(history.history) == {"loss", "price_loss", "score_loss"}
+
+
+def test_a_saved_subclassed_model_loads(rng, tmp_path):
+    @sg.saving.register_keras_serializable(package="Regressions")
+    class Tiny(sg.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.dense = units, L.Dense(units)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    model = Tiny(4)
+    model.compile("adam", "mse")
+    x = rng.normal(size=(6, 2)).astype(np.float32)
+    model.fit(x, rng.normal(size=(6, 4)), verbose=0)
+    model.save(tmp_path / "tiny.sg")
+    np.testing.assert_array_equal(sg.load_model(tmp_path / "tiny.sg").predict(x), model.predict(x))
+
+
+def test_keras_ops_take_plain_arrays():
+    np.testing.assert_allclose(sg.ops.matmul(np.eye(2), np.ones((2, 2))).numpy(), np.ones((2, 2)))
+    assert sg.ops.stack([np.ones(2), np.zeros(2)]).shape == (2, 2)
+
+
+def test_weighted_metric_names_follow_keras_with_several_outputs(rng):
+    inputs = L.Input(shape=(2,))
+    model = sg.Model(inputs, [L.Dense(2, activation="softmax", name="c")(inputs), L.Dense(1, name="r")(inputs)])
+    model.compile("sgd", ["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], []],
+                  weighted_metrics=[["accuracy"], []])
+    logs = model.evaluate(rng.normal(size=(8, 2)), [rng.integers(0, 2, 8), rng.normal(size=(8, 1))],
+                          sample_weight=np.ones(8), return_dict=True, verbose=0)
+    assert {"c_accuracy", "c_weighted_accuracy"} <= set(logs)
+    model.compile("sgd", ["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], []])
+    assert "c_accuracy" in model.evaluate(rng.normal(size=(8, 2)), [rng.integers(0, 2, 8), rng.normal(size=(8, 1))],
+                                          return_dict=True, verbose=0)
+
+
+def test_optimizer_options_that_would_be_ignored_are_refused():
+    with pytest.raises(NotImplementedError, match="use_ema"):
+        sg.optimizers.Adam(use_ema=True)

@@ -499,11 +499,8 @@ class R2Score(Metric):
 
 # ---- choosing metrics by name ------------------------------------------------------------------------
 def resolve_accuracy(loss_name, output_shape, y_shape):
-    """Which accuracy "accuracy" means, as Keras decides it: from the loss, else from the shapes."""
-    if loss_name in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"):
-        return {"sparse_categorical_crossentropy": sparse_categorical_accuracy,
-                "categorical_crossentropy": categorical_accuracy,
-                "binary_crossentropy": binary_accuracy}[loss_name]
+    """Which accuracy "accuracy" means, as Keras 3 decides it: from the shapes alone (one output unit:
+    binary; labels one rank lower, or a column of them: sparse; else categorical)."""
     if output_shape[-1] == 1:
         return binary_accuracy
     if len(y_shape) < len(output_shape) or y_shape[-1] == 1:

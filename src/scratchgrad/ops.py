@@ -29,6 +29,8 @@ def broadcast_to(g, shape):
 
 def _pair(a, b):
     """Both operands as Tensors of one dtype; plain numbers and arrays follow the tensor's dtype."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)  # two arrays (keras.ops on NumPy inputs): the first sets the dtype
     if not isinstance(a, Tensor):
         a = as_tensor(a, like=b)
     elif not isinstance(b, Tensor):
@@ -561,8 +563,8 @@ def _same_dtype(xs):
     tensors; tensors of two float dtypes are an error, never a silent upcast."""
     if not xs:
         raise ValueError("need at least one tensor")
-    tensors = [x for x in xs if isinstance(x, Tensor)]
-    like = next((t for t in tensors if t.dtype.kind == "f"), tensors[0] if tensors else None)
+    tensors = [x for x in xs if isinstance(x, Tensor)] or [Tensor(xs[0])]  # all arrays: the first sets the dtype
+    like = next((t for t in tensors if t.dtype.kind == "f"), tensors[0])
     xs = [x if isinstance(x, Tensor) else as_tensor(x, like=like) for x in xs]
     floats = {x.dtype for x in xs if x.dtype.kind == "f"}
     if len(floats) > 1:

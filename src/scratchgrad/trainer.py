@@ -112,19 +112,16 @@ class Trainer:
                                     for w in self._per_output(self._loss_weights, names, "loss_weights", 1.0)]
         shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
         self.compiled_metrics = []
-        plain = self._make_metrics(self._metric_ids, names, shapes, ys, weighted=False)
+        plain = self._make_metrics(self._metric_ids, names, shapes, ys)
         taken = {metric.name for _, metric in plain}
-        weighted = self._make_metrics(self._weighted_metric_ids, names, shapes, ys, weighted=True)
-        for _, metric in weighted:
-            metric.weighted = True
-            if metric.name in taken:  # the same metric asked for both ways: Keras's name for the weighted one
-                metric.name = f"weighted_{metric.name}"
+        weighted = self._make_metrics(self._weighted_metric_ids, names, shapes, ys, taken)
         self.compiled_metrics = plain + weighted
         self._outputs_ready = True
 
-    def _make_metrics(self, metric_ids, names, shapes, ys, weighted):
+    def _make_metrics(self, metric_ids, names, shapes, ys, taken=None):
         """(output index, metric) for a compile() metrics setting: a list for every output, a list of
-        lists or a dict by output name."""
+        lists or a dict by output name. With `taken` (the unweighted metrics' names), these are the
+        weighted_metrics: a name already taken becomes "weighted_<name>" (after the output's name)."""
         if isinstance(metric_ids, (list, tuple)) and len(names) > 1 and metric_ids and \
                 all(isinstance(m, (list, tuple)) or m is None for m in metric_ids):
             per_output = self._per_output(list(metric_ids), names, "metrics")
@@ -138,8 +135,12 @@ class Trainer:
             loss_name = getattr(self._output_losses[i], "name", "")
             for identifier in ids:
                 metric = metrics_module.get(identifier, loss_name, shapes[i], ys[i].shape)
-                if len(names) > 1:
-                    metric.name = f"{name}_{metric.name}"
+                base = metric.__dict__.setdefault("base_name", metric.name)  # compiling twice: no double prefix
+                prefix = f"{name}_" if len(names) > 1 else ""
+                if taken is not None:
+                    metric.weighted = True
+                    base = f"weighted_{base}" if prefix + base in taken else base
+                metric.name = prefix + base
                 made.append((i, metric))
         return made
 
@@ -204,7 +205,8 @@ class Trainer:
         """Update the compiled metrics with this batch and return {name: result}."""
         preds, targets = tree.flatten(y_pred), tree.flatten(y)
         for i, metric in self.compiled_metrics:
-            metric.update_state(targets[i], preds[i])
+            weights = sample_weight if getattr(metric, "weighted", False) else None
+            metric.update_state(targets[i], preds[i], sample_weight=weights)
         return {metric.name: metric.result() for _, metric in self.compiled_metrics}
 
     # ---- the training step -------------------------------------------------------------------
@@ -335,6 +337,12 @@ class Trainer:
         if missing:
             raise ValueError(f"no targets y for outputs {missing}, which have a loss")
         ys = [data.targets(raw[i], n, self._output_losses[i], shapes[i], self.dtype) for i in self._targeted]
+        if class_weight and len(self._targeted) > 1:
+            raise ValueError("class_weight is only supported for models with a single output (as in Keras); "
+                             "use sample_weight")
+        if isinstance(sample_weight, (list, tuple, dict)) and len(self._targeted) > 1:
+            raise NotImplementedError("one sample_weight array per output is not supported: give one array, "
+                                      "used for every output's loss")
         weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n)
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
@@ -361,8 +369,10 @@ class Trainer:
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs of mini-batches; returns a History of per-epoch logs."""
-        if _is_batch_sequence(x):
-            x, y, sample_weight, batch_size, shuffle = *_materialize(x), False
+        _refuse_iterators(x)
+        dataset = x if _is_batch_sequence(x) else None
+        if dataset is not None:
+            x, y, sample_weight, batch_size, shuffle = *_materialize(dataset), False
         batch_size = data.check_batch_size(batch_size)
         if os.environ.get("SCRATCHGRAD_KEEP_MEMORY") == "1":
             keep_freed_memory()
@@ -400,6 +410,8 @@ class Trainer:
         callback_list.on_train_begin()
         logs = {}
         for epoch in range(initial_epoch, epochs):
+            if dataset is not None and epoch > initial_epoch:  # a PyDataset is read again every epoch
+                xs, ys, weights = self._prepare(*_materialize(dataset)[:3])
             callback_list.on_epoch_begin(epoch)
             logs = self._run_epoch(xs, ys, weights, batch_size, shuffle, steps, epoch, callback_list)
             if validation is not None and (epoch + 1) % validation_freq == 0:
@@ -559,9 +571,16 @@ def _is_batch_sequence(x):
         and not hasattr(x, "shape") and not hasattr(x, "to_numpy")
 
 
+def _refuse_iterators(x):
+    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
+        raise TypeError("fit takes arrays (or lists/dicts of them) or a keras.utils.PyDataset; a generator or "
+                        "iterator is not supported: wrap it in a PyDataset with __len__ and __getitem__")
+
+
 def _materialize(dataset):
     """The batches of a sequence joined into arrays, in its order: (x, y, sample_weight, batch_size).
-    Each batch is x, (x,), (x, y) or (x, y, sample_weight)."""
+    Each batch is x, (x,), (x, y) or (x, y, sample_weight). fit() calls this once per epoch, so a
+    dataset that reshuffles or augments in on_epoch_end is seen anew each time."""
     batches = [dataset[i] for i in range(len(dataset))]
     if hasattr(dataset, "on_epoch_end"):
         dataset.on_epoch_end()

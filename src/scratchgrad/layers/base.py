@@ -35,6 +35,7 @@ class _CallContext(threading.local):
     without one inherit it (as in Keras)."""
 
     training = None
+    depth = 0  # how many layer calls are in progress: 0 outside any
 
     def resolve(self, training, default):
         if training is not None:
@@ -44,10 +45,12 @@ class _CallContext(threading.local):
     @contextlib.contextmanager
     def calling(self, training):
         previous, self.training = self.training, training
+        self.depth += 1
         try:
             yield
         finally:
             self.training = previous
+            self.depth -= 1
 
 
 _context = _CallContext()
@@ -151,7 +154,8 @@ class Layer:
         training = _context.resolve(training, self.training)
         if self._call_takes_training:
             kwargs["training"] = training
-        self._losses = []
+        if _context.depth == 0:  # a new forward pass: forget the add_loss values of the last one
+            self._clear_losses()
         with _context.calling(training):
             return self.call(inputs, *args, **kwargs)
 
@@ -185,6 +189,11 @@ class Layer:
     def call_without_activation(self, x, training=False):
         """The output before `output_activation` (for a layer that has one): what a fused loss takes."""
         raise NotImplementedError(f"{type(self).__name__} ends in no activation a loss could fuse")
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self._sublayers():
+            layer._clear_losses()
 
     def add_loss(self, loss):
         """Add a scalar Tensor to the training loss (e.g. activity regularization), from inside call()."""

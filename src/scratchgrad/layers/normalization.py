@@ -77,7 +77,7 @@ class BatchNormalization(Layer):
         n = self.moving_mean.shape
         gamma = self.gamma if self.gamma is not None else np.ones(n, x.dtype)
         beta = self.beta if self.beta is not None else np.zeros(n, x.dtype)
-        if training:
+        if training and self.trainable:  # Keras: a frozen BatchNormalization runs in inference mode
             y = F.batch_norm(x, gamma, beta, self.epsilon, moving=(self.moving_mean, self.moving_variance),
                              momentum=self.momentum)
         else:

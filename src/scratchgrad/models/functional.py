@@ -53,6 +53,9 @@ class Functional(Model):
 
     @property
     def output_names(self):
+        """The outputs' names: the dict's keys when the outputs are a dict, else the layers' names."""
+        if isinstance(self._outputs, dict):
+            return sorted(self._outputs)
         return [t.node.layer.name for t in self._flat_outputs]
 
     @property

@@ -110,10 +110,13 @@ def save_model(model, path):
     _check_built(model)
     metadata = {"format": FORMAT, "version": VERSION, "kind": "model",
                 "config": json.dumps(serialize(model))}
+    if model.input_shape is not None:  # a subclassed model is rebuilt by calling it on this shape
+        metadata["build_input_shape"] = json.dumps(model.input_shape)
     tensors = _weight_tensors(model)
     if model.loss is not None:
         compile_config = {"loss": tree.map_structure(losses.serialize, model.loss),
                           "metrics": _saveable_metrics(model._metric_ids), "loss_weights": model._loss_weights,
+                          "weighted_metrics": _saveable_metrics(model._weighted_metric_ids),
                           "optimizer": optimizers.serialize(model.optimizer)}
         metadata["compile"] = json.dumps(compile_config)
         state = model.get_optimizer_state()
@@ -136,6 +139,9 @@ def load_model(path, compile=True):
     rng = get_state()
     try:  # building draws initial weights; loading must not move the user's random stream
         model = _model_from_config(config)
+        if not model.built and "build_input_shape" in metadata:
+            shape = json.loads(metadata["build_input_shape"])
+            model.build(tuple(shape) if shape and not isinstance(shape[0], list) else [tuple(s) for s in shape])
     except (KeyError, TypeError) as err:
         raise ModelFileError(f"{path} has an invalid model config: {err}") from None
     finally:
@@ -145,7 +151,8 @@ def load_model(path, compile=True):
         settings = json.loads(metadata["compile"])
         model.compile(optimizer=optimizers.get(settings["optimizer"]),
                       loss=tree.map_structure(losses.get, settings["loss"], is_leaf=_is_loss_config),
-                      metrics=settings["metrics"], loss_weights=settings.get("loss_weights"))
+                      metrics=settings["metrics"], loss_weights=settings.get("loss_weights"),
+                      weighted_metrics=settings.get("weighted_metrics"))
         slots = _optimizer_slots(tensors)
         if "optimizer_iterations" in metadata:  # SGD without momentum has no slots, but its step count matters
             try:

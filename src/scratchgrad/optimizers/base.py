@@ -46,6 +46,9 @@ class Optimizer:
                                  "gradient_accumulation_steps", "jit_compile"}
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}")
+        unsupported = [k for k in ("use_ema", "loss_scale_factor", "gradient_accumulation_steps") if kwargs.get(k)]
+        if unsupported:  # refused, not silently ignored: the weights would differ from Keras's
+            raise NotImplementedError(f"{type(self).__name__}: {', '.join(unsupported)} is not supported")
         for option, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
             if value is not None and value <= 0:
                 raise ValueError(f"{option} must be > 0, got {value}")
