@@ -215,3 +215,16 @@ def test_weighted_metrics_use_the_sample_weights(rng):
     hits = (model.predict(x).argmax(axis=1) == y).astype(float)
     assert logs["accuracy"] == pytest.approx(hits.mean()) and logs["weighted_accuracy"] == pytest.approx(
         (hits * w).sum() / w.sum())
+
+
+def test_numbers_and_indexing_on_symbolic_tensors_build_layers(rng, tmp_path):
+    inputs = keras.Input(shape=(6,))
+    h = layers.Dense(4)(inputs)
+    out = (2.0 * h[:, :2] - 1.0) / 4.0 + (-h[:, 2:]) ** 2
+    model = keras.Model(inputs, out)
+    x = rng.random((3, 6)).astype(np.float32)
+    raw = model.layers[1](x).numpy()  # the Dense layer's output, computed directly
+    np.testing.assert_allclose(model.predict(x), (2 * raw[:, :2] - 1) / 4 + raw[:, 2:] ** 2, rtol=1e-5)
+    model.compile("sgd", "mse")
+    model.save(tmp_path / "ops.sg")
+    np.testing.assert_allclose(keras.load_model(tmp_path / "ops.sg").predict(x), model.predict(x), rtol=1e-6)

@@ -17,26 +17,59 @@ class SymbolicTensor:
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
 
-    # arithmetic between symbolic tensors makes merge layers, so `x = x + shortcut` builds a graph
+    # arithmetic between symbolic tensors makes merge layers (`x = x + shortcut`); with a number, or
+    # indexing, a TensorOp layer: either way the functional graph records it
     def __add__(self, other):
-        return _merge("Add", self, other)
+        return _merge("Add", "add", self, other)
 
     def __sub__(self, other):
-        return _merge("Subtract", self, other)
+        return _merge("Subtract", "sub", self, other)
 
     def __mul__(self, other):
-        return _merge("Multiply", self, other)
+        return _merge("Multiply", "mul", self, other)
+
+    def __truediv__(self, other):
+        return _op("truediv", self, other)
+
+    def __pow__(self, other):
+        return _op("pow", self, other)
+
+    def __radd__(self, other):
+        return _op("radd", self, other)
+
+    def __rsub__(self, other):
+        return _op("rsub", self, other)
+
+    def __rmul__(self, other):
+        return _op("rmul", self, other)
+
+    def __rtruediv__(self, other):
+        return _op("rtruediv", self, other)
+
+    def __neg__(self):
+        return _op("neg", self, None)
+
+    def __getitem__(self, index):
+        return _op("getitem", self, index)
 
     def __hash__(self):
         return id(self)
 
 
-def _merge(name, a, b):
+def _merge(layer_name, op, a, b):
     from . import layers
 
-    if not isinstance(b, SymbolicTensor):
-        raise TypeError(f"{name} of a symbolic tensor and {type(b).__name__}: both operands must be layer outputs")
-    return getattr(layers, name)()([a, b])
+    if isinstance(b, SymbolicTensor):
+        return getattr(layers, layer_name)()([a, b])
+    return _op(op, a, b)
+
+
+def _op(op, x, value):
+    from .layers.tensor_op import TensorOp
+
+    if isinstance(value, SymbolicTensor):
+        raise TypeError(f"{op} of two symbolic tensors: use a merge layer (layers.add, layers.multiply, ...)")
+    return TensorOp(op, float(value) if isinstance(value, (int, float)) and op != "getitem" else value)(x)
 
 
 class Node:
