@@ -443,3 +443,73 @@ def test_sklearn_tables(loader, shape, n_classes):
     assert x.shape == shape and x.dtype == np.float32
     assert y.shape == (shape[0],) and y.dtype == np.int64
     assert sorted(set(y.tolist())) == list(range(n_classes))
+
+
+# ---- Keras's .npz datasets: IMDB, Reuters, Boston housing ------------------------------------------------
+def _keras_npz(path, **arrays):
+    """A file in Keras's format (object arrays of integer lists are pickled by NumPy, as Keras's are)."""
+    np.savez(path, **arrays)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _ragged(rows):
+    out = np.empty(len(rows), dtype=object)
+    out[:] = [list(r) for r in rows]
+    return out
+
+
+def _use(monkeypatch, module, folder, name, digest):
+    import dataclasses
+
+    monkeypatch.setattr(module, "SOURCE", dataclasses.replace(module.SOURCE, sha256={name: digest}))
+
+
+def test_imdb_and_reuters_follow_keras_conventions(tmp_path, monkeypatch):
+    from scratchgrad.datasets import imdb, reuters
+
+    (tmp_path / "imdb").mkdir()
+    rows = [[1, 5, 9], [2, 3], [7, 8, 9, 10, 11], [4]]
+    digest = _keras_npz(tmp_path / "imdb" / "imdb.npz", x_train=_ragged(rows), y_train=np.array([1, 0, 1, 0]),
+                        x_test=_ragged(rows[:2]), y_test=np.array([0, 1]))
+    _use(monkeypatch, imdb, tmp_path, "imdb.npz", digest)
+    (x_train, y_train), (x_test, y_test) = imdb.load_data(data_dir=tmp_path, num_words=10, maxlen=5)
+    rng, order, test_order = np.random.RandomState(113), np.arange(4), np.arange(2)
+    rng.shuffle(order)
+    rng.shuffle(test_order)  # Keras shuffles the test set with the same generator, after the training set
+    kept = [i for i in order if len(rows[i]) + 1 < 5]  # the start marker counts, as in Keras
+    assert [list(s) for s in x_train] == [[1] + [w + 3 if w + 3 < 10 else 2 for w in rows[i]] for i in kept]
+    assert list(y_train) == [[1, 0, 1, 0][i] for i in kept]
+    assert list(y_test) == [[0, 1][i] for i in test_order]
+
+    (tmp_path / "reuters").mkdir()
+    digest = _keras_npz(tmp_path / "reuters" / "reuters.npz", x=_ragged(rows * 5), y=np.arange(20) % 3)
+    _use(monkeypatch, reuters, tmp_path, "reuters.npz", digest)
+    (x_train, _), (x_test, _) = reuters.load_data(data_dir=tmp_path, test_split=0.25, start_char=None, index_from=0)
+    assert len(x_train) == 15 and len(x_test) == 5 and sorted(map(len, list(x_train) + list(x_test))) == sorted(
+        len(r) for r in rows * 5)
+
+
+def test_boston_housing_and_hostile_files(tmp_path, monkeypatch):
+    import collections
+
+    from scratchgrad.datasets import CorruptDatasetError, boston_housing, imdb
+
+    (tmp_path / "boston_housing").mkdir()
+    x, y = np.arange(50 * 13, dtype=float).reshape(50, 13), np.arange(50, dtype=float)
+    digest = _keras_npz(tmp_path / "boston_housing" / "boston_housing.npz", x=x, y=y)
+    _use(monkeypatch, boston_housing, tmp_path, "boston_housing.npz", digest)
+    (x_train, y_train), (x_test, y_test) = boston_housing.load_data(data_dir=tmp_path)
+    assert x_train.shape == (40, 13) and x_test.shape == (10, 13)
+    np.testing.assert_array_equal(x_train[:, 0] / 13, y_train)  # rows and targets shuffled together
+
+    (tmp_path / "imdb").mkdir()
+    evil = np.empty(1, dtype=object)
+    evil[0] = collections.OrderedDict(a=1)  # any class but NumPy's arrays must be refused, never built
+    digest = _keras_npz(tmp_path / "imdb" / "imdb.npz", x_train=evil, y_train=np.array([1]), x_test=evil,
+                        y_test=np.array([0]))
+    _use(monkeypatch, imdb, tmp_path, "imdb.npz", digest)
+    with pytest.raises(CorruptDatasetError, match="not allowed"):
+        imdb.load_data(data_dir=tmp_path)
+    _use(monkeypatch, imdb, tmp_path, "imdb.npz", "0" * 64)
+    with pytest.raises(CorruptDatasetError, match="sha256"):
+        imdb.load_data(data_dir=tmp_path)

@@ -36,7 +36,8 @@ class Source:
     subdir: str
     mirrors: tuple
     sha256: dict
-    hashed: str = "content"
+    hashed: str = "content"  # or "archive", or "file" (a file used as it is, e.g. Keras's .npz)
+    files: tuple = FILES
 
 
 def data_dir():
@@ -127,7 +128,7 @@ def not_found(source, name, folders, reason):
     looked = "\n".join(f"  {folder}" for folder in folders) or f"  (no folder: ${ENV_VAR} is unset)"
     return DatasetNotFoundError(
         f"{source.name} file {name} was not found. Looked in:\n{looked}\n{reason}\n"
-        f"To use local copies, put {', '.join(FILES)} in a folder named '{source.subdir}' and pass the folder "
+        f"To use local copies, put {', '.join(source.files)} in a folder named '{source.subdir}' and pass the folder "
         f"that contains it as data_dir=, or set {ENV_VAR} to it "
         f"(e.g. {ENV_VAR}=/data with the files in /data/{source.subdir}/)."
     )
@@ -143,9 +144,24 @@ def read(source, name, path, owned):
         raise
 
 
+def load_file(source, name, data_dir=None):
+    """The verified bytes of one file of `source` (found or downloaded as any dataset file)."""
+    path, owned = locate(source, name, data_dir)
+    try:
+        return verified_content(source, name, path)
+    except CorruptDatasetError:
+        if owned:
+            path.unlink(missing_ok=True)
+        raise
+
+
 def verified_content(source, name, path):
-    """The decompressed IDX bytes of `path`, after its sha256 matched the one recorded for `name`."""
+    """The decompressed IDX bytes of `path` (its bytes as they are for hashed="file"), after its sha256
+    matched the one recorded for `name`."""
     raw = path.read_bytes()
+    if source.hashed == "file":
+        check_hash(source, name, path, raw, "file")
+        return raw
     if source.hashed == "archive":
         check_hash(source, name, path, raw, "gzip file")
         return decompress(raw, path)

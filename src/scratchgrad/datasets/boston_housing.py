@@ -1,0 +1,23 @@
+"""Boston housing prices, Keras style: 506 districts, 13 attributes each, the median home value (k$) as
+target, split by `test_split` after Keras's shuffle. (The data include a variable that presumes racial
+self-segregation affects prices; Keras discourages using it outside lessons on such problems.)"""
+import io
+
+from ._npz import load_npz
+from ._sequences import shuffled
+from ._source import Source, load_file
+
+SOURCE = Source(name="Boston housing", subdir="boston_housing",
+                mirrors=("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",),
+                sha256={"boston_housing.npz": "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"},
+                hashed="file", files=("boston_housing.npz",))
+
+
+def load_data(path="boston_housing.npz", test_split=0.2, seed=113, data_dir=None):
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.boston_housing.load_data gives them."""
+    if not 0 <= test_split < 1:
+        raise ValueError(f"test_split must be in [0, 1), got {test_split}")
+    f = load_npz(io.BytesIO(load_file(SOURCE, "boston_housing.npz", data_dir)))
+    x, y = shuffled(seed, f["x"], f["y"])
+    split = int(len(x) * (1 - test_split))
+    return (x[:split], y[:split]), (x[split:], y[split:])

@@ -1,0 +1,32 @@
+"""IMDB movie reviews, Keras style: 25,000 training and 25,000 test reviews as lists of word indices
+(most frequent word = 1 before the shift by `index_from`), labels 1 positive / 0 negative.
+
+The file is Keras's imdb.npz, from `<data_dir or $SCRATCHGRAD_DATA>/imdb/`, the cache or Keras's mirror,
+checked against the sha256 Keras's own loader checks, and read without unpickling (see _npz.py).
+"""
+import io
+
+import numpy as np
+
+from ._npz import load_npz
+from ._sequences import limit, mark, object_array, shuffled
+from ._source import Source, load_file
+
+SOURCE = Source(name="IMDB", subdir="imdb", mirrors=("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",),
+                sha256={"imdb.npz": "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"},
+                hashed="file", files=("imdb.npz",))
+
+
+def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2,
+              index_from=3, data_dir=None):
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.imdb.load_data gives them: x are object
+    arrays of integer lists (pad them with keras.utils.pad_sequences), y integer labels."""
+    f = load_npz(io.BytesIO(load_file(SOURCE, "imdb.npz", data_dir)))
+    rng = np.random.RandomState(seed)
+    x_train, y_train = shuffled(rng, f["x_train"], f["y_train"])
+    x_test, y_test = shuffled(rng, f["x_test"], f["y_test"])
+    x_train, y_train = mark(x_train, y_train, maxlen, start_char, index_from)
+    x_test, y_test = mark(x_test, y_test, maxlen, start_char, index_from)
+    words = limit(x_train + x_test, num_words, skip_top, oov_char)
+    split = len(x_train)
+    return (object_array(words[:split]), np.asarray(y_train)), (object_array(words[split:]), np.asarray(y_test))
