@@ -118,3 +118,32 @@ def test_tensorboard_writes_event_files_tensorboard_reads(tmp_path, rng):
     assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train)
     assert [step for step, _ in train["epoch_loss"]] == [0, 1, 2]
     np.testing.assert_allclose([v for _, v in validation["epoch_loss"]], history.history["val_loss"], rtol=1e-6)
+
+
+def test_backup_and_restore_resumes_an_interrupted_fit_exactly(tmp_path, rng):
+    x, y = rng.random((32, 3)), rng.integers(0, 2, 32)
+
+    def model():
+        keras.set_seed(0)
+        m = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
+        m.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+        return m
+
+    class Crash(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    keras.set_seed(1)
+    reference = model()
+    reference.fit(x, y, epochs=4, shuffle=False, verbose=0)
+    interrupted = model()
+    backup = callbacks.BackupAndRestore(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(x, y, epochs=4, shuffle=False, verbose=0, callbacks=[backup, Crash()])
+    resumed = model()  # a fresh process would start like this
+    history = resumed.fit(x, y, epochs=4, shuffle=False, verbose=0, callbacks=[backup])
+    assert history.epoch == [2, 3]
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not list((tmp_path / "backup").iterdir())  # deleted once training finished

@@ -126,3 +126,22 @@ def test_batch_normalization_axis_and_keras_weight_layout(rng):
     first = layers.BatchNormalization(axis=1)(x, training=True).numpy()
     last = layers.BatchNormalization(axis=-1)(x.transpose(0, 2, 3, 1), training=True).numpy()
     np.testing.assert_allclose(first, last.transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-5)
+
+
+def test_get_file_split_dataset_and_progbar(tmp_path, capsys):
+    import hashlib
+
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(b"scratchgrad")
+    digest = hashlib.sha256(b"scratchgrad").hexdigest()
+    assert keras.utils.get_file("data.bin", file_hash=digest, cache_dir=tmp_path) == str(folder / "data.bin")
+    with pytest.raises(ValueError, match="does not match"):
+        keras.utils.get_file("data.bin", file_hash="0" * 64, cache_dir=tmp_path)
+    x, y = np.arange(10), np.arange(10) * 2
+    (xl, yl), (xr, yr) = keras.utils.split_dataset((x, y), left_size=0.8)
+    assert len(xl) == 8 and len(xr) == 2 and (yl == 2 * xl).all()
+    bar = keras.utils.Progbar(3, verbose=2)
+    for i in range(3):
+        bar.update(i + 1, [("loss", 0.5)])
+    assert "loss" in capsys.readouterr().out

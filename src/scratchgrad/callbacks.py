@@ -298,6 +298,61 @@ class CSVLogger(Callback):
         self.file.close()
 
 
+class BackupAndRestore(Callback):
+    """Survive an interrupted fit(): the whole model (weights, optimizer state) is saved to `backup_dir`
+    after every epoch (or every `save_freq` batches), and a fit() that finds a backup there resumes after
+    its epoch. The backup is deleted when training finishes, unless delete_checkpoint=False."""
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"save_freq must be 'epoch' or a positive number of batches, got {save_freq!r}")
+        self.backup_dir, self.save_freq, self.delete_checkpoint = os.fspath(backup_dir), save_freq, delete_checkpoint
+        self._batches, self._epoch = 0, 0
+
+    def _backups(self):
+        if not os.path.isdir(self.backup_dir):
+            return []
+        names = [n for n in os.listdir(self.backup_dir) if n.startswith("epoch-") and n.endswith(".sg")]
+        return sorted(names, key=lambda n: int(n[6:-3]))
+
+    def on_train_begin(self, logs=None):
+        backups = self._backups()
+        if not backups:
+            return
+        from .models.saving import load_model
+
+        saved = load_model(os.path.join(self.backup_dir, backups[-1]))
+        self.model.set_weights(saved.get_weights())
+        self.model.set_optimizer_state(saved.get_optimizer_state())
+        self.model._resume_from = int(backups[-1][6:-3])  # fit() starts at the epoch after the backup
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+        if self.save_freq != "epoch" and self._batches % self.save_freq == 0:
+            self._save(self._epoch)  # mid-epoch: resuming repeats this epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch + 1)
+
+    def _save(self, completed):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        old = self._backups()
+        self.model.save(os.path.join(self.backup_dir, f"epoch-{completed}.sg"))  # written atomically
+        for name in old:
+            if name != f"epoch-{completed}.sg":
+                os.remove(os.path.join(self.backup_dir, name))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint:
+            for name in self._backups():
+                os.remove(os.path.join(self.backup_dir, name))
+
+
 class TensorBoard(Callback):
     """Write the losses and metrics as TensorBoard event files, as Keras does: `log_dir/train` and
     `log_dir/validation`, scalars named "epoch_loss", "epoch_accuracy", ... (and "batch_<name>" every

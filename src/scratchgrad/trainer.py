@@ -408,6 +408,7 @@ class Trainer:
         self.stop_training = False
         self._warn_on_nan = not any(isinstance(cb, TerminateOnNaN) for cb in cbs)
         callback_list.on_train_begin()
+        initial_epoch = self.__dict__.pop("_resume_from", initial_epoch)  # BackupAndRestore found a backup
         logs = {}
         for epoch in range(initial_epoch, epochs):
             if dataset is not None and epoch > initial_epoch:  # a PyDataset is read again every epoch

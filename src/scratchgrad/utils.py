@@ -106,3 +106,84 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
             else:
                 out[i, :len(kept)] = kept
     return out
+
+
+def get_file(fname=None, origin=None, file_hash=None, cache_subdir="datasets", hash_algorithm="auto",
+             extract=False, cache_dir=None, **kwargs):
+    """keras.utils.get_file: the path of `fname` in the cache (`cache_dir`/`cache_subdir`, by default the
+    user's cache), downloaded from `origin` with pooch if absent. With `file_hash` (sha256, or md5 for a
+    32-character hash) a cached or downloaded file that does not match is refused."""
+    import hashlib
+    from pathlib import Path
+
+    if fname is None and origin is None:
+        raise ValueError("get_file needs fname or origin")
+    fname = fname or origin.rsplit("/", 1)[-1]
+    if cache_dir is None:
+        from .datasets._source import cache_dir as user_cache
+
+        cache_dir = user_cache()
+    path = Path(cache_dir) / cache_subdir / fname
+    algorithm = "md5" if hash_algorithm == "md5" or (hash_algorithm == "auto" and file_hash and
+                                                     len(file_hash) == 32) else "sha256"
+    if not path.is_file():
+        if origin is None:
+            raise FileNotFoundError(f"{path} is not in the cache and no origin= says where to download it")
+        import pooch
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pooch.retrieve(origin, known_hash=f"{algorithm}:{file_hash}" if file_hash else None, fname=fname,
+                       path=path.parent, progressbar=False)
+    if file_hash and getattr(hashlib, algorithm)(path.read_bytes()).hexdigest() != file_hash:
+        raise ValueError(f"{path}: its {algorithm} does not match {file_hash}; the file was not used")
+    if extract:
+        import shutil
+
+        target = path.parent / (path.name.split(".")[0])
+        shutil.unpack_archive(str(path), str(target))
+        return str(target)
+    return str(path)
+
+
+def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None):
+    """keras.utils.split_dataset on arrays (or a tuple of same-length arrays): two parts by fraction
+    (float) or count (int); the other size defaults to the rest."""
+    arrays = dataset if isinstance(dataset, tuple) else (dataset,)
+    n = len(arrays[0])
+    left = _split_size(left_size, n) if left_size is not None else None
+    right = _split_size(right_size, n) if right_size is not None else None
+    if left is None and right is None:
+        raise ValueError("split_dataset needs left_size or right_size")
+    left = n - right if left is None else left
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    parts = [tuple(np.asarray(a)[order[:left]] for a in arrays), tuple(np.asarray(a)[order[left:]] for a in arrays)]
+    return tuple(p if isinstance(dataset, tuple) else p[0] for p in parts)
+
+
+def _split_size(size, n):
+    return int(size * n) if isinstance(size, float) else int(size)
+
+
+class Progbar:
+    """keras.utils.Progbar: a progress bar for your own loops (`update(current, values)`, `add(n)`)."""
+
+    def __init__(self, target, width=30, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step"):
+        import sys
+
+        from .progress import ProgressBar, is_live
+
+        self.seen, self.verbose = 0, verbose
+        self.bar = ProgressBar(target, verbose == 1 and is_live(sys.stdout), sys.stdout, refresh=interval)
+
+    def update(self, current, values=None, finalize=None):
+        self.seen = current
+        if not self.verbose:
+            return
+        logs = dict(values or [])
+        if finalize or current == self.bar.total:
+            self.bar.finish(logs)
+        else:
+            self.bar.update(current, logs)
+
+    def add(self, n, values=None):
+        self.update(self.seen + n, values)
