@@ -411,3 +411,16 @@ def test_a_keras_style_custom_loss_with_call(rng):
     pred = model.predict(x)
     expected = np.mean(np.mean((y - pred) ** 2, -1) + 0.1 * np.mean((0.5 - pred) ** 2, -1))
     assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_more_keras_ops(rng):
+    x = keras.Tensor(rng.normal(size=(3, 4)), dtype="float64", requires_grad=True)
+    data = x.numpy()
+    np.testing.assert_allclose(ops.cumsum(x, axis=1).numpy(), np.cumsum(data, axis=1))
+    np.testing.assert_allclose(ops.std(x, axis=0).numpy(), data.std(axis=0))
+    np.testing.assert_allclose(ops.logsumexp(x, axis=1).numpy(), np.log(np.exp(data).sum(axis=1)))
+    np.testing.assert_allclose(ops.tile(x, (1, 2)).numpy(), np.tile(data, (1, 2)))
+    for fn in (lambda t: ops.cumsum(t, axis=1), lambda t: ops.logsumexp(t, axis=0), lambda t: ops.std(t, axis=1),
+               lambda t: ops.tile(t, 2)):
+        assert keras.gradcheck(fn, x)
+    assert ops.sign(x).numpy().tolist() == np.sign(data).tolist() and ops.argmin(x, axis=1).shape == (3,)

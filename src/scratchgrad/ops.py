@@ -717,6 +717,99 @@ def argmax(x, axis=None):
     return as_tensor(x).argmax(axis)
 
 
+class Cumsum(Function):
+    """Running sums along `axis`; the backward is the running sum of the gradient taken from the end."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return array_module(x).cumsum(x, axis=self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
+
+
+class _Piecewise(Function):
+    """sign, floor, ceil, round: flat almost everywhere, so no gradient passes (as in Keras)."""
+
+    differentiable = False
+
+    def __init__(self, name):
+        self.name = name
+
+    def forward(self, x):
+        return getattr(array_module(x), self.name)(x)
+
+
+def cumsum(x, axis=None):
+    x = as_tensor(x)
+    return Cumsum(axis)(x if axis is not None else reshape(x, (-1,)))
+
+
+def sign(x):
+    return _Piecewise("sign")(as_tensor(x))
+
+
+def floor(x):
+    return _Piecewise("floor")(as_tensor(x))
+
+
+def ceil(x):
+    return _Piecewise("ceil")(as_tensor(x))
+
+
+def round(x):
+    return _Piecewise("round")(as_tensor(x))
+
+
+def var(x, axis=None, keepdims=False):
+    x = as_tensor(x)
+    centered = x - mean(x, axis, keepdims=True)
+    return mean(centered * centered, axis, keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return sqrt(var(x, axis, keepdims))
+
+
+def rsqrt(x):
+    return div(1.0, sqrt(as_tensor(x)))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log Σ exp(x), computed as max + log Σ exp(x - max) so it does not overflow."""
+    x = as_tensor(x)
+    top = max(x, axis, keepdims=True).detach()
+    out = log(sum(exp(x - top), axis, keepdims=True)) + top
+    return out if keepdims else squeeze(out, axis) if axis is not None else reshape(out, ())
+
+
+def argmin(x, axis=None):
+    x = as_tensor(x)
+    values_escaped()
+    return Tensor(x.data.argmin(axis))
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    return Tensor(np.arange(start, stop, step) if stop is not None else np.arange(start), dtype=dtype)
+
+
+def linspace(start, stop, num=50, dtype=None):
+    return Tensor(np.linspace(start, stop, num), dtype=dtype)
+
+
+def tile(x, repeats):
+    """x repeated `repeats` times along each axis (as NumPy's tile), with the gradient summed back."""
+    x = as_tensor(x)
+    repeats = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    for axis, times in enumerate((1,) * (x.ndim - len(repeats)) + repeats):
+        if times != 1:
+            x = concatenate([x] * times, axis=axis)
+    return x
+
+
 def _activation(name):
     def apply(x, *args, **kwargs):
         from . import functional
@@ -729,6 +822,20 @@ def _activation(name):
 
 relu, sigmoid, tanh, softmax, log_softmax, softplus, elu = map(
     _activation, ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu"))
+
+
+def _keras_activation(name):
+    def apply(x, *args, **kwargs):
+        from . import activations
+
+        return getattr(activations, name)(x, *args, **kwargs)
+
+    apply.__name__ = name
+    return apply
+
+
+gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = map(
+    _keras_activation, ("gelu", "silu", "relu6", "selu", "hard_sigmoid", "softsign", "mish"))
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function", "values_escaped")]

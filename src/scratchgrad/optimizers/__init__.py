@@ -11,6 +11,7 @@ from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
 from .ftrl import Ftrl
+from .lamb import Lamb
 from .lion import Lion
 from .nadam import Nadam
 from .base import CLASSES, OPTIMIZERS, Optimizer
@@ -37,6 +38,6 @@ def serialize(optimizer):
 
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "Lion", "get", "serialize",
+           "Nadam", "Ftrl", "Lion", "Lamb", "get", "serialize",
            "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecayRestarts"]
