@@ -95,6 +95,7 @@ LOSS_EXAMPLES = {
     "CategoricalFocalCrossentropy": (3, "softmax", "onehot"),
     "Dice": (2, "sigmoid", "binary"),
     "Tversky": (2, "sigmoid", "binary"),
+    "CategoricalGeneralizedCrossEntropy": (3, "softmax", "labels"),
 }
 
 

@@ -461,6 +461,20 @@ class Tversky(_Composite):
         return 1.0 - tp / (tp + fn * float(s["alpha"]) + fp * float(s["beta"]) + EPSILON)
 
 
+class CategoricalGeneralizedCrossEntropy(_Composite):
+    """(1 - p[label]^q) / q with integer labels: cross-entropy's limit as q → 0 and the mean absolute
+    error's at q = 1 (robust to noisy labels; Zhang & Sabuncu, 2018)."""
+
+    name = "categorical_generalized_cross_entropy"
+    options = {"q": 0.5}
+    sparse_targets = True
+
+    def per_sample(self, y_pred, y_true, reduction="none"):
+        q = float(self.settings["q"])
+        picked = F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1.0)
+        return _reduce((1.0 - ops.pow(picked, q)) * (1.0 / q), reduction)
+
+
 def _l2_normalize(x, axis):
     return x / ops.sqrt(ops.maximum((x * x).sum(axis=axis, keepdims=True), 1e-12))
 

@@ -185,6 +185,25 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(_labels(y_true, y_pred), y_pred, k)
 
 
+@metric("pearson_correlation")
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """The correlation of each sample's targets and predictions along `axis` (Keras's formula)."""
+    t = y_true.reshape(y_pred.shape) - y_true.reshape(y_pred.shape).mean(axis=axis, keepdims=True)
+    p = y_pred - y_pred.mean(axis=axis, keepdims=True)
+    return ((t / t.std(axis=axis, keepdims=True)) * (p / p.std(axis=axis, keepdims=True))).mean(axis=axis)
+
+
+@metric("concordance_correlation")
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Lin's concordance along `axis`, computed exactly as Keras 3 computes it (its covariance term
+    centres the targets on the predictions' mean)."""
+    t = y_true.reshape(y_pred.shape)
+    t_mean, p_mean = t.mean(axis=axis, keepdims=True), y_pred.mean(axis=axis, keepdims=True)
+    norm = (t - t_mean).var(axis=axis, keepdims=True) + (y_pred - p_mean).var(axis=axis, keepdims=True) + \
+        (t_mean - p_mean) ** 2
+    return (2 * (t - p_mean) * (y_pred - p_mean) / (norm + EPSILON)).mean(axis=axis)
+
+
 def _from_loss(loss_name, sign=1.0, **options):
     """A metric function from a loss's per-sample values (the same formula, computed without a graph)."""
     def fn(y_true, y_pred, **more):
@@ -248,6 +267,10 @@ CategoricalHinge = _wrapper("CategoricalHinge", "categorical_hinge")
 BinaryCrossentropy = _wrapper("BinaryCrossentropy", "binary_crossentropy")
 CategoricalCrossentropy = _wrapper("CategoricalCrossentropy", "categorical_crossentropy")
 SparseCategoricalCrossentropy = _wrapper("SparseCategoricalCrossentropy", "sparse_categorical_crossentropy")
+
+
+PearsonCorrelation = _wrapper("PearsonCorrelation", "pearson_correlation")
+ConcordanceCorrelation = _wrapper("ConcordanceCorrelation", "concordance_correlation")
 
 
 class RootMeanSquaredError(MeanSquaredError):
@@ -495,6 +518,70 @@ class R2Score(Metric):
     def get_config(self):
         return {**super().get_config(), "class_aggregation": self.class_aggregation,
                 "num_regressors": self.num_regressors}
+
+
+# ---- intersection over union ----------------------------------------------------------------------
+class IoU(Metric):
+    """Intersection over union of classes (segmentation's measure), from a confusion matrix summed over
+    the epoch: for each class in `target_class_ids`, TP / (TP + FP + FN), averaged over the classes that
+    occur. Labels are class ids (`sparse_y_*=True`) or rows whose argmax is taken."""
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
+                 sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        super().__init__(name, dtype)
+        self.num_classes, self.target_class_ids = num_classes, list(target_class_ids)
+        self.ignore_class, self.sparse_y_true, self.sparse_y_pred, self.axis = ignore_class, sparse_y_true, \
+            sparse_y_pred, axis
+        self.reset_state()
+
+    def reset_state(self):
+        self.matrix = np.zeros((self.num_classes, self.num_classes))
+
+    def _classes(self, y_true, y_pred):
+        y_true = _array(y_true) if self.sparse_y_true else _array(y_true).argmax(axis=self.axis)
+        y_pred = _array(y_pred) if self.sparse_y_pred else _array(y_pred).argmax(axis=self.axis)
+        return y_true, y_pred
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = self._classes(y_true, y_pred)
+        t, p = y_true.reshape(-1).astype(np.int64), y_pred.reshape(-1).astype(np.int64)
+        w = np.ones(len(t)) if sample_weight is None else np.broadcast_to(
+            _array(sample_weight).reshape(_array(sample_weight).shape + (1,) * (y_true.ndim - np.ndim(sample_weight))),
+            y_true.shape).reshape(-1)
+        keep = t != self.ignore_class if self.ignore_class is not None else np.ones(len(t), bool)
+        np.add.at(self.matrix, (t[keep], p[keep]), w[keep])
+
+    def result(self):
+        tp = np.diag(self.matrix)
+        denominator = self.matrix.sum(axis=0) + self.matrix.sum(axis=1) - tp
+        ids = self.target_class_ids
+        valid = np.count_nonzero(denominator[ids])
+        return float(_divide(tp[ids], denominator[ids]).sum() / valid) if valid else 0.0
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "target_class_ids": self.target_class_ids,
+                "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
+                "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+class MeanIoU(IoU):
+    """IoU averaged over every class."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
+                 sparse_y_pred=True, axis=-1):
+        super().__init__(num_classes, list(range(num_classes)), name, dtype, ignore_class, sparse_y_true,
+                         sparse_y_pred, axis)
+
+
+class BinaryIoU(IoU):
+    """IoU of 0/1 targets and probabilities cut at `threshold`, over `target_class_ids` (both by default)."""
+
+    def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        super().__init__(2, list(target_class_ids), name, dtype)
+        self.threshold = threshold
+
+    def _classes(self, y_true, y_pred):
+        return _array(y_true), (_array(y_pred) > self.threshold).astype(np.int64)
 
 
 # ---- choosing metrics by name ------------------------------------------------------------------------
