@@ -366,6 +366,56 @@ class Recall(_Confusion):
         return self._out(_divide(c["tp"], c["tp"] + c["fn"]))
 
 
+class _AtConstraint(_Confusion):
+    """The best of one rate among the thresholds where another rate reaches `value` (0 if none does),
+    over Keras's `num_thresholds` thresholds in [0, 1]."""
+
+    constrained = optimized = None  # names of the rates, from _rates()
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{type(self).__name__} needs a value in [0, 1], got {value}")
+        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        super().__init__([0.0] + inner + [1.0] if num_thresholds > 1 else [0.5], class_id=class_id, name=name,
+                         dtype=dtype)
+        self.value = value
+
+    def result(self):
+        c = self.counts
+        rates = {"precision": _divide(c["tp"], c["tp"] + c["fp"]), "recall": _divide(c["tp"], c["tp"] + c["fn"]),
+                 "specificity": _divide(c["tn"], c["tn"] + c["fp"])}
+        feasible = rates[self.constrained] >= self.value
+        return float(rates[self.optimized][feasible].max()) if feasible.any() else 0.0
+
+
+class PrecisionAtRecall(_AtConstraint):
+    constrained, optimized = "recall", "precision"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_AtConstraint):
+    constrained, optimized = "precision", "recall"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    constrained, optimized = "specificity", "recall"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    constrained, optimized = "recall", "specificity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
 class AUC(Metric):
     """The area under the ROC or precision-recall curve, from counts at `num_thresholds` thresholds
     (Keras's: evenly spaced in [0, 1] plus one just below 0 and one just above 1; the PR area by the
