@@ -145,3 +145,19 @@ def test_get_file_split_dataset_and_progbar(tmp_path, capsys):
     for i in range(3):
         bar.update(i + 1, [("loss", 0.5)])
     assert "loss" in capsys.readouterr().out
+
+
+def test_dilated_grouped_depthwise_and_separable_convolutions():
+    """Keras's weight shapes and parameter counts (their outputs equalled Keras 3.15's in a development
+    check: dilated, grouped, depthwise with depth_multiplier 2, separable)."""
+    x = np.ones((1, 7, 6, 4), np.float32)
+    dilated = layers.Conv2D(5, 3, dilation_rate=2)
+    assert dilated(x).shape == (1, 3, 2, 5)  # the 3x3 kernel spans 5x5
+    grouped = layers.Conv2D(6, 3, groups=2)
+    grouped(x)
+    assert grouped.kernel.shape == (3, 3, 2, 6)
+    depthwise = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+    assert depthwise(x).shape == (1, 7, 6, 8) and depthwise.count_params() == 3 * 3 * 4 * 2 + 8
+    separable = layers.SeparableConv2D(5, 3, depth_multiplier=2)
+    assert separable(x).shape == (1, 5, 4, 5) and separable.count_params() == 72 + 40 + 5
+    assert [w.name.split("/")[-1] for w in separable.weights] == ["depthwise_kernel", "kernel", "bias"]

@@ -309,3 +309,100 @@ def test_weighted_metric_names_follow_keras_with_several_outputs(rng):
 def test_optimizer_options_that_would_be_ignored_are_refused():
     with pytest.raises(NotImplementedError, match="use_ema"):
         sg.optimizers.Adam(use_ema=True)
+
+
+# ---- found in review of the latest additions ---------------------------------------------------------------
+def test_get_file_refuses_archives_that_escape_their_folder(tmp_path):
+    import io
+    import tarfile
+
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    with tarfile.open(folder / "evil.tar.gz", "w:gz") as archive:
+        data = b"escaped"
+        info = tarfile.TarInfo("../../escaped.txt")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    with pytest.raises(ValueError, match="outside"):
+        sg.utils.get_file("evil.tar.gz", cache_dir=tmp_path, extract=True)
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_conv2d_transpose_when_the_kernel_is_smaller_than_the_stride():
+    x = np.ones((2, 5, 6, 3), np.float32)
+    assert L.Conv2DTranspose(4, 1, strides=2, padding="same")(x).shape == (2, 10, 12, 4)  # Keras's shapes
+    assert L.Conv2DTranspose(4, 2, strides=3)(x).shape == (2, 15, 18, 4)
+
+
+def test_center_crop_and_random_flip_take_one_image(rng):
+    image = rng.random((7, 6, 1)).astype(np.float32)
+    assert L.CenterCrop(4, 3)(image).shape == (4, 3, 1)
+    flipped = L.RandomFlip("horizontal")(image, training=True).numpy()
+    assert np.array_equal(flipped, image) or np.array_equal(flipped, image[:, ::-1])
+
+
+def test_backup_restores_a_learning_rate_a_callback_changed(tmp_path, rng):
+    x, y = rng.random((16, 2)), rng.random((16, 1))
+
+    def model():
+        sg.set_seed(0)
+        m = Sequential([L.Input(shape=(2,)), L.Dense(1)])
+        m.compile(sg.optimizers.SGD(0.1), "mse")
+        return m
+
+    halve = sg.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+
+    class Crash(sg.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    reference = model()
+    reference.fit(x, y, epochs=5, shuffle=False, callbacks=[halve], verbose=0)
+    backup = sg.callbacks.BackupAndRestore(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        model().fit(x, y, epochs=5, shuffle=False, callbacks=[halve, backup, Crash()], verbose=0)
+    resumed = model()
+    resumed.fit(x, y, epochs=5, shuffle=False, callbacks=[halve, backup], verbose=0)
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_logsumexp_tile_and_numpy_constants_on_symbolic_tensors(tmp_path):
+    assert sg.ops.logsumexp(np.array([-np.inf, -np.inf])).item() == -np.inf
+    assert sg.ops.logsumexp(np.array([np.inf, 1.0])).item() == np.inf
+    assert sg.ops.tile(np.ones((2, 3)), (2, 1, 2)).shape == (2, 2, 6)
+    assert sg.ops.tile(np.ones((2, 3)), (0, 1)).shape == (0, 3)
+    inputs = L.Input(shape=(3,))
+    model = sg.Model(inputs, inputs * np.float32(1.5) + np.array([1.0, 2.0, 3.0]))
+    model.compile("sgd", "mse")
+    model.save(tmp_path / "constants.sg")
+    np.testing.assert_allclose(sg.load_model(tmp_path / "constants.sg").predict(np.ones((1, 3))), [[2.5, 3.5, 4.5]])
+
+
+def test_split_dataset_rounds_and_checks_sizes():
+    left, right = sg.utils.split_dataset(np.arange(10), left_size=0.29)
+    assert len(left) == 3 and len(right) == 7  # Keras rounds
+    with pytest.raises(ValueError, match="empty"):
+        sg.utils.split_dataset(np.arange(10), left_size=12)
+
+
+def test_npz_reader_checks_sizes_before_allocating(tmp_path):
+    import io
+    import zipfile
+
+    from scratchgrad.datasets import CorruptDatasetError
+    from scratchgrad.datasets._npz import load_npz
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", header.getvalue() + b"\0" * 16)
+    with pytest.raises(CorruptDatasetError, match="declares"):
+        load_npz(path)
+    flags = np.empty(1, dtype=object)
+    flags[0] = [True, False]  # booleans are not word indices
+    np.savez(tmp_path / "bools.npz", x=flags)
+    with pytest.raises(CorruptDatasetError, match="lists of integers"):
+        load_npz(tmp_path / "bools.npz")

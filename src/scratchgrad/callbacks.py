@@ -325,6 +325,8 @@ class BackupAndRestore(Callback):
         saved = load_model(os.path.join(self.backup_dir, backups[-1]))
         self.model.set_weights(saved.get_weights())
         self.model.set_optimizer_state(saved.get_optimizer_state())
+        if not callable(saved.optimizer._learning_rate):  # a rate a callback changed (a schedule follows the step)
+            self.model.optimizer.learning_rate = saved.optimizer._learning_rate
         self.model._resume_from = int(backups[-1][6:-3])  # fit() starts at the epoch after the backup
 
     def on_epoch_begin(self, epoch, logs=None):

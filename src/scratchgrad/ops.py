@@ -166,7 +166,8 @@ class Exp(Function):
 class Log(Function):
     def forward(self, x):
         self.x = x
-        return array_module(x).log(x)
+        with np.errstate(divide="ignore"):  # log 0 = -inf is the right value, not an error
+            return array_module(x).log(x)
 
     def backward(self, gy):
         return gy / self.x
@@ -743,6 +744,15 @@ class _Piecewise(Function):
         return getattr(array_module(x), self.name)(x)
 
 
+class _FiniteOrZero(Function):
+    """x where finite, else 0; no gradient (logsumexp's shift only has to keep exp in range)."""
+
+    differentiable = False
+
+    def forward(self, x):
+        return array_module(x).where(array_module(x).isfinite(x), x, x.dtype.type(0))
+
+
 def cumsum(x, axis=None):
     x = as_tensor(x)
     return Cumsum(axis)(x if axis is not None else reshape(x, (-1,)))
@@ -781,7 +791,7 @@ def rsqrt(x):
 def logsumexp(x, axis=None, keepdims=False):
     """log Σ exp(x), computed as max + log Σ exp(x - max) so it does not overflow."""
     x = as_tensor(x)
-    top = max(x, axis, keepdims=True).detach()
+    top = _FiniteOrZero()(max(x, axis, keepdims=True))  # an infinite max would make x - max NaN
     out = log(sum(exp(x - top), axis, keepdims=True)) + top
     return out if keepdims else squeeze(out, axis) if axis is not None else reshape(out, ())
 
@@ -804,8 +814,12 @@ def tile(x, repeats):
     """x repeated `repeats` times along each axis (as NumPy's tile), with the gradient summed back."""
     x = as_tensor(x)
     repeats = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    if len(repeats) > x.ndim:
+        x = reshape(x, (1,) * (len(repeats) - x.ndim) + x.shape)
     for axis, times in enumerate((1,) * (x.ndim - len(repeats)) + repeats):
-        if times != 1:
+        if times == 0:
+            x = x[(slice(None),) * axis + (slice(0, 0),)]
+        elif times != 1:
             x = concatenate([x] * times, axis=axis)
     return x
 

@@ -69,6 +69,10 @@ def _op(op, x, value):
 
     if isinstance(value, SymbolicTensor):
         raise TypeError(f"{op} of two symbolic tensors: use a merge layer (layers.add, layers.multiply, ...)")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, np.ndarray) and op != "getitem":
+        value = value.tolist()  # a constant array is kept as nested lists, so a config can hold it
     return TensorOp(op, float(value) if isinstance(value, (int, float)) and op != "getitem" else value)(x)
 
 

@@ -137,12 +137,38 @@ def get_file(fname=None, origin=None, file_hash=None, cache_subdir="datasets", h
     if file_hash and getattr(hashlib, algorithm)(path.read_bytes()).hexdigest() != file_hash:
         raise ValueError(f"{path}: its {algorithm} does not match {file_hash}; the file was not used")
     if extract:
-        import shutil
-
-        target = path.parent / (path.name.split(".")[0])
-        shutil.unpack_archive(str(path), str(target))
-        return str(target)
+        return str(_extract(path, path.parent / path.name.split(".")[0]))
     return str(path)
+
+
+def _extract(archive, target):
+    """Unpack a .zip or tar archive into `target`, refusing any member that would land outside it (an
+    absolute path, '..', or a link): an archive is untrusted input."""
+    import tarfile
+    import zipfile
+    from pathlib import Path
+
+    target = Path(target).resolve()
+
+    def inside(name):
+        destination = (target / name).resolve()
+        if destination != target and target not in destination.parents:
+            raise ValueError(f"{archive}: member {name!r} would be written outside {target}; nothing was extracted")
+
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            for name in z.namelist():
+                inside(name)
+            z.extractall(target)
+        return target
+    with tarfile.open(archive) as t:
+        members = t.getmembers()
+        for member in members:
+            inside(member.name)
+            if member.issym() or member.islnk() or member.isdev():
+                raise ValueError(f"{archive}: member {member.name!r} is a link or device; nothing was extracted")
+        t.extractall(target, members=members)
+    return target
 
 
 def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None):
@@ -161,7 +187,11 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
 
 
 def _split_size(size, n):
-    return int(size * n) if isinstance(size, float) else int(size)
+    """A fraction (rounded, as Keras rounds it) or a count of n samples, checked to fit."""
+    count = round(size * n) if isinstance(size, float) else int(size)
+    if not 0 < count < n:
+        raise ValueError(f"a split of {size!r} leaves an empty side of a dataset of {n} samples")
+    return count
 
 
 class Progbar:

@@ -15,6 +15,8 @@ from ._errors import CorruptDatasetError
 
 _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
             ("numpy", "ndarray"), ("numpy", "dtype")}
+MAX_MEMBER_BYTES = 1 << 30  # no Keras dataset member comes near 1 GiB uncompressed
+INT64 = np.iinfo(np.int64)
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -28,6 +30,10 @@ def load_npz(path):
     """{name: array} of an .npz file; object arrays must be arrays of lists of integers."""
     try:
         with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.file_size > MAX_MEMBER_BYTES:  # checked before anything is decompressed
+                    raise CorruptDatasetError(f"{path}: member {info.filename} would unpack to {info.file_size:,} "
+                                              f"bytes, more than a dataset file holds")
             return {member[:-4]: _read_npy(archive.read(member), path, member)
                     for member in archive.namelist() if member.endswith(".npy")}
     except (zipfile.BadZipFile, OSError) as err:
@@ -42,12 +48,15 @@ def _read_npy(blob, path, member):
             np.lib.format.read_array_header_2_0
         shape, _, dtype = read_header(stream)
         if dtype != object:
+            if int(np.prod(shape)) * dtype.itemsize > len(blob) - stream.tell():  # before allocating
+                raise ValueError(f"its header declares {shape} {dtype} but the file is {len(blob)} bytes")
             stream.seek(0)
             return np.lib.format.read_array(stream, allow_pickle=False)
         array = _ArraysOnly(stream).load()
     except (ValueError, pickle.UnpicklingError, EOFError) as err:
         raise CorruptDatasetError(f"{path} ({member}) is not an array file this loader accepts: {err}") from None
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape) or not all(
-            isinstance(row, list) and all(isinstance(v, int) for v in row) for row in array.ravel()):
+            isinstance(row, list) and all(type(v) is int and INT64.min <= v <= INT64.max for v in row)
+            for row in array.ravel()):
         raise CorruptDatasetError(f"{path} ({member}) should hold lists of integers")
     return array

@@ -2,7 +2,8 @@
 import inspect
 
 from .base import LAYERS, Layer
-from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Conv2DTranspose, Convolution2D, GlobalAveragePooling1D,
+from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Conv2DTranspose, Convolution2D, DepthwiseConv2D,
+                            SeparableConv2D, GlobalAveragePooling1D,
                             GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
                             GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, LeakyReLU, PReLU, ReLU, Reshape,

@@ -72,6 +72,8 @@ class CenterCrop(Layer):
         self.height, self.width, self.data_format = height, width, data_format
 
     def call(self, x):
+        if x.ndim == 3:  # one image, no batch axis
+            return ops.squeeze(self.call(ops.expand_dims(x, 0)), 0)
         h_axis = 2 if self.data_format == "channels_first" else 1
         h, w = x.shape[h_axis], x.shape[h_axis + 1]
         if h < self.height or w < self.width:
@@ -119,7 +121,11 @@ class RandomFlip(Layer):
         self.mode = mode
 
     def call(self, x, training=False):
-        return _Flip(self.MODES[self.mode])(x) if training else x
+        if not training:
+            return x
+        if x.ndim == 3:  # one image, no batch axis
+            return ops.squeeze(_Flip(self.MODES[self.mode])(ops.expand_dims(x, 0)), 0)
+        return _Flip(self.MODES[self.mode])(x)
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}

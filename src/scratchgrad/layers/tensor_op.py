@@ -1,5 +1,7 @@
 """TensorOp: arithmetic with a number, or indexing, applied to a symbolic tensor, as a layer of the
 functional graph (so `x * 2.0` and `inputs[:, :2]` work in the functional API and are saved)."""
+import numpy as np
+
 from .base import Layer
 
 _APPLY = {
@@ -21,7 +23,8 @@ class TensorOp(Layer):
         self.op, self.value = op, _decode(value) if op == "getitem" else value
 
     def call(self, x):
-        return _APPLY[self.op](x, self.value)
+        value = np.asarray(self.value, x.dtype) if isinstance(self.value, list) else self.value
+        return _APPLY[self.op](x, value)
 
     def get_config(self):
         value = _encode(self.value) if self.op == "getitem" else self.value
