@@ -161,3 +161,18 @@ def test_dilated_grouped_depthwise_and_separable_convolutions():
     separable = layers.SeparableConv2D(5, 3, depth_multiplier=2)
     assert separable(x).shape == (1, 5, 4, 5) and separable.count_params() == 72 + 40 + 5
     assert [w.name.split("/")[-1] for w in separable.weights] == ["depthwise_kernel", "kernel", "bias"]
+
+
+def test_lambda_layers_save_only_named_functions(tmp_path):
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, layers.Lambda(keras.ops.square)(inputs))
+    model.compile("sgd", "mse")
+    model.save(tmp_path / "square.sg")
+    np.testing.assert_allclose(keras.load_model(tmp_path / "square.sg").predict(np.full((1, 3), 3.0)), [[9, 9, 9]])
+    anonymous = keras.Model(inputs, layers.Lambda(lambda x: x * 2.0)(inputs))
+    anonymous.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="cannot be saved"):
+        anonymous.save(tmp_path / "code.sg")
+    assert not (tmp_path / "code.sg").exists()
+    with pytest.raises(ValueError, match="not a keras.ops function"):
+        layers.Lambda.from_config({"function": "os:system"})

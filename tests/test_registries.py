@@ -55,6 +55,7 @@ LAYER_EXAMPLES = {
     "Cropping2D": (lambda: L.Cropping2D(((1, 0), (0, 1))), (4, 4, 2)),
     "UpSampling2D": (lambda: L.UpSampling2D((2, 3)), (2, 2, 2)),
     "Permute": (lambda: L.Permute((2, 1)), (3, 4)),
+    "Lambda": (lambda: L.Lambda(sg.ops.square), (4,)),
     "TensorOp": (lambda: L.TensorOp("getitem", (slice(None), slice(1, None, 2), Ellipsis)), (4, 3)),
     "RepeatVector": (lambda: L.RepeatVector(3), (4,)),
     "Add": (lambda: L.Add(), [(4,), (4,), (4,)]),

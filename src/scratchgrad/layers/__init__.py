@@ -14,7 +14,7 @@ from .normalization import BatchNormalization, LayerNormalization
 from .preprocessing import CenterCrop, Normalization, RandomFlip, Rescaling
 from .regularization import ActivityRegularization, GaussianNoise, SpatialDropout2D
 from .reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
-from .tensor_op import TensorOp
+from .tensor_op import Lambda, TensorOp
 
 
 def register(cls):

@@ -41,3 +41,49 @@ def _decode(value):
     if isinstance(value, (tuple, slice, int)) or value is None or value is Ellipsis:
         return value  # given directly, not from a config
     return tuple(slice(*p["slice"]) if isinstance(p, dict) else Ellipsis if p == "..." else p for p in value)
+
+
+class Lambda(Layer):
+    """Wrap a function of tensors as a layer: Lambda(lambda x: x ** 2). It saves only when the function
+    is one of keras.ops or an activation (stored by name): any other function is code, and a model file
+    must never carry code to run, so saving such a model raises and a file naming one is refused."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(function, str):
+            function = _named_function(function)
+        if not callable(function):
+            raise TypeError(f"Lambda needs a function, got {type(function).__name__}")
+        self.function, self.arguments = function, dict(arguments or {})
+
+    def call(self, x):
+        return self.function(x, **self.arguments)
+
+    def get_config(self):
+        name = _name_of(self.function)
+        if name is None:
+            raise ValueError(f"{self.name}: a Lambda layer with function {self.function!r} cannot be saved (a file "
+                             f"cannot safely carry code); write a custom Layer subclass instead, or use a keras.ops "
+                             f"function or an activation")
+        return {**super().get_config(), "function": name, "arguments": self.arguments}
+
+
+def _named_function(name):
+    from .. import activations, ops
+
+    kind, _, attribute = name.partition(":")
+    source = {"ops": ops, "activations": activations}.get(kind)
+    function = getattr(source, attribute, None) if source is not None else None
+    if not callable(function) or attribute.startswith("_"):
+        raise ValueError(f"Lambda function {name!r} is not a keras.ops function or an activation")
+    return function
+
+
+def _name_of(function):
+    from .. import activations, ops
+
+    for kind, source in (("ops", ops), ("activations", activations)):
+        name = getattr(function, "__name__", "")
+        if not name.startswith("_") and getattr(source, name, None) is function:
+            return f"{kind}:{name}"
+    return None
