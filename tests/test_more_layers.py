@@ -176,3 +176,18 @@ def test_lambda_layers_save_only_named_functions(tmp_path):
     assert not (tmp_path / "code.sg").exists()
     with pytest.raises(ValueError, match="not a keras.ops function"):
         layers.Lambda.from_config({"function": "os:system"})
+
+
+def test_timeseries_windows_and_image_helpers(tmp_path):
+    data = np.arange(10)
+    batches = keras.utils.timeseries_dataset_from_array(data, data * 10, sequence_length=3, sampling_rate=2,
+                                                        batch_size=2)
+    x, y = batches[0]
+    assert x.tolist() == [[0, 2, 4], [1, 3, 5]] and y.tolist() == [0, 10]  # Keras's windows and targets
+    assert sum(len(batches[i][0]) for i in range(len(batches))) == 10 - 4
+    pytest.importorskip("PIL")
+    image = np.linspace(0, 255, 4 * 6 * 3).reshape(4, 6, 3).astype(np.uint8)
+    keras.utils.save_img(tmp_path / "x.png", image, scale=False)
+    loaded = keras.utils.img_to_array(keras.utils.load_img(tmp_path / "x.png"))
+    np.testing.assert_array_equal(loaded, image)
+    assert keras.utils.img_to_array(keras.utils.load_img(tmp_path / "x.png", "grayscale", (2, 3))).shape == (2, 3, 1)

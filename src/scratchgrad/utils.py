@@ -217,3 +217,73 @@ class Progbar:
 
     def add(self, n, values=None):
         self.update(self.seen + n, values)
+
+
+def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1, sampling_rate=1,
+                                  batch_size=128, shuffle=False, seed=None, start_index=None, end_index=None):
+    """keras.utils.timeseries_dataset_from_array: windows of `sequence_length` steps (every
+    `sampling_rate`-th step, a new window every `sequence_stride` steps) with, when `targets` is given,
+    targets[i] for the window starting at i; as a PyDataset of batches that fit() takes."""
+    data = np.asarray(data)
+    start = start_index or 0
+    end = len(data) if end_index is None else end_index
+    span = (sequence_length - 1) * sampling_rate
+    starts = np.arange(start, end - span, sequence_stride)
+    if shuffle:
+        np.random.default_rng(seed).shuffle(starts)
+    offsets = np.arange(sequence_length) * sampling_rate
+    return _Windows(data, None if targets is None else np.asarray(targets), starts, offsets, batch_size)
+
+
+class _Windows(PyDataset):
+    def __init__(self, data, targets, starts, offsets, batch_size):
+        super().__init__()
+        self.data, self.targets, self.starts, self.offsets, self.batch_size = data, targets, starts, offsets, batch_size
+
+    def __len__(self):
+        return -(-len(self.starts) // self.batch_size)
+
+    def __getitem__(self, index):
+        starts = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
+        windows = self.data[starts[:, None] + self.offsets]
+        return windows if self.targets is None else (windows, self.targets[starts])
+
+
+def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False):
+    """keras.utils.load_img: an image file as a PIL Image ("grayscale", "rgb" or "rgba"), resized to
+    target_size=(height, width) when given. Needs Pillow."""
+    from PIL import Image
+
+    modes = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
+    if color_mode not in modes:
+        raise ValueError(f"color_mode must be one of {', '.join(modes)}, got {color_mode!r}")
+    with Image.open(path) as image:
+        image = image.convert(modes[color_mode])
+    if target_size is not None:
+        resample = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[interpolation]
+        image = image.resize((target_size[1], target_size[0]), resample)
+    return image
+
+
+def img_to_array(img, data_format="channels_last", dtype="float32"):
+    """A PIL image as a (height, width, channels) array (channels first with data_format)."""
+    array = np.asarray(img, dtype=dtype)
+    array = array[..., None] if array.ndim == 2 else array
+    return array.transpose(2, 0, 1) if data_format == "channels_first" else array
+
+
+def array_to_img(x, data_format="channels_last", scale=True, dtype=None):
+    """An (height, width, channels) array as a PIL image; `scale` maps its range onto 0-255."""
+    from PIL import Image
+
+    x = np.asarray(x, dtype=np.float64)
+    x = x.transpose(1, 2, 0) if data_format == "channels_first" else x
+    if scale:
+        x = x - x.min()
+        x = x / x.max() * 255 if x.max() > 0 else x
+    x = x.astype(np.uint8)
+    return Image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
+
+
+def save_img(path, x, data_format="channels_last", file_format=None, scale=True, **kwargs):
+    array_to_img(x, data_format, scale).save(path, format=file_format, **kwargs)
