@@ -406,3 +406,11 @@ def test_npz_reader_checks_sizes_before_allocating(tmp_path):
     np.savez(tmp_path / "bools.npz", x=flags)
     with pytest.raises(CorruptDatasetError, match="lists of integers"):
         load_npz(tmp_path / "bools.npz")
+
+
+def test_calling_build_yourself_builds_the_layer():
+    dense = L.Dense(3)
+    dense.build((None, 4))
+    kernel = dense.kernel
+    dense(np.ones((2, 4), np.float32))
+    assert dense.built and dense.kernel is kernel

@@ -1,5 +1,6 @@
 """The Layer base: named parameters, lazy weight creation from the first input, configs, weights I/O."""
 import contextlib
+import functools
 import inspect
 import re
 import threading
@@ -56,6 +57,17 @@ class _CallContext(threading.local):
 _context = _CallContext()
 
 
+def _marks_built(build):
+    """A layer built by calling build(shape) yourself is built (as in Keras): its first call keeps the
+    weights build() made instead of making new ones."""
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+    return wrapper
+
+
 def _zeros_like_symbolic(value):
     if not isinstance(value, SymbolicTensor):
         return value
@@ -81,6 +93,7 @@ class Layer:
 
     output_activation = None  # the activation's name when the layer ends in one (see losses.Loss.fuses)
     _call_takes_training = True
+    _manages_built = False  # models set `built` in their own build()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -93,6 +106,8 @@ class Layer:
         parameters = inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in parameters or any(
             p.kind is p.VAR_KEYWORD for p in parameters.values())
+        if "build" in cls.__dict__ and not cls._manages_built:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if "batch_input_shape" in kwargs:

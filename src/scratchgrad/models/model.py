@@ -19,6 +19,8 @@ from .. import validation
 
 
 class Model(Trainer, Layer):
+    _manages_built = True
+
     def __new__(cls, *args, **kwargs):
         """Model(inputs, outputs) is a functional model; so is a subclass called that way (its own methods,
         such as a train_step, on top of the functional graph), as in Keras."""
