@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from .random import get_rng
+from .random import get_rng, truncated_standard_normal
 
 
 def compute_fans(shape):
@@ -268,14 +268,7 @@ TRUNCATED_STDDEV = 0.87962566103423978  # the standard deviation of a unit norma
 
 
 def _truncated_normal(shape, dtype, stddev, mean=0.0):
-    """A normal draw with every value beyond ±2 standard deviations drawn again until none is left."""
-    dtype = np.dtype(dtype)
-    draw = get_rng().standard_normal(shape)
-    outside = np.abs(draw) > 2
-    while outside.any():
-        draw[outside] = get_rng().standard_normal(int(outside.sum()))
-        outside = np.abs(draw) > 2
-    return (draw * stddev + mean).astype(dtype)
+    return (truncated_standard_normal(get_rng(), shape) * stddev + mean).astype(np.dtype(dtype))
 
 
 def _uniform(shape, dtype, low, high):

@@ -31,18 +31,42 @@ def set_state(state):
 
 
 # ---- keras.random: random tensors, drawn inside Functions so a replayed training step draws anew -----
-def _draw_op(draw, shape, dtype):
+# `seed` follows Keras: None draws from the framework generator, an int gives the same values at every
+# call (and every replayed step), a SeedGenerator gives a new, reproducible draw at each call.
+def _generator(seed):
+    if seed is None:
+        return get_rng()
+    if isinstance(seed, SeedGenerator):
+        return seed.generator
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.default_rng(int(seed))
+    raise TypeError(f"seed must be None, an int or a keras.random.SeedGenerator, got {type(seed).__name__}")
+
+
+def _draw_op(draw, shape, dtype, seed):
     from .autograd import Function
     from .backend import floatx
+
+    _generator(seed)  # a bad seed fails here, where it was given, not at the first replayed step
 
     class Draw(Function):
         differentiable = False
 
         def forward(self):
-            return np.asarray(draw(get_rng(), tuple(shape)), dtype=dtype or floatx())
+            return np.asarray(draw(_generator(seed), tuple(shape)), dtype=dtype or floatx())
 
     Draw.__name__ = draw.__name__
     return Draw()()
+
+
+def truncated_standard_normal(rng, shape):
+    """A standard normal draw with every value beyond ±2 drawn again until none is left (Keras's truncation)."""
+    draw = rng.standard_normal(shape)
+    outside = np.abs(draw) > 2
+    while outside.any():
+        draw[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(draw) > 2
+    return draw
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -50,31 +74,74 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     def normal_draw(rng, size):
         return rng.normal(mean, stddev, size)
 
-    return _draw_op(normal_draw, shape, dtype)
+    return _draw_op(normal_draw, shape, dtype, seed)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples of a normal distribution whose values beyond two standard deviations are drawn again."""
+    def truncated_normal_draw(rng, size):
+        return truncated_standard_normal(rng, size) * stddev + mean
+
+    return _draw_op(truncated_normal_draw, shape, dtype, seed)
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     def uniform_draw(rng, size):
         return rng.uniform(minval, maxval, size)
 
-    return _draw_op(uniform_draw, shape, dtype)
+    return _draw_op(uniform_draw, shape, dtype, seed)
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
     def randint_draw(rng, size):
         return rng.integers(minval, maxval, size)
 
-    return _draw_op(randint_draw, shape, dtype)
+    return _draw_op(randint_draw, shape, dtype, seed)
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):
-    from .functional import dropout as apply
+    """Inverted dropout with a fresh mask per call; `noise_shape` (None entries: inputs' size) shares
+    one draw along the axes where it is 1."""
+    from .tensor import as_tensor
 
-    return apply(inputs, rate, training=True)
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    x = as_tensor(inputs)
+    shape = x.shape if noise_shape is None else tuple(
+        size if want is None else want for size, want in zip(x.shape, noise_shape))
+
+    def keep_draw(rng, size):
+        return rng.random(size) >= rate
+
+    return x * _draw_op(keep_draw, shape, x.dtype, seed) * x.dtype.type(1 / (1 - rate))
+
+
+def shuffle(x, axis=0, seed=None):
+    """x with its entries along `axis` in a random order (a new permutation at each call)."""
+    from .autograd import Function
+    from .backend import array_module
+    from .tensor import as_tensor
+
+    _generator(seed)
+
+    class Shuffle(Function):
+        def forward(self, x):
+            xp = array_module(x)
+            self.order = xp.asarray(_generator(seed).permutation(x.shape[axis]))
+            return xp.take(x, self.order, axis=axis)
+
+        def backward(self, gy):
+            xp = array_module(gy)
+            return xp.take(gy, xp.argsort(self.order), axis=axis)  # the inverse permutation
+
+    return Shuffle()(as_tensor(x))
 
 
 class SeedGenerator:
-    """Keras's seed holder; scratchgrad draws from its one generator (set_seed), so this only keeps the seed."""
+    """Keras's seed holder: a generator of its own, so the draws it seeds are a reproducible sequence."""
 
     def __init__(self, seed=None):
+        if seed is None:
+            seed = int(get_rng().integers(2**31))
         self.seed = seed
+        self.generator = np.random.default_rng(seed)
