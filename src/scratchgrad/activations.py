@@ -136,10 +136,6 @@ class Sparsemax(Function):
 
 
 # ---- the activations Keras has beyond the curriculum's ---------------------------------------------
-def _x(x):
-    return as_tensor(x)
-
-
 @activation("relu6")
 def relu6(x):
     return relu(x, max_value=6.0)
@@ -147,13 +143,13 @@ def relu6(x):
 
 @activation("exponential")
 def exponential(x):
-    return ops.exp(_x(x))
+    return ops.exp(as_tensor(x))
 
 
 @activation("gelu")
 def gelu(x, approximate=False):
     """x·Φ(x): exactly 0.5·x·(1 + erf(x/√2)), or with the tanh approximation."""
-    x = _x(x)
+    x = as_tensor(x)
     if approximate:
         inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
         return x * 0.5 * (tanh(inner) + 1.0)
@@ -163,7 +159,7 @@ def gelu(x, approximate=False):
 @activation("glu")
 def glu(x, axis=-1):
     """Gated linear unit: the first half of x (along axis) times the sigmoid of the second half."""
-    x = _x(x)
+    x = as_tensor(x)
     half = x.shape[axis] // 2
     index = [slice(None)] * x.ndim
     index[axis] = slice(None, half)
@@ -174,40 +170,40 @@ def glu(x, axis=-1):
 
 @activation("hard_shrink")
 def hard_shrink(x, threshold=0.5):
-    return Shrink(threshold)(_x(x))
+    return Shrink(threshold)(as_tensor(x))
 
 
 @activation("soft_shrink")
 def soft_shrink(x, threshold=0.5):
-    return Shrink(threshold, soft=True)(_x(x))
+    return Shrink(threshold, soft=True)(as_tensor(x))
 
 
 @activation("hard_sigmoid")
 def hard_sigmoid(x):
     """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
-    return relu6(_x(x) + 3.0) * (1 / 6)
+    return relu6(as_tensor(x) + 3.0) * (1 / 6)
 
 
 @activation("hard_silu", "hard_swish")
 def hard_silu(x):
-    x = _x(x)
+    x = as_tensor(x)
     return x * hard_sigmoid(x)
 
 
 @activation("hard_tanh")
 def hard_tanh(x):
-    return ops.clip(_x(x), -1.0, 1.0)
+    return ops.clip(as_tensor(x), -1.0, 1.0)
 
 
 @activation("log_sigmoid")
 def log_sigmoid(x):
     """log(sigmoid(x)) = -softplus(-x), stable for any x."""
-    return -softplus(-_x(x))
+    return -softplus(-as_tensor(x))
 
 
 @activation("mish")
 def mish(x):
-    x = _x(x)
+    x = as_tensor(x)
     return x * tanh(softplus(x))
 
 
@@ -219,53 +215,53 @@ def selu(x):
 
 @activation("silu", "swish")
 def silu(x):
-    x = _x(x)
+    x = as_tensor(x)
     return x * sigmoid(x)
 
 
 @activation("softsign")
 def softsign(x):
-    return Softsign()(_x(x))
+    return Softsign()(as_tensor(x))
 
 
 @activation("sparse_plus")
 def sparse_plus(x):
-    return SparsePlus()(_x(x))
+    return SparsePlus()(as_tensor(x))
 
 
 @activation("sparse_sigmoid")
 def sparse_sigmoid(x):
-    return SparseSigmoid()(_x(x))
+    return SparseSigmoid()(as_tensor(x))
 
 
 def threshold(x, threshold, default_value):
     """keras.activations.threshold: x above `threshold`, `default_value` elsewhere (no default name:
     its two arguments are required, so it is not selectable by a string)."""
-    return Threshold(threshold, default_value)(_x(x))
+    return Threshold(threshold, default_value)(as_tensor(x))
 
 
 @activation("squareplus")
 def squareplus(x, b=4):
     """(x + √(x² + b)) / 2: a smooth ReLU made of square roots."""
-    x = _x(x)
+    x = as_tensor(x)
     return (x + ops.sqrt(x * x + float(b))) * 0.5
 
 
 @activation("tanh_shrink")
 def tanh_shrink(x):
-    x = _x(x)
+    x = as_tensor(x)
     return x - tanh(x)
 
 
 @activation("celu")
 def celu(x, alpha=1.0):
     """max(0, x) + min(0, α·(exp(x/α) - 1)): elu on x/α, scaled back by α."""
-    return elu(_x(x) * (1 / alpha), 1.0) * alpha
+    return elu(as_tensor(x) * (1 / alpha), 1.0) * alpha
 
 
 @activation("sparsemax")
 def sparsemax(x, axis=-1):
-    return Sparsemax(axis)(_x(x))
+    return Sparsemax(axis)(as_tensor(x))
 
 
 swish, hard_swish = silu, hard_silu

@@ -10,7 +10,7 @@ from .autograd import Function
 from .backend import array_module
 from .ops import astype as ops_astype
 from .ops import sum_to
-from .random import get_rng
+from .random import generator
 from .tensor import Tensor, as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -215,16 +215,16 @@ class Linear(Function):
 class Dropout(Function):
     """Inverted dropout: keep each unit with probability 1 - rate and scale it by 1 / (1 - rate), so
     the expected activation is unchanged and evaluation needs no rescaling. A new mask is drawn at
-    every forward unless a fixed `mask` is given."""
+    every forward (from `seed`'s generator, see keras.random) unless a fixed `mask` is given."""
 
-    def __init__(self, rate, mask=None, noise_shape=None):
-        self.rate, self.fixed_mask, self.noise_shape = rate, mask, noise_shape
+    def __init__(self, rate, mask=None, noise_shape=None, seed=None):
+        self.rate, self.fixed_mask, self.noise_shape, self.seed = rate, mask, noise_shape, seed
 
     def forward(self, x):
         mask = self.fixed_mask
         if mask is None:  # noise_shape: one draw per entry of that shape, broadcast (whole channels, say)
             shape = x.shape if self.noise_shape is None else self.noise_shape
-            mask = array_module(x).asarray(get_rng().random(shape, dtype=np.float32) >= self.rate)
+            mask = array_module(x).asarray(generator(self.seed).random(shape, dtype=np.float32) >= self.rate)
         self.scaled_mask = mask * x.dtype.type(1 / (1 - self.rate))
         return x * self.scaled_mask
 
@@ -517,14 +517,16 @@ def linear(x, W, b=None):
     return Linear()(x, W) if b is None else Linear()(x, W, b)
 
 
-def dropout(x, rate, training=True, mask=None):
-    """Inverted dropout; identity when not training. `mask` (bool, x's shape) fixes which units drop."""
+def dropout(x, rate, training=True, mask=None, noise_shape=None, seed=None):
+    """Inverted dropout; identity when not training. `mask` (bool, x's shape) fixes which units drop;
+    else a mask of `noise_shape` (default x's) is drawn from `seed`'s generator (see keras.random)."""
     if not 0 <= rate < 1:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    generator(seed)
     x = as_tensor(x)
     if not training or rate == 0:
         return x
-    return Dropout(rate, None if mask is None else _data(mask))(x)
+    return Dropout(rate, None if mask is None else _data(mask), noise_shape, seed)(x)
 
 
 def batch_norm(x, gamma, beta, epsilon=1e-3, mean=None, var=None, moving=None, momentum=0.99):

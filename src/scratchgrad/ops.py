@@ -824,32 +824,23 @@ def tile(x, repeats):
     return x
 
 
-def _activation(name):
+def _delegate(module, name):
+    """ops.<name>, calling the activation of that name in `module` (imported late: it imports ops)."""
     def apply(x, *args, **kwargs):
-        from . import functional
+        from importlib import import_module
 
-        return getattr(functional, name)(x, *args, **kwargs)
+        return getattr(import_module(f".{module}", __package__), name)(x, *args, **kwargs)
 
     apply.__name__ = name
     return apply
 
 
-relu, sigmoid, tanh, softmax, log_softmax, softplus, elu = map(
-    _activation, ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu"))
-
-
-def _keras_activation(name):
-    def apply(x, *args, **kwargs):
-        from . import activations
-
-        return getattr(activations, name)(x, *args, **kwargs)
-
-    apply.__name__ = name
-    return apply
-
-
-gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = map(
-    _keras_activation, ("gelu", "silu", "relu6", "selu", "hard_sigmoid", "softsign", "mish"))
+relu, sigmoid, tanh, softmax, log_softmax, softplus, elu = (
+    _delegate("functional", name)
+    for name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu"))
+gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = (
+    _delegate("activations", name)
+    for name in ("gelu", "silu", "relu6", "selu", "hard_sigmoid", "softsign", "mish"))
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function", "values_escaped")]

@@ -33,7 +33,8 @@ def set_state(state):
 # ---- keras.random: random tensors, drawn inside Functions so a replayed training step draws anew -----
 # `seed` follows Keras: None draws from the framework generator, an int gives the same values at every
 # call (and every replayed step), a SeedGenerator gives a new, reproducible draw at each call.
-def _generator(seed):
+def generator(seed):
+    """The numpy Generator a draw with this `seed` uses."""
     if seed is None:
         return get_rng()
     if isinstance(seed, SeedGenerator):
@@ -47,13 +48,13 @@ def _draw_op(draw, shape, dtype, seed):
     from .autograd import Function
     from .backend import floatx
 
-    _generator(seed)  # a bad seed fails here, where it was given, not at the first replayed step
+    generator(seed)  # a bad seed fails here, where it was given, not at the first replayed step
 
     class Draw(Function):
         differentiable = False
 
         def forward(self):
-            return np.asarray(draw(_generator(seed), tuple(shape)), dtype=dtype or floatx())
+            return np.asarray(draw(generator(seed), tuple(shape)), dtype=dtype or floatx())
 
     Draw.__name__ = draw.__name__
     return Draw()()
@@ -102,18 +103,13 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 def dropout(inputs, rate, noise_shape=None, seed=None):
     """Inverted dropout with a fresh mask per call; `noise_shape` (None entries: inputs' size) shares
     one draw along the axes where it is 1."""
+    from .functional import dropout as apply
     from .tensor import as_tensor
 
-    if not 0 <= rate < 1:
-        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
     x = as_tensor(inputs)
-    shape = x.shape if noise_shape is None else tuple(
-        size if want is None else want for size, want in zip(x.shape, noise_shape))
-
-    def keep_draw(rng, size):
-        return rng.random(size) >= rate
-
-    return x * _draw_op(keep_draw, shape, x.dtype, seed) * x.dtype.type(1 / (1 - rate))
+    if noise_shape is not None:
+        noise_shape = tuple(size if want is None else want for size, want in zip(x.shape, noise_shape))
+    return apply(x, rate, noise_shape=noise_shape, seed=seed)
 
 
 def shuffle(x, axis=0, seed=None):
@@ -122,12 +118,12 @@ def shuffle(x, axis=0, seed=None):
     from .backend import array_module
     from .tensor import as_tensor
 
-    _generator(seed)
+    generator(seed)
 
     class Shuffle(Function):
         def forward(self, x):
             xp = array_module(x)
-            self.order = xp.asarray(_generator(seed).permutation(x.shape[axis]))
+            self.order = xp.asarray(generator(seed).permutation(x.shape[axis]))
             return xp.take(x, self.order, axis=axis)
 
         def backward(self, gy):

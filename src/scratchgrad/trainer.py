@@ -447,7 +447,7 @@ class Trainer:
         custom = self._overrides("train_step")
         for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, shuffle), steps)):
             callback_list.on_train_batch_begin(step)
-            xb, yb, wb = [a[index] for a in xs], [a[index] for a in ys], None if weights is None else weights[index]
+            xb, yb, wb = _batch(xs, ys, weights, index)
             if custom:
                 logs = tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
             else:
@@ -474,7 +474,7 @@ class Trainer:
         custom = self._overrides("test_step")
         for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, False), steps)):
             hooks.on_test_batch_begin(step)
-            xb, yb, wb = [a[index] for a in xs], [a[index] for a in ys], None if weights is None else weights[index]
+            xb, yb, wb = _batch(xs, ys, weights, index)
             if custom:
                 logs = tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
             else:
@@ -590,6 +590,11 @@ def _materialize(dataset):
         np.concatenate(leaves) for leaves in zip(*[tree.flatten(p[k]) for p in parts])]) for k in range(len(parts[0]))]
     joined += [None] * (3 - len(joined))
     return (*joined, len(tree.flatten(parts[0][0])[0]))
+
+
+def _batch(xs, ys, weights, index):
+    """One batch of every input, target and (if given) the sample weights."""
+    return [a[index] for a in xs], [a[index] for a in ys], None if weights is None else weights[index]
 
 
 class _Tracker:
