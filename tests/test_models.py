@@ -103,10 +103,16 @@ def test_validation_split_and_data_add_val_keys(rng):
 
 def test_lists_and_tensors_are_accepted(rng):
     x, y = blobs(rng, n=20)
-    model = Sequential([Dense(3, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    model.fit(x.tolist(), y.tolist(), verbose=0)
-    model.fit(keras.Tensor(x), keras.Tensor(y), verbose=0)
+    trained = []
+    for inputs, targets in [(x, y), (x.tolist(), y.tolist()), (keras.Tensor(x), keras.Tensor(y))]:
+        keras.random.set_seed(0)
+        model = Sequential([Dense(3, activation="softmax")])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(inputs, targets, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+    for weights in trained[1:]:
+        for got, want in zip(weights, trained[0]):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("loss,metric_name", [("binary_crossentropy", "binary"), ("mse", "binary")])
