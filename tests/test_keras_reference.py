@@ -12,9 +12,7 @@ import scratchgrad as sg
 from scratchgrad import activations, losses, optimizers
 
 REFERENCE = json.loads((Path(__file__).parent / "keras_reference" / "keras_reference.json").read_text())
-NOT_YET = {
-    "optimizers": {"Adafactor", "Adafactor_no_relative_step"},
-}
+NOT_YET = {}
 
 
 def entries(section):

@@ -306,11 +306,6 @@ def test_weighted_metric_names_follow_keras_with_several_outputs(rng):
                                           return_dict=True, verbose=0)
 
 
-def test_optimizer_options_that_would_be_ignored_are_refused():
-    with pytest.raises(NotImplementedError, match="use_ema"):
-        sg.optimizers.Adam(use_ema=True)
-
-
 # ---- found in review of the latest additions ---------------------------------------------------------------
 def test_get_file_refuses_archives_that_escape_their_folder(tmp_path):
     import io

@@ -421,6 +421,48 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
+class SwapEMAWeights(Callback):
+    """Evaluate and predict (fit's validation too) with the optimizer's moving averages of the weights
+    (`use_ema=True`) in the model, and put the trained weights back after, as Keras's SwapEMAWeights.
+    `swap_on_epoch=True` also puts the averages in from each epoch's end to the next epoch's start, for
+    the callbacks listed after this one (ModelCheckpoint saves the averages)."""
+
+    def __init__(self, swap_on_epoch=False):
+        super().__init__()
+        self.swap_on_epoch = swap_on_epoch
+        self._averages_in_model = False
+
+    def _swap(self):
+        for w, average in self.model.optimizer.moving_averages():
+            trained = w.copy()
+            w[...] = average
+            average[...] = trained
+        self._averages_in_model = not self._averages_in_model
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swap_on_epoch and self._averages_in_model:
+            self._swap()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap_on_epoch and not self._averages_in_model:
+            self._swap()
+            if epoch == self.params.get("epochs", 0) - 1:
+                # fit() ends by copying the averages into the weights: they must be the averages again
+                for w, average in self.model.optimizer.moving_averages():
+                    average[...] = w
+
+    def on_test_begin(self, logs=None):
+        if not self._averages_in_model:
+            self._swap()
+
+    def on_test_end(self, logs=None):
+        if self._averages_in_model:
+            self._swap()
+
+    on_predict_begin = on_test_begin
+    on_predict_end = on_test_end
+
+
 def __getattr__(name):
     """LivePlot / PlotHistory live in plot.py; importing it only when asked keeps `import scratchgrad` fast."""
     if name in ("LivePlot", "PlotHistory"):

@@ -228,14 +228,14 @@ class Trainer:
         self.optimizer.zero_grad(self.weights)  # this step's gradients only, whatever was left before
         loss, outs, parts = self._loss_graph(*self._split([Tensor._from_op(a, None) for a in arrays]))
         if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
-            loss.backward()
+            self.optimizer.scale_loss(loss).backward()
         grads = [p.grad if p.grad is not None else array_module(p.data).zeros_like(p.data) for p in params]
         self.optimizer.zero_grad(params)
         self.optimizer.apply(grads, params)
         return loss.data, [o.data for o in outs], [p.data for p in parts]
 
     def _planned_step(self, arrays, params):
-        key = (*[(a.shape, a.dtype) for a in arrays], self._fused, self._params_key)
+        key = (*[(a.shape, a.dtype) for a in arrays], self._fused, self._params_key, self.optimizer.loss_scale_factor)
         plan = self._plans.get(key)
         if plan is None:
             plan, values = self._record_step(arrays, params)
@@ -252,14 +252,16 @@ class Trainer:
             plan.backward(buffers)
             self.optimizer.apply(buffers, params)
         n = self._n_outputs
-        return values[0], values[1:1 + n], values[1 + n:]
+        return values[-1], values[1:1 + n], values[1 + n:-1]
 
     def _record_step(self, arrays, params):
-        """Run one step eagerly, listing its Function calls, and make it a plan."""
+        """Run one step eagerly, listing its Function calls, and make it a plan. Its first output is the
+        loss backpropagated (scaled by the optimizer's loss_scale_factor), its last the loss logged."""
         inputs = [Tensor._from_op(a, None) for a in arrays]
         with record() as recording:
             loss, outs, parts = self._loss_graph(*self._split(inputs))
-        outputs = [loss, *outs, *parts]
+            scaled = self.optimizer.scale_loss(loss)
+        outputs = [scaled, *outs, *parts, loss]
         return StepPlan(recording, inputs, outputs, self.weights, params), [t.data for t in outputs]
 
     def _predictions(self, outs):
@@ -422,6 +424,8 @@ class Trainer:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > 0:  # with use_ema the weights become their moving averages, as Keras's fit ends
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(logs)
         self.train(False)
         return history

@@ -6,6 +6,7 @@ it registers it under its lower-cased class name (and `aliases`) for compile("na
 """
 from . import schedules
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import AdaGrad, Adagrad
 from .adam import Adam
 from .adamax import Adamax
@@ -38,6 +39,6 @@ def serialize(optimizer):
 
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "Lion", "Lamb", "get", "serialize",
+           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "get", "serialize",
            "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecayRestarts"]

@@ -6,6 +6,12 @@ Two ways to use an optimizer: `opt.step(params)` after `loss.backward()` (reads 
 element clipped to ±value) and `weight_decay` (decoupled: w ← w - lr·wd·w before the update).
 `learning_rate` is a number, a schedule, or any callable of the step count.
 
+Keras 3's other options: `use_ema` keeps a moving average of each weight after every step ("average"
+slot; `ema_overwrite_frequency` copies it into the weights every that many steps, `fit()` at its end
+through `finalize_variable_values`), `gradient_accumulation_steps=n` sums the gradients of n calls and
+updates with their mean on the n-th ("gradient_accumulator" slot), and `loss_scale_factor=s` divides the
+gradients by s (the trainer multiplied the loss by s, `scale_loss`).
+
 A subclass writes its rule once, as `update(w, g, slots, lr)` on arrays. The optimizer owns the
 layout of its state: the gradients and state slots of all parameters of one dtype lie end to end in
 flat buffers (`_Pack`), so the rule runs once over everything (`fused=True`, the default: a handful of
@@ -41,33 +47,42 @@ class Optimizer:
                     registry[name] = cls
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, fused=True, **kwargs):
-        unknown = set(kwargs) - {"use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-                                 "gradient_accumulation_steps", "jit_compile"}
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
+                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, fused=True, **kwargs):
+        unknown = set(kwargs) - {"jit_compile"}
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}")
-        unsupported = [k for k in ("use_ema", "loss_scale_factor", "gradient_accumulation_steps") if kwargs.get(k)]
-        if unsupported:  # refused, not silently ignored: the weights would differ from Keras's
-            raise NotImplementedError(f"{type(self).__name__}: {', '.join(unsupported)} is not supported")
         for option, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
             if value is not None and value <= 0:
                 raise ValueError(f"{option} must be > 0, got {value}")
+        _check_keras_options(use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+                             gradient_accumulation_steps)
         self.learning_rate = learning_rate
         self.weight_decay, self.clipnorm, self.clipvalue = weight_decay, clipnorm, clipvalue
         self.global_clipnorm = global_clipnorm
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = use_ema, ema_momentum, ema_overwrite_frequency
+        self.loss_scale_factor, self.gradient_accumulation_steps = loss_scale_factor, gradient_accumulation_steps
         self.name = name or type(self).__name__.lower()
         self.fused = fused
-        self.iterations = 0
+        self._iterations = 0  # every apply() call; `iterations` counts updates
         self._slots = {}  # param Tensor -> {slot name: array (a view of a pack's buffer)}
         self._packs = {}  # dtype -> the _Pack of the parameters last updated
         self._pending = None  # slots from set_state, bound to the next parameters seen
 
+    @property
+    def iterations(self):
+        """The updates made so far, which the rules' step count t - 1 is. With gradient accumulation
+        that is the apply() calls // gradient_accumulation_steps, as in Keras."""
+        n = self.gradient_accumulation_steps
+        return self._iterations // n if n else self._iterations
+
     # ---- learning rate -----------------------------------------------------------------------
     @property
     def learning_rate(self):
-        """The rate the next update uses (a schedule is evaluated at the current step)."""
+        """The rate the next update uses. A schedule is evaluated at the apply() calls made so far (with
+        gradient accumulation too, as Keras's schedules see its raw `_iterations`)."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return float(lr(self._iterations)) if callable(lr) else lr
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -114,14 +129,75 @@ class Optimizer:
             return
         lr = self.learning_rate
         for pack in self._packs_holding(grads, params):
-            self._clip(pack)
-            weights = [p.data for p in pack.params]
-            if self.fused and not self.reads_weights:
-                self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr)
-            else:
-                for w, g, slots in zip(weights, pack.grad_views, pack.slot_views):
-                    self._update(w, g, slots, lr)
-        self.iterations += 1
+            if self._gradient_ready(pack):
+                self._clip(pack)
+                self._update_pack(pack, lr)
+            if self.use_ema:
+                self._update_averages(pack)
+        self._iterations += 1
+
+    def scale_loss(self, loss):
+        """The loss the trainer backpropagates: times loss_scale_factor when set (apply() divides the
+        gradients by it again)."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
+    def finalize_variable_values(self, var_list):
+        """Keras's end of fit(): with use_ema the weights in `var_list` take their moving averages."""
+        if self.use_ema:
+            for w, average in self.moving_averages(var_list):
+                w[...] = average
+
+    def moving_averages(self, params=None):
+        """(weight, moving average) array pairs, both live, for `params` (default: every weight updated
+        so far; a weight gets its average at its first update)."""
+        if not self.use_ema:
+            raise ValueError(f"optimizer {self.name!r} keeps no moving averages of the weights: "
+                             f"create it with use_ema=True (got use_ema=False)")
+        chosen = self._slots if params is None else [p for p in params if p in self._slots]
+        return [(p.data, self._slots[p]["average"]) for p in chosen]
+
+    def _gradient_ready(self, pack):
+        """Unscale the pack's gradient and, with gradient accumulation, add it to the sum: True when the
+        weights update now, with the mean of the summed gradients in `pack.grad` (Keras's order)."""
+        g = pack.grad
+        if self.loss_scale_factor is not None:
+            g /= g.dtype.type(self.loss_scale_factor)
+        n = self.gradient_accumulation_steps
+        if not n:
+            return True
+        total = pack.flat_slots["gradient_accumulator"]
+        if (self._iterations + 1) % n:
+            total += g
+            return False
+        g += total
+        g /= g.dtype.type(n)
+        total[...] = 0
+        return True
+
+    def _update_pack(self, pack, lr):
+        weights = [p.data for p in pack.params]
+        if self.fused and not self.reads_weights:
+            self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr)
+        else:
+            for w, g, slots in zip(weights, pack.grad_views, pack.slot_views):
+                self._update(w, g, slots, lr)
+
+    def _update_averages(self, pack):
+        """average ← m·average + (1 - m)·w after every apply() call (accumulating ones too), with m = 0
+        while no update was made, so that the first average is the weight itself (Keras's formula). The
+        weights take their averages at the calls where `iterations + 1` is a multiple of
+        ema_overwrite_frequency (with gradient accumulation, each call of such a block, as in Keras)."""
+        f = pack.grad.dtype.type
+        momentum = f(self.ema_momentum if self.iterations else 0.0)
+        frequency = self.ema_overwrite_frequency
+        overwrite = frequency and (self.iterations + 1) % frequency == 0
+        for p, slots in zip(pack.params, pack.slot_views):
+            average, tmp = slots["average"], slots["scratch"]
+            average *= momentum
+            array_module(tmp).multiply(p.data, f(1) - momentum, out=tmp)
+            average += tmp
+            if overwrite:
+                p.data[...] = average
 
     def _packs_holding(self, grads, params):
         """The packs of `params`, with `grads` copied into their gradient buffers."""
@@ -175,20 +251,33 @@ class Optimizer:
         if pack is not None and pack.holds(params):
             return pack
         initial = [self._slots.get(p) or self._initial_state(p) for p in params]
-        pack = self._packs[params[0].dtype] = _Pack(params, self.slot_names, initial)
+        pack = self._packs[params[0].dtype] = _Pack(params, self._state_names(), initial)
         for p, views in zip(params, pack.slot_views):
             self._slots[p] = views
         return pack
 
+    def _state_names(self):
+        """The slots kept per weight: the rule's own, then those of use_ema and gradient accumulation."""
+        return (*self.slot_names, *(("average",) if self.use_ema else ()),
+                *(("gradient_accumulator",) if self.gradient_accumulation_steps else ()))
+
+    def _fresh_state(self, p):
+        return {k: self._initial_slot(k, p.data) for k in self._state_names()}
+
     def _initial_state(self, p):
+        fresh = self._fresh_state(p)
         pending = self._pending.pop(0) if self._pending else None
         if pending is None:
-            return {k: self._initial_slot(k, p.data) for k in self.slot_names}
-        if set(pending) != set(self.slot_names) or any(np.shape(a) != p.shape for a in pending.values()):
-            raise ValueError(f"optimizer state does not fit parameter {p.name} of shape {p.shape}")
+            return fresh
+        expected = {k: np.shape(a) for k, a in fresh.items()}
+        got = {k: np.shape(a) for k, a in pending.items()}
+        if got != expected:
+            raise ValueError(f"optimizer state does not fit parameter {p.name} of shape {p.shape}: "
+                             f"expected slots {expected}, got {got}")
         return pending
 
     def _initial_slot(self, name, w):
+        """A new slot: zeros shaped like the weight (a rule may give a slot another shape)."""
         return array_module(w).zeros_like(w)
 
     # ---- state and config --------------------------------------------------------------------
@@ -208,13 +297,13 @@ class Optimizer:
         if params is None:
             chosen = list(self._slots.values())
         else:  # a weight not updated yet gets its initial state, so that positions still match the weights
-            chosen = [self._slots.get(p) or {k: self._initial_slot(k, p.data) for k in self.slot_names} for p in params]
+            chosen = [self._slots.get(p) or self._fresh_state(p) for p in params]
         slots = [{k: to_numpy(v).copy() for k, v in s.items() if k != "scratch"} for s in chosen]
-        return {"iterations": self.iterations, "slots": slots}
+        return {"iterations": self._iterations, "slots": slots}
 
     def set_state(self, state):
         """Restore `get_state()`'s result; the slots bind to parameters in the order they are next seen."""
-        self.iterations = int(state["iterations"])
+        self._iterations = int(state["iterations"])
         self._slots, self._packs = {}, {}
         self._pending = [dict(s) for s in state["slots"]]
 
@@ -226,7 +315,10 @@ class Optimizer:
             raise ValueError("an optimizer whose learning_rate is a plain callable cannot be saved; "
                              "use a LearningRateSchedule")
         config = {"learning_rate": lr, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                  "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm, "name": self.name}
+                  "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm, "use_ema": self.use_ema,
+                  "ema_momentum": self.ema_momentum, "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                  "loss_scale_factor": self.loss_scale_factor,
+                  "gradient_accumulation_steps": self.gradient_accumulation_steps, "name": self.name}
         return {**config, **self._hyperparameters()}
 
     def _hyperparameters(self):
@@ -243,21 +335,27 @@ class Optimizer:
 
 class _Pack:
     """Parameters of one dtype laid end to end: a flat gradient, scratch and state slots, plus views of
-    them shaped like each parameter."""
+    them shaped like each parameter. A slot shaped otherwise (Adafactor's factored moments) gets its own
+    layout, taken from the shapes of `initial`; only a rule that runs weight by weight can use it."""
 
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
         self.params, self._views, self._recognized = list(params), {}, None
-        self.offsets = np.cumsum([0] + [p.size for p in params]).tolist()
+        self.shapes = [p.shape for p in params]
+        self.offsets = _offsets(self.shapes)
         size = self.offsets[-1]
         self.grad, scratch = xp.zeros(size, dtype=dtype), xp.empty(size, dtype=dtype)
-        self.flat_slots = {name: xp.empty(size, dtype=dtype) for name in slot_names}
-        for name, flat in self.flat_slots.items():
-            for view, state in zip(self.views(flat), initial):
+        self.flat_slots, per_slot = {}, {}
+        for name in slot_names:
+            shapes = [np.shape(state[name]) for state in initial]
+            offsets = self.offsets if shapes == self.shapes else _offsets(shapes)
+            flat = self.flat_slots[name] = xp.empty(offsets[-1], dtype=dtype)
+            per_slot[name] = self._views[id(flat)] = _split(flat, shapes, offsets)
+            for view, state in zip(per_slot[name], initial):
                 view[...] = xp.asarray(state[name], dtype=dtype)
         self.flat_slots["scratch"] = scratch
+        per_slot["scratch"] = self.views(scratch)
         self.grad_views = self.views(self.grad)
-        per_slot = {name: self.views(flat) for name, flat in self.flat_slots.items()}
         self.slot_views = [{name: per_slot[name][i] for name in per_slot} for i in range(len(params))]
 
     def holds(self, params):
@@ -274,7 +372,7 @@ class _Pack:
         views = self._views.get(id(flat))
         if views is not None and views[0].base is flat:
             return views
-        views = [flat[a:b].reshape(p.shape) for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:])]
+        views = _split(flat, self.shapes, self.offsets)
         if flat is self.grad or any(flat is a for a in getattr(self, "flat_slots", {}).values()):
             self._views[id(flat)] = views
         return views
@@ -302,6 +400,35 @@ class _Scattered:
         for w in self.arrays:
             w *= factor
         return self
+
+
+def _offsets(shapes):
+    return np.cumsum([0] + [math.prod(s) for s in shapes]).tolist()
+
+
+def _split(flat, shapes, offsets):
+    """Views of `flat` with these shapes, end to end from these offsets."""
+    return [flat[a:b].reshape(s) for s, a, b in zip(shapes, offsets[:-1], offsets[1:])]
+
+
+def _check_keras_options(use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+                         gradient_accumulation_steps):
+    """Keras's checks of its EMA and accumulation options (made only when the option is on, as there),
+    plus a positive loss_scale_factor, which the gradients are divided by."""
+    if gradient_accumulation_steps and (not _is_int(gradient_accumulation_steps) or gradient_accumulation_steps < 2):
+        raise ValueError(f"gradient_accumulation_steps must be an integer >= 2 or None, "
+                         f"got {gradient_accumulation_steps!r}")
+    if use_ema and not 0 <= ema_momentum <= 1:
+        raise ValueError(f"ema_momentum must be in [0, 1], got {ema_momentum!r}")
+    if use_ema and ema_overwrite_frequency and (not _is_int(ema_overwrite_frequency) or ema_overwrite_frequency < 1):
+        raise ValueError(f"ema_overwrite_frequency must be an integer >= 1 or None, got {ema_overwrite_frequency!r}")
+    positive = isinstance(loss_scale_factor, (int, float, np.number)) and loss_scale_factor > 0
+    if loss_scale_factor is not None and not positive:
+        raise ValueError(f"loss_scale_factor must be a positive number or None, got {loss_scale_factor!r}")
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _shadows_builtin(existing, cls):
