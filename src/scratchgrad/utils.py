@@ -1,4 +1,6 @@
 """Conversions at the boundary: whatever the user hands in (lists, pandas, Tensors) becomes an array."""
+import functools
+
 import numpy as np
 
 from .backend import to_numpy
@@ -287,3 +289,273 @@ def array_to_img(x, data_format="channels_last", scale=True, dtype=None):
 
 def save_img(path, x, data_format="channels_last", file_format=None, scale=True, **kwargs):
     array_to_img(x, data_format, scale).save(path, format=file_format, **kwargs)
+
+
+IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
+
+def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, color_mode="rgb",
+                                 batch_size=32, image_size=(256, 256), shuffle=True, seed=None, validation_split=None,
+                                 subset=None, interpolation="bilinear", follow_links=False, crop_to_aspect_ratio=False,
+                                 pad_to_aspect_ratio=False, data_format=None, verbose=True):
+    """keras.utils.image_dataset_from_directory: the images under `directory` (one sub-directory per
+    class, classes in alphanumeric order) as a PyDataset of (images, labels) batches that fit() takes.
+    Images are float32 in 0-255, resized to image_size=(height, width) and read from disk batch by
+    batch; `.class_names` and `.file_paths` (in the first epoch's order) are attributes. With
+    validation_split, subset="training", "validation" or "both" (a pair) picks from the same seeded
+    shuffle. Needs Pillow."""
+    _require_pillow("image_dataset_from_directory")
+    if color_mode not in ("grayscale", "rgb", "rgba"):
+        raise ValueError(f"color_mode must be one of grayscale, rgb, rgba, got {color_mode!r}")
+    size = (image_size, image_size) if isinstance(image_size, int) else image_size
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(s, (int, np.integer)) and s > 0 for s in size)):
+        raise ValueError(f"image_size must be (height, width), two positive integers, got {image_size!r}")
+    interpolation = str(interpolation).lower()
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    load = functools.partial(_read_image, color_mode=color_mode, size=tuple(map(int, size)),
+                             interpolation=interpolation, crop=crop_to_aspect_ratio, pad=pad_to_aspect_ratio,
+                             data_format=data_format)
+    return _directory_dataset(directory, IMAGE_FORMATS, "images", load, labels, label_mode, class_names, batch_size,
+                              shuffle, seed, validation_split, subset, follow_links, verbose)
+
+
+def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,
+                                max_length=None, shuffle=True, seed=None, validation_split=None, subset=None,
+                                follow_links=False, verbose=True):
+    """keras.utils.text_dataset_from_directory: the .txt files under `directory` as a PyDataset whose
+    batches are NumPy arrays of str (each cut to `max_length` characters), labelled as in
+    image_dataset_from_directory."""
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 0):
+        raise ValueError(f"max_length must be None or an integer >= 0, got {max_length!r}")
+    load = functools.partial(_read_text, max_length=max_length)
+    return _directory_dataset(directory, (".txt",), "text files", load, labels, label_mode, class_names, batch_size,
+                              shuffle, seed, validation_split, subset, follow_links, verbose)
+
+
+def _require_pillow(caller):
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        raise ImportError(f"{caller} needs Pillow, which is optional: pip install 'scratchgrad[plot]'") from None
+
+
+def _directory_dataset(directory, formats, what, load, labels, label_mode, class_names, batch_size, shuffle, seed,
+                       validation_split, subset, follow_links, verbose):
+    """The steps the *_dataset_from_directory functions share, in Keras's order: check the arguments,
+    list and shuffle the files, encode the labels, split, wrap each part in a PyDataset."""
+    from .random import get_rng
+    from .validation import check_batch_size
+
+    labels, label_mode = _check_label_arguments(labels, label_mode, class_names)
+    _check_split_arguments(validation_split, subset, shuffle, seed)
+    batch_size = None if batch_size is None else check_batch_size(batch_size)
+    # Keras draws a seed here too, so the first shuffle and the later per-epoch ones come from one number
+    seed = int(get_rng().integers(1_000_000)) if seed is None else seed
+    paths, labels, class_names = _index_directory(directory, labels, formats, class_names, shuffle, seed,
+                                                  follow_links, verbose)
+    if not paths:
+        raise ValueError(f"No {what} found in directory {directory}. Allowed formats: {', '.join(formats)}")
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError(f'label_mode="binary" needs exactly 2 classes, got {len(class_names)}: {class_names}')
+    targets = None if labels is None else _encode_labels(labels, label_mode, len(class_names))
+
+    def part(name, reshuffle):
+        files, part_targets = _split_files(paths, targets, validation_split, name, verbose)
+        return _FileDataset(files, part_targets, load, batch_size, reshuffle, seed, class_names)
+
+    if subset == "both":  # as in Keras, the validation part keeps one order
+        return part("training", shuffle), part("validation", False)
+    return part(subset, shuffle)
+
+
+def _check_label_arguments(labels, label_mode, class_names):
+    """(labels, label_mode), both None when either asks for no labels."""
+    if labels is not None and not (isinstance(labels, str) and labels == "inferred"):
+        if not isinstance(labels, (list, tuple)):
+            raise ValueError('labels must be "inferred", None, or a list/tuple of integer labels (one per file, in '
+                             f"the sorted order of the file paths), got {type(labels).__name__}")
+        wrong = [label for label in labels if isinstance(label, bool) or not isinstance(label, (int, np.integer))]
+        if wrong:
+            raise ValueError(f"labels must be integers, got {wrong[0]!r} ({type(wrong[0]).__name__})")
+    if class_names is not None and labels != "inferred":
+        raise ValueError(f'class_names can only be given with labels="inferred", got labels={labels!r}')
+    if label_mode not in ("int", "categorical", "binary", None):
+        raise ValueError(f'label_mode must be "int", "categorical", "binary" or None, got {label_mode!r}')
+    return (None, None) if labels is None or label_mode is None else (labels, label_mode)
+
+
+def _check_split_arguments(validation_split, subset, shuffle, seed):
+    if validation_split and not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be between 0 and 1, got {validation_split!r}")
+    if bool(validation_split) != bool(subset):
+        raise ValueError(f"subset and validation_split go together: got subset={subset!r}, "
+                         f"validation_split={validation_split!r}")
+    if subset not in ("training", "validation", "both", None):
+        raise ValueError(f'subset must be "training", "validation" or "both", got {subset!r}')
+    if validation_split and shuffle and seed is None:
+        raise ValueError("validation_split with shuffle=True needs a seed, so that the training and validation "
+                         "subsets (made by separate calls) are drawn from the same shuffle and do not overlap")
+
+
+def _index_directory(directory, labels, formats, class_names, shuffle, seed, follow_links, verbose):
+    """(file paths, integer labels or None, class names) as Keras's index_directory lists them: class by
+    class, each walked in sorted order, then shuffled by np.random.RandomState(seed) when `shuffle`."""
+    import os
+
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"directory {directory!r} does not exist or is not a directory")
+    if labels == "inferred":
+        found = [d for d in sorted(os.listdir(directory))
+                 if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")]
+        if class_names is not None and not set(class_names) <= set(found):
+            raise ValueError(f"class_names {list(class_names)} must be sub-directories of {directory}; "
+                             f"found {found}")
+        class_names = list(found if class_names is None else class_names)
+    paths, indices = [], []
+    for index, folder in enumerate(class_names if labels == "inferred" else [""]):
+        top = os.path.join(directory, folder)
+        for root, _, files in sorted(os.walk(top, followlinks=follow_links), key=lambda entry: entry[0]):
+            kept = [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(formats)]
+            paths += [os.path.join(directory, os.path.relpath(p, directory)) for p in kept]
+            indices += [index] * len(kept)
+    if labels not in ("inferred", None):
+        if len(labels) != len(paths):
+            raise ValueError(f"labels has {len(labels)} entries but {directory} holds {len(paths)} files")
+        indices, class_names = list(labels), [str(label) for label in sorted(set(labels))]
+    if verbose:
+        classes = "" if labels is None else f" belonging to {len(class_names)} classes"
+        print(f"Found {len(paths)} files{classes}.")
+    order = np.arange(len(paths))
+    if shuffle:
+        np.random.RandomState(seed).shuffle(order)
+    return ([paths[i] for i in order], None if labels is None else np.asarray(indices, dtype=np.int32)[order],
+            None if labels is None else class_names)
+
+
+def _encode_labels(labels, label_mode, num_classes):
+    if label_mode == "categorical":
+        return to_categorical(labels, num_classes)
+    if label_mode == "binary":
+        return labels.astype(np.float32)[:, None]
+    return labels
+
+
+def _split_files(paths, targets, validation_split, subset, verbose):
+    """Keras's split: the last int(validation_split * n) files are for validation, the rest for training."""
+    if not validation_split:
+        return paths, targets
+    count = int(validation_split * len(paths))
+    if not 0 < count < len(paths):
+        raise ValueError(f"validation_split={validation_split} of {len(paths)} files leaves no training or "
+                         "no validation files")
+    part = slice(None, -count) if subset == "training" else slice(-count, None)
+    if verbose:
+        print(f"Using {len(paths[part])} files for {subset}.")
+    return paths[part], None if targets is None else targets[part]
+
+
+class _FileDataset(PyDataset):
+    """Samples read from files when their batch is asked for; with `reshuffle`, a new order every epoch
+    (as Keras's shuffled datasets have), drawn from `seed`."""
+
+    def __init__(self, file_paths, targets, load, batch_size, reshuffle, seed, class_names):
+        super().__init__()
+        self.file_paths, self.class_names = file_paths, class_names
+        self.targets, self.load, self.batch_size, self.reshuffle = targets, load, batch_size, reshuffle
+        self.order = np.arange(len(file_paths))
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return len(self.order) if self.batch_size is None else -(-len(self.order) // self.batch_size)
+
+    def __getitem__(self, index):
+        index = range(len(self))[index]  # IndexError past the end ends a for loop over the dataset
+        if self.batch_size is None:
+            picked = self.order[index]
+            x = self.load(self.file_paths[picked])
+        else:
+            picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+            x = np.stack([self.load(self.file_paths[i]) for i in picked])
+        return x if self.targets is None else (x, self.targets[picked])
+
+    def on_epoch_end(self):
+        if self.reshuffle:
+            self.order = self.rng.permutation(len(self.order))
+
+
+def _read_text(path, max_length):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return text if max_length is None else text[:max_length]
+
+
+def _read_image(path, color_mode, size, interpolation, crop, pad, data_format):
+    image = img_to_array(load_img(path, color_mode))
+    image = _resize(_to_aspect_ratio(image, size, crop, pad), size, interpolation)
+    return image.transpose(2, 0, 1) if data_format == "channels_first" else image
+
+
+def _to_aspect_ratio(image, size, crop, pad):
+    """The centred crop (or the zero padding) that gives `image` the aspect ratio of `size`, computed as
+    keras.ops.image.resize computes it."""
+    height, width = image.shape[:2]
+    fit_height, fit_width = int(width * size[0] / size[1]), int(height * size[1] / size[0])
+    if crop:
+        crop_height, crop_width = max(min(height, fit_height), 1), max(min(width, fit_width), 1)
+        top, left = (height - crop_height) // 2, (width - crop_width) // 2
+        return image[top:top + crop_height, left:left + crop_width]
+    if pad:
+        # Keras puts the same margin on both sides, so an odd difference comes out one row short
+        top, left = (max(height, fit_height) - height) // 2, (max(width, fit_width) - width) // 2
+        return np.pad(image, ((top, top), (left, left), (0, 0)))
+    return image
+
+
+def _resize(image, size, interpolation):
+    """An (height, width, channels) image resized as Keras's NumPy backend does (no antialiasing). Each
+    output pixel is a weighted sum of the few input pixels under the kernel: gathering those keeps a
+    large photo cheap, where Keras's dense weight matrix costs a product over every input pixel."""
+    for axis, new in enumerate(size):
+        indices, weights = _resize_taps(image.shape[axis], new, interpolation)
+        along = (-1, 1, 1)[:image.ndim - axis]  # the weights vary along `axis`
+        image = sum(np.take(image, i, axis=axis) * w.reshape(along) for i, w in zip(indices, weights))
+    return image.astype(np.float32)
+
+
+def _resize_taps(old, new, interpolation):
+    """(indices, weights), each (taps, new): output pixel j is the sum over k of
+    weights[k, j] * input[indices[k, j]]."""
+    if interpolation == "nearest":
+        nearest = np.floor((np.arange(new, dtype=np.float32) + 0.5) * old / new).astype(int)
+        return nearest[None], np.ones((1, new))
+    radius, kernel = _RESIZE_KERNELS[interpolation]
+    centres = (np.arange(new) + 0.5) * old / new - 0.5  # output pixel centres in input coordinates
+    indices = np.floor(centres).astype(int) + np.arange(1 - radius, radius + 1)[:, None]
+    # pixels past the edge count for nothing; normalizing the rest is Keras's edge handling
+    weights = kernel(np.abs(centres - indices)) * ((indices >= 0) & (indices < old))
+    return indices.clip(0, old - 1), weights / weights.sum(axis=0)
+
+
+def _keys_cubic(x):
+    return np.where(x >= 2, 0.0, np.where(x >= 1, ((-0.5 * x + 2.5) * x - 4) * x + 2, (1.5 * x - 2.5) * x * x + 1))
+
+
+def _lanczos(radius):
+    def kernel(x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius) / (np.pi * x) ** 2
+        return np.where(x > radius, 0.0, np.where(x > 1e-3, y, 1.0))
+    return (radius, kernel)
+
+
+# interpolation: (radius, kernel) as Keras's NumPy backend defines them; "nearest" needs no kernel
+_RESIZE_KERNELS = {"bilinear": (1, lambda x: np.maximum(0.0, 1 - x)), "bicubic": (2, _keys_cubic),
+                   "lanczos3": _lanczos(3), "lanczos5": _lanczos(5)}
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
