@@ -1,0 +1,317 @@
+"""Image layers that move pixels, numerically as Keras 3 (torch backend) does: Resizing and the random
+affine augmentations RandomRotation, RandomZoom and RandomTranslation.
+
+All of them read the input at computed coordinates through one Function, _Resample; its output is
+linear in the input, so its backward scatters each output gradient back to the pixels that were read.
+The random ones draw their transform inside that Function's forward, so a replayed step draws anew.
+"""
+import itertools
+import math
+from numbers import Real
+
+import numpy as np
+
+from .. import ops
+from ..autograd import Function
+from ..backend import array_module
+from ..convolution import DATA_FORMATS
+from ..random import SeedGenerator, generator
+from .base import Layer
+
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+INTERPOLATIONS = ("bilinear", "nearest")
+
+
+def _fixed_index(index, size, fill_mode):
+    """The pixel read for a (possibly outside) index, as Keras's affine_transform maps it."""
+    xp = array_module(index)
+    if fill_mode == "wrap":
+        return index % size
+    if fill_mode == "reflect":  # d c b a | a b c d | d c b a: the edge pixel repeats
+        index = index % (2 * size)
+        return xp.where(index < size, index, 2 * size - 1 - index)
+    return xp.clip(index, 0, size - 1)  # "constant" reads the edge too, then replaces it by the fill value
+
+
+def _taps(coordinate, size, interpolation, fill_mode):
+    """The pixels one axis's coordinates read: (index, weight, inside the image) for each."""
+    xp = array_module(coordinate)
+    if interpolation == "nearest":
+        nodes = [(xp.rint(coordinate), xp.ones_like(coordinate))]  # halves to even, as torch.round
+    else:
+        lower = xp.floor(coordinate)
+        upper_weight = coordinate - lower
+        nodes = [(lower, 1 - upper_weight), (lower + 1, upper_weight)]
+    taps = []
+    for index, weight in nodes:
+        index = index.astype(np.int64)
+        taps.append((_fixed_index(index, size, fill_mode), weight, (index >= 0) & (index < size)))
+    return taps
+
+
+class _Resample(Function):
+    """Each image read at the points `where(x)` gives: arrays of row and column coordinates that broadcast
+    to (batch, out height, out width), e.g. (1, h, 1) and (1, 1, w) for a resize. Images are
+    (batch, height, width, channels). `where` runs in every forward: a random transform is drawn there."""
+
+    def __init__(self, where, interpolation, fill_mode, fill_value=0.0):
+        self.where, self.interpolation, self.fill_mode, self.fill_value = where, interpolation, fill_mode, fill_value
+
+    def forward(self, x):
+        xp = array_module(x)
+        n, h, w, c = self.shape = x.shape
+        rows, cols = self.where(x)
+        pixels = x.reshape(n * h * w, c)
+        first = (xp.arange(n) * (h * w)).reshape(n, 1, 1)
+        self.taps, out, fill = [], 0, 0
+        for (i, wi, inside_i), (j, wj, inside_j) in itertools.product(
+                _taps(rows, h, self.interpolation, self.fill_mode), _taps(cols, w, self.interpolation, self.fill_mode)):
+            index, weight = first + i * w + j, wi * wj
+            if self.fill_mode == "constant":
+                inside = inside_i & inside_j
+                fill = fill + xp.where(inside, 0, weight)
+                weight = xp.where(inside, weight, 0)
+            weight = weight[..., None]
+            self.taps.append((index, weight))
+            out = out + weight * pixels[index]
+        if self.fill_mode == "constant" and self.fill_value:
+            out = out + fill[..., None] * self.fill_value
+        return out
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        n, h, w, c = self.shape
+        gx = xp.zeros((n * h * w, c), dtype=gy.dtype)
+        for index, weight in self.taps:
+            xp.add.at(gx, index.ravel(), (weight * gy).reshape(-1, c))
+        return gx.reshape(self.shape)
+
+
+def _data_format(data_format):
+    data_format = data_format or "channels_last"
+    if data_format not in DATA_FORMATS:
+        raise ValueError(f"data_format must be one of {', '.join(DATA_FORMATS)}, got {data_format!r}")
+    return data_format
+
+
+def _choice(value, allowed, what, layer):
+    if value not in allowed:
+        raise ValueError(f"{layer} {what} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _on_images(apply, x, data_format):
+    """`apply` (batch, height, width, channels) -> same layout, on one image or a batch in either format."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"expected one image (rank 3) or a batch of images (rank 4), got shape {tuple(x.shape)}")
+    if x.ndim == 3:
+        return ops.squeeze(_on_images(apply, ops.expand_dims(x, 0), data_format), 0)
+    if data_format == "channels_first":
+        return ops.transpose(apply(ops.transpose(x, (0, 2, 3, 1))), (0, 3, 1, 2))
+    return apply(x)
+
+
+def _aspect_window(size, target, other_size, other_target):
+    """Keras's start and length, along one axis, of the largest window with the target's aspect ratio."""
+    length = max(min(size, int(float(other_size * target) / other_target)), 1)
+    return int(float(size - length) / 2), length
+
+
+def _resize_coordinates(size, out_size, interpolation, dtype, xp):
+    """Where torch's interpolate (align_corners=False, no antialias) reads along one axis: half-pixel
+    centres; "nearest" is its "nearest-exact", which rounds halves up."""
+    scale = np.dtype(dtype).type(size) / np.dtype(dtype).type(out_size)
+    centres = (xp.arange(out_size, dtype=dtype) + 0.5) * scale
+    return xp.floor(centres) if interpolation == "nearest" else centres - 0.5
+
+
+class Resizing(Layer):
+    """Resize images to height × width ("bilinear" or "nearest", half-pixel centres, no antialiasing),
+    optionally first cropping (`crop_to_aspect_ratio`) or padding with `fill_value`
+    (`pad_to_aspect_ratio`) to the target's aspect ratio so nothing is stretched."""
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, antialias=False,
+                 data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("height", height), ("width", width)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Resizing {name} must be a positive integer, got {value!r}")
+        if interpolation in ("bicubic", "lanczos3", "lanczos5"):
+            raise NotImplementedError(f"Resizing interpolation={interpolation!r} is not supported here; "
+                                      f"use one of {', '.join(INTERPOLATIONS)}")
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError("Resizing takes crop_to_aspect_ratio or pad_to_aspect_ratio, not both")
+        if antialias:
+            raise NotImplementedError("Resizing antialias=True is not supported here")
+        self.height, self.width = int(height), int(width)
+        self.interpolation = _choice(interpolation, INTERPOLATIONS, "interpolation", "Resizing")
+        self.fill_mode = _choice(fill_mode, ("constant",), "fill_mode", "Resizing")
+        self.crop_to_aspect_ratio, self.pad_to_aspect_ratio = crop_to_aspect_ratio, pad_to_aspect_ratio
+        self.fill_value, self.antialias, self.data_format = fill_value, antialias, _data_format(data_format)
+
+    def call(self, x):
+        return _on_images(self._resize, x, self.data_format)
+
+    def _resize(self, x):
+        h, w = x.shape[1], x.shape[2]
+        if self.crop_to_aspect_ratio:
+            top, height = _aspect_window(h, self.height, w, self.width)
+            left, width = _aspect_window(w, self.width, h, self.height)
+            x = x[:, top:top + height, left:left + width]
+        elif self.pad_to_aspect_ratio:
+            # Keras pads `top` rows on both sides, so an odd shortfall leaves the ratio one row short
+            top = int(float(max(h, int(float(w * self.height) / self.width)) - h) / 2)
+            left = int(float(max(w, int(float(h * self.width) / self.height)) - w) / 2)
+            x = ops.pad(x - float(self.fill_value), [(0, 0), (top, top), (left, left), (0, 0)]) + float(self.fill_value)
+        return _Resample(self._coordinates, self.interpolation, "nearest")(x)
+
+    def _coordinates(self, x):
+        xp, (h, w) = array_module(x), x.shape[1:3]
+        rows = _resize_coordinates(h, self.height, self.interpolation, x.dtype, xp)
+        cols = _resize_coordinates(w, self.width, self.interpolation, x.dtype, xp)
+        return rows.reshape(1, -1, 1), cols.reshape(1, 1, -1)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width,
+                "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format}
+
+
+def _affine_coordinates(transforms, x):
+    """Where Keras's affine_transform reads output pixel (i, j) of each image: row b0·j + b1·i + b2,
+    column a0·j + a1·i + a2, from `transforms`' rows [a0, a1, a2, b0, b1, b2]."""
+    xp = array_module(x)
+    a0, a1, a2, b0, b1, b2 = (xp.asarray(t, dtype=x.dtype).reshape(-1, 1, 1) for t in np.transpose(transforms))
+    i = xp.arange(x.shape[1], dtype=x.dtype).reshape(1, -1, 1)
+    j = xp.arange(x.shape[2], dtype=x.dtype).reshape(1, 1, -1)
+    return b0 * j + b1 * i + b2, a0 * j + a1 * i + a2
+
+
+def _number(value):
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _factor_range(factor, name, low_open=False):
+    """(lower, upper) from a factor given as f (meaning ±f) or as a pair, every value within [-1, 1]
+    (or (-1, 1] with `low_open`)."""
+    pair = isinstance(factor, (tuple, list))
+    values = list(factor) if pair else [factor]
+    if (pair and len(values) != 2) or not all(_number(v) and (v > -1 if low_open else v >= -1) and v <= 1
+                                              for v in values):
+        interval = "(-1, 1]" if low_open else "[-1, 1]"
+        raise ValueError(f"{name} must be a number or a pair of numbers in {interval}, got {factor!r}")
+    return tuple(sorted(float(v) for v in values)) if pair else (-abs(float(factor)), abs(float(factor)))
+
+
+class _RandomAffine(Layer):
+    """In training, each image moved by its own random affine map (drawn by `_transforms`), the pixels
+    it brings in from outside the image given by `fill_mode`; the identity in inference."""
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        layer = type(self).__name__
+        self.fill_mode = _choice(fill_mode, FILL_MODES, "fill_mode", layer)
+        self.interpolation = _choice(interpolation, INTERPOLATIONS, "interpolation", layer)
+        self.seed, self.fill_value, self.data_format = seed, fill_value, _data_format(data_format)
+        self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
+
+    def call(self, x, training=False):
+        if not training:
+            return x
+        resample = _Resample(self._coordinates, self.interpolation, self.fill_mode, float(self.fill_value))
+        return _on_images(resample, x, self.data_format)
+
+    def _coordinates(self, x):
+        rng = generator(self._seed)
+
+        def uniform(bounds):  # one draw per image, in the images' dtype as Keras computes its transforms
+            return rng.uniform(*bounds, x.shape[0]).astype(x.dtype)
+
+        return _affine_coordinates(self._transforms(uniform, *x.shape[1:3]), x)
+
+    def _transforms(self, uniform, h, w):
+        """Each image's [a0, a1, a2, b0, b1, b2] (see _affine_coordinates) from `uniform((low, high))`."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), "fill_mode": self.fill_mode, "interpolation": self.interpolation,
+                "seed": self.seed, "fill_value": self.fill_value, "data_format": self.data_format}
+
+
+class RandomRotation(_RandomAffine):
+    """Rotate each image about its centre by a random fraction of a full turn in [lower, upper]
+    (`factor` f means ±f; positive is counter-clockwise)."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
+                 data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = self._factor(factor)
+
+    @staticmethod
+    def _factor(factor):
+        """Keras's checks: a number within [-1, 1], or a pair that reaches into that range."""
+        message = f"RandomRotation factor must be a number in [-1, 1] or a pair of numbers, got {factor!r}"
+        if isinstance(factor, (tuple, list)):
+            if len(factor) != 2 or factor[0] > 1 or factor[1] < -1:
+                raise ValueError(message)
+            return tuple(sorted(float(f) for f in factor))
+        if not _number(factor) or not -1 <= factor <= 1:
+            raise ValueError(message)
+        return -abs(float(factor)), abs(float(factor))
+
+    def _transforms(self, uniform, h, w):
+        angle = uniform((self.factor[0] * 360, self.factor[1] * 360))
+        angle = angle * angle.dtype.type(math.pi / 180)
+        cos, sin = np.cos(angle), np.sin(angle)
+        cx, cy = (w - 1) / 2, (h - 1) / 2
+        return np.stack([cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos], axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": list(self.factor)}
+
+
+class RandomZoom(_RandomAffine):
+    """Zoom each image about its centre: its height scaled by 1 + a random draw from `height_factor`'s
+    range (±f, or a pair, each in (-1, 1]; positive zooms out), its width likewise from `width_factor`,
+    or by the same draw as the height when that is None (the aspect ratio kept)."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_range = _factor_range(height_factor, "RandomZoom height_factor", low_open=True)
+        self.width_range = None if width_factor is None else _factor_range(
+            width_factor, "RandomZoom width_factor", low_open=True)
+
+    def _transforms(self, uniform, h, w):
+        zoom_h = 1 + uniform(self.height_range)
+        zoom_w = zoom_h if self.width_range is None else 1 + uniform(self.width_range)
+        zero = np.zeros_like(zoom_h)
+        return np.stack([zoom_w, zero, (w - 1) / 2 * (1 - zoom_w), zero, zoom_h, (h - 1) / 2 * (1 - zoom_h)], axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+
+
+class RandomTranslation(_RandomAffine):
+    """Shift each image by a random fraction of its height (from `height_factor`: ±f or a pair, each in
+    [-1, 1]; positive moves it down) and of its width (`width_factor`; positive moves it right)."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_range = _factor_range(height_factor, "RandomTranslation height_factor")
+        self.width_range = _factor_range(width_factor, "RandomTranslation width_factor")
+
+    def _transforms(self, uniform, h, w):
+        shift_h = uniform(self.height_range) * h
+        shift_w = uniform(self.width_range) * w
+        zero, one = np.zeros_like(shift_h), np.ones_like(shift_h)
+        return np.stack([one, zero, -shift_w, zero, one, -shift_h], axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}

@@ -1,0 +1,166 @@
+"""Resizing and the random affine image layers against Keras 3's own outputs (tests/keras_reference/
+image_layers.npz, made by make_image_reference.py there), and their shapes, seeds and argument checks.
+
+The registry tests (tests/test_registries.py) gradient-check each layer, round-trip its config and train
+it by plan and by graph; here the interpolation's backward is also checked to be the exact transpose of
+its forward for every fill mode.
+"""
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+
+REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "image_layers.npz")
+CASES = [key for key in REFERENCE.files if key.startswith("(")]
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def case_layer(key):
+    name, kwargs = ast.literal_eval(key)
+    return getattr(L, name)(**kwargs), kwargs
+
+
+def case_input(kwargs):
+    x = REFERENCE["x"]
+    return x.transpose(0, 3, 1, 2) if kwargs.get("data_format") == "channels_first" else x
+
+
+def test_every_kind_of_case_is_in_the_reference():
+    cases = [ast.literal_eval(key) for key in CASES]
+    affine = [(name, kw.get("fill_mode"), kw.get("interpolation")) for name, kw in cases if name != "Resizing"]
+    for name in ("RandomRotation", "RandomZoom", "RandomTranslation"):
+        assert {(mode, how) for n, mode, how in affine if n == name} >= {
+            (mode, how) for mode in FILL_MODES for how in ("bilinear", "nearest")}
+    assert len([name for name, _ in cases if name == "Resizing"]) >= 10
+
+
+@pytest.mark.parametrize("key", CASES)
+def test_matches_keras(key):
+    layer, kwargs = case_layer(key)
+    x = case_input(kwargs)
+    out = layer(x, training=True).numpy()
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, REFERENCE[key], rtol=0, atol=1e-5)
+    single = layer(x[1], training=True).numpy()  # one image, no batch axis
+    np.testing.assert_allclose(single, REFERENCE[key][1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("key", CASES)
+def test_output_shape_is_computed_without_running(key):
+    layer, kwargs = case_layer(key)
+    x = case_input(kwargs)
+    assert layer.compute_output_shape((None,) + x.shape[1:]) == (None,) + REFERENCE[key].shape[1:]
+
+
+@pytest.mark.parametrize("make", [
+    lambda mode: L.RandomRotation(0.3, fill_mode=mode, fill_value=0.7),
+    lambda mode: L.RandomZoom((-0.4, 0.6), (0.2, 0.3), fill_mode=mode, interpolation="nearest"),
+    lambda mode: L.RandomTranslation(0.3, (0.1, 0.4), fill_mode=mode),
+    lambda mode: L.Resizing(4, 11, crop_to_aspect_ratio=mode == "wrap", pad_to_aspect_ratio=mode == "reflect"),
+    lambda mode: L.Resizing(7, 3, interpolation="nearest", data_format="channels_first"),
+])
+@pytest.mark.parametrize("mode", FILL_MODES)
+def test_backward_is_the_transpose_of_forward(make, mode, rng):
+    """<gy, layer(x)> is affine in x; its gradient must equal layer's transpose applied to gy, which we
+    read off column by column from the forward (the fill value's constant part cancels in differences)."""
+    layer = make(mode)
+    x = sg.Tensor(rng.standard_normal((2, 5, 6, 3)), dtype="float64", requires_grad=True)
+
+    def forward(a):
+        sg.set_seed(4)  # the same random transform at every call
+        return layer(a, training=True)
+
+    gy = rng.standard_normal(forward(x).shape)
+    (forward(x) * gy).sum().backward()
+    base = (forward(x.data) * gy).sum().item()
+    columns = np.zeros(x.size)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = 1.0
+        columns[k] = (forward(x.data + e.reshape(x.shape)) * gy).sum().item() - base
+    np.testing.assert_allclose(x.grad, columns.reshape(x.shape), atol=1e-10)
+
+
+def test_random_layers_are_the_identity_in_inference_and_draw_per_image(rng):
+    x = rng.standard_normal((8, 5, 5, 1)).astype(np.float32)
+    for layer in (L.RandomRotation(0.2), L.RandomZoom(0.3), L.RandomTranslation(0.2, 0.2)):
+        np.testing.assert_array_equal(layer(x).numpy(), x)
+        same = np.repeat(x[:1], 8, axis=0)
+        out = layer(same, training=True).numpy()
+        assert not np.allclose(out[0], out[1])  # each image its own transform
+
+
+def test_seed_gives_a_reproducible_sequence_of_transforms(rng):
+    x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+    first, second = L.RandomRotation(0.5, seed=7), L.RandomRotation(0.5, seed=7)
+    a1, a2 = first(x, training=True).numpy(), first(x, training=True).numpy()
+    assert not np.allclose(a1, a2)  # a new draw per call
+    np.testing.assert_array_equal(second(x, training=True).numpy(), a1)
+    np.testing.assert_array_equal(second(x, training=True).numpy(), a2)
+
+
+def test_zoom_without_width_factor_keeps_the_aspect_ratio():
+    x = np.zeros((1, 9, 9, 1), np.float32)
+    x[0, 4, :, 0] = 1.0  # a horizontal line through the centre stays one after a uniform zoom
+    out = L.RandomZoom((-0.5, -0.2), fill_mode="constant")(x, training=True).numpy()
+    np.testing.assert_allclose(out[0, 4, 2:7, 0], 1.0, atol=1e-6)
+    np.testing.assert_allclose(out[0, 4, 2:7, 0], out[0, 4, 2:7, 0][::-1], atol=1e-6)
+
+
+def test_float64_stays_float64_and_channels_first_matches_channels_last(rng):
+    x = rng.standard_normal((2, 5, 7, 3))
+    for make in (lambda f: L.RandomRotation(0.2, data_format=f), lambda f: L.Resizing(3, 9, data_format=f)):
+        sg.set_seed(1)
+        last = make("channels_last")(sg.Tensor(x, dtype="float64"), training=True).numpy()
+        sg.set_seed(1)
+        first = make("channels_first")(x.transpose(0, 3, 1, 2).astype(np.float32), training=True).numpy()
+        assert last.dtype == np.float64
+        np.testing.assert_allclose(first.transpose(0, 2, 3, 1), last, atol=1e-5)
+
+
+def test_layers_fit_in_a_model():
+    model = sg.models.Sequential([L.Input(shape=(8, 10, 3)), L.Resizing(4, 4), L.RandomRotation(0.1),
+                                  L.RandomZoom(0.2), L.RandomTranslation(0.1, 0.1), L.Flatten(), L.Dense(2)])
+    assert model.output_shape == (None, 2)
+    assert L.Resizing(4, 5).compute_output_shape((None, 8, 10, 3)) == (None, 4, 5, 3)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: L.Resizing(0, 3), "positive integer"),
+    (lambda: L.Resizing(3, 2.5), "positive integer"),
+    (lambda: L.Resizing(3, 3, interpolation="bicubic"), "bicubic"),
+    (lambda: L.Resizing(3, 3, interpolation="area"), "bilinear, nearest"),
+    (lambda: L.Resizing(3, 3, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True), "not both"),
+    (lambda: L.Resizing(3, 3, fill_mode="reflect"), "constant"),
+    (lambda: L.Resizing(3, 3, data_format="nhwc"), "channels_last"),
+    (lambda: L.RandomRotation(1.5), "[-1, 1]"),
+    (lambda: L.RandomRotation((1.2, 2)), "[-1, 1]"),
+    (lambda: L.RandomRotation((0.1, 0.2, 0.3)), "pair"),
+    (lambda: L.RandomRotation("0.1"), "number"),
+    (lambda: L.RandomRotation(0.1, fill_mode="mirror"), "reflect, wrap, constant, nearest"),
+    (lambda: L.RandomRotation(0.1, interpolation="bicubic"), "bilinear, nearest"),
+    (lambda: L.RandomZoom(-1.0), "(-1, 1]"),
+    (lambda: L.RandomZoom(0.2, (0.1, 1.5)), "(-1, 1]"),
+    (lambda: L.RandomTranslation(0.2, 1.01), "[-1, 1]"),
+    (lambda: L.RandomTranslation((0.2,), 0.1), "pair"),
+])
+def test_bad_arguments_are_refused_naming_what_was_expected(make, message):
+    with pytest.raises((ValueError, NotImplementedError), match=message.replace("[", r"\[").replace("(", r"\(")):
+        make()
+
+
+def test_keras_factor_ranges_are_kept():
+    assert L.RandomRotation(-0.2).factor == (-0.2, 0.2)
+    assert L.RandomRotation((0.5, -0.3)).factor == (-0.3, 0.5)
+    assert L.RandomRotation((0.5, 3)).factor == (0.5, 3.0)  # Keras only asks that the pair reach [-1, 1]
+    assert L.RandomZoom(1.0).height_range == (-1.0, 1.0)
+    assert L.RandomTranslation(-1, (0.3, -0.1)).width_range == (-0.1, 0.3)
+
+
+def test_rank_other_than_3_or_4_is_refused():
+    with pytest.raises(ValueError, match="rank 3.*rank 4.*got shape \\(4, 5\\)"):
+        L.Resizing(2, 2)(np.zeros((4, 5), np.float32))
