@@ -1,8 +1,16 @@
-"""Conv2D and the pooling layers, on the im2col primitives of convolution.py (Keras names and layouts)."""
+"""Convolution and pooling layers, 1-D and 2-D, on the im2col primitives of convolution.py (Keras names
+and layouts). A 1-D layer is its 2-D counterpart run on one-row images: a batch of sequences (N, steps,
+C) goes through conv2d and the pooling Functions as (N, 1, steps, C), so there is one im2col."""
+import numpy as np
+
 from .. import activations, initializers, regularizers
 from .. import convolution as C
 from .. import ops
 from .base import Layer, serialize_initializer, serialize_regularizer
+
+_LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_first"): "(batch, channels, steps)",
+            (2, "channels_last"): "(batch, height, width, channels)",
+            (2, "channels_first"): "(batch, channels, height, width)"}
 
 
 def _channels_axis(data_format):
@@ -12,30 +20,67 @@ def _channels_axis(data_format):
 
 
 def _check_rank(layer, input_shape):
-    if len(input_shape) != 4:
-        raise ValueError(f"{layer.name} ({type(layer).__name__}) needs 4-D inputs (batch, height, width, channels) "
-                         f"for {layer.data_format}, got shape {input_shape}")
+    if len(input_shape) != layer.rank + 2:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}) needs {layer.rank + 2}-D inputs "
+                         f"{_LAYOUTS[layer.rank, layer.data_format]} for {layer.data_format}, got shape {input_shape}")
 
 
-class Conv2D(Layer):
-    """2-D convolution: `filters` kernels of `kernel_size` slide over the image (im2col + one matrix
-    product). `kernel` has Keras's shape (kh, kw, in_channels / groups, filters); `bias` (filters,).
+def _sizes(value, rank, name):
+    """Keras's size arguments (kernel_size, strides, ...): one positive int for every axis, or one per axis."""
+    if rank == 2:
+        return C._pair(value, name)
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(values) != 1 or not isinstance(values[0], (int, np.integer)) or values[0] < 1:
+        raise ValueError(f"{name} must be a positive integer (or a 1-tuple of one), got {value!r}")
+    return (int(values[0]),)
+
+
+def _check_padding(layer, padding, allowed=C.PADDINGS):
+    if padding not in allowed:
+        raise ValueError(f"{type(layer).__name__}: unknown padding {padding!r}; expected one of {', '.join(allowed)}")
+
+
+def _through_images(layer, x, window, padding, fn, channels=None):
+    """fn, which works on image batches, applied to a batch of sequences: a sequence is an image one row
+    high, so (N, steps, C) goes in as (N, 1, steps, C) (channels_first: (N, C, steps) as (N, C, 1, steps))
+    and its one row comes back out. The input is checked here, in the sequence's terms: its rank, that
+    `window` (steps) fits and that it has `channels` channels (when given)."""
+    if x.ndim != 3:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}) needs 3-D inputs "
+                         f"{_LAYOUTS[1, layer.data_format]} for {layer.data_format}, got shape {x.shape}")
+    axis = 2 if layer.data_format == "channels_first" else 1
+    steps = x.shape[-1 if axis == 2 else 1]
+    if channels is not None and x.shape[3 - axis] != channels:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): input has {x.shape[3 - axis]} channels (shape "
+                         f"{x.shape}, {layer.data_format}) but the layer expects {channels}")
+    if padding == "valid" and window > steps:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): its window of {window} steps is longer than the "
+                         f"input's {steps} steps (input shape {x.shape}) with padding 'valid'")
+    return ops.squeeze(fn(ops.expand_dims(x, axis)), axis)
+
+
+class _Conv(Layer):
+    """Convolution: `filters` kernels of `kernel_size` slide over the input (im2col + one matrix product).
+    `kernel` has Keras's shape (*kernel_size, in_channels / groups, filters); `bias` (filters,).
     `dilation_rate` spaces the kernel's taps apart (a dilated kernel, zeros between its entries);
-    `groups` splits the channels into independent convolutions."""
+    `groups` splits the channels into independent convolutions. `rank` is 1 for sequences, 2 for images."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+    rank, paddings = 2, C.PADDINGS
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+                 dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        self.dilation_rate, self.groups = C._pair(dilation_rate, "Conv2D dilation_rate"), int(groups)
+        kind = type(self).__name__
+        self.dilation_rate, self.groups = _sizes(dilation_rate, self.rank, f"{kind} dilation_rate"), int(groups)
         if filters % self.groups:
-            raise ValueError(f"Conv2D filters ({filters}) must be divisible by groups ({groups})")
+            raise ValueError(f"{kind} filters ({filters}) must be divisible by groups ({groups})")
         if int(filters) != filters or filters < 1:
-            raise ValueError(f"Conv2D filters must be a positive integer, got {filters!r}")
+            raise ValueError(f"{kind} filters must be a positive integer, got {filters!r}")
         self.filters, self.use_bias = int(filters), use_bias
-        self.kernel_size = C._pair(kernel_size, "Conv2D kernel_size")
-        self.strides = C._pair(strides, "Conv2D strides")
-        C._check_padding(padding, "Conv2D")
+        self.kernel_size = _sizes(kernel_size, self.rank, f"{kind} kernel_size")
+        self.strides = _sizes(strides, self.rank, f"{kind} strides")
+        _check_padding(self, padding, self.paddings)
         self.padding, self.data_format = padding, data_format
         self.channel_axis = _channels_axis(data_format)
         self.activation = activations.get(activation)
@@ -49,7 +94,9 @@ class Conv2D(Layer):
         channels = input_shape[self.channel_axis]
         if channels % self.groups:
             raise ValueError(f"{self.name}: {channels} input channels are not divisible by groups={self.groups}")
-        shape = self.kernel_size + (channels // self.groups, self.filters)
+        self._add_kernel_and_bias(self.kernel_size + (channels // self.groups, self.filters))
+
+    def _add_kernel_and_bias(self, shape):
         self.kernel = self.add_weight(shape, initializers.get(self._init_names[0]), regularizer=self.kernel_regularizer,
                                       name="kernel")
         if self.use_bias:
@@ -60,13 +107,28 @@ class Conv2D(Layer):
     def output_activation(self):
         return activations.name_of(self.activation)
 
-    def call_without_activation(self, x, training=False):
-        kernel = self.kernel
-        if self.dilation_rate != (1, 1):
+    def _grouped_kernel(self):
+        """The kernel as the convolution takes it: (*kernel_size, in_channels / groups, filters)."""
+        return self.kernel
+
+    def _kernel(self):
+        """The kernel to convolve with: `_grouped_kernel`, dilated by dilation_rate."""
+        kernel = self._grouped_kernel()
+        if max(self.dilation_rate) > 1:
             kernel = ops.dilate(kernel, self.dilation_rate + (1, 1))
-        if self.groups == 1:
-            return C.conv2d(x, kernel, self.bias, self.strides, self.padding, self.data_format)
-        return _grouped(x, kernel, self.bias, self.groups, self.strides, self.padding, self.data_format)
+        return kernel
+
+    def _convolve(self, x, kernel, strides, padding):
+        """x convolved with a kernel in Keras's layout, plus the bias: sequences as one-row images."""
+        if self.rank == 2:
+            return _grouped(x, kernel, self.bias, self.groups, strides, padding, self.data_format)
+        image_kernel = kernel.reshape((1,) + kernel.shape)
+        return _through_images(self, x, kernel.shape[0], padding, lambda images: _grouped(
+            images, image_kernel, self.bias, self.groups, (1,) + strides, padding, self.data_format),
+            channels=kernel.shape[1] * self.groups)
+
+    def call_without_activation(self, x, training=False):
+        return self._convolve(x, self._kernel(), self.strides, self.padding)
 
     def call(self, x, training=False):
         return self.activation(self.call_without_activation(x, training))
@@ -85,6 +147,8 @@ class Conv2D(Layer):
 def _grouped(x, kernel, bias, groups, strides, padding, data_format):
     """`groups` convolutions side by side: group g sees input channels g·c .. (g+1)·c and makes
     filters g·f .. (g+1)·f; their outputs are joined along the channels."""
+    if groups == 1:
+        return C.conv2d(x, kernel, bias, strides, padding, data_format)
     axis = 1 if data_format == "channels_first" else 3
     cin, cout = kernel.shape[2], kernel.shape[3] // groups
     parts = []
@@ -97,13 +161,33 @@ def _grouped(x, kernel, bias, groups, strides, padding, data_format):
     return ops.concatenate(parts, axis=axis)
 
 
-class DepthwiseConv2D(Conv2D):
+class Conv2D(_Conv):
+    """2-D convolution of images: kernel (kh, kw, in_channels / groups, filters)."""
+
+
+class Conv1D(_Conv):
+    """1-D convolution of sequences (batch, steps, channels): kernel (k, in_channels / groups, filters).
+    padding="causal" pads dilation·(k − 1) zeros before the first step only, so that output step t
+    sees input steps ≤ t (Keras's causal convolution, for autoregressive models)."""
+
+    rank, paddings = 1, C.PADDINGS + ("causal",)
+
+    def call_without_activation(self, x, training=False):
+        kernel = self._kernel()
+        if self.padding != "causal":
+            return self._convolve(x, kernel, self.strides, self.padding)
+        widths = [(0, 0)] * x.ndim
+        widths[2 if self.data_format == "channels_first" else 1] = (kernel.shape[0] - 1, 0)
+        return self._convolve(ops.pad(x, widths), kernel, self.strides, "valid")
+
+
+class _DepthwiseConv(_Conv):
     """One kernel per input channel (depth_multiplier of them), no mixing across channels: output
-    channel c·m + k is input channel c filtered by its k-th kernel. `depthwise_kernel` is (kh, kw,
+    channel c·m + k is input channel c filtered by its k-th kernel. `depthwise_kernel` is (*kernel_size,
     channels, depth_multiplier), as in Keras."""
 
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format="channels_last",
-                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format="channels_last",
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer, **kwargs)
@@ -121,12 +205,9 @@ class DepthwiseConv2D(Conv2D):
             self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
                                         regularizer=self.bias_regularizer, name="bias")
 
-    def call_without_activation(self, x, training=False):
-        kh, kw, channels, multiplier = self.depthwise_kernel.shape
-        kernel = self.depthwise_kernel.reshape(kh, kw, 1, channels * multiplier)  # group c: its m kernels
-        if self.dilation_rate != (1, 1):
-            kernel = ops.dilate(kernel, self.dilation_rate + (1, 1))
-        return _grouped(x, kernel, self.bias, channels, self.strides, self.padding, self.data_format)
+    def _grouped_kernel(self):
+        *size, channels, multiplier = self.depthwise_kernel.shape
+        return self.depthwise_kernel.reshape(tuple(size) + (1, channels * multiplier))  # group c: its m kernels
 
     def get_config(self):
         config = super().get_config()
@@ -137,21 +218,35 @@ class DepthwiseConv2D(Conv2D):
         return {**config, "depth_multiplier": self.depth_multiplier}
 
 
-class SeparableConv2D(Layer):
-    """A depthwise convolution (each channel filtered alone) followed by a 1×1 convolution mixing the
-    channels: far fewer weights than a full Conv2D. Keras's weights: depthwise_kernel (kh, kw,
-    channels, depth_multiplier), pointwise_kernel (1, 1, channels·depth_multiplier, filters), bias."""
+class DepthwiseConv2D(_DepthwiseConv):
+    """Depthwise 2-D convolution: depthwise_kernel (kh, kw, channels, depth_multiplier)."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True, **kwargs):
+
+class DepthwiseConv1D(_DepthwiseConv):
+    """Depthwise 1-D convolution: depthwise_kernel (k, channels, depth_multiplier)."""
+
+    rank = 1
+
+
+class _SeparableConv(Layer):
+    """A depthwise convolution (each channel filtered alone) followed by a pointwise (size 1) convolution
+    mixing the channels: far fewer weights than a full convolution. Keras's weights: depthwise_kernel
+    (*kernel_size, channels, depth_multiplier), pointwise_kernel (1, ..., channels·depth_multiplier,
+    filters), bias."""
+
+    depthwise_class = pointwise_class = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
         self.padding, self.data_format, self.dilation_rate = padding, data_format, dilation_rate
         self.depth_multiplier, self.use_bias = depth_multiplier, use_bias
         self.activation = activations.get(activation)
-        self.depthwise = DepthwiseConv2D(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate,
-                                         use_bias=False, name=f"{self.name}_depthwise")
-        self.pointwise = Conv2D(filters, 1, data_format=data_format, use_bias=use_bias, name=f"{self.name}_pointwise")
+        self.depthwise = self.depthwise_class(kernel_size, strides, padding, depth_multiplier, data_format,
+                                              dilation_rate, use_bias=False, name=f"{self.name}_depthwise")
+        self.pointwise = self.pointwise_class(filters, 1, data_format=data_format, use_bias=use_bias,
+                                              name=f"{self.name}_pointwise")
 
     def build(self, input_shape):
         self.depthwise.dtype = self.depthwise.dtype or self.dtype
@@ -173,48 +268,70 @@ class SeparableConv2D(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
 
 
-class Conv2DTranspose(Conv2D):
+class SeparableConv2D(_SeparableConv):
+    """Separable 2-D convolution: depthwise_kernel (kh, kw, channels, m), pointwise_kernel (1, 1, channels·m,
+    filters)."""
+
+    depthwise_class, pointwise_class = DepthwiseConv2D, Conv2D
+
+
+class SeparableConv1D(_SeparableConv):
+    """Separable 1-D convolution: depthwise_kernel (k, channels, m), pointwise_kernel (1, channels·m, filters)."""
+
+    depthwise_class, pointwise_class = DepthwiseConv1D, Conv1D
+
+
+class _ConvTranspose(_Conv):
     """The transposed convolution (sometimes called deconvolution): each input pixel stamps the kernel,
     scaled, onto a `strides` times larger output. Written as what it equals, a convolution: spread the
     input out with strides - 1 zeros between pixels, pad it by kernel - 1, and cross-correlate with
-    the flipped kernel. `kernel` has Keras's shape (kh, kw, filters, in_channels)."""
+    the flipped kernel. `kernel` has Keras's shape (*kernel_size, filters, in_channels); a dilated
+    kernel counts with its dilated size, as in Keras."""
 
     def build(self, input_shape):
         _check_rank(self, input_shape)
-        shape = self.kernel_size + (self.filters, input_shape[self.channel_axis])
-        self.kernel = self.add_weight(shape, initializers.get(self._init_names[0]), regularizer=self.kernel_regularizer,
-                                      name="kernel")
-        if self.use_bias:
-            self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
-                                        regularizer=self.bias_regularizer, name="bias")
+        self._add_kernel_and_bias(self.kernel_size + (self.filters, input_shape[self.channel_axis]))
 
     def call_without_activation(self, x, training=False):
+        kernel = self._kernel()
         first = self.data_format == "channels_first"
-        spatial = (2, 3) if first else (1, 2)
-        factors = [1] * 4
-        widths = [(0, 0)] * 4
-        for axis, s, k in zip(spatial, self.strides, self.kernel_size):
+        spatial = range(2, x.ndim) if first else range(1, x.ndim - 1)
+        factors = [1] * x.ndim
+        widths = [(0, 0)] * x.ndim
+        for axis, s, k in zip(spatial, self.strides, kernel.shape):
             factors[axis] = s
             n = x.shape[axis]
             target = n * s if self.padding == "same" else (n - 1) * s + max(k, s)  # Keras's output length
             before = k - 1 - (max(k - s, 0) // 2 if self.padding == "same" else 0)
             widths[axis] = (before, target - (n - 1) * s + k - 2 - before)
         x = ops.pad(ops.dilate(x, factors), widths)
-        flipped = self.kernel[::-1, ::-1].transpose(0, 1, 3, 2)  # (kh, kw, in_channels, filters)
-        return C.conv2d(x, flipped, self.bias, 1, "valid", self.data_format)
+        rank = self.rank
+        flipped = kernel[(slice(None, None, -1),) * rank].transpose(tuple(range(rank)) + (rank + 1, rank))
+        return self._convolve(x, flipped, (1,) * rank, "valid")  # flipped: (*kernel_size, in_channels, filters)
 
 
-class _Pooling2D(Layer):
-    """Shared by MaxPooling2D and AveragePooling2D; `op` is the pooling Function."""
+class Conv2DTranspose(_ConvTranspose):
+    """Transposed 2-D convolution: kernel (kh, kw, filters, in_channels)."""
 
-    op = None
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last", **kwargs):
+class Conv1DTranspose(_ConvTranspose):
+    """Transposed 1-D convolution: kernel (k, filters, in_channels)."""
+
+    rank = 1
+
+
+class _Pooling(Layer):
+    """Shared by the max and average poolings; `op` is the pooling Function, `rank` 1 for sequences, 2
+    for images."""
+
+    op, rank = None, 2
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.pool_size = C._pair(pool_size, f"{name} pool_size")
-        self.strides = self.pool_size if strides is None else C._pair(strides, f"{name} strides")
-        C._check_padding(padding, name)
+        self.pool_size = _sizes(pool_size, self.rank, f"{name} pool_size")
+        self.strides = self.pool_size if strides is None else _sizes(strides, self.rank, f"{name} strides")
+        _check_padding(self, padding)
         self.padding, self.data_format = padding, data_format
         _channels_axis(data_format)
 
@@ -222,9 +339,12 @@ class _Pooling2D(Layer):
         _check_rank(self, input_shape)
 
     def _function(self):
-        return self.op(self.pool_size, self.strides, self.padding, self.data_format == "channels_first")
+        row = (1,) * (2 - self.rank)  # a sequence pools as a one-row image
+        return self.op(row + self.pool_size, row + self.strides, self.padding, self.data_format == "channels_first")
 
     def call(self, x, training=False):
+        if self.rank == 1:
+            return _through_images(self, x, self.pool_size[0], self.padding, self._function())
         C._check_input(x, self.data_format, self.name)
         C._check_fits(x, self.pool_size, self.padding, self.data_format == "channels_first", self.name, "pool window")
         return self._function()(x)
@@ -234,16 +354,28 @@ class _Pooling2D(Layer):
                 "padding": self.padding, "data_format": self.data_format}
 
 
-class MaxPooling2D(_Pooling2D):
+class MaxPooling2D(_Pooling):
     """The max of each pool window (strides default to pool_size)."""
 
     op = C.MaxPool2D
 
 
-class AveragePooling2D(_Pooling2D):
+class AveragePooling2D(_Pooling):
     """The mean of each pool window (with "same" padding, of its real pixels only)."""
 
     op = C.AvgPool2D
+
+
+class MaxPooling1D(_Pooling):
+    """The max of each window of pool_size steps (strides default to pool_size)."""
+
+    op, rank = C.MaxPool2D, 1
+
+
+class AveragePooling1D(_Pooling):
+    """The mean of each window of pool_size steps (with "same" padding, of its real steps only)."""
+
+    op, rank = C.AvgPool2D, 1
 
 
 class _GlobalPooling(Layer):
@@ -281,9 +413,21 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """The mean of each feature over the time steps: (batch, steps, features) -> (batch, features)."""
+    """The mean of each feature over the time steps: (batch, steps, features) -> (batch, features);
+    with a mask (from Embedding(mask_zero=True) or Masking), the mean over the real steps only."""
 
     rank = 1
+    supports_masking = True
+
+    def call(self, x, mask=None):
+        if mask is None:
+            return super().call(x)
+        real = ops.expand_dims(ops.astype(mask, x.dtype), -1 if self.axes == (1,) else 1)  # beside the features
+        total = (x * real).sum(axis=self.axes, keepdims=self.keepdims)
+        return total / real.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, previous_mask):
+        return None
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
@@ -291,5 +435,6 @@ class GlobalMaxPooling1D(_GlobalPooling):
 
 
 MaxPool2D, AvgPool2D, Convolution2D = MaxPooling2D, AveragePooling2D, Conv2D
+MaxPool1D, AvgPool1D, Convolution1D = MaxPooling1D, AveragePooling1D, Conv1D
 GlobalAvgPool2D, GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D = (GlobalAveragePooling2D, GlobalMaxPooling2D,
                                                                       GlobalAveragePooling1D, GlobalMaxPooling1D)

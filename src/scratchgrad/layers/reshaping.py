@@ -5,51 +5,99 @@ from .base import Layer
 
 
 def _pairs(value, rank, name):
-    """Keras's padding/cropping argument: n, (a, b) per axis, or ((before, after), ...) per axis."""
+    """Keras's padding/cropping argument: n, (a, b) per axis, or ((before, after), ...) per axis; with
+    one axis, n or (before, after)."""
+    if rank == 1 and not isinstance(value, int):
+        value = (value,)  # one axis: the pair given is that axis's (before, after)
     if isinstance(value, int):
-        return ((value, value),) * rank
-    value = tuple(value)
-    if len(value) != rank:
-        raise ValueError(f"{name} needs {rank} entries (one per spatial axis), got {value!r}")
-    return tuple((v, v) if isinstance(v, int) else tuple(v) for v in value)
+        value = (value,) * rank
+    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    pairs = tuple((v, v) if isinstance(v, int) else tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in value)
+    if len(pairs) != rank or not all(len(p) == 2 and all(isinstance(n, int) and n >= 0 for n in p) for p in pairs):
+        raise ValueError(f"{name} needs {rank} (before, after) pair{'s' * (rank > 1)} of non-negative integers "
+                         f"(one per spatial axis), got {value!r}")
+    return pairs
 
 
 def _spatial_axes(data_format, rank):
     return tuple(range(2, 2 + rank)) if data_format == "channels_first" else tuple(range(1, 1 + rank))
 
 
-class ZeroPadding2D(Layer):
-    """Zeros around each image: padding=1, (rows, cols) or ((top, bottom), (left, right))."""
+def _pairs_config(pairs):
+    """As Keras writes them: [before, after] for one axis, [[before, after], ...] for several."""
+    return list(pairs[0]) if len(pairs) == 1 else [list(p) for p in pairs]
 
-    def __init__(self, padding=(1, 1), data_format="channels_last", **kwargs):
+
+class _ZeroPadding(Layer):
+    """Zeros around each sequence (rank 1) or image (rank 2)."""
+
+    rank = 2
+
+    def __init__(self, padding=1, data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
-        self.padding, self.data_format = _pairs(padding, 2, "ZeroPadding2D padding"), data_format
+        self.padding = _pairs(padding, self.rank, f"{type(self).__name__} padding")
+        self.data_format = data_format
 
     def call(self, x):
         widths = [(0, 0)] * x.ndim
-        for axis, pair in zip(_spatial_axes(self.data_format, 2), self.padding):
+        for axis, pair in zip(_spatial_axes(self.data_format, self.rank), self.padding):
             widths[axis] = pair
         return ops.pad(x, widths)
 
     def get_config(self):
-        return {**super().get_config(), "padding": [list(p) for p in self.padding], "data_format": self.data_format}
+        return {**super().get_config(), "padding": _pairs_config(self.padding), "data_format": self.data_format}
 
 
-class Cropping2D(Layer):
-    """Cut rows and columns off each image's borders: cropping=((top, bottom), (left, right))."""
+class ZeroPadding2D(_ZeroPadding):
+    """Zeros around each image: padding=1, (rows, cols) or ((top, bottom), (left, right))."""
 
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format="channels_last", **kwargs):
+
+class ZeroPadding1D(_ZeroPadding):
+    """Zeros before and after each sequence's steps: padding=1 or (before, after)."""
+
+    rank = 1
+
+
+class _Cropping(Layer):
+    """Cut steps (rank 1) or rows and columns (rank 2) off the borders."""
+
+    rank = 2
+
+    def __init__(self, cropping, data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
-        self.cropping, self.data_format = _pairs(cropping, 2, "Cropping2D cropping"), data_format
+        self.cropping = _pairs(cropping, self.rank, f"{type(self).__name__} cropping")
+        self.data_format = data_format
 
     def call(self, x):
         index = [slice(None)] * x.ndim
-        for axis, (before, after) in zip(_spatial_axes(self.data_format, 2), self.cropping):
+        for axis, (before, after) in zip(_spatial_axes(self.data_format, self.rank), self.cropping):
             index[axis] = slice(before, x.shape[axis] - after)
         return x[tuple(index)]
 
     def get_config(self):
-        return {**super().get_config(), "cropping": [list(c) for c in self.cropping], "data_format": self.data_format}
+        return {**super().get_config(), "cropping": _pairs_config(self.cropping), "data_format": self.data_format}
+
+
+class Cropping2D(_Cropping):
+    """Cut rows and columns off each image's borders: cropping=((top, bottom), (left, right))."""
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format="channels_last", **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+
+class Cropping1D(_Cropping):
+    """Cut steps off each sequence's start and end: cropping=(before, after) or n (channels_last only,
+    as in Keras)."""
+
+    rank = 1
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(cropping, "channels_last", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["data_format"]
+        return config
 
 
 class UpSampling2D(Layer):
@@ -70,6 +118,22 @@ class UpSampling2D(Layer):
     def get_config(self):
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class UpSampling1D(Layer):
+    """Repeat each step `size` times: (batch, steps, features) -> (batch, steps·size, features)."""
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"UpSampling1D size must be a positive integer, got {size!r}")
+        self.size = size
+
+    def call(self, x):
+        return ops.repeat(x, self.size, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
 
 
 class Permute(Layer):

@@ -1,0 +1,140 @@
+"""The 1-D convolution, pooling and reshaping layers against Keras 3: output shapes, parameter counts and
+outputs with Keras's weights (tests/keras_reference/conv1d_layers.npz, made by make_conv1d_reference.py),
+configs, and arguments Keras refuses."""
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+from scratchgrad.models import Sequential
+
+REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "conv1d_layers.npz")
+CASES = [ast.literal_eval(str(case)) for case in REFERENCE["cases"]]
+
+
+def weights_of(i):
+    count = sum(key.startswith(f"{i}_w") for key in REFERENCE.files)
+    return [REFERENCE[f"{i}_w{j}"] for j in range(count)]
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=[f"{name}-{shape}-{kwargs}" for name, shape, kwargs in CASES])
+def test_layer_matches_keras(i):
+    name, shape, kwargs = CASES[i]
+    layer = getattr(L, name)(**kwargs)
+    expected_shape = tuple(None if d < 0 else int(d) for d in REFERENCE[f"{i}_shape"])
+    assert layer.compute_output_shape((None,) + shape) == expected_shape
+    assert layer.count_params() == int(REFERENCE[f"{i}_params"])
+    layer.set_weights(weights_of(i))
+    y = layer(REFERENCE[f"{i}_x"])
+    assert y.dtype == np.float32
+    assert y.shape == REFERENCE[f"{i}_y"].shape
+    np.testing.assert_allclose(y.numpy(), REFERENCE[f"{i}_y"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=[f"{name}-{shape}-{kwargs}" for name, shape, kwargs in CASES])
+def test_config_round_trip(i):
+    name, _, kwargs = CASES[i]
+    layer = getattr(L, name)(**kwargs)
+    x = REFERENCE[f"{i}_x"]
+    expected = layer(x).numpy()
+    clone = type(layer).from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    assert clone.get_config() == layer.get_config()
+    np.testing.assert_array_equal(clone(x).numpy(), expected)
+
+
+def test_average_pooling_same_averages_the_real_steps_only():
+    """Padded 1 step before and 2 after, a window averages the steps it covers. Keras's TensorFlow and JAX
+    backends do so; its torch backend (the reference file's) instead averages in copies of the edge steps
+    here, e.g. (1 + 1 + 2 + 3) / 4 first, so this case is checked by hand."""
+    x = np.arange(1, 8, dtype=np.float32).reshape(1, 7, 1)
+    y = L.AveragePooling1D(4, strides=1, padding="same")(x).numpy()[0, :, 0]
+    np.testing.assert_allclose(y, [2, 2.5, 3.5, 4.5, 5.5, 6, 6.5])
+
+
+def test_keras_config_keys_and_weight_names():
+    conv = L.Conv1D(4, 3, padding="causal")
+    config = conv.get_config()
+    assert (config["kernel_size"], config["strides"], config["dilation_rate"]) == ([3], [1], [1])
+    assert L.ZeroPadding1D(2).get_config()["padding"] == [2, 2]
+    assert L.Cropping1D(2).get_config()["cropping"] == [2, 2] and "data_format" not in L.Cropping1D().get_config()
+    assert L.MaxPooling1D().get_config()["pool_size"] == [2] and L.UpSampling1D().get_config()["size"] == 2
+    separable = L.SeparableConv1D(5, 3, depth_multiplier=2)
+    separable.build((None, 9, 3))
+    assert [w.shape for w in separable.weights] == [(3, 3, 2), (1, 6, 5), (5,)]
+    assert L.MaxPool1D is L.MaxPooling1D and L.AvgPool1D is L.AveragePooling1D and L.Convolution1D is L.Conv1D
+
+
+def test_causal_output_never_sees_the_future(rng):
+    conv = L.Conv1D(2, 3, dilation_rate=2, padding="causal")
+    x = rng.standard_normal((1, 10, 3)).astype(np.float32)
+    changed = x.copy()
+    changed[:, 6:] += 1.0
+    before, after = conv(x).numpy(), conv(changed).numpy()
+    np.testing.assert_array_equal(before[:, :6], after[:, :6])
+    assert not np.allclose(before[:, 6:], after[:, 6:])
+
+
+def test_a_1d_cnn_trains_the_same_planned_and_eager(rng):
+    x, y = rng.standard_normal((10, 12, 2)), rng.integers(0, 3, 10)
+
+    def train(eager):
+        sg.set_seed(0)
+        sg.set_floatx("float64")
+        try:
+            model = Sequential([sg.Input(shape=(12, 2)), L.Conv1D(4, 3, padding="causal", activation="relu"),
+                                L.MaxPooling1D(2), L.SeparableConv1D(3, 2, strides=2, padding="same"),
+                                L.UpSampling1D(2), L.AveragePooling1D(3, padding="same"), L.Flatten(),
+                                L.Dense(3, activation="softmax")])
+        finally:
+            sg.set_floatx("float32")
+        model.compile(optimizer=sg.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", run_eagerly=eager)
+        return model, [model.train_on_batch(x, y) for _ in range(3)]
+
+    (fast, fast_losses), (slow, slow_losses) = train(False), train(True)
+    assert len(fast._plans) == 1
+    np.testing.assert_allclose(fast_losses, slow_losses, rtol=1e-12)
+    for a, b in zip(fast.get_weights(), slow.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: L.Conv1D(2, (3, 3)), r"kernel_size must be a positive integer.*\(3, 3\)"),
+    (lambda: L.Conv1D(2, 3, strides=0), r"strides must be a positive integer.*0"),
+    (lambda: L.Conv1D(2, 3, padding="full"), r"unknown padding 'full'; expected one of valid, same, causal"),
+    (lambda: L.DepthwiseConv1D(3, padding="causal"), r"unknown padding 'causal'; expected one of valid, same"),
+    (lambda: L.MaxPooling1D(2, padding="causal"), r"unknown padding 'causal'"),
+    (lambda: L.ZeroPadding1D((1, 2, 3)), r"1 \(before, after\) pair of non-negative integers.*\(1, 2, 3\)"),
+    (lambda: L.ZeroPadding1D(-1), r"non-negative"),
+    (lambda: L.UpSampling1D(0), r"size must be a positive integer, got 0"),
+])
+def test_bad_arguments_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("make,shape,message", [
+    (lambda: L.Conv1D(2, 3), (2, 5, 4, 1), r"3-D inputs \(batch, steps, channels\).*\(None, 5, 4, 1\)"),
+    (lambda: L.Conv1D(2, 5), (2, 3, 1), r"window of 5 steps is longer than the input's 3 steps"),
+    (lambda: L.Conv1D(2, 3, dilation_rate=2), (2, 4, 1), r"window of 5 steps is longer than the input's 4"),
+    (lambda: L.MaxPooling1D(4), (2, 3, 1), r"window of 4 steps is longer than the input's 3 steps"),
+    (lambda: L.AveragePooling1D(2, data_format="channels_first"), (2, 3), r"\(batch, channels, steps\)"),
+])
+def test_bad_inputs_name_the_shapes(make, shape, message):
+    with pytest.raises(ValueError, match=message):
+        make()(np.zeros(shape, dtype=np.float32))
+
+
+def test_channel_mismatch_names_the_sequence_shape():
+    conv = L.Conv1D(2, 3, groups=2)
+    conv(np.zeros((1, 5, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"has 6 channels \(shape \(1, 5, 6\), channels_last\) but the layer expects 4"):
+        conv(np.zeros((1, 5, 6), dtype=np.float32))
+
+
+def test_a_causal_convolution_fits_any_length():
+    assert L.Conv1D(2, 5, dilation_rate=3, padding="causal")(np.zeros((1, 2, 1), np.float32)).shape == (1, 2, 2)
