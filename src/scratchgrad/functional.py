@@ -211,6 +211,26 @@ class Linear(Function):
         return gx, gW, gb
 
 
+class EmbeddingLookup(Function):
+    """Row i of the table for each integer i in `ids`. Its backward adds each output's gradient into
+    the row it came from (a scatter-add: a word used twice in a batch gets both gradients)."""
+
+    def forward(self, ids, table):
+        if ids.dtype.kind not in "iuf":  # floats: integer ids that came through a float32 batch
+            raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= table.shape[0]):
+            raise IndexError(f"embedding: ids must be in [0, {table.shape[0]}) (the table's input_dim), got values "
+                             f"from {ids.min()} to {ids.max()}")
+        self.ids, self.table_shape = ids.astype(np.intp), table.shape
+        return table[self.ids]
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gtable = xp.zeros(self.table_shape, gy.dtype)
+        xp.add.at(gtable, self.ids.ravel(), gy.reshape(-1, self.table_shape[1]))
+        return None, gtable
+
+
 # ---- regularizing layers ---------------------------------------------------------------------
 class Dropout(Function):
     """Inverted dropout: keep each unit with probability 1 - rate and scale it by 1 / (1 - rate), so
@@ -515,6 +535,11 @@ def linear(x, W, b=None):
     """x @ W + b in one fused op; W has shape (in_features, out_features) as a Keras Dense kernel."""
     x = as_tensor(x, like=W)
     return Linear()(x, W) if b is None else Linear()(x, W, b)
+
+
+def embedding(ids, table):
+    """table[ids]: the rows of a (vocabulary, features) table for integer ids of any shape."""
+    return EmbeddingLookup()(as_tensor(ids), table)
 
 
 def dropout(x, rate, training=True, mask=None, noise_shape=None, seed=None):

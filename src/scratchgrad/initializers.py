@@ -237,7 +237,7 @@ class Orthogonal(Initializer):
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
         q = q if rows >= cols else q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=dtype)  # q.T is not
 
     def get_config(self):
         return {"gain": self.gain}

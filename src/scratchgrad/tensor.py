@@ -33,7 +33,7 @@ class Tensor:
     a gradient, unless `retain_grad()` asks an intermediate to keep one too.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "_retain_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "_retain_grad", "_keras_mask", "__weakref__")
     __array_priority__ = 100  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
@@ -45,12 +45,13 @@ class Tensor:
         self.creator = None
         self.name = name
         self._retain_grad = False
+        self._keras_mask = None  # which time steps are real (bool, batch × steps): set by masking layers
 
     @staticmethod
     def _from_op(data, creator):
         t = Tensor.__new__(Tensor)
         t.data, t.grad, t.requires_grad, t.creator = data, None, creator is not None, creator
-        t.name, t._retain_grad = None, False
+        t.name, t._retain_grad, t._keras_mask = None, False, None
         return t
 
     # ---- array attributes -------------------------------------------------------------------

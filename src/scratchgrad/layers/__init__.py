@@ -1,20 +1,26 @@
 """Layers: each maps a Tensor to a Tensor and owns its weights (Keras names and defaults)."""
 import inspect
 
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import LAYERS, Layer
-from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Conv2DTranspose, Convolution2D, DepthwiseConv2D,
-                            SeparableConv2D, GlobalAveragePooling1D,
-                            GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
-                            GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
-from .core import (ELU, Activation, Dense, Dropout, Flatten, Input, InputLayer, LeakyReLU, PReLU, ReLU, Reshape,
-                   Sigmoid, Softmax, Tanh)
+from .convolutional import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, Conv1D, Conv1DTranspose, Conv2D,
+                            Conv2DTranspose, Convolution1D, Convolution2D, DepthwiseConv1D, DepthwiseConv2D,
+                            GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D,
+                            GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D,
+                            MaxPool2D, MaxPooling1D, MaxPooling2D, SeparableConv1D, SeparableConv2D)
+from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Input, InputLayer, LeakyReLU, Masking, PReLU,
+                   ReLU, Reshape, Sigmoid, Softmax, Tanh)
+from .image_preprocessing import RandomRotation, RandomTranslation, RandomZoom, Resizing
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                       dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
 from .preprocessing import CenterCrop, Normalization, RandomFlip, Rescaling
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .regularization import ActivityRegularization, GaussianNoise, SpatialDropout2D
-from .reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
+from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
+                        ZeroPadding2D)
 from .tensor_op import Lambda, TensorOp
+from .text_vectorization import TextVectorization
 
 
 def register(cls):

@@ -74,6 +74,10 @@ def _zeros_like_symbolic(value):
     return Tensor(np.zeros((1,) + tuple(d or 1 for d in value.shape[1:]), value.dtype), dtype=value.dtype)
 
 
+def _mask_of(value):
+    return value._keras_mask if isinstance(value, Tensor) else None
+
+
 def _unique(tensors):
     seen = set()
     return [t for t in tensors if not (id(t) in seen or seen.add(id(t)))]
@@ -92,7 +96,9 @@ class Layer:
     a functional `Model` is made of."""
 
     output_activation = None  # the activation's name when the layer ends in one (see losses.Loss.fuses)
+    supports_masking = False  # whether the output carries a mask (compute_mask), as Keras's attribute
     _call_takes_training = True
+    _call_params = ("inputs",)
     _manages_built = False  # models set `built` in their own build()
 
     def __init_subclass__(cls, **kwargs):
@@ -106,6 +112,7 @@ class Layer:
         parameters = inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in parameters or any(
             p.kind is p.VAR_KEYWORD for p in parameters.values())
+        cls._call_params = tuple(name for name in parameters if name != "self")
         if "build" in cls.__dict__ and not cls._manages_built:
             cls.build = _marks_built(cls.__dict__["build"])
 
@@ -160,8 +167,8 @@ class Layer:
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, inputs, *args, training=None, **kwargs):
-        if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args])):
-            return self._call_symbolic(inputs, args, training, kwargs)
+        if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args, *kwargs.values()])):
+            return self._call_symbolic(inputs, self._positional(args, kwargs), training, kwargs)
         inputs = tree.map_structure(self._as_tensor, inputs)
         args = tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in args)
         if not self.built:
@@ -171,11 +178,59 @@ class Layer:
             kwargs["training"] = training
         if _context.depth == 0:  # a new forward pass: forget the add_loss values of the last one
             self._clear_losses()
+        previous_mask = self._pass_masks(inputs, args, kwargs)
         with _context.calling(training):
-            return self.call(inputs, *args, **kwargs)
+            outputs = self.call(inputs, *args, **kwargs)
+        if self.supports_masking:
+            self._set_output_masks(inputs, outputs, previous_mask)
+        return outputs
+
+    # ---- masks: which time steps of a padded sequence are real -------------------------------
+    def compute_mask(self, inputs, previous_mask):
+        """The output's mask (bool Tensor, batch × steps) or None: by default the input's."""
+        return previous_mask
+
+    def _pass_masks(self, inputs, args, kwargs):
+        """Give call() the masks its tensor arguments carry, as Keras does: as `mask=` for a call that
+        takes one, and as `<name>_mask=` for a call that takes that (attention's query_mask=); return
+        the mask the output inherits (the `mask=` given, else the first input's)."""
+        masks = tree.map_structure(_mask_of, inputs)
+        if all(m is None for m in tree.flatten(masks)):
+            masks = None
+        if "mask" in self._call_params and kwargs.get("mask") is None and masks is not None:
+            kwargs["mask"] = masks
+        named = {**dict(zip(self._call_params, (inputs, *args))), **kwargs}
+        for name, value in named.items():
+            key = f"{name}_mask"
+            if key in self._call_params and kwargs.get(key) is None and _mask_of(value) is not None:
+                kwargs[key] = _mask_of(value)
+        return kwargs.get("mask", masks)
+
+    def _set_output_masks(self, inputs, outputs, previous_mask):
+        leaves = tree.flatten(outputs)
+        if all(_mask_of(t) is not None for t in leaves):  # the layer set them itself (Masking)
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        for t, mask in zip(leaves, tree.flatten(masks) if masks is not None else ()):
+            if isinstance(t, Tensor) and t._keras_mask is None and mask is not None:
+                t._keras_mask = mask
 
     def _as_tensor(self, value):
         return value if value is None or isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
+
+    def _positional(self, args, kwargs):
+        """Symbolic tensors passed by keyword (lstm(x, initial_state=states), mha(q, v, attention_mask=m))
+        moved to their positions in call()'s signature: the graph records positional tensors as inputs."""
+        names = self._call_params[1:]
+        symbolic = [name for name, value in kwargs.items()
+                    if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten(value))]
+        unknown = [name for name in symbolic if name not in names]
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.call() has no argument {unknown[0]!r} to take a tensor")
+        if not symbolic:
+            return args
+        last = max(names.index(name) for name in symbolic)
+        return tuple(args) + tuple(kwargs.pop(name, None) for name in names[len(args):last + 1])
 
     def _call_symbolic(self, inputs, args, training, kwargs):
         """Work out the output's shape and dtype on a batch of zeros and record the call as a Node."""

@@ -1,15 +1,19 @@
-"""Dense (the textbook's Affine layer), activation layers, Dropout, Flatten, Reshape and Input."""
+"""Dense (the textbook's Affine layer), activation layers, Dropout, Flatten, Reshape, Input, Embedding
+and Masking."""
 import numpy as np
 
-from .. import activations, initializers, regularizers
+from .. import activations, initializers, ops, regularizers
 from .. import functional as F
 from ..backend import floatx
 from ..symbolic import Node, SymbolicTensor
+from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
 class Dense(Layer):
     """y = activation(x @ kernel + bias); `kernel` has shape (inputs, units) as in Keras."""
+
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
@@ -58,6 +62,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation by name or callable: Activation("relu")."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -93,6 +99,8 @@ class _FixedActivation(Activation):
 class ReLU(Layer):
     """Keras's ReLU layer: max(x, 0), or with `max_value`, `negative_slope` and `threshold`."""
 
+    supports_masking = True
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
@@ -114,6 +122,8 @@ class Tanh(_FixedActivation):
 
 
 class Softmax(Layer):
+    supports_masking = True
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
@@ -132,6 +142,8 @@ class Softmax(Layer):
 class LeakyReLU(Layer):
     """max(x, alpha·x); alpha defaults to Keras's 0.3 (`negative_slope` is Keras 3's name for it)."""
 
+    supports_masking = True
+
     def __init__(self, alpha=None, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
         self.alpha = negative_slope if alpha is None else alpha
@@ -144,6 +156,8 @@ class LeakyReLU(Layer):
 
 
 class ELU(Layer):
+    supports_masking = True
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha
@@ -157,6 +171,8 @@ class ELU(Layer):
 
 class PReLU(Layer):
     """Leaky ReLU with a learnable slope per input element (Keras: alpha of shape input_shape[1:])."""
+
+    supports_masking = True
 
     def __init__(self, alpha_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
@@ -172,9 +188,76 @@ class PReLU(Layer):
         return {**super().get_config(), "alpha_initializer": serialize_initializer(self.alpha_initializer)}
 
 
+class Embedding(Layer):
+    """Maps integer ids (a word's index, say) to learned vectors: row i of an (input_dim, output_dim)
+    table. With `mask_zero=True` id 0 is padding, and the layers after it skip those steps."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"Embedding {name} must be a positive integer, got {value!r}")
+        if lora_rank is not None:
+            raise NotImplementedError("Embedding(lora_rank=...) is not supported")
+        self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), mask_zero
+        self.supports_masking = mask_zero
+        self.embeddings_initializer = embeddings_initializer
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint, self._initial_weights = embeddings_constraint, weights
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim),
+                                          initializers.get(self.embeddings_initializer),
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint, name="embeddings")
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+
+    def _as_tensor(self, value):  # ids stay integers (other layers take their inputs in their dtype)
+        if value is None or isinstance(value, Tensor):
+            return value
+        array = np.asarray(value)
+        return Tensor(array) if array.dtype.kind in "iu" else super()._as_tensor(value)
+
+    def call(self, inputs):
+        return F.embedding(inputs, self.embeddings)
+
+    def compute_mask(self, inputs, previous_mask):
+        return ops.not_equal(inputs, 0, dtype=bool) if self.mask_zero else None
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
+                "embeddings_regularizer": serialize_regularizer(self.embeddings_regularizer),
+                "mask_zero": self.mask_zero}
+
+
+class Masking(Layer):
+    """Marks as padding every time step whose features all equal `mask_value`: those steps are set to
+    0 and the layers after (recurrent layers, pooling, attention) skip them."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def call(self, inputs):
+        real = ops.max(ops.not_equal(inputs, self.mask_value, dtype=inputs.dtype), axis=-1, keepdims=True)
+        outputs = inputs * real
+        outputs._keras_mask = ops.not_equal(ops.squeeze(real, -1), 0, dtype=bool)
+        return outputs
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each unit with probability `rate` and scale the rest by
     1/(1 - rate); in evaluation, the identity. Masks come from the framework's seeded generator."""
+
+    supports_masking = True
 
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)

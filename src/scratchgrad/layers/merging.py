@@ -10,6 +10,7 @@ from .base import Layer
 class _Merge(Layer):
     """Element-wise merges: every input has the same shape (batch axis aside)."""
 
+    supports_masking = True
     minimum_inputs = 2
 
     def build(self, input_shape):
@@ -20,6 +21,12 @@ class _Merge(Layer):
 
     def call(self, inputs):
         return functools.reduce(self.combine, inputs)
+
+    def compute_mask(self, inputs, previous_mask):
+        """A step is real where it is in any input (Keras's rule); no mask if an input has none."""
+        if previous_mask is None or any(m is None for m in previous_mask):
+            return None
+        return ops.not_equal(functools.reduce(ops.add, [ops.astype(m, "float32") for m in previous_mask]), 0, dtype=bool)
 
 
 class Add(_Merge):

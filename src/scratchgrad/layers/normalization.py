@@ -10,6 +10,8 @@ class LayerNormalization(Layer):
     """Normalize each sample over its last axis (its features), then scale by gamma and shift by beta:
     unlike batch normalization, independent of the batch (so the same in training and inference)."""
 
+    supports_masking = True
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", **kwargs):
         super().__init__(**kwargs)
@@ -43,6 +45,8 @@ class BatchNormalization(Layer):
     Running statistics: moving ← momentum·moving + (1 - momentum)·batch (Keras's rule and defaults).
     Works on (batch, features) and on images; `axis` is the feature axis (1 for channels_first).
     """
+
+    supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",

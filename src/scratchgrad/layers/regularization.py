@@ -29,6 +29,8 @@ class SpatialDropout2D(Layer):
 class GaussianNoise(Layer):
     """In training, add zero-mean normal noise of `stddev` to every value (the identity otherwise)."""
 
+    supports_masking = True
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = stddev
@@ -45,6 +47,8 @@ class GaussianNoise(Layer):
 class ActivityRegularization(Layer):
     """The identity that adds (l1·Σ|x| + l2·Σx²) / batch size to the training loss (Keras's activity
     regularization)."""
+
+    supports_masking = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)

@@ -1,0 +1,337 @@
+"""Recurrent layers: SimpleRNN, LSTM and GRU read a sequence (batch, steps, features) one step at a
+time, carrying a state. Keras's arguments, weight layouts and masking rules; each layer's loop is one
+Function in `scratchgrad/recurrent.py` (the cell's equations, then forward and backward through time)."""
+import numpy as np
+
+from .. import activations, initializers, ops, regularizers, tree
+from .. import functional as F
+from .. import recurrent as R
+from ..tensor import Tensor
+from .base import Layer, serialize_initializer, serialize_regularizer
+
+
+class _Recurrent(Layer):
+    """What SimpleRNN, LSTM and GRU share: the arguments, the weights (kernel, recurrent_kernel, bias
+    with `blocks` blocks of units: 1, 4 or 3), input dropout, direction, masks, returned states."""
+
+    supports_masking = True
+    blocks = 1
+    state_names = ("h",)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        if stateful:
+            raise NotImplementedError(f"{type(self).__name__}(stateful=True) is not supported: states are not "
+                                      f"carried from one batch to the next (pass initial_state= instead)")
+        super().__init__(**kwargs)
+        if int(units) != units or units < 1:
+            raise ValueError(f"{type(self).__name__} units must be a positive integer, got {units!r}")
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{type(self).__name__} {name} must be in [0, 1), got {rate!r}")
+        self.units, self.use_bias = int(units), use_bias
+        self.activation, self.recurrent_activation = activations.get(activation), activations.get(recurrent_activation)
+        for role in ("activation", "recurrent_activation"):
+            R.cell_activation(activations.name_of(getattr(self, role)), role)  # refused here, not at the first call
+        self.initializers = {"kernel": kernel_initializer, "recurrent": recurrent_initializer, "bias": bias_initializer}
+        self.regularizers = {"kernel": regularizers.get(kernel_regularizer),
+                             "recurrent": regularizers.get(recurrent_regularizer),
+                             "bias": regularizers.get(bias_regularizer)}
+        self.constraints = {"kernel": kernel_constraint, "recurrent": recurrent_constraint, "bias": bias_constraint}
+        self.dropout, self.recurrent_dropout, self.seed = dropout, recurrent_dropout, seed
+        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
+        self.unroll = unroll  # accepted: the loop is one op either way, with the same numbers
+        self.zero_output_for_mask = zero_output_for_mask
+
+    # ---- weights -----------------------------------------------------------------------------
+    def build(self, input_shape, initial_state_shape=None):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name} expects sequences (batch, steps, features), got shape {tuple(input_shape)}")
+        width = self.blocks * self.units
+        self.kernel = self._weight("kernel", (input_shape[-1], width))
+        self.recurrent_kernel = self._weight("recurrent_kernel", (self.units, width), "recurrent")
+        self.bias = self._weight("bias", self._bias_shape(), "bias", self._bias_initializer()) if self.use_bias \
+            else None
+
+    def _weight(self, name, shape, role="kernel", initializer=None):
+        return self.add_weight(shape, initializer or initializers.get(self.initializers[role]),
+                               regularizer=self.regularizers[role], constraint=self.constraints[role], name=name)
+
+    def _bias_shape(self):
+        return (self.blocks * self.units,)
+
+    def _bias_initializer(self):
+        return initializers.get(self.initializers["bias"])
+
+    # ---- the forward pass ----------------------------------------------------------------------
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        x = sequences
+        if training and self.dropout:  # one mask per sequence, the same at every step (as Keras's cells)
+            x = F.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), seed=self.seed)
+        xw = F.linear(x, self.kernel, self._input_bias())
+        if mask is not None and not isinstance(mask, Tensor):
+            mask = Tensor(np.asarray(mask, bool))
+        if self.go_backwards:
+            xw, mask = xw[:, ::-1], None if mask is None else mask[:, ::-1]
+        states = self._initial_states(initial_state, x)
+        loop_args = [xw, *states, *self._loop_weights()] + ([] if mask is None else [mask])
+        out = self._loop(training)(*loop_args)  # (batch, steps, ·): every step's state(s)
+        return self._outputs(out, mask)
+
+    def _initial_states(self, initial_state, x):
+        count = len(self.state_names)
+        if initial_state is None:
+            zeros = np.zeros((x.shape[0], self.units), x.dtype)
+            return [Tensor(zeros, dtype=x.dtype) for _ in range(count)]
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if len(states) != count:
+            raise ValueError(f"{self.name} takes {count} initial state(s) ({', '.join(self.state_names)}), "
+                             f"got {len(states)}")
+        states = [self._as_tensor(s) for s in states]
+        for s in states:
+            if s.shape != (x.shape[0], self.units):
+                raise ValueError(f"{self.name}: an initial state must have shape (batch, units) = "
+                                 f"{(x.shape[0], self.units)}, got {s.shape}")
+        return states
+
+    def _loop(self, training):
+        return self.loop(**self._loop_options(training))
+
+    def _loop_weights(self):
+        return [self.recurrent_kernel]
+
+    def _loop_options(self, training):
+        return dict(activation=activations.name_of(self.activation),
+                    recurrent_activation=activations.name_of(self.recurrent_activation),
+                    recurrent_dropout=self.recurrent_dropout if training else 0.0, seed=self.seed)
+
+    def _outputs(self, out, mask):
+        sequence = self._sequence(out)
+        if self.zero_output_for_mask and self.return_sequences and mask is not None:
+            sequence = ops.where(ops.expand_dims(mask, -1), sequence, ops.zeros_like(sequence))
+        if self.return_sequences and not self.return_state:
+            return sequence
+        states = self._final_states(out)
+        output = sequence if self.return_sequences else states[0]
+        return [output, *states] if self.return_state else output
+
+    def _sequence(self, out):
+        return out
+
+    def _final_states(self, out):
+        return [out[:, -1]]
+
+    def _input_bias(self):
+        return self.bias
+
+    def compute_mask(self, inputs, previous_mask):
+        mask = tree.flatten(previous_mask)[0] if previous_mask is not None else None
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * len(self.state_names) if self.return_state else output_mask
+
+    def get_config(self):
+        config = {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                  "use_bias": self.use_bias,
+                  "kernel_initializer": serialize_initializer(self.initializers["kernel"]),
+                  "recurrent_initializer": serialize_initializer(self.initializers["recurrent"]),
+                  "bias_initializer": serialize_initializer(self.initializers["bias"]),
+                  "kernel_regularizer": serialize_regularizer(self.regularizers["kernel"]),
+                  "recurrent_regularizer": serialize_regularizer(self.regularizers["recurrent"]),
+                  "bias_regularizer": serialize_regularizer(self.regularizers["bias"]),
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
+                  "return_sequences": self.return_sequences, "return_state": self.return_state,
+                  "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
+                  "zero_output_for_mask": self.zero_output_for_mask}
+        if self.blocks > 1:
+            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        return config
+
+
+class SimpleRNN(_Recurrent):
+    """h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias): the plainest recurrent layer
+    (whose gradient through many steps vanishes or explodes: what LSTM and GRU are for)."""
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+
+    loop = R.SimpleRNNLoop
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory: a memory cell c_t that gates decide to forget, write and read (see
+    recurrent.LSTMLoop for the equations). Keras's layout: kernels (·, 4·units) in the gate order i, f, c, o;
+    `unit_forget_bias` starts the forget gate's bias at 1 so memory is kept early in training."""
+
+    blocks = 4
+    state_names = ("h", "c")
+
+    def __init__(self, units, unit_forget_bias=True, use_cudnn="auto", **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = unit_forget_bias
+
+    def _bias_initializer(self):
+        base = super()._bias_initializer()
+        if not self.unit_forget_bias:
+            return base
+
+        def forget_gate_ones(shape, dtype):
+            bias = base(shape, dtype)
+            bias[self.units:2 * self.units] = 1
+            return bias
+        return forget_gate_ones
+
+    loop = R.LSTMLoop
+
+    def _sequence(self, out):
+        return out[:, :, :self.units]
+
+    def _final_states(self, out):
+        return [out[:, -1, :self.units], out[:, -1, self.units:]]
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit: an update gate mixes the old state with a candidate, a reset gate decides
+    how much of the old state the candidate sees (see recurrent.GRULoop). Keras's layout: kernels
+    (·, 3·units) in the order z, r, h; with `reset_after` (the default) the bias is (2, 3·units): the
+    input bias, then the recurrent one."""
+
+    blocks = 3
+
+    def __init__(self, units, reset_after=True, use_cudnn="auto", **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = reset_after
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _input_bias(self):
+        return self.bias[0] if self.bias is not None and self.reset_after else self.bias
+
+    def _loop(self, training):
+        return R.GRULoop(self.reset_after, **self._loop_options(training))
+
+    def _loop_weights(self):
+        if self.bias is not None and self.reset_after:
+            return [self.recurrent_kernel, self.bias[1]]
+        return [self.recurrent_kernel, Tensor(np.zeros(3 * self.units, self.kernel.dtype))]
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forward and a copy of it backward over the sequence and merges the two
+    (`merge_mode` "concat", "sum", "mul", "ave", or None for both): every step sees its whole context.
+    Weights: the forward layer's, then the backward layer's (Keras's order)."""
+
+    supports_masking = True
+    MERGES = ("concat", "sum", "mul", "ave", None)
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, _Recurrent):
+            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer, got {layer!r}")
+        if merge_mode not in self.MERGES:
+            raise ValueError(f"Bidirectional merge_mode must be one of {self.MERGES}, got {merge_mode!r}")
+        super().__init__(**kwargs)
+        from . import deserialize, serialize
+        config = serialize(layer)
+        if backward_layer is None:
+            config["config"].update(name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
+            backward_layer = deserialize(config)
+        self.forward_layer, self.backward_layer = layer, backward_layer
+        layer.name = f"forward_{layer.name}"
+        for inner in (self.forward_layer, self.backward_layer):  # padded steps give zeros, as in Keras
+            inner.zero_output_for_mask = inner.return_sequences
+        self.merge_mode = merge_mode
+        self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
+        if weights is not None:
+            raise NotImplementedError("Bidirectional(weights=...) is not supported: call set_weights() after building")
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        half = None if initial_state is None else len(initial_state) // 2
+        forward = self.forward_layer(sequences, initial_state=None if half is None else initial_state[:half],
+                                     mask=mask, training=training)
+        backward = self.backward_layer(sequences, initial_state=None if half is None else initial_state[half:],
+                                       mask=mask, training=training)
+        states = []
+        if self.return_state:
+            forward, *forward_states = forward
+            backward, *backward_states = backward
+            states = forward_states + backward_states
+        if self.return_sequences:
+            backward = backward[:, ::-1]  # back in time order
+        merged = self._merge(forward, backward)
+        if not states:
+            return merged
+        return (merged if self.merge_mode is None else [merged]) + states
+
+    def _merge(self, forward, backward):
+        if self.merge_mode == "concat":
+            return ops.concatenate([forward, backward], axis=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "mul":
+            return forward * backward
+        if self.merge_mode == "ave":
+            return (forward + backward) * 0.5
+        return [forward, backward]
+
+    def compute_mask(self, inputs, previous_mask):
+        mask = tree.flatten(previous_mask)[0] if previous_mask is not None else None
+        output_mask = mask if self.return_sequences else None
+        outputs = [output_mask] * (2 if self.merge_mode is None else 1)
+        if self.return_state:
+            outputs += [None] * 2 * len(self.forward_layer.state_names)
+        return outputs if len(outputs) > 1 else output_mask
+
+    def get_config(self):
+        from . import serialize
+        config = {**super().get_config(), "layer": serialize(self.forward_layer), "merge_mode": self.merge_mode}
+        config["layer"]["config"]["name"] = self.forward_layer.name.removeprefix("forward_")
+        config["backward_layer"] = serialize(self.backward_layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"])
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = deserialize(config["backward_layer"])
+        return cls(**config)
+
+
+class TimeDistributed(Layer):
+    """Applies a layer to every time step alike (the same weights): (batch, steps, ...) in and out.
+    The steps are folded into the batch axis, so the inner layer runs once."""
+
+    supports_masking = True
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed wraps a Layer, got {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, inputs, training=False):
+        if inputs.ndim < 3:
+            raise ValueError(f"{self.name} expects (batch, steps, ...) inputs, got shape {inputs.shape}")
+        batch, steps = inputs.shape[:2]
+        folded = self.layer(inputs.reshape((batch * steps,) + inputs.shape[2:]), training=training)
+        return folded.reshape((batch, steps) + folded.shape[1:])
+
+    def get_config(self):
+        from . import serialize
+        return {**super().get_config(), "layer": serialize(self.layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+        return cls(**{**config, "layer": deserialize(config["layer"])})

@@ -1,0 +1,215 @@
+"""The recurrent loops as Functions: SimpleRNN, LSTM and GRU over a whole sequence, forward through time
+and backward through time side by side, on raw arrays (the step plan replays each loop as one op).
+
+The input part of every step, x_t·W + b, is one product over all steps taken before the loop
+(`functional.linear` on the (batch, steps, features) input); a loop adds only h_{t-1}·U. Each loop takes
+that projection `xw` (batch, steps, k·units), the initial state(s), the recurrent kernel U and, for a
+padded batch, a mask (batch, steps): at a masked step every state is carried over unchanged (Keras's
+rule), so padding changes nothing. The weight gradient of U is one product over all steps after the
+loop, not one small product per step.
+"""
+import numpy as np
+
+from . import functional as F
+from .activations import Softsign
+from .autograd import Function
+from .backend import array_module
+from .random import generator
+
+
+class Identity(Function):
+    def forward(self, x):
+        return x
+
+    def backward(self, gy):
+        return gy
+
+
+# The activations a loop can run on raw arrays: each is one Function with its own backward.
+CELL_ACTIVATIONS = {"tanh": F.Tanh, "sigmoid": F.Sigmoid, "relu": F.ReLU, "elu": F.ELU, "softsign": Softsign,
+                    "linear": Identity, None: Identity}
+
+
+def cell_activation(name, role):
+    if name not in CELL_ACTIVATIONS:
+        raise ValueError(f"{role}={name!r} is not available in a recurrent layer (its loop runs on raw arrays); "
+                         f"expected one of {', '.join(repr(k) for k in CELL_ACTIVATIONS if k)}")
+    return CELL_ACTIVATIONS[name]
+
+
+class _Recurrence(Function):
+    """What the loops share: the activations, the padding mask, and recurrent dropout (one mask on
+    h_{t-1} for every step of the batch, drawn at each forward, as Keras's cells do)."""
+
+    def __init__(self, activation="tanh", recurrent_activation="sigmoid", recurrent_dropout=0.0, seed=None):
+        self.act = cell_activation(activation, "activation")
+        self.gate = cell_activation(recurrent_activation, "recurrent_activation")
+        self.recurrent_dropout, self.seed = recurrent_dropout, seed
+
+    def _start(self, h0, mask):
+        self.mask, self.drop = mask, None
+        if self.recurrent_dropout:
+            rate = self.recurrent_dropout
+            keep = generator(self.seed).random(h0.shape, dtype=np.float32) >= rate
+            self.drop = array_module(h0).asarray(keep).astype(h0.dtype) * h0.dtype.type(1 / (1 - rate))
+
+    def _dropped(self, h):
+        return h if self.drop is None else h * self.drop
+
+    def _keep(self, t, new, old):
+        """The new state where step t is real, the old one where it is padding."""
+        return new if self.mask is None else array_module(new).where(self.mask[:, t, None], new, old)
+
+    def _split(self, t, d):
+        """A state's gradient at step t: the part that reaches the step's computation, and the part
+        that passes a padded step by, straight to the previous state."""
+        if self.mask is None:
+            return d, 0
+        real = self.mask[:, t, None]
+        return d * real, d * ~real
+
+    def _previous(self, h0, hs):
+        """h_{t-1} for every step, as the products saw it (dropped): (batch, steps, units)."""
+        previous = array_module(h0).concatenate([h0[:, None], hs[:, :-1]], axis=1)
+        return previous if self.drop is None else previous * self.drop[:, None]
+
+    def _with_mask_grad(self, *grads):
+        return grads + ((None,) if self.mask is not None else ())
+
+
+def _weight_grad(inputs, grads):
+    """Σ_t inputs_tᵀ·grads_t as one product: (units, k)."""
+    return inputs.reshape(-1, inputs.shape[-1]).T @ grads.reshape(-1, grads.shape[-1])
+
+
+class SimpleRNNLoop(_Recurrence):
+    """h_t = act(x_t·W + b + h_{t-1}·U); the output is every h_t (batch, steps, units)."""
+
+    def forward(self, xw, h0, U, mask=None):
+        self._start(h0, mask)
+        self.h0, self.U, self.acts = h0, U, []
+        hs, h = array_module(xw).empty_like(xw), h0
+        for t in range(xw.shape[1]):
+            act = self.act()
+            h = self._keep(t, act.forward(xw[:, t] + self._dropped(h) @ U), h)
+            hs[:, t] = h
+            self.acts.append(act)
+        self.hs = hs
+        return hs
+
+    def backward(self, gy):
+        gxw, dh = array_module(gy).empty_like(gy), 0
+        for t in reversed(range(gy.shape[1])):
+            d_step, dh = self._split(t, dh + gy[:, t])
+            gxw[:, t] = self.acts[t].backward(d_step)
+            dh = dh + self._dropped(gxw[:, t] @ self.U.T)
+        return self._with_mask_grad(gxw, dh, _weight_grad(self._previous(self.h0, self.hs), gxw))
+
+
+class LSTMLoop(_Recurrence):
+    """The LSTM cell over a sequence. With z = x_t·W + b + h_{t-1}·U cut in four (Keras's order i, f, c, o):
+        i, f, o = σ(z_i), σ(z_f), σ(z_o)      the input, forget and output gates
+        g = act(z_c)                           the candidate memory
+        c_t = f·c_{t-1} + i·g                  forget some memory, write some
+        h_t = o·act(c_t)                       the output reads the memory
+    The output holds [h_t, c_t] for every t (batch, steps, 2·units); the layer slices what it returns."""
+
+    def forward(self, xw, h0, c0, U, mask=None):
+        self._start(h0, mask)
+        xp, n = array_module(xw), h0.shape[1]
+        self.h0, self.U, self.steps = h0, U, []
+        out = xp.empty(xw.shape[:2] + (2 * n,), xw.dtype)
+        h, c = h0, c0
+        for t in range(xw.shape[1]):
+            z = xw[:, t] + self._dropped(h) @ U
+            fns = (self.gate(), self.gate(), self.act(), self.gate(), self.act())  # i, f, g, o, act(c)
+            i, f, g, o = (fn.forward(z[:, k * n:(k + 1) * n]) for k, fn in enumerate(fns[:4]))
+            c_new = f * c + i * g
+            memory = fns[4].forward(c_new)
+            self.steps.append((fns, i, f, g, o, memory, c))
+            h, c = self._keep(t, o * memory, h), self._keep(t, c_new, c)
+            out[:, t, :n], out[:, t, n:] = h, c
+        self.hs = out[:, :, :n]
+        return out
+
+    def backward(self, gy):
+        xp, n = array_module(gy), gy.shape[2] // 2
+        gxw, dh, dc = xp.empty(gy.shape[:2] + (4 * n,), gy.dtype), 0, 0
+        for t in reversed(range(gy.shape[1])):
+            (gate_i, gate_f, cand, gate_o, memory_fn), i, f, g, o, memory, c_prev = self.steps[t]
+            dh_step, dh = self._split(t, dh + gy[:, t, :n])
+            dc_step, dc = self._split(t, dc + gy[:, t, n:])
+            dc_step = dc_step + memory_fn.backward(dh_step * o)
+            gxw[:, t, :n] = gate_i.backward(dc_step * g)
+            gxw[:, t, n:2 * n] = gate_f.backward(dc_step * c_prev)
+            gxw[:, t, 2 * n:3 * n] = cand.backward(dc_step * i)
+            gxw[:, t, 3 * n:] = gate_o.backward(dh_step * memory)
+            dh = dh + self._dropped(gxw[:, t] @ self.U.T)
+            dc = dc + dc_step * f
+        return self._with_mask_grad(gxw, dh, dc, _weight_grad(self._previous(self.h0, self.hs), gxw))
+
+
+class GRULoop(_Recurrence):
+    """The GRU cell over a sequence. With x_t·W + b cut in three (Keras's order z, r, h) and the
+    recurrent part u = h_{t-1}·U + b_rec cut the same way:
+        z = σ(x_z + u_z)                         the update gate: how much of the old state to keep
+        r = σ(x_r + u_r)                         the reset gate
+        ĥ = act(x_h + r·u_h)                     the candidate (reset_after, Keras's default), or
+        ĥ = act(x_h + (r·h_{t-1})·U_h)           (reset_after=False: the reset gate before the product)
+        h_t = z·h_{t-1} + (1 - z)·ĥ
+    The output is every h_t (batch, steps, units)."""
+
+    def __init__(self, reset_after=True, **kwargs):
+        super().__init__(**kwargs)
+        self.reset_after = reset_after
+
+    def forward(self, xw, h0, U, recurrent_bias, mask=None):
+        self._start(h0, mask)
+        n, self.h0, self.U, self.steps = h0.shape[1], h0, U, []
+        hs, h = array_module(xw).empty_like(xw[:, :, :n]), h0
+        for t in range(xw.shape[1]):
+            x, hd = xw[:, t], self._dropped(h)
+            u = hd @ U[:, :2 * n] + recurrent_bias[:2 * n]
+            fns = (self.gate(), self.gate(), self.act())  # z, r, candidate
+            z, r = fns[0].forward(x[:, :n] + u[:, :n]), fns[1].forward(x[:, n:2 * n] + u[:, n:])
+            u_h = (hd if self.reset_after else r * hd) @ U[:, 2 * n:] + recurrent_bias[2 * n:]
+            candidate = fns[2].forward(x[:, 2 * n:] + (r * u_h if self.reset_after else u_h))
+            self.steps.append((fns, z, r, u_h, candidate, h, hd))
+            h = self._keep(t, z * h + (1 - z) * candidate, h)
+            hs[:, t] = h
+        return hs
+
+    def backward(self, gy):
+        xp, n = array_module(gy), gy.shape[2]
+        gxw, gu, dh = xp.empty(gy.shape[:2] + (3 * n,), gy.dtype), xp.empty(gy.shape[:2] + (3 * n,), gy.dtype), 0
+        for t in reversed(range(gy.shape[1])):
+            (gate_z, gate_r, cand), z, r, u_h, candidate, h_prev, hd = self.steps[t]
+            d_step, dh = self._split(t, dh + gy[:, t])
+            da_h = cand.backward(d_step * (1 - z))
+            gxw[:, t, :n] = gate_z.backward(d_step * (h_prev - candidate))
+            if self.reset_after:  # ĥ's pre-activation is x_h + r·u_h
+                gxw[:, t, n:2 * n] = gate_r.backward(da_h * u_h)
+                gu[:, t, 2 * n:] = da_h * r
+            else:  # ĥ's pre-activation is x_h + (r·hd)·U_h
+                d_rh = da_h @ self.U[:, 2 * n:].T
+                gxw[:, t, n:2 * n] = gate_r.backward(d_rh * hd)
+                gu[:, t, 2 * n:] = da_h
+            gxw[:, t, 2 * n:] = da_h
+            gu[:, t, :2 * n] = gxw[:, t, :2 * n]  # z and r see x_t·W and h_{t-1}·U alike
+            d_hd = gu[:, t] @ self.U.T if self.reset_after else gu[:, t, :2 * n] @ self.U[:, :2 * n].T + d_rh * r
+            dh = dh + d_step * z + self._dropped(d_hd)
+        return self._with_mask_grad(gxw, dh, self._kernel_grad(gu), gu.sum(axis=(0, 1)))
+
+    def _kernel_grad(self, gu):
+        hd = xp_stack([s[6] for s in self.steps])
+        if self.reset_after:
+            return _weight_grad(hd, gu)
+        rhd = xp_stack([s[2] * s[6] for s in self.steps])
+        n = hd.shape[-1]
+        return array_module(gu).concatenate([_weight_grad(hd, gu[:, :, :2 * n]), _weight_grad(rhd, gu[:, :, 2 * n:])],
+                                            axis=1)
+
+
+def xp_stack(arrays):
+    """Per-step (batch, units) arrays as one (batch, steps, units) array."""
+    return array_module(arrays[0]).stack(arrays, axis=1)

@@ -1,0 +1,275 @@
+"""Sequence layers: Embedding, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Masking, and the
+masks that flow between them.
+
+Keras's numbers come from tests/keras_reference/sequence_layers.npz (made by make_sequence_reference.py
+there, whose CASES table the one below mirrors): the same models with Keras's weights set must give
+Keras's outputs. Gradients are checked in float64 against numerical ones, masks and directions included.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+from scratchgrad import recurrent as R
+from scratchgrad.gradcheck import gradcheck
+from scratchgrad.models import Model, Sequential
+from scratchgrad.tensor import Tensor
+
+REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "sequence_layers.npz")
+
+CASES = {
+    "simple_rnn": lambda: [L.SimpleRNN(4)],
+    "simple_rnn_relu_seq": lambda: [L.SimpleRNN(4, activation="relu", return_sequences=True)],
+    "lstm": lambda: [L.LSTM(5)],
+    "lstm_seq_state": lambda: [L.LSTM(5, return_sequences=True, return_state=True)],
+    "lstm_backwards_seq": lambda: [L.LSTM(5, go_backwards=True, return_sequences=True)],
+    "gru": lambda: [L.GRU(4)],
+    "gru_before_seq_state": lambda: [L.GRU(4, reset_after=False, return_sequences=True, return_state=True)],
+    "masking_lstm": lambda: [L.Masking(), L.LSTM(5, return_sequences=True)],
+    "masking_gru_last": lambda: [L.Masking(), L.GRU(4, go_backwards=True)],
+    "embedding": lambda: [L.Embedding(10, 3)],
+    "embedding_mask_rnn": lambda: [L.Embedding(10, 3, mask_zero=True), L.SimpleRNN(4)],
+    "embedding_mask_lstm_stack": lambda: [L.Embedding(10, 3, mask_zero=True), L.LSTM(5, return_sequences=True),
+                                          L.LSTM(4)],
+    "embedding_mask_pool": lambda: [L.Embedding(10, 3, mask_zero=True), L.GlobalAveragePooling1D()],
+    "bidirectional_concat": lambda: [L.Embedding(10, 3, mask_zero=True),
+                                     L.Bidirectional(L.LSTM(4, return_sequences=True))],
+    "bidirectional_sum_last": lambda: [L.Bidirectional(L.GRU(3), merge_mode="sum")],
+    "bidirectional_state": lambda: [L.Bidirectional(L.LSTM(3, return_state=True), merge_mode="ave")],
+    "time_distributed": lambda: [L.TimeDistributed(L.Dense(2, activation="tanh"))],
+}
+
+
+def reference(name, key):
+    return [REFERENCE[k] for k in sorted((k for k in REFERENCE.files if k.startswith(f"{name}/{key}")),
+                                         key=lambda k: int(k.rsplit("/", 1)[1][1:]))]
+
+
+def build(name, x):
+    inputs = sg.Input(shape=x.shape[1:], dtype="int64" if x.dtype.kind == "i" else "float32")
+    y = inputs
+    for layer in CASES[name]():
+        y = layer(y)
+    return Model(inputs, y)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_outputs_equal_keras_with_keras_weights(name):
+    x = REFERENCE[f"{name}/x"]
+    model = build(name, x)
+    model.set_weights(reference(name, "w"))
+    outputs = model(x)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    expected = reference(name, "y")
+    assert len(outputs) == len(expected)
+    for got, want in zip(outputs, expected):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_reference_table_covers_every_case():
+    stored = {k.split("/")[0] for k in REFERENCE.files}
+    assert stored == set(CASES)
+
+
+@pytest.mark.parametrize("layer, shapes", [
+    (lambda: L.SimpleRNN(4), [(3, 4), (4, 4), (4,)]),
+    (lambda: L.LSTM(5), [(3, 20), (5, 20), (20,)]),
+    (lambda: L.GRU(4), [(3, 12), (4, 12), (2, 12)]),
+    (lambda: L.GRU(4, reset_after=False), [(3, 12), (4, 12), (12,)]),
+    (lambda: L.GRU(4, use_bias=False), [(3, 12), (4, 12)]),
+    (lambda: L.Embedding(10, 3), [(10, 3)]),
+])
+def test_weight_layouts_are_keras(layer, shapes):
+    layer = layer()
+    layer(np.zeros((2, 6, 3), "int64" if isinstance(layer, L.Embedding) else "float32"))
+    assert [w.shape for w in layer.weights] == shapes
+
+
+def test_lstm_forget_gate_bias_starts_at_one():
+    layer = L.LSTM(3)
+    layer(np.zeros((1, 2, 2), "float32"))
+    np.testing.assert_array_equal(layer.bias.numpy(), [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    layer = L.LSTM(3, unit_forget_bias=False)
+    layer(np.zeros((1, 2, 2), "float32"))
+    assert not layer.bias.numpy().any()
+
+
+def test_parameter_counts_are_keras():
+    model = Sequential([sg.Input(shape=(None,), dtype="int64"), L.Embedding(1000, 16, mask_zero=True),
+                        L.Bidirectional(L.LSTM(32)), L.Dense(1, activation="sigmoid")])
+    assert model.count_params() == 16000 + 2 * 4 * (32 * (16 + 32) + 32) + 65
+
+
+# ---- gradients ---------------------------------------------------------------------------------------
+MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 1, 0, 1]], bool)
+
+
+def _loop_inputs(rng, blocks, states):
+    t = lambda *shape: Tensor(rng.normal(size=shape), dtype=np.float64, requires_grad=True)
+    return [t(3, 5, blocks * 4)] + [t(3, 4) for _ in range(states)] + [t(4, blocks * 4)]
+
+
+@pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("make, blocks, states, extra", [
+    (lambda a: R.SimpleRNNLoop(a), 1, 1, False),
+    (lambda a: R.LSTMLoop(a), 4, 2, False),
+    (lambda a: R.GRULoop(True, activation=a), 3, 1, True),
+    (lambda a: R.GRULoop(False, activation=a), 3, 1, True),
+    (lambda a: R.LSTMLoop(a, recurrent_dropout=0.3, seed=5), 4, 2, False),
+    (lambda a: R.GRULoop(True, activation=a, recurrent_dropout=0.3, seed=5), 3, 1, True),
+], ids=["simple_rnn", "lstm", "gru", "gru_reset_before", "lstm_recurrent_dropout", "gru_recurrent_dropout"])
+def test_loops_backpropagate_through_time(make, blocks, states, extra, activation, mask):
+    rng = np.random.default_rng(3)
+    inputs = _loop_inputs(rng, blocks, states)
+    if extra:  # GRU's recurrent bias
+        inputs.append(Tensor(rng.normal(size=blocks * 4), dtype=np.float64, requires_grad=True))
+    tail = () if mask is None else (Tensor(mask),)
+    gradcheck(lambda *xs: make(activation)(*xs, *tail), *inputs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True),
+    lambda: L.LSTM(3, return_state=True),
+    lambda: L.GRU(3, dropout=0.2, seed=1),
+    lambda: L.Bidirectional(L.LSTM(2, return_sequences=True), merge_mode="mul"),
+    lambda: L.TimeDistributed(L.Dense(2)),
+], ids=["simple_rnn_backwards", "lstm_states", "gru_dropout", "bidirectional", "time_distributed"])
+def test_layers_gradcheck_through_weights_and_inputs(make):
+    layer = make()
+    layer.dtype = np.dtype("float64")
+    x = Tensor(np.random.default_rng(0).normal(size=(2, 4, 3)), dtype=np.float64, requires_grad=True)
+    layer(x)
+
+    def f(x, *weights):
+        out = layer(x, training=True)
+        return sum((o * o).sum() for o in out) if isinstance(out, list) else out
+
+    gradcheck(f, x, *layer.trainable_weights)
+
+
+def test_embedding_backward_adds_repeated_rows():
+    table = Tensor(np.arange(12.0).reshape(4, 3), dtype=np.float64, requires_grad=True)
+    out = sg.functional.embedding(np.array([[1, 1, 3]]), table)
+    out.sum().backward()
+    np.testing.assert_array_equal(table.grad, [[0, 0, 0], [2, 2, 2], [0, 0, 0], [1, 1, 1]])
+    gradcheck(lambda t: sg.functional.embedding(np.array([[0, 2, 2], [3, 0, 1]]), t), table)
+
+
+def test_embedding_refuses_ids_out_of_range():
+    layer = L.Embedding(5, 2)
+    with pytest.raises(IndexError, match=r"\[0, 5\)"):
+        layer(np.array([[1, 5]]))
+    with pytest.raises(IndexError):
+        layer(np.array([[-1, 2]]))
+
+
+# ---- masks -------------------------------------------------------------------------------------------
+def test_padding_changes_nothing():
+    """A padded sequence through Embedding(mask_zero) + LSTM gives what the unpadded one gives."""
+    embed, lstm = L.Embedding(10, 4, mask_zero=True), L.LSTM(3)
+    short = np.array([[3, 1, 4]])
+    padded = np.array([[3, 1, 4, 0, 0]])
+    np.testing.assert_allclose(lstm(embed(padded)).numpy(), lstm(embed(short)).numpy(), rtol=1e-6)
+
+
+def test_masks_reach_the_layers_that_use_them():
+    x = np.array([[1, 2, 0, 0]])
+    e = L.Embedding(5, 2, mask_zero=True)(x)
+    np.testing.assert_array_equal(e._keras_mask.numpy(), [[True, True, False, False]])
+    dense = L.Dense(3)(e)  # Dense passes the mask on
+    np.testing.assert_array_equal(dense._keras_mask.numpy(), e._keras_mask.numpy())
+    assert L.LSTM(2)(dense)._keras_mask is None  # the last state is no sequence
+    assert L.LSTM(2, return_sequences=True)(dense)._keras_mask is not None
+    assert L.Flatten()(dense)._keras_mask is None  # a layer that does not support masking drops it
+
+
+def test_masking_marks_steps_whose_features_all_equal_the_value():
+    x = np.array([[[1.0, 2.0], [-1.0, -1.0], [0.0, -1.0]]], "float32")
+    out = L.Masking(mask_value=-1.0)(x)
+    np.testing.assert_array_equal(out._keras_mask.numpy(), [[True, False, True]])
+    np.testing.assert_array_equal(out.numpy(), [[[1, 2], [0, 0], [0, -1]]])
+
+
+def test_explicit_mask_and_initial_state():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 4, 3)).astype("float32")
+    layer = L.GRU(3)
+    h0 = rng.normal(size=(2, 3)).astype("float32")
+    full = layer(x, initial_state=[h0]).numpy()
+    masked = layer(x, mask=np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool), initial_state=h0).numpy()
+    np.testing.assert_allclose(masked[0], full[0], rtol=1e-6)
+    np.testing.assert_allclose(masked[1], layer(x[1:, :2], initial_state=h0[1:]).numpy()[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="initial state"):
+        L.LSTM(3)(x, initial_state=[h0])
+
+
+# ---- models ------------------------------------------------------------------------------------------
+def test_encoder_decoder_passes_states_by_keyword():
+    encoder_in, decoder_in = sg.Input(shape=(5, 3)), sg.Input(shape=(4, 2))
+    _, h, c = L.LSTM(6, return_state=True)(encoder_in)
+    decoded = L.LSTM(6, return_sequences=True)(decoder_in, initial_state=[h, c])
+    model = Model([encoder_in, decoder_in], L.TimeDistributed(L.Dense(2))(decoded))
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(8, 5, 3)).astype("float32"), rng.normal(size=(8, 4, 2)).astype("float32")]
+    model.compile("adam", "mse")
+    before = model.predict(xs, verbose=0)
+    assert before.shape == (8, 4, 2)
+    history = model.fit(xs, rng.normal(size=(8, 4, 2)).astype("float32"), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    clone = Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.SimpleRNN(4, return_sequences=True, go_backwards=True, dropout=0.1),
+    lambda: L.LSTM(4, recurrent_dropout=0.2, unit_forget_bias=False),
+    lambda: L.GRU(4, reset_after=False, return_state=True),
+    lambda: L.Bidirectional(L.GRU(3), merge_mode=None),
+    lambda: L.TimeDistributed(L.Dense(2)),
+    lambda: L.Embedding(7, 3, mask_zero=True),
+    lambda: L.Masking(0.5),
+])
+def test_config_round_trip(make):
+    layer = make()
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+
+
+def test_stateful_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match="stateful"):
+        L.LSTM(3, stateful=True)
+
+
+def test_activation_the_loop_cannot_run_is_refused_at_construction():
+    with pytest.raises(ValueError, match="recurrent_activation='gelu'"):
+        L.LSTM(3, recurrent_activation="gelu")
+
+
+def test_embedding_lstm_trains_the_same_planned_and_eager():
+    """The registry's plan == eager check, for a model that starts from integer ids (with padding)."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 9, size=(12, 5))
+    x[::3, 3:] = 0
+    y = rng.integers(0, 2, 12)
+    runs = []
+    for eager in (False, True):
+        sg.set_floatx("float64")
+        try:
+            sg.set_seed(3)
+            model = Sequential([sg.Input(shape=(5,), dtype="int64"), L.Embedding(9, 4, mask_zero=True),
+                                L.LSTM(3, dropout=0.2, return_sequences=True), L.GlobalAveragePooling1D(),
+                                L.Dense(2, activation="softmax")])
+        finally:
+            sg.set_floatx("float32")
+        model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=eager)
+        sg.set_seed(11)
+        runs.append((model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"], model.get_weights(), model))
+    (la, wa, planned), (lb, wb, _) = runs
+    assert len(planned._plans) == 2
+    np.testing.assert_allclose(la, lb, rtol=1e-12)
+    for a, b in zip(wa, wb):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
