@@ -273,3 +273,15 @@ def test_embedding_lstm_trains_the_same_planned_and_eager():
     np.testing.assert_allclose(la, lb, rtol=1e-12)
     for a, b in zip(wa, wb):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_integer_inputs_stay_integers_and_targets_stay_floats():
+    """An Input of int64 ids keeps them ints, and the model (and its targets) stay float32."""
+    ids = sg.Input(shape=(5,), dtype="int64")
+    model = Model(ids, L.Dense(1)(L.LSTM(3)(L.Embedding(9, 4)(ids))))
+    assert model.dtype == np.float32 and model.input_dtypes == [np.int64]
+    rng = np.random.default_rng(0)
+    model.compile("sgd", "mse")
+    y = rng.uniform(0.2, 0.8, size=(20, 1))
+    before = model.evaluate(rng.integers(0, 9, (20, 5)), y, verbose=0)
+    assert before > 0.01  # targets kept as floats (cast to int64 they would all be 0)

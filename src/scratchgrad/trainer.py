@@ -211,7 +211,7 @@ class Trainer:
 
     # ---- the training step -------------------------------------------------------------------
     def _train_batch(self, xs, ys, weights):
-        arrays = list(xs) + list(ys) + ([] if weights is None else [weights.astype(xs[0].dtype)])
+        arrays = list(xs) + list(ys) + ([] if weights is None else [weights.astype(self.dtype)])
         params = self._step_params
         if self.run_eagerly:
             loss, outs, parts = self._eager_step(arrays, params)
@@ -275,7 +275,7 @@ class Trainer:
         wrap = lambda a: None if a is None else Tensor._from_op(a, None)  # noqa: E731
         with no_grad():
             loss, outs, parts = self._loss_graph([wrap(a) for a in xs], [wrap(a) for a in ys],
-                                                 wrap(None if weights is None else weights.astype(xs[0].dtype)),
+                                                 wrap(None if weights is None else weights.astype(self.dtype)),
                                                  training=False)
         return float(loss.data), self._predictions([o.data for o in outs]), [float(p.data) for p in parts]
 
@@ -292,7 +292,8 @@ class Trainer:
             leaves = [x]
         if expected is not None and len(expected) != len(leaves):
             raise ValueError(f"the model takes {len(expected)} inputs, got {len(leaves)} arrays in x")
-        xs = [data.features(leaf, self.dtype, None if expected is None else expected[i])
+        dtypes = getattr(self, "input_dtypes", None) or [self.dtype] * len(leaves)
+        xs = [data.features(leaf, dtypes[i], None if expected is None else expected[i])
               for i, leaf in enumerate(leaves)]
         if len({len(a) for a in xs}) > 1:
             raise ValueError(f"the inputs have different numbers of samples: {[len(a) for a in xs]}")

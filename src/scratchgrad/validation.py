@@ -5,14 +5,16 @@ from .utils import as_array
 
 
 def features(x, dtype, input_shape=None):
-    """x as a float array of the model's dtype, checked for emptiness, NaN/inf and feature shape."""
+    """x as an array of the input's dtype (floats, or integer ids for an Embedding), checked for
+    emptiness, NaN/inf and feature shape; texts stay strings (for a TextVectorization layer)."""
     x = as_array(x, "x")
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty (shape {x.shape}); expected at least one sample")
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"x must hold numbers, got dtype {x.dtype}")
-    x = np.ascontiguousarray(x, dtype=dtype)
-    if not all_finite(x):
+    if x.dtype.kind not in "biufUS":
+        raise TypeError(f"x must hold numbers or strings, got dtype {x.dtype}")
+    if x.dtype.kind not in "US":
+        x = np.ascontiguousarray(x, dtype=dtype)
+    if x.dtype.kind == "f" and not all_finite(x):
         raise ValueError(f"x contains NaN or infinite values ({np.count_nonzero(~np.isfinite(x))} of them)")
     if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape[1:]):
         raise ValueError(f"the model expects inputs of shape {show_shape(input_shape)}, got x of shape {x.shape}")

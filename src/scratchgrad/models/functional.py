@@ -9,6 +9,7 @@ Each layer call on symbolic tensors recorded a Node; the model keeps the Nodes b
 outputs in an order where every Node comes after those it depends on, and `call` runs them in that order.
 """
 from .. import tree
+from ..backend import floatx
 from ..layers import InputLayer, Layer, deserialize, serialize
 from ..symbolic import SymbolicTensor
 from .model import Model, _count, show_shape
@@ -33,7 +34,8 @@ class Functional(Model):
         for node in self._nodes:
             if all(node.layer is not layer for layer in self._graph_layers):
                 self._graph_layers.append(node.layer)
-        self.dtype = self._flat_inputs[0].dtype
+        self.dtype = next((t.dtype for t in self._flat_inputs if t.dtype.kind == "f"), floatx())
+        self.input_dtypes = [t.dtype for t in self._flat_inputs]
         self._input_shape = tree.map_structure(lambda t: t.shape, inputs)
         self._output_shape = tree.map_structure(lambda t: t.shape, outputs)
         self.built = True

@@ -31,7 +31,7 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("an Input must come first in a Sequential model")
-            self._input_shape = (None,) + layer.input_shape
+            self._input_shape, self._input_dtype = (None,) + layer.input_shape, layer.dtype
             return
         self._layers.append(layer)
         self.forget_plans()
@@ -57,7 +57,7 @@ class Sequential(Model):
         """Create every layer's weights for inputs of `input_shape` (batch axis first), calling the
         layers on a symbolic input, so `model.inputs`, `model.outputs` and `layer.output` exist."""
         self._input_shape = (None,) + tuple(input_shape[1:])
-        x = Input(shape=self._input_shape[1:], dtype=self.dtype)
+        x = Input(shape=self._input_shape[1:], dtype=self.input_dtypes[0])
         self._symbolic = [x]
         for layer in self._layers:
             x = layer(x)
@@ -103,6 +103,11 @@ class Sequential(Model):
 
     def call_without_activation(self, x, training=False):
         return self.call_logits(x, training)
+
+    @property
+    def input_dtypes(self):
+        """The dtype of the input (integer ids for an Embedding, say): an Input's, else the model's."""
+        return [getattr(self, "_input_dtype", None) or self.dtype]
 
     @property
     def dtype(self):
