@@ -241,8 +241,48 @@ def test_a_py_dataset_is_read_every_epoch(rng):
     model.compile("sgd", "mse")
     model.fit(Data(), epochs=3, verbose=0)
     assert len(calls) == 6
-    with pytest.raises(TypeError, match="PyDataset"):
-        model.fit((b for b in [(x, y)]), verbose=0)
+
+
+def test_fit_takes_a_generator_with_steps_per_epoch_as_keras(rng):
+    """An endless generator gives steps_per_epoch batches per epoch and trains exactly as those arrays."""
+    x, y = rng.normal(size=(24, 2)).astype(np.float32), rng.normal(size=(24, 1)).astype(np.float32)
+
+    def batches():
+        while True:
+            for i in range(0, 24, 8):
+                yield x[i:i + 8], y[i:i + 8]
+
+    runs = []
+    for data in ((batches(),), (x, y)):
+        sg.set_seed(0)
+        model = Sequential([L.Input(shape=(2,)), L.Dense(1)])
+        model.compile("sgd", "mse")
+        kwargs = {"steps_per_epoch": 3} if len(data) == 1 else {"batch_size": 8, "shuffle": False}
+        runs.append(model.fit(*data, epochs=2, verbose=0, **kwargs).history["loss"])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-6)
+
+
+def test_an_exhausted_generator_ends_training_with_keras_warning(rng):
+    x, y = rng.normal(size=(8, 2)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32)
+    model = Sequential([L.Input(shape=(2,)), L.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.warns(UserWarning, match="ran out of data"):
+        history = model.fit(((x[i:i + 4], y[i:i + 4]) for i in (0, 4)), epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 1
+    with pytest.raises(ValueError, match="no batches"):
+        model.evaluate(iter([]), verbose=0)
+
+
+def test_fit_evaluate_predict_take_a_torch_data_loader(rng):
+    torch = pytest.importorskip("torch")
+    x, y = rng.normal(size=(12, 2)).astype(np.float32), rng.normal(size=(12, 1)).astype(np.float32)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+                                         batch_size=4)  # yields lists [x, y]: taken as (x, y), as Keras does
+    model = Sequential([L.Input(shape=(2,)), L.Dense(1)])
+    model.compile("sgd", "mse")
+    assert len(model.fit(loader, epochs=2, verbose=0).history["loss"]) == 2  # a fresh pass every epoch
+    assert model.evaluate(loader, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    np.testing.assert_allclose(model.predict(loader), model.predict(x), rtol=1e-6)
 
 
 def test_a_shared_layer_adds_its_loss_at_every_call(rng):

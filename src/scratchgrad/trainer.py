@@ -372,10 +372,9 @@ class Trainer:
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs of mini-batches; returns a History of per-epoch logs."""
-        _refuse_iterators(x)
-        dataset = x if _is_batch_sequence(x) else None
+        dataset = x if _is_dataset(x) else None
         if dataset is not None:
-            x, y, sample_weight, batch_size, shuffle = *_materialize(dataset), False
+            x, y, sample_weight, batch_size, shuffle = *_materialize(dataset, steps_per_epoch), False
         batch_size = data.check_batch_size(batch_size)
         if os.environ.get("SCRATCHGRAD_KEEP_MEMORY") == "1":
             keep_freed_memory()
@@ -414,8 +413,14 @@ class Trainer:
         initial_epoch = self.__dict__.pop("_resume_from", initial_epoch)  # BackupAndRestore found a backup
         logs = {}
         for epoch in range(initial_epoch, epochs):
-            if dataset is not None and epoch > initial_epoch:  # a PyDataset is read again every epoch
-                xs, ys, weights = self._prepare(*_materialize(dataset)[:3])
+            if dataset is not None and epoch > initial_epoch:  # a dataset is read again every epoch
+                batches = _materialize(dataset, steps_per_epoch, required=False)
+                if batches is None:
+                    warnings.warn("Your input ran out of data; interrupting training. Make sure that your "
+                                  "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                                  "batches.", stacklevel=2)
+                    break
+                xs, ys, weights = self._prepare(*batches[:3])
             callback_list.on_epoch_begin(epoch)
             logs = self._run_epoch(xs, ys, weights, batch_size, shuffle, steps, epoch, callback_list)
             if validation is not None and (epoch + 1) % validation_freq == 0:
@@ -433,7 +438,7 @@ class Trainer:
 
     @staticmethod
     def _unpack_validation(validation_data):
-        if _is_batch_sequence(validation_data):
+        if _is_dataset(validation_data):
             return _materialize(validation_data)[:3]
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
@@ -502,8 +507,8 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or [loss, *metrics] when metrics were compiled."""
-        if _is_batch_sequence(x):
-            x, y, sample_weight, batch_size = _materialize(x)
+        if _is_dataset(x):
+            x, y, sample_weight, batch_size = _materialize(x, steps)
         batch_size = data.check_batch_size(batch_size)
         xs, ys, weights = self._prepare(x, y, sample_weight)
         hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
@@ -520,8 +525,8 @@ class Trainer:
     def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
         """The model's outputs (probabilities for a softmax/sigmoid head): an ndarray, or a list of them
         for a model with several outputs."""
-        if _is_batch_sequence(x):
-            x, _, _, batch_size = _materialize(x)
+        if _is_dataset(x):
+            x, _, _, batch_size = _materialize(x, steps)
         batch_size = data.check_batch_size(batch_size)
         xs = self._features(x)
         if not self.built:
@@ -571,26 +576,37 @@ class Trainer:
         return state
 
 
-def _is_batch_sequence(x):
-    """A keras.utils.PyDataset or any other sequence of batches (not an array or a list of arrays)."""
-    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (list, tuple, dict)) \
-        and not hasattr(x, "shape") and not hasattr(x, "to_numpy")
+def _is_dataset(x):
+    """Batches rather than arrays: a keras.utils.PyDataset (or another sequence of batches), a Python
+    generator or iterator, or an iterable of batches such as a PyTorch DataLoader."""
+    if isinstance(x, (list, tuple, dict, str)) or hasattr(x, "shape") or hasattr(x, "to_numpy"):
+        return False
+    return (hasattr(x, "__getitem__") and hasattr(x, "__len__")) or hasattr(x, "__iter__")
 
 
-def _refuse_iterators(x):
-    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
-        raise TypeError("fit takes arrays (or lists/dicts of them) or a keras.utils.PyDataset; a generator or "
-                        "iterator is not supported: wrap it in a PyDataset with __len__ and __getitem__")
+def _epoch_batches(dataset, steps):
+    """One epoch's batches: a sequence's in order (then its on_epoch_end), the next `steps` of an
+    iterator (all that are left without steps), or a fresh pass over an iterable (a DataLoader)."""
+    if hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"):
+        batches = [dataset[i] for i in range(len(dataset) if steps is None else min(steps, len(dataset)))]
+        if hasattr(dataset, "on_epoch_end"):
+            dataset.on_epoch_end()
+        return batches
+    source = dataset if hasattr(dataset, "__next__") else iter(dataset)
+    return list(itertools.islice(source, steps))
 
 
-def _materialize(dataset):
-    """The batches of a sequence joined into arrays, in its order: (x, y, sample_weight, batch_size).
+def _materialize(dataset, steps=None, required=True):
+    """The batches of one epoch joined into arrays, in their order: (x, y, sample_weight, batch_size).
     Each batch is x, (x,), (x, y) or (x, y, sample_weight). fit() calls this once per epoch, so a
-    dataset that reshuffles or augments in on_epoch_end is seen anew each time."""
-    batches = [dataset[i] for i in range(len(dataset))]
-    if hasattr(dataset, "on_epoch_end"):
-        dataset.on_epoch_end()
-    parts = [b if isinstance(b, tuple) else (b,) for b in batches]
+    dataset that reshuffles or augments in on_epoch_end is seen anew each time. An exhausted
+    generator gives None (or, where data is `required`, an error)."""
+    batches = _epoch_batches(dataset, steps)
+    if not batches:
+        if required:
+            raise ValueError(f"the dataset gave no batches (an empty or exhausted generator?): {dataset!r}")
+        return None
+    parts = [tuple(b) if isinstance(b, (tuple, list)) else (b,) for b in batches]  # a list as a tuple, as Keras
     joined = [None if parts[0][k] is None else tree.pack_like(parts[0][k], [
         np.concatenate(leaves) for leaves in zip(*[tree.flatten(p[k]) for p in parts])]) for k in range(len(parts[0]))]
     joined += [None] * (3 - len(joined))
