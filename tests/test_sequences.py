@@ -285,3 +285,17 @@ def test_integer_inputs_stay_integers_and_targets_stay_floats():
     y = rng.uniform(0.2, 0.8, size=(20, 1))
     before = model.evaluate(rng.integers(0, 9, (20, 5)), y, verbose=0)
     assert before > 0.01  # targets kept as floats (cast to int64 they would all be 0)
+
+
+def test_sequences_of_unknown_length_build_and_train():
+    """Input(shape=(None, features)): output lengths that follow the input's stay unknown."""
+    inputs = sg.Input(shape=(None, 4))
+    conv = L.Conv1D(3, 3, activation="relu")(inputs)
+    assert conv.shape == (None, None, 3)
+    assert L.LSTM(5, return_sequences=True)(conv).shape == (None, None, 5)
+    model = Model(inputs, L.Dense(1)(L.GRU(2)(L.MaxPooling1D()(conv))))
+    assert model.output_shape == (None, 1)
+    model.compile("adam", "mse")
+    rng = np.random.default_rng(0)
+    for steps in (9, 14):  # any length trains
+        model.fit(rng.normal(size=(4, steps, 4)).astype("float32"), np.ones((4, 1), "float32"), verbose=0)

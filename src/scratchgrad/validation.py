@@ -16,7 +16,8 @@ def features(x, dtype, input_shape=None):
         x = np.ascontiguousarray(x, dtype=dtype)
     if x.dtype.kind == "f" and not all_finite(x):
         raise ValueError(f"x contains NaN or infinite values ({np.count_nonzero(~np.isfinite(x))} of them)")
-    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape[1:]):
+    if input_shape is not None and (len(x.shape) != len(input_shape) or any(
+            want is not None and got != want for got, want in zip(x.shape[1:], input_shape[1:]))):
         raise ValueError(f"the model expects inputs of shape {show_shape(input_shape)}, got x of shape {x.shape}")
     return x
 

@@ -68,10 +68,23 @@ def _marks_built(build):
     return wrapper
 
 
-def _zeros_like_symbolic(value):
+def _zeros_like_symbolic(value, size=1):
+    """A batch of one of zeros for a symbolic tensor, its unknown sizes (a sequence's length) as `size`."""
     if not isinstance(value, SymbolicTensor):
         return value
-    return Tensor(np.zeros((1,) + tuple(d or 1 for d in value.shape[1:]), value.dtype), dtype=value.dtype)
+    return Tensor(np.zeros((1,) + tuple(d or size for d in value.shape[1:]), value.dtype), dtype=value.dtype)
+
+
+def _symbolic_like(*probes):
+    """The symbolic tensor of an output, from its values in the probe calls: a size is unknown (None)
+    where the probes disagree."""
+    shape = tuple(size if all(p.shape[k] == size for p in probes) else None
+                  for k, size in enumerate(probes[0].shape))
+    return SymbolicTensor((None,) + shape[1:], probes[0].dtype)
+
+
+def _has_unknown_sizes(structure):
+    return any(None in leaf.shape[1:] for leaf in tree.flatten(structure) if isinstance(leaf, SymbolicTensor))
 
 
 def _mask_of(value):
@@ -236,15 +249,15 @@ class Layer:
         """Work out the output's shape and dtype on a batch of zeros and record the call as a Node."""
         call_args = [inputs, *args] if args else inputs  # several positional tensors, as a list
         shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
-        zeros = tree.map_structure(_zeros_like_symbolic, call_args)
+        # Unknown sizes (None) are tried as two different sizes: an output size that follows them is unknown too
+        sizes = (16, 17) if _has_unknown_sizes(call_args) else (1,)
         try:
-            with no_grad():
-                out = self(*zeros, training=False if training is None else training, **kwargs) if args else \
-                    self(zeros, training=False if training is None else training, **kwargs)
+            probes = [self._call_on_zeros(call_args, size, args, training, kwargs) for size in sizes]
         except (ValueError, TypeError) as err:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
                              f"{_show(shapes)}: {err}") from None
-        outputs = tree.map_structure(lambda t: SymbolicTensor((None,) + t.shape[1:], t.dtype), out)
+        outputs = tree.pack_like(probes[0], [_symbolic_like(*leaves) for leaves in
+                                             zip(*[tree.flatten(probe) for probe in probes])])
         for i, leaf in enumerate(tree.flatten(outputs)):
             leaf.index, leaf.name = i, self.name
         node = Node(self, call_args, outputs, {**kwargs, **({} if training is None else {"training": training})},
@@ -252,6 +265,12 @@ class Layer:
         for leaf in tree.flatten(outputs):
             leaf.node = node
         return outputs
+
+    def _call_on_zeros(self, call_args, size, args, training, kwargs):
+        zeros = tree.map_structure(lambda value: _zeros_like_symbolic(value, size), call_args)
+        training = False if training is None else training
+        with no_grad():
+            return self(*zeros, training=training, **kwargs) if args else self(zeros, training=training, **kwargs)
 
     def call(self, inputs, training=False):
         raise NotImplementedError(f"{type(self).__name__} must implement call(inputs)")
