@@ -140,7 +140,7 @@ def test_eager_steps_ignore_gradients_left_from_before(rng):
         sg.set_seed(0)
         model = Sequential([L.Input(shape=(4,)), L.Dense(3)])
         model.compile(sg.optimizers.SGD(0.1), "mse", run_eagerly=eager)
-        sg.losses.get("mse")(y, model(x)).backward()  # a user's backward() leaves .grad behind
+        sg.losses.get("mse")(y, model(x)).mean().backward()  # a user's backward() leaves .grad behind
         model.train_on_batch(x, y)
         runs.append(model.get_weights())
     for a, b in zip(*runs):
@@ -201,7 +201,7 @@ def test_user_classes_never_take_a_builtin_name():
         def call(self, x):
             return x
 
-    assert type(sg.losses.get("mse")) is sg.losses.MeanSquaredError
+    assert type(sg.losses.resolve("mse")) is sg.losses.MeanSquaredError
     assert type(sg.losses.get("mse_variant")) is MeanSquaredErrorVariant
     assert type(sg.optimizers.get("sgd")) is sg.optimizers.SGD
     assert L.LAYERS["Dense"] is sg.layers.Dense
@@ -449,3 +449,20 @@ def test_calling_build_yourself_builds_the_layer():
     kernel = dense.kernel
     dense(np.ones((2, 4), np.float32))
     assert dense.built and dense.kernel is kernel
+
+
+def test_losses_get_gives_keras_functions_and_classes():
+    """keras.losses.get("huber") is the per-sample function, get("Huber") a Loss; compile takes either and
+    still fuses a function's class with the output activation."""
+    y_true, y_pred = np.array([[0.0, 2.0], [1.0, 1.0]], "float32"), np.array([[0.5, 0.0], [1.0, 3.0]], "float32")
+    huber = sg.losses.get("huber")
+    assert huber is sg.losses.huber and huber.__name__ == "huber"
+    np.testing.assert_allclose(huber(y_true, y_pred).numpy(), [(0.125 + 1.5) / 2, 1.5 / 2])  # one per sample
+    assert isinstance(sg.losses.get("Huber"), sg.losses.Huber)
+    assert sg.losses.get("mse") is sg.losses.mean_squared_error is sg.losses.mse
+    np.testing.assert_allclose(sg.losses.mean_squared_error(y_true, y_pred).numpy(), [(0.25 + 4) / 2, 2])
+    assert sg.losses.categorical_crossentropy(np.eye(2), np.array([[4.0, 1.0], [0.0, 2.0]]),
+                                              from_logits=True).shape == (2,)
+    model = Sequential([L.Input(shape=(2,)), L.Dense(3, activation="softmax")])
+    model.compile("sgd", sg.losses.get("sparse_categorical_crossentropy"))
+    assert isinstance(model.loss, sg.losses.SparseCategoricalCrossentropy)  # fused, not a wrapped callable

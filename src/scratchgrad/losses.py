@@ -517,8 +517,22 @@ def _labels(y):
 
 
 def get(identifier):
-    """A Loss from a name, a class name, a config dict, a Loss, or a callable(y_true, y_pred) ->
-    per-sample Tensor."""
+    """As keras.losses.get: a loss function's name ("mse", "huber") gives that function (per-sample
+    values, unreduced); a class name ("Huber") or a config dict gives a Loss; a Loss or a callable is
+    returned as is."""
+    if isinstance(identifier, str) and identifier.lower() in FUNCTIONS and identifier not in CLASSES:
+        return FUNCTIONS[identifier.lower()]
+    if isinstance(identifier, (Loss, str, dict)):
+        return resolve(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"unknown loss {identifier!r}; expected one of {', '.join(sorted(LOSSES))} or a callable")
+
+
+def resolve(identifier):
+    """The Loss compile() trains with: from a name, a class name, a config dict, a Loss, one of the
+    loss functions below (its class, so it still fuses with the output activation), or a user's
+    callable(y_true, y_pred) -> per-sample Tensor."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, dict):
@@ -528,7 +542,8 @@ def get(identifier):
         if cls is not None:
             return cls()
     elif callable(identifier):
-        return FunctionLoss(identifier)
+        cls = getattr(identifier, "loss_class", None)
+        return cls() if cls is not None else FunctionLoss(identifier)
     raise ValueError(f"unknown loss {identifier!r}; expected one of {', '.join(sorted(LOSSES))} or a callable")
 
 
@@ -554,25 +569,20 @@ def serialize(loss):
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
-# Keras's functional forms: per-sample values
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return CategoricalCrossentropy(from_logits).per_sample(as_tensor(y_pred), y_true)
+# Keras's functional forms: keras.losses.mean_squared_error(y_true, y_pred, **options) and the others give
+# per-sample values (no reduction); one per class, under each of its names
+def _function_of(cls):
+    def loss(y_true, y_pred, **options):
+        return cls(**options).per_sample(as_tensor(y_pred), y_true)
+    loss.__name__ = loss.__qualname__ = "huber" if cls is Huber else cls.name  # Keras's function names
+    loss.__doc__ = f"Per-sample values of {cls.__name__} (keras.losses.{loss.__name__}); options as the class takes."
+    loss.loss_class = cls
+    return loss
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits).per_sample(as_tensor(y_pred), y_true)
-
-
-def binary_crossentropy(y_true, y_pred, from_logits=False):
-    return BinaryCrossentropy(from_logits).per_sample(as_tensor(y_pred), y_true)
-
-
-def mean_squared_error(y_true, y_pred):
-    return MeanSquaredError().per_sample(as_tensor(y_pred), y_true)
-
-
-def mean_absolute_error(y_true, y_pred):
-    return MeanAbsoluteError().per_sample(as_tensor(y_pred), y_true)
-
-
-mse, mae = mean_squared_error, mean_absolute_error
+FUNCTIONS = {}
+for _cls in dict.fromkeys(LOSSES.values()):
+    _fn = _function_of(_cls)
+    FUNCTIONS.update({name: _fn for name, cls in LOSSES.items() if cls is _cls})
+globals().update(FUNCTIONS)
+del _cls, _fn

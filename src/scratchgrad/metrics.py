@@ -209,7 +209,7 @@ def _from_loss(loss_name, sign=1.0, **options):
     def fn(y_true, y_pred, **more):
         from . import losses
 
-        loss = losses.get(loss_name).__class__(**options, **more)
+        loss = losses.resolve(loss_name).__class__(**options, **more)
         with no_grad():
             values = loss.per_sample(Tensor(y_pred, dtype=y_pred.dtype), y_true)
         return sign * values.numpy()

@@ -59,7 +59,7 @@ class Trainer:
         replays a recorded step plan (for a `call` whose control flow depends on the data)."""
         self.optimizer = optimizers.get(optimizer)
         # no loss is allowed: a model may train on what its layers add_loss() (an autoencoder, a VAE)
-        self.loss = tree.map_structure(lambda x: None if x is None else losses_module.get(x), loss)
+        self.loss = tree.map_structure(lambda x: None if x is None else losses_module.resolve(x), loss)
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._loss_weights, self._metric_ids = loss_weights, metrics
         self._weighted_metric_ids = weighted_metrics
