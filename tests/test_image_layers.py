@@ -122,7 +122,7 @@ def test_float64_stays_float64_and_channels_first_matches_channels_last(rng):
         np.testing.assert_allclose(first.transpose(0, 2, 3, 1), last, atol=1e-5)
 
 
-def test_layers_fit_in_a_model():
+def test_layers_stack_in_a_model_with_keras_output_shapes():
     model = sg.models.Sequential([L.Input(shape=(8, 10, 3)), L.Resizing(4, 4), L.RandomRotation(0.1),
                                   L.RandomZoom(0.2), L.RandomTranslation(0.1, 0.1), L.Flatten(), L.Dense(2)])
     assert model.output_shape == (None, 2)

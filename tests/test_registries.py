@@ -86,7 +86,7 @@ LAYER_EXAMPLES = {
     "MultiHeadAttention": (lambda: sg.Model(xs := [L.Input(shape=(3, 4)), L.Input(shape=(5, 2))], L.MultiHeadAttention(
         2, 2, value_dim=3, dropout=0.3, use_bias=False)(*xs, use_causal_mask=True)), [(3, 4), (5, 2)]),
     "SimpleRNN": (lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True, dropout=0.2), (4, 3)),
-    "LSTM": (lambda: L.LSTM(3, recurrent_dropout=0.2, seed=4), (4, 3)),
+    "LSTM": (lambda: L.LSTM(3, recurrent_dropout=0.2), (4, 3)),
     "GRU": (lambda: L.GRU(3, reset_after=False, return_sequences=True), (4, 3)),
     "Bidirectional": (lambda: L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="ave"), (4, 3)),
     "TimeDistributed": (lambda: L.TimeDistributed(L.Dense(2, activation="tanh")), (4, 3)),

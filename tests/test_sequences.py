@@ -133,7 +133,7 @@ def test_loops_backpropagate_through_time(make, blocks, states, extra, activatio
 @pytest.mark.parametrize("make", [
     lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True),
     lambda: L.LSTM(3, return_state=True),
-    lambda: L.GRU(3, dropout=0.2, seed=1),
+    lambda: L.GRU(3, dropout=0.2, recurrent_dropout=0.3),
     lambda: L.Bidirectional(L.LSTM(2, return_sequences=True), merge_mode="mul"),
     lambda: L.TimeDistributed(L.Dense(2)),
 ], ids=["simple_rnn_backwards", "lstm_states", "gru_dropout", "bidirectional", "time_distributed"])
@@ -144,6 +144,7 @@ def test_layers_gradcheck_through_weights_and_inputs(make):
     layer(x)
 
     def f(x, *weights):
+        sg.set_seed(5)  # the same dropout masks at every evaluation
         out = layer(x, training=True)
         return sum((o * o).sum() for o in out) if isinstance(out, list) else out
 
@@ -299,3 +300,65 @@ def test_sequences_of_unknown_length_build_and_train():
     rng = np.random.default_rng(0)
     for steps in (9, 14):  # any length trains
         model.fit(rng.normal(size=(4, steps, 4)).astype("float32"), np.ones((4, 1), "float32"), verbose=0)
+
+
+def test_a_seeded_layer_draws_a_new_dropout_mask_every_step():
+    """seed= gives a reproducible sequence of masks (Keras's SeedGenerator), not one mask repeated."""
+    x = np.ones((2, 3, 4), "float32")
+    for make in (lambda: L.LSTM(3, dropout=0.5, seed=1), lambda: L.GRU(3, recurrent_dropout=0.5, seed=1),
+                 lambda: L.GaussianNoise(1.0, seed=1)):
+        layer = make()
+        first, second = layer(x, training=True).numpy(), layer(x, training=True).numpy()
+        assert not np.allclose(first, second)
+        again = make()
+        again(x)  # built in inference: no mask drawn yet
+        again.set_weights(layer.get_weights())
+        np.testing.assert_allclose(again(x, training=True).numpy(), first, rtol=1e-6)  # the same sequence
+
+
+def test_a_float_mask_trains_like_a_bool_one():
+    """A mask fed as a model input is float32 (Keras casts it): 0/1 values work in fit."""
+    x_in, m_in = sg.Input(shape=(4, 2)), sg.Input(shape=(4,))
+    model = Model([x_in, m_in], L.Dense(1)(L.SimpleRNN(3)(x_in, mask=m_in)))
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1]] * 2, "float32")
+    model.fit([rng.normal(size=(4, 4, 2)).astype("float32"), mask], np.ones((4, 1)), verbose=0)
+    padded = rng.normal(size=(1, 4, 2)).astype("float32")
+    changed = padded.copy()
+    changed[0, 2:] = 9.0
+    same = [model.predict([p, mask[:1]]) for p in (padded, changed)]
+    np.testing.assert_allclose(same[0], same[1], rtol=1e-6)  # padded steps change nothing
+
+
+def test_attention_keeps_the_query_mask_for_pooling():
+    ids = np.array([[3, 1, 2, 0, 0]])
+    embedded = L.Embedding(5, 4, mask_zero=True)(ids)
+    attended = L.MultiHeadAttention(2, 2)(embedded, embedded)
+    np.testing.assert_array_equal(attended._keras_mask.numpy(), [[True, True, True, False, False]])
+    pooled = L.GlobalAveragePooling1D()(attended)
+    np.testing.assert_allclose(pooled.numpy(), attended.numpy()[:, :3].mean(axis=1), rtol=1e-6)
+
+
+def test_zero_output_for_mask_zeroes_a_padded_last_output():
+    x = np.random.default_rng(0).normal(size=(2, 3, 2)).astype("float32")
+    mask = np.array([[True, True, False], [True, True, True]])
+    out = L.GRU(2, zero_output_for_mask=True)(x, mask=mask).numpy()
+    assert not out[0].any() and out[1].all()
+
+
+def test_sparse_labels_per_time_step():
+    """Labels (n, steps) for outputs (n, steps, classes): the loss is the mean over every step, as Keras."""
+    model = Sequential([sg.Input(shape=(5, 3)), L.LSTM(4, return_sequences=True), L.Dense(6, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 5, 3)).astype("float32"), rng.integers(0, 6, (8, 5))
+    p = model.predict(x)
+    expected = -np.log(np.take_along_axis(p, y[..., None], axis=-1)).mean()
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert accuracy == pytest.approx((p.argmax(-1) == y).mean())
+    assert model.evaluate(x, y[..., None], verbose=0)[0] == pytest.approx(loss)
+    model.fit(x, y, epochs=2, verbose=0)
+    with pytest.raises(ValueError, match=r"shape \(None, 5\)"):
+        model.fit(x, y[:, :4], verbose=0)

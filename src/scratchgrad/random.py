@@ -141,3 +141,9 @@ class SeedGenerator:
             seed = int(get_rng().integers(2**31))
         self.seed = seed
         self.generator = np.random.default_rng(seed)
+
+
+def layer_seed(seed):
+    """What a layer made with `seed=` draws from: for an int, a SeedGenerator of its own (a reproducible
+    sequence of masks, as Keras's layers draw, not one mask repeated); None stays None (the global one)."""
+    return SeedGenerator(seed) if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else seed

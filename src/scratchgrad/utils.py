@@ -251,15 +251,17 @@ class _Windows(PyDataset):
         return windows if self.targets is None else (windows, self.targets[starts])
 
 
-def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False):
+def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False,
+             formats=None):
     """keras.utils.load_img: an image file as a PIL Image ("grayscale", "rgb" or "rgba"), resized to
-    target_size=(height, width) when given. Needs Pillow."""
+    target_size=(height, width) when given. `formats` limits the Pillow decoders tried (None: any).
+    Needs Pillow."""
     from PIL import Image
 
     modes = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
     if color_mode not in modes:
         raise ValueError(f"color_mode must be one of {', '.join(modes)}, got {color_mode!r}")
-    with Image.open(path) as image:
+    with Image.open(path, formats=formats) as image:
         image = image.convert(modes[color_mode])
     if target_size is not None:
         resample = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[interpolation]
@@ -497,7 +499,8 @@ def _read_text(path, max_length):
 
 
 def _read_image(path, color_mode, size, interpolation, crop, pad, data_format):
-    image = img_to_array(load_img(path, color_mode))
+    # the decoders of the extensions listed, whatever a file's content claims (Pillow would try them all)
+    image = img_to_array(load_img(path, color_mode, formats=["BMP", "GIF", "JPEG", "PNG"]))
     image = _resize(_to_aspect_ratio(image, size, crop, pad), size, interpolation)
     return image.transpose(2, 0, 1) if data_format == "channels_first" else image
 

@@ -39,7 +39,7 @@ def targets(y, n, loss, output_shape, dtype):
         raise ValueError("y contains NaN or infinite values")
     units = output_shape[-1]
     if loss.sparse_targets:
-        return _sparse_labels(y, units, loss.name)
+        return _sparse_labels(y, units, loss.name, output_shape)
     name = loss.name
     if name == "categorical_crossentropy" and y.ndim == 1:
         raise ValueError(f"{name} needs one-hot targets of shape (n, {units}), got integer labels of shape "
@@ -53,12 +53,15 @@ def targets(y, n, loss, output_shape, dtype):
     return np.ascontiguousarray(y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
 
 
-def _sparse_labels(y, units, name):
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"{name} needs integer class labels of shape (n,), got y of shape {y.shape}; "
-                         f"for one-hot targets use categorical_crossentropy")
+def _sparse_labels(y, units, name, output_shape):
+    """One class label per output row: (n,) for (n, classes) outputs, (n, steps) for a sequence's."""
+    per_sample = tuple(output_shape[1:-1])
+    if y.ndim == len(per_sample) + 2 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.ndim != len(per_sample) + 1 or any(want is not None and got != want
+                                            for got, want in zip(y.shape[1:], per_sample)):
+        raise ValueError(f"{name} needs integer class labels of shape {show_shape((None,) + per_sample)}, got y "
+                         f"of shape {y.shape}; for one-hot targets use categorical_crossentropy")
     if y.dtype.kind == "f" and not np.all(y == np.round(y)):
         raise ValueError(f"{name} needs integer class labels, got non-integer values such as {y[y != np.round(y)][0]}")
     if units < 2:

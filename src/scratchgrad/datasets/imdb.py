@@ -41,4 +41,6 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
 def get_word_index(path="imdb_word_index.json", data_dir=None):
     """{word: index} as keras.datasets.imdb.get_word_index gives it: 1 is the most frequent word; in
     load_data's sequences a word's index is shifted by `index_from` (3 by default)."""
+    if path != "imdb_word_index.json":
+        raise ValueError(f"get_word_index reads Keras's imdb_word_index.json (path= names Keras's cache file); got path={path!r}")
     return load_word_index(WORD_INDEX, WORD_INDEX_MD5, data_dir)

@@ -42,6 +42,8 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
 def get_word_index(path="reuters_word_index.json", data_dir=None):
     """{word: index} as keras.datasets.reuters.get_word_index gives it: 1 is the most frequent word; in
     load_data's sequences a word's index is shifted by `index_from` (3 by default)."""
+    if path != "reuters_word_index.json":
+        raise ValueError(f"get_word_index reads Keras's reuters_word_index.json (path= names Keras's cache file); got path={path!r}")
     return load_word_index(WORD_INDEX, WORD_INDEX_MD5, data_dir)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import initializers, ops, regularizers
-from ..random import SeedGenerator
+from ..random import layer_seed
 from ..tensor import as_tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 
@@ -44,9 +44,7 @@ def _combine(masks, like):
 
 
 def _dropout_seed(dropout, seed):
-    """Keras's layers draw their dropout masks from a SeedGenerator of their own when given a seed: a
-    reproducible sequence, not one mask repeated."""
-    return SeedGenerator(seed) if dropout > 0 and seed is not None else None
+    return layer_seed(seed) if dropout > 0 else None
 
 
 class MultiHeadAttention(Layer):
@@ -57,6 +55,8 @@ class MultiHeadAttention(Layer):
     weights are Keras's EinsumDense kernels and biases, in its order: query (dim, num_heads, key_dim),
     key, value (dim, num_heads, value_dim), then the output (num_heads, value_dim, *output_shape).
     """
+
+    supports_masking = True  # the output keeps the query's mask (as Keras)
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, use_gate=False, kernel_initializer="glorot_uniform",

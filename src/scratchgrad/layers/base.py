@@ -199,7 +199,7 @@ class Layer:
         return outputs
 
     # ---- masks: which time steps of a padded sequence are real -------------------------------
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, previous_mask=None):
         """The output's mask (bool Tensor, batch × steps) or None: by default the input's."""
         return previous_mask
 

@@ -426,7 +426,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         total = (x * real).sum(axis=self.axes, keepdims=self.keepdims)
         return total / real.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, previous_mask=None):
         return None
 
 

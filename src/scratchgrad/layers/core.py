@@ -223,7 +223,7 @@ class Embedding(Layer):
     def call(self, inputs):
         return F.embedding(inputs, self.embeddings)
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, previous_mask=None):
         return ops.not_equal(inputs, 0, dtype=bool) if self.mask_zero else None
 
     def get_config(self):

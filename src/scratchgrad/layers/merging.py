@@ -22,7 +22,7 @@ class _Merge(Layer):
     def call(self, inputs):
         return functools.reduce(self.combine, inputs)
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, previous_mask=None):
         """A step is real where it is in any input (Keras's rule); no mask if an input has none."""
         if previous_mask is None or any(m is None for m in previous_mask):
             return None

@@ -6,6 +6,7 @@ import numpy as np
 from .. import activations, initializers, ops, regularizers, tree
 from .. import functional as F
 from .. import recurrent as R
+from ..random import layer_seed
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 
@@ -43,6 +44,7 @@ class _Recurrent(Layer):
                              "bias": regularizers.get(bias_regularizer)}
         self.constraints = {"kernel": kernel_constraint, "recurrent": recurrent_constraint, "bias": bias_constraint}
         self.dropout, self.recurrent_dropout, self.seed = dropout, recurrent_dropout, seed
+        self._seed_generator = layer_seed(seed)  # a new mask every step, reproducibly
         self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
         self.unroll = unroll  # accepted: the loop is one op either way, with the same numbers
         self.zero_output_for_mask = zero_output_for_mask
@@ -71,10 +73,10 @@ class _Recurrent(Layer):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         x = sequences
         if training and self.dropout:  # one mask per sequence, the same at every step (as Keras's cells)
-            x = F.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), seed=self.seed)
+            x = F.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), seed=self._seed_generator)
         xw = F.linear(x, self.kernel, self._input_bias())
-        if mask is not None and not isinstance(mask, Tensor):
-            mask = Tensor(np.asarray(mask, bool))
+        if mask is not None and (not isinstance(mask, Tensor) or mask.dtype != bool):  # 0/1 floats, say
+            mask = ops.not_equal(mask, 0, dtype=bool)
         if self.go_backwards:
             xw, mask = xw[:, ::-1], None if mask is None else mask[:, ::-1]
         states = self._initial_states(initial_state, x)
@@ -107,7 +109,7 @@ class _Recurrent(Layer):
     def _loop_options(self, training):
         return dict(activation=activations.name_of(self.activation),
                     recurrent_activation=activations.name_of(self.recurrent_activation),
-                    recurrent_dropout=self.recurrent_dropout if training else 0.0, seed=self.seed)
+                    recurrent_dropout=self.recurrent_dropout if training else 0.0, seed=self._seed_generator)
 
     def _outputs(self, out, mask):
         sequence = self._sequence(out)
@@ -117,6 +119,8 @@ class _Recurrent(Layer):
             return sequence
         states = self._final_states(out)
         output = sequence if self.return_sequences else states[0]
+        if self.zero_output_for_mask and not self.return_sequences and mask is not None:
+            output = ops.where(ops.expand_dims(mask[:, -1], -1), output, ops.zeros_like(output))  # as Keras
         return [output, *states] if self.return_state else output
 
     def _sequence(self, out):
@@ -128,7 +132,7 @@ class _Recurrent(Layer):
     def _input_bias(self):
         return self.bias
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, previous_mask=None):
         mask = tree.flatten(previous_mask)[0] if previous_mask is not None else None
         output_mask = mask if self.return_sequences else None
         return [output_mask] + [None] * len(self.state_names) if self.return_state else output_mask
@@ -283,7 +287,7 @@ class Bidirectional(Layer):
             return (forward + backward) * 0.5
         return [forward, backward]
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, previous_mask=None):
         mask = tree.flatten(previous_mask)[0] if previous_mask is not None else None
         output_mask = mask if self.return_sequences else None
         outputs = [output_mask] * (2 if self.merge_mode is None else 1)

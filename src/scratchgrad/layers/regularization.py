@@ -33,15 +33,15 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.stddev = stddev
+        self.stddev, self.seed, self._seed_generator = stddev, seed, random.layer_seed(seed)
 
     def call(self, x, training=False):
         if not training or not self.stddev:
             return x
-        return x + random.normal(x.shape, stddev=self.stddev, dtype=x.dtype)
+        return x + random.normal(x.shape, stddev=self.stddev, dtype=x.dtype, seed=self._seed_generator)
 
     def get_config(self):
-        return {**super().get_config(), "stddev": self.stddev}
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
 class ActivityRegularization(Layer):

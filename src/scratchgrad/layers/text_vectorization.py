@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, values_escaped
 from ..backend import floatx
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
@@ -170,6 +170,8 @@ class TextVectorization(Layer):
         return output
 
     def call(self, inputs):
+        if self.output_mode == "int" and self.output_sequence_length is None:
+            values_escaped()  # the output's length follows each batch's longest text: never replay the step
         return _Vectorize(self)(inputs)
 
     def _vectorize(self, texts):
