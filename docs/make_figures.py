@@ -226,6 +226,38 @@ def cnn_filters(small):
     return plot.plot_weights(cnn.layers[0])
 
 
+def gradient_through_time(small):
+    """Chapter 15: how much the last output of SimpleRNN and LSTM still feels each input step."""
+    sg.set_seed(0)
+    return plot.plot_gradient_through_time(steps=50 if small else 100)
+
+
+def shifted_tokens(samples, steps=8, vocab=10):
+    """Chapter 15's attention task: random tokens 1..9, each position to output the token one step
+    before it (0 at the first). Inputs are the one-hot token followed by the one-hot position."""
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, vocab, (samples, steps))
+    targets = np.concatenate([np.zeros((samples, 1), int), tokens[:, :-1]], axis=1)
+    positions = np.broadcast_to(np.eye(steps, dtype=np.float32), (samples, steps, steps))
+    return tokens, np.concatenate([np.eye(vocab, dtype=np.float32)[tokens], positions], axis=-1), targets
+
+
+def attention(small):
+    """Chapter 15: the attention weights of a MultiHeadAttention trained to look one step back."""
+    from scratchgrad.layers import MultiHeadAttention
+
+    tokens, x, targets = shifted_tokens(1000)
+    sg.set_seed(0)
+    inputs = sg.Input(shape=x.shape[1:])
+    attend = MultiHeadAttention(num_heads=2, key_dim=8)
+    model = sg.Model(inputs, Dense(10, activation="softmax")(attend(inputs, inputs)))
+    model.compile(optimizer=sg.optimizers.Adam(0.01), loss="categorical_crossentropy")
+    model.fit(x[:800], np.eye(10)[targets[:800]], epochs=3 if small else 10, batch_size=32, verbose=0)
+    _, scores = attend(x[800:801], x[800:801], return_attention_scores=True)
+    labels = [str(token) for token in tokens[800]]
+    return plot.plot_attention(scores.numpy()[0], x_labels=labels, y_labels=labels)
+
+
 FIGURES = {
     "perceptron_gates.png": perceptron_gates,
     "xor_boundary.png": xor_boundary,
@@ -244,6 +276,8 @@ FIGURES = {
     "mnist_confusion.png": mnist_confusion,
     "mnist_predictions.png": mnist_predictions,
     "cnn_filters.png": cnn_filters,
+    "gradient_through_time.png": gradient_through_time,
+    "attention.png": attention,
 }
 
 

@@ -38,7 +38,7 @@ def offline_in_a_scratch_folder(monkeypatch, tmp_path):
 
 
 def test_the_guide_has_its_chapters_and_contents():
-    assert len(CHAPTERS) == 14
+    assert len(CHAPTERS) == 15
     contents = (DOCS / "README.md").read_text(encoding="utf-8")
     assert all(f"({chapter.name})" in contents for chapter in CHAPTERS)
 

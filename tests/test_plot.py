@@ -186,6 +186,64 @@ def test_gradient_flow_leaves_the_models_gradients_alone(trained, digits):
         plot.gradient_flow(sg.Sequential([Dense(2)]), x[:5], y[:5])
 
 
+# ---- sequences -------------------------------------------------------------------------------
+def test_gradient_through_time_vanishes_for_simple_rnn_not_for_an_open_lstm(tmp_path):
+    sg.set_seed(0)
+    fig = plot.plot_gradient_through_time(steps=60, save=tmp_path / "t.png")
+    assert_png(tmp_path / "t.png")
+    rnn, lstm, open_lstm = (line.get_ydata() for line in fig.axes[0].lines)
+    assert len(rnn) == len(lstm) == len(open_lstm) == 60
+    decay = {name: g[0] / g[-1] for name, g in (("rnn", rnn), ("lstm", lstm), ("open", open_lstm))}
+    assert decay["rnn"] < 1e-6  # step 1 gets a millionth of what step 60 gets
+    assert decay["lstm"] > 100 * decay["rnn"]  # Keras's LSTM fades too, far more slowly
+    assert decay["open"] > 0.05  # with the forget gate open, the first step still counts
+
+
+def test_gradient_through_time_is_the_gradient_of_the_last_output():
+    """Without recurrence (U = 0), h_T = tanh(x_T·W + b) depends on x_T alone: ∂(Σ h_T)/∂x_T = W·tanh'."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 5, 3)).astype(np.float32)
+    rnn = sg.layers.SimpleRNN(4)
+    rnn.build(x.shape)
+    W = rng.standard_normal((3, 4)).astype(np.float32)
+    rnn.set_weights([W, np.zeros((4, 4), np.float32), np.zeros(4, np.float32)])
+    gradient = plot.gradient_through_time(rnn, x)
+    np.testing.assert_array_equal(gradient[:-1], 0)
+    expected = W @ (1 - np.tanh(x[0, -1] @ W) ** 2)
+    np.testing.assert_allclose(gradient[-1], np.linalg.norm(expected), rtol=1e-5)
+
+
+def test_plot_gradient_through_time_takes_its_own_layers_input_and_axes():
+    x = np.random.default_rng(0).standard_normal((4, 12, 2)).astype(np.float32)
+    fig, a = plt.subplots()
+    assert plot.plot_gradient_through_time({"mine": sg.layers.GRU(3)}, x=x, ax=a) is fig
+    (line,) = a.lines
+    assert line.get_label() == "mine" and len(line.get_ydata()) == 12
+
+
+def test_plot_attention_shows_the_given_matrix(tmp_path):
+    scores = np.random.default_rng(0).dirichlet(np.ones(5), size=(3, 4))  # (heads, queries, keys)
+    fig = plot.plot_attention(scores, x_labels=list("abcde"), y_labels=list("wxyz"), save=tmp_path / "a.png")
+    assert_png(tmp_path / "a.png")
+    a = fig.axes[0]
+    np.testing.assert_allclose(a.images[0].get_array(), scores.mean(axis=0), rtol=1e-6)
+    assert [t.get_text() for t in a.get_xticklabels()] == list("abcde")
+    assert [t.get_text() for t in a.get_yticklabels()] == list("wxyz")
+    assert a.get_title() == "attention weights, mean of 3 heads"
+    np.testing.assert_allclose(plot.plot_attention(scores, head=1).axes[0].images[0].get_array(), scores[1],
+                               rtol=1e-6)
+    np.testing.assert_allclose(plot.plot_attention(scores[2]).axes[0].images[0].get_array(), scores[2], rtol=1e-6)
+
+
+def test_plot_attention_of_multi_head_attention_scores_asks_for_one_sample():
+    x = np.random.default_rng(0).standard_normal((2, 6, 8)).astype(np.float32)
+    _, scores = sg.layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, return_attention_scores=True)
+    fig = plot.plot_attention(scores.numpy()[1])
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array().sum(axis=1), 1, rtol=1e-5)  # softmax rows
+    with pytest.raises(ValueError, match=r"scores\[i\]"):
+        plot.plot_attention(scores.numpy())
+
+
 # ---- what a trained classifier does ----------------------------------------------------------
 def image_shapes(fig):
     return [a.images[0].get_array().shape for a in fig.axes if a.images]

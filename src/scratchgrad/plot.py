@@ -1,5 +1,6 @@
 """See it learn: training curves, activations, decision regions, optimizer paths, activation and gradient
-statistics, weights, confusion matrices, and a live plot that redraws while fit() runs.
+statistics, the gradient through time, attention weights, learned weights, confusion matrices, and a live
+plot that redraws while fit() runs.
 
 matplotlib is optional (pip install 'scratchgrad[plot]'): it is imported when something is drawn, not
 when scratchgrad is. Every function returns its matplotlib Figure; `ax=` draws into Axes you own (one
@@ -17,7 +18,9 @@ from .analysis import (ACTIVATIONS, INIT_TITLES, INITS, activation_curve, activa
                        confusion_matrix, deep_classifier, deep_stack, default_optimizers, function_to_minimize,
                        gradient_flow, optimizer_path)
 from .callbacks import Callback
+from .layers import LSTM, SimpleRNN
 from .random import get_rng
+from .tensor import Tensor
 
 # ---- matplotlib plumbing ---------------------------------------------------------------------
 def _in_notebook():
@@ -285,6 +288,97 @@ def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=1
     a.set_ylabel("mean |dL/dW|")
     a.legend()
     a.grid(alpha=0.3, which="both")
+    return _finish(fig, save)
+
+
+# ---- sequences -------------------------------------------------------------------------------
+def gradient_through_time(layer, x):
+    """‖∂(Σ h_T)/∂x_t‖ for every step t, the root mean square over the batch: (steps,).
+
+    `layer` is a recurrent layer returning its last output h_T (return_sequences=False) and `x` its
+    input (batch, steps, features); the gradient comes from backpropagation through time (the autograd).
+    """
+    x = Tensor(np.asarray(x, dtype=np.float32), requires_grad=True)
+    layer(x).sum().backward()
+    return np.sqrt((x.grad ** 2).sum(axis=-1).mean(axis=0))
+
+
+def _forget_bias(units, value):
+    """An LSTM bias initializer: zeros, and `value` on the forget gate (Keras's unit_forget_bias sets 1)."""
+    def initializer(shape, dtype):
+        bias = np.zeros(shape, dtype)
+        bias[units:2 * units] = value
+        return bias
+    return initializer
+
+
+def default_recurrent_layers(units=16):
+    """The three layers plot_gradient_through_time compares, fresh: label -> layer."""
+    return {"SimpleRNN": SimpleRNN(units),
+            "LSTM (Keras's init: forget bias 1)": LSTM(units),
+            "LSTM, forget gate open (bias 3)": LSTM(units, unit_forget_bias=False,
+                                                    bias_initializer=_forget_bias(units, 3.0))}
+
+
+def plot_gradient_through_time(layers=None, x=None, steps=100, features=8, units=16, ax=None, save=None):
+    """How much the last output of a recurrent layer still feels each input step, on a log scale: the
+    vanishing gradient through time.
+
+    Backpropagation through time multiplies the gradient by one Jacobian per step. A SimpleRNN's is
+    diag(tanh')·Uᵀ, and the gradient reaching early steps shrinks geometrically. An LSTM's memory is
+    multiplied only by its forget gate f: with Keras's initial forget bias (f ≈ σ(1) ≈ 0.73) it still
+    fades, more slowly; with the gate open (bias 3, f ≈ 0.95, as training can set it where a memory must
+    last) it crosses all the steps. `layers` maps a label to a fresh recurrent layer (default:
+    `default_recurrent_layers(units)`); `x` is the input (default: `steps` standard-normal steps of
+    `features` features, 32 sequences).
+    """
+    layers = layers or default_recurrent_layers(units)
+    x = get_rng().standard_normal((32, steps, features)).astype(np.float32) if x is None else x
+    fig, (a,) = _panels(1, ax, size=(5.5, 3.5))
+    for label, layer in layers.items():
+        gradient = gradient_through_time(layer, x)
+        a.semilogy(np.arange(1, len(gradient) + 1), gradient, label=label)
+    a.set_xlabel("input step t (the output is read after the last)")
+    a.set_ylabel("‖∂h_T/∂x_t‖")
+    a.legend(fontsize=8)
+    a.grid(alpha=0.3, which="both")
+    return _finish(fig, save)
+
+
+def _attention_matrix(scores, head):
+    """A (queries, keys) matrix from one sample's scores: (queries, keys) or (heads, queries, keys)."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.ndim == 2:
+        return scores, "attention weights"
+    if scores.ndim != 3:
+        raise ValueError(f"plot_attention takes one sample's scores, (queries, keys) or (heads, queries, keys); "
+                         f"got shape {scores.shape} (for a batch, pass scores[i])")
+    if head is None:
+        return scores.mean(axis=0), f"attention weights, mean of {len(scores)} heads"
+    return scores[head], f"attention weights, head {head}"
+
+
+def plot_attention(scores, x_labels=None, y_labels=None, head=None, ax=None, save=None):
+    """Attention weights as a heat map: row i is how query position i spreads its attention over the
+    key positions (the columns); each row of a softmax sums to 1.
+
+    `scores` is one sample's weights: a (queries, keys) matrix, or MultiHeadAttention's
+    (heads, queries, keys) (the layer's `return_attention_scores=True` gives a batch: pass scores[i]),
+    shown as the mean over the heads or as head number `head`. `x_labels` name the keys (columns),
+    `y_labels` the queries (rows), e.g. the tokens.
+    """
+    matrix, title = _attention_matrix(scores, head)
+    fig, (a,) = _panels(1, ax, size=(4.8, 4.0))
+    image = a.imshow(matrix, cmap="viridis", vmin=0)
+    queries, keys = matrix.shape
+    if x_labels is not None:
+        a.set_xticks(range(keys), x_labels, rotation=90)  # upright words side by side would overlap
+    if y_labels is not None:
+        a.set_yticks(range(queries), y_labels)
+    a.set_xlabel("key (attended to)")
+    a.set_ylabel("query")
+    a.set_title(title)
+    fig.colorbar(image, ax=a)
     return _finish(fig, save)
 
 
