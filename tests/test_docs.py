@@ -67,3 +67,26 @@ def test_make_figures_small_writes_every_png(tmp_path):
         data = (out / name).read_bytes()
         assert data[:4] == b"\x89PNG" and len(data) > 1000, name
     assert not plt.get_fignums()  # each figure is closed once written
+
+
+# ---- the Korean edition (docs/ko/) -------------------------------------------------------------------
+KOREAN = DOCS / "ko"
+HEADING = re.compile(r"^#+ ", re.M)
+KOREAN_FIGURE_LINK = re.compile(r"!\[[^\]]*\]\(\.\./figures/([^)]+)\)")
+
+
+def test_the_korean_edition_has_every_chapter_and_contents():
+    assert sorted(p.name for p in KOREAN.glob("[0-9][0-9]-*.md")) == [p.name for p in CHAPTERS]
+    contents = (KOREAN / "README.md").read_text(encoding="utf-8")
+    assert all(f"({chapter.name})" in contents for chapter in CHAPTERS)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+def test_korean_chapter_has_the_same_code_sections_and_figures(chapter):
+    """The Korean chapter runs the very code of the English one (so the English run above executes it
+    too): a code block, a section or a figure that drifts apart fails here."""
+    english, korean = chapter.read_text(encoding="utf-8"), (KOREAN / chapter.name).read_text(encoding="utf-8")
+    assert CODE_BLOCK.findall(korean) == CODE_BLOCK.findall(english)
+    assert len(HEADING.findall(korean)) == len(HEADING.findall(english))
+    assert KOREAN_FIGURE_LINK.findall(korean) == FIGURE_LINK.findall(english)
+    assert all((DOCS / "figures" / name).is_file() for name in KOREAN_FIGURE_LINK.findall(korean))
