@@ -1,5 +1,7 @@
 """The Keras-compatible model API: the seeds' programs, return types, validation, progress output."""
 import io
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -220,6 +222,31 @@ def test_live_progress_redraws_in_place_on_a_terminal():
     assert out.startswith("Epoch 1/1\n") and "\r" in out and "━" * 20 in out
     assert out.rstrip("\n").split("\r")[-1].startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ ")
     assert "accuracy: 0.9800 - loss: 0.5000" in out
+
+
+def test_notebook_progress_is_one_display_per_epoch_updated_in_place(rng, monkeypatch, capsys):
+    """In a Jupyter kernel the bar is one display per epoch, replaced at each update: a saved notebook
+    keeps one line per epoch, with no carriage returns or ANSI codes in any output."""
+    IPython_display = pytest.importorskip("IPython.display")
+    displays = []
+
+    class Handle:
+        def __init__(self, data):
+            self.texts = [data["text/plain"]]
+            displays.append(self)
+
+        def update(self, data, raw):
+            self.texts.append(data["text/plain"])
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setattr(IPython_display, "display", lambda data, raw, display_id: Handle(data))
+    run_with_progress(1, rng, capsys, epochs=2)
+    assert capsys.readouterr().out == ""  # nothing written to the stream itself
+    assert len(displays) == 2
+    for epoch, handle in enumerate(displays, 1):
+        header, line = handle.texts[-1].split("\n")
+        assert header == f"Epoch {epoch}/2" and line.startswith("8/8 ━━━━━━━━━━━━━━━━━━━━ ") and "loss: " in line
+        assert not any(c in text for text in handle.texts for c in "\r\b\x1b")
 
 
 @pytest.fixture

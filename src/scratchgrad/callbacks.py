@@ -83,9 +83,8 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         header = f"Epoch {epoch + 1}/{self.params['epochs']}"
-        if self.live:
-            self.stream.write(header + "\n")
-        self.bar = ProgressBar(self.params["steps"], self.live, self.stream, prefix="" if self.live else header + " - ")
+        self.bar = ProgressBar(self.params["steps"], self.live, self.stream, prefix="" if self.live else header + " - ",
+                               header=header if self.live else None)
 
     def on_train_batch_end(self, batch, logs=None):
         self.bar.update(batch + 1, logs or {})

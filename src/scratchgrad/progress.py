@@ -1,6 +1,7 @@
 """The per-epoch progress line, in Keras's format.
 
-Live (redrawn in place with a carriage return) only when the stream is a terminal or a notebook;
+Live on a terminal (redrawn in place with a carriage return) and in a Jupyter notebook (one display per
+epoch, updated in place, so a saved notebook keeps one line per epoch and no control characters);
 anywhere else (a pipe, a CI log, a file) exactly one plain line per epoch, with no carriage returns,
 backspaces or ANSI codes.
 """
@@ -11,10 +12,27 @@ BAR_WIDTH = 20
 
 
 def is_live(stream):
-    if "ipykernel" in sys.modules:
+    if in_notebook(stream):
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def in_notebook(stream):
+    """Inside a Jupyter kernel, writing to the cell's output."""
+    return "ipykernel" in sys.modules and stream is sys.stdout
+
+
+class _NotebookLine:
+    """One output of a notebook cell, replaced at each update (an IPython display handle)."""
+
+    def __init__(self):
+        from IPython.display import display
+
+        self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def show(self, text):
+        self.handle.update({"text/plain": text}, raw=True)
 
 
 def format_duration(seconds):
@@ -37,12 +55,15 @@ def format_logs(logs):
 class ProgressBar:
     """One epoch's progress: `update(step, logs)` after each batch, `finish(logs)` at the end."""
 
-    def __init__(self, total, live, stream=None, prefix="", refresh=0.1):
-        self.total, self.live, self.prefix = total, live, prefix
+    def __init__(self, total, live, stream=None, prefix="", refresh=0.1, header=None):
+        self.total, self.live, self.prefix, self.header = total, live, prefix, header
         self.stream = stream or sys.stdout
-        self.refresh = refresh
+        self.notebook = _NotebookLine() if live and in_notebook(self.stream) else None
+        self.refresh = max(refresh, 0.5) if self.notebook else refresh  # each update is a message to the browser
         self.start = time.perf_counter()
         self.last_draw = 0.0
+        if self.header and not self.notebook:
+            self.stream.write(self.header + "\n")
 
     def _bar(self, step):
         filled = BAR_WIDTH * step // max(self.total, 1)
@@ -61,10 +82,19 @@ class ProgressBar:
         now = time.perf_counter()
         if self.live and now - self.last_draw >= self.refresh:
             self.last_draw = now
-            self.stream.write("\r" + self._line(step, logs, finished=False))
-            self.stream.flush()
+            self._draw(self._line(step, logs, finished=False))
 
     def finish(self, logs):
         line = self._line(self.total, logs, finished=True)
-        self.stream.write(("\r" + line + "\x1b[K" if self.live else line) + "\n")
-        self.stream.flush()
+        if self.notebook:
+            self._draw(line)
+        else:
+            self.stream.write(("\r" + line + "\x1b[K" if self.live else line) + "\n")
+            self.stream.flush()
+
+    def _draw(self, line):
+        if self.notebook:
+            self.notebook.show(line if self.header is None else f"{self.header}\n{line}")
+        else:
+            self.stream.write("\r" + line)
+            self.stream.flush()
