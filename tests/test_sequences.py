@@ -103,12 +103,13 @@ def test_parameter_counts_are_keras():
 
 
 # ---- gradients ---------------------------------------------------------------------------------------
-MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 1, 0, 1]], bool)
+MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 1, 0, 1]], bool)  # (batch, steps)
 
 
 def _loop_inputs(rng, blocks, states):
+    """A loop's inputs: xw time-major (5 steps, batch 3), the initial states and U (4 units)."""
     t = lambda *shape: Tensor(rng.normal(size=shape), dtype=np.float64, requires_grad=True)
-    return [t(3, 5, blocks * 4)] + [t(3, 4) for _ in range(states)] + [t(4, blocks * 4)]
+    return [t(5, 3, blocks * 4)] + [t(3, 4) for _ in range(states)] + [t(4, blocks * 4)]
 
 
 @pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])

@@ -2,11 +2,11 @@
 and backward through time side by side, on raw arrays (the step plan replays each loop as one op).
 
 The input part of every step, x_t·W + b, is one product over all steps taken before the loop
-(`functional.linear` on the (batch, steps, features) input); a loop adds only h_{t-1}·U. Each loop takes
-that projection `xw` (batch, steps, k·units), the initial state(s), the recurrent kernel U and, for a
-padded batch, a mask (batch, steps): at a masked step every state is carried over unchanged (Keras's
-rule), so padding changes nothing. The weight gradient of U is one product over all steps after the
-loop, not one small product per step.
+(`functional.linear`); a loop adds only h_{t-1}·U. Each loop takes that projection `xw` time-major,
+(steps, batch, k·units), so every step reads and writes contiguous rows; then the initial state(s), the
+recurrent kernel U and, for a padded batch, a mask (batch, steps): at a masked step every state is
+carried over unchanged (Keras's rule), so padding changes nothing. Outputs are time-major too. The
+weight gradient of U is one product over all steps after the loop, not one small product per step.
 """
 import numpy as np
 
@@ -69,9 +69,9 @@ class _Recurrence(Function):
         return d * real, d * ~real
 
     def _previous(self, h0, hs):
-        """h_{t-1} for every step, as the products saw it (dropped): (batch, steps, units)."""
-        previous = array_module(h0).concatenate([h0[:, None], hs[:, :-1]], axis=1)
-        return previous if self.drop is None else previous * self.drop[:, None]
+        """h_{t-1} for every step, as the products saw it (dropped): (steps, batch, units)."""
+        previous = array_module(h0).concatenate([h0[None], hs[:-1]])
+        return previous if self.drop is None else previous * self.drop
 
     def _with_mask_grad(self, *grads):
         return grads + ((None,) if self.mask is not None else ())
@@ -83,26 +83,26 @@ def _weight_grad(inputs, grads):
 
 
 class SimpleRNNLoop(_Recurrence):
-    """h_t = act(x_t·W + b + h_{t-1}·U); the output is every h_t (batch, steps, units)."""
+    """h_t = act(x_t·W + b + h_{t-1}·U); the output is every h_t (steps, batch, units)."""
 
     def forward(self, xw, h0, U, mask=None):
         self._start(h0, mask)
         self.h0, self.U, self.acts = h0, U, []
         hs, h = array_module(xw).empty_like(xw), h0
-        for t in range(xw.shape[1]):
+        for t in range(len(xw)):
             act = self.act()
-            h = self._keep(t, act.forward(xw[:, t] + self._dropped(h) @ U), h)
-            hs[:, t] = h
+            h = self._keep(t, act.forward(xw[t] + self._dropped(h) @ U), h)
+            hs[t] = h
             self.acts.append(act)
         self.hs = hs
         return hs
 
     def backward(self, gy):
         gxw, dh = array_module(gy).empty_like(gy), 0
-        for t in reversed(range(gy.shape[1])):
-            d_step, dh = self._split(t, dh + gy[:, t])
-            gxw[:, t] = self.acts[t].backward(d_step)
-            dh = dh + self._dropped(gxw[:, t] @ self.U.T)
+        for t in reversed(range(len(gy))):
+            d_step, dh = self._split(t, dh + gy[t])
+            gxw[t] = self.acts[t].backward(d_step)
+            dh = dh + self._dropped(gxw[t] @ self.U.T)
         return self._with_mask_grad(gxw, dh, _weight_grad(self._previous(self.h0, self.hs), gxw))
 
 
@@ -112,7 +112,8 @@ class LSTMLoop(_Recurrence):
         g = act(z_c)                           the candidate memory
         c_t = f·c_{t-1} + i·g                  forget some memory, write some
         h_t = o·act(c_t)                       the output reads the memory
-    The output holds [h_t, c_t] for every t (batch, steps, 2·units); the layer slices what it returns."""
+    The output holds [h_t, c_t] for every t (steps, batch, 2·units); the layer slices what it returns.
+    (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
 
     def forward(self, xw, h0, c0, U, mask=None):
         self._start(h0, mask)
@@ -120,31 +121,35 @@ class LSTMLoop(_Recurrence):
         self.h0, self.U, self.steps = h0, U, []
         out = xp.empty(xw.shape[:2] + (2 * n,), xw.dtype)
         h, c = h0, c0
-        for t in range(xw.shape[1]):
-            z = xw[:, t] + self._dropped(h) @ U
-            fns = (self.gate(), self.gate(), self.act(), self.gate(), self.act())  # i, f, g, o, act(c)
-            i, f, g, o = (fn.forward(z[:, k * n:(k + 1) * n]) for k, fn in enumerate(fns[:4]))
+        for t in range(len(xw)):
+            z = self._dropped(h) @ U
+            z += xw[t]
+            gates, candidate, memory_act = self.gate(), self.act(), self.act()
+            sig = gates.forward(z)
+            i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 3 * n:]
+            g = candidate.forward(z[:, 2 * n:3 * n])
             c_new = f * c + i * g
-            memory = fns[4].forward(c_new)
-            self.steps.append((fns, i, f, g, o, memory, c))
+            memory = memory_act.forward(c_new)
+            self.steps.append((gates, candidate, memory_act, i, f, g, o, memory, c))
             h, c = self._keep(t, o * memory, h), self._keep(t, c_new, c)
-            out[:, t, :n], out[:, t, n:] = h, c
+            out[t, :, :n], out[t, :, n:] = h, c
         self.hs = out[:, :, :n]
         return out
 
     def backward(self, gy):
         xp, n = array_module(gy), gy.shape[2] // 2
-        gxw, dh, dc = xp.empty(gy.shape[:2] + (4 * n,), gy.dtype), 0, 0
-        for t in reversed(range(gy.shape[1])):
-            (gate_i, gate_f, cand, gate_o, memory_fn), i, f, g, o, memory, c_prev = self.steps[t]
-            dh_step, dh = self._split(t, dh + gy[:, t, :n])
-            dc_step, dc = self._split(t, dc + gy[:, t, n:])
-            dc_step = dc_step + memory_fn.backward(dh_step * o)
-            gxw[:, t, :n] = gate_i.backward(dc_step * g)
-            gxw[:, t, n:2 * n] = gate_f.backward(dc_step * c_prev)
-            gxw[:, t, 2 * n:3 * n] = cand.backward(dc_step * i)
-            gxw[:, t, 3 * n:] = gate_o.backward(dh_step * memory)
-            dh = dh + self._dropped(gxw[:, t] @ self.U.T)
+        gxw, d_sig, dh, dc = xp.empty(gy.shape[:2] + (4 * n,), gy.dtype), None, 0, 0
+        for t in reversed(range(len(gy))):
+            gates, candidate, memory_act, i, f, g, o, memory, c_prev = self.steps[t]
+            dh_step, dh = self._split(t, dh + gy[t, :, :n])
+            dc_step, dc = self._split(t, dc + gy[t, :, n:])
+            dc_step = dc_step + memory_act.backward(dh_step * o)
+            if d_sig is None:
+                d_sig = xp.zeros_like(gxw[0])  # its c block stays 0: σ's result there is unused
+            d_sig[:, :n], d_sig[:, n:2 * n], d_sig[:, 3 * n:] = dc_step * g, dc_step * c_prev, dh_step * memory
+            gxw[t] = gates.backward(d_sig)
+            gxw[t, :, 2 * n:3 * n] = candidate.backward(dc_step * i)
+            dh = dh + self._dropped(gxw[t] @ self.U.T)
             dc = dc + dc_step * f
         return self._with_mask_grad(gxw, dh, dc, _weight_grad(self._previous(self.h0, self.hs), gxw))
 
@@ -157,7 +162,7 @@ class GRULoop(_Recurrence):
         ĥ = act(x_h + r·u_h)                     the candidate (reset_after, Keras's default), or
         ĥ = act(x_h + (r·h_{t-1})·U_h)           (reset_after=False: the reset gate before the product)
         h_t = z·h_{t-1} + (1 - z)·ĥ
-    The output is every h_t (batch, steps, units)."""
+    The output is every h_t (steps, batch, units)."""
 
     def __init__(self, reset_after=True, **kwargs):
         super().__init__(**kwargs)
@@ -167,8 +172,8 @@ class GRULoop(_Recurrence):
         self._start(h0, mask)
         n, self.h0, self.U, self.steps = h0.shape[1], h0, U, []
         hs, h = array_module(xw).empty_like(xw[:, :, :n]), h0
-        for t in range(xw.shape[1]):
-            x, hd = xw[:, t], self._dropped(h)
+        for t in range(len(xw)):
+            x, hd = xw[t], self._dropped(h)
             u = hd @ U[:, :2 * n] + recurrent_bias[:2 * n]
             fns = (self.gate(), self.gate(), self.act())  # z, r, candidate
             z, r = fns[0].forward(x[:, :n] + u[:, :n]), fns[1].forward(x[:, n:2 * n] + u[:, n:])
@@ -176,27 +181,27 @@ class GRULoop(_Recurrence):
             candidate = fns[2].forward(x[:, 2 * n:] + (r * u_h if self.reset_after else u_h))
             self.steps.append((fns, z, r, u_h, candidate, h, hd))
             h = self._keep(t, z * h + (1 - z) * candidate, h)
-            hs[:, t] = h
+            hs[t] = h
         return hs
 
     def backward(self, gy):
         xp, n = array_module(gy), gy.shape[2]
         gxw, gu, dh = xp.empty(gy.shape[:2] + (3 * n,), gy.dtype), xp.empty(gy.shape[:2] + (3 * n,), gy.dtype), 0
-        for t in reversed(range(gy.shape[1])):
+        for t in reversed(range(len(gy))):
             (gate_z, gate_r, cand), z, r, u_h, candidate, h_prev, hd = self.steps[t]
-            d_step, dh = self._split(t, dh + gy[:, t])
+            d_step, dh = self._split(t, dh + gy[t])
             da_h = cand.backward(d_step * (1 - z))
-            gxw[:, t, :n] = gate_z.backward(d_step * (h_prev - candidate))
+            gxw[t, :, :n] = gate_z.backward(d_step * (h_prev - candidate))
             if self.reset_after:  # ĥ's pre-activation is x_h + r·u_h
-                gxw[:, t, n:2 * n] = gate_r.backward(da_h * u_h)
-                gu[:, t, 2 * n:] = da_h * r
+                gxw[t, :, n:2 * n] = gate_r.backward(da_h * u_h)
+                gu[t, :, 2 * n:] = da_h * r
             else:  # ĥ's pre-activation is x_h + (r·hd)·U_h
                 d_rh = da_h @ self.U[:, 2 * n:].T
-                gxw[:, t, n:2 * n] = gate_r.backward(d_rh * hd)
-                gu[:, t, 2 * n:] = da_h
-            gxw[:, t, 2 * n:] = da_h
-            gu[:, t, :2 * n] = gxw[:, t, :2 * n]  # z and r see x_t·W and h_{t-1}·U alike
-            d_hd = gu[:, t] @ self.U.T if self.reset_after else gu[:, t, :2 * n] @ self.U[:, :2 * n].T + d_rh * r
+                gxw[t, :, n:2 * n] = gate_r.backward(d_rh * hd)
+                gu[t, :, 2 * n:] = da_h
+            gxw[t, :, 2 * n:] = da_h
+            gu[t, :, :2 * n] = gxw[t, :, :2 * n]  # z and r see x_t·W and h_{t-1}·U alike
+            d_hd = gu[t] @ self.U.T if self.reset_after else gu[t, :, :2 * n] @ self.U[:, :2 * n].T + d_rh * r
             dh = dh + d_step * z + self._dropped(d_hd)
         return self._with_mask_grad(gxw, dh, self._kernel_grad(gu), gu.sum(axis=(0, 1)))
 
@@ -211,5 +216,5 @@ class GRULoop(_Recurrence):
 
 
 def xp_stack(arrays):
-    """Per-step (batch, units) arrays as one (batch, steps, units) array."""
-    return array_module(arrays[0]).stack(arrays, axis=1)
+    """Per-step (batch, units) arrays as one (steps, batch, units) array."""
+    return array_module(arrays[0]).stack(arrays)

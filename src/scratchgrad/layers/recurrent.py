@@ -74,14 +74,14 @@ class _Recurrent(Layer):
         x = sequences
         if training and self.dropout:  # one mask per sequence, the same at every step (as Keras's cells)
             x = F.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), seed=self._seed_generator)
-        xw = F.linear(x, self.kernel, self._input_bias())
+        xw = F.linear(ops.transpose(x, (1, 0, 2)), self.kernel, self._input_bias())  # time-major: see recurrent.py
         if mask is not None and (not isinstance(mask, Tensor) or mask.dtype != bool):  # 0/1 floats, say
             mask = ops.not_equal(mask, 0, dtype=bool)
         if self.go_backwards:
-            xw, mask = xw[:, ::-1], None if mask is None else mask[:, ::-1]
+            xw, mask = xw[::-1], None if mask is None else mask[:, ::-1]
         states = self._initial_states(initial_state, x)
         loop_args = [xw, *states, *self._loop_weights()] + ([] if mask is None else [mask])
-        out = self._loop(training)(*loop_args)  # (batch, steps, ·): every step's state(s)
+        out = self._loop(training)(*loop_args)  # (steps, batch, ·): every step's state(s)
         return self._outputs(out, mask)
 
     def _initial_states(self, initial_state, x):
@@ -124,10 +124,10 @@ class _Recurrent(Layer):
         return [output, *states] if self.return_state else output
 
     def _sequence(self, out):
-        return out
+        return ops.transpose(out, (1, 0, 2))
 
     def _final_states(self, out):
-        return [out[:, -1]]
+        return [out[-1]]
 
     def _input_bias(self):
         return self.bias
@@ -191,10 +191,10 @@ class LSTM(_Recurrent):
     loop = R.LSTMLoop
 
     def _sequence(self, out):
-        return out[:, :, :self.units]
+        return ops.transpose(out[:, :, :self.units], (1, 0, 2))
 
     def _final_states(self, out):
-        return [out[:, -1, :self.units], out[:, -1, self.units:]]
+        return [out[-1, :, :self.units], out[-1, :, self.units:]]
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
