@@ -157,6 +157,15 @@ class Model(Trainer, Layer):
 
         load_weights(self, filepath)
 
+    def export(self, filepath, format="onnx", opset=None):
+        """Write the model for another runtime: format="onnx" (needs the onnx package), a graph in ONNX
+        opset `opset` (default 17) with a dynamic batch dimension; see scratchgrad.onnx_export."""
+        if format != "onnx":
+            raise ValueError(f"unknown export format {format!r}; expected 'onnx' (save() writes model files)")
+        from ..onnx_export import OPSET, export_onnx
+
+        return export_onnx(self, filepath, OPSET if opset is None else opset)
+
 
 _VARIANTS = {}
 
