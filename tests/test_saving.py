@@ -179,3 +179,38 @@ def test_grad_mode_is_per_thread():
     for t in threads:
         t.join()
     assert is_grad_enabled()
+
+
+def test_a_model_compiled_without_a_loss_keeps_its_optimizer(tmp_path, rng):
+    """A model trained on what its layers add (add_loss) is compiled too: its optimizer state is saved."""
+    keras.set_seed(0)
+    model = Sequential([keras.Input(shape=(4,)), Dense(3), keras.layers.ActivityRegularization(l2=0.1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    model.fit(rng.random((16, 4)).astype(np.float32), epochs=2, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.sg")
+    loaded = load_model(tmp_path / "m.sg")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 4
+    for a, b in zip(model.get_optimizer_state()["slots"], loaded.get_optimizer_state()["slots"]):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_a_weight_with_no_axes_round_trips(tmp_path):
+    """Attention(use_scale=True)'s scale is a 0-d weight; it is saved as one, not as a 1-element array."""
+    layer = keras.layers.Attention(use_scale=True)
+    inputs = [keras.Input(shape=(3, 2)), keras.Input(shape=(4, 2))]
+    model = keras.Model(inputs, layer(inputs))
+    model.save(tmp_path / "m.sg")
+    assert [w.shape for w in load_model(tmp_path / "m.sg").weights] == [()]
+
+
+def test_weights_of_another_dtype_are_refused_not_cast(tmp_path):
+    keras.set_floatx("float64")
+    try:
+        wide = Sequential([keras.Input(shape=(5,)), Dense(3)])
+    finally:
+        keras.set_floatx("float32")
+    wide.save_weights(tmp_path / "w.sg")
+    narrow = Sequential([keras.Input(shape=(5,)), Dense(3)])
+    with pytest.raises(ModelFileError, match=r"kernel is float32 in the model but float64 in the file"):
+        narrow.load_weights(tmp_path / "w.sg")

@@ -30,6 +30,22 @@ def set_state(state):
     get_rng().bit_generator.state = state
 
 
+def check_state(state):
+    """Raise ValueError unless `state` is a generator state as get_state() gives one. A state read from a
+    file is checked here before use: numpy would take other bit generators' states, or fail unclearly."""
+    inner = state.get("state") if isinstance(state, dict) else None
+    ok = isinstance(inner, dict) and set(state) == {"bit_generator", "state", "has_uint32", "uinteger"} and \
+        state["bit_generator"] == get_state()["bit_generator"] and set(inner) == {"state", "inc"} and \
+        all(_is_int(v, 2**128) for v in inner.values()) and _is_int(state["has_uint32"], 2) and \
+        _is_int(state["uinteger"], 2**32)
+    if not ok:
+        raise ValueError(f"not a {get_state()['bit_generator']} generator state: {str(state)[:200]}")
+
+
+def _is_int(value, bound):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < bound
+
+
 # ---- keras.random: random tensors, drawn inside Functions so a replayed training step draws anew -----
 # `seed` follows Keras: None draws from the framework generator, an int gives the same values at every
 # call (and every replayed step), a SeedGenerator gives a new, reproducible draw at each call.

@@ -1,5 +1,6 @@
 """The Layer base: named parameters, lazy weight creation from the first input, configs, weights I/O."""
 import contextlib
+import contextvars
 import functools
 import inspect
 import re
@@ -16,6 +17,9 @@ from ..tensor import Tensor
 
 _name_counts = defaultdict(int)
 LAYERS = {}  # class name -> Layer class: every subclass registers itself (configs name layers by class)
+# While a model file's architecture is built (models/saving.py), a check of each new weight against the
+# tensors the file holds, made before the weight is allocated: a header cannot make us allocate more.
+weight_check = contextvars.ContextVar("weight_check", default=None)
 
 
 def unique_name(base):
@@ -161,8 +165,11 @@ class Layer:
         if constraint is not None:
             raise NotImplementedError(f"{self.name}: weight constraints are not supported")
         dtype = np.dtype(dtype) if dtype is not None else self.dtype or floatx()
-        data = initializers.get(initializer or "glorot_uniform")(tuple(shape or ()), dtype)
         name = name or f"variable_{len(self._weights)}"
+        check = weight_check.get()
+        if check is not None:
+            check(f"{self.name}/{name}", tuple(shape or ()), dtype)
+        data = initializers.get(initializer or "glorot_uniform")(tuple(shape or ()), dtype)
         w = Tensor(data, dtype=data.dtype, requires_grad=trainable and self._trainable, name=f"{self.name}/{name}")
         self._weights.append(w)
         self._made_trainable.append(bool(trainable))

@@ -111,7 +111,8 @@ class Sequential(Model):
 
     @property
     def dtype(self):
-        first = next((layer.dtype for layer in getattr(self, "_layers", []) if layer.dtype is not None), None)
+        # each layer's dtype is asked once: a nested model's is computed, twice per level would be exponential
+        first = next((d for d in (layer.dtype for layer in getattr(self, "_layers", [])) if d is not None), None)
         return first or floatx()
 
     @dtype.setter
