@@ -304,7 +304,7 @@ def main(argv=None):
         fig = make(args.small)
         if args.small:
             fig.set_layout_engine("none")  # drafts: skipping the layout pass halves the drawing time
-        fig.savefig(args.out / name, dpi=DPI)
+        plot.save_figure(fig, args.out / name, dpi=DPI)  # whole or not at all, if the run is stopped
         plt.close(fig)
         print(f"wrote {args.out / name}")
     try:

@@ -1,11 +1,16 @@
 """Callbacks: hooks that fit() calls at the start and end of training, of each epoch and of each batch."""
+import contextlib
 import csv
 import math
 import os
+import re
+import string
 import sys
 import warnings
 
+from .files import atomic_write
 from .progress import ProgressBar, is_live
+from .validation import all_finite
 
 
 class Callback:
@@ -165,7 +170,9 @@ class EarlyStopping(_Monitor):
 
 class ModelCheckpoint(_Monitor):
     """Save the model (or its weights) after each epoch, or only when `monitor` improved.
-    `filepath` may hold format fields: "ckpt-{epoch:02d}-{val_loss:.2f}.sg"."""
+    `filepath` may hold format fields: "ckpt-{epoch:02d}-{val_loss:.2f}.sg"; a field that names no logged
+    key is refused before training where fit() knows its logs. Weights that turned NaN or infinite are
+    never saved: the last good file is kept, with a warning."""
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
@@ -176,6 +183,20 @@ class ModelCheckpoint(_Monitor):
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.save_freq, self.best = save_freq, initial_value_threshold
         self._batches, self._epoch = 0, 0
+
+    def on_train_begin(self, logs=None):
+        logged = self.params.get("metrics")  # None where fit() cannot know (a custom train_step or callback)
+        if logged is None:
+            return
+        if self.save_freq != "epoch":  # batch logs: validation runs only at an epoch's end
+            logged = [key for key in logged if not key.startswith("val_")]
+        missing = sorted(_template_keys(self.filepath) - {"epoch", *logged})
+        if missing:
+            raise self._missing_key(missing[0], logged)
+
+    def _missing_key(self, key, logged):
+        return KeyError(f"ModelCheckpoint filepath {self.filepath!r} names {{{key}}}, which is not logged; the "
+                        f"logged keys are: epoch, {', '.join(sorted(logged))}")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -192,15 +213,27 @@ class ModelCheckpoint(_Monitor):
 
     def _save(self, epoch, logs):
         logs = logs or {}
+        value = self.current(logs) if self.save_best_only else None
+        if self.save_best_only and (value is None or not math.isfinite(value) or not self.improved(value)):
+            return
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as err:
+            raise self._missing_key(err.args[0], logs) from None
+        if not all(all_finite(w.numpy()) for w in self.model.weights):
+            warnings.warn(f"ModelCheckpoint: the weights after epoch {epoch + 1} are NaN or infinite; {path} is "
+                          f"not written (an earlier save there is kept)", stacklevel=3)
+            return
         if self.save_best_only:
-            value = self.current(logs)
-            if value is None or not self.improved(value):
-                return
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved to {path}")
+
+
+def _template_keys(template):
+    """The log keys a path template names: "ckpt-{epoch:02d}-{val_loss:.2f}" -> {"epoch", "val_loss"}."""
+    return {re.split(r"[.\[]", field)[0] for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
 class TerminateOnNaN(Callback):
@@ -218,6 +251,8 @@ class TerminateOnNaN(Callback):
 
 class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch's start from schedule(epoch, lr) (or schedule(epoch))."""
+
+    adds_to_logs = ("learning_rate",)  # what fit() tells the other callbacks to expect (see ModelCheckpoint)
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
@@ -272,29 +307,36 @@ class ReduceLROnPlateau(_Monitor):
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs as a CSV row (epoch first, then the keys in sorted order)."""
+    """Each epoch's logs as a CSV row: epoch first, then the keys in sorted order.
+
+    The file is rewritten whole after every epoch (see files.atomic_write), so a reader, or a run killed
+    mid-write, never finds half a row; and its header always covers every column so far: keys that appear
+    later (val_ keys with validation_freq=2) become new columns, left empty in the rows before them.
+    `append=True` keeps the rows already in the file (under the same rule); otherwise the file is removed
+    when training begins."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
 
     def on_train_begin(self, logs=None):
-        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
-        self.file = open(self.filename, "a" if self.append else "w", newline="")
-        self.writer, self.header_written = None, exists
+        self.rows = []
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, newline="") as f:
+                self.rows = list(csv.DictReader(f, delimiter=self.separator))
+            for row in self.rows:
+                row.pop(None, None)  # cells beyond the header (an older CSVLogger's rows) have no column to go to
+        elif not self.append:
+            with contextlib.suppress(FileNotFoundError):  # a previous run's log is not this one's
+                os.remove(self.filename)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        keys = sorted(logs)
-        if self.writer is None:
-            self.writer = csv.writer(self.file, delimiter=self.separator)
-            if not self.header_written:
-                self.writer.writerow(["epoch"] + keys)
-        self.writer.writerow([epoch] + [logs[k] for k in keys])
-        self.file.flush()
-
-    def on_train_end(self, logs=None):
-        self.file.close()
+        self.rows.append({"epoch": epoch, **(logs or {})})
+        columns = ["epoch"] + sorted({key for row in self.rows for key in row} - {"epoch"})
+        with atomic_write(self.filename, "w", newline="") as f:
+            writer = csv.DictWriter(f, columns, restval="", delimiter=self.separator)
+            writer.writeheader()
+            writer.writerows(self.rows)
 
 
 class BackupAndRestore(Callback):

@@ -10,6 +10,7 @@ Errors print one line, `error: ...`, to stderr and exit with status 2 (a command
 (anything else); `--debug` adds the traceback.
 """
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import activations, initializers, optimizers
+from .files import atomic_path, atomic_write
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
@@ -46,7 +48,8 @@ CLASS_NAMES = {
 SIDECAR_HELP = """\
 --save MODEL writes two files: MODEL (the network: architecture, weights, optimizer state) and MODEL.json beside it
 with what evaluate and predict need to treat new data as training did: the dataset name (or CSV path and --target),
-the split seed, the class names, and the standardization (each feature's training mean and scale)."""
+the split seed, the class names, and the standardization (each feature's training mean and scale); it also records
+the SHA-256 of the MODEL it belongs to, and a MODEL.json beside another MODEL is refused."""
 
 
 class UsageError(Exception):
@@ -245,9 +248,23 @@ def sidecar_path(model_path):
     return os.fspath(model_path) + ".json"
 
 
-def write_sidecar(model_path, info):
-    with open(sidecar_path(model_path), "w") as f:
-        json.dump(info, f, indent=1)
+def save_with_sidecar(model, path, info):
+    """MODEL and MODEL.json as one unit. The model goes to a temporary file, the sidecar (written whole) records
+    that file's SHA-256, and only then is the model renamed into place. Wherever a kill falls, a sidecar beside a
+    model either belongs to it or names another one, which read_sidecar refuses: a new model is never used with an
+    old model's scaling, nor the reverse."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        with atomic_write(sidecar_path(path), "w") as f:
+            json.dump({**info, "model_sha256": file_sha256(tmp)}, f, indent=1)
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_sidecar(model_path):
@@ -263,6 +280,10 @@ def read_sidecar(model_path):
         raise CLIError(f"cannot read {path}: {first_line(err)}") from None
     if not isinstance(info, dict):
         raise CLIError(f"{path} is not a scratchgrad sidecar (expected a JSON object)")
+    # sidecars from before model_sha256 was recorded are trusted as they were
+    if "model_sha256" in info and info["model_sha256"] != file_sha256(model_path):
+        raise CLIError(f"{path} belongs to another version of {model_path} (a save was interrupted between the two, "
+                       f"or one of them was replaced): save the model again with --save")
     return info
 
 
@@ -280,9 +301,10 @@ def build_model(options, n_features, n_classes):
 
 
 def check_features(model, x, source):
-    expected = model.input_shape[-1]
-    if x.shape[-1] != expected:
-        raise CLIError(f"{source} has {x.shape[-1]} features per row; the model takes {expected}")
+    """Raw inputs (before prepare(), which cannot scale a row of the wrong width) against the model's width."""
+    expected, width = model.input_shape[-1], int(np.prod(x.shape[1:]))
+    if width != expected:
+        raise CLIError(f"the model expects {expected} features, {source} has {width} values per row")
 
 
 def report(model, x_test, y_test):
@@ -341,8 +363,7 @@ def command_train(args):
                         validation_split=args.validation_split, callbacks=callbacks, verbose=0 if args.quiet else 1)
     report(model, x_test, data.y_test)
     if args.save:
-        model.save(args.save)
-        write_sidecar(args.save, info)
+        save_with_sidecar(model, args.save, info)
         print(f"saved {args.save} and {sidecar_path(args.save)}")
     if plot_history:
         plot_history(history, save=args.plot)
@@ -359,9 +380,8 @@ def command_evaluate(args):
         raise UsageError(f"--dataset NAME is needed: {sidecar_path(args.model)}, which would name it, is missing")
     csv_classes = info.get("classes") if is_csv(dataset) else None
     data = load_data(dataset, info.get("seed", 0), args.target or info.get("target"), args.data_dir, csv_classes)
-    x_test = prepare(data.x_test, info)
-    check_features(model, x_test, dataset)
-    report(model, x_test, data.y_test)
+    check_features(model, data.x_test, dataset)
+    report(model, prepare(data.x_test, info), data.y_test)
 
 
 def read_inputs(path, info, n_features):
@@ -372,6 +392,9 @@ def read_inputs(path, info, n_features):
         features = info.get("features")
         if features and all(any(str(c) == f for c in frame.columns) for f in features):
             frame = frame[[find_column(frame, f, path) for f in features]]  # drops a label column, keeps order
+        if frame.shape[1] != n_features:  # e.g. the label column left in a file without the training header
+            raise CLIError(f"the model expects {n_features} features, {path} has {frame.shape[1]} columns "
+                           f"({', '.join(map(str, frame.columns))})")
         return feature_array(frame, path)
     if suffix == ".npy":
         if not os.path.isfile(path):
@@ -409,9 +432,9 @@ def command_predict(args):
     if os.path.splitext(args.input)[1].lower() in IMAGE_SUFFIXES and model.input_shape[-1] != IMAGE_SIDE ** 2:
         raise CLIError(f"{args.input} is an image, but this model takes {model.input_shape[-1]} features, "
                        f"not {IMAGE_SIDE}x{IMAGE_SIDE} pixels")
-    x = prepare(read_inputs(args.input, info, model.input_shape[-1]), info)
+    x = read_inputs(args.input, info, model.input_shape[-1])
     check_features(model, x, args.input)
-    probabilities = model.predict(x)
+    probabilities = model.predict(prepare(x, info))
     classes = info.get("classes") or [str(c) for c in range(probabilities.shape[1])]
     for row, p in enumerate(probabilities):
         top = np.argsort(p)[::-1][:3]

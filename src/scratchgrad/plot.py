@@ -18,6 +18,7 @@ from .analysis import (ACTIVATIONS, INIT_TITLES, INITS, activation_curve, activa
                        confusion_matrix, deep_classifier, deep_stack, default_optimizers, function_to_minimize,
                        gradient_flow, optimizer_path)
 from .callbacks import Callback
+from .files import atomic_write
 from .layers import LSTM, SimpleRNN
 from .random import get_rng
 from .tensor import Tensor
@@ -71,9 +72,17 @@ def _panels(n, ax=None, ncols=None, size=(4.0, 3.0)):
     return fig, grid[:n]
 
 
+def save_figure(fig, path, **savefig_args):
+    """`fig.savefig(path, ...)`, written whole or not at all: an image viewer, or a run killed mid-write, never
+    leaves half a PNG. The format comes from the suffix (PNG when there is none; the name is kept as given)."""
+    savefig_args.setdefault("format", os.path.splitext(os.fspath(path))[1][1:].lower() or None)
+    with atomic_write(path) as f:
+        fig.savefig(f, **savefig_args)
+
+
 def _finish(fig, save):
     if save is not None:
-        fig.savefig(save)
+        save_figure(fig, save)
     return fig
 
 
@@ -449,8 +458,8 @@ class LivePlot(Callback):
     """Redraw loss and metrics after every epoch while fit() runs.
 
     In a Jupyter notebook the figure is replaced in place; in a script it is written to `path`
-    (default "training.png") after every epoch, so an image viewer that reloads shows training as it
-    goes. A path given in a notebook is written too.
+    (default "training.png") after every epoch, whole each time (see save_figure), so an image viewer
+    that reloads shows training as it goes. A path given in a notebook is written too.
     """
 
     def __init__(self, path=None, metrics=None):
@@ -484,7 +493,7 @@ class LivePlot(Callback):
             clear_output(wait=True)
             display(self.figure)
         if self.path or not notebook:
-            self.figure.savefig(self.path or "training.png")
+            save_figure(self.figure, self.path or "training.png")
 
 
 PlotHistory = LivePlot

@@ -32,7 +32,7 @@ from . import optimizers
 from . import validation as data
 from .autograd import no_grad, record
 from .backend import array_module, keep_freed_memory
-from .callbacks import CallbackList, History, ProgbarLogger, TerminateOnNaN
+from .callbacks import CallbackList, History, LambdaCallback, ProgbarLogger, TerminateOnNaN
 from .plan import StepPlan
 from .random import get_rng
 from .tensor import Tensor
@@ -393,7 +393,7 @@ class Trainer:
             xs, ys, weights = [a[:split] for a in xs], [a[:split] for a in ys], \
                 None if weights is None else weights[:split]
         elif validation_data is not None:
-            validation = self._prepare(*self._unpack_validation(validation_data))
+            validation = self._prepare_validation(validation_data)
         else:
             validation = None
 
@@ -406,7 +406,8 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         # Keras's order: the progress line first, History last so it records what callbacks added
         cbs = ([ProgbarLogger(verbose)] if verbose else []) + list(callbacks or []) + [history]
-        callback_list = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose})
+        callback_list = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose,
+                                                 "metrics": self._logged_keys(validation is not None, cbs)})
         self.stop_training = False
         self._warn_on_nan = not any(isinstance(cb, TerminateOnNaN) for cb in cbs)
         callback_list.on_train_begin()
@@ -435,6 +436,23 @@ class Trainer:
         callback_list.on_train_end(logs)
         self.train(False)
         return history
+
+    def _prepare_validation(self, validation_data):
+        arrays = self._unpack_validation(validation_data)
+        try:
+            return self._prepare(*arrays)
+        except (ValueError, TypeError) as err:  # "x is empty" alone would blame the training data
+            raise type(err)(f"validation_data: {err}") from None
+
+    def _logged_keys(self, validation, callbacks):
+        """The keys each epoch's logs will hold (Keras 2's params["metrics"]), for callbacks to check what they
+        expect before training; None where fit() cannot know: a custom train_step, or a callback not of
+        scratchgrad's own, which may add keys (LambdaCallback included)."""
+        if self._overrides("train_step") or any(isinstance(cb, LambdaCallback) or
+                                                not type(cb).__module__.startswith("scratchgrad.") for cb in callbacks):
+            return None
+        names = self.metrics_names + [f"val_{name}" for name in self.metrics_names if validation]
+        return names + [key for cb in callbacks for key in getattr(cb, "adds_to_logs", ())]
 
     @staticmethod
     def _unpack_validation(validation_data):

@@ -80,10 +80,35 @@ def sample_weights(sample_weight, class_weight, y, n):
         if len(weights) != n:
             raise ValueError(f"sample_weight has {len(weights)} entries for {n} samples")
     if class_weight:
+        table = class_weights(class_weight)
         labels = y if y.ndim == 1 else y.argmax(axis=-1) if y.shape[-1] > 1 else y[:, 0].round()
-        cw = np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=np.float64)
+        cw = np.array([table.get(int(c), 1.0) for c in labels], dtype=np.float64)
         weights = cw if weights is None else weights * cw
     return weights
+
+
+def class_weights(class_weight):
+    """{class number: weight}. Keys may be integers or integral strings, as json.load gives them ({"0": 1.0});
+    any other key is refused, since it would match no label and be ignored without a word."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict {{class: weight}}, got {type(class_weight).__name__}")
+    table = {}
+    for key, weight in class_weight.items():
+        number = _class_number(key)
+        if number in table:
+            raise ValueError(f"class_weight names class {number} twice (the last time as {key!r})")
+        table[number] = float(weight)
+    return table
+
+
+def _class_number(key):
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool) or \
+            isinstance(key, (float, np.floating)) and float(key).is_integer():
+        return int(key)
+    if isinstance(key, str) and key.isascii() and key.strip().lstrip("-").isdigit():
+        return int(key)
+    raise ValueError(f"class_weight keys must be class numbers (integers, or strings of them such as \"0\"), "
+                     f"got {key!r}")
 
 
 def check_batch_size(batch_size):
