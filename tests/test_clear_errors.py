@@ -88,3 +88,10 @@ def test_predict_on_a_csv_with_one_column_too_many_names_both_counts(tmp_path, c
     assert cli.main(["predict", str(model_path), str(rows)]) == 1
     assert capsys.readouterr().err.strip() == (f"error: the model expects 4 features, {rows} has 5 columns "
                                                f"(0, 1, 2, 3, 4)")
+
+
+def test_saving_to_an_h5_name_warns_that_the_file_is_not_hdf5(tmp_path):
+    model = keras.models.Sequential([keras.Input(shape=(2,)), Dense(1)])
+    with pytest.warns(UserWarning, match="not HDF5"):
+        model.save(tmp_path / "m.h5")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.h5").get_weights()[0], model.get_weights()[0])

@@ -242,8 +242,23 @@ def write_figure(folder):
     return ["history.png"]
 
 
+def write_model(folder):
+    model, (x, y) = tiny_model(), tiny_data()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(folder / "m.sg")
+    return ["m.sg"]
+
+
+def write_image(folder):
+    pytest.importorskip("PIL")
+    from scratchgrad.utils import save_img
+
+    save_img(folder / "history.png", np.zeros((4, 4, 3), "float32"))
+    return ["history.png"]
+
+
 SAVES = {"atomic_write": write_with_atomic_write, "cli": write_with_cli, "csv_log": write_csv_log,
-         "figure": write_figure}
+         "figure": write_figure, "model_save": write_model, "save_img": write_image}
 
 
 @pytest.mark.parametrize("save", SAVES)

@@ -4,6 +4,7 @@ import functools
 import numpy as np
 
 from .backend import to_numpy
+from .files import atomic_path
 
 
 def as_array(x, name="x"):
@@ -290,7 +291,8 @@ def array_to_img(x, data_format="channels_last", scale=True, dtype=None):
 
 
 def save_img(path, x, data_format="channels_last", file_format=None, scale=True, **kwargs):
-    array_to_img(x, data_format, scale).save(path, format=file_format, **kwargs)
+    with atomic_path(path) as tmp:  # complete or absent; the temporary name keeps the suffix PIL reads
+        array_to_img(x, data_format, scale).save(tmp, format=file_format, **kwargs)
 
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")

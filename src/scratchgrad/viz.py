@@ -6,6 +6,8 @@ into an SVG/PNG/PDF file when the `graphviz` Python package and Graphviz's `dot`
 import shutil
 from pathlib import Path
 
+from .files import atomic_write
+
 PARAMETER_COLOR = "lightblue"
 FORMATS = ("svg", "png", "pdf")
 
@@ -95,7 +97,9 @@ def render(tensor_or_dot, path):
     if fmt not in FORMATS:
         raise ValueError(f"render writes {', '.join(FORMATS)} files, chosen by the suffix; got {path.name!r}")
     dot = tensor_or_dot if isinstance(tensor_or_dot, str) else to_dot(tensor_or_dot)
-    path.write_bytes(_graphviz().Source(dot).pipe(format=fmt))
+    image = _graphviz().Source(dot).pipe(format=fmt)
+    with atomic_write(path) as f:  # complete or absent
+        f.write(image)
     return path
 
 

@@ -20,7 +20,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 import warnings
 from collections import Counter
 
@@ -29,6 +28,7 @@ import numpy as np
 from .. import losses, optimizers, tree
 from .. import metrics as metrics_module
 from .. import random as framework_random
+from ..files import atomic_write
 from ..layers import serialize
 from ..layers.base import weight_check
 from ..optimizers import schedules
@@ -53,18 +53,11 @@ def _write_atomic(path, tensors, metadata):
 
     # np.require, not np.ascontiguousarray, which makes a 0-d weight (Attention's scale) 1-d: unloadable
     payload = save({k: np.require(v, requirements="C") for k, v in tensors.items()}, metadata=metadata)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    if os.fspath(path).lower().endswith((".h5", ".hdf5")):
+        warnings.warn(f"{os.fspath(path)}: this is scratchgrad's model format (safetensors), not HDF5; Keras reads "
+                      f"model.save('model.keras', format='keras')", stacklevel=3)
+    with atomic_write(path) as f:
+        f.write(payload)
 
 
 class _File:
