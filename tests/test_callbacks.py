@@ -125,7 +125,8 @@ def test_backup_and_restore_resumes_an_interrupted_fit_exactly(tmp_path, rng):
 
     def model():
         keras.set_seed(0)
-        m = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
+        m = keras.Sequential([keras.Input(shape=(3,)), keras.layers.GaussianNoise(0.3, seed=3),  # a seeded layer
+                              keras.layers.Dropout(0.3), keras.layers.Dense(2, activation="softmax")])
         m.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
         return m
 
@@ -136,13 +137,13 @@ def test_backup_and_restore_resumes_an_interrupted_fit_exactly(tmp_path, rng):
 
     keras.set_seed(1)
     reference = model()
-    reference.fit(x, y, epochs=4, shuffle=False, verbose=0)
+    reference.fit(x, y, epochs=4, verbose=0)  # shuffled, with dropout: the random state must resume too
     interrupted = model()
     backup = callbacks.BackupAndRestore(tmp_path / "backup")
     with pytest.raises(KeyboardInterrupt):
-        interrupted.fit(x, y, epochs=4, shuffle=False, verbose=0, callbacks=[backup, Crash()])
+        interrupted.fit(x, y, epochs=4, verbose=0, callbacks=[backup, Crash()])
     resumed = model()  # a fresh process would start like this
-    history = resumed.fit(x, y, epochs=4, shuffle=False, verbose=0, callbacks=[backup])
+    history = resumed.fit(x, y, epochs=4, verbose=0, callbacks=[backup])
     assert history.epoch == [2, 3]
     for a, b in zip(resumed.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
