@@ -435,7 +435,7 @@ def check_weights(owner, targets, values):
 
 
 def serialize_initializer(init):
-    return init if isinstance(init, str) else initializers.serialize(init)
+    return init if isinstance(init, (str, dict)) else initializers.serialize(init)  # a config dict is one already
 
 
 def serialize_regularizer(reg):

@@ -142,10 +142,22 @@ class Model(Trainer, Layer):
         return json.dumps(serialize(self), **kwargs)
 
     # ---- saving (see saving.py) --------------------------------------------------------------
-    def save(self, filepath):
+    def save(self, filepath, format=None):
+        """Save the whole model: scratchgrad's own file (the default), or with format="keras" a Keras 3
+        `.keras` file that keras.saving.load_model reads (Sequential and functional models; needs h5py)."""
+        if format == "keras":
+            return self.export_keras(filepath)
+        if format not in (None, "scratchgrad"):
+            raise ValueError(f"unknown format {format!r}: use None (scratchgrad's own) or 'keras'")
         from .saving import save_model
 
         save_model(self, filepath)
+
+    def export_keras(self, filepath, include_optimizer=True):
+        """Write a Keras 3 `.keras` file (see scratchgrad.keras_files.save_keras)."""
+        from ..keras_files import save_keras
+
+        save_keras(self, filepath, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath):
         from .saving import save_weights

@@ -264,7 +264,12 @@ def load_model(path, compile=True):
     """Rebuild a model saved with model.save(path): architecture, weights, and (if it was compiled)
     loss, metrics and optimizer with its state, so training continues exactly where it stopped. The
     framework's random generator is set to the state saved with a compiled model (and each seeded
-    layer's to its own): shuffling and dropout then draw what the stopped run would have drawn."""
+    layer's to its own): shuffling and dropout then draw what the stopped run would have drawn. A Keras 3
+    `.keras` file (a zip) is read by scratchgrad.keras_files."""
+    from ..keras_files import is_keras_file, load_keras
+
+    if is_keras_file(path):
+        return load_keras(path, compile=compile)
     with _File(path, "model") as file:
         unknown = [k for k in file.tensors if not k.startswith(("weights/", "optimizer/"))]
         if unknown:

@@ -1,0 +1,142 @@
+"""Make the `.keras` fixtures of tests/test_keras_files.py with the real Keras 3.
+
+Not run in CI: run by hand where Keras 3 and a backend are installed, from the repository root:
+
+    KERAS_BACKEND=torch python tests/keras_reference/make_keras_files.py
+
+It writes, into tests/keras_reference/keras_files/, for each model NAME:
+- NAME.keras: the model as Keras saves it (`model.save`), compiled and trained a few steps, so the file holds
+  compile settings and optimizer state;
+- NAME.npz: `x*` the inputs, `y*` Keras's predictions on them; and, for models without randomness in
+  training, `batch_x*`/`batch_y*` a batch and `after*` every weight (in `model.weights` order of the
+  Keras model, named `after_0000`, ...) after one more `train_on_batch` on it: the loaded optimizer
+  state must give the same step.
+
+The files are small (a few KB each: the zip members are re-deflated, their bytes unchanged). Everything
+is seeded; Keras 3.15.1 with the torch backend made the committed ones. The custom layer is defined here
+and, identically, in the tests (registered as "Fixtures>Scale").
+"""
+import os
+import sys
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras
+from keras import layers
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_files")
+
+
+@keras.saving.register_keras_serializable("Fixtures")
+class Scale(layers.Layer):
+    """y = x * w + b, one w and b per feature (a custom layer with its own weights)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer="random_normal", name="w")
+        self.b = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="b")
+
+    def call(self, x):
+        return x * self.w + self.b
+
+
+def mlp():
+    model = keras.Sequential([keras.Input((8,)), layers.Dense(16, activation="relu"),
+                              layers.Dense(3, activation="softmax")], name="mlp")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(1)
+    return model, [rng.standard_normal((16, 8)).astype("float32")], [rng.integers(0, 3, 16)], True
+
+
+def cnn():
+    model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"),
+                              layers.MaxPooling2D(2), layers.Conv2D(4, 3, padding="same", activation="tanh"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(2)], name="cnn")
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    rng = np.random.default_rng(2)
+    y = np.eye(2, dtype="float32")[rng.integers(0, 2, 16)]
+    return model, [rng.standard_normal((16, 8, 8, 1)).astype("float32")], [y], True
+
+
+def two_inputs():
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    shared = layers.Dense(5, activation="tanh", name="shared")
+    ha, hb = shared(layers.Dense(5, name="proj_a")(a)), shared(layers.Dense(5, name="proj_b")(b))
+    h = layers.Concatenate()([ha, hb])
+    h = Scale(name="scale")(h)
+    out1 = layers.Dense(1, name="regression")(h)
+    out2 = layers.Dense(3, activation="softmax", name="classes")(layers.Add()([ha, hb]))
+    model = keras.Model([a, b], [out1, out2], name="two_inputs")
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01, momentum=0.5), loss=["mse", "categorical_crossentropy"],
+                  loss_weights=[1.0, 0.5])
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal((16, 4)).astype("float32"), rng.standard_normal((16, 3)).astype("float32")]
+    ys = [rng.standard_normal((16, 1)).astype("float32"), np.eye(3, dtype="float32")[rng.integers(0, 3, 16)]]
+    return model, xs, ys, True
+
+
+def lstm():
+    model = keras.Sequential([keras.Input((6,), dtype="int32"), layers.Embedding(20, 4, mask_zero=True),
+                              layers.LSTM(5), layers.Dense(1, activation="sigmoid")], name="lstm")
+    model.compile(optimizer=keras.optimizers.Nadam(0.01), loss="binary_crossentropy")
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 20, (16, 6)).astype("int32")
+    x[:4, 3:] = 0  # padding, masked
+    return model, [x], [rng.integers(0, 2, (16, 1)).astype("float32")], True
+
+
+def bn_dropout():
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(8), layers.BatchNormalization(),
+                              layers.Activation("relu"), layers.Dropout(0.3), layers.Dense(1)], name="bn_dropout")
+    model.compile(optimizer=keras.optimizers.AdamW(0.01), loss="mse", metrics=["mae"])
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((32, 6)) * 3 + 1).astype("float32")
+    return model, [x], [rng.standard_normal((32, 1)).astype("float32")], False
+
+
+def _deflate(path):
+    """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+
+
+def main(out=OUT):
+    keras.utils.set_random_seed(0)
+    os.makedirs(out, exist_ok=True)
+    for make in (mlp, cnn, two_inputs, lstm, bn_dropout):
+        model, xs, ys, deterministic = make()
+        model.fit(xs if len(xs) > 1 else xs[0], ys if len(ys) > 1 else ys[0], batch_size=8, epochs=2, verbose=0)
+        path = os.path.join(out, f"{make.__name__}.keras")
+        model.save(path)
+        _deflate(path)
+        arrays = {f"x{i}": x[:4] for i, x in enumerate(xs)}
+        preds = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        for i, p in enumerate(preds if isinstance(preds, list) else [preds]):
+            arrays[f"y{i}"] = np.asarray(p)[:4]
+        for i, x in enumerate(xs):
+            arrays[f"x{i}"] = x[:4]
+        if deterministic:
+            batch = slice(0, 8)
+            arrays.update({f"batch_x{i}": x[batch] for i, x in enumerate(xs)})
+            arrays.update({f"batch_y{i}": y[batch] for i, y in enumerate(ys)})
+            model.train_on_batch([x[batch] for x in xs] if len(xs) > 1 else xs[0][batch],
+                                 [y[batch] for y in ys] if len(ys) > 1 else ys[0][batch])
+            arrays.update({f"after_{i:04d}": np.asarray(w.numpy()) for i, w in enumerate(model.weights)})
+            arrays["after_names"] = np.array([w.path for w in model.weights])
+        np.savez_compressed(os.path.join(out, f"{make.__name__}.npz"), **arrays)
+        print(f"wrote {path} ({os.path.getsize(path):,} bytes)")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

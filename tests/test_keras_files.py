@@ -1,0 +1,348 @@
+"""Keras 3 `.keras` files, both ways (scratchgrad.keras_files): fixtures Keras made load and predict what
+Keras predicted, the loaded optimizer state takes the step Keras took, our files round-trip, and hostile
+files are refused with clear errors. The fixtures are made by tests/keras_reference/make_keras_files.py;
+the tests need h5py (the `keras` extra), not Keras, except the last, which runs only where Keras is."""
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+h5py = pytest.importorskip("h5py")
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+from scratchgrad.keras_files import KerasFileError, load_keras, save_keras
+from scratchgrad.models import ModelFileError
+
+HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
+FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout"]
+
+
+@sg.saving.register_keras_serializable("Fixtures")
+class Scale(L.Layer):
+    """The fixtures' custom layer (make_keras_files.py has Keras's twin): y = x * w + b per feature."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight((input_shape[-1],), "random_normal", name="w")
+        self.b = self.add_weight((input_shape[-1],), "zeros", name="b")
+
+    def call(self, x):
+        return x * self.w + self.b
+
+
+def reference(name):
+    with np.load(os.path.join(HERE, f"{name}.npz")) as f:
+        return {k: f[k] for k in f.files}
+
+
+def inputs(ref, prefix="x"):
+    xs = [ref[f"{prefix}{i}"] for i in range(10) if f"{prefix}{i}" in ref]
+    return xs if len(xs) > 1 else xs[0]
+
+
+def as_list(y):
+    return [np.asarray(a) for a in (y if isinstance(y, (list, tuple)) else [y])]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_keras_fixture_predicts_what_keras_predicted(name):
+    ref = reference(name)
+    model = load_keras(os.path.join(HERE, f"{name}.keras"))
+    predicted = as_list(model.predict(inputs(ref), verbose=0))
+    expected = [ref[f"y{i}"] for i in range(len(predicted))]
+    assert len(expected) == len([k for k in ref if k.startswith("y")])
+    for got, want in zip(predicted, expected):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in FIXTURES if n != "bn_dropout"])
+def test_loaded_optimizer_state_takes_the_step_keras_took(name):
+    ref = reference(name)
+    model = load_keras(os.path.join(HERE, f"{name}.keras"))
+    assert model.optimizer is not None and model.optimizer.iterations > 0
+    model.train_on_batch(inputs(ref, "batch_x"), inputs(ref, "batch_y"))
+    after = [ref[f"after_{i:04d}"] for i in range(len(ref["after_names"]))]
+    by_name = dict(zip((str(n) for n in ref["after_names"]), after))
+    ours = {w.name: w.numpy() for w in model.weights}
+    for keras_name, value in by_name.items():
+        np.testing.assert_allclose(ours[_our_name(keras_name, ours)], value, rtol=1e-4, atol=1e-5,
+                                   err_msg=keras_name)
+
+
+def _our_name(keras_path, ours):
+    """Keras's variable path (mlp/dense/kernel, lstm/lstm_cell/kernel) -> our weight name (dense/kernel)."""
+    parts = keras_path.split("/")
+    candidates = [f"{part}/{parts[-1]}" for part in reversed(parts[:-1])]
+    match = [c for c in candidates if c in ours]
+    assert match, (keras_path, sorted(ours))
+    return match[0]
+
+
+def test_loaded_models_structure_and_compile_settings():
+    model = load_keras(os.path.join(HERE, "two_inputs.keras"))
+    assert isinstance(model.get_layer("scale"), Scale)
+    assert model.input_names == ["a", "b"] and len(model.outputs) == 2
+    assert len(model.get_layer("shared")._inbound_nodes) == 2  # the shared layer is called twice
+    assert type(model.optimizer).__name__ == "RMSprop" and model.optimizer.momentum == 0.5
+    lstm = load_keras(os.path.join(HERE, "lstm.keras"), compile=False)
+    assert [type(layer).__name__ for layer in lstm.layers] == ["Embedding", "LSTM", "Dense"]
+    assert getattr(lstm, "optimizer", None) is None
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_round_trip_through_keras_files(tmp_path, name):
+    ref = reference(name)
+    model = load_keras(os.path.join(HERE, f"{name}.keras"))
+    save_keras(model, tmp_path / "again.keras")
+    again = load_keras(tmp_path / "again.keras")
+    x = inputs(ref)
+    for got, want in zip(as_list(again.predict(x, verbose=0)), as_list(model.predict(x, verbose=0))):
+        np.testing.assert_array_equal(got, want)
+    a, b = model.get_optimizer_state(), again.get_optimizer_state()
+    assert a["iterations"] == b["iterations"]
+    for sa, sb in zip(a["slots"], b["slots"]):
+        assert sa.keys() == sb.keys()
+        for k in sa:
+            np.testing.assert_array_equal(sa[k], sb[k])
+
+
+def test_round_trip_of_a_model_made_here(tmp_path, rng):
+    sg.set_seed(0)
+    inp = sg.Input(shape=(5, 3))
+    seq = sg.Sequential([L.Dense(4, activation="relu"), L.LayerNormalization()], name="block")
+    h = L.Bidirectional(L.GRU(3, return_sequences=True))(seq(inp))
+    h = L.MultiHeadAttention(2, 2)(h, h)
+    out = L.Dense(2)(L.GlobalAveragePooling1D()(h))
+    model = sg.Model(inp, out)
+    model.compile(optimizer=sg.optimizers.Adam(0.01, amsgrad=True), loss="mse", metrics=["mae"])
+    x, y = rng.standard_normal((8, 5, 3)).astype(np.float32), rng.standard_normal((8, 2)).astype(np.float32)
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    save_keras(model, tmp_path / "m.keras")
+    loaded = load_keras(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+    model.train_on_batch(x, y)
+    loaded.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_model_save_with_format_keras(tmp_path, rng):
+    from scratchgrad.keras_files import is_keras_file
+
+    model = sg.Sequential([sg.Input(shape=(3,)), L.Dense(2, activation="relu"), L.Dense(1)])
+    model.save(tmp_path / "m.keras", format="keras")
+    assert is_keras_file(tmp_path / "m.keras")
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(load_keras(tmp_path / "m.keras").predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="unknown format"):
+        model.save(tmp_path / "m.x", format="onnx-ish")
+
+
+# ---- hostile files --------------------------------------------------------------------------------------
+def rewrite(path, out, **members):
+    """`path`'s members, some replaced (bytes, or a JSON value) or removed (None)."""
+    with zipfile.ZipFile(path) as archive:
+        data = {info.filename: archive.read(info) for info in archive.infolist()}
+    for name, value in members.items():
+        name = name.replace("__", ".")
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value if isinstance(value, bytes) else json.dumps(value).encode()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, value in data.items():
+            archive.writestr(name, value)
+    return out
+
+
+def fixture_config(name="mlp"):
+    with zipfile.ZipFile(os.path.join(HERE, f"{name}.keras")) as archive:
+        return json.loads(archive.read("config.json"))
+
+
+def test_a_lambda_layer_is_refused(tmp_path):
+    config = fixture_config()
+    config["config"]["layers"].insert(2, {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                                          "config": {"name": "lambda", "function": {"class_name": "__lambda__",
+                                                                                    "config": {"code": "4wEAAA=="}}}})
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "l.keras", config__json=config)
+    with pytest.raises(KerasFileError, match="Lambda layer.*bytecode"):
+        load_keras(path)
+
+
+def test_an_unknown_class_is_refused_by_name(tmp_path):
+    config = fixture_config()
+    config["config"]["layers"][1]["class_name"] = "os.system"
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "u.keras", config__json=config)
+    with pytest.raises(KerasFileError, match="unknown layer class 'os.system'"):
+        load_keras(path)
+
+
+def test_a_keras_operation_in_the_graph_is_refused(tmp_path):
+    config = fixture_config("two_inputs")
+    add = next(s for s in config["config"]["layers"] if s["class_name"] == "Add")
+    add["module"] = "keras.src.ops.numpy"
+    path = rewrite(os.path.join(HERE, "two_inputs.keras"), tmp_path / "o.keras", config__json=config)
+    with pytest.raises(KerasFileError, match="Keras operation 'Add'"):
+        load_keras(path)
+
+
+@pytest.mark.parametrize("config", [[1, 2, 3], "model", {"class_name": "Sequential"}, b"null"])
+def test_a_config_that_is_not_a_model_is_refused(tmp_path, config):
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "c.keras", config__json=config)
+    with pytest.raises(KerasFileError, match="config.json must hold an object"):
+        load_keras(path)
+
+
+def test_a_deeply_nested_config_is_refused(tmp_path):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "d.keras", config__json=deep)
+    with pytest.raises(KerasFileError, match="nested"):
+        load_keras(path)
+
+
+def test_a_huge_size_in_the_config_is_refused_before_building(tmp_path):
+    config = fixture_config()
+    config["config"]["layers"][1]["config"]["units"] = 10**12
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "h.keras", config__json=config)
+    with pytest.raises(KerasFileError, match="above the"):
+        load_keras(path)
+
+
+def _h5(build):
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        build(f)
+    return buffer.getvalue()
+
+
+def test_a_huge_declared_dataset_is_refused_before_reading(tmp_path):
+    def build(f):
+        for name, shape in (("dense", (8, 16)), ("dense_1", (16, 3))):
+            g = f.create_group(f"layers/{name}/vars")
+            # a chunked, compressed dataset declaring 2**40 elements: a few bytes in the file
+            g.create_dataset("0", shape=(2**20, 2**20), dtype="f4", chunks=(1, 1024), compression="gzip")
+            g.create_dataset("1", data=np.zeros(shape[1], "f4"))
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "big.keras", model__weights__h5=_h5(build))
+    with pytest.raises(KerasFileError, match=r"shape \(1048576, 1048576\)"):
+        load_keras(path)
+
+
+def test_links_to_other_files_and_odd_dtypes_are_refused(tmp_path):
+    secret = tmp_path / "secret.h5"
+    with h5py.File(secret, "w") as f:
+        f["x"] = np.ones((8, 16), "f4")
+
+    def external(f):
+        g = f.create_group("layers/dense/vars")
+        g["0"] = h5py.ExternalLink(str(secret), "/x")
+        g.create_dataset("1", data=np.zeros(16, "f4"))
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "ext.keras", model__weights__h5=_h5(external))
+    with pytest.raises(KerasFileError, match="links elsewhere"):
+        load_keras(path)
+
+    def strings(f):
+        g = f.create_group("layers/dense/vars")
+        g.create_dataset("0", data=np.array([b"x"] * 128).reshape(8, 16))
+        g.create_dataset("1", data=np.zeros(16, "f4"))
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "str.keras", model__weights__h5=_h5(strings))
+    with pytest.raises(KerasFileError, match="plain numbers"):
+        load_keras(path)
+
+
+def test_a_non_zip_and_a_zip_without_keras_members_are_refused(tmp_path):
+    (tmp_path / "x.keras").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    with pytest.raises(KerasFileError, match="not a zip"):
+        load_keras(tmp_path / "x.keras")
+    with zipfile.ZipFile(tmp_path / "y.keras", "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(KerasFileError, match="no config.json, model.weights.h5"):
+        load_keras(tmp_path / "y.keras")
+    assert issubclass(KerasFileError, ModelFileError)
+    with pytest.raises(FileNotFoundError):
+        load_keras(tmp_path / "missing.keras")
+
+
+def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path):
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", b"{}")
+        with archive.open("model.weights.h5", "w", force_zip64=True) as f:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(300):  # 300 MB of zeros: ~300 KB deflated
+                f.write(chunk)
+    with pytest.raises(KerasFileError, match="zip bomb"):
+        load_keras(path)
+
+
+def test_a_lying_declared_size_is_refused(tmp_path):
+    path = tmp_path / "lie.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(fixture_config()))
+        archive.writestr("model.weights.h5", b"\0" * 64)
+    raw = bytearray(path.read_bytes())
+    # the central directory's uncompressed size of config.json: declare it 2**31
+    central = raw.rfind(b"PK\x01\x02", 0, raw.rfind(b"PK\x01\x02"))
+    raw[central + 24:central + 28] = (2**31).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(KerasFileError, match="declares"):
+        load_keras(path)
+
+
+def test_weights_that_do_not_fit_are_refused_and_nothing_is_half_loaded(tmp_path):
+    def build(f):
+        g = f.create_group("layers/dense/vars")
+        g.create_dataset("0", data=np.zeros((8, 16), "f4"))
+        g.create_dataset("1", data=np.zeros(16, "f4"))
+        g = f.create_group("layers/dense_1/vars")
+        g.create_dataset("0", data=np.zeros((16, 4), "f4"))  # the model's is (16, 3)
+        g.create_dataset("1", data=np.zeros(3, "f4"))
+    path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "w.keras", model__weights__h5=_h5(build))
+    with pytest.raises(KerasFileError, match=r"layers/dense_1/vars/0 has shape \(16, 4\)"):
+        load_keras(path)
+
+
+def test_save_keras_refuses_what_keras_could_not_rebuild(tmp_path):
+    model = sg.Sequential([sg.Input(shape=(3,)), L.Lambda(lambda x: x * 2)])
+    with pytest.raises(ValueError, match="Lambda"):
+        save_keras(model, tmp_path / "l.keras")
+
+
+# ---- development check: Keras itself reads what we write ------------------------------------------------
+@pytest.mark.parametrize("dropout", [True, False])
+def test_keras_loads_our_file_and_predicts_the_same(tmp_path, rng, dropout):
+    keras = pytest.importorskip("keras")
+    sg.set_seed(1)
+    a, b = sg.Input(shape=(6, 3), name="seq"), sg.Input(shape=(4,), name="vec")
+    h = L.LSTM(5)(L.Conv1D(4, 2, padding="same", activation="relu")(a))
+    v = L.BatchNormalization()(L.Dense(5, activation="tanh")(b))
+    h = L.Concatenate()([h, v])
+    out = L.Dense(2, activation="softmax")(L.Dropout(0.2)(h) if dropout else h)
+    model = sg.Model([a, b], out)
+    model.compile(optimizer=sg.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    xs = [rng.standard_normal((16, 6, 3)).astype(np.float32), rng.standard_normal((16, 4)).astype(np.float32)]
+    y = rng.integers(0, 2, 16)
+    model.fit(xs, y, epochs=2, batch_size=8, verbose=0)
+    save_keras(model, tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(np.asarray(theirs.predict(xs, verbose=0)), model.predict(xs, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    if not dropout:  # the optimizer state travelled: one more step is the same step (dropout's masks would differ)
+        model.train_on_batch([x[:8] for x in xs], y[:8])
+        theirs.train_on_batch([x[:8] for x in xs], y[:8])
+        np.testing.assert_allclose(np.asarray(theirs.predict(xs, verbose=0)), model.predict(xs, verbose=0),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_load_model_opens_a_keras_file_too(tmp_path):
+    """scratchgrad.models.load_model reads a .keras zip (by its first bytes) as keras.saving.load_model does."""
+    model = sg.models.Sequential([sg.Input(shape=(3,)), sg.layers.Dense(2, kernel_initializer={
+        "class_name": "RandomNormal", "config": {"stddev": 0.5}})])  # an initializer given as a config dict
+    model.save(tmp_path / "m.keras", format="keras")
+    loaded = sg.models.load_model(tmp_path / "m.keras")
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
