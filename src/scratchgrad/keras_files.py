@@ -22,13 +22,13 @@ import io
 import json
 import os
 import re
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
 from . import losses, metrics, optimizers, tree
+from .files import atomic_write
 from .models.saving import ModelFileError
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
@@ -971,21 +971,9 @@ def save_keras(model, path, include_optimizer=True):
 
 
 def _write_zip_atomic(path, members):
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
-                for name, data in members.items():
-                    archive.writestr(name, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
 
 
 def _jsonable_shape(shape):

@@ -23,13 +23,12 @@ Keras's two bias rows as ONNX's Wb and Rb; go_backwards is direction="reverse" (
 back to Keras's order).
 """
 import hashlib
-import os
 import re
-import tempfile
 
 import numpy as np
 
 from . import activations, tree
+from .files import atomic_write
 
 OPSET = 17
 SELU_ALPHA, SELU_SCALE = activations.SELU_ALPHA, activations.SELU_SCALE
@@ -93,21 +92,9 @@ def to_onnx(model, opset=OPSET):
 def export_onnx(model, path, opset=OPSET):
     """Write the model to `path` as an ONNX file (see the module's docstring); returns the path."""
     proto = to_onnx(model, opset)
-    payload = proto.SerializeToString()
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_write(path) as f:  # complete or absent
+        f.write(proto.SerializeToString())
+    return str(path)
 
 
 def _ir_version(onnx, opset):
