@@ -3,6 +3,7 @@
     scratchgrad train iris --save iris.sg
     scratchgrad evaluate iris.sg
     scratchgrad predict iris.sg rows.csv
+    scratchgrad export iris.sg iris.onnx
     scratchgrad gradcheck
     scratchgrad info
 
@@ -12,9 +13,11 @@ Errors print one line, `error: ...`, to stderr and exit with status 2 (a command
 import argparse
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
 import platform
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -23,12 +26,23 @@ import numpy as np
 
 from . import activations, initializers, optimizers
 from .files import atomic_path, atomic_write
+from .onnx_export import OPSET as DEFAULT_OPSET
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
 TABLE_DATASETS = ("iris", "digits", "breast-cancer", "xor", "moons", "spiral")
 IMAGE_SIDE = 28
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}  # what a table file may separate its values with
+EXPORT_FORMATS = {".onnx": "ONNX", ".keras": "Keras 3"}
+# activations that mix a layer's units (softmax and its kin normalize across them, glu halves them): they belong to
+# an output layer (the CLI's is always softmax) or to gating, not to the hidden layers of an MLP
+NOT_HIDDEN = {"softmax": "an output activation: the output layer is always softmax",
+              "log_softmax": "an output activation: the output layer is always softmax",
+              "sparsemax": "an output activation: the output layer is always softmax",
+              "glu": "a gate that halves its layer's width"}
+HIDDEN_ACTIVATIONS = sorted(set(activations.ACTIVATIONS) - set(NOT_HIDDEN))
 TEST_SIZE = 0.2
 
 # per dataset: what trains well in seconds (images: the seed's Keras program); any option overrides it
@@ -45,6 +59,8 @@ CLASS_NAMES = {
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"],
 }
+DATASETS_OF = {"table": "iris, breast-cancer, moons and CSV files", "digits": "digits", "xor": "xor",
+               "spiral": "spiral", "image": "mnist and fashion-mnist"}  # DEFAULTS' kinds, as help names them
 SIDECAR_HELP = """\
 --save MODEL writes two files: MODEL (the network: architecture, weights, optimizer state) and MODEL.json beside it
 with what evaluate and predict need to treat new data as training did: the dataset name (or CSV path and --target),
@@ -87,6 +103,25 @@ def layer_sizes(text):
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
     return sizes
+
+
+def hidden_activation(text):
+    """--activation: an activation for hidden layers (not softmax, which only the output layer uses)."""
+    name = text.lower()
+    if name in HIDDEN_ACTIVATIONS:
+        return name
+    why = f"{text!r} is {NOT_HIDDEN[name]}" if name in NOT_HIDDEN else f"unknown activation {text!r}"
+    raise argparse.ArgumentTypeError(f"{why}; a hidden layer takes one of: {', '.join(HIDDEN_ACTIVATIONS)}")
+
+
+def per_dataset(option, show=str):
+    """The help text's list of an option's defaults, dataset by dataset, from DEFAULTS."""
+    return "; ".join(f"{show(DEFAULTS[kind][option])} for {DATASETS_OF[kind]}"
+                     for kind in DEFAULTS if option in DEFAULTS[kind])
+
+
+def show_sizes(sizes):
+    return ",".join(map(str, sizes))
 
 
 # ---- data -----------------------------------------------------------------------------------------------------------
@@ -155,20 +190,43 @@ def load_images(name, data_dir):
 
 
 def read_csv(path):
-    """A CSV file as a DataFrame; a first row of numbers is taken as data, not as a header."""
+    """A table file as a DataFrame: comma-, tab- or semicolon-separated (detected), a first row of numbers taken as
+    data, not as a header. Its index is each row's number as a spreadsheet shows the file (the header is row 1), so
+    that errors can point at a row."""
     import pandas as pd
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such file: {path}")
+    separator, decimal = detect_separator(path)
     try:
-        frame = pd.read_csv(path)
-        if all(is_number(column) for column in frame.columns):
-            frame = pd.read_csv(path, header=None)
+        frame = pd.read_csv(path, sep=separator, decimal=decimal)
+        header = not all(is_number(str(column).replace(decimal, ".")) for column in frame.columns)
+        if not header:
+            frame = pd.read_csv(path, sep=separator, decimal=decimal, header=None)
     except ValueError as err:  # pandas' parser errors and undecodable bytes are ValueErrors
-        raise CLIError(f"cannot read {path} as CSV: {first_line(err)}") from None
+        raise CLIError(f"cannot read {path} as a {SEPARATORS[separator]}-separated file: {first_line(err)}") from None
     if frame.empty:
         raise CLIError(f"{path} has no data rows")
+    frame.index = frame.index + (2 if header else 1)
     return frame
+
+
+def detect_separator(path, lines=50):
+    """(separator, decimal mark) of a table file: of tab, semicolon and comma, the first that its first lines all
+    hold equally often (quoted text aside; a semicolon before a comma, which may be a decimal mark); a comma where
+    none does. A semicolon-separated file with decimal commas (5,1;3,5) is read with decimal=","."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        sample = [re.sub(r'"[^"]*"', "", line) for line in itertools.islice(f, lines)]
+    sample = [line for line in sample if line.strip()]
+    if not sample:
+        return ",", "."
+    counts = {sep: [line.count(sep) for line in sample] for sep in SEPARATORS}
+    steady = [sep for sep in ("\t", ";", ",") if counts[sep][0] > 0 and len(set(counts[sep])) == 1]
+    # a ragged file is read with the separator it holds most, so that pandas' error names the line that is off
+    separator = steady[0] if steady else max(SEPARATORS, key=lambda sep: (sum(counts[sep]), sep == ","))
+    text = "".join(sample)
+    decimal = "," if separator == ";" and re.search(r"\d,\d", text) and not re.search(r"\d\.\d", text) else "."
+    return separator, decimal
 
 
 def is_number(text):
@@ -179,16 +237,29 @@ def is_number(text):
     return True
 
 
+def column_name(column):
+    """A column as the user knows it: by its header, or (a file without one) by its number from 0, as --target."""
+    return repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
+
+
 def feature_array(frame, path):
-    """The frame as float32 features; every column must be numeric and complete."""
+    """The frame as float32 features; every column must be numeric and complete. A bad cell is named by its row
+    (as a spreadsheet numbers them) and its column."""
     import pandas as pd
 
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
-            raise CLIError(f"{path}: column {column!r} is not numeric (features must be numbers)")
+            values = frame[column]
+            bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+            raise CLIError(f"{path}: column {column_name(column)} is not numeric (features must be numbers): "
+                           f"row {bad.index[0]} holds {str(bad.iloc[0])!r}")
     x = frame.to_numpy(np.float32)
-    if np.isnan(x).any():
-        raise CLIError(f"{path} has empty or missing values")
+    missing = np.argwhere(np.isnan(x))
+    if len(missing):
+        row, column = missing[0]
+        more = f" ({len(missing)} missing values in all)" if len(missing) > 1 else ""
+        raise CLIError(f"{path}: row {frame.index[row]}, column {column_name(frame.columns[column])} is empty or "
+                       f"missing{more}: fill in or drop such rows")
     return x
 
 
@@ -200,7 +271,9 @@ def read_labelled_csv(path, target, classes=None):
     column = find_column(frame, target, path)
     labels = frame.pop(column)
     if labels.isna().any():
-        raise CLIError(f"{path}: column {target!r} has missing labels")
+        empty = labels.index[labels.isna()]
+        more = f" ({len(empty)} rows without one in all)" if len(empty) > 1 else ""
+        raise CLIError(f"{path}: row {empty[0]} has no label in column {column_name(column)}{more}")
     if classes is None:
         from sklearn.preprocessing import LabelEncoder
 
@@ -218,6 +291,9 @@ def find_column(frame, name, path):
     for column in frame.columns:
         if str(column) == str(name):
             return column
+    if frame.shape[1] == 1:  # nothing separated the values: neither a comma, a tab nor a semicolon
+        raise CLIError(f"column {name!r} is not in {path}, which was read as one column ({str(frame.columns[0])!r}): "
+                       f"its values must be separated by commas, tabs or semicolons")
     raise CLIError(f"column {name!r} is not in {path}; its columns are: {', '.join(map(str, frame.columns))}")
 
 
@@ -307,6 +383,63 @@ def check_features(model, x, source):
         raise CLIError(f"the model expects {expected} features, {source} has {width} values per row")
 
 
+def header(args, data, model):
+    """What is about to be trained, on what, and how: printed before training."""
+    if data.image:
+        side = int(np.sqrt(data.x_train[0].size))
+        rows = f"{len(data.x_train) + len(data.x_test)} images of {side}x{side} pixels"
+    else:
+        n = len(data.x_train) + (len(data.x_test) if data.x_test is not data.x_train else 0)
+        rows = f"{n} rows of {data.x_train.shape[1]} features"
+    shown = ", ".join(data.classes[:10]) + (", ..." if len(data.classes) > 10 else "")
+    target = f" (labels in column {args.target!r})" if is_csv(args.dataset) else ""
+    lines = [f"dataset: {args.dataset}{target}, {rows}, {len(data.classes)} classes ({shown})"]
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    if data.x_test is data.x_train:
+        lines.append(f"split: none, all {n_train} rows train and test (nothing can be held out)")
+    elif data.image:
+        lines.append(f"split: {n_train} to train, {n_test} to test (the dataset's own split)")
+    else:
+        lines.append(f"split: {n_train} rows to train, {n_test} to test ({TEST_SIZE:.0%} held out, stratified, "
+                     f"seed {args.seed})")
+    if args.validation_split:
+        n_val = n_train - int(n_train * (1 - args.validation_split))
+        lines[-1] += f"; the last {n_val} training rows validate (--validation-split {args.validation_split:g})"
+    layers = [f"Dense {size} {args.activation}" for size in args.hidden] + [f"Dense {len(data.classes)} softmax"]
+    extras = [f"initializer {args.init}"] + ([f"dropout {args.dropout:g}"] if args.dropout else []) + \
+             ([f"L2 {args.l2:g}"] if args.l2 else [])
+    lines.append(f"model: {model.input_shape[-1]} inputs -> {' -> '.join(layers)} ({', '.join(extras)})")
+    lr = model.optimizer.learning_rate
+    lr = f"{lr:g}" if isinstance(lr, (int, float, np.floating)) else type(lr).__name__
+    lines.append(f"optimizer: {args.optimizer}, learning rate {lr}; {plural(args.epochs, 'epoch')}, batch size "
+                 f"{args.batch_size}")
+    if args.early_stopping is not None:
+        lines[-1] += (f"; early stopping after {plural(max(args.early_stopping, 1), 'epoch')} without a better "
+                      f"{stop_monitor(args)}")
+    print("\n".join(lines))
+
+
+def plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def stop_monitor(args):
+    return "val_loss" if args.validation_split else "loss"
+
+
+def early_stopping_line(stopper, epochs):
+    """What early stopping did: where it ended training, and which epoch's weights the model now holds."""
+    restored = stopper.restore_best_weights and stopper.best_weights is not None
+    best = f"epoch {stopper.best_epoch + 1} ({stopper.monitor} {stopper.best:.4f})" if restored else None
+    if stopper.stopped_epoch:
+        line = (f"early stopping: {stopper.monitor} did not improve for {plural(stopper.wait, 'epoch')}, "
+                f"training stopped after epoch {stopper.stopped_epoch + 1} of {epochs}")
+        return line + (f"; restored the best weights, of {best}" if restored else "")
+    if restored and stopper.best_epoch + 1 < epochs:  # ran to the end, but an earlier epoch was better
+        return f"early stopping: ran all {epochs} epochs; restored the best weights, of {best}"
+    return None
+
+
 def report(model, x_test, y_test):
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {accuracy:.4f}  test loss: {loss:.4f}")
@@ -354,13 +487,17 @@ def command_train(args):
     x_train, x_test = prepare(data.x_train, info), prepare(data.x_test, info)
     model = build_model(args, x_train.shape[1], len(data.classes))
     if not args.quiet:
+        header(args, data, model)
         model.summary()
     callbacks = []
     if args.early_stopping is not None:
-        monitor = "val_loss" if args.validation_split else "loss"
-        callbacks.append(EarlyStopping(monitor=monitor, patience=args.early_stopping, restore_best_weights=True))
+        callbacks.append(EarlyStopping(monitor=stop_monitor(args), patience=args.early_stopping,
+                                       restore_best_weights=True))
     history = model.fit(x_train, data.y_train, epochs=args.epochs, batch_size=args.batch_size,
                         validation_split=args.validation_split, callbacks=callbacks, verbose=0 if args.quiet else 1)
+    stopped = early_stopping_line(callbacks[0], args.epochs) if callbacks else None
+    if stopped and not args.quiet:
+        print(stopped)
     report(model, x_test, data.y_test)
     if args.save:
         save_with_sidecar(model, args.save, info)
@@ -387,7 +524,7 @@ def command_evaluate(args):
 def read_inputs(path, info, n_features):
     """Rows of raw inputs from a CSV, a .npy, or (for 28x28-image models) a picture of a digit."""
     suffix = os.path.splitext(path)[1].lower()
-    if suffix == ".csv":
+    if suffix in TABLE_SUFFIXES:
         frame = read_csv(path)
         features = info.get("features")
         if features and all(any(str(c) == f for c in frame.columns) for f in features):
@@ -403,7 +540,8 @@ def read_inputs(path, info, n_features):
         return x.reshape(1, -1) if x.size == n_features else x.reshape(len(x), -1)  # one input, e.g. a 28x28 image
     if suffix in IMAGE_SUFFIXES:
         return read_digit_image(path)
-    raise UsageError(f"cannot read {path}: INPUT must be a .csv, a .npy or an image ({', '.join(IMAGE_SUFFIXES)})")
+    raise UsageError(f"cannot read {path}: INPUT must be a table ({', '.join(TABLE_SUFFIXES)}), a .npy or an image "
+                     f"({', '.join(IMAGE_SUFFIXES)})")
 
 
 def read_digit_image(path):
@@ -439,6 +577,47 @@ def command_predict(args):
     for row, p in enumerate(probabilities):
         top = np.argsort(p)[::-1][:3]
         print(f"row {row}: " + ", ".join(f"{classes[c]} {p[c]:.4f}" for c in top))
+
+
+def command_export(args):
+    """MODEL as a file another runtime reads: ONNX (.onnx) or Keras 3 (.keras); MODEL.json does not travel."""
+    from .models import load_model
+
+    suffix = os.path.splitext(args.output)[1].lower()
+    if suffix not in EXPORT_FORMATS:
+        raise UsageError(f"cannot export to {args.output}: OUTPUT must end in "
+                         + " or ".join(f"{s} ({name})" for s, name in EXPORT_FORMATS.items()))
+    if args.opset is not None and suffix != ".onnx":
+        raise UsageError(f"--opset is for ONNX files (.onnx), not {args.output}")
+    check_output(args.output)
+    model = load_model(args.model)
+    note = sidecar_note(args.model, args.output)
+    if suffix == ".onnx":
+        opset = DEFAULT_OPSET if args.opset is None else args.opset
+        model.export(args.output, format="onnx", opset=opset)
+        what = f"ONNX, opset {opset}"
+    else:
+        model.save(args.output, format="keras")
+        what = "Keras 3"
+    print(f"exported {args.model} to {args.output} ({what})")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def sidecar_note(model_path, output):
+    """What the exported file lacks when MODEL has a MODEL.json: its preprocessing, which does not travel."""
+    path = sidecar_path(model_path)
+    if not os.path.exists(path):
+        return None
+    try:
+        info = read_sidecar(model_path)
+    except CLIError as err:
+        return f"{path} is not part of {output} (and does not fit {model_path} either: {err})"
+    steps = ("its pixels divided by 255" if info.get("image") else
+             "each feature standardized with the mean and scale there" if "mean" in info else "as given")
+    classes = ", ".join(map(str, info.get("classes") or []))
+    return (f"{path} is not part of {output}: give the exported model inputs prepared as it says ({steps})"
+            + (f"; its outputs are the classes {classes}, in that order" if classes else ""))
 
 
 def command_gradcheck(args):
@@ -520,24 +699,38 @@ def build_parser():
     train = commands.add_parser("train", parents=[debug], help="train a classifier and report its test metrics",
                                 epilog=SIDECAR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("dataset", nargs="?", default="iris", metavar="DATASET",
-                       help=f"{', '.join(TABLE_DATASETS + IMAGE_DATASETS)}, or a CSV file (with --target); "
-                            "default iris")
+                       help=f"{', '.join(TABLE_DATASETS + IMAGE_DATASETS)}, or a CSV file (with --target; comma-, "
+                            "tab- or semicolon-separated); default iris")
     add_data_options(train)
-    train.add_argument("--hidden", type=layer_sizes, help="hidden layer sizes, e.g. 512,256 (default: per dataset)")
-    train.add_argument("--activation", default="relu", choices=sorted(activations.ACTIVATIONS))
-    train.add_argument("--optimizer", default="adam", choices=sorted(optimizers.OPTIMIZERS))
-    train.add_argument("--lr", type=bounded(float, 0, low_open=True), help="learning rate (default: the optimizer's)")
-    train.add_argument("--epochs", type=bounded(int, 1))
-    train.add_argument("--batch-size", type=bounded(int, 1))
-    train.add_argument("--dropout", type=bounded(float, 0, 1), default=0.0, help="dropout rate after each hidden layer")
-    train.add_argument("--l2", type=bounded(float, 0), default=0.0, help="L2 penalty (weight decay) on every kernel")
-    train.add_argument("--init", default="glorot_uniform", choices=sorted(initializers.INITIALIZERS),
-                       help="kernel initializer")
-    train.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the split")
-    train.add_argument("--validation-split", type=bounded(float, 0, 1), default=0.0,
-                       help="fraction of the training rows held out to report val_loss")
+    train.add_argument("--hidden", type=layer_sizes, metavar="SIZES",
+                       help="hidden layer sizes, e.g. 512,256; '' for none (default: "
+                            f"{per_dataset('hidden', show_sizes)})")
+    train.add_argument("--activation", type=hidden_activation, default="relu", metavar="NAME",
+                       help=f"of the hidden layers (default: %(default)s): {', '.join(HIDDEN_ACTIVATIONS)}")
+    train.add_argument("--optimizer", default="adam", choices=sorted(optimizers.OPTIMIZERS), metavar="NAME",
+                       help=f"the optimizer (default: %(default)s): {', '.join(sorted(optimizers.OPTIMIZERS))}")
+    train.add_argument("--lr", type=bounded(float, 0, low_open=True),
+                       help=f"learning rate (default: {per_dataset('lr')}; otherwise the optimizer's own: "
+                            f"{optimizers.get('adam').learning_rate:g} for adam, "
+                            f"{optimizers.get('sgd').learning_rate:g} for sgd)")
+    train.add_argument("--epochs", type=bounded(int, 1), metavar="N",
+                       help=f"passes over the training rows (default: {per_dataset('epochs')})")
+    train.add_argument("--batch-size", type=bounded(int, 1), metavar="N",
+                       help=f"rows per gradient step (default: {per_dataset('batch_size')})")
+    train.add_argument("--dropout", type=bounded(float, 0, 1), default=0.0, metavar="RATE",
+                       help="dropout rate after each hidden layer (default: %(default)s, none)")
+    train.add_argument("--l2", type=bounded(float, 0), default=0.0,
+                       help="L2 penalty (weight decay) on every kernel (default: %(default)s, none)")
+    train.add_argument("--init", default="glorot_uniform", choices=sorted(initializers.INITIALIZERS), metavar="NAME",
+                       help="kernel initializer (default: %(default)s): "
+                            f"{', '.join(sorted(initializers.INITIALIZERS))}")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seeds the weights, the shuffling and the split (default: %(default)s)")
+    train.add_argument("--validation-split", type=bounded(float, 0, 1), default=0.0, metavar="FRACTION",
+                       help="fraction of the training rows held out to report val_loss (default: %(default)s, none)")
     train.add_argument("--early-stopping", type=bounded(int, 0), metavar="PATIENCE",
-                       help="stop after PATIENCE epochs without improvement (of val_loss, or loss)")
+                       help="stop after PATIENCE epochs without improvement (of val_loss, or loss) and restore the "
+                            "best epoch's weights (default: off)")
     train.add_argument("--save", metavar="MODEL", help="write the model to MODEL and its preprocessing to MODEL.json")
     train.add_argument("--plot", metavar="PNG", help="draw the loss and accuracy curves to this file")
     train.add_argument("--quiet", action="store_true", help="print only the test metrics")
@@ -556,6 +749,19 @@ def build_parser():
     predict.add_argument("input", metavar="INPUT", help="a CSV of rows, a .npy array, or (for MNIST-type models) "
                                                         "a PNG/JPEG picture of a digit")
     predict.set_defaults(run=command_predict)
+
+    export = commands.add_parser(
+        "export", parents=[debug], help="write a saved model as ONNX (.onnx) or Keras 3 (.keras)",
+        description="Write MODEL for another runtime: OUTPUT.onnx as an ONNX graph (needs the onnx package), "
+                    "OUTPUT.keras as a Keras 3 file (needs h5py).",
+        epilog="MODEL.json, the preprocessing saved beside MODEL by train --save (the standardization of the "
+               "features, or the pixels' /255, and the class names), is not part of the exported model: inputs to "
+               "it must be prepared as MODEL.json says, and its outputs are class numbers in MODEL.json's order.")
+    export.add_argument("model", metavar="MODEL", help="a model saved by scratchgrad (train --save, model.save)")
+    export.add_argument("output", metavar="OUTPUT", help="the file to write: .onnx or .keras")
+    export.add_argument("--opset", type=bounded(int, 1), metavar="N",
+                        help=f"the ONNX opset to write (default: {DEFAULT_OPSET})")
+    export.set_defaults(run=command_export)
 
     check = commands.add_parser("gradcheck", parents=[debug], help="compare backprop with numerical gradients")
     check.add_argument("--seed", type=int, default=0)

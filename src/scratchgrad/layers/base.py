@@ -144,6 +144,8 @@ class Layer:
         self.dtype = None if dtype is None else np.dtype(dtype)
         if input_dim is not None:
             input_shape = (input_dim,)
+        if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+            input_shape = (int(input_shape),)  # Dense(3, input_shape=4): one feature axis of 4
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.training = False
         self.built = False
