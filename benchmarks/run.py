@@ -1,7 +1,8 @@
 """Benchmarks: scratchgrad against PyTorch-CPU (when installed) and hand-written NumPy, one table.
 
-    python benchmarks/run.py            # all five parts (MNIST from SCRATCHGRAD_DATA if set)
+    python benchmarks/run.py            # every part (MNIST from SCRATCHGRAD_DATA if set)
     python benchmarks/run.py --quick    # tiny sizes: checks that everything runs, not how fast
+    python benchmarks/run.py --parts 7 --profile   # one part, then where scratchgrad's time goes
 
 Runs alternate between frameworks and the median of the repeats is reported, so a slow phase of the
 machine does not favour one side.
@@ -253,6 +254,62 @@ def part_cnn(data, args):
              f"{t_sg * scale:.1f} s", f"{t_torch * scale:.1f} s" if t_torch else "-", _ratio(t_sg, t_torch), "≤ 1.5×")]
 
 
+def part_lstm(data, args):
+    """Issue 14: MNIST read row by row (28 steps of 28 features) by LSTM(128) + Dense(10), one epoch of
+    adam at batch 128, against nn.LSTM + Linear on the same data. Also the time per recurrent step and
+    where scratchgrad's time goes: its LSTM loop Function's forward and backward (timed by wrapping them
+    in the benchmark) and the rest (the input and output products, loss, optimizer, batching)."""
+    x, y, xt, yt, source = data
+    x, xt = x.reshape(-1, 28, 28), xt.reshape(-1, 28, 28)
+    n = 512 if args.quick else len(x)
+    batches, splits = -(-n // 128), []
+
+    def run_sg():
+        model = w.sg_lstm(128)
+        with w.lstm_loop_timing() as loop:
+            t = w.sg_train(model, "adam", "sparse_categorical_crossentropy", x[:n], y[:n], 128, 1)
+        splits.append((loop["forward"], loop["backward"], t - loop["forward"] - loop["backward"]))
+        return t, w.sg_accuracy(model, xt, yt)
+
+    def run_torch():
+        model = w.torch_lstm(128)
+        return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
+
+    t_sg, acc_sg, t_torch, acc_torch = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
+    scale = len(x) / n
+    per_step = lambda t: f"{t / batches / 28 * 1e6:.0f} µs" if t else "-"  # noqa: E731
+    forward, backward, rest = (statistics.median(part) for part in zip(*splits))
+    total = forward + backward + rest
+    rows = [(f"7. MNIST row by row: LSTM(128)-Dense(10), 28 steps × 28 features, adam, batch 128, 1 epoch ({source})",
+             f"{t_sg * scale:.1f} s, acc {acc_sg:.4f}",
+             f"{t_torch * scale:.1f} s, acc {acc_torch:.4f}" if t_torch else "-", _ratio(t_sg, t_torch), "-"),
+            (f"   per time step: a training step ({batches} per epoch) / 28", per_step(t_sg), per_step(t_torch),
+             _ratio(t_sg, t_torch), "-"),
+            ("   scratchgrad's time: LSTM loop forward / backward / the rest",
+             " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), "-",
+             " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-")]
+    if args.profile:
+        args.notes.append(profile_lstm(x[:n], y[:n], args.profile))
+    return rows
+
+
+def profile_lstm(x, y, top):
+    """One more scratchgrad epoch of part 7 under cProfile: the `top` functions by own time. cProfile's
+    own cost inflates the many small calls (the per-step activation Functions) a little."""
+    import cProfile
+    import io
+    import pstats
+
+    model = w.sg_lstm(128)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    profiler = cProfile.Profile()
+    profiler.runcall(model.fit, x, y, batch_size=128, epochs=1, verbose=0)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    text = out.getvalue()
+    return "Part 7 profile, one scratchgrad epoch (cProfile, by own time):\n" + text[text.index("ncalls") - 3:]
+
+
 def _ratio(a, b):
     return f"{a / b:.2f}×" if b else "-"
 
@@ -267,7 +324,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
     parser.add_argument("--repeats", type=int, default=None, help="runs per framework (default 3; 1 with --quick)")
-    parser.add_argument("--parts", default="1,2,3,4,5,6", help="which parts to run, e.g. 1,2")
+    parser.add_argument("--parts", default="1,2,3,4,5,6,7", help="which parts to run, e.g. 1,2")
+    parser.add_argument("--profile", type=int, nargs="?", const=15, default=0, metavar="TOP",
+                        help="after the table, profile one more scratchgrad epoch of part 7 (LSTM) and print "
+                             "its TOP functions by own time (default 15)")
     parser.add_argument("--no-torch", dest="torch", action="store_false", help="skip PyTorch even if installed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -276,15 +336,19 @@ def main(argv=None):
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.torch = args.torch and w.torch_available()
     parts = {int(p) for p in args.parts.split(",")}
-    data = mnist(args.quick) if parts & {1, 3, 5, 6} else None
+    args.notes = []
+    data = mnist(args.quick) if parts & {1, 3, 5, 6, 7} else None
     rows = []
     for number, run in ((1, lambda: part_mnist(data, args)), (2, lambda: part_iris(args)),
                         (3, lambda: part_overhead(data, args)), (4, lambda: part_import_and_memory(args)),
-                        (5, lambda: part_scaling(data, args)), (6, lambda: part_cnn(data, args))):
+                        (5, lambda: part_scaling(data, args)), (6, lambda: part_cnn(data, args)),
+                        (7, lambda: part_lstm(data, args))):
         if number in parts:
             rows += run()
     print(machine_description(args))
     print(table(rows))
+    for note in args.notes:
+        print("\n" + note)
     return rows
 
 

@@ -1,5 +1,7 @@
 """The benchmark workloads, each written once for scratchgrad and once for PyTorch with the same
 hyper-parameters, initialization scheme and data order, so their times compare like for like."""
+import contextlib
+import functools
 import time
 
 import numpy as np
@@ -30,6 +32,42 @@ def sg_cnn():
     return Sequential([sg.Input(shape=(28, 28, 1)), Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
                        Conv2D(64, 3, activation="relu"), MaxPooling2D(2), Flatten(), Dropout(0.5),
                        Dense(10, activation="softmax")])
+
+
+def sg_lstm(units=128, seed=0):
+    """MNIST read row by row: 28 steps of 28 features, the last state classified."""
+    from scratchgrad.layers import LSTM
+
+    sg.set_seed(seed)
+    return Sequential([sg.Input(shape=(28, 28)), LSTM(units), Dense(10, activation="softmax")])
+
+
+@contextlib.contextmanager
+def lstm_loop_timing():
+    """Time scratchgrad's LSTM loop Function (forward and backward through time) while the block runs,
+    by wrapping its methods here, in the benchmark, only: yields a dict of summed seconds."""
+    from scratchgrad.recurrent import LSTMLoop
+
+    seconds = {"forward": 0.0, "backward": 0.0}
+    originals = {name: LSTMLoop.__dict__[name] for name in seconds}
+
+    def timing(name, method):
+        @functools.wraps(method)
+        def timed_method(self, *args):
+            start = time.perf_counter()
+            try:
+                return method(self, *args)
+            finally:
+                seconds[name] += time.perf_counter() - start
+        return timed_method
+
+    for name, method in originals.items():
+        setattr(LSTMLoop, name, timing(name, method))
+    try:
+        yield seconds
+    finally:
+        for name, method in originals.items():
+            setattr(LSTMLoop, name, method)
 
 
 def sg_train(model, optimizer, loss, x, y, batch_size, epochs):
@@ -64,6 +102,35 @@ def torch_cnn(seed=0):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                          nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+
+
+def torch_lstm(units=128, seed=0):
+    """nn.LSTM(28, units, batch_first=True) and a Linear on its last state, initialized as Keras's LSTM and
+    Dense: glorot-uniform input kernel, orthogonal recurrent kernel, zero biases but the forget gate's at 1
+    (PyTorch's gate order i, f, g, o is Keras's i, f, c, o)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+
+    class RowLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(28, units, batch_first=True)
+            self.dense = nn.Linear(units, 10)
+            nn.init.xavier_uniform_(self.lstm.weight_ih_l0)
+            nn.init.orthogonal_(self.lstm.weight_hh_l0)
+            with torch.no_grad():
+                self.lstm.bias_ih_l0.zero_()
+                self.lstm.bias_ih_l0[units:2 * units] = 1
+                self.lstm.bias_hh_l0.zero_()
+            nn.init.xavier_uniform_(self.dense.weight)
+            nn.init.zeros_(self.dense.bias)
+
+        def forward(self, x):
+            return self.dense(self.lstm(x)[1][0][-1])  # h_n of the one layer: the last step's state
+
+    return RowLSTM()
 
 
 def torch_optimizer(name, params):
