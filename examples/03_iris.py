@@ -1,8 +1,10 @@
-"""Iris, as the seed program sets it up: 4 measurements -> 30 -> 16 -> 3 species, Adam, one sample per step.
+"""Iris with a small Keras network: 4 measurements -> 30 -> 16 -> 3 species, Adam, one sample per step.
 
-The split is the seed's `train_test_split(random_state=417)` with its default test_size of 0.25:
-112 training samples, so 100 epochs are 11,200 steps. The split and the seed make every run print the
-same accuracy.
+The split is `train_test_split(random_state=417)` with its default test_size of 0.25: 112 training
+samples and 38 test flowers, so 100 epochs are 11,200 steps. The split and the seed make every run on
+one machine print the same accuracy: 0.9737 with seed 0 (37 of the 38 test flowers right). The seed
+matters at this size: seeds 0 to 9 give 0.947 to 1.0 (36 to 38 flowers), e.g.
+`python -c "import importlib; importlib.import_module('03_iris').main(seed=2)"` in examples/ gives 1.0.
 
     python examples/03_iris.py
 """
@@ -14,7 +16,7 @@ from scratchgrad.datasets import load_iris
 
 
 def main(epochs=100, seed=0):
-    """Returns the test accuracy (1.0 with seed 0 and the full 100 epochs)."""
+    """Returns the test accuracy (0.9737 with seed 0 and the full 100 epochs; 0.947-1.0 over seeds 0-9)."""
     keras.set_seed(seed)
     x, y = load_iris()
     y = keras.utils.to_categorical(LabelEncoder().fit_transform(y))

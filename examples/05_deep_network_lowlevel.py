@@ -1,12 +1,14 @@
-"""The seed's L-layer network, written with the low-level API: Tensors, functional ops and an optimizer.
+"""An L-layer network as Andrew Ng's Deep Learning Specialization builds it (course 1, week 4), written with
+the low-level API: Tensors, functional ops and an optimizer.
 
 [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID, weights 0.01 · randn and zero biases, binary cross-entropy,
 mini-batch gradient descent. Data: the breast-cancer table (malignant or benign), standardized.
 
 Small 0.01 weights shrink the signal at every layer, so the loss first sits on a plateau near 0.66 (the
-network predicts the majority class) before it drops: about 30 epochs for these three layers. The seed's
-four ([20, 7, 5, 1]) stay on the plateau for all 100 epochs, which is why later chapters scale the initial
-weights by the layer's fan-in (He or Glorot) instead.
+network predicts the majority class) before it drops: about 30 epochs for these three layers (seed 0:
+train accuracy 0.9934, test 0.9912). The course's four layers, main(layer_dims=(30, 20, 7, 5, 1)), stay on
+the plateau for all 100 epochs (test accuracy 0.6316, the majority class), which is why later chapters
+scale the initial weights by the layer's fan-in (He or Glorot) instead.
 
     python examples/05_deep_network_lowlevel.py
 """

@@ -69,6 +69,35 @@ def test_make_figures_small_writes_every_png(tmp_path):
     assert not plt.get_fignums()  # each figure is closed once written
 
 
+def test_make_figures_draws_only_the_figures_named(tmp_path):
+    make_figures = load_make_figures()
+    out = tmp_path / "figures"
+    make_figures.main(["--small", "--out", str(out), "losses.png", "init_relu.png"])
+    assert sorted(p.name for p in out.iterdir()) == ["init_relu.png", "losses.png"]
+    with pytest.raises(SystemExit):
+        make_figures.main(["--small", "--out", str(out), "no_such_figure.png"])
+
+
+def test_the_guides_figures_say_what_they_show(monkeypatch, tmp_path):
+    """The textbook's rows and labels: perceptron panels with axes and a legend for the two outputs,
+    chapter 9's three initializations per activation, chapter 5's graph with values and gradients."""
+    make_figures = load_make_figures()
+    for a in make_figures.perceptron_gates(True).axes:
+        assert (a.get_xlabel(), a.get_ylabel()) == ("x₁", "x₂")
+        assert [t.get_text() for t in a.get_legend().get_texts()] == ["output 0", "output 1"]
+    rows = {name: [a.get_ylabel() for a in make_figures.FIGURES[name](True).axes if a.get_ylabel()]
+            for name in ("init_sigmoid.png", "init_relu.png")}
+    assert rows == {"init_sigmoid.png": ["1·randn", "0.01·randn", "Xavier"],
+                    "init_relu.png": ["0.01·randn", "Xavier", "He"]}
+    drawn = []
+    monkeypatch.setattr(make_figures.viz, "render", lambda dot, path: drawn.append(dot))
+    make_figures.main(["--out", str(tmp_path), "computational_graph.png"])
+    (dot,) = drawn
+    for label in ("100", "2", "200", "1.1", "220", "2.2", "110"):  # forward values, then gradients
+        assert f'label="{label}"' in dot
+    assert "float32" not in dot
+
+
 # ---- the Korean edition (docs/ko/) -------------------------------------------------------------------
 KOREAN = DOCS / "ko"
 HEADING = re.compile(r"^#+ ", re.M)

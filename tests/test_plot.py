@@ -68,6 +68,20 @@ def test_plot_history_draws_into_given_axes_and_labels_runs(trained):
         plot.plot_history(history, ax=axes[0])
 
 
+def visible_ticks(a):
+    lo, hi = a.get_xlim()
+    return [t for t in a.get_xticks() if lo <= t <= hi]
+
+
+def test_plot_history_puts_ticks_on_whole_epochs(trained):
+    _, history = trained  # 2 epochs: matplotlib's own ticks would be 1.0, 1.2, ..., 2.0
+    fig = plot.plot_history(history)
+    fig.canvas.draw()
+    for a in fig.axes:
+        ticks = visible_ticks(a)
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
 # ---- activations -----------------------------------------------------------------------------
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
@@ -127,6 +141,22 @@ def test_decision_boundary_of_a_plain_function_splits_the_plane(tmp_path):
     np.testing.assert_allclose(points.get_offsets(), x)
 
 
+def test_decision_boundary_labels_its_axes_and_classes():
+    x, y = datasets.logic_gate("or")
+    gate = lambda points: (points @ np.array([0.5, 0.5]) - 0.2 > 0).astype(int)  # noqa: E731
+    a = plot.plot_decision_boundary(gate, x, y, resolution=20).axes[0]
+    assert (a.get_xlabel(), a.get_ylabel()) == ("x₁", "x₂")
+    assert [t.get_text() for t in a.get_legend().get_texts()] == ["class 0", "class 1"]
+    a = plot.plot_decision_boundary(gate, x, y, resolution=20, class_names=["off", "on"],
+                                    feature_names=("left", "right")).axes[0]
+    assert [t.get_text() for t in a.get_legend().get_texts()] == ["off", "on"]
+    assert (a.get_xlabel(), a.get_ylabel()) == ("left", "right")
+    colors = [h.get_markerfacecolor() for h in a.get_legend().legend_handles]
+    dots = a.collections[-1].get_facecolors()[:, :3]  # the legend's colors are the dots' colors
+    np.testing.assert_allclose(dots[np.argmax(y)], matplotlib.colors.to_rgb(colors[1]))
+    np.testing.assert_allclose(dots[np.argmin(y)], matplotlib.colors.to_rgb(colors[0]))
+
+
 # ---- optimizers ------------------------------------------------------------------------------
 def test_optimizer_paths_start_together_and_head_for_the_minimum(tmp_path):
     fig = plot.plot_optimizer_paths(steps=30, save=tmp_path / "o.png")
@@ -146,7 +176,8 @@ def test_optimizer_paths_start_together_and_head_for_the_minimum(tmp_path):
 def test_activation_histograms_for_inits_and_for_a_model(tmp_path):
     sg.set_seed(0)
     x = np.random.default_rng(0).standard_normal((200, 30)).astype(np.float32)
-    fig = plot.plot_activation_histograms(x=x, layers=3, units=30, save=tmp_path / "i.png")
+    fig = plot.plot_activation_histograms(["small_random", "glorot_normal", "he_normal"], x=x, layers=3, units=30,
+                                          save=tmp_path / "i.png")
     assert_png(tmp_path / "i.png")
     assert len(fig.axes) == 3 * 3
     assert [a.get_ylabel() for a in fig.axes[::3]] == ["0.01·randn", "Xavier", "He"]
@@ -154,6 +185,36 @@ def test_activation_histograms_for_inits_and_for_a_model(tmp_path):
     fig = plot.plot_activation_histograms(model, x=x, save=tmp_path / "m.png")
     assert_png(tmp_path / "m.png")
     assert len(fig.axes) == 2 and fig.axes[0].get_ylabel() == "mine"  # the linear Dense is not an activation
+
+
+def histogram(a):
+    """(bin centres, counts) of a histogram panel."""
+    return (np.array([p.get_x() + p.get_width() / 2 for p in a.patches]),
+            np.array([p.get_height() for p in a.patches]))
+
+
+def test_activation_histograms_are_the_textbooks_rows():
+    """Sigmoid: std 1 saturates at 0 and 1, std 0.01 collapses at 0.5, Xavier stays spread; ReLU: 0.01,
+    Xavier, He. 1000 samples through 5 layers of 100 units, as in the textbook."""
+    sg.set_seed(0)
+    fig = plot.plot_activation_histograms(activation="sigmoid")
+    assert len(fig.axes) == 3 * 5
+    assert [a.get_ylabel() for a in fig.axes[::5]] == ["1·randn", "0.01·randn", "Xavier"]
+    assert [a.get_title() for a in fig.axes[:5]] == [f"layer {i}" for i in range(1, 6)]
+    for a in fig.axes:
+        assert histogram(a)[1].sum() == 1000 * 100  # every activation of the layer is counted
+    centres, counts = histogram(fig.axes[4])  # std 1, layer 5
+    assert counts[(centres < 0.1) | (centres > 0.9)].sum() > 0.6 * counts.sum()
+    centres, counts = histogram(fig.axes[9])  # std 0.01, layer 5
+    assert counts[np.abs(centres - 0.5) < 0.05].sum() == counts.sum()
+    centres, counts = histogram(fig.axes[14])  # Xavier, layer 5
+    assert counts[np.abs(centres - 0.5) < 0.05].sum() < 0.6 * counts.sum()
+    assert counts[(centres < 0.1) | (centres > 0.9)].sum() < 0.05 * counts.sum()
+    sg.set_seed(0)
+    fig = plot.plot_activation_histograms(activation="relu")
+    assert [a.get_ylabel() for a in fig.axes[::5]] == ["0.01·randn", "Xavier", "He"]
+    one = plot.plot_activation_histograms(sg.initializers.RandomNormal(stddev=1.0), layers=2, units=10)
+    assert [a.get_ylabel() for a in one.axes] == ["1·randn", ""]
 
 
 def test_small_random_init_collapses_sigmoid_activations():
@@ -173,6 +234,8 @@ def test_gradient_flow_shows_sigmoid_gradients_vanishing(tmp_path):
     sigmoid_line, relu_line = fig.axes[0].lines
     s, r = sigmoid_line.get_ydata(), relu_line.get_ydata()
     assert len(s) == len(r) == 7
+    # one tick per weight layer: the 6 hidden layers by number, then the output layer
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3", "4", "5", "6", "output"]
     assert s[0] / s[-1] < 1e-2 < r[0] / r[-1]
 
 
@@ -262,6 +325,20 @@ def test_plot_weights_dense_and_conv_kernels(trained, tmp_path):
         plot.plot_weights(np.ones((2, 2, 2)))
 
 
+def test_plot_weights_of_a_non_image_dense_layer_is_a_heat_map(tmp_path):
+    model = sg.Sequential([sg.Input(shape=(4,)), Dense(30, activation="relu"), Dense(3, activation="softmax")])
+    fig = plot.plot_weights(model, save=tmp_path / "iris.png")  # Iris: 4 measurements, not a picture
+    assert_png(tmp_path / "iris.png")
+    a = fig.axes[0]
+    np.testing.assert_array_equal(a.images[0].get_array(), model.layers[0].kernel.numpy())
+    assert (a.get_xlabel(), a.get_ylabel()) == ("unit", "input")
+    assert len([ax for ax in fig.axes if ax.images]) == 1  # one matrix, and a colorbar
+    hidden = plot.plot_weights(model.layers[1])  # 30 inputs: a heat map too
+    assert image_shapes(hidden) == [(30, 3)]
+    assert image_shapes(plot.plot_weights(np.ones((64, 5)), as_images=False)) == [(64, 5)]
+    assert image_shapes(plot.plot_weights(np.ones((9, 2)), as_images=True)) == [(3, 3)] * 2
+
+
 def test_confusion_matrix_counts_like_sklearn(tmp_path):
     from sklearn.metrics import confusion_matrix
 
@@ -313,14 +390,23 @@ def test_live_plot_saves_a_png_every_epoch(digits, tmp_path):
 def test_live_plot_replaces_the_figure_in_a_notebook(digits, monkeypatch):
     display = pytest.importorskip("IPython.display")
     calls = []
+
+    class Handle:
+        def update(self, image):
+            calls.append(("update", type(image).__name__))
+
+    def show(image, display_id=False):
+        calls.append(("display", type(image).__name__, display_id))
+        return Handle()
+
     monkeypatch.setattr(plot, "_in_notebook", lambda: True)
-    monkeypatch.setattr(display, "clear_output", lambda wait=False: calls.append(("clear", wait)))
-    monkeypatch.setattr(display, "display", lambda fig: calls.append(("display", type(fig).__name__)))
+    monkeypatch.setattr(display, "display", show)
     x, y = digits
     model = sg.Sequential([Dense(10, activation="softmax")])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    model.fit(x[:50], y[:50], epochs=2, verbose=0, callbacks=[plot.LivePlot()])
-    assert calls == [("clear", True), ("display", "Figure")] * 2
+    model.fit(x[:50], y[:50], epochs=3, verbose=0, callbacks=[plot.LivePlot()])
+    # a PNG (an image even before pyplot is used), shown once and then updated in place
+    assert calls == [("display", "Image", True), ("update", "Image"), ("update", "Image")]
 
 
 def test_agg_is_chosen_only_without_a_screen(monkeypatch):
@@ -331,6 +417,86 @@ def test_agg_is_chosen_only_without_a_screen(monkeypatch):
     assert plot._headless()
     monkeypatch.setenv("DISPLAY", ":0")
     assert not plot._headless()
+
+
+# ---- one call, one figure: in a script and in a Jupyter kernel -------------------------------------
+def test_outside_a_notebook_figures_stay_in_pyplot(trained):
+    """A script gets pyplot's behaviour: the figure is open until plt.show() or plt.close()."""
+    _, history = trained
+    fig = plot.plot_history(history)
+    assert fig.number in plt.get_fignums()
+    assert "_ipython_display_" not in vars(fig)
+
+
+HISTORY = "h = {'loss': [1.0, 0.6, 0.4], 'accuracy': [0.5, 0.7, 0.8], 'val_loss': [1.1, 0.8, 0.7]}"
+# (cell, the widths in inches of the images it must show, in order); narrow: one panel, wide: two
+IN_A_KERNEL = [
+    ("import scratchgrad as sg\n"  # LivePlot before pyplot was ever used in the kernel: still an image
+     "from scratchgrad import datasets, plot\n"
+     "from scratchgrad.layers import Dense\n"
+     "x, y = datasets.load_digits()\n"
+     "model = sg.Sequential([Dense(10, activation='softmax')])\n"
+     "model.compile(optimizer='sgd', loss='sparse_categorical_crossentropy')\n"
+     "history = model.fit(x[:50] / 16, y[:50], epochs=2, verbose=1, callbacks=[plot.LivePlot()])", [4]),
+    (HISTORY + "\nimport matplotlib.pyplot as plt", []),
+    ("plot.plot_history(h)", [8]),  # the last expression: shown once, not once more as the cell's result
+    ("fig = plot.plot_history(h)", [8]),  # assigned: shown once, as pyplot shows a figure it made
+    ("fig", [8]),  # asked for again in a later cell: shown again, as pyplot would
+    ("fig = plot.plot_history(h, label='a')\nplot.plot_history(h, label='b', ax=fig.axes)", [8]),  # drawn twice
+    ("fig = plot.plot_history(h, metrics=['loss'])\nfig.axes[0].set_yscale('log')", [4]),  # changed after
+    ("plot.plot_history(h, metrics=['loss'])\nplot.plot_history(h)", [4, 8]),  # two figures, in order
+    ("fig, ax = plt.subplots(figsize=(4, 3))\nplot.plot_history(h, metrics=['loss'], ax=ax)", [4]),  # ax= given
+    ("plot.plot_history(h, save='h.png')", [8]),
+    ("plot.plot_history(h)\nplt.show()", [8]),
+    ("import os\nos.path.getsize('h.png') > 1000", []),
+]
+
+
+def png_width(output):
+    import base64
+    import struct
+
+    png = base64.b64decode(output["data"]["image/png"])
+    return struct.unpack(">I", png[16:20])[0]
+
+
+@pytest.fixture(scope="module")
+def executed_in_a_kernel(tmp_path_factory):
+    """The cells above run in a real Jupyter kernel (nbclient and ipykernel), inline backend and all."""
+    pytest.importorskip("ipykernel")
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    import os
+    from pathlib import Path
+
+    src = str(Path(plot.__file__).resolve().parent.parent)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"import sys\nsys.path.insert(0, {src!r})")]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source, _ in IN_A_KERNEL]
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    folder = tmp_path_factory.mktemp("kernel")
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute(env=env)
+    return nb
+
+
+def test_one_call_one_figure_in_a_kernel(executed_in_a_kernel):
+    cells = executed_in_a_kernel.cells[1:]
+    wide = png_width(cells[2].outputs[0])  # plot_history(h): two panels, 8 inches
+    for cell, (source, widths) in zip(cells, IN_A_KERNEL):
+        assert not [o for o in cell.outputs if o.output_type == "error"], source
+        images = [o for o in cell.outputs if any(kind.startswith("image/") for kind in o.get("data", {}))]
+        assert all(o.output_type == "display_data" for o in images), source  # never also as the cell's result
+        assert [8 if png_width(o) > 0.75 * wide else 4 for o in images] == widths, source
+    assert cells[-1].outputs[0]["data"]["text/plain"] == "True"  # and save= wrote the file
+    progress = [o for o in cells[0].outputs if list(o.get("data", {})) == ["text/plain"]]
+    assert [o["data"]["text/plain"].startswith("Epoch") for o in progress] == [True, True]  # LivePlot kept them
+
+
+def test_one_call_one_figure_in_the_html_export(executed_in_a_kernel):
+    nbconvert = pytest.importorskip("nbconvert")
+    html, _ = nbconvert.HTMLExporter().from_notebook_node(executed_in_a_kernel)
+    assert html.count('src="data:image/png;base64,') == sum(len(widths) for _, widths in IN_A_KERNEL)
 
 
 # ---- the computational graph -----------------------------------------------------------------
@@ -367,6 +533,49 @@ def test_to_dot_draws_every_tensor_and_op_once_with_edges_forward():
     filled = [n for n in tensors if "filled" in labels[n]]
     assert len(filled) == 2  # the parameters a and b; c needs no gradient
     assert viz.to_dot(small_graph()) == text  # ids depend only on the graph
+
+
+def apples():
+    apple = sg.Tensor(100.0, requires_grad=True, name="apple")
+    count = sg.Tensor(2.0, requires_grad=True, name="count")
+    tax = sg.Tensor(1.1, requires_grad=True, name="tax")
+    return (apple, count, tax), apple * count * tax
+
+
+def labelled_edges(text):
+    """{(src, dst): label} of the forward edges and of the backward (red) ones."""
+    forward, backward = {}, {}
+    for src, dst, attrs in re.findall(r"^\s*(\w+) -> (\w+) \[(.*)\];$", text, re.M):
+        label = re.search(r'label="([^"]*)"', attrs).group(1)
+        (backward if "dir=back" in attrs else forward)[(src, dst)] = label
+    return forward, backward
+
+
+def test_to_dot_draws_the_textbooks_apples_with_values_and_gradients():
+    """price = apple · count · tax: 100 and 2 make 200, times 1.1 makes 220; back come 1, 1.1, and 2.2,
+    110 and 200 for apple, count and tax (Deep Learning from Scratch, chapter 5)."""
+    leaves, price = apples()
+    text = viz.to_dot(price, values=True, grads=True)
+    nodes = dict(re.findall(r"^\s*(\w+) \[(.*)\];$", text, re.M))
+    names = {n: re.search(r'label="([^"]*)"', a).group(1) for n, a in nodes.items() if n not in ("node", "edge")}
+    forward, backward = labelled_edges(text)
+    named = {(names[s], names[d]): label for (s, d), label in forward.items()}
+    assert named == {("apple", "Mul"): "100", ("count", "Mul"): "2", ("Mul", "Mul"): "200",
+                     ("tax", "Mul"): "1.1", ("Mul", ""): "220"}
+    named = {(names[s], names[d]): label for (s, d), label in backward.items()}
+    assert named == {("apple", "Mul"): "2.2", ("count", "Mul"): "110", ("Mul", "Mul"): "1.1",
+                     ("tax", "Mul"): "200", ("Mul", ""): "1"}
+    assert "float32" not in text  # values, not `() float32`
+    assert all(t.grad is None for t in leaves)  # nothing touched: backward still works afterwards
+    price.backward()
+    assert [t.grad for t in leaves] == pytest.approx([2.2, 110, 200])
+    _, price = apples()
+    values_only = viz.to_dot(price, values=True)
+    assert labelled_edges(values_only)[1] == {} and "220" in values_only
+    assert viz.to_dot(price) == viz.to_dot(apples()[1])  # the default drawing is unchanged
+    price.backward()
+    with pytest.raises(ValueError, match="retain_graph"):
+        viz.to_dot(price, grads=True)
 
 
 def test_to_dot_after_backward_draws_what_is_left():

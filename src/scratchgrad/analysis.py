@@ -3,6 +3,7 @@ counts, and the textbook's demonstration networks. plot.py draws what these comp
 import numpy as np
 
 from . import functional as F
+from . import initializers
 from . import optimizers as opt
 from .autograd import no_grad
 from .models.mlp import mlp
@@ -19,9 +20,28 @@ ACTIVATIONS = {
     "softplus": ("softplus", F.softplus),
 }
 
-# the textbook's three weight scales: 0.01·randn, Xavier (σ = √(1/n) for n in = n out), He (σ = √(2/n))
+# the textbook's weight scales: 1·randn, 0.01·randn, Xavier (σ = √(1/n) for n in = n out), He (σ = √(2/n))
 INITS = ("small_random", "glorot_normal", "he_normal")
-INIT_TITLES = {"small_random": "0.01·randn", "glorot_normal": "Xavier", "he_normal": "He"}
+INIT_TITLES = {"small_random": "0.01·randn", "glorot_normal": "Xavier", "xavier_normal": "Xavier",
+               "he_normal": "He", "textbook_he_normal": "He"}
+
+
+def histogram_inits(activation):
+    """The rows of the textbook's activation-histogram experiment for an activation: for sigmoid (and
+    tanh) std 1 (outputs saturate at 0 and 1), std 0.01 (all at 0.5) and Xavier; for ReLU-like ones
+    std 0.01, Xavier and He."""
+    if activation in ("sigmoid", "tanh", "hard_sigmoid", "softsign"):
+        return (initializers.RandomNormal(stddev=1.0), "small_random", "glorot_normal")
+    return INITS
+
+
+def init_title(init):
+    """A short name for an initializer: "Xavier", "He", "0.01·randn", "1·randn" (a zero-mean RandomNormal)."""
+    if isinstance(init, str):
+        return INIT_TITLES.get(init, init)
+    if isinstance(init, initializers.RandomNormal) and init.mean == 0:
+        return f"{init.stddev:g}·randn"
+    return type(init).__name__
 
 
 def function_to_minimize(x, y):
@@ -111,7 +131,7 @@ def gradient_flow(model, x, y):
 def deep_classifier(activation, init, depth=10, units=64, classes=10):
     """The textbook's deep net for the vanishing-gradient experiment, compiled with SGD."""
     model = mlp(None, [units] * depth, classes, activation, kernel_initializer=init,
-                name=f"{activation} ({INIT_TITLES.get(init, init)})")
+                name=f"{activation} ({init_title(init)})")
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     return model
 

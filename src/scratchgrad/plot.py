@@ -5,18 +5,23 @@ plot that redraws while fit() runs.
 matplotlib is optional (pip install 'scratchgrad[plot]'): it is imported when something is drawn, not
 when scratchgrad is. Every function returns its matplotlib Figure; `ax=` draws into Axes you own (one
 Axes, or a sequence with one Axes per panel for the plots with several panels) and `save=` writes the
-figure to that path (PNG by its suffix). Figures are made with pyplot, so `plt.show()` shows them; none is
-ever closed here, so close your own (`plt.close(fig)`) when you make many in a loop.
+figure to that path (PNG by its suffix). Figures are made with pyplot, so `plt.show()` shows them; in a
+script none is ever closed here, so close your own (`plt.close(fig)`) when you make many in a loop. In a
+Jupyter notebook each call shows its figure once, when the cell ends, as pyplot shows its own: as the cell's
+last line, assigned (`fig = plot_history(h)`), or drawn into twice with `ax=`; `fig` in a later cell shows
+it again.
 """
+import functools
+import io
 import math
 import os
 import sys
 
 import numpy as np
 
-from .analysis import (ACTIVATIONS, INIT_TITLES, INITS, activation_curve, activation_outputs, class_ids,
+from .analysis import (ACTIVATIONS, activation_curve, activation_outputs, class_ids,
                        confusion_matrix, deep_classifier, deep_stack, default_optimizers, function_to_minimize,
-                       gradient_flow, optimizer_path)
+                       gradient_flow, histogram_inits, init_title, optimizer_path)
 from .callbacks import Callback
 from .files import atomic_write
 from .layers import LSTM, SimpleRNN
@@ -83,7 +88,71 @@ def save_figure(fig, path, **savefig_args):
 def _finish(fig, save):
     if save is not None:
         save_figure(fig, save)
+    if _in_notebook():
+        fig._ipython_display_ = functools.partial(_display_once, fig)
     return fig
+
+
+# ---- one call, one figure in a notebook ---------------------------------------------------------
+# In a Jupyter kernel the inline backend shows every pyplot figure when the cell ends; a figure that is
+# also the cell's value would be shown a second time as its result. So a figure returned here, when
+# IPython displays it, shows the figures still waiting for the end of the cell (as plt.show() does: in
+# the order they were made, then closed), itself among them, and nothing else: `plot_x(...)` as the
+# last line, `fig = plot_x(...)`, and several calls drawing into one figure each give one image.
+_flushing = False
+
+
+def _inline_backend():
+    """matplotlib_inline's backend module when it is the backend in use, else None."""
+    backend = sys.modules.get("matplotlib_inline.backend_inline")
+    matplotlib = sys.modules.get("matplotlib")
+    if backend is None or matplotlib is None:
+        return None
+    return backend if matplotlib.get_backend() in ("inline", "module://matplotlib_inline.backend_inline") else None
+
+
+def _shown_when_the_cell_ends(fig, backend):
+    """Whether the inline backend's end-of-cell flush would display `fig` (False while it is displaying)."""
+    from matplotlib._pylab_helpers import Gcf
+
+    show = backend.show
+    showing = {getattr(show, "__code__", None), getattr(backend.flush_figures, "__code__", None)}
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code in showing:
+            return False
+        frame = frame.f_back
+    if not getattr(show, "_draw_called", False):
+        return False
+    if not any(manager.canvas.figure is fig for manager in Gcf.get_all_fig_managers()):
+        return False
+    return backend.InlineBackend.instance().close_figures or fig in getattr(show, "_to_draw", ())
+
+
+def _display_once(fig):
+    """A returned figure's `_ipython_display_`: see the comment above."""
+    global _flushing
+    backend = _inline_backend()
+    try:
+        pending = not _flushing and backend is not None and _shown_when_the_cell_ends(fig, backend)
+    except Exception:  # matplotlib_inline's internals changed: show it, at worst twice
+        pending = False
+    if pending:
+        _flushing = True
+        try:
+            backend.flush_figures()
+        finally:
+            _flushing = False
+        return
+    from IPython.display import display
+
+    metadata = getattr(backend, "_fetch_figure_metadata", lambda fig: None)(fig) if backend else None
+    hook = fig.__dict__.pop("_ipython_display_", None)  # display the plain Figure, not this hook again
+    try:
+        display(fig, metadata=metadata)
+    finally:
+        if hook is not None:
+            fig._ipython_display_ = hook
 
 
 # ---- arrays in, classes and images out -------------------------------------------------------
@@ -129,6 +198,13 @@ def _image_grid(images, titles=None, colors=None, cmap="gray", centered=False, a
 
 
 # ---- training curves -------------------------------------------------------------------------
+def _integer_ticks():
+    """A tick locator that puts ticks on whole numbers only (epochs, layers)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _history_names(logs, metrics):
     return list(metrics) if metrics else [k for k in logs if not k.startswith("val_")]
 
@@ -158,6 +234,7 @@ def plot_history(history, metrics=None, label=None, ax=None, save=None):
                    label=f"{label} (validation)" if label else "validation")
         a.set_title(name)
         a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(_integer_ticks())  # epochs are whole numbers: no tick at 1.5
         a.legend()
         a.grid(alpha=0.3)
     return _finish(fig, save)
@@ -185,11 +262,14 @@ def plot_activations(names=None, x=None, ax=None, save=None):
 
 
 # ---- 2-D classifiers -------------------------------------------------------------------------
-def plot_decision_boundary(model, x, y, resolution=200, margin=0.5, ax=None, save=None):
+def plot_decision_boundary(model, x, y, resolution=200, margin=0.5, class_names=None, feature_names=("x₁", "x₂"),
+                           ax=None, save=None):
     """The class each point of the plane gets (shaded) and the data points (dots) of 2-D data.
 
     `model` is a Keras-style model (its predict gives softmax rows or one sigmoid output) or any
     function from an (N, 2) array to outputs or class numbers, e.g. a hand-set perceptron.
+    `class_names` name the classes in the legend (default "class 0", "class 1", ...); `feature_names`
+    label the two axes.
     """
     x = np.asarray(x, dtype=np.float32)
     labels = class_ids(y)
@@ -206,6 +286,13 @@ def plot_decision_boundary(model, x, y, resolution=200, margin=0.5, ax=None, sav
     a.scatter(x[:, 0], x[:, 1], c=[colors[k] for k in labels], edgecolors="black", linewidths=0.5, s=25)
     a.set_xlim(lo[0], hi[0])
     a.set_ylim(lo[1], hi[1])
+    a.set_xlabel(feature_names[0])
+    a.set_ylabel(feature_names[1])
+    from matplotlib.lines import Line2D
+
+    names = list(class_names) if class_names is not None else [f"class {k}" for k in range(n_classes)]
+    a.legend([Line2D([], [], ls="", marker="o", mfc=colors[k], mec="black", mew=0.5) for k in range(n_classes)],
+             names[:n_classes], fontsize=8, framealpha=0.9)  # dot and region share the class's color
     return _finish(fig, save)
 
 
@@ -235,24 +322,29 @@ def plot_optimizer_paths(optimizers=None, f=None, start=(-7.0, 2.0), steps=30, a
 
 
 # ---- statistics of deep nets -----------------------------------------------------------------
-def plot_activation_histograms(model_or_inits=INITS, x=None, activation="sigmoid", layers=5, units=100, bins=30,
+def plot_activation_histograms(model_or_inits=None, x=None, activation="sigmoid", layers=5, units=100, bins=30,
                                ax=None, save=None):
     """Histograms of every hidden layer's activations: one row per initialization (or model).
 
-    The textbook's experiment: 1000 random inputs through `layers` Dense layers of `units` units. With
-    0.01·randn, sigmoid outputs all crowd at 0.5 (every unit says the same); with Xavier (sigmoid, tanh)
-    or He (ReLU) they stay spread out through the depth. `model_or_inits` is a model or a list of
-    initializer names and models. Exact zeros (units a ReLU switched off, about half of them) are left
-    out: their spike would flatten the spread of the others, which is what tells the inits apart.
+    The textbook's experiment: 1000 random inputs through `layers` Dense layers of `units` units, no
+    biases. By default its rows for the activation: for sigmoid, std 1 (1·randn: the outputs pile up
+    at 0 and 1, where the sigmoid is flat and the gradient vanishes), std 0.01 (they all crowd at 0.5:
+    every unit says the same) and Xavier (they stay spread out through the depth); for ReLU, std 0.01,
+    Xavier and He. `model_or_inits` is a model, or a list of initializers (names such as
+    "small_random", or objects such as `RandomNormal(stddev=1.0)`) and models. Exact zeros (units a
+    ReLU switched off, about half of them) are left out: their spike would flatten the spread of the
+    others, which is what tells the inits apart.
     """
-    single = isinstance(model_or_inits, str) or hasattr(model_or_inits, "layers")
+    if model_or_inits is None:
+        model_or_inits = histogram_inits(activation)
+    single = isinstance(model_or_inits, str) or hasattr(model_or_inits, "layers") or callable(model_or_inits)
     rows = [model_or_inits] if single else list(model_or_inits)
     x = get_rng().standard_normal((1000, units)).astype(np.float32) if x is None else x
     titles, outputs = [], []
     for row in rows:
         is_model = hasattr(row, "layers")
         model = row if is_model else deep_stack(activation, row, layers, units)
-        titles.append(row.name if is_model else INIT_TITLES.get(row, row))
+        titles.append(row.name if is_model else init_title(row))
         outputs.append([o[o != 0] for o in activation_outputs(model, x)])
     everything = np.concatenate([o for row in outputs for o in row])
     value_range = (float(everything.min()), float(everything.max()))
@@ -274,10 +366,12 @@ def plot_activation_histograms(model_or_inits=INITS, x=None, activation="sigmoid
 
 
 def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=10, ax=None, save=None):
-    """Mean |gradient| per layer, first layer on the left, on a log scale: the vanishing gradient.
+    """Mean |gradient| of each weight layer's kernel, first layer on the left, on a log scale: the
+    vanishing gradient. There is one point per layer with weights: the hidden layers numbered 1, 2, ...
+    and the last one labelled "output".
 
-    Without a model, two nets of `depth` hidden layers are compared on random data: sigmoid (with its
-    Xavier init) and ReLU (with He). Backprop multiplies by sigmoid' ≤ 0.25 at every layer, so the first
+    Without a model, two nets of `depth` hidden layers (depth + 1 points with the output layer) are
+    compared on random data: sigmoid (with its Xavier init) and ReLU (with He). Backprop multiplies by sigmoid' ≤ 0.25 at every layer, so the first
     layers of the sigmoid net get gradients orders of magnitude smaller than the last, while ReLU's
     derivative is 1 wherever a unit is on.
     Given a compiled model, its own x and y are used.
@@ -293,7 +387,12 @@ def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=1
     for m in models:
         flow = gradient_flow(m, x, y)
         a.semilogy(np.arange(1, len(flow) + 1), flow, "o-", label=m.name)
-    a.set_xlabel("layer (input → output)")
+    # one tick per weight layer: the hidden layers by number, then the output layer
+    layers = max(len(line.get_xdata()) for line in a.lines)
+    every = math.ceil(layers / 16)  # at most about 16 labels
+    a.set_xticks(range(1, layers + 1), [("output" if i == layers else str(i)) if i % every == 0 or i == layers
+                                        else "" for i in range(1, layers + 1)])
+    a.set_xlabel("weight layer (input → output)")
     a.set_ylabel("mean |dL/dW|")
     a.legend()
     a.grid(alpha=0.3, which="both")
@@ -404,16 +503,41 @@ def _kernel_images(kernel):
     raise ValueError(f"plot_weights takes a Dense (2-D) or conv (4-D) kernel, got shape {w.shape}")
 
 
-def plot_weights(layer, max_images=64, ax=None, save=None):
-    """The first layer's weights as images: what each unit (or filter) responds to, red for pixels that
-    push it up, blue for those that push it down.
+def _looks_like_pixels(n_inputs):
+    """A Dense layer whose inputs can be shown as a square picture of at least 4×4 (8×8 digits, MNIST)."""
+    side = math.isqrt(n_inputs)
+    return side * side == n_inputs and side >= 4
 
-    `layer` is a layer with a `kernel`, a model (its first such layer), or a kernel array; a Dense unit
-    over 784 inputs is drawn as 28×28, a conv filter as kh×kw.
+
+def _weight_matrix(w, ax=None):
+    """A Dense kernel (n_in, units) as one heat map: row i is input i, column j unit j."""
+    fig, (a,) = _panels(1, ax, size=(5.0, 4.0))
+    limit = float(np.abs(w).max()) or 1.0
+    image = a.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+    a.set_xlabel("unit")
+    a.set_ylabel("input")
+    a.set_title(f"kernel: {w.shape[0]} inputs × {w.shape[1]} units")
+    fig.colorbar(image, ax=a)
+    return fig
+
+
+def plot_weights(layer, max_images=64, as_images=None, ax=None, save=None):
+    """The first layer's weights: what each unit (or filter) responds to, red for inputs that push it
+    up, blue for those that push it down.
+
+    `layer` is a layer with a `kernel`, a model (its first such layer), or a kernel array. A conv filter
+    is drawn as a kh×kw image; a Dense unit over pixels as an image too (784 inputs as 28×28). A Dense
+    kernel whose inputs are not a square picture (Iris's 4 measurements, a hidden layer's 100 units) is
+    drawn whole as one heat map, inputs down and units across. `as_images` forces one way or the other
+    for a Dense kernel (default: images when the inputs make a square of at least 4×4).
     """
     if hasattr(layer, "layers"):
         layer = next(lay for lay in layer.layers if getattr(lay, "kernel", None) is not None)
-    images = _kernel_images(getattr(layer, "kernel", layer))[:max_images]
+    kernel = getattr(layer, "kernel", layer)
+    w = np.asarray(getattr(kernel, "data", kernel), dtype=np.float32)
+    if w.ndim == 2 and not (_looks_like_pixels(w.shape[0]) if as_images is None else as_images):
+        return _finish(_weight_matrix(w, ax), save)
+    images = _kernel_images(w)[:max_images]
     return _finish(_image_grid(images, cmap="RdBu_r", centered=True, ax=ax), save)
 
 
@@ -457,7 +581,8 @@ def plot_predictions(model, images, labels, max_images=25, ax=None, save=None):
 class LivePlot(Callback):
     """Redraw loss and metrics after every epoch while fit() runs.
 
-    In a Jupyter notebook the figure is replaced in place; in a script it is written to `path`
+    In a Jupyter notebook the figure is replaced in place (one image, among the other outputs of the cell,
+    such as fit's progress lines, which stay); in a script it is written to `path`
     (default "training.png") after every epoch, whole each time (see save_figure), so an image viewer
     that reloads shows training as it goes. A path given in a notebook is written too.
     """
@@ -468,7 +593,7 @@ class LivePlot(Callback):
         self.figure = None
 
     def on_train_begin(self, logs=None):
-        self.logs, self.figure = {}, None
+        self.logs, self.figure, self.shown = {}, None, None
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
@@ -488,10 +613,15 @@ class LivePlot(Callback):
         plot_history(self.logs, names, ax=self.axes)
         notebook = _in_notebook()
         if notebook:
-            from IPython.display import clear_output, display
+            from IPython.display import Image, display
 
-            clear_output(wait=True)
-            display(self.figure)
+            png = io.BytesIO()  # a PNG, not the Figure: IPython shows a Figure as an image only once pyplot drew one
+            self.figure.savefig(png, format="png", bbox_inches="tight")
+            image = Image(png.getvalue(), format="png")
+            if self.shown is None:  # a display handle: updated in place, where clear_output would wipe the cell
+                self.shown = display(image, display_id=True)
+            else:
+                self.shown.update(image)
         if self.path or not notebook:
             save_figure(self.figure, self.path or "training.png")
 
