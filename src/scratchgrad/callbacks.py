@@ -361,12 +361,12 @@ class BackupAndRestore(Callback):
         backups = self._backups()
         if not backups:
             return
-        from .models.saving import _seed_generators, load_model
+        from .models.saving import seed_generators, load_model
 
         saved = load_model(os.path.join(self.backup_dir, backups[-1]))  # also sets the global random state
         self.model.set_weights(saved.get_weights())
         self.model.set_optimizer_state(saved.get_optimizer_state())
-        for ours, restored in zip(_seed_generators(self.model), _seed_generators(saved)):  # seeded layers' draws
+        for ours, restored in zip(seed_generators(self.model), seed_generators(saved)):  # seeded layers' draws
             ours.generator.bit_generator.state = restored.generator.bit_generator.state
         if not callable(saved.optimizer._learning_rate):  # a rate a callback changed (a schedule follows the step)
             self.model.optimizer.learning_rate = saved.optimizer._learning_rate

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import losses, metrics, optimizers, tree
 from .files import atomic_write
-from .models.saving import ModelFileError
+from .models.saving import ModelFileError, saveable_metrics
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
 MAX_MEMBER_BYTES = 4 << 30  # model.weights.h5
@@ -1120,20 +1120,11 @@ def _keras_values(config, depth):
     return out
 
 
-def _saveable_metrics(metric_ids):
-    """The metrics given to compile() that a file can name (strings; custom callables are not written)."""
-    if isinstance(metric_ids, dict):
-        return {k: _saveable_metrics(v) for k, v in metric_ids.items()}
-    if isinstance(metric_ids, (list, tuple)):
-        return [_saveable_metrics(m) for m in metric_ids if isinstance(m, (str, list, tuple, dict))]
-    return metric_ids if isinstance(metric_ids, str) else None
-
-
 def _keras_compile_config(model):
     loss = tree.map_structure(_keras_loss, model.loss, is_leaf=lambda v: not isinstance(v, (list, tuple, dict)))
     return {"optimizer": _keras_optimizer(model.optimizer), "loss": loss,
-            "loss_weights": model._loss_weights, "metrics": _saveable_metrics(model._metric_ids),
-            "weighted_metrics": _saveable_metrics(model._weighted_metric_ids), "run_eagerly": False,
+            "loss_weights": model._loss_weights, "metrics": saveable_metrics(model._metric_ids),
+            "weighted_metrics": saveable_metrics(model._weighted_metric_ids), "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
 
 

@@ -243,8 +243,8 @@ def save_model(model, path):
     tensors = _weight_tensors(model)
     if model.optimizer is not None:  # compiled: what training continues from goes along
         compile_config = {"loss": tree.map_structure(_serialize_loss, model.loss),
-                          "metrics": _saveable_metrics(model._metric_ids), "loss_weights": model._loss_weights,
-                          "weighted_metrics": _saveable_metrics(model._weighted_metric_ids),
+                          "metrics": saveable_metrics(model._metric_ids), "loss_weights": model._loss_weights,
+                          "weighted_metrics": saveable_metrics(model._weighted_metric_ids),
                           "optimizer": optimizers.serialize(model.optimizer)}
         metadata["compile"] = json.dumps(compile_config)
         state = model.get_optimizer_state()  # every trainable weight's slots, fresh ones for weights not updated yet
@@ -252,7 +252,7 @@ def save_model(model, path):
         for i, slots in enumerate(state["slots"]):
             tensors.update({f"optimizer/{i:04d}/{name}": value for name, value in slots.items()})
         metadata["random_state"] = json.dumps({"global": framework_random.get_state(), "seed_generators": [
-            g.generator.bit_generator.state for g in _seed_generators(model)]})
+            g.generator.bit_generator.state for g in seed_generators(model)]})
     _write_atomic(path, tensors, metadata)
 
 
@@ -434,7 +434,7 @@ def _restore_training_state(model, file):
         lacking.append("no random state: shuffling and dropout continue from this process's generator")
     else:
         framework_random.set_state(random_states[0])
-        for generator, state in zip(_seed_generators(model), random_states[1:]):
+        for generator, state in zip(seed_generators(model), random_states[1:]):
             generator.generator.bit_generator.state = state
     if lacking:
         warnings.warn(f"{file.path}: training will not resume exactly where it stopped: {'; '.join(lacking)}",
@@ -473,7 +473,7 @@ def _random_states(model, file):
     if "random_state" not in file.metadata:
         return None
     saved = file.json("random_state", dict)
-    generators, states = _seed_generators(model), saved.get("seed_generators")
+    generators, states = seed_generators(model), saved.get("seed_generators")
     if not isinstance(states, list) or len(states) != len(generators):
         raise file.error("random_state", f"must hold one state per SeedGenerator of the model ({len(generators)}), "
                                          f"got {states!r:.200}")
@@ -482,7 +482,7 @@ def _random_states(model, file):
     return [saved["global"], *states]
 
 
-def _seed_generators(model):
+def seed_generators(model):
     """The SeedGenerators the model's layers draw from, in a fixed order (layers depth first, each one's
     attributes in assignment order) that a model rebuilt from the same config repeats."""
     found, seen, stack = [], set(), [model]
@@ -501,10 +501,10 @@ def _is_loss_config(value):
     return isinstance(value, dict) and "class_name" in value
 
 
-def _saveable_metrics(metrics):
+def saveable_metrics(metrics):
     """The metrics given to compile() that a file can name (strings; custom callables are not saved)."""
     if isinstance(metrics, dict):
-        return {k: _saveable_metrics(v) for k, v in metrics.items()}
+        return {k: saveable_metrics(v) for k, v in metrics.items()}
     if isinstance(metrics, (list, tuple)):
-        return [_saveable_metrics(m) for m in metrics if isinstance(m, (str, list, tuple, dict))]
+        return [saveable_metrics(m) for m in metrics if isinstance(m, (str, list, tuple, dict))]
     return metrics if isinstance(metrics, str) else None
