@@ -197,6 +197,18 @@ def test_unsupported_options_are_refused_clearly():
         L.Attention(score_mode="general")
 
 
+def test_an_attention_mask_with_a_length_of_one_broadcasts_as_in_keras(rng):
+    layer = L.MultiHeadAttention(2, 3)
+    query, value = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 5, 3))
+    padding = rng.random((2, 1, 5)) < 0.6  # (batch, 1, Tv): the same value positions for every query
+    padding[:, :, 0] = True
+    broadcast = layer(query, value, attention_mask=padding, return_attention_scores=True)
+    full = layer(query, value, attention_mask=np.broadcast_to(padding, (2, 4, 5)), return_attention_scores=True)
+    for a, b in zip(broadcast, full):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert (broadcast[1].numpy()[~np.broadcast_to(padding[:, None], (2, 2, 4, 5))] == 0).all()
+
+
 def test_bad_inputs_and_masks_are_named(rng):
     layer = L.MultiHeadAttention(2, 3)
     query, value = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 5, 3))
@@ -204,7 +216,7 @@ def test_bad_inputs_and_masks_are_named(rng):
         layer(query, value, rng.standard_normal((2, 6, 3)))
     with pytest.raises(ValueError, match=r"value_mask must have shape \(2, 5\).*got \(2, 4\)"):
         layer(query, value, value_mask=np.ones((2, 4)))
-    with pytest.raises(ValueError, match=r"attention_mask must end in .* \(4, 5\), got shape \(2, 5, 4\)"):
+    with pytest.raises(ValueError, match=r"attention_mask must end in .* \(4, 5\) .*got shape \(2, 5, 4\)"):
         layer(query, value, attention_mask=np.ones((2, 5, 4)))
     with pytest.raises(ValueError, match=r"query must have shape \(batch, length, 3\), got \(2, 4, 2\)"):
         layer(query[..., :2], value)

@@ -185,6 +185,10 @@ def test_timeseries_windows_and_image_helpers(tmp_path):
     x, y = batches[0]
     assert x.tolist() == [[0, 2, 4], [1, 3, 5]] and y.tolist() == [0, 10]  # Keras's windows and targets
     assert sum(len(batches[i][0]) for i in range(len(batches))) == 10 - 4
+    assert [len(x) for x, _ in batches] == [2, 2, 2]  # a for loop stops at the end
+    assert batches[-1][1].tolist() == batches[2][1].tolist()
+    with pytest.raises(IndexError, match="batch 3 of a dataset of 3 batches"):
+        batches[3]
     pytest.importorskip("PIL")
     image = np.linspace(0, 255, 4 * 6 * 3).reshape(4, 6, 3).astype(np.uint8)
     keras.utils.save_img(tmp_path / "x.png", image, scale=False)

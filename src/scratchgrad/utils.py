@@ -84,6 +84,11 @@ class PyDataset:
     def on_epoch_end(self):
         pass
 
+    def __iter__(self):
+        """The batches in order, once (a `for` loop over the dataset stops at its end)."""
+        for index in range(len(self)):
+            yield self[index]
+
 
 def normalize(x, axis=-1, order=2):
     """keras.utils.normalize: x divided by its `order`-norm along `axis` (rows of zeros stay zeros)."""
@@ -247,6 +252,9 @@ class _Windows(PyDataset):
         return -(-len(self.starts) // self.batch_size)
 
     def __getitem__(self, index):
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"batch {index} of a dataset of {len(self)} batches")
+        index %= len(self)
         starts = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
         windows = self.data[starts[:, None] + self.offsets]
         return windows if self.targets is None else (windows, self.targets[starts])

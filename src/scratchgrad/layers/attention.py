@@ -151,9 +151,10 @@ class MultiHeadAttention(Layer):
         _check_mask(self, "query_mask", query_mask, (batch, q_length))
         _check_mask(self, "value_mask", value_mask, (batch, v_length))
         _check_mask(self, "key_mask", key_mask, (batch, v_length))
-        if attention_mask is not None and tuple(attention_mask.shape[-2:]) != (q_length, v_length):
+        if attention_mask is not None and (attention_mask.ndim < 2 or any(
+                got not in (1, want) for got, want in zip(attention_mask.shape[-2:], (q_length, v_length)))):
             raise ValueError(f"{self.name}: attention_mask must end in (query length, value length) = "
-                             f"{(q_length, v_length)}, got shape {tuple(attention_mask.shape)}")
+                             f"{(q_length, v_length)} (or 1 to broadcast), got shape {tuple(attention_mask.shape)}")
         like = query
         masks = [None if query_mask is None else ops.expand_dims(_as_mask(query_mask, like), -1),
                  None if value_mask is None else ops.expand_dims(_as_mask(value_mask, like), -2),
