@@ -51,6 +51,13 @@ class CallbackList:
             cb.set_model(model)
             cb.set_params(params)
 
+    def implements(self, hook):
+        """Whether some callback does something at `hook` (the base Callback's hooks do nothing): fit
+        builds a batch's logs only for a callback that reads them."""
+        base = getattr(Callback, hook)  # looked up on the class: reading the hook is not calling it
+        return any(hook in getattr(cb, "__dict__", ()) or getattr(type(cb), hook, None) is not base
+                   for cb in self.callbacks)
+
     def __getattr__(self, hook):
         def call_all(*args):
             arity = 2 if "epoch" in hook or "batch" in hook else 1  # (index, logs) or (logs)

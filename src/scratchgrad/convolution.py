@@ -73,13 +73,18 @@ class Window:
         """
         xp = array_module(padded)
         n, _, _, c = padded.shape
-        sn, sh, sw, sc = padded.strides
-        shape = (n, *self.out, *self.size, c)
-        fields = xp.lib.stride_tricks.as_strided(padded, shape, (sn, sh * self.strides[0], sw * self.strides[1],
-                                                                 sh, sw, sc))
         width = self.size[0] * self.size[1] * c
         col = xp.empty((n * self.out[0] * self.out[1], width + ones_column), dtype=padded.dtype)
-        col[:, :width].reshape(shape)[...] = fields  # reshape only splits axes: a view, written through
+        if c == 1:  # one channel (a grayscale image): the strided copy would move kw-element runs;
+            per_offset = col[:, :width].reshape(n, *self.out, width)  # per offset, whole image rows
+            for k, view in enumerate(self.views(padded)):
+                per_offset[..., k] = view[..., 0]
+        else:
+            sn, sh, sw, sc = padded.strides
+            shape = (n, *self.out, *self.size, c)
+            fields = xp.lib.stride_tricks.as_strided(padded, shape, (sn, sh * self.strides[0], sw * self.strides[1],
+                                                                     sh, sw, sc))
+            col[:, :width].reshape(shape)[...] = fields  # reshape only splits axes: a view, written through
         if ones_column:
             col[:, width] = 1
         return col

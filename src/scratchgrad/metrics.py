@@ -96,7 +96,12 @@ class _Accumulating(Metric):
         self.total, self.count = 0.0, 0.0
 
     def _add(self, values, sample_weight):
-        values = _array(values)
+        values = _array(values, None)
+        if sample_weight is None:  # the usual case: no array of ones per batch
+            self.total += float(values.sum(dtype=np.float64))
+            self.count += float(values.size)
+            return
+        values = values.astype(np.float64)
         weights = _weights(sample_weight, values)
         self.total += float((values * weights).sum())
         self.count += float(weights.sum())
@@ -138,7 +143,8 @@ class MeanMetricWrapper(_Accumulating):
         super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        self._add(self.fn(_array(y_true, None), _array(y_pred), **self.kwargs), sample_weight)
+        y_pred = _array(y_pred, np.float64 if self.needs_probabilities else None)  # argmax needs no float64 copy
+        self._add(self.fn(_array(y_true, None), y_pred, **self.kwargs), sample_weight)
 
 
 # ---- per-sample functions ----------------------------------------------------------------------------

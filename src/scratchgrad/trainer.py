@@ -473,19 +473,20 @@ class Trainer:
         self.train(True)
         warned = not self._warn_on_nan
         custom = self._overrides("train_step")
+        batch_logs = callback_list.implements("on_train_batch_end")
         for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, shuffle), steps)):
             callback_list.on_train_batch_begin(step)
             xb, yb, wb = _batch(xs, ys, weights, index)
             if custom:
-                logs = tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
+                tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
             else:
                 loss, preds, parts = self._train_batch(xb, yb, wb)
                 if not math.isfinite(loss) and not warned:
                     warned = True
                     warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                                   f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
-                logs = tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
-            callback_list.on_train_batch_end(step, logs)
+                tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
+            callback_list.on_train_batch_end(step, tracker.logs() if batch_logs else {})
             if self.stop_training:
                 break
         return tracker.logs()
@@ -500,15 +501,16 @@ class Trainer:
         hooks = callback_list or CallbackList([], self, {})
         hooks.on_test_begin()
         custom = self._overrides("test_step")
+        batch_logs = hooks.implements("on_test_batch_end")
         for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, False), steps)):
             hooks.on_test_batch_begin(step)
             xb, yb, wb = _batch(xs, ys, weights, index)
             if custom:
-                logs = tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
+                tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
             else:
                 loss, preds, parts = self._test_batch(xb, yb, wb)
-                logs = tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
-            hooks.on_test_batch_end(step, logs)
+                tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
+            hooks.on_test_batch_end(step, tracker.logs() if batch_logs else {})
         logs = tracker.logs()
         hooks.on_test_end(logs)
         return logs
@@ -571,18 +573,21 @@ class Trainer:
         self.train(True)
         tracker = _Tracker(self)
         if self._overrides("train_step"):
-            logs = tracker.custom(self.train_step(self._step_data(xs, ys, weights)))
+            tracker.custom(self.train_step(self._step_data(xs, ys, weights)))
         else:
             loss, preds, parts = self._train_batch(xs, ys, weights)
-            logs = tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
+            tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
         self.train(False)
+        logs = tracker.logs()
         return logs if return_dict else self._keras_result(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs, ys, weights = self._prepare(x, y, sample_weight)
         self.train(False)
         loss, preds, parts = self._test_batch(xs, ys, weights)
-        logs = _Tracker(self).update(loss, len(xs[0]), ys, preds, parts, weights)
+        tracker = _Tracker(self)
+        tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
+        logs = tracker.logs()
         return logs if return_dict else self._keras_result(logs)
 
     def predict_on_batch(self, x):
@@ -659,12 +664,10 @@ class _Tracker:
         for position, output, metric in self.metrics:
             w = weights if getattr(metric, "weighted", False) else None
             metric.update_state(ys[position], preds[output], sample_weight=w)
-        return self.logs()
 
     def custom(self, logs):
         """A train_step/test_step's own logs: Keras reports what it returns."""
         self.custom_logs = {k: float(np.asarray(getattr(v, "data", v))) for k, v in (logs or {}).items()}
-        return self.custom_logs
 
     def logs(self):
         if self.custom_logs is not None:
