@@ -1,11 +1,14 @@
-"""Benchmarks: scratchgrad against PyTorch-CPU (when installed) and hand-written NumPy, one table.
+"""Benchmarks: scratchgrad against its peers (PyTorch-CPU, JAX and Keras, each where installed) in one
+table, and against hand-written NumPy and its own targets in another.
 
-    python benchmarks/run.py            # every part (MNIST from SCRATCHGRAD_DATA if set)
+    python benchmarks/run.py            # parts 1-7 (MNIST from SCRATCHGRAD_DATA if set)
     python benchmarks/run.py --quick    # tiny sizes: checks that everything runs, not how fast
     python benchmarks/run.py --parts 7 --profile   # one part, then where scratchgrad's time goes
+    python benchmarks/run.py --parts 8 --seeds-cnn # accuracy over seeds, MLP and CNN (minutes)
+    python benchmarks/run.py --no-torch --no-jax --no-keras   # scratchgrad alone
 
 Runs alternate between frameworks and the median of the repeats is reported, so a slow phase of the
-machine does not favour one side.
+machine does not favour one side. Keras runs in a process of its own, on TensorFlow if installed, else JAX.
 """
 import argparse
 import os
@@ -39,17 +42,58 @@ def mnist(quick):
     return x[:n], y[:n], x[n:], y[n:], "synthetic MNIST-shaped data"
 
 
-def median_pair(sg_run, torch_run, repeats):
-    """Alternate scratchgrad and PyTorch runs; return the median time (and last extra) of each."""
-    sg_times, torch_times, sg_extra, torch_extra = [], [], None, None
+MLP = [784, 512, 10]
+PEERS = ("PyTorch", "JAX", "Keras")
+SEEDS = 5  # part 8: seeds 0..4, enough to see the spread of one run's accuracy, few enough for minutes
+PEER_PARTS = {1, 2, 6, 7, 8}  # the others compare against hand-written NumPy or a target alone
+REFERENCE_HEAD = ("workload", "scratchgrad", "reference", "ratio", "target")
+
+
+def median_runs(runners, repeats):
+    """Run `runners` (name → function returning (seconds, extra); None skips one) in turn, `repeats` rounds,
+    so that a slow phase of the machine hits each alike. Returns name → (median seconds, last round's extra)."""
+    runners = {name: run for name, run in runners.items() if run}
+    times, extras = {name: [] for name in runners}, {}
     for _ in range(repeats):
-        t, sg_extra = sg_run()
-        sg_times.append(t)
-        if torch_run:
-            t, torch_extra = torch_run()
-            torch_times.append(t)
-    median = lambda ts: statistics.median(ts) if ts else None  # noqa: E731
-    return median(sg_times), sg_extra, median(torch_times), torch_extra
+        for name, run in runners.items():
+            t, extras[name] = run()
+            times[name].append(t)
+    return {name: (statistics.median(ts), extras[name]) for name, ts in times.items()}
+
+
+def peer_row(workload, results, cell, target, sg_note="", ratio=None):
+    """A row of the peers table: `cell(seconds, extra)` for each framework in `results` ("-" for the others),
+    `sg_note` after scratchgrad's, then scratchgrad's time over the fastest peer's (or `ratio`) and the target."""
+    cells = [cell(*results[name]) if name in results else "-" for name in ("scratchgrad",) + PEERS]
+    cells[0] += sg_note
+    return (workload, *cells, ratio or ratio_to_fastest(results), target)
+
+
+def fastest_peer(results):
+    """(name, median seconds) of the fastest peer in `results`; None when scratchgrad ran alone."""
+    peers = [(t, name) for name, (t, _) in results.items() if name != "scratchgrad"]
+    if not peers:
+        return None
+    t, name = min(peers)
+    return name, t
+
+
+def ratio_to_fastest(results):
+    fastest = fastest_peer(results)
+    return f"{results['scratchgrad'][0] / fastest[1]:.2f}× {fastest[0]}" if fastest else "-"
+
+
+def gflops(flops, seconds, peak):
+    """scratchgrad's achieved rate and its share of this run's GEMM peak, to append to its cell."""
+    rate = flops / seconds / 1e9
+    return f", {rate:.0f} GFLOP/s = {100 * rate / peak:.0f} % of peak"
+
+
+def keras_runner(args, recipe, x, y, xt, yt, epochs, seed=0):
+    """A runner for median_runs training `recipe` in Keras; None when Keras does not run."""
+    if not args.keras:
+        return None
+    return lambda: w.keras_train(recipe, args.keras, x, y, xt, yt, epochs, seed)
 
 
 def part_mnist(data, args):
@@ -57,18 +101,24 @@ def part_mnist(data, args):
     epochs = 1 if args.quick else 5
 
     def run_sg():
-        model = w.sg_mlp([784, 512, 10], "relu")
+        model = w.sg_mlp(MLP, "relu")
         t = w.sg_train(model, "rmsprop", "sparse_categorical_crossentropy", x, y, 128, epochs)
         return t, w.sg_accuracy(model, xt, yt)
 
     def run_torch():
-        model = w.torch_mlp([784, 512, 10], "relu")
+        model = w.torch_mlp(MLP, "relu")
         return w.torch_train(model, "rmsprop", x, y, 128, epochs), w.torch_accuracy(model, xt, yt)
 
-    t_sg, acc_sg, t_torch, acc_torch = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
-    return [("1. MNIST 784-512-10, rmsprop, batch 128, "
-             f"{epochs} epochs ({source})", f"{t_sg:.2f} s, acc {acc_sg:.4f}",
-             f"{t_torch:.2f} s, acc {acc_torch:.4f}" if t_torch else "-", _ratio(t_sg, t_torch), "≤ 0.9, acc ≥ 0.98")]
+    def run_jax():
+        t, predict = w.jax_mlp_train(MLP, x, y, 128, epochs)
+        return t, float((predict(xt).argmax(axis=1) == yt).mean())
+
+    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
+                           "JAX": run_jax if args.jax else None,
+                           "Keras": keras_runner(args, "mlp", x, y, xt, yt, epochs)}, args.repeats)
+    rate = gflops(w.mlp_flops(MLP) * len(x) * epochs, results["scratchgrad"][0], args.peak)
+    return [peer_row(f"1. MNIST 784-512-10, rmsprop, batch 128, {epochs} epoch{'s' * (epochs > 1)} ({source})",
+                     results, lambda t, acc: f"{t:.2f} s, acc {acc:.4f}", "≤ 0.9× JAX, acc ≥ 0.98", sg_note=rate)]
 
 
 def part_iris(args):
@@ -86,10 +136,11 @@ def part_iris(args):
     def run_torch():
         return w.torch_train(w.torch_mlp([4, 30, 16, 3], "relu"), "adam", x_train, y_train, 1, epochs), None
 
-    t_sg, _, t_torch, _ = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
-    per = lambda t: f"{t / steps * 1e6:.0f} µs/step" if t else "-"  # noqa: E731
-    speedup = f"{t_torch / t_sg:.1f}× faster" if t_torch else "-"
-    return [(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", per(t_sg), per(t_torch), speedup, "≥ 5× faster")]
+    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None}, args.repeats)
+    fastest = fastest_peer(results)
+    speedup = f"{fastest[1] / results['scratchgrad'][0]:.1f}× faster than {fastest[0]}" if fastest else "-"
+    return [peer_row(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", results,
+                     lambda t, _: f"{t / steps * 1e6:.0f} µs/step", "≥ 8× faster than PyTorch", ratio=speedup)]
 
 
 def numpy_two_layer_step(params, x, t, lr=0.1):
@@ -134,7 +185,8 @@ def part_overhead(data, args):
 
         return w.timed(loop)[0], None
 
-    t_sg, model, t_np, _ = median_pair(run_sg, run_numpy, args.repeats)
+    results = median_runs({"scratchgrad": run_sg, "NumPy": run_numpy}, args.repeats)
+    (t_sg, model), (t_np, _) = results["scratchgrad"], results["NumPy"]
     rows = [("3. One step 784-50-10 sigmoid, SGD, batch 100", f"{t_sg / steps * 1e3:.2f} ms",
              f"{t_np / steps * 1e3:.2f} ms (NumPy by hand)", f"{t_sg / t_np:.2f}×", "≤ 1.2×")]
     t_num = numerical_step_time(model, x[:100], y[:100], 50 if args.quick else 400)
@@ -177,7 +229,7 @@ def part_import_and_memory(args):
     mem_sg = peak_memory("scratchgrad", args)
     mem_torch = peak_memory("torch", args) if args.torch else None
     rows.append(("   peak memory of the MNIST benchmark process", f"{mem_sg:.0f} MiB",
-                 f"{mem_torch:.0f} MiB" if mem_torch else "-", "-", "≤ 400 MiB"))
+                 f"{mem_torch:.0f} MiB (PyTorch)" if mem_torch else "-", "-", "≤ 400 MiB"))
     return rows
 
 
@@ -210,6 +262,7 @@ def child(framework, quick):
 
 
 def gemm_peak():
+    """GFLOP/s of NumPy's float32 1024² matrix product, the best of 5: the ceiling for scratchgrad's rates."""
     a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
     a @ a
     t = min(w.timed(lambda: a @ a)[0] for _ in range(5))
@@ -218,8 +271,7 @@ def gemm_peak():
 
 def part_scaling(data, args):
     x, y = data[0], data[1]
-    peak = gemm_peak()
-    rows = [(f"5. Scaling (GEMM peak measured: {peak:.0f} GFLOP/s)", "time / epoch", "GFLOP/s", "% of peak", "-")]
+    rows = [(f"5. Scaling (GEMM peak measured: {args.peak:.0f} GFLOP/s)", "time / epoch", "GFLOP/s", "% of peak", "-")]
     widths = [64, 256] if args.quick else [64, 256, 1024, 4096]
     batches = [1, 128] if args.quick else [1, 8, 32, 128, 1024]
     configs = [(h, 128) for h in widths] + [(512, b) for b in batches]
@@ -227,31 +279,30 @@ def part_scaling(data, args):
         n = min(len(x), (200 if args.quick else 1000) if batch == 1 else (2000 if args.quick else 10000))
         model = w.sg_mlp([784, hidden, 10], "relu")
         t = w.sg_train(model, "rmsprop", "sparse_categorical_crossentropy", x[:n], y[:n], batch, 1)
-        flops = n * (2 * 2 * 784 * hidden + 3 * 2 * hidden * 10)  # forward + weight grads (+ hidden grad)
-        rate = flops / t / 1e9
+        rate = w.mlp_flops([784, hidden, 10]) * n / t / 1e9
         per_epoch = t * 60000 / n
         rows.append((f"   hidden {hidden}, batch {batch}", f"{per_epoch:.1f} s (60k samples)", f"{rate:.0f}",
-                     f"{100 * rate / peak:.0f} %", "-"))
+                     f"{100 * rate / args.peak:.0f} %", "-"))
     return rows
 
 
 def part_cnn(data, args):
     """The classic small CNN (issue 8): one epoch of MNIST, batch 128, Adam, side by side."""
-    x, y = data[0].reshape(-1, 28, 28, 1), data[1]
+    x, y, xt, yt = data[0].reshape(-1, 28, 28, 1), data[1], data[2].reshape(-1, 28, 28, 1), data[3]
     n = 1280 if args.quick else len(x)
 
     def run_sg():
-        sg.set_seed(0)
-        model = w.sg_cnn()
-        return w.sg_train(model, "adam", "sparse_categorical_crossentropy", x[:n], y[:n], 128, 1), None
+        return w.sg_train(w.sg_cnn(), "adam", "sparse_categorical_crossentropy", x[:n], y[:n], 128, 1), None
 
     def run_torch():
         return w.torch_train(w.torch_cnn(), "adam", x[:n].transpose(0, 3, 1, 2).copy(), y[:n], 128, 1), None
 
-    t_sg, _, t_torch, _ = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
+    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
+                           "Keras": keras_runner(args, "cnn", x[:n], y[:n], xt, yt, 1)}, args.repeats)
     scale = len(x) / n
-    return [("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch",
-             f"{t_sg * scale:.1f} s", f"{t_torch * scale:.1f} s" if t_torch else "-", _ratio(t_sg, t_torch), "≤ 1.5×")]
+    rate = gflops(w.cnn_flops() * n, results["scratchgrad"][0], args.peak)
+    return [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results,
+                     lambda t, _: f"{t * scale:.1f} s", "≤ 0.9× PyTorch", sg_note=rate)]
 
 
 def part_lstm(data, args):
@@ -275,18 +326,18 @@ def part_lstm(data, args):
         model = w.torch_lstm(128)
         return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
 
-    t_sg, acc_sg, t_torch, acc_torch = median_pair(run_sg, run_torch if args.torch else None, args.repeats)
+    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None}, args.repeats)
     scale = len(x) / n
-    per_step = lambda t: f"{t / batches / 28 * 1e6:.0f} µs" if t else "-"  # noqa: E731
+    rate = gflops(w.lstm_flops(128) * n, results["scratchgrad"][0], args.peak)
     forward, backward, rest = (statistics.median(part) for part in zip(*splits))
     total = forward + backward + rest
-    rows = [(f"7. MNIST row by row: LSTM(128)-Dense(10), 28 steps × 28 features, adam, batch 128, 1 epoch ({source})",
-             f"{t_sg * scale:.1f} s, acc {acc_sg:.4f}",
-             f"{t_torch * scale:.1f} s, acc {acc_torch:.4f}" if t_torch else "-", _ratio(t_sg, t_torch), "-"),
-            (f"   per time step: a training step ({batches} per epoch) / 28", per_step(t_sg), per_step(t_torch),
-             _ratio(t_sg, t_torch), "-"),
+    rows = [peer_row(f"7. MNIST row by row: LSTM(128)-Dense(10), 28 steps × 28 features, adam, batch 128, 1 epoch "
+                     f"({source})", results, lambda t, acc: f"{t * scale:.1f} s, acc {acc:.4f}", "≤ 1× PyTorch",
+                     sg_note=rate),
+            peer_row(f"   per time step: a training step ({batches} per epoch) / 28", results,
+                     lambda t, _: f"{t / batches / 28 * 1e6:.0f} µs", "-"),
             ("   scratchgrad's time: LSTM loop forward / backward / the rest",
-             " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), "-",
+             " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
              " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-")]
     if args.profile:
         args.notes.append(profile_lstm(x[:n], y[:n], args.profile))
@@ -310,12 +361,48 @@ def profile_lstm(x, y, top):
     return "Part 7 profile, one scratchgrad epoch (cProfile, by own time):\n" + text[text.index("ncalls") - 3:]
 
 
-def _ratio(a, b):
-    return f"{a / b:.2f}×" if b else "-"
+def part_seeds(data, args):
+    """Accuracy over seeds: the spread of one run's test accuracy, in scratchgrad and (where it runs) in
+    Keras, for part 1's recipe and, with --seeds-cnn, part 6's. One run per seed: nothing timed."""
+    x, y, xt, yt, source = data
+    seeds = range(2 if args.quick else SEEDS)
+    epochs = 1 if args.quick else 5
+    rows = [seeds_row(f"8. Accuracy over seeds 0–{seeds[-1]}: MNIST 784-512-10, rmsprop, batch 128, {epochs} epochs "
+                      f"({source})", "mlp", lambda seed: w.sg_mlp(MLP, "relu", seed=seed), x, y, xt, yt, epochs,
+                      seeds, args)]
+    if args.seeds_cnn:
+        n = 256 if args.quick else len(x)
+        images = lambda a: a.reshape(-1, 28, 28, 1)  # noqa: E731
+        rows.append(seeds_row("   the same seeds: part 6's CNN, adam, batch 128, 1 epoch", "cnn", w.sg_cnn,
+                              images(x[:n]), y[:n], images(xt), yt, 1, seeds, args))
+    return rows
 
 
-def table(rows):
-    head = ("workload", "scratchgrad", "reference", "ratio", "target")
+def seeds_row(workload, recipe, build, x, y, xt, yt, epochs, seeds, args):
+    """A peers-table row of test accuracies over `seeds`: scratchgrad's (`build(seed)` trained) and Keras's."""
+    def sg_accuracy(seed):
+        model = build(seed)
+        w.sg_train(model, w.RECIPE_OPTIMIZERS[recipe], "sparse_categorical_crossentropy", x, y, 128, epochs)
+        return w.sg_accuracy(model, xt, yt)
+
+    accuracies = {"scratchgrad": [sg_accuracy(seed) for seed in seeds]}
+    if args.keras:
+        accuracies["Keras"] = [w.keras_train(recipe, args.keras, x, y, xt, yt, epochs, seed)[1] for seed in seeds]
+    cells = [spread(accuracies[name]) if name in accuracies else "-" for name in ("scratchgrad",) + PEERS]
+    return (workload, *cells, "-", "-")
+
+
+def spread(accuracies):
+    return (f"acc {statistics.mean(accuracies):.4f} ± {statistics.stdev(accuracies):.4f} "
+            f"({min(accuracies):.4f}–{max(accuracies):.4f})")
+
+
+def peer_head(args):
+    keras = {"tensorflow": "Keras-TF", "jax": "Keras-JAX"}.get(args.keras, "Keras")
+    return ("workload", "scratchgrad", "PyTorch", "JAX", keras, "ratio to fastest peer", "target")
+
+
+def table(head, rows):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
@@ -324,44 +411,63 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
     parser.add_argument("--repeats", type=int, default=None, help="runs per framework (default 3; 1 with --quick)")
-    parser.add_argument("--parts", default="1,2,3,4,5,6,7", help="which parts to run, e.g. 1,2")
+    parser.add_argument("--parts", default="1,2,3,4,5,6,7",
+                        help="which parts to run, e.g. 1,2; part 8 (accuracy over seeds: minutes) only when named")
+    parser.add_argument("--seeds-cnn", action="store_true", help="part 8 also trains the CNN on each seed")
     parser.add_argument("--profile", type=int, nargs="?", const=15, default=0, metavar="TOP",
                         help="after the table, profile one more scratchgrad epoch of part 7 (LSTM) and print "
                              "its TOP functions by own time (default 15)")
     parser.add_argument("--no-torch", dest="torch", action="store_false", help="skip PyTorch even if installed")
+    parser.add_argument("--no-jax", dest="jax", action="store_false", help="skip JAX even if installed")
+    parser.add_argument("--no-keras", dest="keras", action="store_false", help="skip Keras even if installed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(args.child, args.quick)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.torch = args.torch and w.torch_available()
+    args.jax = args.jax and w.jax_available()
+    args.keras = w.keras_backend() if args.keras else None
     parts = {int(p) for p in args.parts.split(",")}
     args.notes = []
-    data = mnist(args.quick) if parts & {1, 3, 5, 6, 7} else None
-    rows = []
+    args.peak = gemm_peak() if parts & {1, 5, 6, 7} else None  # once, before the parts load the machine
+    data = mnist(args.quick) if parts & {1, 3, 5, 6, 7, 8} else None
+    peer_rows, reference_rows = [], []
     for number, run in ((1, lambda: part_mnist(data, args)), (2, lambda: part_iris(args)),
                         (3, lambda: part_overhead(data, args)), (4, lambda: part_import_and_memory(args)),
                         (5, lambda: part_scaling(data, args)), (6, lambda: part_cnn(data, args)),
-                        (7, lambda: part_lstm(data, args))):
+                        (7, lambda: part_lstm(data, args)), (8, lambda: part_seeds(data, args))):
         if number in parts:
-            rows += run()
+            (peer_rows if number in PEER_PARTS else reference_rows).extend(run())
     print(machine_description(args))
-    print(table(rows))
+    if peer_rows:
+        print("\nscratchgrad and its peers:\n" + table(peer_head(args), peer_rows))
+    if reference_rows:
+        print("\nscratchgrad against references and targets:\n" + table(REFERENCE_HEAD, reference_rows))
     for note in args.notes:
         print("\n" + note)
-    return rows
+    return peer_rows, reference_rows
 
 
 def machine_description(args):
     import platform
 
-    torch = ""
+    peers = ""
     if args.torch:
-        import torch as t
+        import torch
 
-        torch = f", PyTorch {t.__version__} ({t.get_num_threads()} threads)"
+        peers += f", PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
+    if args.jax:
+        import jax
+
+        peers += f", JAX {jax.__version__}"
+    if args.keras:
+        from importlib.metadata import version
+
+        peers += f", Keras {version('keras')} on {args.keras}"
+    peak = f"; NumPy float32 GEMM peak {args.peak:.0f} GFLOP/s" if args.peak else ""
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, scratchgrad {sg.__version__}{torch}")
+            f"NumPy {np.__version__}, scratchgrad {sg.__version__}{peers}{peak}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
-"""The benchmark workloads, each written once for scratchgrad and once for PyTorch with the same
-hyper-parameters, initialization scheme and data order, so their times compare like for like."""
+"""The benchmark workloads, each written once for scratchgrad and once for each peer that has it (PyTorch,
+JAX, Keras) with the same hyper-parameters and initialization scheme (and, PyTorch, the same data order),
+so their times compare like for like; and the FLOP counts behind scratchgrad's GFLOP/s."""
 import contextlib
 import functools
+import io
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -26,9 +32,10 @@ def sg_mlp(sizes, activation, out_activation="softmax", seed=0):
     return Sequential(layers)
 
 
-def sg_cnn():
+def sg_cnn(seed=0):
     from scratchgrad.layers import Conv2D, Dropout, Flatten, MaxPooling2D
 
+    sg.set_seed(seed)
     return Sequential([sg.Input(shape=(28, 28, 1)), Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
                        Conv2D(64, 3, activation="relu"), MaxPooling2D(2), Flatten(), Dropout(0.5),
                        Dense(10, activation="softmax")])
@@ -78,6 +85,40 @@ def sg_train(model, optimizer, loss, x, y, batch_size, epochs):
 
 def sg_accuracy(model, x, y):
     return float((model.predict(x, batch_size=1000).argmax(axis=1) == y).mean())
+
+
+# ---- FLOPs: the matrix products of one training sample, forward and backward -----------------------
+def matmul_flops(m, k, n):
+    """An (m, k) by (k, n) product: m·n dot products of length k, a multiply and an add per term."""
+    return 2 * m * k * n
+
+
+def mlp_flops(sizes):
+    """sg_mlp(sizes) per sample: each Dense layer's forward product and its kernel gradient (the same size),
+    and the gradient to its input for all layers but the first (the data needs none)."""
+    layers = [matmul_flops(1, k, n) for k, n in zip(sizes[:-1], sizes[1:])]
+    return 2 * sum(layers) + sum(layers[1:])
+
+
+def cnn_flops():
+    """sg_cnn per sample, a convolution as one product over its output positions: conv1 at 26·26 positions
+    of a 3·3·1 patch to 32 channels, conv2 at 11·11 positions (on the 13×13 pooled map) of a 3·3·32 patch
+    to 64 channels, the dense 1600 → 10. Forward, kernel gradients, and input gradients but conv1's."""
+    conv1 = matmul_flops(26 * 26, 3 * 3 * 1, 32)
+    conv2 = matmul_flops(11 * 11, 3 * 3 * 32, 64)
+    dense = matmul_flops(1, 1600, 10)
+    return 2 * conv1 + 3 * (conv2 + dense)
+
+
+def lstm_flops(units=128, steps=28, features=28):
+    """sg_lstm per sample, the products of all steps as one: the input projection features → 4·units gates
+    and the recurrent one units → 4·units, forward and kernel gradients, plus the gradient to the previous
+    state through the recurrent kernel (the data needs none); the Dense(10) on the last state with its
+    forward, kernel and input gradient products."""
+    inputs = matmul_flops(steps, features, 4 * units)
+    recurrent = matmul_flops(steps, units, 4 * units)
+    dense = matmul_flops(1, units, 10)
+    return 2 * inputs + 3 * (recurrent + dense)
 
 
 # ---- PyTorch -----------------------------------------------------------------------------------
@@ -178,9 +219,131 @@ def torch_accuracy(model, x, y):
         return float((model(torch.from_numpy(x)).argmax(1).numpy() == y).mean())
 
 
+# ---- JAX: a hand-written jit step, as a JAX user writes one ----------------------------------------
+def jax_mlp_train(sizes, x, y, batch_size, epochs, seed=0, lr=0.001, rho=0.9, eps=1e-7):
+    """The MLP with ReLU hidden layers and softmax cross-entropy, trained by RMSprop with Keras's formula
+    in one `jax.jit` step (forward, `jax.grad`, update), tracking loss and accuracy as fit() does.
+    Returns (seconds, test-ready predict function). The step is compiled for both batch shapes before
+    the clock starts: only training is timed."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(seed)
+    params = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6 / (n_in + n_out))  # glorot_uniform, as Keras and scratchgrad
+        params.append((jnp.asarray(rng.uniform(-limit, limit, (n_in, n_out)).astype(np.float32)),
+                       jnp.zeros(n_out, jnp.float32)))
+    velocity = jax.tree_util.tree_map(jnp.zeros_like, params)
+
+    def logits(params, xb):
+        for W, b in params[:-1]:
+            xb = jax.nn.relu(xb @ W + b)
+        W, b = params[-1]
+        return xb @ W + b
+
+    def loss_fn(params, xb, yb):
+        out = logits(params, xb)
+        loss = -jnp.take_along_axis(jax.nn.log_softmax(out), yb[:, None], axis=1).mean()
+        return loss, (out.argmax(axis=1) == yb).sum()
+
+    @jax.jit
+    def step(params, velocity, xb, yb):
+        (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, xb, yb)
+        velocity = jax.tree_util.tree_map(lambda v, g: rho * v + (1 - rho) * g * g, velocity, grads)
+        params = jax.tree_util.tree_map(lambda p, g, v: p - lr * g / jnp.sqrt(v + eps), params, grads, velocity)
+        return params, velocity, loss, correct
+
+    for size in {batch_size, len(x) % batch_size or batch_size}:
+        jax.block_until_ready(step(params, velocity, x[:size], y[:size]))
+
+    def run():
+        nonlocal params, velocity
+        for _ in range(epochs):
+            order, total, correct = rng.permutation(len(x)), 0.0, 0
+            for start in range(0, len(x), batch_size):
+                idx = order[start:start + batch_size]
+                params, velocity, loss, hits = step(params, velocity, x[idx], y[idx])
+                total, correct = total + loss * len(idx), correct + hits
+            jax.block_until_ready((total, correct))
+        return params
+
+    seconds = timed(run)[0]
+    predict = jax.jit(logits)
+    return seconds, lambda xs: np.asarray(predict(params, xs))
+
+
+def jax_available():
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def torch_available():
     try:
         import torch  # noqa: F401
     except ImportError:
         return False
     return True
+
+
+# ---- Keras: the same recipes in a process of their own ----------------------------------------------
+RECIPE_OPTIMIZERS = {"mlp": "rmsprop", "cnn": "adam"}  # the recipes trained by name: Keras's, part 8's
+
+
+def keras_backend():
+    """The backend for the Keras peer: TensorFlow if installed, else JAX; None without Keras or either (Keras
+    on PyTorch would measure PyTorch twice). Looked up, not imported: importing Keras fixes its backend."""
+    from importlib.util import find_spec
+
+    if find_spec("keras") is None:
+        return None
+    return next((name for name in ("tensorflow", "jax") if find_spec(name)), None)
+
+
+def keras_train(recipe, backend, x, y, xt, yt, epochs, seed=0):
+    """Train `recipe` ("mlp" or "cnn") in Keras on `backend` in a fresh Python, as KERAS_BACKEND must be set
+    before Keras is imported and its threads should not share a process with the other frameworks. The
+    arrays go through a pipe. Returns (seconds of fit, test accuracy)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, y=y, xt=xt, yt=yt)
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")  # TensorFlow's start-up chatter off
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), recipe, str(epochs), str(seed)],
+                         input=buffer.getvalue(), stdout=subprocess.PIPE, env=env, check=True).stdout
+    result = json.loads(out.decode().splitlines()[-1])
+    return result["seconds"], result["accuracy"]
+
+
+def keras_model(recipe):
+    """sg_mlp([784, 512, 10], "relu") or sg_cnn in Keras, whose defaults (glorot_uniform kernels, zero
+    biases) scratchgrad's Dense and Conv2D share."""
+    import keras
+    from keras import layers
+
+    if recipe == "mlp":
+        body = [keras.Input((784,)), layers.Dense(512, activation="relu")]
+    else:
+        body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+                layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
+                layers.Dropout(0.5)]
+    return keras.Sequential(body + [layers.Dense(10, activation="softmax")])
+
+
+def keras_child(recipe, epochs, seed):
+    """keras_train's process: the arrays from stdin, fit timed (its tracing and compiling included, as a
+    user waits for them), and {"seconds", "accuracy"} as JSON on the last line of stdout."""
+    import keras
+
+    data = np.load(io.BytesIO(sys.stdin.buffer.read()))
+    keras.utils.set_random_seed(int(seed))
+    model = keras_model(recipe)
+    model.compile(optimizer=RECIPE_OPTIMIZERS[recipe], loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    seconds = timed(lambda: model.fit(data["x"], data["y"], batch_size=128, epochs=int(epochs), verbose=0))[0]
+    predicted = model.predict(data["xt"], batch_size=1000, verbose=0).argmax(axis=1)
+    print(json.dumps({"seconds": seconds, "accuracy": float((predicted == data["yt"]).mean())}))
+
+
+if __name__ == "__main__":  # keras_train's child: RECIPE EPOCHS SEED, the arrays on stdin
+    keras_child(*sys.argv[1:])

@@ -1,32 +1,93 @@
 """The benchmark script runs end to end (tiny sizes): it measures nothing here, it just cannot rot."""
 import importlib.util
+import re
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+TIME_AND_ACCURACY = r"\d+\.\d+ s, acc \d\.\d{4}"
+
+
+def load_run():
+    spec = importlib.util.spec_from_file_location("benchmarks_run", BENCHMARKS / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    return run
 
 
 def test_benchmarks_run_quick(capsys):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_run", path)
-    run = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run)
-    rows = run.main(["--quick", "--no-torch", "--parts", "1,2,3,5,6,7", "--profile", "5"])
+    # The peers are off: their imports and JAX's compiling would be most of the time. JAX has its own test.
+    peer_rows, reference_rows = load_run().main(["--quick", "--no-torch", "--no-jax", "--no-keras", "--parts",
+                                                 "1,2,3,5,6,7,8", "--seeds-cnn", "--profile", "5"])
     out = capsys.readouterr().out
-    assert out.count("\n| ") >= len(rows) and "| workload |" in out
-    assert [row[0][:2] for row in rows if row[0][0].isdigit()] == ["1.", "2.", "3.", "5.", "6.", "7."]
-    mnist_row = rows[0]
-    assert "acc" in mnist_row[1] and mnist_row[2] == "-"
-    lstm = next(i for i, row in enumerate(rows) if row[0].startswith("7."))
-    assert "LSTM" in rows[lstm][0] and "acc" in rows[lstm][1] and rows[lstm][2] == "-"
-    assert rows[lstm + 1][1].endswith("µs")  # the time per recurrent step
-    assert rows[lstm + 2][1].count(" s") == 3 and rows[lstm + 2][3].count("%") == 3  # forward / backward / rest
+    assert "| workload | scratchgrad | PyTorch | JAX | Keras | ratio to fastest peer | target |" in out
+    assert "| workload | scratchgrad | reference | ratio | target |" in out
+    assert out.count("\n| ") == len(peer_rows) + len(reference_rows) + 2
+    assert re.search(r"GEMM peak \d+ GFLOP/s", out.splitlines()[0])
+    numbered = lambda rows: [row[0][:2] for row in rows if row[0][0].isdigit()]  # noqa: E731
+    assert numbered(peer_rows) == ["1.", "2.", "6.", "7.", "8."] and numbered(reference_rows) == ["3.", "5."]
+    assert all(len(row) == 7 for row in peer_rows) and all(len(row) == 5 for row in reference_rows)
+    mnist, cnn = peer_rows[0], next(row for row in peer_rows if row[0].startswith("6."))
+    assert re.fullmatch(TIME_AND_ACCURACY + r", \d+ GFLOP/s = \d+ % of peak", mnist[1])
+    assert re.fullmatch(r"\d+\.\d s, \d+ GFLOP/s = \d+ % of peak", cnn[1])
+    assert mnist[2:6] == ("-", "-", "-", "-")  # no peer ran, so no ratio either
+    lstm = next(i for i, row in enumerate(peer_rows) if row[0].startswith("7."))
+    assert "LSTM" in peer_rows[lstm][0] and re.fullmatch(TIME_AND_ACCURACY + r", \d+ GFLOP/s = \d+ % of peak",
+                                                          peer_rows[lstm][1])
+    assert peer_rows[lstm + 1][1].endswith("µs")  # the time per recurrent step
+    split = peer_rows[lstm + 2]
+    assert split[1].count(" s") == 3 and split[5].count("%") == 3  # forward / backward / rest
+    seeds = peer_rows[lstm + 3:]
+    assert [row[0][:30] for row in seeds] == ["8. Accuracy over seeds 0–1: MN", "   the same seeds: part 6's CN"]
+    assert all(re.fullmatch(r"acc (\d\.\d{4}) ± \d\.\d{4} \((\d\.\d{4})–(\d\.\d{4})\)", row[1]) for row in seeds)
     assert "Part 7 profile" in out and "recurrent.py" in out  # --profile: where the LSTM epoch's time goes
+
+
+def test_benchmarks_jax_peer(capsys):
+    pytest.importorskip("jax")
+    (mnist,), _ = load_run().main(["--quick", "--no-torch", "--no-keras", "--parts", "1"])
+    assert re.fullmatch(TIME_AND_ACCURACY, mnist[3]) and mnist[2] == "-"
+    assert re.fullmatch(r"\d+\.\d\d× JAX", mnist[5])
+    assert "JAX 0." in capsys.readouterr().out.splitlines()[0]
+
+
+def test_median_runs_alternates_and_takes_medians():
+    run, calls = load_run(), []
+
+    def runner(name, times):
+        times = iter(times)
+
+        def run_once():
+            calls.append(name)
+            return next(times), name
+        return run_once
+
+    results = run.median_runs({"scratchgrad": runner("sg", [3, 1, 2]), "PyTorch": None,
+                               "JAX": runner("jax", [5, 4, 9])}, 3)
+    assert calls == ["sg", "jax"] * 3
+    assert results == {"scratchgrad": (2, "sg"), "JAX": (5, "jax")}
+    assert run.ratio_to_fastest(dict(results, PyTorch=(4, None))) == "0.50× PyTorch"
+
+
+def test_keras_peer():
+    """The Keras child process on a tiny MLP; skipped where Keras or a backend other than torch is missing."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import workloads
+
+    backend = workloads.keras_backend()
+    if backend is None:
+        pytest.skip("no Keras with a TensorFlow or JAX backend")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((256, 784), dtype=np.float32), rng.integers(0, 10, 256)
+    seconds, accuracy = workloads.keras_train("mlp", backend, x, y, x[:64], y[:64], 1)
+    assert seconds > 0 and 0 <= accuracy <= 1
 
 
 @pytest.fixture(autouse=True)
 def _restore_path():
-    import sys
-
     saved = list(sys.path)
     yield
     sys.path[:] = saved
