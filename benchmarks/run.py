@@ -322,11 +322,14 @@ def part_lstm(data, args):
         splits.append((loop["forward"], loop["backward"], t - loop["forward"] - loop["backward"]))
         return t, w.sg_accuracy(model, xt, yt)
 
-    def run_torch():
+    def run_torch(fused=True):
         model = w.torch_lstm(128)
-        return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
+        with w.torch_fused_rnn(fused):
+            return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
 
-    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None}, args.repeats)
+    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
+                           "op by op": (lambda: run_torch(fused=False)) if args.torch else None}, args.repeats)
+    op_by_op = {"PyTorch": results.pop("op by op")} if args.torch else {}
     scale = len(x) / n
     rate = gflops(w.lstm_flops(128) * n, results["scratchgrad"][0], args.peak)
     forward, backward, rest = (statistics.median(part) for part in zip(*splits))
@@ -336,9 +339,15 @@ def part_lstm(data, args):
                      sg_note=rate),
             peer_row(f"   per time step: a training step ({batches} per epoch) / 28", results,
                      lambda t, _: f"{t / batches / 28 * 1e6:.0f} µs", "-"),
+            peer_row("   PyTorch op by op: its fused oneDNN LSTM kernel off (torch.backends.mkldnn), each step's "
+                     "products and gate functions as separate ops, as scratchgrad runs them",
+                     {"scratchgrad": results["scratchgrad"], **op_by_op}, lambda t, _: f"{t * scale:.1f} s", "-"),
             ("   scratchgrad's time: LSTM loop forward / backward / the rest",
              " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
-             " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-")]
+             " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-"),
+            ("   of which the loop's matrix products alone (NumPy's, timed apart: h·U forward, "
+             "dz·Uᵀ backward per step, then the one kernel-gradient product)", f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
+             *("-" for _ in PEERS), "-", "-")]
     if args.profile:
         args.notes.append(profile_lstm(x[:n], y[:n], args.profile))
     return rows

@@ -77,6 +77,28 @@ def lstm_loop_timing():
             setattr(LSTMLoop, name, method)
 
 
+def lstm_loop_products(units=128, batch=128, steps=28, repeats=5):
+    """Seconds per batch of the matrix products an LSTM loop cannot avoid, in NumPy: h·U at each step
+    forward, dz·Uᵀ at each step backward, and the one kernel-gradient product over all steps (the best
+    of `repeats`). What the loop costs beyond this is its gate functions and bookkeeping."""
+    rng = np.random.default_rng(0)
+    U = rng.standard_normal((units, 4 * units), dtype=np.float32)
+    h = rng.standard_normal((batch, units), dtype=np.float32)
+    gates = rng.standard_normal((steps, batch, 4 * units), dtype=np.float32)
+    states = rng.standard_normal((steps * batch, units), dtype=np.float32)
+    dh = np.empty_like(h)
+
+    def products():
+        for t in range(steps):
+            np.matmul(h, U, out=gates[t])
+        for t in range(steps):
+            np.matmul(gates[t], U.T, out=dh)
+        return states.T @ gates.reshape(-1, 4 * units)
+
+    products()
+    return min(timed(products)[0] for _ in range(repeats))
+
+
 def sg_train(model, optimizer, loss, x, y, batch_size, epochs):
     """fit() as a user calls it, with the accuracy metric the recipes compile."""
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
@@ -172,6 +194,20 @@ def torch_lstm(units=128, seed=0):
             return self.dense(self.lstm(x)[1][0][-1])  # h_n of the one layer: the last step's state
 
     return RowLSTM()
+
+
+@contextlib.contextmanager
+def torch_fused_rnn(enabled):
+    """PyTorch's CPU LSTM runs oneDNN's fused RNN kernel unless torch.backends.mkldnn is off; off, it
+    runs each step's products and gate functions as separate ops."""
+    import torch
+
+    saved = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = saved
 
 
 def torch_optimizer(name, params):

@@ -38,9 +38,11 @@ def test_benchmarks_run_quick(capsys):
     assert "LSTM" in peer_rows[lstm][0] and re.fullmatch(TIME_AND_ACCURACY + r", \d+ GFLOP/s = \d+ % of peak",
                                                           peer_rows[lstm][1])
     assert peer_rows[lstm + 1][1].endswith("µs")  # the time per recurrent step
-    split = peer_rows[lstm + 2]
+    op_by_op, split, products = peer_rows[lstm + 2:lstm + 5]
+    assert "op by op" in op_by_op[0] and op_by_op[2] == "-"  # PyTorch's unfused LSTM: not run here
     assert split[1].count(" s") == 3 and split[5].count("%") == 3  # forward / backward / rest
-    seeds = peer_rows[lstm + 3:]
+    assert "matrix products alone" in products[0] and re.fullmatch(r"\d+\.\d s", products[1])
+    seeds = peer_rows[lstm + 5:]
     assert [row[0][:30] for row in seeds] == ["8. Accuracy over seeds 0–1: MN", "   the same seeds: part 6's CN"]
     assert all(re.fullmatch(r"acc (\d\.\d{4}) ± \d\.\d{4} \((\d\.\d{4})–(\d\.\d{4})\)", row[1]) for row in seeds)
     assert "Part 7 profile" in out and "recurrent.py" in out  # --profile: where the LSTM epoch's time goes
