@@ -294,15 +294,21 @@ def part_cnn(data, args):
     def run_sg():
         return w.sg_train(w.sg_cnn(), "adam", "sparse_categorical_crossentropy", x[:n], y[:n], 128, 1), None
 
-    def run_torch():
-        return w.torch_train(w.torch_cnn(), "adam", x[:n].transpose(0, 3, 1, 2).copy(), y[:n], 128, 1), None
+    def run_torch(onednn=True):
+        with w.torch_onednn(onednn):
+            return w.torch_train(w.torch_cnn(), "adam", x[:n].transpose(0, 3, 1, 2).copy(), y[:n], 128, 1), None
 
     results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
-                           "Keras": keras_runner(args, "cnn", x[:n], y[:n], xt, yt, 1)}, args.repeats)
+                           "Keras": keras_runner(args, "cnn", x[:n], y[:n], xt, yt, 1),
+                           "native": (lambda: run_torch(onednn=False)) if args.torch else None}, args.repeats)
+    native = {"PyTorch": results.pop("native")} if args.torch else {}
     scale = len(x) / n
     rate = gflops(w.cnn_flops() * n, results["scratchgrad"][0], args.peak)
-    return [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results,
-                     lambda t, _: f"{t * scale:.1f} s", "≤ 0.9× PyTorch", sg_note=rate)]
+    seconds = lambda t, _: f"{t * scale:.1f} s"  # noqa: E731
+    return [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results, seconds,
+                     "≤ 0.9× PyTorch", sg_note=rate),
+            peer_row("   PyTorch with oneDNN off (torch.backends.mkldnn): its native convolution kernels",
+                     {"scratchgrad": results["scratchgrad"], **native}, seconds, "-")]
 
 
 def part_lstm(data, args):
@@ -324,7 +330,7 @@ def part_lstm(data, args):
 
     def run_torch(fused=True):
         model = w.torch_lstm(128)
-        with w.torch_fused_rnn(fused):
+        with w.torch_onednn(fused):
             return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
 
     results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,

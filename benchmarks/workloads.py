@@ -197,9 +197,10 @@ def torch_lstm(units=128, seed=0):
 
 
 @contextlib.contextmanager
-def torch_fused_rnn(enabled):
-    """PyTorch's CPU LSTM runs oneDNN's fused RNN kernel unless torch.backends.mkldnn is off; off, it
-    runs each step's products and gate functions as separate ops."""
+def torch_onednn(enabled):
+    """PyTorch's CPU convolutions and LSTM run oneDNN's kernels (the LSTM a fused RNN kernel) unless
+    torch.backends.mkldnn is off; off, PyTorch runs its native ops (an LSTM step's products and gate
+    functions as separate ops)."""
     import torch
 
     saved = torch.backends.mkldnn.enabled
