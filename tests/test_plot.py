@@ -270,7 +270,7 @@ def test_gradient_through_time_is_the_gradient_of_the_last_output():
     rnn.build(x.shape)
     W = rng.standard_normal((3, 4)).astype(np.float32)
     rnn.set_weights([W, np.zeros((4, 4), np.float32), np.zeros(4, np.float32)])
-    gradient = plot.gradient_through_time(rnn, x)
+    gradient = sg.analysis.gradient_through_time(rnn, x)
     np.testing.assert_array_equal(gradient[:-1], 0)
     expected = W @ (1 - np.tanh(x[0, -1] @ W) ** 2)
     np.testing.assert_allclose(gradient[-1], np.linalg.norm(expected), rtol=1e-5)

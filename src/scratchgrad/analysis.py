@@ -1,11 +1,13 @@
-"""Looking inside a network: activation curves and statistics, gradient flow, optimizer paths, confusion
-counts, and the textbook's demonstration networks. plot.py draws what these compute."""
+"""Looking inside a network: activation curves and statistics, gradient flow (through layers and through
+time), optimizer paths, confusion counts, and the textbook's demonstration networks. plot.py draws what
+these compute."""
 import numpy as np
 
 from . import functional as F
 from . import initializers
 from . import optimizers as opt
 from .autograd import no_grad
+from .layers import LSTM, SimpleRNN
 from .models.mlp import mlp
 from .tensor import Tensor
 
@@ -148,3 +150,31 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     counts = np.zeros((n, n), dtype=np.int64)
     np.add.at(counts, (t, p), 1)
     return counts
+
+
+def gradient_through_time(layer, x):
+    """‖∂(Σ h_T)/∂x_t‖ for every step t, the root mean square over the batch: (steps,).
+
+    `layer` is a recurrent layer returning its last output h_T (return_sequences=False) and `x` its
+    input (batch, steps, features); the gradient comes from backpropagation through time (the autograd).
+    """
+    x = Tensor(np.asarray(x, dtype=np.float32), requires_grad=True)
+    layer(x).sum().backward()
+    return np.sqrt((x.grad ** 2).sum(axis=-1).mean(axis=0))
+
+
+def _forget_bias(units, value):
+    """An LSTM bias initializer: zeros, and `value` on the forget gate (Keras's unit_forget_bias sets 1)."""
+    def initializer(shape, dtype):
+        bias = np.zeros(shape, dtype)
+        bias[units:2 * units] = value
+        return bias
+    return initializer
+
+
+def default_recurrent_layers(units=16):
+    """The three layers plot_gradient_through_time compares, fresh: label -> layer."""
+    return {"SimpleRNN": SimpleRNN(units),
+            "LSTM (Keras's init: forget bias 1)": LSTM(units),
+            "LSTM, forget gate open (bias 3)": LSTM(units, unit_forget_bias=False,
+                                                    bias_initializer=_forget_bias(units, 3.0))}

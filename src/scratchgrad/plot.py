@@ -20,13 +20,12 @@ import sys
 import numpy as np
 
 from .analysis import (ACTIVATIONS, activation_curve, activation_outputs, class_ids,
-                       confusion_matrix, deep_classifier, deep_stack, default_optimizers, function_to_minimize,
-                       gradient_flow, histogram_inits, init_title, optimizer_path)
+                       confusion_matrix, deep_classifier, deep_stack, default_optimizers,
+                       default_recurrent_layers, function_to_minimize, gradient_flow, gradient_through_time,
+                       histogram_inits, init_title, optimizer_path)
 from .callbacks import Callback
 from .files import atomic_write
-from .layers import LSTM, SimpleRNN
 from .random import get_rng
-from .tensor import Tensor
 
 # ---- matplotlib plumbing ---------------------------------------------------------------------
 def _in_notebook():
@@ -400,34 +399,6 @@ def plot_gradient_flow(model=None, x=None, y=None, depth=10, units=64, classes=1
 
 
 # ---- sequences -------------------------------------------------------------------------------
-def gradient_through_time(layer, x):
-    """‖∂(Σ h_T)/∂x_t‖ for every step t, the root mean square over the batch: (steps,).
-
-    `layer` is a recurrent layer returning its last output h_T (return_sequences=False) and `x` its
-    input (batch, steps, features); the gradient comes from backpropagation through time (the autograd).
-    """
-    x = Tensor(np.asarray(x, dtype=np.float32), requires_grad=True)
-    layer(x).sum().backward()
-    return np.sqrt((x.grad ** 2).sum(axis=-1).mean(axis=0))
-
-
-def _forget_bias(units, value):
-    """An LSTM bias initializer: zeros, and `value` on the forget gate (Keras's unit_forget_bias sets 1)."""
-    def initializer(shape, dtype):
-        bias = np.zeros(shape, dtype)
-        bias[units:2 * units] = value
-        return bias
-    return initializer
-
-
-def default_recurrent_layers(units=16):
-    """The three layers plot_gradient_through_time compares, fresh: label -> layer."""
-    return {"SimpleRNN": SimpleRNN(units),
-            "LSTM (Keras's init: forget bias 1)": LSTM(units),
-            "LSTM, forget gate open (bias 3)": LSTM(units, unit_forget_bias=False,
-                                                    bias_initializer=_forget_bias(units, 3.0))}
-
-
 def plot_gradient_through_time(layers=None, x=None, steps=100, features=8, units=16, ax=None, save=None):
     """How much the last output of a recurrent layer still feels each input step, on a log scale: the
     vanishing gradient through time.
