@@ -305,10 +305,12 @@ def part_cnn(data, args):
     scale = len(x) / n
     rate = gflops(w.cnn_flops() * n, results["scratchgrad"][0], args.peak)
     seconds = lambda t, _: f"{t * scale:.1f} s"  # noqa: E731
-    return [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results, seconds,
-                     "≤ 0.9× PyTorch", sg_note=rate),
-            peer_row("   PyTorch with oneDNN off (torch.backends.mkldnn): its native convolution kernels",
-                     {"scratchgrad": results["scratchgrad"], **native}, seconds, "-")]
+    rows = [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results, seconds,
+                     "≤ 0.9× PyTorch", sg_note=rate)]
+    if native:
+        rows.append(peer_row("   PyTorch with oneDNN off (torch.backends.mkldnn): its native convolution kernels",
+                             {"scratchgrad": results["scratchgrad"], **native}, seconds, "-"))
+    return rows
 
 
 def part_lstm(data, args):
@@ -345,15 +347,17 @@ def part_lstm(data, args):
                      sg_note=rate),
             peer_row(f"   per time step: a training step ({batches} per epoch) / 28", results,
                      lambda t, _: f"{t / batches / 28 * 1e6:.0f} µs", "-"),
-            peer_row("   PyTorch op by op: its fused oneDNN LSTM kernel off (torch.backends.mkldnn), each step's "
-                     "products and gate functions as separate ops, as scratchgrad runs them",
-                     {"scratchgrad": results["scratchgrad"], **op_by_op}, lambda t, _: f"{t * scale:.1f} s", "-"),
             ("   scratchgrad's time: LSTM loop forward / backward / the rest",
              " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
              " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-"),
             ("   of which the loop's matrix products alone (NumPy's, timed apart: h·U forward, "
              "dz·Uᵀ backward per step, then the one kernel-gradient product)", f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
              *("-" for _ in PEERS), "-", "-")]
+    if op_by_op:
+        rows.insert(2, peer_row("   PyTorch op by op: its fused oneDNN LSTM kernel off (torch.backends.mkldnn), each "
+                                "step's products and gate functions as separate ops, as scratchgrad runs them",
+                                {"scratchgrad": results["scratchgrad"], **op_by_op},
+                                lambda t, _: f"{t * scale:.1f} s", "-"))
     if args.profile:
         args.notes.append(profile_lstm(x[:n], y[:n], args.profile))
     return rows

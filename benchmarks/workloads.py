@@ -285,24 +285,24 @@ def jax_mlp_train(sizes, x, y, batch_size, epochs, seed=0, lr=0.001, rho=0.9, ep
         return loss, (out.argmax(axis=1) == yb).sum()
 
     @jax.jit
-    def step(params, velocity, xb, yb):
+    def step(params, velocity, totals, xb, yb):
         (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, xb, yb)
         velocity = jax.tree_util.tree_map(lambda v, g: rho * v + (1 - rho) * g * g, velocity, grads)
         params = jax.tree_util.tree_map(lambda p, g, v: p - lr * g / jnp.sqrt(v + eps), params, grads, velocity)
-        return params, velocity, loss, correct
+        return params, velocity, totals + jnp.stack([loss * len(yb), correct])  # running loss and hits, as fit
 
+    zero = jnp.zeros(2, jnp.float32)
     for size in {batch_size, len(x) % batch_size or batch_size}:
-        jax.block_until_ready(step(params, velocity, x[:size], y[:size]))
+        jax.block_until_ready(step(params, velocity, zero, x[:size], y[:size]))
 
     def run():
         nonlocal params, velocity
         for _ in range(epochs):
-            order, total, correct = rng.permutation(len(x)), 0.0, 0
+            order, totals = rng.permutation(len(x)), zero
             for start in range(0, len(x), batch_size):
                 idx = order[start:start + batch_size]
-                params, velocity, loss, hits = step(params, velocity, x[idx], y[idx])
-                total, correct = total + loss * len(idx), correct + hits
-            jax.block_until_ready((total, correct))
+                params, velocity, totals = step(params, velocity, totals, x[idx], y[idx])
+            jax.block_until_ready(totals)
         return params
 
     seconds = timed(run)[0]

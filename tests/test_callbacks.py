@@ -148,3 +148,36 @@ def test_backup_and_restore_resumes_an_interrupted_fit_exactly(tmp_path, rng):
     for a, b in zip(resumed.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not list((tmp_path / "backup").iterdir())  # deleted once training finished
+
+
+def test_batch_logs_reach_the_callbacks_that_read_them(data):
+    """fit builds a batch's running logs only for callbacks with a batch hook; those get the same keys."""
+    seen = {}
+
+    class Reader(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.setdefault("subclass", []).append(dict(logs))
+
+    lam = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.setdefault("lambda", []).append(logs))
+    model_for().fit(*data, batch_size=16, epochs=1, verbose=0, callbacks=[Reader(), lam])
+    assert len(seen["subclass"]) == 4 and seen["subclass"][0].keys() == {"loss", "accuracy"}
+    assert seen["lambda"][-1] == seen["subclass"][-1]
+    quiet = callbacks.CallbackList([callbacks.History(), callbacks.ProgbarLogger(verbose=2)], None, {})
+    assert not quiet.implements("on_train_batch_end")  # nobody would read them: none are built
+    assert callbacks.CallbackList([Reader()], None, {}).implements("on_train_batch_end")
+    assert callbacks.CallbackList([lam], None, {}).implements("on_train_batch_end")
+
+
+def test_what_callbacks_add_to_a_custom_train_steps_logs_reaches_the_epoch(data):
+    class Custom(Sequential):
+        def train_step(self, batch):
+            return {"foo": 1.5}
+
+    class Adds(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            logs["extra"] = batch  # Keras hands the callbacks the dict train_step returned
+
+    model = Custom([Dense(2, input_dim=3)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    history = model.fit(*data, batch_size=16, epochs=1, verbose=0, callbacks=[Adds()])
+    assert history.history == {"foo": [1.5], "extra": [3]}

@@ -217,6 +217,22 @@ def test_weighted_metrics_use_the_sample_weights(rng):
         (hits * w).sum() / w.sum())
 
 
+def test_metrics_take_bools_ints_and_tensors_with_or_without_weights():
+    mean = keras.metrics.Mean()
+    mean.update_state(np.array([True, False, True]))
+    mean.update_state(keras.Tensor(np.array([4.0, 5.0], np.float32)))
+    assert mean.result() == pytest.approx((1 + 0 + 1 + 4 + 5) / 5)
+    mean.update_state(np.array([10, 20]), sample_weight=np.array([3.0, 1.0]))
+    assert mean.result() == pytest.approx((11 + 30 + 20) / (5 + 4))
+    total = keras.metrics.Sum()
+    total.update_state(np.arange(4, dtype=np.int64))
+    assert total.result() == 6 and isinstance(total.result(), float)
+    accuracy = keras.metrics.SparseCategoricalAccuracy()
+    accuracy.update_state(np.array([2, 0]), keras.Tensor(np.array([[0.1, 0.2, 0.7], [0.5, 0.4, 0.1]], np.float16)))
+    accuracy.update_state(np.array([1]), np.array([[0, 0, 1]]))
+    assert accuracy.result() == pytest.approx(2 / 3)
+
+
 def test_numbers_and_indexing_on_symbolic_tensors_build_layers(rng, tmp_path):
     inputs = keras.Input(shape=(6,))
     h = layers.Dense(4)(inputs)

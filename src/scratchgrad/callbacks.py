@@ -55,7 +55,8 @@ class CallbackList:
         """Whether some callback does something at `hook` (the base Callback's hooks do nothing): fit
         builds a batch's logs only for a callback that reads them."""
         base = getattr(Callback, hook)  # looked up on the class: reading the hook is not calling it
-        return any(hook in getattr(cb, "__dict__", ()) or getattr(type(cb), hook, None) is not base
+        return any(getattr(cb, "reads_batch_logs", True) and
+                   (hook in getattr(cb, "__dict__", ()) or getattr(type(cb), hook, None) is not base)
                    for cb in self.callbacks)
 
     def __getattr__(self, hook):
@@ -92,6 +93,7 @@ class ProgbarLogger(Callback):
         super().__init__()
         self.verbose, self.stream = verbose, stream or sys.stdout
         self.live = verbose == 1 and is_live(self.stream)
+        self.reads_batch_logs = self.live  # one line per epoch shows the epoch's logs only
 
     def on_epoch_begin(self, epoch, logs=None):
         header = f"Epoch {epoch + 1}/{self.params['epochs']}"

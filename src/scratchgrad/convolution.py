@@ -90,7 +90,7 @@ class Window:
         return col
 
     def tiles(self):
-        """Whether the windows lie side by side (stride ≥ size): no input pixel is in two windows."""
+        """Whether no input pixel is in two windows (stride ≥ size: side by side, or with gaps between)."""
         return all(s >= k for s, k in zip(self.strides, self.size))
 
     def grid(self, padded_shape, dtype, xp):
@@ -179,7 +179,8 @@ class Conv2D(Function):
 
 
 class Pool2D(Function):
-    """Shared by max and average pooling: both reduce each window's views and scatter back with col2im.
+    """Shared by max and average pooling: both reduce each window's views and scatter back with col2im
+    (max pooling over windows that do not overlap writes its parts in place instead).
 
     Subclasses set `fill` (the padding value that never wins the reduction) and implement `pool`
     (padded input -> output) and `parts` (output gradient -> one gradient part per window offset).
@@ -223,7 +224,7 @@ class MaxPool2D(Pool2D):
         gy = _to_last(gy, self.channels_first)
         grad = self.window.grid(self.padded_shape, gy.dtype, array_module(gy))
         for _ in self.route(gy, self.window.views(grad)):
-            pass
+            pass  # each offset's part is written into its own pixels as the generator runs
         return _from_last(self.window.crop(grad), self.channels_first)
 
     def parts(self, gy):

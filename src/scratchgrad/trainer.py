@@ -478,7 +478,7 @@ class Trainer:
             callback_list.on_train_batch_begin(step)
             xb, yb, wb = _batch(xs, ys, weights, index)
             if custom:
-                tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
+                logs = tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
             else:
                 loss, preds, parts = self._train_batch(xb, yb, wb)
                 if not math.isfinite(loss) and not warned:
@@ -486,7 +486,8 @@ class Trainer:
                     warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                                   f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
                 tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
-            callback_list.on_train_batch_end(step, tracker.logs() if batch_logs else {})
+                logs = tracker.logs() if batch_logs else {}
+            callback_list.on_train_batch_end(step, logs)
             if self.stop_training:
                 break
         return tracker.logs()
@@ -506,11 +507,12 @@ class Trainer:
             hooks.on_test_batch_begin(step)
             xb, yb, wb = _batch(xs, ys, weights, index)
             if custom:
-                tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
+                logs = tracker.custom(self.test_step(self._step_data(xb, yb, wb)))
             else:
                 loss, preds, parts = self._test_batch(xb, yb, wb)
                 tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
-            hooks.on_test_batch_end(step, tracker.logs() if batch_logs else {})
+                logs = tracker.logs() if batch_logs else {}
+            hooks.on_test_batch_end(step, logs)
         logs = tracker.logs()
         hooks.on_test_end(logs)
         return logs
@@ -666,8 +668,10 @@ class _Tracker:
             metric.update_state(ys[position], preds[output], sample_weight=w)
 
     def custom(self, logs):
-        """A train_step/test_step's own logs: Keras reports what it returns."""
+        """A train_step/test_step's own logs: Keras reports what it returns (the batch's callbacks get this
+        dict, and what they add to it reaches the epoch's logs, as in Keras)."""
         self.custom_logs = {k: float(np.asarray(getattr(v, "data", v))) for k, v in (logs or {}).items()}
+        return self.custom_logs
 
     def logs(self):
         if self.custom_logs is not None:

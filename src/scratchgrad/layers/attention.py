@@ -145,8 +145,8 @@ class MultiHeadAttention(Layer):
                              f"and value {tuple(value.shape)}")
 
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask):
-        """Which query position attends to which value position, (batch or 1, Tq, Tv) or with a head
-        axis: the and of every mask given, as Keras combines them; None when nothing is masked."""
+        """Which query position attends to which value position, (batch or 1, Tq or 1, Tv or 1) or with
+        a head axis: the and of every mask given, as Keras combines them; None when nothing is masked."""
         (batch, q_length), v_length = query.shape[:2], value.shape[1]
         _check_mask(self, "query_mask", query_mask, (batch, q_length))
         _check_mask(self, "value_mask", value_mask, (batch, v_length))
