@@ -404,14 +404,14 @@ def seeds_row(workload, recipe, build, x, y, xt, yt, epochs, seeds, args):
         w.sg_train(model, w.RECIPE_OPTIMIZERS[recipe], "sparse_categorical_crossentropy", x, y, 128, epochs)
         return w.sg_accuracy(model, xt, yt)
 
-    accuracies = {"scratchgrad": [sg_accuracy(seed) for seed in seeds]}
+    accuracies = {"scratchgrad": ([sg_accuracy(seed) for seed in seeds], None)}
     if args.keras:
-        accuracies["Keras"] = [w.keras_train(recipe, args.keras, x, y, xt, yt, epochs, seed)[1] for seed in seeds]
-    cells = [spread(accuracies[name]) if name in accuracies else "-" for name in ("scratchgrad",) + PEERS]
-    return (workload, *cells, "-", "-")
+        accuracies["Keras"] = ([w.keras_train(recipe, args.keras, x, y, xt, yt, epochs, seed)[1] for seed in seeds],
+                               None)
+    return peer_row(workload, accuracies, spread, "-", ratio="-")
 
 
-def spread(accuracies):
+def spread(accuracies, _):
     return (f"acc {statistics.mean(accuracies):.4f} ± {statistics.stdev(accuracies):.4f} "
             f"({min(accuracies):.4f}–{max(accuracies):.4f})")
 
@@ -444,8 +444,8 @@ def main(argv=None):
     if args.child:
         return child(args.child, args.quick)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    args.torch = args.torch and w.torch_available()
-    args.jax = args.jax and w.jax_available()
+    args.torch = args.torch and w.installed("torch")
+    args.jax = args.jax and w.installed("jax")
     args.keras = w.keras_backend() if args.keras else None
     parts = {int(p) for p in args.parts.split(",")}
     args.notes = []

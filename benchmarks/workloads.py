@@ -310,20 +310,11 @@ def jax_mlp_train(sizes, x, y, batch_size, epochs, seed=0, lr=0.001, rho=0.9, ep
     return seconds, lambda xs: np.asarray(predict(params, xs))
 
 
-def jax_available():
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def installed(package):
+    """Whether `package` can be imported, looked up without importing it."""
+    from importlib.util import find_spec
 
-
-def torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return find_spec(package) is not None
 
 
 # ---- Keras: the same recipes in a process of their own ----------------------------------------------
@@ -333,11 +324,9 @@ RECIPE_OPTIMIZERS = {"mlp": "rmsprop", "cnn": "adam"}  # the recipes trained by 
 def keras_backend():
     """The backend for the Keras peer: TensorFlow if installed, else JAX; None without Keras or either (Keras
     on PyTorch would measure PyTorch twice). Looked up, not imported: importing Keras fixes its backend."""
-    from importlib.util import find_spec
-
-    if find_spec("keras") is None:
+    if not installed("keras"):
         return None
-    return next((name for name in ("tensorflow", "jax") if find_spec(name)), None)
+    return next((name for name in ("tensorflow", "jax") if installed(name)), None)
 
 
 def keras_train(recipe, backend, x, y, xt, yt, epochs, seed=0):

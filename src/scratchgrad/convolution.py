@@ -89,28 +89,20 @@ class Window:
             col[:, width] = 1
         return col
 
-    def tiles(self):
-        """Whether no input pixel is in two windows (stride ≥ size: side by side, or with gaps between)."""
-        return all(s >= k for s, k in zip(self.strides, self.size))
-
-    def grid(self, padded_shape, dtype, xp):
-        """An array for the padded input's gradient: uninitialized where tiling windows cover every
-        pixel (each is written once), zeros where some pixel is in no window or in several."""
-        covered = all(s == k and o * s == n for s, k, o, n in zip(self.strides, self.size, self.out, padded_shape[1:3]))
-        return (xp.empty if covered else xp.zeros)(padded_shape, dtype=dtype)
-
     def col2im(self, parts, padded_shape, dtype, xp):
         """Sum each offset's gradient part (in `offsets` order) back onto the padded input grid, then crop.
 
         Each part is stored before the next is drawn, so a generator may yield one reused buffer.
         """
-        grad = self.grid(padded_shape, dtype, xp)
-        tiles = self.tiles()
+        # windows side by side covering the whole grid write every pixel once: nothing to zero first
+        covered = all(s == k and o * s == n for s, k, o, n in zip(self.strides, self.size, self.out, padded_shape[1:3]))
+        grad = (xp.empty if covered else xp.zeros)(padded_shape, dtype=dtype)
+        overlapping = any(s < k for s, k in zip(self.strides, self.size))
         for (i, j), part in zip(self.offsets(), parts):
-            if tiles:  # every pixel lies in one window at most: a store, no read-modify-write
-                grad[self.at(i, j)] = part
-            else:
+            if overlapping:
                 grad[self.at(i, j)] += part
+            else:  # every pixel lies in one window at most: a store, no read-modify-write
+                grad[self.at(i, j)] = part
         return self.crop(grad)
 
 
@@ -179,8 +171,7 @@ class Conv2D(Function):
 
 
 class Pool2D(Function):
-    """Shared by max and average pooling: both reduce each window's views and scatter back with col2im
-    (max pooling over windows that do not overlap writes its parts in place instead).
+    """Shared by max and average pooling: both reduce each window's views and scatter back with col2im.
 
     Subclasses set `fill` (the padding value that never wins the reduction) and implement `pool`
     (padded input -> output) and `parts` (output gradient -> one gradient part per window offset).
@@ -216,33 +207,18 @@ class MaxPool2D(Pool2D):
         self.y = _combine(self.window.views(padded), array_module(padded).maximum)
         return self.y
 
-    def backward(self, gy):
-        if not self.window.tiles():
-            return super().backward(gy)
-        # Windows side by side (the usual 2x2 pool of stride 2): each input pixel has one window at most,
-        # so every offset's part is written straight into the gradient's pixels, with no col2im pass.
-        gy = _to_last(gy, self.channels_first)
-        grad = self.window.grid(self.padded_shape, gy.dtype, array_module(gy))
-        for _ in self.route(gy, self.window.views(grad)):
-            pass  # each offset's part is written into its own pixels as the generator runs
-        return _from_last(self.window.crop(grad), self.channels_first)
-
     def parts(self, gy):
-        return self.route(gy, itertools.repeat(array_module(gy).empty_like(gy)))
-
-    def route(self, gy, targets):
-        """Per offset, gy where that offset holds its window's max, 0 elsewhere: written into the
-        next of `targets`, which is then yielded. `claimed` marks the windows whose max an earlier
-        offset already took: later ties get nothing. The masks are bool (a quarter of a float32
-        buffer) and reused across offsets: fresh arrays cost page faults, which dominate here."""
+        # `claimed` marks the windows whose max an earlier offset already took: later ties get nothing.
+        # Buffers are reused across offsets (fresh arrays cost page faults, which dominate here), and
+        # the masks are bool so they weigh a quarter of a float32 buffer.
         xp = array_module(gy)
-        hit, claimed = xp.empty(gy.shape, dtype=bool), xp.zeros(gy.shape, dtype=bool)
-        for view, target in zip(self.window.views(self.padded), targets):
+        hit, claimed, part = xp.empty(gy.shape, dtype=bool), xp.zeros(gy.shape, dtype=bool), xp.empty_like(gy)
+        for view in self.window.views(self.padded):
             xp.equal(view, self.y, out=hit)
             xp.greater(hit, claimed, out=hit)  # hit and not claimed
             claimed |= hit
-            xp.multiply(gy, hit, out=target)
-            yield target
+            xp.multiply(gy, hit, out=part)
+            yield part
 
 
 class AvgPool2D(Pool2D):
