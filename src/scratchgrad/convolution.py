@@ -17,8 +17,10 @@ import itertools
 
 import numpy as np
 
+from . import compiled
 from .autograd import Function
 from .backend import array_module
+from .compiled import kernel
 from .tensor import as_tensor
 
 PADDINGS = ("valid", "same")
@@ -94,16 +96,23 @@ class Window:
 
         Each part is stored before the next is drawn, so a generator may yield one reused buffer.
         """
-        # windows side by side covering the whole grid write every pixel once: nothing to zero first
-        covered = all(s == k and o * s == n for s, k, o, n in zip(self.strides, self.size, self.out, padded_shape[1:3]))
-        grad = (xp.empty if covered else xp.zeros)(padded_shape, dtype=dtype)
-        overlapping = any(s < k for s, k in zip(self.strides, self.size))
+        grad = self.gradient_grid(padded_shape, dtype, xp)
+        overlapping = self.overlapping()
         for (i, j), part in zip(self.offsets(), parts):
             if overlapping:
                 grad[self.at(i, j)] += part
             else:  # every pixel lies in one window at most: a store, no read-modify-write
                 grad[self.at(i, j)] = part
         return self.crop(grad)
+
+    def overlapping(self):
+        return any(s < k for s, k in zip(self.strides, self.size))
+
+    def gradient_grid(self, padded_shape, dtype, xp):
+        """The padded grid gradients are scattered onto: zeros, or left unfilled where windows side by side
+        cover the whole grid (each pixel is then written exactly once)."""
+        covered = all(s == k and o * s == n for s, k, o, n in zip(self.strides, self.size, self.out, padded_shape[1:3]))
+        return (xp.empty if covered else xp.zeros)(padded_shape, dtype=dtype)
 
 
 def _to_last(x, channels_first):
@@ -198,12 +207,16 @@ class Pool2D(Function):
 
 class MaxPool2D(Pool2D):
     """Max of each window; the gradient goes to the window's maximum only. Tied maxima: the first in
-    row-major window order gets it all (as TensorFlow and PyTorch do), so it is never double-counted."""
+    row-major window order gets it all (as TensorFlow and PyTorch do), so it is never double-counted.
+    With numba installed, forward and backward are each one compiled loop (scratchgrad.compiled): the
+    forward notes which offset won each window, the backward writes the gradient there; same numbers."""
 
     fill = -np.inf
 
     def pool(self, padded):
-        self.padded = padded
+        self.padded, self.winner = padded, None
+        if compiled.applies(padded):
+            return self.compiled_pool(padded)
         self.y = _combine(self.window.views(padded), array_module(padded).maximum)
         return self.y
 
@@ -219,6 +232,21 @@ class MaxPool2D(Pool2D):
             claimed |= hit
             xp.multiply(gy, hit, out=part)
             yield part
+
+    def backward(self, gy):
+        if self.winner is None:
+            return super().backward(gy)
+        gy = _to_last(gy, self.channels_first)
+        grad = self.window.gradient_grid(self.padded_shape, gy.dtype, np)
+        _max_pool_backward(gy, self.winner, *self.window.size, *self.window.strides, self.window.overlapping(), grad)
+        return _from_last(self.window.crop(grad), self.channels_first)
+
+    def compiled_pool(self, padded):
+        n, c = padded.shape[0], padded.shape[3]
+        y = np.empty((n, *self.window.out, c), dtype=padded.dtype)
+        self.winner = np.empty(y.shape, dtype=np.int8 if self.window.size[0] * self.window.size[1] <= 127 else np.int32)
+        _max_pool_forward(padded, *self.window.size, *self.window.strides, y, self.winner)
+        return y
 
 
 class AvgPool2D(Pool2D):
@@ -331,3 +359,42 @@ def global_avg_pool2d(x, data_format="channels_last"):
     x = as_tensor(x)
     channels_first = _check_input(x, data_format, "global_avg_pool2d")
     return x.mean(axis=(2, 3) if channels_first else (1, 2))
+
+
+# ---- compiled kernels (scratchgrad.compiled): max pooling as one loop each way ------------------
+@kernel
+def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
+    """y = each window's max, `winner` = the offset (row-major) that held it: the first of tied maxima,
+    and -1 for a window with a NaN, whose max is NaN (as np.maximum's) and which passes no gradient."""
+    n, oh, ow, c = y.shape
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for di in range(kh):
+                    for dj in range(kw):
+                        k = di * kw + dj
+                        for ch in range(c):
+                            v = padded[b, i * sh + di, j * sw + dj, ch]
+                            if v != v:
+                                y[b, i, j, ch], winner[b, i, j, ch] = v, -1
+                            elif k == 0 or v > y[b, i, j, ch]:  # a NaN max stays: nothing is > NaN
+                                y[b, i, j, ch], winner[b, i, j, ch] = v, k
+
+
+@kernel
+def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, grad):
+    """Each window's gradient onto the pixel that won it, offset by offset as col2im adds the parts (so
+    overlapping windows sum in the same order); without overlaps every other window pixel is set to 0."""
+    n, oh, ow, c = gy.shape
+    for di in range(kh):
+        for dj in range(kw):
+            k = di * kw + dj
+            for b in range(n):
+                for i in range(oh):
+                    for j in range(ow):
+                        for ch in range(c):
+                            g = gy[b, i, j, ch] if winner[b, i, j, ch] == k else gy.dtype.type(0)
+                            if overlapping:
+                                grad[b, i * sh + di, j * sw + dj, ch] += g
+                            else:
+                                grad[b, i * sh + di, j * sw + dj, ch] = g

@@ -1,7 +1,10 @@
 """Adam: momentum and RMSprop with bias correction."""
 import math
 
+import numpy as np
+
 from ..backend import array_module
+from ..compiled import kernel
 from .base import Optimizer, check_fraction
 
 
@@ -25,8 +28,7 @@ class Adam(Optimizer):
     def update(self, w, g, slots, lr):
         xp, m, v, tmp = array_module(g), slots["momentum"], slots["velocity"], slots["scratch"]
         f = w.dtype.type
-        t = self.iterations + 1
-        alpha = f(lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t))
+        alpha = self._step_size(lr, f)
         xp.subtract(g, m, out=tmp)
         tmp *= f(1 - self.beta_1)
         m += tmp
@@ -42,5 +44,27 @@ class Adam(Optimizer):
         tmp *= alpha
         w -= tmp
 
+    def compiled_update(self, w, g, slots, lr):
+        if self.amsgrad:
+            return False
+        f = w.dtype.type
+        _adam_step(g, slots["momentum"], slots["velocity"], slots["scratch"], f(1 - self.beta_1), f(1 - self.beta_2),
+                   f(self.epsilon), self._step_size(lr, f))
+        w -= slots["scratch"]
+        return True
+
+    def _step_size(self, lr, f):
+        t = self.iterations + 1
+        return f(lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t))
+
     def _hyperparameters(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+@kernel
+def _adam_step(g, m, v, step, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
+    """update's passes as one loop over the elements."""
+    for i in range(g.size):
+        m[i] += (g[i] - m[i]) * one_minus_beta_1
+        v[i] += (g[i] * g[i] - v[i]) * one_minus_beta_2
+        step[i] = m[i] / (np.sqrt(v[i]) + epsilon) * alpha

@@ -19,11 +19,14 @@ vectorized passes per step instead of a handful per parameter) or once per param
 same buffers (`fused=False`, the readable single-tensor path; tests check both give the same numbers).
 The weights themselves are never moved: the fused rule's final `w -= step` updates each weight array
 in place from its slice of the step, so an array taken from `layer.kernel.data` stays the live weight.
+Where numba is installed, Adam's and RMSprop's fused path is one compiled loop (`compiled_update`, the
+same operations in the same order; tests check it equals `update`).
 """
 import math
 
 import numpy as np
 
+from .. import compiled
 from ..backend import array_module, to_numpy
 from ..tensor import Tensor
 from . import schedules
@@ -177,7 +180,7 @@ class Optimizer:
     def _update_pack(self, pack, lr):
         weights = [p.data for p in pack.params]
         if self.fused and not self.reads_weights:
-            self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr)
+            self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr, compiled.applies(pack.grad))
         else:
             for w, g, slots in zip(weights, pack.grad_views, pack.slot_views):
                 self._update(w, g, slots, lr)
@@ -223,10 +226,12 @@ class Optimizer:
             groups.setdefault(p.dtype, []).append((p, g))
         return groups.values()
 
-    def _update(self, w, g, slots, lr):
+    def _update(self, w, g, slots, lr, use_kernel=False):
         if self.weight_decay:
             w *= w.dtype.type(1 - lr * self.weight_decay)
-        self.update(w, g, slots, w.dtype.type(lr))
+        lr = w.dtype.type(lr)
+        if not (use_kernel and self.compiled_update(w, g, slots, lr)):
+            self.update(w, g, slots, lr)
 
     def _clip(self, pack):
         """Clip the pack's gradient in place, each weight's part by its own norm for clipnorm."""
@@ -243,6 +248,11 @@ class Optimizer:
         (and "scratch", a work array of g's shape). Only write to `w` (`w -= step`, `w += step`,
         `w *= factor`): in the fused path it stands for all weights at once and cannot be read."""
         raise NotImplementedError
+
+    def compiled_update(self, w, g, slots, lr):
+        """`update` as one compiled loop over the flat buffers (scratchgrad.compiled), where a rule has one:
+        the same operations in the same order. Returns False where this rule or configuration has none."""
+        return False
 
     def _pack(self, params):
         """The pack of exactly `params`, made anew when they changed (a layer frozen or unfrozen): the

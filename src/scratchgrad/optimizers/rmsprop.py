@@ -1,5 +1,8 @@
 """RMSprop: steps scaled by a moving average of squared gradients."""
+import numpy as np
+
 from ..backend import array_module
+from ..compiled import kernel
 from .base import Optimizer, check_fraction
 
 
@@ -40,5 +43,21 @@ class RMSprop(Optimizer):
             tmp = m
         w -= tmp
 
+    def compiled_update(self, w, g, slots, lr):
+        if self.centered or self.momentum:
+            return False
+        f = w.dtype.type
+        _rmsprop_step(g, slots["velocity"], slots["scratch"], f(1 - self.rho), f(self.epsilon), lr)
+        w -= slots["scratch"]
+        return True
+
     def _hyperparameters(self):
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+
+
+@kernel
+def _rmsprop_step(g, v, step, one_minus_rho, epsilon, lr):
+    """update's passes (plain RMSprop) as one loop over the elements."""
+    for i in range(g.size):
+        v[i] += (g[i] * g[i] - v[i]) * one_minus_rho
+        step[i] = g[i] / np.sqrt(v[i] + epsilon) * lr

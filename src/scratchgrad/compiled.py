@@ -1,0 +1,58 @@
+"""Compiled kernels: an optional speed-up, never a second meaning.
+
+A few rules that NumPy runs as many passes over memory (an optimizer's update is eight or nine) are also
+written as one plain loop over the elements, which numba compiles to machine code when it is installed
+(`pip install scratchgrad[fast]`). The NumPy code beside each kernel stays the reference: tests run both
+and check they give the same numbers, and without numba (or with `SCRATCHGRAD_COMPILED=0`, or on CuPy
+arrays) only the NumPy code runs.
+
+Only loops of arithmetic and square roots are compiled. numba calls exp and tanh one element at a time,
+where NumPy's own loops are vectorized: measured here, an LSTM step's gate functions took 660 µs compiled
+against NumPy's 95 µs, so the activations stay NumPy's.
+"""
+import functools
+import importlib.util
+import os
+
+import numpy as np
+
+_enabled = os.environ.get("SCRATCHGRAD_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
+
+
+def enabled():
+    """Whether compiled kernels run: numba is installed and they are not switched off."""
+    return _enabled
+
+
+def set_enabled(flag):
+    """Switch compiled kernels on or off (on needs numba); returns the previous setting."""
+    global _enabled
+    previous = _enabled
+    if flag and importlib.util.find_spec("numba") is None:
+        raise ImportError("compiled kernels need numba: pip install scratchgrad[fast] (or numba)")
+    _enabled = bool(flag)
+    return previous
+
+
+def applies(array):
+    """Whether a kernel may run on `array` (and arrays like it): kernels are on, and it is a NumPy array of
+    float32 or float64 (float16 and CuPy arrays take the NumPy code)."""
+    return _enabled and type(array) is np.ndarray and array.dtype in (np.float32, np.float64)
+
+
+def kernel(loop):
+    """`loop` compiled by numba at its first call (importing numba is most of a second, so only a run that
+    uses a kernel pays it). Errors follow NumPy's rules (x/0 is inf, not an exception), which is also what
+    lets the loop be vectorized; no fast-math, so each operation rounds as NumPy's does."""
+    compiled = None
+
+    @functools.wraps(loop)
+    def call(*args):
+        nonlocal compiled
+        if compiled is None:
+            import numba
+
+            compiled = numba.njit(error_model="numpy", cache=True)(loop)
+        return compiled(*args)
+
+    return call
