@@ -45,12 +45,13 @@ class Adam(Optimizer):
         w -= tmp
 
     def compiled_update(self, w, g, slots, lr):
-        if self.amsgrad:
+        parts = w.flat_parts(g, slots["momentum"], slots["velocity"])
+        if self.amsgrad or parts is None:
             return False
         f = w.dtype.type
-        _adam_step(g, slots["momentum"], slots["velocity"], slots["scratch"], f(1 - self.beta_1), f(1 - self.beta_2),
-                   f(self.epsilon), self._step_size(lr, f))
-        w -= slots["scratch"]
+        constants = f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon), self._step_size(lr, f)
+        for part in parts:
+            _adam_step(*part, *constants)
         return True
 
     def _step_size(self, lr, f):
@@ -62,9 +63,9 @@ class Adam(Optimizer):
 
 
 @kernel
-def _adam_step(g, m, v, step, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
-    """update's passes as one loop over the elements."""
-    for i in range(g.size):
+def _adam_step(w, g, m, v, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
+    """update's passes as one loop over one weight's elements."""
+    for i in range(w.size):
         m[i] += (g[i] - m[i]) * one_minus_beta_1
         v[i] += (g[i] * g[i] - v[i]) * one_minus_beta_2
-        step[i] = m[i] / (np.sqrt(v[i]) + epsilon) * alpha
+        w[i] -= m[i] / (np.sqrt(v[i]) + epsilon) * alpha

@@ -411,6 +411,15 @@ class _Scattered:
             w *= factor
         return self
 
+    def flat_parts(self, *flats):
+        """Each weight as a 1-D view, with its slice of each flat buffer in `flats`: what a compiled loop
+        that writes the weights themselves takes. None if a weight is not contiguous (its 1-D view would be
+        a copy, and the loop's writes lost)."""
+        if not all(w.flags.c_contiguous for w in self.arrays):
+            return None
+        bounds = zip(self.pack.offsets[:-1], self.pack.offsets[1:])
+        return [(w.reshape(-1), *(flat[lo:hi] for flat in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
+
 
 def _offsets(shapes):
     return np.cumsum([0] + [math.prod(s) for s in shapes]).tolist()

@@ -44,11 +44,12 @@ class RMSprop(Optimizer):
         w -= tmp
 
     def compiled_update(self, w, g, slots, lr):
-        if self.centered or self.momentum:
+        parts = w.flat_parts(g, slots["velocity"])
+        if self.centered or self.momentum or parts is None:
             return False
         f = w.dtype.type
-        _rmsprop_step(g, slots["velocity"], slots["scratch"], f(1 - self.rho), f(self.epsilon), lr)
-        w -= slots["scratch"]
+        for part in parts:
+            _rmsprop_step(*part, f(1 - self.rho), f(self.epsilon), lr)
         return True
 
     def _hyperparameters(self):
@@ -56,8 +57,8 @@ class RMSprop(Optimizer):
 
 
 @kernel
-def _rmsprop_step(g, v, step, one_minus_rho, epsilon, lr):
-    """update's passes (plain RMSprop) as one loop over the elements."""
-    for i in range(g.size):
+def _rmsprop_step(w, g, v, one_minus_rho, epsilon, lr):
+    """update's passes (plain RMSprop) as one loop over one weight's elements."""
+    for i in range(w.size):
         v[i] += (g[i] * g[i] - v[i]) * one_minus_rho
-        step[i] = g[i] / np.sqrt(v[i] + epsilon) * lr
+        w[i] -= g[i] / np.sqrt(v[i] + epsilon) * lr
