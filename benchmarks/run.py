@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import scratchgrad as sg  # noqa: E402
 import workloads as w  # noqa: E402
+from scratchgrad import compiled  # noqa: E402
 
 
 def mnist(quick):
@@ -89,6 +90,33 @@ def gflops(flops, seconds, peak):
     return f", {rate:.0f} GFLOP/s = {100 * rate / peak:.0f} % of peak"
 
 
+def numpy_only(run):
+    """`run` with scratchgrad's compiled kernels off (numba's, where installed); None where they are off anyway."""
+    if not compiled.enabled():
+        return None
+
+    def run_numpy():
+        previous = compiled.set_enabled(False)
+        try:
+            return run()
+        finally:
+            compiled.set_enabled(previous)
+
+    return run_numpy
+
+
+NUMPY_ONLY = "   scratchgrad on NumPy alone: its compiled kernels off (SCRATCHGRAD_COMPILED=0)"
+
+
+def numpy_only_rows(results, cell, target):
+    """The row of scratchgrad's NumPy-only run (popped from `results`) against the same peers; none if it did
+    not run."""
+    if "NumPy only" not in results:
+        return []
+    numpy_run = results.pop("NumPy only")
+    return [peer_row(NUMPY_ONLY, {**results, "scratchgrad": numpy_run}, cell, target)]
+
+
 def keras_runner(args, recipe, x, y, xt, yt, epochs, seed=0):
     """A runner for median_runs training `recipe` in Keras; None when Keras does not run."""
     if not args.keras:
@@ -113,12 +141,14 @@ def part_mnist(data, args):
         t, predict = w.jax_mlp_train(MLP, x, y, 128, epochs)
         return t, float((predict(xt).argmax(axis=1) == yt).mean())
 
-    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
-                           "JAX": run_jax if args.jax else None,
+    results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
+                           "PyTorch": run_torch if args.torch else None, "JAX": run_jax if args.jax else None,
                            "Keras": keras_runner(args, "mlp", x, y, xt, yt, epochs)}, args.repeats)
+    cell = lambda t, acc: f"{t:.2f} s, acc {acc:.4f}"  # noqa: E731
+    numpy_rows = numpy_only_rows(results, cell, "-")
     rate = gflops(w.mlp_flops(MLP) * len(x) * epochs, results["scratchgrad"][0], args.peak)
     return [peer_row(f"1. MNIST 784-512-10, rmsprop, batch 128, {epochs} epoch{'s' * (epochs > 1)} ({source})",
-                     results, lambda t, acc: f"{t:.2f} s, acc {acc:.4f}", "≤ 0.9× JAX, acc ≥ 0.98", sg_note=rate)]
+                     results, cell, "≤ 0.9× JAX, acc ≥ 0.98", sg_note=rate), *numpy_rows]
 
 
 def part_iris(args):
@@ -136,11 +166,21 @@ def part_iris(args):
     def run_torch():
         return w.torch_train(w.torch_mlp([4, 30, 16, 3], "relu"), "adam", x_train, y_train, 1, epochs), None
 
-    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None}, args.repeats)
+    results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
+                           "PyTorch": run_torch if args.torch else None}, args.repeats)
+    cell = lambda t, _: f"{t / steps * 1e6:.0f} µs/step"  # noqa: E731
+    numpy_run = results.pop("NumPy only", None)
+    rows = [peer_row(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", results, cell, "≥ 8× faster than PyTorch",
+                     ratio=speedup(results))]
+    if numpy_run:
+        rows.append(peer_row(NUMPY_ONLY, {**results, "scratchgrad": numpy_run}, cell, "-",
+                             ratio=speedup({**results, "scratchgrad": numpy_run})))
+    return rows
+
+
+def speedup(results):
     fastest = fastest_peer(results)
-    speedup = f"{fastest[1] / results['scratchgrad'][0]:.1f}× faster than {fastest[0]}" if fastest else "-"
-    return [peer_row(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", results,
-                     lambda t, _: f"{t / steps * 1e6:.0f} µs/step", "≥ 8× faster than PyTorch", ratio=speedup)]
+    return f"{fastest[1] / results['scratchgrad'][0]:.1f}× faster than {fastest[0]}" if fastest else "-"
 
 
 def numpy_two_layer_step(params, x, t, lr=0.1):
@@ -298,15 +338,17 @@ def part_cnn(data, args):
         with w.torch_onednn(onednn):
             return w.torch_train(w.torch_cnn(), "adam", x[:n].transpose(0, 3, 1, 2).copy(), y[:n], 128, 1), None
 
-    results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
+    results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
+                           "PyTorch": run_torch if args.torch else None,
                            "Keras": keras_runner(args, "cnn", x[:n], y[:n], xt, yt, 1),
                            "native": (lambda: run_torch(onednn=False)) if args.torch else None}, args.repeats)
     native = {"PyTorch": results.pop("native")} if args.torch else {}
     scale = len(x) / n
-    rate = gflops(w.cnn_flops() * n, results["scratchgrad"][0], args.peak)
     seconds = lambda t, _: f"{t * scale:.1f} s"  # noqa: E731
+    numpy_rows = numpy_only_rows(results, seconds, "-")
+    rate = gflops(w.cnn_flops() * n, results["scratchgrad"][0], args.peak)
     rows = [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results, seconds,
-                     "≤ 0.9× PyTorch", sg_note=rate)]
+                     "≤ 0.9× PyTorch", sg_note=rate), *numpy_rows]
     if native:
         rows.append(peer_row("   PyTorch with oneDNN off (torch.backends.mkldnn): its native convolution kernels",
                              {"scratchgrad": results["scratchgrad"], **native}, seconds, "-"))
@@ -486,7 +528,15 @@ def machine_description(args):
         peers += f", Keras {version('keras')} on {args.keras}"
     peak = f"; NumPy float32 GEMM peak {args.peak:.0f} GFLOP/s" if args.peak else ""
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, scratchgrad {sg.__version__}{peers}{peak}")
+            f"NumPy {np.__version__}, scratchgrad {sg.__version__} ({kernels()}){peers}{peak}")
+
+
+def kernels():
+    if not compiled.enabled():
+        return "NumPy alone: numba not installed or SCRATCHGRAD_COMPILED=0"
+    from importlib.metadata import version
+
+    return f"compiled kernels by numba {version('numba')}"
 
 
 if __name__ == "__main__":

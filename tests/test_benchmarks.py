@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scratchgrad import compiled
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 TIME_AND_ACCURACY = r"\d+\.\d+ s, acc \d\.\d{4}"
 
@@ -27,6 +29,9 @@ def test_benchmarks_run_quick(capsys):
     assert "| workload | scratchgrad | reference | ratio | target |" in out
     assert out.count("\n| ") == len(peer_rows) + len(reference_rows) + 2
     assert re.search(r"GEMM peak \d+ GFLOP/s", out.splitlines()[0])
+    assert ("compiled kernels by numba" in out.splitlines()[0]) == compiled.enabled()
+    numpy_only = [row[0][:5] for row in peer_rows if "NumPy alone" in row[0]]
+    assert len(numpy_only) == 3 * compiled.enabled()  # parts 1, 2 and 6 again with the kernels off
     numbered = lambda rows: [row[0][:2] for row in rows if row[0][0].isdigit()]  # noqa: E731
     assert numbered(peer_rows) == ["1.", "2.", "6.", "7.", "8."] and numbered(reference_rows) == ["3.", "5."]
     assert all(len(row) == 7 for row in peer_rows) and all(len(row) == 5 for row in reference_rows)
@@ -49,8 +54,12 @@ def test_benchmarks_run_quick(capsys):
 
 def test_benchmarks_jax_peer(capsys):
     pytest.importorskip("jax")
-    (mnist,), _ = load_run().main(["--quick", "--no-torch", "--no-keras", "--parts", "1"])
+    (mnist, *numpy_only), _ = load_run().main(["--quick", "--no-torch", "--no-keras", "--parts", "1"])
     assert re.fullmatch(TIME_AND_ACCURACY, mnist[3]) and mnist[2] == "-"
+    assert len(numpy_only) == compiled.enabled()  # with numba: the run with its kernels off, against JAX too
+    for row in numpy_only:
+        assert "NumPy alone" in row[0] and re.fullmatch(TIME_AND_ACCURACY, row[1]) and row[3] == mnist[3]
+        assert re.fullmatch(r"\d+\.\d\d× JAX", row[5])
     assert re.fullmatch(r"\d+\.\d\d× JAX", mnist[5])
     assert re.search(r"JAX \d+\.\d+", capsys.readouterr().out.splitlines()[0])
 

@@ -64,8 +64,11 @@ class Adam(Optimizer):
 
 @kernel
 def _adam_step(w, g, m, v, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
-    """update's passes as one loop over one weight's elements."""
+    """update's passes as one loop over one weight's elements (the new m and v kept in locals, not read back
+    from memory: the compiler cannot know that w, m and v do not overlap, and reading back kept the loop
+    from being vectorized, 2.6× slower)."""
     for i in range(w.size):
-        m[i] += (g[i] - m[i]) * one_minus_beta_1
-        v[i] += (g[i] * g[i] - v[i]) * one_minus_beta_2
-        w[i] -= m[i] / (np.sqrt(v[i]) + epsilon) * alpha
+        m_i = m[i] + (g[i] - m[i]) * one_minus_beta_1
+        v_i = v[i] + (g[i] * g[i] - v[i]) * one_minus_beta_2
+        m[i], v[i] = m_i, v_i
+        w[i] -= m_i / (np.sqrt(v_i) + epsilon) * alpha

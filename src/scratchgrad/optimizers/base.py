@@ -351,6 +351,7 @@ class _Pack:
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
         self.params, self._views, self._recognized = list(params), {}, None
+        self.flat_parts = None, None  # (the arrays' ids, their parts): _Scattered.flat_parts' cache
         self.shapes = [p.shape for p in params]
         self.offsets = _offsets(self.shapes)
         size = self.offsets[-1]
@@ -414,11 +415,16 @@ class _Scattered:
     def flat_parts(self, *flats):
         """Each weight as a 1-D view, with its slice of each flat buffer in `flats`: what a compiled loop
         that writes the weights themselves takes. None if a weight is not contiguous (its 1-D view would be
-        a copy, and the loop's writes lost)."""
-        if not all(w.flags.c_contiguous for w in self.arrays):
-            return None
-        bounds = zip(self.pack.offsets[:-1], self.pack.offsets[1:])
-        return [(w.reshape(-1), *(flat[lo:hi] for flat in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
+        a copy, and the loop's writes lost). Kept while the weights and buffers are the same arrays (the
+        views hold them alive, so their ids cannot be reused meanwhile)."""
+        key = (*map(id, self.arrays), *map(id, flats))
+        if self.pack.flat_parts[0] != key:
+            parts = None
+            if all(w.flags.c_contiguous for w in self.arrays):
+                bounds = list(zip(self.pack.offsets[:-1], self.pack.offsets[1:]))
+                parts = [(w.reshape(-1), *(flat[lo:hi] for flat in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
+            self.pack.flat_parts = key, parts
+        return self.pack.flat_parts[1]
 
 
 def _offsets(shapes):

@@ -58,7 +58,9 @@ class RMSprop(Optimizer):
 
 @kernel
 def _rmsprop_step(w, g, v, one_minus_rho, epsilon, lr):
-    """update's passes (plain RMSprop) as one loop over one weight's elements."""
+    """update's passes (plain RMSprop) as one loop over one weight's elements (the new v kept in a local:
+    see Adam's kernel)."""
     for i in range(w.size):
-        v[i] += (g[i] * g[i] - v[i]) * one_minus_rho
-        w[i] -= g[i] / np.sqrt(v[i] + epsilon) * lr
+        v_i = v[i] + (g[i] * g[i] - v[i]) * one_minus_rho
+        v[i] = v_i
+        w[i] -= g[i] / np.sqrt(v_i + epsilon) * lr
