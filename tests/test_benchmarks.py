@@ -101,3 +101,14 @@ def _restore_path():
     saved = list(sys.path)
     yield
     sys.path[:] = saved
+
+
+def test_kernel_benchmark_runs_quick():
+    pytest.importorskip("numba")
+    spec = importlib.util.spec_from_file_location("benchmarks_kernels", BENCHMARKS / "kernels.py")
+    kernels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kernels)
+    rows = kernels.main(["--quick"])
+    assert [row[0].split(",")[0] for row in rows[:3]] == ["Adam apply", "RMSprop apply", "Adam apply"]
+    assert all(re.fullmatch(r"\d+\.\d+ (µs|ms)", cell) for row in rows[:-1] for cell in row[1:3])
+    assert re.fullmatch(r"\d\.\d\d s / \d\.\d\d s", rows[-1][2])

@@ -6,9 +6,14 @@ written as one plain loop over the elements, which numba compiles to machine cod
 and check they give the same numbers, and without numba (or with `SCRATCHGRAD_COMPILED=0`, or on CuPy
 arrays) only the NumPy code runs.
 
-Only loops of arithmetic and square roots are compiled. numba calls exp and tanh one element at a time,
-where NumPy's own loops are vectorized: measured here, an LSTM step's gate functions took 660 µs compiled
-against NumPy's 95 µs, so the activations stay NumPy's.
+A kernel is kept only where it is a clear measured win (`python benchmarks/kernels.py` times each against
+its NumPy code). Not compiled, and why:
+- exp and tanh: numba calls them one element at a time where NumPy's loops are vectorized, so an LSTM
+  step's gate functions run several times slower compiled (the script's next-to-last row).
+- loops over many arrays, such as an LSTM step's backward (ten arrays): the compiler cannot rule out that
+  they overlap, so the loop stays scalar; tried, it made no measurable difference to fit.
+- numba's parallel loops: beside OpenBLAS's threads, which spin between products, they made an MLP
+  epoch several times slower.
 """
 import functools
 import importlib.util

@@ -65,8 +65,8 @@ class Adam(Optimizer):
 @kernel
 def _adam_step(w, g, m, v, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
     """update's passes as one loop over one weight's elements (the new m and v kept in locals, not read back
-    from memory: the compiler cannot know that w, m and v do not overlap, and reading back kept the loop
-    from being vectorized, 2.6× slower)."""
+    from memory: the compiler cannot know that w, m and v do not overlap, and reading them back kept the
+    loop from being vectorized)."""
     for i in range(w.size):
         m_i = m[i] + (g[i] - m[i]) * one_minus_beta_1
         v_i = v[i] + (g[i] * g[i] - v[i]) * one_minus_beta_2

@@ -1,0 +1,162 @@
+"""scratchgrad's compiled kernels (numba) against the NumPy code they stand beside, op by op.
+
+    python benchmarks/kernels.py           # needs numba: pip install scratchgrad[fast]
+    python benchmarks/kernels.py --quick   # fewer repeats: checks that it runs, not how fast
+
+Each row times one operation both ways, alternating, median of the rounds. The last rows are why some
+things are not compiled (see scratchgrad/compiled.py) and what the first use of a kernel costs.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import workloads as w  # noqa: E402
+from scratchgrad import compiled, convolution, optimizers  # noqa: E402
+
+
+def per_call(fn, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def numpy_and_compiled(fn, calls, rounds):
+    """Median seconds per call of fn() with the kernels off, then on, alternating rounds."""
+    times = {False: [], True: []}
+    for _ in range(rounds):
+        for on in (False, True):
+            compiled.set_enabled(on)
+            fn()  # warm: a first call compiles or loads the kernel
+            times[on].append(per_call(fn, calls))
+    compiled.set_enabled(True)
+    return statistics.median(times[False]), statistics.median(times[True])
+
+
+def mlp_weights(sizes):
+    return [p for layer in w.sg_mlp(sizes, "relu").layers for p in layer.trainable_weights]
+
+
+def optimizer_apply(name, sizes):
+    """One apply() of optimizer `name` over the weights of sg_mlp(sizes), gradients in place."""
+    params = mlp_weights(sizes)
+    opt = optimizers.get(name)
+    buffers = opt.gradient_buffers(params)
+    for b in buffers:
+        b[...] = 1e-3
+    return lambda: opt.apply(buffers, params)
+
+
+def max_pool(backward):
+    """2×2 max pooling of the CNN's first feature map (batch 128): the forward, or forward and backward."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.standard_normal((128, 26, 26, 32), dtype=np.float32), 0)  # after ReLU: many ties
+    gy = rng.standard_normal((128, 13, 13, 32), dtype=np.float32)
+
+    def run():
+        op = convolution.MaxPool2D()
+        op.forward(x)
+        if backward:
+            op.backward(gy)
+
+    return run
+
+
+def lstm_gates_compiled():
+    """The rejected alternative: an LSTM step's gate functions (σ on three blocks, tanh on one and on the
+    new memory) as one numba loop, batch 128, 128 units, against scratchgrad's NumPy ones."""
+    import numba
+
+    from scratchgrad import functional as F
+
+    @numba.njit(error_model="numpy")
+    def gates(z, c, h, c_new):
+        n = c.shape[1]
+        for b in range(z.shape[0]):
+            for j in range(n):
+                i = 1 / (1 + np.exp(-z[b, j]))
+                f = 1 / (1 + np.exp(-z[b, n + j]))
+                g = np.tanh(z[b, 2 * n + j])
+                o = 1 / (1 + np.exp(-z[b, 3 * n + j]))
+                c_new[b, j] = f * c[b, j] + i * g
+                h[b, j] = o * np.tanh(c_new[b, j])
+
+    def numpy_gates(z, c):
+        n = c.shape[1]
+        sig = F.Sigmoid().forward(z)
+        c_new = sig[:, n:2 * n] * c + sig[:, :n] * F.Tanh().forward(z[:, 2 * n:3 * n])
+        return sig[:, 3 * n:] * F.Tanh().forward(c_new), c_new
+
+    rng = np.random.default_rng(0)
+    z, c = rng.standard_normal((128, 512), dtype=np.float32), rng.standard_normal((128, 128), dtype=np.float32)
+    h, c_new = np.empty_like(c), np.empty_like(c)
+    gates(z, c, h, c_new)
+    return (lambda: numpy_gates(z, c)), (lambda: gates(z, c, h, c_new))
+
+
+FIRST_USE = """
+import time
+start = time.perf_counter()
+import numba
+imported = time.perf_counter()
+import numpy as np
+from scratchgrad.optimizers import adam
+w = np.zeros(10, np.float32)
+adam._adam_step(w, w, w, w, *(np.float32(0.1),) * 4)
+print(imported - start, time.perf_counter() - imported)
+"""
+
+
+def first_use():
+    """(seconds to import numba, seconds to compile one kernel) in a fresh process with an empty cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        out = subprocess.run([sys.executable, "-c", FIRST_USE], capture_output=True, text=True, env=env, check=True)
+    return tuple(float(v) for v in out.stdout.split())
+
+
+def micro(seconds):
+    return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few calls and rounds: a smoke test")
+    args = parser.parse_args(argv)
+    if not compiled.enabled():
+        sys.exit("compiled kernels are off: install numba (pip install scratchgrad[fast]) and leave "
+                 "SCRATCHGRAD_COMPILED unset")
+    rounds, scale = (1, 0.02) if args.quick else (5, 1)
+    calls = lambda n: max(1, int(n * scale))  # noqa: E731
+    rows, mlp, iris = [], [784, 512, 10], [4, 30, 16, 3]
+    count = lambda sizes: f"{sum(p.data.size for p in mlp_weights(sizes)):,} weights"  # noqa: E731
+    for label, fn, n in (
+            (f"Adam apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("adam", mlp), 300),
+            (f"RMSprop apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("rmsprop", mlp), 300),
+            (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
+            ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
+            ("max pooling 2×2 forward + backward, the same", max_pool(True), 30)):
+        numpy_time, compiled_time = numpy_and_compiled(fn, calls(n), rounds)
+        rows.append((label, micro(numpy_time), micro(compiled_time), f"{numpy_time / compiled_time:.1f}×"))
+    numpy_gates, compiled_gates = lstm_gates_compiled()
+    times = [statistics.median(per_call(f, calls(2000)) for _ in range(rounds)) for f in (numpy_gates, compiled_gates)]
+    rows.append(("not compiled: an LSTM step's gate functions (exp, tanh), batch 128, 128 units", micro(times[0]),
+                 micro(times[1]), f"{times[0] / times[1]:.2f}×"))
+    imported, compiling = first_use()
+    rows.append(("first use in a process: import numba / compile one kernel (empty cache)", "-",
+                 f"{imported:.2f} s / {compiling:.2f} s", "-"))
+    print("| operation | NumPy | compiled (numba) | speed-up |\n|---|---|---|---|")
+    print("\n".join("| " + " | ".join(row) + " |" for row in rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
