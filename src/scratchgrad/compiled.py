@@ -18,10 +18,12 @@ its NumPy code). Not compiled, and why:
 import functools
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 
 _enabled = os.environ.get("SCRATCHGRAD_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
+_numba = None  # the module, imported at the first kernel's first use
 
 
 def enabled():
@@ -40,24 +42,45 @@ def set_enabled(flag):
 
 
 def applies(array):
-    """Whether a kernel may run on `array` (and arrays like it): kernels are on, and it is a NumPy array of
-    float32 or float64 (float16 and CuPy arrays take the NumPy code)."""
-    return _enabled and type(array) is np.ndarray and array.dtype in (np.float32, np.float64)
+    """Whether a kernel may run on `array` (and arrays like it): kernels are on, numba imports, and it is a
+    NumPy array of float32 or float64 (float16 and CuPy arrays take the NumPy code)."""
+    return _enabled and type(array) is np.ndarray and array.dtype in (np.float32, np.float64) and _imported()
+
+
+def _imported():
+    """Import numba once. One that is installed but fails to import (say, built for another NumPy) switches
+    the kernels off with a warning: training goes on in NumPy."""
+    global _numba, _enabled
+    if _numba is None:
+        try:
+            import numba
+        except Exception as error:  # numba's import can raise more than ImportError
+            _enabled = False
+            warnings.warn(f"scratchgrad's compiled kernels are off: numba failed to import ({error!r}); "
+                          f"NumPy runs everything", stacklevel=3)
+            return False
+        _numba = numba
+    return True
 
 
 def kernel(loop):
-    """`loop` compiled by numba at its first call (importing numba is most of a second, so only a run that
-    uses a kernel pays it). Errors follow NumPy's rules (x/0 is inf, not an exception), which is also what
-    lets the loop be vectorized; no fast-math, so each operation rounds as NumPy's does."""
+    """`loop` compiled by numba at its first call (callers ask `applies` first). Errors follow
+    NumPy's rules (x/0 is inf, not an exception), which is also what lets the loop be vectorized; no
+    fast-math, so each operation rounds as NumPy's does. Unlike NumPy, a kernel does not warn on overflow.
+    Compiled code is cached on disk next to this file, or in the user's cache folder; where neither is
+    writable it is compiled anew in each process."""
     compiled = None
 
     @functools.wraps(loop)
     def call(*args):
         nonlocal compiled
         if compiled is None:
-            import numba
-
-            compiled = numba.njit(error_model="numpy", cache=True)(loop)
+            if not _imported():
+                raise ImportError("numba failed to import; check compiled.applies() before calling a kernel")
+            try:
+                compiled = _numba.njit(error_model="numpy", cache=True)(loop)
+            except RuntimeError:  # numba found no writable cache folder
+                compiled = _numba.njit(error_model="numpy")(loop)
         return compiled(*args)
 
     return call

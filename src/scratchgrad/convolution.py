@@ -209,14 +209,17 @@ class MaxPool2D(Pool2D):
     """Max of each window; the gradient goes to the window's maximum only. Tied maxima: the first in
     row-major window order gets it all (as TensorFlow and PyTorch do), so it is never double-counted.
     With numba installed, forward and backward are each one compiled loop (scratchgrad.compiled): the
-    forward notes which offset won each window, the backward writes the gradient there; same numbers."""
+    forward notes which offset won each window, the backward writes the gradient there. Same numbers, bit
+    for bit, but one: where +0 and -0 tie for a max, NumPy's maximum may keep either sign, the loop the first.
+    """
 
     fill = -np.inf
 
     def pool(self, padded):
-        self.padded, self.winner = padded, None
+        self.winner = None
         if compiled.applies(padded):
             return self.compiled_pool(padded)
+        self.padded = padded
         self.y = _combine(self.window.views(padded), array_module(padded).maximum)
         return self.y
 
@@ -383,9 +386,11 @@ def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
 
 @kernel
 def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, grad):
-    """Each window's gradient onto the pixel that won it, offset by offset as col2im adds the parts (so
-    overlapping windows sum in the same order); without overlaps every other window pixel is set to 0."""
+    """Each window's gradient onto the pixel that won it and gy·0 onto the others (NumPy's gy·hit, signed
+    zeros and NaN alike), offset by offset as col2im adds the parts, so overlapping windows sum in the same
+    order; without overlaps each window pixel is written once."""
     n, oh, ow, c = gy.shape
+    one, zero = gy.dtype.type(1), gy.dtype.type(0)
     for di in range(kh):
         for dj in range(kw):
             k = di * kw + dj
@@ -393,7 +398,7 @@ def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, grad):
                 for i in range(oh):
                     for j in range(ow):
                         for ch in range(c):
-                            g = gy[b, i, j, ch] if winner[b, i, j, ch] == k else gy.dtype.type(0)
+                            g = gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)  # as gy·hit
                             if overlapping:
                                 grad[b, i * sh + di, j * sw + dj, ch] += g
                             else:

@@ -46,7 +46,7 @@ class Adam(Optimizer):
 
     def compiled_update(self, w, g, slots, lr):
         parts = w.flat_parts(g, slots["momentum"], slots["velocity"])
-        if self.amsgrad or parts is None:
+        if self.amsgrad or parts is None or type(self).update is not Adam.update:  # a subclass's own rule runs
             return False
         f = w.dtype.type
         constants = f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon), self._step_size(lr, f)

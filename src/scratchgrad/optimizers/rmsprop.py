@@ -45,7 +45,7 @@ class RMSprop(Optimizer):
 
     def compiled_update(self, w, g, slots, lr):
         parts = w.flat_parts(g, slots["velocity"])
-        if self.centered or self.momentum or parts is None:
+        if self.centered or self.momentum or parts is None or type(self).update is not RMSprop.update:
             return False
         f = w.dtype.type
         for part in parts:
