@@ -415,16 +415,17 @@ class _Scattered:
     def flat_parts(self, *flats):
         """Each weight as a 1-D view, with its slice of each flat buffer in `flats`: what a compiled loop
         that writes the weights themselves takes. None if a weight is not contiguous (its 1-D view would be
-        a copy, and the loop's writes lost), read-only, or not its slices' size. Kept while the weights and buffers are the same arrays (the
-        views hold them alive, so their ids cannot be reused meanwhile)."""
+        a copy, and the loop's writes lost), is read-only, or is not its slices' size (a loop without bounds
+        checks must never see it; NumPy raises there). Kept while the weights and buffers are the same
+        arrays (the views hold them alive, so their ids cannot be reused meanwhile)."""
         key = (*map(id, self.arrays), *map(id, flats))
         if self.pack.flat_parts[0] != key:
             bounds = list(zip(self.pack.offsets[:-1], self.pack.offsets[1:]))
-            # a loop without bounds checks must never see a weight its slices do not fit (NumPy raises there)
-            fits = all(w.flags.c_contiguous and w.flags.writeable and w.size == hi - lo
-                       for w, (lo, hi) in zip(self.arrays, bounds))
-            parts = [(w.reshape(-1), *(flat[lo:hi] for flat in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
-            self.pack.flat_parts = key, parts if fits else None
+            parts = None
+            if all(w.flags.c_contiguous and w.flags.writeable and w.size == hi - lo
+                   for w, (lo, hi) in zip(self.arrays, bounds)):
+                parts = [(w.reshape(-1), *(f[lo:hi] for f in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
+            self.pack.flat_parts = key, parts
         return self.pack.flat_parts[1]
 
 
