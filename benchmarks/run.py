@@ -108,13 +108,14 @@ def numpy_only(run):
 NUMPY_ONLY = "   scratchgrad on NumPy alone: its compiled kernels off (SCRATCHGRAD_COMPILED=0)"
 
 
-def numpy_only_rows(results, cell, target):
-    """The row of scratchgrad's NumPy-only run (popped from `results`) against the same peers; none if it did
-    not run."""
+def numpy_only_rows(results, cell, ratio=ratio_to_fastest):
+    """The row of scratchgrad's NumPy-only run (popped from `results`) against the same peers, its ratio by
+    `ratio`; none if it did not run."""
     if "NumPy only" not in results:
         return []
     numpy_run = results.pop("NumPy only")
-    return [peer_row(NUMPY_ONLY, {**results, "scratchgrad": numpy_run}, cell, target)]
+    numpy_results = {**results, "scratchgrad": numpy_run}
+    return [peer_row(NUMPY_ONLY, numpy_results, cell, "-", ratio=ratio(numpy_results))]
 
 
 def keras_runner(args, recipe, x, y, xt, yt, epochs, seed=0):
@@ -145,7 +146,7 @@ def part_mnist(data, args):
                            "PyTorch": run_torch if args.torch else None, "JAX": run_jax if args.jax else None,
                            "Keras": keras_runner(args, "mlp", x, y, xt, yt, epochs)}, args.repeats)
     cell = lambda t, acc: f"{t:.2f} s, acc {acc:.4f}"  # noqa: E731
-    numpy_rows = numpy_only_rows(results, cell, "-")
+    numpy_rows = numpy_only_rows(results, cell)
     rate = gflops(w.mlp_flops(MLP) * len(x) * epochs, results["scratchgrad"][0], args.peak)
     return [peer_row(f"1. MNIST 784-512-10, rmsprop, batch 128, {epochs} epoch{'s' * (epochs > 1)} ({source})",
                      results, cell, "≤ 0.9× JAX, acc ≥ 0.98", sg_note=rate), *numpy_rows]
@@ -169,13 +170,9 @@ def part_iris(args):
     results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
                            "PyTorch": run_torch if args.torch else None}, args.repeats)
     cell = lambda t, _: f"{t / steps * 1e6:.0f} µs/step"  # noqa: E731
-    numpy_run = results.pop("NumPy only", None)
-    rows = [peer_row(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", results, cell, "≥ 8× faster than PyTorch",
-                     ratio=speedup(results))]
-    if numpy_run:
-        rows.append(peer_row(NUMPY_ONLY, {**results, "scratchgrad": numpy_run}, cell, "-",
-                             ratio=speedup({**results, "scratchgrad": numpy_run})))
-    return rows
+    numpy_rows = numpy_only_rows(results, cell, speedup)
+    return [peer_row(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", results, cell, "≥ 8× faster than PyTorch",
+                     ratio=speedup(results)), *numpy_rows]
 
 
 def speedup(results):
@@ -345,7 +342,7 @@ def part_cnn(data, args):
     native = {"PyTorch": results.pop("native")} if args.torch else {}
     scale = len(x) / n
     seconds = lambda t, _: f"{t * scale:.1f} s"  # noqa: E731
-    numpy_rows = numpy_only_rows(results, seconds, "-")
+    numpy_rows = numpy_only_rows(results, seconds)
     rate = gflops(w.cnn_flops() * n, results["scratchgrad"][0], args.peak)
     rows = [peer_row("6. CNN conv32-pool-conv64-pool-dropout-dense, adam, batch 128, 1 epoch", results, seconds,
                      "≤ 0.9× PyTorch", sg_note=rate), *numpy_rows]
@@ -393,7 +390,8 @@ def part_lstm(data, args):
              " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
              " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-"),
             ("   of which the loop's matrix products alone (NumPy's, timed apart: h·U forward, "
-             "dz·Uᵀ backward per step, then the one kernel-gradient product)", f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
+             "dz·Uᵀ backward per step, then the one kernel-gradient product)",
+             f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
              *("-" for _ in PEERS), "-", "-")]
     if op_by_op:
         rows.insert(2, peer_row("   PyTorch op by op: its fused oneDNN LSTM kernel off (torch.backends.mkldnn), each "
@@ -527,8 +525,9 @@ def machine_description(args):
 
         peers += f", Keras {version('keras')} on {args.keras}"
     peak = f"; NumPy float32 GEMM peak {args.peak:.0f} GFLOP/s" if args.peak else ""
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, scratchgrad {sg.__version__} ({kernels()}){peers}{peak}")
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+            f"Python {platform.python_version()}, NumPy {np.__version__}, scratchgrad {sg.__version__} ({kernels()})"
+            f"{peers}{peak}")
 
 
 def kernels():

@@ -209,6 +209,63 @@ def test_a_weight_that_no_longer_fits_its_buffer_is_refused_not_overrun(kernels_
         opt.apply([opt.gradient_buffers([w])[0]], [w])
 
 
+def adam_steps_on_replaced_weights(use_kernels, replace):
+    """Two Adam steps on one weight, `replace(tensor)` run between them; returns the weight's data."""
+    previous = compiled.set_enabled(use_kernels)
+    try:
+        w = sg.Tensor(np.ones(10, np.float32), requires_grad=True)
+        w.data = np.ones(20, np.float32)[:10]  # a view: its id is free for reuse once it is replaced
+        opt = optimizers.Adam(0.1)
+        opt.apply_gradients([(np.ones(10, np.float32), w)])
+        replace(w)
+        opt.apply_gradients([(np.ones(10, np.float32), w)])
+        return w.data
+    finally:
+        compiled.set_enabled(previous)
+
+
+def refill_from_a_new_owner(w):
+    """A new weight that is a view: a stale cache keyed on ids could take it for the old one."""
+    owner = np.ones(20, np.float32)
+    w.data = None  # the old view is freed, and the next array made may take its place in memory
+    w.data = owner[:10]
+
+
+@needs_numba
+def test_a_weight_replaced_by_a_view_is_updated_not_the_old_one():
+    assert_same_bits(adam_steps_on_replaced_weights(True, refill_from_a_new_owner),
+                     adam_steps_on_replaced_weights(False, refill_from_a_new_owner))
+
+
+@needs_numba
+def test_a_weight_made_read_only_is_refused_with_kernels_too():
+    def freeze(w):
+        w.data.flags.writeable = False
+
+    for use_kernels in (False, True):
+        with pytest.raises(ValueError, match="read-only"):
+            adam_steps_on_replaced_weights(use_kernels, freeze)
+
+
+@needs_numba
+def test_two_nans_in_a_window_pool_to_the_first_as_numpy_does():
+    x = np.zeros((1, 2, 2, 1), np.float32)
+    x[0, 0, 1, 0], x[0, 1, 0, 0] = np.nan, -np.nan  # different sign bits
+    assert_same_bits(pool_both_ways(x, 0, True)[0], pool_both_ways(x, 0, False)[0])
+
+
+def test_an_optimizer_without_a_kernel_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, scratchgrad as sg\n"
+            "w = sg.Tensor(np.ones(3, np.float32), requires_grad=True)\n"
+            "sg.optimizers.SGD(0.1).apply_gradients([(np.ones(3, np.float32), w)])\n"
+            "print('numba' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_a_numba_that_fails_to_import_turns_the_kernels_off_with_a_warning(monkeypatch, tmp_path):
     import subprocess
     import sys

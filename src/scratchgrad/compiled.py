@@ -67,8 +67,8 @@ def kernel(loop):
     """`loop` compiled by numba at its first call (callers ask `applies` first). Errors follow
     NumPy's rules (x/0 is inf, not an exception), which is also what lets the loop be vectorized; no
     fast-math, so each operation rounds as NumPy's does. Unlike NumPy, a kernel does not warn on overflow.
-    Compiled code is cached on disk next to this file, or in the user's cache folder; where neither is
-    writable it is compiled anew in each process."""
+    Compiled code is cached on disk in the __pycache__ folder beside the kernel's module, or in the user's
+    cache folder; where neither is writable it is compiled anew in each process."""
     compiled = None
 
     @functools.wraps(loop)

@@ -379,7 +379,8 @@ def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
                         for ch in range(c):
                             v = padded[b, i * sh + di, j * sw + dj, ch]
                             if v != v:
-                                y[b, i, j, ch], winner[b, i, j, ch] = v, -1
+                                if k == 0 or winner[b, i, j, ch] != -1:  # the first NaN stays, as np.maximum's
+                                    y[b, i, j, ch], winner[b, i, j, ch] = v, -1
                             elif k == 0 or v > y[b, i, j, ch]:  # a NaN max stays: nothing is > NaN
                                 y[b, i, j, ch], winner[b, i, j, ch] = v, k
 

@@ -45,8 +45,10 @@ class Adam(Optimizer):
         w -= tmp
 
     def compiled_update(self, w, g, slots, lr):
+        if self.amsgrad or type(self).update is not Adam.update:  # a subclass's own rule runs
+            return False
         parts = w.flat_parts(g, slots["momentum"], slots["velocity"])
-        if self.amsgrad or parts is None or type(self).update is not Adam.update:  # a subclass's own rule runs
+        if parts is None:
             return False
         f = w.dtype.type
         constants = f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon), self._step_size(lr, f)

@@ -180,7 +180,8 @@ class Optimizer:
     def _update_pack(self, pack, lr):
         weights = [p.data for p in pack.params]
         if self.fused and not self.reads_weights:
-            self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr, compiled.applies(pack.grad))
+            use_kernel = type(self).compiled_update is not Optimizer.compiled_update and compiled.applies(pack.grad)
+            self._update(_Scattered(weights, pack), pack.grad, pack.flat_slots, lr, use_kernel)
         else:
             for w, g, slots in zip(weights, pack.grad_views, pack.slot_views):
                 self._update(w, g, slots, lr)
@@ -351,7 +352,7 @@ class _Pack:
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
         self.params, self._views, self._recognized = list(params), {}, None
-        self.flat_parts = None, None  # (the arrays' ids, their parts): _Scattered.flat_parts' cache
+        self.flat_parts = (), (), None  # (weights, flat buffers, their parts): _Scattered.flat_parts' cache
         self.shapes = [p.shape for p in params]
         self.offsets = _offsets(self.shapes)
         size = self.offsets[-1]
@@ -415,18 +416,23 @@ class _Scattered:
     def flat_parts(self, *flats):
         """Each weight as a 1-D view, with its slice of each flat buffer in `flats`: what a compiled loop
         that writes the weights themselves takes. None if a weight is not contiguous (its 1-D view would be
-        a copy, and the loop's writes lost), is read-only, or is not its slices' size (a loop without bounds
-        checks must never see it; NumPy raises there). Kept while the weights and buffers are the same
-        arrays (the views hold them alive, so their ids cannot be reused meanwhile)."""
-        key = (*map(id, self.arrays), *map(id, flats))
-        if self.pack.flat_parts[0] != key:
-            bounds = list(zip(self.pack.offsets[:-1], self.pack.offsets[1:]))
+        a copy, and the loop's writes lost), is read-only, or is not its parameter's shape (a loop without
+        bounds checks must never see it; NumPy raises there). Kept while the weights and buffers are the
+        same objects."""
+        arrays, cached_flats, parts = self.pack.flat_parts
+        if not (_same(arrays, self.arrays) and _same(cached_flats, flats)):
             parts = None
-            if all(w.flags.c_contiguous and w.flags.writeable and w.size == hi - lo
-                   for w, (lo, hi) in zip(self.arrays, bounds)):
+            if all(w.flags.c_contiguous and w.shape == shape for w, shape in zip(self.arrays, self.pack.shapes)):
+                bounds = zip(self.pack.offsets[:-1], self.pack.offsets[1:])
                 parts = [(w.reshape(-1), *(f[lo:hi] for f in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
-            self.pack.flat_parts = key, parts
-        return self.pack.flat_parts[1]
+            self.pack.flat_parts = list(self.arrays), flats, parts
+        if parts is None or not all(w.flags.writeable for w in self.arrays):
+            return None
+        return parts
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 def _offsets(shapes):

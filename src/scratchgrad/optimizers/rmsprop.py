@@ -44,8 +44,10 @@ class RMSprop(Optimizer):
         w -= tmp
 
     def compiled_update(self, w, g, slots, lr):
+        if self.centered or self.momentum or type(self).update is not RMSprop.update:
+            return False
         parts = w.flat_parts(g, slots["velocity"])
-        if self.centered or self.momentum or parts is None or type(self).update is not RMSprop.update:
+        if parts is None:
             return False
         f = w.dtype.type
         for part in parts:
