@@ -31,15 +31,12 @@ def per_call(fn, calls):
 
 def numpy_and_compiled(fn, calls, rounds):
     """Median seconds per call of fn() with the kernels off, then on, alternating rounds."""
-    times, previous = {False: [], True: []}, compiled.enabled()
-    try:
-        for _ in range(rounds):
-            for on in (False, True):
-                compiled.set_enabled(on)
+    times = {False: [], True: []}
+    for _ in range(rounds):
+        for on in (False, True):
+            with compiled.using(on):
                 fn()  # warm: a first call compiles or loads the kernel
                 times[on].append(per_call(fn, calls))
-    finally:
-        compiled.set_enabled(previous)
     return statistics.median(times[False]), statistics.median(times[True])
 
 

@@ -96,11 +96,8 @@ def numpy_only(run):
         return None
 
     def run_numpy():
-        previous = compiled.set_enabled(False)
-        try:
+        with compiled.using(False):
             return run()
-        finally:
-            compiled.set_enabled(previous)
 
     return run_numpy
 

@@ -25,14 +25,12 @@ def assert_same_bits(a, b):
 
 @pytest.fixture
 def kernels_on():
-    previous = compiled.set_enabled(True)
-    yield
-    compiled.set_enabled(previous)
+    with compiled.using(True):
+        yield
 
 
 def train(name, options, dtype, use_kernels, fortran_kernel=False):
-    previous = compiled.set_enabled(use_kernels)
-    try:
+    with compiled.using(use_kernels):
         sg.set_seed(1)
         model = Sequential([Input(shape=(6,)), Dense(7, activation="tanh", dtype=dtype),
                             Dense(3, activation="softmax", dtype=dtype)])
@@ -44,8 +42,6 @@ def train(name, options, dtype, use_kernels, fortran_kernel=False):
         model.fit(rng.standard_normal((40, 6)).astype(dtype), rng.integers(0, 3, 40), epochs=3, batch_size=8,
                   verbose=0)
         return model.get_weights() + [a for s in model.get_optimizer_state()["slots"] for a in s.values()]
-    finally:
-        compiled.set_enabled(previous)
 
 
 @needs_numba
@@ -115,15 +111,12 @@ def test_switching_kernels_on_without_numba_says_what_to_install(monkeypatch):
 def pool_both_ways(x, gy_seed, use_kernels, **options):
     from scratchgrad.convolution import MaxPool2D
 
-    previous = compiled.set_enabled(use_kernels)
-    try:
+    with compiled.using(use_kernels):
         op = MaxPool2D(**options)
         y = op.forward(x)
         assert (op.winner is not None) == use_kernels
         gy = np.random.default_rng(gy_seed).standard_normal(y.shape).astype(x.dtype)
         return y, op.backward(gy)
-    finally:
-        compiled.set_enabled(previous)
 
 
 POOLS = [dict(pool_size=(2, 2), strides=(2, 2)), dict(pool_size=(3, 3), strides=(2, 2)),
@@ -165,14 +158,11 @@ def test_compiled_max_pooling_passes_an_infinite_or_nan_gradient_as_numpy_does(o
     x = np.random.default_rng(0).standard_normal((1, 5, 5, 1)).astype(np.float32)
     grads = []
     for use in (True, False):
-        previous = compiled.set_enabled(use)
-        try:
+        with compiled.using(use):
             op = MaxPool2D(**options)
             gy = np.full(op.forward(x).shape, bad, np.float32)
             with np.errstate(invalid="ignore"):  # NumPy's gy·hit at the pixels that lost: inf·0 is NaN
                 grads.append(op.backward(gy))
-        finally:
-            compiled.set_enabled(previous)
     assert_same_bits(*grads)
 
 
@@ -211,8 +201,7 @@ def test_a_weight_that_no_longer_fits_its_buffer_is_refused_not_overrun(kernels_
 
 def adam_steps_on_replaced_weights(use_kernels, replace):
     """Two Adam steps on one weight, `replace(tensor)` run between them; returns the weight's data."""
-    previous = compiled.set_enabled(use_kernels)
-    try:
+    with compiled.using(use_kernels):
         w = sg.Tensor(np.ones(10, np.float32), requires_grad=True)
         w.data = np.ones(20, np.float32)[:10]  # a view: its id is free for reuse once it is replaced
         opt = optimizers.Adam(0.1)
@@ -220,8 +209,6 @@ def adam_steps_on_replaced_weights(use_kernels, replace):
         replace(w)
         opt.apply_gradients([(np.ones(10, np.float32), w)])
         return w.data
-    finally:
-        compiled.set_enabled(previous)
 
 
 def refill_from_a_new_owner(w):

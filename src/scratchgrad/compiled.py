@@ -15,6 +15,7 @@ its NumPy code). Not compiled, and why:
 - numba's parallel loops: beside OpenBLAS's threads, which spin between products, they made an MLP
   epoch several times slower.
 """
+import contextlib
 import functools
 import importlib.util
 import os
@@ -39,6 +40,16 @@ def set_enabled(flag):
         raise ImportError("compiled kernels need numba: pip install scratchgrad[fast] (or numba)")
     _enabled = bool(flag)
     return previous
+
+
+@contextlib.contextmanager
+def using(flag):
+    """Kernels on (True) or off inside a `with` block; as they were again after it."""
+    previous = set_enabled(flag)
+    try:
+        yield
+    finally:
+        set_enabled(previous)
 
 
 def applies(array):

@@ -201,8 +201,11 @@ class Pool2D(Function):
 
     def backward(self, gy):
         gy = _to_last(gy, self.channels_first)
-        gx = self.window.col2im(self.parts(gy), self.padded_shape, gy.dtype, array_module(gy))
-        return _from_last(gx, self.channels_first)
+        return _from_last(self.scatter(gy), self.channels_first)
+
+    def scatter(self, gy):
+        """The output gradient (channels last) back onto the input grid, cropped: `parts` through col2im."""
+        return self.window.col2im(self.parts(gy), self.padded_shape, gy.dtype, array_module(gy))
 
 
 class MaxPool2D(Pool2D):
@@ -236,13 +239,12 @@ class MaxPool2D(Pool2D):
             xp.multiply(gy, hit, out=part)
             yield part
 
-    def backward(self, gy):
+    def scatter(self, gy):
         if self.winner is None:
-            return super().backward(gy)
-        gy = _to_last(gy, self.channels_first)
+            return super().scatter(gy)
         grad = self.window.gradient_grid(self.padded_shape, gy.dtype, np)
         _max_pool_backward(gy, self.winner, *self.window.size, *self.window.strides, self.window.overlapping(), grad)
-        return _from_last(self.window.crop(grad), self.channels_first)
+        return self.window.crop(grad)
 
     def compiled_pool(self, padded):
         n, c = padded.shape[0], padded.shape[3]
