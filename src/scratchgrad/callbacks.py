@@ -30,8 +30,15 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...  # Keras's older names for the two hooks below
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -40,6 +47,14 @@ class Callback:
     def on_predict_end(self, logs=None): ...
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
+
+
+_ALIASES = {"on_train_batch_begin": ("on_batch_begin",), "on_train_batch_end": ("on_batch_end",)}
+
+
+def _overrides(cb, hook):
+    """Whether `cb` does something at `hook`, looked up on the class: reading the hook is not calling it."""
+    return hook in getattr(cb, "__dict__", ()) or getattr(type(cb), hook, None) is not getattr(Callback, hook)
 
 
 class CallbackList:
@@ -54,9 +69,8 @@ class CallbackList:
     def implements(self, hook):
         """Whether some callback does something at `hook` (the base Callback's hooks do nothing): fit
         builds a batch's logs only for a callback that reads them."""
-        base = getattr(Callback, hook)  # looked up on the class: reading the hook is not calling it
-        return any(getattr(cb, "reads_batch_logs", True) and
-                   (hook in getattr(cb, "__dict__", ()) or getattr(type(cb), hook, None) is not base)
+        hooks = (hook, *_ALIASES.get(hook, ()))
+        return any(getattr(cb, "reads_batch_logs", True) and any(_overrides(cb, h) for h in hooks)
                    for cb in self.callbacks)
 
     def __getattr__(self, hook):
@@ -283,7 +297,10 @@ class LearningRateScheduler(Callback):
 
 
 class ReduceLROnPlateau(_Monitor):
-    """Multiply the learning rate by `factor` when `monitor` stalls for `patience` epochs."""
+    """Multiply the learning rate by `factor` when `monitor` stalls for `patience` epochs. Each epoch's logs
+    get the learning rate it trained with, as Keras logs it."""
+
+    adds_to_logs = ("learning_rate",)
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0):
@@ -297,6 +314,8 @@ class ReduceLROnPlateau(_Monitor):
         self.wait, self.cooldown_left, self.best = 0, 0, None
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
         value = self.current(logs)
         if value is None:
             return

@@ -21,7 +21,7 @@ from .autograd import Function
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
-REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)  # "mean" is sum_over_batch_size; None "none"
 LOSSES = {}  # every name compile() takes -> Loss class
 CLASSES = {}  # class name -> Loss class (configs name losses by class)
 
@@ -44,8 +44,8 @@ class Loss:
 
     def __init__(self, from_logits=False, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in REDUCTIONS:
-            raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
-        self.from_logits, self.reduction = from_logits, reduction
+            raise ValueError(f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}, got {reduction!r}")
+        self.from_logits, self.reduction = from_logits, "none" if reduction is None else reduction
         if name:
             self.name = name
 
@@ -166,7 +166,7 @@ class SparseCategoricalCrossentropy(Loss):
         return self._masked(F.cross_entropy(logits, labels, reduction="none"), mask, reduction)
 
     def value(self, y_pred, y_true, sample_weight=None, logits=False):
-        if self.ignore_class is None or sample_weight is None or self.reduction != "sum_over_batch_size":
+        if self.ignore_class is None or sample_weight is None or self.reduction not in ("sum_over_batch_size", "mean"):
             return super().value(y_pred, y_true, sample_weight, logits)
         values = (self.per_sample_from_logits if logits else self.per_sample)(y_pred, y_true)
         _, mask = self._labels_and_mask(y_true)

@@ -60,6 +60,10 @@ class Metric:
         self._variables.append((value, initializer))
         return value
 
+    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None):
+        """Keras's other name for add_variable (Deep Learning with Python uses this one)."""
+        return self.add_variable(shape, initializer, dtype, name=name)
+
     @property
     def variables(self):
         return [v for v, _ in self._variables]

@@ -90,6 +90,14 @@ class Tensor:
         autograd.values_escaped()
         return bool(self.data)
 
+    def __float__(self):  # float(loss), as on a PyTorch or Keras tensor of one element
+        autograd.values_escaped()
+        return float(self.data)
+
+    def __int__(self):
+        autograd.values_escaped()
+        return int(self.data)
+
     def __hash__(self):
         return id(self)
 

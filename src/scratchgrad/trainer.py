@@ -678,5 +678,12 @@ class _Tracker:
             return dict(self.custom_logs)
         logs = {"loss": self.loss_total / max(self.count, 1)}
         logs.update({f"{name}_loss": total / max(self.count, 1) for name, total in zip(self.names, self.part_totals)})
-        logs.update({m.name: m.result() for _, _, m in self.metrics})
+        logs.update({m.name: _log_value(m.result()) for _, _, m in self.metrics})
         return logs
+
+
+def _log_value(value):
+    """A metric's result as Keras logs it: a float where it is one number (a custom metric's result() may
+    return its state Tensor itself, which later batches change), else a copy of the array."""
+    value = np.asarray(getattr(value, "data", value))
+    return float(value.ravel()[0]) if value.size == 1 else value.copy()

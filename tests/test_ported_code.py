@@ -1,0 +1,84 @@
+"""Code as keras.io's guides and Deep Learning with Python write it, run with only the imports changed:
+each test is a pattern that failed or differed from Keras before, checked against what Keras 3 gives."""
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad import callbacks, layers, ops
+
+
+@pytest.fixture
+def data(rng):
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    return x, (x.sum(axis=1) > 0).astype(np.int64)
+
+
+def classifier(metrics=()):
+    keras.set_seed(0)
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=list(metrics))
+    return model
+
+
+class TruePositives(keras.metrics.Metric):
+    """The training guide's CategoricalTruePositives: result() returns the state variable itself."""
+
+    def __init__(self, name="ctp", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_weight(name="ctp", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        hits = ops.cast(ops.argmax(y_pred, axis=1) == ops.cast(y_true, "int64"), "float32")
+        self.true_positives.assign_add(ops.sum(hits))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0.0)
+
+
+def test_custom_metric_is_logged_as_each_epochs_float(data):
+    class AtEpochEnd(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.metrics[-1].true_positives.numpy().item())
+
+    seen = []
+    history = classifier([TruePositives()]).fit(*data, epochs=3, batch_size=16, verbose=0, callbacks=[AtEpochEnd()])
+    values = history.history["ctp"]
+    assert all(type(v) is float for v in values)
+    assert values == seen and len(set(values)) > 1  # each epoch's count, not the live state read at the end
+
+
+def test_old_batch_hook_names_are_called(data):
+    class LossHistory(callbacks.Callback):  # Deep Learning with Python's per-batch loss recorder
+        def on_train_begin(self, logs=None):
+            self.per_batch_losses, self.begun = [], 0
+
+        def on_batch_begin(self, batch, logs=None):
+            self.begun += 1
+
+        def on_batch_end(self, batch, logs=None):
+            self.per_batch_losses.append(logs.get("loss"))
+
+    recorder = LossHistory()
+    classifier().fit(*data, epochs=1, batch_size=16, verbose=0, callbacks=[recorder])
+    assert recorder.begun == 4 and len(recorder.per_batch_losses) == 4
+    assert all(isinstance(v, float) for v in recorder.per_batch_losses)
+
+
+def test_reduce_lr_on_plateau_logs_the_epochs_learning_rate(data):
+    reduce = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)
+    history = classifier().fit(*data, epochs=3, batch_size=16, verbose=0, callbacks=[reduce])
+    assert history.history["learning_rate"] == pytest.approx([0.001, 0.001, 0.0005])  # the rate each epoch ran with
+
+
+def test_loss_reduction_none_and_mean_as_keras_takes_them(rng):
+    y, p = rng.random((4, 3)).astype(np.float32), rng.random((4, 3)).astype(np.float32)
+    per_sample = ((y - p) ** 2).mean(axis=1)
+    assert np.allclose(keras.losses.MeanSquaredError(reduction=None)(y, p).numpy(), per_sample)
+    assert keras.losses.MeanSquaredError(reduction=None).get_config()["reduction"] == "none"
+    assert float(keras.losses.MeanSquaredError(reduction="mean")(y, p)) == pytest.approx(per_sample.mean())
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        keras.losses.MeanSquaredError(reduction="average")
