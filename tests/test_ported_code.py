@@ -82,3 +82,34 @@ def test_loss_reduction_none_and_mean_as_keras_takes_them(rng):
     assert float(keras.losses.MeanSquaredError(reduction="mean")(y, p)) == pytest.approx(per_sample.mean())
     with pytest.raises(ValueError, match="reduction must be one of"):
         keras.losses.MeanSquaredError(reduction="average")
+
+
+def branching_graphs():
+    """Three functional graphs and model.layers as Keras 3.15 lists them (printed by Keras itself)."""
+    def two_branches():
+        inp = keras.Input((5, 4), name="in")
+        longer = layers.GRU(3, name="c")(layers.LSTM(3, return_sequences=True, name="b")(inp))
+        return keras.Model(inp, layers.Concatenate(name="cat")([layers.LSTM(3, name="a")(inp), longer]))
+
+    def unequal_inputs():
+        i1, i2, unused = keras.Input((4,), name="i1"), keras.Input((4,), name="i2"), keras.Input((4,), name="unused")
+        x = layers.Dense(4, name="d3")(layers.Dense(4, name="d2")(layers.Dense(4, name="d1")(i1)))
+        s = layers.Add(name="add")([x, layers.Dense(4, name="e1")(i2)])
+        return keras.Model([i1, i2, unused], [s, layers.Dense(2, name="head")(s)])
+
+    def shared_layer():
+        i, shared = keras.Input((4,), name="i"), layers.Dense(4, name="shared")
+        b = shared(layers.Dense(4, name="pre")(i))
+        return keras.Model(i, layers.Add(name="add")([shared(i), layers.Dense(4, name="post")(b)]))
+
+    return [(two_branches, ["in", "b", "a", "c", "cat"]),
+            (unequal_inputs, ["i1", "d1", "d2", "i2", "d3", "e1", "add", "unused", "head"]),
+            (shared_layer, ["i", "pre", "shared", "post", "add"])]
+
+
+@pytest.mark.parametrize("build, keras_order", branching_graphs())
+def test_functional_layers_in_keras_order(build, keras_order):
+    """model.layers, and so get_weights/set_weights, in Keras's order: Keras weights load into the right layers."""
+    model = build()
+    assert [layer.name for layer in model.layers] == keras_order
+    assert [id(w) for layer in model.layers for w in layer.weights] == [id(w) for w in model.weights]

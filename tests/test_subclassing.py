@@ -271,9 +271,9 @@ def test_callbacks_see_test_and_predict_hooks_in_order(rng):
     model.compile("sgd", "mse")
     x, y = rng.random((4, 2)), rng.random((4, 1))
     model.fit(x, y, batch_size=4, validation_data=(x, y), callbacks=[Spy()], verbose=0)
-    assert events == ["on_train_begin", "on_epoch_begin", "on_train_batch_begin", "on_train_batch_end",
-                      "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end", "on_epoch_end",
-                      "on_train_end"]
+    assert events == ["on_train_begin", "on_epoch_begin", "on_train_batch_begin", "on_batch_begin",  # its alias
+                      "on_train_batch_end", "on_batch_end", "on_test_begin", "on_test_batch_begin",
+                      "on_test_batch_end", "on_test_end", "on_epoch_end", "on_train_end"]
     events.clear()
     model.evaluate(x, y, batch_size=4, callbacks=[Spy()], verbose=0)
     model.predict(x, batch_size=4, callbacks=[Spy()])

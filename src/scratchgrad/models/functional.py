@@ -30,10 +30,7 @@ class Functional(Model):
                 raise ValueError(f"model inputs must come from keras.Input(); {t} is the output of layer "
                                  f"{t.node.layer.name!r}")
         self._nodes = _nodes_between(self._flat_inputs, self._flat_outputs)
-        self._graph_layers = []
-        for node in self._nodes:
-            if all(node.layer is not layer for layer in self._graph_layers):
-                self._graph_layers.append(node.layer)
+        self._graph_layers = _layers_in_keras_order(self._flat_inputs, self._flat_outputs)
         self.dtype = next((t.dtype for t in self._flat_inputs if t.dtype.kind == "f"), floatx())
         self.input_dtypes = [t.dtype for t in self._flat_inputs]
         self._input_shape = tree.map_structure(lambda t: t.shape, inputs)
@@ -174,6 +171,35 @@ def _nodes_between(inputs, outputs):
     for t in inputs + outputs:  # inputs first, so that model.layers starts with them as in Keras
         visit(t)
     return order
+
+
+def _layers_in_keras_order(inputs, outputs):
+    """The layers as Keras 3 lists them (model.layers, and so get_weights' order): deepest first, a layer's
+    depth being the longest path from it to an output, ties in the order a depth-first walk from the outputs
+    first meets them."""
+    met, finished = {}, []  # layer id -> (order first met, layer); nodes in post-order
+
+    def walk(tensor):
+        node = tensor.node
+        if any(node is n for n in finished):
+            return
+        met.setdefault(id(node.layer), (len(met), node.layer))
+        for t in _symbolic(node.inputs):
+            walk(t)
+        finished.append(node)
+
+    for t in outputs:
+        walk(t)
+    node_depth, layer_depth = {}, {}
+    for node in reversed(finished):  # every node after the nodes that use its outputs
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        for t in _symbolic(node.inputs):
+            node_depth[id(t.node)] = max(node_depth.get(id(t.node), 0), depth + 1)
+    for i, t in enumerate(inputs):  # an unused input: at the outputs' depth, before them, as in Keras
+        if id(t.node.layer) not in met:
+            met[id(t.node.layer)], layer_depth[id(t.node.layer)] = (i - len(inputs), t.node.layer), 0
+    return [layer for _, _, layer in sorted((-layer_depth[key], order, layer) for key, (order, layer) in met.items())]
 
 
 def _symbolic(structure):
