@@ -113,3 +113,27 @@ def test_functional_layers_in_keras_order(build, keras_order):
     model = build()
     assert [layer.name for layer in model.layers] == keras_order
     assert [id(w) for layer in model.layers for w in layer.weights] == [id(w) for w in model.weights]
+
+
+@pytest.mark.parametrize("make, input_shape, keras_shape", [
+    (lambda: layers.LSTM(3, return_state=True), (None, 5, 4), ((None, 3), (None, 3), (None, 3))),
+    (lambda: layers.GRU(3, return_sequences=True), (None, None, 4), (None, None, 3)),
+    (lambda: layers.Dense(3), (8, 4), (8, 3)),
+    (lambda: layers.Concatenate(), [(None, 3), (None, 4)], (None, 7)),
+    (lambda: layers.Bidirectional(layers.LSTM(3, return_state=True)), (None, 5, 4),
+     ((None, 6), (None, 3), (None, 3), (None, 3), (None, 3))),
+    (lambda: layers.TimeDistributed(layers.Dense(2)), (None, None, 4), (None, None, 2)),
+])
+def test_compute_output_shape_as_keras(make, input_shape, keras_shape):
+    """Keras 3.15's answers: several outputs give a tuple of shapes, unknown sizes stay None."""
+    assert make().compute_output_shape(input_shape) == keras_shape
+
+
+@pytest.mark.parametrize("make", [lambda: layers.AveragePooling1D(2), lambda: layers.MaxPooling1D(4),
+                                  lambda: layers.Conv1D(3, 2, strides=2), lambda: layers.Conv1D(3, 3, strides=3)])
+def test_strided_layers_keep_an_unknown_length_unknown(make):
+    """A downsampled unknown length is unknown (the two trial lengths once fell to one size under stride 2)."""
+    x = keras.Input((None, 6))
+    assert make()(x).shape[:2] == (None, None)
+    with pytest.raises(ValueError, match="cannot take inputs"):
+        keras.Model(x, layers.Dense(1)(layers.Flatten()(make()(x))))

@@ -257,16 +257,7 @@ class Layer:
     def _call_symbolic(self, inputs, args, training, kwargs):
         """Work out the output's shape and dtype on a batch of zeros and record the call as a Node."""
         call_args = [inputs, *args] if args else inputs  # several positional tensors, as a list
-        shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
-        # Unknown sizes (None) are tried as two different sizes: an output size that follows them is unknown too
-        sizes = (16, 17) if _has_unknown_sizes(call_args) else (1,)
-        try:
-            probes = [self._call_on_zeros(call_args, size, args, training, kwargs) for size in sizes]
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
-                             f"{_show(shapes)}: {err}") from None
-        outputs = tree.pack_like(probes[0], [_symbolic_like(*leaves) for leaves in
-                                             zip(*[tree.flatten(probe) for probe in probes])])
+        outputs = self._symbolic_outputs(call_args, args, training, kwargs)
         for i, leaf in enumerate(tree.flatten(outputs)):
             leaf.index, leaf.name = i, self.name
         node = Node(self, call_args, outputs, {**kwargs, **({} if training is None else {"training": training})},
@@ -274,6 +265,20 @@ class Layer:
         for leaf in tree.flatten(outputs):
             leaf.node = node
         return outputs
+
+    def _symbolic_outputs(self, call_args, args=(), training=None, kwargs=None):
+        """The outputs' symbolic tensors (shapes and dtypes), from calls on batches of zeros."""
+        shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
+        # Unknown sizes (None) are tried as two sizes, one twice the other: an output size that follows them
+        # differs (down to strides of 16), and is unknown too
+        sizes = (16, 32) if _has_unknown_sizes(call_args) else (1,)
+        try:
+            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {}) for size in sizes]
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
+                             f"{_show(shapes)}: {err}") from None
+        return tree.pack_like(probes[0], [_symbolic_like(*leaves) for leaves in
+                                          zip(*[tree.flatten(probe) for probe in probes])])
 
     def _call_on_zeros(self, call_args, size, args, training, kwargs):
         zeros = tree.map_structure(lambda value: _zeros_like_symbolic(value, size), call_args)
@@ -401,10 +406,17 @@ class Layer:
         return cls(**config)
 
     def compute_output_shape(self, input_shape):
-        """The output shape (batch axis None) for an input shape, found by calling on zeros."""
-        with no_grad():
-            x = np.zeros((1,) + tuple(d or 1 for d in input_shape[1:]), dtype=self.dtype or floatx())
-            return (None,) + self(x, training=False).shape[1:]
+        """The output shape for an input shape (a list of shapes for several inputs; several outputs give a
+        list), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
+        several = isinstance(input_shape, list) or (isinstance(input_shape, tuple) and input_shape
+                                                     and isinstance(input_shape[0], (tuple, list)))
+        shapes = list(input_shape) if several else [input_shape]
+        inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or floatx()) for shape in shapes]
+        outputs = self._symbolic_outputs(inputs if several else inputs[0])
+        batch = {shape[0] for shape in shapes}
+        batch = batch.pop() if len(batch) == 1 else None
+        shapes = tree.map_structure(lambda t: (batch, *t.shape[1:]), outputs)
+        return tuple(shapes) if isinstance(shapes, list) else shapes  # several outputs: a tuple, as in Keras
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
