@@ -137,3 +137,32 @@ def test_strided_layers_keep_an_unknown_length_unknown(make):
     assert make()(x).shape[:2] == (None, None)
     with pytest.raises(ValueError, match="cannot take inputs"):
         keras.Model(x, layers.Dense(1)(layers.Flatten()(make()(x))))
+
+
+def test_wrappers_build_their_layers_as_keras_does():
+    bidirectional, distributed = layers.Bidirectional(layers.LSTM(3)), layers.TimeDistributed(layers.Dense(2))
+    bidirectional.build((None, 5, 4))
+    distributed.build((None, 5, 4))
+    assert (bidirectional.count_params(), len(bidirectional.get_weights())) == (192, 6)  # Keras 3.15's numbers
+    assert distributed.count_params() == 10
+
+
+def test_bidirectional_leaves_the_layer_given_as_it_was():
+    inner = layers.LSTM(3, name="mylstm")
+    wrapped = layers.Bidirectional(inner)
+    assert inner.name == "mylstm" and wrapped.forward_layer is not inner
+    assert wrapped.get_config()["layer"]["config"]["name"] == "forward_mylstm"  # as Keras writes it
+    clone = layers.Bidirectional.from_config(wrapped.get_config())
+    assert (clone.forward_layer.name, clone.backward_layer.name) == ("forward_mylstm", "backward_mylstm")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: layers.Bidirectional(layers.LSTM(3, go_backwards=True)), "opposite directions"),
+    (lambda: layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3)), "opposite directions"),
+    (lambda: layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3, go_backwards=True,
+                                                                             return_sequences=True)),
+     "same return_sequences"),
+])
+def test_bidirectional_refuses_what_keras_refuses(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -244,19 +244,22 @@ class Bidirectional(Layer):
         if merge_mode not in self.MERGES:
             raise ValueError(f"Bidirectional merge_mode must be one of {self.MERGES}, got {merge_mode!r}")
         super().__init__(**kwargs)
-        from . import deserialize, serialize
-        config = serialize(layer)
-        if backward_layer is None:
-            config["config"].update(name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
-            backward_layer = deserialize(config)
-        self.forward_layer, self.backward_layer = layer, backward_layer
-        layer.name = f"forward_{layer.name}"
+        # Both directions are new layers made from `layer`'s config, as in Keras: the layer passed in is left
+        # as it was (its name, its weights), so wrapping it twice shares nothing
+        self.forward_layer = _renamed_copy(layer, "forward_")
+        self.backward_layer = _renamed_copy(layer, "backward_", go_backwards=True) if backward_layer is None \
+            else backward_layer
+        _check_directions(self.forward_layer, self.backward_layer)
         for inner in (self.forward_layer, self.backward_layer):  # padded steps give zeros, as in Keras
             inner.zero_output_for_mask = inner.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         if weights is not None:
             raise NotImplementedError("Bidirectional(weights=...) is not supported: call set_weights() after building")
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        for inner in (self.forward_layer, self.backward_layer):
+            _build_inner(inner, sequences_shape, self.dtype)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         half = None if initial_state is None else len(initial_state) // 2
@@ -297,10 +300,8 @@ class Bidirectional(Layer):
 
     def get_config(self):
         from . import serialize
-        config = {**super().get_config(), "layer": serialize(self.forward_layer), "merge_mode": self.merge_mode}
-        config["layer"]["config"]["name"] = self.forward_layer.name.removeprefix("forward_")
-        config["backward_layer"] = serialize(self.backward_layer)
-        return config
+        return {**super().get_config(), "layer": serialize(self.forward_layer), "merge_mode": self.merge_mode,
+                "backward_layer": serialize(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config):
@@ -310,6 +311,32 @@ class Bidirectional(Layer):
         if config.get("backward_layer") is not None:
             config["backward_layer"] = deserialize(config["backward_layer"])
         return cls(**config)
+
+
+def _build_inner(layer, input_shape, dtype):
+    """Build a wrapped layer (when the wrapper is built) in the wrapper's dtype, unless it has its own."""
+    if not layer.built:
+        layer.dtype = layer.dtype or dtype
+        layer.build(input_shape)
+
+
+def _renamed_copy(layer, prefix, **changes):
+    """A new layer from `layer`'s config, named prefix + its name (once), with `changes` to the config."""
+    from . import deserialize, serialize
+    config = serialize(layer)
+    config["config"].update(name=prefix + layer.name.removeprefix(prefix), **changes)
+    return deserialize(config)
+
+
+def _check_directions(forward, backward):
+    """Keras's checks on a Bidirectional's two layers: opposite directions, the same outputs."""
+    if forward.go_backwards == backward.go_backwards:
+        raise ValueError(f"Bidirectional's forward and backward layers must run in opposite directions: both have "
+                         f"go_backwards={forward.go_backwards} (the layer wrapped needs False, a backward_layer True)")
+    for name in ("stateful", "return_sequences", "return_state"):
+        if getattr(forward, name, False) != getattr(backward, name, False):
+            raise ValueError(f"Bidirectional's forward and backward layers must have the same {name}: got "
+                             f"{getattr(forward, name, False)} and {getattr(backward, name, False)}")
 
 
 class TimeDistributed(Layer):
@@ -323,6 +350,9 @@ class TimeDistributed(Layer):
             raise ValueError(f"TimeDistributed wraps a Layer, got {layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
+
+    def build(self, input_shape):
+        _build_inner(self.layer, (input_shape[0], *input_shape[2:]), self.dtype)  # a step is a sample to it
 
     def call(self, inputs, training=False):
         if inputs.ndim < 3:
