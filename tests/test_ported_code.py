@@ -166,3 +166,29 @@ def test_bidirectional_leaves_the_layer_given_as_it_was():
 def test_bidirectional_refuses_what_keras_refuses(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_attention_output_keeps_the_query_mask():
+    """Embedding(mask_zero) -> Attention -> GlobalAveragePooling1D averages the real query steps only;
+    the numbers are Keras 3.15's for this model."""
+    embed, attend = layers.Embedding(8, 3, mask_zero=True), layers.Attention()
+    queries, values = keras.Input((4,)), keras.Input((5,))
+    model = keras.Model([queries, values], layers.GlobalAveragePooling1D()(attend([embed(queries), embed(values)])))
+    embed.set_weights([np.arange(24, dtype="float32").reshape(8, 3) / 10])
+    out = model.predict([np.array([[3, 5, 2, 0]]), np.array([[4, 1, 0, 0, 0]])], verbose=0)
+    np.testing.assert_allclose(out, [[1.1378, 1.2378, 1.3378]], atol=1e-4)
+
+
+def test_multi_head_attention_row_with_nothing_to_attend_to(rng):
+    """Keras's fused path (no dropout, no scores returned) attends to every value alike there; its masked-softmax
+    path (scores returned) gives that row no weight at all."""
+    q = rng.standard_normal((1, 3, 4)).astype("float32")
+    mha = layers.MultiHeadAttention(2, 3)
+    nothing_in_row_1 = np.array([[[1, 1, 0], [0, 0, 0], [1, 1, 1]]], bool)
+    out = mha(q, q, attention_mask=nothing_in_row_1).numpy()
+    v = q[0] @ mha.value_kernel.numpy().reshape(4, -1) + mha.value_bias.numpy().reshape(-1)
+    uniform = v.mean(axis=0) @ mha.output_kernel.numpy().reshape(-1, 4) + mha.output_bias.numpy()
+    np.testing.assert_allclose(out[0, 1], uniform, rtol=1e-5, atol=1e-6)
+    out, scores = mha(q, q, attention_mask=nothing_in_row_1, return_attention_scores=True)
+    assert not scores.numpy()[0, :, 1].any()
+    np.testing.assert_allclose(out.numpy()[0, 1], mha.output_bias.numpy(), rtol=1e-6)

@@ -126,9 +126,12 @@ class MultiHeadAttention(Layer):
             probabilities = F.softmax(scores, -1)
         else:
             mask = mask if mask.ndim == 4 else ops.expand_dims(mask, -3)  # the same for every head
-            # Keras's masked softmax: masked scores become -1e9, masked probabilities 0 (so a row with
-            # nothing to attend to attends to nothing)
-            probabilities = F.softmax(scores * mask + (1 - mask) * _large_negative(scores.dtype), -1) * mask
+            # masked scores become -1e9. A query row with nothing to attend to then attends to every value
+            # alike, as Keras's fused dot_product_attention path (no dropout, no scores returned) gives;
+            # Keras's other path (its masked softmax) also zeroes masked probabilities: such a row gets 0
+            probabilities = F.softmax(scores * mask + (1 - mask) * _large_negative(scores.dtype), -1)
+            if self.dropout or return_attention_scores:
+                probabilities = probabilities * mask
         dropped = F.dropout(probabilities, self.dropout, training=training, seed=self._seed_generator)
         heads = ops.transpose(dropped @ v, (0, 2, 1, 3))  # (batch, Tq, heads, value_dim)
         output = self._project_out(heads.reshape(heads.shape[0], heads.shape[1], -1))
@@ -217,6 +220,8 @@ class Attention(Layer):
     instead; `use_scale` learns a scalar factor for the scores. mask=[query_mask, value_mask]: the
     value positions masked get no weight and the query positions masked give zeros."""
 
+    supports_masking = True  # the output keeps the query's mask (as Keras)
+
     def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if score_mode not in ("dot", "concat"):
@@ -265,6 +270,9 @@ class Attention(Layer):
         if query_mask is not None:
             output = output * ops.expand_dims(_as_mask(query_mask, output), -1)
         return (output, weights) if return_attention_scores else output
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None if previous_mask is None else previous_mask[0]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
