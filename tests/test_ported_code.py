@@ -192,3 +192,18 @@ def test_multi_head_attention_row_with_nothing_to_attend_to(rng):
     out, scores = mha(q, q, attention_mask=nothing_in_row_1, return_attention_scores=True)
     assert not scores.numpy()[0, :, 1].any()
     np.testing.assert_allclose(out.numpy()[0, 1], mha.output_bias.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda: layers.Conv1D(4, 3, strides=2, dilation_rate=2),
+                                  lambda: layers.Conv2D(4, 3, strides=(1, 2), dilation_rate=(2, 1))])
+def test_strides_and_dilation_together_are_refused_as_in_keras(make):
+    with pytest.raises(ValueError, match="not both"):
+        make()
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: layers.Cropping1D((3, 3)), (2, 5, 4)),
+                                         (lambda: layers.Cropping1D((2, 3)), (2, 5, 4)),
+                                         (lambda: layers.Cropping2D(((1, 1), (2, 2))), (1, 6, 4, 1))])
+def test_cropping_everything_is_refused_as_in_keras(make, shape):
+    with pytest.raises(ValueError, match="must leave something"):
+        make()(np.zeros(shape, "float32"))

@@ -80,6 +80,9 @@ class _Conv(Layer):
         self.filters, self.use_bias = int(filters), use_bias
         self.kernel_size = _sizes(kernel_size, self.rank, f"{kind} kernel_size")
         self.strides = _sizes(strides, self.rank, f"{kind} strides")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # Keras refuses it too
+            raise ValueError(f"{kind} takes strides > 1 or dilation_rate > 1, not both: got strides={strides} and "
+                             f"dilation_rate={dilation_rate}")
         _check_padding(self, padding, self.paddings)
         self.padding, self.data_format = padding, data_format
         self.channel_axis = _channels_axis(data_format)

@@ -71,6 +71,9 @@ class _Cropping(Layer):
     def call(self, x):
         index = [slice(None)] * x.ndim
         for axis, (before, after) in zip(_spatial_axes(self.data_format, self.rank), self.cropping):
+            if before + after >= x.shape[axis]:
+                raise ValueError(f"{self.name}: cropping {before} + {after} must leave something of an axis of "
+                                 f"length {x.shape[axis]} (input shape {tuple(x.shape)})")
             index[axis] = slice(before, x.shape[axis] - after)
         return x[tuple(index)]
 
