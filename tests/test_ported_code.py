@@ -207,3 +207,22 @@ def test_strides_and_dilation_together_are_refused_as_in_keras(make):
 def test_cropping_everything_is_refused_as_in_keras(make, shape):
     with pytest.raises(ValueError, match="must leave something"):
         make()(np.zeros(shape, "float32"))
+
+
+@pytest.mark.parametrize("name, keras_value", [("huber", 0.10908994823694229),
+                                               ("mean_squared_error", 0.21817989647388458),
+                                               ("binary_crossentropy", 1.1151360273361206)])
+def test_losses_on_sequences_reduce_the_last_axis_as_keras(name, keras_value):
+    """A (N, T, C) output has N·T loss values, as in Keras (the VAE examples sum them over T); weights may be
+    per value (N, T) or per sample (N,). Keras 3.15's values for these arrays."""
+    rng = np.random.default_rng(0)
+    y, p = rng.random((4, 5, 6)).astype("float32"), rng.random((4, 5, 6)).astype("float32")
+    loss = keras.losses.get(name)
+    assert loss(y, p).shape == (4, 5)
+    instance = keras.losses.resolve(name)  # the Loss class compile() takes for this name
+    for weights in (None, np.ones(4, "float32"), np.ones((4, 5), "float32")):
+        assert float(instance(y, p, sample_weight=weights)) == pytest.approx(keras_value, rel=1e-6)
+    halved = np.ones((4, 5), "float32")
+    halved[:2] = 0.5
+    assert float(instance(y, p, sample_weight=halved)) == pytest.approx(
+        float((loss(y, p).numpy() * halved).mean()), rel=1e-6)

@@ -388,11 +388,12 @@ class SoftmaxCrossEntropy(Function):
 class ElementwiseLoss(Function):
     """Base of losses that compare prediction and target element by element.
 
-    A sample's loss is `combine` over its elements (mean over all axes but the batch axis, as Keras
-    does); the reduction then averages or sums the samples.
+    The loss of a row is `combine` over its last axis (Keras's rule: an (N, T, C) output has N·T
+    values, one per sample and step); `whole_sample` combines over all axes but the batch axis instead.
+    The reduction then averages or sums those values.
     """
 
-    combine = "mean"
+    combine, whole_sample = "mean", False
 
     def __init__(self, reduction="mean"):
         self.reduction = reduction
@@ -402,7 +403,7 @@ class ElementwiseLoss(Function):
             raise ValueError(f"{type(self).__name__}: prediction shape {y.shape} and target shape {t.shape} differ")
         self.y, self.t = y, t.astype(y.dtype, copy=False)
         elementwise = self.elementwise(self.y, self.t)
-        axes = tuple(range(1, y.ndim))
+        axes = tuple(range(1, y.ndim)) if self.whole_sample else (-1,) if y.ndim > 1 else ()
         per_sample = getattr(elementwise, self.combine)(axis=axes) if axes else elementwise
         self.per_sample_size = elementwise.size // max(per_sample.size, 1)
         out, self.scale = _reduce(per_sample, self.reduction)
@@ -426,7 +427,7 @@ class MeanSquaredError(ElementwiseLoss):
 class SumSquaredError(MeanSquaredError):
     """The textbook's ½·Σ(y - t)²: half the squared error summed over a sample's elements."""
 
-    combine = "sum"
+    combine, whole_sample = "sum", True
 
     def elementwise(self, y, t):
         return 0.5 * (y - t) ** 2

@@ -54,7 +54,7 @@ class Loss:
         y_pred = as_tensor(y_pred)
         if self.reduction == "none":
             values = self.per_sample(y_pred, y_true)
-            return values if sample_weight is None else values * _like(sample_weight, values)
+            return values if sample_weight is None else values * _weights_like(sample_weight, values)
         return self.value(y_pred, y_true, sample_weight)
 
     def value(self, y_pred, y_true, sample_weight=None, logits=False):
@@ -63,7 +63,7 @@ class Loss:
         per_sample = self.per_sample_from_logits if logits else self.per_sample
         if self.reduction == "sum":
             values = per_sample(y_pred, y_true)
-            return (values if sample_weight is None else values * _like(sample_weight, values)).sum()
+            return (values if sample_weight is None else values * _weights_like(sample_weight, values)).sum()
         if sample_weight is None:
             return per_sample(y_pred, y_true, reduction="mean")
         return weighted_mean(per_sample(y_pred, y_true), sample_weight, self.whole_batch)
@@ -103,8 +103,14 @@ def weighted_mean(values, sample_weight=None, broadcast=False):
     if values.ndim == 0:
         raise ValueError("sample_weight and class_weight need a loss with one value per sample; this custom "
                          "loss returned a single number (return the per-sample values, e.g. without .mean())")
+    return (values * _weights_like(sample_weight, values)).sum() / values.dtype.type(max(values.size, 1))
+
+
+def _weights_like(sample_weight, values):
+    """Weights per sample (N,) or per value (N, T) lined up with the loss values (N, T, ...): each weights
+    its sample's or its own values (Keras refuses (N,) weights for (N, T) values; they are meant per sample)."""
     w = _like(sample_weight, values)
-    return (values * w).sum() / values.dtype.type(max(values.shape[0], 1))
+    return w if w.ndim >= values.ndim else ops.reshape(w, w.shape + (1,) * (values.ndim - w.ndim))
 
 
 class CategoricalCrossentropy(Loss):
