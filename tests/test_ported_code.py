@@ -226,3 +226,26 @@ def test_losses_on_sequences_reduce_the_last_axis_as_keras(name, keras_value):
     halved[:2] = 0.5
     assert float(instance(y, p, sample_weight=halved)) == pytest.approx(
         float((loss(y, p).numpy() * halved).mean()), rel=1e-6)
+
+
+def test_custom_train_step_gets_y_when_compiled_without_a_loss(rng):
+    """The customizing-fit guide's "going lower-level": compile(optimizer=...) only; train_step reads y."""
+    seen = []
+
+    class CustomModel(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            seen.append(y.shape)
+            with keras.GradientTape() as tape:
+                loss = keras.losses.mean_squared_error(y, self(x, training=True)).mean()
+            self.optimizer.apply(tape.gradient(loss, self.trainable_weights), self.trainable_weights)
+            return {"loss": loss}
+
+    inputs = keras.Input(shape=(8,))
+    model = CustomModel(inputs, layers.Dense(1)(inputs))
+    model.compile(optimizer="adam")
+    x, y = rng.random((64, 8)).astype("float32"), rng.random((64, 1)).astype("float32")
+    history = model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert seen == [(32, 1), (32, 1)] and np.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match="x and y have different lengths"):
+        model.fit(x, y[:10], verbose=0)

@@ -211,13 +211,17 @@ class Trainer:
 
     # ---- the training step -------------------------------------------------------------------
     def _train_batch(self, xs, ys, weights):
-        arrays = list(xs) + list(ys) + ([] if weights is None else [weights.astype(self.dtype)])
+        arrays = list(xs) + self._loss_targets(ys) + ([] if weights is None else [weights.astype(self.dtype)])
         params = self._step_params
         if self.run_eagerly:
             loss, outs, parts = self._eager_step(arrays, params)
         else:
             loss, outs, parts = self._planned_step(arrays, params)
         return float(loss), self._predictions(outs), [float(p) for p in parts]
+
+    def _loss_targets(self, ys):
+        """The targets the losses read: none when no output has a loss (ys then holds y for a train_step)."""
+        return list(ys) if self._targeted else []
 
     def _split(self, tensors):
         nx, ny = self._n_inputs, len(self._targeted)
@@ -274,7 +278,7 @@ class Trainer:
     def _test_batch(self, xs, ys, weights):
         wrap = lambda a: None if a is None else Tensor._from_op(a, None)  # noqa: E731
         with no_grad():
-            loss, outs, parts = self._loss_graph([wrap(a) for a in xs], [wrap(a) for a in ys],
+            loss, outs, parts = self._loss_graph([wrap(a) for a in xs], [wrap(a) for a in self._loss_targets(ys)],
                                                  wrap(None if weights is None else weights.astype(self.dtype)),
                                                  training=False)
         return float(loss.data), self._predictions([o.data for o in outs]), [float(p.data) for p in parts]
@@ -347,6 +351,8 @@ class Trainer:
             raise NotImplementedError("one sample_weight array per output is not supported: give one array, "
                                       "used for every output's loss")
         weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n)
+        if not self._targeted and y is not None:  # no loss reads y: a custom train_step gets it as given
+            ys = [data.as_samples(a, n, "y") for a in raw if a is not None]
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
             self._fused = self._fused_activation()

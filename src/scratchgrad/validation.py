@@ -28,11 +28,17 @@ def all_finite(a, chunk=1 << 20):
     return all(np.isfinite(flat[i:i + chunk]).all() for i in range(0, flat.size, chunk))
 
 
+def as_samples(a, n, name):
+    """An array given beside x, as an array of one entry per sample."""
+    a = as_array(a, name)
+    if a.ndim == 0 or len(a) != n:
+        raise ValueError(f"x and {name} have different lengths: {n} samples in x, {len(a) if a.ndim else 0} in {name}")
+    return a
+
+
 def targets(y, n, loss, output_shape, dtype):
     """y checked against the loss and the model's output: label range, widths, values, length."""
-    y = as_array(y, "y")
-    if y.ndim == 0 or len(y) != n:
-        raise ValueError(f"x and y have different lengths: {n} samples in x, {len(y) if y.ndim else 0} in y")
+    y = as_samples(y, n, "y")
     if y.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numbers, got dtype {y.dtype}; encode labels with LabelEncoder first")
     if y.dtype.kind == "f" and not all_finite(y):
