@@ -249,3 +249,25 @@ def test_custom_train_step_gets_y_when_compiled_without_a_loss(rng):
     assert seen == [(32, 1), (32, 1)] and np.isfinite(history.history["loss"][0])
     with pytest.raises(ValueError, match="x and y have different lengths"):
         model.fit(x, y[:10], verbose=0)
+
+
+def test_a_custom_layer_sees_the_mask_while_the_graph_is_built():
+    """The masking guide's TemporalSoftmax asserts it gets a mask when called on keras.Input tensors."""
+    calls = []
+
+    class Probe(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            calls.append(None if mask is None else tuple(mask.shape))
+            return inputs
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    embedded = layers.Embedding(input_dim=10, output_dim=4, mask_zero=True)(inputs)
+    assert embedded._keras_mask.shape == (None, None) and embedded._keras_mask.dtype == bool
+    model = keras.Model(inputs, Probe()(layers.Dense(2)(embedded)))
+    assert calls and None not in calls
+    out = model(np.array([[3, 1, 0, 0]]))
+    assert calls[-1] == (1, 4) and out._keras_mask.numpy().tolist() == [[True, True, False, False]]

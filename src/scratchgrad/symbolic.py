@@ -7,6 +7,8 @@ import numpy as np
 class SymbolicTensor:
     """A placeholder for data of `shape` (batch axis None) and `dtype`, made by `node` (output `index`)."""
 
+    _keras_mask = None  # the symbolic mask (batch, steps) of a masked sequence, as Keras's tensors carry
+
     def __init__(self, shape, dtype, node=None, index=0, name=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)

@@ -73,18 +73,26 @@ def _marks_built(build):
 
 
 def _zeros_like_symbolic(value, size=1):
-    """A batch of one of zeros for a symbolic tensor, its unknown sizes (a sequence's length) as `size`."""
+    """A batch of one of zeros for a symbolic tensor, its unknown sizes (a sequence's length) as `size`;
+    with a mask of every step kept where the symbolic tensor has one (call() sees a mask, as in Keras)."""
     if not isinstance(value, SymbolicTensor):
         return value
-    return Tensor(np.zeros((1,) + tuple(d or size for d in value.shape[1:]), value.dtype), dtype=value.dtype)
+    zeros = Tensor(np.zeros((1,) + tuple(d or size for d in value.shape[1:]), value.dtype), dtype=value.dtype)
+    if value._keras_mask is not None:
+        zeros._keras_mask = Tensor(np.ones((1,) + tuple(d or size for d in value._keras_mask.shape[1:]), bool))
+    return zeros
 
 
 def _symbolic_like(*probes):
     """The symbolic tensor of an output, from its values in the probe calls: a size is unknown (None)
-    where the probes disagree."""
+    where the probes disagree. A masked output gets a symbolic mask the same way."""
     shape = tuple(size if all(p.shape[k] == size for p in probes) else None
                   for k, size in enumerate(probes[0].shape))
-    return SymbolicTensor((None,) + shape[1:], probes[0].dtype)
+    symbolic = SymbolicTensor((None,) + shape[1:], probes[0].dtype)
+    masks = [_mask_of(p) for p in probes]
+    if all(m is not None for m in masks):
+        symbolic._keras_mask = _symbolic_like(*masks)
+    return symbolic
 
 
 def _has_unknown_sizes(structure):
