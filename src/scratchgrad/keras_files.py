@@ -29,7 +29,7 @@ import numpy as np
 
 from . import losses, metrics, optimizers, tree
 from .files import atomic_write
-from .models.saving import ModelFileError, saveable_metrics
+from .models.saving import ModelFileError, saveable_metrics, user_objects
 from .object_registration import lookup
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
@@ -769,8 +769,9 @@ def _compile(model, compile_config, path):
     try:
         optimizer = _optimizer(compile_config.get("optimizer"), path)
         loss = _map_nested(compile_config.get("loss"), lambda v: _loss(v, path))
-        metric_list = _map_nested(compile_config.get("metrics"), lambda v: _metric(v, path))
-        weighted = _map_nested(compile_config.get("weighted_metrics"), lambda v: _metric(v, path))
+        # a custom metric's name becomes its object now: metrics are made after load_model's scope has ended
+        metric_list = user_objects(_map_nested(compile_config.get("metrics"), lambda v: _metric(v, path)))
+        weighted = user_objects(_map_nested(compile_config.get("weighted_metrics"), lambda v: _metric(v, path)))
         model.compile(optimizer=optimizer, loss=loss, metrics=metric_list, weighted_metrics=weighted,
                       loss_weights=compile_config.get("loss_weights"))
     except KerasFileError:

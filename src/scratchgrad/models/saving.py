@@ -375,6 +375,7 @@ def _compile(model, file):
     for key, value in metrics.items():
         if not _names_metrics(value):
             raise file.error(f"compile.{key}", f"must name registered metrics, got {value!r:.200}")
+    metrics = {key: user_objects(value) for key, value in metrics.items()}
     weights = settings.get("loss_weights")
     if not all(w is None or isinstance(w, (int, float)) and not isinstance(w, bool) for w in tree.flatten(weights)):
         raise file.error("compile.loss_weights", f"must be numbers, got {weights!r}")
@@ -392,6 +393,16 @@ def _names_metrics(value, top=True):
     if isinstance(value, dict) and top:
         return all(_names_metrics(v, False) for v in value.values())
     return isinstance(value, list) and all(_names_metrics(v, False) for v in value)
+
+
+def user_objects(metrics):
+    """Compile's metrics with each name the user's objects give (custom_objects, scope, registered) replaced
+    by its object: metrics are made at the first fit or evaluate, after load_model's scope has ended."""
+    if isinstance(metrics, dict):
+        return {k: user_objects(v) for k, v in metrics.items()}
+    if isinstance(metrics, list):
+        return [user_objects(m) for m in metrics]
+    return lookup(metrics) or metrics
 
 
 def _made(file, field, make, *args, **kwargs):
