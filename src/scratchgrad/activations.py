@@ -19,6 +19,7 @@ from .autograd import Function
 from .backend import array_module
 from .functional import activation, elu, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, step, \
     tanh  # noqa: F401  (re-exported: keras.activations.relu, ...)
+from .object_registration import function_name, lookup
 from .tensor import as_tensor
 
 ACTIVATIONS = F.ACTIVATIONS
@@ -268,15 +269,24 @@ swish, hard_swish = silu, hard_silu
 
 
 def get(activation):
-    """An activation function from a name, a callable, or None (meaning linear)."""
+    """An activation function from a name, a callable, or None (meaning linear). A name is looked up first
+    among the user's objects (custom_objects, custom_object_scope, register_keras_serializable), then among
+    the built-in activations."""
     if activation is None:
         return identity
     if callable(activation):
         return activation
-    if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
-        return ACTIVATIONS[activation.lower()]
-    raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))} "
-                     f"or a callable")
+    if isinstance(activation, str):
+        custom = lookup(activation)
+        if custom is not None:
+            if isinstance(custom, type) or not callable(custom):
+                raise ValueError(f"activation {activation!r} names {custom!r:.80}, which is not a function")
+            return custom
+        if activation.lower() in ACTIVATIONS:
+            return ACTIVATIONS[activation.lower()]
+    raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))}, a "
+                     f"callable, or the name of a custom function registered with "
+                     f"keras.saving.register_keras_serializable or passed in custom_objects")
 
 
 def name_of(activation):
@@ -285,9 +295,9 @@ def name_of(activation):
 
 
 def serialize(activation):
-    """The registered name of an activation function (for configs); custom callables have none."""
+    """The name a config saves an activation function under: a built-in's name, a custom function's
+    registered name ("package>name"), else its __name__ (loading it then needs custom_objects)."""
     name = name_of(activation)
-    if name is None:
-        raise ValueError(f"activation {activation!r} is not a registered one ({', '.join(sorted(ACTIVATIONS))}) "
-                         f"and cannot be saved in a config")
-    return name
+    if name is not None:
+        return name
+    return function_name(activation, "activation", lambda n: n.lower() in ACTIVATIONS)

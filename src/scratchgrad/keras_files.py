@@ -29,7 +29,8 @@ import numpy as np
 
 from . import losses, metrics, optimizers, tree
 from .files import atomic_write
-from .models.saving import ModelFileError, saveable_metrics
+from .models.saving import ModelFileError, saveable_metrics, user_objects
+from .object_registration import lookup
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
 MAX_MEMBER_BYTES = 4 << 30  # model.weights.h5
@@ -188,7 +189,7 @@ def _check_depth(value, path, what):
 
 # ---- config: Keras's -> ours -------------------------------------------------------------------------
 def _layer_class(spec, custom_objects, path):
-    from .layers import LAYERS
+    from .layers import LAYERS, Layer
 
     class_name, registered = spec.get("class_name"), spec.get("registered_name")
     if not isinstance(class_name, str) or (registered is not None and not isinstance(registered, str)):
@@ -201,14 +202,18 @@ def _layer_class(spec, custom_objects, path):
     if not isinstance(module, str) or module.startswith(("keras.src.ops", "keras.ops")):
         raise KerasFileError(f"{path}: the functional graph calls the Keras operation {class_name!r} "
                              f"({module}); scratchgrad reads Keras graphs made of layers only")
-    custom = custom_objects or {}
-    cls = custom.get(registered) or custom.get(class_name) or (LAYERS.get(registered) if registered else None)
+    # the user's objects first (custom_objects, custom_object_scope, register_keras_serializable), by name only
+    cls = lookup(registered, custom_objects) or lookup(class_name, custom_objects) or \
+        (LAYERS.get(registered) if registered else None)
     if cls is None and (not registered or registered == class_name or _is_keras_module(module)):
         cls = LAYERS.get(class_name)
-    if cls is None or not isinstance(cls, type):
+    if cls is None:
         known = ", ".join(sorted(k for k in LAYERS if ">" not in k))
         raise KerasFileError(f"{path}: unknown layer class {registered or class_name!r}: define (register) it "
                              f"before loading, or pass it in custom_objects; known: {known}")
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise KerasFileError(f"{path}: layer class {registered or class_name!r} must mean a Layer subclass, but "
+                             f"means {cls!r:.80}")
     return cls
 
 
@@ -764,8 +769,9 @@ def _compile(model, compile_config, path):
     try:
         optimizer = _optimizer(compile_config.get("optimizer"), path)
         loss = _map_nested(compile_config.get("loss"), lambda v: _loss(v, path))
-        metric_list = _map_nested(compile_config.get("metrics"), lambda v: _metric(v, path))
-        weighted = _map_nested(compile_config.get("weighted_metrics"), lambda v: _metric(v, path))
+        # a custom metric's name becomes its object now: metrics are made after load_model's scope has ended
+        metric_list = user_objects(_map_nested(compile_config.get("metrics"), lambda v: _metric(v, path)))
+        weighted = user_objects(_map_nested(compile_config.get("weighted_metrics"), lambda v: _metric(v, path)))
         model.compile(optimizer=optimizer, loss=loss, metrics=metric_list, weighted_metrics=weighted,
                       loss_weights=compile_config.get("loss_weights"))
     except KerasFileError:
@@ -806,9 +812,17 @@ def _optimizer(spec, path):
     return cls(**config)
 
 
+def _function_spec(spec):
+    """The name in Keras's description of a function ({"class_name": "function", "config": name}), else None:
+    compile() looks it up (a registered or custom_objects function, or a built-in's name)."""
+    if isinstance(spec, dict) and spec.get("class_name") == "function" and isinstance(spec.get("config"), str):
+        return spec["config"]
+    return None
+
+
 def _loss(spec, path):
-    if isinstance(spec, str):
-        return spec
+    if isinstance(spec, str) or _function_spec(spec):
+        return _function_spec(spec) or spec
     if isinstance(spec, dict):
         cls = losses.CLASSES.get(spec.get("registered_name") or "") or losses.CLASSES.get(spec.get("class_name"))
         if cls is None:
@@ -818,8 +832,8 @@ def _loss(spec, path):
 
 
 def _metric(spec, path):
-    if isinstance(spec, str):
-        return spec
+    if isinstance(spec, str) or _function_spec(spec):
+        return _function_spec(spec) or spec
     if isinstance(spec, dict):
         name = spec.get("class_name")
         cls = metrics.CLASSES.get(name) if isinstance(name, str) else None
@@ -1100,10 +1114,14 @@ def _keras_values(config, depth):
     from . import initializers, regularizers
     from .layers import Layer
 
+    from .activations import ACTIVATIONS
+
     out = {}
     for key, value in config.items():
         if key == "input_shape":
             continue  # our layers' own input_shape; Keras learns shapes from build_config
+        if key.endswith("activation") and isinstance(value, str) and value.lower() not in ACTIVATIONS:
+            value = _keras_function(value)  # a custom function: as Keras describes one
         if isinstance(value, dict) and "class_name" in value and "config" in value:
             name = value["class_name"]
             if name in initializers.CLASSES:
@@ -1128,9 +1146,16 @@ def _keras_compile_config(model):
             "steps_per_execution": 1, "jit_compile": False}
 
 
+def _keras_function(name):
+    """Keras's description of a custom function by its (registered) name, as its serialize_keras_object gives."""
+    return {"module": "builtins", "class_name": "function", "config": name, "registered_name": "function"}
+
+
 def _keras_loss(loss):
     if isinstance(loss, str):
         return loss
+    if isinstance(loss, losses.FunctionLoss):
+        return _keras_function(losses.serialize(loss))
     if isinstance(loss, losses.Loss):
         spec = losses.serialize(loss)
         return {"module": "keras.losses", **spec, "registered_name": None}

@@ -18,6 +18,7 @@ import numpy as np
 from . import functional as F
 from . import ops
 from .autograd import Function
+from .object_registration import function_name, lookup
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
@@ -525,7 +526,11 @@ def _labels(y):
 def get(identifier):
     """As keras.losses.get: a loss function's name ("mse", "huber") gives that function (per-sample
     values, unreduced); a class name ("Huber") or a config dict gives a Loss; a Loss or a callable is
-    returned as is."""
+    returned as is. A name is looked up first among the user's objects (custom_objects,
+    custom_object_scope, register_keras_serializable)."""
+    custom = _custom(identifier)
+    if custom is not None:
+        return custom() if isinstance(custom, type) else custom
     if isinstance(identifier, str) and identifier.lower() in FUNCTIONS and identifier not in CLASSES:
         return FUNCTIONS[identifier.lower()]
     if isinstance(identifier, (Loss, str, dict)):
@@ -544,6 +549,9 @@ def resolve(identifier):
     if isinstance(identifier, dict):
         return CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     if isinstance(identifier, str):
+        custom = _custom(identifier)
+        if custom is not None:
+            return resolve(custom() if isinstance(custom, type) else custom)
         cls = LOSSES.get(identifier.lower()) or CLASSES.get(identifier)
         if cls is not None:
             return cls()
@@ -568,10 +576,23 @@ class FunctionLoss(Loss):
         return values.mean() if reduction == "mean" and values.ndim else values
 
 
+def _custom(identifier):
+    """What a loss name means among the user's objects, checked to be a loss: a Loss subclass or instance,
+    or a function(y_true, y_pred); None for other identifiers and unknown names."""
+    found = lookup(identifier)
+    if found is None:
+        return None
+    if isinstance(found, Loss) or isinstance(found, type) and issubclass(found, Loss) or \
+            callable(found) and not isinstance(found, type):
+        return found
+    raise ValueError(f"loss {identifier!r} names {found!r:.80}, which is neither a Loss nor a function")
+
+
 def serialize(loss):
+    """{"class_name", "config"} of a Loss; a custom loss function compile() wrapped is saved as its name: its
+    registered name ("package>name"), else its __name__ (loading it then needs custom_objects)."""
     if isinstance(loss, FunctionLoss):
-        raise ValueError(f"the custom loss {loss.name!r} cannot be saved in a config; save weights instead, "
-                         f"or pass it again with compile() after loading")
+        return function_name(loss.fn, "loss", lambda n: n.lower() in LOSSES or n.lower() in FUNCTIONS or n in CLASSES)
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 

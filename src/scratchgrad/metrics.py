@@ -11,6 +11,7 @@ import numpy as np
 
 from . import initializers
 from .autograd import no_grad
+from .object_registration import function_name, lookup
 from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
@@ -662,6 +663,12 @@ def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
+    custom = lookup(identifier)  # a name among the user's objects (custom_objects, scope, registered)
+    if custom is not None:
+        if isinstance(custom, Metric) or isinstance(custom, type) and issubclass(custom, Metric) or \
+                callable(custom) and not isinstance(custom, type):
+            return get(custom, loss_name, output_shape, y_shape)
+        raise ValueError(f"metric {identifier!r} names {custom!r:.80}, which is neither a Metric nor a function")
     if identifier in ("accuracy", "acc"):
         return MeanMetricWrapper(resolve_accuracy(loss_name, output_shape, y_shape), identifier)
     if isinstance(identifier, str) and identifier in FUNCTIONS:
@@ -672,3 +679,11 @@ def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
         return MeanMetricWrapper(identifier, getattr(identifier, "__name__", "metric"))
     raise ValueError(f"unknown metric {identifier!r}; expected accuracy, {', '.join(sorted(FUNCTIONS))}, a "
                      f"Metric class name, or a callable")
+
+
+def saveable_name(metric):
+    """The name a config saves a metric given to compile() under: a name as given, or a custom metric
+    function's registered name ("package>name"), else its __name__ (loading it then needs custom_objects)."""
+    if isinstance(metric, str):
+        return metric
+    return function_name(metric, "metric", lambda n: n in ("accuracy", "acc") or n in FUNCTIONS or n in CLASSES)

@@ -1,37 +1,24 @@
-"""keras.saving: save and load whole models, and register custom classes so that files can name them.
+"""keras.saving: save and load whole models, and register custom classes and functions so that files can
+name them.
 
-A saved file names every class by its registered name and is rebuilt from the registries alone:
-nothing is imported or unpickled from it. Defining a Layer, Loss or Optimizer subclass registers it
-under its class name; `register_keras_serializable(package)` adds "package>Name", as Keras does, for a
-class whose plain name is taken.
+A saved file names every class (and custom function) by its registered name and is rebuilt from the
+registries alone: nothing is imported or unpickled from it. Defining a Layer, Loss or Optimizer subclass
+registers it under its class name; `register_keras_serializable(package)` adds "package>Name", as Keras
+does, for a class whose plain name is taken, and for functions (a custom activation, loss or metric).
+`load_model(path, custom_objects={...})` and `custom_object_scope({...})` map the names a file uses to
+objects the caller passes.
 """
-from . import losses, optimizers
-from .layers import LAYERS, Layer
 from .models.saving import ModelFileError, load_model
 from .models.saving import save_model as _save_model
+from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,
+                                  get_registered_object, register_keras_serializable)
+from .serialization import deserialize_keras_object, serialize_keras_object
 
 
 def save_model(model, filepath):
     _save_model(model, filepath)
 
 
-def register_keras_serializable(package="Custom", name=None):
-    """Class decorator: register a custom Layer (or Model), Loss or Optimizer under "package>name"."""
-    def register(cls):
-        key = f"{package}>{name or cls.__name__}"
-        registries = [(Layer, LAYERS), (losses.Loss, losses.CLASSES), (optimizers.Optimizer, optimizers.CLASSES)]
-        registry = next((r for base, r in registries if issubclass(cls, base)), None)
-        if registry is None:
-            raise TypeError(f"register_keras_serializable takes a Layer, Model, Loss or Optimizer subclass, "
-                            f"got {cls.__name__}")
-        registry[key] = cls
-        cls._registered_name = key
-        return cls
-    return register
-
-
-def get_registered_name(cls):
-    return cls.__dict__.get("_registered_name", cls.__name__)
-
-
-__all__ = ["save_model", "load_model", "register_keras_serializable", "get_registered_name", "ModelFileError"]
+__all__ = ["save_model", "load_model", "register_keras_serializable", "get_registered_name", "get_registered_object",
+           "get_custom_objects", "CustomObjectScope", "custom_object_scope", "serialize_keras_object",
+           "deserialize_keras_object", "ModelFileError"]

@@ -5,6 +5,8 @@ import numpy as np
 
 from .backend import to_numpy
 from .files import atomic_path
+from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: F401
+                                  get_registered_name, get_registered_object, register_keras_serializable)
 
 
 def as_array(x, name="x"):
@@ -572,3 +574,17 @@ def _lanczos(radius):
 _RESIZE_KERNELS = {"bilinear": (1, lambda x: np.maximum(0.0, 1 - x)), "bicubic": (2, _keys_cubic),
                    "lanczos3": _lanczos(3), "lanczos5": _lanczos(5)}
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
+
+
+def serialize_keras_object(obj):
+    """keras.utils.serialize_keras_object (keras.saving's): see scratchgrad.serialization."""
+    from .serialization import serialize_keras_object
+
+    return serialize_keras_object(obj)
+
+
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+    """keras.utils.deserialize_keras_object (keras.saving's): see scratchgrad.serialization."""
+    from .serialization import deserialize_keras_object
+
+    return deserialize_keras_object(config, custom_objects, safe_mode, **kwargs)

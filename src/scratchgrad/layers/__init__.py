@@ -30,15 +30,37 @@ def register(cls):
     return cls
 
 
-def deserialize(config, custom_objects=None):
-    """A layer from {"class_name", "config"[, "registered_name"]}; classes are looked up in the registry
-    (or `custom_objects`, {name: class}) by name, never imported."""
-    name = config.get("registered_name") or config["class_name"]
-    cls = (custom_objects or {}).get(name) or (custom_objects or {}).get(config["class_name"]) or LAYERS.get(name)
+def layer_class(config, custom_objects=None, base=None):
+    """The Layer (or Model) class a config's "registered_name" or "class_name" means: first among the
+    user's objects (`custom_objects`, custom_object_scope, register_keras_serializable), then the layer
+    registry; found by name only, never imported. Raises ValueError, naming what was expected, when the
+    name is unknown or means something that is not a subclass of `base` (Layer by default)."""
+    from ..object_registration import lookup
+
+    base = base or Layer
+    names = [n for n in (config.get("registered_name"), config.get("class_name")) if isinstance(n, str) and n]
+    if not names:
+        raise ValueError(f"a layer config must name its class: class_name must be a string, got "
+                         f"{config.get('class_name')!r:.80}")
+    cls = next((c for c in (lookup(n, custom_objects) for n in names) if c is not None), None)
+    if cls is None:  # a registered name is never taken for its bare class name: that may be another class
+        cls = LAYERS.get(names[0])
+    what = "layer" if base is Layer else "model" if base.__name__ == "Model" else base.__name__
     if cls is None:
-        raise ValueError(f"unknown layer class {name!r} in the model config: define it (and, for a name "
-                         f"another class has, register it with keras.saving.register_keras_serializable) "
-                         f"before loading; known: {', '.join(sorted(LAYERS))}")
+        known = sorted(name for name, c in LAYERS.items() if issubclass(c, base))
+        raise ValueError(f"unknown {what} class {names[0]!r} in the model config: define it before loading (a name "
+                         f"another class has: register it with keras.saving.register_keras_serializable), or pass "
+                         f"it in custom_objects; known: {', '.join(known)}")
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"{names[0]!r} in the model config must name a {base.__name__} subclass, but means "
+                         f"{cls!r:.80}")
+    return cls
+
+
+def deserialize(config, custom_objects=None):
+    """A layer from {"class_name", "config"[, "registered_name"]}; classes are looked up by name (see
+    layer_class: `custom_objects` {name: class}, the custom_object_scope, the registries), never imported."""
+    cls = layer_class(config, custom_objects)
     if custom_objects and "custom_objects" in inspect.signature(cls.from_config).parameters:  # models' layers
         return cls.from_config(config["config"], custom_objects=custom_objects)
     return cls.from_config(config["config"])

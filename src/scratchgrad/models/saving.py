@@ -16,6 +16,7 @@ A compiled model's file also holds what training continues from: the optimizer's
 slot (moving averages and summed gradients too), and the random state shuffling and dropout draw from
 next, so that load_model + fit(initial_epoch=k) in a fresh process is the run that never stopped.
 """
+import inspect
 import json
 import math
 import os
@@ -31,6 +32,7 @@ from .. import random as framework_random
 from ..files import atomic_write
 from ..layers import serialize
 from ..layers.base import weight_check
+from ..object_registration import lookup
 from ..optimizers import schedules
 
 FORMAT = "scratchgrad"
@@ -260,35 +262,46 @@ def _serialize_loss(loss):
     return None if loss is None else losses.serialize(loss)  # compiled without a loss: one added by the layers
 
 
-def load_model(path, compile=True):
-    """Rebuild a model saved with model.save(path): architecture, weights, and (if it was compiled)
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Rebuild a model saved with model.save(filepath): architecture, weights, and (if it was compiled)
     loss, metrics and optimizer with its state, so training continues exactly where it stopped. The
     framework's random generator is set to the state saved with a compiled model (and each seeded
     layer's to its own): shuffling and dropout then draw what the stopped run would have drawn. A Keras 3
-    `.keras` file (a zip) is read by scratchgrad.keras_files."""
-    from ..keras_files import is_keras_file, load_keras
+    `.keras` file (a zip) is read by scratchgrad.keras_files.
 
-    if is_keras_file(path):
-        return load_keras(path, compile=compile)
-    with _File(path, "model") as file:
-        unknown = [k for k in file.tensors if not k.startswith(("weights/", "optimizer/"))]
-        if unknown:
-            raise ModelFileError(f"{file.path}: tensor {unknown[0]!r} is neither a weight nor an optimizer slot")
-        model = _build(file, file.json("config", dict))
-        model.set_weights(_weight_arrays(model, file))
-        if compile and "compile" in file.metadata:
-            _compile(model, file)
-            _restore_training_state(model, file)
+    `custom_objects` ({name: class or function}) says what the names of custom layers, activations, losses
+    and metrics in the file mean, in addition to the registered ones and those of the enclosing
+    custom_object_scope. `safe_mode` is Keras's: scratchgrad never runs code from a file (a Keras Lambda
+    layer's bytecode is refused either way), so both values load the same."""
+    from ..keras_files import is_keras_file, load_keras
+    from ..object_registration import CustomObjectScope, _checked_objects, current_scope
+
+    custom_objects = _checked_objects(custom_objects, "load_model")
+    if not isinstance(compile, bool) or not isinstance(safe_mode, bool):
+        raise TypeError(f"load_model: compile and safe_mode must be True or False, got compile={compile!r}, "
+                        f"safe_mode={safe_mode!r}")
+    with CustomObjectScope({**current_scope(), **custom_objects}):
+        if is_keras_file(filepath):
+            return load_keras(filepath, compile=compile, custom_objects=custom_objects)
+        with _File(filepath, "model") as file:
+            unknown = [k for k in file.tensors if not k.startswith(("weights/", "optimizer/"))]
+            if unknown:
+                raise ModelFileError(f"{file.path}: tensor {unknown[0]!r} is neither a weight nor an optimizer slot")
+            model = _build(file, file.json("config", dict), custom_objects)
+            model.set_weights(_weight_arrays(model, file))
+            if compile and "compile" in file.metadata:
+                _compile(model, file)
+                _restore_training_state(model, file)
     return model
 
 
-def _build(file, config):
+def _build(file, config, custom_objects=None):
     """The config's model, built with each weight it creates checked against the file's tensors before it
     is allocated. Building draws initial weights: the user's random stream is left where it was."""
     rng = framework_random.get_state()
     token = weight_check.set(_WeightBudget(file))
     try:
-        model = _model_from_config(config, file.path)
+        model = _model_from_config(config, file.path, custom_objects)
         if not model.built and "build_input_shape" in file.metadata:
             model.build(_input_shape(file))
     except ModelFileError:
@@ -337,18 +350,19 @@ def _is_shape(value):
     return isinstance(value, list) and all(d is None or _is_count(d) for d in value)
 
 
-def _model_from_config(config, path):
-    from ..layers import LAYERS
+def _model_from_config(config, path, custom_objects=None):
+    from ..layers import layer_class
     from .model import Model
 
     if not isinstance(config.get("config"), dict):
         raise ModelFileError(f"{path}: field 'config' must be {{\"class_name\": ..., \"config\": {{...}}}}")
-    names = [n for n in (config.get("registered_name"), config.get("class_name")) if isinstance(n, str)]
-    cls = next((LAYERS[n] for n in names if n in LAYERS), None)
-    if cls is None or not issubclass(cls, Model):
-        raise ModelFileError(f"{path}: unknown model class {config.get('class_name')!r}; a custom model class must "
-                             f"be defined (and so registered) before loading")
-    return cls.from_config(config["config"])
+    try:
+        cls = layer_class(config, custom_objects, base=Model)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: {err}") from None
+    if custom_objects and "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config["config"], custom_objects=custom_objects)
+    return cls.from_config(config["config"])  # custom_objects reach its layers through the scope
 
 
 def _compile(model, file):
@@ -361,6 +375,7 @@ def _compile(model, file):
     for key, value in metrics.items():
         if not _names_metrics(value):
             raise file.error(f"compile.{key}", f"must name registered metrics, got {value!r:.200}")
+    metrics = {key: user_objects(value) for key, value in metrics.items()}
     weights = settings.get("loss_weights")
     if not all(w is None or isinstance(w, (int, float)) and not isinstance(w, bool) for w in tree.flatten(weights)):
         raise file.error("compile.loss_weights", f"must be numbers, got {weights!r}")
@@ -371,12 +386,23 @@ def _names_metrics(value, top=True):
     """Whether a compile section's metrics are registered metrics' names, as compile() takes them: one, a
     list (of lists, one per output), or a dict by output name."""
     if isinstance(value, str):
-        return value in ("accuracy", "acc") or value in metrics_module.FUNCTIONS or value in metrics_module.CLASSES
+        return value in ("accuracy", "acc") or value in metrics_module.FUNCTIONS or value in metrics_module.CLASSES \
+            or lookup(value) is not None
     if value is None:
         return True
     if isinstance(value, dict) and top:
         return all(_names_metrics(v, False) for v in value.values())
     return isinstance(value, list) and all(_names_metrics(v, False) for v in value)
+
+
+def user_objects(metrics):
+    """Compile's metrics with each name the user's objects give (custom_objects, scope, registered) replaced
+    by its object: metrics are made at the first fit or evaluate, after load_model's scope has ended."""
+    if isinstance(metrics, dict):
+        return {k: user_objects(v) for k, v in metrics.items()}
+    if isinstance(metrics, list):
+        return [user_objects(m) for m in metrics]
+    return lookup(metrics) or metrics
 
 
 def _made(file, field, make, *args, **kwargs):
@@ -502,9 +528,18 @@ def _is_loss_config(value):
 
 
 def saveable_metrics(metrics):
-    """The metrics given to compile() that a file can name (strings; custom callables are not saved)."""
+    """The metrics given to compile() as a file names them: strings, and custom metric functions by name
+    (metrics.saveable_name). Metric objects, and functions no name can stand for (a lambda, a built-in's
+    name), are left out, as before functions could be saved."""
     if isinstance(metrics, dict):
         return {k: saveable_metrics(v) for k, v in metrics.items()}
     if isinstance(metrics, (list, tuple)):
-        return [saveable_metrics(m) for m in metrics if isinstance(m, (str, list, tuple, dict))]
-    return metrics if isinstance(metrics, str) else None
+        return [m for m in map(saveable_metrics, metrics) if m is not None]
+    if isinstance(metrics, str):
+        return metrics
+    if callable(metrics) and not isinstance(metrics, (type, metrics_module.Metric)):
+        try:
+            return metrics_module.saveable_name(metrics)
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,349 @@
+"""keras.saving's object registration as Keras 3 has it: load_model(custom_objects=...), registered
+functions (as activations, losses, metrics), custom_object_scope, get_registered_object/name and
+serialize/deserialize_keras_object. Names in a file only ever map to objects the caller registered or
+passed: a file naming anything else fails cleanly, importing nothing."""
+import json
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import scratchgrad as keras
+from scratchgrad import object_registration
+from scratchgrad.layers import LAYERS
+from scratchgrad.models import ModelFileError
+
+FORMATS = ["scratchgrad", "keras"]
+
+
+@pytest.fixture(autouse=True)
+def clean_registries():
+    """Each test's registrations and classes are forgotten after it (a fresh process forgets them too)."""
+    saved = (dict(object_registration._CUSTOM_OBJECTS), dict(object_registration._CUSTOM_NAMES), dict(LAYERS))
+    yield
+    for live, old in zip((object_registration._CUSTOM_OBJECTS, object_registration._CUSTOM_NAMES, LAYERS), saved):
+        live.clear()
+        live.update(old)
+
+
+def save(model, tmp_path, fmt, name="model"):
+    if fmt == "keras":
+        pytest.importorskip("h5py")
+        path = tmp_path / f"{name}.keras"
+        model.save(path, format="keras")
+    else:
+        path = tmp_path / f"{name}.sg"
+        model.save(path)
+    return path
+
+
+def forget(cls):
+    """As in a fresh process that has not defined the class: it is in no registry."""
+    del LAYERS[cls.__name__]
+
+
+def make_encoder_class():
+    class TransformerEncoder(keras.layers.Layer):  # the book's custom layer: weights and a config
+        def __init__(self, units=4, scale=1.5, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.scale = units, scale
+            self.dense = keras.layers.Dense(units, activation="relu")
+
+        def call(self, inputs):
+            return self.dense(inputs) * self.scale
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units, "scale": self.scale}
+    return TransformerEncoder
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_load_model_takes_custom_objects_for_an_unregistered_layer(fmt, tmp_path, rng):
+    encoder = make_encoder_class()
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(encoder(units=5, scale=0.5)(inputs)))
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    path = save(model, tmp_path, fmt)
+    forget(encoder)
+    with pytest.raises(ModelFileError, match="unknown layer class 'TransformerEncoder'"):
+        keras.models.load_model(path)
+    loaded = keras.models.load_model(path, custom_objects={"TransformerEncoder": encoder})
+    assert type(loaded.layers[1]) is encoder and loaded.layers[1].units == 5 and loaded.layers[1].scale == 0.5
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # Keras 3's signature, keywords and positions both; safe_mode changes nothing (no code is run from a file)
+    again = keras.saving.load_model(path, {"TransformerEncoder": encoder}, False, safe_mode=False)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_load_model_checks_its_arguments(tmp_path):
+    path = save(keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)]), tmp_path, "scratchgrad")
+    with pytest.raises(TypeError, match="custom_objects must be a dict.*got list"):
+        keras.models.load_model(path, custom_objects=[make_encoder_class()])
+    with pytest.raises(TypeError, match=r"keys must be the names \(str\).*got 3"):
+        keras.models.load_model(path, custom_objects={3: make_encoder_class()})
+    with pytest.raises(TypeError, match="safe_mode"):
+        keras.models.load_model(path, safe_mode="no")
+
+
+def test_a_custom_object_of_the_wrong_kind_is_refused(tmp_path):
+    encoder = make_encoder_class()
+    model = keras.Sequential([keras.Input(shape=(3,)), encoder()])
+    path = save(model, tmp_path, "scratchgrad")
+    forget(encoder)
+    with pytest.raises(ModelFileError, match="'TransformerEncoder' .* must name a Layer subclass"):
+        keras.models.load_model(path, custom_objects={"TransformerEncoder": np.tanh})
+
+
+def test_register_keras_serializable_takes_functions():
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x * 2
+
+    @keras.saving.register_keras_serializable()
+    def other(x):
+        return x
+
+    assert keras.saving.get_registered_name(custom_fn) == "my_package>custom_fn"
+    assert keras.saving.get_registered_object("my_package>custom_fn") is custom_fn
+    assert keras.saving.get_registered_name(other) == "Custom>other"
+    assert keras.saving.get_custom_objects()["Custom>other"] is other
+    assert keras.utils.get_registered_object("my_package>custom_fn") is custom_fn  # keras.utils has them too
+    assert keras.utils.register_keras_serializable is keras.saving.register_keras_serializable
+
+
+def test_get_registered_name_and_object_as_keras():
+    def plain(x):
+        return x
+
+    assert keras.saving.get_registered_name(plain) == "plain"  # not registered: its __name__
+    assert keras.saving.get_registered_name(keras.layers.Dense) == "Dense"
+    assert keras.saving.get_registered_object("plain") is None
+    assert keras.saving.get_registered_object("plain", custom_objects={"plain": plain}) is plain
+    assert keras.saving.get_registered_object("plain", module_objects={"plain": plain}) is plain
+
+    @keras.saving.register_keras_serializable("pkg")
+    class Custom(keras.layers.Layer):
+        pass
+
+    assert keras.saving.get_registered_name(Custom) == "pkg>Custom"
+    assert keras.saving.get_registered_object("pkg>Custom") is Custom
+    with pytest.raises(TypeError, match="a class or a function, got int"):
+        keras.saving.get_registered_name(3)
+
+
+def test_register_keras_serializable_checks_what_it_is_given():
+    with pytest.raises(TypeError, match="a class or a function, got int"):
+        keras.saving.register_keras_serializable()(3)
+
+    class NoConfig:
+        pass
+
+    with pytest.raises(ValueError, match="no get_config"):
+        keras.saving.register_keras_serializable()(NoConfig)
+    with pytest.raises(ValueError, match="package"):
+        keras.saving.register_keras_serializable(package="a>b")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_registered_function_as_activation_saves_and_loads(fmt, tmp_path, rng):
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return keras.ops.tanh(x) * 2
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4, activation=custom_fn),
+                              keras.layers.Activation(custom_fn)])
+    assert model.layers[1].get_config()["activation"] == "my_package>custom_fn"
+    x = rng.normal(size=(5, 3)).astype(np.float32)
+    loaded = keras.models.load_model(save(model, tmp_path, fmt))
+    assert loaded.layers[0].activation is custom_fn and loaded.layers[1].activation is custom_fn
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_unregistered_function_is_saved_by_name_and_needs_custom_objects(fmt, tmp_path, rng):
+    def halve(x):
+        return x * 0.5
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2), keras.layers.Activation(halve)])
+    path = save(model, tmp_path, fmt)
+    with pytest.raises(ModelFileError, match="unknown activation 'halve'"):
+        keras.models.load_model(path)
+    loaded = keras.models.load_model(path, custom_objects={"halve": halve})
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_functions_no_name_can_stand_for_are_refused_at_save(tmp_path):
+    def relu(x):  # a built-in's name: the file would load the built-in
+        return x
+
+    for fn, message in ((lambda x: x, "lambda"), (relu, "name of a built-in")):
+        model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Activation(fn)])
+        with pytest.raises(ValueError, match=message):
+            model.save(tmp_path / "refused.sg")
+    assert not (tmp_path / "refused.sg").exists()
+
+
+def test_a_custom_loss_and_metric_function_save_and_load(tmp_path, rng):
+    @keras.saving.register_keras_serializable(package="my_package")
+    def scaled_mse(y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1) * 3.0
+
+    def worst(y_true, y_pred):  # unregistered: needs custom_objects
+        return keras.ops.max(keras.ops.abs(y_true - y_pred), axis=-1)
+
+    x, y = rng.normal(size=(16, 3)).astype(np.float32), rng.normal(size=(16, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss=scaled_mse, metrics=[worst, "mae"])
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.sg")
+    with pytest.raises(ModelFileError, match="worst"):
+        keras.models.load_model(tmp_path / "m.sg")
+    loaded = keras.models.load_model(tmp_path / "m.sg", custom_objects={"worst": worst})
+    assert loaded.loss.fn is scaled_mse
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(loaded.fit(x, y, epochs=1, verbose=0).history) == {"loss", "worst", "mae"}
+
+
+def test_custom_object_scope(tmp_path, rng):
+    encoder = make_encoder_class()
+    model = keras.Sequential([keras.Input(shape=(3,)), encoder(units=2)])
+    path = save(model, tmp_path, "scratchgrad")
+    forget(encoder)
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    with keras.saving.custom_object_scope({"TransformerEncoder": encoder}) as scope:
+        assert isinstance(scope, keras.saving.CustomObjectScope)
+        assert keras.saving.get_registered_object("TransformerEncoder") is encoder
+        np.testing.assert_array_equal(keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+        with keras.utils.custom_object_scope({"other": np.tanh}):  # Keras 3: an inner scope replaces the outer
+            assert keras.saving.get_registered_object("TransformerEncoder") is None
+            # load_model's own custom_objects add to the enclosing scope's
+            keras.models.load_model(path, custom_objects={"TransformerEncoder": encoder})
+        assert keras.saving.get_registered_object("TransformerEncoder") is encoder
+    assert keras.saving.get_registered_object("TransformerEncoder") is None
+    with pytest.raises(ModelFileError, match="unknown layer class"):
+        keras.models.load_model(path)
+    with pytest.raises(RuntimeError), keras.utils.CustomObjectScope({"TransformerEncoder": encoder}):
+        raise RuntimeError
+    assert keras.saving.get_registered_object("TransformerEncoder") is None  # left on an exception too
+    with pytest.raises(TypeError, match="custom_objects must be a dict"):
+        keras.saving.custom_object_scope([encoder])
+
+
+def round_trip(obj, **kwargs):
+    config = keras.saving.serialize_keras_object(obj)
+    json.dumps(config)  # JSON-able
+    return config, keras.saving.deserialize_keras_object(config, **kwargs)
+
+
+def test_serialize_and_deserialize_keras_object_round_trip():
+    layer = keras.layers.Dense(3, activation="relu", name="d")
+    config, back = round_trip(layer)
+    assert config["class_name"] == "Dense" and config["module"] == "keras.layers" and config["registered_name"] is None
+    assert type(back) is keras.layers.Dense and back.get_config() == layer.get_config()
+    for obj in (keras.losses.Huber(delta=2.0), keras.optimizers.Adam(learning_rate=0.01),
+                keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5), keras.initializers.HeNormal(),
+                keras.regularizers.L2(0.25), keras.metrics.MeanSquaredError(name="m")):
+        _, back = round_trip(obj)
+        assert type(back) is type(obj) and back.get_config() == obj.get_config()
+    _, metric = round_trip(keras.metrics.MeanSquaredError())  # the module tells the metric from the loss
+    assert isinstance(metric, keras.metrics.MeanSquaredError)
+    assert round_trip(keras.activations.relu)[1] is keras.activations.relu
+    values = {"a": [1, 2.5, None, "x"], "b": True}
+    assert round_trip(values)[1] == values
+    config, array = round_trip(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert config["class_name"] == "__numpy__" and array.dtype == np.float32 and array.shape == (2, 3)
+    assert round_trip(b"ab")[1] == b"ab"
+    assert keras.utils.deserialize_keras_object(keras.utils.serialize_keras_object(layer)).units == 3
+
+
+def test_serialize_and_deserialize_custom_objects():
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x * 2
+
+    config, back = round_trip(custom_fn)
+    assert config == {"module": "builtins", "class_name": "function", "config": "my_package>custom_fn",
+                      "registered_name": "function"}  # what Keras 3 writes
+    assert back is custom_fn
+    encoder = make_encoder_class()
+    config, back = round_trip(encoder(units=7))
+    assert config["registered_name"] == "TransformerEncoder" and back.units == 7
+    forget(encoder)
+    with pytest.raises(TypeError, match="could not find the class 'TransformerEncoder'"):
+        keras.saving.deserialize_keras_object(config)
+    assert keras.saving.deserialize_keras_object(config, custom_objects={"TransformerEncoder": encoder}).units == 7
+    with keras.saving.custom_object_scope({"TransformerEncoder": encoder}):
+        assert keras.saving.deserialize_keras_object(config).units == 7
+    with pytest.raises(ValueError, match="never runs code"):
+        keras.saving.deserialize_keras_object({"class_name": "__lambda__", "config": {"value": "..."}},
+                                              safe_mode=False)
+    with pytest.raises(ValueError, match="lambda"):
+        keras.saving.serialize_keras_object(lambda x: x)
+
+
+@pytest.fixture
+def bait(tmp_path, monkeypatch):
+    """A module that leaves a mark if anything imports it: a file naming it must not."""
+    mark = tmp_path / "imported"
+    (tmp_path / "sg_bait_module.py").write_text(f"open({str(mark)!r}, 'w').close()\n"
+                                                f"class Payload:\n    pass\n"
+                                                f"def payload(*a, **k):\n    return 0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield mark
+    assert not mark.exists() and "sg_bait_module" not in sys.modules
+
+
+def test_a_hostile_file_naming_unknown_objects_fails_cleanly_and_imports_nothing(bait, tmp_path):
+    import struct
+
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.save(tmp_path / "good.sg")
+    raw = (tmp_path / "good.sg").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+
+    def variant(name, edit):
+        config = json.loads(header["__metadata__"]["config"])
+        edit(config)
+        changed = {**header, "__metadata__": {**header["__metadata__"], "config": json.dumps(config)}}
+        text = json.dumps(changed).encode()
+        (tmp_path / name).write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+        return tmp_path / name
+
+    def layer_class(config):
+        config["config"]["layers"][0].update(class_name="Payload", registered_name="sg_bait_module>Payload",
+                                             module="sg_bait_module")
+
+    def activation(config):
+        config["config"]["layers"][0]["config"]["activation"] = "sg_bait_module.payload"
+
+    for path, message in ((variant("layer.sg", layer_class), "unknown layer class 'sg_bait_module>Payload'"),
+                          (variant("activation.sg", activation), "unknown activation 'sg_bait_module.payload'")):
+        with pytest.raises(ModelFileError, match=message):
+            keras.models.load_model(path, custom_objects={"unrelated": np.tanh},
+                                    safe_mode=False)
+    with pytest.raises(TypeError, match="could not find the class 'sg_bait_module>Payload'"):
+        keras.saving.deserialize_keras_object({"module": "sg_bait_module", "class_name": "Payload", "config": {},
+                                               "registered_name": "sg_bait_module>Payload"}, safe_mode=False)
+    with pytest.raises(TypeError, match="could not find the function 'sg_bait_module.payload'"):
+        keras.saving.deserialize_keras_object({"module": "sg_bait_module", "class_name": "function",
+                                               "config": "sg_bait_module.payload", "registered_name": "function"})
+
+
+def test_a_hostile_keras_file_naming_an_unknown_class_fails_cleanly(bait, tmp_path):
+    pytest.importorskip("h5py")
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.save(tmp_path / "good.keras", format="keras")
+    with zipfile.ZipFile(tmp_path / "good.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1].update(class_name="Payload", registered_name="sg_bait_module>Payload",
+                                         module="sg_bait_module")
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match="unknown layer class 'sg_bait_module>Payload'"):
+        keras.models.load_model(tmp_path / "bad.keras", custom_objects={"unrelated": np.tanh})
