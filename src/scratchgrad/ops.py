@@ -3,6 +3,8 @@
 Binary ops broadcast; their backward sums each gradient back to its input's shape (`sum_to`).
 Every op takes its array module from its inputs (`array_module`), so CuPy arrays work unchanged.
 """
+import builtins
+
 import numpy as np
 
 from .autograd import Function, values_escaped
@@ -243,16 +245,17 @@ class Cast(Function):
         return gy.astype(self.source)
 
 
-class NotEqual(Function):
-    """(x != value) as 0/1 in `dtype`: a mask, recorded like any op so a replayed step recomputes it."""
+class Compare(Function):
+    """A comparison or logical op (`name`: equal, less, logical_and, ...) with its result in `dtype`:
+    a mask with no gradient, recorded like any op so that a replayed step recomputes it."""
 
     differentiable = False
 
-    def __init__(self, value, dtype):
-        self.value, self.dtype = value, dtype
+    def __init__(self, name, dtype=np.dtype(bool)):
+        self.name, self.dtype = name, dtype
 
-    def forward(self, x):
-        return (x != self.value).astype(self.dtype)
+    def forward(self, a, b):
+        return getattr(array_module(a), self.name)(a, b).astype(self.dtype, copy=False)
 
 
 # ---- reductions ------------------------------------------------------------------------------
@@ -379,6 +382,13 @@ class Squeeze(Function):
         return gy.reshape(self.source)
 
 
+def _is_basic(index):
+    """Whether x[index] is basic indexing (ints, slices, None, ...), which never picks an entry twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return builtins.all(i is None or i is Ellipsis or isinstance(i, builtins.slice)
+                        or (isinstance(i, (int, np.integer)) and not isinstance(i, bool)) for i in parts)
+
+
 class GetItem(Function):
     """x[index]; repeated integer indices accumulate their gradients (np.add.at semantics)."""
 
@@ -392,7 +402,10 @@ class GetItem(Function):
     def backward(self, gy):
         xp = array_module(gy)
         gx = xp.zeros(self.shape, dtype=self.dtype)
-        xp.add.at(gx, self.index, gy)
+        if _is_basic(self.index):
+            gx[self.index] = gy  # no repeats to add up: plain assignment, much faster than add.at
+        else:
+            xp.add.at(gx, self.index, gy)
         return gx
 
 
@@ -483,10 +496,10 @@ def abs(x):
     return Abs()(as_tensor(x))
 
 
-def clip(x, min=None, max=None):
-    if min is None and max is None:
-        raise ValueError("clip needs min, max or both")
-    return Clip(min, max)(as_tensor(x))
+def clip(x, x_min=None, x_max=None):
+    if x_min is None and x_max is None:
+        raise ValueError("clip needs x_min, x_max or both")
+    return Clip(x_min, x_max)(as_tensor(x))
 
 
 def maximum(a, b):
@@ -546,7 +559,7 @@ def squeeze(x, axis=None):
 
 def _index(index):
     parts = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(i, Tensor) for i in parts):
+    if builtins.any(isinstance(i, Tensor) for i in parts):
         values_escaped()  # the index becomes part of the op: a recorded step cannot replay it
     if isinstance(index, Tensor):
         return index.data
@@ -619,7 +632,7 @@ class Pad(Function):
         return array_module(x).pad(x, self.widths)
 
     def backward(self, gy):
-        return gy[tuple(slice(a, gy.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
+        return gy[tuple(builtins.slice(a, gy.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
 
 
 class Repeat(Function):
@@ -647,7 +660,7 @@ class Dilate(Function):
     def forward(self, x):
         shape = tuple((n - 1) * f + 1 for n, f in zip(x.shape, self.factors))
         out = array_module(x).zeros(shape, dtype=x.dtype)
-        self.index = tuple(slice(None, None, f) for f in self.factors)
+        self.index = tuple(builtins.slice(None, None, f) for f in self.factors)
         out[self.index] = x
         return out
 
@@ -667,9 +680,9 @@ def repeat(x, times, axis):
     return Repeat(times, axis)(as_tensor(x))
 
 
-def not_equal(x, value, dtype=None):
-    """A 0/1 mask of where x differs from the number `value` (no gradient)."""
-    return NotEqual(value, np.dtype(dtype or floatx()))(as_tensor(x))
+def not_equal(x1, x2, dtype=bool):
+    """Where x1 != x2, as bool (Keras's result); `dtype` gives the mask as 0/1 in another dtype."""
+    return Compare("not_equal", np.dtype(dtype))(*_pair(x1, x2))
 
 
 # ---- Keras's names (keras.ops) -----------------------------------------------------------------
@@ -732,16 +745,17 @@ class Cumsum(Function):
         return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
 
 
-class _Piecewise(Function):
-    """sign, floor, ceil, round: flat almost everywhere, so no gradient passes (as in Keras)."""
+class _NoGrad(Function):
+    """The array module's function `name` (with `options`), passing no gradient: sign, floor, ceil,
+    round (flat almost everywhere, as in Keras), predicates (isnan, any, ...) and argsort."""
 
     differentiable = False
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, **options):
+        self.name, self.options = name, options
 
     def forward(self, x):
-        return getattr(array_module(x), self.name)(x)
+        return getattr(array_module(x), self.name)(x, **self.options)
 
 
 class _FiniteOrZero(Function):
@@ -753,25 +767,25 @@ class _FiniteOrZero(Function):
         return array_module(x).where(array_module(x).isfinite(x), x, x.dtype.type(0))
 
 
-def cumsum(x, axis=None):
-    x = as_tensor(x)
+def cumsum(x, axis=None, dtype=None):
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
     return Cumsum(axis)(x if axis is not None else reshape(x, (-1,)))
 
 
 def sign(x):
-    return _Piecewise("sign")(as_tensor(x))
+    return _NoGrad("sign")(as_tensor(x))
 
 
 def floor(x):
-    return _Piecewise("floor")(as_tensor(x))
+    return _NoGrad("floor")(as_tensor(x))
 
 
 def ceil(x):
-    return _Piecewise("ceil")(as_tensor(x))
+    return _NoGrad("ceil")(as_tensor(x))
 
 
-def round(x):
-    return _Piecewise("round")(as_tensor(x))
+def round(x, decimals=0):
+    return _NoGrad("round", decimals=decimals)(as_tensor(x))
 
 
 def var(x, axis=None, keepdims=False):
@@ -818,7 +832,7 @@ def tile(x, repeats):
         x = reshape(x, (1,) * (len(repeats) - x.ndim) + x.shape)
     for axis, times in enumerate((1,) * (x.ndim - len(repeats)) + repeats):
         if times == 0:
-            x = x[(slice(None),) * axis + (slice(0, 0),)]
+            x = x[(builtins.slice(None),) * axis + (builtins.slice(0, 0),)]
         elif times != 1:
             x = concatenate([x] * times, axis=axis)
     return x
@@ -843,4 +857,6 @@ gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = (
     for name in ("gelu", "silu", "relu6", "selu", "hard_sigmoid", "softsign", "mish"))
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function", "values_escaped")]
+# ops.slice, ops.any and ops.all shadow Python's builtins in this module: code here calls builtins.slice etc.
+__all__ = [name for name in dir()
+           if not name.startswith("_") and name not in ("np", "math", "builtins", "Function", "values_escaped")]
