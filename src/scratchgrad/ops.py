@@ -4,6 +4,7 @@ Binary ops broadcast; their backward sums each gradient back to its input's shap
 Every op takes its array module from its inputs (`array_module`), so CuPy arrays work unchanged.
 """
 import builtins
+import math
 
 import numpy as np
 
@@ -838,6 +839,226 @@ def tile(x, repeats):
     return x
 
 
+# ---- more of keras.ops: elementwise math -------------------------------------------------------
+class Elementwise(Function):
+    """y = f(x) for the function `name` of the array module; dy/dx from DERIVATIVES (of x and y)."""
+
+    DERIVATIVES = {
+        "sin": lambda x, y, xp: xp.cos(x),
+        "cos": lambda x, y, xp: -xp.sin(x),
+        "tan": lambda x, y, xp: 1 + y * y,
+        "arctan": lambda x, y, xp: 1 / (1 + x * x),
+        "sinh": lambda x, y, xp: xp.cosh(x),
+        "cosh": lambda x, y, xp: xp.sinh(x),
+        "log1p": lambda x, y, xp: 1 / (1 + x),
+        "expm1": lambda x, y, xp: y + 1,
+    }
+
+    def __init__(self, name):
+        self.name = name
+
+    def forward(self, x):
+        self.x = x
+        with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right value, not an error
+            self.y = getattr(array_module(x), self.name)(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.DERIVATIVES[self.name](self.x, self.y, array_module(gy))
+
+
+class Erf(Function):
+    """The error function, with derivative 2/√π · exp(-x²). NumPy has none: SciPy's erf when installed,
+    else Python's math.erf per element (exact, but slow on large arrays); CuPy's on the GPU."""
+
+    def forward(self, x):
+        self.x = x
+        if array_module(x) is not np:
+            from cupyx.scipy.special import erf
+
+            return erf(x)
+        try:
+            from scipy.special import erf
+        except ImportError:
+            erf = np.frompyfunc(math.erf, 1, 1)
+        return np.asarray(erf(x), dtype=x.dtype)
+
+    def backward(self, gy):
+        return gy * (gy.dtype.type(2 / math.sqrt(math.pi)) * array_module(gy).exp(-self.x * self.x))
+
+
+def _elementwise(name):
+    def apply(x):
+        return Elementwise(name)(as_tensor(x))
+
+    apply.__name__ = name
+    return apply
+
+
+sin, cos, tan, arctan, sinh, cosh, log1p, expm1 = (_elementwise(name) for name in Elementwise.DERIVATIVES)
+
+
+def erf(x):
+    return Erf()(as_tensor(x))
+
+
+def isnan(x):
+    return _NoGrad("isnan")(as_tensor(x))
+
+
+def isinf(x):
+    return _NoGrad("isinf")(as_tensor(x))
+
+
+def isfinite(x):
+    return _NoGrad("isfinite")(as_tensor(x))
+
+
+# ---- comparisons and logic (bool results, no gradient) --------------------------------------------
+def _comparison(name):
+    def apply(x1, x2):
+        return Compare(name)(*_pair(x1, x2))
+
+    apply.__name__ = name
+    return apply
+
+
+equal, greater, greater_equal, less, less_equal, logical_and, logical_or, logical_xor = (
+    _comparison(name) for name in ("equal", "greater", "greater_equal", "less", "less_equal",
+                                   "logical_and", "logical_or", "logical_xor"))
+
+
+def logical_not(x):
+    return _NoGrad("logical_not")(as_tensor(x))
+
+
+def any(x, axis=None, keepdims=False):
+    return _NoGrad("any", axis=_axis(axis), keepdims=keepdims)(as_tensor(x))
+
+
+def all(x, axis=None, keepdims=False):
+    return _NoGrad("all", axis=_axis(axis), keepdims=keepdims)(as_tensor(x))
+
+
+# ---- reductions and scans --------------------------------------------------------------------------
+def _to_last(a, axes, xp):
+    """`a` with the axes in `axes` moved to the end and merged into one (for products along them)."""
+    moved = xp.moveaxis(a, axes, list(range(a.ndim - len(axes), a.ndim)))
+    return moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
+
+
+def _exclusive_cumprod(a, xp, reverse=False):
+    """Products of the entries before each one along the last axis (after, with reverse): no division,
+    so zeros in the input give exact gradients."""
+    if reverse:
+        return xp.flip(_exclusive_cumprod(xp.flip(a, -1), xp), -1)
+    out = xp.ones_like(a)
+    out[..., 1:] = xp.cumprod(a[..., :-1], axis=-1)
+    return out
+
+
+class Prod(Function):
+    """Product over axes; d/dx_i is the product of the others (before × after, never y / x_i)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).asarray(x.prod(axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        x, xp = self.x, array_module(gy)
+        axes = sorted(_reduced_axes(x.ndim, self.axis))
+        flat = _to_last(x, axes, xp)
+        others = _exclusive_cumprod(flat, xp) * _exclusive_cumprod(flat, xp, reverse=True)
+        kept = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        others = others.reshape(kept + tuple(x.shape[i] for i in axes))
+        others = xp.moveaxis(others, list(range(len(kept), x.ndim)), axes)
+        return others * gy.reshape(_kept_shape(x.shape, self.axis))
+
+
+class Cumprod(Function):
+    """Running products along `axis`. Backward without dividing by x (zeros are common): with
+    S_i = Σ_{j≥i} g_j · x_{i+1}…x_j, one reverse scan S_i = g_i + x_{i+1} S_{i+1}, the gradient is
+    (x_0…x_{i-1}) · S_i."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).cumprod(x, axis=self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        x, g = xp.moveaxis(self.x, self.axis, -1), xp.moveaxis(gy, self.axis, -1)
+        if g.shape[-1] == 0:
+            return gy
+        s = xp.empty_like(g)
+        s[..., -1] = g[..., -1]
+        for i in range(g.shape[-1] - 2, -1, -1):
+            s[..., i] = g[..., i] + x[..., i + 1] * s[..., i + 1]
+        return xp.moveaxis(_exclusive_cumprod(x, xp) * s, -1, self.axis)
+
+
+class L2Norm(Function):
+    """sqrt(Σ x²) over axes; its gradient x / norm is taken as 0 where the norm is 0 (a subgradient)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        self.y = array_module(x).sqrt((x * x).sum(axis=self.axis, keepdims=True))
+        return self.y if self.keepdims else self.y.reshape(_reduced_shape(x.shape, self.axis))
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        safe = xp.where(self.y == 0, gy.dtype.type(1), self.y)
+        return gy.reshape(self.y.shape) * self.x / safe
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
+    return Prod(_axis(axis), keepdims)(x)
+
+
+def cumprod(x, axis=None, dtype=None):
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return Cumprod(axis)(x)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """keras.ops.norm for vectors (ord None/2 the Euclidean norm, 1, inf, -inf or any p > 0) and the
+    Frobenius norm of matrices (ord None/"fro", axis a pair or x 2-D). Matrix ords 1, 2, "nuc", ... are
+    not implemented."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        x = astype(x, floatx())  # as Keras: the norm of integers is a float
+    axis = _axis(axis)
+    if axis is None and ord is not None and x.ndim > 2:
+        raise ValueError(f"norm with ord={ord!r} and axis=None needs a 1-D or 2-D x, got {x.ndim}-D: pass axis")
+    matrix = (isinstance(axis, tuple) and len(axis) == 2) or (axis is None and x.ndim == 2)
+    if ord is None or (ord == "fro" and matrix) or (ord == 2 and not matrix):
+        return L2Norm(axis, keepdims)(x)
+    if matrix or isinstance(ord, str) or not (ord > 0 or ord == -np.inf):
+        raise ValueError(f"norm supports ord=None, 'fro' (matrices) and 2, 1, inf, -inf or p > 0 (vectors); got "
+                         f"ord={ord!r} for a {'matrix' if matrix else 'vector'} norm (axis={axis}, x.ndim={x.ndim})")
+    if ord == np.inf:
+        return max(abs(x), axis, keepdims)
+    if ord == -np.inf:
+        return min(abs(x), axis, keepdims)
+    if ord == 1:
+        return sum(abs(x), axis, keepdims)
+    return sum(abs(x) ** float(ord), axis, keepdims) ** (1.0 / ord)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) over `axes`. `synchronized` (across devices in Keras) changes nothing on one device."""
+    return mean(x, _axis(axes), keepdims), var(x, _axis(axes), keepdims)
 def _delegate(module, name):
     """ops.<name>, calling the activation of that name in `module` (imported late: it imports ops)."""
     def apply(x, *args, **kwargs):
