@@ -66,6 +66,9 @@ UNARY = {
     "prod": (lambda x: sg.ops.prod(x, axis=0), "any"),
     "cumprod": (lambda x: sg.ops.cumprod(x, axis=-1), "any"),
     "norm": (lambda x: sg.ops.norm(x, axis=-1), "any"),
+    "flip": (sg.ops.flip, "any"),
+    "sort": (lambda x: sg.ops.sort(x, axis=0), "distinct"),
+    "moveaxis": (lambda x: sg.ops.moveaxis(x, 0, -1), "any"),
 }
 
 

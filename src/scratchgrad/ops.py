@@ -1059,6 +1059,315 @@ def norm(x, ord=None, axis=None, keepdims=False):
 def moments(x, axes, keepdims=False, synchronized=False):
     """(mean, variance) over `axes`. `synchronized` (across devices in Keras) changes nothing on one device."""
     return mean(x, _axis(axes), keepdims), var(x, _axis(axes), keepdims)
+# ---- more of keras.ops: indexing, sorting, shapes ---------------------------------------------------
+def _indices(indices, op):
+    """Integer indices as a Tensor (an input of the op, so a replayed step takes the new ones)."""
+    indices = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op} needs integer indices, got dtype {indices.dtype}")
+    return indices
+
+
+class Take(Function):
+    """np.take(x, indices, axis); indices picked twice get both gradients (add.at)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x, indices):
+        self.shape, self.indices = x.shape, indices
+        return array_module(x).take(x, indices, axis=self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        xp.add.at(gx, (builtins.slice(None),) * (self.axis % len(self.shape)) + (self.indices,), gy)
+        return gx, None
+
+
+class TakeAlongAxis(Function):
+    """np.take_along_axis(x, indices, axis); the backward adds each gradient back at its index."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x, indices):
+        self.shape, self.indices = x.shape, indices
+        return array_module(x).take_along_axis(x, indices, axis=self.axis)
+
+    def backward(self, gy):
+        xp, axis = array_module(gy), self.axis % len(self.shape)
+        # every other axis indexed by its own positions, shaped to broadcast against `indices`
+        where = [xp.arange(n).reshape((-1,) + (1,) * (len(self.shape) - 1 - i)) for i, n in enumerate(self.shape)]
+        where[axis] = self.indices
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        xp.add.at(gx, tuple(where), gy)
+        return gx, None
+
+
+def take(x, indices, axis=None):
+    x, indices = as_tensor(x), _indices(indices, "take")
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return Take(axis)(x, indices)
+
+
+def take_along_axis(x, indices, axis=None):
+    x, indices = as_tensor(x), _indices(indices, "take_along_axis")
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis needs indices with as many axes as x ({x.ndim}), got shape {indices.shape}")
+    return TakeAlongAxis(axis)(x, indices)
+
+
+def argsort(x, axis=-1):
+    return _NoGrad("argsort", axis=axis, kind="stable")(as_tensor(x))
+
+
+def sort(x, axis=-1):
+    """Sorted along `axis`; the gradient goes back to where each value came from."""
+    x = as_tensor(x)
+    return take_along_axis(x, argsort(x, axis), axis)
+
+
+class _TopKIndices(Function):
+    """Indices of the k largest along the last axis, largest first, ties in index order (as Keras).
+    A stable ascending sort of the reversed row, read backwards, gives exactly that order."""
+
+    differentiable = False
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        xp, n = array_module(x), x.shape[-1]
+        order = xp.flip(xp.argsort(xp.flip(x, -1), axis=-1, kind="stable"), -1)
+        return (n - 1 - order[..., :self.k]).astype(np.int64)
+
+
+def top_k(x, k, sorted=True):
+    """(values, indices) of the k largest entries along the last axis, always sorted (sorted=False lets
+    Keras return any order; sorted is one of them)."""
+    x = as_tensor(x)
+    if x.ndim == 0 or not isinstance(k, (int, np.integer)) or not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k needs an integer k between 0 and the last axis's size, got k={k!r} for shape "
+                         f"{x.shape}")
+    indices = _TopKIndices(int(k))(x)
+    return take_along_axis(x, indices, -1), indices
+
+
+def _check_axis(axis, ndim, op):
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of {ndim} dimensions")
+    return axis % ndim
+
+
+def split(x, indices_or_sections, axis=0):
+    """Pieces of x along `axis`: `indices_or_sections` equal ones, or cut before each listed index."""
+    x = as_tensor(x)
+    axis = _check_axis(axis, x.ndim, "split")
+    size = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0 or size % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {size} cannot be split into {indices_or_sections} "
+                             f"equal sections")
+        step = size // indices_or_sections
+        cuts = list(range(step, size, step)) if step else [0] * (indices_or_sections - 1)
+    else:
+        cuts = [int(i) for i in indices_or_sections]
+    bounds = zip([0] + cuts, cuts + [size])
+    return [x[(builtins.slice(None),) * axis + (builtins.slice(a, b),)] for a, b in bounds]
+
+
+def unstack(x, num=None, axis=0):
+    """The slices of x along `axis`, as a list (the axis removed)."""
+    x = as_tensor(x)
+    axis = _check_axis(axis, x.ndim, "unstack")
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"unstack: num={num} but axis {axis} has size {x.shape[axis]}")
+    return [x[(builtins.slice(None),) * axis + (i,)] for i in range(x.shape[axis])]
+
+
+def slice(inputs, start_indices, shape):
+    """The block of `inputs` that starts at `start_indices` and has `shape`."""
+    x = as_tensor(inputs)
+    start, shape = [int(i) for i in start_indices], [int(n) for n in shape]
+    if len(start) != x.ndim or len(shape) != x.ndim:
+        raise ValueError(f"slice needs one start index and one size per axis of the {x.ndim}-D input, got "
+                         f"start_indices={tuple(start)} and shape={tuple(shape)}")
+    if builtins.any(a < 0 or n < 0 or a + n > d for a, n, d in zip(start, shape, x.shape)):
+        raise ValueError(f"slice: start_indices={tuple(start)} with shape={tuple(shape)} does not fit inside "
+                         f"an input of shape {x.shape}")
+    return x[tuple(builtins.slice(a, a + n) for a, n in zip(start, shape))]
+
+
+def stop_gradient(variable):
+    return as_tensor(variable).detach()
+
+
+class Flip(Function):
+    def __init__(self, axis=None):
+        self.axis = axis
+
+    def forward(self, x):
+        return array_module(x).flip(x, self.axis)
+
+    def backward(self, gy):
+        return array_module(gy).flip(gy, self.axis)
+
+
+class Triangle(Function):
+    """tril / triu (`name`) of the last two axes: a fixed mask, so the backward masks the gradient."""
+
+    def __init__(self, name, k):
+        self.name, self.k = name, k
+
+    def forward(self, x):
+        return getattr(array_module(x), self.name)(x, self.k)
+
+    def backward(self, gy):
+        return getattr(array_module(gy), self.name)(gy, self.k)
+
+
+def flip(x, axis=None):
+    return Flip(_axis(axis))(as_tensor(x))
+
+
+def _triangle(name, x, k):
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"{name} needs a tensor of at least 2 dimensions, got shape {x.shape}")
+    return Triangle(name, int(k))(x)
+
+
+def tril(x, k=0):
+    return _triangle("tril", x, k)
+
+
+def triu(x, k=0):
+    return _triangle("triu", x, k)
+
+
+def swapaxes(x, axis1, axis2):
+    x = as_tensor(x)
+    axes = list(range(x.ndim))
+    a, b = _check_axis(axis1, x.ndim, "swapaxes"), _check_axis(axis2, x.ndim, "swapaxes")
+    axes[a], axes[b] = b, a
+    return transpose(x, axes)
+
+
+def moveaxis(x, source, destination):
+    """The axes `source` moved to `destination` (as np.moveaxis), the others kept in order."""
+    x = as_tensor(x)
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis needs as many destinations as sources, got {source} and {destination}")
+    source = [_check_axis(a, x.ndim, "moveaxis") for a in source]
+    destination = [_check_axis(a, x.ndim, "moveaxis") for a in destination]
+    order = [a for a in range(x.ndim) if a not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return transpose(x, order)
+
+
+# ---- contractions --------------------------------------------------------------------------------
+def tensordot(x1, x2, axes=2):
+    """Sum over `axes` of x1 against `axes` of x2 (an int: the last n of x1 with the first n of x2),
+    as one matmul between the two reshaped to matrices."""
+    a, b = _pair(x1, x2)
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        axes_a, axes_b = ([ax] if isinstance(ax, int) else list(ax) for ax in axes)
+    axes_a = [_check_axis(ax, a.ndim, "tensordot") for ax in axes_a]
+    axes_b = [_check_axis(ax, b.ndim, "tensordot") for ax in axes_b]
+    if [a.shape[i] for i in axes_a] != [b.shape[i] for i in axes_b]:
+        raise ValueError(f"tensordot: axes {axes_a} of shape {a.shape} and {axes_b} of shape {b.shape} differ "
+                         f"in size")
+    free_a = [i for i in range(a.ndim) if i not in axes_a]
+    free_b = [i for i in range(b.ndim) if i not in axes_b]
+    inner = int(np.prod([a.shape[i] for i in axes_a]))
+    left = reshape(transpose(a, free_a + axes_a), (-1, inner))
+    right = reshape(transpose(b, axes_b + free_b), (inner, -1))
+    return reshape(matmul(left, right), tuple(a.shape[i] for i in free_a) + tuple(b.shape[i] for i in free_b))
+
+
+def dot(x1, x2):
+    """np.dot: a product with a scalar, else the last axis of x1 summed against x2's second-to-last
+    (its only axis when 1-D)."""
+    a, b = _pair(x1, x2)
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    return tensordot(a, b, ([a.ndim - 1], [builtins.max(b.ndim - 2, 0)]))
+
+
+class Einsum(Function):
+    """np.einsum. The gradient of an operand is the einsum of the output gradient with the other
+    operands into that operand's subscripts; letters only that operand has (summed in forward) are
+    broadcast back, and axes einsum broadcast from size 1 are summed back (sum_to)."""
+
+    def __init__(self, subscripts):
+        self.subscripts = subscripts.replace(" ", "")
+
+    def forward(self, *arrays):
+        self.arrays = arrays
+        self.inputs_subs, self.output_sub = _einsum_subscripts(self.subscripts, [a.ndim for a in arrays])
+        spec = ",".join(self.inputs_subs) + "->" + self.output_sub
+        return array_module(arrays[0]).einsum(spec, *arrays, optimize=True)
+
+    def backward(self, gy):
+        xp, grads = array_module(gy), []
+        for k, (sub, x) in enumerate(zip(self.inputs_subs, self.arrays)):
+            if not self.needs_grad[k]:
+                grads.append(None)
+                continue
+            others = [(s, a) for i, (s, a) in enumerate(zip(self.inputs_subs, self.arrays)) if i != k]
+            known = set(self.output_sub).union(*[s for s, _ in others])
+            present = "".join(c for c in sub if c in known)
+            spec = ",".join([self.output_sub] + [s for s, _ in others]) + "->" + present
+            g = xp.einsum(spec, gy, *[a for _, a in others], optimize=True)
+            sizes = iter(g.shape)  # g has sub's axes less the unknown letters: put those back as 1s
+            g = g.reshape(tuple(next(sizes) if c in known else 1 for c in sub))
+            grads.append(broadcast_to(sum_to(g, tuple(n if c in known else 1 for n, c in zip(x.shape, sub))),
+                                      x.shape))
+        return tuple(grads)
+
+
+def _einsum_subscripts(subscripts, ndims):
+    """Each operand's subscripts and the output's, explicit: '...' spelled out in unused letters
+    (right-aligned, as NumPy broadcasts it) and an implicit output written out as NumPy would."""
+    inputs, arrow, output = subscripts.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(ndims):
+        raise ValueError(f"einsum subscripts {subscripts!r} name {len(inputs)} operands, got {len(ndims)}")
+    spare = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in subscripts]
+    ellipsis = builtins.max([n - len(s.replace("...", "")) for s, n in zip(inputs, ndims) if "..." in s], default=0)
+    fill = "".join(spare[:ellipsis][::-1])
+    subs = []
+    for s, n in zip(inputs, ndims):
+        s = s.replace("...", fill[len(fill) - (n - len(s.replace("...", ""))):] if "..." in s else "")
+        if len(s) != n or len(set(s)) != len(s):
+            raise ValueError(f"einsum subscripts {subscripts!r}: operand {len(subs)} has {n} dimensions, which "
+                             f"{s!r} does not name once each (repeated letters within an operand, traces and "
+                             f"diagonals, are not supported)")
+        subs.append(s)
+    if arrow:
+        output = output.replace("...", fill)
+    else:
+        letters = "".join(subs)
+        output = fill + "".join(c for c in sorted(set(letters) - set(fill)) if letters.count(c) == 1)
+    return subs, output
+
+
+def einsum(subscripts, *operands):
+    if not operands:
+        raise ValueError("einsum needs at least one operand")
+    operands = _same_dtype(list(operands))
+    return Einsum(subscripts)(*operands)
+
+
 def _delegate(module, name):
     """ops.<name>, calling the activation of that name in `module` (imported late: it imports ops)."""
     def apply(x, *args, **kwargs):
