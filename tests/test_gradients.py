@@ -55,6 +55,20 @@ UNARY = {
     "getitem_slice": (lambda x: x[::2], "any"),
     "getitem_repeat": (lambda x: x[np.array([0, 0, -1])], "any"),
     "getitem_mask": (lambda x: x[x.data > 0], "any"),
+    "sin": (sg.ops.sin, "any"),
+    "cos": (sg.ops.cos, "any"),
+    "arctan": (sg.ops.arctan, "any"),
+    "sinh": (sg.ops.sinh, "any"),
+    "cosh": (sg.ops.cosh, "any"),
+    "erf": (sg.ops.erf, "any"),
+    "expm1": (sg.ops.expm1, "any"),
+    "log1p": (sg.ops.log1p, "positive"),
+    "prod": (lambda x: sg.ops.prod(x, axis=0), "any"),
+    "cumprod": (lambda x: sg.ops.cumprod(x, axis=-1), "any"),
+    "norm": (lambda x: sg.ops.norm(x, axis=-1), "any"),
+    "flip": (sg.ops.flip, "any"),
+    "sort": (lambda x: sg.ops.sort(x, axis=0), "distinct"),
+    "moveaxis": (lambda x: sg.ops.moveaxis(x, 0, -1), "any"),
 }
 
 

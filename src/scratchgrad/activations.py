@@ -11,7 +11,6 @@ textbook's 0.01 is one argument away: leaky_relu(x, 0.01)).
 """
 import math
 
-import numpy as np
 
 from . import functional as F
 from . import ops
@@ -93,22 +92,6 @@ class Threshold(Function):
         return gy * self.keep
 
 
-class Erf(Function):
-    """The error function, with derivative 2/√π · exp(-x²). SciPy's erf when installed, else Python's."""
-
-    def forward(self, x):
-        self.x = x
-        try:
-            from scipy.special import erf
-        except ImportError:
-            erf = np.frompyfunc(math.erf, 1, 1)
-        return np.asarray(erf(x), dtype=x.dtype) if array_module(x) is np else array_module(x).asarray(erf(x))
-
-    def backward(self, gy):
-        x = self.x
-        return gy * (gy.dtype.type(2 / math.sqrt(math.pi)) * array_module(x).exp(-x * x))
-
-
 class Sparsemax(Function):
     """The Euclidean projection of x onto the probability simplex (along `axis`): like softmax, but
     exactly 0 for the lowest entries. Backward: g - mean of g over the support, on the support."""
@@ -154,7 +137,7 @@ def gelu(x, approximate=False):
     if approximate:
         inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
         return x * 0.5 * (tanh(inner) + 1.0)
-    return x * 0.5 * (Erf()(x * (1 / math.sqrt(2))) + 1.0)
+    return x * 0.5 * (ops.erf(x * (1 / math.sqrt(2))) + 1.0)
 
 
 @activation("glu")

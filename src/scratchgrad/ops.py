@@ -3,6 +3,9 @@
 Binary ops broadcast; their backward sums each gradient back to its input's shape (`sum_to`).
 Every op takes its array module from its inputs (`array_module`), so CuPy arrays work unchanged.
 """
+import builtins
+import math
+
 import numpy as np
 
 from .autograd import Function, values_escaped
@@ -243,16 +246,17 @@ class Cast(Function):
         return gy.astype(self.source)
 
 
-class NotEqual(Function):
-    """(x != value) as 0/1 in `dtype`: a mask, recorded like any op so a replayed step recomputes it."""
+class Compare(Function):
+    """A comparison or logical op (`name`: equal, less, logical_and, ...) with its result in `dtype`:
+    a mask with no gradient, recorded like any op so that a replayed step recomputes it."""
 
     differentiable = False
 
-    def __init__(self, value, dtype):
-        self.value, self.dtype = value, dtype
+    def __init__(self, name, dtype=np.dtype(bool)):
+        self.name, self.dtype = name, dtype
 
-    def forward(self, x):
-        return (x != self.value).astype(self.dtype)
+    def forward(self, a, b):
+        return getattr(array_module(a), self.name)(a, b).astype(self.dtype, copy=False)
 
 
 # ---- reductions ------------------------------------------------------------------------------
@@ -379,6 +383,13 @@ class Squeeze(Function):
         return gy.reshape(self.source)
 
 
+def _is_basic(index):
+    """Whether x[index] is basic indexing (ints, slices, None, ...), which never picks an entry twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return builtins.all(i is None or i is Ellipsis or isinstance(i, builtins.slice)
+                        or (isinstance(i, (int, np.integer)) and not isinstance(i, bool)) for i in parts)
+
+
 class GetItem(Function):
     """x[index]; repeated integer indices accumulate their gradients (np.add.at semantics)."""
 
@@ -392,7 +403,10 @@ class GetItem(Function):
     def backward(self, gy):
         xp = array_module(gy)
         gx = xp.zeros(self.shape, dtype=self.dtype)
-        xp.add.at(gx, self.index, gy)
+        if _is_basic(self.index):
+            gx[self.index] = gy  # no repeats to add up: plain assignment, much faster than add.at
+        else:
+            xp.add.at(gx, self.index, gy)
         return gx
 
 
@@ -483,10 +497,10 @@ def abs(x):
     return Abs()(as_tensor(x))
 
 
-def clip(x, min=None, max=None):
-    if min is None and max is None:
-        raise ValueError("clip needs min, max or both")
-    return Clip(min, max)(as_tensor(x))
+def clip(x, x_min=None, x_max=None):
+    if x_min is None and x_max is None:
+        raise ValueError("clip needs x_min, x_max or both")
+    return Clip(x_min, x_max)(as_tensor(x))
 
 
 def maximum(a, b):
@@ -546,7 +560,7 @@ def squeeze(x, axis=None):
 
 def _index(index):
     parts = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(i, Tensor) for i in parts):
+    if builtins.any(isinstance(i, Tensor) for i in parts):
         values_escaped()  # the index becomes part of the op: a recorded step cannot replay it
     if isinstance(index, Tensor):
         return index.data
@@ -619,7 +633,7 @@ class Pad(Function):
         return array_module(x).pad(x, self.widths)
 
     def backward(self, gy):
-        return gy[tuple(slice(a, gy.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
+        return gy[tuple(builtins.slice(a, gy.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
 
 
 class Repeat(Function):
@@ -647,7 +661,7 @@ class Dilate(Function):
     def forward(self, x):
         shape = tuple((n - 1) * f + 1 for n, f in zip(x.shape, self.factors))
         out = array_module(x).zeros(shape, dtype=x.dtype)
-        self.index = tuple(slice(None, None, f) for f in self.factors)
+        self.index = tuple(builtins.slice(None, None, f) for f in self.factors)
         out[self.index] = x
         return out
 
@@ -667,9 +681,9 @@ def repeat(x, times, axis):
     return Repeat(times, axis)(as_tensor(x))
 
 
-def not_equal(x, value, dtype=None):
-    """A 0/1 mask of where x differs from the number `value` (no gradient)."""
-    return NotEqual(value, np.dtype(dtype or floatx()))(as_tensor(x))
+def not_equal(x1, x2, dtype=bool):
+    """Where x1 != x2, as bool (Keras's result); `dtype` gives the mask as 0/1 in another dtype."""
+    return Compare("not_equal", np.dtype(dtype))(*_pair(x1, x2))
 
 
 # ---- Keras's names (keras.ops) -----------------------------------------------------------------
@@ -732,16 +746,17 @@ class Cumsum(Function):
         return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
 
 
-class _Piecewise(Function):
-    """sign, floor, ceil, round: flat almost everywhere, so no gradient passes (as in Keras)."""
+class _NoGrad(Function):
+    """The array module's function `name` (with `options`), passing no gradient: sign, floor, ceil,
+    round (flat almost everywhere, as in Keras), predicates (isnan, any, ...) and argsort."""
 
     differentiable = False
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, **options):
+        self.name, self.options = name, options
 
     def forward(self, x):
-        return getattr(array_module(x), self.name)(x)
+        return getattr(array_module(x), self.name)(x, **self.options)
 
 
 class _FiniteOrZero(Function):
@@ -753,25 +768,25 @@ class _FiniteOrZero(Function):
         return array_module(x).where(array_module(x).isfinite(x), x, x.dtype.type(0))
 
 
-def cumsum(x, axis=None):
-    x = as_tensor(x)
+def cumsum(x, axis=None, dtype=None):
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
     return Cumsum(axis)(x if axis is not None else reshape(x, (-1,)))
 
 
 def sign(x):
-    return _Piecewise("sign")(as_tensor(x))
+    return _NoGrad("sign")(as_tensor(x))
 
 
 def floor(x):
-    return _Piecewise("floor")(as_tensor(x))
+    return _NoGrad("floor")(as_tensor(x))
 
 
 def ceil(x):
-    return _Piecewise("ceil")(as_tensor(x))
+    return _NoGrad("ceil")(as_tensor(x))
 
 
-def round(x):
-    return _Piecewise("round")(as_tensor(x))
+def round(x, decimals=0):
+    return _NoGrad("round", decimals=decimals)(as_tensor(x))
 
 
 def var(x, axis=None, keepdims=False):
@@ -818,10 +833,539 @@ def tile(x, repeats):
         x = reshape(x, (1,) * (len(repeats) - x.ndim) + x.shape)
     for axis, times in enumerate((1,) * (x.ndim - len(repeats)) + repeats):
         if times == 0:
-            x = x[(slice(None),) * axis + (slice(0, 0),)]
+            x = x[(builtins.slice(None),) * axis + (builtins.slice(0, 0),)]
         elif times != 1:
             x = concatenate([x] * times, axis=axis)
     return x
+
+
+# ---- more of keras.ops: elementwise math -------------------------------------------------------
+class Elementwise(Function):
+    """y = f(x) for the function `name` of the array module; dy/dx from DERIVATIVES (of x and y)."""
+
+    DERIVATIVES = {
+        "sin": lambda x, y, xp: xp.cos(x),
+        "cos": lambda x, y, xp: -xp.sin(x),
+        "tan": lambda x, y, xp: 1 + y * y,
+        "arctan": lambda x, y, xp: 1 / (1 + x * x),
+        "sinh": lambda x, y, xp: xp.cosh(x),
+        "cosh": lambda x, y, xp: xp.sinh(x),
+        "log1p": lambda x, y, xp: 1 / (1 + x),
+        "expm1": lambda x, y, xp: y + 1,
+    }
+
+    def __init__(self, name):
+        self.name = name
+
+    def forward(self, x):
+        self.x = x
+        with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right value, not an error
+            self.y = getattr(array_module(x), self.name)(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.DERIVATIVES[self.name](self.x, self.y, array_module(gy))
+
+
+class Erf(Function):
+    """The error function, with derivative 2/√π · exp(-x²). NumPy has none: SciPy's erf when installed,
+    else Python's math.erf per element (exact, but slow on large arrays); CuPy's on the GPU."""
+
+    def forward(self, x):
+        self.x = x
+        if array_module(x) is not np:
+            from cupyx.scipy.special import erf
+
+            return erf(x)
+        try:
+            from scipy.special import erf
+        except ImportError:
+            erf = np.frompyfunc(math.erf, 1, 1)
+        return np.asarray(erf(x), dtype=x.dtype)
+
+    def backward(self, gy):
+        return gy * (gy.dtype.type(2 / math.sqrt(math.pi)) * array_module(gy).exp(-self.x * self.x))
+
+
+def _elementwise(name):
+    def apply(x):
+        return Elementwise(name)(as_tensor(x))
+
+    apply.__name__ = name
+    return apply
+
+
+sin, cos, tan, arctan, sinh, cosh, log1p, expm1 = (_elementwise(name) for name in Elementwise.DERIVATIVES)
+
+
+def erf(x):
+    return Erf()(as_tensor(x))
+
+
+def isnan(x):
+    return _NoGrad("isnan")(as_tensor(x))
+
+
+def isinf(x):
+    return _NoGrad("isinf")(as_tensor(x))
+
+
+def isfinite(x):
+    return _NoGrad("isfinite")(as_tensor(x))
+
+
+# ---- comparisons and logic (bool results, no gradient) --------------------------------------------
+def _comparison(name):
+    def apply(x1, x2):
+        return Compare(name)(*_pair(x1, x2))
+
+    apply.__name__ = name
+    return apply
+
+
+equal, greater, greater_equal, less, less_equal, logical_and, logical_or, logical_xor = (
+    _comparison(name) for name in ("equal", "greater", "greater_equal", "less", "less_equal",
+                                   "logical_and", "logical_or", "logical_xor"))
+
+
+def logical_not(x):
+    return _NoGrad("logical_not")(as_tensor(x))
+
+
+def any(x, axis=None, keepdims=False):
+    return _NoGrad("any", axis=_axis(axis), keepdims=keepdims)(as_tensor(x))
+
+
+def all(x, axis=None, keepdims=False):
+    return _NoGrad("all", axis=_axis(axis), keepdims=keepdims)(as_tensor(x))
+
+
+# ---- reductions and scans --------------------------------------------------------------------------
+def _to_last(a, axes, xp):
+    """`a` with the axes in `axes` moved to the end and merged into one (for products along them)."""
+    moved = xp.moveaxis(a, axes, list(range(a.ndim - len(axes), a.ndim)))
+    return moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
+
+
+def _exclusive_cumprod(a, xp, reverse=False):
+    """Products of the entries before each one along the last axis (after, with reverse): no division,
+    so zeros in the input give exact gradients."""
+    if reverse:
+        return xp.flip(_exclusive_cumprod(xp.flip(a, -1), xp), -1)
+    out = xp.ones_like(a)
+    out[..., 1:] = xp.cumprod(a[..., :-1], axis=-1)
+    return out
+
+
+class Prod(Function):
+    """Product over axes; d/dx_i is the product of the others (before × after, never y / x_i)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).asarray(x.prod(axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        x, xp = self.x, array_module(gy)
+        axes = sorted(_reduced_axes(x.ndim, self.axis))
+        flat = _to_last(x, axes, xp)
+        others = _exclusive_cumprod(flat, xp) * _exclusive_cumprod(flat, xp, reverse=True)
+        kept = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        others = others.reshape(kept + tuple(x.shape[i] for i in axes))
+        others = xp.moveaxis(others, list(range(len(kept), x.ndim)), axes)
+        return others * gy.reshape(_kept_shape(x.shape, self.axis))
+
+
+class Cumprod(Function):
+    """Running products along `axis`. Backward without dividing by x (zeros are common): with
+    S_i = Σ_{j≥i} g_j · x_{i+1}…x_j, one reverse scan S_i = g_i + x_{i+1} S_{i+1}, the gradient is
+    (x_0…x_{i-1}) · S_i."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).cumprod(x, axis=self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        x, g = xp.moveaxis(self.x, self.axis, -1), xp.moveaxis(gy, self.axis, -1)
+        if g.shape[-1] == 0:
+            return gy
+        s = xp.empty_like(g)
+        s[..., -1] = g[..., -1]
+        for i in range(g.shape[-1] - 2, -1, -1):
+            s[..., i] = g[..., i] + x[..., i + 1] * s[..., i + 1]
+        return xp.moveaxis(_exclusive_cumprod(x, xp) * s, -1, self.axis)
+
+
+class L2Norm(Function):
+    """sqrt(Σ x²) over axes; its gradient x / norm is taken as 0 where the norm is 0 (a subgradient)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        self.y = array_module(x).sqrt((x * x).sum(axis=self.axis, keepdims=True))
+        return self.y if self.keepdims else self.y.reshape(_reduced_shape(x.shape, self.axis))
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        safe = xp.where(self.y == 0, gy.dtype.type(1), self.y)
+        return gy.reshape(self.y.shape) * self.x / safe
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
+    return Prod(_axis(axis), keepdims)(x)
+
+
+def cumprod(x, axis=None, dtype=None):
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return Cumprod(axis)(x)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """keras.ops.norm for vectors (ord None/2 the Euclidean norm, 1, inf, -inf or any p > 0) and the
+    Frobenius norm of matrices (ord None/"fro", axis a pair or x 2-D). Matrix ords 1, 2, "nuc", ... are
+    not implemented."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        x = astype(x, floatx())  # as Keras: the norm of integers is a float
+    axis = _axis(axis)
+    if axis is None and ord is not None and x.ndim > 2:
+        raise ValueError(f"norm with ord={ord!r} and axis=None needs a 1-D or 2-D x, got {x.ndim}-D: pass axis")
+    matrix = (isinstance(axis, tuple) and len(axis) == 2) or (axis is None and x.ndim == 2)
+    if ord is None or (ord == "fro" and matrix) or (ord == 2 and not matrix):
+        return L2Norm(axis, keepdims)(x)
+    if matrix or isinstance(ord, str) or not (ord > 0 or ord == -np.inf):
+        raise ValueError(f"norm supports ord=None, 'fro' (matrices) and 2, 1, inf, -inf or p > 0 (vectors); got "
+                         f"ord={ord!r} for a {'matrix' if matrix else 'vector'} norm (axis={axis}, x.ndim={x.ndim})")
+    if ord == np.inf:
+        return max(abs(x), axis, keepdims)
+    if ord == -np.inf:
+        return min(abs(x), axis, keepdims)
+    if ord == 1:
+        return sum(abs(x), axis, keepdims)
+    return sum(abs(x) ** float(ord), axis, keepdims) ** (1.0 / ord)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) over `axes`. `synchronized` (across devices in Keras) changes nothing on one device."""
+    return mean(x, _axis(axes), keepdims), var(x, _axis(axes), keepdims)
+# ---- more of keras.ops: indexing, sorting, shapes ---------------------------------------------------
+def _indices(indices, op):
+    """Integer indices as a Tensor (an input of the op, so a replayed step takes the new ones)."""
+    indices = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op} needs integer indices, got dtype {indices.dtype}")
+    return indices
+
+
+class Take(Function):
+    """np.take(x, indices, axis); indices picked twice get both gradients (add.at)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x, indices):
+        self.shape, self.indices = x.shape, indices
+        return array_module(x).take(x, indices, axis=self.axis)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        xp.add.at(gx, (builtins.slice(None),) * (self.axis % len(self.shape)) + (self.indices,), gy)
+        return gx, None
+
+
+class TakeAlongAxis(Function):
+    """np.take_along_axis(x, indices, axis); the backward adds each gradient back at its index."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x, indices):
+        self.shape, self.indices = x.shape, indices
+        return array_module(x).take_along_axis(x, indices, axis=self.axis)
+
+    def backward(self, gy):
+        xp, axis = array_module(gy), self.axis % len(self.shape)
+        # every other axis indexed by its own positions, shaped to broadcast against `indices`
+        where = [xp.arange(n).reshape((-1,) + (1,) * (len(self.shape) - 1 - i)) for i, n in enumerate(self.shape)]
+        where[axis] = self.indices
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        xp.add.at(gx, tuple(where), gy)
+        return gx, None
+
+
+def take(x, indices, axis=None):
+    x, indices = as_tensor(x), _indices(indices, "take")
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return Take(axis)(x, indices)
+
+
+def take_along_axis(x, indices, axis=None):
+    x, indices = as_tensor(x), _indices(indices, "take_along_axis")
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis needs indices with as many axes as x ({x.ndim}), got shape {indices.shape}")
+    return TakeAlongAxis(axis)(x, indices)
+
+
+def argsort(x, axis=-1):
+    return _NoGrad("argsort", axis=axis, kind="stable")(as_tensor(x))
+
+
+def sort(x, axis=-1):
+    """Sorted along `axis`; the gradient goes back to where each value came from."""
+    x = as_tensor(x)
+    return take_along_axis(x, argsort(x, axis), axis)
+
+
+class _TopKIndices(Function):
+    """Indices of the k largest along the last axis, largest first, ties in index order (as Keras).
+    A stable ascending sort of the reversed row, read backwards, gives exactly that order."""
+
+    differentiable = False
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        xp, n = array_module(x), x.shape[-1]
+        order = xp.flip(xp.argsort(xp.flip(x, -1), axis=-1, kind="stable"), -1)
+        return (n - 1 - order[..., :self.k]).astype(np.int64)
+
+
+def top_k(x, k, sorted=True):
+    """(values, indices) of the k largest entries along the last axis, always sorted (sorted=False lets
+    Keras return any order; sorted is one of them)."""
+    x = as_tensor(x)
+    if x.ndim == 0 or not isinstance(k, (int, np.integer)) or not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k needs an integer k between 0 and the last axis's size, got k={k!r} for shape "
+                         f"{x.shape}")
+    indices = _TopKIndices(int(k))(x)
+    return take_along_axis(x, indices, -1), indices
+
+
+def _check_axis(axis, ndim, op):
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of {ndim} dimensions")
+    return axis % ndim
+
+
+def split(x, indices_or_sections, axis=0):
+    """Pieces of x along `axis`: `indices_or_sections` equal ones, or cut before each listed index."""
+    x = as_tensor(x)
+    axis = _check_axis(axis, x.ndim, "split")
+    size = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0 or size % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {size} cannot be split into {indices_or_sections} "
+                             f"equal sections")
+        step = size // indices_or_sections
+        cuts = list(range(step, size, step)) if step else [0] * (indices_or_sections - 1)
+    else:
+        cuts = [int(i) for i in indices_or_sections]
+    bounds = zip([0] + cuts, cuts + [size])
+    return [x[(builtins.slice(None),) * axis + (builtins.slice(a, b),)] for a, b in bounds]
+
+
+def unstack(x, num=None, axis=0):
+    """The slices of x along `axis`, as a list (the axis removed)."""
+    x = as_tensor(x)
+    axis = _check_axis(axis, x.ndim, "unstack")
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"unstack: num={num} but axis {axis} has size {x.shape[axis]}")
+    return [x[(builtins.slice(None),) * axis + (i,)] for i in range(x.shape[axis])]
+
+
+def slice(inputs, start_indices, shape):
+    """The block of `inputs` that starts at `start_indices` and has `shape`."""
+    x = as_tensor(inputs)
+    start, shape = [int(i) for i in start_indices], [int(n) for n in shape]
+    if len(start) != x.ndim or len(shape) != x.ndim:
+        raise ValueError(f"slice needs one start index and one size per axis of the {x.ndim}-D input, got "
+                         f"start_indices={tuple(start)} and shape={tuple(shape)}")
+    if builtins.any(a < 0 or n < 0 or a + n > d for a, n, d in zip(start, shape, x.shape)):
+        raise ValueError(f"slice: start_indices={tuple(start)} with shape={tuple(shape)} does not fit inside "
+                         f"an input of shape {x.shape}")
+    return x[tuple(builtins.slice(a, a + n) for a, n in zip(start, shape))]
+
+
+def stop_gradient(variable):
+    return as_tensor(variable).detach()
+
+
+class Flip(Function):
+    def __init__(self, axis=None):
+        self.axis = axis
+
+    def forward(self, x):
+        return array_module(x).flip(x, self.axis)
+
+    def backward(self, gy):
+        return array_module(gy).flip(gy, self.axis)
+
+
+class Triangle(Function):
+    """tril / triu (`name`) of the last two axes: a fixed mask, so the backward masks the gradient."""
+
+    def __init__(self, name, k):
+        self.name, self.k = name, k
+
+    def forward(self, x):
+        return getattr(array_module(x), self.name)(x, self.k)
+
+    def backward(self, gy):
+        return getattr(array_module(gy), self.name)(gy, self.k)
+
+
+def flip(x, axis=None):
+    return Flip(_axis(axis))(as_tensor(x))
+
+
+def _triangle(name, x, k):
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"{name} needs a tensor of at least 2 dimensions, got shape {x.shape}")
+    return Triangle(name, int(k))(x)
+
+
+def tril(x, k=0):
+    return _triangle("tril", x, k)
+
+
+def triu(x, k=0):
+    return _triangle("triu", x, k)
+
+
+def swapaxes(x, axis1, axis2):
+    x = as_tensor(x)
+    axes = list(range(x.ndim))
+    a, b = _check_axis(axis1, x.ndim, "swapaxes"), _check_axis(axis2, x.ndim, "swapaxes")
+    axes[a], axes[b] = b, a
+    return transpose(x, axes)
+
+
+def moveaxis(x, source, destination):
+    """The axes `source` moved to `destination` (as np.moveaxis), the others kept in order."""
+    x = as_tensor(x)
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis needs as many destinations as sources, got {source} and {destination}")
+    source = [_check_axis(a, x.ndim, "moveaxis") for a in source]
+    destination = [_check_axis(a, x.ndim, "moveaxis") for a in destination]
+    order = [a for a in range(x.ndim) if a not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return transpose(x, order)
+
+
+# ---- contractions --------------------------------------------------------------------------------
+def tensordot(x1, x2, axes=2):
+    """Sum over `axes` of x1 against `axes` of x2 (an int: the last n of x1 with the first n of x2),
+    as one matmul between the two reshaped to matrices."""
+    a, b = _pair(x1, x2)
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        axes_a, axes_b = ([ax] if isinstance(ax, int) else list(ax) for ax in axes)
+    axes_a = [_check_axis(ax, a.ndim, "tensordot") for ax in axes_a]
+    axes_b = [_check_axis(ax, b.ndim, "tensordot") for ax in axes_b]
+    if [a.shape[i] for i in axes_a] != [b.shape[i] for i in axes_b]:
+        raise ValueError(f"tensordot: axes {axes_a} of shape {a.shape} and {axes_b} of shape {b.shape} differ "
+                         f"in size")
+    free_a = [i for i in range(a.ndim) if i not in axes_a]
+    free_b = [i for i in range(b.ndim) if i not in axes_b]
+    inner = int(np.prod([a.shape[i] for i in axes_a]))
+    left = reshape(transpose(a, free_a + axes_a), (-1, inner))
+    right = reshape(transpose(b, axes_b + free_b), (inner, -1))
+    return reshape(matmul(left, right), tuple(a.shape[i] for i in free_a) + tuple(b.shape[i] for i in free_b))
+
+
+def dot(x1, x2):
+    """np.dot: a product with a scalar, else the last axis of x1 summed against x2's second-to-last
+    (its only axis when 1-D)."""
+    a, b = _pair(x1, x2)
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    return tensordot(a, b, ([a.ndim - 1], [builtins.max(b.ndim - 2, 0)]))
+
+
+class Einsum(Function):
+    """np.einsum. The gradient of an operand is the einsum of the output gradient with the other
+    operands into that operand's subscripts; letters only that operand has (summed in forward) are
+    broadcast back, and axes einsum broadcast from size 1 are summed back (sum_to)."""
+
+    def __init__(self, subscripts):
+        self.subscripts = subscripts.replace(" ", "")
+
+    def forward(self, *arrays):
+        self.arrays = arrays
+        self.inputs_subs, self.output_sub = _einsum_subscripts(self.subscripts, [a.ndim for a in arrays])
+        spec = ",".join(self.inputs_subs) + "->" + self.output_sub
+        return array_module(arrays[0]).einsum(spec, *arrays, optimize=True)
+
+    def backward(self, gy):
+        xp, grads = array_module(gy), []
+        for k, (sub, x) in enumerate(zip(self.inputs_subs, self.arrays)):
+            if not self.needs_grad[k]:
+                grads.append(None)
+                continue
+            others = [(s, a) for i, (s, a) in enumerate(zip(self.inputs_subs, self.arrays)) if i != k]
+            known = set(self.output_sub).union(*[s for s, _ in others])
+            present = "".join(c for c in sub if c in known)
+            spec = ",".join([self.output_sub] + [s for s, _ in others]) + "->" + present
+            g = xp.einsum(spec, gy, *[a for _, a in others], optimize=True)
+            sizes = iter(g.shape)  # g has sub's axes less the unknown letters: put those back as 1s
+            g = g.reshape(tuple(next(sizes) if c in known else 1 for c in sub))
+            grads.append(broadcast_to(sum_to(g, tuple(n if c in known else 1 for n, c in zip(x.shape, sub))),
+                                      x.shape))
+        return tuple(grads)
+
+
+def _einsum_subscripts(subscripts, ndims):
+    """Each operand's subscripts and the output's, explicit: '...' spelled out in unused letters
+    (right-aligned, as NumPy broadcasts it) and an implicit output written out as NumPy would."""
+    inputs, arrow, output = subscripts.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(ndims):
+        raise ValueError(f"einsum subscripts {subscripts!r} name {len(inputs)} operands, got {len(ndims)}")
+    spare = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in subscripts]
+    ellipsis = builtins.max([n - len(s.replace("...", "")) for s, n in zip(inputs, ndims) if "..." in s], default=0)
+    fill = "".join(spare[:ellipsis][::-1])
+    subs = []
+    for s, n in zip(inputs, ndims):
+        s = s.replace("...", fill[len(fill) - (n - len(s.replace("...", ""))):] if "..." in s else "")
+        if len(s) != n or len(set(s)) != len(s):
+            raise ValueError(f"einsum subscripts {subscripts!r}: operand {len(subs)} has {n} dimensions, which "
+                             f"{s!r} does not name once each (repeated letters within an operand, traces and "
+                             f"diagonals, are not supported)")
+        subs.append(s)
+    if arrow:
+        output = output.replace("...", fill)
+    else:
+        letters = "".join(subs)
+        output = fill + "".join(c for c in sorted(set(letters) - set(fill)) if letters.count(c) == 1)
+    return subs, output
+
+
+def einsum(subscripts, *operands):
+    if not operands:
+        raise ValueError("einsum needs at least one operand")
+    operands = _same_dtype(list(operands))
+    return Einsum(subscripts)(*operands)
 
 
 def _delegate(module, name):
@@ -843,4 +1387,6 @@ gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = (
     for name in ("gelu", "silu", "relu6", "selu", "hard_sigmoid", "softsign", "mish"))
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "Function", "values_escaped")]
+# ops.slice, ops.any and ops.all shadow Python's builtins in this module: code here calls builtins.slice etc.
+__all__ = [name for name in dir()
+           if not name.startswith("_") and name not in ("np", "math", "builtins", "Function", "values_escaped")]
