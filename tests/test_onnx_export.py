@@ -149,6 +149,8 @@ LAYER_CASES = {
     "batch-norm-axis-1": (lambda: sequential((3, 4, 5), L.BatchNormalization(axis=1)), [normal(3, 4, 5)]),
     "batch-norm-no-scale": (lambda: sequential((6,), L.BatchNormalization(center=False, scale=False)), [normal(6)]),
     "layer-norm": (lambda: sequential((3, 6), L.LayerNormalization()), [normal(3, 6)]),
+    "layer-norm-trailing-axes": (lambda: sequential((3, 6), L.LayerNormalization(
+        axis=[1, 2], gamma_initializer="he_normal", beta_initializer="he_normal")), [normal(3, 6)]),
     # convolutions
     "conv2d": (lambda: sequential((7, 7, 3), L.Conv2D(4, 3)), [normal(7, 7, 3)]),
     "conv2d-same-stride": (lambda: sequential((8, 7, 3), L.Conv2D(4, (3, 2), strides=2, padding="same",
@@ -425,6 +427,7 @@ def test_attention_and_unmapped_activations_are_refused(tmp_path):
     attention = Model(inputs, L.MultiHeadAttention(2, 3, name="mha")(inputs, inputs))
     refused(attention, tmp_path, "'mha'", "MultiHeadAttention")
     refused(Sequential([sg.Input(shape=(4,)), L.Dense(3, activation="sparsemax")]), tmp_path, "sparsemax")
+    refused(Sequential([sg.Input(shape=(3, 6)), L.LayerNormalization(axis=1)]), tmp_path, "not trailing")
     refused(Sequential([sg.Input(shape=(4,)), L.Dense(3, activation=lambda x: x)]), tmp_path, "custom function")
 
 

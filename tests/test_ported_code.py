@@ -271,3 +271,27 @@ def test_a_custom_layer_sees_the_mask_while_the_graph_is_built():
     assert calls and None not in calls
     out = model(np.array([[3, 1, 0, 0]]))
     assert calls[-1] == (1, 4) and out._keras_mask.numpy().tolist() == [[True, True, False, False]]
+
+
+@pytest.mark.parametrize("axis, axes", [(-1, (2,)), (2, (2,)), ([2], (2,)), ((1, 2), (1, 2)), (1, (1,)), ([-2], (1,))])
+def test_layer_normalization_over_the_axes_keras_takes(axis, axes, rng):
+    """Keras 3.15 (numpy backend) gives these numbers; its weights are shaped like the axes normalized."""
+    x = rng.standard_normal((2, 3, 4)).astype("float32")
+    norm = layers.LayerNormalization(axis=axis, beta_regularizer="l2")
+    norm.build(x.shape)
+    shape = tuple(x.shape[a] for a in axes)
+    gamma, beta = rng.standard_normal(shape).astype("float32"), rng.standard_normal(shape).astype("float32")
+    norm.set_weights([gamma, beta])
+    broadcast = tuple(x.shape[a] if a in axes else 1 for a in range(1, 3))
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * gamma.reshape(broadcast) + beta.reshape(broadcast)
+    out = norm(x)
+    assert out.dtype == np.float32 and len(norm.losses) == 1
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert layers.LayerNormalization.from_config(norm.get_config()).get_config() == norm.get_config()
+
+
+@pytest.mark.parametrize("axis, error", [(0, ValueError), ([1, 5], ValueError), ("last", TypeError), ([], TypeError)])
+def test_layer_normalization_refuses_axes_it_cannot_take(axis, error):
+    with pytest.raises(error, match="axis"):
+        layers.LayerNormalization(axis=axis)(np.zeros((2, 3, 4), "float32"))

@@ -539,10 +539,13 @@ def _register_all():
 
     @exporter(L.LayerNormalization)
     def layer_norm(g, layer, args, shapes, out):
-        n = shapes[0][-1]
+        first, rank = layer._axes[0], len(shapes[0])
+        if layer._axes != tuple(range(first, rank)):  # ONNX normalizes from one axis to the last
+            raise _refuse(layer, f"it normalizes axes {layer._axes} of a rank-{rank} input, not trailing ones")
+        n = tuple(shapes[0][first:])
         gamma = _weight(layer.gamma) if layer.gamma is not None else np.ones(n)
         beta = _weight(layer.beta) if layer.beta is not None else np.zeros(n)
-        return g.op("LayerNormalization", [args[0], g.const(gamma, "gamma"), g.const(beta, "beta")], axis=-1,
+        return g.op("LayerNormalization", [args[0], g.const(gamma, "gamma"), g.const(beta, "beta")], axis=first,
                     epsilon=float(layer.epsilon))
 
     @exporter(L.Embedding)

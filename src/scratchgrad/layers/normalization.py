@@ -2,40 +2,52 @@
 import numpy as np
 
 from .. import functional as F
-from .. import ops
-from .base import Layer, serialize_initializer
+from .. import ops, regularizers
+from .base import Layer, serialize_initializer, serialize_regularizer
 
 
 class LayerNormalization(Layer):
-    """Normalize each sample over its last axis (its features), then scale by gamma and shift by beta:
-    unlike batch normalization, independent of the batch (so the same in training and inference)."""
+    """Normalize each sample over `axis` (its features: the last axis, or a list of axes), then scale by
+    gamma and shift by beta, each shaped like those axes: unlike batch normalization, independent of the
+    batch (so the same in training and inference)."""
 
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", **kwargs):
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if axis not in (-1,):
-            raise NotImplementedError("LayerNormalization over the last axis (axis=-1) only")
+        if not (isinstance(axis, int) or isinstance(axis, (list, tuple)) and axis
+                and all(isinstance(a, int) for a in axis)):
+            raise TypeError(f"LayerNormalization axis must be an int or a list of ints, got {axis!r}")
         self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
         self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer}
+        self.regularizers = {"beta": regularizers.get(beta_regularizer), "gamma": regularizers.get(gamma_regularizer)}
 
     def build(self, input_shape):
-        n = (input_shape[-1],)
-        self.gamma = self.add_weight(n, self.initializers["gamma"], name="gamma") if self.scale else None
-        self.beta = self.add_weight(n, self.initializers["beta"], name="beta") if self.center else None
+        ndim = len(input_shape)
+        axes = [self.axis] if isinstance(self.axis, int) else list(self.axis)
+        if any(not 0 < a % ndim if -ndim <= a < ndim else True for a in axes):
+            raise ValueError(f"{self.name}: axis {self.axis} must name axes of the input, not the batch axis "
+                             f"(input shape {tuple(input_shape)})")
+        self._axes = tuple(sorted({a % ndim for a in axes}))
+        # gamma and beta broadcast over the other axes
+        self._weight_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(1, ndim))
+        n = tuple(input_shape[a] for a in self._axes)
+        self.gamma, self.beta = (self.add_weight(n, self.initializers[k], regularizer=self.regularizers[k], name=k)
+                                 if wanted else None for k, wanted in (("gamma", self.scale), ("beta", self.center)))
 
     def call(self, x):
-        mean = x.mean(axis=-1, keepdims=True)
+        mean = x.mean(axis=self._axes, keepdims=True)
         centered = x - mean
-        y = centered / ops.sqrt((centered * centered).mean(axis=-1, keepdims=True) + self.epsilon)
-        y = y * self.gamma if self.gamma is not None else y
-        return y + self.beta if self.beta is not None else y
+        y = centered / ops.sqrt((centered * centered).mean(axis=self._axes, keepdims=True) + self.epsilon)
+        y = y * ops.reshape(self.gamma, self._weight_shape) if self.gamma is not None else y
+        return y + ops.reshape(self.beta, self._weight_shape) if self.beta is not None else y
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, **{f"{k}_initializer": serialize_initializer(v)
-                                        for k, v in self.initializers.items()}}
+                                        for k, v in self.initializers.items()},
+                **{f"{k}_regularizer": serialize_regularizer(v) for k, v in self.regularizers.items()}}
 
 
 class BatchNormalization(Layer):
