@@ -295,3 +295,11 @@ def test_layer_normalization_over_the_axes_keras_takes(axis, axes, rng):
 def test_layer_normalization_refuses_axes_it_cannot_take(axis, error):
     with pytest.raises(error, match="axis"):
         layers.LayerNormalization(axis=axis)(np.zeros((2, 3, 4), "float32"))
+
+
+def test_history_keys_in_keras_order_and_keras_2_arguments_taken(data):
+    x, y = data
+    history = classifier(["accuracy"]).fit(x, y, validation_split=0.25, epochs=1, verbose=0)
+    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]  # as Keras 3.15 prints them
+    old_style, plain = layers.LSTM(3, implementation=1).get_config(), layers.LSTM(3).get_config()
+    assert {k: v for k, v in old_style.items() if k != "name"} == {k: v for k, v in plain.items() if k != "name"}

@@ -86,7 +86,8 @@ class CallbackList:
 
 
 class History(Callback):
-    """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses."""
+    """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses (keys in sorted
+    order, as Keras 3 lists them)."""
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -94,7 +95,7 @@ class History(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
+        for key, value in sorted((logs or {}).items()):
             self.history.setdefault(key, []).append(value)
         self.model.history = self
 

@@ -205,7 +205,9 @@ def _integer_ticks():
 
 
 def _history_names(logs, metrics):
-    return list(metrics) if metrics else [k for k in logs if not k.startswith("val_")]
+    """The panels: those asked for, or every training quantity with the loss first."""
+    training = [k for k in logs if not k.startswith("val_")]
+    return list(metrics) if metrics else sorted(training, key=lambda k: k != "loss")
 
 
 def plot_history(history, metrics=None, label=None, ax=None, save=None):

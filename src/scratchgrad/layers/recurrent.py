@@ -28,6 +28,7 @@ class _Recurrent(Layer):
         if stateful:
             raise NotImplementedError(f"{type(self).__name__}(stateful=True) is not supported: states are not "
                                       f"carried from one batch to the next (pass initial_state= instead)")
+        kwargs.pop("implementation", None)  # Keras 2's choice of kernel, which Keras 3 also takes and ignores
         super().__init__(**kwargs)
         if int(units) != units or units < 1:
             raise ValueError(f"{type(self).__name__} units must be a positive integer, got {units!r}")
