@@ -303,3 +303,22 @@ def test_history_keys_in_keras_order_and_keras_2_arguments_taken(data):
     assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]  # as Keras 3.15 prints them
     old_style, plain = layers.LSTM(3, implementation=1).get_config(), layers.LSTM(3).get_config()
     assert {k: v for k, v in old_style.items() if k != "name"} == {k: v for k, v in plain.items() if k != "name"}
+
+
+def test_control_flow_ops_run_as_python_and_keep_gradients():
+    x = keras.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    assert ops.cond(ops.sum(x) > 5, lambda: "big", lambda: "small") == "big"
+    assert ops.fori_loop(0, 4, lambda i, total: total + i, 10) == 16
+    assert ops.while_loop(lambda a, b: a < 3, lambda a, b: (a + 1, b * 2), (0, 1)) == (3, 8)
+    assert ops.while_loop(lambda a: a < 100, lambda a: a + 1, 0, maximum_iterations=5) == 5
+    squares = ops.vectorized_map(lambda row: row * row, x)
+    ops.sum(squares).backward()
+    np.testing.assert_array_equal(squares.numpy(), x.numpy() ** 2)
+    np.testing.assert_array_equal(x.grad, 2 * x.numpy())
+
+
+def test_constructors_as_keras_ops():
+    assert ops.full((2, 3), 7).dtype == np.float32 and ops.full((2, 3), 7).numpy().tolist() == [[7] * 3] * 2
+    np.testing.assert_array_equal(ops.full_like(ops.zeros((2,), dtype="int32"), 4).numpy(), [4, 4])
+    np.testing.assert_array_equal(ops.identity(3).numpy(), np.eye(3))
+    np.testing.assert_allclose(ops.leaky_relu(ops.convert_to_tensor([-1.0, 2.0])).numpy(), [-0.2, 2.0])

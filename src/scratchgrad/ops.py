@@ -1387,6 +1387,53 @@ gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = (
     for name in ("gelu", "silu", "relu6", "selu", "hard_sigmoid", "softsign", "mish"))
 
 
+leaky_relu = _delegate("functional", "leaky_relu")
+
+
+# ---- control flow: Keras's functional forms, run as the Python they stand for ----------------------
+# (a step that reads a value into Python to branch is replayed by running it again, not from its plan)
+def cond(pred, true_fn, false_fn):
+    return true_fn() if bool(pred) else false_fn()
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    value = init_val
+    for i in range(int(lower), int(upper)):
+        value = body_fun(i, value)
+    return value
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    """body(*loop_vars) while cond(*loop_vars), at most maximum_iterations times; loop_vars is a tuple or
+    list (the result has the same form)."""
+    several = isinstance(loop_vars, (tuple, list))
+    values = tuple(loop_vars) if several else (loop_vars,)
+    count = 0
+    while (maximum_iterations is None or count < maximum_iterations) and bool(cond(*values)):
+        values = body(*values)
+        values = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+        count += 1
+    return type(loop_vars)(values) if several else values[0]
+
+
+def vectorized_map(function, elements):
+    """function applied to each entry of `elements` along its first axis, the results stacked."""
+    return stack([function(element) for element in unstack(as_tensor(elements))])
+
+
+# ---- constructors -----------------------------------------------------------------------------------
+def full(shape, fill_value, dtype=None):
+    return Tensor(np.full(shape, fill_value, dtype=dtype or floatx()))
+
+
+def full_like(x, fill_value, dtype=None):
+    return Tensor(array_module(x.data).full_like(x.data, fill_value, dtype=dtype))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype)
+
+
 # ops.slice, ops.any and ops.all shadow Python's builtins in this module: code here calls builtins.slice etc.
 __all__ = [name for name in dir()
            if not name.startswith("_") and name not in ("np", "math", "builtins", "Function", "values_escaped")]
