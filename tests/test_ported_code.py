@@ -322,3 +322,17 @@ def test_constructors_as_keras_ops():
     np.testing.assert_array_equal(ops.full_like(ops.zeros((2,), dtype="int32"), 4).numpy(), [4, 4])
     np.testing.assert_array_equal(ops.identity(3).numpy(), np.eye(3))
     np.testing.assert_allclose(ops.leaky_relu(ops.convert_to_tensor([-1.0, 2.0])).numpy(), [-0.2, 2.0])
+
+
+def test_summary_wraps_long_names_and_shows_links_of_graphs_only(capsys):
+    keras.Sequential([keras.Input((5, 4)), layers.SimpleRNN(2, return_sequences=True),
+                      layers.GlobalAveragePooling1D(name="global_average_pooling1d")]).summary()
+    chain_input = keras.Input((4,))
+    keras.Model(chain_input, layers.Dense(2)(layers.Dense(3)(chain_input))).summary()
+    printed = capsys.readouterr().out
+    assert "global_average_pooling1d   " in printed and "\n(GlobalAveragePooling1D)  " in printed
+    assert "Connected to" not in printed  # a chain, as Keras judges it
+    graph_input = keras.Input((4,))
+    hidden = layers.Dense(3)(graph_input)
+    keras.Model(graph_input, layers.Add()([hidden, layers.Dense(3)(hidden)])).summary()
+    assert "Connected to" in capsys.readouterr().out

@@ -115,6 +115,14 @@ class Functional(Model):
                          _count(layer), links or "-"))
         return rows
 
+    def _sequential_like(self):
+        """One chain, as Keras's summary judges it: one input and output, each call on one tensor, no layer
+        called twice and no tensor used twice."""
+        used = [id(t) for node in self._nodes for t in _symbolic(node.inputs)]
+        return (len(self._flat_inputs) == len(self._flat_outputs) == 1 and len(used) == len(set(used))
+                and all(len(_symbolic(node.inputs)) <= 1 and len(node.layer._inbound_nodes) == 1
+                        for node in self._nodes if not isinstance(node.layer, InputLayer)))
+
     # ---- config: Keras 3's layout ------------------------------------------------------------
     def get_config(self):
         layers = []

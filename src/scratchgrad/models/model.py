@@ -6,6 +6,8 @@ compile / fit / evaluate / predict.
 attributes and whose weights are created by its first call.
 """
 import json
+import textwrap
+from itertools import zip_longest
 
 import numpy as np
 
@@ -103,7 +105,7 @@ class Model(Trainer, Layer):
     def summary(self, print_fn=print):
         """Print a Keras-style table: each layer's output shape and parameter count, then the totals."""
         rows = self._summary_rows()
-        connected = any(row[3] for row in rows)
+        connected = not self._sequential_like()  # Keras shows the links of a graph that is not a chain only
         total = self.count_params()
         trainable = sum(w.size for w in self.trainable_weights)
         itemsize = np.dtype(self.dtype).itemsize
@@ -111,12 +113,18 @@ class Model(Trainer, Layer):
         line, thick = "_" * width, "=" * width
         head = f"{'Layer (type)':<34}{'Output Shape':<24}{'Param #':>14}" + ("  Connected to" if connected else "")
         lines = [f'Model: "{self.name}"', line, head, thick]
-        lines += [f"{name:<34}{out:<24}{params:>14}" + (f"  {links}" if connected else "")
-                  for name, out, params, links in rows]
+        for name, out, params, links in rows:  # a long cell wraps within its column, as in Keras
+            cells = zip_longest(textwrap.wrap(name, 33), textwrap.wrap(out, 23), [params],
+                                textwrap.wrap(links, 28) if connected else [], fillvalue="")
+            lines += [f"{a:<34}{b:<24}{c:>14}" + (f"  {d}" if connected else "") for a, b, c, d in cells]
         lines += [thick, f"Total params: {total:,} ({_size(total * itemsize)})",
                   f"Trainable params: {trainable:,} ({_size(trainable * itemsize)})",
                   f"Non-trainable params: {total - trainable:,} ({_size((total - trainable) * itemsize)})", line]
         print_fn("\n".join(lines))
+
+    def _sequential_like(self):
+        """Whether the layers form one chain (Sequential and subclassed models are shown as one)."""
+        return True
 
     def plot(self, path=None):
         """The layer graph as Graphviz DOT text, drawn to `path` (.svg/.png/.pdf) when given."""
