@@ -214,3 +214,33 @@ def test_weights_of_another_dtype_are_refused_not_cast(tmp_path):
     narrow = Sequential([keras.Input(shape=(5,)), Dense(3)])
     with pytest.raises(ModelFileError, match=r"kernel is float32 in the model but float64 in the file"):
         narrow.load_weights(tmp_path / "w.sg")
+
+
+def _as_version_1(path):
+    """The file rewritten as format version 1 wrote it (the same bytes but the version)."""
+    import re
+
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = re.sub(rb'("version":\s*")2(")', rb"\g<1>1\g<2>", raw[8:8 + n])
+    assert len(header) == n and header != raw[8:8 + n]
+    open(path, "wb").write(raw[:8] + header + raw[8 + n:])
+
+
+def test_version_1_files_load_where_the_layer_order_is_the_same(tmp_path):
+    """Version 1 listed a functional model's weights in graph-walk order; where that differs from Keras's
+    order (now used), its file is refused rather than loaded into the wrong layers."""
+    from scratchgrad.layers import Add
+
+    a = keras.Input((4,))
+    x1 = Dense(4, name="x1")(a)
+    branching = keras.Model(a, Add()([Dense(4, name="x2")(a), Dense(4, name="b1")(x1)]))
+    chain = Sequential([keras.Input((4,)), Dense(2)])
+    for model in (branching, chain):
+        model.save_weights(tmp_path / "w.weights")
+        _as_version_1(tmp_path / "w.weights")
+        if model is chain:
+            model.load_weights(tmp_path / "w.weights")
+        else:
+            with pytest.raises(ModelFileError, match="another order"):
+                model.load_weights(tmp_path / "w.weights")

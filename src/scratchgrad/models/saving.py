@@ -34,9 +34,11 @@ from ..layers import serialize
 from ..layers.base import weight_check
 from ..object_registration import lookup
 from ..optimizers import schedules
+from .functional import Functional
 
 FORMAT = "scratchgrad"
-VERSION = "1"
+VERSION = "2"  # 2: a functional model's weights in Keras's layer order (1: in the order its graph was walked)
+READS = ("1", "2")
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
            "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}  # safetensors' names
 _MAX_HEADER = 100 << 20  # safetensors' own limit: the header is JSON, read and parsed whole
@@ -152,8 +154,9 @@ def _check_metadata(path, metadata, kind):
         raise ModelFileError(f"{path}: field '__metadata__' must map names to strings")
     if metadata.get("format") != FORMAT:
         raise ModelFileError(f"{path} is a safetensors file but not one scratchgrad wrote (no scratchgrad metadata)")
-    if metadata.get("version") != VERSION:
-        raise ModelFileError(f"{path} has format version {metadata.get('version')}; this scratchgrad reads {VERSION}")
+    if metadata.get("version") not in READS:
+        raise ModelFileError(f"{path} has format version {metadata.get('version')}; this scratchgrad reads "
+                             f"{' and '.join(READS)}")
     if metadata.get("kind") != kind and not (kind == "weights" and metadata.get("kind") == "model"):
         raise ModelFileError(f"{path} holds a {metadata.get('kind')}, not a {kind}")
 
@@ -210,6 +213,10 @@ def _check_built(model):
 def _weight_arrays(model, file):
     """The file's weights in model order, each shape and dtype checked against the model's before any is read."""
     weights, path = model.weights, file.path
+    if file.metadata["version"] == "1" and not _ordered_as_in_version_1(model):
+        raise ModelFileError(f"{path} was saved by an earlier scratchgrad, which listed this model's weights in "
+                             f"another order (a branching functional model): load it with that version and save "
+                             f"it again, or with format='keras', whose weights are named by layer")
     names = [f"weights/{i:04d}" for i in range(len(weights))]
     stored = sum(1 for k in file.tensors if k.startswith("weights/"))
     if stored != len(weights) or any(n not in file.tensors for n in names):
@@ -222,6 +229,23 @@ def _weight_arrays(model, file):
             raise ModelFileError(f"{path}: weight {w.name} is {w.dtype.name} in the model but {dtype.name} in the "
                                  f"file ({name}): refused rather than cast")
     return [file.read(name) for name in names]
+
+
+def _ordered_as_in_version_1(model):
+    """Whether every functional graph in `model` lists its layers in the order version 1 files used: the
+    order its graph was walked from the inputs (functional.py's node order), now Keras's."""
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, Functional):
+            walked = []
+            for node in layer._nodes:
+                if all(node.layer is not seen for seen in walked):
+                    walked.append(node.layer)
+            if len(walked) != len(layer.layers) or any(a is not b for a, b in zip(walked, layer.layers)):
+                return False
+        stack.extend(layer._sublayers())
+    return True
 
 
 def save_weights(model, path):
