@@ -336,3 +336,28 @@ def test_summary_wraps_long_names_and_shows_links_of_graphs_only(capsys):
     hidden = layers.Dense(3)(graph_input)
     keras.Model(graph_input, layers.Add()([hidden, layers.Dense(3)(hidden)])).summary()
     assert "Connected to" in capsys.readouterr().out
+
+
+def test_unknown_lengths_meet_layers_that_limit_them():
+    """A positional embedding of 20 steps takes an unknown length (the translation example's decoder);
+    a cropping after one gives an unknown length (Keras: (None, None, 5)) and crops real data."""
+    class PositionalEmbedding(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.positions = layers.Embedding(20, 4)
+
+        def call(self, x):
+            return x + self.positions(ops.arange(0, x.shape[1]))
+
+    ids = keras.Input((None,), dtype="int32")
+    assert PositionalEmbedding()(layers.Embedding(50, 4)(ids)).shape == (None, None, 4)
+    steps = keras.Input((None, 5))
+    cropped = layers.Cropping1D((10, 10))(steps)
+    assert cropped.shape == (None, None, 5)
+    assert keras.Model(steps, cropped).predict(np.zeros((1, 40, 5), "float32"), verbose=0).shape == (1, 20, 5)
+
+
+def test_compute_output_shape_of_one_shape_given_as_a_list():
+    assert layers.Dense(3).compute_output_shape([None, 5]) == (None, 3)
+    assert layers.Dense(3).compute_output_shape([32, 5]) == (32, 3)
+    assert layers.Add().compute_output_shape([(5, 3), (None, 3)]) == (5, 3)  # Keras 3.15's answers

@@ -41,6 +41,7 @@ class _CallContext(threading.local):
 
     training = None
     depth = 0  # how many layer calls are in progress: 0 outside any
+    probing = False  # a call on zeros that works out a symbolic output's shape, not on data
 
     def resolve(self, training, default):
         if training is not None:
@@ -93,6 +94,11 @@ def _symbolic_like(*probes):
     if all(m is not None for m in masks):
         symbolic._keras_mask = _symbolic_like(*masks)
     return symbolic
+
+
+def _probing():
+    """Whether the call in progress only works out shapes (a layer may then skip checks of real sizes)."""
+    return _context.probing
 
 
 def _has_unknown_sizes(structure):
@@ -279,20 +285,30 @@ class Layer:
         shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
         # Unknown sizes (None) are tried as two sizes, one twice the other: an output size that follows them
         # differs (down to strides of 16), and is unknown too
-        sizes = (16, 32) if _has_unknown_sizes(call_args) else (1,)
+        unknown = _has_unknown_sizes(call_args)
         try:
-            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {}) for size in sizes]
+            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {})
+                      for size in ((16, 17) if unknown else (1,))]
         except (ValueError, TypeError) as err:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
                              f"{_show(shapes)}: {err}") from None
+        if unknown:  # 16 and 17 fall to one size under a stride of 2 or more; twice 16 does not. A layer may
+            try:     # refuse 32 steps (a positional embedding of 20): then the two tries stand alone
+                probes.append(self._call_on_zeros(call_args, 32, args, training, kwargs or {}))
+            except Exception:  # noqa: BLE001 - any refusal of this optional try means the same
+                pass
         return tree.pack_like(probes[0], [_symbolic_like(*leaves) for leaves in
                                           zip(*[tree.flatten(probe) for probe in probes])])
 
     def _call_on_zeros(self, call_args, size, args, training, kwargs):
         zeros = tree.map_structure(lambda value: _zeros_like_symbolic(value, size), call_args)
         training = False if training is None else training
-        with no_grad():
-            return self(*zeros, training=training, **kwargs) if args else self(zeros, training=training, **kwargs)
+        previous, _context.probing = _context.probing, True
+        try:
+            with no_grad():
+                return self(*zeros, training=training, **kwargs) if args else self(zeros, training=training, **kwargs)
+        finally:
+            _context.probing = previous
 
     def call(self, inputs, training=False):
         raise NotImplementedError(f"{type(self).__name__} must implement call(inputs)")
@@ -416,12 +432,11 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The output shape for an input shape (a list of shapes for several inputs; several outputs give a
         list), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
-        several = isinstance(input_shape, list) or (isinstance(input_shape, tuple) and input_shape
-                                                     and isinstance(input_shape[0], (tuple, list)))
+        several = bool(input_shape) and all(isinstance(shape, (tuple, list)) for shape in input_shape)
         shapes = list(input_shape) if several else [input_shape]
         inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or floatx()) for shape in shapes]
         outputs = self._symbolic_outputs(inputs if several else inputs[0])
-        batch = {shape[0] for shape in shapes}
+        batch = {shape[0] for shape in shapes} - {None}  # a batch size given (one, or they disagree: None)
         batch = batch.pop() if len(batch) == 1 else None
         shapes = tree.map_structure(lambda t: (batch, *t.shape[1:]), outputs)
         return tuple(shapes) if isinstance(shapes, list) else shapes  # several outputs: a tuple, as in Keras
