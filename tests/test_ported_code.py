@@ -361,3 +361,10 @@ def test_compute_output_shape_of_one_shape_given_as_a_list():
     assert layers.Dense(3).compute_output_shape([None, 5]) == (None, 3)
     assert layers.Dense(3).compute_output_shape([32, 5]) == (32, 3)
     assert layers.Add().compute_output_shape([(5, 3), (None, 3)]) == (5, 3)  # Keras 3.15's answers
+
+
+@pytest.mark.parametrize("name", ["erf", "sin", "arctan", "exp", "log", "sqrt"])
+def test_float_math_on_integers_gives_floatx_as_keras(name):
+    out = getattr(ops, name)(np.array([1, 2], "int32"))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), getattr(ops, name)(np.array([1.0, 2.0], "float32")).numpy())

@@ -347,3 +347,35 @@ def test_a_hostile_keras_file_naming_an_unknown_class_fails_cleanly(bait, tmp_pa
             archive.writestr(name, data)
     with pytest.raises(ModelFileError, match="unknown layer class 'sg_bait_module>Payload'"):
         keras.models.load_model(tmp_path / "bad.keras", custom_objects={"unrelated": np.tanh})
+
+
+def test_a_file_naming_a_layer_class_as_a_metric_is_refused_and_nothing_is_called(tmp_path):
+    """A registered class that is no Metric must never be called as one (on y_true, y_pred) from a file."""
+    import struct
+
+    from scratchgrad.keras_files import KerasFileError, _metric
+
+    called = []
+
+    @keras.saving.register_keras_serializable("Custom")
+    class Boom(keras.layers.Layer):
+        def __init__(self, *args, **kwargs):
+            called.append(args)
+            super().__init__()
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    path = save(model, tmp_path, "sg")
+    raw = path.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    compile_config = json.loads(header["__metadata__"]["compile"])
+    header["__metadata__"]["compile"] = json.dumps({**compile_config, "metrics": ["Custom>Boom"]})
+    body = json.dumps(header).encode()
+    body += b" " * (-len(body) % 8)
+    path.write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n:])
+    with pytest.raises(ModelFileError, match="compile.metrics"):
+        keras.models.load_model(path)
+    with pytest.raises(KerasFileError, match="neither a Metric nor a function"):
+        _metric("Custom>Boom", "model.keras")
+    assert called == []

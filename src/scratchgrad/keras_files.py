@@ -832,6 +832,9 @@ def _loss(spec, path):
 
 
 def _metric(spec, path):
+    if isinstance(spec, str) and lookup(spec) is not None and not metrics.is_metric_like(lookup(spec)):
+        raise KerasFileError(f"{path}: metric {spec!r} names {type(lookup(spec)).__name__} {lookup(spec)!r:.60}, "
+                             f"which is neither a Metric nor a function")
     if isinstance(spec, str) or _function_spec(spec):
         return _function_spec(spec) or spec
     if isinstance(spec, dict):

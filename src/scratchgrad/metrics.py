@@ -656,6 +656,12 @@ def resolve_accuracy(loss_name, output_shape, y_shape):
     return categorical_accuracy
 
 
+def is_metric_like(obj):
+    """What a metric's name may stand for: a Metric, a Metric class, or a function (not another class)."""
+    return isinstance(obj, Metric) or isinstance(obj, type) and issubclass(obj, Metric) or \
+        callable(obj) and not isinstance(obj, type)
+
+
 def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
     """A metric from a name ("accuracy", "mae", "auc", "Precision", ...), a Metric, a Metric class, or a
     callable(y_true, y_pred) -> per-sample values. "acc" is logged as "acc", as Keras does."""
@@ -665,8 +671,7 @@ def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
         return identifier()
     custom = lookup(identifier)  # a name among the user's objects (custom_objects, scope, registered)
     if custom is not None:
-        if isinstance(custom, Metric) or isinstance(custom, type) and issubclass(custom, Metric) or \
-                callable(custom) and not isinstance(custom, type):
+        if is_metric_like(custom):
             return get(custom, loss_name, output_shape, y_shape)
         raise ValueError(f"metric {identifier!r} names {custom!r:.80}, which is neither a Metric nor a function")
     if identifier in ("accuracy", "acc"):

@@ -482,15 +482,15 @@ def neg(x):
 
 
 def exp(x):
-    return Exp()(as_tensor(x))
+    return Exp()(_floating(x))
 
 
 def log(x):
-    return Log()(as_tensor(x))
+    return Log()(_floating(x))
 
 
 def sqrt(x):
-    return Sqrt()(as_tensor(x))
+    return Sqrt()(_floating(x))
 
 
 def abs(x):
@@ -509,6 +509,12 @@ def maximum(a, b):
 
 def minimum(a, b):
     return Minimum()(*_pair(a, b))
+
+
+def _floating(x):
+    """x as a Tensor of floats: integers become floatx (Keras's rule for exp, sin, ...; not float64)."""
+    x = as_tensor(x)
+    return x if x.dtype.kind in "fc" else astype(x, floatx())
 
 
 def astype(x, dtype):
@@ -889,7 +895,7 @@ class Erf(Function):
 
 def _elementwise(name):
     def apply(x):
-        return Elementwise(name)(as_tensor(x))
+        return Elementwise(name)(_floating(x))
 
     apply.__name__ = name
     return apply
@@ -899,7 +905,7 @@ sin, cos, tan, arctan, sinh, cosh, log1p, expm1 = (_elementwise(name) for name i
 
 
 def erf(x):
-    return Erf()(as_tensor(x))
+    return Erf()(_floating(x))
 
 
 def isnan(x):

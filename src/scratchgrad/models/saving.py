@@ -411,7 +411,7 @@ def _names_metrics(value, top=True):
     list (of lists, one per output), or a dict by output name."""
     if isinstance(value, str):
         return value in ("accuracy", "acc") or value in metrics_module.FUNCTIONS or value in metrics_module.CLASSES \
-            or lookup(value) is not None
+            or metrics_module.is_metric_like(lookup(value))  # a user's layer class is no metric: never called
     if value is None:
         return True
     if isinstance(value, dict) and top:
@@ -426,7 +426,8 @@ def user_objects(metrics):
         return {k: user_objects(v) for k, v in metrics.items()}
     if isinstance(metrics, list):
         return [user_objects(m) for m in metrics]
-    return lookup(metrics) or metrics
+    custom = lookup(metrics)
+    return custom if metrics_module.is_metric_like(custom) else metrics
 
 
 def _made(file, field, make, *args, **kwargs):
