@@ -222,6 +222,9 @@ def test_losses_on_sequences_reduce_the_last_axis_as_keras(name, keras_value):
     instance = keras.losses.resolve(name)  # the Loss class compile() takes for this name
     for weights in (None, np.ones(4, "float32"), np.ones((4, 5), "float32")):
         assert float(instance(y, p, sample_weight=weights)) == pytest.approx(keras_value, rel=1e-6)
+    summed = keras.losses.get(type(instance).__name__)  # a new instance of the class
+    summed.reduction = "sum"
+    assert float(summed(y, p)) == pytest.approx(keras_value * 20, rel=1e-5)  # 4·5 values, as Keras sums them
     halved = np.ones((4, 5), "float32")
     halved[:2] = 0.5
     assert float(instance(y, p, sample_weight=halved)) == pytest.approx(
@@ -368,3 +371,13 @@ def test_float_math_on_integers_gives_floatx_as_keras(name):
     out = getattr(ops, name)(np.array([1, 2], "int32"))
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.numpy(), getattr(ops, name)(np.array([1.0, 2.0], "float32")).numpy())
+
+
+def test_lambda_callback_takes_every_hook(data):
+    seen = []
+    recorder = callbacks.LambdaCallback(on_batch_end=lambda batch, logs: seen.append(("batch", logs["loss"])),
+                                        on_test_end=lambda logs: seen.append(("test", logs["loss"])))
+    classifier().fit(*data, batch_size=32, validation_split=0.5, verbose=0, callbacks=[recorder])
+    assert [kind for kind, _ in seen] == ["batch", "test"]
+    with pytest.raises(TypeError, match="unknown hooks"):
+        callbacks.LambdaCallback(on_epoch_finish=print)

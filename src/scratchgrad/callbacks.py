@@ -485,9 +485,10 @@ class LambdaCallback(Callback):
 
     def __init__(self, **hooks):
         super().__init__()
-        unknown = set(hooks) - set(self.HOOKS)
+        valid = [name for name in dir(Callback) if name.startswith("on_")]  # any hook, as Keras takes them
+        unknown = set(hooks) - set(valid)
         if unknown:
-            raise TypeError(f"LambdaCallback got unknown hooks {sorted(unknown)}; valid: {', '.join(self.HOOKS)}")
+            raise TypeError(f"LambdaCallback got unknown hooks {sorted(unknown)}; valid: {', '.join(valid)}")
         for name, fn in hooks.items():
             if fn is not None:
                 setattr(self, name, fn)
