@@ -381,3 +381,22 @@ def test_lambda_callback_takes_every_hook(data):
     assert [kind for kind, _ in seen] == ["batch", "test"]
     with pytest.raises(TypeError, match="unknown hooks"):
         callbacks.LambdaCallback(on_epoch_finish=print)
+
+
+def test_fit_takes_a_weight_per_time_step():
+    """Sample weights shaped (samples, steps) weigh each step's loss and the weighted metrics; the numbers
+    are Keras 3.15's for this model, data and weights (SGD, two epochs, no shuffling)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 4, 3)).astype("float32"), rng.random((6, 4, 2)).astype("float32")
+    w = rng.integers(0, 2, (6, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4, 3)), layers.Dense(2)])
+    model.set_weights([np.arange(6, dtype="float32").reshape(3, 2) / 10, np.array([0.1, -0.2], "float32")])
+    model.compile("sgd", "mse", metrics=["mae"], weighted_metrics=["mae"])
+    assert model.evaluate(x, y, sample_weight=w, verbose=0, batch_size=6)[0] == pytest.approx(0.08903917, rel=1e-6)
+    history = model.fit(x, y, sample_weight=w, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+    assert history["loss"] == pytest.approx([0.088888, 0.087998], abs=1e-6)
+    assert history["weighted_mae"] == pytest.approx([0.385457, 0.383116], abs=1e-6)
+    np.testing.assert_allclose(model.get_weights()[0], [[0.001439, 0.102742], [0.201964, 0.30204],
+                                                        [0.401165, 0.50212]], atol=1e-6)
+    with pytest.raises(ValueError, match="one per sample and time step"):
+        model.fit(x, y, sample_weight=w[:5], verbose=0)

@@ -82,14 +82,17 @@ def sample_weights(sample_weight, class_weight, y, n):
     """Per-sample weights from sample_weight and/or class_weight ({class: weight}), or None."""
     weights = None
     if sample_weight is not None:
-        weights = as_array(sample_weight, "sample_weight").astype(np.float64).reshape(-1)
+        weights = as_array(sample_weight, "sample_weight").astype(np.float64)
+        if weights.ndim < 2 or weights.shape[0] != n or weights.shape[1] == 1:  # else one weight per time step
+            weights = weights.reshape(-1)
         if len(weights) != n:
-            raise ValueError(f"sample_weight has {len(weights)} entries for {n} samples")
+            raise ValueError(f"sample_weight has {len(weights)} entries for {n} samples (give one per sample, "
+                             f"or one per sample and time step: shape ({n}, steps))")
     if class_weight:
         table = class_weights(class_weight)
         labels = y if y.ndim == 1 else y.argmax(axis=-1) if y.shape[-1] > 1 else y[:, 0].round()
         cw = np.array([table.get(int(c), 1.0) for c in labels], dtype=np.float64)
-        weights = cw if weights is None else weights * cw
+        weights = cw if weights is None else weights * cw.reshape((n,) + (1,) * (weights.ndim - 1))
     return weights
 
 
