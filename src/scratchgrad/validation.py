@@ -53,7 +53,8 @@ def targets(y, n, loss, output_shape, dtype):
     if y.shape[1:] != tuple(output_shape[1:]) and not (y.ndim == 1 and tuple(output_shape[1:]) == (1,)):
         hint = f"; for {units} classes use sparse_categorical_crossentropy" if name == "binary_crossentropy" \
             and y.ndim == 1 else ""
-        raise ValueError(f"{name}: targets of shape {y.shape} do not fit the model's output {show_shape(output_shape)}{hint}")
+        raise ValueError(f"{name}: targets of shape {y.shape} do not fit the model's output "
+                         f"{show_shape(output_shape)}{hint}")
     if name in ("binary_crossentropy", "categorical_crossentropy") and (y.min() < 0 or y.max() > 1):
         raise ValueError(f"{name} needs targets in [0, 1], got values in [{y.min()}, {y.max()}]")
     return np.ascontiguousarray(y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)

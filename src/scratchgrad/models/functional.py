@@ -148,7 +148,7 @@ class Functional(Model):
         while pending:
             ready = [(layer, node) for layer, node in pending if _resolvable(node["args"], made)]
             if not ready:
-                raise ValueError(f"the functional model config cannot be wired: {[l.name for l, _ in pending]} "
+                raise ValueError(f"the functional model config cannot be wired: {[layer.name for layer, _ in pending]} "
                                  f"wait for inputs no layer makes")
             for layer, node in ready:
                 args = _resolve(node["args"], made)
