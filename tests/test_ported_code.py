@@ -400,3 +400,58 @@ def test_fit_takes_a_weight_per_time_step():
                                                         [0.401165, 0.50212]], atol=1e-6)
     with pytest.raises(ValueError, match="one per sample and time step"):
         model.fit(x, y, sample_weight=w[:5], verbose=0)
+
+
+def test_sequence_targets_for_an_output_of_unknown_length():
+    """keras.io's lstm_seq2seq: one-hot targets (samples, steps, classes) for an output (None, None, classes)."""
+    inputs = keras.Input((None, 5))
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(inputs))
+    model.compile("rmsprop", "categorical_crossentropy")
+    history = model.fit(np.zeros((8, 4, 5), "float32"), np.eye(3)[np.zeros((8, 4), int)], verbose=0).history
+    assert history["loss"][0] == pytest.approx(np.log(3), rel=1e-6)
+    with pytest.raises(ValueError, match="do not fit the model's output"):
+        model.fit(np.zeros((8, 4, 5), "float32"), np.zeros((8, 4, 2), "float32"), verbose=0)
+
+
+def test_tutorial_one_liners():
+    """Lines from keras.io examples: inference on one logit, a causal mask tiled by a computed count,
+    attention called by keyword, and Keras's older namespaces."""
+    assert float(ops.sigmoid(np.float32(0.5))) == pytest.approx(0.6224593)
+    assert float(keras.activations.sigmoid(0.0)) == 0.5
+    repeats = ops.concatenate([ops.expand_dims(ops.convert_to_tensor(2), -1), ops.convert_to_tensor([1, 1])], 0)
+    assert ops.tile(np.ones((1, 3, 3), "float32"), repeats).shape == (2, 3, 3)
+    x = np.random.default_rng(0).random((2, 5, 4)).astype("float32")
+    attention = layers.MultiHeadAttention(2, 4)
+    np.testing.assert_array_equal(attention(query=x, value=x, key=x).numpy(), attention(x, x, x).numpy())
+    symbolic = keras.Input((5, 4))
+    assert layers.MultiHeadAttention(2, 4)(query=symbolic, value=symbolic).shape == (None, 5, 4)
+    with pytest.raises(TypeError, match="needs its first argument"):
+        layers.MultiHeadAttention(2, 4)(value=x)
+    from scratchgrad.preprocessing.sequence import pad_sequences
+    assert pad_sequences([[1, 2], [3]]).tolist() == keras.preprocessing.sequence.pad_sequences([[1, 2], [3]]).tolist()
+    assert keras.preprocessing.image.img_to_array is keras.utils.img_to_array
+    assert (keras.config.floatx(), keras.config.backend(), keras.backend.epsilon()) == ("float32", "numpy", 1e-7)
+    keras.backend.clear_session()
+    assert layers.Dense(1).name == "dense" and keras.version() == keras.__version__
+    np.testing.assert_array_equal(layers.Identity()(x).numpy(), x)
+
+
+def test_floor_divide_and_mod_as_numpy_and_keras():
+    a, b = np.array([7.0, -7.0, 5.5], "float32"), np.array([3.0, 3.0, -2.0], "float32")
+    np.testing.assert_array_equal(ops.floor_divide(a, b).numpy(), np.floor_divide(a, b))
+    np.testing.assert_array_equal(ops.mod(a, b).numpy(), np.mod(a, b))
+    ints = ops.floor_divide(np.array([7, -7], "int32"), np.array(2, "int32"))
+    assert ints.dtype == np.int32 and ints.numpy().tolist() == [3, -4]
+    x = keras.Tensor(np.array([7.0, -7.0]), requires_grad=True)
+    y = keras.Tensor(np.array([3.0, 3.0]), requires_grad=True)
+    ops.sum(ops.mod(x, y)).backward()
+    np.testing.assert_array_equal(x.grad, [1, 1])
+    np.testing.assert_array_equal(y.grad, [-2, 3])
+
+
+def test_summary_takes_keras_arguments_and_shows_what_trains(capsys):
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dropout(0.1), layers.Dense(2)])
+    model.layers[0].trainable = False
+    model.summary(line_length=100, expand_nested=True, show_trainable=True)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if "(Dense)" in line or "(Dropout)" in line]
+    assert [row[-1] for row in rows] == ["N", "-", "Y"]

@@ -18,6 +18,7 @@ from scratchgrad.models import Sequential
 LAYER_EXAMPLES = {
     "Dense": (lambda: L.Dense(3, activation="tanh"), (4,)),
     "Activation": (lambda: L.Activation("softplus"), (4,)),
+    "Identity": (lambda: L.Identity(), (2, 3)),
     "ReLU": (lambda: L.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
     "Sigmoid": (lambda: L.Sigmoid(), (4,)),
     "Tanh": (lambda: L.Tanh(), (4,)),

@@ -18,7 +18,12 @@ from .tensor import Tensor
 
 __version__ = "0.1.0"
 
-_LAZY = ("datasets", "plot", "analysis", "viz", "sklearn", "saving")  # imported on first use: they are most of the import time
+
+def version():
+    return __version__
+
+
+_LAZY = ("datasets", "plot", "analysis", "viz", "sklearn", "saving", "preprocessing", "config", "backend")  # imported on first use: they are most of the import time
 
 
 def __getattr__(name):

@@ -37,6 +37,27 @@ def set_floatx(dtype):
     _floatx = dtype
 
 
+def epsilon():
+    """Keras's fuzz factor, 1e-7 (what its losses and metrics add to avoid dividing by zero)."""
+    return 1e-7
+
+
+def image_data_format():
+    return "channels_last"
+
+
+def backend():
+    """The name of the backend, as keras.backend.backend() gives it: here NumPy (CuPy arrays on a GPU)."""
+    return "numpy"
+
+
+def clear_session():
+    """Restart layer naming (dense, dense_1, ... begin again), as keras.backend.clear_session does."""
+    from .layers.base import _name_counts
+
+    _name_counts.clear()
+
+
 def to_numpy(x):
     """Copy an array to host memory as a NumPy array (a no-op for NumPy arrays)."""
     return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)

@@ -47,7 +47,7 @@ class Sigmoid(Function):
     def forward(self, x):
         xp = array_module(x)
         with np.errstate(over="ignore"):
-            y = xp.exp(-x)
+            y = xp.asarray(xp.exp(-x))  # an array even for a 0-d x (exp gives a scalar), so out= works
         y += 1
         self.y = xp.reciprocal(y, out=y)
         return self.y

@@ -247,8 +247,8 @@ class Cast(Function):
 
 
 class Compare(Function):
-    """A comparison or logical op (`name`: equal, less, logical_and, ...) with its result in `dtype`:
-    a mask with no gradient, recorded like any op so that a replayed step recomputes it."""
+    """A comparison or logical op (`name`: equal, less, logical_and, ...; or integer floor_divide) with its
+    result in `dtype`: no gradient, recorded like any op so that a replayed step recomputes it."""
 
     differentiable = False
 
@@ -787,6 +787,21 @@ def floor(x):
     return _NoGrad("floor")(as_tensor(x))
 
 
+def floor_divide(x1, x2):
+    """⌊x1 / x2⌋, flat almost everywhere: no gradient (as in Keras). Integers stay integers."""
+    x1, x2 = _pair(x1, x2)
+    if x1.dtype.kind in "iu" and x2.dtype.kind in "iu":
+        return Compare("floor_divide", np.result_type(x1.dtype, x2.dtype))(x1, x2)
+    return floor(x1 / x2)
+
+
+def mod(x1, x2):
+    """x1 - ⌊x1 / x2⌋·x2, the sign of x2 (NumPy's and Keras's rule); its gradient is 1 for x1, -⌊x1 / x2⌋
+    for x2."""
+    x1, x2 = _pair(x1, x2)
+    return x1 - floor_divide(x1, x2) * x2
+
+
 def ceil(x):
     return _NoGrad("ceil")(as_tensor(x))
 
@@ -834,7 +849,9 @@ def linspace(start, stop, num=50, dtype=None):
 def tile(x, repeats):
     """x repeated `repeats` times along each axis (as NumPy's tile), with the gradient summed back."""
     x = as_tensor(x)
-    repeats = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    if isinstance(repeats, Tensor):  # a count computed with ops (a batch size): its values, read into Python
+        repeats = repeats.numpy().tolist()
+    repeats = (int(repeats),) if np.ndim(repeats) == 0 else tuple(int(r) for r in repeats)
     if len(repeats) > x.ndim:
         x = reshape(x, (1,) * (len(repeats) - x.ndim) + x.shape)
     for axis, times in enumerate((1,) * (x.ndim - len(repeats)) + repeats):

@@ -3,7 +3,7 @@ import functools
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import clear_session, to_numpy  # noqa: F401 (keras.utils.clear_session)
 from .files import atomic_path
 from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: F401
                                   get_registered_name, get_registered_object, register_keras_serializable)
@@ -45,13 +45,6 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 
 
 one_hot = to_categorical
-
-
-def clear_session():
-    """Restart layer naming (dense, dense_1, ... begin again), as keras.utils.clear_session does."""
-    from .layers.base import _name_counts
-
-    _name_counts.clear()
 
 
 def plot_model(model, to_file=None, **options):

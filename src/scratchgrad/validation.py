@@ -50,14 +50,16 @@ def targets(y, n, loss, output_shape, dtype):
     if name == "categorical_crossentropy" and y.ndim == 1:
         raise ValueError(f"{name} needs one-hot targets of shape (n, {units}), got integer labels of shape "
                          f"{y.shape}; use sparse_categorical_crossentropy or to_categorical(y)")
-    if y.shape[1:] != tuple(output_shape[1:]) and not (y.ndim == 1 and tuple(output_shape[1:]) == (1,)):
+    fits = len(y.shape) == len(output_shape) and all(want is None or got == want  # None: any length
+                                                     for got, want in zip(y.shape[1:], output_shape[1:]))
+    if not fits and not (y.ndim == 1 and tuple(output_shape[1:]) == (1,)):
         hint = f"; for {units} classes use sparse_categorical_crossentropy" if name == "binary_crossentropy" \
             and y.ndim == 1 else ""
         raise ValueError(f"{name}: targets of shape {y.shape} do not fit the model's output "
                          f"{show_shape(output_shape)}{hint}")
     if name in ("binary_crossentropy", "categorical_crossentropy") and (y.min() < 0 or y.max() > 1):
         raise ValueError(f"{name} needs targets in [0, 1], got values in [{y.min()}, {y.max()}]")
-    return np.ascontiguousarray(y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
+    return np.ascontiguousarray(y if fits else y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
 
 
 def _sparse_labels(y, units, name, output_shape):

@@ -8,8 +8,8 @@ from .convolutional import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPo
                             GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D,
                             GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D,
                             MaxPool2D, MaxPooling1D, MaxPooling2D, SeparableConv1D, SeparableConv2D)
-from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Input, InputLayer, LeakyReLU, Masking, PReLU,
-                   ReLU, Reshape, Sigmoid, Softmax, Tanh)
+from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
+                   Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
 from .image_preprocessing import RandomRotation, RandomTranslation, RandomZoom, Resizing
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                       dot, maximum, minimum, multiply, subtract)

@@ -60,6 +60,7 @@ class _CallContext(threading.local):
 
 
 _context = _CallContext()
+_NOT_GIVEN = object()
 
 
 def _marks_built(build):
@@ -202,7 +203,12 @@ class Layer:
         self.built = True
 
     # ---- calling -----------------------------------------------------------------------------
-    def __call__(self, inputs, *args, training=None, **kwargs):
+    def __call__(self, inputs=_NOT_GIVEN, *args, training=None, **kwargs):
+        if inputs is _NOT_GIVEN:  # the first argument by its name in call(): mha(query=q, value=v)
+            first = self._call_params[0] if self._call_params else "inputs"
+            if first not in kwargs:
+                raise TypeError(f"{type(self).__name__}() needs its first argument, {first!r}")
+            inputs = kwargs.pop(first)
         if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args, *kwargs.values()])):
             return self._call_symbolic(inputs, self._positional(args, kwargs), training, kwargs)
         inputs = tree.map_structure(self._as_tensor, inputs)

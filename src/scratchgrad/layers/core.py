@@ -59,6 +59,15 @@ class Dense(Layer):
                 "bias_regularizer": serialize_regularizer(self.bias_regularizer)}
 
 
+class Identity(Layer):
+    """Passes its input (and mask) on unchanged: a placeholder in a model's structure."""
+
+    supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+
 class Activation(Layer):
     """Applies an activation by name or callable: Activation("relu")."""
 

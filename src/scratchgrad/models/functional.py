@@ -12,7 +12,7 @@ from .. import tree
 from ..backend import floatx
 from ..layers import InputLayer, Layer, deserialize, serialize
 from ..symbolic import SymbolicTensor
-from .model import Model, _count, show_shape
+from .model import Model, _count, _trains, show_shape
 
 
 class Functional(Model):
@@ -112,7 +112,7 @@ class Functional(Model):
             node = next(n for n in layer._inbound_nodes if n in self._nodes)
             links = ", ".join(_history(t) for t in _symbolic(node.inputs))
             rows.append((f"{layer.name} ({type(layer).__name__})", show_shape(_shapes(node.outputs)),
-                         _count(layer), links or "-"))
+                         _count(layer), links or "-", _trains(layer)))
         return rows
 
     def _sequential_like(self):

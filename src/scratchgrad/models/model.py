@@ -99,28 +99,35 @@ class Model(Trainer, Layer):
 
     # ---- description -------------------------------------------------------------------------
     def _summary_rows(self):
-        """(name (type), output shape, parameters, connected to) for each layer."""
-        return [(f"{layer.name} ({type(layer).__name__})", "?", _count(layer), "") for layer in self.layers]
+        """(name (type), output shape, parameters, connected to, trainable) for each layer."""
+        return [(f"{layer.name} ({type(layer).__name__})", "?", _count(layer), "", _trains(layer))
+                for layer in self.layers]
 
-    def summary(self, print_fn=print):
-        """Print a Keras-style table: each layer's output shape and parameter count, then the totals."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        """Print a Keras-style table: each layer's output shape and parameter count (and, with show_trainable,
+        whether it trains), then the totals. Keras's line_length, positions, expand_nested and layer_range
+        are taken; the layout is this one."""
         rows = self._summary_rows()
         connected = not self._sequential_like()  # Keras shows the links of a graph that is not a chain only
         total = self.count_params()
         trainable = sum(w.size for w in self.trainable_weights)
         itemsize = np.dtype(self.dtype).itemsize
-        width = 72 + (30 if connected else 0)
+        width = 72 + (30 if connected else 0) + (11 if show_trainable else 0)
         line, thick = "_" * width, "=" * width
         head = f"{'Layer (type)':<34}{'Output Shape':<24}{'Param #':>14}" + ("  Connected to" if connected else "")
+        head = f"{head:<{width - 11}}  Trainable" if show_trainable else head
         lines = [f'Model: "{self.name}"', line, head, thick]
-        for name, out, params, links in rows:  # a long cell wraps within its column, as in Keras
+        for name, out, params, links, trains in rows:  # a long cell wraps within its column, as in Keras
             cells = zip_longest(textwrap.wrap(name, 33), textwrap.wrap(out, 23), [params],
-                                textwrap.wrap(links, 28) if connected else [], fillvalue="")
-            lines += [f"{a:<34}{b:<24}{c:>14}" + (f"  {d}" if connected else "") for a, b, c, d in cells]
+                                textwrap.wrap(links, 28) if connected else [], [trains], fillvalue="")
+            for a, b, c, d, e in cells:
+                text = f"{a:<34}{b:<24}{c:>14}" + (f"  {d}" if connected else "")
+                lines.append(f"{text:<{width - 11}}  {e}".rstrip() if show_trainable else text)
         lines += [thick, f"Total params: {total:,} ({_size(total * itemsize)})",
                   f"Trainable params: {trainable:,} ({_size(trainable * itemsize)})",
                   f"Non-trainable params: {total - trainable:,} ({_size((total - trainable) * itemsize)})", line]
-        print_fn("\n".join(lines))
+        (print_fn or print)("\n".join(lines))
 
     def _sequential_like(self):
         """Whether the layers form one chain (Sequential and subclassed models are shown as one)."""
@@ -211,6 +218,11 @@ def _with_batch(shape):
 
 def _count(layer):
     return f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+
+
+def _trains(layer):
+    """summary's Trainable column: Y or N, or - for a layer without weights (as Keras shows it)."""
+    return "-" if not layer.weights else "Y" if layer.trainable else "N"
 
 
 def show_shape(shape):

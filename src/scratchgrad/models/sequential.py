@@ -2,7 +2,7 @@
 from ..backend import floatx
 from ..layers import Input, InputLayer, Layer
 from ..symbolic import SymbolicTensor
-from .model import Model, _count, _is_shape, show_shape
+from .model import Model, _count, _is_shape, _trains, show_shape
 
 
 class Sequential(Model):
@@ -125,7 +125,8 @@ class Sequential(Model):
         for layer in self._layers:
             if shape is not None:
                 shape = layer.compute_output_shape(shape)
-            rows.append((f"{layer.name} ({type(layer).__name__})", show_shape(shape), _count(layer), ""))
+            rows.append((f"{layer.name} ({type(layer).__name__})", show_shape(shape), _count(layer), "",
+                         _trains(layer)))
         return rows
 
     def get_config(self):
