@@ -455,3 +455,14 @@ def test_summary_takes_keras_arguments_and_shows_what_trains(capsys):
     model.summary(line_length=100, expand_nested=True, show_trainable=True)
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if "(Dense)" in line or "(Dropout)" in line]
     assert [row[-1] for row in rows] == ["N", "-", "Y"]
+
+
+def test_a_model_with_one_loss_among_its_outputs_takes_one_y():
+    """The miniature GPT's compile(loss=[loss_fn, None]) with one y; Keras 3.15 logs loss and out_mae only."""
+    inputs = keras.Input((4,))
+    hidden = layers.Dense(3, name="h")(inputs)
+    model = keras.Model(inputs, [layers.Dense(2, name="out")(hidden), hidden])
+    model.compile("adam", loss=["mse", None], metrics=[["mae"], None])
+    x, y = np.zeros((8, 4), "float32"), np.zeros((8, 2), "float32")
+    assert sorted(model.fit(x, y, verbose=0).history) == ["loss", "out_mae"]
+    assert model.evaluate(x, y, verbose=0) == [0.0, 0.0]

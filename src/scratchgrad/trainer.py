@@ -187,7 +187,7 @@ class Trainer:
             total = extra if total is None else total + extra
         if total is None:
             raise ValueError("nothing to minimize: compile() got no loss and the model adds none (add_loss)")
-        return total, outs, parts if len(outs) > 1 else []
+        return total, outs, parts if len(parts) > 1 else []  # per-output losses are logged when several
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of `y_pred` against `y` plus the model's own losses (Keras's compute_loss)."""
@@ -322,6 +322,9 @@ class Trainer:
             if unknown:
                 raise ValueError(f"y names outputs {sorted(unknown)}; the model's outputs are {names}")
             return [y.get(name) for name in names]
+        with_loss = [i for i, loss in enumerate(self._per_output(self.loss, names, "loss")) if loss is not None]
+        if len(names) > 1 and len(with_loss) == 1 and not isinstance(y, (list, tuple)):
+            return [y if i == with_loss[0] else None for i in range(len(names))]  # the one output with a loss
         if len(names) > 1:
             if not isinstance(y, (list, tuple)) or len(y) != len(names):
                 raise ValueError(f"the model has {len(names)} outputs {names}: give y as a list or dict of as many")
@@ -655,7 +658,7 @@ class _Tracker:
     def __init__(self, model):
         self.metrics = [(model._target_position[i], i, metric) for i, metric in model.compiled_metrics]
         names = getattr(model, "_names", [])
-        self.names = [names[i] for i in model._targeted] if len(names) > 1 else []
+        self.names = [names[i] for i in model._targeted] if len(model._targeted) > 1 else []
         for m in model.metrics:
             m.reset_state()
         self.loss_total, self.count = 0.0, 0
