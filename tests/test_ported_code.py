@@ -466,3 +466,26 @@ def test_a_model_with_one_loss_among_its_outputs_takes_one_y():
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 2), "float32")
     assert sorted(model.fit(x, y, verbose=0).history) == ["loss", "out_mae"]
     assert model.evaluate(x, y, verbose=0) == [0.0, 0.0]
+
+
+def test_a_subclassed_model_called_on_a_dict():
+    """keras.io's endpoint layer pattern: call(inputs) reads inputs["..."]; fit, evaluate and predict pass
+    the dict as given, and (n, 1) sample weights weigh (n,) metric values as Keras squeezes them."""
+    class TwoInputs(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(1), layers.Dense(1)
+
+        def call(self, inputs):
+            return self.a(inputs["a"]) + self.b(inputs["b"])
+
+    x = {"a": np.zeros((8, 3), "float32"), "b": np.ones((8, 2), "float32")}
+    model = TwoInputs()
+    assert model.predict(x, verbose=0).shape == (8, 1)
+    model.compile("sgd", "mse", metrics=["mae"])
+    model.fit(x, np.zeros((8, 1)), verbose=0)
+    expected = np.abs(model.predict(x, verbose=0)).mean()
+    assert model.evaluate(x, np.zeros((8, 1)), verbose=0)[1] == pytest.approx(expected, rel=1e-5)
+    accuracy = keras.metrics.BinaryAccuracy()
+    accuracy.update_state(np.array([[1.0], [0.0]]), np.array([[0.9], [0.9]]), np.array([[1.0], [0.0]]))
+    assert accuracy.result() == 1.0

@@ -120,6 +120,8 @@ def _weights(sample_weight, values):
     if sample_weight is None:
         return np.ones_like(values)
     w = _array(sample_weight)
+    if w.ndim == values.ndim + 1 and w.shape[-1] == 1:  # (n, 1) weights for (n,) values, as Keras squeezes
+        w = w[..., 0]
     w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
     return np.broadcast_to(w, values.shape)
 

@@ -169,7 +169,14 @@ class Trainer:
 
     # ---- the loss ----------------------------------------------------------------------------
     def _model_input(self, xs):
-        return xs[0] if len(xs) == 1 else list(xs)
+        """The arrays in the form call() takes: one, a list, or a dict by the names x came with (a subclassed
+        model's call(inputs) reading inputs["a"])."""
+        keys = getattr(self, "_input_keys", None)
+        return dict(zip(keys, xs)) if keys else xs[0] if len(xs) == 1 else list(xs)
+
+    def _build_from(self, xs):
+        if not self.built:
+            self.build(self._model_input([(None,) + a.shape[1:] for a in xs]))
 
     def _loss_graph(self, xs, ys, weights=None, training=True):
         """Forward and loss on Tensors: (total loss, the outputs (logits when fused), per-output losses)."""
@@ -288,6 +295,7 @@ class Trainer:
         """x as a list of checked arrays, one per model input (a dict may name them by input)."""
         names = getattr(self, "input_names", None)
         expected = tree.flatten(self.input_shape, is_leaf=_is_shape) if self.built and self.input_shape else None
+        self._input_keys = sorted(x) if isinstance(x, dict) and not names else None
         if isinstance(x, dict) and names and set(names) <= set(x):
             leaves = [x[name] for name in names]
         elif isinstance(x, dict) or self._several_inputs(x, expected):
@@ -335,9 +343,7 @@ class Trainer:
         """Convert and check x (and y) at the boundary; build the model from x if needed."""
         self._check_compiled()
         xs = self._features(x)
-        if not self.built:
-            shapes = [(None,) + a.shape[1:] for a in xs]
-            self.build(shapes[0] if len(shapes) == 1 else shapes)
+        self._build_from(xs)
         n = len(xs[0])
         raw = self._targets(y)
         shapes = tree.flatten(self.output_shape, is_leaf=_is_shape)
@@ -560,9 +566,7 @@ class Trainer:
             x, _, _, batch_size = _materialize(x, steps)
         batch_size = data.check_batch_size(batch_size)
         xs = self._features(x)
-        if not self.built:
-            shapes = [(None,) + a.shape[1:] for a in xs]
-            self.build(shapes[0] if len(shapes) == 1 else shapes)
+        self._build_from(xs)
         self.train(False)
         hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
         hooks.on_predict_begin()
