@@ -489,3 +489,32 @@ def test_a_subclassed_model_called_on_a_dict():
     accuracy = keras.metrics.BinaryAccuracy()
     accuracy.update_state(np.array([[1.0], [0.0]]), np.array([[0.9], [0.9]]), np.array([[1.0], [0.0]]))
     assert accuracy.result() == 1.0
+
+
+def test_a_convolution_subclass_standardizing_its_kernel():
+    """keras.io's subclassing_conv_layers recipe, both ways: convolution_op overridden (it was silently
+    ignored), and called from call(); plus ops.conv on sequences. The numbers are Keras 3.15's."""
+    class WithOverride(layers.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            mean, var = ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+            return ops.conv(inputs, (kernel - mean) / ops.sqrt(var + 1e-10), padding="valid",
+                            strides=list(self.strides), dilation_rate=list(self.dilation_rate))
+
+    class WithCall(layers.Conv2D):
+        def call(self, inputs):
+            mean, var = ops.moments(self.kernel, axes=[0, 1, 2], keepdims=True)
+            return self.convolution_op(inputs, (self.kernel - mean) / ops.sqrt(var + 1e-10)) + self.bias
+
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 6, 6, 3)).astype("float32")
+    for cls, keras_row in ((WithOverride, [-2.8191, 2.2192, 3.9847, 2.4107]),
+                           (WithCall, [0.1314, 1.7983, 2.3953, 2.7559])):
+        conv = cls(4, 3)
+        conv.build(x.shape)
+        conv.set_weights([rng.standard_normal((3, 3, 3, 4)).astype("float32"), np.arange(4, dtype="float32")])
+        np.testing.assert_allclose(conv(x).numpy()[0, 0, 0], keras_row, atol=1e-4)
+    kernel, steps = rng.standard_normal((3, 2, 5)).astype("float32"), rng.random((2, 9, 2)).astype("float32")
+    np.testing.assert_allclose(ops.conv(steps, kernel, strides=2, padding="same").numpy()[0, :, 0],
+                               [0.8193, 0.6836, 2.0071, 1.3797, 1.3869], atol=1e-4)
+    np.testing.assert_allclose(ops.conv(steps, kernel, dilation_rate=2).numpy()[1, :, 1],
+                               [1.9578, 1.9871, 2.517, 2.1972, 2.1827], atol=1e-4)

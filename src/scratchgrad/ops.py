@@ -1413,6 +1413,28 @@ gelu, silu, relu6, selu, hard_sigmoid, softsign, mish = (
 leaky_relu = _delegate("functional", "leaky_relu")
 
 
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """keras.ops.conv for sequences and images: the kernel (*window, in_channels, filters) in Keras's layout,
+    no bias. A sequence is convolved as an image one row high."""
+    from .convolution import conv2d
+
+    x, kernel = as_tensor(inputs), as_tensor(kernel)
+    rank = kernel.ndim - 2
+    if rank not in (1, 2) or x.ndim != rank + 2:
+        raise ValueError(f"conv takes (batch, *{rank}-D window, channels) inputs with a (*window, in, out) kernel "
+                         f"for 1-D or 2-D windows, got inputs of shape {x.shape} and a kernel of shape {kernel.shape}")
+    def sizes(v):
+        return (int(v),) * rank if np.ndim(v) == 0 else tuple(int(d) for d in v)
+    if max(sizes(dilation_rate)) > 1:
+        kernel = dilate(kernel, sizes(dilation_rate) + (1, 1))
+    data_format = data_format or "channels_last"
+    if rank == 2:
+        return conv2d(x, kernel, None, sizes(strides), padding, data_format)
+    row = 1 if data_format == "channels_last" else 2
+    out = conv2d(expand_dims(x, row), expand_dims(kernel, 0), None, (1,) + sizes(strides), padding, data_format)
+    return squeeze(out, row)
+
+
 # ---- control flow: Keras's functional forms, run as the Python they stand for ----------------------
 # (a step that reads a value into Python to branch is replayed by running it again, not from its plan)
 def cond(pred, true_fn, false_fn):

@@ -116,22 +116,36 @@ class _Conv(Layer):
 
     def _kernel(self):
         """The kernel to convolve with: `_grouped_kernel`, dilated by dilation_rate."""
-        kernel = self._grouped_kernel()
-        if max(self.dilation_rate) > 1:
-            kernel = ops.dilate(kernel, self.dilation_rate + (1, 1))
-        return kernel
+        return self._dilated(self._grouped_kernel())
 
-    def _convolve(self, x, kernel, strides, padding):
-        """x convolved with a kernel in Keras's layout, plus the bias: sequences as one-row images."""
+    def _dilated(self, kernel):
+        return ops.dilate(kernel, self.dilation_rate + (1, 1)) if max(self.dilation_rate) > 1 else kernel
+
+    def _convolve(self, x, kernel, strides, padding, bias):
+        """x convolved with a kernel in Keras's layout, plus `bias` (or None): sequences as one-row images."""
         if self.rank == 2:
-            return _grouped(x, kernel, self.bias, self.groups, strides, padding, self.data_format)
+            return _grouped(x, kernel, bias, self.groups, strides, padding, self.data_format)
         image_kernel = kernel.reshape((1,) + kernel.shape)
         return _through_images(self, x, kernel.shape[0], padding, lambda images: _grouped(
-            images, image_kernel, self.bias, self.groups, (1,) + strides, padding, self.data_format),
+            images, image_kernel, bias, self.groups, (1,) + strides, padding, self.data_format),
             channels=kernel.shape[1] * self.groups)
 
+    def _conv(self, x, kernel, bias):
+        """This layer's convolution (its strides and padding) with an already dilated kernel."""
+        return self._convolve(x, kernel, self.strides, self.padding, bias)
+
+    def convolution_op(self, inputs, kernel):
+        """The convolution alone, no bias: Keras's hook. A subclass may override it (to standardize the kernel,
+        say); the layer then adds the bias after it, instead of in the same product."""
+        return self._conv(inputs, self._dilated(kernel), None)
+
     def call_without_activation(self, x, training=False):
-        return self._convolve(x, self._kernel(), self.strides, self.padding)
+        if type(self).convolution_op is not _Conv.convolution_op:
+            y = self.convolution_op(x, self._grouped_kernel())
+            if self.bias is None:
+                return y
+            return y + (ops.reshape(self.bias, (-1,) + (1,) * self.rank) if self.channel_axis == 1 else self.bias)
+        return self._conv(x, self._kernel(), self.bias)
 
     def call(self, x, training=False):
         return self.activation(self.call_without_activation(x, training))
@@ -175,13 +189,12 @@ class Conv1D(_Conv):
 
     rank, paddings = 1, C.PADDINGS + ("causal",)
 
-    def call_without_activation(self, x, training=False):
-        kernel = self._kernel()
+    def _conv(self, x, kernel, bias):
         if self.padding != "causal":
-            return self._convolve(x, kernel, self.strides, self.padding)
+            return self._convolve(x, kernel, self.strides, self.padding, bias)
         widths = [(0, 0)] * x.ndim
         widths[2 if self.data_format == "channels_first" else 1] = (kernel.shape[0] - 1, 0)
-        return self._convolve(ops.pad(x, widths), kernel, self.strides, "valid")
+        return self._convolve(ops.pad(x, widths), kernel, self.strides, "valid", bias)
 
 
 class _DepthwiseConv(_Conv):
@@ -310,7 +323,7 @@ class _ConvTranspose(_Conv):
         x = ops.pad(ops.dilate(x, factors), widths)
         rank = self.rank
         flipped = kernel[(slice(None, None, -1),) * rank].transpose(tuple(range(rank)) + (rank + 1, rank))
-        return self._convolve(x, flipped, (1,) * rank, "valid")  # flipped: (*kernel_size, in_channels, filters)
+        return self._convolve(x, flipped, (1,) * rank, "valid", self.bias)  # flipped: (*kernel, in, filters)
 
 
 class Conv2DTranspose(_ConvTranspose):
