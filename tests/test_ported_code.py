@@ -518,3 +518,16 @@ def test_a_convolution_subclass_standardizing_its_kernel():
                                [0.8193, 0.6836, 2.0071, 1.3797, 1.3869], atol=1e-4)
     np.testing.assert_allclose(ops.conv(steps, kernel, dilation_rate=2).numpy()[1, :, 1],
                                [1.9578, 1.9871, 2.517, 2.1972, 2.1827], atol=1e-4)
+
+
+def test_random_distributions_keras_code_samples_from():
+    """Mixup's Beta weights, gamma and binomial draws, and categorical sampling from logits."""
+    beta = keras.random.beta((20000,), 0.4, 0.4, seed=1).numpy()
+    assert beta.dtype == np.float32 and 0 <= beta.min() and beta.max() <= 1 and abs(beta.mean() - 0.5) < 0.02
+    assert abs(keras.random.gamma((20000,), 2.0, seed=1).numpy().mean() - 2.0) < 0.05
+    assert set(keras.random.binomial((100,), 3, 0.5, seed=1).numpy().tolist()) <= {0, 1, 2, 3}
+    draws = keras.random.categorical(np.log([[0.1, 0.9], [0.7, 0.3]]), 20000, seed=3).numpy()
+    assert draws.dtype == np.int32 and draws.shape == (2, 20000)
+    np.testing.assert_allclose(draws.mean(axis=1), [0.9, 0.3], atol=0.02)
+    np.testing.assert_array_equal(keras.random.categorical([[0.0, 1.0]], 5, seed=7).numpy(),
+                                  keras.random.categorical([[0.0, 1.0]], 5, seed=7).numpy())  # an int seed repeats

@@ -116,6 +116,50 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     return _draw_op(randint_draw, shape, dtype, seed)
 
 
+def gamma(shape, alpha, dtype=None, seed=None):
+    def gamma_draw(rng, size):
+        return rng.gamma(alpha, 1.0, size)
+
+    return _draw_op(gamma_draw, shape, dtype, seed)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Beta(alpha, beta) draws (mixup's mixing weights)."""
+    def beta_draw(rng, size):
+        return rng.beta(alpha, beta, size)
+
+    return _draw_op(beta_draw, shape, dtype, seed)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    def binomial_draw(rng, size):
+        return rng.binomial(counts, probabilities, size)
+
+    return _draw_op(binomial_draw, shape, dtype, seed)
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """For each row of `logits` (batch, classes), `num_samples` class indices drawn with probabilities
+    softmax(logits): the argmax of logits plus Gumbel noise (the Gumbel-max trick)."""
+    from .autograd import Function
+    from .backend import to_numpy
+    from .tensor import as_tensor
+
+    generator(seed)
+    logits = as_tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"categorical takes logits of shape (batch, classes), got {logits.shape}")
+
+    class Categorical(Function):
+        differentiable = False
+
+        def forward(self, x):
+            noise = generator(seed).gumbel(size=(x.shape[0], int(num_samples), x.shape[1]))
+            return (to_numpy(x)[:, None, :] + noise).argmax(axis=-1).astype(dtype)
+
+    return Categorical()(logits)
+
+
 def dropout(inputs, rate, noise_shape=None, seed=None):
     """Inverted dropout with a fresh mask per call; `noise_shape` (None entries: inputs' size) shares
     one draw along the axes where it is 1."""
