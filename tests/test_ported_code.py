@@ -531,3 +531,15 @@ def test_random_distributions_keras_code_samples_from():
     np.testing.assert_allclose(draws.mean(axis=1), [0.9, 0.3], atol=0.02)
     np.testing.assert_array_equal(keras.random.categorical([[0.0, 1.0]], 5, seed=7).numpy(),
                                   keras.random.categorical([[0.0, 1.0]], 5, seed=7).numpy())  # an int seed repeats
+
+
+def test_a_model_that_takes_raw_strings():
+    """Deep Learning with Python's inference model: keras.Input(shape=(1,), dtype="string") into
+    TextVectorization."""
+    vectorize = layers.TextVectorization(max_tokens=20, output_sequence_length=4)
+    vectorize.adapt(["the cat sat", "a dog ran fast"])
+    text = keras.Input(shape=(1,), dtype="string")
+    model = keras.Model(text, layers.Dense(1)(layers.Flatten()(layers.Embedding(20, 2)(vectorize(text)))))
+    assert model.predict(np.array([["the cat"], ["a dog"]]), verbose=0).shape == (2, 1)
+    assert model.get_config()["layers"][0]["config"]["dtype"] == "string"  # as Keras writes it
+    assert keras.Model.from_config(model.get_config()).inputs[0].dtype.kind == "U"

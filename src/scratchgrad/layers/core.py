@@ -315,6 +315,7 @@ class InputLayer(Layer):
         if sparse:
             raise NotImplementedError("sparse inputs are not supported")
         shape = tuple(np.atleast_1d(shape).tolist()) if not isinstance(shape, (tuple, list)) else tuple(shape)
+        dtype = np.str_ if dtype == "string" else dtype  # Keras's name for text: NumPy's str arrays here
         super().__init__(input_shape=shape, dtype=dtype or floatx(), name=name, **kwargs)
         self.batch_size = batch_size
         self.built = True
@@ -325,8 +326,8 @@ class InputLayer(Layer):
         return x
 
     def get_config(self):
-        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": self.dtype.name, "sparse": False,
-                "name": self.name}
+        dtype = "string" if self.dtype.kind in "US" else self.dtype.name  # text, named as Keras names it
+        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": dtype, "sparse": False, "name": self.name}
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
