@@ -327,7 +327,8 @@ class InputLayer(Layer):
 
     def get_config(self):
         dtype = "string" if self.dtype.kind in "US" else self.dtype.name  # text, named as Keras names it
-        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": dtype, "sparse": False, "name": self.name}
+        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": dtype, "sparse": False,
+                "name": self.name}
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
