@@ -543,3 +543,39 @@ def test_a_model_that_takes_raw_strings():
     assert model.predict(np.array([["the cat"], ["a dog"]]), verbose=0).shape == (2, 1)
     assert model.get_config()["layers"][0]["config"]["dtype"] == "string"  # as Keras writes it
     assert keras.Model.from_config(model.get_config()).inputs[0].dtype.kind == "U"
+
+
+def test_third_read_mends():
+    """compute_loss and metrics_names follow fit's routing for one loss among outputs; a dict x keeps its
+    order and nesting; class_weight refuses per-step targets; mod near exact multiples; a grouped ops.conv."""
+    inputs = keras.Input((4,))
+    hidden = layers.Dense(3, name="h")(inputs)
+    model = keras.Model(inputs, [hidden, layers.Dense(2, name="o")(hidden)])
+    model.compile("sgd", loss=[None, "mse"], metrics=[None, ["mae"]])
+    x, y = np.random.default_rng(1).random((8, 4)).astype("float32"), np.zeros((8, 2), "float32")
+    model.fit(x, y, verbose=0)
+    assert model.metrics_names == ["loss", "o_mae"]
+    assert float(model.compute_loss(x, y, model(x))) == pytest.approx(float((model(x)[1].numpy() ** 2).mean()))
+
+    def leaves(d):
+        for value in d.values():
+            yield from leaves(value) if isinstance(value, dict) else [value]
+
+    class Joined(keras.Model):
+        def call(self, inputs):
+            return ops.concatenate(list(leaves(inputs)), -1)
+
+    out = Joined().predict({"b": np.ones((2, 1)), "a": {"d": np.full((2, 1), 2.0), "c": np.zeros((2, 2))}}, verbose=0)
+    assert out[0].tolist() == [1, 2, 0, 0]  # the user's key order, nesting kept, as Keras passes it
+    classifier_ = keras.Sequential([keras.Input((4, 3)), layers.Dense(2, activation="softmax")])
+    classifier_.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="class_weight needs one class per sample"):
+        classifier_.fit(np.zeros((3, 4, 3), "float32"), np.zeros((3, 4), int), class_weight={0: 1, 1: 2}, verbose=0)
+    a, b = np.array([1.0, 0.3, 7.0], "float32"), np.array([0.1, 0.1, 0.7], "float32")
+    np.testing.assert_array_equal(ops.mod(a, b).numpy(), np.mod(a, b))
+    rng = np.random.default_rng(2)
+    images, kernel = rng.random((1, 5, 5, 4)).astype("float32"), rng.random((3, 3, 2, 4)).astype("float32")
+    grouped = layers.Conv2D(4, 3, groups=2)
+    grouped.build(images.shape)
+    grouped.set_weights([kernel, np.zeros(4, "float32")])
+    np.testing.assert_allclose(ops.conv(images, kernel).numpy(), grouped(images).numpy(), rtol=1e-6)

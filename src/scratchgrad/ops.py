@@ -795,11 +795,23 @@ def floor_divide(x1, x2):
     return floor(x1 / x2)
 
 
+class Mod(Function):
+    """x1 mod x2 with the sign of x2 (NumPy's and Keras's rule), computed by the array module (x1 - ⌊x1/x2⌋·x2
+    written out rounds to 0 near exact multiples); its gradient is 1 for x1 and -⌊x1 / x2⌋ for x2."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return array_module(a).mod(a, b)
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = sum_to(gy, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(-gy * array_module(a).floor_divide(a, b), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
 def mod(x1, x2):
-    """x1 - ⌊x1 / x2⌋·x2, the sign of x2 (NumPy's and Keras's rule); its gradient is 1 for x1, -⌊x1 / x2⌋
-    for x2."""
-    x1, x2 = _pair(x1, x2)
-    return x1 - floor_divide(x1, x2) * x2
+    return Mod()(*_pair(x1, x2))
 
 
 def ceil(x):
@@ -1414,9 +1426,10 @@ leaky_relu = _delegate("functional", "leaky_relu")
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """keras.ops.conv for sequences and images: the kernel (*window, in_channels, filters) in Keras's layout,
-    no bias. A sequence is convolved as an image one row high."""
-    from .convolution import conv2d
+    """keras.ops.conv for sequences and images: the kernel (*window, in_channels / groups, filters) in Keras's
+    layout (groups: the input's channels over the kernel's), no bias. A sequence is convolved as an image one
+    row high."""
+    from .layers.convolutional import _grouped
 
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     rank = kernel.ndim - 2
@@ -1428,10 +1441,12 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     if max(sizes(dilation_rate)) > 1:
         kernel = dilate(kernel, sizes(dilation_rate) + (1, 1))
     data_format = data_format or "channels_last"
+    groups = x.shape[1 if data_format == "channels_first" else -1] // kernel.shape[-2]
     if rank == 2:
-        return conv2d(x, kernel, None, sizes(strides), padding, data_format)
+        return _grouped(x, kernel, None, groups, sizes(strides), padding, data_format)
     row = 1 if data_format == "channels_last" else 2
-    out = conv2d(expand_dims(x, row), expand_dims(kernel, 0), None, (1,) + sizes(strides), padding, data_format)
+    out = _grouped(expand_dims(x, row), expand_dims(kernel, 0), None, groups, (1,) + sizes(strides), padding,
+                   data_format)
     return squeeze(out, row)
 
 

@@ -142,7 +142,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     """For each row of `logits` (batch, classes), `num_samples` class indices drawn with probabilities
     softmax(logits): the argmax of logits plus Gumbel noise (the Gumbel-max trick)."""
     from .autograd import Function
-    from .backend import to_numpy
+    from .backend import array_module, to_numpy
     from .tensor import as_tensor
 
     generator(seed)
@@ -155,7 +155,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 
         def forward(self, x):
             noise = generator(seed).gumbel(size=(x.shape[0], int(num_samples), x.shape[1]))
-            return (to_numpy(x)[:, None, :] + noise).argmax(axis=-1).astype(dtype)
+            return array_module(x).asarray((to_numpy(x)[:, None, :] + noise).argmax(axis=-1).astype(dtype))
 
     return Categorical()(logits)
 

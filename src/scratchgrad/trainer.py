@@ -49,6 +49,7 @@ class Trainer:
     run_eagerly = False
     jit_compile = "auto"
     _plans = None
+    _takes_dicts = True  # a subclassed model's call() may take x as a dict (Sequential's may not, as in Keras)
 
     # ---- compile -----------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -161,7 +162,8 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return ["loss"] + ([f"{n}_loss" for n in self._names] if len(getattr(self, "_names", [])) > 1 else []) \
+        targeted = getattr(self, "_targeted", [])  # per-output losses are logged when several outputs have one
+        return ["loss"] + ([f"{self._names[i]}_loss" for i in targeted] if len(targeted) > 1 else []) \
             + self._metric_names()
 
     def _metric_names(self):
@@ -169,10 +171,10 @@ class Trainer:
 
     # ---- the loss ----------------------------------------------------------------------------
     def _model_input(self, xs):
-        """The arrays in the form call() takes: one, a list, or a dict by the names x came with (a subclassed
-        model's call(inputs) reading inputs["a"])."""
-        keys = getattr(self, "_input_keys", None)
-        return dict(zip(keys, xs)) if keys else xs[0] if len(xs) == 1 else list(xs)
+        """The arrays in the form call() takes: one, a list, or the dict x came as (a subclassed model's
+        call(inputs) reading inputs["a"]; nested dicts too, keys in the user's order)."""
+        structure = getattr(self, "_input_structure", None)
+        return tree.pack_like(structure, xs) if structure is not None else xs[0] if len(xs) == 1 else list(xs)
 
     def _build_from(self, xs):
         if not self.built:
@@ -198,7 +200,7 @@ class Trainer:
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of `y_pred` against `y` plus the model's own losses (Keras's compute_loss)."""
-        preds, targets = tree.flatten(y_pred), tree.flatten(y)
+        preds, targets = tree.flatten(y_pred), self._targets(y)  # y routed to outputs as fit routes it
         total = None
         for loss, weight, p, t in zip(self._output_losses, self._weights_per_output, preds, targets):
             if loss is not None:
@@ -210,7 +212,7 @@ class Trainer:
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics with this batch and return {name: result}."""
-        preds, targets = tree.flatten(y_pred), tree.flatten(y)
+        preds, targets = tree.flatten(y_pred), self._targets(y)  # y routed to outputs as fit routes it
         for i, metric in self.compiled_metrics:
             weights = sample_weight if getattr(metric, "weighted", False) else None
             metric.update_state(targets[i], preds[i], sample_weight=weights)
@@ -295,7 +297,7 @@ class Trainer:
         """x as a list of checked arrays, one per model input (a dict may name them by input)."""
         names = getattr(self, "input_names", None)
         expected = tree.flatten(self.input_shape, is_leaf=_is_shape) if self.built and self.input_shape else None
-        self._input_keys = sorted(x) if isinstance(x, dict) and not names else None
+        self._input_structure = x if isinstance(x, dict) and not names and self._takes_dicts else None
         if isinstance(x, dict) and names and set(names) <= set(x):
             leaves = [x[name] for name in names]
         elif isinstance(x, dict) or self._several_inputs(x, expected):
@@ -359,7 +361,8 @@ class Trainer:
         if isinstance(sample_weight, (list, tuple, dict)) and len(self._targeted) > 1:
             raise NotImplementedError("one sample_weight array per output is not supported: give one array, "
                                       "used for every output's loss")
-        weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n)
+        sparse = bool(ys) and self._output_losses[self._targeted[0]].sparse_targets
+        weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n, sparse)
         if not self._targeted and y is not None:  # no loss reads y: a custom train_step gets it as given
             ys = [data.as_samples(a, n, "y") for a in raw if a is not None]
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())

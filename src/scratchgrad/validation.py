@@ -81,7 +81,7 @@ def _sparse_labels(y, units, name, output_shape):
     return y.astype(np.int64)
 
 
-def sample_weights(sample_weight, class_weight, y, n):
+def sample_weights(sample_weight, class_weight, y, n, sparse=False):
     """Per-sample weights from sample_weight and/or class_weight ({class: weight}), or None."""
     weights = None
     if sample_weight is not None:
@@ -93,7 +93,10 @@ def sample_weights(sample_weight, class_weight, y, n):
                              f"or one per sample and time step: shape ({n}, steps))")
     if class_weight:
         table = class_weights(class_weight)
-        labels = y if y.ndim == 1 else y.argmax(axis=-1) if y.shape[-1] > 1 else y[:, 0].round()
+        labels = y if sparse or y.ndim == 1 else y.argmax(axis=-1) if y.shape[-1] > 1 else y[..., 0].round()
+        if labels.ndim != 1:
+            raise ValueError(f"class_weight needs one class per sample; these targets have one per sample and time "
+                             f"step (shape {y.shape}): weigh the steps with sample_weight of shape ({n}, steps)")
         cw = np.array([table.get(int(c), 1.0) for c in labels], dtype=np.float64)
         weights = cw if weights is None else weights * cw.reshape((n,) + (1,) * (weights.ndim - 1))
     return weights

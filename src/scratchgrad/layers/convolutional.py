@@ -66,6 +66,7 @@ class _Conv(Layer):
     `groups` splits the channels into independent convolutions. `rank` is 1 for sequences, 2 for images."""
 
     rank, paddings = 2, C.PADDINGS
+    _calls_convolution_op = False  # Keras's Conv2D (and 3D) run a subclass's convolution_op; the others do not
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
                  dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -140,7 +141,7 @@ class _Conv(Layer):
         return self._conv(inputs, self._dilated(kernel), None)
 
     def call_without_activation(self, x, training=False):
-        if type(self).convolution_op is not _Conv.convolution_op:
+        if self._calls_convolution_op and type(self).convolution_op is not _Conv.convolution_op:
             y = self.convolution_op(x, self._grouped_kernel())
             if self.bias is None:
                 return y
@@ -180,6 +181,8 @@ def _grouped(x, kernel, bias, groups, strides, padding, data_format):
 
 class Conv2D(_Conv):
     """2-D convolution of images: kernel (kh, kw, in_channels / groups, filters)."""
+
+    _calls_convolution_op = True
 
 
 class Conv1D(_Conv):

@@ -9,6 +9,8 @@ class Sequential(Model):
     """A linear stack of layers. Built from a list or with `add()`; weights are created from
     `Input(shape)`, the first layer's `input_shape`/`input_dim`, or the first batch it sees."""
 
+    _takes_dicts = False
+
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._layers = []
