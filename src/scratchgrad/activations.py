@@ -11,14 +11,13 @@ textbook's 0.01 is one argument away: leaky_relu(x, 0.01)).
 """
 import math
 
-
 from . import functional as F
 from . import ops
 from .autograd import Function
 from .backend import array_module
 from .functional import activation, elu, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, step, \
     tanh  # noqa: F401  (re-exported: keras.activations.relu, ...)
-from .object_registration import function_name, lookup
+from .object_registration import function_name, lookup, stands_for
 from .tensor import as_tensor
 
 ACTIVATIONS = F.ACTIVATIONS
@@ -262,7 +261,7 @@ def get(activation):
     if isinstance(activation, str):
         custom = lookup(activation)
         if custom is not None:
-            if isinstance(custom, type) or not callable(custom):
+            if not stands_for(custom):
                 raise ValueError(f"activation {activation!r} names {custom!r:.80}, which is not a function")
             return custom
         if activation.lower() in ACTIVATIONS:

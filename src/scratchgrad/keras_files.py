@@ -832,9 +832,10 @@ def _loss(spec, path):
 
 
 def _metric(spec, path):
-    if isinstance(spec, str) and lookup(spec) is not None and not metrics.is_metric_like(lookup(spec)):
-        raise KerasFileError(f"{path}: metric {spec!r} names {type(lookup(spec)).__name__} {lookup(spec)!r:.60}, "
-                             f"which is neither a Metric nor a function")
+    custom = lookup(spec)
+    if custom is not None and not metrics.is_metric_like(custom):
+        raise KerasFileError(f"{path}: metric {spec!r} names {type(custom).__name__} {custom!r:.60}, which is "
+                             f"neither a Metric nor a function")
     if isinstance(spec, str) or _function_spec(spec):
         return _function_spec(spec) or spec
     if isinstance(spec, dict):
@@ -1115,9 +1116,8 @@ def _is_symbolic(value):
 
 def _keras_values(config, depth):
     from . import initializers, regularizers
-    from .layers import Layer
-
     from .activations import ACTIVATIONS
+    from .layers import Layer
 
     out = {}
     for key, value in config.items():

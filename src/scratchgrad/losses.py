@@ -19,7 +19,7 @@ from . import functional as F
 from . import ops
 from .autograd import Function
 from .backend import floatx
-from .object_registration import function_name, lookup
+from .object_registration import function_name, lookup, stands_for
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
@@ -583,8 +583,7 @@ def _custom(identifier):
     found = lookup(identifier)
     if found is None:
         return None
-    if isinstance(found, Loss) or isinstance(found, type) and issubclass(found, Loss) or \
-            callable(found) and not isinstance(found, type):
+    if stands_for(found, Loss):
         return found
     raise ValueError(f"loss {identifier!r} names {found!r:.80}, which is neither a Loss nor a function")
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import initializers
 from .autograd import no_grad
-from .object_registration import function_name, lookup
+from .object_registration import function_name, lookup, stands_for
 from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
@@ -660,8 +660,7 @@ def resolve_accuracy(loss_name, output_shape, y_shape):
 
 def is_metric_like(obj):
     """What a metric's name may stand for: a Metric, a Metric class, or a function (not another class)."""
-    return isinstance(obj, Metric) or isinstance(obj, type) and issubclass(obj, Metric) or \
-        callable(obj) and not isinstance(obj, type)
+    return stands_for(obj, Metric)
 
 
 def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):

@@ -148,6 +148,14 @@ def lookup(name, custom_objects=None):
     return get_registered_object(name)
 
 
+def stands_for(obj, base=None):
+    """Whether a name's object may stand where a `base` (Loss, Metric) goes: a function or an instance (a
+    callable that is not a class), or a subclass of `base`; with no base, a function only."""
+    if isinstance(obj, type):
+        return base is not None and issubclass(obj, base)
+    return callable(obj)
+
+
 def function_name(fn, kind, builtins):
     """The name a config saves a custom function under: its registered name, else its __name__ (loading then
     needs it in custom_objects, as in Keras). Refused: a lambda, and a name that means a built-in

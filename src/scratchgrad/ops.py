@@ -1103,15 +1103,24 @@ def _indices(indices, op):
     return indices
 
 
-class Take(Function):
-    """np.take(x, indices, axis); indices picked twice get both gradients (add.at)."""
+class _Gather(Function):
+    """Entries of x picked by integer `indices` along `axis` with the array module's `function` (the indices
+    are an input, so a replayed step takes the new ones); the backward adds each gradient back at its index."""
+
+    function = None
 
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x, indices):
         self.shape, self.indices = x.shape, indices
-        return array_module(x).take(x, indices, axis=self.axis)
+        return getattr(array_module(x), self.function)(x, indices, axis=self.axis)
+
+
+class Take(_Gather):
+    """np.take(x, indices, axis); indices picked twice get both gradients (add.at)."""
+
+    function = "take"
 
     def backward(self, gy):
         xp = array_module(gy)
@@ -1120,15 +1129,10 @@ class Take(Function):
         return gx, None
 
 
-class TakeAlongAxis(Function):
-    """np.take_along_axis(x, indices, axis); the backward adds each gradient back at its index."""
+class TakeAlongAxis(_Gather):
+    """np.take_along_axis(x, indices, axis)."""
 
-    def __init__(self, axis):
-        self.axis = axis
-
-    def forward(self, x, indices):
-        self.shape, self.indices = x.shape, indices
-        return array_module(x).take_along_axis(x, indices, axis=self.axis)
+    function = "take_along_axis"
 
     def backward(self, gy):
         xp, axis = array_module(gy), self.axis % len(self.shape)

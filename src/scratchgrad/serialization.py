@@ -12,8 +12,8 @@ import types
 
 import numpy as np
 
-from .object_registration import CustomObjectScope, _checked_objects, current_scope, function_name, lookup
-from .object_registration import registered_name_of
+from .object_registration import (CustomObjectScope, _checked_objects, current_scope, function_name, lookup,
+                                  registered_name_of, stands_for)
 
 _PLAIN = (str, int, float, bool)
 _FUNCTION = {"module": "builtins", "class_name": "function", "registered_name": "function"}
@@ -169,7 +169,7 @@ def _function(name, custom_objects, config):
         raise TypeError(f"could not find the function {name!r} of config {config!r:.200}: decorate it with "
                         f"@keras.saving.register_keras_serializable() (and import its module), or pass it in "
                         f"custom_objects")
-    if isinstance(fn, type) or not callable(fn):
+    if not stands_for(fn):
         raise TypeError(f"{name!r} names {fn!r:.80}, not a function")
     return fn
 

@@ -162,9 +162,12 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        targeted = getattr(self, "_targeted", [])  # per-output losses are logged when several outputs have one
-        return ["loss"] + ([f"{self._names[i]}_loss" for i in targeted] if len(targeted) > 1 else []) \
-            + self._metric_names()
+        return ["loss"] + [f"{name}_loss" for name in self._output_loss_names()] + self._metric_names()
+
+    def _output_loss_names(self):
+        """The outputs whose own loss is logged (<name>_loss): those with a loss, when several have one."""
+        targeted = getattr(self, "_targeted", [])
+        return [self._names[i] for i in targeted] if len(targeted) > 1 else []
 
     def _metric_names(self):
         return [metric.name for _, metric in self.compiled_metrics]
@@ -664,8 +667,7 @@ class _Tracker:
 
     def __init__(self, model):
         self.metrics = [(model._target_position[i], i, metric) for i, metric in model.compiled_metrics]
-        names = getattr(model, "_names", [])
-        self.names = [names[i] for i in model._targeted] if len(model._targeted) > 1 else []
+        self.names = model._output_loss_names()
         for m in model.metrics:
             m.reset_state()
         self.loss_total, self.count = 0.0, 0

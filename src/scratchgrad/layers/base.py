@@ -289,8 +289,7 @@ class Layer:
     def _symbolic_outputs(self, call_args, args=(), training=None, kwargs=None):
         """The outputs' symbolic tensors (shapes and dtypes), from calls on batches of zeros."""
         shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
-        # Unknown sizes (None) are tried as two sizes, one twice the other: an output size that follows them
-        # differs (down to strides of 16), and is unknown too
+        # Unknown sizes (None) are tried as several sizes: an output size that differs between tries is unknown too
         unknown = _has_unknown_sizes(call_args)
         try:
             probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {})
@@ -437,7 +436,7 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         """The output shape for an input shape (a list of shapes for several inputs; several outputs give a
-        list), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
+        tuple of shapes), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
         several = bool(input_shape) and all(isinstance(shape, (tuple, list)) for shape in input_shape)
         shapes = list(input_shape) if several else [input_shape]
         inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or floatx()) for shape in shapes]

@@ -185,16 +185,17 @@ def _layers_in_keras_order(inputs, outputs):
     """The layers as Keras 3 lists them (model.layers, and so get_weights' order): deepest first, a layer's
     depth being the longest path from it to an output, ties in the order a depth-first walk from the outputs
     first meets them."""
-    met, finished = {}, []  # layer id -> (order first met, layer); nodes in post-order
+    met, finished, done = {}, [], set()  # layer id -> (order first met, layer); nodes in post-order; their ids
 
     def walk(tensor):
         node = tensor.node
-        if any(node is n for n in finished):
+        if id(node) in done:
             return
         met.setdefault(id(node.layer), (len(met), node.layer))
         for t in _symbolic(node.inputs):
             walk(t)
         finished.append(node)
+        done.add(id(node))
 
     for t in outputs:
         walk(t)
