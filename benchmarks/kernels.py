@@ -69,6 +69,26 @@ def max_pool(backward):
     return run
 
 
+def lstm_cell_backward():
+    """One step of an LSTM's backward through time (batch 128, 128 units, as in benchmark part 7): from the
+    step's gradients of h and c to the gradient of its gates, without the product dz·Uᵀ that follows."""
+    from scratchgrad.recurrent import LSTMLoop
+
+    rng = np.random.default_rng(0)
+    loop = LSTMLoop()
+    zeros = np.zeros((128, 128), np.float32)
+    loop.forward(rng.standard_normal((28, 128, 512), dtype=np.float32), zeros, zeros,
+                 rng.standard_normal((128, 512), dtype=np.float32) * 0.1)
+    dh, dc = rng.standard_normal((2, 128, 128), dtype=np.float32)
+    gz = np.empty((128, 512), np.float32)
+
+    def run():
+        cell = loop._compiled_cell_backward if compiled.enabled() else loop._cell_backward
+        cell(loop.steps[14], dh, dc.copy(), gz)  # the kernel updates dc in place
+
+    return run
+
+
 def lstm_gates_compiled():
     """The rejected alternative: an LSTM step's gate functions (σ on three blocks, tanh on one and on the
     new memory) as one numba loop, batch 128, 128 units, against scratchgrad's NumPy ones."""
@@ -142,7 +162,8 @@ def main(argv=None):
             (f"RMSprop apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("rmsprop", mlp), 300),
             (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
             ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
-            ("max pooling 2×2 forward + backward, the same", max_pool(True), 30)):
+            ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
+            ("LSTM cell backward, one step, batch 128, 128 units", lstm_cell_backward(), 2000)):
         numpy_time, compiled_time = numpy_and_compiled(fn, calls(n), rounds)
         rows.append((label, micro(numpy_time), micro(compiled_time), f"{numpy_time / compiled_time:.1f}×"))
     numpy_gates, compiled_gates = lstm_gates_compiled()

@@ -283,3 +283,62 @@ def test_importing_scratchgrad_does_not_import_numba():
     code = "import sys, scratchgrad; print('numba' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# ---- the LSTM cell's backward -------------------------------------------------------------------
+def lstm_loop_both_ways(use_kernels, dtype, masked, recurrent_dropout, activation="tanh"):
+    """LSTMLoop's forward and backward through 6 steps (batch 5, 4 units): its output and gradients."""
+    from scratchgrad.recurrent import LSTMLoop
+
+    rng = np.random.default_rng(0)
+    xw, gy = (rng.standard_normal((6, 5, 16)).astype(dtype) for _ in range(2))
+    h0, c0 = (rng.standard_normal((5, 4)).astype(dtype) for _ in range(2))
+    U = (rng.standard_normal((4, 16)) * 0.5).astype(dtype)
+    mask = (rng.random((5, 6)) > 0.3,) if masked else ()
+    with compiled.using(use_kernels):
+        loop = LSTMLoop(activation=activation, recurrent_dropout=recurrent_dropout, seed=2)
+        out = loop.forward(xw, h0, c0[:, ::-1], U, *mask)  # a c0 that is a strided view
+        return [out] + [g for g in loop.backward(np.concatenate([gy[:, :, :4], gy[:, :, 4:8]], axis=2))
+                        if g is not None]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("recurrent_dropout", [0.0, 0.4])
+def test_compiled_lstm_backward_gives_the_numpy_code_s_numbers_bit_for_bit(dtype, masked, recurrent_dropout):
+    for a, b in zip(lstm_loop_both_ways(True, dtype, masked, recurrent_dropout),
+                    lstm_loop_both_ways(False, dtype, masked, recurrent_dropout)):
+        assert a.dtype == np.dtype(dtype)
+        assert_same_bits(a, b)
+
+
+@needs_numba
+def test_the_lstm_kernel_runs_only_for_sigmoid_and_tanh(monkeypatch):
+    from scratchgrad import recurrent
+
+    calls = []
+    monkeypatch.setattr(recurrent, "_lstm_cell_backward", lambda *args: calls.append(args) or args[5])
+    lstm_loop_both_ways(True, "float32", False, 0.0, activation="relu")
+    assert calls == []
+    lstm_loop_both_ways(True, "float32", False, 0.0)
+    assert len(calls) == 6  # once per step
+
+
+@needs_numba
+def test_an_lstm_trains_to_the_same_bits_with_the_kernel(tmp_path):
+    from scratchgrad.layers import LSTM, Bidirectional, Embedding
+
+    def weights(use_kernels):
+        with compiled.using(use_kernels):
+            sg.set_seed(3)
+            model = Sequential([Input(shape=(7,)), Embedding(20, 6, mask_zero=True),
+                                Bidirectional(LSTM(5, return_sequences=True)), LSTM(4), Dense(2, "softmax")])
+            model.compile("adam", "sparse_categorical_crossentropy")
+            rng = np.random.default_rng(0)
+            ids = rng.integers(1, 20, (24, 7)) * (rng.random((24, 7)) > 0.3)
+            model.fit(ids, rng.integers(0, 2, 24), batch_size=8, epochs=2, verbose=0)
+            return model.get_weights()
+
+    for a, b in zip(weights(True), weights(False)):
+        assert_same_bits(a, b)

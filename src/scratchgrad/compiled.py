@@ -7,11 +7,12 @@ and check they give the same numbers, and without numba (or with `SCRATCHGRAD_CO
 arrays) only the NumPy code runs.
 
 A kernel is kept only where it is a clear measured win (`python benchmarks/kernels.py` times each against
-its NumPy code). Not compiled, and why:
+its NumPy code). A loop that writes several arrays stays scalar (the compiler cannot rule out that they
+overlap), so a kernel that computes several results, such as an LSTM step's backward, runs one loop per
+array written. Not compiled, and why:
 - exp and tanh: numba calls them one element at a time where NumPy's loops are vectorized, so an LSTM
-  step's gate functions run several times slower compiled (the script's next-to-last row).
-- loops over many arrays, such as an LSTM step's backward (ten arrays): the compiler cannot rule out that
-  they overlap, so the loop stays scalar; tried, it made no measurable difference to fit.
+  step's gate functions run several times slower compiled (the script's next-to-last row); the LSTM's
+  forward stays NumPy's.
 - numba's parallel loops: beside OpenBLAS's threads, which spin between products, they made an MLP
   epoch several times slower.
 """

@@ -196,19 +196,28 @@ class Linear(Function):
             raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "
                              f"{W.shape[0]} (weight shape {W.shape})")
         self.x, self.W = x, W
-        y = x @ W
+        y = _rows(x) @ W
         if b is not None:
             y += b
-        return y
+        return y.reshape(x.shape[:-1] + W.shape[1:]) if x.ndim > 2 else y
 
     def backward(self, gy):
         x, W, needs = self.x, self.W, self.needs_grad
+        sequence = x.ndim > 2
+        if sequence:
+            x, gy = _rows(x), _rows(gy)
         gx = gy @ W.T if needs[0] else None
-        if x.ndim > 2:  # (batch, ..., features): every leading position is a sample
-            x, gy = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
+        if sequence and gx is not None:
+            gx = gx.reshape(self.x.shape)
         gW = array_module(gy).matmul(x.T, gy, out=self.grad_out(1)) if needs[1] else None
         gb = gy.sum(axis=0, out=self.grad_out(2)) if len(needs) > 2 and needs[2] else None
         return gx, gW, gb
+
+
+def _rows(x):
+    """(batch, ..., features) as one matrix of rows, every leading position a sample: one matrix product
+    over it is faster than NumPy's, which runs one product per leading index."""
+    return x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
 
 
 class EmbeddingLookup(Function):

@@ -10,6 +10,7 @@ weight gradient of U is one product over all steps after the loop, not one small
 """
 import numpy as np
 
+from . import compiled
 from . import functional as F
 from .activations import Softsign
 from .autograd import Function
@@ -137,21 +138,67 @@ class LSTMLoop(_Recurrence):
         return out
 
     def backward(self, gy):
-        xp, n = array_module(gy), gy.shape[2] // 2
-        gxw, d_sig, dh, dc = xp.empty(gy.shape[:2] + (4 * n,), gy.dtype), None, 0, 0
+        n = gy.shape[2] // 2
+        gxw, dh, dc = array_module(gy).empty(gy.shape[:2] + (4 * n,), gy.dtype), 0, 0
+        cell_backward = self._compiled_cell_backward if self._compiles(gy) else self._cell_backward
         for t in reversed(range(len(gy))):
-            gates, candidate, memory_act, i, f, g, o, memory, c_prev = self.steps[t]
             dh_step, dh = self._split(t, dh + gy[t, :, :n])
             dc_step, dc = self._split(t, dc + gy[t, :, n:])
-            dc_step = dc_step + memory_act.backward(dh_step * o)
-            if d_sig is None:
-                d_sig = xp.zeros_like(gxw[0])  # its c block stays 0: σ's result there is unused
-            d_sig[:, :n], d_sig[:, n:2 * n], d_sig[:, 3 * n:] = dc_step * g, dc_step * c_prev, dh_step * memory
-            gxw[t] = gates.backward(d_sig)
-            gxw[t, :, 2 * n:3 * n] = candidate.backward(dc_step * i)
+            dc = dc + cell_backward(self.steps[t], dh_step, dc_step, gxw[t])
             dh = dh + self._dropped(gxw[t] @ self.U.T)
-            dc = dc + dc_step * f
         return self._with_mask_grad(gxw, dh, dc, _weight_grad(self._previous(self.h0, self.hs), gxw))
+
+    @staticmethod
+    def _cell_backward(step, dh, dc, gz):
+        """One step of the cell backward: from the gradients of h_t and c_t, the gradient of z (into gz);
+        returns the part that reaches c_{t-1}."""
+        gates, candidate, memory_act, i, f, g, o, memory, c_prev = step
+        n = g.shape[1]
+        dc = dc + memory_act.backward(dh * o)
+        # σ's gradient, its c block 0 (σ's result there is unused), then σ's backward over all four blocks
+        gz[:, :n], gz[:, n:2 * n], gz[:, 2 * n:3 * n], gz[:, 3 * n:] = dc * g, dc * c_prev, 0, dh * memory
+        gz[...] = gates.backward(gz)
+        gz[:, 2 * n:3 * n] = candidate.backward(dc * i)
+        return dc * f
+
+    def _compiles(self, gy):
+        """Whether the compiled cell backward runs: the gate functions are σ and tanh, kernels apply."""
+        return self.gate is F.Sigmoid and self.act is F.Tanh and compiled.applies(gy)
+
+    @staticmethod
+    def _compiled_cell_backward(step, dh, dc, gz):
+        """_cell_backward by the compiled kernel below (same numbers). dc is this step's own array: the
+        kernel updates it in place."""
+        gates, candidate, _, _, _, g, _, memory, c_prev = step
+        _lstm_cell_backward(gates.y, g, memory, c_prev, dh, dc, gz)
+        return dc
+
+
+ONE = np.float32(1)  # a float32 1 keeps the kernel's float32 arithmetic in float32, as NumPy's `1 - y` is
+
+
+@compiled.kernel
+def _lstm_cell_backward(sig, g, memory, c_prev, dh, dc, gz):
+    """LSTMLoop._cell_backward with σ and tanh, the same operations in the same order (so the same
+    numbers), as one pass per result instead of a dozen NumPy passes; each loop writes one array, which
+    lets the compiler vectorize it. sig holds σ(z) for the four blocks i, f, (c), o."""
+    n = g.shape[1]
+    for b in range(g.shape[0]):
+        for j in range(n):  # dc += tanh'(c_t)·(dh·o), tanh' = 1 - memory²
+            dc[b, j] = dc[b, j] + dh[b, j] * sig[b, 3 * n + j] * (ONE - memory[b, j] * memory[b, j])
+        for j in range(n):  # σ' = σ·(1 - σ) on the gates' blocks, tanh' on the candidate's
+            i = sig[b, j]
+            gz[b, j] = dc[b, j] * g[b, j] * i * (ONE - i)
+        for j in range(n):
+            f = sig[b, n + j]
+            gz[b, n + j] = dc[b, j] * c_prev[b, j] * f * (ONE - f)
+        for j in range(n):
+            gz[b, 2 * n + j] = dc[b, j] * sig[b, j] * (ONE - g[b, j] * g[b, j])
+        for j in range(n):
+            o = sig[b, 3 * n + j]
+            gz[b, 3 * n + j] = dh[b, j] * memory[b, j] * o * (ONE - o)
+        for j in range(n):  # what reaches c_{t-1}
+            dc[b, j] = dc[b, j] * sig[b, n + j]
 
 
 class GRULoop(_Recurrence):
