@@ -75,18 +75,33 @@ def lstm_cell_backward():
     from scratchgrad.recurrent import LSTMLoop
 
     rng = np.random.default_rng(0)
-    loop = LSTMLoop()
+    xw, U = rng.standard_normal((28, 128, 512), dtype=np.float32), rng.standard_normal((128, 512), dtype=np.float32)
     zeros = np.zeros((128, 128), np.float32)
-    loop.forward(rng.standard_normal((28, 128, 512), dtype=np.float32), zeros, zeros,
-                 rng.standard_normal((128, 512), dtype=np.float32) * 0.1)
+    loops = {}
+    for on in (False, True):  # each way's forward keeps what its own backward reads
+        with compiled.using(on):
+            loops[on] = LSTMLoop()
+            loops[on].forward(xw, zeros, zeros, U * 0.1)
     dh, dc = rng.standard_normal((2, 128, 128), dtype=np.float32)
     gz = np.empty((128, 512), np.float32)
 
     def run():
-        cell = loop._compiled_cell_backward if compiled.enabled() else loop._cell_backward
+        loop = loops[compiled.enabled()]
+        cell = loop._compiled_cell_backward if loop.compiled else loop._cell_backward
         cell(loop.steps[14], dh, dc.copy(), gz)  # the kernel updates dc in place
 
     return run
+
+
+def lstm_cell_forward():
+    """One step of an LSTM's forward (batch 128, 128 units): from z = x_t·W + b + h_{t-1}·U to h_t and c_t
+    (z copied first: the compiled step reuses its memory)."""
+    from scratchgrad.recurrent import LSTMLoop
+
+    rng = np.random.default_rng(0)
+    z, c = rng.standard_normal((128, 512), dtype=np.float32), rng.standard_normal((128, 128), dtype=np.float32)
+    loop = LSTMLoop()
+    return lambda: (loop._compiled_cell if compiled.enabled() else loop._cell)(z.copy(), c)
 
 
 def lstm_gates_compiled():
@@ -163,6 +178,7 @@ def main(argv=None):
             (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
             ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
             ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
+            ("LSTM cell forward after its product, one step, batch 128, 128 units", lstm_cell_forward(), 2000),
             ("LSTM cell backward, one step, batch 128, 128 units", lstm_cell_backward(), 2000)):
         numpy_time, compiled_time = numpy_and_compiled(fn, calls(n), rounds)
         rows.append((label, micro(numpy_time), micro(compiled_time), f"{numpy_time / compiled_time:.1f}×"))

@@ -1,4 +1,5 @@
 """The compiled kernels (numba, optional) give exactly the numbers of the NumPy code they stand beside."""
+import functools
 import importlib.util
 
 import numpy as np
@@ -285,7 +286,7 @@ def test_importing_scratchgrad_does_not_import_numba():
     assert result.stdout.strip() == "False"
 
 
-# ---- the LSTM cell's backward -------------------------------------------------------------------
+# ---- the LSTM cell -------------------------------------------------------------------
 def lstm_loop_both_ways(use_kernels, dtype, masked, recurrent_dropout, activation="tanh"):
     """LSTMLoop's forward and backward through 6 steps (batch 5, 4 units): its output and gradients."""
     from scratchgrad.recurrent import LSTMLoop
@@ -306,7 +307,7 @@ def lstm_loop_both_ways(use_kernels, dtype, masked, recurrent_dropout, activatio
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
 @pytest.mark.parametrize("recurrent_dropout", [0.0, 0.4])
-def test_compiled_lstm_backward_gives_the_numpy_code_s_numbers_bit_for_bit(dtype, masked, recurrent_dropout):
+def test_compiled_lstm_cell_gives_the_numpy_code_s_numbers_bit_for_bit(dtype, masked, recurrent_dropout):
     for a, b in zip(lstm_loop_both_ways(True, dtype, masked, recurrent_dropout),
                     lstm_loop_both_ways(False, dtype, masked, recurrent_dropout)):
         assert a.dtype == np.dtype(dtype)
@@ -318,11 +319,17 @@ def test_the_lstm_kernel_runs_only_for_sigmoid_and_tanh(monkeypatch):
     from scratchgrad import recurrent
 
     calls = []
-    monkeypatch.setattr(recurrent, "_lstm_cell_backward", lambda *args: calls.append(args) or args[5])
+    for name in ("_lstm_cell_forward", "_lstm_cell_backward"):
+        monkeypatch.setattr(recurrent, name, functools.partial(count_then_run, calls, name, getattr(recurrent, name)))
     lstm_loop_both_ways(True, "float32", False, 0.0, activation="relu")
     assert calls == []
     lstm_loop_both_ways(True, "float32", False, 0.0)
-    assert len(calls) == 6  # once per step
+    assert calls == ["_lstm_cell_forward"] * 6 + ["_lstm_cell_backward"] * 6  # once per step each way
+
+
+def count_then_run(calls, name, kernel, *args):
+    calls.append(name)
+    return kernel(*args)
 
 
 @needs_numba

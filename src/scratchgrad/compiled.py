@@ -12,7 +12,7 @@ overlap), so a kernel that computes several results, such as an LSTM step's back
 array written. Not compiled, and why:
 - exp and tanh: numba calls them one element at a time where NumPy's loops are vectorized, so an LSTM
   step's gate functions run several times slower compiled (the script's next-to-last row); the LSTM's
-  forward stays NumPy's.
+  compiled forward takes them from NumPy and compiles only the passes between them.
 - numba's parallel loops: beside OpenBLAS's threads, which spin between products, they made an MLP
   epoch several times slower.
 """

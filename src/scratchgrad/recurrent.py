@@ -118,29 +118,37 @@ class LSTMLoop(_Recurrence):
 
     def forward(self, xw, h0, c0, U, mask=None):
         self._start(h0, mask)
-        xp, n = array_module(xw), h0.shape[1]
+        n = h0.shape[1]
         self.h0, self.U, self.steps = h0, U, []
-        out = xp.empty(xw.shape[:2] + (2 * n,), xw.dtype)
+        self.compiled = self.gate is F.Sigmoid and self.act is F.Tanh and compiled.applies(xw)
+        cell = self._compiled_cell if self.compiled else self._cell
+        out = array_module(xw).empty(xw.shape[:2] + (2 * n,), xw.dtype)
         h, c = h0, c0
         for t in range(len(xw)):
             z = self._dropped(h) @ U
             z += xw[t]
-            gates, candidate, memory_act = self.gate(), self.act(), self.act()
-            sig = gates.forward(z)
-            i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 3 * n:]
-            g = candidate.forward(z[:, 2 * n:3 * n])
-            c_new = f * c + i * g
-            memory = memory_act.forward(c_new)
-            self.steps.append((gates, candidate, memory_act, i, f, g, o, memory, c))
-            h, c = self._keep(t, o * memory, h), self._keep(t, c_new, c)
+            step, h_new, c_new = cell(z, c)
+            self.steps.append(step)
+            h, c = self._keep(t, h_new, h), self._keep(t, c_new, c)
             out[t, :, :n], out[t, :, n:] = h, c
         self.hs = out[:, :, :n]
         return out
 
+    def _cell(self, z, c):
+        """One step of the cell: what its backward needs, then h_t and c_t."""
+        n = c.shape[1]
+        gates, candidate, memory_act = self.gate(), self.act(), self.act()
+        sig = gates.forward(z)
+        i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 3 * n:]
+        g = candidate.forward(z[:, 2 * n:3 * n])
+        c_new = f * c + i * g
+        memory = memory_act.forward(c_new)
+        return (gates, candidate, memory_act, i, f, g, o, memory, c), o * memory, c_new
+
     def backward(self, gy):
         n = gy.shape[2] // 2
         gxw, dh, dc = array_module(gy).empty(gy.shape[:2] + (4 * n,), gy.dtype), 0, 0
-        cell_backward = self._compiled_cell_backward if self._compiles(gy) else self._cell_backward
+        cell_backward = self._compiled_cell_backward if self.compiled else self._cell_backward
         for t in reversed(range(len(gy))):
             dh_step, dh = self._split(t, dh + gy[t, :, :n])
             dc_step, dc = self._split(t, dc + gy[t, :, n:])
@@ -161,20 +169,45 @@ class LSTMLoop(_Recurrence):
         gz[:, 2 * n:3 * n] = candidate.backward(dc * i)
         return dc * f
 
-    def _compiles(self, gy):
-        """Whether the compiled cell backward runs: the gate functions are σ and tanh, kernels apply."""
-        return self.gate is F.Sigmoid and self.act is F.Tanh and compiled.applies(gy)
+    @staticmethod
+    def _compiled_cell(z, c):
+        """_cell with σ and tanh, the same numbers: NumPy's exp and tanh (vectorized only there), the
+        compiled kernel below for the rest; z is this step's own array, reused for σ."""
+        n = c.shape[1]
+        g = np.tanh(z[:, 2 * n:3 * n])
+        with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
+            sig = np.exp(np.negative(z, out=z), out=z)
+        c_new = np.empty(c.shape, c.dtype)
+        _lstm_cell_forward(sig, g, c, c_new)
+        memory = np.tanh(c_new)
+        return (sig, g, memory, c), sig[:, 3 * n:] * memory, c_new
 
     @staticmethod
     def _compiled_cell_backward(step, dh, dc, gz):
         """_cell_backward by the compiled kernel below (same numbers). dc is this step's own array: the
         kernel updates it in place."""
-        gates, candidate, _, _, _, g, _, memory, c_prev = step
-        _lstm_cell_backward(gates.y, g, memory, c_prev, dh, dc, gz)
+        _lstm_cell_backward(*step, dh, dc, gz)
         return dc
 
 
 ONE = np.float32(1)  # a float32 1 keeps the kernel's float32 arithmetic in float32, as NumPy's `1 - y` is
+
+
+@compiled.kernel
+def _lstm_cell_forward(sig, g, c_prev, c_new):
+    """LSTMLoop._cell's passes after exp, as NumPy's σ and c_t = f·c_{t-1} + i·g compute them: sig holds
+    exp(-z) and becomes σ(z) = 1 / (exp(-z) + 1) on the blocks i, f and o; c_new is written. One loop per
+    block written, so each is vectorized."""
+    n = g.shape[1]
+    for b in range(g.shape[0]):
+        for j in range(n):
+            sig[b, j] = ONE / (sig[b, j] + ONE)
+        for j in range(n):
+            sig[b, n + j] = ONE / (sig[b, n + j] + ONE)
+        for j in range(n):
+            sig[b, 3 * n + j] = ONE / (sig[b, 3 * n + j] + ONE)
+        for j in range(n):
+            c_new[b, j] = sig[b, n + j] * c_prev[b, j] + sig[b, j] * g[b, j]
 
 
 @compiled.kernel
