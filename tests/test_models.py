@@ -1,5 +1,6 @@
 """The Keras-compatible model API: the seeds' programs, return types, validation, progress output."""
 import io
+import re
 import sys
 import types
 
@@ -61,6 +62,67 @@ def test_input_builds_the_model_and_summary_matches_keras(capsys):
     out = capsys.readouterr().out
     assert "(None, 512)" in out and "401,920" in out and "Total params: 407,050" in out
     assert "Non-trainable params: 0" in out
+
+
+def nested_models():
+    """Keras's own run of these models gave the rows, columns and errors the summary tests expect."""
+    inner = keras.Sequential([keras.Input((4,)), Dense(3, name="d1"), Dense(2, name="d2")], name="inner")
+    x = keras.Input((4,), name="inp")
+    chain = keras.Model(x, Dense(1, name="post")(inner(Dense(4, name="pre")(x))), name="outer")
+    fin = keras.Input((4,), name="fin")
+    middle = keras.Sequential([keras.Input((4,)), Dense(4, name="s1"),
+                               keras.Model(fin, Dense(3, name="fd")(fin), name="finner"), Dense(2, name="s2")],
+                              name="seqmid")
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    graph = keras.Model([a, b], keras.layers.Add(name="add")([middle(a), Dense(2, name="db")(b)]), name="top")
+    return chain, middle, graph
+
+
+def summary_of(model, **kwargs):
+    printed = []
+    model.summary(print_fn=printed.append, **kwargs)
+    return printed[0]
+
+
+def column_starts(text):
+    """Where each left-aligned header begins, where the right-aligned Param # ends, and the rules' length."""
+    lines = text.splitlines()
+    header = lines[2]
+    words = [word for word in ["Output Shape", "Connected to", "Trainable"] if word in header]
+    return [header.index(word) for word in words], header.index("Param #") + len("Param #"), len(lines[1])
+
+
+def test_summary_line_length_and_positions_set_keras_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # Keras caps its default at the terminal's width less 4
+    chain, _, graph = nested_models()
+    assert column_starts(summary_of(chain)) == ([39], 86, 88)  # Keras: 88 wide, columns at 0.45, 0.8 and 1
+    assert column_starts(summary_of(graph)) == ([32, 79], 77, 108)  # 108 wide, at 0.3, 0.56, 0.74, 1
+    assert column_starts(summary_of(graph, show_trainable=True)) == ([32, 79, 108], 77, 120)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert column_starts(summary_of(chain)) == ([34], 74, 76)
+    assert column_starts(summary_of(chain, line_length=60)) == ([27], 58, 60)
+    assert column_starts(summary_of(chain, positions=[0.5, 0.8, 1.0])) == ([38], 74, 76)
+    # show_trainable narrows the given columns by a tenth and adds one to the end, its header cut as Keras's
+    header = summary_of(chain, positions=[0.3, 0.6, 1.0], line_length=70, show_trainable=True).splitlines()[2]
+    assert [header.index(word) for word in ["Output", "Param #", "Trai…"]] == [18, 54, 63]
+    # positions above 1 are character counts, as Keras documents them
+    assert column_starts(summary_of(chain, positions=[30, 50, 60])) == ([30], 58, 60)
+    assert column_starts(summary_of(chain, positions=[30, 50, 60], show_trainable=True)) == ([30, 60], 58, 72)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"line_length": 10}, "Insufficient console width to print summary: column 'Param #' would be 2 characters"),
+    ({"positions": [0.5, 0.52, 1.0]}, "column 'Output Shape' would be 1 characters wide (column ends [38, 39, 76])"),
+    ({"positions": [0.5, 1.0]}, "positions must be 3 positive numbers, the end of each column"),
+    ({"positions": "0.5"}, "positions must be 3 positive numbers"),
+    ({"positions": [30, 50, 90], "line_length": 80}, "positions end at 90, past line_length 80"),
+    ({"line_length": "80"}, "line_length must be a positive integer (characters per line), got '80'"),
+    ({"line_length": -5}, "line_length must be a positive integer"),
+])
+def test_summary_refuses_layouts_that_do_not_fit(kwargs, message, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        nested_models()[0].summary(**kwargs)
 
 
 def test_evaluate_returns_scalar_without_metrics(rng):
