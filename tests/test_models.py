@@ -84,6 +84,29 @@ def summary_of(model, **kwargs):
     return printed[0]
 
 
+def table_rows(text):
+    """The table's rows, each as its cells (split where two spaces part them)."""
+    lines = text.splitlines()  # the title, a rule, the headers, a thick rule, the rows, a thick rule, ...
+    return [[cell.strip() for cell in line.split("  ") if cell.strip()] for line in lines[4:lines.index(lines[3], 4)]]
+
+
+def test_summary_layer_range_picks_rows_by_name_as_keras(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # Keras's default width is capped by the terminal's
+    chain, middle, _ = nested_models()
+    both_ways = [table_rows(summary_of(chain, layer_range=ends)) for ends in [("pre", "inner"), ("inner", "pre")]]
+    assert both_ways == [[["pre (Dense)", "(None, 4)", "20"], ["inner (Sequential)", "(None, 2)", "23"]]] * 2
+    # regular expressions matched at the start of names: the first match of one end to the last of the other
+    assert [row[0] for row in table_rows(summary_of(middle, layer_range=["fin", "s."]))] == ["finner (Functional)",
+                                                                                           "s2 (Dense)"]
+    for bad, message in [(("pre",), "layer_range must be a list or tuple of length 2. Received: layer_range = "
+                                    "('pre',) of length 1"),
+                         (("pre", 3), "layer_range should contain string type only. Received: ('pre', 3)"),
+                         (("nope", "inner"), "Passed layer_names do not match the layer names in the model. "
+                                             "Received: ('nope', 'inner'); the layers are ['inp', 'pre'")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            chain.summary(layer_range=bad)
+
+
 def column_starts(text):
     """Where each left-aligned header begins, where the right-aligned Param # ends, and the rules' length."""
     lines = text.splitlines()

@@ -1,6 +1,7 @@
 """Model.summary's table, laid out as Keras 3 lays out its own (keras/src/utils/summary_utils.py): the same
 rows, columns, column widths and errors, drawn as plain text instead of rich's boxes."""
 import numbers
+import re
 import shutil
 import textwrap
 from itertools import zip_longest
@@ -22,9 +23,10 @@ def summary_text(model, line_length=None, positions=None, expand_nested=False, s
     ends = column_ends(len(headers), line_length, positions, show_trainable)
     headers += ["Trainable"] * bool(show_trainable)
     widths = _widths(headers, ends)
+    start, stop = layer_index_range(model.layers, layer_range)
     line, thick = "_" * ends[-1], "=" * ends[-1]
     lines = [f'Model: "{model.name}"', line, *_row_lines(_shortened(headers, widths), headers, widths), thick]
-    for row in model._summary_rows():
+    for row in model._summary_rows()[start:stop]:
         lines += _row_lines([row[_FIELDS.index(h)] for h in headers], headers, widths)
     return "\n".join(lines + [thick, *_totals(model), line])
 
@@ -70,6 +72,26 @@ def _widths(headers, ends):
             raise ValueError(f"Insufficient console width to print summary: column {header!r} would be {width} "
                              f"characters wide (column ends {ends}); each needs at least 4")
     return widths
+
+
+def layer_index_range(layers, layer_range):
+    """[start, stop) of the layers to show, by Keras's rules: layer_range names the first and last layer
+    (both shown) by regular expressions matched at the start of the name, from the first layer matching the
+    first to the last matching the second (or, when that comes first, from the first matching the second to
+    the last matching the first)."""
+    if layer_range is None:
+        return 0, len(layers)
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2:
+        length = f" of length {len(layer_range)}" if hasattr(layer_range, "__len__") else ""
+        raise ValueError(f"layer_range must be a list or tuple of length 2. Received: layer_range = "
+                         f"{layer_range!r}{length}")
+    if not all(isinstance(name, str) for name in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range!r}")
+    first, last = ([i for i, layer in enumerate(layers) if re.match(pattern, layer.name)] for pattern in layer_range)
+    if not first or not last:
+        raise ValueError(f"Passed layer_names do not match the layer names in the model. Received: {layer_range!r}; "
+                         f"the layers are {[layer.name for layer in layers]}")
+    return (min(last), max(first) + 1) if min(first) > max(last) else (min(first), max(last) + 1)
 
 
 def _shortened(headers, widths):
