@@ -107,6 +107,24 @@ def test_summary_layer_range_picks_rows_by_name_as_keras(monkeypatch):
             chain.summary(layer_range=bad)
 
 
+def test_summary_expand_nested_lists_nested_layers_under_their_model(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    _, middle, graph = nested_models()
+    rows = table_rows(summary_of(graph, expand_nested=True, show_trainable=True))
+    assert rows == [["a (InputLayer)", "(None, 4)", "0", "-", "-"], ["b (InputLayer)", "(None, 4)", "0", "-", "-"],
+                    ["seqmid (Sequential)", "(None, 2)", "43", "a[0][0]", "Y"],
+                    ["└ s1 (Dense)", "(None, 4)", "20", "-", "Y"],
+                    ["└ finner (Functional)", "(None, 3)", "15", "-", "Y"],
+                    ["└ fin (InputLayer)", "(None, 4)", "0", "-", "-"], ["└ fd (Dense)", "(None, 3)", "15", "-", "Y"],
+                    ["└ s2 (Dense)", "(None, 2)", "8", "-", "Y"], ["db (Dense)", "(None, 2)", "10", "b[0][0]", "Y"],
+                    ["add (Add)", "(None, 2)", "0", "seqmid[0][0], db[0][0]", "-"]]
+    names = [line.split("(")[0] for line in summary_of(graph, expand_nested=True).splitlines() if "└" in line]
+    assert names == ["   └ s1 ", "   └ finner ", "      └ fin ", "      └ fd ", "   └ s2 "]  # 3 spaces a level
+    # layer_range picks the model's own layers; each brings its nested rows
+    assert [row[0] for row in table_rows(summary_of(middle, expand_nested=True, layer_range=("s", "fin")))] == [
+        "s1 (Dense)", "finner (Functional)", "└ fin (InputLayer)", "└ fd (Dense)"]
+
+
 def column_starts(text):
     """Where each left-aligned header begins, where the right-aligned Param # ends, and the rules' length."""
     lines = text.splitlines()

@@ -105,8 +105,8 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None):
         """Print a Keras-style table: each layer's output shape and parameter count (and, with show_trainable,
-        whether it trains), then the totals. line_length, positions and layer_range act as in Keras 3
-        (see summary.py); Keras's expand_nested is taken."""
+        whether it trains), then the totals. line_length, positions, expand_nested and layer_range act as
+        in Keras 3 (see summary.py); print_fn gets the whole text."""
         (print_fn or print)(summary_text(self, line_length, positions, expand_nested, show_trainable, layer_range))
 
     def _sequential_like(self):

@@ -26,8 +26,9 @@ def summary_text(model, line_length=None, positions=None, expand_nested=False, s
     start, stop = layer_index_range(model.layers, layer_range)
     line, thick = "_" * ends[-1], "=" * ends[-1]
     lines = [f'Model: "{model.name}"', line, *_row_lines(_shortened(headers, widths), headers, widths), thick]
-    for row in model._summary_rows()[start:stop]:
-        lines += _row_lines([row[_FIELDS.index(h)] for h in headers], headers, widths)
+    for layer, row in list(zip(model.layers, model._summary_rows()))[start:stop]:
+        for cells in _expanded(layer, row, expand_nested):
+            lines += _row_lines([cells[_FIELDS.index(h)] for h in headers], headers, widths)
     return "\n".join(lines + [thick, *_totals(model), line])
 
 
@@ -92,6 +93,17 @@ def layer_index_range(layers, layer_range):
         raise ValueError(f"Passed layer_names do not match the layer names in the model. Received: {layer_range!r}; "
                          f"the layers are {[layer.name for layer in layers]}")
     return (min(last), max(first) + 1) if min(first) > max(last) else (min(first), max(last) + 1)
+
+
+def _expanded(layer, row, expand_nested, level=0):
+    """The row of `layer`, then with expand_nested those of a nested model's layers, indented and marked as
+    Keras marks them; their Connected to is "-" (the outer graph does not hold their links)."""
+    name, *cells = row
+    rows = [(("   " * level + "└ " if level else "") + name, *cells)]
+    if expand_nested and hasattr(layer, "_summary_rows") and layer.layers:  # a nested model, not empty
+        for sub, (sub_name, shape, params, _, trains) in zip(layer.layers, layer._summary_rows()):
+            rows += _expanded(sub, (sub_name, shape, params, "-", trains), True, level + 1)
+    return rows
 
 
 def _shortened(headers, widths):
