@@ -166,6 +166,18 @@ def test_summary_refuses_layouts_that_do_not_fit(kwargs, message, monkeypatch):
         nested_models()[0].summary(**kwargs)
 
 
+def test_summary_calls_print_fn_once_with_the_text_as_keras(capsys, monkeypatch):
+    """Keras calls print_fn(text) once, text ending in a newline, so that a file's write takes it whole;
+    without print_fn it prints the same text."""
+    monkeypatch.setenv("COLUMNS", "80")
+    written = io.StringIO()
+    model = nested_models()[0]
+    model.summary(print_fn=written.write)
+    model.summary()
+    assert written.getvalue() == capsys.readouterr().out
+    assert written.getvalue().startswith('Model: "outer"\n') and written.getvalue().endswith("_\n")
+
+
 def test_evaluate_returns_scalar_without_metrics(rng):
     x, y = blobs(rng)
     model = Sequential([Dense(3, activation="softmax")])

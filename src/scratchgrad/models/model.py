@@ -106,8 +106,12 @@ class Model(Trainer, Layer):
                 layer_range=None):
         """Print a Keras-style table: each layer's output shape and parameter count (and, with show_trainable,
         whether it trains), then the totals. line_length, positions, expand_nested and layer_range act as
-        in Keras 3 (see summary.py); print_fn gets the whole text."""
-        (print_fn or print)(summary_text(self, line_length, positions, expand_nested, show_trainable, layer_range))
+        in Keras 3 (see summary.py); print_fn, as Keras calls it, gets the whole text, ending in a newline."""
+        text = summary_text(self, line_length, positions, expand_nested, show_trainable, layer_range)
+        if print_fn is None:
+            print(text)
+        else:
+            print_fn(text + "\n")
 
     def _sequential_like(self):
         """Whether the layers form one chain (Sequential and subclassed models are shown as one)."""
