@@ -1,5 +1,6 @@
 """The Keras-compatible model API: the seeds' programs, return types, validation, progress output."""
 import io
+import re
 import sys
 import types
 
@@ -61,6 +62,120 @@ def test_input_builds_the_model_and_summary_matches_keras(capsys):
     out = capsys.readouterr().out
     assert "(None, 512)" in out and "401,920" in out and "Total params: 407,050" in out
     assert "Non-trainable params: 0" in out
+
+
+def nested_models():
+    """Keras's own run of these models gave the rows, columns and errors the summary tests expect."""
+    inner = keras.Sequential([keras.Input((4,)), Dense(3, name="d1"), Dense(2, name="d2")], name="inner")
+    x = keras.Input((4,), name="inp")
+    chain = keras.Model(x, Dense(1, name="post")(inner(Dense(4, name="pre")(x))), name="outer")
+    fin = keras.Input((4,), name="fin")
+    middle = keras.Sequential([keras.Input((4,)), Dense(4, name="s1"),
+                               keras.Model(fin, Dense(3, name="fd")(fin), name="finner"), Dense(2, name="s2")],
+                              name="seqmid")
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    graph = keras.Model([a, b], keras.layers.Add(name="add")([middle(a), Dense(2, name="db")(b)]), name="top")
+    return chain, middle, graph
+
+
+def summary_of(model, **kwargs):
+    printed = []
+    model.summary(print_fn=printed.append, **kwargs)
+    return printed[0]
+
+
+def table_rows(text):
+    """The table's rows, each as its cells (split where two spaces part them)."""
+    lines = text.splitlines()  # the title, a rule, the headers, a thick rule, the rows, a thick rule, ...
+    return [[cell.strip() for cell in line.split("  ") if cell.strip()] for line in lines[4:lines.index(lines[3], 4)]]
+
+
+def test_summary_layer_range_picks_rows_by_name_as_keras(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # Keras's default width is capped by the terminal's
+    chain, middle, _ = nested_models()
+    both_ways = [table_rows(summary_of(chain, layer_range=ends)) for ends in [("pre", "inner"), ("inner", "pre")]]
+    assert both_ways == [[["pre (Dense)", "(None, 4)", "20"], ["inner (Sequential)", "(None, 2)", "23"]]] * 2
+    # regular expressions matched at the start of names: the first match of one end to the last of the other
+    assert [row[0] for row in table_rows(summary_of(middle, layer_range=["fin", "s."]))] == ["finner (Functional)",
+                                                                                           "s2 (Dense)"]
+    for bad, message in [(("pre",), "layer_range must be a list or tuple of length 2. Received: layer_range = "
+                                    "('pre',) of length 1"),
+                         (("pre", 3), "layer_range should contain string type only. Received: ('pre', 3)"),
+                         (("nope", "inner"), "Passed layer_names do not match the layer names in the model. "
+                                             "Received: ('nope', 'inner'); the layers are ['inp', 'pre'")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            chain.summary(layer_range=bad)
+
+
+def test_summary_expand_nested_lists_nested_layers_under_their_model(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    _, middle, graph = nested_models()
+    rows = table_rows(summary_of(graph, expand_nested=True, show_trainable=True))
+    assert rows == [["a (InputLayer)", "(None, 4)", "0", "-", "-"], ["b (InputLayer)", "(None, 4)", "0", "-", "-"],
+                    ["seqmid (Sequential)", "(None, 2)", "43", "a[0][0]", "Y"],
+                    ["└ s1 (Dense)", "(None, 4)", "20", "-", "Y"],
+                    ["└ finner (Functional)", "(None, 3)", "15", "-", "Y"],
+                    ["└ fin (InputLayer)", "(None, 4)", "0", "-", "-"], ["└ fd (Dense)", "(None, 3)", "15", "-", "Y"],
+                    ["└ s2 (Dense)", "(None, 2)", "8", "-", "Y"], ["db (Dense)", "(None, 2)", "10", "b[0][0]", "Y"],
+                    ["add (Add)", "(None, 2)", "0", "seqmid[0][0], db[0][0]", "-"]]
+    names = [line.split("(")[0] for line in summary_of(graph, expand_nested=True).splitlines() if "└" in line]
+    assert names == ["   └ s1 ", "   └ finner ", "      └ fin ", "      └ fd ", "   └ s2 "]  # 3 spaces a level
+    # layer_range picks the model's own layers; each brings its nested rows
+    assert [row[0] for row in table_rows(summary_of(middle, expand_nested=True, layer_range=("s", "fin")))] == [
+        "s1 (Dense)", "finner (Functional)", "└ fin (InputLayer)", "└ fd (Dense)"]
+
+
+def column_starts(text):
+    """Where each left-aligned header begins, where the right-aligned Param # ends, and the rules' length."""
+    lines = text.splitlines()
+    header = lines[2]
+    words = [word for word in ["Output Shape", "Connected to", "Trainable"] if word in header]
+    return [header.index(word) for word in words], header.index("Param #") + len("Param #"), len(lines[1])
+
+
+def test_summary_line_length_and_positions_set_keras_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # Keras caps its default at the terminal's width less 4
+    chain, _, graph = nested_models()
+    assert column_starts(summary_of(chain)) == ([39], 86, 88)  # Keras: 88 wide, columns at 0.45, 0.8 and 1
+    assert column_starts(summary_of(graph)) == ([32, 79], 77, 108)  # 108 wide, at 0.3, 0.56, 0.74, 1
+    assert column_starts(summary_of(graph, show_trainable=True)) == ([32, 79, 108], 77, 120)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert column_starts(summary_of(chain)) == ([34], 74, 76)
+    assert column_starts(summary_of(chain, line_length=60)) == ([27], 58, 60)
+    assert column_starts(summary_of(chain, positions=[0.5, 0.8, 1.0])) == ([38], 74, 76)
+    # show_trainable narrows the given columns by a tenth and adds one to the end, its header cut as Keras's
+    header = summary_of(chain, positions=[0.3, 0.6, 1.0], line_length=70, show_trainable=True).splitlines()[2]
+    assert [header.index(word) for word in ["Output", "Param #", "Trai…"]] == [18, 54, 63]
+    # positions above 1 are character counts, as Keras documents them
+    assert column_starts(summary_of(chain, positions=[30, 50, 60])) == ([30], 58, 60)
+    assert column_starts(summary_of(chain, positions=[30, 50, 60], show_trainable=True)) == ([30, 60], 58, 72)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"line_length": 10}, "Insufficient console width to print summary: column 'Param #' would be 2 characters"),
+    ({"positions": [0.5, 0.52, 1.0]}, "column 'Output Shape' would be 1 characters wide (column ends [38, 39, 76])"),
+    ({"positions": [0.5, 1.0]}, "positions must be 3 positive numbers, the end of each column"),
+    ({"positions": "0.5"}, "positions must be 3 positive numbers"),
+    ({"positions": [30, 50, 90], "line_length": 80}, "positions end at 90, past line_length 80"),
+    ({"line_length": "80"}, "line_length must be a positive integer (characters per line), got '80'"),
+    ({"line_length": -5}, "line_length must be a positive integer"),
+])
+def test_summary_refuses_layouts_that_do_not_fit(kwargs, message, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        nested_models()[0].summary(**kwargs)
+
+
+def test_summary_calls_print_fn_once_with_the_text_as_keras(capsys, monkeypatch):
+    """Keras calls print_fn(text) once, text ending in a newline, so that a file's write takes it whole;
+    without print_fn it prints the same text."""
+    monkeypatch.setenv("COLUMNS", "80")
+    written = io.StringIO()
+    model = nested_models()[0]
+    model.summary(print_fn=written.write)
+    model.summary()
+    assert written.getvalue() == capsys.readouterr().out
+    assert written.getvalue().startswith('Model: "outer"\n') and written.getvalue().endswith("_\n")
 
 
 def test_evaluate_returns_scalar_without_metrics(rng):

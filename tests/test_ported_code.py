@@ -333,7 +333,7 @@ def test_summary_wraps_long_names_and_shows_links_of_graphs_only(capsys):
     chain_input = keras.Input((4,))
     keras.Model(chain_input, layers.Dense(2)(layers.Dense(3)(chain_input))).summary()
     printed = capsys.readouterr().out
-    assert "global_average_pooling1d   " in printed and "\n(GlobalAveragePooling1D)  " in printed
+    assert "global_average_pooling1d   " in printed and "\n(GlobalAveragePooling1D)\n" in printed
     assert "Connected to" not in printed  # a chain, as Keras judges it
     graph_input = keras.Input((4,))
     hidden = layers.Dense(3)(graph_input)

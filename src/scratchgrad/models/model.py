@@ -6,8 +6,6 @@ compile / fit / evaluate / predict.
 attributes and whose weights are created by its first call.
 """
 import json
-import textwrap
-from itertools import zip_longest
 
 import numpy as np
 
@@ -17,6 +15,7 @@ from ..backend import floatx
 from ..layers import Layer
 from ..tensor import Tensor
 from ..trainer import Trainer
+from .summary import summary_text
 from .. import validation
 
 
@@ -106,28 +105,13 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None):
         """Print a Keras-style table: each layer's output shape and parameter count (and, with show_trainable,
-        whether it trains), then the totals. Keras's line_length, positions, expand_nested and layer_range
-        are taken; the layout is this one."""
-        rows = self._summary_rows()
-        connected = not self._sequential_like()  # Keras shows the links of a graph that is not a chain only
-        total = self.count_params()
-        trainable = sum(w.size for w in self.trainable_weights)
-        itemsize = np.dtype(self.dtype).itemsize
-        width = 72 + (30 if connected else 0) + (11 if show_trainable else 0)
-        line, thick = "_" * width, "=" * width
-        head = f"{'Layer (type)':<34}{'Output Shape':<24}{'Param #':>14}" + ("  Connected to" if connected else "")
-        head = f"{head:<{width - 11}}  Trainable" if show_trainable else head
-        lines = [f'Model: "{self.name}"', line, head, thick]
-        for name, out, params, links, trains in rows:  # a long cell wraps within its column, as in Keras
-            cells = zip_longest(textwrap.wrap(name, 33), textwrap.wrap(out, 23), [params],
-                                textwrap.wrap(links, 28) if connected else [], [trains], fillvalue="")
-            for a, b, c, d, e in cells:
-                text = f"{a:<34}{b:<24}{c:>14}" + (f"  {d}" if connected else "")
-                lines.append(f"{text:<{width - 11}}  {e}".rstrip() if show_trainable else text)
-        lines += [thick, f"Total params: {total:,} ({_size(total * itemsize)})",
-                  f"Trainable params: {trainable:,} ({_size(trainable * itemsize)})",
-                  f"Non-trainable params: {total - trainable:,} ({_size((total - trainable) * itemsize)})", line]
-        (print_fn or print)("\n".join(lines))
+        whether it trains), then the totals. line_length, positions, expand_nested and layer_range act as
+        in Keras 3 (see summary.py); print_fn, as Keras calls it, gets the whole text, ending in a newline."""
+        text = summary_text(self, line_length, positions, expand_nested, show_trainable, layer_range)
+        if print_fn is None:
+            print(text)
+        else:
+            print_fn(text + "\n")
 
     def _sequential_like(self):
         """Whether the layers form one chain (Sequential and subclassed models are shown as one)."""
@@ -232,9 +216,3 @@ def show_shape(shape):
         return validation.show_shape(shape)
     return "[" + ", ".join(show_shape(s) for s in tree.flatten(shape, is_leaf=_is_shape)) + "]"
 
-
-def _size(nbytes):
-    for unit in ("B", "KB", "MB", "GB"):
-        if nbytes < 1024 or unit == "GB":
-            return f"{nbytes:.2f} {unit}"
-        nbytes /= 1024
