@@ -165,6 +165,18 @@ def test_rnn_of_a_cell_equals_the_layer(kind, masked, options, rng):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_bidirectional_around_an_rnn_of_a_cell_matches_keras():
+    both = with_keras_weights(L.Bidirectional(L.RNN(L.GRUCell(2), return_sequences=True, return_state=True)))
+    sequence, forward, backward = both(X, mask=MASK)
+    np.testing.assert_allclose(sequence.numpy(), [
+        [[-0.0654696, -0.1492992, 0.261759, 0.3879119], [-0.2482144, -0.285807, 0.3973416, 0.3660883], [0, 0, 0, 0]],
+        [[0, 0, 0, 0], [-0.1326763, -0.0383268, 0.2157733, 0.2210282], [-0.1830708, -0.1976022, 0.1626703, 0.3488651]]],
+        atol=2e-6)
+    np.testing.assert_allclose(forward.numpy(), [[-0.2482144, -0.285807], [-0.1830708, -0.1976022]], atol=2e-6)
+    np.testing.assert_allclose(backward.numpy(), [[0.261759, 0.3879119], [0.2157733, 0.2210282]], atol=2e-6)
+    assert both.compute_mask(X, sg.Tensor(MASK))[1:] == [None, None]
+
+
 def test_initial_state_and_embedding_mask_in_a_functional_model(rng):
     ids, h, c = sg.Input((None,), dtype="int64"), sg.Input((4,)), sg.Input((4,))
     embedded = L.Embedding(10, 3, mask_zero=True)(ids)
@@ -177,6 +189,18 @@ def test_initial_state_and_embedding_mask_in_a_functional_model(rng):
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(ours[0, 2:], ours[0, [1, 1, 1]])  # padding repeats the last real output
     assert model.outputs[0]._keras_mask is not None  # the returned sequence keeps the mask
+
+
+def test_leading_padding_outputs_zeros_and_keeps_the_initial_state(rng):
+    """Keras's rule (unlike SimpleRNN/LSTM/GRU here, see the README): before the first real step the
+    output is zeros, whatever the initial state; the state waits for the first real step."""
+    rnn = L.RNN(L.LSTMCell(3), return_sequences=True, return_state=True)
+    x = rng.standard_normal((1, 4, 2)).astype(np.float32)
+    states = [rng.standard_normal((1, 3)).astype(np.float32) for _ in range(2)]
+    padded, *_ = rnn(x, initial_state=states, mask=np.array([[False, False, True, True]]))
+    unpadded, *_ = rnn(x[:, 2:], initial_state=states)
+    np.testing.assert_array_equal(padded.numpy()[0, :2], np.zeros((2, 3)))
+    np.testing.assert_allclose(padded.numpy()[0, 2:], unpadded.numpy()[0], rtol=1e-6)
 
 
 def test_gradients_through_steps_masks_and_initial_states_float64(rng):

@@ -133,6 +133,10 @@ class _Recurrent(_RecurrentWeights):
         self.unroll = unroll  # accepted: the loop is one op either way, with the same numbers
         self.zero_output_for_mask = zero_output_for_mask
 
+    @property
+    def state_size(self):
+        return [self.units] * len(self.state_names)
+
     def build(self, input_shape, initial_state_shape=None):
         if len(input_shape) != 3:
             raise ValueError(f"{self.name} expects sequences (batch, steps, features), got shape {tuple(input_shape)}")
@@ -274,8 +278,9 @@ class Bidirectional(Layer):
     MERGES = ("concat", "sum", "mul", "ave", None)
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if not isinstance(layer, _Recurrent):
-            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer, got {layer!r}")
+        from .rnn import RNN
+        if not isinstance(layer, (_Recurrent, RNN)):
+            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM, GRU or RNN layer, got {layer!r}")
         if merge_mode not in self.MERGES:
             raise ValueError(f"Bidirectional merge_mode must be one of {self.MERGES}, got {merge_mode!r}")
         super().__init__(**kwargs)
@@ -330,7 +335,7 @@ class Bidirectional(Layer):
         output_mask = mask if self.return_sequences else None
         outputs = [output_mask] * (2 if self.merge_mode is None else 1)
         if self.return_state:
-            outputs += [None] * 2 * len(self.forward_layer.state_names)
+            outputs += [None] * 2 * len(self.forward_layer.state_size)
         return outputs if len(outputs) > 1 else output_mask
 
     def get_config(self):
