@@ -123,15 +123,11 @@ class _Recurrent(_RecurrentWeights):
 
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
-        if stateful:
-            raise NotImplementedError(f"{type(self).__name__}(stateful=True) is not supported: states are not "
-                                      f"carried from one batch to the next (pass initial_state= instead)")
         super().__init__(units, **kwargs)
         for role in ("activation", "recurrent_activation"):
             R.cell_activation(activations.name_of(getattr(self, role)), role)  # refused here, not at the first call
-        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
-        self.unroll = unroll  # accepted: the loop is one op either way, with the same numbers
-        self.zero_output_for_mask = zero_output_for_mask
+        set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
+                             zero_output_for_mask)
 
     @property
     def state_size(self):
@@ -209,9 +205,24 @@ class _Recurrent(_RecurrentWeights):
         return sequence_masks(previous_mask, self.return_sequences, self.return_state and len(self.state_names))
 
     def get_config(self):
-        return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask}
+        return {**super().get_config(), **sequence_options(self)}
+
+
+def set_sequence_options(layer, return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask):
+    """Keras's options of a layer that runs over sequences (SimpleRNN, LSTM, GRU, RNN), set on `layer`.
+    stateful=True is refused; `unroll` is accepted and changes no number."""
+    if stateful:
+        raise NotImplementedError(f"{type(layer).__name__}(stateful=True) is not supported: states are not carried "
+                                  f"from one batch to the next (pass initial_state= instead)")
+    layer.return_sequences, layer.return_state, layer.go_backwards = return_sequences, return_state, go_backwards
+    layer.unroll, layer.zero_output_for_mask = unroll, zero_output_for_mask
+
+
+def sequence_options(layer):
+    """The options set_sequence_options set, for get_config."""
+    return {"return_sequences": layer.return_sequences, "return_state": layer.return_state,
+            "go_backwards": layer.go_backwards, "stateful": False, "unroll": layer.unroll,
+            "zero_output_for_mask": layer.zero_output_for_mask}
 
 
 def sequence_masks(previous_mask, return_sequences, states):

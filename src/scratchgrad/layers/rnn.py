@@ -10,7 +10,8 @@ compute the same numbers as RNN with the matching cell, with the whole loop as o
 from .. import functional as F
 from .. import ops, tree
 from .base import Layer
-from .recurrent import _build_inner, _GRUWeights, _LSTMWeights, _RecurrentWeights, sequence_masks
+from .recurrent import (_build_inner, _GRUWeights, _LSTMWeights, _RecurrentWeights, sequence_masks,
+                        sequence_options, set_sequence_options)
 
 
 class _Cell(_RecurrentWeights):
@@ -220,16 +221,12 @@ class RNN(Layer):
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
-        if stateful:
-            raise NotImplementedError("RNN(stateful=True) is not supported: states are not carried from one batch "
-                                      "to the next (pass initial_state= instead)")
         super().__init__(**kwargs)
+        set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
+                             zero_output_for_mask)
         cell = StackedRNNCells(cell) if isinstance(cell, (list, tuple)) else cell
         _check_cell(cell)
         self.cell = cell
-        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
-        self.unroll = unroll  # accepted: the loop is a Python loop either way
-        self.zero_output_for_mask = zero_output_for_mask
 
     @property
     def state_size(self):
@@ -297,9 +294,7 @@ class RNN(Layer):
 
     def get_config(self):
         from . import serialize
-        return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask, "cell": serialize(self.cell)}
+        return {**super().get_config(), **sequence_options(self), "cell": serialize(self.cell)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
