@@ -15,9 +15,9 @@ from .recurrent import (_build_inner, _GRUWeights, _LSTMWeights, _RecurrentWeigh
 
 
 class _Cell(_RecurrentWeights):
-    """What the built-in cells share: the step's states as Keras passes them, and dropout masks drawn
-    at a sequence's first step and kept for its other steps (Keras's DropoutRNNCell): RNN resets them
-    after each call."""
+    """What the built-in cells share: their zero states (get_initial_state), and dropout masks drawn at a
+    sequence's first step and kept for its other steps (Keras's DropoutRNNCell): RNN resets them after
+    each call."""
 
     def __init__(self, units, **kwargs):
         super().__init__(units, **kwargs)
@@ -71,9 +71,6 @@ def _like(states, h):
 
 class SimpleRNNCell(_Cell):
     """One step of SimpleRNN: h = activation(x·kernel + bias + h_prev·recurrent_kernel)."""
-
-    def __init__(self, units, activation="tanh", **kwargs):
-        super().__init__(units, activation=activation, **kwargs)
 
     def call(self, inputs, states, training=False):
         h_prev = _first(states)
