@@ -18,7 +18,7 @@ from scratchgrad.keras_files import KerasFileError, load_keras, save_keras
 from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
-FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout"]
+FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells"]
 
 
 @sg.saving.register_keras_serializable("Fixtures")
@@ -91,6 +91,11 @@ def test_loaded_models_structure_and_compile_settings():
     lstm = load_keras(os.path.join(HERE, "lstm.keras"), compile=False)
     assert [type(layer).__name__ for layer in lstm.layers] == ["Embedding", "LSTM", "Dense"]
     assert getattr(lstm, "optimizer", None) is None
+    cells = load_keras(os.path.join(HERE, "rnn_cells.keras"))
+    assert [type(layer).__name__ for layer in cells.layers] == ["Embedding", "RNN", "RNN", "Dense"]
+    assert type(cells.layers[1].cell) is L.LSTMCell and cells.layers[2].go_backwards
+    assert [type(c) for c in cells.layers[2].cell.cells] == [L.GRUCell, L.SimpleRNNCell]
+    assert not cells.layers[2].cell.cells[0].reset_after
 
 
 @pytest.mark.parametrize("name", FIXTURES)

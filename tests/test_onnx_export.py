@@ -422,6 +422,12 @@ def test_masks_are_refused(tmp_path):
     refused(embedding, tmp_path, "Embedding", "mask_zero")
 
 
+def test_rnn_of_a_cell_is_refused(tmp_path):
+    refused(Sequential([sg.Input(shape=(5, 3)), L.RNN(L.LSTMCell(4))]), tmp_path, "RNN", "no ONNX form")
+    both = Sequential([sg.Input(shape=(5, 3)), L.Bidirectional(L.RNN(L.GRUCell(4)))])
+    refused(both, tmp_path, "Bidirectional", "not an RNN(cell)")
+
+
 def test_attention_and_unmapped_activations_are_refused(tmp_path):
     inputs = sg.Input(shape=(5, 4))
     attention = Model(inputs, L.MultiHeadAttention(2, 3, name="mha")(inputs, inputs))

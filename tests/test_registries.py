@@ -91,6 +91,12 @@ LAYER_EXAMPLES = {
     "GRU": (lambda: L.GRU(3, reset_after=False, return_sequences=True), (4, 3)),
     "Bidirectional": (lambda: L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="ave"), (4, 3)),
     "TimeDistributed": (lambda: L.TimeDistributed(L.Dense(2, activation="tanh")), (4, 3)),
+    "RNN": (lambda: L.RNN(L.LSTMCell(3, dropout=0.2), return_sequences=True, go_backwards=True), (4, 3)),
+    # a cell computes one step: its example runs it over the sequence in an RNN
+    "SimpleRNNCell": (lambda: L.RNN(L.SimpleRNNCell(3, recurrent_dropout=0.2)), (4, 3)),
+    "LSTMCell": (lambda: L.RNN(L.LSTMCell(3, recurrent_dropout=0.2, unit_forget_bias=False)), (4, 3)),
+    "GRUCell": (lambda: L.RNN(L.GRUCell(3, reset_after=False, dropout=0.2), return_sequences=True), (4, 3)),
+    "StackedRNNCells": (lambda: L.RNN(L.StackedRNNCells([L.GRUCell(2), L.SimpleRNNCell(3)])), (4, 3)),
     "Masking": (lambda: L.Masking(0.1), (4, 3)),
 }
 ABSTRACT = {"Model"}  # bases that only subclasses instantiate

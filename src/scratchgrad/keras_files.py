@@ -376,9 +376,10 @@ def _translate_values(config, custom_objects, path, depth):
     for key, value in config.items():
         if key == "dtype":
             value = _dtype_name(value, path)
-        elif key in ("layer", "backward_layer") and isinstance(value, dict):
-            value = _translate_spec(value, custom_objects, path, depth + 1)
-            value.pop("_class", None)
+        elif key in ("layer", "backward_layer", "cell") and isinstance(value, dict):
+            value = _wrapped_spec(value, custom_objects, path, depth)
+        elif key == "cells" and isinstance(value, list):  # StackedRNNCells
+            value = [_wrapped_spec(cell, custom_objects, path, depth) for cell in value]
         elif key.endswith("_constraint") and value is not None:
             warnings.warn(f"{path}: the weight constraint {key} of layer {config.get('name')!r} is dropped "
                           f"(scratchgrad has no constraints; predictions are unaffected)", stacklevel=3)
@@ -389,6 +390,13 @@ def _translate_values(config, custom_objects, path, depth):
             value = _object_dict(value, key, path)
         out[key] = value
     return out
+
+
+def _wrapped_spec(spec, custom_objects, path, depth):
+    """A layer inside a layer's config (Bidirectional's layer, RNN's cell) in our form."""
+    spec = _translate_spec(spec, custom_objects, path, depth + 1)
+    spec.pop("_class", None)
+    return spec
 
 
 def _dtype_name(value, path):
@@ -1115,9 +1123,7 @@ def _is_symbolic(value):
 
 
 def _keras_values(config, depth):
-    from . import initializers, regularizers
     from .activations import ACTIVATIONS
-    from .layers import Layer
 
     out = {}
     for key, value in config.items():
@@ -1125,20 +1131,29 @@ def _keras_values(config, depth):
             continue  # our layers' own input_shape; Keras learns shapes from build_config
         if key.endswith("activation") and isinstance(value, str) and value.lower() not in ACTIVATIONS:
             value = _keras_function(value)  # a custom function: as Keras describes one
-        if isinstance(value, dict) and "class_name" in value and "config" in value:
-            name = value["class_name"]
-            if name in initializers.CLASSES:
-                value = {"module": "keras.initializers", **value, "registered_name": None}
-            elif name in regularizers._CLASSES:
-                value = {"module": "keras.regularizers", **value, "registered_name": None}
-            else:
-                from .layers import LAYERS
-                cls = LAYERS.get(value.get("registered_name") or name)
-                if cls is not None and issubclass(cls, Layer):
-                    value = _keras_layer_spec(cls.from_config(value["config"]), depth + 1)
-                    value.pop("build_config", None)
-        out[key] = value
+        if key == "cells" and isinstance(value, list):  # StackedRNNCells
+            value = [_keras_object(cell, depth) for cell in value]
+        out[key] = _keras_object(value, depth)
     return out
+
+
+def _keras_object(value, depth):
+    """An initializer, regularizer or layer config of ours in Keras's form; anything else as it is."""
+    from . import initializers, regularizers
+    from .layers import LAYERS, Layer
+
+    if not (isinstance(value, dict) and "class_name" in value and "config" in value):
+        return value
+    name = value["class_name"]
+    if name in initializers.CLASSES:
+        return {"module": "keras.initializers", **value, "registered_name": None}
+    if name in regularizers._CLASSES:
+        return {"module": "keras.regularizers", **value, "registered_name": None}
+    cls = LAYERS.get(value.get("registered_name") or name)
+    if cls is not None and issubclass(cls, Layer):
+        value = _keras_layer_spec(cls.from_config(value["config"]), depth + 1)
+        value.pop("build_config", None)
+    return value
 
 
 def _keras_compile_config(model):

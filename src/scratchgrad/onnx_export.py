@@ -714,6 +714,8 @@ def _register_all():
     def bidirectional(g, layer, args, shapes, out):
         if len(args) > 2:
             raise _refuse(layer, "masks are not exported")
+        if not isinstance(layer.forward_layer, (L.SimpleRNN, L.LSTM, L.GRU)):
+            raise _refuse(layer, "only a SimpleRNN, LSTM or GRU inside is exported, not an RNN(cell)")
         initial = args[1] if len(args) > 1 else None
         if initial is not None and not isinstance(initial, (list, tuple)):
             initial = [initial]

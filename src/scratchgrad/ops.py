@@ -714,24 +714,29 @@ def shape(x):
     return tuple(x.shape)
 
 
+def _new(array):
+    """A Tensor of a new array in the array's own dtype (float64 asked for stays float64, not floatx)."""
+    return Tensor(array, dtype=array.dtype)
+
+
 def eye(n, dtype=None):
-    return Tensor(np.eye(n, dtype=dtype or floatx()))
+    return _new(np.eye(n, dtype=dtype or floatx()))
 
 
 def ones(shape, dtype=None):
-    return Tensor(np.ones(shape, dtype=dtype or floatx()))
+    return _new(np.ones(shape, dtype=dtype or floatx()))
 
 
 def zeros(shape, dtype=None):
-    return Tensor(np.zeros(shape, dtype=dtype or floatx()))
+    return _new(np.zeros(shape, dtype=dtype or floatx()))
 
 
 def ones_like(x, dtype=None):
-    return Tensor(array_module(x.data).ones_like(x.data, dtype=dtype))
+    return _new(array_module(x.data).ones_like(x.data, dtype=dtype))
 
 
 def zeros_like(x, dtype=None):
-    return Tensor(array_module(x.data).zeros_like(x.data, dtype=dtype))
+    return _new(array_module(x.data).zeros_like(x.data, dtype=dtype))
 
 
 def argmax(x, axis=None):
@@ -1487,11 +1492,11 @@ def vectorized_map(function, elements):
 
 # ---- constructors -----------------------------------------------------------------------------------
 def full(shape, fill_value, dtype=None):
-    return Tensor(np.full(shape, fill_value, dtype=dtype or floatx()))
+    return _new(np.full(shape, fill_value, dtype=dtype or floatx()))
 
 
 def full_like(x, fill_value, dtype=None):
-    return Tensor(array_module(x.data).full_like(x.data, fill_value, dtype=dtype))
+    return _new(array_module(x.data).full_like(x.data, fill_value, dtype=dtype))
 
 
 def identity(n, dtype=None):

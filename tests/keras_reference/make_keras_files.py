@@ -91,6 +91,20 @@ def lstm():
     return model, [x], [rng.integers(0, 2, (16, 1)).astype("float32")], True
 
 
+def rnn_cells():
+    keras.utils.set_random_seed(6)  # its own seed: the fixture can be made alone, main(names=["rnn_cells"])
+    model = keras.Sequential([keras.Input((6,), dtype="int32"), layers.Embedding(20, 4, mask_zero=True),
+                              layers.RNN(layers.LSTMCell(4), return_sequences=True),
+                              layers.RNN([layers.GRUCell(3, reset_after=False), layers.SimpleRNNCell(2)],
+                                         go_backwards=True),
+                              layers.Dense(1, activation="sigmoid")], name="rnn_cells")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    rng = np.random.default_rng(6)
+    x = rng.integers(1, 20, (16, 6)).astype("int32")
+    x[:4, 4:] = 0  # padding, masked
+    return model, [x], [rng.integers(0, 2, (16, 1)).astype("float32")], True
+
+
 def bn_dropout():
     model = keras.Sequential([keras.Input((6,)), layers.Dense(8), layers.BatchNormalization(),
                               layers.Activation("relu"), layers.Dropout(0.3), layers.Dense(1)], name="bn_dropout")
@@ -111,10 +125,13 @@ def _deflate(path):
             archive.writestr(name, data)
 
 
-def main(out=OUT):
+def main(out=OUT, names=None):
+    """Make the fixtures named (all by default)."""
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
-    for make in (mlp, cnn, two_inputs, lstm, bn_dropout):
+    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells):
+        if names and make.__name__ not in names:
+            continue
         model, xs, ys, deterministic = make()
         model.fit(xs if len(xs) > 1 else xs[0], ys if len(ys) > 1 else ys[0], batch_size=8, epochs=2, verbose=0)
         path = os.path.join(out, f"{make.__name__}.keras")

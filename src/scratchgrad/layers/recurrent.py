@@ -11,23 +11,18 @@ from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
-class _Recurrent(Layer):
-    """What SimpleRNN, LSTM and GRU share: the arguments, the weights (kernel, recurrent_kernel, bias
-    with `blocks` blocks of units: 1, 4 or 3), input dropout, direction, masks, returned states."""
+class _RecurrentWeights(Layer):
+    """What a recurrent layer and its cell share: the arguments of the cell's equations (units,
+    activations, initializers, regularizers, constraints, dropout rates, seed) and the weights (kernel,
+    recurrent_kernel, bias with `blocks` blocks of units: 1, 4 or 3), built from the last input axis."""
 
-    supports_masking = True
     blocks = 1
-    state_names = ("h",)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
-        if stateful:
-            raise NotImplementedError(f"{type(self).__name__}(stateful=True) is not supported: states are not "
-                                      f"carried from one batch to the next (pass initial_state= instead)")
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
         kwargs.pop("implementation", None)  # Keras 2's choice of kernel, which Keras 3 also takes and ignores
         super().__init__(**kwargs)
         if int(units) != units or units < 1:
@@ -37,23 +32,15 @@ class _Recurrent(Layer):
                 raise ValueError(f"{type(self).__name__} {name} must be in [0, 1), got {rate!r}")
         self.units, self.use_bias = int(units), use_bias
         self.activation, self.recurrent_activation = activations.get(activation), activations.get(recurrent_activation)
-        for role in ("activation", "recurrent_activation"):
-            R.cell_activation(activations.name_of(getattr(self, role)), role)  # refused here, not at the first call
         self.initializers = {"kernel": kernel_initializer, "recurrent": recurrent_initializer, "bias": bias_initializer}
         self.regularizers = {"kernel": regularizers.get(kernel_regularizer),
                              "recurrent": regularizers.get(recurrent_regularizer),
                              "bias": regularizers.get(bias_regularizer)}
         self.constraints = {"kernel": kernel_constraint, "recurrent": recurrent_constraint, "bias": bias_constraint}
         self.dropout, self.recurrent_dropout, self.seed = dropout, recurrent_dropout, seed
-        self._seed_generator = layer_seed(seed)  # a new mask every step, reproducibly
-        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
-        self.unroll = unroll  # accepted: the loop is one op either way, with the same numbers
-        self.zero_output_for_mask = zero_output_for_mask
+        self._seed_generator = layer_seed(seed)  # a new mask every call, reproducibly
 
-    # ---- weights -----------------------------------------------------------------------------
-    def build(self, input_shape, initial_state_shape=None):
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.name} expects sequences (batch, steps, features), got shape {tuple(input_shape)}")
+    def build(self, input_shape):
         width = self.blocks * self.units
         self.kernel = self._weight("kernel", (input_shape[-1], width))
         self.recurrent_kernel = self._weight("recurrent_kernel", (self.units, width), "recurrent")
@@ -69,6 +56,87 @@ class _Recurrent(Layer):
 
     def _bias_initializer(self):
         return initializers.get(self.initializers["bias"])
+
+    def get_config(self):
+        config = {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                  "use_bias": self.use_bias,
+                  "kernel_initializer": serialize_initializer(self.initializers["kernel"]),
+                  "recurrent_initializer": serialize_initializer(self.initializers["recurrent"]),
+                  "bias_initializer": serialize_initializer(self.initializers["bias"]),
+                  "kernel_regularizer": serialize_regularizer(self.regularizers["kernel"]),
+                  "recurrent_regularizer": serialize_regularizer(self.regularizers["recurrent"]),
+                  "bias_regularizer": serialize_regularizer(self.regularizers["bias"]),
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        if self.blocks > 1:
+            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        return config
+
+
+class _LSTMWeights:
+    """LSTM's layout (the layer's and the cell's): kernels (·, 4·units) in the gate order i, f, c, o;
+    `unit_forget_bias` starts the forget gate's bias at 1 so memory is kept early in training."""
+
+    blocks = 4
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = unit_forget_bias
+
+    def _bias_initializer(self):
+        base = super()._bias_initializer()
+        if not self.unit_forget_bias:
+            return base
+
+        def forget_gate_ones(shape, dtype):
+            bias = base(shape, dtype)
+            bias[self.units:2 * self.units] = 1
+            return bias
+        return forget_gate_ones
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class _GRUWeights:
+    """GRU's layout (the layer's and the cell's): kernels (·, 3·units) in the order z, r, h; with
+    `reset_after` (the default) the bias is (2, 3·units): the input bias, then the recurrent one."""
+
+    blocks = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = reset_after
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class _Recurrent(_RecurrentWeights):
+    """What SimpleRNN, LSTM and GRU share: input dropout, direction, masks, returned states, and the
+    loop over the sequence as one Function of `scratchgrad/recurrent.py`."""
+
+    supports_masking = True
+    state_names = ("h",)
+
+    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(units, **kwargs)
+        for role in ("activation", "recurrent_activation"):
+            R.cell_activation(activations.name_of(getattr(self, role)), role)  # refused here, not at the first call
+        set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
+                             zero_output_for_mask)
+
+    @property
+    def state_size(self):
+        return [self.units] * len(self.state_names)
+
+    def build(self, input_shape, initial_state_shape=None):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name} expects sequences (batch, steps, features), got shape {tuple(input_shape)}")
+        super().build(input_shape)
 
     # ---- the forward pass ----------------------------------------------------------------------
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -134,26 +202,35 @@ class _Recurrent(Layer):
         return self.bias
 
     def compute_mask(self, inputs, previous_mask=None):
-        mask = tree.flatten(previous_mask)[0] if previous_mask is not None else None
-        output_mask = mask if self.return_sequences else None
-        return [output_mask] + [None] * len(self.state_names) if self.return_state else output_mask
+        return sequence_masks(previous_mask, self.return_sequences, self.return_state and len(self.state_names))
 
     def get_config(self):
-        config = {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                  "use_bias": self.use_bias,
-                  "kernel_initializer": serialize_initializer(self.initializers["kernel"]),
-                  "recurrent_initializer": serialize_initializer(self.initializers["recurrent"]),
-                  "bias_initializer": serialize_initializer(self.initializers["bias"]),
-                  "kernel_regularizer": serialize_regularizer(self.regularizers["kernel"]),
-                  "recurrent_regularizer": serialize_regularizer(self.regularizers["recurrent"]),
-                  "bias_regularizer": serialize_regularizer(self.regularizers["bias"]),
-                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
-                  "return_sequences": self.return_sequences, "return_state": self.return_state,
-                  "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
-                  "zero_output_for_mask": self.zero_output_for_mask}
-        if self.blocks > 1:
-            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        return config
+        return {**super().get_config(), **sequence_options(self)}
+
+
+def set_sequence_options(layer, return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask):
+    """Keras's options of a layer that runs over sequences (SimpleRNN, LSTM, GRU, RNN), set on `layer`.
+    stateful=True is refused; `unroll` is accepted and changes no number."""
+    if stateful:
+        raise NotImplementedError(f"{type(layer).__name__}(stateful=True) is not supported: states are not carried "
+                                  f"from one batch to the next (pass initial_state= instead)")
+    layer.return_sequences, layer.return_state, layer.go_backwards = return_sequences, return_state, go_backwards
+    layer.unroll, layer.zero_output_for_mask = unroll, zero_output_for_mask
+
+
+def sequence_options(layer):
+    """The options set_sequence_options set, for get_config."""
+    return {"return_sequences": layer.return_sequences, "return_state": layer.return_state,
+            "go_backwards": layer.go_backwards, "stateful": False, "unroll": layer.unroll,
+            "zero_output_for_mask": layer.zero_output_for_mask}
+
+
+def sequence_masks(previous_mask, return_sequences, states):
+    """A recurrent layer's output masks (Keras's rule): the input's mask on a returned sequence, none on
+    a last output; `states` (a count, 0 when not returned) more Nones for the returned states."""
+    mask = tree.flatten(previous_mask)[0] if previous_mask is not None else None
+    output_mask = mask if return_sequences else None
+    return [output_mask] + [None] * states if states else output_mask
 
 
 class SimpleRNN(_Recurrent):
@@ -166,28 +243,14 @@ class SimpleRNN(_Recurrent):
     loop = R.SimpleRNNLoop
 
 
-class LSTM(_Recurrent):
+class LSTM(_LSTMWeights, _Recurrent):
     """Long short-term memory: a memory cell c_t that gates decide to forget, write and read (see
-    recurrent.LSTMLoop for the equations). Keras's layout: kernels (·, 4·units) in the gate order i, f, c, o;
-    `unit_forget_bias` starts the forget gate's bias at 1 so memory is kept early in training."""
+    recurrent.LSTMLoop for the equations)."""
 
-    blocks = 4
     state_names = ("h", "c")
 
-    def __init__(self, units, unit_forget_bias=True, use_cudnn="auto", **kwargs):
+    def __init__(self, units, use_cudnn="auto", **kwargs):
         super().__init__(units, **kwargs)
-        self.unit_forget_bias = unit_forget_bias
-
-    def _bias_initializer(self):
-        base = super()._bias_initializer()
-        if not self.unit_forget_bias:
-            return base
-
-        def forget_gate_ones(shape, dtype):
-            bias = base(shape, dtype)
-            bias[self.units:2 * self.units] = 1
-            return bias
-        return forget_gate_ones
 
     loop = R.LSTMLoop
 
@@ -197,24 +260,13 @@ class LSTM(_Recurrent):
     def _final_states(self, out):
         return [out[-1, :, :self.units], out[-1, :, self.units:]]
 
-    def get_config(self):
-        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
-
-class GRU(_Recurrent):
+class GRU(_GRUWeights, _Recurrent):
     """Gated recurrent unit: an update gate mixes the old state with a candidate, a reset gate decides
-    how much of the old state the candidate sees (see recurrent.GRULoop). Keras's layout: kernels
-    (·, 3·units) in the order z, r, h; with `reset_after` (the default) the bias is (2, 3·units): the
-    input bias, then the recurrent one."""
+    how much of the old state the candidate sees (see recurrent.GRULoop)."""
 
-    blocks = 3
-
-    def __init__(self, units, reset_after=True, use_cudnn="auto", **kwargs):
+    def __init__(self, units, use_cudnn="auto", **kwargs):
         super().__init__(units, **kwargs)
-        self.reset_after = reset_after
-
-    def _bias_shape(self):
-        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def _input_bias(self):
         return self.bias[0] if self.bias is not None and self.reset_after else self.bias
@@ -227,9 +279,6 @@ class GRU(_Recurrent):
             return [self.recurrent_kernel, self.bias[1]]
         return [self.recurrent_kernel, Tensor(np.zeros(3 * self.units, self.kernel.dtype))]
 
-    def get_config(self):
-        return {**super().get_config(), "reset_after": self.reset_after}
-
 
 class Bidirectional(Layer):
     """Runs a recurrent layer forward and a copy of it backward over the sequence and merges the two
@@ -240,8 +289,9 @@ class Bidirectional(Layer):
     MERGES = ("concat", "sum", "mul", "ave", None)
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if not isinstance(layer, _Recurrent):
-            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer, got {layer!r}")
+        from .rnn import RNN
+        if not isinstance(layer, (_Recurrent, RNN)):
+            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM, GRU or RNN layer, got {layer!r}")
         if merge_mode not in self.MERGES:
             raise ValueError(f"Bidirectional merge_mode must be one of {self.MERGES}, got {merge_mode!r}")
         super().__init__(**kwargs)
@@ -296,7 +346,7 @@ class Bidirectional(Layer):
         output_mask = mask if self.return_sequences else None
         outputs = [output_mask] * (2 if self.merge_mode is None else 1)
         if self.return_state:
-            outputs += [None] * 2 * len(self.forward_layer.state_names)
+            outputs += [None] * 2 * len(self.forward_layer.state_size)
         return outputs if len(outputs) > 1 else output_mask
 
     def get_config(self):
