@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import initializers, regularizers, tree
 from ..autograd import no_grad
-from ..backend import floatx
+from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 
@@ -181,7 +181,7 @@ class Layer:
         trained unless `trainable=False`, penalized by `regularizer`. Keras's signature."""
         if constraint is not None:
             raise NotImplementedError(f"{self.name}: weight constraints are not supported")
-        dtype = np.dtype(dtype) if dtype is not None else self.dtype or floatx()
+        dtype = np.dtype(dtype) if dtype is not None else self.dtype or float_dtype()
         name = name or f"variable_{len(self._weights)}"
         check = weight_check.get()
         if check is not None:
@@ -198,7 +198,7 @@ class Layer:
         leaves = tree.flatten(inputs)
         if self.dtype is None:
             first = leaves[0].dtype
-            self.dtype = first if first.kind == "f" else floatx()
+            self.dtype = first if first.kind == "f" else float_dtype()
         self.build(tree.map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs))
         self.built = True
 
@@ -329,7 +329,7 @@ class Layer:
 
     def add_loss(self, loss):
         """Add a scalar Tensor to the training loss (e.g. activity regularization), from inside call()."""
-        self._losses.append(loss if isinstance(loss, Tensor) else Tensor(loss, dtype=self.dtype or floatx()))
+        self._losses.append(loss if isinstance(loss, Tensor) else Tensor(loss, dtype=self.dtype or float_dtype()))
 
     @property
     def losses(self):
@@ -439,7 +439,7 @@ class Layer:
         tuple of shapes), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
         several = bool(input_shape) and all(isinstance(shape, (tuple, list)) for shape in input_shape)
         shapes = list(input_shape) if several else [input_shape]
-        inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or floatx()) for shape in shapes]
+        inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or float_dtype()) for shape in shapes]
         outputs = self._symbolic_outputs(inputs if several else inputs[0])
         batch = {shape[0] for shape in shapes} - {None}  # a batch size given (one, or they disagree: None)
         batch = batch.pop() if len(batch) == 1 else None

@@ -1,5 +1,5 @@
 """Sequential: a linear stack of layers (the structure; training is the Trainer's, trainer.py)."""
-from ..backend import floatx
+from ..backend import float_dtype
 from ..layers import Input, InputLayer, Layer
 from ..symbolic import SymbolicTensor
 from .model import Model, _count, _is_shape, _trains, show_shape
@@ -115,7 +115,7 @@ class Sequential(Model):
     def dtype(self):
         # each layer's dtype is asked once: a nested model's is computed, twice per level would be exponential
         first = next((d for d in (layer.dtype for layer in getattr(self, "_layers", [])) if d is not None), None)
-        return first or floatx()
+        return first or float_dtype()
 
     @dtype.setter
     def dtype(self, value):
