@@ -455,7 +455,7 @@ class Trainer:
                                   "dataset or generator can generate at least `steps_per_epoch * epochs` "
                                   "batches.", stacklevel=2)
                     break
-                xs, ys, weights = self._prepare(*batches[:3])
+                xs, ys, weights = self._prepare(*batches[:3], class_weight)
             callback_list.on_epoch_begin(epoch)
             logs = self._run_epoch(xs, ys, weights, batch_size, shuffle, steps, epoch, callback_list)
             if validation is not None and (epoch + 1) % validation_freq == 0:
