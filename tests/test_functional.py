@@ -38,6 +38,31 @@ def test_summary_shows_connections():
     assert "(None, 10)" in text and "Total params: 56" in text
 
 
+
+def test_a_declared_batch_size_shows_in_the_shapes_as_keras_keeps_it(rng):
+    """Keras 3.15: Input(batch_shape=(8, 5)) gives (8, ...) shapes down the graph and in summary(); fit and
+    predict still take batches of any size."""
+    inputs = keras.Input(batch_shape=(8, 5))
+    model = keras.Model(inputs, layers.Dense(1)(layers.Dense(3)(inputs)))
+    assert model.inputs[0].shape == model.input_shape == (8, 5) and model.output_shape == (8, 1)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "(8, 3)" in lines[0] and "None" not in lines[0]
+    model.compile("sgd", "mse")
+    model.fit(rng.random((7, 5)), rng.random((7, 1)), batch_size=4, verbose=0)
+    assert model.predict(rng.random((3, 5))).shape == (3, 1)
+    assert keras.Input((5,), batch_size=8).shape == (8, 5)
+    summed = layers.Lambda(lambda t: keras.ops.sum(t, axis=0, keepdims=True))(inputs)
+    assert summed.shape == (1, 5)  # an axis that does not follow the batch keeps its own size
+    assert layers.Add()([keras.Input((5,)), inputs]).shape == (8, 5)
+    ids = keras.Input(batch_shape=(4, 6), dtype="int32")
+    sequential = keras.Sequential([ids, layers.Embedding(10, 3, mask_zero=True), layers.Flatten()])
+    assert sequential.input_shape == (4, 6) and sequential.output_shape == (4, 18)
+    built = keras.Sequential([layers.Dense(2)])
+    built.build((32, 5))
+    assert built.inputs[0].shape == (32, 5) and built.output_shape == (32, 2)
+
+
 def test_a_functional_model_trains_on_the_plan_like_sequential(rng):
     x, y = rng.random((256, 784)).astype(np.float32), rng.integers(0, 10, 256)
     model = mnist_like_model()

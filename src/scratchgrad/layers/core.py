@@ -319,7 +319,7 @@ class InputLayer(Layer):
         super().__init__(input_shape=shape, dtype=dtype or float_dtype(), name=name, **kwargs)
         self.batch_size = batch_size
         self.built = True
-        output = SymbolicTensor((None,) + shape, self.dtype, name=self.name)
+        output = SymbolicTensor((batch_size,) + shape, self.dtype, name=self.name)
         output.node = Node(self, [], output)
 
     def call(self, x, training=False):

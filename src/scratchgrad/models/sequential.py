@@ -33,7 +33,7 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("an Input must come first in a Sequential model")
-            self._input_shape, self._input_dtype = (None,) + layer.input_shape, layer.dtype
+            self._input_shape, self._input_dtype = (layer.batch_size,) + layer.input_shape, layer.dtype
             return
         self._layers.append(layer)
         self.forget_plans()
@@ -56,10 +56,11 @@ class Sequential(Model):
         return layer
 
     def build(self, input_shape):
-        """Create every layer's weights for inputs of `input_shape` (batch axis first), calling the
-        layers on a symbolic input, so `model.inputs`, `model.outputs` and `layer.output` exist."""
-        self._input_shape = (None,) + tuple(input_shape[1:])
-        x = Input(shape=self._input_shape[1:], dtype=self.input_dtypes[0])
+        """Create every layer's weights for inputs of `input_shape` (batch axis first, a size or None, kept as
+        Keras keeps it), calling the layers on a symbolic input, so `model.inputs`, `model.outputs` and
+        `layer.output` exist."""
+        self._input_shape = tuple(input_shape)
+        x = Input(batch_shape=self._input_shape, dtype=self.input_dtypes[0])
         self._symbolic = [x]
         for layer in self._layers:
             x = layer(x)
