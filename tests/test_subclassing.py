@@ -272,6 +272,16 @@ def test_custom_steps_get_y_as_given(as_given):
     assert [list(seen[1]) for seen in model.seen] == [list(given)] * 4  # dict keys in the user's order
 
 
+def test_a_list_of_numbers_is_one_target_array_for_a_custom_step():
+    inputs = keras.Input((2,))
+    model = StepSpy(inputs, layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    model.seen = []
+    for y in ([1.0, 2.0, 3.0, 4.0], list(np.ones(4))):  # NumPy scalars have a shape, (), but are no arrays
+        model.fit(np.ones((4, 2)), y, verbose=0)
+    assert model.seen == [("train", ((4,), "float32"))] * 2
+
+
 def test_validation_split_gives_the_model_s_own_test_step_its_targets():
     """Only train_step is custom: the held-out part still reaches the built-in evaluation as targets per output."""
     model = two_output_spy(TrainSpy)

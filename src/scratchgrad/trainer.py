@@ -384,7 +384,7 @@ class Trainer:
         a tuple), each array in its own shape, floats in the model's dtype."""
         if isinstance(y, dict):
             return {key: self._as_given(value, n) for key, value in y.items()}
-        if self._several_inputs(y, None):
+        if isinstance(y, (list, tuple)) and y and all(getattr(value, "ndim", 0) > 0 for value in y):  # of arrays
             return type(y)(self._as_given(value, n) for value in y)
         if y is None:
             return None
