@@ -38,6 +38,31 @@ def test_summary_shows_connections():
     assert "(None, 10)" in text and "Total params: 56" in text
 
 
+
+def test_a_declared_batch_size_shows_in_the_shapes_as_keras_keeps_it(rng):
+    """Keras 3.15: Input(batch_shape=(8, 5)) gives (8, ...) shapes down the graph and in summary(); fit and
+    predict still take batches of any size."""
+    inputs = keras.Input(batch_shape=(8, 5))
+    model = keras.Model(inputs, layers.Dense(1)(layers.Dense(3)(inputs)))
+    assert model.inputs[0].shape == model.input_shape == (8, 5) and model.output_shape == (8, 1)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "(8, 3)" in lines[0] and "None" not in lines[0]
+    model.compile("sgd", "mse")
+    model.fit(rng.random((7, 5)), rng.random((7, 1)), batch_size=4, verbose=0)
+    assert model.predict(rng.random((3, 5))).shape == (3, 1)
+    assert keras.Input((5,), batch_size=8).shape == (8, 5)
+    summed = layers.Lambda(lambda t: keras.ops.sum(t, axis=0, keepdims=True))(inputs)
+    assert summed.shape == (1, 5)  # an axis that does not follow the batch keeps its own size
+    assert layers.Add()([keras.Input((5,)), inputs]).shape == (8, 5)
+    ids = keras.Input(batch_shape=(4, 6), dtype="int32")
+    sequential = keras.Sequential([ids, layers.Embedding(10, 3, mask_zero=True), layers.Flatten()])
+    assert sequential.input_shape == (4, 6) and sequential.output_shape == (4, 18)
+    built = keras.Sequential([layers.Dense(2)])
+    built.build((32, 5))
+    assert built.inputs[0].shape == (32, 5) and built.output_shape == (32, 2)
+
+
 def test_a_functional_model_trains_on_the_plan_like_sequential(rng):
     x, y = rng.random((256, 784)).astype(np.float32), rng.integers(0, 10, 256)
     model = mnist_like_model()
@@ -72,6 +97,48 @@ def test_merge_layers_compute_what_keras_documents(merge, expected, rng):
     ia, ib = keras.Input(shape=(4,)), keras.Input(shape=(4,))
     model = keras.Model([ia, ib], merge([ia, ib]))
     np.testing.assert_allclose(model.predict([a, b]), expected(a, b), rtol=1e-5, atol=1e-6)
+
+
+
+# Keras 3.15's outputs for two Embedding branches (a masks id 0; b too when `b_masked`) merged, then pooled or
+# run through an LSTM: the numbers show which steps each merge's mask, and its values, let through
+MASKED_MERGES = {
+    ("concatenate", True, "pool"): [[0.5115435, 0.0931022, 0.0994275, 0.2992303, -0.2199037, 0.1825526],
+                                    [-1.2654215, -0.6232744, 0.041326, 0.4116305, 1.0425134, -0.1285347]],
+    ("concatenate", False, "pool"): [[0.4150901, 0.0368005, 0.2346763, 0.3273304, 0.0957006, 0.1047808],
+                                     [-0.2220577, -0.2548973, 0.4906484, 0.4116305, 1.0425134, -0.1285347]],
+    ("concatenate", True, "lstm"): [[-0.2181752, 0.0514808], [-0.2082921, -0.1004281]],
+    ("concatenate_steps", True, "pool"): [[0.4613182, -0.0496599, 0.0411035], [-1.2654215, -0.6232744, 0.041326]],
+    ("concatenate_steps", False, "lstm"): [[0.0189066, 0.0381546], [-0.0826697, 0.0215819]],
+    ("add", True, "lstm"): [[0.1936982, 0.0819172], [-0.0917584, -0.0226828]],
+    ("add", False, "pool"): [[0.7424204, 0.132501, 0.339457], [0.1895728, 0.7876161, 0.3621138]],
+    ("multiply", True, "pool"): [[0.6552723, -0.1166154, 0.0146156], [-1.2654215, -0.6232744, 0.041326]],
+    ("multiply", False, "pool"): [[0.5943619, 0.1731668, -0.021172], [0.1785014, 0.619442, -0.097729]],
+    ("maximum", True, "pool"): [[0.9251211, 0.0242369, 0.3561593], [-1.2654215, -0.6232744, 0.041326]],
+    ("maximum", False, "pool"): [[0.7967485, 0.278806, 0.2349858], [0.4116305, 1.0425134, -0.0860695]],
+    ("minimum", True, "pool"): [[0.2992303, -0.328735, -0.1704834], [-1.2654215, -0.6232744, 0.041326]],
+    ("minimum", False, "pool"): [[0.3273304, 0.0140771, -0.1599962], [-0.0076325, 0.6260664, -0.1285347]],
+}
+MERGES = {"concatenate": layers.Concatenate, "concatenate_steps": lambda: layers.Concatenate(axis=1),
+          "add": layers.Add, "multiply": layers.Multiply, "maximum": layers.Maximum, "minimum": layers.Minimum}
+
+
+@pytest.mark.parametrize("merge,b_masked,head", list(MASKED_MERGES))
+def test_merge_layers_keep_and_honour_masks_as_keras(merge, b_masked, head):
+    rng = np.random.default_rng(0)
+    tables = rng.normal(size=(6, 3)).astype(np.float32), rng.normal(size=(6, 3)).astype(np.float32)
+    a, b = keras.Input((4,), dtype="int32"), keras.Input((4,), dtype="int32")
+    embed_a, embed_b = layers.Embedding(6, 3, mask_zero=True), layers.Embedding(6, 3, mask_zero=b_masked)
+    last = layers.GlobalAveragePooling1D() if head == "pool" else layers.LSTM(2)
+    model = keras.Model([a, b], last(MERGES[merge]()([embed_a(a), embed_b(b)])))
+    embed_a.set_weights([tables[0]])
+    embed_b.set_weights([tables[1]])
+    if head == "lstm":
+        rng = np.random.default_rng(1)
+        last.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in last.get_weights()])
+    ids_a, ids_b = np.array([[1, 2, 0, 0], [3, 0, 0, 0]]), np.array([[4, 5, 1, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(model.predict([ids_a, ids_b], verbose=0), MASKED_MERGES[merge, b_masked, head],
+                               rtol=1e-5, atol=1e-6)
 
 
 def two_in_two_out():

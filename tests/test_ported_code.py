@@ -436,6 +436,20 @@ def test_tutorial_one_liners():
     np.testing.assert_array_equal(layers.Identity()(x).numpy(), x)
 
 
+
+def test_floatx_is_a_name_in_keras_backend_and_config():
+    """Keras 3.15: keras.backend.floatx() and keras.config.floatx() both give the dtype's name, a str."""
+    assert keras.backend.floatx() == keras.config.floatx() == "float32"
+    assert type(keras.backend.floatx()) is str
+    keras.backend.set_floatx("float64")
+    try:
+        assert keras.backend.floatx() == keras.config.floatx() == "float64"
+        assert layers.Dense(1)(np.ones((1, 2), "int64")).dtype == np.float64  # new weights follow it
+        assert keras.ops.ones((2,)).dtype == np.float64
+    finally:
+        keras.backend.set_floatx("float32")
+
+
 def test_floor_divide_and_mod_as_numpy_and_keras():
     a, b = np.array([7.0, -7.0, 5.5], "float32"), np.array([3.0, 3.0, -2.0], "float32")
     np.testing.assert_array_equal(ops.floor_divide(a, b).numpy(), np.floor_divide(a, b))

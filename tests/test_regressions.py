@@ -225,6 +225,46 @@ def test_class_weight_with_several_outputs_is_refused(rng):
                   class_weight={0: 1.0, 1: 2.0}, verbose=0)
 
 
+
+def weighted_binary_model():
+    inputs = L.Input(shape=(2,))
+    dense = L.Dense(1, activation="sigmoid")
+    model = sg.Model(inputs, dense(inputs))
+    dense.set_weights([np.array([[0.3], [-0.2]], np.float32), np.zeros(1, np.float32)])
+    model.compile("sgd", "binary_crossentropy")
+    return model
+
+
+WEIGHTED = np.arange(12, dtype=np.float32).reshape(6, 2) / 10, np.array([0, 1, 1, 0, 1, 0], np.float32)
+
+
+def test_class_weight_and_sample_weight_together_are_refused_as_in_keras():
+    """Keras 3.15 refuses the two together in fit and train_on_batch (it multiplied them here)."""
+    x, y = WEIGHTED
+    model = weighted_binary_model()
+    for fit in (model.fit, model.train_on_batch):
+        with pytest.raises(ValueError, match="class_weight and sample_weight cannot be given together"):
+            fit(x, y, class_weight={0: 2.0, 1: 0.5}, sample_weight=np.ones(6))
+
+
+def test_class_weight_weights_every_epoch_of_a_dataset():
+    """A PyDataset's batches are read again each epoch; the class weights applied to the first epoch only.
+    Keras 3.15 gives the arrays' losses for both."""
+    x, y = WEIGHTED
+
+    class Batches(sg.utils.PyDataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            return x, y
+
+    keras_losses = [0.8801589, 0.8775492, 0.8749685]
+    for given in ((x, y), (Batches(),)):  # one batch of all 6 samples either way
+        history = weighted_binary_model().fit(*given, epochs=3, shuffle=False, verbose=0, class_weight={0: 2.0, 1: 0.5})
+        np.testing.assert_allclose(history.history["loss"], keras_losses, rtol=1e-6)
+
+
 def test_a_py_dataset_is_read_every_epoch(rng):
     calls = []
     x, y = rng.normal(size=(8, 2)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32)

@@ -222,6 +222,74 @@ def test_train_step_override_customizes_fit(rng):
     assert history.history["loss"][-1] < 0.25 * history.history["loss"][0]
 
 
+
+def _described(value):
+    """A structure of arrays as its types, keys (in order), shapes and dtypes."""
+    if isinstance(value, dict):
+        return {key: _described(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_described(item) for item in value)
+    return value.shape, str(value.dtype)
+
+
+class TrainSpy(keras.Model):
+    """Records the y (and sample weights) each custom step gets."""
+
+    def train_step(self, data):
+        self.seen.append(("train",) + tuple(_described(part) for part in data[1:]))
+        return {"loss": 0.0}
+
+
+class StepSpy(TrainSpy):
+    def test_step(self, data):
+        self.seen.append(("test",) + tuple(_described(part) for part in data[1:]))
+        return {"loss": 0.0}
+
+
+def two_output_spy(spy=StepSpy):
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    joined = layers.Concatenate()([a, b])
+    model = spy([a, b], [layers.Dense(1, name="p")(joined), layers.Dense(2, name="q")(joined)])
+    model.compile("sgd", loss={"p": "mse", "q": "mse"})
+    model.seen = []
+    return model
+
+
+@pytest.mark.parametrize("as_given", [lambda p, q: {"q": q, "p": p}, lambda p, q: (p, q), lambda p, q: [p, q]])
+def test_custom_steps_get_y_as_given(as_given):
+    """Keras 3.15 hands train_step and test_step y in the user's structure (a dict with its keys in the user's
+    order, a tuple, a list), each array in its own shape and integer dtype, floats as float32."""
+    x = [np.ones((4, 3)), np.ones((4, 2))]
+    y = as_given(np.zeros(4, "int64"), np.ones((4, 2)))
+    model = two_output_spy()
+    model.fit(x, y, batch_size=4, verbose=0)
+    model.evaluate(x, y, batch_size=4, verbose=0)
+    model.test_on_batch(x, y)
+    model.train_on_batch(x, y, sample_weight=np.ones(4))
+    p, q = ((4,), "int64"), ((4, 2), "float32")
+    given = as_given(p, q)
+    assert model.seen == [("train", given), ("test", given), ("test", given), ("train", given, ((4,), "float32"))]
+    assert [list(seen[1]) for seen in model.seen] == [list(given)] * 4  # dict keys in the user's order
+
+
+def test_a_list_of_numbers_is_one_target_array_for_a_custom_step():
+    inputs = keras.Input((2,))
+    model = StepSpy(inputs, layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    model.seen = []
+    for y in ([1.0, 2.0, 3.0, 4.0], list(np.ones(4))):  # NumPy scalars have a shape, (), but are no arrays
+        model.fit(np.ones((4, 2)), y, verbose=0)
+    assert model.seen == [("train", ((4,), "float32"))] * 2
+
+
+def test_validation_split_gives_the_model_s_own_test_step_its_targets():
+    """Only train_step is custom: the held-out part still reaches the built-in evaluation as targets per output."""
+    model = two_output_spy(TrainSpy)
+    history = model.fit([np.ones((8, 3)), np.ones((8, 2))], {"q": np.ones((8, 2)), "p": np.zeros(8)},
+                        batch_size=4, validation_split=0.5, verbose=0)
+    assert len(model.seen) == 1 and {"val_loss", "val_p_loss", "val_q_loss"} <= set(history.history)
+
+
 def test_custom_classes_save_and_load_by_registered_name(rng, tmp_path):
     @keras.saving.register_keras_serializable(package="Tests")
     class Scale(keras.layers.Layer):

@@ -24,7 +24,12 @@ def array_module(x):
 
 
 def floatx():
-    """The default float dtype: float32 unless `set_floatx` changed it (as in Keras)."""
+    """The default float dtype's name, "float32" unless `set_floatx` changed it: a string, as Keras's."""
+    return _floatx.name
+
+
+def float_dtype():
+    """The default float dtype as a NumPy dtype, for the code that makes arrays."""
     return _floatx
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from . import functional as F
 from . import ops
 from .autograd import Function
-from .backend import floatx
+from .backend import float_dtype
 from .object_registration import function_name, lookup, stands_for
 from .tensor import Tensor, as_tensor
 
@@ -185,7 +185,7 @@ class SparseCategoricalCrossentropy(Loss):
         if self.ignore_class is None:
             return labels, None
         keep = ops.not_equal(labels, self.ignore_class, np.int64)
-        return labels * keep, ops.not_equal(labels, self.ignore_class, floatx())  # ignored labels read class 0
+        return labels * keep, ops.not_equal(labels, self.ignore_class, float_dtype())  # ignored labels read class 0
 
     @staticmethod
     def _masked(values, mask, reduction):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .autograd import Function, values_escaped
-from .backend import array_module, floatx
+from .backend import array_module, float_dtype
 from .tensor import Tensor, as_tensor
 
 
@@ -514,7 +514,7 @@ def minimum(a, b):
 def _floating(x):
     """x as a Tensor of floats: integers become floatx (Keras's rule for exp, sin, ...; not float64)."""
     x = as_tensor(x)
-    return x if x.dtype.kind in "fc" else astype(x, floatx())
+    return x if x.dtype.kind in "fc" else astype(x, float_dtype())
 
 
 def astype(x, dtype):
@@ -626,7 +626,7 @@ class OneHot(Function):
 
 def one_hot(x, num_classes, dtype=None):
     """keras.ops.one_hot: integer labels -> one-hot rows."""
-    return OneHot(num_classes, np.dtype(dtype or floatx()))(as_tensor(x) if isinstance(x, Tensor) else Tensor(x))
+    return OneHot(num_classes, np.dtype(dtype or float_dtype()))(as_tensor(x) if isinstance(x, Tensor) else Tensor(x))
 
 
 class Pad(Function):
@@ -720,15 +720,15 @@ def _new(array):
 
 
 def eye(n, dtype=None):
-    return _new(np.eye(n, dtype=dtype or floatx()))
+    return _new(np.eye(n, dtype=dtype or float_dtype()))
 
 
 def ones(shape, dtype=None):
-    return _new(np.ones(shape, dtype=dtype or floatx()))
+    return _new(np.ones(shape, dtype=dtype or float_dtype()))
 
 
 def zeros(shape, dtype=None):
-    return _new(np.zeros(shape, dtype=dtype or floatx()))
+    return _new(np.zeros(shape, dtype=dtype or float_dtype()))
 
 
 def ones_like(x, dtype=None):
@@ -1077,7 +1077,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     not implemented."""
     x = as_tensor(x)
     if x.dtype.kind != "f":
-        x = astype(x, floatx())  # as Keras: the norm of integers is a float
+        x = astype(x, float_dtype())  # as Keras: the norm of integers is a float
     axis = _axis(axis)
     if axis is None and ord is not None and x.ndim > 2:
         raise ValueError(f"norm with ord={ord!r} and axis=None needs a 1-D or 2-D x, got {x.ndim}-D: pass axis")
@@ -1492,7 +1492,7 @@ def vectorized_map(function, elements):
 
 # ---- constructors -----------------------------------------------------------------------------------
 def full(shape, fill_value, dtype=None):
-    return _new(np.full(shape, fill_value, dtype=dtype or floatx()))
+    return _new(np.full(shape, fill_value, dtype=dtype or float_dtype()))
 
 
 def full_like(x, fill_value, dtype=None):

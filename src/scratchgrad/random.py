@@ -62,7 +62,7 @@ def generator(seed):
 
 def _draw_op(draw, shape, dtype, seed):
     from .autograd import Function
-    from .backend import floatx
+    from .backend import float_dtype
 
     generator(seed)  # a bad seed fails here, where it was given, not at the first replayed step
 
@@ -70,7 +70,7 @@ def _draw_op(draw, shape, dtype, seed):
         differentiable = False
 
         def forward(self):
-            return np.asarray(draw(generator(seed), tuple(shape)), dtype=dtype or floatx())
+            return np.asarray(draw(generator(seed), tuple(shape)), dtype=dtype or float_dtype())
 
     Draw.__name__ = draw.__name__
     return Draw()()

@@ -37,7 +37,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import random as framework_random
-from .backend import floatx
+from .backend import float_dtype
 from .models import mlp
 from .optimizers import get as get_optimizer
 
@@ -77,13 +77,13 @@ class _NeuralNet(BaseEstimator):
     # ---- training ----------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
         """Train a new network for `epochs` epochs; refitting starts from fresh weights."""
-        X, y = validate_data(self, X, y, dtype=floatx(), **self._target_checks)
+        X, y = validate_data(self, X, y, dtype=float_dtype(), **self._target_checks)
         self._start_targets(y)
         return self._train(X, y, sample_weight, self.epochs, restart=True)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         first = not hasattr(self, "model_")
-        X, y = validate_data(self, X, y, dtype=floatx(), reset=first, **self._target_checks)
+        X, y = validate_data(self, X, y, dtype=float_dtype(), reset=first, **self._target_checks)
         if first:
             self._start_targets(y, classes)
         return self._train(X, y, sample_weight, epochs=1, restart=first)
@@ -137,7 +137,7 @@ class _NeuralNet(BaseEstimator):
 
     def _predict_raw(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=floatx(), reset=False)
+        X = validate_data(self, X, dtype=float_dtype(), reset=False)
         return self.model_.predict(X).astype(np.float64)
 
 

@@ -1,11 +1,12 @@
 """Symbolic tensors: what `keras.Input` returns and what calling a layer on one gives back — a shape
-(batch axis None) and a dtype, plus the layer call that made it (a `Node`). A functional `Model` is the
-graph these Nodes form between its inputs and its outputs."""
+(batch axis None, or the size `keras.Input(batch_shape=)` declared) and a dtype, plus the layer call that
+made it (a `Node`). A functional `Model` is the graph these Nodes form between its inputs and its outputs."""
 import numpy as np
 
 
 class SymbolicTensor:
-    """A placeholder for data of `shape` (batch axis None) and `dtype`, made by `node` (output `index`)."""
+    """A placeholder for data of `shape` (batch axis None unless an Input declared its size) and `dtype`,
+    made by `node` (output `index`)."""
 
     _keras_mask = None  # the symbolic mask (batch, steps) of a masked sequence, as Keras's tensors carry
 

@@ -8,7 +8,7 @@ dtypes raise a TypeError that says to call `.astype()`.
 import numpy as np
 
 from . import autograd
-from .backend import array_module, floatx, to_numpy
+from .backend import array_module, float_dtype, to_numpy
 
 
 def _to_array(data, dtype=None):
@@ -21,7 +21,7 @@ def _to_array(data, dtype=None):
     if arr.dtype == object:
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} holding non-numbers")
     if arr.dtype == np.float64:
-        arr = arr.astype(floatx())
+        arr = arr.astype(float_dtype())
     return arr
 
 

@@ -344,8 +344,9 @@ class Trainer:
             return list(y)
         return [y]
 
-    def _prepare(self, x, y=None, sample_weight=None, class_weight=None):
-        """Convert and check x (and y) at the boundary; build the model from x if needed."""
+    def _prepare(self, x, y=None, sample_weight=None, class_weight=None, step="train_step"):
+        """Convert and check x (and y) at the boundary; build the model from x if needed. The targets are
+        one array per output with a loss, or y as given where `step` (train_step or test_step) is overridden."""
         self._check_compiled()
         xs = self._features(x)
         self._build_from(xs)
@@ -366,8 +367,8 @@ class Trainer:
                                       "used for every output's loss")
         sparse = bool(ys) and self._output_losses[self._targeted[0]].sparse_targets
         weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n, sparse)
-        if not self._targeted and y is not None:  # no loss reads y: a custom train_step gets it as given
-            ys = [data.as_samples(a, n, "y") for a in raw if a is not None]
+        if self._overrides(step) and y is not None:
+            ys = self._as_given(y, n)
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
             self._fused = self._fused_activation()
@@ -377,6 +378,18 @@ class Trainer:
         if self._plans is None:
             self.forget_plans()
         return xs, ys, weights
+
+    def _as_given(self, y, n):
+        """y as Keras hands it to a custom train_step: in the user's structure (a dict stays a dict, a tuple
+        a tuple), each array in its own shape, floats in the model's dtype."""
+        if isinstance(y, dict):
+            return {key: self._as_given(value, n) for key, value in y.items()}
+        if isinstance(y, (list, tuple)) and y and all(getattr(value, "ndim", 0) > 0 for value in y):  # of arrays
+            return type(y)(self._as_given(value, n) for value in y)
+        if y is None:
+            return None
+        y = data.as_samples(y, n, "y")
+        return y.astype(self.dtype) if y.dtype.kind == "f" else y
 
     # ---- optimizer state ---------------------------------------------------------------------
     def get_optimizer_state(self):
@@ -408,11 +421,11 @@ class Trainer:
             if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or validation samples")
             # sample weights follow their samples; class weights apply to training only, as in Keras
-            val_weights = data.sample_weights(sample_weight, None, ys[0] if ys else None, n)
-            validation = ([a[split:] for a in xs], [a[split:] for a in ys],
-                          None if val_weights is None else val_weights[split:])
-            xs, ys, weights = [a[:split] for a in xs], [a[:split] for a in ys], \
-                None if weights is None else weights[:split]
+            val_weights = data.sample_weights(sample_weight, None, None, n)
+            val_ys = ys if self._overrides("train_step") == self._overrides("test_step") else \
+                self._prepare(x, y, step="test_step")[1]  # in the form the other step takes
+            validation = _rows((xs, val_ys, val_weights), slice(split, None))
+            xs, ys, weights = _rows((xs, ys, weights), slice(None, split))
         elif validation_data is not None:
             validation = self._prepare_validation(validation_data)
         else:
@@ -442,7 +455,7 @@ class Trainer:
                                   "dataset or generator can generate at least `steps_per_epoch * epochs` "
                                   "batches.", stacklevel=2)
                     break
-                xs, ys, weights = self._prepare(*batches[:3])
+                xs, ys, weights = self._prepare(*batches[:3], class_weight)
             callback_list.on_epoch_begin(epoch)
             logs = self._run_epoch(xs, ys, weights, batch_size, shuffle, steps, epoch, callback_list)
             if validation is not None and (epoch + 1) % validation_freq == 0:
@@ -461,7 +474,7 @@ class Trainer:
     def _prepare_validation(self, validation_data):
         arrays = self._unpack_validation(validation_data)
         try:
-            return self._prepare(*arrays)
+            return self._prepare(*arrays, step="test_step")
         except (ValueError, TypeError) as err:  # "x is empty" alone would blame the training data
             raise type(err)(f"validation_data: {err}") from None
 
@@ -514,8 +527,8 @@ class Trainer:
         return tracker.logs()
 
     def _step_data(self, xb, yb, wb):
-        x, y = self._model_input(xb), (yb[0] if len(yb) == 1 else list(yb))
-        return (x, y) if wb is None else (x, y, wb)
+        x = self._model_input(xb)
+        return (x, yb) if wb is None else (x, yb, wb.astype(self.dtype))
 
     def _evaluate_arrays(self, xs, ys, weights=None, batch_size=32, callback_list=None, steps=None):
         tracker = _Tracker(self)
@@ -553,7 +566,7 @@ class Trainer:
         if _is_dataset(x):
             x, y, sample_weight, batch_size = _materialize(x, steps)
         batch_size = data.check_batch_size(batch_size)
-        xs, ys, weights = self._prepare(x, y, sample_weight)
+        xs, ys, weights = self._prepare(x, y, sample_weight, step="test_step")
         hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
         logs = self._evaluate_arrays(xs, ys, weights, batch_size, hooks, steps)
         if verbose == 1 or verbose == 2:
@@ -603,11 +616,14 @@ class Trainer:
         return logs if return_dict else self._keras_result(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs, ys, weights = self._prepare(x, y, sample_weight)
+        xs, ys, weights = self._prepare(x, y, sample_weight, step="test_step")
         self.train(False)
-        loss, preds, parts = self._test_batch(xs, ys, weights)
         tracker = _Tracker(self)
-        tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
+        if self._overrides("test_step"):
+            tracker.custom(self.test_step(self._step_data(xs, ys, weights)))
+        else:
+            loss, preds, parts = self._test_batch(xs, ys, weights)
+            tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
         logs = tracker.logs()
         return logs if return_dict else self._keras_result(logs)
 
@@ -659,7 +675,12 @@ def _materialize(dataset, steps=None, required=True):
 
 def _batch(xs, ys, weights, index):
     """One batch of every input, target and (if given) the sample weights."""
-    return [a[index] for a in xs], [a[index] for a in ys], None if weights is None else weights[index]
+    return _rows((xs, ys, weights), index)
+
+
+def _rows(structure, index):
+    """The rows `index` of every array in a structure of them."""
+    return tree.map_structure(lambda a: None if a is None else a[index], structure)
 
 
 class _Tracker:

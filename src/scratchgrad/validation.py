@@ -82,7 +82,10 @@ def _sparse_labels(y, units, name, output_shape):
 
 
 def sample_weights(sample_weight, class_weight, y, n, sparse=False):
-    """Per-sample weights from sample_weight and/or class_weight ({class: weight}), or None."""
+    """Per-sample weights from sample_weight or class_weight ({class: weight}), or None."""
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("class_weight and sample_weight cannot be given together (Keras refuses them too): "
+                         "multiply each sample's weight by its class's weight and give that as sample_weight")
     weights = None
     if sample_weight is not None:
         weights = as_array(sample_weight, "sample_weight").astype(np.float64)
@@ -97,8 +100,7 @@ def sample_weights(sample_weight, class_weight, y, n, sparse=False):
         if labels.ndim != 1:
             raise ValueError(f"class_weight needs one class per sample; these targets have one per sample and time "
                              f"step (shape {y.shape}): weigh the steps with sample_weight of shape ({n}, steps)")
-        cw = np.array([table.get(int(c), 1.0) for c in labels], dtype=np.float64)
-        weights = cw if weights is None else weights * cw.reshape((n,) + (1,) * (weights.ndim - 1))
+        weights = np.array([table.get(int(c), 1.0) for c in labels], dtype=np.float64)
     return weights
 
 

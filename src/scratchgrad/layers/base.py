@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import initializers, regularizers, tree
 from ..autograd import no_grad
-from ..backend import floatx
+from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 
@@ -60,6 +60,7 @@ class _CallContext(threading.local):
 
 
 _context = _CallContext()
+_BATCH_PROBE = 2  # rows of the probe batch where the batch size is known: an output's axis of 2 follows it
 _NOT_GIVEN = object()
 
 
@@ -74,26 +75,34 @@ def _marks_built(build):
     return wrapper
 
 
-def _zeros_like_symbolic(value, size=1):
-    """A batch of one of zeros for a symbolic tensor, its unknown sizes (a sequence's length) as `size`;
+def _zeros_like_symbolic(value, size=1, rows=1):
+    """A batch of `rows` zeros for a symbolic tensor, its unknown sizes (a sequence's length) as `size`;
     with a mask of every step kept where the symbolic tensor has one (call() sees a mask, as in Keras)."""
     if not isinstance(value, SymbolicTensor):
         return value
-    zeros = Tensor(np.zeros((1,) + tuple(d or size for d in value.shape[1:]), value.dtype), dtype=value.dtype)
+    zeros = Tensor(np.zeros((rows,) + tuple(d or size for d in value.shape[1:]), value.dtype), dtype=value.dtype)
     if value._keras_mask is not None:
-        zeros._keras_mask = Tensor(np.ones((1,) + tuple(d or size for d in value._keras_mask.shape[1:]), bool))
+        zeros._keras_mask = Tensor(np.ones((rows,) + tuple(d or size for d in value._keras_mask.shape[1:]), bool))
     return zeros
 
 
-def _symbolic_like(*probes):
+def _known_batch(structure):
+    """The batch size the symbolic tensors in `structure` declare (keras.Input(batch_shape=)), or None."""
+    sizes = {leaf.shape[0] for leaf in tree.flatten(structure) if isinstance(leaf, SymbolicTensor)} - {None}
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def _symbolic_like(*probes, batch=None):
     """The symbolic tensor of an output, from its values in the probe calls: a size is unknown (None)
-    where the probes disagree. A masked output gets a symbolic mask the same way."""
+    where the probes disagree. With a known `batch` the probes ran on _BATCH_PROBE rows: an output axis of
+    that many follows the batch. A masked output gets a symbolic mask the same way."""
     shape = tuple(size if all(p.shape[k] == size for p in probes) else None
                   for k, size in enumerate(probes[0].shape))
-    symbolic = SymbolicTensor((None,) + shape[1:], probes[0].dtype)
+    first = None if batch is None or not shape else batch if shape[0] == _BATCH_PROBE else shape[0]
+    symbolic = SymbolicTensor((first,) + shape[1:], probes[0].dtype)
     masks = [_mask_of(p) for p in probes]
     if all(m is not None for m in masks):
-        symbolic._keras_mask = _symbolic_like(*masks)
+        symbolic._keras_mask = _symbolic_like(*masks, batch=batch)
     return symbolic
 
 
@@ -181,7 +190,7 @@ class Layer:
         trained unless `trainable=False`, penalized by `regularizer`. Keras's signature."""
         if constraint is not None:
             raise NotImplementedError(f"{self.name}: weight constraints are not supported")
-        dtype = np.dtype(dtype) if dtype is not None else self.dtype or floatx()
+        dtype = np.dtype(dtype) if dtype is not None else self.dtype or float_dtype()
         name = name or f"variable_{len(self._weights)}"
         check = weight_check.get()
         if check is not None:
@@ -198,7 +207,7 @@ class Layer:
         leaves = tree.flatten(inputs)
         if self.dtype is None:
             first = leaves[0].dtype
-            self.dtype = first if first.kind == "f" else floatx()
+            self.dtype = first if first.kind == "f" else float_dtype()
         self.build(tree.map_structure(lambda t: (None,) + tuple(t.shape[1:]), inputs))
         self.built = True
 
@@ -291,22 +300,24 @@ class Layer:
         shapes = tree.map_structure(lambda s: s.shape if isinstance(s, SymbolicTensor) else s, call_args)
         # Unknown sizes (None) are tried as several sizes: an output size that differs between tries is unknown too
         unknown = _has_unknown_sizes(call_args)
+        batch = _known_batch(call_args)
+        rows = 1 if batch is None else _BATCH_PROBE
         try:
-            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {})
+            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {}, rows)
                       for size in ((16, 17) if unknown else (1,))]
         except (ValueError, TypeError) as err:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
                              f"{_show(shapes)}: {err}") from None
         if unknown:  # 16 and 17 fall to one size under a stride of 2 or more; twice 16 does not. A layer may
             try:     # refuse 32 steps (a positional embedding of 20): then the two tries stand alone
-                probes.append(self._call_on_zeros(call_args, 32, args, training, kwargs or {}))
+                probes.append(self._call_on_zeros(call_args, 32, args, training, kwargs or {}, rows))
             except Exception:  # noqa: BLE001 - any refusal of this optional try means the same
                 pass
-        return tree.pack_like(probes[0], [_symbolic_like(*leaves) for leaves in
+        return tree.pack_like(probes[0], [_symbolic_like(*leaves, batch=batch) for leaves in
                                           zip(*[tree.flatten(probe) for probe in probes])])
 
-    def _call_on_zeros(self, call_args, size, args, training, kwargs):
-        zeros = tree.map_structure(lambda value: _zeros_like_symbolic(value, size), call_args)
+    def _call_on_zeros(self, call_args, size, args, training, kwargs, rows):
+        zeros = tree.map_structure(lambda value: _zeros_like_symbolic(value, size, rows), call_args)
         training = False if training is None else training
         previous, _context.probing = _context.probing, True
         try:
@@ -329,7 +340,7 @@ class Layer:
 
     def add_loss(self, loss):
         """Add a scalar Tensor to the training loss (e.g. activity regularization), from inside call()."""
-        self._losses.append(loss if isinstance(loss, Tensor) else Tensor(loss, dtype=self.dtype or floatx()))
+        self._losses.append(loss if isinstance(loss, Tensor) else Tensor(loss, dtype=self.dtype or float_dtype()))
 
     @property
     def losses(self):
@@ -439,7 +450,7 @@ class Layer:
         tuple of shapes), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
         several = bool(input_shape) and all(isinstance(shape, (tuple, list)) for shape in input_shape)
         shapes = list(input_shape) if several else [input_shape]
-        inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or floatx()) for shape in shapes]
+        inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or float_dtype()) for shape in shapes]
         outputs = self._symbolic_outputs(inputs if several else inputs[0])
         batch = {shape[0] for shape in shapes} - {None}  # a batch size given (one, or they disagree: None)
         batch = batch.pop() if len(batch) == 1 else None

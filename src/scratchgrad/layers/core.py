@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import activations, initializers, ops, regularizers
 from .. import functional as F
-from ..backend import floatx
+from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
@@ -316,10 +316,10 @@ class InputLayer(Layer):
             raise NotImplementedError("sparse inputs are not supported")
         shape = tuple(np.atleast_1d(shape).tolist()) if not isinstance(shape, (tuple, list)) else tuple(shape)
         dtype = np.str_ if dtype == "string" else dtype  # Keras's name for text: NumPy's str arrays here
-        super().__init__(input_shape=shape, dtype=dtype or floatx(), name=name, **kwargs)
+        super().__init__(input_shape=shape, dtype=dtype or float_dtype(), name=name, **kwargs)
         self.batch_size = batch_size
         self.built = True
-        output = SymbolicTensor((None,) + shape, self.dtype, name=self.name)
+        output = SymbolicTensor((batch_size,) + shape, self.dtype, name=self.name)
         output.node = Node(self, [], output)
 
     def call(self, x, training=False):

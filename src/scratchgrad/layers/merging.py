@@ -26,7 +26,7 @@ class _Merge(Layer):
         """A step is real where it is in any input (Keras's rule); no mask if an input has none."""
         if previous_mask is None or any(m is None for m in previous_mask):
             return None
-        return ops.not_equal(functools.reduce(ops.add, [ops.astype(m, "float32") for m in previous_mask]), 0, dtype=bool)
+        return functools.reduce(ops.logical_or, previous_mask)
 
 
 class Add(_Merge):
@@ -45,7 +45,15 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    combine = staticmethod(ops.mul)
+    """As Keras: a masked entry of one input counts as 1, and where every input is masked the product is 0."""
+
+    def call(self, inputs, mask=None):
+        masks = _feature_masks(inputs, mask)
+        product = functools.reduce(ops.mul, [x if m is None else ops.where(m, x, 1)
+                                             for x, m in zip(inputs, masks)])
+        if any(m is None for m in masks):
+            return product
+        return ops.where(functools.reduce(ops.logical_or, masks), product, 0)
 
 
 class Average(_Merge):
@@ -53,16 +61,33 @@ class Average(_Merge):
         return functools.reduce(ops.add, inputs) / len(inputs)
 
 
-class Maximum(_Merge):
+class _Extreme(_Merge):
+    """Maximum and Minimum, as Keras: a masked entry gives way to the other operand's, so the result is
+    the extreme of the unmasked entries (the first input's where every input is masked)."""
+
+    def call(self, inputs, mask=None):
+        masks = _feature_masks(inputs, mask)
+        out, out_mask = inputs[0], masks[0]
+        for x, m in zip(inputs[1:], masks[1:]):
+            x = x if m is None else ops.where(m, x, out)
+            out = out if out_mask is None else ops.where(out_mask, out, x)
+            out_mask = None if m is None or out_mask is None else ops.logical_or(out_mask, m)
+            out = self.combine(out, x)
+        return out
+
+
+class Maximum(_Extreme):
     combine = staticmethod(ops.maximum)
 
 
-class Minimum(_Merge):
+class Minimum(_Extreme):
     combine = staticmethod(ops.minimum)
 
 
 class Concatenate(Layer):
     """Joins the inputs along `axis`; every other axis must agree."""
+
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -78,6 +103,15 @@ class Concatenate(Layer):
 
     def call(self, inputs):
         return ops.concatenate(list(inputs), axis=self.axis)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """Keras's rule: an input without a mask is all real; the masks, stretched over the features, are
+        joined along `axis`, and a step is real where any of its features is."""
+        if previous_mask is None or all(m is None for m in previous_mask):
+            return None
+        masks = [ops.ones_like(x, dtype=bool) if m is None else m
+                 for x, m in zip(inputs, _feature_masks(inputs, previous_mask))]
+        return ops.any(ops.concatenate(masks, axis=self.axis), axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -116,6 +150,14 @@ class Dot(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _feature_masks(inputs, masks):
+    """Each input's mask (or None) broadcast to the input's shape: a (batch, steps) mask over the features."""
+    masks = masks if masks is not None else [None] * len(inputs)
+    return [m if m is None or m.ndim == x.ndim
+            else ops.logical_and(ops.expand_dims(m, -1), ops.ones_like(x, dtype=bool))
+            for x, m in zip(inputs, masks)]
 
 
 def _l2_normalize(x, axis):

@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 
 from ..autograd import Function, values_escaped
-from ..backend import floatx
+from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 from ..utils import pad_sequences
@@ -164,7 +164,7 @@ class TextVectorization(Layer):
     def _call_symbolic(self, inputs, args, training, kwargs):
         # the base class finds the output by calling on zeros of the input's dtype; a model's input is
         # float unless declared as str, and texts have no zeros: the settings give the output instead
-        dtype = np.int64 if self.output_mode == "int" else self.dtype or floatx()
+        dtype = np.int64 if self.output_mode == "int" else self.dtype or float_dtype()
         output = SymbolicTensor(self.compute_output_shape(inputs.shape), dtype, name=self.name)
         output.node = Node(self, inputs, output, kwargs if training is None else {**kwargs, "training": training})
         return output
@@ -229,7 +229,7 @@ class TextVectorization(Layer):
                                f"before it is called: pass vocabulary= (and idf_weights= in tf_idf mode) or call "
                                f"adapt() with some texts")
         width = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
-        out = np.zeros((len(rows), width), dtype=self.dtype or floatx())
+        out = np.zeros((len(rows), width), dtype=self.dtype or float_dtype())
         pairs = [(i, self._index.get(token, 0)) for i, row in enumerate(rows) for token in row if token != MASK]
         if pairs:
             np.add.at(out, tuple(np.array(pairs).T), 1)

@@ -9,7 +9,7 @@ Each layer call on symbolic tensors recorded a Node; the model keeps the Nodes b
 outputs in an order where every Node comes after those it depends on, and `call` runs them in that order.
 """
 from .. import tree
-from ..backend import floatx
+from ..backend import float_dtype
 from ..layers import InputLayer, Layer, deserialize, serialize
 from ..symbolic import SymbolicTensor
 from .model import Model, _count, _trains, show_shape
@@ -31,7 +31,7 @@ class Functional(Model):
                                  f"{t.node.layer.name!r}")
         self._nodes = _nodes_between(self._flat_inputs, self._flat_outputs)
         self._graph_layers = _layers_in_keras_order(self._flat_inputs, self._flat_outputs)
-        self.dtype = next((t.dtype for t in self._flat_inputs if t.dtype.kind == "f"), floatx())
+        self.dtype = next((t.dtype for t in self._flat_inputs if t.dtype.kind == "f"), float_dtype())
         self.input_dtypes = [t.dtype for t in self._flat_inputs]
         self._input_shape = tree.map_structure(lambda t: t.shape, inputs)
         self._output_shape = tree.map_structure(lambda t: t.shape, outputs)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import tree
 from ..autograd import no_grad
-from ..backend import floatx
+from ..backend import float_dtype
 from ..layers import Layer
 from ..tensor import Tensor
 from ..trainer import Trainer
@@ -90,7 +90,7 @@ class Model(Trainer, Layer):
 
     @property
     def dtype(self):
-        return self._dtype or floatx()
+        return self._dtype or float_dtype()
 
     @dtype.setter
     def dtype(self, value):

@@ -1,5 +1,5 @@
 """Sequential: a linear stack of layers (the structure; training is the Trainer's, trainer.py)."""
-from ..backend import floatx
+from ..backend import float_dtype
 from ..layers import Input, InputLayer, Layer
 from ..symbolic import SymbolicTensor
 from .model import Model, _count, _is_shape, _trains, show_shape
@@ -33,7 +33,7 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("an Input must come first in a Sequential model")
-            self._input_shape, self._input_dtype = (None,) + layer.input_shape, layer.dtype
+            self._input_shape, self._input_dtype = (layer.batch_size,) + layer.input_shape, layer.dtype
             return
         self._layers.append(layer)
         self.forget_plans()
@@ -56,10 +56,11 @@ class Sequential(Model):
         return layer
 
     def build(self, input_shape):
-        """Create every layer's weights for inputs of `input_shape` (batch axis first), calling the
-        layers on a symbolic input, so `model.inputs`, `model.outputs` and `layer.output` exist."""
-        self._input_shape = (None,) + tuple(input_shape[1:])
-        x = Input(shape=self._input_shape[1:], dtype=self.input_dtypes[0])
+        """Create every layer's weights for inputs of `input_shape` (batch axis first, a size or None, kept as
+        Keras keeps it), calling the layers on a symbolic input, so `model.inputs`, `model.outputs` and
+        `layer.output` exist."""
+        self._input_shape = tuple(input_shape)
+        x = Input(batch_shape=self._input_shape, dtype=self.input_dtypes[0])
         self._symbolic = [x]
         for layer in self._layers:
             x = layer(x)
@@ -115,7 +116,7 @@ class Sequential(Model):
     def dtype(self):
         # each layer's dtype is asked once: a nested model's is computed, twice per level would be exponential
         first = next((d for d in (layer.dtype for layer in getattr(self, "_layers", [])) if d is not None), None)
-        return first or floatx()
+        return first or float_dtype()
 
     @dtype.setter
     def dtype(self, value):
