@@ -1,5 +1,7 @@
 """Subclassing: custom layers and models as Keras's guide writes them, GradientTape loops, train_step
 overrides, keras.ops, saving registered custom classes."""
+import collections
+
 import numpy as np
 import pytest
 
@@ -280,6 +282,48 @@ def test_a_list_of_numbers_is_one_target_array_for_a_custom_step():
     for y in ([1.0, 2.0, 3.0, 4.0], list(np.ones(4))):  # NumPy scalars have a shape, (), but are no arrays
         model.fit(np.ones((4, 2)), y, verbose=0)
     assert model.seen == [("train", ((4,), "float32"))] * 2
+
+
+class DataSpy(keras.Model):
+    """Keeps what each custom train_step gets."""
+
+    def train_step(self, data):
+        self.data.append(data)
+        return {"loss": 0.0}
+
+
+def data_spy(inputs, loss=None):
+    joined = layers.Concatenate()(inputs) if isinstance(inputs, list) else inputs
+    outputs = [layers.Dense(1, name=name)(joined) for name in ("a", "b")]
+    model = DataSpy(inputs, outputs)
+    model.compile("sgd", loss)
+    model.data = []
+    return model
+
+
+def test_a_custom_step_gets_x_alone_without_y_as_keras_packs_it():
+    """Keras 3.15: x itself with no y and no weights (a VAE's train_step reads data as x), (x, None, w) with
+    weights only, and x of several inputs in a 1-tuple."""
+    x = np.ones((4, 2), np.float32)
+    model = data_spy(keras.Input((2,)))
+    model.fit(x, batch_size=4, verbose=0)
+    model.fit(x, sample_weight=np.ones(4), batch_size=4, verbose=0)
+    bare, weighted = model.data
+    assert isinstance(bare, np.ndarray) and bare.shape == (4, 2)
+    assert len(weighted) == 3 and weighted[1] is None and weighted[2].shape == (4,)
+    a, b = keras.Input((2,)), keras.Input((3,))
+    two_inputs = data_spy([a, b])
+    two_inputs.fit([x, np.ones((4, 3))], batch_size=4, verbose=0)
+    (packed,) = two_inputs.data
+    assert isinstance(packed, tuple) and len(packed) == 1 and [v.shape for v in packed[0]] == [(4, 2), (4, 3)]
+
+
+def test_a_namedtuple_y_reaches_a_custom_step_as_that_namedtuple():
+    Targets = collections.namedtuple("Targets", "a b")
+    model = data_spy(keras.Input((2,)), ["mse", "mse"])
+    model.fit(np.ones((4, 2)), Targets(np.ones(4), np.zeros(4)), batch_size=4, verbose=0)
+    y = model.data[0][1]
+    assert type(y) is Targets and y.a.shape == (4,) and y.b.dtype == np.float32
 
 
 def test_validation_split_gives_the_model_s_own_test_step_its_targets():

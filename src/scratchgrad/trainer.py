@@ -367,7 +367,7 @@ class Trainer:
                                       "used for every output's loss")
         sparse = bool(ys) and self._output_losses[self._targeted[0]].sparse_targets
         weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n, sparse)
-        if self._overrides(step) and y is not None:
+        if self._overrides(step):
             ys = self._as_given(y, n)
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
@@ -385,7 +385,7 @@ class Trainer:
         if isinstance(y, dict):
             return {key: self._as_given(value, n) for key, value in y.items()}
         if isinstance(y, (list, tuple)) and y and all(getattr(value, "ndim", 0) > 0 for value in y):  # of arrays
-            return type(y)(self._as_given(value, n) for value in y)
+            return tree.rebuilt(y, [self._as_given(value, n) for value in y])
         if y is None:
             return None
         y = data.as_samples(y, n, "y")
@@ -527,8 +527,14 @@ class Trainer:
         return tracker.logs()
 
     def _step_data(self, xb, yb, wb):
+        """A custom step's data as Keras packs it: (x, y) or (x, y, sample_weight); without y and weights x
+        alone (a list or tuple of inputs in a 1-tuple, so that it cannot be read as (x, y))."""
         x = self._model_input(xb)
-        return (x, yb) if wb is None else (x, yb, wb.astype(self.dtype))
+        if wb is not None:
+            return x, yb, wb.astype(self.dtype)
+        if yb is not None:
+            return x, yb
+        return (x,) if isinstance(x, (list, tuple)) else x
 
     def _evaluate_arrays(self, xs, ys, weights=None, batch_size=32, callback_list=None, steps=None):
         tracker = _Tracker(self)

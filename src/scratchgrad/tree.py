@@ -22,7 +22,7 @@ def map_structure(fn, structure, is_leaf=None):
         return fn(structure)
     if isinstance(structure, dict):
         return {key: map_structure(fn, value, is_leaf) for key, value in structure.items()}
-    return type(structure)(map_structure(fn, item, is_leaf) for item in structure)
+    return rebuilt(structure, [map_structure(fn, item, is_leaf) for item in structure])
 
 
 def pack_like(structure, leaves, is_leaf=None):
@@ -36,7 +36,12 @@ def _pack(structure, it, is_leaf):
     if isinstance(structure, dict):
         values = {key: _pack(structure[key], it, is_leaf) for key in sorted(structure)}
         return {key: values[key] for key in structure}
-    return type(structure)(_pack(item, it, is_leaf) for item in structure)
+    return rebuilt(structure, [_pack(item, it, is_leaf) for item in structure])
+
+
+def rebuilt(sequence, items):
+    """A list or tuple of `sequence`'s type holding `items` (a namedtuple takes them as its fields)."""
+    return type(sequence)(*items) if hasattr(sequence, "_fields") else type(sequence)(items)
 
 
 def is_nested(structure):
