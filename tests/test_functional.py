@@ -141,6 +141,27 @@ def test_merge_layers_keep_and_honour_masks_as_keras(merge, b_masked, head):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("merge", ["multiply", "maximum", "minimum"])
+def test_masked_merges_train_by_the_step_plan_as_eagerly(merge):
+    """Their masks choose values by where() on a mask computed from the batch: the step plan replays it (a
+    condition baked into the op made every step dynamic, so never planned)."""
+    ids = np.random.default_rng(0).integers(0, 6, (8, 4))
+    y = np.linspace(-1, 1, 8, dtype=np.float32)[:, None]
+
+    def losses(eager):
+        keras.set_seed(0)
+        a, b = keras.Input((4,), dtype="int32"), keras.Input((4,), dtype="int32")
+        merged = MERGES[merge]()([layers.Embedding(6, 3, mask_zero=True)(a), layers.Embedding(6, 3, mask_zero=True)(b)])
+        model = keras.Model([a, b], layers.Dense(1)(layers.GlobalAveragePooling1D()(merged)))
+        model.compile("sgd", "mse", run_eagerly=eager)
+        history = model.fit([ids, ids[::-1]], y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+        return history, model
+
+    planned, model = losses(False)
+    assert [plan.dynamic for plan in model._plans.values()] == [False]
+    np.testing.assert_allclose(planned, losses(True)[0], rtol=1e-6)
+
+
 def two_in_two_out():
     """The functional API guide's ticket model, small: two inputs, two named outputs."""
     title, body = keras.Input(shape=(6,), name="title"), keras.Input(shape=(5,), name="body")

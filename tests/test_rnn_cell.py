@@ -356,3 +356,21 @@ def test_what_rnn_refuses_and_why():
 
     with pytest.raises(ValueError, match=r"returned 2 state tensor\(s\) for the 1 it was given"):
         L.RNN(OneStateTooMany(2))(X)
+
+
+def test_what_a_cell_computes_on_a_padded_step_never_reaches_the_output():
+    """A padded step keeps the previous output and states even where the cell's result there is not finite
+    (Keras selects with where(); selecting by arithmetic, 0·inf leaked a NaN)."""
+    class Reciprocal(L.Layer):
+        state_size = 1
+
+        def call(self, x, states):
+            return 1 / x, [states[0] + 1]
+
+    with np.errstate(divide="ignore"):  # building the model runs the cell on zeros too
+        inputs = sg.Input((3, 1))
+        model = sg.Model(inputs, L.RNN(Reciprocal(), return_sequences=True, return_state=True)(
+            L.Masking(0.0)(inputs)))
+        sequence, state = model.predict(np.array([[[2.0], [0.0], [4.0]]], np.float32), verbose=0)
+    np.testing.assert_array_equal(sequence[0, :, 0], [0.5, 0.5, 0.25])
+    np.testing.assert_array_equal(state, [[2.0]])

@@ -436,19 +436,17 @@ class Stack(Function):
 
 
 class Where(Function):
-    """where(cond, a, b); cond is a constant mask, a and b get the gradient where they were chosen."""
+    """where(cond, a, b): a where cond holds, b elsewhere; a and b get the gradient where they were chosen,
+    cond none. cond is an input, not a constant, so a step plan replays a mask computed from the batch."""
 
-    def __init__(self, cond):
-        self.cond = cond
-
-    def forward(self, a, b):
-        self.shapes = a.shape, b.shape
-        return array_module(a).where(self.cond, a, b)
+    def forward(self, cond, a, b):
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return array_module(a).where(cond, a, b)
 
     def backward(self, gy):
         zero = gy.dtype.type(0)
         xp = array_module(gy)
-        return (sum_to(xp.where(self.cond, gy, zero), self.shapes[0]),
+        return (None, sum_to(xp.where(self.cond, gy, zero), self.shapes[0]),
                 sum_to(xp.where(self.cond, zero, gy), self.shapes[1]))
 
 
@@ -603,10 +601,9 @@ def stack(xs, axis=0):
 
 
 def where(cond, a, b):
-    if isinstance(cond, Tensor):
-        values_escaped()
-    cond = cond.data if isinstance(cond, Tensor) else cond
-    return Where(cond)(*_pair(a, b))
+    if not isinstance(cond, Tensor):
+        cond = Tensor(array_module(cond).asarray(cond, dtype=bool), dtype=bool)
+    return Where()(cond, *_pair(a, b))
 
 
 class OneHot(Function):

@@ -245,7 +245,7 @@ class RNN(Layer):
         if steps == 0:
             raise ValueError(f"{self.name} got a sequence of 0 steps: it needs at least one")
         states = self._initial_states(initial_state, batch)
-        keep = None if mask is None else ops.not_equal(mask, 0, dtype=sequences.dtype)  # 1 where a step is real
+        keep = None if mask is None else ops.cast(mask, "bool")  # True where a step is real
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         outputs, output = [], None
         try:
@@ -300,10 +300,8 @@ class RNN(Layer):
 
 
 def _select(real, new, old):
-    """new where the step is real (real = 1), old where it is padding (0), by arithmetic rather than
-    where() so that a mask computed from the inputs is replayed by the step plan; exact for finite values."""
-    real = real.reshape(real.shape + (1,) * (new.ndim - 2))
-    return new * real + old * (1 - real)
+    """new where the step is real, old where it is padding (the step plan replays where() on a mask)."""
+    return ops.where(real.reshape(real.shape + (1,) * (new.ndim - 2)), new, old)
 
 
 def _reset_dropout_masks(layer):
