@@ -332,3 +332,21 @@ def test_numbers_and_indexing_on_symbolic_tensors_build_layers(rng, tmp_path):
     model.compile("sgd", "mse")
     model.save(tmp_path / "ops.sg")
     np.testing.assert_allclose(keras.load_model(tmp_path / "ops.sg").predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_a_declared_batch_size_follows_the_batch_on_any_axis_as_keras():
+    """Keras 3.15's shapes: the batch size lands wherever the batch axis goes, and an axis that only
+    happens to equal a probe's row count keeps its size."""
+    x = keras.Input(batch_shape=(8, 5))
+    assert layers.Lambda(lambda t: keras.ops.transpose(t))(x).shape == (5, 8)
+    assert layers.Lambda(lambda t: keras.ops.stack([t, t]))(x).shape == (2, 8, 5)
+    two = keras.Input(batch_shape=(2, 5))
+    assert layers.Lambda(lambda t: keras.ops.transpose(t))(layers.Dense(3)(two)).shape == (3, 2)
+
+
+@pytest.mark.parametrize("size", [-3, 2.5, "8", True])
+def test_a_batch_size_that_is_no_whole_number_is_refused(size):
+    with pytest.raises(ValueError, match=r"batch size must be None or a whole number >= 0, got"):
+        keras.Input(batch_shape=(size, 5))
+    with pytest.raises(ValueError, match="batch size"):
+        keras.Input((5,), batch_size=size)

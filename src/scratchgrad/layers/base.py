@@ -60,7 +60,7 @@ class _CallContext(threading.local):
 
 
 _context = _CallContext()
-_BATCH_PROBE = 2  # rows of the probe batch where the batch size is known: an output's axis of 2 follows it
+_BATCH_PROBES = (2, 3)  # rows of the two probe batches where the batch size is known: an axis that follows them
 _NOT_GIVEN = object()
 
 
@@ -92,17 +92,21 @@ def _known_batch(structure):
     return sizes.pop() if len(sizes) == 1 else None
 
 
-def _symbolic_like(*probes, batch=None):
+def _symbolic_like(*probes, rows=None, batch=None):
     """The symbolic tensor of an output, from its values in the probe calls: a size is unknown (None)
-    where the probes disagree. With a known `batch` the probes ran on _BATCH_PROBE rows: an output axis of
-    that many follows the batch. A masked output gets a symbolic mask the same way."""
-    shape = tuple(size if all(p.shape[k] == size for p in probes) else None
-                  for k, size in enumerate(probes[0].shape))
-    first = None if batch is None or not shape else batch if shape[0] == _BATCH_PROBE else shape[0]
-    symbolic = SymbolicTensor((first,) + shape[1:], probes[0].dtype)
+    where the probes disagree. With a known `batch` the probes ran on `rows` rows each: an output axis whose
+    size follows them is the batch's. A masked output gets a symbolic mask the same way."""
+    def size(k):
+        sizes = [p.shape[k] for p in probes]
+        if batch is not None and sizes == list(rows):
+            return batch
+        return sizes[0] if all(s == sizes[0] for s in sizes) else None
+
+    shape = tuple(size(k) for k in range(probes[0].ndim))
+    symbolic = SymbolicTensor(((None,) + shape[1:]) if batch is None and shape else shape, probes[0].dtype)
     masks = [_mask_of(p) for p in probes]
     if all(m is not None for m in masks):
-        symbolic._keras_mask = _symbolic_like(*masks, batch=batch)
+        symbolic._keras_mask = _symbolic_like(*masks, rows=rows, batch=batch)
     return symbolic
 
 
@@ -301,19 +305,21 @@ class Layer:
         # Unknown sizes (None) are tried as several sizes: an output size that differs between tries is unknown too
         unknown = _has_unknown_sizes(call_args)
         batch = _known_batch(call_args)
-        rows = 1 if batch is None else _BATCH_PROBE
+        sizes = (16, 17) if unknown else (1, 1) if batch is not None else (1,)
+        rows = (1,) * len(sizes) if batch is None else _BATCH_PROBES
         try:
-            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {}, rows)
-                      for size in ((16, 17) if unknown else (1,))]
+            probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {}, n)
+                      for size, n in zip(sizes, rows)]
         except (ValueError, TypeError) as err:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) cannot take inputs of shape "
                              f"{_show(shapes)}: {err}") from None
         if unknown:  # 16 and 17 fall to one size under a stride of 2 or more; twice 16 does not. A layer may
             try:     # refuse 32 steps (a positional embedding of 20): then the two tries stand alone
-                probes.append(self._call_on_zeros(call_args, 32, args, training, kwargs or {}, rows))
+                probes.append(self._call_on_zeros(call_args, 32, args, training, kwargs or {}, rows[0]))
+                rows += rows[:1]
             except Exception:  # noqa: BLE001 - any refusal of this optional try means the same
                 pass
-        return tree.pack_like(probes[0], [_symbolic_like(*leaves, batch=batch) for leaves in
+        return tree.pack_like(probes[0], [_symbolic_like(*leaves, rows=rows, batch=batch) for leaves in
                                           zip(*[tree.flatten(probe) for probe in probes])])
 
     def _call_on_zeros(self, call_args, size, args, training, kwargs, rows):

@@ -317,9 +317,9 @@ class InputLayer(Layer):
         shape = tuple(np.atleast_1d(shape).tolist()) if not isinstance(shape, (tuple, list)) else tuple(shape)
         dtype = np.str_ if dtype == "string" else dtype  # Keras's name for text: NumPy's str arrays here
         super().__init__(input_shape=shape, dtype=dtype or float_dtype(), name=name, **kwargs)
-        self.batch_size = batch_size
+        self.batch_size = _batch_size(batch_size)
         self.built = True
-        output = SymbolicTensor((batch_size,) + shape, self.dtype, name=self.name)
+        output = SymbolicTensor((self.batch_size,) + shape, self.dtype, name=self.name)
         output.node = Node(self, [], output)
 
     def call(self, x, training=False):
@@ -329,6 +329,15 @@ class InputLayer(Layer):
         dtype = "string" if self.dtype.kind in "US" else self.dtype.name  # text, named as Keras names it
         return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": dtype, "sparse": False,
                 "name": self.name}
+
+
+def _batch_size(value):
+    """A declared batch size: None (any) or a whole number of at least 0, as Keras takes it."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"Input's batch size must be None or a whole number >= 0, got {value!r}")
+    return int(value)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
