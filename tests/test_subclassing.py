@@ -538,3 +538,27 @@ def test_more_keras_ops(rng):
                lambda t: ops.tile(t, 2)):
         assert keras.gradcheck(fn, x)
     assert ops.sign(x).numpy().tolist() == np.sign(data).tolist() and ops.argmin(x, axis=1).shape == (3,)
+
+
+class PenalizedOutput(keras.Model):
+    """Trained by add_loss alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1)
+
+    def call(self, x):
+        y = self.dense(x)
+        self.add_loss(keras.ops.mean(y ** 2))
+        return y
+
+
+def test_metrics_on_an_output_without_a_loss_are_refused_with_what_to_do(rng):
+    x, y = rng.random((16, 3)).astype(np.float32), rng.random((16, 1)).astype(np.float32)
+    model = PenalizedOutput()
+    model.compile("sgd", metrics=["mae"])
+    with pytest.raises(ValueError, match=r"metrics on outputs \['output'\], which have no loss.*loss_weights 0"):
+        model.fit(x, y, verbose=0)  # it was a KeyError from inside fit
+    model = PenalizedOutput()
+    model.compile("sgd", loss="mse", loss_weights=0.0, metrics=["mae"])
+    assert set(model.fit(x, y, verbose=0).history) == {"loss", "mae"}

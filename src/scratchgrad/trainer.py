@@ -369,6 +369,8 @@ class Trainer:
         weights = data.sample_weights(sample_weight, class_weight, ys[0] if ys else None, n, sparse)
         if self._overrides(step):
             ys = self._as_given(y, n)
+        else:
+            self._check_metric_targets()
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
             self._fused = self._fused_activation()
@@ -378,6 +380,13 @@ class Trainer:
         if self._plans is None:
             self.forget_plans()
         return xs, ys, weights
+
+    def _check_metric_targets(self):
+        untargeted = sorted({self._names[i] for i, _ in self.compiled_metrics if i not in self._target_position})
+        if untargeted:
+            raise ValueError(f"metrics on outputs {untargeted}, which have no loss, are not computed here (Keras "
+                             f"computes them against y): give each such output a loss, with loss_weights 0 to keep "
+                             f"it out of the total, or update the metrics in a custom train_step")
 
     def _as_given(self, y, n):
         """y as Keras hands it to a custom train_step: in the user's structure (a dict stays a dict, a tuple
@@ -693,7 +702,8 @@ class _Tracker:
     """Running loss, per-output losses and metrics of an epoch, weighted by batch size as Keras reports."""
 
     def __init__(self, model):
-        self.metrics = [(model._target_position[i], i, metric) for i, metric in model.compiled_metrics]
+        self.metrics = [(model._target_position[i], i, metric) for i, metric in model.compiled_metrics
+                        if i in model._target_position]  # a custom step updates the others itself
         self.names = model._output_loss_names()
         for m in model.metrics:
             m.reset_state()
