@@ -196,6 +196,51 @@ def test_a_keras_operation_in_the_graph_is_refused(tmp_path):
         load_keras(path)
 
 
+def rnn_layers(config):
+    """The RNN layers of the rnn_cells fixture's config: RNN(LSTMCell), then RNN of stacked cells."""
+    return [spec["config"] for spec in config["config"]["layers"] if spec["class_name"] == "RNN"]
+
+
+def wrapper(config, class_name):
+    return next(spec["config"] for spec in config["config"]["layers"] if spec["class_name"] == class_name)
+
+
+def source_file(name, tmp_path):
+    """A Keras fixture, or ("wrappers") a file saved here of Bidirectional and TimeDistributed layers."""
+    if name != "wrappers":
+        return os.path.join(HERE, f"{name}.keras")
+    model = sg.Sequential([L.Input((3, 2)), L.Bidirectional(L.LSTM(2, return_sequences=True)),
+                           L.TimeDistributed(L.Dense(1))])
+    save_keras(model, tmp_path / "wrappers.keras")
+    return tmp_path / "wrappers.keras"
+
+
+@pytest.mark.parametrize("name, edit, message", [
+    ("rnn_cells", lambda c: rnn_layers(c)[0].update(cell="LSTMCell"), "the cell of RNN 'rnn' must be a layer config"),
+    ("rnn_cells", lambda c: rnn_layers(c)[0].update(cell=None), "the cell of RNN 'rnn' must be .*got null"),
+    ("rnn_cells", lambda c: rnn_layers(c)[1]["cell"]["config"].update(cells={"a": 1}),
+     r"the cells of StackedRNNCells .* must be a list of layer configs, got \{"),
+    ("rnn_cells", lambda c: rnn_layers(c)[1]["cell"]["config"].update(cells="GRUCell"),
+     "must be a list of layer configs, got GRUCell"),
+    ("wrappers", lambda c: wrapper(c, "Bidirectional").update(layer="LSTM"),
+     "the layer of Bidirectional .* must be a layer config"),
+    ("wrappers", lambda c: wrapper(c, "Bidirectional").update(backward_layer=[1]),
+     r"the backward_layer of Bidirectional .* got \[1\]"),
+    ("wrappers", lambda c: wrapper(c, "TimeDistributed").update(layer=None),
+     "the layer of TimeDistributed .* must be a layer config"),
+    # a flag of the wrong type fails deep in building, with an AttributeError: still the file's fault
+    ("rnn_cells", lambda c: rnn_layers(c)[0].update(return_state="x"), "cannot be rebuilt: AttributeError"),
+])
+def test_a_malformed_wrapped_layer_is_a_keras_file_error(tmp_path, name, edit, message):
+    source = source_file(name, tmp_path)
+    with zipfile.ZipFile(source) as archive:
+        config = json.loads(archive.read("config.json"))
+    edit(config)
+    path = rewrite(source, tmp_path / "w.keras", config__json=config)
+    with pytest.raises(KerasFileError, match=message):
+        load_keras(path)
+
+
 @pytest.mark.parametrize("config", [[1, 2, 3], "model", {"class_name": "Sequential"}, b"null"])
 def test_a_config_that_is_not_a_model_is_refused(tmp_path, config):
     path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "c.keras", config__json=config)

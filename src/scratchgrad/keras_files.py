@@ -275,6 +275,7 @@ def _translate_spec(spec, custom_objects, path, depth):
         out = _filter_options(cls, _translate_values(config, custom_objects, path, depth), path, spec)
         _check_ints(out, path)
     else:
+        _check_wrapped(cls, config, path, spec)
         values = _translate_values(config, custom_objects, path, depth)
         if isinstance(values.get("axis"), list) and len(values["axis"]) == 1 and spec["class_name"] in (
                 "LayerNormalization", "Normalization", "BatchNormalization"):
@@ -367,6 +368,23 @@ def _leaves(value):
             stack += list(item)
         else:
             yield item
+
+
+def _check_wrapped(cls, config, path, spec):
+    """The layers a wrapper's config holds must be layer configs (a list of them for StackedRNNCells'
+    cells): anything else would reach from_config and fail there with an AttributeError naming no file."""
+    from .layers import RNN, Bidirectional, StackedRNNCells, TimeDistributed
+
+    wrapped = {RNN: ("cell",), Bidirectional: ("layer", "backward_layer"), TimeDistributed: ("layer",)}
+    for wrapper, keys in wrapped.items():
+        for key in keys if issubclass(cls, wrapper) else ():
+            value = config.get(key)
+            if not isinstance(value, dict) and not (key == "backward_layer" and value is None):
+                raise KerasFileError(f"{path}: the {key} of {cls.__name__} {_name_in(spec)} must be a layer config "
+                                     f"(an object with class_name and config), got {_short(value)}")
+    if issubclass(cls, StackedRNNCells) and not isinstance(config.get("cells"), list):
+        raise KerasFileError(f"{path}: the cells of StackedRNNCells {_name_in(spec)} must be a list of layer "
+                             f"configs, got {_short(config.get('cells'))}")
 
 
 def _translate_values(config, custom_objects, path, depth):
@@ -509,7 +527,8 @@ def _build_model(model_config, raw, custom_objects, path):
             model.build(tuple(shape) if _is_shape_list(shape) else [tuple(s) for s in shape])
     except KerasFileError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, NotImplementedError) as err:
+    # AttributeError too: a value of the wrong type (a string where a flag belongs) can fail deep in building
+    except (KeyError, TypeError, ValueError, IndexError, NotImplementedError, AttributeError) as err:
         raise KerasFileError(f"{path}: the model config cannot be rebuilt: {type(err).__name__}: {err}") from None
     return model
 
