@@ -135,6 +135,24 @@ def test_round_trip_of_a_model_made_here(tmp_path, rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def declared_batch_models():
+    inputs = sg.Input(batch_shape=(4, 6))
+    return {"sequential": sg.Sequential([sg.Input(batch_shape=(4, 6)), L.Dense(2)]),
+            "functional": sg.Model(inputs, L.Dense(2)(inputs)),
+            "no batch": sg.Sequential([sg.Input((6,)), L.Dense(2)])}
+
+
+@pytest.mark.parametrize("kind, batch_shape", [("sequential", [4, 6]), ("functional", [4, 6]),
+                                               ("no batch", [None, 6])])
+def test_a_declared_batch_size_is_saved_and_loaded_as_keras_writes_it(tmp_path, kind, batch_shape):
+    # Keras 3.15.1 writes the InputLayer's batch_shape [4, 6] for Input(batch_shape=(4, 6)), in both kinds
+    model = declared_batch_models()[kind]
+    save_keras(model, tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        written = json.loads(archive.read("config.json"))["config"]["layers"][0]
+    assert (written["class_name"], written["config"]["batch_shape"]) == ("InputLayer", batch_shape)
+    assert load_keras(tmp_path / "m.keras").input_shape == tuple(batch_shape)
+
 def test_model_save_with_format_keras(tmp_path, rng):
     from scratchgrad.keras_files import is_keras_file
 

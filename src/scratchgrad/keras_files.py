@@ -1074,9 +1074,9 @@ def _keras_model_spec(model, depth=0):
     registered = type(model).__dict__.get("_registered_name")
     if isinstance(model, Sequential):
         layers = []
-        if model.input_shape is not None:
+        if model.input_shape is not None:  # with its batch size when one was declared or built, as Keras writes
             layers.append({"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-                           "config": {"batch_shape": [None, *model.input_shape[1:]],
+                           "config": {"batch_shape": _jsonable_shape(model.input_shape),
                                       "dtype": np.dtype(model.input_dtypes[0]).name, "sparse": False,
                                       "ragged": False, "name": f"{model.name}_input"}})
         layers += [_keras_layer_spec(layer, depth + 1) for layer in model.layers]
