@@ -259,6 +259,24 @@ def test_a_malformed_wrapped_layer_is_a_keras_file_error(tmp_path, name, edit, m
         load_keras(path)
 
 
+def optimizer_spec(config):
+    return config["compile_config"]["optimizer"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: optimizer_spec(c)["config"].update(clipnorm=[]), "the optimizer cannot be restored: '<='"),
+    (lambda c: optimizer_spec(c)["config"].update(beta_1=3), r"beta_1 must be in \[0, 1\), got 3"),
+    (lambda c: optimizer_spec(c).update(registered_name=[1]), "unhashable type: 'list'"),
+    (lambda c: optimizer_spec(c).update(config="x"), "the config of optimizer 'Adam' must be an object, got x"),
+])
+def test_a_malformed_optimizer_with_saved_state_is_a_keras_file_error(tmp_path, edit, message):
+    # the optimizer of a file with optimizer state is rebuilt before compile(), which refused these already
+    config = fixture_config("rnn_cells")
+    edit(config)
+    path = rewrite(os.path.join(HERE, "rnn_cells.keras"), tmp_path / "o.keras", config__json=config)
+    with pytest.raises(KerasFileError, match=message):
+        load_keras(path)
+
 @pytest.mark.parametrize("config", [[1, 2, 3], "model", {"class_name": "Sequential"}, b"null"])
 def test_a_config_that_is_not_a_model_is_refused(tmp_path, config):
     path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "c.keras", config__json=config)

@@ -828,6 +828,9 @@ def _optimizer(spec, path):
     cls = optimizers.CLASSES.get(spec.get("registered_name") or "") or optimizers.CLASSES.get(name)
     if cls is None:
         raise KerasFileError(f"{path}: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers.CLASSES))}")
+    if not isinstance(spec.get("config") or {}, dict):
+        raise KerasFileError(f"{path}: the config of optimizer {name!r} must be an object, got "
+                             f"{_short(spec.get('config'))}")
     config = dict(spec.get("config") or {})
     lr = config.get("learning_rate")
     if isinstance(lr, dict):
@@ -928,13 +931,16 @@ def _optimizer_from_file(model, config, h5, path):
     group = h5.group("optimizer/vars")
     if group is None:
         return None
-    optimizer = _optimizer(compile_config["optimizer"], path)
+    try:  # the optimizer's options are the file's: a wrong one is the file's error, as in _compile
+        optimizer = _optimizer(compile_config["optimizer"], path)
+    except (KeyError, TypeError, ValueError) as err:
+        raise KerasFileError(f"{path}: the optimizer cannot be restored: {err}") from None
     layout = _slot_layout(optimizer)
     if layout is None:
         warnings.warn(f"{path}: the optimizer state of {type(optimizer).__name__} is not read; it starts fresh")
         return None
     weights = _keras_trainable(model, config["config"])
-    has_lr = not isinstance(compile_config["optimizer"].get("config", {}).get("learning_rate"), dict) \
+    has_lr = not isinstance((compile_config["optimizer"].get("config") or {}).get("learning_rate"), dict) \
         if isinstance(compile_config["optimizer"], dict) else True
     fresh = [optimizer._fresh_state(_Probe(w)) for w in weights]
     shapes, keys = [()] + ([()] if has_lr else []), [None] + (["lr"] if has_lr else [])
