@@ -38,7 +38,6 @@ def test_summary_shows_connections():
     assert "(None, 10)" in text and "Total params: 56" in text
 
 
-
 def test_a_declared_batch_size_shows_in_the_shapes_as_keras_keeps_it(rng):
     """Keras 3.15: Input(batch_shape=(8, 5)) gives (8, ...) shapes down the graph and in summary(); fit and
     predict still take batches of any size."""
@@ -97,7 +96,6 @@ def test_merge_layers_compute_what_keras_documents(merge, expected, rng):
     ia, ib = keras.Input(shape=(4,)), keras.Input(shape=(4,))
     model = keras.Model([ia, ib], merge([ia, ib]))
     np.testing.assert_allclose(model.predict([a, b]), expected(a, b), rtol=1e-5, atol=1e-6)
-
 
 
 # Keras 3.15's outputs for two Embedding branches (a masks id 0; b too when `b_masked`) merged, then pooled or

@@ -135,6 +135,24 @@ def test_round_trip_of_a_model_made_here(tmp_path, rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def declared_batch_models():
+    inputs = sg.Input(batch_shape=(4, 6))
+    return {"sequential": sg.Sequential([sg.Input(batch_shape=(4, 6)), L.Dense(2)]),
+            "functional": sg.Model(inputs, L.Dense(2)(inputs)),
+            "no batch": sg.Sequential([sg.Input((6,)), L.Dense(2)])}
+
+
+@pytest.mark.parametrize("kind, batch_shape", [("sequential", [4, 6]), ("functional", [4, 6]),
+                                               ("no batch", [None, 6])])
+def test_a_declared_batch_size_is_saved_and_loaded_as_keras_writes_it(tmp_path, kind, batch_shape):
+    # Keras 3.15.1 writes the InputLayer's batch_shape [4, 6] for Input(batch_shape=(4, 6)), in both kinds
+    model = declared_batch_models()[kind]
+    save_keras(model, tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        written = json.loads(archive.read("config.json"))["config"]["layers"][0]
+    assert (written["class_name"], written["config"]["batch_shape"]) == ("InputLayer", batch_shape)
+    assert load_keras(tmp_path / "m.keras").input_shape == tuple(batch_shape)
+
 def test_model_save_with_format_keras(tmp_path, rng):
     from scratchgrad.keras_files import is_keras_file
 
@@ -195,6 +213,69 @@ def test_a_keras_operation_in_the_graph_is_refused(tmp_path):
     with pytest.raises(KerasFileError, match="Keras operation 'Add'"):
         load_keras(path)
 
+
+def rnn_layers(config):
+    """The RNN layers of the rnn_cells fixture's config: RNN(LSTMCell), then RNN of stacked cells."""
+    return [spec["config"] for spec in config["config"]["layers"] if spec["class_name"] == "RNN"]
+
+
+def wrapper(config, class_name):
+    return next(spec["config"] for spec in config["config"]["layers"] if spec["class_name"] == class_name)
+
+
+def source_file(name, tmp_path):
+    """A Keras fixture, or ("wrappers") a file saved here of Bidirectional and TimeDistributed layers."""
+    if name != "wrappers":
+        return os.path.join(HERE, f"{name}.keras")
+    model = sg.Sequential([L.Input((3, 2)), L.Bidirectional(L.LSTM(2, return_sequences=True)),
+                           L.TimeDistributed(L.Dense(1))])
+    save_keras(model, tmp_path / "wrappers.keras")
+    return tmp_path / "wrappers.keras"
+
+
+@pytest.mark.parametrize("name, edit, message", [
+    ("rnn_cells", lambda c: rnn_layers(c)[0].update(cell="LSTMCell"), "the cell of RNN 'rnn' must be a layer config"),
+    ("rnn_cells", lambda c: rnn_layers(c)[0].update(cell=None), "the cell of RNN 'rnn' must be .*got null"),
+    ("rnn_cells", lambda c: rnn_layers(c)[1]["cell"]["config"].update(cells={"a": 1}),
+     r"the cells of StackedRNNCells .* must be a list of layer configs, got \{"),
+    ("rnn_cells", lambda c: rnn_layers(c)[1]["cell"]["config"].update(cells="GRUCell"),
+     "must be a list of layer configs, got GRUCell"),
+    ("wrappers", lambda c: wrapper(c, "Bidirectional").update(layer="LSTM"),
+     "the layer of Bidirectional .* must be a layer config"),
+    ("wrappers", lambda c: wrapper(c, "Bidirectional").update(backward_layer=[1]),
+     r"the backward_layer of Bidirectional .* got \[1\]"),
+    ("wrappers", lambda c: wrapper(c, "TimeDistributed").update(layer=None),
+     "the layer of TimeDistributed .* must be a layer config"),
+    # a flag of the wrong type fails deep in building, with an AttributeError: still the file's fault
+    ("rnn_cells", lambda c: rnn_layers(c)[0].update(return_state="x"), "cannot be rebuilt: AttributeError"),
+])
+def test_a_malformed_wrapped_layer_is_a_keras_file_error(tmp_path, name, edit, message):
+    source = source_file(name, tmp_path)
+    with zipfile.ZipFile(source) as archive:
+        config = json.loads(archive.read("config.json"))
+    edit(config)
+    path = rewrite(source, tmp_path / "w.keras", config__json=config)
+    with pytest.raises(KerasFileError, match=message):
+        load_keras(path)
+
+
+def optimizer_spec(config):
+    return config["compile_config"]["optimizer"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: optimizer_spec(c)["config"].update(clipnorm=[]), "the optimizer cannot be restored: '<='"),
+    (lambda c: optimizer_spec(c)["config"].update(beta_1=3), r"beta_1 must be in \[0, 1\), got 3"),
+    (lambda c: optimizer_spec(c).update(registered_name=[1]), "unhashable type: 'list'"),
+    (lambda c: optimizer_spec(c).update(config="x"), "the config of optimizer 'Adam' must be an object, got x"),
+])
+def test_a_malformed_optimizer_with_saved_state_is_a_keras_file_error(tmp_path, edit, message):
+    # the optimizer of a file with optimizer state is rebuilt before compile(), which refused these already
+    config = fixture_config("rnn_cells")
+    edit(config)
+    path = rewrite(os.path.join(HERE, "rnn_cells.keras"), tmp_path / "o.keras", config__json=config)
+    with pytest.raises(KerasFileError, match=message):
+        load_keras(path)
 
 @pytest.mark.parametrize("config", [[1, 2, 3], "model", {"class_name": "Sequential"}, b"null"])
 def test_a_config_that_is_not_a_model_is_refused(tmp_path, config):

@@ -408,3 +408,24 @@ def test_a_step_of_new_ops_replays_like_the_graph(rng):
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12)
     for a, b in zip(runs[0][1], runs[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def f64():
+    return ops.convert_to_tensor(np.ones((2, 3)), "float64")
+
+
+# Keras 3.15.1 gives float64 for each: the dtype asked for, or (the _like forms) the input's
+CONSTRUCTORS_KEEP_FLOAT64 = {
+    "zeros": lambda: ops.zeros((2, 3), "float64"), "ones": lambda: ops.ones((2, 3), "float64"),
+    "eye": lambda: ops.eye(3, dtype="float64"), "full": lambda: ops.full((2, 3), 0.5, "float64"),
+    "zeros_like": lambda: ops.zeros_like(f64()),
+    "ones_like": lambda: ops.ones_like(f64()),
+    "full_like": lambda: ops.full_like(f64(), 0.5),
+    "zeros_like asked": lambda: ops.zeros_like(ops.ones((2, 3)), dtype="float64"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTORS_KEEP_FLOAT64))
+def test_constructors_keep_a_requested_or_inherited_float64(name):
+    # the Tensor constructor turns float64 into floatx unless told the dtype: these were float32
+    assert ops.convert_to_numpy(CONSTRUCTORS_KEEP_FLOAT64[name]()).dtype == np.float64

@@ -436,7 +436,6 @@ def test_tutorial_one_liners():
     np.testing.assert_array_equal(layers.Identity()(x).numpy(), x)
 
 
-
 def test_floatx_is_a_name_in_keras_backend_and_config():
     """Keras 3.15: keras.backend.floatx() and keras.config.floatx() both give the dtype's name, a str."""
     assert keras.backend.floatx() == keras.config.floatx() == "float32"

@@ -225,7 +225,6 @@ def test_class_weight_with_several_outputs_is_refused(rng):
                   class_weight={0: 1.0, 1: 2.0}, verbose=0)
 
 
-
 def weighted_binary_model():
     inputs = L.Input(shape=(2,))
     dense = L.Dense(1, activation="sigmoid")

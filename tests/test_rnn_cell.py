@@ -332,6 +332,59 @@ def test_cell_config_round_trip(make):
     assert clone.get_config() == cell.get_config()
 
 
+INITS = ("ones", "zeros", "ones")
+NO_REGULARIZERS = (None, None, None)
+# Every argument given by position, in Keras's order; the config Keras 3.15.1 gives for the same call
+# (initializers as Ones/Zeros/Ones; SimpleRNN(Cell) has no recurrent_activation, GRUCell its reset_after
+# before seed, LSTM(Cell) its unit_forget_bias after the initializers)
+POSITIONAL = {
+    "SimpleRNNCell": (lambda: L.SimpleRNNCell(4, "relu", False, *INITS, *NO_REGULARIZERS, None, None, None,
+                                              0.1, 0.2, 7),
+                      dict(activation="relu", use_bias=False, dropout=0.1, recurrent_dropout=0.2, seed=7)),
+    "LSTMCell": (lambda: L.LSTMCell(4, "relu", "softsign", False, *INITS, False, *NO_REGULARIZERS, None, None, None,
+                                    0.1, 0.2, 7),
+                 dict(activation="relu", recurrent_activation="softsign", use_bias=False, unit_forget_bias=False,
+                      dropout=0.1, recurrent_dropout=0.2, seed=7)),
+    "GRUCell": (lambda: L.GRUCell(4, "relu", "softsign", False, *INITS, *NO_REGULARIZERS, None, None, None,
+                                  0.1, 0.2, False, 7),
+                dict(activation="relu", recurrent_activation="softsign", use_bias=False, reset_after=False,
+                     dropout=0.1, recurrent_dropout=0.2, seed=7)),
+    "SimpleRNN": (lambda: L.SimpleRNN(4, "relu", False, *INITS, *NO_REGULARIZERS),
+                  dict(activation="relu", use_bias=False)),
+    "LSTM": (lambda: L.LSTM(4, "relu", "softsign", False, *INITS, False, *NO_REGULARIZERS),
+             dict(activation="relu", recurrent_activation="softsign", use_bias=False, unit_forget_bias=False)),
+    "GRU": (lambda: L.GRU(4, "relu", "softsign", False, *INITS, *NO_REGULARIZERS),
+            dict(activation="relu", recurrent_activation="softsign", use_bias=False, reset_after=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSITIONAL))
+def test_positional_arguments_land_where_keras_puts_them(name):
+    make, expected = POSITIONAL[name]
+    config = make().get_config()
+    assert {key: config[key] for key in expected} == expected
+    initializers = [config[f"{role}_initializer"] for role in ("kernel", "recurrent", "bias")]
+    assert initializers == list(INITS)
+
+
+@pytest.mark.parametrize("make", [lambda: L.GRUCell(4, "relu"), lambda: L.GRU(4, "relu"),
+                                  lambda: L.LSTMCell(4, "relu"), lambda: L.LSTM(4, "relu"),
+                                  lambda: L.SimpleRNNCell(4, "relu"), lambda: L.SimpleRNN(4, "relu")])
+def test_the_second_positional_argument_is_the_activation_as_in_keras(make):
+    layer = make()
+    assert layer.get_config()["activation"] == "relu"
+    assert getattr(layer, "reset_after", True) is True and getattr(layer, "unit_forget_bias", True) is True
+
+
+def test_a_layer_refuses_positional_arguments_past_bias_regularizer():
+    # Keras's next one is activity_regularizer, which is not supported: refused rather than misread
+    with pytest.raises(TypeError, match="positional"):
+        L.SimpleRNN(4, "relu", False, *INITS, *NO_REGULARIZERS, None)
+    with pytest.raises(TypeError, match="positional"):
+        L.LSTM(4, "relu", "softsign", False, *INITS, False, *NO_REGULARIZERS, None)
+    with pytest.raises(TypeError, match="positional"):
+        L.GRU(4, "relu", "softsign", False, *INITS, *NO_REGULARIZERS, None)
+
 # ---- what is refused ---------------------------------------------------------------------------------
 def test_what_rnn_refuses_and_why():
     with pytest.raises(NotImplementedError, match="stateful=True"):

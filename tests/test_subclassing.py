@@ -224,7 +224,6 @@ def test_train_step_override_customizes_fit(rng):
     assert history.history["loss"][-1] < 0.25 * history.history["loss"][0]
 
 
-
 def _described(value):
     """A structure of arrays as its types, keys (in order), shapes and dtypes."""
     if isinstance(value, dict):

@@ -275,6 +275,7 @@ def _translate_spec(spec, custom_objects, path, depth):
         out = _filter_options(cls, _translate_values(config, custom_objects, path, depth), path, spec)
         _check_ints(out, path)
     else:
+        _check_wrapped(cls, config, path, spec)
         values = _translate_values(config, custom_objects, path, depth)
         if isinstance(values.get("axis"), list) and len(values["axis"]) == 1 and spec["class_name"] in (
                 "LayerNormalization", "Normalization", "BatchNormalization"):
@@ -367,6 +368,23 @@ def _leaves(value):
             stack += list(item)
         else:
             yield item
+
+
+def _check_wrapped(cls, config, path, spec):
+    """The layers a wrapper's config holds must be layer configs (a list of them for StackedRNNCells'
+    cells): anything else would reach from_config and fail there with an AttributeError naming no file."""
+    from .layers import RNN, Bidirectional, StackedRNNCells, TimeDistributed
+
+    wrapped = {RNN: ("cell",), Bidirectional: ("layer", "backward_layer"), TimeDistributed: ("layer",)}
+    for wrapper, keys in wrapped.items():
+        for key in keys if issubclass(cls, wrapper) else ():
+            value = config.get(key)
+            if not isinstance(value, dict) and not (key == "backward_layer" and value is None):
+                raise KerasFileError(f"{path}: the {key} of {cls.__name__} {_name_in(spec)} must be a layer config "
+                                     f"(an object with class_name and config), got {_short(value)}")
+    if issubclass(cls, StackedRNNCells) and not isinstance(config.get("cells"), list):
+        raise KerasFileError(f"{path}: the cells of StackedRNNCells {_name_in(spec)} must be a list of layer "
+                             f"configs, got {_short(config.get('cells'))}")
 
 
 def _translate_values(config, custom_objects, path, depth):
@@ -509,7 +527,8 @@ def _build_model(model_config, raw, custom_objects, path):
             model.build(tuple(shape) if _is_shape_list(shape) else [tuple(s) for s in shape])
     except KerasFileError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, NotImplementedError) as err:
+    # AttributeError too: a value of the wrong type (a string where a flag belongs) can fail deep in building
+    except (KeyError, TypeError, ValueError, IndexError, NotImplementedError, AttributeError) as err:
         raise KerasFileError(f"{path}: the model config cannot be rebuilt: {type(err).__name__}: {err}") from None
     return model
 
@@ -809,6 +828,9 @@ def _optimizer(spec, path):
     cls = optimizers.CLASSES.get(spec.get("registered_name") or "") or optimizers.CLASSES.get(name)
     if cls is None:
         raise KerasFileError(f"{path}: unknown optimizer {name!r}; known: {', '.join(sorted(optimizers.CLASSES))}")
+    if not isinstance(spec.get("config") or {}, dict):
+        raise KerasFileError(f"{path}: the config of optimizer {name!r} must be an object, got "
+                             f"{_short(spec.get('config'))}")
     config = dict(spec.get("config") or {})
     lr = config.get("learning_rate")
     if isinstance(lr, dict):
@@ -909,13 +931,16 @@ def _optimizer_from_file(model, config, h5, path):
     group = h5.group("optimizer/vars")
     if group is None:
         return None
-    optimizer = _optimizer(compile_config["optimizer"], path)
+    try:  # the optimizer's options are the file's: a wrong one is the file's error, as in _compile
+        optimizer = _optimizer(compile_config["optimizer"], path)
+    except (KeyError, TypeError, ValueError) as err:
+        raise KerasFileError(f"{path}: the optimizer cannot be restored: {err}") from None
     layout = _slot_layout(optimizer)
     if layout is None:
         warnings.warn(f"{path}: the optimizer state of {type(optimizer).__name__} is not read; it starts fresh")
         return None
     weights = _keras_trainable(model, config["config"])
-    has_lr = not isinstance(compile_config["optimizer"].get("config", {}).get("learning_rate"), dict) \
+    has_lr = not isinstance((compile_config["optimizer"].get("config") or {}).get("learning_rate"), dict) \
         if isinstance(compile_config["optimizer"], dict) else True
     fresh = [optimizer._fresh_state(_Probe(w)) for w in weights]
     shapes, keys = [()] + ([()] if has_lr else []), [None] + (["lr"] if has_lr else [])
@@ -1055,9 +1080,9 @@ def _keras_model_spec(model, depth=0):
     registered = type(model).__dict__.get("_registered_name")
     if isinstance(model, Sequential):
         layers = []
-        if model.input_shape is not None:
+        if model.input_shape is not None:  # with its batch size when one was declared or built, as Keras writes
             layers.append({"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-                           "config": {"batch_shape": [None, *model.input_shape[1:]],
+                           "config": {"batch_shape": _jsonable_shape(model.input_shape),
                                       "dtype": np.dtype(model.input_dtypes[0]).name, "sparse": False,
                                       "ragged": False, "name": f"{model.name}_input"}})
         layers += [_keras_layer_spec(layer, depth + 1) for layer in model.layers]

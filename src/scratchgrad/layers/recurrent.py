@@ -11,6 +11,15 @@ from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
+def _as_keywords(arguments):
+    """A public constructor's arguments (its locals() on entry) as keywords for the bases. The public
+    classes spell out Keras's positional order, which differs from class to class (SimpleRNN has no
+    recurrent_activation, LSTM puts unit_forget_bias after the initializers, GRUCell reset_after before
+    seed); the bases take keywords only, so no positional argument lands in the wrong slot."""
+    keywords = {name: value for name, value in arguments.items() if name not in ("self", "__class__", "kwargs")}
+    return {**keywords, **arguments["kwargs"]}
+
+
 class _RecurrentWeights(Layer):
     """What a recurrent layer and its cell share: the arguments of the cell's equations (units,
     activations, initializers, regularizers, constraints, dropout rates, seed) and the weights (kernel,
@@ -18,7 +27,7 @@ class _RecurrentWeights(Layer):
 
     blocks = 1
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+    def __init__(self, units, *, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
@@ -78,7 +87,7 @@ class _LSTMWeights:
 
     blocks = 4
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
+    def __init__(self, units, *, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)
         self.unit_forget_bias = unit_forget_bias
 
@@ -103,7 +112,7 @@ class _GRUWeights:
 
     blocks = 3
 
-    def __init__(self, units, reset_after=True, **kwargs):
+    def __init__(self, units, *, reset_after=True, **kwargs):
         super().__init__(units, **kwargs)
         self.reset_after = reset_after
 
@@ -121,7 +130,7 @@ class _Recurrent(_RecurrentWeights):
     supports_masking = True
     state_names = ("h",)
 
-    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+    def __init__(self, units, *, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(units, **kwargs)
         for role in ("activation", "recurrent_activation"):
@@ -237,8 +246,12 @@ class SimpleRNN(_Recurrent):
     """h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias): the plainest recurrent layer
     (whose gradient through many steps vanishes or explodes: what LSTM and GRU are for)."""
 
-    def __init__(self, units, activation="tanh", **kwargs):
-        super().__init__(units, activation=activation, **kwargs)
+    # Keras's positional order as far as bias_regularizer; its next one, activity_regularizer, is not
+    # supported here, so the rest are keywords only (a longer positional call is refused, not misread)
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**_as_keywords(locals()))
 
     loop = R.SimpleRNNLoop
 
@@ -249,8 +262,12 @@ class LSTM(_LSTMWeights, _Recurrent):
 
     state_names = ("h", "c")
 
-    def __init__(self, units, use_cudnn="auto", **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 *, use_cudnn="auto", **kwargs):  # Keras's order as far as bias_regularizer, as SimpleRNN's
+        del use_cudnn  # a choice of GPU kernel: nothing to choose here
+        super().__init__(**_as_keywords(locals()))
 
     loop = R.LSTMLoop
 
@@ -265,8 +282,12 @@ class GRU(_GRUWeights, _Recurrent):
     """Gated recurrent unit: an update gate mixes the old state with a candidate, a reset gate decides
     how much of the old state the candidate sees (see recurrent.GRULoop)."""
 
-    def __init__(self, units, use_cudnn="auto", **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 *, use_cudnn="auto", **kwargs):  # Keras's order as far as bias_regularizer, as SimpleRNN's
+        del use_cudnn  # a choice of GPU kernel: nothing to choose here
+        super().__init__(**_as_keywords(locals()))
 
     def _input_bias(self):
         return self.bias[0] if self.bias is not None and self.reset_after else self.bias

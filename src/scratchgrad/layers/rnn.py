@@ -10,7 +10,7 @@ compute the same numbers as RNN with the matching cell, with the whole loop as o
 from .. import functional as F
 from .. import ops, tree
 from .base import Layer
-from .recurrent import (_build_inner, _GRUWeights, _LSTMWeights, _RecurrentWeights, sequence_masks,
+from .recurrent import (_as_keywords, _build_inner, _GRUWeights, _LSTMWeights, _RecurrentWeights, sequence_masks,
                         sequence_options, set_sequence_options)
 
 
@@ -72,6 +72,13 @@ def _like(states, h):
 class SimpleRNNCell(_Cell):
     """One step of SimpleRNN: h = activation(x·kernel + bias + h_prev·recurrent_kernel)."""
 
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 **kwargs):  # Keras's order, all of it
+        super().__init__(**_as_keywords(locals()))
+
     def call(self, inputs, states, training=False):
         h_prev = _first(states)
         x, h_dropped = self._dropped(inputs, h_prev, training)
@@ -83,8 +90,12 @@ class LSTMCell(_LSTMWeights, _Cell):
     """One step of LSTM. With z = x·kernel + h_prev·recurrent_kernel + bias cut in four (i, f, c, o):
     c = σ(z_f)·c_prev + σ(z_i)·activation(z_c), h = σ(z_o)·activation(c); the states are [h, c]."""
 
-    def __init__(self, units, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, **kwargs):  # Keras's order, all of it
+        super().__init__(**_as_keywords(locals()))
         self.state_size = [self.units, self.units]
 
     def call(self, inputs, states, training=False):
@@ -103,6 +114,13 @@ class GRUCell(_GRUWeights, _Cell):
     u = h_prev·recurrent_kernel (+ recurrent bias) likewise: z = σ(x_z + u_z), r = σ(x_r + u_r),
     candidate = activation(x_h + r·u_h) (reset_after; else x_h + (r·h_prev)·recurrent_kernel_h),
     h = z·h_prev + (1 - z)·candidate."""
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
+                 reset_after=True, seed=None, **kwargs):  # Keras's order, all of it
+        super().__init__(**_as_keywords(locals()))
 
     def call(self, inputs, states, training=False):
         h_prev, n = _first(states), self.units
