@@ -429,3 +429,11 @@ CONSTRUCTORS_KEEP_FLOAT64 = {
 def test_constructors_keep_a_requested_or_inherited_float64(name):
     # the Tensor constructor turns float64 into floatx unless told the dtype: these were float32
     assert ops.convert_to_numpy(CONSTRUCTORS_KEEP_FLOAT64[name]()).dtype == np.float64
+
+
+def test_convert_to_tensor_keeps_an_array_s_dtype_as_keras():
+    """Keras 3.15: a float64 or int64 NumPy array keeps its dtype; Python floats become float32."""
+    assert ops.convert_to_tensor(np.ones(2)).dtype == np.float64
+    assert ops.convert_to_tensor(np.ones(2, np.int64)).dtype == np.int64
+    assert ops.convert_to_tensor([1.0, 2.0]).dtype == np.float32
+    assert ops.convert_to_tensor(np.ones(2), "float32").dtype == np.float32

@@ -700,7 +700,11 @@ def square(x):
 
 
 def convert_to_tensor(x, dtype=None):
-    return x if isinstance(x, Tensor) and dtype is None else Tensor(x, dtype=dtype)
+    """x as a Tensor: an array keeps its dtype (float64 stays float64, as in Keras), Python numbers become
+    floatx (floats) or int64 (integers)."""
+    if isinstance(x, Tensor) and dtype is None:
+        return x
+    return Tensor(x, dtype=dtype if dtype is not None or not hasattr(x, "dtype") else x.dtype)
 
 
 def convert_to_numpy(x):
