@@ -349,3 +349,23 @@ def test_an_lstm_trains_to_the_same_bits_with_the_kernel(tmp_path):
 
     for a, b in zip(weights(True), weights(False)):
         assert_same_bits(a, b)
+
+
+@needs_numba
+@pytest.mark.parametrize("state_dtype", ["float64", "float16"])
+def test_an_lstm_state_of_another_dtype_takes_the_numpy_code(state_dtype):
+    """Only one dtype throughout compiles: a float64 initial state under float32 inputs rounds where NumPy's
+    mixed arithmetic does (the kernels wrote float64 results into float32 arrays), float16 does not compile."""
+    from scratchgrad.recurrent import LSTMLoop
+
+    rng = np.random.default_rng(0)
+    xw, U = rng.standard_normal((5, 3, 8)).astype(np.float32), rng.standard_normal((2, 8)).astype(np.float32)
+    h0 = c0 = rng.standard_normal((3, 2)).astype(state_dtype)
+    results = []
+    for use_kernels in (True, False):
+        with compiled.using(use_kernels):
+            loop = LSTMLoop()
+            out = loop.forward(xw, h0, c0, U)
+            results.append([out, *loop.backward(np.ones_like(out))])
+    for a, b in zip(*results):
+        assert_same_bits(a, b)

@@ -153,6 +153,7 @@ def test_a_declared_batch_size_is_saved_and_loaded_as_keras_writes_it(tmp_path, 
     assert (written["class_name"], written["config"]["batch_shape"]) == ("InputLayer", batch_shape)
     assert load_keras(tmp_path / "m.keras").input_shape == tuple(batch_shape)
 
+
 def test_model_save_with_format_keras(tmp_path, rng):
     from scratchgrad.keras_files import is_keras_file
 
@@ -268,6 +269,8 @@ def optimizer_spec(config):
     (lambda c: optimizer_spec(c)["config"].update(beta_1=3), r"beta_1 must be in \[0, 1\), got 3"),
     (lambda c: optimizer_spec(c).update(registered_name=[1]), "unhashable type: 'list'"),
     (lambda c: optimizer_spec(c).update(config="x"), "the config of optimizer 'Adam' must be an object, got x"),
+    (lambda c: optimizer_spec(c)["config"].update(learning_rate={"class_name": "ExponentialDecay", "config": [1]}),
+     "the config of learning rate schedule 'ExponentialDecay' must be an object"),
 ])
 def test_a_malformed_optimizer_with_saved_state_is_a_keras_file_error(tmp_path, edit, message):
     # the optimizer of a file with optimizer state is rebuilt before compile(), which refused these already
@@ -276,6 +279,7 @@ def test_a_malformed_optimizer_with_saved_state_is_a_keras_file_error(tmp_path, 
     path = rewrite(os.path.join(HERE, "rnn_cells.keras"), tmp_path / "o.keras", config__json=config)
     with pytest.raises(KerasFileError, match=message):
         load_keras(path)
+
 
 @pytest.mark.parametrize("config", [[1, 2, 3], "model", {"class_name": "Sequential"}, b"null"])
 def test_a_config_that_is_not_a_model_is_refused(tmp_path, config):

@@ -437,3 +437,25 @@ def test_convert_to_tensor_keeps_an_array_s_dtype_as_keras():
     assert ops.convert_to_tensor(np.ones(2, np.int64)).dtype == np.int64
     assert ops.convert_to_tensor([1.0, 2.0]).dtype == np.float32
     assert ops.convert_to_tensor(np.ones(2), "float32").dtype == np.float32
+
+
+def test_a_mask_made_by_convert_to_tensor_is_replayed_by_the_step_plan():
+    """convert_to_tensor(t, dtype) on a Tensor is a recorded cast: the plan recomputes the where() condition
+    from each batch (a new unrecorded Tensor was baked into the plan as the first batch's), and the
+    gradient flows through the cast."""
+    class PositivePart(L.Layer):
+        def call(self, x):
+            keep = ops.convert_to_tensor(ops.greater(x, 0.0), "bool")
+            return ops.where(keep, ops.convert_to_tensor(x, "float32"), 0.0)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)).astype(np.float32), rng.standard_normal((16, 1)).astype(np.float32)
+
+    def losses(eager):
+        sg.set_seed(0)
+        inputs = sg.Input((3,))
+        model = sg.Model(inputs, L.Dense(1)(PositivePart()(L.Dense(4)(inputs))))
+        model.compile("sgd", "mse", run_eagerly=eager)
+        return model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+
+    np.testing.assert_allclose(losses(False), losses(True), rtol=1e-6)

@@ -385,6 +385,7 @@ def test_a_layer_refuses_positional_arguments_past_bias_regularizer():
     with pytest.raises(TypeError, match="positional"):
         L.GRU(4, "relu", "softsign", False, *INITS, *NO_REGULARIZERS, None)
 
+
 # ---- what is refused ---------------------------------------------------------------------------------
 def test_what_rnn_refuses_and_why():
     with pytest.raises(NotImplementedError, match="stateful=True"):

@@ -837,6 +837,9 @@ def _optimizer(spec, path):
         schedule = optimizers.schedules.SCHEDULES.get(lr.get("class_name"))
         if schedule is None:
             raise KerasFileError(f"{path}: unknown learning rate schedule {lr.get('class_name')!r}")
+        if not isinstance(lr.get("config") or {}, dict):
+            raise KerasFileError(f"{path}: the config of learning rate schedule {lr['class_name']!r} must be an "
+                                 f"object, got {_short(lr.get('config'))}")
         config["learning_rate"] = schedule.from_config(_filter_options(schedule, lr.get("config") or {}, path, lr))
     config = _filter_options(cls, config, path, spec)
     return cls(**config)

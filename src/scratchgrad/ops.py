@@ -702,8 +702,8 @@ def square(x):
 def convert_to_tensor(x, dtype=None):
     """x as a Tensor: an array keeps its dtype (float64 stays float64, as in Keras), Python numbers become
     floatx (floats) or int64 (integers)."""
-    if isinstance(x, Tensor) and dtype is None:
-        return x
+    if isinstance(x, Tensor):  # a recorded cast: a step plan replays it, and the gradient flows through
+        return x if dtype is None else astype(x, dtype)
     return Tensor(x, dtype=dtype if dtype is not None or not hasattr(x, "dtype") else x.dtype)
 
 

@@ -120,7 +120,8 @@ class LSTMLoop(_Recurrence):
         self._start(h0, mask)
         n = h0.shape[1]
         self.h0, self.U, self.steps = h0, U, []
-        self.compiled = self.gate is F.Sigmoid and self.act is F.Tanh and compiled.applies(xw)
+        self.compiled = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
+            compiled.applies(a) and a.dtype == xw.dtype for a in (xw, h0, c0, U))
         cell = self._compiled_cell if self.compiled else self._cell
         out = array_module(xw).empty(xw.shape[:2] + (2 * n,), xw.dtype)
         h, c = h0, c0

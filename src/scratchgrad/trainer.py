@@ -536,14 +536,12 @@ class Trainer:
         return tracker.logs()
 
     def _step_data(self, xb, yb, wb):
-        """A custom step's data as Keras packs it: (x, y) or (x, y, sample_weight); without y and weights x
-        alone (a list or tuple of inputs in a 1-tuple, so that it cannot be read as (x, y))."""
+        """A custom step's data as Keras packs it: (x, y) or (x, y, sample_weight); without y, x alone (a list
+        or tuple of inputs in a 1-tuple, so that it cannot be read as (x, y)), and weights without y dropped."""
         x = self._model_input(xb)
-        if wb is not None:
-            return x, yb, wb.astype(self.dtype)
-        if yb is not None:
-            return x, yb
-        return (x,) if isinstance(x, (list, tuple)) else x
+        if yb is None:
+            return (x,) if isinstance(x, (list, tuple)) else x
+        return (x, yb) if wb is None else (x, yb, wb.astype(self.dtype))
 
     def _evaluate_arrays(self, xs, ys, weights=None, batch_size=32, callback_list=None, steps=None):
         tracker = _Tracker(self)

@@ -1,9 +1,8 @@
 """Attention layers as in Keras 3: MultiHeadAttention, and Attention / AdditiveAttention over a list
 [query, value] or [query, value, key].
 
-Masks become 0/1 Tensors of the scores' dtype through a recorded op (not_equal), and are applied by
-arithmetic rather than where() on a constant condition: a mask that is a model input then changes with
-every batch of a replayed training step, as it must.
+Masks become 0/1 Tensors of the scores' dtype through a recorded op (not_equal) and are applied by
+arithmetic, so a mask that is a model input changes with every batch of a replayed training step.
 """
 import math
 
