@@ -340,6 +340,11 @@ def test_a_declared_batch_size_follows_the_batch_on_any_axis_as_keras():
     assert layers.Lambda(lambda t: keras.ops.stack([t, t]))(x).shape == (2, 8, 5)
     two = keras.Input(batch_shape=(2, 5))
     assert layers.Lambda(lambda t: keras.ops.transpose(t))(layers.Dense(3)(two)).shape == (3, 2)
+    assert layers.Lambda(lambda t: keras.ops.concatenate([t, t], axis=0))(x).shape == (16, 5)
+    free = keras.Input((5,))  # no batch size: the axes that follow the batch are unknown, wherever they go
+    assert layers.Lambda(lambda t: keras.ops.transpose(t))(free).shape == (5, None)
+    assert layers.Lambda(lambda t: keras.ops.stack([t, t]))(free).shape == (2, None, 5)
+    assert layers.Lambda(lambda t: keras.ops.sum(t, axis=0, keepdims=True))(free).shape == (1, 5)
 
 
 @pytest.mark.parametrize("size", [-3, 2.5, "8", True])

@@ -60,7 +60,7 @@ class _CallContext(threading.local):
 
 
 _context = _CallContext()
-_BATCH_PROBES = (2, 3)  # rows of the two probe batches where the batch size is known: an axis that follows them
+_BATCH_PROBES = (2, 3)  # rows of the two probe batches: an output axis whose size follows them follows the batch
 _NOT_GIVEN = object()
 
 
@@ -92,22 +92,30 @@ def _known_batch(structure):
     return sizes.pop() if len(sizes) == 1 else None
 
 
-def _symbolic_like(*probes, rows=None, batch=None):
-    """The symbolic tensor of an output, from its values in the probe calls: a size is unknown (None)
-    where the probes disagree. With a known `batch` the probes ran on `rows` rows each: an output axis whose
-    size follows them is the batch's. A masked output gets a symbolic mask the same way."""
+def _symbolic_like(*probes, rows, batch=None):
+    """The symbolic tensor of an output, from its values in the probe calls on `rows` rows each: a size that
+    follows the rows (a·rows + b: the batch axis, or a concatenation along it) is a·batch + b for a declared
+    `batch`, else unknown (None); a size the probes agree on is that size; any other is unknown. With one
+    row count, the first axis is the batch's. A masked output gets a symbolic mask the same way."""
     def size(k):
         sizes = [p.shape[k] for p in probes]
-        if batch is not None and sizes == list(rows):
-            return batch
-        return sizes[0] if all(s == sizes[0] for s in sizes) else None
+        if len(set(rows)) == 1:
+            return None if k == 0 and batch is None else batch if k == 0 else _agreed(sizes)
+        a = (sizes[1] - sizes[0]) // (rows[1] - rows[0])
+        b = sizes[0] - a * rows[0]
+        if a and all(s == a * r + b for s, r in zip(sizes, rows)):
+            return None if batch is None else a * batch + b
+        return _agreed(sizes)
 
-    shape = tuple(size(k) for k in range(probes[0].ndim))
-    symbolic = SymbolicTensor(((None,) + shape[1:]) if batch is None and shape else shape, probes[0].dtype)
+    symbolic = SymbolicTensor(tuple(size(k) for k in range(probes[0].ndim)), probes[0].dtype)
     masks = [_mask_of(p) for p in probes]
     if all(m is not None for m in masks):
         symbolic._keras_mask = _symbolic_like(*masks, rows=rows, batch=batch)
     return symbolic
+
+
+def _agreed(sizes):
+    return sizes[0] if all(s == sizes[0] for s in sizes) else None
 
 
 def _probing():
@@ -305,8 +313,8 @@ class Layer:
         # Unknown sizes (None) are tried as several sizes: an output size that differs between tries is unknown too
         unknown = _has_unknown_sizes(call_args)
         batch = _known_batch(call_args)
-        sizes = (16, 17) if unknown else (1, 1) if batch is not None else (1,)
-        rows = (1,) * len(sizes) if batch is None else _BATCH_PROBES
+        sizes = (16, 17) if unknown else (1, 1)
+        rows = (1, 1) if unknown and batch is None else _BATCH_PROBES
         try:
             probes = [self._call_on_zeros(call_args, size, args, training, kwargs or {}, n)
                       for size, n in zip(sizes, rows)]
