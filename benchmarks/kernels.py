@@ -87,7 +87,7 @@ def lstm_cell_backward():
 
     def run():
         loop = loops[compiled.enabled()]
-        cell = loop._compiled_cell_backward if loop.compiled else loop._cell_backward
+        cell = loop._compiled_cell_backward if loop.uses_kernels else loop._cell_backward
         cell(loop.steps[14], dh, dc.copy(), gz)  # the kernel updates dc in place
 
     return run

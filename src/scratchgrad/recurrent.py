@@ -120,9 +120,9 @@ class LSTMLoop(_Recurrence):
         self._start(h0, mask)
         n = h0.shape[1]
         self.h0, self.U, self.steps = h0, U, []
-        self.compiled = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
+        self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
             compiled.applies(a) and a.dtype == xw.dtype for a in (xw, h0, c0, U))
-        cell = self._compiled_cell if self.compiled else self._cell
+        cell = self._compiled_cell if self.uses_kernels else self._cell
         out = array_module(xw).empty(xw.shape[:2] + (2 * n,), xw.dtype)
         h, c = h0, c0
         for t in range(len(xw)):
@@ -149,7 +149,7 @@ class LSTMLoop(_Recurrence):
     def backward(self, gy):
         n = gy.shape[2] // 2
         gxw, dh, dc = array_module(gy).empty(gy.shape[:2] + (4 * n,), gy.dtype), 0, 0
-        cell_backward = self._compiled_cell_backward if self.compiled else self._cell_backward
+        cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
         for t in reversed(range(len(gy))):
             dh_step, dh = self._split(t, dh + gy[t, :, :n])
             dc_step, dc = self._split(t, dc + gy[t, :, n:])
@@ -201,12 +201,10 @@ def _lstm_cell_forward(sig, g, c_prev, c_new):
     block written, so each is vectorized."""
     n = g.shape[1]
     for b in range(g.shape[0]):
-        for j in range(n):
-            sig[b, j] = ONE / (sig[b, j] + ONE)
-        for j in range(n):
-            sig[b, n + j] = ONE / (sig[b, n + j] + ONE)
-        for j in range(n):
-            sig[b, 3 * n + j] = ONE / (sig[b, 3 * n + j] + ONE)
+        for block in (0, 1, 3):
+            for j in range(n):
+                k = block * n + j
+                sig[b, k] = ONE / (sig[b, k] + ONE)
         for j in range(n):
             c_new[b, j] = sig[b, n + j] * c_prev[b, j] + sig[b, j] * g[b, j]
 

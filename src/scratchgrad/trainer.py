@@ -687,8 +687,10 @@ def _materialize(dataset, steps=None, required=True):
 
 
 def _batch(xs, ys, weights, index):
-    """One batch of every input, target and (if given) the sample weights."""
-    return _rows((xs, ys, weights), index)
+    """One batch of every input, target and (if given) the sample weights. ys is a list of arrays, or y as
+    given to a custom step (a dict, tuple, ...); list comprehensions for the lists, as this runs every step."""
+    ys = [a[index] for a in ys] if type(ys) is list else _rows(ys, index)
+    return [a[index] for a in xs], ys, None if weights is None else weights[index]
 
 
 def _rows(structure, index):

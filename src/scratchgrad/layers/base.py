@@ -100,7 +100,7 @@ def _symbolic_like(*probes, rows, batch=None):
     def size(k):
         sizes = [p.shape[k] for p in probes]
         if len(set(rows)) == 1:
-            return None if k == 0 and batch is None else batch if k == 0 else _agreed(sizes)
+            return batch if k == 0 else _agreed(sizes)
         a = (sizes[1] - sizes[0]) // (rows[1] - rows[0])
         b = sizes[0] - a * rows[0]
         if a and all(s == a * r + b for s, r in zip(sizes, rows)):
@@ -464,11 +464,9 @@ class Layer:
         tuple of shapes), found by calling on zeros as a functional model's graph does: unknown sizes stay None."""
         several = bool(input_shape) and all(isinstance(shape, (tuple, list)) for shape in input_shape)
         shapes = list(input_shape) if several else [input_shape]
-        inputs = [SymbolicTensor((None, *shape[1:]), self.dtype or float_dtype()) for shape in shapes]
+        inputs = [SymbolicTensor(tuple(shape), self.dtype or float_dtype()) for shape in shapes]
         outputs = self._symbolic_outputs(inputs if several else inputs[0])
-        batch = {shape[0] for shape in shapes} - {None}  # a batch size given (one, or they disagree: None)
-        batch = batch.pop() if len(batch) == 1 else None
-        shapes = tree.map_structure(lambda t: (batch, *t.shape[1:]), outputs)
+        shapes = tree.map_structure(lambda t: t.shape, outputs)
         return tuple(shapes) if isinstance(shapes, list) else shapes  # several outputs: a tuple, as in Keras
 
     def __repr__(self):
