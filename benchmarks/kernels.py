@@ -75,13 +75,14 @@ def lstm_cell_backward():
     from scratchgrad.recurrent import LSTMLoop
 
     rng = np.random.default_rng(0)
-    xw, U = rng.standard_normal((28, 128, 512), dtype=np.float32), rng.standard_normal((128, 512), dtype=np.float32)
+    x, b = rng.standard_normal((28, 128, 28), dtype=np.float32), rng.standard_normal(512, dtype=np.float32)
+    W, U = (rng.standard_normal((k, 512), dtype=np.float32) * 0.1 for k in (28, 128))
     zeros = np.zeros((128, 128), np.float32)
     loops = {}
     for on in (False, True):  # each way's forward keeps what its own backward reads
         with compiled.using(on):
             loops[on] = LSTMLoop()
-            loops[on].forward(xw, zeros, zeros, U * 0.1)
+            loops[on].forward(x, zeros, zeros, W, U, b)
     dh, dc = rng.standard_normal((2, 128, 128), dtype=np.float32)
     gz = np.empty((128, 512), np.float32)
 
@@ -94,14 +95,15 @@ def lstm_cell_backward():
 
 
 def lstm_cell_forward():
-    """One step of an LSTM's forward (batch 128, 128 units): from z = x_t·W + b + h_{t-1}·U to h_t and c_t
-    (z copied first: the compiled step reuses its memory)."""
+    """One step of an LSTM's forward (batch 128, 128 units): from its product [h_{t-1}, x_t]·[U; W] to h_t
+    and c_t (the product copied first: the NumPy step adds the bias into it)."""
     from scratchgrad.recurrent import LSTMLoop
 
     rng = np.random.default_rng(0)
-    z, c = rng.standard_normal((128, 512), dtype=np.float32), rng.standard_normal((128, 128), dtype=np.float32)
+    z, b = rng.standard_normal((128, 512), dtype=np.float32), rng.standard_normal(512, dtype=np.float32)
+    c, h_new, c_new = rng.standard_normal((3, 128, 128), dtype=np.float32)
     loop = LSTMLoop()
-    return lambda: (loop._compiled_cell if compiled.enabled() else loop._cell)(z.copy(), c)
+    return lambda: (loop._compiled_cell if compiled.enabled() else loop._cell)(z.copy(), b, c, h_new, c_new)
 
 
 def lstm_gates_compiled():

@@ -292,15 +292,17 @@ def lstm_loop_both_ways(use_kernels, dtype, masked, recurrent_dropout, activatio
     from scratchgrad.recurrent import LSTMLoop
 
     rng = np.random.default_rng(0)
-    xw, gy = (rng.standard_normal((6, 5, 16)).astype(dtype) for _ in range(2))
+    x = rng.standard_normal((6, 5, 3)).astype(dtype)
+    gy = rng.standard_normal((2, 7, 5, 4)).astype(dtype)  # every state's gradient, the initial ones too
     h0, c0 = (rng.standard_normal((5, 4)).astype(dtype) for _ in range(2))
-    U = (rng.standard_normal((4, 16)) * 0.5).astype(dtype)
+    W, U = ((rng.standard_normal((k, 16)) * 0.5).astype(dtype) for k in (3, 4))
+    b = rng.standard_normal(16).astype(dtype)
     mask = (rng.random((5, 6)) > 0.3,) if masked else ()
     with compiled.using(use_kernels):
         loop = LSTMLoop(activation=activation, recurrent_dropout=recurrent_dropout, seed=2)
-        out = loop.forward(xw, h0, c0[:, ::-1], U, *mask)  # a c0 that is a strided view
-        return [out] + [g for g in loop.backward(np.concatenate([gy[:, :, :4], gy[:, :, 4:8]], axis=2))
-                        if g is not None]
+        loop.needs_grad = (True,) * 6
+        out = loop.forward(x, h0, c0[:, ::-1], W, U, b, *mask)  # a c0 that is a strided view
+        return [out] + [g for g in loop.backward(gy) if g is not None]
 
 
 @needs_numba
@@ -319,12 +321,13 @@ def test_the_lstm_kernel_runs_only_for_sigmoid_and_tanh(monkeypatch):
     from scratchgrad import recurrent
 
     calls = []
-    for name in ("_lstm_cell_forward", "_lstm_cell_backward"):
+    for name in ("_lstm_preactivations", "_lstm_cell_forward", "_lstm_cell_backward"):
         monkeypatch.setattr(recurrent, name, functools.partial(count_then_run, calls, name, getattr(recurrent, name)))
     lstm_loop_both_ways(True, "float32", False, 0.0, activation="relu")
     assert calls == []
     lstm_loop_both_ways(True, "float32", False, 0.0)
-    assert calls == ["_lstm_cell_forward"] * 6 + ["_lstm_cell_backward"] * 6  # once per step each way
+    # once per step each way
+    assert calls == ["_lstm_preactivations", "_lstm_cell_forward"] * 6 + ["_lstm_cell_backward"] * 6
 
 
 def count_then_run(calls, name, kernel, *args):
@@ -352,20 +355,26 @@ def test_an_lstm_trains_to_the_same_bits_with_the_kernel(tmp_path):
 
 
 @needs_numba
-@pytest.mark.parametrize("state_dtype", ["float64", "float16"])
-def test_an_lstm_state_of_another_dtype_takes_the_numpy_code(state_dtype):
-    """Only one dtype throughout compiles: a float64 initial state under float32 inputs rounds where NumPy's
-    mixed arithmetic does (the kernels wrote float64 results into float32 arrays), float16 does not compile."""
+@pytest.mark.parametrize("state_dtype, kernel_dtype, compiles", [
+    ("float64", "float32", True), ("float16", "float32", True), ("float32", "float64", False)])
+def test_an_lstm_of_mixed_dtypes_gives_the_numpy_code_s_bits(state_dtype, kernel_dtype, compiles):
+    """The states are stored in the inputs' dtype (the output holds them all in one array), so another
+    dtype of initial state still compiles; a recurrent kernel of another dtype does not (the kernels would
+    round where NumPy's mixed arithmetic does not)."""
     from scratchgrad.recurrent import LSTMLoop
 
     rng = np.random.default_rng(0)
-    xw, U = rng.standard_normal((5, 3, 8)).astype(np.float32), rng.standard_normal((2, 8)).astype(np.float32)
+    x, b = rng.standard_normal((5, 3, 1)).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    W, U = (rng.standard_normal((k, 8)).astype(kernel_dtype) for k in (1, 2))
     h0 = c0 = rng.standard_normal((3, 2)).astype(state_dtype)
     results = []
     for use_kernels in (True, False):
         with compiled.using(use_kernels):
             loop = LSTMLoop()
-            out = loop.forward(xw, h0, c0, U)
+            loop.needs_grad = (True,) * 6
+            out = loop.forward(x, h0, c0, W, U, b)
             results.append([out, *loop.backward(np.ones_like(out))])
+            assert loop.uses_kernels == (use_kernels and compiles)
+    assert results[0][0].dtype == np.float32
     for a, b in zip(*results):
         assert_same_bits(a, b)

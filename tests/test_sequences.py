@@ -106,9 +106,12 @@ def test_parameter_counts_are_keras():
 MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 1, 0, 1]], bool)  # (batch, steps)
 
 
-def _loop_inputs(rng, blocks, states):
-    """A loop's inputs: xw time-major (5 steps, batch 3), the initial states and U (4 units)."""
+def _loop_inputs(rng, blocks, states, lstm):
+    """A loop's inputs, time-major (5 steps, batch 3, 4 units): the projection x·W + b and the initial
+    states and U, or for the LSTM x itself (2 features), the states, W, U and b."""
     t = lambda *shape: Tensor(rng.normal(size=shape), dtype=np.float64, requires_grad=True)
+    if lstm:
+        return [t(5, 3, 2), t(3, 4), t(3, 4), t(2, 16), t(4, 16), t(16)]
     return [t(5, 3, blocks * 4)] + [t(3, 4) for _ in range(states)] + [t(4, blocks * 4)]
 
 
@@ -124,7 +127,7 @@ def _loop_inputs(rng, blocks, states):
 ], ids=["simple_rnn", "lstm", "gru", "gru_reset_before", "lstm_recurrent_dropout", "gru_recurrent_dropout"])
 def test_loops_backpropagate_through_time(make, blocks, states, extra, activation, mask):
     rng = np.random.default_rng(3)
-    inputs = _loop_inputs(rng, blocks, states)
+    inputs = _loop_inputs(rng, blocks, states, lstm=states == 2)
     if extra:  # GRU's recurrent bias
         inputs.append(Tensor(rng.normal(size=blocks * 4), dtype=np.float64, requires_grad=True))
     tail = () if mask is None else (Tensor(mask),)

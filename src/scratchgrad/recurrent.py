@@ -1,12 +1,13 @@
 """The recurrent loops as Functions: SimpleRNN, LSTM and GRU over a whole sequence, forward through time
 and backward through time side by side, on raw arrays (the step plan replays each loop as one op).
 
-The input part of every step, x_t·W + b, is one product over all steps taken before the loop
-(`functional.linear`); a loop adds only h_{t-1}·U. Each loop takes that projection `xw` time-major,
-(steps, batch, k·units), so every step reads and writes contiguous rows; then the initial state(s), the
-recurrent kernel U and, for a padded batch, a mask (batch, steps): at a masked step every state is
-carried over unchanged (Keras's rule), so padding changes nothing. Outputs are time-major too. The
-weight gradient of U is one product over all steps after the loop, not one small product per step.
+SimpleRNN and GRU take the input part of every step, x_t·W + b, as one product over all steps made before
+the loop (`functional.linear`); the loop adds only h_{t-1}·U. The LSTM makes both parts in one product
+per step (see LSTMLoop). Each loop takes its input time-major, (steps, batch, ·), so every step reads
+and writes contiguous rows; then the initial state(s), the weights and, for a padded batch, a mask
+(batch, steps): at a masked step every state is carried over unchanged (Keras's rule), so padding
+changes nothing. Outputs are time-major too. The weight gradient of U is one product over all steps
+after the loop, not one small product per step.
 """
 import numpy as np
 
@@ -108,54 +109,80 @@ class SimpleRNNLoop(_Recurrence):
 
 
 class LSTMLoop(_Recurrence):
-    """The LSTM cell over a sequence. With z = x_t·W + b + h_{t-1}·U cut in four (Keras's order i, f, c, o):
+    """The LSTM cell over a sequence. With z = x_t·W + h_{t-1}·U + b cut in four (Keras's order i, f, c, o):
         i, f, o = σ(z_i), σ(z_f), σ(z_o)      the input, forget and output gates
         g = act(z_c)                           the candidate memory
         c_t = f·c_{t-1} + i·g                  forget some memory, write some
         h_t = o·act(c_t)                       the output reads the memory
-    The output holds [h_t, c_t] for every t (steps, batch, 2·units); the layer slices what it returns.
-    (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
+    Unlike the other loops, the LSTM takes x itself (steps, batch, features), not its projection: each
+    step computes z as one product, [h_{t-1}, x_t]·[U; W] + b, whose input is in cache, instead of adding
+    a (steps, batch, 4·units) projection made before the loop, written to memory and read back at each
+    step (benchmark part 7's training step is faster this way). The kernel gradient of W and U is one
+    product too.
+    The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
+    layer slices what it returns. Each step reads its states from the output and writes the next ones
+    into it. (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
 
-    def forward(self, xw, h0, c0, U, mask=None):
+    def forward(self, x, h0, c0, W, U, b, mask=None):
         self._start(h0, mask)
-        n = h0.shape[1]
-        self.h0, self.U, self.steps = h0, U, []
+        xp, (steps, batch, features), n = array_module(x), x.shape, h0.shape[1]
+        self.W, self.U, self.steps = W, U, []
+        self.kernel = xp.concatenate([U, W])  # [h_{t-1}, x_t] times it, plus b, is z
         self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
-            compiled.applies(a) and a.dtype == xw.dtype for a in (xw, h0, c0, U))
+            compiled.applies(a) and a.dtype == x.dtype for a in (x, self.kernel, b))
         cell = self._compiled_cell if self.uses_kernels else self._cell
-        out = array_module(xw).empty(xw.shape[:2] + (2 * n,), xw.dtype)
-        h, c = h0, c0
-        for t in range(len(xw)):
-            z = self._dropped(h) @ U
-            z += xw[t]
-            step, h_new, c_new = cell(z, c)
-            self.steps.append(step)
-            h, c = self._keep(t, h_new, h), self._keep(t, c_new, c)
-            out[t, :, :n], out[t, :, n:] = h, c
-        self.hs = out[:, :, :n]
+        self.hx = hx = xp.empty((steps, batch, n + features), x.dtype)  # each step's [h_{t-1}, x_t]
+        hx[:, :, n:] = x
+        self._z = xp.empty((batch, 4 * n), x.dtype) if self.uses_kernels else None
+        out = xp.empty((2, steps + 1, batch, n), x.dtype)
+        out[0, 0], out[1, 0] = h0, c0
+        for t in range(steps):
+            (h, c), (h_new, c_new) = out[:, t], out[:, t + 1]
+            hx[t, :, :n] = self._dropped(h)
+            self.steps.append(cell(self._product(hx[t]), b, c, h_new, c_new))
+            if mask is not None:  # a padded step carries both states over
+                padded = ~mask[:, t, None]
+                xp.copyto(h_new, h, where=padded)
+                xp.copyto(c_new, c, where=padded)
         return out
 
-    def _cell(self, z, c):
-        """One step of the cell: what its backward needs, then h_t and c_t."""
+    def _product(self, hx):
+        """[h_{t-1}, x_t]·[U; W]. The compiled cell takes it in one scratch array for all steps (_z), which
+        stays in cache; the NumPy cell's activations may keep views of theirs, so each step has its own."""
+        return hx @ self.kernel if self._z is None else np.matmul(hx, self.kernel, out=self._z)
+
+    def _cell(self, z, b, c, h_new, c_new):
+        """One step of the cell from z less its bias: writes h_t and c_t, returns what its backward needs."""
         n = c.shape[1]
+        z += b
         gates, candidate, memory_act = self.gate(), self.act(), self.act()
         sig = gates.forward(z)
         i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 3 * n:]
         g = candidate.forward(z[:, 2 * n:3 * n])
-        c_new = f * c + i * g
-        memory = memory_act.forward(c_new)
-        return (gates, candidate, memory_act, i, f, g, o, memory, c), o * memory, c_new
+        c_t = f * c + i * g
+        memory = memory_act.forward(c_t)
+        c_new[...] = c_t
+        array_module(z).multiply(o, memory, out=h_new)
+        return gates, candidate, memory_act, i, f, g, o, memory, c
 
     def backward(self, gy):
-        n = gy.shape[2] // 2
-        gxw, dh, dc = array_module(gy).empty(gy.shape[:2] + (4 * n,), gy.dtype), 0, 0
+        xp, steps, n = array_module(gy), len(self.hx), self.U.shape[0]
+        gz = xp.empty(self.hx.shape[:2] + (4 * n,), gy.dtype)
+        dh, dc = gy[0, -1].copy(), gy[1, -1].copy()  # the gradients of h_t and c_t, t = steps
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
-        for t in reversed(range(len(gy))):
-            dh_step, dh = self._split(t, dh + gy[t, :, :n])
-            dc_step, dc = self._split(t, dc + gy[t, :, n:])
-            dc = dc + cell_backward(self.steps[t], dh_step, dc_step, gxw[t])
-            dh = dh + self._dropped(gxw[t] @ self.U.T)
-        return self._with_mask_grad(gxw, dh, dc, _weight_grad(self._previous(self.h0, self.hs), gxw))
+        for t in reversed(range(steps)):
+            dh_step, dh_carry = self._split(t, dh)
+            dc_step, dc_carry = self._split(t, dc)
+            dc = cell_backward(self.steps[t], dh_step, dc_step, gz[t])
+            dh = self._dropped(gz[t] @ self.U.T)
+            if self.mask is not None:
+                dh += dh_carry
+                dc += dc_carry
+            dh += gy[0, t]
+            dc += gy[1, t]
+        gx = (gz.reshape(-1, 4 * n) @ self.W.T).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
+        g_kernel = _weight_grad(self.hx, gz)  # [dU; dW]
+        return self._with_mask_grad(gx, dh, dc, g_kernel[n:], g_kernel[:n], gz.sum(axis=(0, 1)))
 
     @staticmethod
     def _cell_backward(step, dh, dc, gz):
@@ -171,17 +198,19 @@ class LSTMLoop(_Recurrence):
         return dc * f
 
     @staticmethod
-    def _compiled_cell(z, c):
-        """_cell with σ and tanh, the same numbers: NumPy's exp and tanh (vectorized only there), the
-        compiled kernel below for the rest; z is this step's own array, reused for σ."""
+    def _compiled_cell(z, b, c, h_new, c_new):
+        """_cell with σ and tanh, the same numbers: NumPy's exp and tanh (vectorized only there), compiled
+        kernels for the passes between them; σ of the three gates only, kept as (batch, 3·units): i, f, o."""
         n = c.shape[1]
-        g = np.tanh(z[:, 2 * n:3 * n])
+        sig, g = np.empty((len(c), 3 * n), c.dtype), np.empty(c.shape, c.dtype)
+        _lstm_preactivations(z, b, sig, g)
         with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
-            sig = np.exp(np.negative(z, out=z), out=z)
-        c_new = np.empty(c.shape, c.dtype)
+            np.exp(sig, out=sig)
+        np.tanh(g, out=g)
         _lstm_cell_forward(sig, g, c, c_new)
         memory = np.tanh(c_new)
-        return (sig, g, memory, c), sig[:, 3 * n:] * memory, c_new
+        np.multiply(sig[:, 2 * n:], memory, out=h_new)
+        return sig, g, memory, c
 
     @staticmethod
     def _compiled_cell_backward(step, dh, dc, gz):
@@ -195,16 +224,26 @@ ONE = np.float32(1)  # a float32 1 keeps the kernel's float32 arithmetic in floa
 
 
 @compiled.kernel
+def _lstm_preactivations(z, b, sig, g):
+    """z + b cut for the next passes: its negation on the gates' blocks i, f, o into sig (exp(-z) comes
+    next), its candidate block into g. One loop per block written, so each is vectorized."""
+    n = g.shape[1]
+    for row in range(g.shape[0]):
+        for k, block in enumerate((0, 1, 3)):
+            for j in range(n):
+                sig[row, k * n + j] = -(z[row, block * n + j] + b[block * n + j])
+        for j in range(n):
+            g[row, j] = z[row, 2 * n + j] + b[2 * n + j]
+
+
+@compiled.kernel
 def _lstm_cell_forward(sig, g, c_prev, c_new):
-    """LSTMLoop._cell's passes after exp, as NumPy's σ and c_t = f·c_{t-1} + i·g compute them: sig holds
-    exp(-z) and becomes σ(z) = 1 / (exp(-z) + 1) on the blocks i, f and o; c_new is written. One loop per
-    block written, so each is vectorized."""
+    """LSTMLoop._cell's passes after exp and tanh, as NumPy's σ and c_t = f·c_{t-1} + i·g compute them: sig
+    holds exp(-z) for i, f and o and becomes σ(z) = 1 / (exp(-z) + 1); c_new is written."""
     n = g.shape[1]
     for b in range(g.shape[0]):
-        for block in (0, 1, 3):
-            for j in range(n):
-                k = block * n + j
-                sig[b, k] = ONE / (sig[b, k] + ONE)
+        for j in range(3 * n):
+            sig[b, j] = ONE / (sig[b, j] + ONE)
         for j in range(n):
             c_new[b, j] = sig[b, n + j] * c_prev[b, j] + sig[b, j] * g[b, j]
 
@@ -213,11 +252,11 @@ def _lstm_cell_forward(sig, g, c_prev, c_new):
 def _lstm_cell_backward(sig, g, memory, c_prev, dh, dc, gz):
     """LSTMLoop._cell_backward with σ and tanh, the same operations in the same order (so the same
     numbers), as one pass per result instead of a dozen NumPy passes; each loop writes one array, which
-    lets the compiler vectorize it. sig holds σ(z) for the four blocks i, f, (c), o."""
+    lets the compiler vectorize it. sig holds σ(z) for the three gates i, f, o."""
     n = g.shape[1]
     for b in range(g.shape[0]):
         for j in range(n):  # dc += tanh'(c_t)·(dh·o), tanh' = 1 - memory²
-            dc[b, j] = dc[b, j] + dh[b, j] * sig[b, 3 * n + j] * (ONE - memory[b, j] * memory[b, j])
+            dc[b, j] = dc[b, j] + dh[b, j] * sig[b, 2 * n + j] * (ONE - memory[b, j] * memory[b, j])
         for j in range(n):  # σ' = σ·(1 - σ) on the gates' blocks, tanh' on the candidate's
             i = sig[b, j]
             gz[b, j] = dc[b, j] * g[b, j] * i * (ONE - i)
@@ -227,7 +266,7 @@ def _lstm_cell_backward(sig, g, memory, c_prev, dh, dc, gz):
         for j in range(n):
             gz[b, 2 * n + j] = dc[b, j] * sig[b, j] * (ONE - g[b, j] * g[b, j])
         for j in range(n):
-            o = sig[b, 3 * n + j]
+            o = sig[b, 2 * n + j]
             gz[b, 3 * n + j] = dh[b, j] * memory[b, j] * o * (ONE - o)
         for j in range(n):  # what reaches c_{t-1}
             dc[b, j] = dc[b, j] * sig[b, n + j]

@@ -152,13 +152,13 @@ class _Recurrent(_RecurrentWeights):
         x = sequences
         if training and self.dropout:  # one mask per sequence, the same at every step (as Keras's cells)
             x = F.dropout(x, self.dropout, noise_shape=(x.shape[0], 1, x.shape[2]), seed=self._seed_generator)
-        xw = F.linear(ops.transpose(x, (1, 0, 2)), self.kernel, self._input_bias())  # time-major: see recurrent.py
+        inputs = self._loop_input(ops.transpose(x, (1, 0, 2)))  # time-major: see recurrent.py
         if mask is not None and (not isinstance(mask, Tensor) or mask.dtype != bool):  # 0/1 floats, say
             mask = ops.not_equal(mask, 0, dtype=bool)
         if self.go_backwards:
-            xw, mask = xw[::-1], None if mask is None else mask[:, ::-1]
+            inputs, mask = inputs[::-1], None if mask is None else mask[:, ::-1]
         states = self._initial_states(initial_state, x)
-        loop_args = [xw, *states, *self._loop_weights()] + ([] if mask is None else [mask])
+        loop_args = [inputs, *states, *self._loop_weights()] + ([] if mask is None else [mask])
         out = self._loop(training)(*loop_args)  # (steps, batch, ·): every step's state(s)
         return self._outputs(out, mask)
 
@@ -177,6 +177,10 @@ class _Recurrent(_RecurrentWeights):
                 raise ValueError(f"{self.name}: an initial state must have shape (batch, units) = "
                                  f"{(x.shape[0], self.units)}, got {s.shape}")
         return states
+
+    def _loop_input(self, x):
+        """What the loop reads at each step: x_t·W + b for all steps as one product."""
+        return F.linear(x, self.kernel, self._input_bias())
 
     def _loop(self, training):
         return self.loop(**self._loop_options(training))
@@ -271,11 +275,19 @@ class LSTM(_LSTMWeights, _Recurrent):
 
     loop = R.LSTMLoop
 
+    def _loop_input(self, x):
+        return x  # the loop makes x_t·W + h_{t-1}·U + b as one product per step
+
+    def _loop_weights(self):
+        dtype = self.kernel.dtype
+        return [self.kernel, self.recurrent_kernel,
+                self.bias if self.bias is not None else Tensor(np.zeros(4 * self.units, dtype), dtype=dtype)]
+
     def _sequence(self, out):
-        return ops.transpose(out[:, :, :self.units], (1, 0, 2))
+        return ops.transpose(out[0, 1:], (1, 0, 2))
 
     def _final_states(self, out):
-        return [out[-1, :, :self.units], out[-1, :, self.units:]]
+        return [out[0, -1], out[1, -1]]
 
 
 class GRU(_GRUWeights, _Recurrent):
