@@ -136,14 +136,15 @@ class LSTMLoop(_Recurrence):
         self._z = xp.empty((batch, 4 * n), x.dtype) if self.uses_kernels else None
         out = xp.empty((2, steps + 1, batch, n), x.dtype)
         out[0, 0], out[1, 0] = h0, c0
-        for t in range(steps):
-            (h, c), (h_new, c_new) = out[:, t], out[:, t + 1]
-            hx[t, :, :n] = self._dropped(h)
-            self.steps.append(cell(self._product(hx[t]), b, c, h_new, c_new))
-            if mask is not None:  # a padded step carries both states over
-                padded = ~mask[:, t, None]
-                xp.copyto(h_new, h, where=padded)
-                xp.copyto(c_new, c, where=padded)
+        with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
+            for t in range(steps):
+                (h, c), (h_new, c_new) = out[:, t], out[:, t + 1]
+                hx[t, :, :n] = self._dropped(h)
+                self.steps.append(cell(self._product(hx[t]), b, c, h_new, c_new))
+                if mask is not None:  # a padded step carries both states over
+                    padded = ~mask[:, t, None]
+                    xp.copyto(h_new, h, where=padded)
+                    xp.copyto(c_new, c, where=padded)
         return out
 
     def _product(self, hx):
@@ -170,11 +171,12 @@ class LSTMLoop(_Recurrence):
         gz = xp.empty(self.hx.shape[:2] + (4 * n,), gy.dtype)
         dh, dc = gy[0, -1].copy(), gy[1, -1].copy()  # the gradients of h_t and c_t, t = steps
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
+        U_T = xp.ascontiguousarray(self.U.T)  # BLAS multiplies by it faster than by the transposed view
         for t in reversed(range(steps)):
             dh_step, dh_carry = self._split(t, dh)
             dc_step, dc_carry = self._split(t, dc)
             dc = cell_backward(self.steps[t], dh_step, dc_step, gz[t])
-            dh = self._dropped(gz[t] @ self.U.T)
+            dh = self._dropped(gz[t] @ U_T)
             if self.mask is not None:
                 dh += dh_carry
                 dc += dc_carry
@@ -204,8 +206,7 @@ class LSTMLoop(_Recurrence):
         n = c.shape[1]
         sig, g = np.empty((len(c), 3 * n), c.dtype), np.empty(c.shape, c.dtype)
         _lstm_preactivations(z, b, sig, g)
-        with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
-            np.exp(sig, out=sig)
+        np.exp(sig, out=sig)  # overflow to inf is silenced by forward, as in Sigmoid
         np.tanh(g, out=g)
         _lstm_cell_forward(sig, g, c, c_new)
         memory = np.tanh(c_new)
