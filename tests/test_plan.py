@@ -193,3 +193,49 @@ def test_float32_training_step_never_touches_float64(rng, monkeypatch):
     assert all(w.dtype == np.float32 for w in model.weights)
     assert all(a.dtype == np.float32 for s in model.optimizer.get_state()["slots"] for a in s.values())
     assert seen == {np.dtype(np.float32)}
+
+
+# ---- ReLU then MaxPool2D replayed as MaxPool2D then ReLU -----------------------------------------------
+def conv_model(second_user, dtype):
+    """Conv2D(relu) into MaxPooling2D; with `second_user` the ReLU's output also feeds a second branch."""
+    sg.set_seed(3)
+    inputs = L.Input(shape=(7, 7, 2), dtype=dtype)
+    features = L.Conv2D(3, 3, activation="relu", padding="same", dtype=dtype)(inputs)
+    pooled = L.Flatten()(L.MaxPooling2D(2, padding="same")(features))  # on 7×7: the last windows padded
+    if second_user:
+        pooled = L.Concatenate()([pooled, L.Flatten()(features)])
+    return sg.Model(inputs, L.Dense(3, activation="softmax", dtype=dtype)(pooled))
+
+
+def train_conv(second_user, eager, dtype, rng_seed=0):
+    rng = np.random.default_rng(rng_seed)
+    x, y = rng.standard_normal((12, 7, 7, 2)).astype(dtype), rng.integers(0, 3, 12)
+    model = conv_model(second_user, dtype)
+    model.compile(optimizer=sg.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", run_eagerly=eager)
+    sg.set_seed(11)
+    losses = model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"]
+    return model, losses
+
+
+def op_order(model):
+    from scratchgrad.convolution import MaxPool2D
+    from scratchgrad.functional import ReLU
+
+    plan = next(iter(model._plans.values()))
+    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in (ReLU, MaxPool2D)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_pool_after_a_relu_is_replayed_before_it_to_the_same_bits(dtype):
+    planned, eager = train_conv(False, False, dtype), train_conv(False, True, dtype)
+    assert op_order(planned[0]) == ["MaxPool2D", "ReLU"]
+    assert planned[1] == eager[1]
+    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_relu_with_another_user_keeps_its_place():
+    planned, eager = train_conv(True, False, "float64"), train_conv(True, True, "float64")
+    assert op_order(planned[0]) == ["ReLU", "MaxPool2D"]
+    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

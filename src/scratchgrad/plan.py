@@ -10,7 +10,8 @@ a gradient. Later steps with the same shapes replay it, exactly as the textbook'
 
 the same Function objects and arithmetic as the autograd graph, minus the Tensor objects, the graph
 building and the sort. Sources of a step are its inputs (new arrays each step), the model's weights
-(read live, so in-place updates are seen) and constants (numbers baked into the step).
+(read live, so in-place updates are seen) and constants (numbers baked into the step). One rewrite,
+exact: a ReLU followed by a max pool replays as the pool then the ReLU (`_pool_before_relu`).
 """
 from .backend import array_module
 
@@ -39,10 +40,8 @@ class StepPlan:
         self.trainable = trainable
         position = {id(t): i for i, t in enumerate(trainable)}
         self._grad_index = {s: position[id(t)] for s, t in self.sources if id(t) in position}
-        # per op: its output slot and, for each input that needs a gradient, (position, slot, weight index)
-        self._backward_steps = [(fn, out, tuple((i, slot, self._grad_index.get(slot))
-                                                for i, (slot, need) in enumerate(zip(ins, needs)) if need))
-                                for fn, ins, out, needs in reversed(self.steps) if True in needs]
+        self._order_backward()
+        self._replayed = False
         self._template = [None] * len(self._requires)  # the constants in their slots, copied per replay
         for slot, array in constants:
             self._template[slot] = array
@@ -68,8 +67,39 @@ class StepPlan:
                 constants.append((slot, tensor.data))
         return slot
 
+    def _order_backward(self):
+        """Per op in backward order: its output slot and, for each input that needs a gradient, (position,
+        slot, weight index)."""
+        self._backward_steps = [(fn, out, tuple((i, slot, self._grad_index.get(slot))
+                                                for i, (slot, need) in enumerate(zip(ins, needs)) if need))
+                                for fn, ins, out, needs in reversed(self.steps) if True in needs]
+
+    def _pool_before_relu(self):
+        """Replay ReLU then MaxPool2D as MaxPool2D then ReLU: max(relu(x)) = relu(max(x)), and the
+        gradient reaches the same element (a window's maximum, if positive; none otherwise), but the ReLU
+        runs on the pooled map, a quarter of the size for 2×2 pools. Only where the pool is the ReLU
+        output's one user. Done at the first replay: the recorded step's backward reads its own order."""
+        from .convolution import MaxPool2D
+        from .functional import ReLU
+
+        users = {}
+        for position, (_, ins, _, _) in enumerate(self.steps):
+            for slot in ins:
+                users.setdefault(slot, []).append(position)
+        for i, (relu, ins, out, needs) in enumerate(self.steps):
+            after = users.get(out, [])
+            if type(relu) is not ReLU or len(after) != 1 or out in self.output_slots:
+                continue
+            pool, _, pooled, pool_needs = self.steps[after[0]]
+            if type(pool) is MaxPool2D:  # the pool moves up to the ReLU's place, on its input
+                self.steps[i], self.steps[after[0]] = (pool, ins, out, needs), (relu, (out,), pooled, pool_needs)
+        self._order_backward()
+
     def forward(self, arrays):
         """Run the step's forwards on new input arrays; returns the output arrays."""
+        if not self._replayed:
+            self._pool_before_relu()
+            self._replayed = True
         values = self._template[:]
         for slot, array in zip(self.input_slots, arrays):
             values[slot] = array
