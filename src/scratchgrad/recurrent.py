@@ -115,10 +115,10 @@ class LSTMLoop(_Recurrence):
         c_t = f·c_{t-1} + i·g                  forget some memory, write some
         h_t = o·act(c_t)                       the output reads the memory
     Unlike the other loops, the LSTM takes x itself (steps, batch, features), not its projection: each
-    step computes z as one product, [h_{t-1}, x_t]·[U; W] + b, whose input is in cache, instead of adding
-    a (steps, batch, 4·units) projection made before the loop, written to memory and read back at each
-    step (benchmark part 7's training step is faster this way). The kernel gradient of W and U is one
-    product too.
+    step computes z as one product, [h_{t-1}, x_t, 1]·[U; W; b], whose input is in cache, instead of
+    adding a (steps, batch, 4·units) projection made before the loop, written to memory and read back at
+    each step (benchmark part 7's training step is faster this way). The gradient of U, W and b is one
+    product too (the column of ones is the bias trick, as in convolution.py's im2col).
     The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
     layer slices what it returns. Each step reads its states from the output and writes the next ones
     into it. (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
@@ -127,12 +127,12 @@ class LSTMLoop(_Recurrence):
         self._start(h0, mask)
         xp, (steps, batch, features), n = array_module(x), x.shape, h0.shape[1]
         self.W, self.U, self.steps = W, U, []
-        self.kernel = xp.concatenate([U, W])  # [h_{t-1}, x_t] times it, plus b, is z
+        self.kernel = xp.concatenate([U, W, b[None]])  # [h_{t-1}, x_t, 1] times it is z
         self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
-            compiled.applies(a) and a.dtype == x.dtype for a in (x, self.kernel, b))
+            compiled.applies(a) and a.dtype == x.dtype for a in (x, self.kernel))
         cell = self._compiled_cell if self.uses_kernels else self._cell
-        self.hx = hx = xp.empty((steps, batch, n + features), x.dtype)  # each step's [h_{t-1}, x_t]
-        hx[:, :, n:] = x
+        self.hx = hx = xp.empty((steps, batch, n + features + 1), x.dtype)  # each step's [h_{t-1}, x_t, 1]
+        hx[:, :, n:-1], hx[:, :, -1] = x, 1
         self._z = xp.empty((batch, 4 * n), x.dtype) if self.uses_kernels else None
         out = xp.empty((2, steps + 1, batch, n), x.dtype)
         out[0, 0], out[1, 0] = h0, c0
@@ -140,7 +140,7 @@ class LSTMLoop(_Recurrence):
             for t in range(steps):
                 (h, c), (h_new, c_new) = out[:, t], out[:, t + 1]
                 hx[t, :, :n] = self._dropped(h)
-                self.steps.append(cell(self._product(hx[t]), b, c, h_new, c_new))
+                self.steps.append(cell(self._product(hx[t]), c, h_new, c_new))
                 if mask is not None:  # a padded step carries both states over
                     padded = ~mask[:, t, None]
                     xp.copyto(h_new, h, where=padded)
@@ -148,14 +148,13 @@ class LSTMLoop(_Recurrence):
         return out
 
     def _product(self, hx):
-        """[h_{t-1}, x_t]·[U; W]. The compiled cell takes it in one scratch array for all steps (_z), which
+        """[h_{t-1}, x_t, 1]·[U; W; b]. The compiled cell takes it in one scratch array for all steps (_z), which
         stays in cache; the NumPy cell's activations may keep views of theirs, so each step has its own."""
         return hx @ self.kernel if self._z is None else np.matmul(hx, self.kernel, out=self._z)
 
-    def _cell(self, z, b, c, h_new, c_new):
-        """One step of the cell from z less its bias: writes h_t and c_t, returns what its backward needs."""
+    def _cell(self, z, c, h_new, c_new):
+        """One step of the cell from z: writes h_t and c_t, returns what its backward needs."""
         n = c.shape[1]
-        z += b
         gates, candidate, memory_act = self.gate(), self.act(), self.act()
         sig = gates.forward(z)
         i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 3 * n:]
@@ -183,8 +182,8 @@ class LSTMLoop(_Recurrence):
             dh += gy[0, t]
             dc += gy[1, t]
         gx = (gz.reshape(-1, 4 * n) @ self.W.T).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
-        g_kernel = _weight_grad(self.hx, gz)  # [dU; dW]
-        return self._with_mask_grad(gx, dh, dc, g_kernel[n:], g_kernel[:n], gz.sum(axis=(0, 1)))
+        g_kernel = _weight_grad(self.hx, gz)  # [dU; dW; db]
+        return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
 
     @staticmethod
     def _cell_backward(step, dh, dc, gz):
@@ -200,12 +199,12 @@ class LSTMLoop(_Recurrence):
         return dc * f
 
     @staticmethod
-    def _compiled_cell(z, b, c, h_new, c_new):
+    def _compiled_cell(z, c, h_new, c_new):
         """_cell with σ and tanh, the same numbers: NumPy's exp and tanh (vectorized only there), compiled
         kernels for the passes between them; σ of the three gates only, kept as (batch, 3·units): i, f, o."""
         n = c.shape[1]
         sig, g = np.empty((len(c), 3 * n), c.dtype), np.empty(c.shape, c.dtype)
-        _lstm_preactivations(z, b, sig, g)
+        _lstm_preactivations(z, sig, g)
         np.exp(sig, out=sig)  # overflow to inf is silenced by forward, as in Sigmoid
         np.tanh(g, out=g)
         _lstm_cell_forward(sig, g, c, c_new)
@@ -225,16 +224,16 @@ ONE = np.float32(1)  # a float32 1 keeps the kernel's float32 arithmetic in floa
 
 
 @compiled.kernel
-def _lstm_preactivations(z, b, sig, g):
-    """z + b cut for the next passes: its negation on the gates' blocks i, f, o into sig (exp(-z) comes
+def _lstm_preactivations(z, sig, g):
+    """z cut for the next passes: its negation on the gates' blocks i, f, o into sig (exp(-z) comes
     next), its candidate block into g. One loop per block written, so each is vectorized."""
     n = g.shape[1]
     for row in range(g.shape[0]):
         for k, block in enumerate((0, 1, 3)):
             for j in range(n):
-                sig[row, k * n + j] = -(z[row, block * n + j] + b[block * n + j])
+                sig[row, k * n + j] = -z[row, block * n + j]
         for j in range(n):
-            g[row, j] = z[row, 2 * n + j] + b[2 * n + j]
+            g[row, j] = z[row, 2 * n + j]
 
 
 @compiled.kernel
