@@ -386,7 +386,7 @@ def part_lstm(data, args):
             ("   scratchgrad's time: LSTM loop forward / backward / the rest",
              " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
              " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-"),
-            ("   of which the loop's matrix products alone (NumPy's, timed apart: h·U forward, "
+            ("   of which the loop's matrix products alone (NumPy's, timed apart: [h, x, 1]·[U; W; b] forward, "
              "dz·Uᵀ backward per step, then the one kernel-gradient product)",
              f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
              *("-" for _ in PEERS), "-", "-")]

@@ -77,23 +77,25 @@ def lstm_loop_timing():
             setattr(LSTMLoop, name, method)
 
 
-def lstm_loop_products(units=128, batch=128, steps=28, repeats=5):
-    """Seconds per batch of the matrix products an LSTM loop cannot avoid, in NumPy: h·U at each step
-    forward, dz·Uᵀ at each step backward, and the one kernel-gradient product over all steps (the best
-    of `repeats`). What the loop costs beyond this is its gate functions and bookkeeping."""
+def lstm_loop_products(units=128, batch=128, steps=28, features=28, repeats=5):
+    """Seconds per batch of the matrix products an LSTM loop cannot avoid, in NumPy, as scratchgrad's loop
+    makes them: [h, x_t, 1]·[U; W; b] at each step forward, dz·Uᵀ at each step backward, and the one
+    kernel-gradient product over all steps (the best of `repeats`). What the loop costs beyond this is its
+    gate functions and bookkeeping."""
     rng = np.random.default_rng(0)
-    U = rng.standard_normal((units, 4 * units), dtype=np.float32)
-    h = rng.standard_normal((batch, units), dtype=np.float32)
+    width = units + features + 1
+    kernel = rng.standard_normal((width, 4 * units), dtype=np.float32)
+    U_T = np.ascontiguousarray(kernel[:units].T)
+    hx = rng.standard_normal((steps, batch, width), dtype=np.float32)
     gates = rng.standard_normal((steps, batch, 4 * units), dtype=np.float32)
-    states = rng.standard_normal((steps * batch, units), dtype=np.float32)
-    dh = np.empty_like(h)
+    dh = np.empty((batch, units), np.float32)
 
     def products():
         for t in range(steps):
-            np.matmul(h, U, out=gates[t])
+            np.matmul(hx[t], kernel, out=gates[t])
         for t in range(steps):
-            np.matmul(gates[t], U.T, out=dh)
-        return states.T @ gates.reshape(-1, 4 * units)
+            np.matmul(gates[t], U_T, out=dh)
+        return hx.reshape(-1, width).T @ gates.reshape(-1, 4 * units)
 
     products()
     return min(timed(products)[0] for _ in range(repeats))
