@@ -6,12 +6,13 @@ what it saw in the top rows through its memory cell until the bottom ones arrive
 its gates are for (a SimpleRNN does worse here: its gradient fades over 28 steps).
 
 Measured here (2 shared CPU cores), seed 0: test accuracy 97.2 % after 3 epochs, 97.9 % after 5, 98.25 % after 6,
-98.33 % after 8 (the default); 14 to 23 s per epoch (16 s on average, 2 min 14 s in all), with
+98.36 % after 8 (the default); 8 to 16 s per epoch (11 s on average, 1 min 29 s in all, with other work running
+on the machine), with
 
-    OPENBLAS_NUM_THREADS=1 SCRATCHGRAD_DATA=/path/to/datasets python examples/10_mnist_lstm.py
+    SCRATCHGRAD_DATA=/path/to/datasets python examples/10_mnist_lstm.py
 
-(on a machine busy with other work, one BLAS thread is several times faster than OpenBLAS's default; on
-an idle one the default threads take about 12 s an epoch).
+(`main(epochs=3)` and so on for the shorter runs. On a machine busy with other work, OPENBLAS_NUM_THREADS=1 can
+be several times faster than OpenBLAS's default threads, which wait for each other.)
 """
 import sys
 import time
