@@ -366,3 +366,15 @@ def test_sparse_labels_per_time_step():
     model.fit(x, y, epochs=2, verbose=0)
     with pytest.raises(ValueError, match=r"shape \(None, 5\)"):
         model.fit(x, y[:, :4], verbose=0)
+
+
+@pytest.mark.parametrize("input_dtype", ["int64", "bool", "float16"])
+def test_an_lstm_s_states_take_x_w_s_dtype(input_dtype):
+    """Integer or bool steps into a float32 layer give float32 states, and so do float16 steps: x·W's
+    dtype, which the LSTM's loop makes itself, as GRU's projection does."""
+    x = (np.arange(24).reshape(2, 4, 3) % 2).astype(input_dtype)
+    for layer in (L.LSTM(3, return_state=True, dtype="float32"), L.GRU(3, return_state=True, dtype="float32")):
+        inputs = sg.Input(shape=(4, 3), dtype=input_dtype)
+        outputs = Model(inputs, layer(inputs))(x)
+        assert [o.dtype for o in outputs] == [np.float32] * len(outputs)
+        assert np.isfinite(outputs[0].numpy()).all() and np.abs(outputs[0].numpy()).sum() > 0

@@ -160,7 +160,7 @@ class Conv2D(Function):
             gx = self.window.col2im(self.input_grad_parts(gy), self.padded_shape, gy.dtype, array_module(gy))
             gx = _from_last(gx, self.channels_first)
         if any(self.needs_grad[1:]):
-            gweights = (gy.T @ self.col).T  # colᵀ·gy, faster so (BLAS's choice of kernel), the same bits
+            gweights = (gy.T @ self.col).T  # colᵀ·gy, which BLAS runs faster so (a sum may round apart)
             gkernel = gweights[:-1 if self.has_bias else None].reshape(kernel.shape)
             gbias = gweights[-1] if self.has_bias else None
         return gx, gkernel, gbias

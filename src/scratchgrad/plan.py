@@ -11,7 +11,8 @@ a gradient. Later steps with the same shapes replay it, exactly as the textbook'
 the same Function objects and arithmetic as the autograd graph, minus the Tensor objects, the graph
 building and the sort. Sources of a step are its inputs (new arrays each step), the model's weights
 (read live, so in-place updates are seen) and constants (numbers baked into the step). One rewrite,
-exact: a ReLU followed by a max pool replays as the pool then the ReLU (`_pool_before_relu`).
+exact: a ReLU followed by a max pool of non-overlapping windows replays as the pool then the ReLU
+(`_pool_before_relu`).
 """
 from .backend import array_module
 
@@ -78,7 +79,9 @@ class StepPlan:
         """Replay ReLU then MaxPool2D as MaxPool2D then ReLU: max(relu(x)) = relu(max(x)), and the
         gradient reaches the same element (a window's maximum, if positive; none otherwise), but the ReLU
         runs on the pooled map, a quarter of the size for 2×2 pools. Only where the pool is the ReLU
-        output's one user. Done at the first replay: the recorded step's backward reads its own order."""
+        output's one user, and its windows do not overlap (where they do, a pixel's gradient sums several
+        windows', and the two orders can give it zeros of opposite signs). Done at the first replay: the
+        recorded step's backward reads its own order."""
         from .convolution import MaxPool2D
         from .functional import ReLU
 
@@ -91,7 +94,8 @@ class StepPlan:
             if type(relu) is not ReLU or len(after) != 1 or out in self.output_slots:
                 continue
             pool, _, pooled, pool_needs = self.steps[after[0]]
-            if type(pool) is MaxPool2D:  # the pool moves up to the ReLU's place, on its input
+            if type(pool) is MaxPool2D and all(s >= k for s, k in zip(pool.strides, pool.pool_size)):
+                # the pool takes the ReLU's place and input; the ReLU, the pooled map
                 self.steps[i], self.steps[after[0]] = (pool, ins, out, needs), (relu, (out,), pooled, pool_needs)
         self._order_backward()
 

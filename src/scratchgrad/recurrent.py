@@ -128,13 +128,15 @@ class LSTMLoop(_Recurrence):
         xp, (steps, batch, features), n = array_module(x), x.shape, h0.shape[1]
         self.W, self.U, self.steps = W, U, []
         self.kernel = xp.concatenate([U, W, b[None]])  # [h_{t-1}, x_t, 1] times it is z
-        self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
-            compiled.applies(a) and a.dtype == x.dtype for a in (x, self.kernel))
-        cell = self._compiled_cell if self.uses_kernels else self._cell
-        self.hx = hx = xp.empty((steps, batch, n + features + 1), x.dtype)  # each step's [h_{t-1}, x_t, 1]
+        # the states' dtype: x·W's, as a projection's would be (integer ids give the kernel's)
+        dtype = xp.result_type(x, self.kernel) if x.dtype.kind == "f" else self.kernel.dtype
+        self.hx = hx = xp.empty((steps, batch, n + features + 1), dtype)  # each step's [h_{t-1}, x_t, 1]
         hx[:, :, n:-1], hx[:, :, -1] = x, 1
-        self._z = xp.empty((batch, 4 * n), x.dtype) if self.uses_kernels else None
-        out = xp.empty((2, steps + 1, batch, n), x.dtype)
+        self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
+            compiled.applies(a) and a.dtype == dtype for a in (hx, self.kernel))
+        cell = self._compiled_cell if self.uses_kernels else self._cell
+        self._z = xp.empty((batch, 4 * n), dtype) if self.uses_kernels else None
+        out = xp.empty((2, steps + 1, batch, n), dtype)
         out[0, 0], out[1, 0] = h0, c0
         with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
             for t in range(steps):
