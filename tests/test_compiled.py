@@ -1,6 +1,7 @@
 """The compiled kernels (numba, optional) give exactly the numbers of the NumPy code they stand beside."""
 import functools
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -270,7 +271,8 @@ def test_a_numba_that_fails_to_import_turns_the_kernels_off_with_a_warning(monke
             "    optimizers.Adam(0.5).apply_gradients([(np.ones(3, np.float32), w)])\n"
             "assert not compiled.enabled() and w.data[0] < 1, w.data\n"
             "print([str(c.message) for c in caught])\n")
-    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    # the broken numba first; scratchgrad from wherever it is (installed, or on the path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     env.pop("SCRATCHGRAD_COMPILED", None)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
