@@ -15,6 +15,8 @@ exact: a ReLU followed by a max pool of non-overlapping windows replays as the p
 (`_pool_before_relu`).
 """
 from .backend import array_module
+from .convolution import MaxPool2D
+from .functional import ReLU
 
 
 class StepPlan:
@@ -82,9 +84,6 @@ class StepPlan:
         output's one user, and its windows do not overlap (where they do, a pixel's gradient sums several
         windows', and the two orders can give it zeros of opposite signs). Done at the first replay: the
         recorded step's backward reads its own order."""
-        from .convolution import MaxPool2D
-        from .functional import ReLU
-
         users = {}
         for position, (_, ins, _, _) in enumerate(self.steps):
             for slot in ins:
