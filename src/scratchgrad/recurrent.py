@@ -70,11 +70,6 @@ class _Recurrence(Function):
         real = self.mask[:, t, None]
         return d * real, d * ~real
 
-    def _previous(self, h0, hs):
-        """h_{t-1} for every step, as the products saw it (dropped): (steps, batch, units)."""
-        previous = array_module(h0).concatenate([h0[None], hs[:-1]])
-        return previous if self.drop is None else previous * self.drop
-
     def _with_mask_grad(self, *grads):
         return grads + ((None,) if self.mask is not None else ())
 
@@ -105,7 +100,12 @@ class SimpleRNNLoop(_Recurrence):
             d_step, dh = self._split(t, dh + gy[t])
             gxw[t] = self.acts[t].backward(d_step)
             dh = dh + self._dropped(gxw[t] @ self.U.T)
-        return self._with_mask_grad(gxw, dh, _weight_grad(self._previous(self.h0, self.hs), gxw))
+        return self._with_mask_grad(gxw, dh, _weight_grad(self._previous(), gxw))
+
+    def _previous(self):
+        """h_{t-1} for every step, as the products saw it (dropped): (steps, batch, units)."""
+        previous = array_module(self.h0).concatenate([self.h0[None], self.hs[:-1]])
+        return self._dropped(previous)
 
 
 class LSTMLoop(_Recurrence):

@@ -54,10 +54,6 @@ class _Cell(_RecurrentWeights):
         masks = self.get_dropout_mask(inputs), self.get_recurrent_dropout_mask(h)
         return [x if m is None else x * m for x, m in zip((inputs, h), masks)]
 
-    def _affine(self, x, weight, bias=None):
-        y = ops.matmul(x, weight)
-        return y if bias is None else y + bias
-
 
 def _first(states):
     """A single-state cell's state, given alone or in a list (Keras accepts both)."""
@@ -82,7 +78,7 @@ class SimpleRNNCell(_Cell):
     def call(self, inputs, states, training=False):
         h_prev = _first(states)
         x, h_dropped = self._dropped(inputs, h_prev, training)
-        h = self.activation(self._affine(x, self.kernel, self.bias) + ops.matmul(h_dropped, self.recurrent_kernel))
+        h = self.activation(F.linear(x, self.kernel, self.bias) + ops.matmul(h_dropped, self.recurrent_kernel))
         return h, _like(states, h)
 
 
@@ -101,7 +97,7 @@ class LSTMCell(_LSTMWeights, _Cell):
     def call(self, inputs, states, training=False):
         h_prev, c_prev = states
         x, h_dropped = self._dropped(inputs, h_prev, training)
-        z = self._affine(x, self.kernel) + ops.matmul(h_dropped, self.recurrent_kernel)
+        z = F.linear(x, self.kernel) + ops.matmul(h_dropped, self.recurrent_kernel)
         z = z if self.bias is None else z + self.bias
         n, gate = self.units, self.recurrent_activation
         c = gate(z[:, n:2 * n]) * c_prev + gate(z[:, :n]) * self.activation(z[:, 2 * n:3 * n])
@@ -126,9 +122,9 @@ class GRUCell(_GRUWeights, _Cell):
         h_prev, n = _first(states), self.units
         x, h_dropped = self._dropped(inputs, h_prev, training)
         input_bias, recurrent_bias = self._biases()
-        xw = self._affine(x, self.kernel, input_bias)
+        xw = F.linear(x, self.kernel, input_bias)
         if self.reset_after:
-            u = self._affine(h_dropped, self.recurrent_kernel, recurrent_bias)
+            u = F.linear(h_dropped, self.recurrent_kernel, recurrent_bias)
         else:
             u = ops.matmul(h_dropped, self.recurrent_kernel[:, :2 * n])
         z = self.recurrent_activation(xw[:, :n] + u[:, :n])
