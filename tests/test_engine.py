@@ -186,6 +186,23 @@ def test_cross_entropy_backward_is_y_minus_t_over_n(rng):
     np.testing.assert_allclose(x.grad, (y - t) / 5, atol=1e-12)
 
 
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_cross_entropy_on_sequences_with_uint8_labels(reduction, rng):
+    """(N, T, C) logits and (N, T) labels as small unsigned ints (MNIST's dtype): the fused loss works on
+    the transposed logits, so the labels' positions there, and the per-sample losses' order, are checked."""
+    x = sg.Tensor(rng.standard_normal((4, 5, 7)), dtype="float64", requires_grad=True)
+    t = rng.integers(0, 7, (4, 5)).astype(np.uint8)
+    loss = F.cross_entropy(x, t, reduction=reduction)
+    log_y = x.data - np.log(np.exp(x.data).sum(-1, keepdims=True))
+    per_sample = -np.take_along_axis(log_y, t[..., None].astype(int), -1)[..., 0]
+    expected = {"none": per_sample, "sum": per_sample.sum(), "mean": per_sample.mean()}[reduction]
+    np.testing.assert_allclose(loss.data, expected, atol=1e-12)
+    upstream = rng.standard_normal(per_sample.shape) if reduction == "none" else 1.0
+    (loss * upstream).sum().backward()
+    scale = upstream[..., None] if reduction == "none" else 1 / per_sample.size if reduction == "mean" else 1
+    np.testing.assert_allclose(x.grad, (np.exp(log_y) - np.eye(7)[t]) * scale, atol=1e-12)
+
+
 def test_cross_entropy_rejects_labels_out_of_range():
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         F.cross_entropy(sg.Tensor(np.zeros((2, 3))), np.array([0, 3]))
