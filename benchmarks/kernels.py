@@ -4,7 +4,9 @@
     python benchmarks/kernels.py --quick   # fewer repeats: checks that it runs, not how fast
 
 Each row times one operation both ways, alternating, median of the rounds. The last rows are why some
-things are not compiled (see scratchgrad/compiled.py) and what the first use of a kernel costs.
+things are not compiled (see scratchgrad/compiled.py) and what the first use of a kernel costs. A second
+table times the two NumPy ways of a convolution's kernel gradient that convolution._weight_gradient
+chooses between, on the benchmark CNN's two layers.
 """
 import argparse
 import os
@@ -193,6 +195,29 @@ def main(argv=None):
                  f"{imported:.2f} s / {compiling:.2f} s", "-"))
     print("| operation | NumPy | compiled (numba) | speed-up |\n|---|---|---|---|")
     print("\n".join("| " + " | ".join(row) + " |" for row in rows))
+    print("\n| kernel gradient, batch 128 | one product | one per sample, summed | chosen |\n|---|---|---|---|")
+    for row in weight_gradient_ways(calls(20), rounds):
+        print("| " + " | ".join(row) + " |")
+    return rows
+
+
+def weight_gradient_ways(calls, rounds):
+    """The benchmark CNN's kernel gradients, colᵀ·gy, each way convolution._weight_gradient can take."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for label, positions, width, filters, order in (
+            ("conv 1 (26×26 positions, 3×3×1 + bias, 32 filters)", 676, 10, 32, "F"),
+            ("conv 2 (11×11 positions, 3×3×32 + bias, 64 filters)", 121, 289, 64, "C")):
+        col = np.asarray(rng.random((128 * positions, width), dtype=np.float32), order=order)  # as im2col lays it
+        gy = rng.random((128 * positions, filters), dtype=np.float32)
+        ways = (lambda: convolution.weight_gradient_one_product(col, gy),
+                lambda: convolution.weight_gradient_per_sample(col, gy, 128))
+        times = [[], []]
+        for _ in range(rounds):
+            for way, spent in zip(ways, times):
+                spent.append(per_call(way, calls))
+        chosen = "one per sample" if width * filters <= convolution.SMALL_GRADIENT else "one product"
+        rows.append((label, *(micro(statistics.median(spent)) for spent in times), chosen))
     return rows
 
 

@@ -85,6 +85,7 @@ CONV_CASES = [
     ((1, 5, 5, 2), (1, 1, 4), 2, "same", True),
     ((2, 4, 4, 1), (4, 4, 4), 1, "valid", False),
     ((1, 8, 7, 2), (5, 3, 1), (3, 2), "same", True),
+    ((2, 5, 5, 8), (3, 3, 16), 1, "same", True),  # 73 im2col columns × 16 filters: the one-product kernel gradient
 ]
 
 
@@ -114,6 +115,16 @@ def test_conv2d_gradcheck(x_shape, k_shape, strides, padding, bias, data_format,
         return C.conv2d(x, kernel, b, strides=strides, padding=padding, data_format=data_format)
 
     assert sg.gradcheck(f, *inputs, tol=TOL)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_both_ways_of_the_kernel_gradient_agree(order, rng):
+    """Conv2D's kernel gradient, colᵀ·gy, as one product (large gradients) and summed per sample (small)."""
+    col = np.asarray(rng.standard_normal((3 * 20, 7)), order=order)  # im2col's layouts: F for one channel
+    gy = rng.standard_normal((3 * 20, 5))
+    assert col.shape[1] * gy.shape[1] <= C.SMALL_GRADIENT
+    np.testing.assert_allclose(C.weight_gradient_per_sample(col, gy, 3), col.T @ gy, rtol=1e-12)
+    np.testing.assert_allclose(C.weight_gradient_one_product(col, gy), col.T @ gy, rtol=1e-12)
 
 
 def test_conv2d_channels_first_is_a_transpose_of_channels_last(rng):

@@ -160,7 +160,7 @@ class Conv2D(Function):
             gx = self.window.col2im(self.input_grad_parts(gy), self.padded_shape, gy.dtype, array_module(gy))
             gx = _from_last(gx, self.channels_first)
         if any(self.needs_grad[1:]):
-            gweights = (gy.T @ self.col).T  # colᵀ·gy, which BLAS runs faster so (a sum may round apart)
+            gweights = _weight_gradient(self.col, gy, self.padded_shape[0])
             gkernel = gweights[:-1 if self.has_bias else None].reshape(kernel.shape)
             gbias = gweights[-1] if self.has_bias else None
         return gx, gkernel, gbias
@@ -178,6 +178,28 @@ class Conv2D(Function):
         for i, j in self.window.offsets():
             xp.matmul(gy, self.kernel[i, j].T, out=buffer)
             yield image
+
+
+SMALL_GRADIENT = 1024  # kernel-gradient entries (im2col columns × filters) up to which it is summed per sample
+
+
+def _weight_gradient(col, gy, samples):
+    """colᵀ·gy: the kernel gradient, with the bias's as its last row. A small one (a first layer's: a few
+    columns, few filters) is summed from one product per sample: BLAS runs one long, thin product with so
+    small a result several times slower (`python benchmarks/kernels.py` times both ways). Each way's sums
+    round their own way."""
+    if col.shape[1] * gy.shape[1] > SMALL_GRADIENT:
+        return weight_gradient_one_product(col, gy)
+    return weight_gradient_per_sample(col, gy, samples)
+
+
+def weight_gradient_one_product(col, gy):
+    return (gy.T @ col).T  # not colᵀ·gy: BLAS runs it faster so
+
+
+def weight_gradient_per_sample(col, gy, samples):
+    per_sample = col.T.reshape(col.shape[1], samples, -1).transpose(1, 0, 2)
+    return (per_sample @ gy.reshape(samples, -1, gy.shape[1])).sum(axis=0)
 
 
 class Pool2D(Function):
