@@ -57,6 +57,12 @@ def _overrides(cb, hook):
     return hook in getattr(cb, "__dict__", ()) or getattr(type(cb), hook, None) is not getattr(Callback, hook)
 
 
+def _may_act(cb, hooks):
+    """Whether calling `cb` at a hook (or at its alias) can do anything: it is not the base class's no-op, or
+    the callback's class intercepts attribute reads (and may count the calls, say)."""
+    return type(cb).__getattribute__ is not object.__getattribute__ or any(_overrides(cb, h) for h in hooks)
+
+
 class CallbackList:
     """Calls the same hook on every callback in order, always with a logs dict (as Keras does)."""
 
@@ -74,11 +80,14 @@ class CallbackList:
                    for cb in self.callbacks)
 
     def __getattr__(self, hook):
+        hooks = (hook, *_ALIASES.get(hook, ()))
+        acting = [cb for cb in self.callbacks if _may_act(cb, hooks)]  # fit calls some hooks every batch
+        arity = 2 if "epoch" in hook or "batch" in hook else 1  # (index, logs) or (logs)
+
         def call_all(*args):
-            arity = 2 if "epoch" in hook or "batch" in hook else 1  # (index, logs) or (logs)
             if len(args) < arity:
                 args = args + ({},)
-            for cb in self.callbacks:
+            for cb in acting:
                 getattr(cb, hook)(*args)
 
         setattr(self, hook, call_all)  # looked up once per fit, not once per batch
