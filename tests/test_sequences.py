@@ -120,11 +120,13 @@ def _loop_inputs(rng, blocks, states, lstm):
 @pytest.mark.parametrize("make, blocks, states, extra", [
     (lambda a: R.SimpleRNNLoop(a), 1, 1, False),
     (lambda a: R.LSTMLoop(a), 4, 2, False),
+    (lambda a: R.LSTMLoop(a, sequences=False), 4, 2, False),
     (lambda a: R.GRULoop(True, activation=a), 3, 1, True),
     (lambda a: R.GRULoop(False, activation=a), 3, 1, True),
     (lambda a: R.LSTMLoop(a, recurrent_dropout=0.3, seed=5), 4, 2, False),
     (lambda a: R.GRULoop(True, activation=a, recurrent_dropout=0.3, seed=5), 3, 1, True),
-], ids=["simple_rnn", "lstm", "gru", "gru_reset_before", "lstm_recurrent_dropout", "gru_recurrent_dropout"])
+], ids=["simple_rnn", "lstm", "lstm_last_states", "gru", "gru_reset_before", "lstm_recurrent_dropout",
+       "gru_recurrent_dropout"])
 def test_loops_backpropagate_through_time(make, blocks, states, extra, activation, mask):
     rng = np.random.default_rng(3)
     inputs = _loop_inputs(rng, blocks, states, lstm=states == 2)
@@ -378,3 +380,21 @@ def test_an_lstm_s_states_take_x_w_s_dtype(input_dtype):
         outputs = Model(inputs, layer(inputs))(x)
         assert [o.dtype for o in outputs] == [np.float32] * len(outputs)
         assert np.isfinite(outputs[0].numpy()).all() and np.abs(outputs[0].numpy()).sum() > 0
+
+
+@pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])
+def test_an_lstm_loop_returning_its_last_states_is_the_full_loop_sliced(mask):
+    """LSTMLoop(sequences=False), which a layer returning no sequence runs: the same last states as the full
+    loop's, and the same gradients as the full loop's given zeros at every earlier step."""
+    rng = np.random.default_rng(4)
+    arrays = [t.data for t in _loop_inputs(rng, 4, 2, lstm=True)] + ([] if mask is None else [mask])
+    gy_last = rng.normal(size=(2, 3, 4))
+    gy_full = np.zeros((2, 6, 3, 4))
+    gy_full[:, -1] = gy_last
+    full, last = R.LSTMLoop(), R.LSTMLoop(sequences=False)
+    for loop in (full, last):
+        loop.needs_grad = (True,) * len(arrays)
+    np.testing.assert_array_equal(last.forward(*arrays), full.forward(*arrays)[:, -1])
+    for a, b in zip(last.backward(gy_last), full.backward(gy_full)):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)

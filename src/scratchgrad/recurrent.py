@@ -120,8 +120,13 @@ class LSTMLoop(_Recurrence):
     each step (benchmark part 7's training step is faster this way). The gradient of U, W and b is one
     product too (the column of ones is the bias trick, as in convolution.py's im2col).
     The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
-    layer slices what it returns. Each step reads its states from the output and writes the next ones
-    into it. (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
+    layer slices what it returns. Each step reads its states from that array and writes the next ones
+    into it. With sequences=False the output is the last two states only, (2, batch, units): a layer that
+    returns no sequence then passes back no gradient of zeros for every step (nor adds them up). (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
+
+    def __init__(self, *args, sequences=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sequences = sequences
 
     def forward(self, x, h0, c0, W, U, b, mask=None):
         self._start(h0, mask)
@@ -147,7 +152,7 @@ class LSTMLoop(_Recurrence):
                     padded = ~mask[:, t, None]
                     xp.copyto(h_new, h, where=padded)
                     xp.copyto(c_new, c, where=padded)
-        return out
+        return out if self.sequences else out[:, -1]
 
     def _product(self, hx):
         """[h_{t-1}, x_t, 1]·[U; W; b]. The compiled cell takes it in one scratch array for all steps (_z), which
@@ -170,7 +175,7 @@ class LSTMLoop(_Recurrence):
     def backward(self, gy):
         xp, steps, n = array_module(gy), len(self.hx), self.U.shape[0]
         gz = xp.empty(self.hx.shape[:2] + (4 * n,), gy.dtype)
-        dh, dc = gy[0, -1].copy(), gy[1, -1].copy()  # the gradients of h_t and c_t, t = steps
+        dh, dc = (gy[:, -1] if self.sequences else gy).copy()  # the gradients of h_t and c_t, t = steps
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
         U_T = xp.ascontiguousarray(self.U.T)  # BLAS multiplies by it faster than by the transposed view
         for t in reversed(range(steps)):
@@ -181,8 +186,9 @@ class LSTMLoop(_Recurrence):
             if self.mask is not None:
                 dh += dh_carry
                 dc += dc_carry
-            dh += gy[0, t]
-            dc += gy[1, t]
+            if self.sequences:
+                dh += gy[0, t]
+                dc += gy[1, t]
         gx = (gz.reshape(-1, 4 * n) @ self.W.T).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
         g_kernel = _weight_grad(self.hx, gz)  # [dU; dW; db]
         return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])

@@ -194,11 +194,12 @@ class _Recurrent(_RecurrentWeights):
                     recurrent_dropout=self.recurrent_dropout if training else 0.0, seed=self._seed_generator)
 
     def _outputs(self, out, mask):
-        sequence = self._sequence(out)
-        if self.zero_output_for_mask and self.return_sequences and mask is not None:
-            sequence = ops.where(ops.expand_dims(mask, -1), sequence, ops.zeros_like(sequence))
-        if self.return_sequences and not self.return_state:
-            return sequence
+        if self.return_sequences:
+            sequence = self._sequence(out)
+            if self.zero_output_for_mask and mask is not None:
+                sequence = ops.where(ops.expand_dims(mask, -1), sequence, ops.zeros_like(sequence))
+            if not self.return_state:
+                return sequence
         states = self._final_states(out)
         output = sequence if self.return_sequences else states[0]
         if self.zero_output_for_mask and not self.return_sequences and mask is not None:
@@ -275,6 +276,9 @@ class LSTM(_LSTMWeights, _Recurrent):
 
     loop = R.LSTMLoop
 
+    def _loop_options(self, training):
+        return {**super()._loop_options(training), "sequences": self.return_sequences}
+
     def _loop_input(self, x):
         return x  # the loop makes x_t·W + h_{t-1}·U + b as one product per step
 
@@ -287,7 +291,7 @@ class LSTM(_LSTMWeights, _Recurrent):
         return ops.transpose(out[0, 1:], (1, 0, 2))
 
     def _final_states(self, out):
-        return [out[0, -1], out[1, -1]]
+        return [out[0, -1], out[1, -1]] if self.return_sequences else [out[0], out[1]]
 
 
 class GRU(_GRUWeights, _Recurrent):
