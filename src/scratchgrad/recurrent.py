@@ -122,7 +122,8 @@ class LSTMLoop(_Recurrence):
     The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
     layer slices what it returns. Each step reads its states from that array and writes the next ones
     into it. With sequences=False the output is the last two states only, (2, batch, units): a layer that
-    returns no sequence then passes back no gradient of zeros for every step (nor adds them up). (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
+    returns no sequence then passes back no gradient of zeros for every step (nor adds them up).
+    (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
 
     def __init__(self, *args, sequences=True, **kwargs):
         super().__init__(*args, **kwargs)
