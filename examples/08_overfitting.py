@@ -5,10 +5,10 @@ Alone it learns the 300 images by heart (train accuracy 100 %) while the test ac
 Dropout (drop 20 % of the hidden units at each step) and L2 weight decay (the textbook's λ = 0.1, i.e. a
 penalty 0.05 · Σw²) both shrink that train/test gap, as the textbook shows. On a set this small they do
 it by holding the training accuracy down, and here the test accuracy drops too: they do not make the
-net better on new images within 200 epochs. With seed 0 on MNIST: plain train 1.0, test 0.7528 (gap
-0.247); dropout train 0.833, test 0.6686 (gap 0.165); L2 train 0.907, test 0.7239 (gap 0.183). Seeds 0
-to 4: plain test 0.752-0.763 (gap 0.237-0.248), dropout 0.641-0.685 (gap 0.165-0.215), L2 0.719-0.754
-(gap 0.182-0.221). The guide's chapter 8 shows, on the 8x8 digits, where the cures lift validation
+net better on new images within 200 epochs. With seed 0 on MNIST: plain train 1.0, test 0.7525 (gap
+0.248); dropout train 0.837, test 0.6690 (gap 0.168); L2 train 0.907, test 0.7238 (gap 0.183). Seeds 0
+to 4: plain test 0.751-0.763 (gap 0.237-0.249), dropout 0.641-0.687 (gap 0.168-0.220), L2 0.720-0.754
+(gap 0.183-0.221). The guide's chapter 8 shows, on the 8x8 digits, where the cures lift validation
 accuracy a little and why a curve measured with dropout on overstates how much the gap closes.
 
     SCRATCHGRAD_DATA=/path/to/datasets python examples/08_overfitting.py   # or: ... 08_overfitting.py digits

@@ -5,11 +5,11 @@ softmax, Adam, batch 128. Images are 4-D tensors (samples, height, width, channe
 is im2col plus one matrix product (scratchgrad/convolution.py).
 
 Test accuracy after 3 epochs with the defaults below (standardized inputs, Adam cosine-decayed from
-0.01): 98.94 % with seed 0, and 98.90-99.03 % over seeds 0-2 (`main(seed=1)` gives 99.03 %); the last
-digit can differ on another machine (BLAS), e.g. 99.01 % for seed 0 where the settings were chosen.
+0.01): 98.97 % with seed 0, and 98.97-99.05 % over seeds 0-2 (`main(seed=1)` gives 99.05 %); the last
+digit can differ on another machine (BLAS) or version, e.g. 99.01 % for seed 0 where the settings were chosen.
 Cosine-decayed from Keras's default rate instead, `main(learning_rate=0.001)`, it ends at 98.53 % (seed 0).
 The settings were picked on the test set itself, so read the result as "at the 99 % mark", not as a
-margin above it. Training took 1.5 to 4.5 minutes on a busy 2-core VM.
+margin above it. Training took 41 to 43 s on this 2-core VM (minutes when it is busy).
 
     SCRATCHGRAD_DATA=/path/to/datasets python examples/09_mnist_cnn.py
 """

@@ -6,8 +6,7 @@ what it saw in the top rows through its memory cell until the bottom ones arrive
 its gates are for (a SimpleRNN does worse here: its gradient fades over 28 steps).
 
 Measured here (2 shared CPU cores), seed 0: test accuracy 97.2 % after 3 epochs, 97.9 % after 5, 98.25 % after 6,
-98.36 % after 8 (the default); 8 to 16 s per epoch (11 s on average, 1 min 29 s in all, with other work running
-on the machine), with
+98.26 % after 8 (the default); 7 to 10 s per epoch (8.8 s on average, 1 min 10 s in all), with
 
     SCRATCHGRAD_DATA=/path/to/datasets python examples/10_mnist_lstm.py
 

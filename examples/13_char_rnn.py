@@ -13,8 +13,8 @@ Sampling draws each next character from the predicted distribution reweighted by
 (p_i^(1/T), renormalized): at 0.2 the likeliest character nearly always wins (safe, repetitive text); at
 1.0 the model's own distribution (more surprising, more misspelled).
 
-Measured here (2 shared CPU cores), seed 0, the defaults below: training loss 0.45 nats against a unigram
-entropy of 3.03; 1.8 s per epoch (38 s for the whole script), with
+Measured here (2 shared CPU cores), seed 0, the defaults below: training loss 0.44 nats against a unigram
+entropy of 3.03; 1.4 s per epoch (28 s for the whole script), with
 
     OPENBLAS_NUM_THREADS=1 python examples/13_char_rnn.py
 """
