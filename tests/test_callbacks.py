@@ -42,6 +42,20 @@ def test_history_keys_and_hooks_order(data):
     assert events[-1] == "on_train_end" and events.count("on_epoch_end") == 2
 
 
+def test_a_hook_a_callback_sets_during_fit_is_called(data):
+    """fit skips the base class's no-op hooks of its own callbacks only: a user's callback may set a hook at
+    any time, and Keras looks each up at every call."""
+    seen = []
+
+    class Late(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.on_epoch_begin = lambda e, logs=None: seen.append(e)
+
+    model_for().fit(*data, epochs=3, batch_size=32, verbose=0, callbacks=[Late()])
+    assert seen == [1, 2]
+
+
 def test_early_stopping_patience_and_restore(data):
     model = model_for()
     snapshots = []

@@ -58,9 +58,10 @@ def _overrides(cb, hook):
 
 
 def _may_act(cb, hooks):
-    """Whether calling `cb` at a hook (or at its alias) can do anything: it is not the base class's no-op, or
-    the callback's class intercepts attribute reads (and may count the calls, say)."""
-    return type(cb).__getattribute__ is not object.__getattribute__ or any(_overrides(cb, h) for h in hooks)
+    """Whether fit must call `cb` at a hook: always for a user's callback (it may set a hook at any time; Keras
+    looks each up at every call), and for scratchgrad's own where the hook or its alias is not the base class's
+    no-op (History's batch hooks, say, which fit would call at every batch)."""
+    return not type(cb).__module__.startswith("scratchgrad.") or any(_overrides(cb, h) for h in hooks)
 
 
 class CallbackList:
