@@ -127,6 +127,12 @@ def test_both_ways_of_the_kernel_gradient_agree(order, rng):
     np.testing.assert_allclose(C.weight_gradient_one_product(col, gy), col.T @ gy, rtol=1e-12)
 
 
+def test_conv2d_of_an_empty_batch_has_a_zero_kernel_gradient(rng):
+    kernel = tensor(rng.standard_normal((3, 3, 1, 4)))
+    C.conv2d(tensor(np.zeros((0, 5, 5, 1))), kernel).sum().backward()
+    np.testing.assert_array_equal(kernel.grad, np.zeros((3, 3, 1, 4)))
+
+
 def test_conv2d_channels_first_is_a_transpose_of_channels_last(rng):
     x, kernel, b = conv_inputs(rng, (2, 6, 5, 3), (3, 2, 4), True)
     last = C.conv2d(tensor(x), tensor(kernel), tensor(b), strides=2, padding="same")

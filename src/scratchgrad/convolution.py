@@ -188,7 +188,7 @@ def _weight_gradient(col, gy, samples):
     columns, few filters) is summed from one product per sample: BLAS runs one long, thin product with so
     small a result several times slower (`python benchmarks/kernels.py` times both ways). Each way's sums
     round their own way."""
-    if col.shape[1] * gy.shape[1] > SMALL_GRADIENT:
+    if col.shape[1] * gy.shape[1] > SMALL_GRADIENT or not samples:  # (an empty batch cannot be split)
         return weight_gradient_one_product(col, gy)
     return weight_gradient_per_sample(col, gy, samples)
 
