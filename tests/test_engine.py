@@ -189,9 +189,10 @@ def test_cross_entropy_backward_is_y_minus_t_over_n(rng):
 @pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
 def test_cross_entropy_on_sequences_with_uint8_labels(reduction, rng):
     """(N, T, C) logits and (N, T) labels as small unsigned ints (MNIST's dtype): the fused loss works on
-    the transposed logits, so the labels' positions there, and the per-sample losses' order, are checked."""
-    x = sg.Tensor(rng.standard_normal((4, 5, 7)), dtype="float64", requires_grad=True)
-    t = rng.integers(0, 7, (4, 5)).astype(np.uint8)
+    the transposed logits, so the labels' positions there (up to 6·72 + 71, past uint8's range), and the
+    per-sample losses' order, are checked."""
+    x = sg.Tensor(rng.standard_normal((8, 9, 7)), dtype="float64", requires_grad=True)
+    t = rng.integers(0, 7, (8, 9)).astype(np.uint8)
     loss = F.cross_entropy(x, t, reduction=reduction)
     log_y = x.data - np.log(np.exp(x.data).sum(-1, keepdims=True))
     per_sample = -np.take_along_axis(log_y, t[..., None].astype(int), -1)[..., 0]
@@ -201,6 +202,15 @@ def test_cross_entropy_on_sequences_with_uint8_labels(reduction, rng):
     (loss * upstream).sum().backward()
     scale = upstream[..., None] if reduction == "none" else 1 / per_sample.size if reduction == "mean" else 1
     np.testing.assert_allclose(x.grad, (np.exp(log_y) - np.eye(7)[t]) * scale, atol=1e-12)
+
+
+@pytest.mark.parametrize("labels", ["integers", "probabilities"])
+def test_cross_entropy_keeps_float32(labels, rng):
+    x = sg.Tensor(rng.standard_normal((6, 10)).astype(np.float32), requires_grad=True)
+    t = rng.integers(0, 10, 6) if labels == "integers" else np.eye(10, dtype=np.float32)[rng.integers(0, 10, 6)]
+    loss = F.cross_entropy(x, t, reduction="none")
+    (loss * np.arange(6.0)).sum().backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
 
 
 def test_cross_entropy_rejects_labels_out_of_range():
