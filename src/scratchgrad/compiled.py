@@ -11,8 +11,8 @@ its NumPy code). A loop that writes several arrays stays scalar (the compiler ca
 overlap), so a kernel that computes several results, such as an LSTM step's backward, runs one loop per
 array written. Not compiled, and why:
 - exp and tanh: numba calls them one element at a time where NumPy's loops are vectorized, so an LSTM
-  step's gate functions run several times slower compiled (the script's next-to-last row); the LSTM's
-  compiled forward takes them from NumPy and compiles only the passes between them.
+  step's gate functions run several times slower compiled (the next-to-last row of the script's first
+  table); the LSTM's compiled forward takes them from NumPy and compiles only the passes between them.
 - numba's parallel loops: beside OpenBLAS's threads, which spin between products, they made an MLP
   epoch several times slower.
 """
