@@ -398,8 +398,8 @@ class SoftmaxCrossEntropy(Function):
 
 def _transposed_index(labels):
     """Where each label's logit lies in the flattened transpose of the logits, (C, *reversed(labels.shape))."""
-    xp, n = array_module(labels), labels.size
-    return labels.T.reshape(-1).astype(xp.intp) * n + xp.arange(n)
+    n = labels.size  # NumPy's intp names the index type for CuPy arrays too
+    return labels.T.reshape(-1).astype(np.intp) * n + array_module(labels).arange(n)
 
 
 class ElementwiseLoss(Function):
