@@ -392,7 +392,7 @@ class SoftmaxCrossEntropy(Function):
             grad = grad * t.sum(axis=0) - t  # y·Σt - t (= y - t for proper rows)
         else:
             grad.reshape(-1)[self.labels] -= 1  # y - t with t one-hot, without the one-hot rows
-        grad *= (gy * gy.dtype.type(self.scale) if self.scale is not None else gy).T
+        grad *= _upstream(gy, self.scale, gy.ndim).T  # per sample: broadcasts over the classes axis
         return grad.T, None
 
 
