@@ -6,9 +6,11 @@
 Each row times one operation both ways, alternating, median of the rounds. The last rows are why some
 things are not compiled (see scratchgrad/compiled.py) and what the first use of a kernel costs. A second
 table times the two NumPy ways of a convolution's kernel gradient that convolution._weight_gradient
-chooses between, on the benchmark CNN's two layers.
+chooses between, on the benchmark CNN's two layers. A third times the LSTM loop with its work arrays kept
+from call to call (Function.scratch) and made anew, with the page faults each way costs.
 """
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -104,8 +106,16 @@ def lstm_cell_forward():
     rng = np.random.default_rng(0)
     z = rng.standard_normal((128, 512), dtype=np.float32)
     c, h_new, c_new = rng.standard_normal((3, 128, 128), dtype=np.float32)
+    sig, g, memory = np.empty((128, 384), np.float32), *np.empty((2, 128, 128), np.float32)
     loop = LSTMLoop()
-    return lambda: (loop._compiled_cell if compiled.enabled() else loop._cell)(z, c, h_new, c_new)
+
+    def run():
+        if compiled.enabled():
+            loop._compiled_cell(z, c, h_new, c_new, sig, g, memory)
+        else:
+            loop._cell(z, c, h_new, c_new)
+
+    return run
 
 
 def lstm_gates_compiled():
@@ -161,6 +171,46 @@ def first_use():
     return tuple(float(v) for v in out.stdout.split())
 
 
+SCRATCH = """
+import resource, sys, time
+import numpy as np
+from scratchgrad.recurrent import LSTMLoop
+rng = np.random.default_rng(0)
+x, b = rng.standard_normal((28, 128, 28), dtype=np.float32), rng.standard_normal(512, dtype=np.float32)
+W, U = (rng.standard_normal((k, 512), dtype=np.float32) * 0.1 for k in (28, 128))
+zeros, gy = np.zeros((128, 128), np.float32), rng.standard_normal((2, 128, 128), dtype=np.float32)
+kept, calls = sys.argv[1] == "kept", int(sys.argv[2])
+loop = LSTMLoop(sequences=False)
+def step(loop):
+    loop.needs_grad = (False, True, True, True, True, True)
+    loop.forward(x, zeros, zeros, W, U, b)
+    loop.backward(gy)
+for _ in range(3):
+    step(loop if kept else LSTMLoop(sequences=False))
+faults, start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
+for _ in range(calls):
+    step(loop if kept else LSTMLoop(sequences=False))
+print((time.perf_counter() - start) / calls, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / calls)
+"""
+
+
+def scratch_ways(calls, rounds):
+    """The LSTM loop of benchmark part 7 (28 steps, batch 128, 128 units), forward and backward: its work
+    arrays kept from call to call (Function.scratch, as a step plan replays one op) or made anew (a new op
+    each call, as eager mode runs). Each way runs in a fresh process, alternating: malloc's state is the
+    process's. Returns rows of (way, median seconds per call, page faults per call)."""
+    if importlib.util.find_spec("resource") is None:  # Unix only
+        return []
+    times = {"kept": [], "anew": []}
+    for _ in range(rounds):
+        for way, spent in times.items():
+            out = subprocess.run([sys.executable, "-c", SCRATCH, way, str(calls)], capture_output=True, text=True,
+                                 check=True)
+            spent.append(tuple(float(v) for v in out.stdout.split()))
+    return [(way, micro(statistics.median(t for t, _ in spent)), f"{statistics.median(f for _, f in spent):,.0f}")
+            for way, spent in times.items()]
+
+
 def micro(seconds):
     return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
 
@@ -197,6 +247,10 @@ def main(argv=None):
     print("\n".join("| " + " | ".join(row) + " |" for row in rows))
     print("\n| kernel gradient, batch 128 | one product | one per sample, summed | chosen |\n|---|---|---|---|")
     for row in weight_gradient_ways(calls(20), rounds):
+        print("| " + " | ".join(row) + " |")
+    print("\n| LSTM loop forward + backward, part 7's shapes: work arrays | time a call | page faults a call |\n"
+          "|---|---|---|")
+    for row in scratch_ways(calls(30), rounds):
         print("| " + " | ".join(row) + " |")
     return rows
 

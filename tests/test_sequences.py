@@ -398,3 +398,26 @@ def test_an_lstm_loop_returning_its_last_states_is_the_full_loop_sliced(mask):
     for a, b in zip(last.backward(gy_last), full.backward(gy_full)):
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("sequences", [True, False], ids=["sequences", "last states"])
+def test_an_lstm_loop_called_again_reuses_its_work_arrays_but_not_what_it_returned(sequences):
+    """A step plan calls the same LSTMLoop at every step, and the loop keeps its work arrays from call to
+    call (Function.scratch): the second call gives a fresh loop's numbers, and what the first call returned,
+    forward and backward, is left as it was."""
+    rng = np.random.default_rng(5)
+    first, second = ([t.data for t in _loop_inputs(rng, 4, 2, lstm=True)] for _ in range(2))
+    replayed, fresh = R.LSTMLoop(sequences=sequences), R.LSTMLoop(sequences=sequences)
+    for loop in (replayed, fresh):
+        loop.needs_grad = (True,) * len(first)
+    out = replayed.forward(*first)
+    gy = rng.normal(size=out.shape)
+    grads = replayed.backward(gy)
+    kept = [a.copy() for a in (out, *grads)]
+    work = replayed.hx
+    np.testing.assert_array_equal(replayed.forward(*second), fresh.forward(*second))
+    for a, b in zip(replayed.backward(gy), fresh.backward(gy)):
+        np.testing.assert_array_equal(a, b)
+    assert replayed.hx is work  # kept, not made anew
+    for a, b in zip((out, *grads), kept):
+        np.testing.assert_array_equal(a, b)

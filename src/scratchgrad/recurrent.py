@@ -133,27 +133,37 @@ class LSTMLoop(_Recurrence):
         self._start(h0, mask)
         xp, (steps, batch, features), n = array_module(x), x.shape, h0.shape[1]
         self.W, self.U, self.steps = W, U, []
-        self.kernel = xp.concatenate([U, W, b[None]])  # [h_{t-1}, x_t, 1] times it is z
+        kernel = self.scratch("kernel", (n + features + 1, 4 * n), xp.result_type(U, W, b), xp)
+        self.kernel = xp.concatenate([U, W, b[None]], out=kernel)  # [h_{t-1}, x_t, 1] times it is z
         # the states' dtype: x·W's, as a projection's would be (integer ids give the kernel's)
         dtype = xp.result_type(x, self.kernel) if x.dtype.kind == "f" else self.kernel.dtype
-        self.hx = hx = xp.empty((steps, batch, n + features + 1), dtype)  # each step's [h_{t-1}, x_t, 1]
+        self.hx = hx = self.scratch("hx", (steps, batch, n + features + 1), dtype, xp)  # each step's [h_{t-1}, x_t, 1]
         hx[:, :, n:-1], hx[:, :, -1] = x, 1
         self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
             compiled.applies(a) and a.dtype == dtype for a in (hx, self.kernel))
-        cell = self._compiled_cell if self.uses_kernels else self._cell
-        self._z = xp.empty((batch, 4 * n), dtype) if self.uses_kernels else None
-        out = xp.empty((2, steps + 1, batch, n), dtype)
+        self._z = self.scratch("z", (batch, 4 * n), dtype, xp) if self.uses_kernels else None
+        work = self._compiled_work(steps, batch, n, dtype) if self.uses_kernels else None
+        # the states are returned when the sequence is; else the last two are copied out
+        shape = (2, steps + 1, batch, n)
+        out = xp.empty(shape, dtype) if self.sequences else self.scratch("states", shape, dtype, xp)
         out[0, 0], out[1, 0] = h0, c0
         with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
             for t in range(steps):
                 (h, c), (h_new, c_new) = out[:, t], out[:, t + 1]
                 hx[t, :, :n] = self._dropped(h)
-                self.steps.append(cell(self._product(hx[t]), c, h_new, c_new))
+                z = self._product(hx[t])
+                self.steps.append(self._cell(z, c, h_new, c_new) if work is None else
+                                  self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
                 if mask is not None:  # a padded step carries both states over
                     padded = ~mask[:, t, None]
                     xp.copyto(h_new, h, where=padded)
                     xp.copyto(c_new, c, where=padded)
-        return out if self.sequences else out[:, -1]
+        return out if self.sequences else out[:, -1].copy()
+
+    def _compiled_work(self, steps, batch, n, dtype):
+        """The compiled cell's arrays for every step: σ of the gates i, f, o, the candidate and act(c_t)."""
+        return tuple(self.scratch(name, (steps, batch, width), dtype, np)
+                     for name, width in (("gates", 3 * n), ("candidate", n), ("memory", n)))
 
     def _product(self, hx):
         """[h_{t-1}, x_t, 1]·[U; W; b]. The compiled cell takes it in one scratch array for all steps (_z), which
@@ -175,10 +185,11 @@ class LSTMLoop(_Recurrence):
 
     def backward(self, gy):
         xp, steps, n = array_module(gy), len(self.hx), self.U.shape[0]
-        gz = xp.empty(self.hx.shape[:2] + (4 * n,), gy.dtype)
+        gz = self.scratch("gz", self.hx.shape[:2] + (4 * n,), gy.dtype, xp)
         dh, dc = (gy[:, -1] if self.sequences else gy).copy()  # the gradients of h_t and c_t, t = steps
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
-        U_T = xp.ascontiguousarray(self.U.T)  # BLAS multiplies by it faster than by the transposed view
+        U_T = self.scratch("U_T", self.U.shape[::-1], self.U.dtype, xp)  # BLAS multiplies by it faster
+        U_T[...] = self.U.T  # than by the transposed view
         for t in reversed(range(steps)):
             dh_step, dh_carry = self._split(t, dh)
             dc_step, dc_carry = self._split(t, dc)
@@ -208,16 +219,16 @@ class LSTMLoop(_Recurrence):
         return dc * f
 
     @staticmethod
-    def _compiled_cell(z, c, h_new, c_new):
+    def _compiled_cell(z, c, h_new, c_new, sig, g, memory):
         """_cell with σ and tanh, the same numbers: NumPy's exp and tanh (vectorized only there), compiled
-        kernels for the passes between them; σ of the three gates only, kept as (batch, 3·units): i, f, o."""
+        kernels for the passes between them; σ of the three gates only, kept in sig as (batch, 3·units):
+        i, f, o. Writes sig, g and memory (act(c_t)) as well as the states."""
         n = c.shape[1]
-        sig, g = np.empty((len(c), 3 * n), c.dtype), np.empty(c.shape, c.dtype)
         _lstm_preactivations(z, sig, g)
         np.exp(sig, out=sig)  # overflow to inf is silenced by forward, as in Sigmoid
         np.tanh(g, out=g)
         _lstm_cell_forward(sig, g, c, c_new)
-        memory = np.tanh(c_new)
+        np.tanh(c_new, out=memory)
         np.multiply(sig[:, 2 * n:], memory, out=h_new)
         return sig, g, memory, c
 
