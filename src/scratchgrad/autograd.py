@@ -113,16 +113,15 @@ class Function:
         """The array to write input i's gradient into, or None (then backward allocates one)."""
         return None if self.grad_buffers is None else self.grad_buffers[i]
 
-    def scratch(self, name, shape, dtype, xp, order="C"):
+    def scratch(self, name, shape, dtype, xp):
         """An uninitialized work array that only this op uses (never returned), the same one at each call
-        of the same layout. A step plan replays the same op at every step, so its large temporaries are
-        allocated once: memory freed and allocated anew costs a page fault per 4 KiB page
+        with the same shape and dtype. A step plan replays the same op at every step, so its large
+        temporaries are allocated once: memory freed and allocated anew costs a page fault per 4 KiB page
         (`python benchmarks/kernels.py` times both ways)."""
         kept = self.__dict__.setdefault("_scratch", {})
         array = kept.get(name)
-        if (array is None or array.shape != shape or array.dtype != dtype or array_module(array) is not xp
-                or not array.flags[order + "_CONTIGUOUS"]):
-            array = kept[name] = xp.empty(shape, dtype, order=order)
+        if array is None or array.shape != shape or array.dtype != dtype or array_module(array) is not xp:
+            array = kept[name] = xp.empty(shape, dtype)
         return array
 
     def release(self):
