@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import scratchgrad as sg
+from scratchgrad import compiled
 from scratchgrad import layers as L
 from scratchgrad import recurrent as R
 from scratchgrad.gradcheck import gradcheck
@@ -400,24 +401,31 @@ def test_an_lstm_loop_returning_its_last_states_is_the_full_loop_sliced(mask):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])
 @pytest.mark.parametrize("sequences", [True, False], ids=["sequences", "last states"])
-def test_an_lstm_loop_called_again_reuses_its_work_arrays_but_not_what_it_returned(sequences):
+def test_an_lstm_loop_called_again_reuses_its_work_arrays_but_not_what_it_returned(sequences, mask, kernels):
     """A step plan calls the same LSTMLoop at every step, and the loop keeps its work arrays from call to
     call (Function.scratch): the second call gives a fresh loop's numbers, and what the first call returned,
     forward and backward, is left as it was."""
+    if kernels and not compiled.enabled():
+        pytest.skip("numba is not installed or kernels are off")
     rng = np.random.default_rng(5)
-    first, second = ([t.data for t in _loop_inputs(rng, 4, 2, lstm=True)] for _ in range(2))
-    replayed, fresh = R.LSTMLoop(sequences=sequences), R.LSTMLoop(sequences=sequences)
+    first, second = ([t.data for t in _loop_inputs(rng, 4, 2, lstm=True)] + ([] if mask is None else [mask])
+                     for _ in range(2))
+    replayed, fresh = (R.LSTMLoop(sequences=sequences, recurrent_dropout=0.3, seed=1) for _ in range(2))
     for loop in (replayed, fresh):
         loop.needs_grad = (True,) * len(first)
-    out = replayed.forward(*first)
-    gy = rng.normal(size=out.shape)
-    grads = replayed.backward(gy)
-    kept = [a.copy() for a in (out, *grads)]
-    work = replayed.hx
-    np.testing.assert_array_equal(replayed.forward(*second), fresh.forward(*second))
-    for a, b in zip(replayed.backward(gy), fresh.backward(gy)):
-        np.testing.assert_array_equal(a, b)
+    with compiled.using(kernels):
+        out = replayed.forward(*first)
+        gy = rng.normal(size=out.shape)
+        grads = [g for g in replayed.backward(gy) if g is not None]
+        kept = [a.copy() for a in (out, *grads)]
+        work = replayed.hx
+        np.testing.assert_array_equal(replayed.forward(*second), fresh.forward(*second))
+        for a, b in zip(replayed.backward(gy), fresh.backward(gy)):
+            np.testing.assert_array_equal(a, b)
+    assert replayed.uses_kernels == kernels
     assert replayed.hx is work  # kept, not made anew
     for a, b in zip((out, *grads), kept):
         np.testing.assert_array_equal(a, b)
