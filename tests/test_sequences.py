@@ -116,25 +116,53 @@ def _loop_inputs(rng, blocks, states, lstm):
     return [t(5, 3, blocks * 4)] + [t(3, 4) for _ in range(states)] + [t(4, blocks * 4)]
 
 
-@pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])
-@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
-@pytest.mark.parametrize("make, blocks, states, extra", [
-    (lambda a: R.SimpleRNNLoop(a), 1, 1, False),
-    (lambda a: R.LSTMLoop(a), 4, 2, False),
-    (lambda a: R.LSTMLoop(a, sequences=False), 4, 2, False),
-    (lambda a: R.GRULoop(True, activation=a), 3, 1, True),
-    (lambda a: R.GRULoop(False, activation=a), 3, 1, True),
-    (lambda a: R.LSTMLoop(a, recurrent_dropout=0.3, seed=5), 4, 2, False),
-    (lambda a: R.GRULoop(True, activation=a, recurrent_dropout=0.3, seed=5), 3, 1, True),
-], ids=["simple_rnn", "lstm", "lstm_last_states", "gru", "gru_reset_before", "lstm_recurrent_dropout",
-       "gru_recurrent_dropout"])
-def test_loops_backpropagate_through_time(make, blocks, states, extra, activation, mask):
-    rng = np.random.default_rng(3)
+LOOPS = [  # (make(activation), blocks, initial states, whether a recurrent bias follows)
+    pytest.param(lambda a: R.SimpleRNNLoop(a), 1, 1, False, id="simple_rnn"),
+    pytest.param(lambda a: R.LSTMLoop(a), 4, 2, False, id="lstm"),
+    pytest.param(lambda a: R.LSTMLoop(a, sequences=False), 4, 2, False, id="lstm_last_states"),
+    pytest.param(lambda a: R.GRULoop(True, activation=a), 3, 1, True, id="gru"),
+    pytest.param(lambda a: R.GRULoop(False, activation=a), 3, 1, True, id="gru_reset_before"),
+    pytest.param(lambda a: R.LSTMLoop(a, recurrent_dropout=0.3, seed=5), 4, 2, False, id="lstm_recurrent_dropout"),
+    pytest.param(lambda a: R.GRULoop(True, activation=a, recurrent_dropout=0.3, seed=5), 3, 1, True,
+                 id="gru_recurrent_dropout"),
+]
+
+
+def _all_loop_inputs(rng, blocks, states, extra):
     inputs = _loop_inputs(rng, blocks, states, lstm=states == 2)
     if extra:  # GRU's recurrent bias
         inputs.append(Tensor(rng.normal(size=blocks * 4), dtype=np.float64, requires_grad=True))
+    return inputs
+
+
+@pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("make, blocks, states, extra", LOOPS)
+def test_loops_backpropagate_through_time(make, blocks, states, extra, activation, mask):
+    inputs = _all_loop_inputs(np.random.default_rng(3), blocks, states, extra)
     tail = () if mask is None else (Tensor(mask),)
     gradcheck(lambda *xs: make(activation)(*xs, *tail), *inputs)
+
+
+@pytest.mark.parametrize("mask", [None, MASK], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("make, blocks, states, extra", [p for p in LOOPS if "dropout" not in p.id])
+def test_initial_states_that_take_no_gradient_get_none_and_change_no_other_gradient(make, blocks, states, extra,
+                                                                                      mask):
+    """Keras's zero initial states take no gradient: the loop's backward then stops after step 0's cell
+    (its product for dh would reach only h_0) and gives the other inputs the same gradients."""
+    arrays = [t.data for t in _all_loop_inputs(np.random.default_rng(6), blocks, states, extra)]
+    arrays += [] if mask is None else [mask]
+    wanted, skipped = make("tanh"), make("tanh")
+    wanted.needs_grad = (True,) * len(arrays)
+    skipped.needs_grad = tuple(not 1 <= i <= states for i in range(len(arrays)))
+    out = wanted.forward(*arrays)
+    np.testing.assert_array_equal(skipped.forward(*arrays), out)
+    gy = np.random.default_rng(7).normal(size=out.shape)
+    for i, (a, b) in enumerate(zip(wanted.backward(gy), skipped.backward(gy))):
+        if 1 <= i <= states:
+            assert a is not None and b is None
+        elif a is not None:
+            np.testing.assert_array_equal(b, a)
 
 
 @pytest.mark.parametrize("make", [

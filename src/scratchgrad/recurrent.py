@@ -43,10 +43,17 @@ class _Recurrence(Function):
     """What the loops share: the activations, the padding mask, and recurrent dropout (one mask on
     h_{t-1} for every step of the batch, drawn at each forward, as Keras's cells do)."""
 
+    states = 1  # how many initial states follow the input (the LSTM's two: h and c)
+
     def __init__(self, activation="tanh", recurrent_activation="sigmoid", recurrent_dropout=0.0, seed=None):
         self.act = cell_activation(activation, "activation")
         self.gate = cell_activation(recurrent_activation, "recurrent_activation")
         self.recurrent_dropout, self.seed = recurrent_dropout, seed
+
+    def _initial_wanted(self):
+        """Whether the initial states take a gradient. Keras's zero states do not, and then a loop's
+        backward stops after step 0's cell: its product for dh would reach only h_0."""
+        return any(self.needs_grad[1:1 + self.states])
 
     def _start(self, h0, mask):
         self.mask, self.drop = mask, None
@@ -95,10 +102,13 @@ class SimpleRNNLoop(_Recurrence):
         return hs
 
     def backward(self, gy):
-        gxw, dh = array_module(gy).empty_like(gy), 0
+        gxw, dh, initial = array_module(gy).empty_like(gy), 0, self._initial_wanted()
         for t in reversed(range(len(gy))):
             d_step, dh = self._split(t, dh + gy[t])
             gxw[t] = self.acts[t].backward(d_step)
+            if t == 0 and not initial:
+                dh = None
+                break
             dh = dh + self._dropped(gxw[t] @ self.U.T)
         return self._with_mask_grad(gxw, dh, _weight_grad(self._previous(), gxw))
 
@@ -124,6 +134,8 @@ class LSTMLoop(_Recurrence):
     into it. With sequences=False the output is the last two states only, (2, batch, units): a layer that
     returns no sequence then passes back no gradient of zeros for every step (nor adds them up).
     (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
+
+    states = 2
 
     def __init__(self, *args, sequences=True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -190,10 +202,14 @@ class LSTMLoop(_Recurrence):
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
         U_T = self.scratch("U_T", self.U.shape[::-1], self.U.dtype, xp)  # BLAS multiplies by it faster
         U_T[...] = self.U.T  # than by the transposed view
+        initial = self._initial_wanted()
         for t in reversed(range(steps)):
             dh_step, dh_carry = self._split(t, dh)
             dc_step, dc_carry = self._split(t, dc)
             dc = cell_backward(self.steps[t], dh_step, dc_step, gz[t])
+            if t == 0 and not initial:
+                dh = dc = None
+                break
             dh = self._dropped(gz[t] @ U_T)
             if self.mask is not None:
                 dh += dh_carry
@@ -325,6 +341,7 @@ class GRULoop(_Recurrence):
     def backward(self, gy):
         xp, n = array_module(gy), gy.shape[2]
         gxw, gu, dh = xp.empty(gy.shape[:2] + (3 * n,), gy.dtype), xp.empty(gy.shape[:2] + (3 * n,), gy.dtype), 0
+        initial = self._initial_wanted()
         for t in reversed(range(len(gy))):
             (gate_z, gate_r, cand), z, r, u_h, candidate, h_prev, hd = self.steps[t]
             d_step, dh = self._split(t, dh + gy[t])
@@ -339,6 +356,9 @@ class GRULoop(_Recurrence):
                 gu[t, :, 2 * n:] = da_h
             gxw[t, :, 2 * n:] = da_h
             gu[t, :, :2 * n] = gxw[t, :, :2 * n]  # z and r see x_t·W and h_{t-1}·U alike
+            if t == 0 and not initial:
+                dh = None
+                break
             d_hd = gu[t] @ self.U.T if self.reset_after else gu[t, :, :2 * n] @ self.U[:, :2 * n].T + d_rh * r
             dh = dh + d_step * z + self._dropped(d_hd)
         return self._with_mask_grad(gxw, dh, self._kernel_grad(gu), gu.sum(axis=(0, 1)))
