@@ -123,7 +123,8 @@ def pool_both_ways(x, gy_seed, use_kernels, **options):
 
 POOLS = [dict(pool_size=(2, 2), strides=(2, 2)), dict(pool_size=(3, 3), strides=(2, 2)),
          dict(pool_size=(2, 3), strides=(1, 2), padding="same"), dict(pool_size=(3, 3), strides=(3, 3)),
-         dict(pool_size=(2, 2), strides=(2, 2), padding="same", channels_first=True)]
+         dict(pool_size=(2, 2), strides=(2, 2), padding="same", channels_first=True),
+         dict(pool_size=(2, 2), strides=(3, 3))]  # gaps between the windows
 
 
 @needs_numba

@@ -413,19 +413,29 @@ def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
 @kernel
 def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, grad):
     """Each window's gradient onto the pixel that won it and gy·0 onto the others (NumPy's gy·hit, signed
-    zeros and NaN alike), offset by offset as col2im adds the parts, so overlapping windows sum in the same
-    order; without overlaps each window pixel is written once."""
+    zeros and NaN alike). Overlapping windows add offset by offset, as col2im adds the parts, so that each
+    pixel's sum runs in the same order. Without overlaps each pixel is written once, whatever the order: the
+    loop then runs along the grid's rows: one sequential stream of writes instead of a strided pass per
+    offset, which is faster where the grid outgrows the caches (`benchmarks/kernels.py` times it)."""
     n, oh, ow, c = gy.shape
     one, zero = gy.dtype.type(1), gy.dtype.type(0)
-    for di in range(kh):
-        for dj in range(kw):
-            k = di * kw + dj
-            for b in range(n):
-                for i in range(oh):
-                    for j in range(ow):
+    if overlapping:
+        for di in range(kh):
+            for dj in range(kw):
+                k = di * kw + dj
+                for b in range(n):
+                    for i in range(oh):
+                        for j in range(ow):
+                            for ch in range(c):
+                                grad[b, i * sh + di, j * sw + dj, ch] += \
+                                    gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)  # as gy·hit
+        return
+    for b in range(n):
+        for i in range(oh):
+            for di in range(kh):
+                for j in range(ow):
+                    for dj in range(kw):
+                        k = di * kw + dj
                         for ch in range(c):
-                            g = gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)  # as gy·hit
-                            if overlapping:
-                                grad[b, i * sh + di, j * sw + dj, ch] += g
-                            else:
-                                grad[b, i * sh + di, j * sw + dj, ch] = g
+                            grad[b, i * sh + di, j * sw + dj, ch] = \
+                                gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)
