@@ -393,12 +393,13 @@ def global_avg_pool2d(x, data_format="channels_last"):
 @kernel
 def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
     """y = each window's max, `winner` = the offset (row-major) that held it: the first of tied maxima,
-    and -1 for a window with a NaN, whose max is NaN (as np.maximum's) and which passes no gradient."""
+    and -1 for a window with a NaN, whose max is NaN (as np.maximum's) and which passes no gradient. It reads
+    the input row by row (each window's offsets still come in row-major order), one stream at a time."""
     n, oh, ow, c = y.shape
     for b in range(n):
         for i in range(oh):
-            for j in range(ow):
-                for di in range(kh):
+            for di in range(kh):
+                for j in range(ow):
                     for dj in range(kw):
                         k = di * kw + dj
                         for ch in range(c):
