@@ -59,13 +59,14 @@ def optimizer_apply(name, sizes):
 
 
 def max_pool(backward):
-    """2×2 max pooling of the CNN's first feature map (batch 128): the forward, or forward and backward."""
+    """2×2 max pooling and ReLU of the CNN's first feature map (batch 128), as its step plan replays them
+    (MaxPool2DReLU, on the convolution's output): the forward, or forward and backward."""
     rng = np.random.default_rng(0)
-    x = np.maximum(rng.standard_normal((128, 26, 26, 32), dtype=np.float32), 0)  # after ReLU: many ties
+    x = rng.standard_normal((128, 26, 26, 32), dtype=np.float32)
     gy = rng.standard_normal((128, 13, 13, 32), dtype=np.float32)
 
     def run():
-        op = convolution.MaxPool2D()
+        op = convolution.MaxPool2DReLU()
         op.forward(x)
         if backward:
             op.backward(gy)
@@ -230,8 +231,8 @@ def main(argv=None):
             (f"Adam apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("adam", mlp), 300),
             (f"RMSprop apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("rmsprop", mlp), 300),
             (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
-            ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
-            ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
+            ("max pooling 2×2 and ReLU (MaxPool2DReLU) forward, (128, 26, 26, 32)", max_pool(False), 30),
+            ("max pooling 2×2 and ReLU forward + backward, the same", max_pool(True), 30),
             ("LSTM cell forward after its product, one step, batch 128, 128 units", lstm_cell_forward(), 2000),
             ("LSTM cell backward, one step, batch 128, 128 units", lstm_cell_backward(), 2000)):
         numpy_time, compiled_time = numpy_and_compiled(fn, calls(n), rounds)

@@ -169,6 +169,40 @@ def test_compiled_max_pooling_passes_an_infinite_or_nan_gradient_as_numpy_does(o
     assert_same_bits(*grads)
 
 
+def pool_then_relu(x, gy, use_kernels, fused, **options):
+    """MaxPool2DReLU, or MaxPool2D then ReLU as two ops: (output, input gradient)."""
+    from scratchgrad.convolution import MaxPool2D, MaxPool2DReLU
+    from scratchgrad.functional import ReLU
+
+    with compiled.using(use_kernels), np.errstate(invalid="ignore"):  # inf·0 is NaN, as in NumPy's gy·mask
+        if fused:
+            op = MaxPool2DReLU(**options)
+            y = op.forward(x)
+            return y, None if gy is None else op.backward(gy)
+        pool, relu = MaxPool2D(**options), ReLU()
+        y = relu.forward(pool.forward(x))
+        return y, pool.backward(relu.backward(gy))
+
+
+@pytest.mark.parametrize("use_kernels", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("options", [{}, {"pool_size": (3, 3), "strides": (3, 3)}, {"padding": "same"}], ids=str)
+def test_the_fused_pool_and_relu_give_the_two_ops_numbers_bit_for_bit(options, use_kernels):
+    """The op a plan replays a ReLU followed by a max pool as: relu(max pool(x)) forward, the ReLU's backward
+    then the pool's, NaN, infinities, negative maxima and -0.0 included, in x and in the gradient."""
+    if use_kernels and not compiled.enabled():
+        pytest.skip("numba is not installed or kernels are off")
+    rng = np.random.default_rng(1)
+    x = rng.integers(-3, 3, (3, 7, 8, 4)).astype(np.float32)  # ties, zeros and all-negative windows
+    x[0, 0, 0, 0], x[1, 2, 2, 1], x[2, 4, 4, 2] = np.nan, np.inf, -np.inf
+    x[0, 2:4, 2:4, 0] = x[1, 3:6, 3:6, 2] = -1
+    x[0, 2, 2, 0] = x[1, 3, 3, 2] = -0.0  # a window whose max is -0.0: the ReLU gives +0.0
+    gy = rng.standard_normal(pool_then_relu(x, None, False, True, **options)[0].shape).astype(np.float32)
+    gy[0, 1, 1, :2], gy[1, 0, 0, 0] = (np.inf, np.nan), -np.inf
+    for a, b in zip(pool_then_relu(x, gy, use_kernels, True, **options),
+                    pool_then_relu(x, gy, use_kernels, False, **options)):
+        assert_same_bits(a, b)
+
+
 @pytest.fixture
 def optimizer_registry():
     """The test's own Optimizer subclass registers itself by name: forget it afterwards."""

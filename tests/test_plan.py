@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import scratchgrad as sg
+from scratchgrad import compiled
 from scratchgrad import layers as L
 from scratchgrad.models import Sequential
 
@@ -195,7 +196,7 @@ def test_float32_training_step_never_touches_float64(rng, monkeypatch):
     assert seen == {np.dtype(np.float32)}
 
 
-# ---- ReLU then MaxPool2D replayed as MaxPool2D then ReLU -----------------------------------------------
+# ---- ReLU then MaxPool2D replayed as one MaxPool2DReLU (the pool, then the ReLU) ------------------------
 def conv_model(second_user, dtype, pool=lambda: L.MaxPooling2D(2, padding="same")):
     """Conv2D(relu) into MaxPooling2D; with `second_user` the ReLU's output also feeds a second branch."""
     sg.set_seed(3)
@@ -218,17 +219,21 @@ def train_conv(second_user, eager, dtype, **pool):
 
 
 def op_order(model):
-    from scratchgrad.convolution import MaxPool2D
+    from scratchgrad.convolution import MaxPool2D, MaxPool2DReLU
     from scratchgrad.functional import ReLU
 
     plan = next(iter(model._plans.values()))
-    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in (ReLU, MaxPool2D)]
+    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in (ReLU, MaxPool2D, MaxPool2DReLU)]
 
 
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_pool_after_a_relu_is_replayed_before_it_to_the_same_bits(dtype):
-    planned, eager = train_conv(False, False, dtype), train_conv(False, True, dtype)
-    assert op_order(planned[0]) == ["MaxPool2D", "ReLU"]
+def test_a_relu_then_a_pool_is_replayed_as_one_fused_op_to_the_same_bits(dtype, kernels):
+    if kernels and not compiled.enabled():
+        pytest.skip("numba is not installed or kernels are off")
+    with compiled.using(kernels):
+        planned, eager = train_conv(False, False, dtype), train_conv(False, True, dtype)
+    assert op_order(planned[0]) == ["MaxPool2DReLU"]
     assert planned[1] == eager[1]
     for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
         np.testing.assert_array_equal(a, b)

@@ -21,6 +21,7 @@ from . import compiled
 from .autograd import Function
 from .backend import array_module
 from .compiled import kernel
+from .functional import ReLU
 from .tensor import as_tensor
 
 PADDINGS = ("valid", "same")
@@ -266,15 +267,43 @@ class MaxPool2D(Pool2D):
         if self.winner is None:
             return super().scatter(gy)
         grad = self.window.gradient_grid(self.padded_shape, gy.dtype, np)
-        _max_pool_backward(gy, self.winner, *self.window.size, *self.window.strides, self.window.overlapping(), grad)
+        _max_pool_backward(gy, self.winner, *self.window.size, *self.window.strides, self.window.overlapping(),
+                           self.relu, self.output, grad)
         return self.window.crop(grad)
+
+    relu = False  # MaxPool2DReLU's loops apply a ReLU to the pooled map
 
     def compiled_pool(self, padded):
         n, c = padded.shape[0], padded.shape[3]
-        y = np.empty((n, *self.window.out, c), dtype=padded.dtype)
+        y = self.output = np.empty((n, *self.window.out, c), dtype=padded.dtype)
         self.winner = np.empty(y.shape, dtype=np.int8 if self.window.size[0] * self.window.size[1] <= 127 else np.int32)
-        _max_pool_forward(padded, *self.window.size, *self.window.strides, y, self.winner)
+        _max_pool_forward(padded, *self.window.size, *self.window.strides, self.relu, y, self.winner)
         return y
+
+
+class MaxPool2DReLU(MaxPool2D):
+    """relu(max pool(x)) as one op, fused for speed: what a step plan replays a ReLU followed by a max pool
+    of non-overlapping windows as, since max(relu(x)) = relu(max(x)) there (plan.StepPlan._fuse_relu_pool).
+    The ReLU runs on the pooled map, inside the pooling loops where numba compiles them, else as the ReLU
+    Function after the pool; the gradient is the ReLU's backward, then the pool's."""
+
+    relu = True
+
+    def __init__(self, pool_size=(2, 2), strides=(2, 2), padding="valid", channels_first=False):
+        if any(s < k for s, k in zip(strides, pool_size)):
+            raise ValueError(f"MaxPool2DReLU takes non-overlapping windows only: pool_size {pool_size} with "
+                             f"strides {strides} overlap")
+        super().__init__(pool_size, strides, padding, channels_first)
+
+    def pool(self, padded):
+        pooled = super().pool(padded)
+        if self.winner is not None:  # the compiled loops applied the ReLU
+            return pooled
+        self.activation = ReLU()
+        return self.activation.forward(pooled)
+
+    def scatter(self, gy):
+        return super().scatter(gy if self.winner is not None else self.activation.backward(gy))
 
 
 class AvgPool2D(Pool2D):
@@ -391,11 +420,13 @@ def global_avg_pool2d(x, data_format="channels_last"):
 
 # ---- compiled kernels (scratchgrad.compiled): max pooling as one loop each way ------------------
 @kernel
-def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
+def _max_pool_forward(padded, kh, kw, sh, sw, relu, y, winner):
     """y = each window's max, `winner` = the offset (row-major) that held it: the first of tied maxima,
     and -1 for a window with a NaN, whose max is NaN (as np.maximum's) and which passes no gradient. It reads
-    the input row by row (each window's offsets still come in row-major order), one stream at a time."""
+    the input row by row (each window's offsets still come in row-major order), one stream at a time. With
+    `relu`, y is then relu(max), as np.maximum(max, 0) gives it (NaN stays, -0 becomes +0)."""
     n, oh, ow, c = y.shape
+    zero = y.dtype.type(0)
     for b in range(n):
         for i in range(oh):
             for di in range(kh):
@@ -409,15 +440,22 @@ def _max_pool_forward(padded, kh, kw, sh, sw, y, winner):
                                     y[b, i, j, ch], winner[b, i, j, ch] = v, -1
                             elif k == 0 or v > y[b, i, j, ch]:  # a NaN max stays: nothing is > NaN
                                 y[b, i, j, ch], winner[b, i, j, ch] = v, k
+            if relu:
+                for j in range(ow):
+                    for ch in range(c):
+                        v = y[b, i, j, ch]
+                        y[b, i, j, ch] = v if v > zero or v != v else zero
 
 
 @kernel
-def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, grad):
+def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, relu, y, grad):
     """Each window's gradient onto the pixel that won it and gy·0 onto the others (NumPy's gy·hit, signed
     zeros and NaN alike). Overlapping windows add offset by offset, as col2im adds the parts, so that each
     pixel's sum runs in the same order. Without overlaps each pixel is written once, whatever the order: the
     loop then runs along the grid's rows: one sequential stream of writes instead of a strided pass per
-    offset, which is faster where the grid outgrows the caches (`benchmarks/kernels.py` times it)."""
+    offset, which is faster where the grid outgrows the caches (`benchmarks/kernels.py` times it). There,
+    with `relu` (MaxPool2DReLU's), each row of gy first becomes the ReLU's gradient, gy·(y > 0), y being
+    the forward's output."""
     n, oh, ow, c = gy.shape
     one, zero = gy.dtype.type(1), gy.dtype.type(0)
     if overlapping:
@@ -431,12 +469,17 @@ def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, grad):
                                 grad[b, i * sh + di, j * sw + dj, ch] += \
                                     gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)  # as gy·hit
         return
+    row = np.empty((ow, c), gy.dtype)
     for b in range(n):
         for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):  # as the ReLU's gy·mask: a NaN or infinite gy gives NaN
+                    g = gy[b, i, j, ch]
+                    row[j, ch] = g * (one if y[b, i, j, ch] > zero else zero) if relu else g
             for di in range(kh):
                 for j in range(ow):
                     for dj in range(kw):
                         k = di * kw + dj
                         for ch in range(c):
-                            grad[b, i * sh + di, j * sw + dj, ch] = \
-                                gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)
+                            hit = one if winner[b, i, j, ch] == k else zero
+                            grad[b, i * sh + di, j * sw + dj, ch] = row[j, ch] * hit

@@ -11,11 +11,11 @@ a gradient. Later steps with the same shapes replay it, exactly as the textbook'
 the same Function objects and arithmetic as the autograd graph, minus the Tensor objects, the graph
 building and the sort. Sources of a step are its inputs (new arrays each step), the model's weights
 (read live, so in-place updates are seen) and constants (numbers baked into the step). One rewrite,
-exact: a ReLU followed by a max pool of non-overlapping windows replays as the pool then the ReLU
-(`_pool_before_relu`).
+exact: a ReLU followed by a max pool of non-overlapping windows replays as one fused op, the pool then
+the ReLU (`_fuse_relu_pool`).
 """
 from .backend import array_module
-from .convolution import MaxPool2D
+from .convolution import MaxPool2D, MaxPool2DReLU
 from .functional import ReLU
 
 
@@ -77,31 +77,37 @@ class StepPlan:
                                                 for i, (slot, need) in enumerate(zip(ins, needs)) if need))
                                 for fn, ins, out, needs in reversed(self.steps) if True in needs]
 
-    def _pool_before_relu(self):
-        """Replay ReLU then MaxPool2D as MaxPool2D then ReLU: max(relu(x)) = relu(max(x)), and the
-        gradient reaches the same element (a window's maximum, if positive; none otherwise), but the ReLU
-        runs on the pooled map, a quarter of the size for 2×2 pools. Only where the pool is the ReLU
-        output's one user, and its windows do not overlap (where they do, a pixel's gradient sums several
-        windows', and the two orders can give it zeros of opposite signs). Done at the first replay: the
-        recorded step's backward reads its own order."""
+    def _fuse_relu_pool(self):
+        """Replay ReLU then MaxPool2D as one MaxPool2DReLU, the pool then the ReLU: max(relu(x)) =
+        relu(max(x)), and the gradient reaches the same element (a window's maximum, if positive; none
+        otherwise), but the ReLU runs on the pooled map, a quarter of the size for 2×2 pools, and inside
+        the pooling loops where they are compiled. Only where the pool is the ReLU output's one user, and
+        its windows do not overlap (where they do, a pixel's gradient sums several windows', and the two
+        orders can give it zeros of opposite signs). Done at the first replay: the recorded step's
+        backward reads its own ops."""
         users = {}
         for position, (_, ins, _, _) in enumerate(self.steps):
             for slot in ins:
                 users.setdefault(slot, []).append(position)
-        for i, (relu, ins, out, needs) in enumerate(self.steps):
+        fused = {}  # the pool's position -> the ReLU's
+        for i, (relu, _, out, _) in enumerate(self.steps):
             after = users.get(out, [])
             if type(relu) is not ReLU or len(after) != 1 or out in self.output_slots:
                 continue
-            pool, _, pooled, pool_needs = self.steps[after[0]]
+            pool = self.steps[after[0]][0]
             if type(pool) is MaxPool2D and all(s >= k for s, k in zip(pool.strides, pool.pool_size)):
-                # the pool takes the ReLU's place and input; the ReLU, the pooled map
-                self.steps[i], self.steps[after[0]] = (pool, ins, out, needs), (relu, (out,), pooled, pool_needs)
+                fused[after[0]] = i
+        for position, i in fused.items():
+            pool, (_, ins, _, needs), pooled = self.steps[position][0], self.steps[i], self.steps[position][2]
+            op = MaxPool2DReLU(pool.pool_size, pool.strides, pool.padding, pool.channels_first)
+            self.steps[i] = op, ins, pooled, needs  # takes the ReLU's input and the pool's output
+        self.steps = [step for position, step in enumerate(self.steps) if position not in fused]
         self._order_backward()
 
     def forward(self, arrays):
         """Run the step's forwards on new input arrays; returns the output arrays."""
         if not self._replayed:
-            self._pool_before_relu()
+            self._fuse_relu_pool()
             self._replayed = True
         values = self._template[:]
         for slot, array in zip(self.input_slots, arrays):
