@@ -58,15 +58,17 @@ def optimizer_apply(name, sizes):
     return lambda: opt.apply(buffers, params)
 
 
-def max_pool(backward):
-    """2×2 max pooling and ReLU of the CNN's first feature map (batch 128), as its step plan replays them
-    (MaxPool2DReLU, on the convolution's output): the forward, or forward and backward."""
+def max_pool(backward, fused=False):
+    """2×2 max pooling of the CNN's first feature map (batch 128): MaxPool2D after a ReLU, or fused, the
+    MaxPool2DReLU that the CNN's step plan replays the ReLU and the pool as, on the convolution's output; the
+    forward, or forward and backward."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 26, 26, 32), dtype=np.float32)
+    x = x if fused else np.maximum(x, 0)  # after ReLU: many ties
     gy = rng.standard_normal((128, 13, 13, 32), dtype=np.float32)
 
     def run():
-        op = convolution.MaxPool2DReLU()
+        op = convolution.MaxPool2DReLU() if fused else convolution.MaxPool2D()
         op.forward(x)
         if backward:
             op.backward(gy)
@@ -183,7 +185,7 @@ zeros, gy = np.zeros((128, 128), np.float32), rng.standard_normal((2, 128, 128),
 kept, calls = sys.argv[1] == "kept", int(sys.argv[2])
 loop = LSTMLoop(sequences=False)
 def step(loop):
-    loop.needs_grad = (False, True, True, True, True, True)
+    loop.needs_grad = (False, False, False, True, True, True)  # as in part 7: x and the zero states take none
     loop.forward(x, zeros, zeros, W, U, b)
     loop.backward(gy)
 for _ in range(3):
@@ -231,8 +233,10 @@ def main(argv=None):
             (f"Adam apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("adam", mlp), 300),
             (f"RMSprop apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("rmsprop", mlp), 300),
             (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
-            ("max pooling 2×2 and ReLU (MaxPool2DReLU) forward, (128, 26, 26, 32)", max_pool(False), 30),
-            ("max pooling 2×2 and ReLU forward + backward, the same", max_pool(True), 30),
+            ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
+            ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
+            ("the ReLU and the pool fused (MaxPool2DReLU, as the CNN's plan runs them), forward + backward",
+             max_pool(True, fused=True), 30),
             ("LSTM cell forward after its product, one step, batch 128, 128 units", lstm_cell_forward(), 2000),
             ("LSTM cell backward, one step, batch 128, 128 units", lstm_cell_backward(), 2000)):
         numpy_time, compiled_time = numpy_and_compiled(fn, calls(n), rounds)

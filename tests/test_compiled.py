@@ -169,38 +169,74 @@ def test_compiled_max_pooling_passes_an_infinite_or_nan_gradient_as_numpy_does(o
     assert_same_bits(*grads)
 
 
-def pool_then_relu(x, gy, use_kernels, fused, **options):
-    """MaxPool2DReLU, or MaxPool2D then ReLU as two ops: (output, input gradient)."""
-    from scratchgrad.convolution import MaxPool2D, MaxPool2DReLU
-    from scratchgrad.functional import ReLU
+def fused_pool(x, gy, use_kernels, **options):
+    """MaxPool2DReLU's output and input gradient."""
+    from scratchgrad.convolution import MaxPool2DReLU
 
     with compiled.using(use_kernels), np.errstate(invalid="ignore"):  # inf·0 is NaN, as in NumPy's gy·mask
-        if fused:
-            op = MaxPool2DReLU(**options)
-            y = op.forward(x)
-            return y, None if gy is None else op.backward(gy)
-        pool, relu = MaxPool2D(**options), ReLU()
-        y = relu.forward(pool.forward(x))
-        return y, pool.backward(relu.backward(gy))
+        op = MaxPool2DReLU(**options)
+        return op.forward(x), op.backward(gy)
 
 
+def two_ops(x, gy, relu_first, **options):
+    """NumPy's MaxPool2D and ReLU as two ops (kernels off): the pool then the ReLU, or the ReLU first (the
+    order of the eager step)."""
+    from scratchgrad.convolution import MaxPool2D
+    from scratchgrad.functional import ReLU
+
+    pool, relu = MaxPool2D(**options), ReLU()
+    with compiled.using(False), np.errstate(invalid="ignore"):
+        if relu_first:
+            return pool.forward(relu.forward(x)), relu.backward(pool.backward(gy))
+        return relu.forward(pool.forward(x)), pool.backward(relu.backward(gy))
+
+
+def same_bits_but_zero_signs(a, b):
+    """Bit for bit, but +0 and -0 count as one: NumPy's maximum(-0.0, 0) may keep either sign."""
+    assert_same_bits(np.where(a == 0, 0, a).astype(a.dtype), np.where(b == 0, 0, b).astype(b.dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("use_kernels", [True, False], ids=["compiled", "numpy"])
-@pytest.mark.parametrize("options", [{}, {"pool_size": (3, 3), "strides": (3, 3)}, {"padding": "same"}], ids=str)
-def test_the_fused_pool_and_relu_give_the_two_ops_numbers_bit_for_bit(options, use_kernels):
-    """The op a plan replays a ReLU followed by a max pool as: relu(max pool(x)) forward, the ReLU's backward
-    then the pool's, NaN, infinities, negative maxima and -0.0 included, in x and in the gradient."""
+@pytest.mark.parametrize("options", [{}, {"pool_size": (3, 3), "strides": (3, 3)}, {"padding": "same"},
+                                     {"channels_first": True}, {"strides": (3, 3)}], ids=str)
+def test_the_fused_pool_and_relu_give_numpy_s_two_ops_numbers(options, use_kernels, dtype):
+    """The op a plan replays a ReLU followed by a max pool as, against NumPy's two ops: relu(max pool(x))
+    forward, the ReLU's backward then the pool's, NaN, infinities, negative maxima and a -0.0 maximum
+    included, in x and in the gradient; bit for bit against the pool then the ReLU, equal (NaN where NaN,
+    zeros of either sign) against the ReLU then the pool, as the eager step runs them."""
+    from scratchgrad.convolution import MaxPool2D
+
     if use_kernels and not compiled.enabled():
         pytest.skip("numba is not installed or kernels are off")
     rng = np.random.default_rng(1)
-    x = rng.integers(-3, 3, (3, 7, 8, 4)).astype(np.float32)  # ties, zeros and all-negative windows
+    x = rng.integers(-3, 3, (3, 7, 8, 4)).astype(dtype)  # ties, zeros and all-negative windows
     x[0, 0, 0, 0], x[1, 2, 2, 1], x[2, 4, 4, 2] = np.nan, np.inf, -np.inf
     x[0, 2:4, 2:4, 0] = x[1, 3:6, 3:6, 2] = -1
-    x[0, 2, 2, 0] = x[1, 3, 3, 2] = -0.0  # a window whose max is -0.0: the ReLU gives +0.0
-    gy = rng.standard_normal(pool_then_relu(x, None, False, True, **options)[0].shape).astype(np.float32)
-    gy[0, 1, 1, :2], gy[1, 0, 0, 0] = (np.inf, np.nan), -np.inf
-    for a, b in zip(pool_then_relu(x, gy, use_kernels, True, **options),
-                    pool_then_relu(x, gy, use_kernels, False, **options)):
-        assert_same_bits(a, b)
+    x[0, 2, 2, 0] = x[1, 3, 3, 2] = -0.0  # a window whose max is -0.0
+    if options.get("channels_first"):
+        x = x.transpose(0, 3, 1, 2)
+    with compiled.using(False):
+        gy = rng.standard_normal(MaxPool2D(**options).forward(x).shape).astype(dtype)
+    gy.reshape(-1)[:3] = np.inf, np.nan, -np.inf
+    (y, gx), (y_after, gx_after), (y_before, gx_before) = (fused_pool(x, gy, use_kernels, **options),
+                                                           two_ops(x, gy, False, **options),
+                                                           two_ops(x, gy, True, **options))
+    same_bits_but_zero_signs(y, y_after)
+    assert_same_bits(gx, gx_after)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(gx, gx_before)
+
+
+@needs_numba
+def test_the_fused_pool_s_loops_turn_a_negative_zero_maximum_into_plus_zero():
+    from scratchgrad.convolution import MaxPool2DReLU
+
+    x = np.full((1, 2, 2, 1), -1.0, np.float32)
+    x[0, 0, 0, 0] = -0.0
+    with compiled.using(True):
+        y = MaxPool2DReLU().forward(x)
+    assert y.shape == (1, 1, 1, 1) and y[0, 0, 0, 0] == 0 and not np.signbit(y[0, 0, 0, 0])
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ CASES = {
                               [normal(2, 3, 7, 7), normal(3, 3, 3, 4)], []),
     "max_pool": (lambda x: C.MaxPool2D()(x), [normal(2, 8, 8, 3)], []),
     "max_pool_overlapping_same": (lambda x: C.MaxPool2D((3, 3), (2, 2), "same")(x), [normal(2, 7, 7, 3)], []),
+    "max_pool_relu_fused": (lambda x: C.MaxPool2DReLU((2, 2), (2, 2), "same")(x), [normal(2, 7, 7, 3)], []),
     "average_pool_same": (lambda x: C.AvgPool2D((2, 2), (2, 2), "same")(x), [normal(2, 7, 7, 3)], []),
     "simple_rnn_loop": (lambda xw, h0, U: R.SimpleRNNLoop()(xw, h0, U),
                         [normal(4, 3, 5), normal(3, 5), normal(5, 5)], []),

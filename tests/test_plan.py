@@ -239,6 +239,29 @@ def test_a_relu_then_a_pool_is_replayed_as_one_fused_op_to_the_same_bits(dtype, 
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_each_relu_pool_pair_of_a_convnet_is_fused_and_trains_as_the_eager_step(data_format):
+    """Two pairs in one plan, the second pool with gaps between its windows (strides 2, size 1)."""
+    def train(eager):
+        sg.set_seed(4)
+        rng = np.random.default_rng(1)
+        shape = (9, 9, 2) if data_format == "channels_last" else (2, 9, 9)
+        x, y = rng.standard_normal((12, *shape)).astype("float32"), rng.integers(0, 3, 12)
+        model = Sequential([L.Input(shape=shape),
+                            L.Conv2D(3, 3, activation="relu", padding="same", data_format=data_format),
+                            L.MaxPooling2D(2, data_format=data_format),
+                            L.Conv2D(4, 2, activation="relu", data_format=data_format),
+                            L.MaxPooling2D(1, strides=2, data_format=data_format),
+                            L.Flatten(), L.Dense(3, activation="softmax")])
+        model.compile(optimizer=sg.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", run_eagerly=eager)
+        model.fit(x, y, epochs=3, batch_size=5, verbose=0)
+        return model
+    planned, eager = train(False), train(True)
+    assert op_order(planned) == ["MaxPool2DReLU", "MaxPool2DReLU"]
+    for a, b in zip(planned.get_weights(), eager.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_relu_with_another_user_keeps_its_place():
     planned, eager = train_conv(True, False, "float64"), train_conv(True, True, "float64")
     assert op_order(planned[0]) == ["ReLU", "MaxPool2D"]

@@ -260,6 +260,31 @@ def test_encoder_decoder_passes_states_by_keyword():
     np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("layer", [L.SimpleRNN, L.LSTM, L.GRU])
+def test_an_encoder_trains_through_the_decoder_s_initial_states_in_a_replayed_step(layer):
+    """The decoder's initial states need a gradient here (they are the encoder's states, its only way to the
+    loss), so its loop takes step 0's product for dh: the encoder trains, in the replayed plan exactly as in
+    the eager graph."""
+    def train(eager):
+        sg.set_seed(2)
+        encoder_in, decoder_in = sg.Input(shape=(5, 3)), sg.Input(shape=(4, 2))
+        encoder = layer(6, return_state=True)
+        _, *states = encoder(encoder_in)
+        decoded = layer(6, return_sequences=True)(decoder_in, initial_state=states)
+        model = Model([encoder_in, decoder_in], L.TimeDistributed(L.Dense(2))(decoded))
+        model.compile("adam", "mse", run_eagerly=eager)
+        rng = np.random.default_rng(0)
+        xs = [rng.normal(size=(8, 5, 3)).astype("float32"), rng.normal(size=(8, 4, 2)).astype("float32")]
+        initial = [w.copy() for w in encoder.get_weights()]
+        model.fit(xs, rng.normal(size=(8, 4, 2)).astype("float32"), batch_size=4, epochs=2, verbose=0)
+        assert all(not np.array_equal(a, b) for a, b in zip(initial, encoder.get_weights()))
+        return model
+    planned, eager = train(False), train(True)
+    assert planned._plans and not eager._plans
+    for a, b in zip(planned.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("make", [
     lambda: L.SimpleRNN(4, return_sequences=True, go_backwards=True, dropout=0.1),
     lambda: L.LSTM(4, recurrent_dropout=0.2, unit_forget_bias=False),

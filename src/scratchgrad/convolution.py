@@ -108,13 +108,18 @@ class Window:
         return self.crop(grad)
 
     def overlapping(self):
-        return any(s < k for s, k in zip(self.strides, self.size))
+        return overlapping(self.size, self.strides)
 
     def gradient_grid(self, padded_shape, dtype, xp):
         """The padded grid gradients are scattered onto: zeros, or left unfilled where windows side by side
         cover the whole grid (each pixel is then written exactly once)."""
         covered = all(s == k and o * s == n for s, k, o, n in zip(self.strides, self.size, self.out, padded_shape[1:3]))
         return (xp.empty if covered else xp.zeros)(padded_shape, dtype=dtype)
+
+
+def overlapping(size, strides):
+    """Whether windows of `size` moved by `strides` overlap (a pixel can then lie in several)."""
+    return any(s < k for s, k in zip(strides, size))
 
 
 def _to_last(x, channels_first):
@@ -241,6 +246,7 @@ class MaxPool2D(Pool2D):
     """
 
     fill = -np.inf
+    relu = False  # MaxPool2DReLU's loops apply a ReLU to the pooled map
 
     def pool(self, padded):
         self.winner = None
@@ -271,13 +277,12 @@ class MaxPool2D(Pool2D):
                            self.relu, self.output, grad)
         return self.window.crop(grad)
 
-    relu = False  # MaxPool2DReLU's loops apply a ReLU to the pooled map
-
     def compiled_pool(self, padded):
         n, c = padded.shape[0], padded.shape[3]
-        y = self.output = np.empty((n, *self.window.out, c), dtype=padded.dtype)
+        y = np.empty((n, *self.window.out, c), dtype=padded.dtype)
         self.winner = np.empty(y.shape, dtype=np.int8 if self.window.size[0] * self.window.size[1] <= 127 else np.int32)
         _max_pool_forward(padded, *self.window.size, *self.window.strides, self.relu, y, self.winner)
+        self.output = y if self.relu else self.winner  # the backward reads y for the ReLU's mask only
         return y
 
 
@@ -290,7 +295,7 @@ class MaxPool2DReLU(MaxPool2D):
     relu = True
 
     def __init__(self, pool_size=(2, 2), strides=(2, 2), padding="valid", channels_first=False):
-        if any(s < k for s, k in zip(strides, pool_size)):
+        if overlapping(pool_size, strides):
             raise ValueError(f"MaxPool2DReLU takes non-overlapping windows only: pool_size {pool_size} with "
                              f"strides {strides} overlap")
         super().__init__(pool_size, strides, padding, channels_first)
@@ -453,9 +458,9 @@ def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, relu, y, grad):
     zeros and NaN alike). Overlapping windows add offset by offset, as col2im adds the parts, so that each
     pixel's sum runs in the same order. Without overlaps each pixel is written once, whatever the order: the
     loop then runs along the grid's rows: one sequential stream of writes instead of a strided pass per
-    offset, which is faster where the grid outgrows the caches (`benchmarks/kernels.py` times it). There,
-    with `relu` (MaxPool2DReLU's), each row of gy first becomes the ReLU's gradient, gy·(y > 0), y being
-    the forward's output."""
+    offset, which is faster where the grid outgrows the caches. There, with `relu` (MaxPool2DReLU's, whose
+    windows never overlap), each row of gy first becomes the ReLU's gradient, gy·(y > 0), y being the
+    forward's output."""
     n, oh, ow, c = gy.shape
     one, zero = gy.dtype.type(1), gy.dtype.type(0)
     if overlapping:
@@ -469,13 +474,15 @@ def _max_pool_backward(gy, winner, kh, kw, sh, sw, overlapping, relu, y, grad):
                                 grad[b, i * sh + di, j * sw + dj, ch] += \
                                     gy[b, i, j, ch] * (one if winner[b, i, j, ch] == k else zero)  # as gy·hit
         return
-    row = np.empty((ow, c), gy.dtype)
+    masked = np.empty((ow, c), gy.dtype)
     for b in range(n):
         for i in range(oh):
-            for j in range(ow):
-                for ch in range(c):  # as the ReLU's gy·mask: a NaN or infinite gy gives NaN
-                    g = gy[b, i, j, ch]
-                    row[j, ch] = g * (one if y[b, i, j, ch] > zero else zero) if relu else g
+            row = gy[b, i]
+            if relu:
+                for j in range(ow):
+                    for ch in range(c):  # as the ReLU's gy·mask: a NaN or infinite gy gives NaN
+                        masked[j, ch] = gy[b, i, j, ch] * (one if y[b, i, j, ch] > zero else zero)
+                row = masked
             for di in range(kh):
                 for j in range(ow):
                     for dj in range(kw):

@@ -15,7 +15,7 @@ exact: a ReLU followed by a max pool of non-overlapping windows replays as one f
 the ReLU (`_fuse_relu_pool`).
 """
 from .backend import array_module
-from .convolution import MaxPool2D, MaxPool2DReLU
+from .convolution import MaxPool2D, MaxPool2DReLU, overlapping
 from .functional import ReLU
 
 
@@ -95,7 +95,7 @@ class StepPlan:
             if type(relu) is not ReLU or len(after) != 1 or out in self.output_slots:
                 continue
             pool = self.steps[after[0]][0]
-            if type(pool) is MaxPool2D and all(s >= k for s, k in zip(pool.strides, pool.pool_size)):
+            if type(pool) is MaxPool2D and not overlapping(pool.pool_size, pool.strides):
                 fused[after[0]] = i
         for position, i in fused.items():
             pool, (_, ins, _, needs), pooled = self.steps[position][0], self.steps[i], self.steps[position][2]

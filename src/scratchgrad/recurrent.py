@@ -52,8 +52,9 @@ class _Recurrence(Function):
 
     def _initial_wanted(self):
         """Whether the initial states take a gradient. Keras's zero states do not, and then a loop's
-        backward stops after step 0's cell: its product for dh would reach only h_0."""
-        return any(self.needs_grad[1:1 + self.states])
+        backward stops after step 0's cell: its product for dh would reach only h_0. Unknown (a loop
+        called outside a graph or plan, needs_grad unset): they do."""
+        return not self.needs_grad or any(self.needs_grad[1:1 + self.states])
 
     def _start(self, h0, mask):
         self.mask, self.drop = mask, None
