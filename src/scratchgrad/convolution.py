@@ -273,8 +273,9 @@ class MaxPool2D(Pool2D):
         if self.winner is None:
             return super().scatter(gy)
         grad = self.window.gradient_grid(self.padded_shape, gy.dtype, np)
+        y = gy if self.output is None else self.output  # only the ReLU's mask reads it
         _max_pool_backward(gy, self.winner, *self.window.size, *self.window.strides, self.window.overlapping(),
-                           self.relu, self.output, grad)
+                           self.relu, y, grad)
         return self.window.crop(grad)
 
     def compiled_pool(self, padded):
@@ -282,7 +283,7 @@ class MaxPool2D(Pool2D):
         y = np.empty((n, *self.window.out, c), dtype=padded.dtype)
         self.winner = np.empty(y.shape, dtype=np.int8 if self.window.size[0] * self.window.size[1] <= 127 else np.int32)
         _max_pool_forward(padded, *self.window.size, *self.window.strides, self.relu, y, self.winner)
-        self.output = y if self.relu else self.winner  # the backward reads y for the ReLU's mask only
+        self.output = y if self.relu else None  # the backward's ReLU mask reads it
         return y
 
 

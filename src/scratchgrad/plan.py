@@ -98,9 +98,10 @@ class StepPlan:
             if type(pool) is MaxPool2D and not overlapping(pool.pool_size, pool.strides):
                 fused[after[0]] = i
         for position, i in fused.items():
-            pool, (_, ins, _, needs), pooled = self.steps[position][0], self.steps[i], self.steps[position][2]
+            pool, _, pooled, _ = self.steps[position]
+            _, ins, _, needs = self.steps[i]
             op = MaxPool2DReLU(pool.pool_size, pool.strides, pool.padding, pool.channels_first)
-            self.steps[i] = op, ins, pooled, needs  # takes the ReLU's input and the pool's output
+            self.steps[i] = op, ins, pooled, needs  # the ReLU's input, the pool's output
         self.steps = [step for position, step in enumerate(self.steps) if position not in fused]
         self._order_backward()
 
