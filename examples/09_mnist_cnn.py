@@ -9,7 +9,7 @@ Test accuracy after 3 epochs with the defaults below (standardized inputs, Adam 
 digit can differ on another machine (BLAS) or version, e.g. 99.01 % for seed 0 where the settings were chosen.
 Cosine-decayed from Keras's default rate instead, `main(learning_rate=0.001)`, it ends at 98.53 % (seed 0).
 The settings were picked on the test set itself, so read the result as "at the 99 % mark", not as a
-margin above it. Training took 41 to 43 s on this 2-core VM (minutes when it is busy).
+margin above it. Training took 34 and 37 s in two runs on this 2-core VM with numba (minutes when it is busy).
 
     SCRATCHGRAD_DATA=/path/to/datasets python examples/09_mnist_cnn.py
 """
