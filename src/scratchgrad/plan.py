@@ -101,6 +101,7 @@ class StepPlan:
             pool, _, pooled, _ = self.steps[position]
             _, ins, _, needs = self.steps[i]
             op = MaxPool2DReLU(pool.pool_size, pool.strides, pool.padding, pool.channels_first)
+            op.needs_grad = needs  # as __init__ sets it for the recorded ops
             self.steps[i] = op, ins, pooled, needs  # the ReLU's input, the pool's output
         self.steps = [step for position, step in enumerate(self.steps) if position not in fused]
         self._order_backward()
