@@ -50,13 +50,18 @@ PEER_PARTS = {1, 2, 6, 7, 8}  # the others compare against hand-written NumPy or
 REFERENCE_HEAD = ("workload", "scratchgrad", "reference", "ratio", "target")
 
 
-def median_runs(runners, repeats):
+IDLE = 0.5  # seconds before each run: OpenBLAS's threads spin about 0.1 s after a product (benchmarks/phases.py)
+
+
+def median_runs(runners, repeats, idle=IDLE):
     """Run `runners` (name → function returning (seconds, extra); None skips one) in turn, `repeats` rounds,
-    so that a slow phase of the machine hits each alike. Returns name → (median seconds, last round's extra)."""
+    so that a slow phase of the machine hits each alike, each after `idle` seconds so that it does not share
+    the cores with the threads of the run before. Returns name → (median seconds, last round's extra)."""
     runners = {name: run for name, run in runners.items() if run}
     times, extras = {name: [] for name in runners}, {}
     for _ in range(repeats):
         for name, run in runners.items():
+            time.sleep(idle)
             t, extras[name] = run()
             times[name].append(t)
     return {name: (statistics.median(ts), extras[name]) for name, ts in times.items()}
@@ -141,7 +146,7 @@ def part_mnist(data, args):
 
     results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
                            "PyTorch": run_torch if args.torch else None, "JAX": run_jax if args.jax else None,
-                           "Keras": keras_runner(args, "mlp", x, y, xt, yt, epochs)}, args.repeats)
+                           "Keras": keras_runner(args, "mlp", x, y, xt, yt, epochs)}, args.repeats, args.idle)
     cell = lambda t, acc: f"{t:.2f} s, acc {acc:.4f}"  # noqa: E731
     numpy_rows = numpy_only_rows(results, cell)
     rate = gflops(w.mlp_flops(MLP) * len(x) * epochs, results["scratchgrad"][0], args.peak)
@@ -165,7 +170,7 @@ def part_iris(args):
         return w.torch_train(w.torch_mlp([4, 30, 16, 3], "relu"), "adam", x_train, y_train, 1, epochs), None
 
     results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
-                           "PyTorch": run_torch if args.torch else None}, args.repeats)
+                           "PyTorch": run_torch if args.torch else None}, args.repeats, args.idle)
     cell = lambda t, _: f"{t / steps * 1e6:.0f} µs/step"  # noqa: E731
     numpy_rows = numpy_only_rows(results, cell, speedup)
     return [peer_row(f"2. Iris 4-30-16-3, adam, batch 1 ({steps} steps)", results, cell, "≥ 8× faster than PyTorch",
@@ -219,7 +224,7 @@ def part_overhead(data, args):
 
         return w.timed(loop)[0], None
 
-    results = median_runs({"scratchgrad": run_sg, "NumPy": run_numpy}, args.repeats)
+    results = median_runs({"scratchgrad": run_sg, "NumPy": run_numpy}, args.repeats, args.idle)
     (t_sg, model), (t_np, _) = results["scratchgrad"], results["NumPy"]
     rows = [("3. One step 784-50-10 sigmoid, SGD, batch 100", f"{t_sg / steps * 1e3:.2f} ms",
              f"{t_np / steps * 1e3:.2f} ms (NumPy by hand)", f"{t_sg / t_np:.2f}×", "≤ 1.2×")]
@@ -335,7 +340,8 @@ def part_cnn(data, args):
     results = median_runs({"scratchgrad": run_sg, "NumPy only": numpy_only(run_sg),
                            "PyTorch": run_torch if args.torch else None,
                            "Keras": keras_runner(args, "cnn", x[:n], y[:n], xt, yt, 1),
-                           "native": (lambda: run_torch(onednn=False)) if args.torch else None}, args.repeats)
+                           "native": (lambda: run_torch(onednn=False)) if args.torch else None},
+                          args.repeats, args.idle)
     native = {"PyTorch": results.pop("native")} if args.torch else {}
     scale = len(x) / n
     seconds = lambda t, _: f"{t * scale:.1f} s"  # noqa: E731
@@ -372,7 +378,8 @@ def part_lstm(data, args):
             return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
 
     results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
-                           "op by op": (lambda: run_torch(fused=False)) if args.torch else None}, args.repeats)
+                           "op by op": (lambda: run_torch(fused=False)) if args.torch else None},
+                          args.repeats, args.idle)
     op_by_op = {"PyTorch": results.pop("op by op")} if args.torch else {}
     scale = len(x) / n
     rate = gflops(w.lstm_flops(128) * n, results["scratchgrad"][0], args.peak)
@@ -481,6 +488,7 @@ def main(argv=None):
     if args.child:
         return child(args.child, args.quick)
     args.repeats = args.repeats or (1 if args.quick else 3)
+    args.idle = 0 if args.quick else IDLE
     args.torch = args.torch and w.installed("torch")
     args.jax = args.jax and w.installed("jax")
     args.keras = w.keras_backend() if args.keras else None

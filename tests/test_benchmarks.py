@@ -76,7 +76,7 @@ def test_median_runs_alternates_and_takes_medians():
         return run_once
 
     results = run.median_runs({"scratchgrad": runner("sg", [3, 1, 2]), "PyTorch": None,
-                               "JAX": runner("jax", [5, 4, 9])}, 3)
+                               "JAX": runner("jax", [5, 4, 9])}, 3, idle=0)
     assert calls == ["sg", "jax"] * 3
     assert results == {"scratchgrad": (2, "sg"), "JAX": (5, "jax")}
     assert run.ratio_to_fastest(dict(results, PyTorch=(4, None))) == "0.50× PyTorch"
@@ -113,3 +113,15 @@ def test_kernel_benchmark_runs_quick():
     assert [row[0].split(",")[0] for row in rows[:3]] == ["Adam apply", "RMSprop apply", "Adam apply"]
     assert all(re.fullmatch(r"\d+\.\d+ (µs|ms)", cell) for row in rows[:-1] for cell in row[1:3])
     assert re.fullmatch(r"\d\.\d\d s / \d\.\d\d s", rows[-1][2])
+
+
+def test_phases_runs_quick(capsys):
+    pytest.importorskip("threadpoolctl")
+    spec = importlib.util.spec_from_file_location("benchmarks_phases", BENCHMARKS / "phases.py")
+    phases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(phases)
+    series = phases.main(["--seconds", "0"])
+    out = capsys.readouterr().out
+    assert re.search(r"NumPy \(OpenBLAS, \d threads\): \d+ ms", out)
+    assert len(series) == 1 and all(rate > 0 for rate in series[0].values())
+    assert re.search(r"\d of 1 intervals slow", out) and "| NumPy large, 2 threads | " in out
