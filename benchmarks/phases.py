@@ -1,7 +1,7 @@
 """Why timings swing on a small shared machine: the BLAS threads' spinning, and the machine's speed phases.
 
     python benchmarks/phases.py                # about a minute
-    python benchmarks/phases.py --seconds 20
+    python benchmarks/phases.py --lstm --seconds 120   # and part 7's LSTM step in each framework
 
 First, how long each library's worker threads keep a core busy after its last matrix product: the CPU
 time the process uses during one second of idle right after a burst of products (OpenBLAS's, for NumPy,
@@ -12,11 +12,16 @@ Then a time series, one line per interval: GFLOP/s of the LSTM's per-step produc
 in float32, by NumPy with its two threads and with one (and by PyTorch with two, where installed), and of
 a product 28 times larger, (3584×157)·(157×512), by NumPy with two threads. An interval counts as slow
 where the second thread added less than a fifth to the small product; the summary gives the share of
-slow intervals and each rate's median in fast and in slow ones.
+slow intervals and each figure's median in fast and in slow ones. With --lstm each interval also times
+ten training steps of run.py's part 7 (LSTM(128) on 28 rows of 28, batch 128, adam) in scratchgrad and
+in PyTorch: how each framework's step fares in each kind of phase.
 """
 import argparse
+import importlib.util
+import os
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -70,58 +75,93 @@ def torch_product(shape):
     return lambda: torch.matmul(a, b, out=out)
 
 
-def interval(products):
-    """One measurement of each product, `SETTLE` seconds apart: name -> GFLOP/s. A product named with
-    "1 thread" runs with NumPy's BLAS limited to one thread."""
-    rates = {}
-    for name, (product, shape) in products.items():
+def product_rate(product, shape, threads=None):
+    """A measure: `product`'s GFLOP/s, with NumPy's BLAS limited to `threads` if given."""
+    def measure():
+        with threadpool_limits(threads, user_api="blas"):
+            return rate(product, shape)
+    return measure
+
+
+def lstm_step_ms(train_block, steps):
+    """A measure: milliseconds per training step of `train_block()`, which trains `steps` steps."""
+    def measure():
+        start = time.perf_counter()
+        train_block()
+        return (time.perf_counter() - start) / steps * 1e3
+    return measure
+
+
+def lstm_measures(has_torch, steps=10):
+    """Part 7's LSTM trained `steps` steps of batch 128 on random rows (its speed does not depend on the
+    values), by scratchgrad and by PyTorch."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import workloads as w
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((steps * 128, 28, 28), dtype=np.float32), rng.integers(0, 10, steps * 128)
+    model = w.sg_lstm(128)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    measures = {"scratchgrad LSTM step (ms)":
+                lambda: model.fit(x, y, batch_size=128, epochs=1, verbose=0)}
+    if has_torch:
+        net = w.torch_lstm(128)
+        measures["PyTorch LSTM step (ms)"] = lambda: w.torch_train(net, "adam", x, y, 128, 1)
+    for train in measures.values():
+        train()  # the first step records scratchgrad's plan
+    return {name: lstm_step_ms(train, steps) for name, train in measures.items()}
+
+
+def interval(measures):
+    """One reading of each measure, `SETTLE` seconds apart: name -> value."""
+    values = {}
+    for name, measure in measures.items():
         time.sleep(SETTLE)
-        with threadpool_limits(1 if "1 thread" in name else None, user_api="blas"):
-            rates[name] = rate(product, shape)
-    return rates
+        values[name] = measure()
+    return values
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60, help="length of the time series (default 60)")
+    parser.add_argument("--lstm", action="store_true",
+                        help="each interval also times ten training steps of part 7's LSTM in each framework")
     args = parser.parse_args(argv)
-    try:
-        import torch  # noqa: F401
-        has_torch = True
-    except ImportError:
-        has_torch = False
-
+    has_torch = importlib.util.find_spec("torch") is not None
     small = numpy_product(SMALL)
     print("CPU time used in one idle second after 200 products (128×157)·(157×512):")
     print(f"  NumPy (OpenBLAS, {threadpool_info()}): {spin_after(small) * 1e3:.0f} ms")
     if has_torch:
         print(f"  PyTorch: {spin_after(torch_product(SMALL)) * 1e3:.0f} ms")
 
-    products = {"NumPy, 2 threads": (small, SMALL), "NumPy, 1 thread": (small, SMALL)}
+    measures = {"NumPy, 2 threads (GFLOP/s)": product_rate(small, SMALL),
+                "NumPy, 1 thread (GFLOP/s)": product_rate(small, SMALL, threads=1)}
     if has_torch:
-        products["PyTorch, 2 threads"] = (torch_product(SMALL), SMALL)
-    products["NumPy large, 2 threads"] = (numpy_product(LARGE), LARGE)
-    names = list(products)
-    print("\nGFLOP/s, one line per interval (small product unless named large):")
+        measures["PyTorch, 2 threads (GFLOP/s)"] = product_rate(torch_product(SMALL), SMALL)
+    measures["NumPy large, 2 threads (GFLOP/s)"] = product_rate(numpy_product(LARGE), LARGE)
+    if args.lstm:
+        measures.update(lstm_measures(has_torch))
+    names = list(measures)
+    print("\nOne line per interval (the small product unless named large):")
     print("  t (s) | " + " | ".join(names))
     series, start = [], time.perf_counter()
     while not series or time.perf_counter() - start < args.seconds:  # one interval at least
-        rates = interval(products)
-        series.append(rates)
-        print(f"  {time.perf_counter() - start:5.1f} | " + " | ".join(f"{rates[n]:.0f}" for n in names), flush=True)
+        values = interval(measures)
+        series.append(values)
+        print(f"  {time.perf_counter() - start:5.1f} | " + " | ".join(f"{values[n]:.0f}" for n in names), flush=True)
     summarize(series, names)
     return series
 
 
 def summarize(series, names):
-    slow = [r["NumPy, 2 threads"] < 1.2 * r["NumPy, 1 thread"] for r in series]
+    slow = [v["NumPy, 2 threads (GFLOP/s)"] < 1.2 * v["NumPy, 1 thread (GFLOP/s)"] for v in series]
     print(f"\n{sum(slow)} of {len(series)} intervals slow (the second thread added under a fifth to the small product)")
-    print("| rate (GFLOP/s), median | fast intervals | slow intervals |\n|---|---|---|")
+    print("| median | fast intervals | slow intervals |\n|---|---|---|")
     for name in names:
         cells = []
         for want in (False, True):
-            values = [r[name] for r, s in zip(series, slow) if s == want]
-            cells.append(f"{statistics.median(values):.0f}" if values else "-")
+            values = [v[name] for v, s in zip(series, slow) if s == want]
+            cells.append(f"{statistics.median(values):.{1 if 'ms' in name else 0}f}" if values else "-")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

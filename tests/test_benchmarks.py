@@ -120,8 +120,9 @@ def test_phases_runs_quick(capsys):
     spec = importlib.util.spec_from_file_location("benchmarks_phases", BENCHMARKS / "phases.py")
     phases = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(phases)
-    series = phases.main(["--seconds", "0"])
+    series = phases.main(["--seconds", "0", "--lstm"])
     out = capsys.readouterr().out
     assert re.search(r"NumPy \(OpenBLAS, \d threads\): \d+ ms", out)
-    assert len(series) == 1 and all(rate > 0 for rate in series[0].values())
-    assert re.search(r"\d of 1 intervals slow", out) and "| NumPy large, 2 threads | " in out
+    assert len(series) == 1 and all(value > 0 for value in series[0].values())
+    assert "scratchgrad LSTM step (ms)" in series[0] and re.search(r"\d of 1 intervals slow", out)
+    assert re.search(r"\| scratchgrad LSTM step \(ms\) \| (\d+\.\d|-) \| (\d+\.\d|-) \|", out)
