@@ -53,7 +53,7 @@ REFERENCE_HEAD = ("workload", "scratchgrad", "reference", "ratio", "target")
 IDLE = 0.5  # seconds before each run: OpenBLAS's threads spin about 0.1 s after a product (benchmarks/phases.py)
 
 
-def median_runs(runners, repeats, idle=IDLE):
+def median_runs(runners, repeats, idle):
     """Run `runners` (name → function returning (seconds, extra); None skips one) in turn, `repeats` rounds,
     so that a slow phase of the machine hits each alike, each after `idle` seconds so that it does not share
     the cores with the threads of the run before. Returns name → (median seconds, last round's extra)."""
