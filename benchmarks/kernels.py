@@ -6,7 +6,9 @@
 Each row times one operation both ways, alternating, median of the rounds. The last rows are why some
 things are not compiled (see scratchgrad/compiled.py) and what the first use of a kernel costs. A second
 table times the two NumPy ways of a convolution's kernel gradient that convolution._weight_gradient
-chooses between, on the benchmark CNN's two layers. A third times the LSTM loop with its work arrays kept
+chooses between, on the benchmark CNN's two layers. A third times the compiled Adam update over MLPs of
+several sizes run once per weight and once over the whole pack (optimizers.base.SMALL_PACK chooses). A fourth
+times the LSTM loop with its work arrays kept
 from call to call (Function.scratch) and made anew, with the page faults each way costs.
 """
 import argparse
@@ -24,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import workloads as w  # noqa: E402
 from scratchgrad import compiled, convolution, optimizers  # noqa: E402
+from scratchgrad.optimizers import base  # noqa: E402
 
 
 def per_call(fn, calls):
@@ -253,6 +256,9 @@ def main(argv=None):
     print("\n| kernel gradient, batch 128 | one product | one per sample, summed | chosen |\n|---|---|---|---|")
     for row in weight_gradient_ways(calls(20), rounds):
         print("| " + " | ".join(row) + " |")
+    print("\n| compiled Adam apply | one call per weight | one over the pack, then added | chosen |\n|---|---|---|---|")
+    for row in pack_ways(calls(20000), rounds):
+        print("| " + " | ".join(row) + " |")
     print("\n| LSTM loop forward + backward, part 7's shapes: work arrays | time a call | page faults a call |\n"
           "|---|---|---|")
     for row in scratch_ways(calls(30), rounds):
@@ -277,6 +283,25 @@ def weight_gradient_ways(calls, rounds):
                 spent.append(per_call(way, calls))
         chosen = "one per sample" if width * filters <= convolution.SMALL_GRADIENT else "one product"
         rows.append((label, *(micro(statistics.median(spent)) for spent in times), chosen))
+    return rows
+
+
+def pack_ways(calls, rounds):
+    """Adam's compiled apply over the weights of MLPs around optimizers.base.SMALL_PACK, each way."""
+    rows, chosen = [], base.SMALL_PACK
+    for sizes in ([4, 30, 16, 3], [16, 128, 64, 10], [32, 128, 64, 10], [64, 256, 64, 10], [128, 256, 128, 10]):
+        apply = optimizer_apply("adam", sizes)
+        size = sum(p.data.size for p in mlp_weights(sizes))
+        times = [[], []]
+        for _ in range(rounds):
+            for small, spent in zip((0, size + 1), times):
+                base.SMALL_PACK = small
+                apply()
+                spent.append(per_call(apply, calls))
+        base.SMALL_PACK = chosen
+        way = "over the pack" if size < chosen else "per weight"
+        rows.append((f"MLP {'-'.join(map(str, sizes))} ({size:,} weights)",
+                     *(micro(statistics.median(spent)) for spent in times), way))
     return rows
 
 

@@ -25,6 +25,13 @@ def assert_same_bits(a, b):
     np.testing.assert_array_equal(np.ascontiguousarray(a).view(unsigned), np.ascontiguousarray(b).view(unsigned))
 
 
+@pytest.fixture(params=["per weight", "over the pack"])
+def way(request, monkeypatch):
+    """Run an optimizer's kernel on each weight, or once over the flat scratch (optimizers.base.SMALL_PACK)."""
+    monkeypatch.setattr(optimizers.base, "SMALL_PACK", 0 if request.param == "per weight" else 1 << 30)
+    return request.param
+
+
 @pytest.fixture
 def kernels_on():
     with compiled.using(True):
@@ -49,7 +56,7 @@ def train(name, options, dtype, use_kernels, fortran_kernel=False):
 @needs_numba
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name,options", KERNEL_CONFIGS, ids=lambda v: str(v))
-def test_kernel_gives_the_numpy_code_s_numbers_bit_for_bit(name, options, dtype):
+def test_kernel_gives_the_numpy_code_s_numbers_bit_for_bit(name, options, dtype, way):
     for a, b in zip(train(name, options, dtype, True), train(name, options, dtype, False)):
         assert a.dtype == np.dtype(dtype)
         assert_same_bits(a, b)
@@ -64,19 +71,21 @@ def kernel_of(name):
 
 @needs_numba
 @pytest.mark.parametrize("name,options", KERNEL_CONFIGS, ids=lambda v: str(v))
-def test_the_kernel_is_what_runs(name, options, kernels_on, monkeypatch):
+def test_the_kernel_is_what_runs(name, options, kernels_on, monkeypatch, way):
     calls = []
     module, attribute = kernel_of(name)
     kernel = getattr(module, attribute)
     monkeypatch.setattr(module, attribute, lambda *a: calls.append(1) or kernel(*a))
     train(name, options, "float32", True)
-    assert len(calls) == 4 * 3 * 5  # each of the 4 weights at each of 5 steps (40 samples, batch 8) of 3 epochs
+    per_step = 4 if way == "per weight" else 1  # each of the 4 weights, or the pack once
+    assert len(calls) == per_step * 3 * 5  # at each of 5 steps (40 samples, batch 8) of 3 epochs
 
 
 @needs_numba
-def test_a_weight_that_is_not_contiguous_takes_the_numpy_code(kernels_on, monkeypatch):
-    module, attribute = kernel_of("Adam")
-    monkeypatch.setattr(module, attribute, lambda *a: pytest.fail("the kernel ran on a weight it cannot cover"))
+def test_a_weight_that_is_not_contiguous_gets_the_numpy_code_s_numbers(kernels_on, monkeypatch, way):
+    if way == "per weight":  # the kernel would run on a 1-D copy of the weight: the NumPy code runs instead
+        module, attribute = kernel_of("Adam")
+        monkeypatch.setattr(module, attribute, lambda *a: pytest.fail("the kernel ran on a weight it cannot cover"))
     trained = train("Adam", {}, "float32", True, fortran_kernel=True)
     for a, b in zip(trained, train("Adam", {}, "float32", False, fortran_kernel=True)):
         assert_same_bits(a, b)
@@ -263,7 +272,7 @@ def test_a_subclass_s_own_update_rule_runs_not_the_kernel(kernels_on, optimizer_
 
 
 @needs_numba
-def test_a_weight_that_no_longer_fits_its_buffer_is_refused_not_overrun(kernels_on):
+def test_a_weight_that_no_longer_fits_its_buffer_is_refused_not_overrun(kernels_on, way):
     w = sg.Tensor(np.ones(10, np.float32), requires_grad=True)
     opt = optimizers.Adam()
     opt.apply_gradients([(np.ones(10, np.float32), w)])
@@ -292,13 +301,13 @@ def refill_from_a_new_owner(w):
 
 
 @needs_numba
-def test_a_weight_replaced_by_a_view_is_updated_not_the_old_one():
+def test_a_weight_replaced_by_a_view_is_updated_not_the_old_one(way):
     assert_same_bits(adam_steps_on_replaced_weights(True, refill_from_a_new_owner),
                      adam_steps_on_replaced_weights(False, refill_from_a_new_owner))
 
 
 @needs_numba
-def test_a_weight_made_read_only_is_refused_with_kernels_too():
+def test_a_weight_made_read_only_is_refused_with_kernels_too(way):
     def freeze(w):
         w.data.flags.writeable = False
 
@@ -450,3 +459,16 @@ def test_an_lstm_of_mixed_dtypes_compiles_to_the_numpy_code_s_bits(state_dtype, 
     assert results[0][0].dtype == np.dtype(out_dtype)
     for a, b in zip(*results):
         assert_same_bits(a, b)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["Adam", "RMSprop"])
+def test_signed_zeros_come_out_as_the_numpy_code_s(name, way):
+    def step(use_kernels):
+        with compiled.using(use_kernels):
+            w = sg.Tensor(np.array([-0.0, 0.0, -0.0, 1.0], np.float32), requires_grad=True)
+            optimizers.CLASSES[name]().apply_gradients([(np.array([0.0, -0.0, -0.0, 1.0], np.float32), w)])
+            return w.data
+
+    assert_same_bits(step(True), step(False))
+    assert np.signbit(step(True)[0])  # -0.0 less a zero step stays -0.0

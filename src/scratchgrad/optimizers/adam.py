@@ -47,14 +47,9 @@ class Adam(Optimizer):
     def compiled_update(self, w, g, slots, lr):
         if self.amsgrad or type(self).update is not Adam.update:  # a subclass's own rule runs
             return False
-        parts = w.flat_parts(g, slots["momentum"], slots["velocity"])
-        if parts is None:
-            return False
         f = w.dtype.type
-        constants = f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon), self._step_size(lr, f)
-        for part in parts:
-            _adam_step(*part, *constants)
-        return True
+        return w.run_kernel(_adam_step, (g, slots["momentum"], slots["velocity"]),
+                            f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon), self._step_size(lr, f))
 
     def _step_size(self, lr, f):
         t = self.iterations + 1

@@ -20,7 +20,8 @@ same buffers (`fused=False`, the readable single-tensor path; tests check both g
 The weights themselves are never moved: the fused rule's final `w -= step` updates each weight array
 in place from its slice of the step, so an array taken from `layer.kernel.data` stays the live weight.
 Where numba is installed, Adam's and RMSprop's fused path is one compiled loop (`compiled_update`, the
-same operations in the same order; tests check it equals `update`).
+same operations in the same order; tests check it equals `update`), run on each weight, or for a small
+network once over the whole pack (`_Scattered.run_kernel`).
 """
 import math
 
@@ -32,6 +33,7 @@ from ..tensor import Tensor
 from . import schedules
 from .schedules import LearningRateSchedule
 
+SMALL_PACK = 16384  # elements: see _Scattered.run_kernel (benchmarks/kernels.py times both ways)
 OPTIMIZERS = {}  # name compile() takes -> class
 CLASSES = {}  # class name -> class (configs name optimizers by class)
 
@@ -352,7 +354,7 @@ class _Pack:
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
         self.params, self._views, self._recognized = list(params), {}, None
-        self.flat_parts = (), (), None  # (weights, flat buffers, their parts): _Scattered.flat_parts' cache
+        self.flat_parts = (), (), None  # (weights, flat buffers, their parts): _Scattered._flat_parts' cache
         self.shapes = [p.shape for p in params]
         self.offsets = _offsets(self.shapes)
         size = self.offsets[-1]
@@ -413,12 +415,32 @@ class _Scattered:
             w *= factor
         return self
 
-    def flat_parts(self, *flats):
-        """Each weight as a 1-D view, with its slice of each flat buffer in `flats`: what a compiled loop
-        that writes the weights themselves takes. None if a weight is not contiguous (its 1-D view would be
-        a copy, and the loop's writes lost), is read-only, or is not its parameter's shape (a loop without
-        bounds checks must never see it; NumPy raises there). Kept while the weights and buffers are the
-        same objects."""
+    def run_kernel(self, kernel, flats, *constants):
+        """Run `kernel(w, *parts, *constants)`, a compiled loop that updates a 1-D weight `w` in place from
+        its parts of the flat buffers `flats` (`w[i] -= step`). A large pack runs it on each weight; a small
+        one (under SMALL_PACK elements) once over the flat scratch set to -0.0, then adds the scratch to each
+        weight: w + (-0.0 - step) is w - step bit for bit, signed zeros included, in one call instead of one
+        per weight, which for a small network costs more than the extra pass. Returns False where the loop
+        cannot run."""
+        if self.pack.offsets[-1] < SMALL_PACK:
+            scratch = self.pack.flat_slots["scratch"]
+            scratch[...] = -0.0
+            kernel(scratch, *flats, *constants)
+            for w, slots in zip(self.arrays, self.pack.slot_views):
+                w += slots["scratch"]
+            return True
+        parts = self._flat_parts(flats)
+        if parts is None:
+            return False
+        for part in parts:
+            kernel(*part, *constants)
+        return True
+
+    def _flat_parts(self, flats):
+        """Each weight as a 1-D view, with its slice of each flat buffer in `flats`. None if a weight is not
+        contiguous (its 1-D view would be a copy, and the loop's writes lost), is read-only, or is not its
+        parameter's shape (a loop without bounds checks must never see it; NumPy raises there). Kept while
+        the weights and buffers are the same objects."""
         arrays, cached_flats, parts = self.pack.flat_parts
         if not (_same(arrays, self.arrays) and _same(cached_flats, flats)):
             parts = None

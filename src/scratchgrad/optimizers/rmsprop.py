@@ -46,13 +46,8 @@ class RMSprop(Optimizer):
     def compiled_update(self, w, g, slots, lr):
         if self.centered or self.momentum or type(self).update is not RMSprop.update:
             return False
-        parts = w.flat_parts(g, slots["velocity"])
-        if parts is None:
-            return False
         f = w.dtype.type
-        for part in parts:
-            _rmsprop_step(*part, f(1 - self.rho), f(self.epsilon), lr)
-        return True
+        return w.run_kernel(_rmsprop_step, (g, slots["velocity"]), f(1 - self.rho), f(self.epsilon), lr)
 
     def _hyperparameters(self):
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
