@@ -32,6 +32,8 @@ def test_benchmarks_run_quick(capsys):
     assert ("compiled kernels by numba" in out.splitlines()[0]) == compiled.enabled()
     numpy_only = [row[0][:5] for row in peer_rows if "NumPy alone" in row[0]]
     assert len(numpy_only) == 3 * compiled.enabled()  # parts 1, 2 and 6 again with the kernels off
+    hand = [row for row in peer_rows if "written by hand" in row[0]]
+    assert len(hand) == 1 and re.fullmatch(r"\d+ µs/step", hand[0][1])  # part 2's NumPy floor
     numbered = lambda rows: [row[0][:2] for row in rows if row[0][0].isdigit()]  # noqa: E731
     assert numbered(peer_rows) == ["1.", "2.", "6.", "7.", "8."] and numbered(reference_rows) == ["3.", "5."]
     assert all(len(row) == 7 for row in peer_rows) and all(len(row) == 5 for row in reference_rows)
@@ -50,6 +52,25 @@ def test_benchmarks_run_quick(capsys):
     assert [row[0][:30] for row in seeds] == ["8. Accuracy over seeds 0–1: MN", "   the same seeds: part 6's CN"]
     assert all(re.fullmatch(r"acc (\d\.\d{4}) ± \d\.\d{4} \((\d\.\d{4})–(\d\.\d{4})\)", row[1]) for row in seeds)
     assert "Part 7 profile" in out and "recurrent.py" in out  # --profile: where the LSTM epoch's time goes
+
+
+def test_the_hand_written_iris_training_is_fit_s():
+    """Part 2's NumPy floor trains as scratchgrad's fit does: the same weights after the same steps."""
+    import scratchgrad as sg
+    from scratchgrad.layers import Dense, Input
+    from scratchgrad.models import Sequential
+
+    run, rng = load_run(), np.random.default_rng(0)
+    x, y = rng.standard_normal((1, 4)).astype(np.float32), np.array([2])
+    sg.set_seed(0)
+    model = Sequential([Input(shape=(4,)), Dense(5, activation="relu"), Dense(3)])
+    params = [p.numpy().copy() for p in model.weights]
+    model.compile(optimizer="adam", loss=sg.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, batch_size=1, epochs=3, verbose=0)
+    total, correct = run.numpy_iris_fit(params, x, y, 3)
+    for mine, fits in zip(params, model.get_weights()):
+        np.testing.assert_allclose(mine, fits, rtol=1e-5, atol=1e-7)
+    assert total > 0 and 0 <= correct <= 3
 
 
 def test_benchmarks_jax_peer(capsys):
