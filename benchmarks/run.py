@@ -188,10 +188,12 @@ HAND_IRIS = ("   the same training written by hand in NumPy (the textbook's laye
              "accuracy summed as fit does): NumPy's own per-call cost")
 
 
-def numpy_iris_fit(params, x, y, epochs, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def numpy_iris_fit(params, x, y, epochs, rng=None, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     """Batch-1 training of a ReLU MLP with softmax cross-entropy and Adam, each step as the textbook writes
-    it: the floor NumPy's per-call cost sets for a framework at this size."""
-    rng, state, f = np.random.default_rng(0), [(np.zeros_like(p), np.zeros_like(p)) for p in params], x.dtype.type
+    it, the samples of each epoch in the order of `rng.permutation`: the floor NumPy's per-call cost sets
+    for a framework at this size."""
+    rng = rng or np.random.default_rng(0)
+    state, f = [(np.zeros_like(p), np.zeros_like(p)) for p in params], x.dtype.type
     total, correct, t = 0.0, 0, 0
     for _ in range(epochs):
         for i in rng.permutation(len(x)):

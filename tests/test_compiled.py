@@ -83,10 +83,14 @@ def test_the_kernel_is_what_runs(name, options, kernels_on, monkeypatch, way):
 
 @needs_numba
 def test_a_weight_that_is_not_contiguous_gets_the_numpy_code_s_numbers(kernels_on, monkeypatch, way):
+    module, attribute = kernel_of("Adam")
+    kernel, calls = getattr(module, attribute), []
     if way == "per weight":  # the kernel would run on a 1-D copy of the weight: the NumPy code runs instead
-        module, attribute = kernel_of("Adam")
         monkeypatch.setattr(module, attribute, lambda *a: pytest.fail("the kernel ran on a weight it cannot cover"))
+    else:  # over the pack the kernel never sees a weight, so it runs
+        monkeypatch.setattr(module, attribute, lambda *a: calls.append(1) or kernel(*a))
     trained = train("Adam", {}, "float32", True, fortran_kernel=True)
+    assert len(calls) == (0 if way == "per weight" else 3 * 5)
     for a, b in zip(trained, train("Adam", {}, "float32", False, fortran_kernel=True)):
         assert_same_bits(a, b)
 
@@ -463,11 +467,13 @@ def test_an_lstm_of_mixed_dtypes_compiles_to_the_numpy_code_s_bits(state_dtype, 
 
 @needs_numba
 @pytest.mark.parametrize("name", ["Adam", "RMSprop"])
-def test_signed_zeros_come_out_as_the_numpy_code_s(name, way):
+def test_signed_zeros_and_non_finite_weights_come_out_as_the_numpy_code_s(name, way):
     def step(use_kernels):
-        with compiled.using(use_kernels):
-            w = sg.Tensor(np.array([-0.0, 0.0, -0.0, 1.0], np.float32), requires_grad=True)
-            optimizers.CLASSES[name]().apply_gradients([(np.array([0.0, -0.0, -0.0, 1.0], np.float32), w)])
+        with compiled.using(use_kernels), np.errstate(invalid="ignore"):
+            w = sg.Tensor(np.array([-0.0, 0.0, -0.0, 1.0, np.inf, -np.inf, np.nan, 2.0], np.float32),
+                          requires_grad=True)
+            g = np.array([0.0, -0.0, -0.0, 1.0, 1.0, -1.0, 1.0, np.inf], np.float32)
+            optimizers.CLASSES[name]().apply_gradients([(g, w)])
             return w.data
 
     assert_same_bits(step(True), step(False))

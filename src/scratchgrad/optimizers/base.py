@@ -354,7 +354,7 @@ class _Pack:
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
         self.params, self._views, self._recognized = list(params), {}, None
-        self.flat_parts = (), (), None  # (weights, flat buffers, their parts): _Scattered._flat_parts' cache
+        self.parts_cache = (), (), None  # (weights, flat buffers, their parts): _Scattered._flat_parts' cache
         self.shapes = [p.shape for p in params]
         self.offsets = _offsets(self.shapes)
         size = self.offsets[-1]
@@ -419,9 +419,9 @@ class _Scattered:
         """Run `kernel(w, *parts, *constants)`, a compiled loop that updates a 1-D weight `w` in place from
         its parts of the flat buffers `flats` (`w[i] -= step`). A large pack runs it on each weight; a small
         one (under SMALL_PACK elements) once over the flat scratch set to -0.0, then adds the scratch to each
-        weight: w + (-0.0 - step) is w - step bit for bit, signed zeros included, in one call instead of one
-        per weight, which for a small network costs more than the extra pass. Returns False where the loop
-        cannot run."""
+        weight: w + (-0.0 - step) is w - step bit for bit, signed zeros included. One compiled call instead
+        of one per weight (the adds are NumPy's): for a small network each call costs more than the extra
+        pass. Returns False where the loop cannot run."""
         if self.pack.offsets[-1] < SMALL_PACK:
             scratch = self.pack.flat_slots["scratch"]
             scratch[...] = -0.0
@@ -441,13 +441,13 @@ class _Scattered:
         contiguous (its 1-D view would be a copy, and the loop's writes lost), is read-only, or is not its
         parameter's shape (a loop without bounds checks must never see it; NumPy raises there). Kept while
         the weights and buffers are the same objects."""
-        arrays, cached_flats, parts = self.pack.flat_parts
+        arrays, cached_flats, parts = self.pack.parts_cache
         if not (_same(arrays, self.arrays) and _same(cached_flats, flats)):
             parts = None
             if all(w.flags.c_contiguous and w.shape == shape for w, shape in zip(self.arrays, self.pack.shapes)):
                 bounds = zip(self.pack.offsets[:-1], self.pack.offsets[1:])
                 parts = [(w.reshape(-1), *(f[lo:hi] for f in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
-            self.pack.flat_parts = list(self.arrays), flats, parts
+            self.pack.parts_cache = list(self.arrays), flats, parts
         if parts is None or not all(w.flags.writeable for w in self.arrays):
             return None
         return parts
