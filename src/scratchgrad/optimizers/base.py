@@ -426,8 +426,7 @@ class _Scattered:
             scratch = self.pack.flat_slots["scratch"]
             scratch[...] = -0.0
             kernel(scratch, *flats, *constants)
-            for w, slots in zip(self.arrays, self.pack.slot_views):
-                w += slots["scratch"]
+            self += scratch
             return True
         parts = self._flat_parts(flats)
         if parts is None:
