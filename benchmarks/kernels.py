@@ -79,6 +79,20 @@ def max_pool(backward, fused=False):
     return run
 
 
+def relu():
+    """ReLU forward and backward on the MNIST MLP's hidden layer (batch 128, 512 units)."""
+    from scratchgrad import functional as F
+
+    x, gy = np.random.default_rng(0).standard_normal((2, 128, 512), dtype=np.float32)
+
+    def run():
+        op = F.ReLU()
+        op.forward(x)
+        op.backward(gy)
+
+    return run
+
+
 def lstm_cell_backward():
     """One step of an LSTM's backward through time (batch 128, 128 units, as in benchmark part 7): from the
     step's gradients of h and c to the gradient of its gates, without the product dz·Uᵀ that follows."""
@@ -236,6 +250,7 @@ def main(argv=None):
             (f"Adam apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("adam", mlp), 300),
             (f"RMSprop apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("rmsprop", mlp), 300),
             (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
+            ("ReLU forward + backward, (128, 512): the MNIST MLP's hidden layer", relu(), 2000),
             ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
             ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
             ("the ReLU and the pool fused (MaxPool2DReLU, as the CNN's plan runs them), forward + backward",

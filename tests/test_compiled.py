@@ -8,6 +8,7 @@ import pytest
 
 import scratchgrad as sg
 from scratchgrad import compiled, optimizers
+from scratchgrad import functional as F
 from scratchgrad.layers import Dense, Input
 from scratchgrad.models import Sequential
 
@@ -478,3 +479,46 @@ def test_signed_zeros_and_non_finite_weights_come_out_as_the_numpy_code_s(name, 
 
     assert_same_bits(step(True), step(False))
     assert np.signbit(step(True)[0])  # -0.0 less a zero step stays -0.0
+
+
+# ---- ReLU ----------------------------------------------------------------------------------
+SPECIAL = [-1.5, -0.0, 0.0, 2.5, np.nan, np.inf, -np.inf]
+
+
+def relu_both_ways(x, gy):
+    """ReLU's output and gradient with the kernels on, then off, and whether the kernel ran."""
+    results = []
+    for on in (True, False):
+        with compiled.using(on), np.errstate(invalid="ignore"):  # NumPy warns on inf·0, the loop does not
+            op = F.ReLU()
+            results.append((op.forward(x), op.backward(gy), op.mask is None))
+    return results
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_relu_gives_the_numpy_code_s_numbers_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    pairs = np.array([(x, g) for x in SPECIAL for g in SPECIAL]).T  # every special x with every special gy
+    x, gy = (np.concatenate([v, rng.standard_normal(51)]).astype(dtype).reshape(10, 10) for v in pairs)
+    (y1, g1, ran), (y2, g2, _) = relu_both_ways(x, gy)
+    assert ran
+    assert_same_bits(y1, y2)
+    assert_same_bits(g1, g2)
+
+
+@needs_numba
+@pytest.mark.parametrize("which", ["x", "gy"])
+def test_relu_on_a_strided_array_gets_the_numpy_code_s_numbers(which):
+    rng = np.random.default_rng(1)
+    x, gy = rng.standard_normal((2, 6, 8), dtype=np.float32)
+    if which == "x":
+        x = x[:, ::2]
+        gy = gy[:, ::2].copy()
+    else:
+        x = x[:, ::2].copy()
+        gy = gy[:, ::2]
+    (y1, g1, ran), (y2, g2, _) = relu_both_ways(x, gy)
+    assert ran == (which == "gy")  # a strided x keeps the mask; a strided gy still finds the output
+    assert_same_bits(y1, y2)
+    assert_same_bits(g1, g2)

@@ -6,8 +6,10 @@ whose backward is the textbook's (y - t) / N).
 """
 import numpy as np
 
+from . import compiled
 from .autograd import Function
 from .backend import array_module
+from .compiled import ONE, ZERO
 from .ops import astype as ops_astype
 from .ops import sum_to
 from .random import generator
@@ -66,12 +68,41 @@ class Tanh(Function):
 
 
 class ReLU(Function):
+    """max(x, 0); the gradient passes where x > 0. With numba (scratchgrad.compiled), forward and backward
+    are one loop each over contiguous arrays, and the backward reads the output instead of a kept mask
+    (y > 0 exactly where x > 0): the same numbers in one pass where NumPy makes two (mask, then maximum)."""
+
     def forward(self, x):
+        if compiled.applies(x) and x.flags.c_contiguous:
+            self.mask, self.y = None, np.empty_like(x)
+            _relu_forward(x.reshape(-1), self.y.reshape(-1))
+            return self.y
         self.mask = x > 0
         return array_module(x).maximum(x, x.dtype.type(0))  # not x * mask: that gives -0.0
 
     def backward(self, gy):
-        return gy * self.mask
+        if self.mask is not None:
+            return gy * self.mask
+        if compiled.applies(gy) and gy.flags.c_contiguous:
+            gx = np.empty_like(gy)
+            _relu_backward(gy.reshape(-1), self.y.reshape(-1), gx.reshape(-1))
+            return gx
+        return gy * (self.y > 0)
+
+
+
+@compiled.kernel
+def _relu_forward(x, y):
+    """ReLU.forward's maximum(x, 0) over flat arrays, as NumPy's: NaN passes through, -0 becomes +0."""
+    for i in range(x.size):
+        y[i] = x[i] if x[i] > 0 or x[i] != x[i] else ZERO
+
+
+@compiled.kernel
+def _relu_backward(gy, y, gx):
+    """ReLU.backward's gy * mask over flat arrays, the mask read from the output: y > 0 where x > 0."""
+    for i in range(gy.size):
+        gx[i] = gy[i] * (ONE if y[i] > 0 else ZERO)
 
 
 class ReLUOptions(Function):

@@ -16,6 +16,7 @@ from . import functional as F
 from .activations import Softsign
 from .autograd import Function
 from .backend import array_module
+from .compiled import ONE
 from .random import generator
 
 
@@ -255,9 +256,6 @@ class LSTMLoop(_Recurrence):
         kernel updates it in place."""
         _lstm_cell_backward(*step, dh, dc, gz)
         return dc
-
-
-ONE = np.float32(1)  # a float32 1 keeps the kernel's float32 arithmetic in float32, as NumPy's `1 - y` is
 
 
 @compiled.kernel
