@@ -48,6 +48,48 @@ def test_same_seed_same_weights():
     assert not np.array_equal(a, initializers.get("he_normal")((5, 5)))
 
 
+RANDOM = [name for name, cls in initializers.CLASSES.items() if issubclass(cls, initializers._Random)]
+
+
+@pytest.mark.parametrize("name", RANDOM)
+def test_an_int_seed_repeats_the_draw_at_every_call_as_in_keras(name):
+    seeded = initializers.CLASSES[name](seed=3)
+    first = seeded((6, 4))
+    sg.set_seed(0)  # the framework generator plays no part
+    np.testing.assert_array_equal(seeded((6, 4)), first)
+    np.testing.assert_array_equal(initializers.CLASSES[name](seed=3)((6, 4)), first)
+    assert not np.array_equal(initializers.CLASSES[name](seed=4)((6, 4)), first)
+    assert not np.array_equal(initializers.CLASSES[name]()((6, 4)), initializers.CLASSES[name]()((6, 4)))
+
+
+@pytest.mark.parametrize("name", RANDOM)
+def test_a_random_initializer_s_config_round_trips_with_its_seed(name):
+    cls = initializers.CLASSES[name]
+    config = cls(seed=5).get_config()
+    assert config["seed"] == 5
+    np.testing.assert_array_equal(cls.from_config(config)((3, 3)), cls(seed=5)((3, 3)))
+
+
+def test_a_seed_generator_advances_and_cannot_be_saved():
+    init = initializers.GlorotUniform(seed=sg.random.SeedGenerator(1))
+    assert not np.array_equal(init((3, 3)), init((3, 3)))
+    with pytest.raises(ValueError, match="int seed"):
+        init.get_config()
+    with pytest.raises(TypeError, match="seed must be"):
+        initializers.HeNormal(seed="1")
+
+
+def test_keras_s_config_with_fan_axes_loads_and_sets_the_fans():
+    config = {"seed": None, "scale": 1.0, "mode": "fan_in", "distribution": "uniform", "input_axes": [0, 1],
+              "output_axes": [2]}
+    w = initializers.VarianceScaling.from_config(config)((5, 4, 300))
+    limit = np.sqrt(3 / 20)  # fan_in 5·4, not the conv kernel's 300·5
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.9 * limit
+    assert initializers.compute_fans((5, 4, 300), [0], [1, 2]) == (5, 1200)
+    with pytest.raises(ValueError, match="positive"):
+        initializers.VarianceScaling(scale=0)
+
+
 def test_constants_and_float64():
     assert (initializers.get("ones")((2, 2), "float64") == 1).all()
     assert initializers.Constant(3.0)((2,)).tolist() == [3.0, 3.0]

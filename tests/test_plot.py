@@ -380,11 +380,12 @@ def test_live_plot_saves_a_png_every_epoch(digits, tmp_path):
     model = sg.Sequential([Dense(8, activation="relu"), Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     live, watcher = plot.LivePlot(path), FileWatcher(path)
+    open_before = plt.get_fignums()  # what other tests left open
     model.fit(x[:100], y[:100], epochs=2, verbose=0, callbacks=[live, watcher])
     assert watcher.seen == [True, True]
     assert_png(path)
     assert plot.PlotHistory is plot.LivePlot
-    assert not plt.get_fignums()  # its figure is not a pyplot figure: nothing for the user to close
+    assert plt.get_fignums() == open_before  # its figure is not a pyplot figure: nothing for the user to close
 
 
 def test_live_plot_replaces_the_figure_in_a_notebook(digits, monkeypatch):

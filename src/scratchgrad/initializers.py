@@ -11,10 +11,14 @@ import re
 
 import numpy as np
 
-from .random import get_rng, truncated_standard_normal
+from .random import SeedGenerator, generator, truncated_standard_normal
 
 
-def compute_fans(shape):
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """(fan_in, fan_out) of a weight shape: the sizes along `input_axes` and `output_axes` multiplied when
+    both are given (Keras's), else a Dense kernel's (n_in, n_out) or a conv kernel's, as above."""
+    if input_axes is not None and output_axes is not None:
+        return int(np.prod([shape[a] for a in input_axes])), int(np.prod([shape[a] for a in output_axes]))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -81,82 +85,113 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-class RandomNormal(Initializer):
+class _Random(Initializer):
+    """Base of the random initializers. `seed`, as in Keras: None draws from the framework generator
+    (`scratchgrad.set_seed`), an int gives the same values at every call, a SeedGenerator its next draw."""
+
+    def __init__(self, seed=None):
+        generator(seed)  # a bad seed fails here, where it was given
+        self.seed = seed
+
+    def rng(self):
+        return generator(self.seed)
+
+    def _seed_config(self):
+        if isinstance(self.seed, SeedGenerator):
+            raise ValueError(f"{type(self).__name__} seeded by a SeedGenerator cannot be saved in a config: "
+                             f"give it an int seed (or None)")
+        return {"seed": self.seed}
+
+
+class RandomNormal(_Random):
     aliases = ("normal",)
 
-    def __init__(self, mean=0.0, stddev=0.05):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype="float32"):
-        return _normal(shape, dtype, self.stddev, self.mean)
+        return _normal(self.rng(), shape, dtype, self.stddev, self.mean)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev}
+        return {**self._seed_config(), "mean": self.mean, "stddev": self.stddev}
 
 
-class RandomUniform(Initializer):
+class RandomUniform(_Random):
     aliases = ("uniform",)
 
-    def __init__(self, minval=-0.05, maxval=0.05):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype="float32"):
-        return _uniform(shape, dtype, self.minval, self.maxval)
+        return _uniform(self.rng(), shape, dtype, self.minval, self.maxval)
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval}
+        return {**self._seed_config(), "minval": self.minval, "maxval": self.maxval}
 
 
 class SmallRandom(RandomNormal):
     """The textbook's first try: 0.01 · randn. Deep nets' activations collapse towards 0 with it."""
 
-    def __init__(self, stddev=0.01):
-        super().__init__(0.0, stddev)
+    def __init__(self, stddev=0.01, seed=None):
+        super().__init__(0.0, stddev, seed)
 
     def get_config(self):
-        return {"stddev": self.stddev}
+        return {**self._seed_config(), "stddev": self.stddev}
 
 
-class TruncatedNormal(Initializer):
+class TruncatedNormal(_Random):
     """A normal with values beyond 2 standard deviations drawn again (Keras's); its spread is 0.88·stddev."""
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype="float32"):
-        return _truncated_normal(shape, dtype, self.stddev, self.mean)
+        return _truncated_normal(self.rng(), shape, dtype, self.stddev, self.mean)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev}
+        return {**self._seed_config(), "mean": self.mean, "stddev": self.stddev}
 
 
-class VarianceScaling(Initializer):
+class VarianceScaling(_Random):
     """Variance `scale / fan` with fan = n_in, n_out or their mean, from a uniform, a normal, or (Keras's
-    default) a normal truncated at 2σ whose σ is enlarged so that the variance is still scale / fan."""
+    default) a normal truncated at 2σ whose σ is enlarged so that the variance is still scale / fan. The
+    fans are compute_fans's, along `input_axes` and `output_axes` where both are given."""
 
     DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
+        super().__init__(seed)
+        if not scale > 0:
+            raise ValueError(f"scale must be a positive float, got {scale!r}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be fan_in, fan_out or fan_avg, got {mode!r}")
         distribution = "truncated_normal" if distribution == "normal" else distribution  # Keras's old name
         if distribution not in self.DISTRIBUTIONS:
             raise ValueError(f"distribution must be one of {', '.join(self.DISTRIBUTIONS)}, got {distribution!r}")
         self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype="float32"):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
         if self.distribution == "uniform":
             limit = np.sqrt(3.0 * variance)  # a uniform on [-r, r] has variance r²/3
-            return _uniform(shape, dtype, -limit, limit)
+            return _uniform(self.rng(), shape, dtype, -limit, limit)
         if self.distribution == "untruncated_normal":
-            return _normal(shape, dtype, np.sqrt(variance))
-        return _truncated_normal(shape, dtype, np.sqrt(variance) / TRUNCATED_STDDEV)
+            return _normal(self.rng(), shape, dtype, np.sqrt(variance))
+        return _truncated_normal(self.rng(), shape, dtype, np.sqrt(variance) / TRUNCATED_STDDEV)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+        return {**self._seed_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                **self._axes()}
+
+    def _axes(self):
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _Preset(VarianceScaling):
@@ -164,11 +199,11 @@ class _Preset(VarianceScaling):
 
     preset = (1.0, "fan_in", "normal")
 
-    def __init__(self):
-        super().__init__(*self.preset)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(*self.preset, seed=seed, input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        return {}
+        return {**self._seed_config(), **self._axes()}
 
 
 class LecunUniform(_Preset):
@@ -222,25 +257,26 @@ class TextbookHeNormal(_Preset):
     preset = (2.0, "fan_in", "untruncated_normal")
 
 
-class Orthogonal(Initializer):
+class Orthogonal(_Random):
     """A (semi-)orthogonal matrix times `gain` (from the QR decomposition of a normal draw, signs fixed
     so that the result is uniformly distributed); higher-rank shapes are flattened to 2-D first."""
 
     def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
         self.gain = gain
 
     def __call__(self, shape, dtype="float32"):
         if len(shape) < 2:
             raise ValueError(f"Orthogonal needs a shape of rank 2 or more, got {shape}")
         rows, cols = int(np.prod(shape[:-1])), shape[-1]
-        a = get_rng().standard_normal((max(rows, cols), min(rows, cols)))
+        a = self.rng().standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
         q = q if rows >= cols else q.T
         return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=dtype)  # q.T is not
 
     def get_config(self):
-        return {"gain": self.gain}
+        return {**self._seed_config(), "gain": self.gain}
 
 
 class Identity(Initializer):
@@ -258,22 +294,22 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-def _normal(shape, dtype, stddev, mean=0.0):
+def _normal(rng, shape, dtype, stddev, mean=0.0):
     dtype = np.dtype(dtype)
-    draw = get_rng().standard_normal(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
+    draw = rng.standard_normal(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
     return (draw * dtype.type(stddev) + dtype.type(mean)).astype(dtype, copy=False)
 
 
 TRUNCATED_STDDEV = 0.87962566103423978  # the standard deviation of a unit normal cut at ±2
 
 
-def _truncated_normal(shape, dtype, stddev, mean=0.0):
-    return (truncated_standard_normal(get_rng(), shape) * stddev + mean).astype(np.dtype(dtype))
+def _truncated_normal(rng, shape, dtype, stddev, mean=0.0):
+    return (truncated_standard_normal(rng, shape) * stddev + mean).astype(np.dtype(dtype))
 
 
-def _uniform(shape, dtype, low, high):
+def _uniform(rng, shape, dtype, low, high):
     dtype = np.dtype(dtype)
-    draw = get_rng().random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
+    draw = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
     return (draw * dtype.type(high - low) + dtype.type(low)).astype(dtype, copy=False)
 
 
