@@ -482,3 +482,17 @@ def test_an_lstm_loop_called_again_reuses_its_work_arrays_but_not_what_it_return
     assert replayed.hx is work  # kept, not made anew
     for a, b in zip((out, *grads), kept):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_fully_padded_sample_gives_no_gradient_to_the_embeddings():
+    """Its mean is 0/0 (NaN, as in Keras), but its padded steps take no gradient: a loss on the other
+    samples leaves the padding row's gradient 0, not 0·NaN."""
+    ids = np.array([[3, 5, 2, 0, 0], [0, 0, 0, 0, 0]])
+    embed, pool = L.Embedding(10, 4, mask_zero=True), L.GlobalAveragePooling1D()
+    with np.errstate(invalid="ignore"):
+        out = pool(embed(ids))
+        out[0:1].sum().backward()
+    assert np.isnan(out.data[1]).all() and np.isfinite(out.data[0]).all()
+    grad = embed.embeddings.grad
+    np.testing.assert_array_equal(grad[0], 0)
+    np.testing.assert_allclose(grad[[3, 5, 2]], 1 / 3)

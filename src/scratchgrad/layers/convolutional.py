@@ -441,9 +441,11 @@ class GlobalAveragePooling1D(_GlobalPooling):
     def call(self, x, mask=None):
         if mask is None:
             return super().call(x)
-        real = ops.expand_dims(ops.astype(mask, x.dtype), -1 if self.axes == (1,) else 1)  # beside the features
-        total = (x * real).sum(axis=self.axes, keepdims=self.keepdims)
-        return total / real.sum(axis=self.axes, keepdims=self.keepdims)
+        real = ops.expand_dims(ops.astype(mask, bool), -1 if self.axes == (1,) else 1)  # beside the features
+        # where, not x·mask: a padded step then takes no gradient at all, not 0·NaN from a sample whose
+        # every step is padded (its mean is 0/0), as in Keras
+        total = ops.where(real, x, 0).sum(axis=self.axes, keepdims=self.keepdims)
+        return total / ops.astype(real, x.dtype).sum(axis=self.axes, keepdims=self.keepdims)
 
     def compute_mask(self, inputs, previous_mask=None):
         return None
