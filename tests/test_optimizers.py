@@ -151,6 +151,27 @@ def test_weight_decay_is_decoupled():
     np.testing.assert_allclose(p.data, [2.0 - 0.1 * 0.5 * 2.0 - 0.1])
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_weights_excluded_from_weight_decay_take_the_update_only(fused):
+    model = sg.Sequential([sg.layers.Input((2,)), sg.layers.Dense(3), sg.layers.Dense(1)])
+    kernel, bias, kernel2, bias2 = model.trainable_weights
+    before = [p.data.copy() for p in model.trainable_weights]
+    opt = optimizers.SGD(0.1, weight_decay=0.5, fused=fused)
+    opt.exclude_from_weight_decay(var_list=[kernel2], var_names=["bias"])
+    grads = [np.full(p.shape, 0.25, np.float32) for p in model.trainable_weights]
+    opt.apply_gradients(zip(grads, model.trainable_weights))
+    np.testing.assert_allclose(kernel.data, before[0] * (1 - 0.1 * 0.5) - 0.1 * 0.25, rtol=1e-6)
+    for p, w in zip((bias, kernel2, bias2), before[1:]):
+        np.testing.assert_allclose(p.data, w - 0.1 * 0.25, rtol=1e-6)
+    with pytest.raises(ValueError, match="before the optimizer is built"):
+        opt.exclude_from_weight_decay(var_names=["kernel"])
+
+
+def test_only_one_clipping_option_at_a_time_as_in_keras():
+    with pytest.raises(ValueError, match="only one of clipnorm, clipvalue and global_clipnorm.*clipvalue=0.1"):
+        optimizers.SGD(clipnorm=0.5, clipvalue=0.1)
+
+
 @pytest.mark.parametrize("schedule,expected", [
     (optimizers.ExponentialDecay(1.0, decay_steps=2, decay_rate=0.5), [1.0, 0.5**0.5, 0.5]),
     (optimizers.ExponentialDecay(1.0, decay_steps=2, decay_rate=0.5, staircase=True), [1.0, 1.0, 0.5]),

@@ -179,15 +179,18 @@ def test_gradient_accumulation_applies_the_mean_every_n_calls(fused):
     assert opt.get_state()["iterations"] == 7
 
 
-def test_accumulated_adam_equals_adam_on_the_mean_gradients():
+@pytest.mark.parametrize("name", sorted(optimizers.CLASSES))
+def test_an_accumulated_rule_equals_the_rule_on_the_mean_gradients(name):
+    """For every optimizer: the accumulator starts at zero whatever the rule's own slots start at
+    (Adagrad's at initial_accumulator_value), and bias corrections count the 3 updates, not the 6 calls."""
     w, grads = inputs((2, 3), 6, np.float64)
     accumulated, plain = (sg.Tensor(w.copy(), dtype="float64", requires_grad=True) for _ in range(2))
-    opt = optimizers.Adam(0.01, gradient_accumulation_steps=2)
+    opt = optimizers.CLASSES[name](0.01, gradient_accumulation_steps=2)
     for g in grads:
         opt.apply_gradients([(g, accumulated)])
-    reference = optimizers.Adam(0.01)
+    reference = optimizers.CLASSES[name](0.01)
     for a, b in zip(grads[::2], grads[1::2]):
-        reference.apply_gradients([((a + b) / 2, plain)])  # its bias correction counts these 3 updates
+        reference.apply_gradients([((a + b) / 2, plain)])
     np.testing.assert_allclose(accumulated.numpy(), plain.numpy(), rtol=1e-13, atol=1e-15)
 
 

@@ -16,7 +16,8 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
     def _initial_slot(self, name, w):
-        return array_module(w).full_like(w, self.initial_accumulator_value)
+        xp = array_module(w)  # the accumulator of squares; those of use_ema and gradient accumulation start at 0
+        return xp.full_like(w, self.initial_accumulator_value) if name == "accumulator" else xp.zeros_like(w)
 
     def update(self, w, g, slots, lr):
         xp, a, tmp = array_module(g), slots["accumulator"], slots["scratch"]

@@ -3,7 +3,8 @@
 Two ways to use an optimizer: `opt.step(params)` after `loss.backward()` (reads each parameter's
 `.grad`), or Keras's `opt.apply_gradients(zip(grads, params))`. Every optimizer also takes `clipnorm`
 (each gradient's norm capped), `global_clipnorm` (all gradients' joint norm capped), `clipvalue` (each
-element clipped to ±value) and `weight_decay` (decoupled: w ← w - lr·wd·w before the update).
+element clipped to ±value), one of the three at most, and `weight_decay` (decoupled: w ← w - lr·wd·w
+before the update; `exclude_from_weight_decay` names weights it spares, such as the biases).
 `learning_rate` is a number, a schedule, or any callable of the step count.
 
 Keras 3's other options: `use_ema` keeps a moving average of each weight after every step ("average"
@@ -24,6 +25,7 @@ same operations in the same order; tests check it equals `update`), run on each 
 network once over the whole pack (`_Scattered.run_kernel`).
 """
 import math
+import re
 
 import numpy as np
 
@@ -57,9 +59,13 @@ class Optimizer:
         unknown = set(kwargs) - {"jit_compile"}
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}")
-        for option, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        for option, value in clips.items():
             if value is not None and value <= 0:
                 raise ValueError(f"{option} must be > 0, got {value}")
+        if sum(value is not None for value in clips.values()) > 1:
+            raise ValueError("only one of clipnorm, clipvalue and global_clipnorm can be set (as in Keras), got "
+                             + ", ".join(f"{option}={value}" for option, value in clips.items()))
         _check_keras_options(use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
                              gradient_accumulation_steps)
         self.learning_rate = learning_rate
@@ -73,6 +79,7 @@ class Optimizer:
         self._slots = {}  # param Tensor -> {slot name: array (a view of a pack's buffer)}
         self._packs = {}  # dtype -> the _Pack of the parameters last updated
         self._pending = None  # slots from set_state, bound to the next parameters seen
+        self._no_decay, self._no_decay_names, self._decays = set(), None, {}  # exclude_from_weight_decay's (by Tensor)
 
     @property
     def iterations(self):
@@ -179,7 +186,31 @@ class Optimizer:
         total[...] = 0
         return True
 
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Keras's: no weight decay for the weights in `var_list`, nor for those whose name (the last part of
+        the path, as Keras's variable.name: "bias", "gamma") contains one of the regular expressions in
+        `var_names`, e.g. var_names=["bias"]. Only before the first update, as in Keras."""
+        if self._packs:
+            raise ValueError("exclude_from_weight_decay() can only be called before the optimizer is built "
+                             "(before its first update)")
+        self._no_decay = set(var_list or ())
+        self._no_decay_names = re.compile("|".join(var_names)) if var_names else None
+        self._decays = {}
+
+    def _decay(self, params, lr):
+        """Decoupled weight decay, w ← w·(1 - lr·wd), before the rule's update (Keras's order)."""
+        for p in params:
+            decays = self._decays.get(p)
+            if decays is None:
+                names = self._no_decay_names
+                decays = self._decays[p] = p not in self._no_decay and not (
+                    names and names.search(p.name.rsplit("/", 1)[-1]))
+            if decays:
+                p.data *= p.data.dtype.type(1 - lr * self.weight_decay)
+
     def _update_pack(self, pack, lr):
+        if self.weight_decay:
+            self._decay(pack.params, lr)
         weights = [p.data for p in pack.params]
         if self.fused and not self.reads_weights:
             use_kernel = type(self).compiled_update is not Optimizer.compiled_update and compiled.applies(pack.grad)
@@ -230,8 +261,6 @@ class Optimizer:
         return groups.values()
 
     def _update(self, w, g, slots, lr, use_kernel=False):
-        if self.weight_decay:
-            w *= w.dtype.type(1 - lr * self.weight_decay)
         lr = w.dtype.type(lr)
         if not (use_kernel and self.compiled_update(w, g, slots, lr)):
             self.update(w, g, slots, lr)
@@ -248,8 +277,8 @@ class Optimizer:
 
     def update(self, w, g, slots, lr):
         """Update parameter array `w` in place from gradient `g`; `slots` holds this parameter's state
-        (and "scratch", a work array of g's shape). Only write to `w` (`w -= step`, `w += step`,
-        `w *= factor`): in the fused path it stands for all weights at once and cannot be read."""
+        (and "scratch", a work array of g's shape). Only write to `w` (`w -= step` or `w += step`):
+        in the fused path it stands for all weights at once and cannot be read."""
         raise NotImplementedError
 
     def compiled_update(self, w, g, slots, lr):
@@ -408,11 +437,6 @@ class _Scattered:
     def __iadd__(self, step):
         for w, s in zip(self.arrays, self.pack.views(step)):
             w += s
-        return self
-
-    def __imul__(self, factor):
-        for w in self.arrays:
-            w *= factor
         return self
 
     def run_kernel(self, kernel, flats, *constants):
