@@ -146,3 +146,57 @@ def test_metric_accumulates_like_keras(name, weighted):
         np.testing.assert_allclose(metric.result(), entry[f"result_after_batch{i}{suffix}"], rtol=2e-5, atol=1e-6)
     keras_name = entry["name"].rsplit("_", 1)[0] if entry["name"][-1].isdigit() else entry["name"]  # Keras adds _3...
     assert metric.name == keras_name
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["metrics"]["entries"]))
+def test_a_metric_rebuilt_from_its_config_gives_keras_s_numbers_too(name):
+    """get_config keeps every option given (a metric rebuilt by cls(**config) counts the same way), and
+    holds what Keras's config holds for them."""
+    entry = REFERENCE["metrics"]["entries"][name]
+    cls = sg.metrics.CLASSES[entry["class"]]
+    config = cls(**entry["kwargs"]).get_config()
+    assert {k: config[k] for k in entry["kwargs"]} == entry["kwargs"]
+    metric = cls(**config)
+    assert metric.get_config() == config
+    for i, batch in enumerate(entry["batches"], 1):
+        if entry["class"] in ("Mean", "Sum"):
+            metric.update_state(np.array(batch["values"]))
+        else:
+            metric.update_state(np.array(batch["y_true"]), np.array(batch["y_pred"]))
+        np.testing.assert_allclose(metric.result(), entry[f"result_after_batch{i}"], rtol=2e-5, atol=1e-6)
+
+
+def test_auc_label_weights_and_r2_num_regressors_give_keras_s_numbers():
+    """Numbers from Keras 3.15.1 (torch backend) on these draws, computed beside scratchgrad's."""
+    rng = np.random.default_rng(0)
+    yt, yp = rng.integers(0, 2, (8, 4)).astype("float32"), rng.uniform(size=(8, 4)).astype("float32")
+    for multi_label, keras_auc in ((True, 0.7346560955047607), (False, 0.707187294960022)):
+        auc = sg.metrics.AUC(multi_label=multi_label, label_weights=[1, 2, 0.5, 1])
+        auc.update_state(yt, yp)
+        assert auc.result() == pytest.approx(keras_auc, rel=1e-6)
+    rng = np.random.default_rng(0)
+    yt, yp = rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 4)).astype("float32")
+    for p, keras_r2 in ((2, -2.4948346614837646), (20, -8.213654518127441)):  # n = 32 values
+        r2 = sg.metrics.R2Score(num_regressors=p)
+        r2.update_state(yt, yp)
+        assert r2.result() == pytest.approx(keras_r2, rel=1e-6)
+    plain, too_many = sg.metrics.R2Score(), sg.metrics.R2Score(num_regressors=31)
+    plain.update_state(yt, yp)
+    too_many.update_state(yt, yp)
+    with pytest.warns(UserWarning, match="no degrees of freedom"):
+        assert too_many.result() == plain.result()
+
+
+def test_top_k_accuracy_over_time_steps_and_from_sorted_ids():
+    y_pred = np.array([[[0.1, 0.5, 0.4], [0.7, 0.2, 0.1]], [[0.3, 0.3, 0.4], [0.2, 0.5, 0.3]]])
+    labels = np.array([[2, 2], [0, 2]])  # in the top 2: yes, no; yes (tied with 0.3), yes
+    metric = sg.metrics.SparseTopKCategoricalAccuracy(k=2)
+    metric.update_state(labels, y_pred)
+    assert metric.result() == pytest.approx(0.75)
+    one_hot = sg.metrics.TopKCategoricalAccuracy(k=1)
+    one_hot.update_state(np.eye(3)[[[1, 0], [2, 2]]], y_pred)  # the best: yes, yes; yes, no
+    assert one_hot.result() == pytest.approx(0.75)
+    ids = np.array([[1, 0, 2], [2, 1, 0], [0, 2, 1]])  # each row's classes, best first
+    sorted_ids = sg.metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    sorted_ids.update_state(np.array([0, 0, 1]), ids)
+    assert sorted_ids.result() == pytest.approx(1 / 3)

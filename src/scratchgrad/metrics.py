@@ -7,6 +7,9 @@ metrics (Precision, Recall, AUC, TruePositives, ...) count over thresholds; F1Sc
 R2Score accumulate sums and combine them at the end, as Keras does (not a mean of batch values).
 Every class here gives Keras 3's numbers (tests/test_keras_reference.py).
 """
+import inspect
+import warnings
+
 import numpy as np
 
 from . import initializers
@@ -184,7 +187,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 
 def _in_top_k(labels, y_pred, k):
     """Whether each row's label is among its k highest scores (ties counted as Keras counts them)."""
-    target = np.take_along_axis(y_pred, labels[:, None], axis=-1)
+    target = np.take_along_axis(y_pred, labels[..., None], axis=-1)
     return ((y_pred > target).sum(axis=-1) < k).astype(np.float32)
 
 
@@ -194,7 +197,11 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 
 @metric("sparse_top_k_categorical_accuracy")
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """With from_sorted_ids, y_pred holds each row's class ids, best first (as Keras's top-k ids)."""
+    if from_sorted_ids:
+        labels = _labels(y_true, y_pred[..., :1])
+        return (y_pred[..., :k] == labels[..., None]).any(axis=-1).astype(np.float32)
     return _in_top_k(_labels(y_true, y_pred), y_pred, k)
 
 
@@ -257,7 +264,14 @@ def _wrapper(class_name, function_name, logged=None, **defaults):
         fn = FUNCTIONS[function_name]
         MeanMetricWrapper.__init__(self, fn, name or logged or function_name, dtype, **{**defaults, **kwargs})
 
-    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": f"keras.metrics.{class_name}"})
+    def get_config(self):
+        """Keras's: name, dtype and the function's options (its defaults where not given)."""
+        options = list(inspect.signature(self.fn).parameters.values())[2:]
+        given = {o.name: o.default for o in options if o.default is not o.empty}
+        return {**Metric.get_config(self), **given, **self.kwargs}
+
+    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "get_config": get_config,
+                                                   "__doc__": f"keras.metrics.{class_name}"})
 
 
 Accuracy = _wrapper("Accuracy", "accuracy")
@@ -301,6 +315,7 @@ class _Confusion(Metric):
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name, dtype)
+        self.given_thresholds = thresholds if thresholds is None or np.isscalar(thresholds) else list(thresholds)
         self.single = thresholds is None or np.isscalar(thresholds)
         default = 0.5 if top_k is None else -np.inf  # with top_k, being among the k highest is positive
         self.thresholds = np.atleast_1d(default if thresholds is None else thresholds).astype(np.float64)
@@ -329,7 +344,7 @@ class _Confusion(Metric):
         return float(values[0]) if self.single else [float(v) for v in values]
 
     def get_config(self):
-        return {**super().get_config(), "thresholds": self.thresholds.tolist(), "top_k": self.top_k,
+        return {**super().get_config(), "thresholds": self.given_thresholds, "top_k": self.top_k,
                 "class_id": self.class_id}
 
 
@@ -345,6 +360,9 @@ class _Count(_Confusion):
 
     def result(self):
         return self._out(self.counts[self.key])
+
+    def get_config(self):
+        return {**Metric.get_config(self), "thresholds": self.given_thresholds}
 
 
 class TruePositives(_Count):
@@ -384,6 +402,7 @@ class _AtConstraint(_Confusion):
     over Keras's `num_thresholds` thresholds in [0, 1]."""
 
     constrained = optimized = None  # names of the rates, from _rates()
+    argument = None  # the name the constructor gives `value`
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         if not 0 <= value <= 1:
@@ -391,7 +410,11 @@ class _AtConstraint(_Confusion):
         inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         super().__init__([0.0] + inner + [1.0] if num_thresholds > 1 else [0.5], class_id=class_id, name=name,
                          dtype=dtype)
-        self.value = value
+        self.value, self.num_thresholds = value, num_thresholds
+
+    def get_config(self):
+        return {**Metric.get_config(self), self.argument: self.value, "num_thresholds": self.num_thresholds,
+                "class_id": self.class_id}
 
     def result(self):
         c = self.counts
@@ -402,28 +425,28 @@ class _AtConstraint(_Confusion):
 
 
 class PrecisionAtRecall(_AtConstraint):
-    constrained, optimized = "recall", "precision"
+    constrained, optimized, argument = "recall", "precision", "recall"
 
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(recall, num_thresholds, class_id, name, dtype)
 
 
 class RecallAtPrecision(_AtConstraint):
-    constrained, optimized = "precision", "recall"
+    constrained, optimized, argument = "precision", "recall", "precision"
 
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(precision, num_thresholds, class_id, name, dtype)
 
 
 class SensitivityAtSpecificity(_AtConstraint):
-    constrained, optimized = "specificity", "recall"
+    constrained, optimized, argument = "specificity", "recall", "specificity"
 
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(specificity, num_thresholds, class_id, name, dtype)
 
 
 class SpecificityAtSensitivity(_AtConstraint):
-    constrained, optimized = "recall", "specificity"
+    constrained, optimized, argument = "recall", "specificity", "sensitivity"
 
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
@@ -432,7 +455,8 @@ class SpecificityAtSensitivity(_AtConstraint):
 class AUC(Metric):
     """The area under the ROC or precision-recall curve, from counts at `num_thresholds` thresholds
     (Keras's: evenly spaced in [0, 1] plus one just below 0 and one just above 1; the PR area by the
-    Davis & Goadrich interpolation). `multi_label` averages one curve per label."""
+    Davis & Goadrich interpolation). `multi_label` averages one curve per label, weighted by
+    `label_weights` where given; without it, label_weights weigh each label's column in the one curve."""
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
                  thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
@@ -444,7 +468,16 @@ class AUC(Metric):
             np.array([-EPSILON] + sorted(thresholds) + [1 + EPSILON])
         self.curve, self.multi_label, self.from_logits = curve, multi_label, from_logits
         self.num_thresholds = len(self.thresholds)
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64)
+        self.config = {"num_thresholds": num_thresholds, "curve": curve, "summation_method": summation_method,
+                       "thresholds": None if thresholds is None else list(thresholds), "multi_label": multi_label,
+                       "num_labels": num_labels,
+                       "label_weights": None if label_weights is None else self.label_weights.tolist(),
+                       "from_logits": from_logits}
         self.reset_state()
+
+    def get_config(self):
+        return {**super().get_config(), **self.config}
 
     def reset_state(self):
         self.counts = None
@@ -454,6 +487,8 @@ class AUC(Metric):
         y_pred = 1 / (1 + np.exp(-y_pred)) if self.from_logits else y_pred
         y_true = _array(y_true).reshape(y_pred.shape)
         weights = _weights(sample_weight, y_pred)
+        if self.label_weights is not None and not self.multi_label:
+            weights = weights * self.label_weights
         columns = y_pred.shape[-1] if self.multi_label else 1
         flat = [(a.reshape(-1, columns) if self.multi_label else a.reshape(-1, 1)) for a in (y_true, y_pred, weights)]
         true, pred, w = (a.T[:, None, :] for a in flat)  # (labels, 1, samples)
@@ -468,6 +503,8 @@ class AUC(Metric):
             return 0.0
         areas = [self._area(*(self.counts[k][i] for k in ("tp", "fp", "tn", "fn")))
                  for i in range(self.counts["tp"].shape[0])]
+        if self.multi_label and self.label_weights is not None:
+            return float(np.dot(areas, self.label_weights) / self.label_weights.sum())
         return float(np.mean(areas))
 
     def _area(self, tp, fp, tn, fn):
@@ -540,18 +577,32 @@ class F1Score(FBetaScore):
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
         super().__init__(average, 1.0, threshold, name, dtype)
 
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
+
 
 class R2Score(Metric):
     """The coefficient of determination, 1 - SS_res / SS_tot, per output from sums over the epoch;
-    `class_aggregation` "uniform_average" (mean over outputs), "variance_weighted_average" or None."""
+    `class_aggregation` "uniform_average" (mean over outputs), "variance_weighted_average" or None.
+    `num_regressors` p adjusts it as Keras does, with n the number of target values seen:
+    1 - (1 - R²)·(n - 1)/(n - p - 1), the plain R² (with a warning) where p ≥ n - 1."""
+
+    AGGREGATIONS = ("uniform_average", "variance_weighted_average", None)
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
+        if class_aggregation not in self.AGGREGATIONS:
+            raise ValueError(f"class_aggregation must be one of {self.AGGREGATIONS}, got {class_aggregation!r}")
+        if num_regressors < 0:
+            raise ValueError(f"num_regressors must be >= 0, got {num_regressors}")
         super().__init__(name, dtype)
         self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
         self.reset_state()
 
     def reset_state(self):
         self.sum = self.squared_sum = self.residual = self.count = 0.0
+        self.values = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _array(y_pred)
@@ -562,21 +613,23 @@ class R2Score(Metric):
         self.squared_sum = self.squared_sum + (y_true * y_true * w).sum(axis=0)
         self.residual = self.residual + ((y_true - y_pred) ** 2 * w).sum(axis=0)
         self.count = self.count + np.broadcast_to(w, y_true.shape).sum(axis=0)
+        self.values += y_true.size
 
     def result(self):
         mean = self.sum / self.count
         total = self.squared_sum - self.sum * mean
-        raw = 1 - _divide(np.asarray(self.residual, np.float64), np.asarray(total, np.float64))
+        score = 1 - _divide(np.asarray(self.residual, np.float64), np.asarray(total, np.float64))
         if self.class_aggregation == "uniform_average":
-            score = float(np.mean(raw))
+            score = np.mean(score)
         elif self.class_aggregation == "variance_weighted_average":
-            score = float((raw * total).sum() / total.sum())
-        else:
-            return [float(v) for v in raw]
-        n = float(np.max(self.count))
-        if self.num_regressors:
-            score = 1 - (1 - score) * (n - 1) / (n - self.num_regressors - 1)
-        return score
+            score = (score * total).sum() / total.sum()
+        p, n = self.num_regressors, self.values
+        if p and p >= n - 1:
+            warnings.warn(f"R2Score: num_regressors {p} leaves no degrees of freedom with {n} values; giving the "
+                          f"plain R²", stacklevel=2)
+        elif p:
+            score = 1 - (1 - score) * (n - 1) / (n - p - 1)
+        return [float(v) for v in score] if self.class_aggregation is None else float(score)
 
     def get_config(self):
         return {**super().get_config(), "class_aggregation": self.class_aggregation,
@@ -635,6 +688,11 @@ class MeanIoU(IoU):
         super().__init__(num_classes, list(range(num_classes)), name, dtype, ignore_class, sparse_y_true,
                          sparse_y_pred, axis)
 
+    def get_config(self):
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
 
 class BinaryIoU(IoU):
     """IoU of 0/1 targets and probabilities cut at `threshold`, over `target_class_ids` (both by default)."""
@@ -645,6 +703,9 @@ class BinaryIoU(IoU):
 
     def _classes(self, y_true, y_pred):
         return _array(y_true), (_array(y_pred) > self.threshold).astype(np.int64)
+
+    def get_config(self):
+        return {**Metric.get_config(self), "target_class_ids": self.target_class_ids, "threshold": self.threshold}
 
 
 # ---- choosing metrics by name ------------------------------------------------------------------------
