@@ -18,7 +18,7 @@ from scratchgrad.keras_files import KerasFileError, load_keras, save_keras
 from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
-FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells"]
+FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks"]
 
 
 @sg.saving.register_keras_serializable("Fixtures")
@@ -212,6 +212,21 @@ def test_a_keras_operation_in_the_graph_is_refused(tmp_path):
     add["module"] = "keras.src.ops.numpy"
     path = rewrite(os.path.join(HERE, "two_inputs.keras"), tmp_path / "o.keras", config__json=config)
     with pytest.raises(KerasFileError, match="Keras operation 'Add'"):
+        load_keras(path)
+
+
+def test_mask_operations_are_dropped_but_one_read_as_data_is_refused(tmp_path):
+    config = fixture_config("functional_masks")
+    names = [s["class_name"] for s in config["config"]["layers"]]
+    assert "NotEqual" in names and "Any" in names  # Keras records the masks as operations
+    model = load_keras(os.path.join(HERE, "functional_masks.keras"))
+    assert all(isinstance(layer, L.Layer) for layer in model.layers)
+    mask = next(s for s in config["config"]["layers"] if s["class_name"] == "Any")["name"]
+    concat = next(s for s in config["config"]["layers"] if s["class_name"] == "Concatenate")
+    concat["inbound_nodes"][0]["args"][0].append({"class_name": "__keras_tensor__", "config": {
+        "shape": [None, 6], "dtype": "bool", "keras_history": [mask, 0, 0]}})
+    path = rewrite(os.path.join(HERE, "functional_masks.keras"), tmp_path / "m.keras", config__json=config)
+    with pytest.raises(KerasFileError, match="Keras operation 'NotEqual'"):  # Any reads it: data too
         load_keras(path)
 
 

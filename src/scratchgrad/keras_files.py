@@ -9,7 +9,8 @@ the optimizer's under `optimizer/vars/<i>`). Weights are read and written with h
 Such a file is untrusted input, read with the rules of our own format (models/saving.py):
 - nothing is unpickled, imported or called by name: every class is looked up in our registries (layers,
   losses, metrics, optimizers, initializers, regularizers) or in `custom_objects`. A `Lambda` layer holds
-  Python bytecode and is refused; so is any keras.ops operation in a functional graph.
+  Python bytecode and is refused; so is any keras.ops operation in a functional graph, but those Keras
+  records to compute masks (NotEqual, Any), which our layers compute themselves.
 - sizes are checked before reading: the zip's members (declared and actual sizes, compression ratio), the
   JSON's nesting depth, every integer in a layer config, and each HDF5 dataset's dtype (plain numbers) and
   shape (the weight it fills) before its bytes are read. HDF5 links to other files, external storage and
@@ -257,6 +258,7 @@ def _translate_spec(spec, custom_objects, path, depth):
         layers = config.get("layers")
         if not isinstance(layers, list):
             raise KerasFileError(f"{path}: the functional config {_name_in(spec)} has no list of layers")
+        layers = _without_mask_ops(layers, config.get("output_layers"), path)
         translated = []
         for s in layers:
             t = _translate_spec(s, custom_objects, path, depth + 1)
@@ -289,6 +291,69 @@ def _translate_spec(spec, custom_objects, path, depth):
     if isinstance(spec.get("build_config"), dict):
         result["build_config"] = spec["build_config"]
     return result
+
+
+def _without_mask_ops(layers, outputs, path):
+    """A functional graph's layers without the keras.ops nodes that only compute masks, and without the
+    `mask=` arguments that pass them on. Keras records a layer's output mask as operations (NotEqual for
+    Embedding(mask_zero=True), NotEqual then Any for Masking) handed to the next layer as `mask=`; our
+    layers pass masks on themselves, the same ones. An operation whose result is data (a layer's input,
+    a model output, or what such an operation reads) stays, and _layer_class refuses it as any other."""
+    ops = {s["name"]: s for s in layers if isinstance(s, dict) and _is_operation(s) and isinstance(s.get("name"), str)}
+    if not ops:
+        return layers
+    outputs = _history(outputs, path)
+    data = {t[0] for t in (outputs.values() if isinstance(outputs, dict) else outputs)}
+    for s in layers:
+        if isinstance(s, dict) and s.get("name") not in ops:
+            data |= _named_tensors([_without_mask(node) for node in _nodes(s)])
+    pending = data & ops.keys()
+    while pending:  # what a data operation reads is data too
+        pending = _named_tensors([_nodes(ops[name]) for name in pending]) & ops.keys() - data
+        data |= pending
+    mask_only = ops.keys() - data
+    return [{**s, "inbound_nodes": [_without_mask(n, mask_only) for n in _nodes(s)]} if isinstance(s, dict) else s
+            for s in layers if not (isinstance(s, dict) and s.get("name") in mask_only)]
+
+
+def _nodes(spec):
+    nodes = spec.get("inbound_nodes")
+    return nodes if isinstance(nodes, list) else []
+
+
+def _without_mask(node, made_by=None):
+    """A call's recorded arguments without its mask= (only one made by the operations `made_by`, if given)."""
+    kwargs = node.get("kwargs") if isinstance(node, dict) else None
+    if not isinstance(kwargs, dict) or "mask" not in kwargs or (
+            made_by is not None and not _named_tensors(kwargs["mask"]) & made_by):
+        return node
+    return {**node, "kwargs": {k: v for k, v in kwargs.items() if k != "mask"}}
+
+
+def _is_operation(spec):
+    module = spec.get("module")
+    return isinstance(module, str) and module.startswith(("keras.src.ops", "keras.ops"))
+
+
+def _named_tensors(value):
+    """The layer names of the tensors a node's arguments refer to."""
+    return {leaf[0] for leaf in _histories(value)}
+
+
+def _histories(value, depth=0):
+    if depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__" and isinstance(value.get("config"), dict):
+            history = value["config"].get("keras_history")
+            if isinstance(history, list) and history and isinstance(history[0], str):
+                yield history
+            return
+        for v in value.values():
+            yield from _histories(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _histories(v, depth + 1)
 
 
 def _shift_history(value, names, delta, path, depth=0):
@@ -638,7 +703,7 @@ def _keras_children(model, config=None):
         layers = [layer for layer in model.layers if not isinstance(layer, InputLayer)]
         specs = None if config is None else [s for s in config["layers"] if s.get("class_name") != "InputLayer"]
     elif isinstance(model, Functional):
-        specs = None if config is None else config["layers"]
+        specs = None if config is None else [s for s in config["layers"] if not _is_operation(s)]  # mask ops
         layers = keras_layer_order(model) if specs is None else [model.get_layer(s["name"]) for s in specs]
     else:
         raise KerasFileError(f"{type(model).__name__}: only Sequential and functional models travel as .keras")

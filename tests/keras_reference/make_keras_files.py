@@ -105,6 +105,25 @@ def rnn_cells():
     return model, [x], [rng.integers(0, 2, (16, 1)).astype("float32")], True
 
 
+def functional_masks():
+    """Masks in a functional graph, which Keras's file records as operations (NotEqual, Any) passed on as
+    mask=: Embedding(mask_zero=True) into an LSTM and a masked mean, Masking into a GRU."""
+    keras.utils.set_random_seed(7)
+    ids, series = keras.Input((6,), dtype="int32"), keras.Input((6, 3))
+    words = layers.GlobalAveragePooling1D()(layers.LSTM(4, return_sequences=True)(
+        layers.Embedding(20, 4, mask_zero=True)(ids)))
+    steps = layers.GRU(3)(layers.Masking(0.0)(series))
+    out = layers.Dense(1, activation="sigmoid")(layers.Concatenate()([words, steps]))
+    model = keras.Model([ids, series], out, name="functional_masks")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 20, (16, 6)).astype("int32")
+    x[:4, 3:] = 0  # padding, masked
+    z = rng.standard_normal((16, 6, 3)).astype("float32")
+    z[1:3, :2] = 0  # leading padding, masked
+    return model, [x, z], [rng.integers(0, 2, (16, 1)).astype("float32")], True
+
+
 def bn_dropout():
     model = keras.Sequential([keras.Input((6,)), layers.Dense(8), layers.BatchNormalization(),
                               layers.Activation("relu"), layers.Dropout(0.3), layers.Dense(1)], name="bn_dropout")
@@ -129,7 +148,7 @@ def main(out=OUT, names=None):
     """Make the fixtures named (all by default)."""
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
-    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells):
+    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()
