@@ -53,6 +53,22 @@ def test_activation_values_and_gradients(name):
     np.testing.assert_allclose(x.grad[smooth], expected_grad[smooth], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("options,keras_y,keras_grad", [  # Keras 3.15.1 (torch backend) on x below
+    ({"threshold": 0.5}, [0, 0, 0, 0, 0, 0, 0.75, 1, 2, 5], [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]),
+    ({"negative_slope": 0.2, "max_value": 3.0, "threshold": -1.0}, [-0.4, 0, 0, 0, 0.25, 0.5, 0.75, 1, 2, 3],
+     [0.2, 0, 0, 1, 1, 1, 1, 1, 1, 0]),
+    ({"max_value": 6.0}, [0, 0, 0, 0, 0.25, 0.5, 0.75, 1, 2, 5], [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]),
+    ({"max_value": 2.0}, [0, 0, 0, 0, 0.25, 0.5, 0.75, 1, 2, 2], [0, 0, 0, 0, 1, 1, 1, 1, 1, 0])])
+def test_relu_with_options_at_its_threshold_and_kinks_gives_keras_s_numbers(options, keras_y, keras_grad):
+    """x = threshold gives 0 (Keras keeps x > threshold only), a negative threshold's part in (t, 0) is clipped
+    to 0 when max_value is set, and the gradient at a kink is Keras's (torch.clamp passes it on the bounds)."""
+    x = sg.Tensor(np.array([-3, -1, -0.5, 0, 0.25, 0.5, 0.75, 1, 2, 5], np.float32), requires_grad=True)
+    y = activations.relu(x, **options)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), keras_y, rtol=1e-6)
+    np.testing.assert_allclose(x.grad, keras_grad, rtol=1e-6)
+
+
 def test_activation_defaults_are_keras():
     import inspect
 

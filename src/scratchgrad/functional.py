@@ -106,21 +106,28 @@ def _relu_backward(gy, y, gx):
 
 
 class ReLUOptions(Function):
-    """Keras's relu with options: negative_slope·(x - threshold) below threshold, x above, capped at
-    max_value."""
+    """Keras's relu with options, computed as Keras computes it: x where x > threshold, else 0; that part
+    clipped to [0, max_value]; plus negative_slope·(x - threshold) below the threshold. At the kinks the
+    gradient is Keras's (torch backend): 0 at the threshold, 1 on the clip's bounds (as torch.clamp
+    gives), but 0 at 6 for relu6, which Keras runs as its own op."""
 
     def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
         self.negative_slope, self.max_value, self.threshold = negative_slope, max_value, threshold
 
     def forward(self, x):
-        xp, t = array_module(x), x.dtype.type(self.threshold)
-        below = x < t
-        y = xp.where(below, x.dtype.type(self.negative_slope) * (x - t) if self.negative_slope else 0, x)
-        self.slope = xp.where(below, x.dtype.type(self.negative_slope), x.dtype.type(1))
+        xp, f = array_module(x), x.dtype.type
+        t, zero = f(self.threshold), f(0)
+        kept = x > t
+        y = xp.where(kept, x, zero)
         if self.max_value is not None:
-            capped = y >= self.max_value
-            y = xp.where(capped, x.dtype.type(self.max_value), y)
-            self.slope = xp.where(capped, x.dtype.type(0), self.slope)
+            cap = f(self.max_value)
+            kept &= (y >= zero) & ((y < cap) if self.max_value == 6 and not self.threshold else (y <= cap))
+            y = xp.clip(y, zero, cap)
+        self.slope = kept.astype(x.dtype)
+        if self.negative_slope:
+            below = x < t
+            y = y + xp.where(below, f(self.negative_slope) * (x - t), zero)
+            self.slope += xp.where(below, f(self.negative_slope), zero)
         return y
 
     def backward(self, gy):
@@ -538,7 +545,8 @@ def tanh(x):
 
 @activation("relu")
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """max(x, 0); with Keras's options, negative_slope·(x - threshold) below threshold and at most max_value."""
+    """max(x, 0); with Keras's options, x above threshold (at most max_value) and negative_slope·(x - threshold)
+    below it (ReLUOptions)."""
     if negative_slope or max_value is not None or threshold:
         return ReLUOptions(negative_slope, max_value, threshold)(as_tensor(x))
     return ReLU()(as_tensor(x))

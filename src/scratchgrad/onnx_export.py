@@ -457,13 +457,14 @@ def _register_all():
                 return g.elementwise(x, lambda v: g.op("Relu", [v]))
             return g.elementwise(x, lambda v: g.op("Clip", [v, g.scalar(0.0), g.scalar(cap)]))
 
-        def general(v):
-            t = g.scalar(threshold)
-            below = g.op("Less", [v, t])
-            low = g.op("Mul", [g.scalar(slope), g.op("Sub", [v, t])]) if slope else g.scalar(0.0)
-            y = g.op("Where", [below, low, v])
+        def general(v):  # as functional.ReLUOptions computes it
+            t, zero = g.scalar(threshold), g.scalar(0.0)
+            y = g.op("Where", [g.op("Greater", [v, t]), v, zero])
             if cap is not None:
-                y = g.op("Where", [g.op("GreaterOrEqual", [y, g.scalar(cap)]), g.scalar(cap), y])
+                y = g.op("Clip", [y, zero, g.scalar(cap)])
+            if slope:
+                low = g.op("Mul", [g.scalar(slope), g.op("Sub", [v, t])])
+                y = g.op("Add", [y, g.op("Where", [g.op("Less", [v, t]), low, zero])])
             return y
         return g.elementwise(x, general)
 
