@@ -662,7 +662,8 @@ def cross_entropy(logits, target, reduction="mean"):
     if target.dtype.kind in "iu":
         n_classes = logits.shape[-1]
         if target.shape != logits.shape[:-1]:
-            raise ValueError(f"cross_entropy: integer labels of shape {target.shape} do not match logits {logits.shape}")
+            raise ValueError(f"cross_entropy: integer labels of shape {target.shape} do not match logits "
+                             f"{logits.shape}")
         if target.size and (target.data.min() < 0 or target.data.max() >= n_classes):
             raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}), got range "
                              f"[{target.data.min()}, {target.data.max()}]")
