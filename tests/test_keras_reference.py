@@ -98,6 +98,14 @@ def test_loss_values(name, reduction, weighted):
     np.testing.assert_allclose(value.numpy(), expected, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("name", ["BinaryCrossentropy", "CategoricalCrossentropy", "BinaryFocalCrossentropy",
+                                  "CategoricalFocalCrossentropy"])
+def test_a_crossentropy_over_another_axis_is_refused_not_ignored(name):
+    with pytest.raises(NotImplementedError, match=f"{name} over an axis other than the last.*axis=0"):
+        getattr(losses, name)(axis=0)
+    assert getattr(losses, name)(axis=-1).get_config()["axis"] == -1
+
+
 @pytest.mark.parametrize("name", entries("losses"))
 def test_loss_default_names_and_config(name):
     entry = REFERENCE["losses"]["entries"][name]

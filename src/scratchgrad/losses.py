@@ -125,8 +125,7 @@ class CategoricalCrossentropy(Loss):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name=None, dtype=None):
         super().__init__(from_logits, name, reduction)
-        if axis != -1:
-            raise NotImplementedError("categorical crossentropy over an axis other than the last")
+        _check_last_axis(self, axis)
         self.label_smoothing, self.axis = label_smoothing, axis
 
     def _targets(self, y_true, y_pred):
@@ -209,6 +208,7 @@ class BinaryCrossentropy(Loss):
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name=None, dtype=None):
         super().__init__(from_logits, name, reduction)
+        _check_last_axis(self, axis)
         self.label_smoothing, self.axis = label_smoothing, axis
 
     def _targets(self, y_true, y_pred):
@@ -263,6 +263,7 @@ class _Composite(Loss):
     keyword arguments, kept for get_config."""
 
     options = {}
+    last_axis_only = False  # an `axis` option that must stay -1
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **options):
         super().__init__(name=name, reduction=reduction)
@@ -270,6 +271,8 @@ class _Composite(Loss):
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}")
         self.settings = {**self.options, **options}
+        if self.last_axis_only:
+            _check_last_axis(self, self.settings["axis"])
 
     def per_sample(self, y_pred, y_true, reduction="none"):
         return _reduce(self.per_row(y_pred, _like(y_true, y_pred)), reduction)
@@ -381,6 +384,7 @@ class BinaryFocalCrossentropy(_Composite):
 
     name = "binary_focal_crossentropy"
     fused_activation = "sigmoid"
+    last_axis_only = True
     options = {"apply_class_balancing": False, "alpha": 0.25, "gamma": 2.0, "from_logits": False,
                "label_smoothing": 0.0, "axis": -1}
 
@@ -416,6 +420,7 @@ class CategoricalFocalCrossentropy(_Composite):
 
     name = "categorical_focal_crossentropy"
     fused_activation = "softmax"
+    last_axis_only = True
     options = {"alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0, "axis": -1}
 
     def __init__(self, **options):
@@ -481,6 +486,11 @@ class CategoricalGeneralizedCrossEntropy(_Composite):
         q = float(self.settings["q"])
         picked = F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1.0)
         return _reduce((1.0 - ops.pow(picked, q)) * (1.0 / q), reduction)
+
+
+def _check_last_axis(loss, axis):
+    if axis != -1:
+        raise NotImplementedError(f"{type(loss).__name__} over an axis other than the last (axis=-1), got axis={axis}")
 
 
 def _l2_normalize(x, axis):
