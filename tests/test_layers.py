@@ -69,6 +69,20 @@ def test_dropout_scales_in_training_and_is_identity_in_eval():
     np.testing.assert_array_equal(layer(x, training=False).data, x)
 
 
+def test_dropout_layer_takes_keras_s_noise_shape_and_seed():
+    x = np.ones((3, 5, 4), dtype=np.float32)
+    layer = L.Dropout(0.5, noise_shape=(None, 1, 4), seed=3)
+    y = layer(x, training=True).data
+    np.testing.assert_array_equal(y, np.broadcast_to(y[:, :1], y.shape))  # one draw per sample and feature
+    assert 0 < (y == 0).mean() < 1
+    again = L.Dropout.from_config(layer.get_config())
+    assert again.get_config()["noise_shape"] == (None, 1, 4) and again.get_config()["seed"] == 3
+    np.testing.assert_array_equal(again(x, training=True).data, y)  # the same seed, the same sequence
+    assert not np.array_equal(layer(x, training=True).data, y)  # a sequence, not one mask repeated
+    with pytest.raises(ValueError, match="does not broadcast"):
+        L.Dropout(0.5, noise_shape=(None, 2, 4))(x, training=True)
+
+
 def test_dropout_rate_is_validated():
     for bad in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):

@@ -2,7 +2,7 @@
 and Masking."""
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, initializers, ops, random, regularizers
 from .. import functional as F
 from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
@@ -264,21 +264,36 @@ class Masking(Layer):
 
 class Dropout(Layer):
     """Inverted dropout: in training, zero each unit with probability `rate` and scale the rest by
-    1/(1 - rate); in evaluation, the identity. Masks come from the framework's seeded generator."""
+    1/(1 - rate); in evaluation, the identity. Masks come from the framework's seeded generator, or from
+    `seed`'s own sequence. `noise_shape` (Keras's) draws one mask entry per entry of that shape and
+    broadcasts it, a None taking the input's size: (None, 1, features) drops a feature at every step."""
 
     supports_masking = True
 
-    def __init__(self, rate, **kwargs):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
-        self.rate = rate
+        self.rate, self.noise_shape, self.seed = rate, None if noise_shape is None else tuple(noise_shape), seed
+        self._seed_generator = random.layer_seed(seed)
 
     def call(self, x, training=False):
-        return F.dropout(x, self.rate, training=training)
+        noise_shape = self._noise_shape(x.shape) if training else None
+        return F.dropout(x, self.rate, training=training, noise_shape=noise_shape, seed=self._seed_generator)
+
+    def _noise_shape(self, shape):
+        if self.noise_shape is None:
+            return None
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(f"Dropout noise_shape {self.noise_shape} must have one entry per axis of the input "
+                             f"{tuple(shape)}")
+        noise = tuple(n if k is None else k for k, n in zip(self.noise_shape, shape))
+        if any(k not in (1, n) for k, n in zip(noise, shape)):
+            raise ValueError(f"Dropout noise_shape {self.noise_shape} does not broadcast to the input {tuple(shape)}")
+        return noise
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
 
 
 class Flatten(Layer):
