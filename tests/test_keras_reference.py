@@ -224,3 +224,17 @@ def test_top_k_accuracy_over_time_steps_and_from_sorted_ids():
     sorted_ids = sg.metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
     sorted_ids.update_state(np.array([0, 0, 1]), ids)
     assert sorted_ids.result() == pytest.approx(1 / 3)
+
+
+def test_binary_accuracy_takes_weights_per_element_and_f1_keeps_its_classes_after_reset():
+    """Keras 3.15.1 (torch backend) gave 0.5038555860519409 on these draws."""
+    rng = np.random.default_rng(0)
+    yt, yp = rng.integers(0, 2, (8, 4)).astype("float32"), rng.uniform(size=(8, 4)).astype("float32")
+    w = rng.uniform(0, 2, (8, 4)).astype("float32")
+    accuracy = sg.metrics.BinaryAccuracy()
+    accuracy.update_state(yt, yp, sample_weight=w)
+    assert accuracy.result() == pytest.approx(0.5038555860519409, rel=1e-6)
+    f1 = sg.metrics.F1Score(threshold=0.5)
+    f1.update_state(yt, yp)
+    f1.reset_state()
+    assert f1.result() == [0.0] * 4

@@ -181,8 +181,10 @@ def categorical_accuracy(y_true, y_pred):
 
 @metric("binary_accuracy")
 def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """1 where the prediction is on the target's side of `threshold`, element by element (as Keras 3's:
+    averaged over an epoch, a sample's outputs weigh as one each, and weights may be per element)."""
     y_true = y_true.reshape(y_pred.shape)
-    return ((y_pred > threshold) == (y_true > 0.5)).mean(axis=-1).astype(np.float32)
+    return ((y_pred > threshold) == (y_true > 0.5)).astype(np.float32)
 
 
 def _in_top_k(labels, y_pred, k):
@@ -542,7 +544,8 @@ class FBetaScore(Metric):
         self.reset_state()
 
     def reset_state(self):
-        self.tp = self.fp = self.fn = self.support = 0.0
+        # zeros of the shape seen (a score per class), as Keras's variables keep theirs
+        self.tp = self.fp = self.fn = self.support = np.zeros_like(getattr(self, "tp", 0.0), dtype=np.float64)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _array(y_pred)
