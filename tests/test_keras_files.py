@@ -230,6 +230,22 @@ def test_mask_operations_are_dropped_but_one_read_as_data_is_refused(tmp_path):
         load_keras(path)
 
 
+@pytest.mark.parametrize("change", ["another value", "another operation", "a layer's name not a string"])
+def test_a_mask_our_layers_do_not_make_is_refused_not_dropped(tmp_path, change):
+    config = fixture_config("functional_masks")
+    by_class = {s["class_name"]: s for s in config["config"]["layers"]}
+    if change == "another value":  # NotEqual(ids, 1) is not Embedding(mask_zero=True)'s mask
+        by_class["NotEqual"]["inbound_nodes"][0]["args"][1] = 1
+    elif change == "another operation":
+        by_class["NotEqual"]["class_name"] = "Greater"
+    else:
+        by_class["Dense"]["name"] = ["dense"]
+    path = rewrite(os.path.join(HERE, "functional_masks.keras"), tmp_path / "m.keras", config__json=config)
+    message = "no name" if change.startswith("a layer") else "computes a mask with the Keras operation"
+    with pytest.raises(KerasFileError, match=message):
+        load_keras(path)
+
+
 def rnn_layers(config):
     """The RNN layers of the rnn_cells fixture's config: RNN(LSTMCell), then RNN of stacked cells."""
     return [spec["config"] for spec in config["config"]["layers"] if spec["class_name"] == "RNN"]

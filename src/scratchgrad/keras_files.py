@@ -9,8 +9,8 @@ the optimizer's under `optimizer/vars/<i>`). Weights are read and written with h
 Such a file is untrusted input, read with the rules of our own format (models/saving.py):
 - nothing is unpickled, imported or called by name: every class is looked up in our registries (layers,
   losses, metrics, optimizers, initializers, regularizers) or in `custom_objects`. A `Lambda` layer holds
-  Python bytecode and is refused; so is any keras.ops operation in a functional graph, but those Keras
-  records to compute masks (NotEqual, Any), which our layers compute themselves.
+  Python bytecode and is refused; so is any keras.ops operation in a functional graph, but those that
+  record the mask of an Embedding(mask_zero=True) or a Masking layer, which our layers make themselves.
 - sizes are checked before reading: the zip's members (declared and actual sizes, compression ratio), the
   JSON's nesting depth, every integer in a layer config, and each HDF5 dataset's dtype (plain numbers) and
   shape (the weight it fills) before its bytes are read. HDF5 links to other files, external storage and
@@ -295,25 +295,75 @@ def _translate_spec(spec, custom_objects, path, depth):
 
 def _without_mask_ops(layers, outputs, path):
     """A functional graph's layers without the keras.ops nodes that only compute masks, and without the
-    `mask=` arguments that pass them on. Keras records a layer's output mask as operations (NotEqual for
-    Embedding(mask_zero=True), NotEqual then Any for Masking) handed to the next layer as `mask=`; our
-    layers pass masks on themselves, the same ones. An operation whose result is data (a layer's input,
-    a model output, or what such an operation reads) stays, and _layer_class refuses it as any other."""
-    ops = {s["name"]: s for s in layers if isinstance(s, dict) and _is_operation(s) and isinstance(s.get("name"), str)}
+    `mask=` arguments that pass them on. Keras records the masks of Embedding(mask_zero=True) (NotEqual
+    of its input and 0) and of Masking (NotEqual of its input and mask_value, then Any over the last
+    axis) as operations handed to the next layer as `mask=`; our layers make those masks themselves.
+    An operation whose result is data (a layer's input, a model output, or what such an operation reads)
+    stays, and _layer_class refuses it as any other; any other operation that makes a mask is refused here."""
+    specs = [s for s in layers if isinstance(s, dict) and isinstance(s.get("name"), str)]
+    ops = {s["name"]: s for s in specs if _is_operation(s)}
     if not ops:
         return layers
     outputs = _history(outputs, path)
     data = {t[0] for t in (outputs.values() if isinstance(outputs, dict) else outputs)}
-    for s in layers:
-        if isinstance(s, dict) and s.get("name") not in ops:
+    for s in specs:
+        if s["name"] not in ops:
             data |= _named_tensors([_without_mask(node) for node in _nodes(s)])
     pending = data & ops.keys()
     while pending:  # what a data operation reads is data too
         pending = _named_tensors([_nodes(ops[name]) for name in pending]) & ops.keys() - data
         data |= pending
     mask_only = ops.keys() - data
+    unknown = sorted(mask_only - _masks_our_layers_make(specs, ops))
+    if unknown:
+        raise KerasFileError(f"{path}: the functional graph computes a mask with the Keras operation "
+                             f"{ops[unknown[0]].get('class_name')!r} ({unknown[0]!r}), which is not the mask of an "
+                             f"Embedding(mask_zero=True) or a Masking layer; scratchgrad reads Keras graphs made of "
+                             f"layers only")
     return [{**s, "inbound_nodes": [_without_mask(n, mask_only) for n in _nodes(s)]} if isinstance(s, dict) else s
-            for s in layers if not (isinstance(s, dict) and s.get("name") in mask_only)]
+            for s in layers if not (s in specs and s["name"] in mask_only)]
+
+
+def _masks_our_layers_make(specs, ops):
+    """The names of the operations that are Keras's record of an Embedding's or a Masking layer's mask."""
+    masked = {}  # the input an Embedding(mask_zero=True) or Masking reads -> the value it masks
+    for s in specs:
+        config = s.get("config") if isinstance(s.get("config"), dict) else {}
+        if s.get("class_name") == "Embedding" and config.get("mask_zero") is True:
+            value = 0
+        elif s.get("class_name") == "Masking":
+            value = config.get("mask_value", 0.0)
+        else:
+            continue
+        for node in _nodes(s):
+            args = node.get("args") if isinstance(node, dict) else None
+            if isinstance(args, list) and args:
+                masked.update((_key(h), value) for h in _histories(args[0]))
+    not_equal = set()
+    for name, spec in ops.items():
+        args = _only_args(spec)
+        if spec.get("class_name") == "NotEqual" and args and len(args) == 2 and not isinstance(args[1], bool) and \
+                isinstance(args[1], (int, float)) and [masked.get(_key(h)) for h in _histories(args[0])] == [args[1]]:
+            not_equal.add(name)
+    made = set(not_equal)
+    for name, spec in ops.items():
+        args, config = _only_args(spec), spec.get("config") if isinstance(spec.get("config"), dict) else {}
+        read = [h[0] for h in _histories(args[0])] if args and len(args) == 1 else []
+        if spec.get("class_name") == "Any" and config.get("axis") == -1 and not config.get("keepdims") and \
+                len(read) == 1 and read[0] in not_equal:
+            made.add(name)
+    return made
+
+
+def _only_args(spec):
+    """The positional arguments of an operation called once, None otherwise."""
+    nodes = _nodes(spec)
+    args = nodes[0].get("args") if len(nodes) == 1 and isinstance(nodes[0], dict) else None
+    return args if isinstance(args, list) else None
+
+
+def _key(history):
+    return json.dumps(history)
 
 
 def _nodes(spec):
