@@ -69,6 +69,19 @@ def test_relu_with_options_at_its_threshold_and_kinks_gives_keras_s_numbers(opti
     np.testing.assert_allclose(x.grad, keras_grad, rtol=1e-6)
 
 
+@pytest.mark.parametrize("options,keras_y,keras_grad", [  # Keras 3.15.1 (torch) on x = -1, 0, 1, 6, 7
+    ({"negative_slope": 0.2}, [-0.2, 0, 1, 6, 7], [0.2, 0.2, 1, 1, 1]),  # Keras runs it as leaky_relu
+    ({"max_value": 6.0}, [0, 0, 1, 6, 6], [0, 0, 1, 0, 0])])  # as relu6: 0 at 6
+def test_relu_s_leaky_and_relu6_kinks_and_nan_pass_through(options, keras_y, keras_grad):
+    x = sg.Tensor(np.array([-1, 0, 1, 6, 7], np.float32), requires_grad=True)
+    y = activations.relu(x, **options)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), keras_y, rtol=1e-6)
+    np.testing.assert_allclose(x.grad, keras_grad, rtol=1e-6)
+    for more in ({}, {"threshold": 0.5}):  # NaN stays NaN (Keras's threshold branch alone makes it 0)
+        assert np.isnan(activations.relu(sg.Tensor(np.float32([np.nan])), **options, **more).numpy()).all()
+
+
 def test_activation_defaults_are_keras():
     import inspect
 

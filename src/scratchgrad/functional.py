@@ -107,9 +107,10 @@ def _relu_backward(gy, y, gx):
 
 class ReLUOptions(Function):
     """Keras's relu with options, computed as Keras computes it: x where x > threshold, else 0; that part
-    clipped to [0, max_value]; plus negative_slope·(x - threshold) below the threshold. At the kinks the
-    gradient is Keras's (torch backend): 0 at the threshold, 1 on the clip's bounds (as torch.clamp
-    gives), but 0 at 6 for relu6, which Keras runs as its own op."""
+    clipped to [0, max_value]; plus negative_slope·(x - threshold) below the threshold. NaN passes through.
+    At the kinks the gradient is Keras's (torch backend): 0 at the threshold but negative_slope at 0 for
+    a plain leaky ReLU (which Keras runs as leaky_relu), 1 on the clip's bounds (as torch.clamp passes
+    them) but 0 at 6 for relu6 (which Keras runs as its own op)."""
 
     def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
         self.negative_slope, self.max_value, self.threshold = negative_slope, max_value, threshold
@@ -117,15 +118,17 @@ class ReLUOptions(Function):
     def forward(self, x):
         xp, f = array_module(x), x.dtype.type
         t, zero = f(self.threshold), f(0)
-        kept = x > t
+        kept = (x > t) | xp.isnan(x)
         y = xp.where(kept, x, zero)
         if self.max_value is not None:
             cap = f(self.max_value)
-            kept &= (y >= zero) & ((y < cap) if self.max_value == 6 and not self.threshold else (y <= cap))
+            relu6 = self.max_value == 6 and not self.threshold
+            kept &= (y >= zero) & ((y < cap) if relu6 else (y <= cap)) | xp.isnan(y)
             y = xp.clip(y, zero, cap)
         self.slope = kept.astype(x.dtype)
         if self.negative_slope:
-            below = x < t
+            leaky = self.max_value is None and not self.threshold
+            below = (x <= t) if leaky else (x < t)
             y = y + xp.where(below, f(self.negative_slope) * (x - t), zero)
             self.slope += xp.where(below, f(self.negative_slope), zero)
         return y

@@ -459,7 +459,7 @@ def _register_all():
 
         def general(v):  # as functional.ReLUOptions computes it
             t, zero = g.scalar(threshold), g.scalar(0.0)
-            y = g.op("Where", [g.op("Greater", [v, t]), v, zero])
+            y = g.op("Where", [g.op("Or", [g.op("Greater", [v, t]), g.op("IsNaN", [v])]), v, zero])
             if cap is not None:
                 y = g.op("Clip", [y, zero, g.scalar(cap)])
             if slope:
