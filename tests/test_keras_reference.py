@@ -193,6 +193,7 @@ def test_a_metric_rebuilt_from_its_config_gives_keras_s_numbers_too(name):
     cls = sg.metrics.CLASSES[entry["class"]]
     config = cls(**entry["kwargs"]).get_config()
     assert {k: config[k] for k in entry["kwargs"]} == entry["kwargs"]
+    assert json.loads(json.dumps(config)) == config  # a config is JSON, as model files keep it
     metric = cls(**config)
     assert metric.get_config() == config
     for i, batch in enumerate(entry["batches"], 1):
@@ -217,6 +218,15 @@ def test_auc_label_weights_and_r2_num_regressors_give_keras_s_numbers():
         r2 = sg.metrics.R2Score(num_regressors=p)
         r2.update_state(yt, yp)
         assert r2.result() == pytest.approx(keras_r2, rel=1e-6)
+    with pytest.raises(ValueError, match="label_weights must be >= 0"):
+        sg.metrics.AUC(label_weights=[1, -1, 1, 1])
+    with pytest.raises(ValueError, match="3 label_weights for predictions of 4 labels"):
+        sg.metrics.AUC(multi_label=True, label_weights=[1, 1, 1]).update_state(yt, yp)
+    unweighted = sg.metrics.AUC(multi_label=True, label_weights=[0, 0, 0, 0])
+    unweighted.update_state(yt, yp)
+    assert unweighted.result() == 0.0  # as Keras's divide_no_nan
+    thresholds = sg.metrics.Precision(thresholds=np.array([0.3, 0.7], np.float32)).get_config()["thresholds"]
+    assert json.dumps(thresholds) and all(type(t) is float for t in thresholds)
     plain, too_many = sg.metrics.R2Score(), sg.metrics.R2Score(num_regressors=31)
     plain.update_state(yt, yp)
     too_many.update_state(yt, yp)

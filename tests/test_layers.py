@@ -81,6 +81,10 @@ def test_dropout_layer_takes_keras_s_noise_shape_and_seed():
     assert not np.array_equal(layer(x, training=True).data, y)  # a sequence, not one mask repeated
     with pytest.raises(ValueError, match="does not broadcast"):
         L.Dropout(0.5, noise_shape=(None, 2, 4))(x, training=True)
+    with pytest.raises(TypeError, match="seed must be"):
+        L.Dropout(0.5, seed="3")
+    with pytest.raises(ValueError, match="int seed"):
+        L.Dropout(0.5, seed=sg.random.SeedGenerator(3)).get_config()
 
 
 def test_dropout_rate_is_validated():

@@ -167,6 +167,18 @@ def test_weights_excluded_from_weight_decay_take_the_update_only(fused):
         opt.exclude_from_weight_decay(var_names=["kernel"])
 
 
+def test_var_names_match_a_weight_s_own_name_and_unnamed_weights_decay():
+    model = sg.Sequential([sg.layers.Input((2,)), sg.layers.Dense(3, name="dense")])
+    loose = sg.Tensor(np.ones(2, np.float32), requires_grad=True)  # no name
+    weights = [*model.trainable_weights, loose]
+    before = [p.data.copy() for p in weights]
+    opt = optimizers.SGD(0.1, weight_decay=0.5)
+    opt.exclude_from_weight_decay(var_names=["dense"])  # the layer's name: not the weights' own
+    opt.apply_gradients((np.zeros(p.shape, np.float32), p) for p in weights)
+    for p, w in zip(weights, before):
+        np.testing.assert_allclose(p.data, w * (1 - 0.1 * 0.5), rtol=1e-6)
+
+
 def test_only_one_clipping_option_at_a_time_as_in_keras():
     with pytest.raises(ValueError, match="only one of clipnorm, clipvalue and global_clipnorm.*clipvalue=0.1"):
         optimizers.SGD(clipnorm=0.5, clipvalue=0.1)

@@ -27,6 +27,7 @@ import numpy as np
 # a kernel's constants: float32, so that a float32 loop stays in float32 (as NumPy's `1 - y` does) and a
 # float64 one in float64
 ZERO, ONE = np.float32(0), np.float32(1)
+
 _enabled = os.environ.get("SCRATCHGRAD_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
 _numba = None  # the module, imported at the first kernel's first use
 

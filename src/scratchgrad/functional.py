@@ -70,7 +70,8 @@ class Tanh(Function):
 class ReLU(Function):
     """max(x, 0); the gradient passes where x > 0. With numba (scratchgrad.compiled), forward and backward
     are one loop each over contiguous arrays, and the backward reads the output instead of a kept mask
-    (y > 0 exactly where x > 0): the same numbers in one pass where NumPy makes two (mask, then maximum)."""
+    (y > 0 exactly where x > 0): the same numbers in one pass where NumPy makes two (mask, then maximum).
+    Like every Function's, its output is not written to after the forward (the next op only reads it)."""
 
     def forward(self, x):
         if compiled.applies(x) and x.flags.c_contiguous:
@@ -88,7 +89,6 @@ class ReLU(Function):
             _relu_backward(gy.reshape(-1), self.y.reshape(-1), gx.reshape(-1))
             return gx
         return gy * (self.y > 0)
-
 
 
 @compiled.kernel

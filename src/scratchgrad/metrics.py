@@ -317,7 +317,7 @@ class _Confusion(Metric):
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name, dtype)
-        self.given_thresholds = thresholds if thresholds is None or np.isscalar(thresholds) else list(thresholds)
+        self.given_thresholds = None if thresholds is None else np.asarray(thresholds, np.float64).tolist()  # JSON
         self.single = thresholds is None or np.isscalar(thresholds)
         default = 0.5 if top_k is None else -np.inf  # with top_k, being among the k highest is positive
         self.thresholds = np.atleast_1d(default if thresholds is None else thresholds).astype(np.float64)
@@ -470,16 +470,18 @@ class AUC(Metric):
             np.array([-EPSILON] + sorted(thresholds) + [1 + EPSILON])
         self.curve, self.multi_label, self.from_logits = curve, multi_label, from_logits
         self.num_thresholds = len(self.thresholds)
-        self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64)
-        self.config = {"num_thresholds": num_thresholds, "curve": curve, "summation_method": summation_method,
-                       "thresholds": None if thresholds is None else list(thresholds), "multi_label": multi_label,
-                       "num_labels": num_labels,
-                       "label_weights": None if label_weights is None else self.label_weights.tolist(),
-                       "from_logits": from_logits}
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64).reshape(-1)
+        if self.label_weights is not None and (self.label_weights < 0).any():
+            raise ValueError(f"AUC label_weights must be >= 0, got {label_weights}")
+        self._config = {"num_thresholds": num_thresholds, "curve": curve, "summation_method": summation_method,
+                        "thresholds": None if thresholds is None else np.asarray(thresholds, np.float64).tolist(),
+                        "multi_label": multi_label, "num_labels": num_labels,
+                        "label_weights": None if label_weights is None else self.label_weights.tolist(),
+                        "from_logits": from_logits}
         self.reset_state()
 
     def get_config(self):
-        return {**super().get_config(), **self.config}
+        return {**super().get_config(), **self._config}
 
     def reset_state(self):
         self.counts = None
@@ -489,6 +491,9 @@ class AUC(Metric):
         y_pred = 1 / (1 + np.exp(-y_pred)) if self.from_logits else y_pred
         y_true = _array(y_true).reshape(y_pred.shape)
         weights = _weights(sample_weight, y_pred)
+        if self.label_weights is not None and len(self.label_weights) != y_pred.shape[-1]:
+            raise ValueError(f"AUC has {len(self.label_weights)} label_weights for predictions of "
+                             f"{y_pred.shape[-1]} labels (shape {y_pred.shape})")
         if self.label_weights is not None and not self.multi_label:
             weights = weights * self.label_weights
         columns = y_pred.shape[-1] if self.multi_label else 1
@@ -506,7 +511,8 @@ class AUC(Metric):
         areas = [self._area(*(self.counts[k][i] for k in ("tp", "fp", "tn", "fn")))
                  for i in range(self.counts["tp"].shape[0])]
         if self.multi_label and self.label_weights is not None:
-            return float(np.dot(areas, self.label_weights) / self.label_weights.sum())
+            total = self.label_weights.sum()
+            return float(np.dot(areas, self.label_weights) / total) if total else 0.0
         return float(np.mean(areas))
 
     def _area(self, tp, fp, tn, fn):
@@ -605,7 +611,7 @@ class R2Score(Metric):
 
     def reset_state(self):
         self.sum = self.squared_sum = self.residual = self.count = 0.0
-        self.values = 0
+        self.num_samples = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _array(y_pred)
@@ -616,7 +622,7 @@ class R2Score(Metric):
         self.squared_sum = self.squared_sum + (y_true * y_true * w).sum(axis=0)
         self.residual = self.residual + ((y_true - y_pred) ** 2 * w).sum(axis=0)
         self.count = self.count + np.broadcast_to(w, y_true.shape).sum(axis=0)
-        self.values += y_true.size
+        self.num_samples += y_true.size
 
     def result(self):
         mean = self.sum / self.count
@@ -626,7 +632,7 @@ class R2Score(Metric):
             score = np.mean(score)
         elif self.class_aggregation == "variance_weighted_average":
             score = (score * total).sum() / total.sum()
-        p, n = self.num_regressors, self.values
+        p, n = self.num_regressors, self.num_samples
         if p and p >= n - 1:
             warnings.warn(f"R2Score: num_regressors {p} leaves no degrees of freedom with {n} values; giving the "
                           f"plain R²", stacklevel=2)

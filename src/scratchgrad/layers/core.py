@@ -274,6 +274,7 @@ class Dropout(Layer):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        random.generator(seed)  # a bad seed fails here, where it was given
         self.rate, self.noise_shape, self.seed = rate, None if noise_shape is None else tuple(noise_shape), seed
         self._seed_generator = random.layer_seed(seed)
 
@@ -293,6 +294,9 @@ class Dropout(Layer):
         return noise
 
     def get_config(self):
+        if isinstance(self.seed, random.SeedGenerator):
+            raise ValueError(f"{self.name}: a Dropout seeded by a SeedGenerator cannot be saved in a config: give "
+                             f"it an int seed (or None)")
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
 
 

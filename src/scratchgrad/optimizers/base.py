@@ -204,7 +204,7 @@ class Optimizer:
             if decays is None:
                 names = self._no_decay_names
                 decays = self._decays[p] = p not in self._no_decay and not (
-                    names and names.search(p.name.rsplit("/", 1)[-1]))
+                    names and names.search((p.name or "").rsplit("/", 1)[-1]))
             if decays:
                 p.data *= p.data.dtype.type(1 - lr * self.weight_decay)
 
