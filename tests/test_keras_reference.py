@@ -261,3 +261,13 @@ def test_binary_accuracy_takes_weights_per_element_and_f1_keeps_its_classes_afte
     f1.update_state(yt, yp)
     f1.reset_state()
     assert f1.result() == [0.0] * 4
+
+
+def test_precision_at_top_k_keeps_exactly_k_the_first_of_ties_winning():
+    """Keras 3.15.1 on TensorFlow and JAX gives 0.5 here (on torch, torch.topk's order of ties decides)."""
+    y_true = np.array([[0, 1, 0, 0], [1, 0, 0, 0]], "float32")
+    y_pred = np.array([[0.25, 0.25, 0.25, 0.25], [0.5, 0.5, 0, 0]], "float32")
+    precision = sg.metrics.Precision(top_k=1)
+    precision.update_state(y_true, y_pred)
+    assert precision.result() == pytest.approx(0.5)
+    assert precision.counts["tp"][0] + precision.counts["fp"][0] == 2  # one kept per row, ties or not

@@ -331,9 +331,11 @@ class _Confusion(Metric):
         y_true, y_pred = _array(y_true), _array(y_pred)
         y_true = y_true.reshape(y_pred.shape)
         weights = _weights(sample_weight, y_pred)
-        if self.top_k is not None:
-            kth = -np.sort(-y_pred, axis=-1)[..., self.top_k - 1:self.top_k]
-            y_pred = np.where(y_pred >= kth, y_pred, -np.inf)
+        if self.top_k is not None:  # exactly k per row, the first of tied scores winning (as Keras's top_k)
+            top = np.argsort(-y_pred, axis=-1, kind="stable")[..., :self.top_k]
+            kept = np.zeros(y_pred.shape, bool)
+            np.put_along_axis(kept, top, True, axis=-1)
+            y_pred = np.where(kept, y_pred, -np.inf)
         if self.class_id is not None:
             y_true, y_pred, weights = (a[..., self.class_id] for a in (y_true, y_pred, weights))
         positive = y_pred.reshape(-1)[None, :] > self.thresholds[:, None]
