@@ -45,9 +45,8 @@ class _Vectorize(Function):
 
 class TextVectorization(Layer):
     """Strings -> int64 token indices ("int": index 0 pads, 1 is out of vocabulary, padded or cut at the
-    end to `output_sequence_length`, else to the batch's longest text) or vectors as wide as the
-    vocabulary ("multi_hot" and "count" in int64, "tf_idf" in floats, as Keras's; index 0 counts unknown
-    tokens). Each text is
+    end to `output_sequence_length`, else to the batch's longest text) or float vectors as wide as the
+    vocabulary ("multi_hot", "count", "tf_idf"; index 0 counts unknown tokens). Each text is
     standardized (`standardize`: lowercased and/or stripped of ASCII punctuation, or a function given
     the batch as a NumPy array of str, as Keras on a non-TensorFlow backend), split into tokens
     (`split`: on whitespace, into characters, or by a function of one str returning its tokens) and
@@ -165,7 +164,8 @@ class TextVectorization(Layer):
     def _call_symbolic(self, inputs, args, training, kwargs):
         # the base class finds the output by calling on zeros of the input's dtype; a model's input is
         # float unless declared as str, and texts have no zeros: the settings give the output instead
-        output = SymbolicTensor(self.compute_output_shape(inputs.shape), self._output_dtype(), name=self.name)
+        dtype = np.int64 if self.output_mode == "int" else self.dtype or float_dtype()
+        output = SymbolicTensor(self.compute_output_shape(inputs.shape), dtype, name=self.name)
         output.node = Node(self, inputs, output, kwargs if training is None else {**kwargs, "training": training})
         return output
 
@@ -229,7 +229,7 @@ class TextVectorization(Layer):
                                f"before it is called: pass vocabulary= (and idf_weights= in tf_idf mode) or call "
                                f"adapt() with some texts")
         width = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
-        out = np.zeros((len(rows), width), dtype=self._output_dtype())
+        out = np.zeros((len(rows), width), dtype=self.dtype or float_dtype())
         pairs = [(i, self._index.get(token, 0)) for i, row in enumerate(rows) for token in row if token != MASK]
         if pairs:
             np.add.at(out, tuple(np.array(pairs).T), 1)
@@ -238,10 +238,6 @@ class TextVectorization(Layer):
         if self.output_mode == "tf_idf":
             out *= np.pad(self._idf, (0, width - len(self._idf))).astype(out.dtype)
         return out
-
-    def _output_dtype(self):
-        """Keras's: int64 indices and counts (multi_hot too), tf_idf in the layer's float dtype."""
-        return self.dtype or float_dtype() if self.output_mode == "tf_idf" else np.int64
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
