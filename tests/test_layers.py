@@ -135,15 +135,3 @@ def test_trainable_false_freezes_weights():
     d(np.ones((1, 3)))
     d.trainable = False
     assert d.trainable_weights == [] and len(d.non_trainable_weights) == 2
-
-
-@pytest.mark.parametrize("dtype", ["int64", "uint8", "bool"])
-def test_dense_and_convolutions_take_integer_inputs_in_their_float_dtype(dtype):
-    """As Keras's type promotion does (int64 · float32 is float32 there; NumPy's would be float64, and the
-    convolution refused an input of another dtype): the same numbers as the input cast by hand."""
-    for layer, shape in ((L.Dense(3), (2, 4)), (L.Conv2D(2, 3), (1, 5, 5, 1)), (L.Conv1D(2, 3), (1, 5, 2)),
-                         (L.SeparableConv2D(2, 3), (1, 5, 5, 2))):
-        x = (np.arange(np.prod(shape)).reshape(shape) % 3).astype(dtype)
-        y = layer(x)
-        assert y.dtype == np.float32, type(layer).__name__
-        np.testing.assert_array_equal(y.numpy(), layer(x.astype(np.float32)).numpy())

@@ -150,7 +150,6 @@ class Layer:
 
     output_activation = None  # the activation's name when the layer ends in one (see losses.Loss.fuses)
     supports_masking = False  # whether the output carries a mask (compute_mask), as Keras's attribute
-    float_inputs = False  # whether integer and bool inputs are taken in the layer's float dtype (Dense, Conv)
     _call_takes_training = True
     _call_params = ("inputs",)
     _manages_built = False  # models set `built` in their own build()
@@ -237,8 +236,6 @@ class Layer:
         args = tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in args)
         if not self.built:
             self._ensure_built(inputs)
-        if self.float_inputs:  # Keras's type promotion makes int64 · float32 a float32 (NumPy's a float64)
-            inputs = tree.map_structure(self._integers_as_floats, inputs)
         training = _context.resolve(training, self.training)
         if self._call_takes_training:
             kwargs["training"] = training
@@ -283,11 +280,6 @@ class Layer:
 
     def _as_tensor(self, value):
         return value if value is None or isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
-
-    def _integers_as_floats(self, value):
-        from .. import ops
-
-        return ops.astype(value, self.dtype) if isinstance(value, Tensor) and value.dtype.kind in "biu" else value
 
     def _positional(self, args, kwargs):
         """Symbolic tensors passed by keyword (lstm(x, initial_state=states), mha(q, v, attention_mask=m))

@@ -65,7 +65,7 @@ class _Conv(Layer):
     `dilation_rate` spaces the kernel's taps apart (a dilated kernel, zeros between its entries);
     `groups` splits the channels into independent convolutions. `rank` is 1 for sequences, 2 for images."""
 
-    rank, paddings, float_inputs = 2, C.PADDINGS, True
+    rank, paddings = 2, C.PADDINGS
     _calls_convolution_op = False  # Keras's Conv2D (and 3D) run a subclass's convolution_op; the others do not
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",

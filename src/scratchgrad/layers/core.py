@@ -13,7 +13,7 @@ from .base import Layer, serialize_initializer, serialize_regularizer
 class Dense(Layer):
     """y = activation(x @ kernel + bias); `kernel` has shape (inputs, units) as in Keras."""
 
-    supports_masking, float_inputs = True, True
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
