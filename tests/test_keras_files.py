@@ -230,7 +230,8 @@ def test_mask_operations_are_dropped_but_one_read_as_data_is_refused(tmp_path):
         load_keras(path)
 
 
-@pytest.mark.parametrize("change", ["another value", "another operation", "a layer's name not a string"])
+@pytest.mark.parametrize("change", ["another value", "another operation", "a layer's name not a string",
+                                    "a mask by hand"])
 def test_a_mask_our_layers_do_not_make_is_refused_not_dropped(tmp_path, change):
     config = fixture_config("functional_masks")
     by_class = {s["class_name"]: s for s in config["config"]["layers"]}
@@ -238,10 +239,13 @@ def test_a_mask_our_layers_do_not_make_is_refused_not_dropped(tmp_path, change):
         by_class["NotEqual"]["inbound_nodes"][0]["args"][1] = 1
     elif change == "another operation":
         by_class["NotEqual"]["class_name"] = "Greater"
+    elif change == "a mask by hand":  # the GRU reads the raw series but keeps the Masking's mask=
+        gru = by_class["GRU"]["inbound_nodes"][0]["args"][0]["config"]
+        gru["keras_history"] = by_class["Masking"]["inbound_nodes"][0]["args"][0]["config"]["keras_history"]
     else:
         by_class["Dense"]["name"] = ["dense"]
     path = rewrite(os.path.join(HERE, "functional_masks.keras"), tmp_path / "m.keras", config__json=config)
-    message = "no name" if change.startswith("a layer") else "computes a mask with the Keras operation"
+    message = "no name" if change.startswith("a layer") else "mask made by the Keras operation"
     with pytest.raises(KerasFileError, match=message):
         load_keras(path)
 

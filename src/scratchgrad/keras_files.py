@@ -297,9 +297,10 @@ def _without_mask_ops(layers, outputs, path):
     """A functional graph's layers without the keras.ops nodes that only compute masks, and without the
     `mask=` arguments that pass them on. Keras records the masks of Embedding(mask_zero=True) (NotEqual
     of its input and 0) and of Masking (NotEqual of its input and mask_value, then Any over the last
-    axis) as operations handed to the next layer as `mask=`; our layers make those masks themselves.
-    An operation whose result is data (a layer's input, a model output, or what such an operation reads)
-    stays, and _layer_class refuses it as any other; any other operation that makes a mask is refused here."""
+    axis) as operations handed as `mask=` to the layers after it; our layers pass those masks on
+    themselves. An operation whose result is data (a layer's input, a model output, or what such an
+    operation reads) stays, and _layer_class refuses it as any other; a mask= that is not the mask the
+    called layer's input carries (a mask made by hand, or by another layer) is refused here."""
     specs = [s for s in layers if isinstance(s, dict) and isinstance(s.get("name"), str)]
     ops = {s["name"]: s for s in specs if _is_operation(s)}
     if not ops:
@@ -314,45 +315,80 @@ def _without_mask_ops(layers, outputs, path):
         pending = _named_tensors([_nodes(ops[name]) for name in pending]) & ops.keys() - data
         data |= pending
     mask_only = ops.keys() - data
-    unknown = sorted(mask_only - _masks_our_layers_make(specs, ops))
-    if unknown:
+    _check_carried(specs, ops, mask_only, path)
+    dropped = {id(s) for s in specs if s["name"] in mask_only}
+    return [{**s, "inbound_nodes": [_without_mask(n, mask_only) for n in _nodes(s)]} if isinstance(s, dict) else s
+            for s in layers if id(s) not in dropped]
+
+
+def _check_carried(specs, ops, mask_only, path):
+    """Refuse unless each mask= made by the operations `mask_only` is the mask its layer's input carries:
+    the output of the Embedding or Masking that the operations record, or of a layer that was itself
+    called with that mask on an input that carried it (Keras passes masks along unchanged)."""
+    carried, used = {}, set()  # (layer, node) whose output carries a mask -> the operation; operations used
+    records = _mask_records(ops)
+    for s in specs:
+        if s["name"] in ops:
+            continue
+        for i, node in enumerate(_nodes(s)):
+            args = node.get("args") if isinstance(node, dict) else None
+            first = [_key(h[:2]) for h in _histories(args[0])] if isinstance(args, list) and args else []
+            mask = _own_mask(s, first, records)
+            kwargs = node.get("kwargs") if isinstance(node, dict) else None
+            given = _named_tensors(kwargs.get("mask")) & mask_only if isinstance(kwargs, dict) else set()
+            if given:
+                if len(given) != 1 or len(first) != 1 or carried.get(first[0]) not in given:
+                    name = sorted(given)[0]
+                    raise KerasFileError(f"{path}: layer {s['name']!r} is called with a mask made by the Keras "
+                                         f"operation {ops[name].get('class_name')!r} ({name!r}), which is not the mask "
+                                         f"of an Embedding(mask_zero=True) or a Masking layer before it; scratchgrad "
+                                         f"reads Keras graphs made of layers only")
+                mask = carried[first[0]]
+            if mask is not None:
+                carried[_key([s["name"], i])] = mask
+                used |= {mask} | _named_tensors(_nodes(ops[mask]))
+    unused = sorted(mask_only - used)
+    if unused:
         raise KerasFileError(f"{path}: the functional graph computes a mask with the Keras operation "
-                             f"{ops[unknown[0]].get('class_name')!r} ({unknown[0]!r}), which is not the mask of an "
+                             f"{ops[unused[0]].get('class_name')!r} ({unused[0]!r}), which is not the mask of an "
                              f"Embedding(mask_zero=True) or a Masking layer; scratchgrad reads Keras graphs made of "
                              f"layers only")
-    return [{**s, "inbound_nodes": [_without_mask(n, mask_only) for n in _nodes(s)]} if isinstance(s, dict) else s
-            for s in layers if not (s in specs and s["name"] in mask_only)]
 
 
-def _masks_our_layers_make(specs, ops):
-    """The names of the operations that are Keras's record of an Embedding's or a Masking layer's mask."""
-    masked = {}  # the input an Embedding(mask_zero=True) or Masking reads -> the value it masks
-    for s in specs:
-        config = s.get("config") if isinstance(s.get("config"), dict) else {}
-        if s.get("class_name") == "Embedding" and config.get("mask_zero") is True:
-            value = 0
-        elif s.get("class_name") == "Masking":
-            value = config.get("mask_value", 0.0)
-        else:
-            continue
-        for node in _nodes(s):
-            args = node.get("args") if isinstance(node, dict) else None
-            if isinstance(args, list) and args:
-                masked.update((_key(h), value) for h in _histories(args[0]))
-    not_equal = set()
-    for name, spec in ops.items():
-        args = _only_args(spec)
-        if spec.get("class_name") == "NotEqual" and args and len(args) == 2 and not isinstance(args[1], bool) and \
-                isinstance(args[1], (int, float)) and [masked.get(_key(h)) for h in _histories(args[0])] == [args[1]]:
-            not_equal.add(name)
-    made = set(not_equal)
-    for name, spec in ops.items():
-        args, config = _only_args(spec), spec.get("config") if isinstance(spec.get("config"), dict) else {}
-        read = [h[0] for h in _histories(args[0])] if args and len(args) == 1 else []
-        if spec.get("class_name") == "Any" and config.get("axis") == -1 and not config.get("keepdims") and \
-                len(read) == 1 and read[0] in not_equal:
-            made.add(name)
-    return made
+def _own_mask(spec, first, records):
+    """The operation recording the mask an Embedding(mask_zero=True) or Masking call makes of its input
+    (`first`, the input's [layer, node] keys), or None. `records` is _mask_records's."""
+    config = spec.get("config") if isinstance(spec.get("config"), dict) else {}
+    if spec.get("class_name") == "Embedding" and config.get("mask_zero") is True:
+        value, wrapped = 0, False
+    elif spec.get("class_name") == "Masking":
+        value, wrapped = config.get("mask_value", 0.0), True
+    else:
+        return None
+    not_equals, anys = records
+    for name, compared in not_equals.get(first[0], ()) if len(first) == 1 else ():
+        if compared == value:
+            return anys.get(name) if wrapped else name
+    return None
+
+
+def _mask_records(ops):
+    """The operations that can record a mask, indexed once: {input key: [(NotEqual, the value compared)]}
+    and {NotEqual: the Any(axis=-1) that reads only it}."""
+    not_equals, anys = {}, {}
+    for name, op in ops.items():
+        args, config = _only_args(op), op.get("config") if isinstance(op.get("config"), dict) else {}
+        if op.get("class_name") == "NotEqual" and args and len(args) == 2 and isinstance(args[1], (int, float)) \
+                and not isinstance(args[1], bool):
+            read = [_key(h[:2]) for h in _histories(args[0])]
+            if len(read) == 1:
+                not_equals.setdefault(read[0], []).append((name, args[1]))
+        elif op.get("class_name") == "Any" and config.get("axis") == -1 and not config.get("keepdims") and args \
+                and len(args) == 1:
+            read = [h[0] for h in _histories(args[0])]
+            if len(read) == 1:
+                anys[read[0]] = name
+    return not_equals, anys
 
 
 def _only_args(spec):
