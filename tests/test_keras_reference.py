@@ -222,6 +222,9 @@ def test_auc_label_weights_and_r2_num_regressors_give_keras_s_numbers():
         sg.metrics.AUC(label_weights=[1, -1, 1, 1])
     with pytest.raises(ValueError, match="3 label_weights for predictions of 4 labels"):
         sg.metrics.AUC(multi_label=True, label_weights=[1, 1, 1]).update_state(yt, yp)
+    one_label = sg.metrics.AUC(label_weights=[2.0])
+    one_label.update_state(np.array([0, 1, 1, 0]), np.array([0.1, 0.8, 0.7, 0.3]))
+    assert one_label.result() == pytest.approx(1.0)
     unweighted = sg.metrics.AUC(multi_label=True, label_weights=[0, 0, 0, 0])
     unweighted.update_state(yt, yp)
     assert unweighted.result() == 0.0  # as Keras's divide_no_nan

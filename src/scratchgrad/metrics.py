@@ -493,9 +493,10 @@ class AUC(Metric):
         y_pred = 1 / (1 + np.exp(-y_pred)) if self.from_logits else y_pred
         y_true = _array(y_true).reshape(y_pred.shape)
         weights = _weights(sample_weight, y_pred)
-        if self.label_weights is not None and len(self.label_weights) != y_pred.shape[-1]:
-            raise ValueError(f"AUC has {len(self.label_weights)} label_weights for predictions of "
-                             f"{y_pred.shape[-1]} labels (shape {y_pred.shape})")
+        labels = y_pred.shape[-1] if y_pred.ndim > 1 else 1  # a 1-D batch is one label, as in Keras
+        if self.label_weights is not None and len(self.label_weights) != labels:
+            raise ValueError(f"AUC has {len(self.label_weights)} label_weights for predictions of {labels} "
+                             f"labels (shape {y_pred.shape})")
         if self.label_weights is not None and not self.multi_label:
             weights = weights * self.label_weights
         columns = y_pred.shape[-1] if self.multi_label else 1
