@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from .random import SeedGenerator, generator, truncated_standard_normal
+from .random import config_seed, generator, truncated_standard_normal
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):
@@ -97,10 +97,7 @@ class _Random(Initializer):
         return generator(self.seed)
 
     def _seed_config(self):
-        if isinstance(self.seed, SeedGenerator):
-            raise ValueError(f"{type(self).__name__} seeded by a SeedGenerator cannot be saved in a config: "
-                             f"give it an int seed (or None)")
-        return {"seed": self.seed}
+        return {"seed": config_seed(self.seed, type(self).__name__)}
 
 
 class RandomNormal(_Random):

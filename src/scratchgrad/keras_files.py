@@ -200,7 +200,7 @@ def _layer_class(spec, custom_objects, path):
         raise KerasFileError(f"{path} holds a Lambda layer ({_name_in(spec)}): Keras stores its Python bytecode, "
                              f"which scratchgrad never runs from a file. Rebuild the model in code, or replace "
                              f"the Lambda by a registered custom layer")
-    if not isinstance(module, str) or module.startswith(("keras.src.ops", "keras.ops")):
+    if not isinstance(module, str) or _is_operation(spec):
         raise KerasFileError(f"{path}: the functional graph calls the Keras operation {class_name!r} "
                              f"({module}); scratchgrad reads Keras graphs made of layers only")
     # the user's objects first (custom_objects, custom_object_scope, register_keras_serializable), by name only

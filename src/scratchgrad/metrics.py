@@ -554,7 +554,8 @@ class FBetaScore(Metric):
 
     def reset_state(self):
         # zeros of the shape seen (a score per class), as Keras's variables keep theirs
-        self.tp = self.fp = self.fn = self.support = np.zeros_like(getattr(self, "tp", 0.0), dtype=np.float64)
+        shape = np.shape(getattr(self, "tp", 0.0))
+        self.tp, self.fp, self.fn, self.support = (np.zeros(shape) for _ in range(4))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _array(y_pred)

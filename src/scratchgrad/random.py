@@ -203,6 +203,14 @@ class SeedGenerator:
         self.generator = np.random.default_rng(seed)
 
 
+def config_seed(seed, owner):
+    """`seed` as a config holds it, an int or None: a SeedGenerator's state is not a config value."""
+    if isinstance(seed, SeedGenerator):
+        raise ValueError(f"{owner} seeded by a SeedGenerator cannot be saved in a config: give it an int seed "
+                         f"(or None)")
+    return seed
+
+
 def layer_seed(seed):
     """What a layer made with `seed=` draws from: for an int, a SeedGenerator of its own (a reproducible
     sequence of masks, as Keras's layers draw, not one mask repeated); None stays None (the global one)."""

@@ -294,10 +294,8 @@ class Dropout(Layer):
         return noise
 
     def get_config(self):
-        if isinstance(self.seed, random.SeedGenerator):
-            raise ValueError(f"{self.name}: a Dropout seeded by a SeedGenerator cannot be saved in a config: give "
-                             f"it an int seed (or None)")
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": random.config_seed(self.seed, f"Dropout {self.name!r}")}
 
 
 class Flatten(Layer):
