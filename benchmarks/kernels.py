@@ -61,6 +61,31 @@ def optimizer_apply(name, sizes):
     return lambda: opt.apply(buffers, params)
 
 
+def cross_entropy(batch, classes):
+    """Softmax cross-entropy on logits with integer labels (the fused SoftmaxCrossEntropy), forward and
+    backward."""
+    from scratchgrad import functional as F
+
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((batch, classes), dtype=np.float32), rng.integers(0, classes, batch)
+    gy = np.asarray(1, np.float32)
+
+    def run():
+        op = F.SoftmaxCrossEntropy()
+        op.forward(x, t)
+        op.backward(gy)
+
+    return run
+
+
+def bias_gradient(batch, units):
+    """A Dense layer's bias gradient, the sum of the rows of its output's gradient (functional.sum_rows)."""
+    from scratchgrad import functional as F
+
+    gy, out = np.random.default_rng(0).standard_normal((batch, units), dtype=np.float32), np.empty(units, np.float32)
+    return lambda: F.sum_rows(gy, out)
+
+
 def max_pool(backward, fused=False):
     """2×2 max pooling of the CNN's first feature map (batch 128): MaxPool2D after a ReLU, or fused, the
     MaxPool2DReLU that the CNN's step plan replays the ReLU and the pool as, on the convolution's output; the
@@ -251,6 +276,11 @@ def main(argv=None):
             (f"RMSprop apply, MNIST MLP 784-512-10 ({count(mlp)})", optimizer_apply("rmsprop", mlp), 300),
             (f"Adam apply, Iris 4-30-16-3 ({count(iris)})", optimizer_apply("adam", iris), 20000),
             ("ReLU forward + backward, (128, 512): the MNIST MLP's hidden layer", relu(), 2000),
+            ("softmax cross-entropy forward + backward, (1, 3): Iris's output at batch 1", cross_entropy(1, 3), 20000),
+            ("softmax cross-entropy forward + backward, (128, 10): the MNIST MLP's output", cross_entropy(128, 10),
+             20000),
+            ("bias gradient (sum of rows), (1, 30): Iris's first layer at batch 1", bias_gradient(1, 30), 20000),
+            ("bias gradient (sum of rows), (128, 512): the MNIST MLP's hidden layer", bias_gradient(128, 512), 5000),
             ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
             ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
             ("the ReLU and the pool fused (MaxPool2DReLU, as the CNN's plan runs them), forward + backward",

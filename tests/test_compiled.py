@@ -522,3 +522,60 @@ def test_relu_on_a_strided_array_gets_the_numpy_code_s_numbers(which):
     assert ran == (which == "gy")  # a strided x keeps the mask; a strided gy still finds the output
     assert_same_bits(y1, y2)
     assert_same_bits(g1, g2)
+
+
+# ---- bias gradients and softmax cross-entropy --------------------------------------------------------
+def counting(monkeypatch, name):
+    """Count the calls of the kernel F.<name>."""
+    calls, kernel = [], getattr(F, name)
+    monkeypatch.setattr(F, name, lambda *args: calls.append(1) or kernel(*args))
+    return calls
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 3), (5, 1), (7, 1), (8, 1), (40, 1), (128, 10), (0, 4), (300, 7)])
+def test_compiled_row_sums_give_numpy_s_numbers_bit_for_bit(shape, dtype, monkeypatch):
+    rng = np.random.default_rng(2)
+    a = (rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 7, shape)).astype(dtype)
+    a.reshape(-1)[:len(SPECIAL)] = SPECIAL[:a.size]
+    if len(a) > 2:
+        a[:, -1] = -0.0  # a column of negative zeros sums to +0.0 in NumPy: it starts from zero
+    calls = counting(monkeypatch, "_sum_rows")
+    with compiled.using(True), np.errstate(invalid="ignore"):
+        compiled_sum = F.sum_rows(a, np.empty(shape[1], dtype))
+    assert_same_bits(compiled_sum, a.sum(axis=0))
+    assert len(calls) == (shape[1] > 1 or shape[0] < 8)  # 8 or more contiguous numbers: NumPy's pairwise sum
+
+
+def cross_entropy_both_ways(x, t, reduction, gy):
+    results = []
+    for on in (True, False):
+        with compiled.using(on), np.errstate(all="ignore"):
+            op = F.SoftmaxCrossEntropy(reduction)
+            results.append((op.forward(x, t), op.backward(gy)[0], op.compiled))
+    return results
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(1, 3), (128, 10), (9, 1)])
+def test_compiled_softmax_cross_entropy_gives_numpy_s_numbers_bit_for_bit(shape, reduction, dtype):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 30).astype(dtype)
+    if len(x) > 4:  # rows with a NaN, an infinity, all -inf, and a -0.0 maximum
+        x[1, -1], x[2, 0], x[3], x[4] = np.nan, np.inf, -np.inf, -0.0
+    t = rng.integers(0, shape[1], len(x)).astype(np.int32)
+    gy = rng.standard_normal(len(x)).astype(dtype) if reduction == "none" else np.asarray(0.7, dtype)
+    (y1, g1, ran), (y2, g2, _) = cross_entropy_both_ways(x, t, reduction, gy)
+    assert ran
+    assert_same_bits(y1, y2)
+    assert_same_bits(g1, g2)
+
+
+@needs_numba
+@pytest.mark.parametrize("label", [-1, 3])
+def test_compiled_cross_entropy_refuses_a_label_that_is_not_a_class(label):
+    with compiled.using(True), pytest.raises(ValueError, match=rf"\[0, 3\), got {label} for sample 1"):
+        F.SoftmaxCrossEntropy().forward(np.zeros((2, 3), np.float32), np.array([0, label]))

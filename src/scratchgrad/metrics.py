@@ -160,7 +160,7 @@ class MeanMetricWrapper(_Accumulating):
 # ---- per-sample functions ----------------------------------------------------------------------------
 def _labels(y_true, y_pred):
     y_true = y_true.reshape(y_true.shape[:-1]) if y_true.ndim == y_pred.ndim else y_true
-    return y_true.astype(np.int64)
+    return y_true.astype(np.int64, copy=False)
 
 
 @metric("accuracy")
