@@ -135,6 +135,22 @@ def test_dtype_rule():
         assert y.dtype == np.float32
 
 
+@pytest.mark.parametrize("make", [lambda: sg.layers.Dense(3), lambda: sg.layers.Conv2D(2, 3),
+                                  lambda: sg.layers.Conv1D(2, 3), lambda: sg.layers.Dense(3, dtype="float64")],
+                         ids=["Dense", "Conv2D", "Conv1D", "Dense float64"])
+@pytest.mark.parametrize("integer", ["int64", "int32", "bool"])
+def test_a_layer_promotes_integer_inputs_to_its_own_float_dtype_as_keras_does(make, integer):
+    layer = make()
+    shape = {"Dense": (2, 4), "Conv2D": (2, 5, 5, 1), "Conv1D": (2, 5, 1)}[type(layer).__name__]
+    ints = np.random.default_rng(0).integers(0, 2, shape).astype(integer)
+    for call in (lambda: layer(ints), lambda: layer(sg.Tensor(ints))):  # before and after the layer is built
+        y = call()
+        assert y.dtype == layer.kernel.dtype  # float32 (NumPy's int64 @ float32 would give float64)
+        np.testing.assert_array_equal(y.numpy(), layer(ints.astype(layer.kernel.dtype)).numpy())
+    (layer(ints) ** 2).sum().backward()
+    assert layer.kernel.grad is not None and layer.kernel.grad.dtype == layer.kernel.dtype
+
+
 FLOAT32_OPS = [
     lambda x: F.sigmoid(x), lambda x: F.tanh(x), lambda x: F.relu(x), lambda x: F.elu(x),
     lambda x: F.softplus(x), lambda x: F.softmax(x), lambda x: F.log_softmax(x),

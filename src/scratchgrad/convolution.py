@@ -22,7 +22,7 @@ from .autograd import Function
 from .backend import array_module
 from .compiled import kernel
 from .functional import ReLU
-from .tensor import as_tensor
+from .tensor import as_operand, as_tensor
 
 PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -370,7 +370,7 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", data_format="channe
     filters); bias: (filters,). strides: an int or a pair; padding: "valid" or "same".
     """
     kernel = as_tensor(kernel)
-    x = as_tensor(x, like=kernel)
+    x = as_operand(x, like=kernel)
     _check_padding(padding, "conv2d")
     channels_first = _check_input(x, data_format, "conv2d")
     strides = _pair(strides, "conv2d: strides")

@@ -13,7 +13,7 @@ from .compiled import ONE, ZERO
 from .ops import astype as ops_astype
 from .ops import sum_to
 from .random import generator
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_operand, as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 ACTIVATIONS = {}  # name -> the activation function, as Dense(activation="relu") takes it
@@ -677,7 +677,7 @@ def log_softmax(x, axis=-1):
 
 def linear(x, W, b=None):
     """x @ W + b in one fused op; W has shape (in_features, out_features) as a Keras Dense kernel."""
-    x = as_tensor(x, like=W)
+    x = as_operand(x, like=W)
     return Linear()(x, W) if b is None else Linear()(x, W, b)
 
 

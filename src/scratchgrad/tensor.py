@@ -296,4 +296,12 @@ def as_tensor(x, like=None):
     return Tensor(x)
 
 
+def as_operand(x, like):
+    """`x` as a Tensor to meet the float Tensor `like` in one op (a layer's input and its kernel): a plain
+    number or array, or an integer or bool Tensor, takes like's dtype, as Keras promotes an integer operand to
+    the float one's dtype (Dense on int64 ids gives float32, not NumPy's float64)."""
+    x = as_tensor(x, like=like)
+    return ops.astype(x, like.dtype) if x.dtype.kind in "iub" and like.dtype.kind == "f" else x
+
+
 from . import ops  # noqa: E402  (ops builds on Tensor)
