@@ -135,20 +135,30 @@ def test_dtype_rule():
         assert y.dtype == np.float32
 
 
-@pytest.mark.parametrize("make", [lambda: sg.layers.Dense(3), lambda: sg.layers.Conv2D(2, 3),
-                                  lambda: sg.layers.Conv1D(2, 3), lambda: sg.layers.Dense(3, dtype="float64")],
-                         ids=["Dense", "Conv2D", "Conv1D", "Dense float64"])
+PROMOTING = {  # layer, an input shape, the output dtype Keras gives integer inputs
+    "Dense": (lambda: sg.layers.Dense(3), (2, 4), "float32"),
+    "Dense float64": (lambda: sg.layers.Dense(3, dtype="float64"), (2, 4), "float64"),
+    "Conv2D": (lambda: sg.layers.Conv2D(2, 3), (2, 5, 5, 1), "float32"),
+    "Conv1D": (lambda: sg.layers.Conv1D(2, 3), (2, 5, 1), "float32"),
+    "LayerNormalization": (lambda: sg.layers.LayerNormalization(), (2, 4), "float32"),
+    "BatchNormalization": (lambda: sg.layers.BatchNormalization(), (2, 4), "float32"),
+    "GlobalAveragePooling2D": (lambda: sg.layers.GlobalAveragePooling2D(), (2, 5, 5, 1), "float32"),
+}
+
+
+@pytest.mark.parametrize("name", PROMOTING)
 @pytest.mark.parametrize("integer", ["int64", "int32", "bool"])
-def test_a_layer_promotes_integer_inputs_to_its_own_float_dtype_as_keras_does(make, integer):
+def test_a_float_layer_promotes_integer_inputs_to_its_float_dtype_as_keras_does(name, integer):
+    make, shape, dtype = PROMOTING[name]
     layer = make()
-    shape = {"Dense": (2, 4), "Conv2D": (2, 5, 5, 1), "Conv1D": (2, 5, 1)}[type(layer).__name__]
-    ints = np.random.default_rng(0).integers(0, 2, shape).astype(integer)
+    ints = np.random.default_rng(0).integers(0, 3, shape).astype(integer)
     for call in (lambda: layer(ints), lambda: layer(sg.Tensor(ints))):  # before and after the layer is built
         y = call()
-        assert y.dtype == layer.kernel.dtype  # float32 (NumPy's int64 @ float32 would give float64)
-        np.testing.assert_array_equal(y.numpy(), layer(ints.astype(layer.kernel.dtype)).numpy())
-    (layer(ints) ** 2).sum().backward()
-    assert layer.kernel.grad is not None and layer.kernel.grad.dtype == layer.kernel.dtype
+        assert y.dtype == dtype  # NumPy's int64 with float32 would give float64
+        np.testing.assert_array_equal(y.numpy(), layer(ints.astype(dtype)).numpy())
+    if layer.trainable_weights:
+        (layer(ints) ** 2).sum().backward()
+        assert all(w.grad is not None and w.grad.dtype == dtype for w in layer.trainable_weights)
 
 
 FLOAT32_OPS = [

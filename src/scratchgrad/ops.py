@@ -530,7 +530,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    return Mean(_axis(axis), keepdims)(as_tensor(x))
+    return Mean(_axis(axis), keepdims)(_floating(x))  # the mean of integers is floatx, as Keras's
 
 
 def max(x, axis=None, keepdims=False):

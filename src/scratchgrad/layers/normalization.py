@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import ops, regularizers
+from ..tensor import as_operand
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
@@ -83,6 +84,7 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight(n, init["moving_variance"], trainable=False, name="moving_variance")
 
     def call(self, x, training=False):
+        x = as_operand(x, like=self.moving_mean)  # integers are normalized as floats of the layer's dtype
         if x.shape[self._axis] != self.moving_mean.shape[0]:
             raise ValueError(f"{self.name} was built for {self.moving_mean.shape[0]} features on axis {self.axis}, "
                              f"got input shape {x.shape}")
