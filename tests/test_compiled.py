@@ -548,6 +548,12 @@ def test_compiled_row_sums_give_numpy_s_numbers_bit_for_bit(shape, dtype, monkey
     assert len(calls) == (shape[1] > 1 or shape[0] < 8)  # 8 or more contiguous numbers: NumPy's pairwise sum
 
 
+@needs_numba
+def test_row_sums_into_an_output_of_the_wrong_shape_are_refused_as_numpy_refuses_them():
+    with compiled.using(True), pytest.raises(ValueError):
+        F.sum_rows(np.ones((1, 3), np.float32), np.empty((1, 3), np.float32))
+
+
 def cross_entropy_both_ways(x, t, reduction, gy):
     results = []
     for on in (True, False):
@@ -564,12 +570,28 @@ def cross_entropy_both_ways(x, t, reduction, gy):
 def test_compiled_softmax_cross_entropy_gives_numpy_s_numbers_bit_for_bit(shape, reduction, dtype):
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(shape) * 30).astype(dtype)
-    if len(x) > 4:  # rows with a NaN, an infinity, all -inf, and a -0.0 maximum
-        x[1, -1], x[2, 0], x[3], x[4] = np.nan, np.inf, -np.inf, -0.0
+    if len(x) > 6:  # rows with a NaN, an infinity, all -inf, a -0.0 maximum, and an infinity before a NaN
+        x[1, -1], x[2, 0], x[3], x[4], x[5, :2] = np.nan, np.inf, -np.inf, -0.0, (np.inf, np.nan)[:shape[1]]
+        x[6, :2] = (np.nan, -np.nan)[:shape[1]]  # NumPy's max is the first NaN
     t = rng.integers(0, shape[1], len(x)).astype(np.int32)
     gy = rng.standard_normal(len(x)).astype(dtype) if reduction == "none" else np.asarray(0.7, dtype)
     (y1, g1, ran), (y2, g2, _) = cross_entropy_both_ways(x, t, reduction, gy)
     assert ran
+    assert_same_bits(y1, y2)
+    assert_same_bits(g1, g2)
+
+
+@needs_numba
+@pytest.mark.parametrize("case", ["big-endian labels", "a float16 gradient", "fewer labels than rows"])
+def test_cross_entropy_the_kernels_cannot_take_runs_as_numpy_runs_it(case):
+    rng = np.random.default_rng(4)
+    x, t = rng.standard_normal((6, 3), dtype=np.float32), rng.integers(0, 3, 6)
+    gy = np.asarray(0.5, np.float16 if case == "a float16 gradient" else np.float32)
+    if case == "big-endian labels":
+        t = t.astype(">i8")
+    if case == "fewer labels than rows":
+        t = t[:1]  # broadcast by NumPy's indexing; the kernel would read past the labels
+    (y1, g1, _), (y2, g2, _) = cross_entropy_both_ways(x, t, "mean", gy)
     assert_same_bits(y1, y2)
     assert_same_bits(g1, g2)
 

@@ -79,6 +79,22 @@ def test_plan_equals_eager(name, weighted, rng):
     assert_same_training(planned, train(build, loss, True, x, y, weights))
 
 
+@pytest.mark.parametrize("layers", [
+    lambda: [L.Input((4,), dtype="float64"), L.Dense(3, dtype="float32")],
+    lambda: [L.Input((4,)), L.Dense(5, dtype="float64"), L.Dense(3, dtype="float32")]],
+    ids=["float64 input", "float64 layer first"])
+def test_a_float32_layer_after_float64_values_trains_in_the_plan_as_in_eager_mode(layers, rng):
+    """Its kernel gradient comes out float64 and is cast into the float32 buffer (np.dot cannot write it)."""
+    x, y = rng.standard_normal((16, 4)), rng.standard_normal((16, 3))
+    results = []
+    for eager in (False, True):
+        sg.set_seed(3)
+        model = sg.models.Sequential(layers())
+        model.compile(optimizer="sgd", loss="mse", run_eagerly=eager)
+        results.append((model, model.fit(x, y, batch_size=8, epochs=2, verbose=0).history["loss"]))
+    assert_same_training(*results)
+
+
 def test_the_frozen_middle_layer_program_trains(rng):
     """The issue's program: freezing a middle layer used to die in the second training engine."""
     x, y = rng.standard_normal((30, 4)).astype(np.float32), rng.integers(0, 3, 30)

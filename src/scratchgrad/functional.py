@@ -255,18 +255,28 @@ class Linear(Function):
         gx = gy.dot(W.T) if needs[0] else None
         if sequence and gx is not None:
             gx = gx.reshape(self.x.shape)
-        gW = array_module(gy).dot(x.T, gy, out=self.grad_out(1)) if needs[1] else None
+        gW = _product(x.T, gy, self.grad_out(1)) if needs[1] else None
         gb = sum_rows(gy, self.grad_out(2)) if len(needs) > 2 and needs[2] else None
         return gx, gW, gb
+
+
+def _product(a, b, out):
+    """a @ b, into `out` where given: by np.dot, the same BLAS call as np.matmul with less cost per call (a
+    small product's), unless `out` is not what dot writes (its result's dtype, contiguous): matmul casts."""
+    xp = array_module(a)
+    if out is None or out.dtype == a.dtype == b.dtype and out.flags.c_contiguous:
+        return xp.dot(a, b, out=out)
+    return xp.matmul(a, b, out=out)
 
 
 def sum_rows(a, out=None):
     """a.sum(axis=0, out=out) for a 2-D a. With numba, one compiled loop that adds the rows in the order NumPy
     does: from zero, a row at a time, when the rows are contiguous, and either wider than one element or
     fewer than 8 (NumPy sums 8 or more contiguous numbers pairwise). The same numbers without a NumPy
-    reduction's fixed cost, about a microsecond: the most of a bias gradient at batch 1."""
+    reduction's fixed cost, about a microsecond: the most of a bias gradient at batch 1. (The sign of a NaN
+    may differ where NaNs of both signs meet in a sum: which one survives depends on the operand order.)"""
     if (compiled.applies(a) and a.ndim == 2 and (a.shape[1] > 1 or len(a) < 8) and a.flags.c_contiguous
-            and (out is None or out.dtype == a.dtype)):
+            and (out is None or out.dtype == a.dtype and out.shape == a.shape[1:])):
         out = np.empty(a.shape[1], a.dtype) if out is None else out
         _sum_rows(a, out)
         return out
@@ -437,7 +447,8 @@ class SoftmaxCrossEntropy(Function):
         self.reduction = reduction
 
     def forward(self, x, t):
-        self.compiled = compiled.applies(x) and x.ndim == 2 and t.ndim == 1 and t.dtype.kind in "iu"
+        self.compiled = (compiled.applies(x) and x.ndim == 2 and t.shape == x.shape[:1] and t.dtype.kind in "iu"
+                         and t.dtype.isnative)
         if self.compiled:
             return self._compiled_forward(x, t)
         xp = array_module(x)
@@ -472,8 +483,11 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         if self.compiled:
+            g = _upstream(gy, self.scale, gy.ndim).reshape(-1)
+            if not compiled.applies(g):  # float16: NumPy would multiply by it as this, exactly
+                g = g.astype(self.exp.dtype)
             grad = np.empty_like(self.exp)
-            _softmax_minus_label(self.exp, self.total, self.t, _upstream(gy, self.scale, gy.ndim).reshape(-1), grad)
+            _softmax_minus_label(self.exp, self.total, self.t, g, grad)
             return grad.T, None
         grad = self.exp / self.total  # y = softmax(x), transposed
         if self.labels is None:
@@ -489,9 +503,7 @@ class SoftmaxCrossEntropy(Function):
 def _shift_and_pick(x, labels, shifted, picked):
     """SoftmaxCrossEntropy.forward's passes before exp, for logits x (N, C): shifted = (x - each row's max).T
     and picked[n] = shifted[labels[n], n]. Returns the first sample whose label is not a class (it would
-    index outside the arrays), else -1. A NaN in a row is passed over by this max (NumPy's max is NaN), but
-    it makes the row's sum of exponentials NaN, and with it the row's loss and every gradient: the same
-    numbers."""
+    index outside the arrays), else -1. The max is NumPy's: a row's first NaN, where it has one."""
     n, c = x.shape
     for i in range(n):
         label = labels[i]
@@ -499,7 +511,7 @@ def _shift_and_pick(x, labels, shifted, picked):
             return i
         top = x[i, 0]
         for j in range(1, c):
-            if x[i, j] > top:
+            if x[i, j] > top or x[i, j] != x[i, j] and top == top:
                 top = x[i, j]
         for j in range(c):
             shifted[j, i] = x[i, j] - top
