@@ -135,7 +135,7 @@ def test_dtype_rule():
         assert y.dtype == np.float32
 
 
-PROMOTING = {  # layer, an input shape, the output dtype Keras gives integer inputs
+PROMOTING = {  # layer, an input shape, the output dtype Keras gives integer inputs (average pooling: on JAX)
     "Dense": (lambda: sg.layers.Dense(3), (2, 4), "float32"),
     "Dense float64": (lambda: sg.layers.Dense(3, dtype="float64"), (2, 4), "float64"),
     "Conv2D": (lambda: sg.layers.Conv2D(2, 3), (2, 5, 5, 1), "float32"),
@@ -143,6 +143,8 @@ PROMOTING = {  # layer, an input shape, the output dtype Keras gives integer inp
     "LayerNormalization": (lambda: sg.layers.LayerNormalization(), (2, 4), "float32"),
     "BatchNormalization": (lambda: sg.layers.BatchNormalization(), (2, 4), "float32"),
     "GlobalAveragePooling2D": (lambda: sg.layers.GlobalAveragePooling2D(), (2, 5, 5, 1), "float32"),
+    "AveragePooling2D": (lambda: sg.layers.AveragePooling2D(2, padding="same"), (2, 5, 5, 1), "float32"),
+    "AveragePooling1D": (lambda: sg.layers.AveragePooling1D(2), (2, 5, 1), "float32"),
 }
 
 

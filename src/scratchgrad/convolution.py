@@ -19,7 +19,7 @@ import numpy as np
 
 from . import compiled
 from .autograd import Function
-from .backend import array_module
+from .backend import array_module, float_dtype
 from .compiled import kernel
 from .functional import ReLU
 from .tensor import as_operand, as_tensor
@@ -316,6 +316,8 @@ class AvgPool2D(Pool2D):
     """Mean of each window over its real pixels only: "same" padding cells are not counted, as in Keras."""
 
     def pool(self, padded):
+        if padded.dtype.kind in "iub":  # the mean of integers is floatx, as ops.mean's (not NumPy's float64)
+            padded = padded.astype(float_dtype())
         xp = array_module(padded)
         ones = self.window.pad(xp.ones((1, *self.window.image_hw, 1), dtype=padded.dtype))
         self.counts = _combine(self.window.views(ones), xp.add)
