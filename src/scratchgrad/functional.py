@@ -441,6 +441,8 @@ class SoftmaxCrossEntropy(Function):
     textbook's (y - t) / N for the mean, with y = softmax(x) rebuilt from the forward's exponentials.
     It works on a transposed copy of the logits, classes first: each row's max and sum then run across
     the samples, vectorized (over rows of ten classes NumPy's reductions are several times slower).
+    With numba and integer labels, the passes around NumPy's exp and log are compiled loops
+    (`_compiled_forward`), with the same numbers.
     """
 
     def __init__(self, reduction="mean"):
@@ -511,7 +513,7 @@ def _shift_and_pick(x, labels, shifted, picked):
             return i
         top = x[i, 0]
         for j in range(1, c):
-            if x[i, j] > top or x[i, j] != x[i, j] and top == top:
+            if x[i, j] > top or (x[i, j] != x[i, j] and top == top):
                 top = x[i, j]
         for j in range(c):
             shifted[j, i] = x[i, j] - top
