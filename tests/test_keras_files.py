@@ -18,7 +18,7 @@ from scratchgrad.keras_files import KerasFileError, load_keras, save_keras
 from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
-FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks"]
+FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained"]
 
 
 @sg.saving.register_keras_serializable("Fixtures")

@@ -5,8 +5,8 @@ keras.Input, keras.optimizers.Adam, keras.utils.to_categorical, keras.callbacks.
 """
 import importlib
 
-from . import (activations, callbacks, convolution, functional, initializers, layers, losses, metrics, models, ops,
-               optimizers, regularizers, utils)
+from . import (activations, callbacks, constraints, convolution, functional, initializers, layers, losses, metrics,
+               models, ops, optimizers, regularizers, utils)
 from .autograd import GradientTape, enable_grad, is_grad_enabled, no_grad
 from .backend import floatx, set_floatx
 from .gradcheck import gradcheck, numerical_gradient

@@ -8,7 +8,7 @@ the optimizer's under `optimizer/vars/<i>`). Weights are read and written with h
 
 Such a file is untrusted input, read with the rules of our own format (models/saving.py):
 - nothing is unpickled, imported or called by name: every class is looked up in our registries (layers,
-  losses, metrics, optimizers, initializers, regularizers) or in `custom_objects`. A `Lambda` layer holds
+  losses, metrics, optimizers, initializers, regularizers, constraints) or in `custom_objects`. A `Lambda` layer holds
   Python bytecode and is refused; so is any keras.ops operation in a functional graph, but those that
   record the mask of an Embedding(mask_zero=True) or a Masking layer, which our layers make themselves.
 - sizes are checked before reading: the zip's members (declared and actual sizes, compression ratio), the
@@ -549,13 +549,9 @@ def _translate_values(config, custom_objects, path, depth):
             value = _wrapped_spec(value, custom_objects, path, depth)
         elif key == "cells" and isinstance(value, list):  # StackedRNNCells
             value = [_wrapped_spec(cell, custom_objects, path, depth) for cell in value]
-        elif key.endswith("_constraint") and value is not None:
-            warnings.warn(f"{path}: the weight constraint {key} of layer {config.get('name')!r} is dropped "
-                          f"(scratchgrad has no constraints; predictions are unaffected)", stacklevel=3)
-            value = None
         elif key.endswith("activation") and isinstance(value, dict):
             value = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
-        elif key.endswith(("_initializer", "_regularizer")) and isinstance(value, dict):
+        elif key.endswith(("_initializer", "_regularizer", "_constraint")) and isinstance(value, dict):
             value = _object_dict(value, key, path)
         out[key] = value
     return out
@@ -584,10 +580,12 @@ def _dtype_name(value, path):
 
 
 def _object_dict(value, key, path):
-    """An initializer or regularizer dict as ours ({"class_name", "config"}), options we lack removed."""
-    from . import initializers, regularizers
+    """An initializer, regularizer or constraint dict as ours ({"class_name", "config"}), options we lack
+    removed."""
+    from . import constraints, initializers, regularizers
 
-    registry = initializers.CLASSES if key.endswith("_initializer") else regularizers._CLASSES
+    registry = initializers.CLASSES if key.endswith("_initializer") else \
+        constraints.CLASSES if key.endswith("_constraint") else regularizers._CLASSES
     name = value.get("class_name")
     cls = registry.get(name) if isinstance(name, str) else None
     if cls is None:
@@ -1317,8 +1315,8 @@ def _keras_values(config, depth):
 
 
 def _keras_object(value, depth):
-    """An initializer, regularizer or layer config of ours in Keras's form; anything else as it is."""
-    from . import initializers, regularizers
+    """An initializer, regularizer, constraint or layer config of ours in Keras's form; anything else as it is."""
+    from . import constraints, initializers, regularizers
     from .layers import LAYERS, Layer
 
     if not (isinstance(value, dict) and "class_name" in value and "config" in value):
@@ -1328,6 +1326,8 @@ def _keras_object(value, depth):
         return {"module": "keras.initializers", **value, "registered_name": None}
     if name in regularizers._CLASSES:
         return {"module": "keras.regularizers", **value, "registered_name": None}
+    if name in constraints.CLASSES:
+        return {"module": "keras.constraints", **value, "registered_name": None}
     cls = LAYERS.get(value.get("registered_name") or name)
     if cls is not None and issubclass(cls, Layer):
         value = _keras_layer_spec(cls.from_config(value["config"]), depth + 1)

@@ -21,7 +21,7 @@ _FUNCTION = {"module": "builtins", "class_name": "function", "registered_name": 
 
 def _kinds():
     """(base class, Keras's module, {name: class}) of every kind a config can name, in lookup order."""
-    from . import initializers, losses, metrics, optimizers, regularizers
+    from . import constraints, initializers, losses, metrics, optimizers, regularizers
     from .layers import LAYERS, Layer
     from .optimizers import schedules
 
@@ -30,7 +30,8 @@ def _kinds():
             (optimizers.Optimizer, "keras.optimizers", optimizers.CLASSES),
             (schedules.LearningRateSchedule, "keras.optimizers.schedules", schedules.SCHEDULES),
             (initializers.Initializer, "keras.initializers", initializers.CLASSES),
-            (regularizers.Regularizer, "keras.regularizers", regularizers._CLASSES)]
+            (regularizers.Regularizer, "keras.regularizers", regularizers._CLASSES),
+            (constraints.Constraint, "keras.constraints", constraints.CLASSES)]
 
 
 def _builtin_function(name):

@@ -33,7 +33,9 @@ class Tensor:
     a gradient, unless `retain_grad()` asks an intermediate to keep one too.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "_retain_grad", "_keras_mask", "__weakref__")
+    # `constraint` is set on layers' weights only (Layer.add_weight); read it with getattr(t, "constraint", None)
+    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "_retain_grad", "_keras_mask", "constraint",
+                 "__weakref__")
     __array_priority__ = 100  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):

@@ -133,6 +133,18 @@ def bn_dropout():
     return model, [x], [rng.standard_normal((32, 1)).astype("float32")], False
 
 
+def constrained():
+    c = keras.constraints
+    model = keras.Sequential([keras.Input((6,)),
+                              layers.Dense(8, activation="relu", kernel_constraint=c.MaxNorm(0.6),
+                                           bias_constraint=c.NonNeg()),
+                              layers.LayerNormalization(gamma_constraint=c.MinMaxNorm(0.5, 1.5, rate=0.7, axis=0)),
+                              layers.Dense(3, kernel_constraint=c.UnitNorm(axis=0))], name="constrained")
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(6)
+    return model, [(rng.standard_normal((16, 6)) * 2).astype("float32")], [rng.integers(0, 3, 16)], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -148,7 +160,7 @@ def main(out=OUT, names=None):
     """Make the fixtures named (all by default)."""
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
-    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks):
+    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()

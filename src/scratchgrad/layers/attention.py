@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 
+from .. import constraints, initializers, ops, regularizers
 from .. import functional as F
-from .. import initializers, ops, regularizers
 from ..random import layer_seed
 from ..tensor import as_tensor
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
 
 
 def _as_mask(mask, like):
@@ -59,7 +59,8 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, use_gate=False, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, seed=None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim),
                            ("sliding_window", sliding_window)):
@@ -82,6 +83,8 @@ class MultiHeadAttention(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._seed_generator = _dropout_seed(dropout, seed)
         self.query_kernel = None
 
@@ -104,9 +107,9 @@ class MultiHeadAttention(Layer):
 
     def _projection(self, name, kernel_shape, bias_dims=2):
         kernel = self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                 name=f"{name}/kernel")
+                                 constraint=self.kernel_constraint, name=f"{name}/kernel")
         bias = self.add_weight(kernel_shape[-bias_dims:], self.bias_initializer, regularizer=self.bias_regularizer,
-                               name=f"{name}/bias") if self.use_bias else None
+                               constraint=self.bias_constraint, name=f"{name}/bias") if self.use_bias else None
         return kernel, bias
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
@@ -195,7 +198,9 @@ class MultiHeadAttention(Layer):
                 "kernel_initializer": serialize_initializer(self._init_names[0]),
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
-                "bias_regularizer": serialize_regularizer(self.bias_regularizer), "seed": self.seed}
+                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
+                "kernel_constraint": serialize_constraint(self.kernel_constraint),
+                "bias_constraint": serialize_constraint(self.bias_constraint), "seed": self.seed}
 
 
 def _check_attention_axes(axes):

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import initializers, regularizers, tree
+from .. import constraints, initializers, regularizers, tree
 from ..autograd import no_grad
 from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
@@ -199,9 +199,8 @@ class Layer:
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                    constraint=None, name=None):
         """A new weight Tensor of `shape`, drawn from `initializer` (Keras's default: glorot_uniform),
-        trained unless `trainable=False`, penalized by `regularizer`. Keras's signature."""
-        if constraint is not None:
-            raise NotImplementedError(f"{self.name}: weight constraints are not supported")
+        trained unless `trainable=False`, penalized by `regularizer`, replaced by constraint(weight) after
+        each optimizer update where given a `constraint`. Keras's signature."""
         dtype = np.dtype(dtype) if dtype is not None else self.dtype or float_dtype()
         name = name or f"variable_{len(self._weights)}"
         check = weight_check.get()
@@ -209,6 +208,7 @@ class Layer:
             check(f"{self.name}/{name}", tuple(shape or ()), dtype)
         data = initializers.get(initializer or "glorot_uniform")(tuple(shape or ()), dtype)
         w = Tensor(data, dtype=data.dtype, requires_grad=trainable and self._trainable, name=f"{self.name}/{name}")
+        w.constraint = constraints.get(constraint)
         self._weights.append(w)
         self._made_trainable.append(bool(trainable))
         if regularizer is not None:
@@ -505,3 +505,7 @@ def serialize_initializer(init):
 
 def serialize_regularizer(reg):
     return regularizers.serialize(reg)
+
+
+def serialize_constraint(constraint):
+    return constraints.serialize(constraint)

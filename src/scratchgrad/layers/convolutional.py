@@ -3,10 +3,10 @@ and layouts). A 1-D layer is its 2-D counterpart run on one-row images: a batch 
 C) goes through conv2d and the pooling Functions as (N, 1, steps, C), so there is one im2col."""
 import numpy as np
 
-from .. import activations, initializers, regularizers
+from .. import activations, constraints, initializers, regularizers
 from .. import convolution as C
 from .. import ops
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
 
 _LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_first"): "(batch, channels, steps)",
             (2, "channels_last"): "(batch, height, width, channels)",
@@ -70,7 +70,8 @@ class _Conv(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
                  dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
         self.dilation_rate, self.groups = _sizes(dilation_rate, self.rank, f"{kind} dilation_rate"), int(groups)
@@ -91,6 +92,8 @@ class _Conv(Layer):
         self._init_names = (kernel_initializer, bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -102,10 +105,13 @@ class _Conv(Layer):
 
     def _add_kernel_and_bias(self, shape):
         self.kernel = self.add_weight(shape, initializers.get(self._init_names[0]), regularizer=self.kernel_regularizer,
-                                      name="kernel")
+                                      constraint=self.kernel_constraint, name="kernel")
+        self._add_bias()
+
+    def _add_bias(self):
         if self.use_bias:
             self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
-                                        regularizer=self.bias_regularizer, name="bias")
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
 
     @property
     def output_activation(self):
@@ -159,7 +165,9 @@ class _Conv(Layer):
                 "kernel_initializer": serialize_initializer(self._init_names[0]),
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
-                "bias_regularizer": serialize_regularizer(self.bias_regularizer)}
+                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
+                "kernel_constraint": serialize_constraint(self.kernel_constraint),
+                "bias_constraint": serialize_constraint(self.bias_constraint)}
 
 
 def _grouped(x, kernel, bias, groups, strides, padding, data_format):
@@ -207,9 +215,11 @@ class _DepthwiseConv(_Conv):
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format="channels_last",
                  dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, **kwargs):
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
-                         depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer, **kwargs)
+                         depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         depthwise_constraint, bias_constraint, **kwargs)
         self.depth_multiplier = int(depth_multiplier)
 
     def build(self, input_shape):
@@ -218,11 +228,10 @@ class _DepthwiseConv(_Conv):
         self.filters, self.groups = channels * self.depth_multiplier, channels
         self.depthwise_kernel = self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
                                                 initializers.get(self._init_names[0]),
-                                                regularizer=self.kernel_regularizer, name="depthwise_kernel")
+                                                regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                                name="depthwise_kernel")
         self.kernel = None
-        if self.use_bias:
-            self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
-                                        regularizer=self.bias_regularizer, name="bias")
+        self._add_bias()
 
     def _grouped_kernel(self):
         *size, channels, multiplier = self.depthwise_kernel.shape
@@ -232,7 +241,7 @@ class _DepthwiseConv(_Conv):
         config = super().get_config()
         for key in ("filters", "groups"):
             del config[key]
-        for part in ("initializer", "regularizer"):
+        for part in ("initializer", "regularizer", "constraint"):
             config[f"depthwise_{part}"] = config.pop(f"kernel_{part}")
         return {**config, "depth_multiplier": self.depth_multiplier}
 

@@ -2,12 +2,12 @@
 and Masking."""
 import numpy as np
 
-from .. import activations, initializers, ops, random, regularizers
+from .. import activations, constraints, initializers, ops, random, regularizers
 from .. import functional as F
 from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
 
 
 class Dense(Layer):
@@ -16,7 +16,8 @@ class Dense(Layer):
     supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if int(units) != units or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
@@ -26,15 +27,18 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._init_names = (kernel_initializer, bias_initializer)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
         n_in = input_shape[-1]
         self.kernel = self.add_weight((n_in, self.units), self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      name="kernel")
+                                      constraint=self.kernel_constraint, name="kernel")
         if self.use_bias:
-            self.bias = self.add_weight((self.units,), self.bias_initializer, regularizer=self.bias_regularizer, name="bias")
+            self.bias = self.add_weight((self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint, name="bias")
 
     @property
     def output_activation(self):
@@ -56,7 +60,9 @@ class Dense(Layer):
                 "kernel_initializer": serialize_initializer(self._init_names[0]),
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
-                "bias_regularizer": serialize_regularizer(self.bias_regularizer)}
+                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
+                "kernel_constraint": serialize_constraint(self.kernel_constraint),
+                "bias_constraint": serialize_constraint(self.bias_constraint)}
 
 
 class Identity(Layer):
@@ -213,7 +219,8 @@ class Embedding(Layer):
         self.supports_masking = mask_zero
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint, self._initial_weights = embeddings_constraint, weights
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self._initial_weights = weights
 
     def build(self, input_shape):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim),
@@ -239,6 +246,7 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
                 "embeddings_regularizer": serialize_regularizer(self.embeddings_regularizer),
+                "embeddings_constraint": serialize_constraint(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}
 
 

@@ -1,10 +1,10 @@
 """Normalization layers: BatchNormalization (over the batch, per feature) and LayerNormalization (per sample)."""
 import numpy as np
 
+from .. import constraints, ops, regularizers
 from .. import functional as F
-from .. import ops, regularizers
 from ..tensor import as_operand
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
 
 
 class LayerNormalization(Layer):
@@ -15,7 +15,8 @@ class LayerNormalization(Layer):
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if not (isinstance(axis, int) or isinstance(axis, (list, tuple)) and axis
                 and all(isinstance(a, int) for a in axis)):
@@ -23,6 +24,7 @@ class LayerNormalization(Layer):
         self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
         self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer}
         self.regularizers = {"beta": regularizers.get(beta_regularizer), "gamma": regularizers.get(gamma_regularizer)}
+        self.constraints = {"beta": constraints.get(beta_constraint), "gamma": constraints.get(gamma_constraint)}
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -34,7 +36,8 @@ class LayerNormalization(Layer):
         # gamma and beta broadcast over the other axes
         self._weight_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(1, ndim))
         n = tuple(input_shape[a] for a in self._axes)
-        self.gamma, self.beta = (self.add_weight(n, self.initializers[k], regularizer=self.regularizers[k], name=k)
+        self.gamma, self.beta = (self.add_weight(n, self.initializers[k], regularizer=self.regularizers[k],
+                                                 constraint=self.constraints[k], name=k)
                                  if wanted else None for k, wanted in (("gamma", self.scale), ("beta", self.center)))
 
     def call(self, x):
@@ -48,7 +51,8 @@ class LayerNormalization(Layer):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, **{f"{k}_initializer": serialize_initializer(v)
                                         for k, v in self.initializers.items()},
-                **{f"{k}_regularizer": serialize_regularizer(v) for k, v in self.regularizers.items()}}
+                **{f"{k}_regularizer": serialize_regularizer(v) for k, v in self.regularizers.items()},
+                **{f"{k}_constraint": serialize_constraint(v) for k, v in self.constraints.items()}}
 
 
 class BatchNormalization(Layer):

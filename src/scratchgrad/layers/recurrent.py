@@ -3,12 +3,12 @@ time, carrying a state. Keras's arguments, weight layouts and masking rules; eac
 Function in `scratchgrad/recurrent.py` (the cell's equations, then forward and backward through time)."""
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers, tree
+from .. import activations, constraints, initializers, ops, regularizers, tree
 from .. import functional as F
 from .. import recurrent as R
 from ..random import layer_seed
 from ..tensor import Tensor
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
 
 
 def _as_keywords(arguments):
@@ -45,7 +45,9 @@ class _RecurrentWeights(Layer):
         self.regularizers = {"kernel": regularizers.get(kernel_regularizer),
                              "recurrent": regularizers.get(recurrent_regularizer),
                              "bias": regularizers.get(bias_regularizer)}
-        self.constraints = {"kernel": kernel_constraint, "recurrent": recurrent_constraint, "bias": bias_constraint}
+        self.constraints = {"kernel": constraints.get(kernel_constraint),
+                            "recurrent": constraints.get(recurrent_constraint),
+                            "bias": constraints.get(bias_constraint)}
         self.dropout, self.recurrent_dropout, self.seed = dropout, recurrent_dropout, seed
         self._seed_generator = layer_seed(seed)  # a new mask every call, reproducibly
 
@@ -75,6 +77,7 @@ class _RecurrentWeights(Layer):
                   "kernel_regularizer": serialize_regularizer(self.regularizers["kernel"]),
                   "recurrent_regularizer": serialize_regularizer(self.regularizers["recurrent"]),
                   "bias_regularizer": serialize_regularizer(self.regularizers["bias"]),
+                  **{f"{role}_constraint": serialize_constraint(c) for role, c in self.constraints.items()},
                   "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
         if self.blocks > 1:
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)

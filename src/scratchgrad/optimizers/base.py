@@ -144,6 +144,7 @@ class Optimizer:
             if self._gradient_ready(pack):
                 self._clip(pack)
                 self._update_pack(pack, lr)
+                _constrain(pack.params)
             if self.use_ema:
                 self._update_averages(pack)
         self._iterations += 1
@@ -419,6 +420,14 @@ class _Pack:
         if flat is self.grad or any(flat is a for a in getattr(self, "flat_slots", {}).values()):
             self._views[id(flat)] = views
         return views
+
+
+def _constrain(params):
+    """Keras's: a weight given a constraint (Layer.add_weight) takes constraint(weight) after its update."""
+    for p in params:
+        constraint = getattr(p, "constraint", None)
+        if constraint is not None:
+            p.data[...] = constraint(p.data)
 
 
 class _Scattered:

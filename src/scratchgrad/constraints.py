@@ -1,0 +1,103 @@
+"""Weight constraints, with Keras's names and formulas: after each optimizer update, a weight given a
+constraint (`Dense(64, kernel_constraint=MaxNorm(3))`) is replaced by constraint(weight).
+
+MaxNorm is the one the dropout paper pairs with dropout: each unit's incoming weight vector (axis 0 of a
+Dense kernel: one column per unit) is scaled down to a norm of at most max_value.
+"""
+from .backend import array_module, epsilon
+
+
+class Constraint:
+    """Base of constraints: `__call__(w)` takes a weight's array and returns the constrained array."""
+
+    def __call__(self, w):
+        return w
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _norms(w, axis):
+    xp = array_module(w)
+    return xp.sqrt(xp.sum(w * w, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=True))
+
+
+class MaxNorm(Constraint):
+    """w · clip(‖w‖, 0, max_value) / (ε + ‖w‖), norms along `axis` (0: each column of a Dense kernel; [0, 1, 2]:
+    each filter of a Conv2D kernel)."""
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value, self.axis = max_value, axis
+
+    def __call__(self, w):
+        norms = _norms(w, self.axis)
+        return w * (array_module(w).clip(norms, 0, self.max_value) / (epsilon() + norms))
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class MinMaxNorm(Constraint):
+    """Norms moved toward [min_value, max_value] at `rate` (1: onto it): w · (rate·clip(‖w‖) + (1 - rate)·‖w‖)
+    / (ε + ‖w‖)."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
+
+    def __call__(self, w):
+        norms = _norms(w, self.axis)
+        desired = self.rate * array_module(w).clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        return w * (desired / (epsilon() + norms))
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """max(w, 0): no negative weights."""
+
+    def __call__(self, w):
+        return array_module(w).maximum(w, 0)
+
+
+class UnitNorm(Constraint):
+    """w / (ε + ‖w‖), norms along `axis`."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, w):
+        return w / (epsilon() + _norms(w, self.axis))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+CLASSES = {cls.__name__: cls for cls in (Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm)}
+CONSTRAINTS = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm}
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm  # Keras's lower-case names
+
+
+def get(identifier):
+    """A constraint from None, a name ("max_norm" or "MaxNorm"), a config dict, or a Constraint/callable."""
+    if identifier is None or isinstance(identifier, Constraint) or callable(identifier):
+        return identifier
+    if isinstance(identifier, dict) and identifier.get("class_name") in CLASSES:
+        return CLASSES[identifier["class_name"]].from_config(identifier.get("config") or {})
+    if isinstance(identifier, str) and (identifier in CLASSES or identifier.lower() in CONSTRAINTS):
+        return CLASSES.get(identifier, CONSTRAINTS.get(identifier.lower()))()
+    raise ValueError(f"unknown constraint {identifier!r}; expected one of {', '.join(CLASSES)}, "
+                     f"{', '.join(CONSTRAINTS)}, a config dict or a callable")
+
+
+def serialize(constraint):
+    """A constraint's config dict ({"class_name", "config"}), or None."""
+    if constraint is None:
+        return None
+    if not isinstance(constraint, Constraint):
+        raise ValueError(f"constraint {constraint!r} is not a Constraint and cannot be saved in a config")
+    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
