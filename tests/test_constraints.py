@@ -110,3 +110,25 @@ def test_multi_head_attention_constrains_every_projection():
     kernels = [w for w in mha.trainable_weights if w.name.endswith("kernel")]
     assert len(kernels) == 4 and all(isinstance(w.constraint, C.NonNeg) for w in kernels)
     assert L.MultiHeadAttention.from_config(mha.get_config()).kernel_constraint.get_config() == {}
+
+
+def test_a_constraint_class_is_made_an_instance_as_keras_does():
+    layer = L.Dense(2, kernel_constraint=C.NonNeg)
+    assert isinstance(layer.kernel_constraint, C.NonNeg)
+    assert layer.get_config()["kernel_constraint"] == {"class_name": "NonNeg", "config": {}}
+    assert isinstance(C.get({"class_name": "max_norm"}), C.MaxNorm)
+
+
+def test_constraints_apply_at_every_call_after_the_moving_averages_as_keras_s_optimizers():
+    """Keras constrains at each apply() (accumulating calls too) and after the EMA overwrite."""
+    w = sg.layers.Dense(3, kernel_constraint=C.UnitNorm())
+    w.build((None, 4))
+    kernel = w.kernel
+    kernel.data[...] = np.arange(12, dtype=np.float32).reshape(4, 3)  # far from unit columns
+    opt = sg.optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    opt.apply([np.ones((4, 3), np.float32)], [kernel])  # accumulates only
+    np.testing.assert_allclose(np.linalg.norm(kernel.data, axis=0), 1, rtol=1e-6)
+    opt = sg.optimizers.SGD(0.1, use_ema=True, ema_overwrite_frequency=2)
+    for _ in range(2):
+        opt.apply([np.ones((4, 3), np.float32)], [kernel])
+    np.testing.assert_allclose(np.linalg.norm(kernel.data, axis=0), 1, rtol=1e-6)  # the overwrite, constrained

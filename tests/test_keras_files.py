@@ -471,3 +471,20 @@ def test_load_model_opens_a_keras_file_too(tmp_path):
     loaded = sg.models.load_model(tmp_path / "m.keras")
     x = np.ones((2, 3), "float32")
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["a layer that takes none", "a constraint we lack"])
+def test_a_constraint_that_cannot_be_kept_is_dropped_with_a_warning(case, tmp_path):
+    """As Keras files loaded before there were constraints: the predictions do not depend on them."""
+    config = fixture_config("bn_dropout")
+    constraint = {"module": "keras.constraints", "class_name": "NonNeg", "config": {}, "registered_name": None}
+    if case == "a constraint we lack":
+        constraint = {"module": None, "class_name": "Clip", "config": {"c": 1.0}, "registered_name": "my>Clip"}
+    layer = config["config"]["layers"][2 if case == "a layer that takes none" else 1]
+    layer["config"]["gamma_constraint" if layer["class_name"] == "BatchNormalization" else "kernel_constraint"] = \
+        constraint
+    path = rewrite(os.path.join(HERE, "bn_dropout.keras"), tmp_path / "c.keras", config__json=config)
+    with pytest.warns(UserWarning, match="constraint .* is dropped"):
+        model = load_keras(path)
+    expected = np.load(os.path.join(HERE, "bn_dropout.npz"))
+    np.testing.assert_allclose(model.predict(expected["x0"], verbose=0), expected["y0"], rtol=1e-5, atol=1e-6)

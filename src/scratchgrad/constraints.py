@@ -82,14 +82,21 @@ CONSTRAINTS = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNe
 max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm  # Keras's lower-case names
 
 
+def _class(name):
+    return CLASSES.get(name) or CONSTRAINTS.get(name.lower()) if isinstance(name, str) else None
+
+
 def get(identifier):
-    """A constraint from None, a name ("max_norm" or "MaxNorm"), a config dict, or a Constraint/callable."""
+    """A constraint from None, a name ("max_norm" or "MaxNorm"), a config dict, a Constraint class or
+    instance, or a callable."""
+    if isinstance(identifier, type) and issubclass(identifier, Constraint):
+        return identifier()
     if identifier is None or isinstance(identifier, Constraint) or callable(identifier):
         return identifier
-    if isinstance(identifier, dict) and identifier.get("class_name") in CLASSES:
-        return CLASSES[identifier["class_name"]].from_config(identifier.get("config") or {})
-    if isinstance(identifier, str) and (identifier in CLASSES or identifier.lower() in CONSTRAINTS):
-        return CLASSES.get(identifier, CONSTRAINTS.get(identifier.lower()))()
+    if isinstance(identifier, dict) and _class(identifier.get("class_name")):
+        return _class(identifier["class_name"]).from_config(identifier.get("config") or {})
+    if _class(identifier):
+        return _class(identifier)()
     raise ValueError(f"unknown constraint {identifier!r}; expected one of {', '.join(CLASSES)}, "
                      f"{', '.join(CONSTRAINTS)}, a config dict or a callable")
 

@@ -28,7 +28,7 @@ import zipfile
 
 import numpy as np
 
-from . import losses, metrics, optimizers, tree
+from . import constraints, losses, metrics, optimizers, tree
 from .files import atomic_write
 from .models.saving import ModelFileError, saveable_metrics, user_objects
 from .object_registration import lookup
@@ -551,6 +551,10 @@ def _translate_values(config, custom_objects, path, depth):
             value = [_wrapped_spec(cell, custom_objects, path, depth) for cell in value]
         elif key.endswith("activation") and isinstance(value, dict):
             value = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
+        elif (key.endswith("_constraint") and isinstance(value, dict)
+              and value.get("class_name") not in constraints.CLASSES):
+            _drop_constraint(path, key, config, f"scratchgrad has no constraint {_short(value.get('class_name'))}")
+            value = None
         elif key.endswith(("_initializer", "_regularizer", "_constraint")) and isinstance(value, dict):
             value = _object_dict(value, key, path)
         out[key] = value
@@ -642,6 +646,11 @@ def _harmless(key, value, config):
     return False
 
 
+def _drop_constraint(path, key, config, why):
+    warnings.warn(f"{path}: the weight constraint {key} of layer {config.get('name')!r} is dropped ({why}; "
+                  f"predictions are the same, further training is unconstrained)", stacklevel=4)
+
+
 def _filter_options(cls, config, path, spec):
     """The options `cls` takes; a Keras option it lacks is dropped when it holds a harmless value (None,
     False, a seed), and refused otherwise, naming it."""
@@ -652,6 +661,8 @@ def _filter_options(cls, config, path, spec):
             out[key] = value
         elif _harmless(key, value, config):
             continue
+        elif key.endswith("_constraint"):
+            _drop_constraint(path, key, config, f"scratchgrad's {cls.__name__} takes no {key}")
         else:
             raise KerasFileError(f"{path}: {spec.get('class_name')} {_name_in(spec)} has the Keras option "
                                  f"{key}={_short(value)}, which scratchgrad's {cls.__name__} does not support")

@@ -144,9 +144,9 @@ class Optimizer:
             if self._gradient_ready(pack):
                 self._clip(pack)
                 self._update_pack(pack, lr)
-                _constrain(pack.params)
             if self.use_ema:
                 self._update_averages(pack)
+            _constrain(pack.params)  # at every call, after the averages, as Keras's apply
         self._iterations += 1
 
     def scale_loss(self, loss):
