@@ -135,7 +135,7 @@ def test_dtype_rule():
         assert y.dtype == np.float32
 
 
-PROMOTING = {  # layer, an input shape, the output dtype Keras gives integer inputs (average pooling: on JAX)
+PROMOTING = {  # layer, an input shape, the output dtype for integer inputs (Keras's; average pooling as means)
     "Dense": (lambda: sg.layers.Dense(3), (2, 4), "float32"),
     "Dense float64": (lambda: sg.layers.Dense(3, dtype="float64"), (2, 4), "float64"),
     "Conv2D": (lambda: sg.layers.Conv2D(2, 3), (2, 5, 5, 1), "float32"),

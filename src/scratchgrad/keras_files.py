@@ -586,7 +586,7 @@ def _dtype_name(value, path):
 def _object_dict(value, key, path):
     """An initializer, regularizer or constraint dict as ours ({"class_name", "config"}), options we lack
     removed."""
-    from . import constraints, initializers, regularizers
+    from . import initializers, regularizers
 
     registry = initializers.CLASSES if key.endswith("_initializer") else \
         constraints.CLASSES if key.endswith("_constraint") else regularizers._CLASSES
@@ -1327,7 +1327,7 @@ def _keras_values(config, depth):
 
 def _keras_object(value, depth):
     """An initializer, regularizer, constraint or layer config of ours in Keras's form; anything else as it is."""
-    from . import constraints, initializers, regularizers
+    from . import initializers, regularizers
     from .layers import LAYERS, Layer
 
     if not (isinstance(value, dict) and "class_name" in value and "config" in value):

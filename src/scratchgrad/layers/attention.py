@@ -12,7 +12,7 @@ from .. import constraints, initializers, ops, regularizers
 from .. import functional as F
 from ..random import layer_seed
 from ..tensor import as_tensor
-from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_initializer, serialize_regularizer
 
 
 def _as_mask(mask, like):
@@ -199,8 +199,8 @@ class MultiHeadAttention(Layer):
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
                 "bias_regularizer": serialize_regularizer(self.bias_regularizer),
-                "kernel_constraint": serialize_constraint(self.kernel_constraint),
-                "bias_constraint": serialize_constraint(self.bias_constraint), "seed": self.seed}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
 
 
 def _check_attention_axes(axes):

@@ -505,7 +505,3 @@ def serialize_initializer(init):
 
 def serialize_regularizer(reg):
     return regularizers.serialize(reg)
-
-
-def serialize_constraint(constraint):
-    return constraints.serialize(constraint)

@@ -6,7 +6,7 @@ import numpy as np
 from .. import activations, constraints, initializers, regularizers
 from .. import convolution as C
 from .. import ops
-from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_initializer, serialize_regularizer
 
 _LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_first"): "(batch, channels, steps)",
             (2, "channels_last"): "(batch, height, width, channels)",
@@ -166,8 +166,8 @@ class _Conv(Layer):
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
                 "bias_regularizer": serialize_regularizer(self.bias_regularizer),
-                "kernel_constraint": serialize_constraint(self.kernel_constraint),
-                "bias_constraint": serialize_constraint(self.bias_constraint)}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 def _grouped(x, kernel, bias, groups, strides, padding, data_format):

@@ -7,7 +7,7 @@ from .. import functional as F
 from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
-from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_initializer, serialize_regularizer
 
 
 class Dense(Layer):
@@ -61,8 +61,8 @@ class Dense(Layer):
                 "bias_initializer": serialize_initializer(self._init_names[1]),
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
                 "bias_regularizer": serialize_regularizer(self.bias_regularizer),
-                "kernel_constraint": serialize_constraint(self.kernel_constraint),
-                "bias_constraint": serialize_constraint(self.bias_constraint)}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 class Identity(Layer):
@@ -246,7 +246,7 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
                 "embeddings_regularizer": serialize_regularizer(self.embeddings_regularizer),
-                "embeddings_constraint": serialize_constraint(self.embeddings_constraint),
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}
 
 

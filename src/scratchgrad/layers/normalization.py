@@ -4,7 +4,7 @@ import numpy as np
 from .. import constraints, ops, regularizers
 from .. import functional as F
 from ..tensor import as_operand
-from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_initializer, serialize_regularizer
 
 
 class LayerNormalization(Layer):
@@ -52,7 +52,7 @@ class LayerNormalization(Layer):
                 "scale": self.scale, **{f"{k}_initializer": serialize_initializer(v)
                                         for k, v in self.initializers.items()},
                 **{f"{k}_regularizer": serialize_regularizer(v) for k, v in self.regularizers.items()},
-                **{f"{k}_constraint": serialize_constraint(v) for k, v in self.constraints.items()}}
+                **{f"{k}_constraint": constraints.serialize(v) for k, v in self.constraints.items()}}
 
 
 class BatchNormalization(Layer):

@@ -8,7 +8,7 @@ from .. import functional as F
 from .. import recurrent as R
 from ..random import layer_seed
 from ..tensor import Tensor
-from .base import Layer, serialize_constraint, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_initializer, serialize_regularizer
 
 
 def _as_keywords(arguments):
@@ -77,7 +77,7 @@ class _RecurrentWeights(Layer):
                   "kernel_regularizer": serialize_regularizer(self.regularizers["kernel"]),
                   "recurrent_regularizer": serialize_regularizer(self.regularizers["recurrent"]),
                   "bias_regularizer": serialize_regularizer(self.regularizers["bias"]),
-                  **{f"{role}_constraint": serialize_constraint(c) for role, c in self.constraints.items()},
+                  **{f"{role}_constraint": constraints.serialize(c) for role, c in self.constraints.items()},
                   "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
         if self.blocks > 1:
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
