@@ -12,13 +12,16 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 
+from test_saving_registry import make_weight_object_classes
+
 import scratchgrad as sg
 from scratchgrad import layers as L
 from scratchgrad.keras_files import KerasFileError, load_keras, save_keras
 from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
-FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained"]
+FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained",
+            "custom_weight_objects"]
 
 
 @sg.saving.register_keras_serializable("Fixtures")
@@ -31,6 +34,11 @@ class Scale(L.Layer):
 
     def call(self, x):
         return x * self.w + self.b
+
+
+# keras.io's custom initializer, regularizer and constraint, registered as the twins of the fixtures'
+CenterAround, MyRegularizer, ExampleRandomNormal = (sg.saving.register_keras_serializable("Fixtures")(cls)
+                                                    for cls in make_weight_object_classes())
 
 
 def reference(name):
@@ -96,6 +104,21 @@ def test_loaded_models_structure_and_compile_settings():
     assert type(cells.layers[1].cell) is L.LSTMCell and cells.layers[2].go_backwards
     assert [type(c) for c in cells.layers[2].cell.cells] == [L.GRUCell, L.SimpleRNNCell]
     assert not cells.layers[2].cell.cells[0].reset_after
+
+
+def test_custom_initializers_regularizers_and_constraints_load_as_the_registered_classes(tmp_path):
+    model = load_keras(os.path.join(HERE, "custom_weight_objects.keras"))
+    first, second = model.layers
+    assert type(first.kernel_initializer) is ExampleRandomNormal and first.kernel_initializer.stddev == 0.4
+    assert type(first.kernel_regularizer) is MyRegularizer and first.kernel_regularizer.strength == 0.01
+    assert type(first.kernel_constraint) is CenterAround and first.kernel_constraint.ref_value == 0.1
+    assert type(second.bias_regularizer) is MyRegularizer and second.bias_regularizer.strength == 0.1
+    np.testing.assert_allclose(first.kernel.numpy().mean(), 0.1, atol=1e-6)  # what Keras's constraint left
+    save_keras(model, tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as archive:
+        dense = json.loads(archive.read("config.json"))["config"]["layers"][1]["config"]
+    assert dense["kernel_constraint"] == {"module": None, "class_name": "CenterAround", "config": {"ref_value": 0.1},
+                                          "registered_name": "Fixtures>CenterAround"}  # as Keras writes it
 
 
 @pytest.mark.parametrize("name", FIXTURES)

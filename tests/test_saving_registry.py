@@ -20,9 +20,11 @@ FORMATS = ["scratchgrad", "keras"]
 @pytest.fixture(autouse=True)
 def clean_registries():
     """Each test's registrations and classes are forgotten after it (a fresh process forgets them too)."""
-    saved = (dict(object_registration._CUSTOM_OBJECTS), dict(object_registration._CUSTOM_NAMES), dict(LAYERS))
+    registries = (object_registration._CUSTOM_OBJECTS, object_registration._CUSTOM_NAMES, LAYERS,
+                  keras.initializers.CLASSES, keras.initializers.INITIALIZERS)
+    saved = [dict(registry) for registry in registries]
     yield
-    for live, old in zip((object_registration._CUSTOM_OBJECTS, object_registration._CUSTOM_NAMES, LAYERS), saved):
+    for live, old in zip(registries, saved):
         live.clear()
         live.update(old)
 
@@ -281,6 +283,98 @@ def test_serialize_and_deserialize_custom_objects():
                                               safe_mode=False)
     with pytest.raises(ValueError, match="lambda"):
         keras.saving.serialize_keras_object(lambda x: x)
+
+
+def make_weight_object_classes():
+    """keras.io's custom constraint, regularizer and initializer (Keras's subclasses with a config), unregistered
+    (test_keras_files registers them as the twins of its fixture's)."""
+    class CenterAround(keras.constraints.Constraint):
+        def __init__(self, ref_value):
+            self.ref_value = ref_value
+
+        def __call__(self, w):
+            return w - w.mean() + w.dtype.type(self.ref_value)
+
+        def get_config(self):
+            return {"ref_value": self.ref_value}
+
+    class MyRegularizer(keras.regularizers.Regularizer):
+        def __init__(self, strength):
+            self.strength = strength
+
+        def __call__(self, x):
+            return self.strength * keras.ops.sum(keras.ops.square(x))
+
+        def get_config(self):
+            return {"strength": self.strength}
+
+    class ExampleRandomNormal(keras.initializers.Initializer):
+        def __init__(self, mean, stddev):
+            self.mean, self.stddev = mean, stddev
+
+        def __call__(self, shape, dtype="float32"):
+            return keras.initializers.RandomNormal(self.mean, self.stddev)(shape, dtype)
+
+        def get_config(self):
+            return {"mean": self.mean, "stddev": self.stddev}
+    return CenterAround, MyRegularizer, ExampleRandomNormal
+
+
+def weight_objects_model(center, regularizer, initializer):
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(
+        4, kernel_initializer=initializer, kernel_regularizer=regularizer(0.05), kernel_constraint=center(0.2),
+        bias_regularizer=regularizer(0.5))])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_registered_initializer_regularizer_and_constraint_classes_save_load_and_train_on(fmt, tmp_path, rng):
+    classes = [keras.saving.register_keras_serializable("my")(cls) for cls in make_weight_object_classes()]
+    model = weight_objects_model(*classes[:2], classes[2](0.0, 0.4))
+    config = model.layers[0].get_config()
+    assert config["kernel_constraint"] == {"class_name": "CenterAround", "config": {"ref_value": 0.2},
+                                           "registered_name": "my>CenterAround"}
+    assert config["kernel_initializer"]["registered_name"] == "my>ExampleRandomNormal"
+    x, y = rng.normal(size=(8, 3)).astype(np.float32), rng.normal(size=(8, 4)).astype(np.float32)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    loaded = keras.models.load_model(save(model, tmp_path, fmt))
+    dense = loaded.layers[0]
+    assert [type(o) for o in (dense.kernel_constraint, dense.kernel_regularizer, dense.kernel_initializer)] == \
+        [classes[0], classes[1], classes[2]]
+    assert dense.kernel_regularizer.strength == 0.05 and dense.bias_regularizer.strength == 0.5
+    assert dense.kernel_initializer.get_config() == {"mean": 0.0, "stddev": 0.4}
+    for m in (model, loaded):  # the loaded model's regularizers and constraint act on its next step as before
+        m.train_on_batch(x, y)
+    np.testing.assert_array_equal(loaded.layers[0].kernel.numpy(), model.layers[0].kernel.numpy())
+    np.testing.assert_allclose(loaded.layers[0].kernel.numpy().mean(), 0.2, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_unregistered_regularizer_and_constraint_classes_need_custom_objects(fmt, tmp_path):
+    center, regularizer, _ = make_weight_object_classes()
+    path = save(weight_objects_model(center, regularizer, keras.initializers.Ones()), tmp_path, fmt)
+    with pytest.raises(ModelFileError, match="MyRegularizer"):
+        keras.models.load_model(path)
+    loaded = keras.models.load_model(path, custom_objects={"CenterAround": center, "MyRegularizer": regularizer})
+    assert type(loaded.layers[0].kernel_constraint) is center and loaded.layers[0].kernel_constraint.ref_value == 0.2
+    with keras.saving.custom_object_scope({"MyRegularizer": regularizer, "CenterAround": center}):
+        assert type(keras.models.load_model(path).layers[0].bias_regularizer) is regularizer
+
+
+def test_weight_object_configs_are_checked():
+    for module, kind in ((keras.initializers, "initializer"), (keras.regularizers, "regularizer"),
+                         (keras.constraints, "constraint")):
+        with pytest.raises(ValueError, match=f"unknown {kind} .*'Nope'.*register_keras_serializable"):
+            module.get({"class_name": "Nope", "config": {}})
+    center, regularizer, _ = make_weight_object_classes()
+    with keras.saving.custom_object_scope({"CenterAround": center, "L2": np.tanh}):
+        with pytest.raises(ValueError, match="must hold a dict of arguments under 'config', got list"):
+            keras.constraints.get({"class_name": "CenterAround", "config": [1]})
+        assert type(keras.regularizers.get("L2")) is keras.regularizers.L2  # a name of another kind is not taken
+    impostor = type("L2", (regularizer,), {})
+    with pytest.raises(ValueError, match="has the name of a built-in one"):
+        keras.regularizers.serialize(impostor(0.1))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ MaxNorm is the one the dropout paper pairs with dropout: each unit's incoming we
 Dense kernel: one column per unit) is scaled down to a norm of at most max_value.
 """
 from .backend import array_module, epsilon
+from .object_registration import custom_instance, object_config
 
 
 class Constraint:
@@ -88,23 +89,28 @@ def _class(name):
 
 def get(identifier):
     """A constraint from None, a name ("max_norm" or "MaxNorm"), a config dict, a Constraint class or
-    instance, or a callable."""
+    instance, a callable, or the name or config of a custom Constraint class (registered, or in
+    custom_objects)."""
     if isinstance(identifier, type) and issubclass(identifier, Constraint):
         return identifier()
     if identifier is None or isinstance(identifier, Constraint) or callable(identifier):
         return identifier
+    custom = custom_instance(identifier, Constraint, "constraint")
+    if custom is not None:
+        return custom
     if isinstance(identifier, dict) and _class(identifier.get("class_name")):
         return _class(identifier["class_name"]).from_config(identifier.get("config") or {})
     if _class(identifier):
         return _class(identifier)()
-    raise ValueError(f"unknown constraint {identifier!r}; expected one of {', '.join(CLASSES)}, "
-                     f"{', '.join(CONSTRAINTS)}, a config dict or a callable")
+    raise ValueError(f"unknown constraint {identifier!r:.200}; expected one of {', '.join(CLASSES)}, "
+                     f"{', '.join(CONSTRAINTS)}, a config dict, a callable, or a custom Constraint class "
+                     f"registered with keras.saving.register_keras_serializable or passed in custom_objects")
 
 
 def serialize(constraint):
-    """A constraint's config dict ({"class_name", "config"}), or None."""
+    """A constraint's config dict ({"class_name", "config"}, and a custom class's "registered_name"), or None."""
     if constraint is None:
         return None
     if not isinstance(constraint, Constraint):
         raise ValueError(f"constraint {constraint!r} is not a Constraint and cannot be saved in a config")
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return object_config(constraint, CLASSES, "constraint")

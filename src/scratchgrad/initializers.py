@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from .object_registration import custom_instance, object_config
 from .random import config_seed, generator, truncated_standard_normal
 
 
@@ -315,18 +316,24 @@ def get(identifier):
     Initializer, or any callable(shape, dtype)."""
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
         return identifier
-    if isinstance(identifier, dict):
-        return CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    custom = custom_instance(identifier, Initializer, "initializer")
+    if custom is not None:
+        return custom
+    if isinstance(identifier, dict) and identifier.get("class_name") in CLASSES:
+        return CLASSES[identifier["class_name"]].from_config(identifier.get("config") or {})
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in INITIALIZERS:
             return INITIALIZERS[key]()
         if identifier in CLASSES:
             return CLASSES[identifier]()
-    raise ValueError(f"unknown initializer {identifier!r}; expected one of {', '.join(sorted(INITIALIZERS))}")
+    raise ValueError(f"unknown initializer {identifier!r:.200}; expected one of {', '.join(sorted(INITIALIZERS))}, "
+                     f"a config dict, a callable, or a custom Initializer class registered with "
+                     f"keras.saving.register_keras_serializable or passed in custom_objects")
 
 
 def serialize(initializer):
+    """An initializer's config dict ({"class_name", "config"}, and a custom class's "registered_name")."""
     if not isinstance(initializer, Initializer):
         raise ValueError(f"initializer {initializer!r} is not an Initializer and cannot be saved in a config")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return object_config(initializer, CLASSES, "initializer")

@@ -31,7 +31,7 @@ import numpy as np
 from . import constraints, losses, metrics, optimizers, tree
 from .files import atomic_write
 from .models.saving import ModelFileError, saveable_metrics, user_objects
-from .object_registration import lookup
+from .object_registration import custom_instance, lookup
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
 MAX_MEMBER_BYTES = 4 << 30  # model.weights.h5
@@ -551,12 +551,8 @@ def _translate_values(config, custom_objects, path, depth):
             value = [_wrapped_spec(cell, custom_objects, path, depth) for cell in value]
         elif key.endswith("activation") and isinstance(value, dict):
             value = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
-        elif (key.endswith("_constraint") and isinstance(value, dict)
-              and value.get("class_name") not in constraints.CLASSES):
-            _drop_constraint(path, key, config, f"scratchgrad has no constraint {_short(value.get('class_name'))}")
-            value = None
         elif key.endswith(("_initializer", "_regularizer", "_constraint")) and isinstance(value, dict):
-            value = _object_dict(value, key, path)
+            value = _object_dict(value, key, path, config)
         out[key] = value
     return out
 
@@ -583,17 +579,26 @@ def _dtype_name(value, path):
     return value
 
 
-def _object_dict(value, key, path):
+def _object_dict(value, key, path, layer_config):
     """An initializer, regularizer or constraint dict as ours ({"class_name", "config"}), options we lack
-    removed."""
+    removed; a custom class (registered, or in custom_objects) built from its config. A constraint we
+    cannot build is dropped with a warning: the weights in the file are what it made."""
     from . import initializers, regularizers
 
-    registry = initializers.CLASSES if key.endswith("_initializer") else \
-        constraints.CLASSES if key.endswith("_constraint") else regularizers._CLASSES
+    kind = key.split("_")[-1]
+    base, registry = {"initializer": (initializers.Initializer, initializers.CLASSES),
+                      "regularizer": (regularizers.Regularizer, regularizers._CLASSES),
+                      "constraint": (constraints.Constraint, constraints.CLASSES)}[kind]
+    custom = custom_instance(value, base, kind)
+    if custom is not None:
+        return custom
     name = value.get("class_name")
     cls = registry.get(name) if isinstance(name, str) else None
+    if cls is None and kind == "constraint":
+        return _drop_constraint(path, key, layer_config, f"scratchgrad has no constraint {_short(name)}")
     if cls is None:
-        raise KerasFileError(f"{path}: unknown {key.split('_')[-1]} {name!r}")
+        raise KerasFileError(f"{path}: unknown {kind} {name!r}: a custom {kind} class must be registered with "
+                             f"keras.saving.register_keras_serializable or passed in custom_objects")
     config = value.get("config") if isinstance(value.get("config"), dict) else {}
     options = {k: v for k, v in _filter_options(cls, config, path, value).items() if v is not None}
     # by name when it has no options: names survive every layer's get_config/from_config round trip
@@ -647,6 +652,7 @@ def _harmless(key, value, config):
 
 
 def _drop_constraint(path, key, config, why):
+    """Warns that a layer's constraint is dropped; None (no constraint) stands in its place."""
     warnings.warn(f"{path}: the weight constraint {key} of layer {config.get('name')!r} is dropped ({why}; "
                   f"predictions are the same, further training is unconstrained)", stacklevel=4)
 
@@ -1321,25 +1327,36 @@ def _keras_values(config, depth):
             value = _keras_function(value)  # a custom function: as Keras describes one
         if key == "cells" and isinstance(value, list):  # StackedRNNCells
             value = [_keras_object(cell, depth) for cell in value]
-        out[key] = _keras_object(value, depth)
+        kind = key.rsplit("_", 1)[-1]
+        out[key] = _keras_weight_object(value, kind) if kind in _WEIGHT_OBJECTS else _keras_object(value, depth)
     return out
 
 
-def _keras_object(value, depth):
-    """An initializer, regularizer, constraint or layer config of ours in Keras's form; anything else as it is."""
+_WEIGHT_OBJECTS = ("initializer", "regularizer", "constraint")
+
+
+def _keras_weight_object(value, kind):
+    """An initializer, regularizer or constraint dict of ours in Keras's form. A custom class is named by its
+    registered name, else by its class name (Keras then needs it in custom_objects, as for its own files)."""
     from . import initializers, regularizers
+
+    if not (isinstance(value, dict) and "class_name" in value):
+        return value
+    registry = {"initializer": initializers.CLASSES, "regularizer": regularizers._CLASSES,
+                "constraint": constraints.CLASSES}[kind]
+    builtin = registry.get(value["class_name"])
+    if value.get("registered_name") or builtin is None or not builtin.__module__.startswith("scratchgrad."):
+        return {"module": None, **value, "registered_name": value.get("registered_name") or value["class_name"]}
+    return {"module": f"keras.{kind}s", **value, "registered_name": None}
+
+
+def _keras_object(value, depth):
+    """A layer config of ours (Bidirectional's layer, an RNN's cell) in Keras's form; anything else as it is."""
     from .layers import LAYERS, Layer
 
     if not (isinstance(value, dict) and "class_name" in value and "config" in value):
         return value
-    name = value["class_name"]
-    if name in initializers.CLASSES:
-        return {"module": "keras.initializers", **value, "registered_name": None}
-    if name in regularizers._CLASSES:
-        return {"module": "keras.regularizers", **value, "registered_name": None}
-    if name in constraints.CLASSES:
-        return {"module": "keras.constraints", **value, "registered_name": None}
-    cls = LAYERS.get(value.get("registered_name") or name)
+    cls = LAYERS.get(value.get("registered_name") or value["class_name"])
     if cls is not None and issubclass(cls, Layer):
         value = _keras_layer_spec(cls.from_config(value["config"]), depth + 1)
         value.pop("build_config", None)

@@ -148,6 +148,41 @@ def lookup(name, custom_objects=None):
     return get_registered_object(name)
 
 
+def custom_instance(identifier, base, kind):
+    """The user's `base` subclass (custom_objects, custom_object_scope, registered) that a name or a config
+    dict ({"class_name", "config", "registered_name"}, the registered name looked up first) names, built from
+    the config; None when no user's object of that kind has the name: the caller looks among its built-ins."""
+    if isinstance(identifier, str):
+        names, config = [identifier], {}
+    elif isinstance(identifier, dict):
+        names, config = [identifier.get("registered_name"), identifier.get("class_name")], identifier.get("config")
+    else:
+        return None
+    cls = next((found for found in map(lookup, names) if isinstance(found, type) and issubclass(found, base)), None)
+    if cls is None:
+        return None
+    if config is not None and not isinstance(config, dict):
+        raise ValueError(f"the {kind} {identifier!r:.100} must hold a dict of arguments under 'config', got "
+                         f"{type(config).__name__}")
+    return cls.from_config(config or {})
+
+
+def object_config(obj, builtins, kind):
+    """An initializer's, regularizer's or constraint's config dict: {"class_name", "config"}, plus the
+    "registered_name" of a class registered with register_keras_serializable (Keras's layout). An
+    unregistered class with a built-in's name is refused: its config would load as the built-in."""
+    cls = type(obj)
+    spec = {"class_name": cls.__name__, "config": obj.get_config()}
+    key = registered_name_of(cls)
+    if key is not None:
+        spec["registered_name"] = key
+    elif builtins.get(cls.__name__, cls) is not cls:
+        raise ValueError(f"the custom {kind} {cls.__name__!r} has the name of a built-in one, which a saved config "
+                         f"would load instead; decorate it with @keras.saving.register_keras_serializable() or "
+                         f"rename it")
+    return spec
+
+
 def stands_for(obj, base=None):
     """Whether a name's object may stand where a `base` (Loss, Metric) goes: a function or an instance (a
     callable that is not a class), or a subclass of `base`; with no base, a function only."""

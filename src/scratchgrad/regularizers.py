@@ -6,6 +6,7 @@ L1(l1) adds l1 · Σ|w|, which drives weights to exactly zero.
 import numpy as np
 
 from . import ops
+from .object_registration import custom_instance, object_config
 
 
 class Regularizer:
@@ -83,19 +84,26 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": Orthogona
 
 
 def get(identifier):
-    """A regularizer from None, a name ("l2"), a config dict, or a Regularizer/callable."""
+    """A regularizer from None, a name ("l2"), a config dict, a Regularizer/callable, or the name or config
+    of a custom Regularizer class (registered, or in custom_objects)."""
     if identifier is None or isinstance(identifier, Regularizer) or callable(identifier):
         return identifier
-    if isinstance(identifier, dict):
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    custom = custom_instance(identifier, Regularizer, "regularizer")
+    if custom is not None:
+        return custom
+    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
+        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config") or {})
     if isinstance(identifier, str) and identifier.lower() in REGULARIZERS:
         return REGULARIZERS[identifier.lower()]()
-    raise ValueError(f"unknown regularizer {identifier!r}; expected one of {', '.join(REGULARIZERS)}")
+    raise ValueError(f"unknown regularizer {identifier!r:.200}; expected one of {', '.join(REGULARIZERS)}, a "
+                     f"config dict, a callable, or a custom Regularizer class registered with "
+                     f"keras.saving.register_keras_serializable or passed in custom_objects")
 
 
 def serialize(regularizer):
+    """A regularizer's config dict ({"class_name", "config"}, and a custom class's "registered_name"), or None."""
     if regularizer is None:
         return None
     if not isinstance(regularizer, Regularizer):
         raise ValueError(f"regularizer {regularizer!r} is not a Regularizer and cannot be saved in a config")
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return object_config(regularizer, _CLASSES, "regularizer")

@@ -13,8 +13,9 @@ It writes, into tests/keras_reference/keras_files/, for each model NAME:
   state must give the same step.
 
 The files are small (a few KB each: the zip members are re-deflated, their bytes unchanged). Everything
-is seeded; Keras 3.15.1 with the torch backend made the committed ones. The custom layer is defined here
-and, identically, in the tests (registered as "Fixtures>Scale").
+is seeded; Keras 3.15.1 with the torch backend made the committed ones. The custom layer, initializer,
+regularizer and constraint are defined here and, identically, in the tests (registered as "Fixtures>Scale",
+...; the last three are keras.io's examples of custom ones).
 """
 import os
 import sys
@@ -145,6 +146,53 @@ def constrained():
     return model, [(rng.standard_normal((16, 6)) * 2).astype("float32")], [rng.integers(0, 3, 16)], True
 
 
+@keras.saving.register_keras_serializable("Fixtures")
+class ExampleRandomNormal(keras.initializers.Initializer):
+    def __init__(self, mean, stddev):
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype=None, **kwargs):
+        return keras.random.normal(shape, mean=self.mean, stddev=self.stddev, dtype=dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+@keras.saving.register_keras_serializable("Fixtures")
+class MyRegularizer(keras.regularizers.Regularizer):
+    def __init__(self, strength):
+        self.strength = strength
+
+    def __call__(self, x):
+        return self.strength * keras.ops.sum(keras.ops.square(x))
+
+    def get_config(self):
+        return {"strength": self.strength}
+
+
+@keras.saving.register_keras_serializable("Fixtures")
+class CenterAround(keras.constraints.Constraint):
+    def __init__(self, ref_value):
+        self.ref_value = ref_value
+
+    def __call__(self, w):
+        return w - keras.ops.mean(w) + self.ref_value
+
+    def get_config(self):
+        return {"ref_value": self.ref_value}
+
+
+def custom_weight_objects():
+    model = keras.Sequential([keras.Input((5,)),
+                              layers.Dense(6, activation="tanh", kernel_initializer=ExampleRandomNormal(0.0, 0.4),
+                                           kernel_regularizer=MyRegularizer(0.01), kernel_constraint=CenterAround(0.1)),
+                              layers.Dense(2, bias_regularizer=MyRegularizer(0.1))], name="custom_weight_objects")
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5), loss="mse")
+    rng = np.random.default_rng(7)
+    return model, [rng.standard_normal((16, 5)).astype("float32")], [rng.standard_normal((16, 2)).astype("float32")], \
+        True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -160,7 +208,8 @@ def main(out=OUT, names=None):
     """Make the fixtures named (all by default)."""
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
-    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained):
+    for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
+                 custom_weight_objects):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()
