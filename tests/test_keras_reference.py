@@ -82,6 +82,25 @@ def test_relu_s_leaky_and_relu6_kinks_and_nan_pass_through(options, keras_y, ker
         assert np.isnan(activations.relu(sg.Tensor(np.float32([np.nan])), **options, **more).numpy()).all()
 
 
+BELOW_3 = float(np.nextafter(np.float32(3), np.float32(0)))  # x + 3 rounds to 6 in float32
+
+
+@pytest.mark.parametrize("name,x,keras_y,keras_grad", [  # Keras 3.15.1 (torch) at the kinks and beyond
+    ("hard_tanh", [-2, -1, -0.5, 1, 2], [-1, -1, -0.5, 1, 1], [0, 0, 1, 0, 0]),
+    ("hard_sigmoid", [-4, -3, -1.5, BELOW_3, 3], [0, 0, 0.25, 1, 1], [0, 0, 1 / 6, 1 / 6, 0]),
+    ("hard_silu", [-np.inf, -4, -3, -1.5, BELOW_3, 3, np.inf], [np.nan, 0, 0, -0.375, BELOW_3, 3, np.inf],
+     [0, 0, 0, 0, 1.5, 1, 1])])
+def test_hard_activations_kinks_give_keras_s_numbers(name, x, keras_y, keras_grad):
+    """The gradient at a kink is Keras's: 0 at hard_tanh's ±1 and hard_sigmoid's ±3, decided on x itself; and
+    hard_silu's by pieces, so that ±inf give 0 and 1 rather than inf·0 = NaN."""
+    x = sg.Tensor(np.array(x, np.float32), requires_grad=True)
+    with np.errstate(invalid="ignore"):  # hard_silu(-inf) = -inf·0: NaN, as in Keras
+        y = activations.get(name)(x)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), keras_y, rtol=1e-6)
+    np.testing.assert_allclose(x.grad, keras_grad, rtol=1e-6)
+
+
 def test_activation_defaults_are_keras():
     import inspect
 

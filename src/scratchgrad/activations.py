@@ -77,6 +77,43 @@ class SparseSigmoid(Function):
         return gy * self.inside * gy.dtype.type(0.5)
 
 
+class HardTanh(Function):
+    """clip(x, -1, 1). The gradient is 1 strictly between -1 and 1 and 0 from ±1 on (Keras's on torch)."""
+
+    def forward(self, x):
+        self.inside = (x > -1) & (x < 1)
+        return array_module(x).clip(x, -1, 1)
+
+    def backward(self, gy):
+        return gy * self.inside
+
+
+class HardSigmoid(Function):
+    """relu6(x + 3) / 6: 0 up to -3, 1 from 3 on, a line between. The gradient is 1/6 strictly between
+    -3 and 3, decided on x itself (x + 3 may round to 6 just below 3), as Keras's on torch."""
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
+
+    def backward(self, gy):
+        inside = (self.x > -3) & (self.x < 3)
+        return gy * inside * gy.dtype.type(1 / 6)
+
+
+class HardSilu(HardSigmoid):
+    """x · hard_sigmoid(x). The gradient by pieces (0 up to -3, x/3 + 1/2 below 3, 1 from 3 on), so that ±inf
+    give 0 and 1, not inf·0 = NaN, as Keras's on torch."""
+
+    def forward(self, x):
+        return x * super().forward(x)
+
+    def backward(self, gy):
+        x, xp = self.x, array_module(gy)
+        slope = xp.where(x < 3, x / gy.dtype.type(3) + gy.dtype.type(0.5), gy.dtype.type(1))
+        return gy * xp.where(x <= -3, gy.dtype.type(0), slope)
+
+
 class Threshold(Function):
     """x where x > threshold, else default_value."""
 
@@ -164,18 +201,18 @@ def soft_shrink(x, threshold=0.5):
 @activation("hard_sigmoid")
 def hard_sigmoid(x):
     """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
-    return relu6(as_tensor(x) + 3.0) * (1 / 6)
+    return HardSigmoid()(as_tensor(x))
 
 
 @activation("hard_silu", "hard_swish")
 def hard_silu(x):
-    x = as_tensor(x)
-    return x * hard_sigmoid(x)
+    """x · hard_sigmoid(x)."""
+    return HardSilu()(as_tensor(x))
 
 
 @activation("hard_tanh")
 def hard_tanh(x):
-    return ops.clip(as_tensor(x), -1.0, 1.0)
+    return HardTanh()(as_tensor(x))
 
 
 @activation("log_sigmoid")
