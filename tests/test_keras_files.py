@@ -21,7 +21,7 @@ from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
 FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained",
-            "custom_weight_objects"]
+            "custom_weight_objects", "weight_options"]
 
 
 @sg.saving.register_keras_serializable("Fixtures")
@@ -104,6 +104,39 @@ def test_loaded_models_structure_and_compile_settings():
     assert type(cells.layers[1].cell) is L.LSTMCell and cells.layers[2].go_backwards
     assert [type(c) for c in cells.layers[2].cell.cells] == [L.GRUCell, L.SimpleRNNCell]
     assert not cells.layers[2].cell.cells[0].reset_after
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_model_from_json_reads_keras_s_to_json(name):
+    """config.json is what Keras's model.to_json() gives: the same model, with fresh weights."""
+    with zipfile.ZipFile(os.path.join(HERE, f"{name}.keras")) as archive:
+        text = archive.read("config.json").decode()
+    state = sg.random.get_state()
+    model = sg.models.model_from_json(text)
+    loaded = load_keras(os.path.join(HERE, f"{name}.keras"), compile=False)
+    assert [type(layer) for layer in model.layers] == [type(layer) for layer in loaded.layers]
+    assert [w.shape for w in model.weights] == [w.shape for w in loaded.weights]
+    assert getattr(model, "optimizer", None) is None  # as Keras: the architecture only
+    model.set_weights(loaded.get_weights())
+    x = inputs(reference(name))
+    for got, want in zip(as_list(model.predict(x, verbose=0)), as_list(loaded.predict(x, verbose=0))):
+        np.testing.assert_array_equal(got, want)
+    assert sg.random.get_state() != state  # fresh weights were drawn, as Keras's model_from_json draws them
+
+
+def test_model_from_json_takes_custom_objects():
+    with zipfile.ZipFile(os.path.join(HERE, "custom_weight_objects.keras")) as archive:
+        config = json.loads(archive.read("config.json"))
+    dense = config["config"]["layers"][1]["config"]
+    dense["kernel_constraint"]["registered_name"] = "CenterAround"  # as Keras writes an unregistered class
+    del dense["kernel_regularizer"], config["compile_config"]
+    center = make_weight_object_classes()[0]
+    model = sg.models.model_from_json(json.dumps(config), custom_objects={"CenterAround": center})
+    assert type(model.layers[0].kernel_constraint) is center
+    with pytest.raises(TypeError, match="custom_objects must be a dict"):
+        sg.models.model_from_json(json.dumps(config), custom_objects=[center])
+    with pytest.raises(KerasFileError, match="model_from_json: a Keras model config is an object"):
+        sg.models.model_from_json(json.dumps({"module": "keras", "class_name": "Sequential", "config": 3}))
 
 
 def test_custom_initializers_regularizers_and_constraints_load_as_the_registered_classes(tmp_path):
@@ -342,7 +375,7 @@ def test_a_malformed_optimizer_with_saved_state_is_a_keras_file_error(tmp_path, 
 @pytest.mark.parametrize("config", [[1, 2, 3], "model", {"class_name": "Sequential"}, b"null"])
 def test_a_config_that_is_not_a_model_is_refused(tmp_path, config):
     path = rewrite(os.path.join(HERE, "mlp.keras"), tmp_path / "c.keras", config__json=config)
-    with pytest.raises(KerasFileError, match="config.json must hold an object"):
+    with pytest.raises(KerasFileError, match="c.keras: a Keras model config is an object with class_name"):
         load_keras(path)
 
 
@@ -499,15 +532,19 @@ def test_load_model_opens_a_keras_file_too(tmp_path):
 @pytest.mark.parametrize("case", ["a layer that takes none", "a constraint we lack"])
 def test_a_constraint_that_cannot_be_kept_is_dropped_with_a_warning(case, tmp_path):
     """As Keras files loaded before there were constraints: the predictions do not depend on them."""
-    config = fixture_config("bn_dropout")
-    constraint = {"module": "keras.constraints", "class_name": "NonNeg", "config": {}, "registered_name": None}
-    if case == "a constraint we lack":
+    name = "two_inputs" if case == "a layer that takes none" else "mlp"
+    config = fixture_config(name)
+    layers = config["config"]["layers"]
+    if case == "a layer that takes none":  # the custom Scale layer, whose constructor takes no constraint
+        layer = next(layer for layer in layers if layer["class_name"] == "Scale")
+        constraint = {"module": "keras.constraints", "class_name": "NonNeg", "config": {}, "registered_name": None}
+    else:
+        layer = next(layer for layer in layers if layer["class_name"] == "Dense")
         constraint = {"module": None, "class_name": "Clip", "config": {"c": 1.0}, "registered_name": "my>Clip"}
-    layer = config["config"]["layers"][2 if case == "a layer that takes none" else 1]
-    layer["config"]["gamma_constraint" if layer["class_name"] == "BatchNormalization" else "kernel_constraint"] = \
-        constraint
-    path = rewrite(os.path.join(HERE, "bn_dropout.keras"), tmp_path / "c.keras", config__json=config)
-    with pytest.warns(UserWarning, match="constraint .* is dropped"):
+    layer["config"]["kernel_constraint"] = constraint
+    path = rewrite(os.path.join(HERE, f"{name}.keras"), tmp_path / "c.keras", config__json=config)
+    with pytest.warns(UserWarning, match="constraint kernel_constraint .* is dropped"):
         model = load_keras(path)
-    expected = np.load(os.path.join(HERE, "bn_dropout.npz"))
-    np.testing.assert_allclose(model.predict(expected["x0"], verbose=0), expected["y0"], rtol=1e-5, atol=1e-6)
+    ref = reference(name)
+    for got, want in zip(as_list(model.predict(inputs(ref), verbose=0)), [ref[k] for k in sorted(ref) if k[0] == "y"]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -160,7 +160,8 @@ def test_dilated_grouped_depthwise_and_separable_convolutions():
     assert depthwise(x).shape == (1, 7, 6, 8) and depthwise.count_params() == 3 * 3 * 4 * 2 + 8
     separable = layers.SeparableConv2D(5, 3, depth_multiplier=2)
     assert separable(x).shape == (1, 5, 4, 5) and separable.count_params() == 72 + 40 + 5
-    assert [w.name.split("/")[-1] for w in separable.weights] == ["depthwise_kernel", "kernel", "bias"]
+    assert [w.name for w in separable.weights] == [f"{separable.name}/{n}" for n in ("depthwise_kernel",
+                                                                                   "pointwise_kernel", "bias")]
 
 
 def test_lambda_layers_save_only_named_functions(tmp_path):

@@ -16,7 +16,7 @@ from scratchgrad.models import Sequential
 
 # class name -> (make the layer, input shape without the batch axis)
 LAYER_EXAMPLES = {
-    "Dense": (lambda: L.Dense(3, activation="tanh"), (4,)),
+    "Dense": (lambda: L.Dense(3, activation="tanh", activity_regularizer="l2"), (4,)),
     "Activation": (lambda: L.Activation("softplus"), (4,)),
     "Identity": (lambda: L.Identity(), (2, 3)),
     "ReLU": (lambda: L.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
@@ -25,15 +25,19 @@ LAYER_EXAMPLES = {
     "Softmax": (lambda: L.Softmax(), (4,)),
     "LeakyReLU": (lambda: L.LeakyReLU(0.2), (4,)),
     "ELU": (lambda: L.ELU(0.7), (4,)),
-    "PReLU": (lambda: L.PReLU(alpha_initializer="random_uniform"), (4,)),
+    "PReLU": (lambda: L.PReLU(alpha_initializer="random_uniform", alpha_regularizer="l2", shared_axes=[1]), (3, 4)),
     "Dropout": (lambda: L.Dropout(0.4), (4,)),
     "Flatten": (lambda: L.Flatten(), (2, 3)),
     "Reshape": (lambda: L.Reshape((3, 2)), (6,)),
     "InputLayer": (lambda: L.InputLayer(shape=(4,)), (4,)),
-    "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9, axis=1, center=False), (3, 4, 2)),
+    "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9, axis=1, center=False, gamma_regularizer="l1",
+                                                        gamma_constraint=sg.constraints.NonNeg()), (3, 4, 2)),
     "Conv2D": (lambda: L.Conv2D(4, 3, padding="same", dilation_rate=2, groups=2, activation="relu"), (5, 5, 2)),
     "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"), (4, 4, 2)),
-    "SeparableConv2D": (lambda: L.SeparableConv2D(3, 2, depth_multiplier=2, activation="relu"), (4, 4, 2)),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(3, 2, depth_multiplier=2, activation="relu",
+                                                  depthwise_regularizer="l2", activity_regularizer="l1",
+                                                  pointwise_constraint=sg.constraints.MaxNorm(1.0, axis=[0, 1, 2])),
+                        (4, 4, 2)),
     "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 3, strides=2, padding="same", activation="tanh"), (3, 3, 2)),
     "MaxPooling2D": (lambda: L.MaxPooling2D(2, padding="same"), (5, 5, 2)),
     "AveragePooling2D": (lambda: L.AveragePooling2D(2), (4, 4, 2)),
@@ -317,7 +321,7 @@ def test_optimizer_config_round_trip_and_plan(name, rng):
 
 
 # ---- initializers and metrics ------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(initializers.INITIALIZERS))
+@pytest.mark.parametrize("name", ours(initializers.INITIALIZERS))
 def test_initializer_by_name_and_config(name):
     init = initializers.get(name)
     for dtype in ("float32", "float64"):

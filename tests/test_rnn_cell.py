@@ -376,14 +376,15 @@ def test_the_second_positional_argument_is_the_activation_as_in_keras(make):
     assert getattr(layer, "reset_after", True) is True and getattr(layer, "unit_forget_bias", True) is True
 
 
-def test_a_layer_refuses_positional_arguments_past_bias_regularizer():
-    # Keras's next one is activity_regularizer, which is not supported: refused rather than misread
+def test_a_layer_refuses_positional_arguments_past_activity_regularizer():
+    # Keras's order as far as activity_regularizer; the rest are keywords only: refused rather than misread
+    assert L.SimpleRNN(4, "relu", False, *INITS, *NO_REGULARIZERS, "l2").activity_regularizer is not None
     with pytest.raises(TypeError, match="positional"):
-        L.SimpleRNN(4, "relu", False, *INITS, *NO_REGULARIZERS, None)
+        L.SimpleRNN(4, "relu", False, *INITS, *NO_REGULARIZERS, None, None)
     with pytest.raises(TypeError, match="positional"):
-        L.LSTM(4, "relu", "softsign", False, *INITS, False, *NO_REGULARIZERS, None)
+        L.LSTM(4, "relu", "softsign", False, *INITS, False, *NO_REGULARIZERS, None, None)
     with pytest.raises(TypeError, match="positional"):
-        L.GRU(4, "relu", "softsign", False, *INITS, *NO_REGULARIZERS, None)
+        L.GRU(4, "relu", "softsign", False, *INITS, *NO_REGULARIZERS, None, None)
 
 
 # ---- what is refused ---------------------------------------------------------------------------------

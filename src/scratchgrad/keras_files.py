@@ -91,13 +91,9 @@ def load_keras(path, compile=True, custom_objects=None):
     path = os.fspath(path)
     members = _read_zip(path)
     config = _parse_json(members["config.json"], path, "config.json")
-    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise KerasFileError(f"{path}: config.json must hold an object with class_name and config, got "
-                             f"{type(config).__name__}")
-    model_config = _translate_spec(config, custom_objects, path, 0)
     rng = get_state()
     try:  # building draws initial weights; loading must not move the user's random stream
-        model = _build_model(model_config, config, custom_objects, path)
+        model = model_from_keras_config(config, custom_objects, path)
     finally:
         set_state(rng)
     with _open_h5(members["model.weights.h5"], path) as h5:
@@ -114,6 +110,15 @@ def load_keras(path, compile=True, custom_objects=None):
     elif compile and config.get("compile_config"):
         _compile(model, config["compile_config"], path)
     return model
+
+
+def model_from_keras_config(config, custom_objects=None, where="the model config"):
+    """A model with fresh weights from Keras 3's description of one (config.json of a `.keras` file, or
+    Keras's `model.to_json()`): its layers, dtype policies and options translated as for a file."""
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise KerasFileError(f"{where}: a Keras model config is an object with class_name and config, got "
+                             f"{_short(config)}")
+    return _build_model(_translate_spec(config, custom_objects, where, 0), config, custom_objects, where)
 
 
 def _read_zip(path):

@@ -193,6 +193,30 @@ def custom_weight_objects():
         True
 
 
+def weight_options():
+    """Every weight option of the layers that took none before: SeparableConv2D's initializers,
+    regularizers and constraints, BatchNormalization's and PReLU's (with shared_axes), and any layer's
+    activity_regularizer."""
+    c, r = keras.constraints, keras.regularizers
+    model = keras.Sequential([
+        keras.Input((6, 6, 2)),
+        layers.SeparableConv2D(4, 3, depth_multiplier=2, depthwise_initializer="he_normal",
+                               pointwise_initializer="lecun_normal", bias_initializer="ones",
+                               depthwise_regularizer=r.L2(0.01), pointwise_regularizer=r.L1(0.01),
+                               bias_regularizer=r.L2(0.1), activity_regularizer=r.L2(0.001),
+                               depthwise_constraint=c.MaxNorm(1.0, axis=[0, 1]),
+                               pointwise_constraint=c.UnitNorm(axis=[0, 1, 2]), bias_constraint=c.NonNeg()),
+        layers.BatchNormalization(beta_regularizer=r.L2(0.1), gamma_regularizer=r.L1(0.05), beta_constraint=c.NonNeg(),
+                                  gamma_constraint=c.MaxNorm(1.5)),
+        layers.PReLU(alpha_initializer=keras.initializers.Constant(0.2), alpha_regularizer=r.L2(0.1),
+                     alpha_constraint=c.NonNeg(), shared_axes=[1, 2]),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(3, activity_regularizer=r.L1L2(0.01, 0.02))], name="weight_options")
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(8)
+    return model, [rng.standard_normal((16, 6, 6, 2)).astype("float32")], [rng.integers(0, 3, 16)], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -209,7 +233,7 @@ def main(out=OUT, names=None):
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
     for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
-                 custom_weight_objects):
+                 custom_weight_objects, weight_options):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()

@@ -59,9 +59,9 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, use_gate=False, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim),
                            ("sliding_window", sliding_window)):
             optional = value is None and arg in ("value_dim", "sliding_window")

@@ -169,7 +169,8 @@ class Layer:
         if "build" in cls.__dict__ and not cls._manages_built:
             cls.build = _marks_built(cls.__dict__["build"])
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
+                 activity_regularizer=None, **kwargs):
         if "batch_input_shape" in kwargs:
             input_shape = tuple(kwargs.pop("batch_input_shape"))[1:]
         if "input_length" in kwargs and input_shape is None:
@@ -178,6 +179,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.dtype = None if dtype is None else np.dtype(dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None:
             input_shape = (input_dim,)
         if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
@@ -244,9 +246,18 @@ class Layer:
         previous_mask = self._pass_masks(inputs, args, kwargs)
         with _context.calling(training):
             outputs = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None and not _context.probing:
+            self._regularize_activity(outputs)
         if self.supports_masking:
             self._set_output_masks(inputs, outputs, previous_mask)
         return outputs
+
+    def _regularize_activity(self, outputs):
+        """Keras's activity regularization: each output's penalty over the batch size joins the loss."""
+        for out in tree.flatten(outputs):
+            if isinstance(out, Tensor):
+                penalty = self.activity_regularizer(out)
+                self.add_loss(penalty / out.shape[0] if out.ndim and out.shape[0] else penalty)
 
     # ---- masks: which time steps of a padded sequence are real -------------------------------
     def compute_mask(self, inputs, previous_mask=None):
@@ -451,6 +462,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable}
         if self.dtype is not None:
             config["dtype"] = self.dtype.name
+        if self.activity_regularizer is not None:  # as Keras: only when there is one
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self.input_shape is not None:
             config["input_shape"] = list(self.input_shape)
         return config

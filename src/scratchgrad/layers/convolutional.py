@@ -70,9 +70,9 @@ class _Conv(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
                  dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         kind = type(self).__name__
         self.dilation_rate, self.groups = _sizes(dilation_rate, self.rank, f"{kind} dilation_rate"), int(groups)
         if filters % self.groups:
@@ -215,11 +215,11 @@ class _DepthwiseConv(_Conv):
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format="channels_last",
                  dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
-                         depthwise_constraint, bias_constraint, **kwargs)
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
         self.depth_multiplier = int(depth_multiplier)
 
     def build(self, input_shape):
@@ -265,16 +265,25 @@ class _SeparableConv(Layer):
     depthwise_class = pointwise_class = None
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
-                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True, **kwargs):
-        super().__init__(**kwargs)
+                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
         self.padding, self.data_format, self.dilation_rate = padding, data_format, dilation_rate
         self.depth_multiplier, self.use_bias = depth_multiplier, use_bias
         self.activation = activations.get(activation)
-        self.depthwise = self.depthwise_class(kernel_size, strides, padding, depth_multiplier, data_format,
-                                              dilation_rate, use_bias=False, name=f"{self.name}_depthwise")
-        self.pointwise = self.pointwise_class(filters, 1, data_format=data_format, use_bias=use_bias,
-                                              name=f"{self.name}_pointwise")
+        self.depthwise = self.depthwise_class(
+            kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, use_bias=False,
+            depthwise_initializer=depthwise_initializer, depthwise_regularizer=depthwise_regularizer,
+            depthwise_constraint=depthwise_constraint, name=f"{self.name}_depthwise")
+        self.pointwise = self.pointwise_class(
+            filters, 1, data_format=data_format, use_bias=use_bias, kernel_initializer=pointwise_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=pointwise_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=pointwise_constraint, bias_constraint=bias_constraint,
+            name=f"{self.name}_pointwise")
 
     def build(self, input_shape):
         self.depthwise.dtype = self.depthwise.dtype or self.dtype
@@ -285,6 +294,9 @@ class _SeparableConv(Layer):
         self.pointwise.dtype = self.pointwise.dtype or self.dtype
         self.pointwise.build(tuple(middle))
         self.pointwise.built = True
+        for w, name in zip(self.depthwise.weights + self.pointwise.weights, ("depthwise_kernel", "pointwise_kernel",
+                                                                            "bias")):
+            w.name = f"{self.name}/{name}"  # Keras's names: the weights are this layer's, the sublayers a means
 
     def call(self, x):
         return self.activation(self.pointwise(self.depthwise(x)))
@@ -293,7 +305,18 @@ class _SeparableConv(Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "depth_multiplier": self.depth_multiplier,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                **self._weight_options()}
+
+    def _weight_options(self):
+        """The sublayers' initializers, regularizers and constraints under Keras's names for this layer."""
+        depthwise, pointwise = self.depthwise.get_config(), self.pointwise.get_config()
+        options = {}
+        for part in ("initializer", "regularizer", "constraint"):
+            options[f"depthwise_{part}"] = depthwise[f"depthwise_{part}"]
+            options[f"pointwise_{part}"] = pointwise[f"kernel_{part}"]
+            options[f"bias_{part}"] = pointwise[f"bias_{part}"]
+        return options
 
 
 class SeparableConv2D(_SeparableConv):

@@ -16,9 +16,9 @@ class Dense(Layer):
     supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if int(units) != units or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units, self.use_bias = int(units), use_bias
@@ -185,22 +185,38 @@ class ELU(Layer):
 
 
 class PReLU(Layer):
-    """Leaky ReLU with a learnable slope per input element (Keras: alpha of shape input_shape[1:])."""
+    """Leaky ReLU with a learnable slope per input element (Keras: alpha of shape input_shape[1:]), or one
+    slope shared along `shared_axes` (for images, shared_axes=[1, 2]: one slope per channel)."""
 
     supports_masking = True
 
-    def __init__(self, alpha_initializer="zeros", **kwargs):
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.alpha_initializer = alpha_initializer
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
+        axes = [shared_axes] if isinstance(shared_axes, int) else shared_axes
+        if axes is not None and not all(isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in axes):
+            raise ValueError(f"PReLU shared_axes must be None or axes >= 1 (not the batch axis), got {shared_axes!r}")
+        self.shared_axes = None if axes is None else list(axes)
 
     def build(self, input_shape):
-        self.alpha = self.add_weight(input_shape[1:], self.alpha_initializer, name="alpha")
+        shape = list(input_shape[1:])
+        for axis in self.shared_axes or ():
+            if axis >= len(input_shape):
+                raise ValueError(f"{self.name}: shared axis {axis} is not an axis of inputs of shape {input_shape}")
+            shape[axis - 1] = 1
+        self.alpha = self.add_weight(tuple(shape), self.alpha_initializer, regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint, name="alpha")
 
     def call(self, x, training=False):
         return F.prelu(x, self.alpha)
 
     def get_config(self):
-        return {**super().get_config(), "alpha_initializer": serialize_initializer(self.alpha_initializer)}
+        return {**super().get_config(), "alpha_initializer": serialize_initializer(self.alpha_initializer),
+                "alpha_regularizer": serialize_regularizer(self.alpha_regularizer),
+                "alpha_constraint": constraints.serialize(self.alpha_constraint), "shared_axes": self.shared_axes}
 
 
 class Embedding(Layer):

@@ -67,7 +67,8 @@ class BatchNormalization(Layer):
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -77,15 +78,21 @@ class BatchNormalization(Layer):
         self.center, self.scale = center, scale
         self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer,
                              "moving_mean": moving_mean_initializer, "moving_variance": moving_variance_initializer}
+        self.regularizers = {"beta": regularizers.get(beta_regularizer), "gamma": regularizers.get(gamma_regularizer)}
+        self.constraints = {"beta": constraints.get(beta_constraint), "gamma": constraints.get(gamma_constraint)}
 
     def build(self, input_shape):
         self._axis = self.axis % len(input_shape)
         n, init = (input_shape[self._axis],), self.initializers
         # Keras's layout: gamma only with scale, beta only with center, then the moving statistics
-        self.gamma = self.add_weight(n, init["gamma"], name="gamma") if self.scale else None
-        self.beta = self.add_weight(n, init["beta"], name="beta") if self.center else None
+        self.gamma = self._learned("gamma", n) if self.scale else None
+        self.beta = self._learned("beta", n) if self.center else None
         self.moving_mean = self.add_weight(n, init["moving_mean"], trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(n, init["moving_variance"], trainable=False, name="moving_variance")
+
+    def _learned(self, name, shape):
+        return self.add_weight(shape, self.initializers[name], regularizer=self.regularizers[name],
+                               constraint=self.constraints[name], name=name)
 
     def call(self, x, training=False):
         x = as_operand(x, like=self.moving_mean)  # integers are normalized as floats of the layer's dtype
@@ -109,4 +116,6 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale,
-                **{f"{k}_initializer": serialize_initializer(v) for k, v in self.initializers.items()}}
+                **{f"{k}_initializer": serialize_initializer(v) for k, v in self.initializers.items()},
+                **{f"{k}_regularizer": regularizers.serialize(v) for k, v in self.regularizers.items()},
+                **{f"{k}_constraint": constraints.serialize(v) for k, v in self.constraints.items()}}

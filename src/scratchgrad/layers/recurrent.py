@@ -254,11 +254,11 @@ class SimpleRNN(_Recurrent):
     """h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias): the plainest recurrent layer
     (whose gradient through many steps vanishes or explodes: what LSTM and GRU are for)."""
 
-    # Keras's positional order as far as bias_regularizer; its next one, activity_regularizer, is not
-    # supported here, so the rest are keywords only (a longer positional call is refused, not misread)
+    # Keras's positional order as far as activity_regularizer; the rest are keywords only (a longer
+    # positional call is refused, not misread)
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, **kwargs):
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, **kwargs):
         super().__init__(**_as_keywords(locals()))
 
     loop = R.SimpleRNNLoop
@@ -273,7 +273,7 @@ class LSTM(_LSTMWeights, _Recurrent):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 *, use_cudnn="auto", **kwargs):  # Keras's order as far as bias_regularizer, as SimpleRNN's
+                 activity_regularizer=None, *, use_cudnn="auto", **kwargs):  # Keras's order, as SimpleRNN's
         del use_cudnn  # a choice of GPU kernel: nothing to choose here
         super().__init__(**_as_keywords(locals()))
 
@@ -303,8 +303,8 @@ class GRU(_GRUWeights, _Recurrent):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 *, use_cudnn="auto", **kwargs):  # Keras's order as far as bias_regularizer, as SimpleRNN's
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 *, use_cudnn="auto", **kwargs):  # Keras's order, as SimpleRNN's
         del use_cudnn  # a choice of GPU kernel: nothing to choose here
         super().__init__(**_as_keywords(locals()))
 

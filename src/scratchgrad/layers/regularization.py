@@ -1,7 +1,7 @@
 """Layers that regularize: noise and dropout of whole channels in training, and a penalty on the
 activations themselves."""
 from .. import functional as F
-from .. import random
+from .. import random, regularizers
 from .base import Layer
 
 
@@ -45,24 +45,19 @@ class GaussianNoise(Layer):
 
 
 class ActivityRegularization(Layer):
-    """The identity that adds (l1·Σ|x| + l2·Σx²) / batch size to the training loss (Keras's activity
-    regularization)."""
+    """The identity that adds (l1·Σ|x| + l2·Σx²) / batch size to the training loss: any layer's
+    `activity_regularizer=L1L2(l1, l2)`, on a layer of its own (as Keras builds it)."""
 
     supports_masking = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=regularizers.L1L2(l1, l2), **kwargs)
         self.l1, self.l2 = l1, l2
 
     def call(self, x):
-        penalty = 0.0
-        if self.l1:
-            penalty = abs(x).sum() * self.l1 + penalty
-        if self.l2:
-            penalty = (x * x).sum() * self.l2 + penalty
-        if self.l1 or self.l2:
-            self.add_loss(penalty / x.shape[0])
         return x
 
     def get_config(self):
-        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+        config = {**super().get_config(), "l1": self.l1, "l2": self.l2}
+        config.pop("activity_regularizer")
+        return config

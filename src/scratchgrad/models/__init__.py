@@ -6,13 +6,21 @@ from .mlp import mlp  # noqa: I001  (needs Sequential)
 from .saving import ModelFileError, load_model
 
 
-def model_from_json(json_string):
-    """Rebuild a model (fresh weights) from `model.to_json()`."""
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild a model (fresh weights) from `model.to_json()`: ours, or Keras 3's, whose layers, dtype
+    policies and options are translated as for a `.keras` file. Custom classes as in load_model."""
     import json
 
+    from ..keras_files import model_from_keras_config
     from ..layers import deserialize
+    from ..object_registration import CustomObjectScope, _checked_objects, current_scope
 
-    return deserialize(json.loads(json_string))
+    config = json.loads(json_string)
+    custom_objects = _checked_objects(custom_objects, "model_from_json")
+    with CustomObjectScope({**current_scope(), **custom_objects}):
+        if isinstance(config, dict) and "module" in config:  # Keras writes where each class lives; we do not
+            return model_from_keras_config(config, custom_objects, "model_from_json")
+        return deserialize(config, custom_objects)
 
 
 def clone_model(model):

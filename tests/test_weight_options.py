@@ -1,0 +1,120 @@
+"""Keras 3's options on weights and outputs: any layer's `activity_regularizer`, the regularizers and
+constraints of BatchNormalization, PReLU and the separable convolutions, and PReLU's `shared_axes`.
+Training with them against Keras is checked by the `weight_options` fixture in test_keras_files.py."""
+import inspect
+
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+from scratchgrad import regularizers
+
+# Keras 3.15.1's positional parameters, up to the one after activity_regularizer
+KERAS_POSITIONS = {
+    L.Dense: ["units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+              "bias_regularizer", "activity_regularizer", "kernel_constraint"],
+    L.Conv2D: ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation",
+               "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint"],
+    L.DepthwiseConv2D: ["kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate",
+                        "activation", "use_bias", "depthwise_initializer", "bias_initializer", "depthwise_regularizer",
+                        "bias_regularizer", "activity_regularizer", "depthwise_constraint"],
+    L.SeparableConv2D: ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                        "depth_multiplier", "activation", "use_bias", "depthwise_initializer", "pointwise_initializer",
+                        "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+                        "activity_regularizer", "depthwise_constraint"],
+    L.SimpleRNN: ["units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+                  "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer"],
+    L.LSTM: ["units", "activation", "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+             "bias_initializer", "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+             "activity_regularizer"],
+    L.MultiHeadAttention: ["num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape",
+                           "attention_axes", "sliding_window"],
+    L.PReLU: ["alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes"],
+    L.BatchNormalization: ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                           "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
+                           "gamma_regularizer", "beta_constraint", "gamma_constraint"],
+}
+
+
+@pytest.mark.parametrize("cls", KERAS_POSITIONS, ids=lambda cls: cls.__name__)
+def test_positional_parameters_are_keras_s(cls):
+    """A positional call means what it means in Keras (up to where ours stop taking positions)."""
+    ours = [name for name, p in inspect.signature(cls.__init__).parameters.items()
+            if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD]
+    keras = KERAS_POSITIONS[cls]
+    assert ours[:len(keras)] == keras[:len(ours)]
+    assert "activity_regularizer" not in keras or "activity_regularizer" in ours
+
+
+def test_activity_regularizer_adds_the_penalty_of_each_output_over_the_batch(rng):
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    layer = L.Dense(3, activation="relu", activity_regularizer=regularizers.L1L2(0.01, 0.02))
+    y = layer(x).numpy()
+    expected = (0.01 * np.abs(y).sum() + 0.02 * (y * y).sum()) / 6
+    [loss] = layer.losses
+    assert loss.dtype == np.float32
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-6)
+    layer(x[:2])  # a new forward pass replaces the last one's
+    assert len(layer.losses) == 1
+    layer(x[:0])  # an empty batch adds 0, not NaN (Keras's divide_no_nan)
+    assert float(layer.losses[0].numpy()) == 0.0
+    lstm = L.LSTM(2, return_state=True, activity_regularizer="l2")
+    lstm(rng.standard_normal((3, 4, 2)).astype(np.float32))
+    assert len(lstm.losses) == 3  # Keras: one penalty per output tensor (the sequence's last output, h and c)
+
+
+def test_activity_regularizer_in_configs_and_training(rng):
+    dense = L.Dense(3, activity_regularizer="l2")
+    assert dense.get_config()["activity_regularizer"] == {"class_name": "L2", "config": {"l2": 0.01}}
+    assert "activity_regularizer" not in L.Dense(3).get_config()  # as Keras: only when there is one
+    assert "activity_regularizer" not in L.ActivityRegularization(0.1).get_config()  # it is the layer's own
+    assert type(L.Dense.from_config(dense.get_config()).activity_regularizer) is regularizers.L2
+    inputs = sg.Input((4,))
+    model = sg.Model(inputs, L.Dense(2, activity_regularizer=regularizers.L1(0.5))(inputs))
+    assert model.layers[-1].losses == []  # building on symbolic inputs adds no loss
+    model.compile("sgd", "mse")
+    x, y = rng.standard_normal((8, 4)).astype(np.float32), np.zeros((8, 2), np.float32)
+    out = model.predict(x, verbose=0)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(float((out ** 2).mean() + 0.5 * np.abs(out).sum() / 8),
+                                                            rel=1e-5)
+
+
+def test_prelu_shares_its_slope_along_shared_axes(rng):
+    for axes, shape in (([1, 2], (1, 1, 3)), (1, (1, 6, 3)), (None, (5, 6, 3))):  # Keras 3.15.1's shapes
+        layer = L.PReLU(shared_axes=axes)
+        layer.build((None, 5, 6, 3))
+        assert layer.alpha.shape == shape
+    layer = L.PReLU(alpha_initializer="random_uniform", shared_axes=[1, 2])
+    x = rng.standard_normal((2, 5, 6, 3)).astype(np.float32)
+    y = layer(x).numpy()
+    np.testing.assert_allclose(y, np.where(x > 0, x, layer.alpha.numpy() * x), rtol=1e-6)
+    assert L.PReLU.from_config(layer.get_config()).shared_axes == [1, 2]
+    for bad in ([0], [1.5], "1"):  # axis 0 is the batch: Keras's -1 index quirk is not copied
+        with pytest.raises(ValueError, match="shared_axes"):
+            L.PReLU(shared_axes=bad)
+    with pytest.raises(ValueError, match="shared axis 3 is not an axis"):
+        L.PReLU(shared_axes=[3])(x[:, :, 0])
+
+
+def test_regularizers_and_constraints_of_batch_normalization_prelu_and_separable_convolutions(rng):
+    nonneg = sg.constraints.NonNeg
+    bn = L.BatchNormalization(beta_regularizer="l2", gamma_regularizer=regularizers.L1(0.5),
+                              beta_constraint=nonneg(), gamma_constraint=sg.constraints.MaxNorm(1.5))
+    prelu = L.PReLU(alpha_regularizer="l2", alpha_constraint=nonneg())
+    separable = L.SeparableConv1D(2, 2, depthwise_initializer="ones", pointwise_initializer="zeros",
+                                  bias_initializer="ones", depthwise_regularizer="l1", pointwise_regularizer="l2",
+                                  bias_regularizer="l2", depthwise_constraint=nonneg(), pointwise_constraint=nonneg(),
+                                  bias_constraint=nonneg())
+    x = rng.standard_normal((4, 5, 3)).astype(np.float32)
+    for layer in (bn, prelu, separable):
+        layer(x)
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+    assert len(bn.losses) == 2 and float(bn.losses[0].numpy()) == pytest.approx(0.5 * 3)  # gamma's: ones
+    assert [type(w.constraint) for w in bn.trainable_weights] == [sg.constraints.MaxNorm, nonneg]
+    assert len(prelu.losses) == 1 and type(prelu.alpha.constraint) is nonneg
+    np.testing.assert_array_equal(separable.weights[0].numpy(), 1)
+    np.testing.assert_array_equal(separable.weights[1].numpy(), 0)
+    np.testing.assert_array_equal(separable.weights[2].numpy(), 1)
+    assert len(separable.losses) == 3 and all(type(w.constraint) is nonneg for w in separable.weights)
