@@ -21,7 +21,7 @@ from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
 FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained",
-            "custom_weight_objects", "weight_options"]
+            "custom_weight_objects", "weight_options", "normalizations"]
 
 
 @sg.saving.register_keras_serializable("Fixtures")

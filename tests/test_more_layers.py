@@ -1,4 +1,7 @@
 """Keras layers beyond the curriculum's: shapes and values as Keras documents them."""
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -67,6 +70,47 @@ def test_noise_and_spatial_dropout_act_only_in_training(rng):
     assert all(len(set(per_channel[i, :, c])) == 1 for i in range(2) for c in range(3))  # whole maps
 
 
+@pytest.mark.parametrize("make,shape,noise", [
+    (lambda: layers.SpatialDropout1D(0.5, seed=3), (2, 5, 3), (2, 1, 3)),
+    (lambda: layers.SpatialDropout2D(0.5, "channels_first", seed=3), (2, 3, 4, 4), (2, 3, 1, 1)),
+    (lambda: layers.SpatialDropout3D(0.5, seed=3), (2, 2, 3, 3, 4), (2, 1, 1, 1, 4))])
+def test_spatial_dropout_drops_whole_channels(make, shape, noise):
+    layer = make()
+    x = np.ones(shape, np.float32)
+    np.testing.assert_array_equal(layer(x).numpy(), x)
+    y = layer(x, training=True).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0}  # dropped, or kept and scaled by 1/(1 - 0.5)
+    np.testing.assert_array_equal(y, np.broadcast_to(y.max(axis=tuple(i for i, n in enumerate(noise) if n == 1),
+                                                     keepdims=True), shape))  # one value per sample and channel
+    again = make()
+    np.testing.assert_array_equal(again(x, training=True).numpy(), y)  # seed: the same sequence of masks
+    config = layer.get_config()
+    assert "noise_shape" not in config and config["seed"] == 3 and type(layer).from_config(config).rate == 0.5
+    with pytest.raises(ValueError, match=f"takes {len(shape)}-D inputs"):
+        layer(np.ones(shape[:-1], np.float32), training=True)
+
+
+def test_alpha_and_gaussian_dropout_keep_mean_and_variance(rng):
+    x = rng.standard_normal((500, 200)).astype(np.float32)  # SELU's fixed point: mean 0, variance 1
+    alpha = layers.AlphaDropout(0.2, seed=1)
+    y = alpha(x, training=True).numpy()
+    assert y.dtype == np.float32 and abs(y.mean()) < 0.01 and abs(y.var() - 1) < 0.01
+    saturated = -1.6732632423543772 * 1.0507009873554805
+    a = ((1 - 0.2) * (1 + 0.2 * saturated ** 2)) ** -0.5  # Keras's affine correction
+    dropped = ~np.isclose(y, a * x - a * saturated * 0.2, atol=1e-5)
+    np.testing.assert_allclose(y[dropped], a * saturated - a * saturated * 0.2, rtol=1e-5)
+    assert abs(dropped.mean() - 0.2) < 0.01
+    gaussian = layers.GaussianDropout(0.3, seed=1)
+    noise = gaussian(np.ones((500, 200), np.float32), training=True).numpy()
+    assert abs(noise.mean() - 1) < 0.01 and abs(noise.std() - (0.3 / 0.7) ** 0.5) < 0.01
+    for layer in (alpha, gaussian):
+        np.testing.assert_array_equal(layer(x).numpy(), x)  # the identity in inference
+    assert gaussian.get_config()["rate"] == 0.3 and alpha.get_config()["noise_shape"] is None
+    for cls in (layers.AlphaDropout, layers.GaussianDropout):
+        with pytest.raises(ValueError, match="rate must be in"):
+            cls(1.0)
+
+
 def test_orthogonal_regularizer_matches_keras():
     """Keras 3.15.1 (torch backend) gives 0.021459 (rows) and 0.039936 (columns) for this kernel."""
     w = keras.Tensor(np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32))
@@ -102,6 +146,28 @@ def test_conv2d_transpose_is_the_adjoint_of_conv2d(kernel, stride, rng):
     np.testing.assert_allclose((y.numpy() * g).sum(), (x * layer(g).numpy()).sum(), rtol=1e-10)
     same = layers.Conv2DTranspose(4, kernel, strides=stride, padding="same")(np.ones((1, 5, 4, 3), np.float32))
     assert same.shape == (1, 5 * stride, 4 * stride, 4)
+
+
+CONV_TRANSPOSE = np.load(Path(__file__).parent / "keras_reference" / "conv_transpose.npz")
+
+
+@pytest.mark.parametrize("case", sorted({k.rsplit("/", 1)[0] for k in CONV_TRANSPOSE.files if k.endswith("/y")}))
+def test_conv_transpose_with_and_without_output_padding_gives_keras_s_outputs(case):
+    name, args = ast.literal_eval(case)
+    x = CONV_TRANSPOSE["x"] if name == "Conv2DTranspose" else CONV_TRANSPOSE["x"][:, :, 0]
+    layer = getattr(layers, name)(*args)  # Keras's positional order, output_padding fifth
+    layer(x)
+    layer.set_weights([CONV_TRANSPOSE[f"{case}/kernel"], CONV_TRANSPOSE[f"{case}/bias"]])
+    np.testing.assert_allclose(layer(x).numpy(), CONV_TRANSPOSE[f"{case}/y"], rtol=1e-5, atol=1e-5)
+    assert layer.get_config()["output_padding"] == (None if args[-1] is None else
+                                                    list(np.broadcast_to(args[-1], (layer.rank,))))
+
+
+def test_conv_transpose_output_padding_is_checked():
+    with pytest.raises(ValueError, match="output_padding .* must be smaller than strides"):
+        layers.Conv2DTranspose(2, 3, strides=2, output_padding=2)
+    with pytest.raises(ValueError, match="output_padding must be an int >= 0 or 2 of them"):
+        layers.Conv2DTranspose(2, 3, strides=2, output_padding=(1, 1, 1))
 
 
 def test_center_crop_and_random_flip(rng):

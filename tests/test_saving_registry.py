@@ -370,11 +370,52 @@ def test_weight_object_configs_are_checked():
     center, regularizer, _ = make_weight_object_classes()
     with keras.saving.custom_object_scope({"CenterAround": center, "L2": np.tanh}):
         with pytest.raises(ValueError, match="must hold a dict of arguments under 'config', got list"):
-            keras.constraints.get({"class_name": "CenterAround", "config": [1]})
+            keras.constraints.get({"class_name": "CenterAround", "config": [1], "registered_name": "CenterAround"})
         assert type(keras.regularizers.get("L2")) is keras.regularizers.L2  # a name of another kind is not taken
-    impostor = type("L2", (regularizer,), {})
-    with pytest.raises(ValueError, match="has the name of a built-in one"):
-        keras.regularizers.serialize(impostor(0.1))
+
+
+def test_a_custom_class_never_loads_as_the_built_in_of_its_name():
+    """Keras's rule: a config's registered_name is looked up among the user's objects only, and a built-in's
+    config (no registered name) among the built-ins only."""
+    impostor = type("L2", (keras.regularizers.L2,), {})  # a user's L2, unregistered
+    config = keras.regularizers.serialize(impostor(0.1))
+    assert config == {"class_name": "L2", "config": {"l2": 0.1}, "registered_name": "L2"}
+    with pytest.raises(ValueError, match="names the custom class 'L2', which is no Regularizer subclass registered"):
+        keras.regularizers.get(config)
+    with keras.saving.custom_object_scope({"L2": impostor}):
+        assert type(keras.regularizers.get(config)) is impostor
+        builtin = keras.regularizers.serialize(keras.regularizers.L2(0.1))
+        assert "registered_name" not in builtin and type(keras.regularizers.get(builtin)) is keras.regularizers.L2
+    registered = keras.saving.register_keras_serializable("pk")(type("MaxNorm", (keras.constraints.MaxNorm,), {}))
+    config = keras.constraints.serialize(registered(2.0))
+    object_registration._CUSTOM_OBJECTS.pop("pk>MaxNorm")  # as in a process that has not registered it
+    with pytest.raises(ValueError, match="'pk>MaxNorm'"):
+        keras.constraints.get(config)
+
+
+def test_classes_and_registered_functions_as_weight_options(tmp_path, rng):
+    assert type(keras.regularizers.get(keras.regularizers.L2)) is keras.regularizers.L2  # a class: its default
+    assert type(keras.initializers.get(keras.initializers.HeNormal)) is keras.initializers.HeNormal
+
+    @keras.saving.register_keras_serializable("pk")
+    def small_weights(w):
+        return 0.5 * keras.ops.sum(keras.ops.square(w))
+
+    dense = keras.layers.Dense(2, kernel_regularizer=small_weights)
+    config = dense.get_config()["kernel_regularizer"]
+    assert config == {"module": "builtins", "class_name": "function", "config": "pk>small_weights",
+                      "registered_name": "function"}  # as Keras writes a function
+    assert keras.layers.Dense.from_config(dense.get_config()).kernel_regularizer is small_weights
+    model = keras.Sequential([keras.Input(shape=(3,)), dense])
+    model.compile("sgd", "mse")
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    for fmt in FORMATS:
+        loaded = keras.models.load_model(save(model, tmp_path, fmt, name=f"f_{fmt}"))
+        assert loaded.layers[0].kernel_regularizer is small_weights
+        assert loaded.evaluate(x, np.zeros((4, 2)), verbose=0) == pytest.approx(model.evaluate(x, np.zeros((4, 2)),
+                                                                                               verbose=0))
+    with pytest.raises(ValueError, match="'nowhere' is neither registered"):
+        keras.regularizers.get({"class_name": "function", "config": "nowhere"})
 
 
 @pytest.fixture

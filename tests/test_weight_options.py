@@ -2,9 +2,11 @@
 constraints of BatchNormalization, PReLU and the separable convolutions, and PReLU's `shared_axes`.
 Training with them against Keras is checked by the `weight_options` fixture in test_keras_files.py."""
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
+from test_saving_registry import make_weight_object_classes
 
 import scratchgrad as sg
 from scratchgrad import layers as L
@@ -30,7 +32,12 @@ KERAS_POSITIONS = {
              "bias_initializer", "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
              "activity_regularizer"],
     L.MultiHeadAttention: ["num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape",
-                           "attention_axes", "sliding_window"],
+                           "attention_axes", "sliding_window", "flash_attention", "kernel_initializer",
+                           "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                           "kernel_constraint", "bias_constraint", "use_gate", "seed"],
+    L.Conv2DTranspose: ["filters", "kernel_size", "strides", "padding", "output_padding", "data_format",
+                        "dilation_rate", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                        "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint"],
     L.PReLU: ["alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes"],
     L.BatchNormalization: ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
                            "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
@@ -118,3 +125,69 @@ def test_regularizers_and_constraints_of_batch_normalization_prelu_and_separable
     np.testing.assert_array_equal(separable.weights[1].numpy(), 0)
     np.testing.assert_array_equal(separable.weights[2].numpy(), 1)
     assert len(separable.losses) == 3 and all(type(w.constraint) is nonneg for w in separable.weights)
+
+
+def test_an_activity_regularizer_on_the_output_layer_stops_the_loss_fusing_with_its_activation():
+    """A fused softmax + cross-entropy never makes the probabilities the regularizer takes (Keras 3.15.1
+    gives 4.43194580078125 here)."""
+    generator = np.random.default_rng(0)  # the inputs Keras was given
+    x = generator.standard_normal((8, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[generator.integers(0, 3, 8)]
+    inputs = sg.Input((4,))
+    dense = L.Dense(3, activation="softmax", activity_regularizer=regularizers.L2(10.0), kernel_initializer="ones")
+    model = sg.Model(inputs, dense(inputs))
+    model.compile(sg.optimizers.SGD(0.1), "categorical_crossentropy")
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(4.43194580078125, rel=1e-6)
+    model.predict(x * 3, verbose=0)  # another call's penalty does not leak into the next evaluation
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(4.43194580078125, rel=1e-6)
+
+
+def test_multi_head_attention_regularizes_its_four_projections_as_keras():
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    layer = L.MultiHeadAttention(2, 2, activity_regularizer=regularizers.L1(1.0), kernel_initializer="ones")
+    for scores in (False, True):  # the attention scores are not penalized
+        layer(x, x, return_attention_scores=scores)
+        np.testing.assert_allclose([float(loss.numpy()) for loss in layer.losses],
+                                   [22.813777923583984] * 3 + [99.60697937011719], rtol=1e-6)  # Keras 3.15.1's
+    assert layer.get_config()["activity_regularizer"] == {"class_name": "L1", "config": {"l1": 1.0}}
+
+
+def test_time_distributed_runs_the_wrapped_layer_s_call_as_keras(rng):
+    x = rng.standard_normal((4, 5, 3)).astype(np.float32)
+    inner = L.TimeDistributed(L.Dense(2, activity_regularizer=regularizers.L1(1.0)))
+    inner(x)
+    assert inner.losses == []  # Keras calls the wrapped layer's call(): its activity regularizer does not act
+    outer = L.TimeDistributed(L.Dense(2), activity_regularizer=regularizers.L1(1.0))
+    y = outer(x).numpy()
+    np.testing.assert_allclose(outer.losses[0].numpy(), np.abs(y).sum() / 4, rtol=1e-6)
+
+
+def test_a_keras_file_with_a_custom_object_it_cannot_build_fails_naming_the_file(tmp_path):
+    import json
+    import zipfile
+
+    from scratchgrad.keras_files import KerasFileError, load_keras
+
+    source = Path(__file__).parent / "keras_reference" / "keras_files" / "custom_weight_objects.keras"
+    with zipfile.ZipFile(source) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    config = json.loads(members["config.json"])
+    dense, path = config["config"]["layers"][1]["config"], tmp_path / "bad.keras"
+
+    def write():
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in {**members, "config.json": json.dumps(config).encode()}.items():
+                archive.writestr(name, data)
+        return path
+
+    dense["kernel_initializer"]["registered_name"] = "Nowhere>ExampleRandomNormal"  # a class no process defined
+    with pytest.raises(KerasFileError, match="bad.keras: kernel_initializer of layer 'dense': .* names the custom "
+                                             "class 'Nowhere>ExampleRandomNormal', which is no Initializer"):
+        load_keras(write())
+    dense["kernel_initializer"]["registered_name"] = "Fixtures>ExampleRandomNormal"
+    dense["kernel_regularizer"]["config"] = {"strength": 0.1, "extra": 1}
+    center, regularizer, initializer = make_weight_object_classes()
+    objects = {"Fixtures>CenterAround": center, "Fixtures>MyRegularizer": regularizer,
+               "Fixtures>ExampleRandomNormal": initializer}
+    with pytest.raises(KerasFileError, match="bad.keras: kernel_regularizer of layer 'dense': .*extra"):
+        load_keras(write(), custom_objects=objects)

@@ -89,7 +89,7 @@ def _class(name):
 
 def get(identifier):
     """A constraint from None, a name ("max_norm" or "MaxNorm"), a config dict, a Constraint class or
-    instance, a callable, or the name or config of a custom Constraint class (registered, or in
+    instance, a callable, or the name or config of a custom Constraint class or function (registered, or in
     custom_objects)."""
     if isinstance(identifier, type) and issubclass(identifier, Constraint):
         return identifier()
@@ -108,9 +108,5 @@ def get(identifier):
 
 
 def serialize(constraint):
-    """A constraint's config dict ({"class_name", "config"}, and a custom class's "registered_name"), or None."""
-    if constraint is None:
-        return None
-    if not isinstance(constraint, Constraint):
-        raise ValueError(f"constraint {constraint!r} is not a Constraint and cannot be saved in a config")
-    return object_config(constraint, CLASSES, "constraint")
+    """A constraint's config dict (see object_registration.object_config), or None."""
+    return None if constraint is None else object_config(constraint, Constraint, CLASSES, "constraint")

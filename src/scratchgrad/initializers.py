@@ -313,7 +313,10 @@ def _uniform(rng, shape, dtype, low, high):
 
 def get(identifier):
     """An initializer from a name ("he_normal"), a Keras class name ("HeNormal"), a config dict, an
-    Initializer, or any callable(shape, dtype)."""
+    Initializer class or instance, any callable(shape, dtype), or the name or config of a custom Initializer
+    class or function (registered, or in custom_objects)."""
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
         return identifier
     custom = custom_instance(identifier, Initializer, "initializer")
@@ -333,7 +336,5 @@ def get(identifier):
 
 
 def serialize(initializer):
-    """An initializer's config dict ({"class_name", "config"}, and a custom class's "registered_name")."""
-    if not isinstance(initializer, Initializer):
-        raise ValueError(f"initializer {initializer!r} is not an Initializer and cannot be saved in a config")
-    return object_config(initializer, CLASSES, "initializer")
+    """An initializer's config dict (see object_registration.object_config)."""
+    return object_config(initializer, Initializer, CLASSES, "initializer")

@@ -31,7 +31,7 @@ import numpy as np
 from . import constraints, losses, metrics, optimizers, tree
 from .files import atomic_write
 from .models.saving import ModelFileError, saveable_metrics, user_objects
-from .object_registration import custom_instance, lookup
+from .object_registration import CustomObjectScope, _checked_objects, current_scope, custom_instance, lookup
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
 MAX_MEMBER_BYTES = 4 << 30  # model.weights.h5
@@ -118,7 +118,9 @@ def model_from_keras_config(config, custom_objects=None, where="the model config
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise KerasFileError(f"{where}: a Keras model config is an object with class_name and config, got "
                              f"{_short(config)}")
-    return _build_model(_translate_spec(config, custom_objects, where, 0), config, custom_objects, where)
+    custom_objects = _checked_objects(custom_objects, "load_keras")
+    with CustomObjectScope({**current_scope(), **custom_objects}):  # what initializers & co. look names up in
+        return _build_model(_translate_spec(config, custom_objects, where, 0), config, custom_objects, where)
 
 
 def _read_zip(path):
@@ -594,7 +596,12 @@ def _object_dict(value, key, path, layer_config):
     base, registry = {"initializer": (initializers.Initializer, initializers.CLASSES),
                       "regularizer": (regularizers.Regularizer, regularizers._CLASSES),
                       "constraint": (constraints.Constraint, constraints.CLASSES)}[kind]
-    custom = custom_instance(value, base, kind)
+    try:
+        custom = custom_instance(value, base, kind)
+    except (TypeError, ValueError) as err:  # a custom class or function we lack, or its config refused
+        if kind == "constraint":
+            return _drop_constraint(path, key, layer_config, str(err))
+        raise KerasFileError(f"{path}: {key} of layer {layer_config.get('name')!r}: {err}") from None
     if custom is not None:
         return custom
     name = value.get("class_name")

@@ -10,6 +10,7 @@ looked up in these dictionaries and in the built-in registries: nothing is impor
 This module imports nothing of scratchgrad at load time, so that activations, layers and losses can use it.
 """
 import contextvars
+import types
 from collections.abc import Mapping
 
 _CUSTOM_OBJECTS = {}  # "package>name" -> the registered class or function (get_custom_objects())
@@ -149,37 +150,56 @@ def lookup(name, custom_objects=None):
 
 
 def custom_instance(identifier, base, kind):
-    """The user's `base` subclass (custom_objects, custom_object_scope, registered) that a name or a config
-    dict ({"class_name", "config", "registered_name"}, the registered name looked up first) names, built from
-    the config; None when no user's object of that kind has the name: the caller looks among its built-ins."""
+    """What a name or a config dict means among the user's objects (custom_objects, custom_object_scope,
+    registered), looked up as Keras does: a name, or a config's "registered_name", means a `base` subclass,
+    built from the config; {"class_name": "function", "config": name} means a function. None when the
+    identifier names no user's object: a name, or a config without a registered name (a built-in's), is
+    then the caller's to look up among its built-ins. A registered name no user's object has is a
+    ValueError: it never loads as the built-in that has the same class name."""
     if isinstance(identifier, str):
-        names, config = [identifier], {}
-    elif isinstance(identifier, dict):
-        names, config = [identifier.get("registered_name"), identifier.get("class_name")], identifier.get("config")
-    else:
+        found = lookup(identifier)
+        return found.from_config({}) if _subclass(found, base) else None
+    if not isinstance(identifier, dict):
         return None
-    cls = next((found for found in map(lookup, names) if isinstance(found, type) and issubclass(found, base)), None)
-    if cls is None:
+    config, registered = identifier.get("config"), identifier.get("registered_name")
+    if identifier.get("class_name") == "function":
+        found = lookup(config) if isinstance(config, str) else None
+        if not callable(found) or isinstance(found, type):
+            raise ValueError(f"the {kind} function {config!r:.80} is neither registered (decorate it with "
+                             f"@keras.saving.register_keras_serializable()) nor in custom_objects")
+        return found
+    if not registered:
         return None
+    cls = lookup(registered)
+    if not _subclass(cls, base):
+        raise ValueError(f"the {kind} {identifier.get('class_name')!r:.80} names the custom class {registered!r:.80}, "
+                         f"which is no {base.__name__} subclass registered (keras.saving.register_keras_serializable) "
+                         f"or in custom_objects")
     if config is not None and not isinstance(config, dict):
         raise ValueError(f"the {kind} {identifier!r:.100} must hold a dict of arguments under 'config', got "
                          f"{type(config).__name__}")
     return cls.from_config(config or {})
 
 
-def object_config(obj, builtins, kind):
-    """An initializer's, regularizer's or constraint's config dict: {"class_name", "config"}, plus the
-    "registered_name" of a class registered with register_keras_serializable (Keras's layout). An
-    unregistered class with a built-in's name is refused: its config would load as the built-in."""
+def _subclass(obj, base):
+    return isinstance(obj, type) and issubclass(obj, base)
+
+
+def object_config(obj, base, builtins, kind):
+    """An initializer's, regularizer's or constraint's config dict in Keras's layout: a built-in's
+    {"class_name", "config"}; a custom class's with the "registered_name" it is found by (its registered
+    name, else its class name, which loading then needs in custom_objects); a named function's
+    {"class_name": "function", "config": its name}."""
+    if isinstance(obj, types.FunctionType):
+        return {"module": "builtins", "class_name": "function", "config": function_name(obj, kind, lambda _: False),
+                "registered_name": "function"}
+    if not isinstance(obj, base):
+        raise ValueError(f"{kind} {obj!r:.80} is not a {base.__name__} or a named function, and cannot be saved in "
+                         f"a config")
     cls = type(obj)
     spec = {"class_name": cls.__name__, "config": obj.get_config()}
-    key = registered_name_of(cls)
-    if key is not None:
-        spec["registered_name"] = key
-    elif builtins.get(cls.__name__, cls) is not cls:
-        raise ValueError(f"the custom {kind} {cls.__name__!r} has the name of a built-in one, which a saved config "
-                         f"would load instead; decorate it with @keras.saving.register_keras_serializable() or "
-                         f"rename it")
+    if builtins.get(cls.__name__) is not cls or not cls.__module__.startswith("scratchgrad."):
+        spec["registered_name"] = registered_name_of(cls) or cls.__name__
     return spec
 
 

@@ -6,10 +6,11 @@ The graph is built with the `onnx` package's helper API (an optional extra: pip 
 17 by default, with a dynamic batch dimension, and checked with `onnx.checker.check_model` before it is
 written (to a temporary file in the same folder, then moved over `path`: a crash leaves no half file).
 
-What is exported is the model in inference: Dropout, GaussianNoise, SpatialDropout2D, ActivityRegularization
-and the random augmentations are the identity, BatchNormalization uses its moving statistics (folded into one
-scale and one shift per feature). Each layer is mapped to ONNX operators by a function registered for its
-class below (`_EXPORTERS`); a layer with none (Lambda, attention, masks, ...) raises `OnnxExportError` naming
+What is exported is the model in inference: the dropouts (Dropout, AlphaDropout, GaussianDropout, the spatial
+ones), GaussianNoise, ActivityRegularization and the random augmentations are the identity,
+BatchNormalization uses its moving statistics (folded into one scale and one shift per feature). Each layer
+is mapped to ONNX operators by a function registered for its class below (`_EXPORTERS`); a layer with none
+(Lambda, attention, masks, ...) raises `OnnxExportError` naming
 it, its class and why.
 
 Layouts. scratchgrad (as Keras) keeps images channels_last (N, H, W, C) and sequences (N, steps, C); ONNX's
@@ -427,8 +428,9 @@ def exporter(*classes, extra_arguments=False):
 def _register_all():
     from . import layers as L
 
-    @exporter(L.Dropout, L.GaussianNoise, L.SpatialDropout2D, L.ActivityRegularization, L.RandomFlip,
-              L.RandomRotation, L.RandomZoom, L.RandomTranslation)
+    @exporter(L.Dropout, L.AlphaDropout, L.GaussianDropout, L.GaussianNoise, L.SpatialDropout1D, L.SpatialDropout2D,
+              L.SpatialDropout3D, L.ActivityRegularization, L.RandomFlip, L.RandomRotation, L.RandomZoom,
+              L.RandomTranslation)
     def identity(g, layer, args, shapes, out):
         return args[0]
 
@@ -892,12 +894,12 @@ def _conv_transpose(g, layer, x, shape, out):
     weights = g.const(kernel.transpose((rank + 1, rank) + tuple(range(rank))), "kernel")
     inputs = [None, weights] + ([g.const(_weight(layer.bias), "bias")] if layer.bias is not None else [])
     before, after, extra = [], [], []
-    for k, s, d in zip(layer.kernel_size, layer.strides, layer.dilation_rate):
+    for i, (k, s, d) in enumerate(zip(layer.kernel_size, layer.strides, layer.dilation_rate)):
         effective = (k - 1) * d + 1
-        crop = max(effective - s, 0) if layer.padding == "same" else 0
-        before.append(crop // 2)
-        after.append(crop - crop // 2)
-        extra.append(max(s - effective, 0))
+        left, right = layer._pads(s, effective, i)  # the layer's zeros around its stride-spread input
+        before.append(effective - 1 - left)  # ONNX crops the full output instead, and pads its end
+        after.append(max(effective - 1 - right, 0))
+        extra.append(max(right - (effective - 1), 0))
     to_first, to_last = _layout_perms(rank)
     inputs[0] = x if first else g.transpose(x, to_first)
     y = g.op("ConvTranspose", inputs, kernel_shape=list(layer.kernel_size), strides=list(layer.strides),

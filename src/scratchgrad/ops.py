@@ -10,6 +10,7 @@ import numpy as np
 
 from .autograd import Function, values_escaped
 from .backend import array_module, float_dtype
+from .backend import epsilon as _epsilon
 from .tensor import Tensor, as_tensor
 
 
@@ -1100,6 +1101,29 @@ def norm(x, ord=None, axis=None, keepdims=False):
 def moments(x, axes, keepdims=False, synchronized=False):
     """(mean, variance) over `axes`. `synchronized` (across devices in Keras) changes nothing on one device."""
     return mean(x, _axis(axes), keepdims), var(x, _axis(axes), keepdims)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """x / max(‖x‖_order, epsilon) along `axis` (keras.ops.normalize). Keras computes order 2 as
+    x · min(1/√Σx², 1/epsilon): the same numbers up to rounding, but a NaN gradient at x = 0, where this
+    one is 1/epsilon (the norm's subgradient there is 0)."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"normalize: order must be an int >= 1, got {order!r}")
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        x = astype(x, float_dtype())  # as Keras: integers normalize to floats
+    epsilon = _epsilon() if epsilon is None else epsilon
+    size = L2Norm(_axis(axis), keepdims=True)(x) if order == 2 else norm(x, order, _axis(axis), keepdims=True)
+    return x / maximum(size, epsilon)
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """x / √(mean(x²) + epsilon) along `axis`, times `scale` (keras.ops.rms_normalization: root mean square
+    normalization, Zhang and Sennrich 2019)."""
+    x = as_tensor(x)
+    epsilon = _epsilon() if epsilon is None else epsilon
+    y = x * rsqrt(mean(x * x, _axis(axis), keepdims=True) + epsilon)
+    return y if scale is None else y * scale
 # ---- more of keras.ops: indexing, sorting, shapes ---------------------------------------------------
 def _indices(indices, op):
     """Integer indices as a Tensor (an input of the op, so a replayed step takes the new ones)."""

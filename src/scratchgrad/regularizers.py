@@ -84,8 +84,10 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": Orthogona
 
 
 def get(identifier):
-    """A regularizer from None, a name ("l2"), a config dict, a Regularizer/callable, or the name or config
-    of a custom Regularizer class (registered, or in custom_objects)."""
+    """A regularizer from None, a name ("l2"), a config dict, a Regularizer class or instance, a callable,
+    or the name or config of a custom Regularizer class or function (registered, or in custom_objects)."""
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
     if identifier is None or isinstance(identifier, Regularizer) or callable(identifier):
         return identifier
     custom = custom_instance(identifier, Regularizer, "regularizer")
@@ -101,9 +103,5 @@ def get(identifier):
 
 
 def serialize(regularizer):
-    """A regularizer's config dict ({"class_name", "config"}, and a custom class's "registered_name"), or None."""
-    if regularizer is None:
-        return None
-    if not isinstance(regularizer, Regularizer):
-        raise ValueError(f"regularizer {regularizer!r} is not a Regularizer and cannot be saved in a config")
-    return object_config(regularizer, _CLASSES, "regularizer")
+    """A regularizer's config dict (see object_registration.object_config), or None."""
+    return None if regularizer is None else object_config(regularizer, Regularizer, _CLASSES, "regularizer")

@@ -147,8 +147,8 @@ class Trainer:
 
     def _fused_activation(self):
         """The output layer's activation when the loss takes its place (Softmax-with-Loss), else None."""
-        if len(self._output_losses) != 1 or self._output_losses[0] is None:
-            return None
+        if len(self._output_losses) != 1 or self._output_losses[0] is None or _penalizes_its_output(self):
+            return None  # an activity regularizer takes the activated output, which the fused loss never makes
         layer = self.output_layer
         activation = None if layer is None else layer.output_activation
         return activation if self._output_losses[0].fuses(activation) else None
@@ -684,6 +684,17 @@ def _materialize(dataset, steps=None, required=True):
         np.concatenate(leaves) for leaves in zip(*[tree.flatten(p[k]) for p in parts])]) for k in range(len(parts[0]))]
     joined += [None] * (3 - len(joined))
     return (*joined, len(tree.flatten(parts[0][0])[0]))
+
+
+def _penalizes_its_output(model):
+    """Whether the model, or the layer ending it (through nested models), has an activity regularizer."""
+    layer = model
+    while layer is not None:
+        if getattr(layer, "activity_regularizer", None) is not None:
+            return True
+        inner = getattr(layer, "output_layer", None)
+        layer = inner if inner is not layer else None
+    return False
 
 
 def _batch(xs, ys, weights, index):

@@ -217,6 +217,18 @@ def weight_options():
     return model, [rng.standard_normal((16, 6, 6, 2)).astype("float32")], [rng.integers(0, 3, 16)], True
 
 
+def normalizations():
+    model = keras.Sequential([keras.Input((7, 3)), layers.Conv1D(4, 3, padding="same"),
+                              layers.GroupNormalization(groups=2, gamma_regularizer=keras.regularizers.L2(0.1)),
+                              layers.SpatialDropout1D(0.0), layers.RMSNormalization(), layers.UnitNormalization(),
+                              layers.GlobalAveragePooling1D(), layers.GaussianDropout(0.0), layers.AlphaDropout(0.0),
+                              layers.Dense(2)], name="normalizations")  # dropouts at rate 0: a step to compare
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    rng = np.random.default_rng(9)
+    x, y = rng.standard_normal((16, 7, 3)).astype("float32"), rng.standard_normal((16, 2)).astype("float32")
+    return model, [x], [y], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -233,7 +245,7 @@ def main(out=OUT, names=None):
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
     for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
-                 custom_weight_objects, weight_options):
+                 custom_weight_objects, weight_options, normalizations):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()

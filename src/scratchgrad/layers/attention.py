@@ -12,7 +12,7 @@ from .. import constraints, initializers, ops, regularizers
 from .. import functional as F
 from ..random import layer_seed
 from ..tensor import as_tensor
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, _probing, serialize_initializer, serialize_regularizer
 
 
 def _as_mask(mask, like):
@@ -58,10 +58,13 @@ class MultiHeadAttention(Layer):
     supports_masking = True  # the output keeps the query's mask (as Keras)
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
-                 attention_axes=None, sliding_window=None, use_gate=False, kernel_initializer="glorot_uniform",
+                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if flash_attention not in (None, True, False):
+            raise ValueError(f"MultiHeadAttention flash_attention must be None, True or False, got {flash_attention!r}")
+        # flash_attention picks a fused kernel in Keras: the same numbers, nothing to choose here
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim),
                            ("sliding_window", sliding_window)):
             optional = value is None and arg in ("value_dim", "sliding_window")
@@ -85,6 +88,8 @@ class MultiHeadAttention(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        # Keras gives it to the four projections (query, key, value, output), not to the layer's outputs
+        self.projection_regularizer = regularizers.get(activity_regularizer)
         self._seed_generator = _dropout_seed(dropout, seed)
         self.query_kernel = None
 
@@ -178,14 +183,20 @@ class MultiHeadAttention(Layer):
     def _heads(self, x, kernel, bias):
         """x (batch, length, dim) projected to (batch, heads, length, head size)."""
         dim, heads, size = kernel.shape
-        y = F.linear(x, kernel.reshape(dim, heads * size), None if bias is None else bias.reshape(heads * size))
+        y = self._penalized(F.linear(x, kernel.reshape(dim, heads * size),
+                                       None if bias is None else bias.reshape(heads * size)))
         return ops.transpose(y.reshape(x.shape[0], x.shape[1], heads, size), (0, 2, 1, 3))
 
     def _project_out(self, x):
         out = self.output_kernel.shape[2:]
         kernel = self.output_kernel.reshape(x.shape[-1], -1)
         y = F.linear(x, kernel, None if self.output_bias is None else self.output_bias.reshape(-1))
-        return y.reshape(x.shape[:2] + out)
+        return self._penalized(y).reshape(x.shape[:2] + out)
+
+    def _penalized(self, projection):
+        if self.projection_regularizer is not None and not _probing():
+            self._regularize_activity(projection, self.projection_regularizer)
+        return projection
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return tuple(query_shape[:-1]) + (self._output_shape or tuple(query_shape[-1:]))
@@ -200,7 +211,9 @@ class MultiHeadAttention(Layer):
                 "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
                 "bias_regularizer": serialize_regularizer(self.bias_regularizer),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
+                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed,
+                **({} if self.projection_regularizer is None else
+                   {"activity_regularizer": serialize_regularizer(self.projection_regularizer)})}
 
 
 def _check_attention_axes(axes):

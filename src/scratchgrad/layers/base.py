@@ -247,16 +247,16 @@ class Layer:
         with _context.calling(training):
             outputs = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None and not _context.probing:
-            self._regularize_activity(outputs)
+            self._regularize_activity(outputs, self.activity_regularizer)
         if self.supports_masking:
             self._set_output_masks(inputs, outputs, previous_mask)
         return outputs
 
-    def _regularize_activity(self, outputs):
+    def _regularize_activity(self, outputs, regularizer):
         """Keras's activity regularization: each output's penalty over the batch size joins the loss."""
         for out in tree.flatten(outputs):
             if isinstance(out, Tensor):
-                penalty = self.activity_regularizer(out)
+                penalty = regularizer(out)
                 self.add_loss(penalty / out.shape[0] if out.ndim and out.shape[0] else penalty)
 
     # ---- masks: which time steps of a padded sequence are real -------------------------------

@@ -35,6 +35,14 @@ def _sizes(value, rank, name):
     return (int(values[0]),)
 
 
+def _output_padding(value, rank, kind):
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+                                      for v in values):
+        raise ValueError(f"{kind} output_padding must be an int >= 0 or {rank} of them, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
 def _check_padding(layer, padding, allowed=C.PADDINGS):
     if padding not in allowed:
         raise ValueError(f"{type(layer).__name__}: unknown padding {padding!r}; expected one of {', '.join(allowed)}")
@@ -89,6 +97,8 @@ class _Conv(Layer):
         self.padding, self.data_format = padding, data_format
         self.channel_axis = _channels_axis(data_format)
         self.activation = activations.get(activation)
+        for initializer in (kernel_initializer, bias_initializer):
+            initializers.get(initializer)  # a bad name fails here, where it was given
         self._init_names = (kernel_initializer, bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
@@ -337,11 +347,38 @@ class _ConvTranspose(_Conv):
     scaled, onto a `strides` times larger output. Written as what it equals, a convolution: spread the
     input out with strides - 1 zeros between pixels, pad it by kernel - 1, and cross-correlate with
     the flipped kernel. `kernel` has Keras's shape (*kernel_size, filters, in_channels); a dilated
-    kernel counts with its dilated size, as in Keras."""
+    kernel counts with its dilated size, as in Keras. `output_padding` (below strides) picks the output's
+    length among those a stride maps to the same input length: (n - 1)·stride + kernel - 2·pad +
+    output_padding, pad = kernel // 2 for "same" and 0 for "valid"."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
+                 data_format="channels_last", dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
+                         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        kind = type(self).__name__
+        self.output_padding = None if output_padding is None else \
+            _output_padding(output_padding, self.rank, kind)
+        if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"{kind} output_padding {output_padding!r} must be smaller than strides "
+                             f"{self.strides} on every axis")
 
     def build(self, input_shape):
         _check_rank(self, input_shape)
         self._add_kernel_and_bias(self.kernel_size + (self.filters, input_shape[self.channel_axis]))
+
+    def _pads(self, s, k, axis):
+        """The zeros before and after the stride-spread input along a spatial axis, for a kernel of (dilated)
+        size k, that make the valid correlation with the flipped kernel Keras's output (its JAX rule)."""
+        extra = None if self.output_padding is None else self.output_padding[axis]
+        if self.padding == "valid":
+            return k - 1, k - 1 + (max(k, s) - k if extra is None else extra)
+        total = s + k - 2 if extra is None else k + k % 2 - 2 + extra
+        before = min(total // 2 + total % 2, k - 1)
+        return before, total - before
 
     def call_without_activation(self, x, training=False):
         kernel = self._kernel()
@@ -349,16 +386,19 @@ class _ConvTranspose(_Conv):
         spatial = range(2, x.ndim) if first else range(1, x.ndim - 1)
         factors = [1] * x.ndim
         widths = [(0, 0)] * x.ndim
-        for axis, s, k in zip(spatial, self.strides, kernel.shape):
-            factors[axis] = s
-            n = x.shape[axis]
-            target = n * s if self.padding == "same" else (n - 1) * s + max(k, s)  # Keras's output length
-            before = k - 1 - (max(k - s, 0) // 2 if self.padding == "same" else 0)
-            widths[axis] = (before, target - (n - 1) * s + k - 2 - before)
+        for i, (axis, s, k) in enumerate(zip(spatial, self.strides, kernel.shape)):
+            factors[axis], widths[axis] = s, self._pads(s, k, i)
         x = ops.pad(ops.dilate(x, factors), widths)
         rank = self.rank
         flipped = kernel[(slice(None, None, -1),) * rank].transpose(tuple(range(rank)) + (rank + 1, rank))
         return self._convolve(x, flipped, (1,) * rank, "valid", self.bias)  # flipped: (*kernel, in, filters)
+
+
+    def get_config(self):
+        config = {**super().get_config(), "output_padding": None if self.output_padding is None else
+                  list(self.output_padding)}
+        del config["groups"]
+        return config
 
 
 class Conv2DTranspose(_ConvTranspose):

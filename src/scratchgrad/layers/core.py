@@ -196,10 +196,11 @@ class PReLU(Layer):
         self.alpha_initializer = alpha_initializer
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         self.alpha_constraint = constraints.get(alpha_constraint)
-        axes = [shared_axes] if isinstance(shared_axes, int) else shared_axes
-        if axes is not None and not all(isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in axes):
+        axes = [shared_axes] if isinstance(shared_axes, (int, np.integer)) else shared_axes
+        if axes is not None and not (isinstance(axes, (list, tuple)) and all(
+                isinstance(a, (int, np.integer)) and not isinstance(a, bool) and a >= 1 for a in axes)):
             raise ValueError(f"PReLU shared_axes must be None or axes >= 1 (not the batch axis), got {shared_axes!r}")
-        self.shared_axes = None if axes is None else list(axes)
+        self.shared_axes = None if axes is None else [int(a) for a in axes]
 
     def build(self, input_shape):
         shape = list(input_shape[1:])

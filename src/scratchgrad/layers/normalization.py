@@ -1,4 +1,6 @@
-"""Normalization layers: BatchNormalization (over the batch, per feature) and LayerNormalization (per sample)."""
+"""Normalization layers: BatchNormalization (over the batch, per feature), LayerNormalization and
+RMSNormalization (per sample), GroupNormalization (per sample and group of channels) and
+UnitNormalization (each sample scaled to length 1)."""
 import numpy as np
 
 from .. import constraints, ops, regularizers
@@ -7,7 +9,53 @@ from ..tensor import as_operand
 from .base import Layer, serialize_initializer, serialize_regularizer
 
 
-class LayerNormalization(Layer):
+def _checked_axis(owner, axis):
+    if not (isinstance(axis, int) or isinstance(axis, (list, tuple)) and axis
+            and all(isinstance(a, int) for a in axis)):
+        raise TypeError(f"{owner} axis must be an int or a list of ints, got {axis!r}")
+    return axis
+
+
+def _sample_axes(layer, input_shape):
+    """The axes `layer.axis` names (sorted, not negative, never the batch axis), and the shape a weight over
+    them takes to broadcast over the others."""
+    ndim = len(input_shape)
+    axes = [layer.axis] if isinstance(layer.axis, int) else list(layer.axis)
+    if any(not 0 < a % ndim if -ndim <= a < ndim else True for a in axes):
+        raise ValueError(f"{layer.name}: axis {layer.axis} must name axes of the input, not the batch axis "
+                         f"(input shape {tuple(input_shape)})")
+    axes = tuple(sorted({a % ndim for a in axes}))
+    return axes, tuple(input_shape[a] if a in axes else 1 for a in range(1, ndim))
+
+
+class _Affine(Layer):
+    """A normalization followed by a learned scale gamma (with `scale`) and offset beta (with `center`),
+    each with Keras's initializer, regularizer and constraint options."""
+
+    def _affine_options(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                        gamma_regularizer, beta_constraint, gamma_constraint):
+        self.center, self.scale = center, scale
+        self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer}
+        self.regularizers = {"beta": regularizers.get(beta_regularizer), "gamma": regularizers.get(gamma_regularizer)}
+        self.constraints = {"beta": constraints.get(beta_constraint), "gamma": constraints.get(gamma_constraint)}
+
+    def _affine_weights(self, shape):
+        """gamma and beta of `shape`, in Keras's order; None for the ones not wanted."""
+        self.gamma = self._learned("gamma", shape) if self.scale else None
+        self.beta = self._learned("beta", shape) if self.center else None
+
+    def _learned(self, name, shape):
+        return self.add_weight(shape, self.initializers[name], regularizer=self.regularizers[name],
+                               constraint=self.constraints[name], name=name)
+
+    def get_config(self):
+        return {**super().get_config(), "center": self.center, "scale": self.scale,
+                **{f"{k}_initializer": serialize_initializer(v) for k, v in self.initializers.items()},
+                **{f"{k}_regularizer": serialize_regularizer(v) for k, v in self.regularizers.items()},
+                **{f"{k}_constraint": constraints.serialize(v) for k, v in self.constraints.items()}}
+
+
+class LayerNormalization(_Affine):
     """Normalize each sample over `axis` (its features: the last axis, or a list of axes), then scale by
     gamma and shift by beta, each shaped like those axes: unlike batch normalization, independent of the
     batch (so the same in training and inference)."""
@@ -18,27 +66,13 @@ class LayerNormalization(Layer):
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(axis, int) or isinstance(axis, (list, tuple)) and axis
-                and all(isinstance(a, int) for a in axis)):
-            raise TypeError(f"LayerNormalization axis must be an int or a list of ints, got {axis!r}")
-        self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
-        self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer}
-        self.regularizers = {"beta": regularizers.get(beta_regularizer), "gamma": regularizers.get(gamma_regularizer)}
-        self.constraints = {"beta": constraints.get(beta_constraint), "gamma": constraints.get(gamma_constraint)}
+        self.axis, self.epsilon = _checked_axis("LayerNormalization", axis), epsilon
+        self._affine_options(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                             beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
-        ndim = len(input_shape)
-        axes = [self.axis] if isinstance(self.axis, int) else list(self.axis)
-        if any(not 0 < a % ndim if -ndim <= a < ndim else True for a in axes):
-            raise ValueError(f"{self.name}: axis {self.axis} must name axes of the input, not the batch axis "
-                             f"(input shape {tuple(input_shape)})")
-        self._axes = tuple(sorted({a % ndim for a in axes}))
-        # gamma and beta broadcast over the other axes
-        self._weight_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(1, ndim))
-        n = tuple(input_shape[a] for a in self._axes)
-        self.gamma, self.beta = (self.add_weight(n, self.initializers[k], regularizer=self.regularizers[k],
-                                                 constraint=self.constraints[k], name=k)
-                                 if wanted else None for k, wanted in (("gamma", self.scale), ("beta", self.center)))
+        self._axes, self._weight_shape = _sample_axes(self, input_shape)  # gamma and beta broadcast over the rest
+        self._affine_weights(tuple(input_shape[a] for a in self._axes))
 
     def call(self, x):
         mean = x.mean(axis=self._axes, keepdims=True)
@@ -48,14 +82,10 @@ class LayerNormalization(Layer):
         return y + ops.reshape(self.beta, self._weight_shape) if self.beta is not None else y
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, **{f"{k}_initializer": serialize_initializer(v)
-                                        for k, v in self.initializers.items()},
-                **{f"{k}_regularizer": serialize_regularizer(v) for k, v in self.regularizers.items()},
-                **{f"{k}_constraint": constraints.serialize(v) for k, v in self.constraints.items()}}
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(_Affine):
     """Normalize each feature with the batch's mean and variance in training and with running
     averages of them in evaluation, then scale by gamma and shift by beta (both learned).
 
@@ -75,24 +105,16 @@ class BatchNormalization(Layer):
         if epsilon <= 0:
             raise ValueError(f"epsilon must be > 0, got {epsilon}")
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
-        self.center, self.scale = center, scale
-        self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer,
-                             "moving_mean": moving_mean_initializer, "moving_variance": moving_variance_initializer}
-        self.regularizers = {"beta": regularizers.get(beta_regularizer), "gamma": regularizers.get(gamma_regularizer)}
-        self.constraints = {"beta": constraints.get(beta_constraint), "gamma": constraints.get(gamma_constraint)}
+        self._affine_options(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                             beta_constraint, gamma_constraint)
+        self.initializers.update(moving_mean=moving_mean_initializer, moving_variance=moving_variance_initializer)
 
     def build(self, input_shape):
         self._axis = self.axis % len(input_shape)
         n, init = (input_shape[self._axis],), self.initializers
-        # Keras's layout: gamma only with scale, beta only with center, then the moving statistics
-        self.gamma = self._learned("gamma", n) if self.scale else None
-        self.beta = self._learned("beta", n) if self.center else None
+        self._affine_weights(n)  # Keras's layout: gamma, beta, then the moving statistics
         self.moving_mean = self.add_weight(n, init["moving_mean"], trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(n, init["moving_variance"], trainable=False, name="moving_variance")
-
-    def _learned(self, name, shape):
-        return self.add_weight(shape, self.initializers[name], regularizer=self.regularizers[name],
-                               constraint=self.constraints[name], name=name)
 
     def call(self, x, training=False):
         x = as_operand(x, like=self.moving_mean)  # integers are normalized as floats of the layer's dtype
@@ -114,8 +136,93 @@ class BatchNormalization(Layer):
         return y if last else y.transpose(list(np.argsort(order)))
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
-                **{f"{k}_initializer": serialize_initializer(v) for k, v in self.initializers.items()},
-                **{f"{k}_regularizer": regularizers.serialize(v) for k, v in self.regularizers.items()},
-                **{f"{k}_constraint": constraints.serialize(v) for k, v in self.constraints.items()}}
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+class GroupNormalization(_Affine):
+    """Normalize each sample over groups of channels: the channels (`axis`) are split into `groups` groups,
+    and each group is normalized over its channels and every other axis but the batch, then scaled by
+    gamma and shifted by beta per channel. groups=1 is layer normalization over all axes, groups=-1 (one
+    channel a group) instance normalization; independent of the batch, as Wu and He (2018) meant it."""
+
+    supports_masking = True
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(groups, bool) or not isinstance(groups, int) or (groups <= 0 and groups != -1):
+            raise ValueError(f"GroupNormalization groups must be a positive int, or -1 for instance normalization, "
+                             f"got {groups!r}")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"GroupNormalization axis must be an int, got {axis!r}")
+        self.groups, self.axis, self.epsilon = groups, axis, epsilon
+        self._affine_options(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                             beta_constraint, gamma_constraint)
+
+    def build(self, input_shape):
+        if not 0 < self.axis % len(input_shape) if -len(input_shape) <= self.axis < len(input_shape) else True:
+            raise ValueError(f"{self.name}: axis {self.axis} must name an axis of the input other than the batch "
+                             f"axis (input shape {tuple(input_shape)})")
+        self._axis = self.axis % len(input_shape)
+        channels = input_shape[self._axis]
+        groups = channels if self.groups == -1 else self.groups
+        if channels % groups:
+            raise ValueError(f"{self.name}: {channels} channels cannot be split into {groups} groups of one size")
+        self._groups = groups
+        self._affine_weights((channels,))
+
+    def call(self, x):
+        axis, groups = self._axis, self._groups
+        shape = x.shape
+        grouped_shape = shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1:]
+        grouped = x.reshape(grouped_shape)
+        over = tuple(a for a in range(1, grouped.ndim) if a != axis)  # all but the batch and the group
+        mean, variance = ops.moments(grouped, over, keepdims=True)
+        per_channel = tuple(n if a in (axis, axis + 1) else 1 for a, n in enumerate(grouped_shape))
+        inverse = ops.rsqrt(variance + self.epsilon)  # Keras's order of operations: x·inv + (β - mean·inv)
+        if self.gamma is not None:
+            inverse = inverse * self.gamma.reshape(per_channel)
+        offset = -mean * inverse
+        if self.beta is not None:
+            offset = offset + self.beta.reshape(per_channel)
+        return (grouped * inverse + offset).reshape(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon}
+
+
+class RMSNormalization(Layer):
+    """Root mean square normalization (Zhang and Sennrich, 2019): x / √(mean(x²) + ε) over `axis`, times a
+    learned `scale`. Layer normalization without the centering: cheaper, and as good in transformers."""
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.epsilon = _checked_axis("RMSNormalization", axis), epsilon
+
+    def build(self, input_shape):
+        self._axes, self._scale_shape = _sample_axes(self, input_shape)
+        self.scale = self.add_weight(tuple(input_shape[a] for a in self._axes), "ones", name="scale")
+
+    def call(self, x):
+        return ops.rms_normalization(x, self.scale.reshape(self._scale_shape), self._axes, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+
+class UnitNormalization(Layer):
+    """Scale each sample to Euclidean length 1 over `axis` (x / ‖x‖, with ‖x‖ at least 1e-12)."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        axis = _checked_axis("UnitNormalization", axis)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+
+    def call(self, x):
+        return ops.normalize(x, self.axis, order=2, epsilon=1e-12)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

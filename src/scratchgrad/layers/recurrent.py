@@ -449,7 +449,9 @@ class TimeDistributed(Layer):
         if inputs.ndim < 3:
             raise ValueError(f"{self.name} expects (batch, steps, ...) inputs, got shape {inputs.shape}")
         batch, steps = inputs.shape[:2]
-        folded = self.layer(inputs.reshape((batch * steps,) + inputs.shape[2:]), training=training)
+        options = {"training": training} if self.layer._call_takes_training else {}
+        # the layer's call, as Keras runs it: its own activity regularizer does not act (the wrapper's does)
+        folded = self.layer.call(inputs.reshape((batch * steps,) + inputs.shape[2:]), **options)
         return folded.reshape((batch, steps) + folded.shape[1:])
 
     def get_config(self):

@@ -1,29 +1,104 @@
 """Layers that regularize: noise and dropout of whole channels in training, and a penalty on the
 activations themselves."""
-from .. import functional as F
-from .. import random, regularizers
+import math
+
+from .. import ops, random, regularizers
+from ..activations import SELU_ALPHA, SELU_SCALE
 from .base import Layer
+from .core import Dropout
 
 
-class SpatialDropout2D(Layer):
-    """Dropout of whole feature maps: in training, each channel of each image is zeroed with probability
-    `rate` (neighbouring pixels are correlated, so dropping single pixels regularizes little)."""
+class _SpatialDropout(Dropout):
+    """Dropout of whole feature maps: in training, each channel of each sample is zeroed with probability
+    `rate` and the rest scaled by 1/(1 - rate) (neighbouring steps or pixels are correlated, so dropping
+    single values regularizes little). Dropout with one mask entry per sample and channel."""
 
-    def __init__(self, rate, data_format="channels_last", **kwargs):
+    rank = None
+
+    def __init__(self, rate, data_format="channels_last", seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"{type(self).__name__} data_format must be 'channels_last' or 'channels_first', "
+                             f"got {data_format!r}")
+        self.data_format = data_format
+
+    def _noise_shape(self, shape):
+        if len(shape) != self.rank + 2:
+            raise ValueError(f"{self.name} takes {self.rank + 2}-D inputs (batch, {self.rank} spatial axes, "
+                             f"channels), got shape {tuple(shape)}")
+        ones = (1,) * self.rank
+        return (shape[0], shape[1]) + ones if self.data_format == "channels_first" else (shape[0],) + ones + \
+            (shape[-1],)
+
+    def get_config(self):
+        config = {**super().get_config(), "data_format": self.data_format}
+        del config["noise_shape"]  # the layer's own: one draw per sample and channel
+        return config
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Spatial dropout of sequences (batch, steps, channels): a channel is dropped at every step."""
+
+    rank = 1
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["data_format"]  # Keras's 1-D version has none
+        return config
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Spatial dropout of images (batch, height, width, channels)."""
+
+    rank = 2
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """Spatial dropout of volumes (batch, depth, height, width, channels)."""
+
+    rank = 3
+
+
+class GaussianDropout(Layer):
+    """In training, multiply every value by normal noise of mean 1 and standard deviation
+    √(rate / (1 - rate)) (the variance of inverted dropout's mask); the identity otherwise."""
+
+    supports_masking = True
+
+    def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
-            raise ValueError(f"SpatialDropout2D rate must be in [0, 1), got {rate}")
-        self.rate, self.data_format = rate, data_format
+            raise ValueError(f"GaussianDropout rate must be in [0, 1), got {rate}")
+        self.rate, self.seed, self._seed_generator = rate, seed, random.layer_seed(seed)
 
     def call(self, x, training=False):
         if not training or not self.rate:
             return x
-        n, c = x.shape[0], x.shape[1 if self.data_format == "channels_first" else -1]
-        noise = (n, c, 1, 1) if self.data_format == "channels_first" else (n, 1, 1, c)
-        return F.Dropout(self.rate, noise_shape=noise)(x)
+        stddev = math.sqrt(self.rate / (1 - self.rate))
+        return x * random.normal(x.shape, mean=1.0, stddev=stddev, dtype=x.dtype, seed=self._seed_generator)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "data_format": self.data_format}
+        return {**super().get_config(), "rate": self.rate, "seed": random.config_seed(self.seed, self.name)}
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: in training, a dropped value becomes SELU's negative saturation
+    -scale·alpha (not 0), and a·x + b brings the mean and variance of inputs with mean 0 and variance 1
+    back (a = ((1 - rate)(1 + rate·α'²))^-½, b = -a·α'·rate, α' = -scale·alpha: Keras's formula), so the
+    self-normalization SELU keeps survives."""
+
+    def call(self, x, training=False):
+        if not training or not self.rate:
+            return x
+        shape = self._noise_shape(x.shape) or x.shape
+        kept = ops.cast(ops.greater_equal(random.uniform(shape, dtype=x.dtype, seed=self._seed_generator),
+                                          self.rate), x.dtype)
+        saturation = -SELU_ALPHA * SELU_SCALE
+        a = ((1 - self.rate) * (1 + self.rate * saturation ** 2)) ** -0.5
+        return (x * kept + (1 - kept) * saturation) * a - a * saturation * self.rate
 
 
 class GaussianNoise(Layer):
