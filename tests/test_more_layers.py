@@ -1,9 +1,12 @@
 """Keras layers beyond the curriculum's: shapes and values as Keras documents them."""
 import ast
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_registries import assert_plan_equals_eager
 
 import scratchgrad as keras
 from scratchgrad import layers
@@ -90,6 +93,27 @@ def test_spatial_dropout_drops_whole_channels(make, shape, noise):
         layer(np.ones(shape[:-1], np.float32), training=True)
 
 
+def test_dropout_arguments_are_checked_where_given(tmp_path):
+    with pytest.raises(TypeError, match="data_format"):
+        layers.SpatialDropout1D(0.5, data_format="channels_first")  # Keras's 1-D version takes none
+    with pytest.raises(TypeError, match="noise_shape"):
+        layers.SpatialDropout2D(0.5, noise_shape=(1, 1, 1, 1))  # the layer's own
+    with pytest.raises(ValueError, match=r"spatial_dropout2d\w* takes 4-D inputs"):
+        keras.Sequential([keras.Input((5, 3)), layers.SpatialDropout2D(0.1)])  # when built, not at the first step
+    with pytest.raises(TypeError, match="seed must be"):
+        layers.GaussianDropout(0.5, seed="a")
+    with pytest.raises(ValueError, match="AlphaDropout rate must be in"):
+        layers.AlphaDropout(1.5)
+    pytest.importorskip("h5py")
+    model = keras.Sequential([keras.Input((4, 4, 2, 3)), layers.SpatialDropout3D(0.2), layers.Reshape((32, 3)),
+                              layers.SpatialDropout1D(0.2)])
+    model.save(tmp_path / "m.keras", format="keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        specs = json.loads(archive.read("config.json"))["config"]["layers"]
+    # Keras's spatial dropouts take rate, seed, name and dtype only: "trainable" would make Keras refuse the file
+    assert all("trainable" not in spec["config"] for spec in specs if spec["class_name"].startswith("Spatial"))
+
+
 def test_alpha_and_gaussian_dropout_keep_mean_and_variance(rng):
     x = rng.standard_normal((500, 200)).astype(np.float32)  # SELU's fixed point: mean 0, variance 1
     alpha = layers.AlphaDropout(0.2, seed=1)
@@ -163,11 +187,109 @@ def test_conv_transpose_with_and_without_output_padding_gives_keras_s_outputs(ca
                                                     list(np.broadcast_to(args[-1], (layer.rank,))))
 
 
+def test_conv_transpose_configs_saved_before_output_padding_still_load():
+    config = layers.Conv2DTranspose(2, 3, strides=2).get_config()
+    assert "groups" not in config and layers.Conv2DTranspose.from_config({**config, "groups": 1}).strides == (2, 2)
+    with pytest.raises(ValueError, match="takes no groups"):
+        layers.Conv1DTranspose(2, 3, groups=2)
+
+
 def test_conv_transpose_output_padding_is_checked():
     with pytest.raises(ValueError, match="output_padding .* must be smaller than strides"):
         layers.Conv2DTranspose(2, 3, strides=2, output_padding=2)
     with pytest.raises(ValueError, match="output_padding must be an int >= 0 or 2 of them"):
         layers.Conv2DTranspose(2, 3, strides=2, output_padding=(1, 1, 1))
+
+
+CATEGORIES = {"flat": [3, 2, 0, 1], "pairs": [[0, 1], [0, 0], [1, 2], [3, 1]], "column": [[1], [3]],
+              "cube": [[[0, 1], [2, 2]], [[3, 3], [1, 0]]]}
+KERAS_ENCODINGS = {  # Keras 3.15.1's CategoryEncoding(4, mode) of CATEGORIES (one_hot: np.eye's rows, as Keras's)
+    ("multi_hot", "flat"): [1, 1, 1, 1], ("count", "flat"): [1, 1, 1, 1],
+    ("multi_hot", "pairs"): [[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0], [0, 1, 0, 1]],
+    ("count", "pairs"): [[1, 1, 0, 0], [2, 0, 0, 0], [0, 1, 1, 0], [0, 1, 0, 1]],
+    ("multi_hot", "column"): [[0, 1, 0, 0], [0, 0, 0, 1]], ("count", "column"): [[0, 1, 0, 0], [0, 0, 0, 1]],
+    ("multi_hot", "cube"): [[[1, 0, 1, 0], [0, 1, 1, 0]], [[0, 1, 0, 1], [1, 0, 0, 1]]],
+    ("count", "cube"): [[[1, 0, 1, 0], [0, 1, 1, 0]], [[0, 1, 0, 1], [1, 0, 0, 1]]],
+    ("one_hot", "flat"): np.eye(4)[CATEGORIES["flat"]], ("one_hot", "pairs"): np.eye(4)[CATEGORIES["pairs"]],
+    ("one_hot", "column"): np.eye(4)[[1, 3]], ("one_hot", "cube"): np.eye(4)[CATEGORIES["cube"]]}
+
+
+@pytest.mark.parametrize("mode,case", sorted(KERAS_ENCODINGS))
+def test_category_encoding_gives_keras_s_outputs(mode, case):
+    layer = layers.CategoryEncoding(4, mode)
+    y = layer(np.array(CATEGORIES[case]))
+    assert y.dtype == np.float32 and y.shape == layer.compute_output_shape(np.shape(CATEGORIES[case]))
+    np.testing.assert_array_equal(y.numpy(), KERAS_ENCODINGS[mode, case])
+
+
+def test_category_encoding_weights_checks_and_training(rng):
+    counts = layers.CategoryEncoding(4, "count")
+    weighted = counts(np.array([[0, 1, 1], [2, 2, 3]]), count_weights=np.array([[0.5, 1, 2], [1, 1, 3]]))
+    np.testing.assert_array_equal(weighted.numpy(), [[0.5, 3, 0, 0], [0, 0, 2, 3]])  # Keras 3.15.1's
+    with pytest.raises(ValueError, match=r"takes categories in \[0, 4\), got values from 1 to 5"):
+        layers.CategoryEncoding(4)(np.array([[5, 1]]))
+    with pytest.raises(ValueError, match="count_weights in 'count' mode only"):
+        layers.CategoryEncoding(4)(np.array([[1]]), count_weights=np.ones((1, 1)))
+    for bad in (0, None, 2.5):
+        with pytest.raises(ValueError, match="num_tokens must be a positive int"):
+            layers.CategoryEncoding(bad)
+    assert layers.CategoryEncoding(3, "binary").output_mode == "multi_hot"  # Keras's old name
+    def build():
+        inputs = keras.Input(shape=(3,), dtype="int64")
+        return keras.Model(inputs, layers.Dense(2, activation="softmax")(layers.CategoryEncoding(5, "count")(inputs)))
+
+    # each new batch is encoded afresh in the replayed step: training gives the eager numbers
+    assert_plan_equals_eager(build, "sparse_categorical_crossentropy", rng.integers(0, 5, (12, 3)),
+                             rng.integers(0, 2, 12))
+    clone = layers.CategoryEncoding.from_config(layers.CategoryEncoding(5, "count").get_config())
+    assert (clone.num_tokens, clone.output_mode) == (5, "count")
+
+
+def test_discretization_bins_as_keras():
+    x = np.array([[-1.5, 1.0, 3.4, 0.5], [0.0, 3.0, 1.3, 0.0]])
+    bins = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])(x)
+    assert bins.dtype == np.int32
+    np.testing.assert_array_equal(bins.numpy(), [[0, 2, 3, 1], [1, 3, 2, 1]])  # Keras 3.15.1's
+    counts = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0], output_mode="count")(x)
+    np.testing.assert_array_equal(counts.numpy(), [[1, 1, 1, 1], [0, 2, 1, 1]])
+
+
+def test_discretization_adapt_learns_keras_s_approximate_quantiles():
+    generator = np.random.default_rng(0)
+    batches = [generator.standard_normal((200, 3)).astype(np.float32),
+               generator.exponential(size=(57,)).astype(np.float32),
+               generator.integers(0, 5, (300,)).astype(np.float32)]
+    # Keras 3.15.1's summarize/merge_summaries/get_bin_boundaries on the same batches (its adapt needs TF here)
+    expected = {(4, 0.01): [-0.3035258948802948, 0.38424068689346313, 1.4218688011169434],
+                (7, 0.05): [-0.755922257900238, -0.07834048569202423, 0.20053218305110931, 0.7734372615814209,
+                            1.511977195739746, 3.016423463821411],
+                (3, 0.5): [2.0]}
+    for (num_bins, epsilon), boundaries in expected.items():
+        layer = layers.Discretization(num_bins=num_bins, epsilon=epsilon)
+        layer.adapt(iter(batches))
+        assert layer.bin_boundaries == boundaries
+    clone = layers.Discretization.from_config(layer.get_config())
+    assert (clone.bin_boundaries, clone.num_bins) == ([2.0], 3)  # an adapted layer's config keeps both
+
+
+def test_discretization_checks_and_training(rng):
+    for kwargs in ({}, {"bin_boundaries": [0.0], "num_bins": 2}):
+        with pytest.raises(ValueError, match="takes bin_boundaries or num_bins"):
+            layers.Discretization(**kwargs)
+    with pytest.raises(ValueError, match="must be sorted"):
+        layers.Discretization(bin_boundaries=[1.0, 0.0])
+    with pytest.raises(ValueError, match="cannot adapt"):
+        layers.Discretization(bin_boundaries=[0.0]).adapt(np.ones(3))
+    with pytest.raises(ValueError, match="no bin boundaries yet: call adapt"):
+        layers.Discretization(num_bins=2)(np.ones((2, 1)))
+
+    def build():
+        inputs = keras.Input(shape=(3,))
+        binned = layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5], output_mode="multi_hot")(inputs)
+        return keras.Model(inputs, layers.Dense(2, activation="softmax")(binned))
+
+    # each new batch is binned afresh in the replayed step: training gives the eager numbers
+    assert_plan_equals_eager(build, "sparse_categorical_crossentropy", rng.normal(size=(12, 3)), rng.integers(0, 2, 12))
 
 
 def test_center_crop_and_random_flip(rng):

@@ -384,8 +384,11 @@ def test_a_custom_class_never_loads_as_the_built_in_of_its_name():
         keras.regularizers.get(config)
     with keras.saving.custom_object_scope({"L2": impostor}):
         assert type(keras.regularizers.get(config)) is impostor
-        builtin = keras.regularizers.serialize(keras.regularizers.L2(0.1))
-        assert "registered_name" not in builtin and type(keras.regularizers.get(builtin)) is keras.regularizers.L2
+        keras_builtin = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.1},
+                         "registered_name": None}  # as Keras writes a built-in: never a user's class
+        assert type(keras.regularizers.get(keras_builtin)) is keras.regularizers.L2
+        bare = {"class_name": "L2", "config": {"l2": 0.1}}  # no registered_name: Keras takes the class name
+        assert type(keras.regularizers.get(bare)) is impostor
     registered = keras.saving.register_keras_serializable("pk")(type("MaxNorm", (keras.constraints.MaxNorm,), {}))
     config = keras.constraints.serialize(registered(2.0))
     object_registration._CUSTOM_OBJECTS.pop("pk>MaxNorm")  # as in a process that has not registered it
@@ -396,6 +399,17 @@ def test_a_custom_class_never_loads_as_the_built_in_of_its_name():
 def test_classes_and_registered_functions_as_weight_options(tmp_path, rng):
     assert type(keras.regularizers.get(keras.regularizers.L2)) is keras.regularizers.L2  # a class: its default
     assert type(keras.initializers.get(keras.initializers.HeNormal)) is keras.initializers.HeNormal
+    for layer, key in ((keras.layers.Dense(2, kernel_initializer=keras.initializers.GlorotUniform), "kernel"),
+                       (keras.layers.LayerNormalization(gamma_initializer=keras.initializers.Ones), "gamma")):
+        assert layer.get_config()[f"{key}_initializer"]["class_name"] in ("GlorotUniform", "Ones")  # savable
+
+    class Ones(keras.initializers.Initializer):  # a user's class named like a built-in replaces nothing
+        def __call__(self, shape, dtype="float32"):
+            return np.full(shape, 7, dtype)
+
+    dense = keras.layers.Dense(2, kernel_initializer="ones")
+    dense(np.ones((1, 2), np.float32))
+    np.testing.assert_array_equal(dense.kernel.numpy(), 1)
 
     @keras.saving.register_keras_serializable("pk")
     def small_weights(w):

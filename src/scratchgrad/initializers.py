@@ -37,14 +37,16 @@ CLASSES = {}  # Keras class name -> class
 
 
 class Initializer:
-    """Base of initializers; a subclass registers itself under its class name and its snake_case name
-    (GlorotUniform -> "glorot_uniform"), plus any `aliases`."""
+    """Base of initializers; each of scratchgrad's registers itself under its class name and its snake_case
+    name (GlorotUniform -> "glorot_uniform"), plus any `aliases`. A user's subclass is found by name only
+    when registered (keras.saving.register_keras_serializable) or in custom_objects, as in Keras: it never
+    replaces a built-in of its name."""
 
     aliases = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__name__.startswith("_"):
+        if cls.__name__.startswith("_") or not cls.__module__.startswith("scratchgrad."):
             return
         CLASSES[cls.__name__] = cls
         for name in (_snake_case(cls.__name__), *cls.__dict__.get("aliases", ())):

@@ -151,17 +151,19 @@ def lookup(name, custom_objects=None):
 
 def custom_instance(identifier, base, kind):
     """What a name or a config dict means among the user's objects (custom_objects, custom_object_scope,
-    registered), looked up as Keras does: a name, or a config's "registered_name", means a `base` subclass,
-    built from the config; {"class_name": "function", "config": name} means a function. None when the
-    identifier names no user's object: a name, or a config without a registered name (a built-in's), is
-    then the caller's to look up among its built-ins. A registered name no user's object has is a
-    ValueError: it never loads as the built-in that has the same class name."""
+    registered), looked up as Keras does: a name, or a config's "registered_name" (its class name when the
+    key is absent), means a `base` subclass, built from the config; {"class_name": "function", "config":
+    name} means a function. None when the identifier names no user's object and may name a built-in: a
+    name, a config whose registered_name is None (a built-in's, as Keras writes it) or absent; the caller
+    then looks among its built-ins. A registered name that no user's object has is a ValueError: it never
+    loads as the built-in of the same class name."""
     if isinstance(identifier, str):
         found = lookup(identifier)
         return found.from_config({}) if _subclass(found, base) else None
     if not isinstance(identifier, dict):
         return None
-    config, registered = identifier.get("config"), identifier.get("registered_name")
+    config = identifier.get("config")
+    registered = identifier.get("registered_name", identifier.get("class_name"))  # Keras's default
     if identifier.get("class_name") == "function":
         found = lookup(config) if isinstance(config, str) else None
         if not callable(found) or isinstance(found, type):
@@ -171,6 +173,8 @@ def custom_instance(identifier, base, kind):
     if not registered:
         return None
     cls = lookup(registered)
+    if not _subclass(cls, base) and "registered_name" not in identifier:
+        return None  # a bare class name no user's object has: perhaps a built-in's
     if not _subclass(cls, base):
         raise ValueError(f"the {kind} {identifier.get('class_name')!r:.80} names the custom class {registered!r:.80}, "
                          f"which is no {base.__name__} subclass registered (keras.saving.register_keras_serializable) "

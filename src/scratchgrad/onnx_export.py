@@ -551,6 +551,37 @@ def _register_all():
         return g.op("LayerNormalization", [args[0], g.const(gamma, "gamma"), g.const(beta, "beta")], axis=first,
                     epsilon=float(layer.epsilon))
 
+    @exporter(L.UnitNormalization)
+    def unit_norm(g, layer, args, shapes, out):
+        axes = [a % len(shapes[0]) for a in ([layer.axis] if isinstance(layer.axis, int) else layer.axis)]
+        norm = g.reduce("ReduceL2", args[0], axes, True)
+        return g.op("Div", [args[0], g.op("Max", [norm, g.scalar(1e-12)])])
+
+    @exporter(L.RMSNormalization)
+    def rms_norm(g, layer, args, shapes, out):
+        x = args[0]
+        mean_square = g.reduce("ReduceMean", g.op("Mul", [x, x]), list(layer._axes), True)
+        root = g.op("Sqrt", [g.op("Add", [mean_square, g.scalar(layer.epsilon)])])
+        scale = g.const(_weight(layer.scale).reshape(layer._scale_shape), "scale")
+        return g.op("Mul", [g.op("Div", [x, root]), scale])
+
+    @exporter(L.GroupNormalization)
+    def group_norm(g, layer, args, shapes, out):
+        shape, axis, groups = list(shapes[0]), layer._axis, layer._groups
+        grouped = g.op("Reshape", [args[0], g.ints([0] + shape[1:axis] + [groups, shape[axis] // groups]
+                                                   + shape[axis + 1:])])
+        over = [a for a in range(1, len(shape) + 1) if a != axis]  # all but the batch and the group
+        centered = g.op("Sub", [grouped, g.reduce("ReduceMean", grouped, over, True)])
+        variance = g.reduce("ReduceMean", g.op("Mul", [centered, centered]), over, True)
+        normalized = g.op("Div", [centered, g.op("Sqrt", [g.op("Add", [variance, g.scalar(layer.epsilon)])])])
+        y = g.op("Reshape", [normalized, g.ints([0] + shape[1:])])
+        per_channel = [shape[axis] if a == axis else 1 for a in range(1, len(shape))]
+        if layer.gamma is not None:
+            y = g.op("Mul", [y, g.const(_weight(layer.gamma).reshape(per_channel), "gamma")])
+        if layer.beta is not None:
+            y = g.op("Add", [y, g.const(_weight(layer.beta).reshape(per_channel), "beta")])
+        return y
+
     @exporter(L.Embedding)
     def embedding(g, layer, args, shapes, out):
         if layer.mask_zero:

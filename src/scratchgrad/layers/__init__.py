@@ -15,7 +15,7 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply
                       dot, maximum, minimum, multiply, subtract)
 from .normalization import (BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization,
                             UnitNormalization)
-from .preprocessing import CenterCrop, Normalization, RandomFlip, Rescaling
+from .preprocessing import CategoryEncoding, CenterCrop, Discretization, Normalization, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
                              SpatialDropout2D, SpatialDropout3D)

@@ -513,7 +513,8 @@ def check_weights(owner, targets, values):
 
 
 def serialize_initializer(init):
-    return init if isinstance(init, (str, dict)) else initializers.serialize(init)  # a config dict is one already
+    """A layer's initializer as its config holds it: a name or a config dict as given, else its config."""
+    return init if isinstance(init, (str, dict)) else initializers.serialize(initializers.get(init))
 
 
 def serialize_regularizer(reg):

@@ -356,6 +356,8 @@ class _ConvTranspose(_Conv):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
+        if kwargs.pop("groups", 1) != 1:  # configs saved before output_padding hold groups=1
+            raise ValueError(f"{type(self).__name__} takes no groups")
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)

@@ -298,7 +298,7 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+            raise ValueError(f"{type(self).__name__} rate must be in [0, 1), got {rate}")
         random.generator(seed)  # a bad seed fails here, where it was given
         self.rate, self.noise_shape, self.seed = rate, None if noise_shape is None else tuple(noise_shape), seed
         self._seed_generator = random.layer_seed(seed)
@@ -311,11 +311,12 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return None
         if len(self.noise_shape) != len(shape):
-            raise ValueError(f"Dropout noise_shape {self.noise_shape} must have one entry per axis of the input "
-                             f"{tuple(shape)}")
+            raise ValueError(f"{type(self).__name__} noise_shape {self.noise_shape} must have one entry per axis of "
+                             f"the input {tuple(shape)}")
         noise = tuple(n if k is None else k for k, n in zip(self.noise_shape, shape))
         if any(k not in (1, n) for k, n in zip(noise, shape)):
-            raise ValueError(f"Dropout noise_shape {self.noise_shape} does not broadcast to the input {tuple(shape)}")
+            raise ValueError(f"{type(self).__name__} noise_shape {self.noise_shape} does not broadcast to the input "
+                             f"{tuple(shape)}")
         return noise
 
     def get_config(self):

@@ -1,11 +1,14 @@
 """Preprocessing and augmentation layers: scaling and cropping inside the model, so a saved model takes
 raw data, and random flips that show the model more variety in training."""
+import itertools
+
 import numpy as np
 
 from .. import ops
 from ..autograd import Function
-from ..backend import array_module
+from ..backend import array_module, float_dtype
 from ..random import get_rng
+from ..tensor import Tensor
 from ..utils import as_array
 from .base import Layer
 
@@ -129,3 +132,197 @@ class RandomFlip(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
+
+
+def adapt_batches(data, steps, owner, what):
+    """The batches adapt() learns from: an array (or list) is one batch, whatever `steps` says (as in Keras);
+    a PyDataset gives its batches by index, any other iterable in turn (at most `steps` of them)."""
+    if isinstance(data, (str, bytes, list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy"):
+        return [data]
+    if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
+        count = len(data) if steps is None else min(steps, len(data))
+        return (data[i] for i in range(count))
+    if hasattr(data, "__iter__"):
+        return itertools.islice(data, steps)
+    raise TypeError(f"{owner}.adapt takes {what}, an array of them or an iterable of batches, got "
+                    f"{type(data).__name__}")
+
+
+def encode_categories(values, output_mode, depth, dtype, weights=None):
+    """Integer categories in [0, depth) encoded as Keras encodes them: "one_hot" one row per value (a last
+    axis of 1 is replaced), "multi_hot" 1 where a category occurs in a sample (along axis 1), "count" how
+    often (times `weights`, of values' shape, when given)."""
+    xp = array_module(values)
+    values = values.astype(np.int64).reshape(values.shape or (1,))
+    eye = xp.eye(depth, dtype=dtype if weights is None else weights.dtype)
+    if output_mode == "one_hot":
+        return eye[values[..., 0] if values.ndim > 1 and values.shape[-1] == 1 else values]
+    hits = eye[values] if weights is None else eye[values] * weights.reshape(values.shape)[..., None]
+    axis = 1 if values.ndim > 1 else 0
+    return hits.max(axis=axis) if output_mode == "multi_hot" else hits.sum(axis=axis)
+
+
+def encoded_shape(input_shape, output_mode, depth):
+    shape = tuple(input_shape)
+    if output_mode == "int":
+        return shape
+    if output_mode == "one_hot":
+        return (shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape) + (depth,)
+    return shape[:1] + shape[2:] + (depth,) if len(shape) > 1 else (depth,)
+
+
+class _Encode(Function):
+    """Inputs -> the layer's `_encode` of them, in forward (a recorded step redoes it for each new batch);
+    no gradient flows back to categories."""
+
+    differentiable = False
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def forward(self, values, *count_weights):
+        return self.layer._encode(values, count_weights[0] if count_weights else None)
+
+
+class CategoryEncoding(Layer):
+    """Integer categories in [0, num_tokens) to vectors of num_tokens (see encode_categories), counts
+    weighted by `count_weights=` when given."""
+
+    def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        output_mode = "multi_hot" if output_mode == "binary" else output_mode  # Keras's old name
+        if output_mode not in ("one_hot", "multi_hot", "count"):
+            raise ValueError(f"CategoryEncoding output_mode must be 'one_hot', 'multi_hot' or 'count', got "
+                             f"{output_mode!r}")
+        if isinstance(num_tokens, bool) or not isinstance(num_tokens, (int, np.integer)) or num_tokens < 1:
+            raise ValueError(f"CategoryEncoding num_tokens must be a positive int (use IntegerLookup when the "
+                             f"categories are not known in advance), got {num_tokens!r}")
+        if sparse:
+            raise NotImplementedError("CategoryEncoding(sparse=True): scratchgrad has no sparse tensors")
+        self.num_tokens, self.output_mode = int(num_tokens), output_mode
+
+    def _as_tensor(self, value):  # categories stay integers
+        if value is None or isinstance(value, Tensor):
+            return value
+        array = np.asarray(value)
+        return Tensor(array) if array.dtype.kind in "iub" else super()._as_tensor(value)
+
+    def call(self, inputs, count_weights=None):
+        if count_weights is None:
+            return _Encode(self)(inputs)
+        if self.output_mode != "count":
+            raise ValueError(f"CategoryEncoding takes count_weights in 'count' mode only, not {self.output_mode!r}")
+        return _Encode(self)(inputs, Tensor(np.asarray(as_array(count_weights)), dtype=self.dtype or float_dtype()))
+
+    def _encode(self, values, weights):
+        if values.dtype.kind not in "iub" and not (values == array_module(values).round(values)).all():
+            raise ValueError(f"{self.name} takes integer categories, got values of dtype {values.dtype}")
+        if values.size and (values.min() < 0 or values.max() >= self.num_tokens):
+            raise ValueError(f"{self.name} takes categories in [0, {self.num_tokens}), got values from "
+                             f"{values.min()} to {values.max()}")
+        return encode_categories(values, self.output_mode, self.num_tokens, self.dtype or float_dtype(), weights)
+
+    def compute_output_shape(self, input_shape):
+        return encoded_shape(input_shape, self.output_mode, self.num_tokens)
+
+    def get_config(self):
+        return {**super().get_config(), "num_tokens": self.num_tokens, "output_mode": self.output_mode}
+
+
+class Discretization(Layer):
+    """Real values to bins: bin i holds boundaries[i-1] <= x < boundaries[i], as an index ("int", int32) or
+    encoded as CategoryEncoding does ("one_hot", "multi_hot", "count"). The boundaries are given, or
+    adapt(data) learns num_bins bins of about equal counts (Keras's approximate quantiles, to `epsilon`)."""
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int", sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        if output_mode not in ("int", "one_hot", "multi_hot", "count"):
+            raise ValueError(f"Discretization output_mode must be 'int', 'one_hot', 'multi_hot' or 'count', got "
+                             f"{output_mode!r}")
+        if (bin_boundaries is None) == (num_bins is None):
+            raise ValueError(f"Discretization takes bin_boundaries or num_bins (then call adapt()), one of them: got "
+                             f"bin_boundaries={bin_boundaries!r}, num_bins={num_bins!r}")
+        if num_bins is not None and (isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer))
+                                     or num_bins < 0):
+            raise ValueError(f"Discretization num_bins must be an int >= 0, got {num_bins!r}")
+        if sparse:
+            raise NotImplementedError("Discretization(sparse=True): scratchgrad has no sparse tensors")
+        self.bin_boundaries = None if bin_boundaries is None else [float(b) for b in bin_boundaries]
+        if self.bin_boundaries is not None and self.bin_boundaries != sorted(self.bin_boundaries):
+            raise ValueError(f"Discretization bin_boundaries must be sorted, got {bin_boundaries!r}")
+        self.num_bins, self.epsilon, self.output_mode = num_bins, epsilon, output_mode
+
+    def adapt(self, data, steps=None):
+        """Learn num_bins - 1 boundaries from `data` (an array, or an iterable of batches): each batch is
+        summarized by every (n·epsilon)-th sorted value, summaries are merged, and the boundaries are the
+        merged summary's quantiles at 1/num_bins, 2/num_bins, ..."""
+        if self.num_bins is None:
+            raise ValueError("Discretization made with bin_boundaries cannot adapt(): make it with num_bins")
+        summary = np.zeros((2, 0), np.float32)
+        for batch in adapt_batches(data, steps, "Discretization", "numbers"):
+            batch_summary = _quantile_summary(np.asarray(as_array(batch), np.float32), self.epsilon)
+            merged = np.concatenate([batch_summary, summary], axis=1)
+            summary = _compressed(merged[:, np.argsort(merged[0])], self.epsilon)
+        self.bin_boundaries = _compressed(summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+    def _as_tensor(self, value):  # the values are binned as they come
+        return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+    def call(self, inputs):
+        if self.bin_boundaries is None:
+            raise ValueError(f"{self.name} has no bin boundaries yet: call adapt(data) first")
+        return _Encode(self)(inputs)
+
+    def _encode(self, values, weights=None):
+        xp = array_module(values)
+        bins = xp.digitize(values, xp.asarray(self.bin_boundaries, dtype=np.float64)).astype(np.int32)
+        if self.output_mode == "int":
+            return bins
+        return encode_categories(bins, self.output_mode, len(self.bin_boundaries) + 1, self.dtype or float_dtype())
+
+    def compute_output_shape(self, input_shape):
+        depth = len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins
+        return encoded_shape(input_shape, self.output_mode, depth)
+
+    def _call_symbolic(self, inputs, args, training, kwargs):
+        if self.bin_boundaries is None:  # a model may be built before adapt(): the output's shape is known
+            self.bin_boundaries = []
+            try:
+                return super()._call_symbolic(inputs, args, training, kwargs)
+            finally:
+                self.bin_boundaries = None
+        return super()._call_symbolic(inputs, args, training, kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
+                "epsilon": self.epsilon, "output_mode": self.output_mode}
+
+    @classmethod
+    def from_config(cls, config):
+        """Keras's: a config with both (an adapted layer's) keeps the learned boundaries and num_bins."""
+        config = dict(config)
+        boundaries = config.pop("bin_boundaries") if config.get("num_bins") is not None else None
+        layer = cls(**config) if boundaries is None else cls(**{**config, "bin_boundaries": None})
+        if boundaries is not None:
+            layer.bin_boundaries = [float(b) for b in boundaries]
+        return layer
+
+
+def _quantile_summary(values, epsilon):
+    """Every step-th of the sorted values (step = n·epsilon, at least 1), each standing for step values."""
+    values = np.sort(values.reshape(-1))
+    step = max(values.size * epsilon, 1)
+    points = values[int(step - 1)::int(step)]
+    return np.stack([points, np.full_like(points, step)])
+
+
+def _compressed(summary, epsilon):
+    """A summary (sorted values; the count each stands for) cut to 1/epsilon points at the cumulative
+    fractions epsilon, 2·epsilon, ..., 1, by linear interpolation (unchanged when already that small)."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    fractions = epsilon + np.arange(0.0, 1.0, epsilon)
+    cumulative = summary[1].cumsum()
+    points = np.interp(fractions, cumulative / cumulative[-1], summary[0])
+    reached = np.interp(fractions, cumulative / cumulative[-1], cumulative)
+    return np.stack([points, np.diff(reached, prepend=0)]).astype(np.float32)

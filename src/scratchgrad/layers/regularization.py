@@ -16,16 +16,19 @@ class _SpatialDropout(Dropout):
     rank = None
 
     def __init__(self, rate, data_format="channels_last", seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, None, seed, **kwargs)  # noise_shape is the layer's own
         if data_format not in ("channels_last", "channels_first"):
             raise ValueError(f"{type(self).__name__} data_format must be 'channels_last' or 'channels_first', "
                              f"got {data_format!r}")
         self.data_format = data_format
 
-    def _noise_shape(self, shape):
-        if len(shape) != self.rank + 2:
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:  # refused when a model is built, as Keras's input spec does
             raise ValueError(f"{self.name} takes {self.rank + 2}-D inputs (batch, {self.rank} spatial axes, "
-                             f"channels), got shape {tuple(shape)}")
+                             f"channels), got shape {tuple(input_shape)}")
+
+    def _noise_shape(self, shape):
+        self.build(shape)
         ones = (1,) * self.rank
         return (shape[0], shape[1]) + ones if self.data_format == "channels_first" else (shape[0],) + ones + \
             (shape[-1],)
@@ -42,7 +45,7 @@ class SpatialDropout1D(_SpatialDropout):
     rank = 1
 
     def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, "channels_last", seed, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -72,6 +75,7 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"GaussianDropout rate must be in [0, 1), got {rate}")
+        random.generator(seed)  # a bad seed fails here, where it was given
         self.rate, self.seed, self._seed_generator = rate, seed, random.layer_seed(seed)
 
     def call(self, x, training=False):

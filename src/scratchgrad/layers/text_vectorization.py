@@ -3,7 +3,6 @@ Dense) out. The vocabulary is learned by adapt() or given, and kept in the layer
 strings, so a saved model takes raw text. Keras's rules throughout: how texts are standardized and split,
 the vocabulary's order and reserved indices, the tf-idf weights."""
 import codecs
-import itertools
 import re
 import string
 from collections import Counter
@@ -16,6 +15,7 @@ from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 from ..utils import pad_sequences
 from .base import Layer
+from .preprocessing import adapt_batches
 
 MASK, OOV = "", "[UNK]"  # Keras's padding and out-of-vocabulary tokens
 # Keras's pattern, character for character: ASCII punctuation only (",-\." is the range , - .)
@@ -137,7 +137,7 @@ class TextVectorization(Layer):
             raise ValueError(f"TextVectorization {self.name!r}: a layer given its vocabulary (vocabulary=) "
                              f"cannot be adapted, as in Keras")
         counts, document_counts, documents = Counter(), Counter(), 0
-        for batch in _batches(data, steps):
+        for batch in adapt_batches(data, steps, "TextVectorization", "strings"):
             for row in self._documents(batch)[0]:
                 counts.update(row)
                 document_counts.update(set(row))
@@ -343,15 +343,3 @@ def _standardize_text(text, lower, strip):
 def _ngrams(tokens, widths):
     """tf.strings.ngrams: all n-grams of each width in turn, none of a width longer than the text."""
     return [" ".join(tokens[i:i + n]) for n in widths for i in range(len(tokens) - n + 1)]
-
-
-def _batches(data, steps):
-    if isinstance(data, (str, bytes, list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy"):
-        return [data]  # one batch, whatever `steps` says (as in Keras)
-    if hasattr(data, "__len__") and hasattr(data, "__getitem__"):  # a PyDataset: batches by index
-        count = len(data) if steps is None else min(steps, len(data))
-        return (data[i] for i in range(count))
-    if hasattr(data, "__iter__"):
-        return itertools.islice(data, steps)
-    raise TypeError(f"TextVectorization.adapt takes strings, an array of them or an iterable of batches, "
-                    f"got {type(data).__name__}")
