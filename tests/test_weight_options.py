@@ -191,3 +191,41 @@ def test_a_keras_file_with_a_custom_object_it_cannot_build_fails_naming_the_file
                "Fixtures>ExampleRandomNormal": initializer}
     with pytest.raises(KerasFileError, match="bad.keras: kernel_regularizer of layer 'dense': .*extra"):
         load_keras(write(), custom_objects=objects)
+
+
+# Keras 3.15.1's Dense(3, activation="relu").get_config()
+KERAS_DENSE_CONFIG = {'name': 'dense',
+                      'trainable': True,
+                      'dtype': {'module': 'keras',
+                                'class_name': 'DTypePolicy',
+                                'config': {'name': 'float32'},
+                                'registered_name': None},
+                      'units': 3,
+                      'activation': 'relu',
+                      'use_bias': True,
+                      'kernel_initializer': {'module': 'keras.initializers',
+                                             'class_name': 'GlorotUniform',
+                                             'config': {'seed': None, 'input_axes': None, 'output_axes': None},
+                                             'registered_name': None},
+                      'bias_initializer': {'module': 'keras.initializers',
+                                           'class_name': 'Zeros',
+                                           'config': {},
+                                           'registered_name': None},
+                      'kernel_regularizer': None,
+                      'bias_regularizer': None,
+                      'kernel_constraint': None,
+                      'bias_constraint': None,
+                      'quantization_config': None}
+
+
+def test_from_config_takes_a_keras_layer_s_own_config():
+    """A DTypePolicy dict and Keras's LoRA/quantization defaults, as Keras's get_config() writes them."""
+    dense = L.Dense.from_config(KERAS_DENSE_CONFIG)
+    assert dense.dtype == np.float32 and dense.units == 3 and dense.activation is sg.activations.get("relu")
+    assert L.Embedding(5, 2, quantization_config=None, lora_alpha=None).output_dim == 2
+    with pytest.raises(NotImplementedError, match="quantized layers are not supported"):
+        L.Dense(2, quantization_config={"mode": "int8"})
+    with pytest.raises(NotImplementedError, match="LoRA adapters"):
+        L.Embedding(5, 2, lora_rank=4)
+    with pytest.raises(ValueError, match="names its dtype under config.name"):
+        L.Dense(2, dtype={"class_name": "DTypePolicy", "config": {}})

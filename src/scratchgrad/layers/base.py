@@ -178,7 +178,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.dtype = _layer_dtype(dtype)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None:
             input_shape = (input_dim,)
@@ -510,6 +510,17 @@ def check_weights(owner, targets, values):
         shape = tuple(np.shape(value))
         if shape != w.shape:
             raise ValueError(f"{owner}: weight {w.name} has shape {w.shape}, got an array of shape {shape}")
+
+
+def _layer_dtype(dtype):
+    """A layer's dtype from None, a name, a NumPy dtype, or Keras's DTypePolicy config (a Keras layer's
+    get_config() holds one: {"class_name": "DTypePolicy", "config": {"name": "float32"}})."""
+    if isinstance(dtype, dict):
+        config = dtype.get("config")
+        dtype = config.get("name") if isinstance(config, dict) else None
+        if not isinstance(dtype, str):
+            raise ValueError(f"a dtype policy config names its dtype under config.name, got {dtype!r:.80}")
+    return None if dtype is None else np.dtype(dtype)
 
 
 def serialize_initializer(init):

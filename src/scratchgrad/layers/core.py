@@ -17,8 +17,10 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _refuse_adapters("Dense", lora_rank, quantization_config)
         if int(units) != units or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units, self.use_bias = int(units), use_bias
@@ -225,13 +227,13 @@ class Embedding(Layer):
     table. With `mask_zero=True` id 0 is padding, and the layers after it skip those steps."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if int(value) != value or value < 1:
                 raise ValueError(f"Embedding {name} must be a positive integer, got {value!r}")
-        if lora_rank is not None:
-            raise NotImplementedError("Embedding(lora_rank=...) is not supported")
+        _refuse_adapters("Embedding", lora_rank, quantization_config)
         self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), mask_zero
         self.supports_masking = mask_zero
         self.embeddings_initializer = embeddings_initializer
@@ -388,3 +390,11 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
     Sequential model: Sequential([Input(shape=(4,)), Dense(3)])."""
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape,
                       **kwargs).output
+
+
+def _refuse_adapters(kind, lora_rank, quantization_config):
+    """Keras's LoRA and quantization options: their defaults (what every saved config holds) only."""
+    if lora_rank is not None:
+        raise NotImplementedError(f"{kind}(lora_rank=...): LoRA adapters are not supported")
+    if quantization_config is not None:
+        raise NotImplementedError(f"{kind}(quantization_config=...): quantized layers are not supported")
