@@ -164,3 +164,42 @@ def test_keras_factor_ranges_are_kept():
 def test_rank_other_than_3_or_4_is_refused():
     with pytest.raises(ValueError, match="rank 3.*rank 4.*got shape \\(4, 5\\)"):
         L.Resizing(2, 2)(np.zeros((4, 5), np.float32))
+
+
+# ---- RandomBrightness and RandomContrast: Keras 3.15.1's formulas (its draws are torch's, so ranges) ----------
+def test_random_brightness_shifts_each_image_by_a_fraction_of_the_value_range(rng):
+    x = rng.uniform(0, 255, (3, 4, 5, 2)).astype(np.float32)
+    fixed = L.RandomBrightness((0.1, 0.1))(x, training=True).numpy()
+    np.testing.assert_array_equal(fixed, np.clip(x + np.float32(25.5), 0, 255))  # equal to Keras's output
+    unit = L.RandomBrightness((-0.3, -0.3), value_range=(1, 0))(x / 255, training=True).numpy()
+    np.testing.assert_allclose(unit, np.clip(x / 255 - 0.3, 0, 1), rtol=1e-6)
+    wide = L.RandomBrightness(0.2, value_range=(-1e4, 1e4), seed=1)(x, training=True).numpy() - x
+    assert np.ptp(wide, axis=(1, 2, 3)).max() < 1e-2 and np.abs(wide).max() <= 0.2 * 2e4  # one shift per image
+    assert L.RandomBrightness(0.2).get_config()["value_range"] == [0, 255]  # sorted, as Keras keeps it
+
+
+def test_random_contrast_scales_each_image_about_its_channel_means(rng):
+    x = rng.uniform(0, 255, (200, 4, 5, 2)).astype(np.float32)
+    for factor, low, high in ((0.5, 1.0, 1.5), ((0.2, 0.3), 0.8, 1.3)):  # a number f: [1, 1 + f], as Keras 3.15
+        layer = L.RandomContrast(factor, value_range=(-1e4, 1e4), seed=3)
+        y = layer(x, training=True).numpy()
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        scale = (y - mean) / (x - mean)
+        assert np.ptp(scale, axis=(1, 2, 3)).max() < 1e-3  # one factor per image
+        assert low - 1e-4 <= scale.min() and scale.max() <= high + 1e-4 and np.ptp(scale) > (high - low) / 2
+    first = L.RandomContrast((0.2, 0.3), value_range=(-1e4, 1e4), data_format="channels_first", seed=3)
+    y = first(np.moveaxis(x, -1, 1), training=True).numpy()
+    np.testing.assert_allclose(y.mean(axis=(2, 3)), np.moveaxis(x, -1, 1).mean(axis=(2, 3)), rtol=1e-4)
+    np.testing.assert_array_equal(L.RandomContrast(0.5)(x).numpy(), x)  # the identity in inference
+    clipped = L.RandomContrast((0.9, 0.9), seed=0)(x, training=True).numpy()
+    assert clipped.min() >= 0 and clipped.max() <= 255
+    assert L.RandomContrast(0.5).get_config()["factor"] == (0, 0.5)  # Keras's (lower, upper)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: L.RandomContrast(1.5), r"factor must be a number or a pair of numbers in \[0, 1\]"),
+    (lambda: L.RandomContrast((0.2,)), "factor must be"), (lambda: L.RandomBrightness("a"), "factor must be"),
+    (lambda: L.RandomBrightness(0.1, value_range=(0, 1, 2)), "value_range must be a pair of numbers")])
+def test_color_layers_refuse_bad_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -129,6 +129,7 @@ LAYER_CASES = {
     "random-flip": (lambda: sequential((5, 5, 2), L.RandomFlip()), [normal(5, 5, 2)]),
     "random-rotation": (lambda: sequential((5, 5, 2), L.RandomRotation(0.2)), [normal(5, 5, 2)]),
     "random-zoom": (lambda: sequential((5, 5, 2), L.RandomZoom(0.2)), [normal(5, 5, 2)]),
+    "random-color": (lambda: sequential((5, 5, 2), L.RandomBrightness(0.2), L.RandomContrast(0.3)), [normal(5, 5, 2)]),
     "random-translation": (lambda: sequential((5, 5, 2), L.RandomTranslation(0.2, 0.2)), [normal(5, 5, 2)]),
     # reshaping
     "flatten": (lambda: sequential((3, 4, 2), L.Flatten()), [normal(3, 4, 2)]),

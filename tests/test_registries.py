@@ -27,6 +27,8 @@ LAYER_EXAMPLES = {
     "ELU": (lambda: L.ELU(0.7), (4,)),
     "PReLU": (lambda: L.PReLU(alpha_initializer="random_uniform", alpha_regularizer="l2", shared_axes=[1]), (3, 4)),
     "Dropout": (lambda: L.Dropout(0.4), (4,)),
+    "RandomBrightness": (lambda: L.RandomBrightness(0.3, value_range=(-20, 20)), (3, 4, 2)),
+    "RandomContrast": (lambda: L.RandomContrast((0.2, 0.4), value_range=(-20, 20)), (3, 4, 2)),
     "AlphaDropout": (lambda: L.AlphaDropout(0.3, noise_shape=(None, 1, 4)), (3, 4)),
     "GaussianDropout": (lambda: L.GaussianDropout(0.4), (4,)),
     "SpatialDropout1D": (lambda: L.SpatialDropout1D(0.4), (3, 4)),

@@ -430,7 +430,7 @@ def _register_all():
 
     @exporter(L.Dropout, L.AlphaDropout, L.GaussianDropout, L.GaussianNoise, L.SpatialDropout1D, L.SpatialDropout2D,
               L.SpatialDropout3D, L.ActivityRegularization, L.RandomFlip, L.RandomRotation, L.RandomZoom,
-              L.RandomTranslation)
+              L.RandomTranslation, L.RandomBrightness, L.RandomContrast)
     def identity(g, layer, args, shapes, out):
         return args[0]
 

@@ -1,5 +1,6 @@
-"""Image layers that move pixels, numerically as Keras 3 (torch backend) does: Resizing and the random
-affine augmentations RandomRotation, RandomZoom and RandomTranslation.
+"""Image layers, numerically as Keras 3 (torch backend) does: Resizing and the random affine augmentations
+RandomRotation, RandomZoom and RandomTranslation, which move pixels, and RandomBrightness and
+RandomContrast, which change their values.
 
 All of them read the input at computed coordinates through one Function, _Resample; its output is
 linear in the input, so its backward scatters each output gradient back to the pixels that were read.
@@ -15,7 +16,7 @@ from .. import ops
 from ..autograd import Function
 from ..backend import array_module
 from ..convolution import DATA_FORMATS
-from ..random import SeedGenerator, generator
+from ..random import SeedGenerator, generator, layer_seed, uniform
 from .base import Layer
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -315,3 +316,77 @@ class RandomTranslation(_RandomAffine):
 
     def get_config(self):
         return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+
+
+def _color_factor(factor, bounds, layer):
+    """Keras's (lower, upper) from `factor`: a pair (sorted), or a number f in bounds giving (max(-f, low), f)."""
+    low, high = bounds
+    pair = isinstance(factor, (tuple, list))
+    if pair and (len(factor) != 2 or not all(map(_number, factor)) or factor[0] > high or factor[1] < low) or \
+            not pair and (not _number(factor) or not low <= factor <= high):
+        raise ValueError(f"{layer} factor must be a number or a pair of numbers in [{low}, {high}], got {factor!r}")
+    if pair:
+        return tuple(sorted(float(f) for f in factor))
+    return max(-abs(float(factor)), low), abs(float(factor))
+
+
+class _RandomColor(Layer):
+    """In training, every value of each image changed by an amount drawn for that image (`_change`), then
+    clipped to value_range; the identity in inference. The draw is an op of the step, so a replayed step
+    draws anew."""
+
+    bounds = (-1, 1)
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        layer = type(self).__name__
+        self.factor = _color_factor(factor, self.bounds, layer)
+        if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
+            raise ValueError(f"{layer} value_range must be a pair of numbers, got {value_range!r}")
+        self.value_range, self.seed, self.data_format = value_range, seed, _data_format(data_format)
+        self._seed_generator = layer_seed(seed)
+
+    def call(self, x, training=False):
+        if not training:
+            return x
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{self.name} expects one image (rank 3) or a batch (rank 4), got shape {x.shape}")
+        low, high = self._draw_range()
+        drawn = uniform((x.shape[0], 1, 1, 1) if x.ndim == 4 else (1, 1, 1), low, high, dtype=x.dtype,
+                        seed=self._seed_generator)
+        return ops.clip(self._change(x, drawn), min(self.value_range), max(self.value_range))
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed,
+                "data_format": self.data_format}
+
+
+class RandomBrightness(_RandomColor):
+    """Brightness: each image shifted by a fraction, drawn in [lower, upper], of value_range's width (0.2:
+    ±20 %, up to ±51 on 0-255 images)."""
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(factor, sorted(value_range) if isinstance(value_range, (tuple, list)) else value_range,
+                         seed, **kwargs)
+
+    def _draw_range(self):
+        return self.factor
+
+    def _change(self, x, fraction):
+        return x + fraction * float(self.value_range[1] - self.value_range[0])
+
+
+class RandomContrast(_RandomColor):
+    """Contrast: each image's distance from its mean (per channel) scaled by a factor drawn in
+    [1 - lower, 1 + upper]. As Keras 3.15 computes it, a single number f gives lower = 0: factors in
+    [1, 1 + f] (its docstring says [1 - f, 1 + f]); a pair (lower, upper) gives the documented range."""
+
+    bounds = (0, 1)
+
+    def _draw_range(self):
+        return 1.0 - self.factor[0], 1.0 + self.factor[1]
+
+    def _change(self, x, factor):
+        axes = (-2, -1) if self.data_format == "channels_first" else (-3, -2)
+        mean = x.mean(axis=axes, keepdims=True)
+        return (x - mean) * factor + mean
