@@ -272,6 +272,42 @@ def test_discretization_adapt_learns_keras_s_approximate_quantiles():
     assert (clone.bin_boundaries, clone.num_bins) == ([2.0], 3)  # an adapted layer's config keeps both
 
 
+def test_category_encoding_count_weights_are_an_input_of_the_step_with_a_gradient(rng):
+    losses = []
+    for eager in (False, True):  # the replayed step takes each batch's weights, as eager calls do
+        ids, weights = keras.Input((3,), dtype="int32"), keras.Input((3,))
+        counts = layers.CategoryEncoding(5, "count")(ids, count_weights=weights)
+        model = keras.Model([ids, weights], layers.Dense(1, kernel_initializer="ones", use_bias=False)(counts))
+        model.compile(keras.optimizers.SGD(1e-9), "mse", run_eagerly=eager)
+        losses.append([model.train_on_batch([np.array([[1, 2, 3]]), np.full((1, 3), w, np.float32)], np.zeros((1, 1)))
+                       for w in (1, 0, 0, 1)])
+    assert losses == [[9, 0, 0, 9]] * 2
+    weights = keras.Tensor(np.array([[0.5, 1, 2], [1, 1, 3]], np.float32), requires_grad=True)
+    counted = layers.CategoryEncoding(4, "count")(np.array([[0, 1, 1], [2, 2, 3]]), count_weights=weights)
+    (counted * np.arange(8, dtype=np.float32).reshape(2, 4)).sum().backward()
+    np.testing.assert_array_equal(weights.grad, [[0, 1, 1], [6, 6, 7]])  # the output gradient at each category
+    assert layers.CategoryEncoding(4, "count", dtype="int32")(np.array([[1, 2]])).dtype == np.int32  # as Keras
+    np.testing.assert_array_equal(layers.CategoryEncoding(3)([[1, 2], [0, 0]]).numpy(), [[0, 1, 1], [1, 0, 0]])
+
+
+def test_discretization_before_adapt_and_adapting_on_a_list_of_batches(tmp_path):
+    inputs = keras.Input((3,))
+    assert layers.Discretization(num_bins=4, output_mode="multi_hot")(inputs).shape == (None, 4)  # Keras's width
+    x = np.random.default_rng(0).normal(size=500)
+    layer = layers.Discretization(num_bins=4, epsilon=0.03)
+    layer.adapt(x)
+    # Keras 3.15.1's summarize/merge_summaries/get_bin_boundaries on the same data
+    assert layer.bin_boundaries == [-0.7227416634559631, -0.08998871594667435, 0.6463289856910706]
+    layer.adapt([np.arange(10.0), np.arange(5.0)])  # a list is a sequence of batches, as in Keras
+    assert layer.bin_boundaries == [1.0, 3.0, 5.25]
+    pytest.importorskip("h5py")
+    model = keras.Sequential([keras.Input((3,)), layers.Discretization(bin_boundaries=[0.0, 1.0])])
+    model.save(tmp_path / "d.keras", format="keras")
+    with zipfile.ZipFile(tmp_path / "d.keras") as archive:
+        config = json.loads(archive.read("config.json"))["config"]["layers"][0]["config"]
+    assert "trainable" not in config  # Keras's Discretization takes no trainable: it would refuse the file
+
+
 def test_discretization_checks_and_training(rng):
     for kwargs in ({}, {"bin_boundaries": [0.0], "num_bins": 2}):
         with pytest.raises(ValueError, match="takes bin_boundaries or num_bins"):

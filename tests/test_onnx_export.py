@@ -119,6 +119,7 @@ LAYER_CASES = {
     "unit-normalization": (lambda: sequential((3, 4), L.UnitNormalization(axis=[1, 2])), [normal(3, 4)]),
     "rms-normalization": (lambda: sequential((3, 4), L.RMSNormalization()), [normal(3, 4)]),
     "group-normalization": (lambda: sequential((3, 6), L.GroupNormalization(groups=3, epsilon=0.1)), [normal(3, 6)]),
+    "group-normalization-any-length": (lambda: sequential((None, 6), L.GroupNormalization(groups=3)), [normal(5, 6)]),
     "group-normalization-axis": (lambda: sequential((4, 5, 2), L.GroupNormalization(groups=2, axis=1,
                                                                                       center=False)),
                                  [normal(4, 5, 2)]),

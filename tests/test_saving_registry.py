@@ -389,6 +389,8 @@ def test_a_custom_class_never_loads_as_the_built_in_of_its_name():
         assert type(keras.regularizers.get(keras_builtin)) is keras.regularizers.L2
         bare = {"class_name": "L2", "config": {"l2": 0.1}}  # no registered_name: Keras takes the class name
         assert type(keras.regularizers.get(bare)) is impostor
+    named = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.1}, "registered_name": "L2"}
+    assert type(keras.regularizers.get(named)) is keras.regularizers.L2  # Keras's own class by its own name
     registered = keras.saving.register_keras_serializable("pk")(type("MaxNorm", (keras.constraints.MaxNorm,), {}))
     config = keras.constraints.serialize(registered(2.0))
     object_registration._CUSTOM_OBJECTS.pop("pk>MaxNorm")  # as in a process that has not registered it

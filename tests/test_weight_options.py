@@ -227,5 +227,7 @@ def test_from_config_takes_a_keras_layer_s_own_config():
         L.Dense(2, quantization_config={"mode": "int8"})
     with pytest.raises(NotImplementedError, match="LoRA adapters"):
         L.Embedding(5, 2, lora_rank=4)
+    mixed = {"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}
+    assert L.Dense(2, dtype=mixed).dtype == np.float32  # as the .keras reader reads a mixed policy
     with pytest.raises(ValueError, match="names its dtype under config.name"):
         L.Dense(2, dtype={"class_name": "DTypePolicy", "config": {}})

@@ -45,7 +45,7 @@ MAX_VARS = 10_000  # datasets in one `vars` group
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 # options of ours Keras's class does not take, left out of the files we write when they hold these values
 _NOT_IN_KERAS = {"SpatialDropout1D": {"trainable": True}, "SpatialDropout2D": {"trainable": True},
-                 "SpatialDropout3D": {"trainable": True}}
+                 "SpatialDropout3D": {"trainable": True}, "Discretization": {"trainable": True}}
 
 # Keras options our layers do not take, dropped when they hold these harmless values
 _IGNORED_OPTIONS = {"seed", "autocast", "ragged", "optional", "sparse", "quantization_config", "lora_alpha",

@@ -173,8 +173,11 @@ def custom_instance(identifier, base, kind):
     if not registered:
         return None
     cls = lookup(registered)
-    if not _subclass(cls, base) and "registered_name" not in identifier:
-        return None  # a bare class name no user's object has: perhaps a built-in's
+    module = identifier.get("module")
+    keras_module = isinstance(module, str) and (module == "keras" or module.startswith("keras."))
+    if not _subclass(cls, base) and ("registered_name" not in identifier or
+                                     keras_module and registered == identifier.get("class_name")):
+        return None  # a bare class name, or Keras's own class by its name: perhaps a built-in's
     if not _subclass(cls, base):
         raise ValueError(f"the {kind} {identifier.get('class_name')!r:.80} names the custom class {registered!r:.80}, "
                          f"which is no {base.__name__} subclass registered (keras.saving.register_keras_serializable) "

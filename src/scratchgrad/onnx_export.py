@@ -568,13 +568,16 @@ def _register_all():
     @exporter(L.GroupNormalization)
     def group_norm(g, layer, args, shapes, out):
         shape, axis, groups = list(shapes[0]), layer._axis, layer._groups
-        grouped = g.op("Reshape", [args[0], g.ints([0] + shape[1:axis] + [groups, shape[axis] // groups]
-                                                   + shape[axis + 1:])])
+        before, after = [0 if n is None else n for n in shape[1:axis]], shape[axis + 1:]  # 0: that axis's size
+        if after.count(None) > 1:
+            raise _refuse(layer, f"more than one size after the channel axis is unknown (input shape {shapes[0]})")
+        after = [-1 if n is None else n for n in after]
+        grouped = g.op("Reshape", [args[0], g.ints([0] + before + [groups, shape[axis] // groups] + after)])
         over = [a for a in range(1, len(shape) + 1) if a != axis]  # all but the batch and the group
         centered = g.op("Sub", [grouped, g.reduce("ReduceMean", grouped, over, True)])
         variance = g.reduce("ReduceMean", g.op("Mul", [centered, centered]), over, True)
         normalized = g.op("Div", [centered, g.op("Sqrt", [g.op("Add", [variance, g.scalar(layer.epsilon)])])])
-        y = g.op("Reshape", [normalized, g.ints([0] + shape[1:])])
+        y = g.op("Reshape", [normalized, g.op("Shape", [args[0]])])
         per_channel = [shape[axis] if a == axis else 1 for a in range(1, len(shape))]
         if layer.gamma is not None:
             y = g.op("Mul", [y, g.const(_weight(layer.gamma).reshape(per_channel), "gamma")])

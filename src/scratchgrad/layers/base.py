@@ -520,6 +520,8 @@ def _layer_dtype(dtype):
         dtype = config.get("name") if isinstance(config, dict) else None
         if not isinstance(dtype, str):
             raise ValueError(f"a dtype policy config names its dtype under config.name, got {dtype!r:.80}")
+        if dtype.startswith("mixed_"):
+            dtype = "float32"  # the policy's variables are float32; scratchgrad computes in float32 too
     return None if dtype is None else np.dtype(dtype)
 
 

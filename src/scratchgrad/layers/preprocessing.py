@@ -152,14 +152,20 @@ def encode_categories(values, output_mode, depth, dtype, weights=None):
     """Integer categories in [0, depth) encoded as Keras encodes them: "one_hot" one row per value (a last
     axis of 1 is replaced), "multi_hot" 1 where a category occurs in a sample (along axis 1), "count" how
     often (times `weights`, of values' shape, when given)."""
-    xp = array_module(values)
     values = values.astype(np.int64).reshape(values.shape or (1,))
-    eye = xp.eye(depth, dtype=dtype if weights is None else weights.dtype)
     if output_mode == "one_hot":
-        return eye[values[..., 0] if values.ndim > 1 and values.shape[-1] == 1 else values]
-    hits = eye[values] if weights is None else eye[values] * weights.reshape(values.shape)[..., None]
+        return _one_hot(values[..., 0] if values.ndim > 1 and values.shape[-1] == 1 else values, depth, dtype)
+    hits = _one_hot(values, depth, dtype if weights is None else weights.dtype)
+    if weights is not None:
+        hits *= weights.reshape(values.shape)[..., None]
     axis = 1 if values.ndim > 1 else 0
-    return hits.max(axis=axis) if output_mode == "multi_hot" else hits.sum(axis=axis)
+    return hits.max(axis=axis) if output_mode == "multi_hot" else hits.sum(axis=axis, dtype=hits.dtype)
+
+
+def _one_hot(values, depth, dtype):
+    out = array_module(values).zeros(values.shape + (depth,), dtype)  # values.size·depth: never depth²
+    array_module(values).put_along_axis(out, values[..., None], 1, axis=-1)
+    return out
 
 
 def encoded_shape(input_shape, output_mode, depth):
@@ -180,11 +186,43 @@ class _Encode(Function):
     def __init__(self, layer):
         self.layer = layer
 
-    def forward(self, values, *count_weights):
-        return self.layer._encode(values, count_weights[0] if count_weights else None)
+    def forward(self, values):
+        return self.layer._encode(values)
 
 
-class CategoryEncoding(Layer):
+class _WeightedCount(Function):
+    """CategoryEncoding's counts weighted by count_weights (an input of the step, so a replayed step takes
+    each batch's); a weight's gradient is the output gradient at its category, as through Keras's
+    one_hot · weights."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def forward(self, values, weights):
+        self.values, self.weights_shape = values.astype(np.int64).reshape(values.shape or (1,)), weights.shape
+        return self.layer._encode(values, weights)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        spread = xp.expand_dims(gy, 1 if self.values.ndim > 1 else 0)  # the gradient of each value's row of hits
+        picked = xp.take_along_axis(spread, self.values[..., None], axis=-1)[..., 0]
+        return None, picked.reshape(self.weights_shape)
+
+
+class _DataLayer(Layer):
+    """A layer that takes data as it comes: a list is one batch (not a structure of inputs), and the values
+    keep their dtype (categories stay integers)."""
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, (list, tuple)):
+            inputs = np.asarray(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _as_tensor(self, value):
+        return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
+class CategoryEncoding(_DataLayer):
     """Integer categories in [0, num_tokens) to vectors of num_tokens (see encode_categories), counts
     weighted by `count_weights=` when given."""
 
@@ -201,20 +239,16 @@ class CategoryEncoding(Layer):
             raise NotImplementedError("CategoryEncoding(sparse=True): scratchgrad has no sparse tensors")
         self.num_tokens, self.output_mode = int(num_tokens), output_mode
 
-    def _as_tensor(self, value):  # categories stay integers
-        if value is None or isinstance(value, Tensor):
-            return value
-        array = np.asarray(value)
-        return Tensor(array) if array.dtype.kind in "iub" else super()._as_tensor(value)
-
     def call(self, inputs, count_weights=None):
         if count_weights is None:
             return _Encode(self)(inputs)
         if self.output_mode != "count":
             raise ValueError(f"CategoryEncoding takes count_weights in 'count' mode only, not {self.output_mode!r}")
-        return _Encode(self)(inputs, Tensor(np.asarray(as_array(count_weights)), dtype=self.dtype or float_dtype()))
+        dtype = self.dtype or float_dtype()
+        weights = count_weights if isinstance(count_weights, Tensor) else Tensor(np.asarray(count_weights), dtype=dtype)
+        return _WeightedCount(self)(inputs, weights if weights.dtype == dtype else ops.cast(weights, dtype))
 
-    def _encode(self, values, weights):
+    def _encode(self, values, weights=None):
         if values.dtype.kind not in "iub" and not (values == array_module(values).round(values)).all():
             raise ValueError(f"{self.name} takes integer categories, got values of dtype {values.dtype}")
         if values.size and (values.min() < 0 or values.max() >= self.num_tokens):
@@ -229,7 +263,7 @@ class CategoryEncoding(Layer):
         return {**super().get_config(), "num_tokens": self.num_tokens, "output_mode": self.output_mode}
 
 
-class Discretization(Layer):
+class Discretization(_DataLayer):
     """Real values to bins: bin i holds boundaries[i-1] <= x < boundaries[i], as an index ("int", int32) or
     encoded as CategoryEncoding does ("one_hot", "multi_hot", "count"). The boundaries are given, or
     adapt(data) learns num_bins bins of about equal counts (Keras's approximate quantiles, to `epsilon`)."""
@@ -259,14 +293,13 @@ class Discretization(Layer):
         if self.num_bins is None:
             raise ValueError("Discretization made with bin_boundaries cannot adapt(): make it with num_bins")
         summary = np.zeros((2, 0), np.float32)
-        for batch in adapt_batches(data, steps, "Discretization", "numbers"):
+        batches = itertools.islice(data, steps) if isinstance(data, (list, tuple)) else \
+            adapt_batches(data, steps, "Discretization", "numbers")  # Keras: a list is a sequence of batches
+        for batch in batches:
             batch_summary = _quantile_summary(np.asarray(as_array(batch), np.float32), self.epsilon)
             merged = np.concatenate([batch_summary, summary], axis=1)
             summary = _compressed(merged[:, np.argsort(merged[0])], self.epsilon)
         self.bin_boundaries = _compressed(summary, 1.0 / self.num_bins)[0, :-1].tolist()
-
-    def _as_tensor(self, value):  # the values are binned as they come
-        return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
 
     def call(self, inputs):
         if self.bin_boundaries is None:
@@ -285,8 +318,8 @@ class Discretization(Layer):
         return encoded_shape(input_shape, self.output_mode, depth)
 
     def _call_symbolic(self, inputs, args, training, kwargs):
-        if self.bin_boundaries is None:  # a model may be built before adapt(): the output's shape is known
-            self.bin_boundaries = []
+        if self.bin_boundaries is None:  # a model may be built before adapt(): num_bins gives the output's shape
+            self.bin_boundaries = [0.0] * max(self.num_bins - 1, 0)
             try:
                 return super()._call_symbolic(inputs, args, training, kwargs)
             finally:
@@ -311,7 +344,7 @@ class Discretization(Layer):
 def _quantile_summary(values, epsilon):
     """Every step-th of the sorted values (step = n·epsilon, at least 1), each standing for step values."""
     values = np.sort(values.reshape(-1))
-    step = max(values.size * epsilon, 1)
+    step = max(values.size / (1.0 / epsilon), 1)  # Keras's arithmetic: int() then truncates alike
     points = values[int(step - 1)::int(step)]
     return np.stack([points, np.full_like(points, step)])
 

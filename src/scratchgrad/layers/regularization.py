@@ -17,6 +17,7 @@ class _SpatialDropout(Dropout):
 
     def __init__(self, rate, data_format="channels_last", seed=None, **kwargs):
         super().__init__(rate, None, seed, **kwargs)  # noise_shape is the layer's own
+        data_format = data_format or "channels_last"  # None: Keras's image_data_format, channels_last
         if data_format not in ("channels_last", "channels_first"):
             raise ValueError(f"{type(self).__name__} data_format must be 'channels_last' or 'channels_first', "
                              f"got {data_format!r}")
