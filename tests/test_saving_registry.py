@@ -434,6 +434,54 @@ def test_classes_and_registered_functions_as_weight_options(tmp_path, rng):
         keras.regularizers.get({"class_name": "function", "config": "nowhere"})
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_custom_loss_class_in_compile_saves_and_loads(fmt, tmp_path, rng):
+    class ScaledError(keras.losses.Loss):
+        def __init__(self, scale=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = scale
+
+        def call(self, y_true, y_pred):
+            return self.scale * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale}
+
+    x, y = rng.normal(size=(4, 3)).astype(np.float32), np.zeros((4, 2), np.float32)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile("sgd", ScaledError(2.0))
+    path = save(model, tmp_path, fmt)
+    with pytest.raises(ModelFileError, match="names the custom class 'ScaledError'"):
+        keras.models.load_model(path)
+    loaded = keras.models.load_model(path, custom_objects={"ScaledError": ScaledError})
+    assert type(loaded.loss) is ScaledError and loaded.loss.scale == 2.0
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
+    registered = keras.saving.register_keras_serializable("pk")(ScaledError)
+    model.compile("sgd", registered(3.0))
+    assert type(keras.models.load_model(save(model, tmp_path, fmt, name="r")).loss) is registered
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_metric_objects_in_compile_save_and_load(fmt, tmp_path, rng):
+    class MeanGap(keras.metrics.Mean):
+        def __init__(self, name="mean_gap", **kwargs):
+            super().__init__(name=name, **kwargs)
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(keras.ops.abs(y_true - y_pred))
+
+    x, y = rng.normal(size=(4, 3)).astype(np.float32), np.zeros((4, 2), np.float32)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=[MeanGap(), keras.metrics.MeanAbsoluteError(name="mae2"), "mae"])
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(expected) == ["loss", "mae", "mae2", "mean_gap"]
+    path = save(model, tmp_path, fmt)
+    with pytest.raises(ModelFileError, match="names the custom class 'MeanGap'"):
+        keras.models.load_model(path)
+    loaded = keras.models.load_model(path, custom_objects={"MeanGap": MeanGap})
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == expected  # none of them is left out
+
+
 @pytest.fixture
 def bait(tmp_path, monkeypatch):
     """A module that leaves a mark if anything imports it: a file naming it must not."""

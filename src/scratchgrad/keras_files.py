@@ -86,11 +86,17 @@ def load_keras(path, compile=True, custom_objects=None):
     """A scratchgrad model from a `.keras` file saved by Keras 3 (`model.save("x.keras")`): the
     architecture, the weights and, when it was compiled (and `compile`), loss, metrics and optimizer with
     its state. Custom layers must be defined (registered) first, or given as `custom_objects`."""
-    from .random import get_state, set_state
-
     path = os.fspath(path)
     members = _read_zip(path)
     config = _parse_json(members["config.json"], path, "config.json")
+    custom_objects = _checked_objects(custom_objects, "load_keras")
+    with CustomObjectScope({**current_scope(), **custom_objects}):  # what every name in the file is looked up in
+        return _load(path, members, config, compile, custom_objects)
+
+
+def _load(path, members, config, compile, custom_objects):
+    from .random import get_state, set_state
+
     rng = get_state()
     try:  # building draws initial weights; loading must not move the user's random stream
         model = model_from_keras_config(config, custom_objects, path)
@@ -1035,10 +1041,7 @@ def _loss(spec, path):
     if isinstance(spec, str) or _function_spec(spec):
         return _function_spec(spec) or spec
     if isinstance(spec, dict):
-        cls = losses.CLASSES.get(spec.get("registered_name") or "") or losses.CLASSES.get(spec.get("class_name"))
-        if cls is None:
-            raise KerasFileError(f"{path}: unknown loss {spec.get('class_name')!r}")
-        return _instance(cls, spec, path)
+        return _object(spec, losses.Loss, losses.CLASSES, "loss", path)
     raise KerasFileError(f"{path}: a loss must be a name or an object, got {_short(spec)}")
 
 
@@ -1050,12 +1053,24 @@ def _metric(spec, path):
     if isinstance(spec, str) or _function_spec(spec):
         return _function_spec(spec) or spec
     if isinstance(spec, dict):
-        name = spec.get("class_name")
-        cls = metrics.CLASSES.get(name) if isinstance(name, str) else None
-        if cls is None:
-            raise KerasFileError(f"{path}: unknown metric {name!r}")
-        return _instance(cls, spec, path)
+        return _object(spec, metrics.Metric, metrics.CLASSES, "metric", path)
     raise KerasFileError(f"{path}: a metric must be a name or an object, got {_short(spec)}")
+
+
+def _object(spec, base, registry, kind, path):
+    """A loss or metric object from its Keras config: a user's class by Keras's rules (object_registration),
+    else one of scratchgrad's built-ins."""
+    try:
+        custom = custom_instance(spec, base, kind)
+    except (TypeError, ValueError) as err:
+        raise KerasFileError(f"{path}: {err}") from None
+    if custom is not None:
+        return custom
+    name = spec.get("class_name")
+    cls = registry.get(name) if isinstance(name, str) else None
+    if cls is None or not cls.__module__.startswith("scratchgrad."):
+        raise KerasFileError(f"{path}: unknown {kind} {name!r}")
+    return _instance(cls, spec, path)
 
 
 def _instance(cls, spec, path):
@@ -1378,9 +1393,19 @@ def _keras_object(value, depth):
 def _keras_compile_config(model):
     loss = tree.map_structure(_keras_loss, model.loss, is_leaf=lambda v: not isinstance(v, (list, tuple, dict)))
     return {"optimizer": _keras_optimizer(model.optimizer), "loss": loss,
-            "loss_weights": model._loss_weights, "metrics": saveable_metrics(model._metric_ids),
-            "weighted_metrics": saveable_metrics(model._weighted_metric_ids), "run_eagerly": False,
+            "loss_weights": model._loss_weights, "metrics": _keras_metrics(saveable_metrics(model._metric_ids)),
+            "weighted_metrics": _keras_metrics(saveable_metrics(model._weighted_metric_ids)), "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
+
+
+def _keras_metrics(value):
+    """Compile's saved metrics with each metric object's config in Keras's form."""
+    if isinstance(value, dict) and "class_name" in value:
+        custom = "registered_name" in value
+        return {"module": None if custom else "keras.metrics", **value, "registered_name": value.get("registered_name")}
+    if isinstance(value, dict):
+        return {k: _keras_metrics(v) for k, v in value.items()}
+    return [_keras_metrics(v) for v in value] if isinstance(value, list) else value
 
 
 def _keras_function(name):
@@ -1394,8 +1419,11 @@ def _keras_loss(loss):
     if isinstance(loss, losses.FunctionLoss):
         return _keras_function(losses.serialize(loss))
     if isinstance(loss, losses.Loss):
-        spec = losses.serialize(loss)
-        return {"module": "keras.losses", **spec, "registered_name": None}
+        spec = losses.serialize(loss)  # a custom class's holds the registered_name Keras finds it by
+        if "registered_name" in spec and spec["config"].get("from_logits") is False:
+            spec["config"] = {k: v for k, v in spec["config"].items() if k != "from_logits"}  # Keras's Loss takes none
+        return {"module": None if "registered_name" in spec else "keras.losses", **spec,
+                "registered_name": spec.get("registered_name")}
     name = getattr(loss, "__name__", None)
     if name and name.lower() in losses.FUNCTIONS:
         return name

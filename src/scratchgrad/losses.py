@@ -19,7 +19,7 @@ from . import functional as F
 from . import ops
 from .autograd import Function
 from .backend import float_dtype
-from .object_registration import function_name, lookup, stands_for
+from .object_registration import custom_instance, function_name, lookup, registered_name_of, stands_for
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
@@ -92,6 +92,10 @@ class Loss:
 
     def get_config(self):
         return {"from_logits": self.from_logits, "name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 def weighted_mean(values, sample_weight=None, broadcast=False):
@@ -558,7 +562,13 @@ def resolve(identifier):
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, dict):
-        return CLASSES[identifier["class_name"]](**identifier.get("config", {}))
+        custom = custom_instance(identifier, Loss, "loss")  # Keras's lookup: see object_registration
+        if custom is not None:
+            return custom
+        if identifier.get("class_name") not in CLASSES:
+            raise ValueError(f"unknown loss class {identifier.get('class_name')!r:.80}: a custom Loss must be "
+                             f"registered (keras.saving.register_keras_serializable) or passed in custom_objects")
+        return CLASSES[identifier["class_name"]](**(identifier.get("config") or {}))
     if isinstance(identifier, str):
         custom = _custom(identifier)
         if custom is not None:
@@ -603,7 +613,10 @@ def serialize(loss):
     registered name ("package>name"), else its __name__ (loading it then needs custom_objects)."""
     if isinstance(loss, FunctionLoss):
         return function_name(loss.fn, "loss", lambda n: n.lower() in LOSSES or n.lower() in FUNCTIONS or n in CLASSES)
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    spec = {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if not type(loss).__module__.startswith("scratchgrad."):  # a custom class: found by this name, as in Keras
+        spec["registered_name"] = registered_name_of(type(loss)) or type(loss).__name__
+    return spec
 
 
 # Keras's functional forms: keras.losses.mean_squared_error(y_true, y_pred, **options) and the others give

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import initializers
 from .autograd import no_grad
-from .object_registration import function_name, lookup, stands_for
+from .object_registration import custom_instance, function_name, lookup, object_config, stands_for
 from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
@@ -91,6 +91,10 @@ class Metric:
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 class _Accumulating(Metric):
@@ -744,6 +748,8 @@ def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
+    if isinstance(identifier, dict):
+        return _from_config(identifier)
     custom = lookup(identifier)  # a name among the user's objects (custom_objects, scope, registered)
     if custom is not None:
         if is_metric_like(custom):
@@ -759,6 +765,23 @@ def get(identifier, loss_name="", output_shape=(None, 1), y_shape=(0,)):
         return MeanMetricWrapper(identifier, getattr(identifier, "__name__", "metric"))
     raise ValueError(f"unknown metric {identifier!r}; expected accuracy, {', '.join(sorted(FUNCTIONS))}, a "
                      f"Metric class name, or a callable")
+
+
+def _from_config(config):
+    """A metric object from its config dict, the user's classes looked up as Keras does (object_registration)."""
+    custom = custom_instance(config, Metric, "metric")
+    if custom is not None:
+        return custom
+    cls = CLASSES.get(config.get("class_name"))
+    if cls is None or not cls.__module__.startswith("scratchgrad."):
+        raise ValueError(f"unknown metric class {config.get('class_name')!r:.80}: a custom Metric must be registered "
+                         f"(keras.saving.register_keras_serializable) or passed in custom_objects")
+    return cls.from_config(config.get("config") or {})
+
+
+def serialize(metric):
+    """A metric object's config dict (see object_registration.object_config)."""
+    return object_config(metric, Metric, CLASSES, "metric")
 
 
 def saveable_name(metric):

@@ -399,7 +399,7 @@ def _compile(model, file):
     for key, value in metrics.items():
         if not _names_metrics(value):
             raise file.error(f"compile.{key}", f"must name registered metrics, got {value!r:.200}")
-    metrics = {key: user_objects(value) for key, value in metrics.items()}
+    metrics = {key: _made(file, f"compile.{key}", user_objects, value) for key, value in metrics.items()}
     weights = settings.get("loss_weights")
     if not all(w is None or isinstance(w, (int, float)) and not isinstance(w, bool) for w in tree.flatten(weights)):
         raise file.error("compile.loss_weights", f"must be numbers, got {weights!r}")
@@ -412,16 +412,23 @@ def _names_metrics(value, top=True):
     if isinstance(value, str):
         return value in ("accuracy", "acc") or value in metrics_module.FUNCTIONS or value in metrics_module.CLASSES \
             or metrics_module.is_metric_like(lookup(value))  # a user's layer class is no metric: never called
-    if value is None:
-        return True
+    if value is None or _is_metric_config(value):
+        return True  # a metric object's config: built (and checked) by user_objects
     if isinstance(value, dict) and top:
         return all(_names_metrics(v, False) for v in value.values())
     return isinstance(value, list) and all(_names_metrics(v, False) for v in value)
 
 
+def _is_metric_config(value):
+    return isinstance(value, dict) and isinstance(value.get("class_name"), str) and isinstance(value.get("config"),
+                                                                                                dict)
+
+
 def user_objects(metrics):
     """Compile's metrics with each name the user's objects give (custom_objects, scope, registered) replaced
     by its object: metrics are made at the first fit or evaluate, after load_model's scope has ended."""
+    if _is_metric_config(metrics):
+        return metrics_module.get(metrics)  # built now, while the user's objects are in scope
     if isinstance(metrics, dict):
         return {k: user_objects(v) for k, v in metrics.items()}
     if isinstance(metrics, list):
@@ -459,12 +466,17 @@ def _optimizer_config(file, config):
 
 
 def _loss(file, value):
+    """A loss from the file: a built-in's name or config, or a user's class or function by its name (looked up
+    among the user's objects only)."""
     if value is None:
         return None
     name = value.get("class_name") if isinstance(value, dict) else value
-    if not isinstance(name, str) or isinstance(value, dict) and name not in losses.CLASSES:
+    if not isinstance(name, str):
         raise file.error("compile.loss", f"names an unknown loss {name!r}")
-    return losses.get(value)
+    try:
+        return losses.get(value)
+    except ValueError as err:
+        raise file.error("compile.loss", f"names an unknown loss {name!r}: {err}") from None
 
 
 def _restore_training_state(model, file):
@@ -553,16 +565,22 @@ def _is_loss_config(value):
 
 
 def saveable_metrics(metrics):
-    """The metrics given to compile() as a file names them: strings, and custom metric functions by name
-    (metrics.saveable_name). Metric objects, and functions no name can stand for (a lambda, a built-in's
-    name), are left out, as before functions could be saved."""
+    """The metrics given to compile() as a file names them: strings, custom metric functions by name
+    (metrics.saveable_name), and metric objects by their config (a custom class's with the registered_name
+    it is found by). Objects without a config, and functions no name can stand for (a lambda, a built-in's
+    name), are left out."""
     if isinstance(metrics, dict):
         return {k: saveable_metrics(v) for k, v in metrics.items()}
     if isinstance(metrics, (list, tuple)):
         return [m for m in map(saveable_metrics, metrics) if m is not None]
     if isinstance(metrics, str):
         return metrics
-    if callable(metrics) and not isinstance(metrics, (type, metrics_module.Metric)):
+    if isinstance(metrics, metrics_module.Metric):
+        try:
+            return metrics_module.serialize(metrics)
+        except (NotImplementedError, TypeError, ValueError):  # e.g. a wrapper around an unnamed function
+            return None
+    if callable(metrics) and not isinstance(metrics, type):
         try:
             return metrics_module.saveable_name(metrics)
         except ValueError:
