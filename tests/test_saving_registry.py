@@ -482,6 +482,63 @@ def test_metric_objects_in_compile_save_and_load(fmt, tmp_path, rng):
     assert loaded.evaluate(x, y, verbose=0, return_dict=True) == expected  # none of them is left out
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_metric_objects_keep_their_names_and_odd_ones_still_save(fmt, tmp_path, rng):
+    inputs = keras.Input((4,))
+    a = keras.layers.Dense(3, activation="softmax", name="a")(inputs)
+    b = keras.layers.Dense(1, activation="sigmoid", name="b")(inputs)
+    model = keras.Model(inputs, [a, b])
+    model.compile("adam", {"a": "sparse_categorical_crossentropy", "b": "binary_crossentropy"},
+                  metrics={"a": keras.metrics.SparseCategoricalAccuracy(name="acc_a"),
+                           "b": [keras.metrics.BinaryAccuracy(threshold=np.float32(0.4), name="bin_b"),
+                                 keras.metrics.MeanMetricWrapper(keras.metrics.mean_absolute_error, name="w")]})
+    x, ys = rng.normal(size=(6, 4)).astype(np.float32), [rng.integers(0, 3, 6), rng.integers(0, 2, (6, 1))]
+    keys = sorted(model.evaluate(x, ys, verbose=0, return_dict=True))
+    assert "a_acc_a" in keys and "b_bin_b" in keys
+    again = keras.models.load_model(save(keras.models.load_model(save(model, tmp_path, fmt)), tmp_path, fmt, "m2"))
+    # the names the user gave are saved (not the output-prefixed ones), NumPy numbers as plain ones, and the
+    # wrapper around a function, which no config can hold, is left out
+    assert sorted(again.evaluate(x, ys, verbose=0, return_dict=True)) == [k for k in keys if k != "b_w"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_keras_style_custom_loss_without_from_logits_loads(fmt, tmp_path):
+    @keras.saving.register_keras_serializable("pk")
+    class KStyle(keras.losses.Loss):
+        def __init__(self, delta=1.0, name="kstyle", reduction="sum_over_batch_size"):
+            super().__init__(name=name, reduction=reduction)
+            self.delta = delta
+
+        def call(self, y_true, y_pred):
+            return self.delta * keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+        def get_config(self):
+            return {"name": self.name, "reduction": self.reduction, "delta": self.delta}
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile("sgd", KStyle(0.5))
+    assert keras.models.load_model(save(model, tmp_path, fmt)).loss.delta == 0.5
+
+
+def test_a_file_s_metric_and_loss_configs_are_checked_before_anything_is_built(tmp_path):
+    pytest.importorskip("h5py")
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=[keras.metrics.AUC(num_thresholds=20)])
+    path = save(model, tmp_path, "keras")
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    config = json.loads(members["config.json"])
+    config["compile_config"]["metrics"][0]["config"]["num_thresholds"] = 10 ** 9  # 8 GB of state
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in {**members, "config.json": json.dumps(config).encode()}.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match="num_thresholds=1000000000: a metric from a file holds no number"):
+        keras.models.load_model(path)
+    type("Secret", (keras.losses.Loss,), {"name": "secret"})  # a user's class: neither registered nor given
+    with pytest.raises(ValueError, match="unknown loss class 'Secret'"):
+        keras.losses.get({"class_name": "Secret", "config": {}})
+
+
 @pytest.fixture
 def bait(tmp_path, monkeypatch):
     """A module that leaves a mark if anything imports it: a file naming it must not."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import constraints, losses, metrics, optimizers, tree
 from .files import atomic_write
-from .models.saving import ModelFileError, saveable_metrics, user_objects
+from .models.saving import ModelFileError, checked_metric_config, saveable_metrics, user_objects
 from .object_registration import CustomObjectScope, _checked_objects, current_scope, custom_instance, lookup
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
@@ -1053,6 +1053,10 @@ def _metric(spec, path):
     if isinstance(spec, str) or _function_spec(spec):
         return _function_spec(spec) or spec
     if isinstance(spec, dict):
+        try:
+            checked_metric_config(spec)
+        except ValueError as err:
+            raise KerasFileError(f"{path}: {err}") from None
         return _object(spec, metrics.Metric, metrics.CLASSES, "metric", path)
     raise KerasFileError(f"{path}: a metric must be a name or an object, got {_short(spec)}")
 
@@ -1420,8 +1424,6 @@ def _keras_loss(loss):
         return _keras_function(losses.serialize(loss))
     if isinstance(loss, losses.Loss):
         spec = losses.serialize(loss)  # a custom class's holds the registered_name Keras finds it by
-        if "registered_name" in spec and spec["config"].get("from_logits") is False:
-            spec["config"] = {k: v for k, v in spec["config"].items() if k != "from_logits"}  # Keras's Loss takes none
         return {"module": None if "registered_name" in spec else "keras.losses", **spec,
                 "registered_name": spec.get("registered_name")}
     name = getattr(loss, "__name__", None)

@@ -565,7 +565,8 @@ def resolve(identifier):
         custom = custom_instance(identifier, Loss, "loss")  # Keras's lookup: see object_registration
         if custom is not None:
             return custom
-        if identifier.get("class_name") not in CLASSES:
+        cls = CLASSES.get(identifier.get("class_name"))
+        if cls is None or not cls.__module__.startswith("scratchgrad."):  # a user's class: by the lookup above
             raise ValueError(f"unknown loss class {identifier.get('class_name')!r:.80}: a custom Loss must be "
                              f"registered (keras.saving.register_keras_serializable) or passed in custom_objects")
         return CLASSES[identifier["class_name"]](**(identifier.get("config") or {}))
@@ -616,6 +617,8 @@ def serialize(loss):
     spec = {"class_name": type(loss).__name__, "config": loss.get_config()}
     if not type(loss).__module__.startswith("scratchgrad."):  # a custom class: found by this name, as in Keras
         spec["registered_name"] = registered_name_of(type(loss)) or type(loss).__name__
+        if spec["config"].get("from_logits") is False:  # Keras's Loss takes no from_logits: nor may a custom one
+            spec["config"] = {k: v for k, v in spec["config"].items() if k != "from_logits"}
     return spec
 
 

@@ -419,6 +419,26 @@ def _names_metrics(value, top=True):
     return isinstance(value, list) and all(_names_metrics(v, False) for v in value)
 
 
+def _plain(value):
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"a metric's config holds {type(value).__name__} {value!r:.60}, which a file cannot hold")
+
+
+METRIC_SIZE_LIMIT = 10_000  # thresholds, classes, ... a metric from a file may hold, before it is built
+
+
+def checked_metric_config(spec):
+    """A metric config from a file, refused before anything is allocated when a number or a list in it is
+    larger than METRIC_SIZE_LIMIT (AUC's num_thresholds, MeanIoU's num_classes squared, ...)."""
+    for key, value in (spec.get("config") or {}).items():
+        size = len(value) if isinstance(value, (list, tuple)) else value
+        if isinstance(size, (int, float)) and not isinstance(size, bool) and abs(size) > METRIC_SIZE_LIMIT:
+            raise ValueError(f"the metric {spec.get('class_name')!r:.60} has {key}={value!r:.40}: a metric from a "
+                             f"file holds no number or list above {METRIC_SIZE_LIMIT}")
+    return spec
+
+
 def _is_metric_config(value):
     return isinstance(value, dict) and isinstance(value.get("class_name"), str) and isinstance(value.get("config"),
                                                                                                 dict)
@@ -428,7 +448,7 @@ def user_objects(metrics):
     """Compile's metrics with each name the user's objects give (custom_objects, scope, registered) replaced
     by its object: metrics are made at the first fit or evaluate, after load_model's scope has ended."""
     if _is_metric_config(metrics):
-        return metrics_module.get(metrics)  # built now, while the user's objects are in scope
+        return metrics_module.get(checked_metric_config(metrics))  # built now, while the user's objects are in scope
     if isinstance(metrics, dict):
         return {k: user_objects(v) for k, v in metrics.items()}
     if isinstance(metrics, list):
@@ -575,11 +595,16 @@ def saveable_metrics(metrics):
         return [m for m in map(saveable_metrics, metrics) if m is not None]
     if isinstance(metrics, str):
         return metrics
+    if type(metrics) is metrics_module.MeanMetricWrapper:
+        return None  # a wrapper around the user's function: no config holds the function
     if isinstance(metrics, metrics_module.Metric):
         try:
-            return metrics_module.serialize(metrics)
-        except (NotImplementedError, TypeError, ValueError):  # e.g. a wrapper around an unnamed function
+            spec = metrics_module.serialize(metrics)
+        except (NotImplementedError, TypeError, ValueError):
             return None
+        # the name the user gave, not the one a multi-output model's compile prefixed; NumPy numbers as JSON's
+        config = {**spec["config"], "name": metrics.__dict__.get("base_name", metrics.name)}
+        return {**spec, "config": json.loads(json.dumps(config, default=_plain))}
     if callable(metrics) and not isinstance(metrics, type):
         try:
             return metrics_module.saveable_name(metrics)
