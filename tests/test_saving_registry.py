@@ -520,6 +520,17 @@ def test_a_keras_style_custom_loss_without_from_logits_loads(fmt, tmp_path):
     assert keras.models.load_model(save(model, tmp_path, fmt)).loss.delta == 0.5
 
 
+def test_keras_s_sparse_categorical_crossentropy_metric_config_takes_its_axis():
+    y_true, y_pred = np.array([0, 2]), np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], np.float32)
+    plain = keras.metrics.SparseCategoricalCrossentropy()
+    plain.update_state(y_true, y_pred)
+    keras_config = keras.metrics.SparseCategoricalCrossentropy(axis=-1)  # Keras's config always holds axis=-1
+    keras_config.update_state(y_true, y_pred)
+    assert float(keras_config.result()) == pytest.approx(float(plain.result()))
+    with pytest.raises(NotImplementedError, match="axis other than the last"):
+        keras.metrics.SparseCategoricalCrossentropy(axis=0).update_state(y_true, y_pred)
+
+
 def test_a_file_s_metric_and_loss_configs_are_checked_before_anything_is_built(tmp_path):
     pytest.importorskip("h5py")
     model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])

@@ -235,7 +235,11 @@ def _from_loss(loss_name, sign=1.0, **options):
     def fn(y_true, y_pred, **more):
         from . import losses
 
-        loss = losses.resolve(loss_name).__class__(**options, **more)
+        cls = losses.resolve(loss_name).__class__
+        if "axis" in more and "axis" not in inspect.signature(cls).parameters:  # Keras's metric has axis=-1
+            if more.pop("axis") not in (-1, None):
+                raise NotImplementedError(f"the {loss_name} metric over an axis other than the last")
+        loss = cls(**options, **more)
         with no_grad():
             values = loss.per_sample(Tensor(y_pred, dtype=y_pred.dtype), y_true)
         return sign * values.numpy()
