@@ -531,6 +531,22 @@ def test_keras_s_sparse_categorical_crossentropy_metric_config_takes_its_axis():
         keras.metrics.SparseCategoricalCrossentropy(axis=0).update_state(y_true, y_pred)
 
 
+def test_a_mean_metric_wrapper_config_names_its_function_as_keras_writes_it():
+    # Keras 3.15.1's compile_config entry for MeanMetricWrapper(keras.metrics.mean_absolute_error, name="w")
+    config = {"module": "keras.metrics", "class_name": "MeanMetricWrapper", "registered_name": None,
+              "config": {"name": "w", "dtype": "float32", "fn": {"module": "builtins", "class_name": "function",
+                                                                 "config": "mean_absolute_error",
+                                                                 "registered_name": "function"}}}
+    wrapper = keras.metrics.get(config)
+    wrapper.update_state(np.zeros((2, 2)), np.ones((2, 2)))
+    assert wrapper.name == "w" and float(wrapper.result()) == 1.0
+    for hostile in ({"class_name": "function", "config": "print"}, "print"):  # only registered or built-in names
+        with pytest.raises(TypeError, match="MeanMetricWrapper takes a function"):
+            keras.metrics.MeanMetricWrapper(hostile)
+    with pytest.raises(TypeError, match="a metric's name must be a string, got 5"):
+        keras.metrics.Mean(name=5)
+
+
 def test_a_file_s_metric_and_loss_configs_are_checked_before_anything_is_built(tmp_path):
     pytest.importorskip("h5py")
     model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])

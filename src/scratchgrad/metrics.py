@@ -55,6 +55,8 @@ class Metric:
             CLASSES.setdefault(_snake(cls.__name__), cls)
 
     def __init__(self, name=None, dtype=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"a metric's name must be a string, got {name!r:.60}")
         self.name = name or _snake(type(self).__name__)
         self.dtype = np.dtype(dtype or "float32")
         self._variables = []
@@ -152,6 +154,12 @@ class MeanMetricWrapper(_Accumulating):
     """A per-sample function fn(y_true, y_pred, **kwargs) averaged over an epoch with sample weights."""
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
+        if isinstance(fn, (str, dict)):  # from a config: a function's name, or Keras's {"class_name": "function"}
+            named = fn.get("config") if isinstance(fn, dict) and fn.get("class_name") == "function" else fn
+            fn = (lookup(named) or FUNCTIONS.get(named)) if isinstance(named, str) else None
+        if not callable(fn) or isinstance(fn, type):
+            raise TypeError(f"MeanMetricWrapper takes a function fn(y_true, y_pred): a callable, a built-in metric's "
+                            f"name or a registered function's, got {fn!r:.80}")
         self.fn, self.kwargs = fn, kwargs
         self.needs_probabilities = fn not in ARGMAX_BASED  # argmax is the same on logits
         super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
