@@ -31,7 +31,14 @@ import numpy as np
 from . import constraints, losses, metrics, optimizers, tree
 from .files import atomic_write
 from .models.saving import ModelFileError, checked_metric_config, saveable_metrics, user_objects
-from .object_registration import CustomObjectScope, _checked_objects, current_scope, custom_instance, lookup
+from .object_registration import (
+    CustomObjectScope,
+    _checked_objects,
+    builtin_class,
+    current_scope,
+    custom_instance,
+    lookup,
+)
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout save_keras writes (metadata.json)
 MAX_MEMBER_BYTES = 4 << 30  # model.weights.h5
@@ -1066,15 +1073,9 @@ def _object(spec, base, registry, kind, path):
     else one of scratchgrad's built-ins."""
     try:
         custom = custom_instance(spec, base, kind)
+        return custom if custom is not None else _instance(builtin_class(spec, registry, kind), spec, path)
     except (TypeError, ValueError) as err:
         raise KerasFileError(f"{path}: {err}") from None
-    if custom is not None:
-        return custom
-    name = spec.get("class_name")
-    cls = registry.get(name) if isinstance(name, str) else None
-    if cls is None or not cls.__module__.startswith("scratchgrad."):
-        raise KerasFileError(f"{path}: unknown {kind} {name!r}")
-    return _instance(cls, spec, path)
 
 
 def _instance(cls, spec, path):

@@ -19,7 +19,7 @@ from . import functional as F
 from . import ops
 from .autograd import Function
 from .backend import float_dtype
-from .object_registration import custom_instance, function_name, lookup, registered_name_of, stands_for
+from .object_registration import builtin_class, custom_instance, function_name, lookup, object_config, stands_for
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
@@ -565,11 +565,7 @@ def resolve(identifier):
         custom = custom_instance(identifier, Loss, "loss")  # Keras's lookup: see object_registration
         if custom is not None:
             return custom
-        cls = CLASSES.get(identifier.get("class_name"))
-        if cls is None or not cls.__module__.startswith("scratchgrad."):  # a user's class: by the lookup above
-            raise ValueError(f"unknown loss class {identifier.get('class_name')!r:.80}: a custom Loss must be "
-                             f"registered (keras.saving.register_keras_serializable) or passed in custom_objects")
-        return CLASSES[identifier["class_name"]](**(identifier.get("config") or {}))
+        return builtin_class(identifier, CLASSES, "loss")(**(identifier.get("config") or {}))
     if isinstance(identifier, str):
         custom = _custom(identifier)
         if custom is not None:
@@ -614,11 +610,9 @@ def serialize(loss):
     registered name ("package>name"), else its __name__ (loading it then needs custom_objects)."""
     if isinstance(loss, FunctionLoss):
         return function_name(loss.fn, "loss", lambda n: n.lower() in LOSSES or n.lower() in FUNCTIONS or n in CLASSES)
-    spec = {"class_name": type(loss).__name__, "config": loss.get_config()}
-    if not type(loss).__module__.startswith("scratchgrad."):  # a custom class: found by this name, as in Keras
-        spec["registered_name"] = registered_name_of(type(loss)) or type(loss).__name__
-        if spec["config"].get("from_logits") is False:  # Keras's Loss takes no from_logits: nor may a custom one
-            spec["config"] = {k: v for k, v in spec["config"].items() if k != "from_logits"}
+    spec = object_config(loss, Loss, CLASSES, "loss")
+    if "registered_name" in spec and spec["config"].get("from_logits") is False:  # Keras's Loss takes none
+        spec["config"] = {k: v for k, v in spec["config"].items() if k != "from_logits"}  # so a custom one may not
     return spec
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import initializers
 from .autograd import no_grad
-from .object_registration import custom_instance, function_name, lookup, object_config, stands_for
+from .object_registration import builtin_class, custom_instance, function_name, lookup, object_config, stands_for
 from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
@@ -784,11 +784,7 @@ def _from_config(config):
     custom = custom_instance(config, Metric, "metric")
     if custom is not None:
         return custom
-    cls = CLASSES.get(config.get("class_name"))
-    if cls is None or not cls.__module__.startswith("scratchgrad."):
-        raise ValueError(f"unknown metric class {config.get('class_name')!r:.80}: a custom Metric must be registered "
-                         f"(keras.saving.register_keras_serializable) or passed in custom_objects")
-    return cls.from_config(config.get("config") or {})
+    return builtin_class(config, CLASSES, "metric").from_config(config.get("config") or {})
 
 
 def serialize(metric):

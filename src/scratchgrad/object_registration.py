@@ -175,17 +175,26 @@ def custom_instance(identifier, base, kind):
     cls = lookup(registered)
     module = identifier.get("module")
     keras_module = isinstance(module, str) and (module == "keras" or module.startswith("keras."))
-    if not _subclass(cls, base) and ("registered_name" not in identifier or
-                                     keras_module and registered == identifier.get("class_name")):
-        return None  # a bare class name, or Keras's own class by its name: perhaps a built-in's
     if not _subclass(cls, base):
-        raise ValueError(f"the {kind} {identifier.get('class_name')!r:.80} names the custom class {registered!r:.80}, "
-                         f"which is no {base.__name__} subclass registered (keras.saving.register_keras_serializable) "
-                         f"or in custom_objects")
+        if "registered_name" not in identifier or keras_module and registered == identifier.get("class_name"):
+            return None  # a bare class name, or Keras's own class by its name: perhaps a built-in's
+        raise ValueError(f"the {kind} {identifier.get('class_name')!r:.80} names the custom class "
+                         f"{registered!r:.80}, which is no {base.__name__} subclass registered "
+                         f"(keras.saving.register_keras_serializable) or in custom_objects")
     if config is not None and not isinstance(config, dict):
         raise ValueError(f"the {kind} {identifier!r:.100} must hold a dict of arguments under 'config', got "
                          f"{type(config).__name__}")
     return cls.from_config(config or {})
+
+
+def builtin_class(identifier, registry, kind):
+    """The built-in class (one of scratchgrad's in `registry`) a config dict names by its class name; what
+    custom_instance did not find. A ValueError names anything else."""
+    cls = registry.get(identifier.get("class_name"))
+    if cls is None or not cls.__module__.startswith("scratchgrad."):
+        raise ValueError(f"unknown {kind} class {identifier.get('class_name')!r:.80}: a custom one must be registered "
+                         f"(keras.saving.register_keras_serializable) or passed in custom_objects")
+    return cls
 
 
 def _subclass(obj, base):
@@ -193,7 +202,7 @@ def _subclass(obj, base):
 
 
 def object_config(obj, base, builtins, kind):
-    """An initializer's, regularizer's or constraint's config dict in Keras's layout: a built-in's
+    """An initializer's, regularizer's, constraint's, loss's or metric's config dict in Keras's layout: a built-in's
     {"class_name", "config"}; a custom class's with the "registered_name" it is found by (its registered
     name, else its class name, which loading then needs in custom_objects); a named function's
     {"class_name": "function", "config": its name}."""

@@ -178,8 +178,8 @@ def encoded_shape(input_shape, output_mode, depth):
 
 
 class _Encode(Function):
-    """Inputs -> the layer's `_encode` of them, in forward (a recorded step redoes it for each new batch);
-    no gradient flows back to categories."""
+    """Inputs (texts, categories, values to bin) -> the layer's `_encode` of them, in forward, so a recorded
+    step redoes it for each new batch; no gradient flows back to them."""
 
     differentiable = False
 
@@ -318,13 +318,14 @@ class Discretization(_DataLayer):
         return encoded_shape(input_shape, self.output_mode, depth)
 
     def _call_symbolic(self, inputs, args, training, kwargs):
-        if self.bin_boundaries is None:  # a model may be built before adapt(): num_bins gives the output's shape
+        unadapted = self.bin_boundaries is None
+        if unadapted:  # a model may be built before adapt(): num_bins gives the output's shape
             self.bin_boundaries = [0.0] * max(self.num_bins - 1, 0)
-            try:
-                return super()._call_symbolic(inputs, args, training, kwargs)
-            finally:
+        try:
+            return super()._call_symbolic(inputs, args, training, kwargs)
+        finally:
+            if unadapted:
                 self.bin_boundaries = None
-        return super()._call_symbolic(inputs, args, training, kwargs)
 
     def get_config(self):
         return {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,

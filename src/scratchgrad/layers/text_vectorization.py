@@ -9,13 +9,13 @@ from collections import Counter
 
 import numpy as np
 
-from ..autograd import Function, values_escaped
+from ..autograd import values_escaped
 from ..backend import float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 from ..utils import pad_sequences
 from .base import Layer
-from .preprocessing import adapt_batches
+from .preprocessing import _Encode, adapt_batches
 
 MASK, OOV = "", "[UNK]"  # Keras's padding and out-of-vocabulary tokens
 # Keras's pattern, character for character: ASCII punctuation only (",-\." is the range , - .)
@@ -28,19 +28,6 @@ STANDARDIZE_MODES = ("lower_and_strip_punctuation", "lower", "strip_punctuation"
 SPLIT_MODES = ("whitespace", "character")
 OUTPUT_MODES = ("int", "multi_hot", "count", "tf_idf")
 OLD_MODE_NAMES = {"binary": "multi_hot", "tf-idf": "tf_idf"}  # Keras still accepts them
-
-
-class _Vectorize(Function):
-    """Texts -> indices or counts. Done in forward, so a recorded training step redoes it for each new
-    batch of texts; no gradient flows back to text."""
-
-    differentiable = False
-
-    def __init__(self, layer):
-        self.layer = layer
-
-    def forward(self, texts):
-        return self.layer._vectorize(texts)
 
 
 class TextVectorization(Layer):
@@ -172,9 +159,9 @@ class TextVectorization(Layer):
     def call(self, inputs):
         if self.output_mode == "int" and self.output_sequence_length is None:
             values_escaped()  # the output's length follows each batch's longest text: never replay the step
-        return _Vectorize(self)(inputs)
+        return _Encode(self)(inputs)  # redone for each new batch of texts in a replayed step
 
-    def _vectorize(self, texts):
+    def _encode(self, texts):
         rows, single = self._documents(texts)
         out = self._indices(rows) if self.output_mode == "int" else self._bag_of_words(rows)
         return out[0] if single else out
