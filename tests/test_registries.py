@@ -112,11 +112,13 @@ LAYER_EXAMPLES = {
     "StackedRNNCells": (lambda: L.RNN(L.StackedRNNCells([L.GRUCell(2), L.SimpleRNNCell(3)])), (4, 3)),
     "Masking": (lambda: L.Masking(0.1), (4, 3)),
 }
-ABSTRACT = {"Model"}  # bases that only subclasses instantiate
+ABSTRACT = {"Model", "IndexLookup"}  # bases that only subclasses instantiate
 # layers that take strings: no gradient to check and no float input to train on; each has its own tests
-STRING_LAYERS = {"TextVectorization": "tests/test_text_vectorization.py"}
+STRING_LAYERS = {"TextVectorization": "tests/test_text_vectorization.py", "StringLookup": "tests/test_lookup_layers.py",
+                 "Hashing": "tests/test_lookup_layers.py"}
 # layers that take integer ids: checked (gradient, plan == eager, Keras's numbers) in their own tests
-INTEGER_LAYERS = {"Embedding": "tests/test_sequences.py", "CategoryEncoding": "tests/test_more_layers.py"}
+INTEGER_LAYERS = {"Embedding": "tests/test_sequences.py", "CategoryEncoding": "tests/test_more_layers.py",
+                  "IntegerLookup": "tests/test_lookup_layers.py"}
 # layers whose outputs are bins, with no gradient to check: checked (plan == eager, Keras's numbers) in their own
 BINNING_LAYERS = {"Discretization": "tests/test_more_layers.py"}
 

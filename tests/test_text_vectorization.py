@@ -1,5 +1,6 @@
 """TextVectorization against Keras's rules (its source, keras/src/layers/preprocessing/text_vectorization.py
-and index_lookup.py; Keras's layer needs TensorFlow, so the expected numbers are derived by hand below).
+and index_lookup.py), with the expected numbers derived by hand below; tests/test_lookup_layers.py checks
+more cases against Keras's own outputs (made with TensorFlow, which Keras's layer needs).
 
 The corpus: "The cat sat.", "The cat ran!", "A dog sat" standardize to "the cat sat", "the cat ran",
 "a dog sat". Counts: the, cat, sat 2 each; ran, dog, a 1 each. Keras orders by descending count, ties
@@ -253,7 +254,7 @@ def test_bad_inputs(texts, error, match):
     (dict(output_mode="count", pad_to_max_tokens=True), "pad_to_max_tokens=True needs max_tokens"),
     (dict(encoding="no-such-codec"), "encoding.*'no-such-codec'"),
     (dict(vocabulary=["a", "b", "a"]), r"repeats terms \['a'\]"),
-    (dict(vocabulary=["a", ""]), "padding token"),
+    (dict(vocabulary=["a", ""]), "mask token .. may only lead the vocabulary"),
     (dict(vocabulary=["a", "b", "c", "d"], max_tokens=5), "6 terms.*max_tokens=5"),
     (dict(vocabulary=[]), "non-empty"),
     (dict(output_mode="tf_idf", vocabulary=["a"]), "idf_weights must be given exactly in tf_idf mode"),

@@ -28,6 +28,12 @@ def floatx():
     return _floatx.name
 
 
+def dtype_name(dtype):
+    """A dtype as Keras names it: "string" for text (NumPy's str or bytes arrays), else NumPy's name."""
+    dtype = np.dtype(dtype)
+    return "string" if dtype.kind in "US" else dtype.name
+
+
 def float_dtype():
     """The default float dtype as a NumPy dtype, for the code that makes arrays."""
     return _floatx

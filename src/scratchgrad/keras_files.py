@@ -4,7 +4,9 @@ path)` writes one Keras loads.
 A `.keras` file is a zip of `config.json` (the architecture and compile settings, Keras's serialization),
 `metadata.json` and `model.weights.h5` (HDF5: each layer's variables under `layers/<name>/vars/<i>`, where
 `<name>` is the snake_case class name made unique within its model in the order of `model.layers`, and
-the optimizer's under `optimizer/vars/<i>`). Weights are read and written with h5py (the `keras` extra).
+the optimizer's under `optimizer/vars/<i>`), and, for an adapted StringLookup, IntegerLookup or
+TextVectorization, `assets/<its path>/vocabulary.txt` (one term per line; its tf_idf weights are the
+variable `idf_weights`). Weights are read and written with h5py (the `keras` extra).
 
 Such a file is untrusted input, read with the rules of our own format (models/saving.py):
 - nothing is unpickled, imported or called by name: every class is looked up in our registries (layers,
@@ -29,6 +31,7 @@ import zipfile
 import numpy as np
 
 from . import constraints, losses, metrics, optimizers, tree
+from .backend import dtype_name
 from .files import atomic_write
 from .models.saving import ModelFileError, checked_metric_config, saveable_metrics, user_objects
 from .object_registration import (
@@ -111,6 +114,7 @@ def _load(path, members, config, compile, custom_objects):
         set_state(rng)
     with _open_h5(members["model.weights.h5"], path) as h5:
         assignments = _weight_assignments(model, config, h5, path)
+        _load_vocabularies(model, config, members["assets"], h5, path)
         state = _optimizer_from_file(model, config, h5, path) if compile and config.get("compile_config") else None
     for tensor, array in assignments:
         tensor.data[...] = array
@@ -155,10 +159,12 @@ def _read_zip(path):
         missing = [n for n in ("config.json", "model.weights.h5") if n not in names]
         if missing:
             raise KerasFileError(f"{path} is a zip but not a Keras .keras file: it has no {', '.join(missing)}")
-        if any(n.startswith("assets/") and not n.endswith("/") for n in names):
-            raise KerasFileError(f"{path} holds assets (a TextVectorization or StringLookup vocabulary, say), "
-                                 f"which scratchgrad does not read from .keras files")
-        out = {}
+        assets = [n for n in names if n.startswith("assets/") and not n.endswith("/")]
+        others = [n for n in assets if not n.endswith("/vocabulary.txt")]
+        if others:
+            raise KerasFileError(f"{path} holds assets other than lookup vocabularies ({_short(others)}), which "
+                                 f"scratchgrad does not read from .keras files")
+        out = {"assets": {n: _read_member(archive, names[n], MAX_JSON_BYTES, path) for n in assets}}
         for name, limit in (("config.json", MAX_JSON_BYTES), ("metadata.json", MAX_JSON_BYTES),
                             ("model.weights.h5", MAX_MEMBER_BYTES)):
             if name in names:
@@ -594,6 +600,8 @@ def _dtype_name(value, path):
         raise KerasFileError(f"{path}: a dtype must be a name, got {_short(value)}")
     if value.startswith("mixed_"):
         return "float32"  # the policy's variables are float32; we compute in float32 too
+    if value == "string":
+        return "str"  # Keras's text: NumPy's str arrays here
     if value not in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"):
         raise KerasFileError(f"{path}: dtype {value!r} is not supported")
     return value
@@ -776,8 +784,6 @@ class _H5:
 
     def arrays(self, where, shapes):
         """The datasets 0..n-1 of group `where`/vars, checked against `shapes` before they are read."""
-        import h5py
-
         group = self.group(f"{where}/vars" if where else "vars")
         names = [] if group is None else list(group.keys())
         if len(names) > MAX_VARS:
@@ -785,17 +791,21 @@ class _H5:
         if sorted(names) != sorted(str(i) for i in range(len(shapes))):
             raise KerasFileError(f"{self.path}: model.weights.h5 holds {len(names)} variables under {where}/vars; "
                                  f"the layer has {len(shapes)}")
-        out = []
-        for i, shape in enumerate(shapes):
-            link = group.get(str(i), getlink=True)  # checked before following it: no link to another file
-            if not isinstance(link, h5py.HardLink):
-                raise KerasFileError(f"{self.path}: {where}/vars/{i} links elsewhere ({type(link).__name__}); "
-                                     f"refused")
-            ds = group[str(i)]
-            if not isinstance(ds, h5py.Dataset):
-                raise KerasFileError(f"{self.path}: {where}/vars/{i} is not a plain dataset")
-            out.append(self.read(ds, f"{where}/vars/{i}", shape))
-        return out
+        return [self.dataset(group, f"{where}/vars", str(i), shape) for i, shape in enumerate(shapes)]
+
+    def dataset(self, group, where, name, shape):
+        """The dataset `name` of `group` (at `where`), of `shape`; a link or anything but plain numbers is refused."""
+        import h5py
+
+        link = None if group is None else group.get(name, getlink=True)  # checked before it is followed
+        if link is None:
+            raise KerasFileError(f"{self.path}: model.weights.h5 has no {where}/{name}")
+        if not isinstance(link, h5py.HardLink):
+            raise KerasFileError(f"{self.path}: {where}/{name} links elsewhere ({type(link).__name__}); refused")
+        ds = group[name]
+        if not isinstance(ds, h5py.Dataset):
+            raise KerasFileError(f"{self.path}: {where}/{name} is not a plain dataset")
+        return self.read(ds, f"{where}/{name}", shape)
 
     def read(self, ds, where, shape):
         if ds.is_virtual or ds.external:
@@ -884,6 +894,8 @@ def _groups(layer, where, config=None, depth=0):
 
     if depth > MAX_DEPTH:
         raise KerasFileError(f"layers are nested more than {MAX_DEPTH} levels deep")
+    if _has_vocabulary(layer):
+        return []  # no weights: its vocabulary and idf weights are read and written on their own, below
     if isinstance(layer, (Sequential, Functional)):
         out = []
         for name, sub, sub_config in _keras_children(layer, config):
@@ -978,6 +990,67 @@ def _weight_assignments(model, config, h5, path):
     if left:
         raise KerasFileError(f"{path}: model.weights.h5 has no values for {left}")
     return pairs
+
+
+# ---- vocabularies: StringLookup, IntegerLookup, TextVectorization ---------------------------------------
+def _has_vocabulary(layer):
+    from .layers.index_lookup import IndexLookup
+    from .layers.text_vectorization import TextVectorization
+
+    return isinstance(layer, (IndexLookup, TextVectorization))
+
+
+def _vocabulary_layers(model, config=None, where=""):
+    """(path in the file, layer) for each layer with a vocabulary, in the model and the models in it."""
+    from .models import Functional, Sequential
+
+    for name, layer, sub in _keras_children(model, config):
+        path = f"{where}/layers/{name}".lstrip("/")
+        if isinstance(layer, (Sequential, Functional)):
+            yield from _vocabulary_layers(layer, sub, path)
+        elif _has_vocabulary(layer):
+            yield path, layer
+
+
+def _lookup_of(layer):
+    return getattr(layer, "_lookup_layer", layer)  # a TextVectorization's StringLookup, or the lookup itself
+
+
+def _load_vocabularies(model, config, assets, h5, path):
+    """Keras keeps a learned vocabulary in assets/<layer path>/vocabulary.txt, one term per line, and a
+    tf_idf layer's weights in <layer path>/vars/idf_weights; a given vocabulary is in the config."""
+    from .layers import IntegerLookup
+
+    for where, layer in _vocabulary_layers(model, config["config"]):
+        raw = assets.get(f"assets/{where}/vocabulary.txt")
+        if raw is None:
+            continue
+        try:
+            terms = raw.decode("utf-8").splitlines()
+            while terms and terms[-1] == "":
+                terms.pop()
+            terms = [int(term) for term in terms] if isinstance(layer, IntegerLookup) else terms
+        except (UnicodeDecodeError, ValueError) as err:
+            raise KerasFileError(f"{path}: the vocabulary of layer {layer.name!r} cannot be read: {err}") from None
+        lookup, idf = _lookup_of(layer), None
+        if lookup.output_mode == "tf_idf":
+            size = lookup.max_tokens if lookup.pad_to_max_tokens else len(terms)
+            idf = h5.dataset(h5.group(f"{where}/vars"), f"{where}/vars", "idf_weights", (size,))[:len(terms)]
+        try:
+            layer.set_vocabulary(terms, idf)
+        except (ValueError, RuntimeError) as err:
+            raise KerasFileError(f"{path}: the vocabulary of layer {layer.name!r}: {err}") from None
+
+
+def _write_vocabularies(model, h5):
+    """Each vocabulary travels in its layer's config; a tf_idf layer's weights also as the variable Keras
+    restores them from (a TextVectorization's in its lookup layer too)."""
+    for where, layer in _vocabulary_layers(model):
+        lookup = _lookup_of(layer)
+        for place in [where] + ([f"{where}/_lookup_layer"] if lookup is not layer else []):
+            group = h5.require_group(f"{place}/vars")
+            if lookup.output_mode == "tf_idf" and lookup._idf is not None:
+                group.create_dataset("idf_weights", data=lookup.idf_weights())
 
 
 # ---- compile settings and optimizer state --------------------------------------------------------------
@@ -1214,6 +1287,7 @@ def save_keras(model, path, include_optimizer=True):
             group = h5.require_group(where.lstrip("/") + "/vars")
             for i, entry in enumerate(_in_file(weights)):
                 group.create_dataset(str(i), data=np.asarray(_entry_value(entry), order="C"))
+        _write_vocabularies(model, h5)
         if compiled and include_optimizer:
             _write_optimizer(model, h5)
     metadata = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
@@ -1284,7 +1358,7 @@ def _keras_model_spec(model, depth=0):
         if model.input_shape is not None:  # with its batch size when one was declared or built, as Keras writes
             layers.append({"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
                            "config": {"batch_shape": _jsonable_shape(model.input_shape),
-                                      "dtype": np.dtype(model.input_dtypes[0]).name, "sparse": False,
+                                      "dtype": dtype_name(model.input_dtypes[0]), "sparse": False,
                                       "ragged": False, "name": f"{model.name}_input"}})
         layers += [_keras_layer_spec(layer, depth + 1) for layer in model.layers]
         config = {"name": model.name, "trainable": model.trainable, "layers": layers}

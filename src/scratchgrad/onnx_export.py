@@ -411,6 +411,9 @@ _REFUSALS = {
     "Attention": "attention layers are not exported yet",
     "AdditiveAttention": "attention layers are not exported yet",
     "TextVectorization": "it maps strings to ids in Python",
+    "StringLookup": "it maps strings to ids in Python",
+    "IntegerLookup": "its vocabulary lookup is not mapped to ONNX yet",
+    "Hashing": "its hashes (FarmHash64, SipHash64) have no ONNX operator",
     "Resizing": "its interpolation (Keras's, half-pixel centres) is not mapped to ONNX's Resize yet",
 }
 

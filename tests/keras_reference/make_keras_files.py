@@ -3,6 +3,7 @@
 Not run in CI: run by hand where Keras 3 and a backend are installed, from the repository root:
 
     KERAS_BACKEND=torch python tests/keras_reference/make_keras_files.py
+    KERAS_BACKEND=tensorflow python tests/keras_reference/make_keras_files.py tests/keras_reference/keras_files lookups
 
 It writes, into tests/keras_reference/keras_files/, for each model NAME:
 - NAME.keras: the model as Keras saves it (`model.save`), compiled and trained a few steps, so the file holds
@@ -229,6 +230,31 @@ def normalizations():
     return model, [x], [y], True
 
 
+def lookups():
+    """Adapted TextVectorization (tf_idf), StringLookup and IntegerLookup: Keras keeps their vocabularies in
+    the archive's assets/ and the idf weights as a variable. Needs the TensorFlow backend (KERAS_BACKEND=
+    tensorflow; only this fixture)."""
+    import tensorflow as tf  # Keras's fit takes strings as TensorFlow tensors only (the .npz keeps them as str)
+
+    texts = np.array(["the cat sat", "a dog ran", "the dog sat on the mat", "고양이 cat"] * 4)
+    colors = np.array([["red", "blue"], ["green", "red"], ["blue", "blue"], ["pink", "green"]] * 4)
+    ids = np.array([[3, 1, 4], [1, 5, 9], [2, 6, 5], [3, 5, 8]] * 4, dtype="int64")
+    vectorize = layers.TextVectorization(output_mode="tf_idf", max_tokens=12, pad_to_max_tokens=True)
+    vectorize.adapt(texts)
+    color_lookup = layers.StringLookup(output_mode="multi_hot", num_oov_indices=2)
+    color_lookup.adapt(colors[:8])
+    id_lookup = layers.IntegerLookup(max_tokens=6)
+    id_lookup.adapt(ids[:8])
+    # texts of shape (n,): Keras 3.15's symbolic output for (n, 1) in tf_idf mode is (n, 1, 12), its eager one (n, 12)
+    inputs = [keras.Input((), dtype="string"), keras.Input((2,), dtype="string"), keras.Input((3,), dtype="int64")]
+    ids_embedded = layers.Flatten()(layers.Embedding(6, 2)(id_lookup(inputs[2])))
+    merged = layers.Concatenate()([layers.Dense(4)(vectorize(inputs[0])), color_lookup(inputs[1]), ids_embedded])
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(merged), name="lookups")
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    y = np.array([1, 0, 1, 0] * 4, dtype="float32")
+    return model, [tf.constant(texts), tf.constant(colors), ids], [y], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -240,12 +266,18 @@ def _deflate(path):
             archive.writestr(name, data)
 
 
+def _plain(x):
+    """`x` as NumPy: TensorFlow's strings (bytes) as str, so the .npz needs no pickle."""
+    x = x.numpy() if hasattr(x, "numpy") else x
+    return np.char.decode(x.astype(bytes), "utf-8") if x.dtype == object else x
+
+
 def main(out=OUT, names=None):
     """Make the fixtures named (all by default)."""
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
     for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
-                 custom_weight_objects, weight_options, normalizations):
+                 custom_weight_objects, weight_options, normalizations, lookups):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()
@@ -253,15 +285,15 @@ def main(out=OUT, names=None):
         path = os.path.join(out, f"{make.__name__}.keras")
         model.save(path)
         _deflate(path)
-        arrays = {f"x{i}": x[:4] for i, x in enumerate(xs)}
+        arrays = {}
         preds = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
         for i, p in enumerate(preds if isinstance(preds, list) else [preds]):
             arrays[f"y{i}"] = np.asarray(p)[:4]
         for i, x in enumerate(xs):
-            arrays[f"x{i}"] = x[:4]
+            arrays[f"x{i}"] = _plain(x[:4])
         if deterministic:
             batch = slice(0, 8)
-            arrays.update({f"batch_x{i}": x[batch] for i, x in enumerate(xs)})
+            arrays.update({f"batch_x{i}": _plain(x[batch]) for i, x in enumerate(xs)})
             arrays.update({f"batch_y{i}": y[batch] for i, y in enumerate(ys)})
             model.train_on_batch([x[batch] for x in xs] if len(xs) > 1 else xs[0][batch],
                                  [y[batch] for y in ys] if len(ys) > 1 else ys[0][batch])

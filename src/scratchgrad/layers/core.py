@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import activations, constraints, initializers, ops, random, regularizers
 from .. import functional as F
-from ..backend import float_dtype
+from ..backend import dtype_name, float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
@@ -371,8 +371,7 @@ class InputLayer(Layer):
         return x
 
     def get_config(self):
-        dtype = "string" if self.dtype.kind in "US" else self.dtype.name  # text, named as Keras names it
-        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": dtype, "sparse": False,
+        return {"batch_shape": [self.batch_size, *self.input_shape], "dtype": dtype_name(self.dtype), "sparse": False,
                 "name": self.name}
 
 

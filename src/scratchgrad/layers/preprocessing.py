@@ -137,7 +137,7 @@ class RandomFlip(Layer):
 def adapt_batches(data, steps, owner, what):
     """The batches adapt() learns from: an array (or list) is one batch, whatever `steps` says (as in Keras);
     a PyDataset gives its batches by index, any other iterable in turn (at most `steps` of them)."""
-    if isinstance(data, (str, bytes, list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy"):
+    if one_batch(data):
         return [data]
     if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
         count = len(data) if steps is None else min(steps, len(data))
@@ -146,6 +146,11 @@ def adapt_batches(data, steps, owner, what):
         return itertools.islice(data, steps)
     raise TypeError(f"{owner}.adapt takes {what}, an array of them or an iterable of batches, got "
                     f"{type(data).__name__}")
+
+
+def one_batch(data):
+    """Whether adapt() takes `data` as one batch (arrays, lists, pandas objects) rather than a stream of them."""
+    return isinstance(data, (str, bytes, list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy")
 
 
 def encode_categories(values, output_mode, depth, dtype, weights=None):

@@ -9,7 +9,7 @@ Each layer call on symbolic tensors recorded a Node; the model keeps the Nodes b
 outputs in an order where every Node comes after those it depends on, and `call` runs them in that order.
 """
 from .. import tree
-from ..backend import float_dtype
+from ..backend import dtype_name, float_dtype
 from ..layers import InputLayer, Layer, deserialize, serialize
 from ..symbolic import SymbolicTensor
 from .model import Model, _count, _trains, show_shape
@@ -236,7 +236,7 @@ def _history_lists(structure):
 
 def _tensor_configs(args):
     return tree.map_structure(lambda t: {"class_name": "__keras_tensor__",
-                                         "config": {"shape": list(t.shape), "dtype": t.dtype.name,
+                                         "config": {"shape": list(t.shape), "dtype": dtype_name(t.dtype),
                                                     "keras_history": _history_triple(t)}}
                               if isinstance(t, SymbolicTensor) else t, args, is_leaf=_is_tensor_config_leaf)
 

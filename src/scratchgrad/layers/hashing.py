@@ -1,0 +1,84 @@
+"""Hashing: categories to one of num_bins buckets by a hash of their text, with no vocabulary to learn
+or keep; for categories too many, or too new, to list. Different categories may share a bucket."""
+import numpy as np
+
+from ..backend import float_dtype
+from ..hashing import hash_bucket
+from ..tensor import Tensor
+from .index_lookup import _salt, symbolic_output
+from .preprocessing import _DataLayer, _Encode, encode_categories
+
+
+class Hashing(_DataLayer):
+    """Each value's bucket in [0, num_bins): FarmHash64 of its text (integers as decimal text; floats
+    truncated to integers first), or SipHash64 keyed by `salt`, modulo num_bins, as TensorFlow computes
+    them, so buckets equal Keras's. With `mask_value`, that value gets bucket 0 and the others the buckets
+    1 to num_bins - 1. The buckets are int64 ("int"), or encoded as CategoryEncoding does ("one_hot",
+    "multi_hot", "count") as float vectors of num_bins."""
+
+    def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False, dtype=None, **kwargs):
+        if output_mode not in ("int", "one_hot", "multi_hot", "count"):
+            raise ValueError(f"Hashing output_mode must be 'int', 'one_hot', 'multi_hot' or 'count', got "
+                             f"{output_mode!r}")
+        dtype = dtype or ("int64" if output_mode == "int" else float_dtype())
+        super().__init__(dtype=dtype, **kwargs)
+        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
+            raise ValueError(f"Hashing num_bins must be a positive integer, got {num_bins!r}")
+        if output_mode == "int" and self.dtype.name not in ("int32", "int64"):
+            raise ValueError(f"Hashing in int mode outputs int32 or int64 buckets; got dtype={self.dtype.name!r}")
+        if sparse:
+            raise ValueError("Hashing: sparse=True (a SparseTensor) needs TensorFlow; scratchgrad outputs dense "
+                             "arrays, so pass sparse=False")
+        self.num_bins, self.mask_value, self.output_mode = int(num_bins), mask_value, output_mode
+        self.salt = _salt(salt)
+
+    def call(self, inputs):
+        return _Encode(self)(inputs)  # redone for each new batch in a replayed step
+
+    def _call_symbolic(self, inputs, args, training, kwargs):
+        return symbolic_output(self, inputs, self.dtype, training, kwargs)
+
+    def _encode(self, values):
+        values = np.asarray(values.data if isinstance(values, Tensor) else values)
+        if self.output_mode == "one_hot" and values.ndim and values.shape[-1] == 1:
+            values = values[..., 0]
+        buckets = self._buckets(values)
+        if self.output_mode == "int":
+            return buckets.astype(self.dtype)
+        return encode_categories(buckets, self.output_mode, self.num_bins, self.dtype)
+
+    def _buckets(self, values):
+        masked = None
+        bins = self.num_bins
+        if self.mask_value is not None and bins > 1:  # bucket 0 is the mask's
+            masked, bins = values == self.mask_value, bins - 1
+        texts = _texts(values)
+        buckets = np.array([hash_bucket(t, bins, self.salt) for t in texts.reshape(-1).tolist()], dtype=np.int64)
+        buckets = buckets.reshape(values.shape)
+        return buckets if masked is None else np.where(masked, 0, buckets + 1)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        if self.output_mode == "int":
+            return shape
+        if self.output_mode == "one_hot" and shape and shape[-1] == 1:
+            shape = shape[:-1]
+        return (shape if self.output_mode == "one_hot" else shape[:-1]) + (self.num_bins,)
+
+    def get_config(self):
+        return {**super().get_config(), "num_bins": self.num_bins, "salt": self.salt, "mask_value": self.mask_value,
+                "output_mode": self.output_mode, "sparse": False}
+
+
+def _texts(values):
+    """The text each value is hashed as: strings as they are (bytes decoded), integers in decimal, floats
+    truncated toward zero first (TensorFlow's cast to int64, then as_string)."""
+    if values.dtype.kind == "f":
+        values = values.astype(np.int64)
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64).astype(str)
+    if values.dtype.kind in "US":
+        return values
+    if values.dtype == object and all(isinstance(v, (str, bytes)) for v in values.flat):
+        return values
+    raise TypeError(f"Hashing takes strings or numbers, got an array of dtype {values.dtype}")
