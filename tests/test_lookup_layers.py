@@ -1,5 +1,5 @@
-"""StringLookup, IntegerLookup, Hashing (and TextVectorization, built on StringLookup) against Keras 3.15.1
-with TensorFlow: tests/keras_reference/lookup_layers.json holds Keras's vocabularies, indices, hashed
+"""StringLookup, IntegerLookup, Hashing, HashedCrossing (and TextVectorization, built on StringLookup) against
+Keras 3.15.1 with TensorFlow: tests/keras_reference/lookup_layers.json holds Keras's vocabularies, indices, hashed
 buckets, encodings and configs (made by make_lookup_reference.py), and TensorFlow's two string hashes
 of texts of every length to 200 bytes."""
 import json
@@ -33,6 +33,11 @@ def made(case):
     return layer
 
 
+def inputs_of(case):
+    """The case's inputs: a list of features for HashedCrossing, else one array."""
+    return [np.array(f) for f in case["inputs"]] if case["setup"].get("cross") else np.array(case["inputs"])
+
+
 def case_id(case):
     return f"{case['layer']}-{json.dumps(case['kwargs'])}-{'+'.join(case['setup'])}"
 
@@ -40,7 +45,7 @@ def case_id(case):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_outputs_and_vocabularies_equal_keras(case):
     layer = made(case)
-    out = layer(np.array(case["inputs"])).numpy()
+    out = layer(inputs_of(case)).numpy()
     assert list(out.shape) == case["shape"]
     if out.dtype.kind == "U":  # an inverse StringLookup's terms
         assert out.reshape(-1).tolist() == case["output"]
@@ -60,7 +65,7 @@ def test_configs_hold_keras_keys_and_values(case):
     for key in set(keras) - {"dtype", "vocabulary", "idf_weights", "ngrams"}:  # the vocabulary: below
         assert ours[key] == keras[key], key
     clone = type(made(case)).from_config(json.loads(json.dumps(ours)))  # as a saved file holds it
-    np.testing.assert_array_equal(clone(np.array(case["inputs"])).numpy(), made(case)(np.array(case["inputs"])).numpy())
+    np.testing.assert_array_equal(clone(inputs_of(case)).numpy(), made(case)(inputs_of(case)).numpy())
 
 
 def test_our_config_keeps_a_learned_vocabulary_where_keras_writes_a_file():
@@ -208,3 +213,19 @@ def test_hashing_buckets_integer_ids_into_an_embedding():
     assert out.shape == (1, 3)
     buckets = L.Hashing(16, mask_value=0)(np.array([[5, 123456789, 0, 0]])).numpy()
     assert buckets[0, 2] == buckets[0, 3] == 0 and (buckets[0, :2] > 0).all()
+
+
+def test_a_feature_cross_trains_in_a_two_input_model_and_saves(tmp_path):
+    sg.set_seed(0)
+    colors, sizes = sg.Input(shape=(), dtype="string"), sg.Input(shape=(), dtype="int64")
+    crossed = L.HashedCrossing(16, output_mode="one_hot")([colors, sizes])
+    model = sg.Model([colors, sizes], L.Dense(1, activation="sigmoid")(crossed))
+    x = [np.array(["red", "red", "blue", "blue"] * 4), np.array([1, 2, 1, 2] * 4)]
+    y = np.array([1, 0, 0, 1] * 4, dtype=np.float32)  # an exclusive or: no single feature predicts it
+    model.compile(sg.optimizers.Adam(0.1), "binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=50, batch_size=16, verbose=0)
+    assert model.evaluate(x, y, verbose=0)[1] == 1.0
+    for name, options in (("model.sg", {}), ("model.keras", {"format": "keras"})):
+        model.save(tmp_path / name, **options)
+        np.testing.assert_allclose(sg.models.load_model(tmp_path / name).predict(x, verbose=0),
+                                   model.predict(x, verbose=0), rtol=1e-6)

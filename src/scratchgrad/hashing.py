@@ -1,7 +1,8 @@
-"""The two string hashes Keras's Hashing and lookup layers bucket values with, in plain Python, giving
-TensorFlow's numbers: FarmHash's Fingerprint64 (tf.strings.to_hash_bucket_fast) and SipHash-2-4 with
-a 128-bit key (tf.strings.to_hash_bucket_strong). Both read the UTF-8 bytes of a string. A bucket is
-the hash modulo the number of buckets, the hash read as an unsigned 64-bit integer."""
+"""The string hashes Keras's Hashing, HashedCrossing and lookup layers bucket values with, in plain Python,
+giving TensorFlow's numbers: FarmHash's Fingerprint64 (tf.strings.to_hash_bucket_fast), SipHash-2-4 with
+a 128-bit key (tf.strings.to_hash_bucket_strong) and crosses of several values (tf.sparse.cross_hashed).
+Strings are read as their UTF-8 bytes. A bucket is the hash modulo the number of buckets, the hash read
+as an unsigned 64-bit integer."""
 import struct
 
 MASK = (1 << 64) - 1
@@ -12,6 +13,32 @@ def hash_bucket(text, num_buckets, key=None):
     """The bucket of `text` (str or bytes): Fingerprint64, or SipHash-2-4 keyed by `key` (two ints)."""
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     return (fingerprint64(data) if key is None else siphash24(data, *key)) % num_buckets
+
+
+CROSS_KEY = 0xDECAFCAFFE  # tf.sparse.cross_hashed's default key
+
+
+def cross_bucket(values, num_buckets, key=CROSS_KEY):
+    """The bucket of a cross of `values` (str, bytes or int), as tf.sparse.cross_hashed computes it: from
+    `key`, each value folded in by fingerprint_cat64, a string by its Fingerprint64, an integer by its
+    own 64 bits."""
+    crossed = key
+    for value in values:
+        if isinstance(value, (str, bytes)):
+            part = fingerprint64(value.encode("utf-8") if isinstance(value, str) else value)
+        else:
+            part = int(value) & MASK
+        crossed = fingerprint_cat64(crossed, part)
+    return crossed % num_buckets
+
+
+def fingerprint_cat64(first, second):
+    """TensorFlow's FingerprintCat64: two fingerprints combined into one."""
+    mul = 0xC6A4A7935BD1E995
+    out = first ^ mul
+    out ^= (_shift_mix((second * mul) & MASK) * mul) & MASK
+    out = (_shift_mix((out * mul) & MASK) * mul) & MASK
+    return _shift_mix(out)
 
 
 # ---- FarmHash Fingerprint64 (farmhashna::Hash64) ------------------------------------------------

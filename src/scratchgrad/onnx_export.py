@@ -414,6 +414,7 @@ _REFUSALS = {
     "StringLookup": "it maps strings to ids in Python",
     "IntegerLookup": "its vocabulary lookup is not mapped to ONNX yet",
     "Hashing": "its hashes (FarmHash64, SipHash64) have no ONNX operator",
+    "HashedCrossing": "its hash (FarmHash64's fingerprints combined) has no ONNX operator",
     "Resizing": "its interpolation (Keras's, half-pixel centres) is not mapped to ONNX's Resize yet",
 }
 

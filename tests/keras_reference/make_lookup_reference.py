@@ -1,11 +1,12 @@
-"""Generate Keras 3's outputs of StringLookup, IntegerLookup and Hashing (vocabularies, indices, hashed
-buckets, encodings, inverse lookups, configs), for tests/test_lookup_layers.py.
+"""Generate Keras 3's outputs of StringLookup, IntegerLookup, Hashing, HashedCrossing and TextVectorization
+(vocabularies, indices, hashed buckets, encodings, inverse lookups, configs), for tests/test_lookup_layers.py.
 
 Not run in CI: these layers need TensorFlow in Keras, so run it by hand where Keras 3 and TensorFlow are
 installed; it writes ``lookup_layers.json`` next to itself. Each case names the layer, its keyword
-arguments, what it was adapted on or given (``adapt``, ``adapt_batches``, ``set_vocabulary``), the
-inputs, and Keras's output (strings decoded from UTF-8), vocabulary and config; ``hashes`` holds
-TensorFlow's two string hashes of texts of every length up to 200 bytes.
+arguments, what it was adapted on or given (``adapt``, ``adapt_batches``, ``set_vocabulary``; ``cross``:
+the inputs are a list of features), the inputs, and Keras's output (strings decoded from UTF-8),
+vocabulary and config; ``hashes`` holds TensorFlow's two string hashes of texts of every length up to
+200 bytes.
 
 Usage::
 
@@ -86,6 +87,12 @@ CASES = [
     ("Hashing", {"num_bins": 3, "output_mode": "one_hot"}, {}, ["A", "B", "C"]),
     ("Hashing", {"num_bins": 3, "output_mode": "multi_hot"}, {}, [["A", "B"], ["C", "D"]]),
     ("Hashing", {"num_bins": 3, "output_mode": "count"}, {}, [["A", "B", "A"], ["C", "D", "D"]]),
+    ("HashedCrossing", {"num_bins": 5}, {"cross": True},
+     [["A", "B", "C", "héllo", "x" * 70], ["x", "yy", "", "w", "v"]]),
+    ("HashedCrossing", {"num_bins": 1000}, {"cross": True}, [[[3], [-7], [2**40]], [["x"], ["y"], ["z"]]]),
+    ("HashedCrossing", {"num_bins": 4, "output_mode": "one_hot"}, {"cross": True}, [[1, 2, 3], [4, 5, 6], [7, 8, 9]]),
+    ("HashedCrossing", {"num_bins": 4, "output_mode": "one_hot"}, {"cross": True}, [[[1], [2]], [["a"], ["b"]]]),
+    ("HashedCrossing", {"num_bins": 3}, {"cross": True}, ["a", 7]),
     ("TextVectorization", {}, {"adapt": CORPUS}, TEXTS),
     ("TextVectorization", {"output_sequence_length": 4, "max_tokens": 6}, {"adapt": CORPUS}, TEXTS),
     ("TextVectorization", {"output_mode": "multi_hot", "ngrams": 2}, {"adapt": CORPUS}, TEXTS),
@@ -112,7 +119,7 @@ def run(name, kwargs, setup, inputs):
         layer.adapt(iter([np.array(batch) for batch in setup["adapt_batches"]]))
     if "set_vocabulary" in setup:
         layer.set_vocabulary(*setup["set_vocabulary"])
-    output = layer(np.array(inputs))
+    output = layer([np.array(feature) for feature in inputs] if setup.get("cross") else np.array(inputs))
     values, shape = plain(output if not isinstance(output, list) else np.array(output, dtype=object))
     case = {"layer": name, "kwargs": kwargs, "setup": setup, "inputs": inputs, "output": values,
             "shape": list(shape), "dtype": str(getattr(output, "dtype", "str")),

@@ -12,7 +12,7 @@ from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation, RandomZoom,
                                   Resizing)
-from .hashing import Hashing
+from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                       dot, maximum, minimum, multiply, subtract)

@@ -1,10 +1,12 @@
 """Hashing: categories to one of num_bins buckets by a hash of their text, with no vocabulary to learn
-or keep; for categories too many, or too new, to list. Different categories may share a bucket."""
+or keep; for categories too many, or too new, to list. Different categories may share a bucket.
+HashedCrossing: a bucket for each combination of several categorical features (a feature cross)."""
 import numpy as np
 
 from ..backend import float_dtype
-from ..hashing import hash_bucket
+from ..hashing import cross_bucket, hash_bucket
 from ..tensor import Tensor
+from .base import Layer
 from .index_lookup import _salt, symbolic_output
 from .preprocessing import _DataLayer, _Encode, encode_categories
 
@@ -82,3 +84,54 @@ def _texts(values):
     if values.dtype == object and all(isinstance(v, (str, bytes)) for v in values.flat):
         return values
     raise TypeError(f"Hashing takes strings or numbers, got an array of dtype {values.dtype}")
+
+
+class HashedCrossing(_DataLayer):
+    """A list of two or more categorical features (integers or strings, each of shape (), (n,) or (n, 1),
+    all alike) -> each sample's combination hashed to a bucket in [0, num_bins), as Keras's layer (TensorFlow's
+    tf.sparse.cross_hashed) computes it, so ("red", "small") and ("red", "large") get buckets of their own
+    for a linear model to weigh. Buckets are int64, of the features' shape ("int"), or one-hot float
+    vectors of num_bins ("one_hot")."""
+
+    __call__ = Layer.__call__  # takes a list of features, not a list as one batch
+
+    def __init__(self, num_bins, output_mode="int", sparse=False, name=None, dtype=None, **kwargs):
+        if output_mode not in ("int", "one_hot"):
+            raise ValueError(f"HashedCrossing output_mode must be 'int' or 'one_hot', got {output_mode!r}")
+        super().__init__(name=name, dtype=dtype or ("int64" if output_mode == "int" else float_dtype()), **kwargs)
+        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
+            raise ValueError(f"HashedCrossing num_bins must be a positive integer, got {num_bins!r}")
+        if sparse:
+            raise ValueError("HashedCrossing: sparse=True (a SparseTensor) needs TensorFlow; scratchgrad outputs "
+                             "dense arrays, so pass sparse=False")
+        self.num_bins, self.output_mode = int(num_bins), output_mode
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(f"HashedCrossing takes a list of two or more features, got "
+                             f"{type(inputs).__name__ if not isinstance(inputs, (list, tuple)) else len(inputs)}")
+        return _Encode(self)(*inputs)
+
+    def _encode(self, *features):
+        features = [np.asarray(f) for f in features]
+        shape = features[0].shape
+        if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1) or any(f.shape != shape for f in features):
+            raise ValueError(f"HashedCrossing features must share one shape, (), (n,) or (n, 1); got shapes "
+                             f"{[f.shape for f in features]}")
+        if not all(f.dtype.kind in "iuUS" or f.dtype == object for f in features):
+            raise TypeError(f"HashedCrossing features must be integers or strings, got dtypes "
+                            f"{[str(f.dtype) for f in features]}")
+        rows = zip(*[f.reshape(-1).tolist() for f in features])
+        buckets = np.array([cross_bucket(row, self.num_bins) for row in rows], dtype=np.int64).reshape(shape)
+        if self.output_mode == "int":
+            return buckets.astype(self.dtype)
+        return encode_categories(buckets, "one_hot", self.num_bins, self.dtype)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape[0])
+        if self.output_mode == "int":
+            return shape
+        return (shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape) + (self.num_bins,)
+
+    def get_config(self):
+        return {**super().get_config(), "num_bins": self.num_bins, "output_mode": self.output_mode, "sparse": False}

@@ -183,16 +183,16 @@ def encoded_shape(input_shape, output_mode, depth):
 
 
 class _Encode(Function):
-    """Inputs (texts, categories, values to bin) -> the layer's `_encode` of them, in forward, so a recorded
-    step redoes it for each new batch; no gradient flows back to them."""
+    """Inputs (texts, categories, values to bin or cross) -> the layer's `_encode` of them, in forward, so a
+    recorded step redoes it for each new batch; no gradient flows back to them."""
 
     differentiable = False
 
     def __init__(self, layer):
         self.layer = layer
 
-    def forward(self, values):
-        return self.layer._encode(values)
+    def forward(self, *values):
+        return self.layer._encode(*values)
 
 
 class _WeightedCount(Function):
