@@ -353,3 +353,29 @@ def test_a_batch_size_that_is_no_whole_number_is_refused(size):
         keras.Input(batch_shape=(size, 5))
     with pytest.raises(ValueError, match="batch size"):
         keras.Input((5,), batch_size=size)
+
+
+def test_a_model_from_a_layer_output_runs_the_layers_after_it():
+    """Keras's rule: a layer's output as a model's input becomes a new Input ("<tensor>CLONE") and the calls
+    after it are made again on it; the layers, and so the weights, are shared with the first model."""
+    a, b = keras.Input(shape=(2,), name="a"), keras.Input(shape=(1,), name="b")
+    encoded = layers.Concatenate()([layers.Dense(3)(a), b])
+    head = layers.Dense(1)
+    full = keras.Model([a, b], head(layers.Activation("tanh")(encoded)))
+    tail = keras.Model(encoded, full.output)
+    assert tail.input_names == [f"{encoded.name}CLONE"] and [type(x).__name__ for x in tail.layers] == \
+        ["InputLayer", "Activation", "Dense"]
+    assert tail.layers[-1] is head
+    x = [np.ones((4, 2), np.float32), np.full((4, 1), 0.5, np.float32)]
+    inner = keras.Model([a, b], encoded).predict(x, verbose=0)
+    np.testing.assert_allclose(tail.predict(inner, verbose=0), full.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape, given, used", [((1,), (4,), (4, 1)), ((3,), (4, 3, 1), (4, 3))])
+def test_inputs_one_axis_short_or_over_by_a_size_of_one_are_fitted_as_in_keras(shape, given, used):
+    inputs = keras.Input(shape=shape)
+    model = keras.Model(inputs, layers.Lambda(lambda t: t * 2)(inputs))
+    x = np.arange(np.prod(given), dtype=np.float32).reshape(given)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(used) * 2)
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 1\)"):
+        keras.Model(i := keras.Input(shape=(1,)), layers.Dense(1)(i)).predict(np.ones((4, 2)), verbose=0)

@@ -112,6 +112,37 @@ def test_vocabulary_from_a_file(tmp_path):
         L.StringLookup.from_config({**layer.get_config(), "vocabulary": str(path)})
 
 
+def test_values_as_keras_takes_them():
+    """Found by a second read against Keras with TensorFlow: each of these is Keras's answer."""
+    np.testing.assert_array_equal(L.IntegerLookup(vocabulary=[10, 20, 30])(np.array([10.7, 20.2, -3.5])).numpy(),
+                                  [1, 2, 0])  # a float input (a float keras.Input) is truncated, as Keras casts it
+    hashing = L.Hashing(7, mask_value="")
+    np.testing.assert_array_equal(hashing(np.array([b"", b"a", b"b"])).numpy(), hashing(["", "a", "b"]).numpy())
+    np.testing.assert_array_equal(hashing(np.array(["", "a"], dtype=object)).numpy(), hashing(["", "a"]).numpy())
+    np.testing.assert_array_equal(L.Hashing(7)(np.array([True, False])).numpy(),  # TensorFlow's as_string
+                                  L.Hashing(7)(["true", "false"]).numpy())
+    np.testing.assert_array_equal(L.StringLookup(vocabulary=["a"], mask_token=b"")(["", "a", "b"]).numpy(), [0, 2, 1])
+    layer = L.StringLookup(output_mode="tf_idf", max_tokens=5, pad_to_max_tokens=True)
+    layer.adapt(["a", "b", "a"])  # Keras's idf_weights variable, padded: [UNK] gets the mean
+    idf = [np.log(1 + 3 / 3), np.log(1 + 3 / 2)]
+    np.testing.assert_allclose(layer.idf_weights.numpy(), [np.mean(idf), *idf, 0, 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode, shape", [("int", (2, 0)), ("count", (2, 3)), ("tf_idf", (2, 3))])
+def test_texts_without_a_token_give_empty_rows_or_zero_vectors(mode, shape):
+    options = {"idf_weights": [1.0, 2.0]} if mode == "tf_idf" else {}
+    out = L.TextVectorization(vocabulary=["a", "b"], output_mode=mode, **options)(np.array(["!!!", "  "])).numpy()
+    assert out.shape == shape and not out.any()
+
+
+def test_a_vocabulary_file_is_all_terms_and_integers_are_parsed(tmp_path):
+    path = tmp_path / "terms.txt"
+    path.write_text("[UNK]\na\n", encoding="utf-8")
+    assert L.StringLookup(vocabulary=str(path)).get_vocabulary() == ["[UNK]", "[UNK]", "a"]  # as Keras reads one
+    path.write_text("5\n6\n", encoding="utf-8")
+    assert L.IntegerLookup(vocabulary=str(path)).get_vocabulary() == [-1, 5, 6]
+
+
 def test_adapt_reads_a_stream_of_batches_up_to_steps():
     batches = [np.array(["a", "b"]), np.array(["b", "c"]), np.array(["c", "c", "d"])]
     layer = L.StringLookup()
@@ -132,13 +163,16 @@ def test_a_vector_output_keeps_its_width():
 @pytest.mark.parametrize("make, values, error, match", [
     (lambda: L.StringLookup(vocabulary=VOCABULARY, num_oov_indices=0), ["a", "zz"], ValueError,
      r"num_oov_indices=0.*\['zz'\]"),
-    (lambda: L.IntegerLookup(vocabulary=[1, 2]), np.array([1.5]), TypeError, "integers.*float"),
+    (lambda: L.IntegerLookup(vocabulary=[1, 2]), np.array(["1"]), TypeError, "integers.*<U1"),
+    (lambda: L.IntegerLookup(vocabulary=[1, 2]), np.array([np.nan]), ValueError, "NaN"),
     (lambda: L.StringLookup(vocabulary=VOCABULARY), np.array([1.0]), TypeError, "strings.*float64"),
     (lambda: L.StringLookup(vocabulary=VOCABULARY, invert=True), ["a"], TypeError, "integers"),
     (lambda: L.StringLookup(output_mode="multi_hot"), ["a"], RuntimeError, "multi_hot mode needs its vocabulary"),
     (lambda: L.StringLookup(vocabulary=VOCABULARY, output_mode="count"), np.array([[["a"]]]), ValueError,
      r"shape \(1, 1, 1\)"),
-    (lambda: L.Hashing(3), np.array([True]), TypeError, "strings or numbers.*bool"),
+    (lambda: L.Hashing(3), np.array([1 + 2j]), TypeError, "strings or numbers.*complex"),
+    (lambda: L.Hashing(3, mask_value=2.0), np.array([1, 2]), ValueError, "mask_value 2.0.*integer values"),
+    (lambda: L.Hashing(3, mask_value="1"), np.array([1, 2]), ValueError, "mask_value '1'.*integer values"),
 ])
 def test_bad_inputs(make, values, error, match):
     with pytest.raises(error, match=match):
@@ -165,6 +199,8 @@ def test_bad_inputs(make, values, error, match):
     (lambda: L.StringLookup(salt=[1, 2, 3]), r"salt.*\[1, 2, 3\]"),
     (lambda: L.IntegerLookup(salt=1), "salt seeds the hash of oov_method='farmhash'"),
     (lambda: L.IntegerLookup(vocabulary_dtype="int32"), "vocabulary_dtype must be 'int64'"),
+    (lambda: L.StringLookup(mask_token=0), "mask_token must be a string or None, got 0"),
+    (lambda: L.IntegerLookup(oov_token="x"), "oov_token must be an integer or None, got 'x'"),
     (lambda: L.StringLookup(vocabulary=["a"]).adapt(["b"]), "cannot be adapted"),
     (lambda: L.Hashing(0), "num_bins.*positive.*0"),
     (lambda: L.Hashing(3, output_mode="tf_idf"), "output_mode.*'tf_idf'"),

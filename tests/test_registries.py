@@ -115,7 +115,8 @@ LAYER_EXAMPLES = {
 ABSTRACT = {"Model", "IndexLookup"}  # bases that only subclasses instantiate
 # layers that take strings: no gradient to check and no float input to train on; each has its own tests
 STRING_LAYERS = {"TextVectorization": "tests/test_text_vectorization.py", "StringLookup": "tests/test_lookup_layers.py",
-                 "Hashing": "tests/test_lookup_layers.py", "HashedCrossing": "tests/test_lookup_layers.py"}
+                 "Hashing": "tests/test_lookup_layers.py", "HashedCrossing": "tests/test_lookup_layers.py",
+                 "FeatureSpace": "tests/test_feature_space.py"}  # a table's columns, by name
 # layers that take integer ids: checked (gradient, plan == eager, Keras's numbers) in their own tests
 INTEGER_LAYERS = {"Embedding": "tests/test_sequences.py", "CategoryEncoding": "tests/test_more_layers.py",
                   "IntegerLookup": "tests/test_lookup_layers.py"}

@@ -1050,7 +1050,7 @@ def _write_vocabularies(model, h5):
         for place in [where] + ([f"{where}/_lookup_layer"] if lookup is not layer else []):
             group = h5.require_group(f"{place}/vars")
             if lookup.output_mode == "tf_idf" and lookup._idf is not None:
-                group.create_dataset("idf_weights", data=lookup.idf_weights())
+                group.create_dataset("idf_weights", data=lookup.idf_weights.numpy())
 
 
 # ---- compile settings and optimizer state --------------------------------------------------------------

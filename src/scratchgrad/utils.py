@@ -581,3 +581,11 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     from .serialization import deserialize_keras_object
 
     return deserialize_keras_object(config, custom_objects, safe_mode, **kwargs)
+
+
+def __getattr__(name):
+    if name == "FeatureSpace":  # keras.utils.FeatureSpace: made of layers, which import this module
+        from .layers.feature_space import FeatureSpace
+
+        return FeatureSpace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,9 +16,21 @@ def features(x, dtype, input_shape=None):
         x = np.ascontiguousarray(x, dtype=dtype)
     if x.dtype.kind == "f" and not all_finite(x):
         raise ValueError(f"x contains NaN or infinite values ({np.count_nonzero(~np.isfinite(x))} of them)")
+    if input_shape is not None:
+        x = _adjusted_rank(x, input_shape)
     if input_shape is not None and (len(x.shape) != len(input_shape) or any(
             want is not None and got != want for got, want in zip(x.shape[1:], input_shape[1:]))):
         raise ValueError(f"the model expects inputs of shape {show_shape(input_shape)}, got x of shape {x.shape}")
+    return x
+
+
+def _adjusted_rank(x, input_shape):
+    """Keras's rule: x one axis short of an input whose last size is 1 gets that axis ((n,) for (None, 1));
+    x with one axis more, of size 1, loses it."""
+    if x.ndim == len(input_shape) - 1 and input_shape[-1] == 1:
+        return x[..., None]
+    if x.ndim == len(input_shape) + 1 and x.shape[-1] == 1:
+        return x[..., 0]
     return x
 
 

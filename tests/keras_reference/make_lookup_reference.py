@@ -6,7 +6,7 @@ installed; it writes ``lookup_layers.json`` next to itself. Each case names the 
 arguments, what it was adapted on or given (``adapt``, ``adapt_batches``, ``set_vocabulary``; ``cross``:
 the inputs are a list of features), the inputs, and Keras's output (strings decoded from UTF-8),
 vocabulary and config; ``hashes`` holds TensorFlow's two string hashes of texts of every length up to
-200 bytes.
+200 bytes, ``feature_space`` a FeatureSpace of every feature type and its encoding of ten rows.
 
 Usage::
 
@@ -141,14 +141,37 @@ def hashes():
             "key": KEY, "strong": tf.strings.to_hash_bucket_strong(texts, buckets, key=KEY).numpy().tolist()}
 
 
+def feature_space():
+    """keras.utils.FeatureSpace adapted on a table of every feature type, and its encoding of ten rows."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    n = 100
+    data = {"age": rng.normal(50, 10, n).round(1), "fare": rng.exponential(30, n).round(2),
+            "sex": rng.integers(0, 2, n), "city": rng.choice(["seoul", "busan", "daegu", "incheon"], n),
+            "code": rng.integers(0, 1000, n), "tag": rng.choice(["x", "y", "z"], n), "w": rng.normal(0, 1, n).round(3),
+            "fee": rng.integers(0, 50, n)}
+    space = keras.utils.FeatureSpace(features=FEATURES, crosses=[("sex", "city"), ("age", "sex")],
+                                     num_discretization_bins=5, hashing_dim=8, crossing_dim=16)
+    space.adapt(tf.data.Dataset.from_tensor_slices(data))
+    rows = {name: column[:10] for name, column in data.items()}
+    return {"data": {name: column.tolist() for name, column in data.items()},
+            "concat": np.asarray(space(rows)).tolist(),
+            "bin_boundaries": [float(b) for b in space.preprocessors["age"].bin_boundaries],
+            "city_vocabulary": space.preprocessors["city"].get_vocabulary()}
+
+
+FEATURES = {"age": "float_discretized", "fare": "float_normalized", "sex": "integer_categorical",
+            "city": "string_categorical", "code": "integer_hashed", "tag": "string_hashed", "w": "float",
+            "fee": "float_rescaled"}
 KEY = [2**62 + 12345, -7]  # SipHash's two key halves, as signed 64-bit integers (TensorFlow's attribute)
 
 
 def main():
     cases = [run(*case) for case in CASES]
     path = Path(__file__).with_name("lookup_layers.json")
-    path.write_text(json.dumps({"keras": keras.__version__, "cases": cases, "hashes": hashes()}, indent=1,
-                               ensure_ascii=False, default=str) + "\n")
+    path.write_text(json.dumps({"keras": keras.__version__, "cases": cases, "hashes": hashes(),
+                                "feature_space": feature_space()}, indent=1, ensure_ascii=False, default=str) + "\n")
     print(f"wrote {len(cases)} cases to {path}")
 
 

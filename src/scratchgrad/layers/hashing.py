@@ -8,7 +8,7 @@ from ..hashing import cross_bucket, hash_bucket
 from ..tensor import Tensor
 from .base import Layer
 from .index_lookup import _salt, symbolic_output
-from .preprocessing import _DataLayer, _Encode, encode_categories
+from .preprocessing import _DataLayer, _Encode, as_strings, encode_categories
 
 
 class Hashing(_DataLayer):
@@ -50,14 +50,25 @@ class Hashing(_DataLayer):
         return encode_categories(buckets, self.output_mode, self.num_bins, self.dtype)
 
     def _buckets(self, values):
+        texts = _texts(values)
         masked = None
         bins = self.num_bins
         if self.mask_value is not None and bins > 1:  # bucket 0 is the mask's
-            masked, bins = values == self.mask_value, bins - 1
-        texts = _texts(values)
+            masked, bins = self._masked(values, texts), bins - 1
         buckets = np.array([hash_bucket(t, bins, self.salt) for t in texts.reshape(-1).tolist()], dtype=np.int64)
         buckets = buckets.reshape(values.shape)
         return buckets if masked is None else np.where(masked, 0, buckets + 1)
+
+    def _masked(self, values, texts):
+        """Where the values equal mask_value, which must be of their kind (Keras's rule): text for strings,
+        an integer for integers, a number for floats."""
+        mask = self.mask_value.decode() if isinstance(self.mask_value, bytes) else self.mask_value
+        kind = "string" if values.dtype.kind in "US" else "integer" if values.dtype.kind in "iub" else "float"
+        fits = isinstance(mask, str) if kind == "string" else \
+            isinstance(mask, (int, np.integer)) if kind == "integer" else isinstance(mask, (int, float, np.number))
+        if not fits or isinstance(mask, bool):
+            raise ValueError(f"{self.name}: mask_value {self.mask_value!r} cannot be compared with {kind} values")
+        return texts == mask if kind == "string" else values == mask
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -73,16 +84,16 @@ class Hashing(_DataLayer):
 
 
 def _texts(values):
-    """The text each value is hashed as: strings as they are (bytes decoded), integers in decimal, floats
-    truncated toward zero first (TensorFlow's cast to int64, then as_string)."""
+    """The text each value is hashed as (TensorFlow's as_string): strings as they are (bytes decoded),
+    integers in decimal, floats truncated toward zero first, booleans as "true" and "false"."""
+    if values.dtype.kind == "b":
+        return np.where(values, "true", "false")
     if values.dtype.kind == "f":
         values = values.astype(np.int64)
     if values.dtype.kind in "iu":
         return values.astype(np.int64).astype(str)
     if values.dtype.kind in "US":
-        return values
-    if values.dtype == object and all(isinstance(v, (str, bytes)) for v in values.flat):
-        return values
+        return as_strings(values, "utf-8", owner="Hashing")
     raise TypeError(f"Hashing takes strings or numbers, got an array of dtype {values.dtype}")
 
 

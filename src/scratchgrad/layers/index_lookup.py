@@ -14,7 +14,7 @@ from ..backend import float_dtype
 from ..hashing import hash_bucket
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
-from .preprocessing import _DataLayer, _Encode, adapt_batches, encode_categories, one_batch
+from .preprocessing import _DataLayer, _Encode, adapt_batches, as_strings, encode_categories, one_batch
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 OLD_MODE_NAMES = {"binary": "multi_hot", "tf-idf": "tf_idf"}  # Keras still accepts them
@@ -74,6 +74,10 @@ class IndexLookup(_DataLayer):
             raise ValueError(f"{name} takes idf_weights in tf_idf mode only, not {self.output_mode!r}")
         if self.oov_method not in ("floormod", "farmhash"):
             raise ValueError(f"{name} oov_method must be 'floormod' or 'farmhash', got {self.oov_method!r}")
+        for token, what in ((self.mask_token, "mask_token"), (self.oov_token, "oov_token")):
+            if token is not None and not self._is_term(token):
+                raise ValueError(f"{name} {what} must be {'an integer' if self._integer_terms else 'a string'} or "
+                                 f"None, got {token!r}")
         if self.salt is not None and self._integer_terms and self.oov_method != "farmhash":
             raise ValueError(f"{name}: a salt seeds the hash of oov_method='farmhash'; got oov_method="
                              f"{self.oov_method!r}")
@@ -105,18 +109,15 @@ class IndexLookup(_DataLayer):
         if (self.output_mode == "tf_idf") != (idf_weights is not None):
             raise ValueError(f"{self._owner}: idf_weights must be given exactly in tf_idf mode; got "
                              f"{'none' if idf_weights is None else 'some'} with output_mode={self.output_mode!r}")
-        if isinstance(vocabulary, (str, os.PathLike)):
-            if self.output_mode == "tf_idf":
-                raise ValueError(f"{self._owner}: in tf_idf mode the vocabulary comes with its idf_weights, "
-                                 f"not from a file (as in Keras)")
-            with open(vocabulary, encoding=getattr(self, "encoding", "utf-8")) as f:
-                vocabulary = f.read().splitlines()
+        from_file = isinstance(vocabulary, (str, os.PathLike))
+        if from_file:
+            vocabulary = self._read_vocabulary(vocabulary)
         terms = self._terms(vocabulary, "vocabulary")
         if terms.ndim != 1 or terms.size == 0:
             raise ValueError(f"{self._owner}: the vocabulary must be a non-empty list of terms, got an array of "
                              f"shape {terms.shape}")
         special = self._special_tokens()
-        found = terms[:len(special)].tolist() == special
+        found = not from_file and terms[:len(special)].tolist() == special  # a file's lines are all terms
         tokens = terms[len(special):] if found else terms
         self._check_tokens(tokens)
         idf = None
@@ -128,6 +129,21 @@ class IndexLookup(_DataLayer):
             idf = (idf if found else np.concatenate([np.full(len(special), idf.mean()), idf])).astype(np.float32)
         self._record_size(self._token_start() + len(tokens))
         self._set_tokens(tokens, idf)
+
+    def _read_vocabulary(self, path):
+        """A file's terms, one per line (integers in decimal for IntegerLookup)."""
+        if self.output_mode == "tf_idf":
+            raise ValueError(f"{self._owner}: in tf_idf mode the vocabulary comes with its idf_weights, not from a "
+                             f"file (as in Keras)")
+        with open(path, encoding=getattr(self, "encoding", "utf-8")) as f:
+            lines = f.read().splitlines()
+        if not self._integer_terms:
+            return lines
+        try:
+            return [int(line) for line in lines]
+        except ValueError as err:
+            raise ValueError(f"{self._owner}: the vocabulary file {path} must hold one integer per line: {err}") \
+                from None
 
     def _check_tokens(self, tokens):
         values = tokens.tolist()
@@ -264,14 +280,17 @@ class IndexLookup(_DataLayer):
         hits = encode_categories(np.where(indices == MASKED, depth, indices), mode, depth + 1,
                                  self.dtype or float_dtype())[..., :depth]
         if self.output_mode == "tf_idf":
-            hits *= self.idf_weights().astype(hits.dtype)
+            hits *= self.idf_weights.data.astype(hits.dtype)
         return hits
 
+    @property
     def idf_weights(self):
-        """The tf_idf weights by index (Keras's idf_weights variable): zeros pad them to max_tokens with
-        pad_to_max_tokens."""
+        """The tf_idf weights by index, as Keras's idf_weights variable: zeros pad them to max_tokens with
+        pad_to_max_tokens; None before they are set."""
+        if self._idf is None:
+            return None
         depth = self.max_tokens if self.pad_to_max_tokens else len(self._idf)
-        return np.pad(self._idf, (0, depth - len(self._idf)))
+        return Tensor(np.pad(self._idf, (0, depth - len(self._idf))))
 
     def compute_output_shape(self, input_shape):
         depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_size
@@ -318,11 +337,16 @@ class StringLookup(IndexLookup):
         except (LookupError, TypeError):
             raise ValueError(f"{self._owner} encoding must name a text encoding, got {encoding!r}") from None
         self.encoding = encoding
+        mask_token, oov_token = (t.decode(encoding) if isinstance(t, bytes) else t for t in (mask_token, oov_token))
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
                          output_mode, pad_to_max_tokens, sparse, name=name, salt=salt, **kwargs)
 
     def _terms(self, values, what):
         return as_strings(values, self.encoding, what, self._owner)
+
+    @staticmethod
+    def _is_term(token):
+        return isinstance(token, str)
 
     def __call__(self, inputs, *args, **kwargs):
         if not isinstance(inputs, (Tensor, SymbolicTensor)) and not self.invert:
@@ -349,6 +373,10 @@ class IntegerLookup(IndexLookup):
 
     def _terms(self, values, what):
         return _integers(values, self._owner, what)
+
+    @staticmethod
+    def _is_term(token):
+        return isinstance(token, (int, np.integer)) and not isinstance(token, bool)
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_dtype": "int64"}
@@ -385,28 +413,11 @@ def positive_int(n):
 
 
 def _integers(values, owner, what="inputs"):
-    """`values` as an int64 NumPy array; anything but integers is refused."""
+    """`values` as an int64 NumPy array: floats truncated toward zero, as Keras casts them (a float
+    keras.Input feeding the layer, say); anything but numbers is refused."""
     array = np.asarray(values.data if isinstance(values, Tensor) else values)
-    if array.size == 0 and array.dtype.kind == "f":  # np.asarray([]) is float
-        array = array.astype(np.int64)
-    if array.dtype.kind not in "iu":
+    if array.dtype.kind not in "iuf":
         raise TypeError(f"{owner} {what} must be integers, got an array of dtype {array.dtype}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{owner} {what} must be integers, got NaN or infinite values")
     return array.astype(np.int64)
-
-
-def as_strings(value, encoding, what="inputs", owner="TextVectorization"):
-    """`value` (a str, a list of them, an array or Tensor of str or bytes) as a NumPy array of str."""
-    try:
-        array = np.asarray(value.data if isinstance(value, Tensor) else value)
-    except ValueError as err:
-        raise ValueError(f"{owner} {what} must be a string or a rectangular batch of them: {err}") from None
-    if array.dtype.kind == "S":
-        return np.char.decode(array, encoding)
-    if array.size == 0:  # np.asarray([]) is float
-        return array.astype(str)
-    if array.dtype == object and all(isinstance(v, (str, bytes)) for v in array.flat):
-        flat = [v.decode(encoding) if isinstance(v, bytes) else v for v in array.flat]
-        return np.array(flat, dtype=str).reshape(array.shape)
-    if array.dtype.kind != "U":
-        raise TypeError(f"{owner} {what} must be strings (str or bytes), got an array of dtype {array.dtype}")
-    return array

@@ -215,12 +215,15 @@ class _WeightedCount(Function):
 
 
 class _DataLayer(Layer):
-    """A layer that takes data as it comes: a list is one batch (not a structure of inputs), and the values
-    keep their dtype (categories stay integers)."""
+    """A layer that takes data as it comes: a list is one batch (not a structure of inputs), strings in an
+    object array (a pandas column's values) become a str array, and the values keep their dtype
+    (categories stay integers)."""
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, (list, tuple)):
             inputs = np.asarray(inputs)
+        if isinstance(inputs, np.ndarray) and inputs.dtype == object:
+            inputs = as_strings(inputs, "utf-8", owner=type(self).__name__)
         return super().__call__(inputs, *args, **kwargs)
 
     def _as_tensor(self, value):
@@ -365,3 +368,21 @@ def _compressed(summary, epsilon):
     points = np.interp(fractions, cumulative / cumulative[-1], summary[0])
     reached = np.interp(fractions, cumulative / cumulative[-1], cumulative)
     return np.stack([points, np.diff(reached, prepend=0)]).astype(np.float32)
+
+
+def as_strings(value, encoding, what="inputs", owner="TextVectorization"):
+    """`value` (a str, a list of them, an array or Tensor of str or bytes) as a NumPy array of str."""
+    try:
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except ValueError as err:
+        raise ValueError(f"{owner} {what} must be a string or a rectangular batch of them: {err}") from None
+    if array.dtype.kind == "S":
+        return np.char.decode(array, encoding)
+    if array.size == 0:  # np.asarray([]) is float
+        return array.astype(str)
+    if array.dtype == object and all(isinstance(v, (str, bytes)) for v in array.flat):
+        flat = [v.decode(encoding) if isinstance(v, bytes) else v for v in array.flat]
+        return np.array(flat, dtype=str).reshape(array.shape)
+    if array.dtype.kind != "U":
+        raise TypeError(f"{owner} {what} must be strings (str or bytes), got an array of dtype {array.dtype}")
+    return array

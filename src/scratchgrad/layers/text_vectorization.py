@@ -12,8 +12,8 @@ from ..backend import float_dtype
 from ..symbolic import SymbolicTensor
 from ..tensor import Tensor
 from .base import Layer
-from .index_lookup import OLD_MODE_NAMES, StringLookup, as_strings, positive_int, symbolic_output
-from .preprocessing import _Encode, adapt_batches
+from .index_lookup import OLD_MODE_NAMES, StringLookup, positive_int, symbolic_output
+from .preprocessing import _Encode, adapt_batches, as_strings
 
 MASK = ""  # Keras's padding token
 # Keras's pattern, character for character: ASCII punctuation only (",-\." is the range , - .)
@@ -104,7 +104,8 @@ class TextVectorization(Layer):
         rows, single = self._documents(texts)
         width = self.output_sequence_length or max(map(len, rows), default=0)
         # padded or cut at the end with "", the mask token: index 0 in int mode, dropped from the vectors
-        padded = np.array([row[:width] + [MASK] * (width - len(row)) for row in rows], dtype=str).reshape(-1, width)
+        padded = np.array([row[:width] + [MASK] * (width - len(row)) for row in rows], dtype=str)
+        padded = padded.reshape(len(rows), width)  # (n, 0) when no text has a token
         out = self._lookup_layer._encode_terms(padded)
         return out[0] if single else out
 

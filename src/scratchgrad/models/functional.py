@@ -19,16 +19,14 @@ class Functional(Model):
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         Model._init_training_state(self)
-        self._inputs, self._outputs = inputs, outputs
-        self._flat_inputs, self._flat_outputs = tree.flatten(inputs), tree.flatten(outputs)
-        for t in self._flat_inputs + self._flat_outputs:
+        for t in tree.flatten(inputs) + tree.flatten(outputs):
             if not isinstance(t, SymbolicTensor):
                 raise TypeError(f"Model(inputs, outputs) takes keras.Input tensors and layer outputs, got "
                                 f"{type(t).__name__}")
-        for t in self._flat_inputs:
-            if not isinstance(t.node.layer, InputLayer):
-                raise ValueError(f"model inputs must come from keras.Input(); {t} is the output of layer "
-                                 f"{t.node.layer.name!r}")
+        if not all(isinstance(t.node.layer, InputLayer) for t in tree.flatten(inputs)):
+            inputs, outputs = _from_layer_outputs(inputs, outputs)
+        self._inputs, self._outputs = inputs, outputs
+        self._flat_inputs, self._flat_outputs = tree.flatten(inputs), tree.flatten(outputs)
         self._nodes = _nodes_between(self._flat_inputs, self._flat_outputs)
         self._graph_layers = _layers_in_keras_order(self._flat_inputs, self._flat_outputs)
         self.dtype = next((t.dtype for t in self._flat_inputs if t.dtype.kind == "f"), float_dtype())
@@ -159,14 +157,35 @@ class Functional(Model):
         return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
 
 
+def _from_layer_outputs(inputs, outputs):
+    """Keras's rule for a model whose inputs include layer outputs (a model from encoded features on): each
+    such tensor is replaced by a new keras.Input of its shape and dtype (named <tensor>CLONE, as Keras
+    names it), and the layer calls after it are made again on that Input."""
+    from ..layers import Input
+
+    flat = tree.flatten(inputs)
+    fresh = [t if isinstance(t.node.layer, InputLayer) else Input(batch_shape=t.shape, dtype=t.dtype,
+                                                                    name=f"{t.name}CLONE") for t in flat]
+    values = {id(old): new for old, new in zip(flat, fresh)}
+    for node in _nodes_between(flat, tree.flatten(outputs)):
+        args = tree.map_structure(lambda s: values.get(id(s), s) if isinstance(s, SymbolicTensor) else s, node.inputs)
+        if all(values.get(id(t), t) is t for t in _symbolic(node.inputs)):
+            continue  # does not depend on a replaced tensor: kept as it is
+        out = node.layer(*args, **node.kwargs) if node.positional else node.layer(args, **node.kwargs)
+        values.update(zip(map(id, tree.flatten(node.outputs)), tree.flatten(out)))
+    return (tree.pack_like(inputs, fresh),
+            tree.map_structure(lambda s: values.get(id(s), s), outputs))
+
+
 def _nodes_between(inputs, outputs):
-    """The Nodes from the inputs to the outputs, each after the Nodes making its inputs."""
+    """The Nodes from the inputs to the outputs, each after the Nodes making its inputs (a layer's output
+    among the inputs stops the walk: what made it is not part of the graph)."""
     order, seen = [], set()
     input_ids = {id(t) for t in inputs}
 
     def visit(tensor):
         node = tensor.node
-        if id(node) in seen:
+        if id(node) in seen or (id(tensor) in input_ids and not isinstance(node.layer, InputLayer)):
             return
         if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
             raise ValueError(f"graph disconnected: an output depends on input {node.layer.name!r}, which is not "
