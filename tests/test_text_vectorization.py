@@ -134,7 +134,7 @@ def test_keras_standardize_examples():
 ])
 def test_split(split, text, tokens):
     layer = L.TextVectorization(standardize=None, split=split, vocabulary=tokens)
-    np.testing.assert_array_equal(out(layer, [text]), [list(range(2, 2 + len(tokens)))])
+    np.testing.assert_array_equal(out(layer, [[text]]), [list(range(2, 2 + len(tokens)))])
 
 
 def test_split_none_takes_a_row_of_given_tokens_and_maps_empty_to_padding():
@@ -369,3 +369,16 @@ def test_fit_trains_a_model_on_an_array_of_texts():
     model.compile("adam", "sparse_categorical_crossentropy")
     history = model.fit(texts, labels, epochs=3, batch_size=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_without_split_a_1d_batch_is_one_sample_as_in_keras():
+    """Keras 3.15 (with TensorFlow): split=None looks each string up as a token, keeping the input's shape, so
+    a 1-D batch is one sample (its counts add up); adapt still takes each string of an array as a document."""
+    layer = L.TextVectorization(split=None, vocabulary=["a", "b c"])
+    np.testing.assert_array_equal(out(layer, np.array(["a", "b c", "z"])), [2, 3, 1])
+    np.testing.assert_array_equal(out(layer, np.array([["a"], ["b c"]])), [[2], [3]])
+    counts = L.TextVectorization(split=None, vocabulary=["a", "b c"], output_mode="count")
+    np.testing.assert_array_equal(out(counts, np.array(["a", "b c", "z"])), [1, 1, 1])
+    tf_idf = L.TextVectorization(split=None, output_mode="tf_idf")
+    tf_idf.adapt(np.array(["a", "b", "a"]))  # three documents: a in two, b in one
+    np.testing.assert_allclose(tf_idf._lookup_layer._idf[1:], [np.log(2), np.log(2.5)], rtol=1e-6)

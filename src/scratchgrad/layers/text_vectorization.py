@@ -13,7 +13,7 @@ from ..symbolic import SymbolicTensor
 from ..tensor import Tensor
 from .base import Layer
 from .index_lookup import OLD_MODE_NAMES, StringLookup, positive_int, symbolic_output
-from .preprocessing import _Encode, adapt_batches, as_strings
+from .preprocessing import _Encode, adapt_batches, as_strings, one_batch
 
 MASK = ""  # Keras's padding token
 # Keras's pattern, character for character: ASCII punctuation only (",-\." is the range , - .)
@@ -82,8 +82,9 @@ class TextVectorization(Layer):
         with the token))) from `data`: a string, a list or array of strings (shape (n,) or (n, 1)), or a
         PyDataset or other iterable of such batches, of which `steps` are read (all by default). Each text
         is a document. `batch_size` is accepted for Keras's signature; the vocabulary does not depend on it."""
+        whole = one_batch(data)  # Keras: each text of a whole 1-D array is a document, even with split=None
         self._lookup_layer._learn(row for batch in adapt_batches(data, steps, "TextVectorization", "strings")
-                            for row in self._documents(batch)[0])
+                                  for row in self._documents(_column(batch, self.encoding) if whole else batch)[0])
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
@@ -119,8 +120,9 @@ class TextVectorization(Layer):
             raise ValueError(f"TextVectorization takes a string or a batch of them of shape {expected}; "
                              f"got shape {texts.shape}")
         texts = self._standardized(texts)
-        if self.split is None:  # each string is a token: one per text, or a row of given tokens
-            rows = (texts[:, None] if texts.ndim == 1 else texts).tolist()
+        if self.split is None:  # each string is a token: a row of them, a 1-D batch one sample (as in Keras)
+            single = single or texts.ndim == 1
+            rows = texts.reshape(-1, texts.shape[-1]).tolist()
         else:
             rows = [self._split_text(text) for text in texts.reshape(-1).tolist()]
         return ([_ngrams(row, self._widths) for row in rows] if self._widths else rows), single
@@ -202,6 +204,11 @@ def _check_arguments(standardize, split, ngrams, output_mode, output_sequence_le
     if output_sequence_length is not None and (output_mode != "int" or not positive_int(output_sequence_length)):
         raise ValueError(f"TextVectorization output_sequence_length must be None or a positive integer, and set in "
                          f"int mode only; got {output_sequence_length!r} with output_mode={output_mode!r}")
+
+
+def _column(texts, encoding):
+    texts = as_strings(texts, encoding)
+    return texts[:, None] if texts.ndim == 1 else texts
 
 
 def _standardize_text(text, lower, strip):
