@@ -62,6 +62,7 @@ def test_output_shape_is_computed_without_running(key):
     lambda mode: L.RandomTranslation(0.3, (0.1, 0.4), fill_mode=mode),
     lambda mode: L.Resizing(4, 11, crop_to_aspect_ratio=mode == "wrap", pad_to_aspect_ratio=mode == "reflect"),
     lambda mode: L.Resizing(7, 3, interpolation="nearest", data_format="channels_first"),
+    lambda mode: L.RandomCrop(3, 4 if mode == "wrap" else 6),  # a random window, or (as wide) a resize
 ])
 @pytest.mark.parametrize("mode", FILL_MODES)
 def test_backward_is_the_transpose_of_forward(make, mode, rng):
@@ -203,3 +204,26 @@ def test_random_contrast_scales_each_image_about_its_channel_means(rng):
 def test_color_layers_refuse_bad_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_random_crop_takes_one_window_per_batch_in_training_and_resizes_in_inference(rng):
+    """Keras 3.15 draws one window per batch; in inference (and for images not larger than the window)
+    RandomCrop gives what Keras documents, the largest central window of the aspect ratio, resized (Keras
+    3.15's code returns the image uncropped there, unlike its own output shape)."""
+    x = rng.standard_normal((3, 7, 9, 2)).astype(np.float32)
+    crop = L.RandomCrop(4, 5, seed=3)
+    windows = set()
+    for _ in range(20):
+        out = crop(x, training=True).numpy()
+        found = [(top, left) for top in range(4) for left in range(5)
+                 if np.array_equal(out, x[:, top:top + 4, left:left + 5])]
+        assert len(found) == 1  # one window, the same for every image
+        windows.add(found[0])
+    assert len(windows) > 5  # drawn anew at each call
+    again = L.RandomCrop(4, 5, seed=3)
+    np.testing.assert_array_equal(again(x, training=True).numpy(), L.RandomCrop(4, 5, seed=3)(x, training=True).numpy())
+    resized = L.Resizing(4, 5, crop_to_aspect_ratio=True)(x).numpy()
+    np.testing.assert_array_equal(crop(x).numpy(), resized)
+    np.testing.assert_array_equal(crop(x[:, :4, :5], training=True).numpy(), x[:, :4, :5])  # as large: itself
+    assert crop.compute_output_shape((None, 7, 9, 2)) == (None, 4, 5, 2)
+    assert L.RandomCrop(4, 5, data_format="channels_first").compute_output_shape((None, 2, 7, 9)) == (None, 2, 4, 5)

@@ -10,8 +10,8 @@ from .convolutional import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPo
                             MaxPool2D, MaxPooling1D, MaxPooling2D, SeparableConv1D, SeparableConv2D)
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
-from .image_preprocessing import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation, RandomZoom,
-                                  Resizing)
+from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomTranslation,
+                                  RandomZoom, Resizing)
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,

@@ -1,6 +1,6 @@
-"""Image layers, numerically as Keras 3 (torch backend) does: Resizing and the random affine augmentations
-RandomRotation, RandomZoom and RandomTranslation, which move pixels, and RandomBrightness and
-RandomContrast, which change their values.
+"""Image layers, numerically as Keras 3 (torch backend) does: Resizing, RandomCrop and the random affine
+augmentations RandomRotation, RandomZoom and RandomTranslation, which move pixels, and RandomBrightness
+and RandomContrast, which change their values.
 
 All of them read the input at computed coordinates through one Function, _Resample; its output is
 linear in the input, so its backward scatters each output gradient back to the pixels that were read.
@@ -178,6 +178,45 @@ class Resizing(Layer):
                 "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                 "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
                 "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format}
+
+
+class RandomCrop(Layer):
+    """In training, one random height × width window of the batch's images (the same for every image, as
+    Keras draws one); in inference, or where the images are not larger than the window, the largest
+    central window of the target's aspect ratio resized to height × width, as Resizing(...,
+    crop_to_aspect_ratio=True) does: the output is height × width either way."""
+
+    def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.resize = Resizing(height, width, crop_to_aspect_ratio=True, data_format=data_format)
+        self.height, self.width, self.seed = self.resize.height, self.resize.width, seed
+        self.data_format = self.resize.data_format
+        self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
+
+    def call(self, x, training=False):
+        height_axis = x.ndim - (2 if self.data_format == "channels_first" else 3)
+        h, w = x.shape[height_axis], x.shape[height_axis + 1]
+        if not (training and h > self.height and w > self.width):
+            return self.resize(x)
+        return _on_images(_Resample(self._window, "nearest", "nearest"), x, self.data_format)
+
+    def _window(self, x):
+        """The rows and columns of one window drawn for the batch (Keras's uniform offsets, floored)."""
+        rng, (h, w) = generator(self._seed), x.shape[1:3]
+        top, left = (int(rng.uniform(0, size - target + 1)) for size, target in ((h, self.height), (w, self.width)))
+        xp = array_module(x)
+        rows, cols = xp.arange(top, top + self.height, dtype=x.dtype), xp.arange(left, left + self.width, dtype=x.dtype)
+        return rows.reshape(1, -1, 1), cols.reshape(1, 1, -1)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        height_axis = len(shape) - (2 if self.data_format == "channels_first" else 3)
+        shape[height_axis:height_axis + 2] = [self.height, self.width]
+        return tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width, "seed": self.seed,
+                "data_format": self.data_format}
 
 
 def _affine_coordinates(transforms, x):
