@@ -95,3 +95,23 @@ def test_a_pandas_dataframe_is_a_table():
     frame = pd.DataFrame({name: DATA[name] for name in FEATURES})
     space = adapted()
     np.testing.assert_array_equal(space(frame.head(10)).numpy(), space({n: c[:10] for n, c in DATA.items()}).numpy())
+
+
+def test_one_feature_large_ids_and_columns_of_rows_as_in_keras():
+    """Found by a second read against Keras with TensorFlow; each number is Keras's."""
+    single = FeatureSpace({"f": "float_normalized"})
+    single.adapt({"f": np.arange(5.0)})
+    assert single({"f": np.arange(7.0)}).shape == (7, 1) and single.built
+    ids = np.array([3000000001, 3000000002, 5, 3000000001, 2**40 + 7])  # int64 ids stay whole
+    space = FeatureSpace({"i": "integer_categorical", "h": FeatureSpace.integer_hashed(1000, output_mode="int")},
+                         output_mode="dict")
+    space.adapt({"i": ids, "h": ids})
+    assert space.preprocessors["i"].get_vocabulary() == [-1, 3000000001, 1099511627783, 3000000002, 5]
+    np.testing.assert_array_equal(space({"i": ids, "h": ids})["h"].numpy().ravel(), [285, 727, 971, 285, 574])
+    rows = FeatureSpace({"x": FeatureSpace.float_discretized(num_bins=10)})
+    rows.adapt({"x": np.array(REFERENCE["column_of_rows"])})  # (300, 1): Keras adapts it a row at a time
+    np.testing.assert_allclose(rows.preprocessors["x"].bin_boundaries, REFERENCE["column_of_rows_bin_boundaries"],
+                               rtol=1e-6)
+    scalars = FeatureSpace({"x": FeatureSpace.float_discretized(num_bins=10)})
+    scalars.adapt({"x": np.array(REFERENCE["column_of_rows"])[:, 0]})  # 32 at a time: other bins
+    assert scalars.preprocessors["x"].bin_boundaries != rows.preprocessors["x"].bin_boundaries

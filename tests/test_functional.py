@@ -379,3 +379,31 @@ def test_inputs_one_axis_short_or_over_by_a_size_of_one_are_fitted_as_in_keras(s
     np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(used) * 2)
     with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 1\)"):
         keras.Model(i := keras.Input(shape=(1,)), layers.Dense(1)(i)).predict(np.ones((4, 2)), verbose=0)
+
+
+def test_a_model_cut_from_a_graph_saves_and_loads(tmp_path):
+    """Its config numbers each layer's calls within the model, as Keras's does, so it can be rebuilt."""
+    a = keras.Input(shape=(4,))
+    h = layers.Dense(3, name="d1")(a)
+    cut = keras.Model(h, layers.Dense(2, name="d2")(layers.Dense(3, name="mid")(h)))
+    x = np.ones((2, 3), np.float32)
+    for name, options in (("cut.sg", {}), ("cut.keras", {"format": "keras"})):
+        cut.save(tmp_path / name, **options)
+        np.testing.assert_array_equal(keras.models.load_model(tmp_path / name).predict(x, verbose=0),
+                                      cut.predict(x, verbose=0))
+    shared = layers.Dense(2, name="shared")
+    b, c = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    left, right = shared(b), shared(c)
+    two = keras.Model([left, right], layers.Add()([left, right]))
+    assert two.input_names == ["sharedCLONE", "sharedCLONE_1"]  # unique, as Keras's are
+
+
+def test_a_direct_call_fits_the_rank_as_predict_does():
+    inputs = keras.Input(shape=(1,))
+    assert keras.Model(inputs, layers.Dense(2)(inputs))(np.arange(3.0)).shape == (3, 2)
+    sequential = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(2)])
+    assert sequential(np.ones((2, 3, 1))).shape == (2, 2)
+    texts = keras.Input(shape=(1,), dtype="string")
+    vectorize = layers.TextVectorization(vocabulary=["a", "b"])
+    np.testing.assert_array_equal(keras.Model(texts, vectorize(texts))(np.array([["a b"], ["b"]])).numpy(),
+                                  [[2, 3], [3, 0]])  # text given straight to a model stays text

@@ -24,14 +24,19 @@ def features(x, dtype, input_shape=None):
     return x
 
 
+def rank_change(x_shape, input_shape):
+    """Keras's rule for what a model is given: +1 where x is one axis short of an input whose last size is 1
+    ((n,) for (None, 1)), -1 where x has one axis more, of size 1; 0 otherwise."""
+    if input_shape and len(x_shape) == len(input_shape) - 1 and input_shape[-1] == 1:
+        return 1
+    if len(x_shape) == len(input_shape) + 1 and x_shape and x_shape[-1] == 1:
+        return -1
+    return 0
+
+
 def _adjusted_rank(x, input_shape):
-    """Keras's rule: x one axis short of an input whose last size is 1 gets that axis ((n,) for (None, 1));
-    x with one axis more, of size 1, loses it."""
-    if x.ndim == len(input_shape) - 1 and input_shape[-1] == 1:
-        return x[..., None]
-    if x.ndim == len(input_shape) + 1 and x.shape[-1] == 1:
-        return x[..., 0]
-    return x
+    change = rank_change(x.shape, input_shape)
+    return x[..., None] if change > 0 else x[..., 0] if change < 0 else x
 
 
 def all_finite(a, chunk=1 << 20):

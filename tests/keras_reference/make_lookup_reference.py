@@ -155,10 +155,15 @@ def feature_space():
                                      num_discretization_bins=5, hashing_dim=8, crossing_dim=16)
     space.adapt(tf.data.Dataset.from_tensor_slices(data))
     rows = {name: column[:10] for name, column in data.items()}
+    column = rng.normal(0, 1, (300, 1)).round(4)  # a column of rows: Keras adapts it a row at a time
+    by_rows = keras.utils.FeatureSpace({"x": keras.utils.FeatureSpace.float_discretized(num_bins=10)})
+    by_rows.adapt(tf.data.Dataset.from_tensor_slices({"x": column}))
     return {"data": {name: column.tolist() for name, column in data.items()},
             "concat": np.asarray(space(rows)).tolist(),
             "bin_boundaries": [float(b) for b in space.preprocessors["age"].bin_boundaries],
-            "city_vocabulary": space.preprocessors["city"].get_vocabulary()}
+            "city_vocabulary": space.preprocessors["city"].get_vocabulary(),
+            "column_of_rows": column.tolist(),
+            "column_of_rows_bin_boundaries": [float(b) for b in by_rows.preprocessors["x"].bin_boundaries]}
 
 
 FEATURES = {"age": "float_discretized", "fare": "float_normalized", "sex": "integer_categorical",

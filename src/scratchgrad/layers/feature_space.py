@@ -21,7 +21,7 @@ from .core import Identity
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup
 from .merging import Concatenate
-from .preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
+from .preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling, as_strings
 
 ADAPT_BATCH = 32  # Keras adapts on a dict's rows in batches of 32: Discretization's bins depend on it
 _names = itertools.count(1)
@@ -191,10 +191,12 @@ class FeatureSpace(Layer):
             layer = self.preprocessors[name]
             if isinstance(layer, Normalization):
                 layer.adapt(values)  # exact mean and variance, as Keras's merged batches give them
-            else:
-                layer.adapt(iter([values[i:i + ADAPT_BATCH] for i in range(0, len(values), ADAPT_BATCH)]))
+            else:  # Keras batches a column of scalars by 32, and takes a column of rows a row at a time
+                size = ADAPT_BATCH if np.ndim(columns[name]) < 2 else 1
+                layer.adapt(iter([values[i:i + size] for i in range(0, len(values), size)]))
         self._is_adapted = True
         self.get_encoded_features()
+        self.built = True
 
     # ---- encoding ----------------------------------------------------------------------------
     def get_inputs(self):
@@ -226,10 +228,14 @@ class FeatureSpace(Layer):
         return encoded
 
     def _column(self, name, values):
+        """A column as (rows, 1): text as str, floats in the feature's dtype, integers as they come (int64
+        ids stay whole, as in Keras, where the column keeps its own dtype)."""
         values = np.asarray(values)
         values = values.reshape(1, 1) if values.ndim == 0 else values[:, None] if values.ndim == 1 else values
         dtype = self.features[name].dtype
-        return values.astype(str) if dtype == "string" else values.astype(dtype)
+        if dtype == "string":
+            return as_strings(values, "utf-8", owner="FeatureSpace")
+        return values if values.dtype.kind in "iu" and np.dtype(dtype).kind in "iu" else values.astype(dtype)
 
     def _encode(self, inputs):
         encoded = {name: self.preprocessors[name](inputs[name]) for name in self.features}
@@ -246,6 +252,8 @@ class FeatureSpace(Layer):
             if out[name].dtype.kind in "iuUS":
                 raise ValueError(f"FeatureSpace cannot concatenate feature {name!r}: it is not encoded (dtype "
                                  f"{out[name].dtype}); use output_mode='dict'")
+        if len(names) == 1:
+            return out[names[0]]
         self.concat = self.concat or Concatenate(axis=-1, name=f"{self.name}_concat")
         return self.concat([out[name] for name in names])
 
@@ -263,7 +271,7 @@ class FeatureSpace(Layer):
     # ---- config ------------------------------------------------------------------------------
     def get_config(self):
         """Keras's keys; each feature's layer with its config (a learned vocabulary included)."""
-        return {"name": self.name, "features": {name: {"class_name": "Feature", "config": feature.get_config()}
+        return {"features": {name: {"class_name": "Feature", "config": feature.get_config()}
                                                 for name, feature in self.features.items()},
                 "output_mode": self.output_mode,
                 "crosses": [{"class_name": "Cross", "config": cross.get_config()} for cross in self.crosses],

@@ -102,6 +102,8 @@ class TextVectorization(Layer):
         return _Encode(self)(inputs)  # redone for each new batch of texts in a replayed step
 
     def _encode(self, texts):
+        if self.split is None and self.output_mode == "int" and np.ndim(texts) == 0:
+            return self._encode(np.reshape(texts, (1,)))[0]  # one token's index, as Keras gives it
         rows, single = self._documents(texts)
         width = self.output_sequence_length or max(map(len, rows), default=0)
         # padded or cut at the end with "", the mask token: index 0 in int mode, dropped from the vectors

@@ -12,7 +12,7 @@ from .. import tree
 from ..backend import dtype_name, float_dtype
 from ..layers import InputLayer, Layer, deserialize, serialize
 from ..symbolic import SymbolicTensor
-from .model import Model, _count, _trains, show_shape
+from .model import Model, _count, _trains, fit_rank, keep_dtype, show_shape
 
 
 class Functional(Model):
@@ -92,16 +92,21 @@ class Functional(Model):
         return tree.map_structure(lambda s: values[id(s)], self._outputs)
 
     def _match_inputs(self, inputs):
-        """The given inputs in the order of the model's inputs (a dict may name them by input layer)."""
+        """The given inputs in the order of the model's inputs (a dict may name them by input layer), each one
+        axis short of a last size of 1, or one over, reshaped as Keras does."""
         if isinstance(inputs, dict) and not isinstance(self._inputs, dict):
             missing = [name for name in self.input_names if name not in inputs]
             if missing:
                 raise ValueError(f"inputs {missing} are missing; the model takes {self.input_names}")
-            return [inputs[name] for name in self.input_names]
-        flat = tree.flatten(inputs)
+            flat = [inputs[name] for name in self.input_names]
+        else:
+            flat = tree.flatten(inputs)
         if len(flat) != len(self._flat_inputs):
             raise ValueError(f"model {self.name!r} takes {len(self._flat_inputs)} inputs, got {len(flat)}")
-        return flat
+        return [fit_rank(x, t.shape) for x, t in zip(flat, self._flat_inputs)]
+
+    def _as_tensor(self, value):
+        return keep_dtype(value, self.dtype)
 
     # ---- description -------------------------------------------------------------------------
     def _summary_rows(self):
@@ -123,14 +128,25 @@ class Functional(Model):
 
     # ---- config: Keras 3's layout ------------------------------------------------------------
     def get_config(self):
+        index = self._node_indices()
         layers = []
         for layer in self._graph_layers:
             nodes = [n for n in layer._inbound_nodes if n in self._nodes and not isinstance(layer, InputLayer)]
             layers.append({**serialize(layer), "name": layer.name,
-                           "inbound_nodes": [{"args": _tensor_configs(n.inputs if n.positional else [n.inputs]),
+                           "inbound_nodes": [{"args": _tensor_configs(n.inputs if n.positional else [n.inputs], index),
                                               "kwargs": n.kwargs} for n in nodes]})
         return {"name": self.name, "trainable": self.trainable, "layers": layers,
-                "input_layers": _history_lists(self._inputs), "output_layers": _history_lists(self._outputs)}
+                "input_layers": _history_lists(self._inputs, index),
+                "output_layers": _history_lists(self._outputs, index)}
+
+    def _node_indices(self):
+        """Each node's index among its layer's calls in this model, as Keras numbers them in a config: a layer
+        called in another graph first (or the calls remade from a layer output on) counts from 0 here too."""
+        in_model = {id(n) for n in self._nodes}
+        index = {}
+        for layer in self._graph_layers:
+            index.update((id(n), i) for i, n in enumerate(n for n in layer._inbound_nodes if id(n) in in_model))
+        return index
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -163,9 +179,9 @@ def _from_layer_outputs(inputs, outputs):
     names it), and the layer calls after it are made again on that Input."""
     from ..layers import Input
 
-    flat = tree.flatten(inputs)
+    flat, used = tree.flatten(inputs), {}
     fresh = [t if isinstance(t.node.layer, InputLayer) else Input(batch_shape=t.shape, dtype=t.dtype,
-                                                                    name=f"{t.name}CLONE") for t in flat]
+                                                                    name=_clone_name(t, used)) for t in flat]
     values = {id(old): new for old, new in zip(flat, fresh)}
     for node in _nodes_between(flat, tree.flatten(outputs)):
         args = tree.map_structure(lambda s: values.get(id(s), s) if isinstance(s, SymbolicTensor) else s, node.inputs)
@@ -175,6 +191,13 @@ def _from_layer_outputs(inputs, outputs):
         values.update(zip(map(id, tree.flatten(node.outputs)), tree.flatten(out)))
     return (tree.pack_like(inputs, fresh),
             tree.map_structure(lambda s: values.get(id(s), s), outputs))
+
+
+def _clone_name(tensor, used):
+    """<layer>CLONE, numbered where two cut tensors come from one layer (its calls, or its outputs)."""
+    base = f"{tensor.name}CLONE"
+    used[base] = used.get(base, 0) + 1
+    return base if used[base] == 1 else f"{base}_{used[base] - 1}"
 
 
 def _nodes_between(inputs, outputs):
@@ -243,20 +266,20 @@ def _history(t):
     return f"{t.node.layer.name}[{t.node.layer._inbound_nodes.index(t.node)}][{t.index}]"
 
 
-def _history_triple(t):
-    return [t.node.layer.name, t.node.layer._inbound_nodes.index(t.node), t.index]
+def _history_triple(t, index):
+    return [t.node.layer.name, index[id(t.node)], t.index]
 
 
-def _history_lists(structure):
+def _history_lists(structure, index):
     if isinstance(structure, dict):
-        return {key: _history_triple(t) for key, t in structure.items()}
-    return [_history_triple(t) for t in tree.flatten(structure)]
+        return {key: _history_triple(t, index) for key, t in structure.items()}
+    return [_history_triple(t, index) for t in tree.flatten(structure)]
 
 
-def _tensor_configs(args):
+def _tensor_configs(args, index):
     return tree.map_structure(lambda t: {"class_name": "__keras_tensor__",
                                          "config": {"shape": list(t.shape), "dtype": dtype_name(t.dtype),
-                                                    "keras_history": _history_triple(t)}}
+                                                    "keras_history": _history_triple(t, index)}}
                               if isinstance(t, SymbolicTensor) else t, args, is_leaf=_is_tensor_config_leaf)
 
 

@@ -181,6 +181,27 @@ class Model(Trainer, Layer):
 _VARIANTS = {}
 
 
+def fit_rank(x, input_shape):
+    """x (a Tensor) reshaped by Keras's rule for a model's input (see validation.rank_change)."""
+    from .. import ops
+
+    change = 0 if input_shape is None or not isinstance(x, Tensor) else validation.rank_change(x.shape, input_shape)
+    return ops.expand_dims(x, -1) if change > 0 else ops.squeeze(x, -1) if change < 0 else x
+
+
+def keep_dtype(value, dtype):
+    """A value given to a model as a Tensor: floats in the model's dtype; integers, booleans and text as they
+    are (ids for an Embedding or a lookup, texts for a TextVectorization)."""
+    from ..layers.preprocessing import as_strings
+
+    if value is None or isinstance(value, Tensor):
+        return value
+    array = np.asarray(value)
+    if array.dtype == object or array.dtype.kind in "US":
+        return Tensor(as_strings(array, "utf-8", owner="the model"))
+    return Tensor(array) if array.dtype.kind in "iub" else Tensor(array, dtype=dtype)
+
+
 def _functional_variant(cls):
     """`cls` with the functional graph's machinery under it (made once per class)."""
     from .functional import Functional

@@ -2,7 +2,7 @@
 from ..backend import float_dtype
 from ..layers import Input, InputLayer, Layer
 from ..symbolic import SymbolicTensor
-from .model import Model, _count, _is_shape, _trains, show_shape
+from .model import Model, _count, _is_shape, _trains, fit_rank, show_shape
 
 
 class Sequential(Model):
@@ -86,12 +86,14 @@ class Sequential(Model):
         return [self._symbolic[0], self._symbolic[-1]]
 
     def call(self, x, training=False):
+        x = fit_rank(x, self.input_shape)
         for layer in self._layers:
             x = layer(x, training=training)
         return x
 
     def call_logits(self, x, training=False):
         """The forward with the last layer stopped before its activation (see Trainer)."""
+        x = fit_rank(x, self.input_shape)
         for layer in self._layers[:-1]:
             x = layer(x, training=training)
         return self._layers[-1].call_without_activation(x, training)
