@@ -33,6 +33,7 @@ class Loss:
     aliases = ()
     fused_activation = None  # "softmax" / "sigmoid": the output activation this loss can absorb
     sparse_targets = False  # True when targets are class indices, not rows like the output
+    label_sequences = False  # True when targets are sequences of class ids of their own length (CTC)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -490,6 +491,30 @@ class CategoricalGeneralizedCrossEntropy(_Composite):
         q = float(self.settings["q"])
         picked = F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1.0)
         return _reduce((1.0 - ops.pow(picked, q)) * (1.0 / q), reduction)
+
+
+class CTC(Loss):
+    """Connectionist temporal classification (see ctc.py): y_pred holds logits (batch, steps, classes),
+    y_true the label sequences (batch, labels), 0 the blank, which also pads them; each sample's loss is
+    -log of the probability of every alignment of its labels, as Keras's ctc."""
+
+    name = "ctc"
+    label_sequences = True  # targets are class ids of their own length, not one per output row
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(False, name, reduction, dtype)
+
+    def per_sample(self, y_pred, y_true, reduction="none"):
+        from .ctc import CTCLoss
+
+        labels = y_true if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true))
+        if labels.ndim != 2 or y_pred.ndim != 3:
+            raise ValueError(f"ctc takes labels (batch, labels) and logits (batch, steps, classes); got shapes "
+                             f"{labels.shape} and {y_pred.shape}")
+        return _reduce(CTCLoss(mask_index=0)(y_pred, labels), reduction)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
 
 
 def _check_last_axis(loss, axis):

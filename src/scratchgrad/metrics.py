@@ -723,6 +723,31 @@ class MeanIoU(IoU):
         return config
 
 
+class OneHotIoU(IoU):
+    """IoU for one-hot targets: each row's argmax is its class (predictions' too, unless sparse_y_pred)."""
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None, sparse_y_pred=False,
+                 axis=-1):
+        super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """MeanIoU for one-hot targets: each row's argmax is its class (predictions' too, unless sparse_y_pred)."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
 class BinaryIoU(IoU):
     """IoU of 0/1 targets and probabilities cut at `threshold`, over `target_class_ids` (both by default)."""
 

@@ -1528,6 +1528,21 @@ def identity(n, dtype=None):
     return eye(n, dtype)
 
 
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Each sample's CTC loss of the logits `output` (batch, steps, classes) for `target` (see ctc.py)."""
+    from .ctc import ctc_loss as loss
+
+    return loss(target, output, target_length, output_length, mask_index)
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
+               mask_index=0):
+    """Greedy CTC decoding of (batch, steps, classes) scores (see ctc.py)."""
+    from .ctc import ctc_decode as decode
+
+    return decode(inputs, sequence_lengths, strategy, beam_width, top_paths, merge_repeated, mask_index)
+
+
 # ops.slice, ops.any and ops.all shadow Python's builtins in this module: code here calls builtins.slice etc.
 __all__ = [name for name in dir()
            if not name.startswith("_") and name not in ("np", "math", "builtins", "Function", "values_escaped")]

@@ -61,6 +61,8 @@ def targets(y, n, loss, output_shape, dtype):
     if y.dtype.kind == "f" and not all_finite(y):
         raise ValueError("y contains NaN or infinite values")
     units = output_shape[-1]
+    if getattr(loss, "label_sequences", False):
+        return _label_sequences(y, units, loss.name)
     if loss.sparse_targets:
         return _sparse_labels(y, units, loss.name, output_shape)
     name = loss.name
@@ -77,6 +79,17 @@ def targets(y, n, loss, output_shape, dtype):
     if name in ("binary_crossentropy", "categorical_crossentropy") and (y.min() < 0 or y.max() > 1):
         raise ValueError(f"{name} needs targets in [0, 1], got values in [{y.min()}, {y.max()}]")
     return np.ascontiguousarray(y if fits else y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
+
+
+def _label_sequences(y, units, name):
+    """Each sample's labels, (n, labels) class ids in [0, units) (0, the blank, pads them)."""
+    if y.ndim != 2 or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise ValueError(f"{name} needs label sequences: integers of shape (n, labels), got y of shape {y.shape} "
+                         f"and dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= units:
+        raise ValueError(f"{name}: labels must lie in [0, {units}) for a {units}-unit output (0 is the blank), "
+                         f"got labels in [{y.min():g}, {y.max():g}]")
+    return y.astype(np.int64)
 
 
 def _sparse_labels(y, units, name, output_shape):

@@ -1,0 +1,159 @@
+"""Connectionist temporal classification (Graves et al., 2006): a loss for reading a label sequence (the
+characters of a word, say) off a longer sequence of outputs (one per image column, or per audio frame)
+with no alignment given, and the greedy decoding that reads the labels back.
+
+A model emits, at each of T steps, scores over the classes plus a blank (class `mask_index`, 0 by
+default). An alignment is any T-step path that, with repeats merged and blanks dropped, spells the
+labels; the loss is -log of the probability of all of them, summed by dynamic programming over the
+labels with blanks between (l' = b l1 b l2 ... b, S = 2U + 1 positions):
+
+    alpha[t, s] = (alpha[t-1, s] + alpha[t-1, s-1] + [alpha[t-1, s-2] if l'_s is a label unlike l'_{s-2}]) · y[t, l'_s]
+    p = alpha[T-1, S-1] + alpha[T-1, S-2]
+
+and beta the same from the end. In logs throughout, so long sequences do not underflow. The gradient with
+respect to the logits is the textbook's: softmax(logits) - (1/p) Σ_{s: l'_s = k} alpha[t, s] beta[t, s] / y[t, k].
+Numbers are PyTorch's ctc_loss on log_softmax(logits) (Keras 3's torch backend), checked in the tests.
+"""
+import numpy as np
+
+from .autograd import Function
+from .backend import array_module
+from .tensor import Tensor, as_tensor
+
+NEG_INF = -np.inf
+
+
+def _log_softmax(x):
+    xp = array_module(x)
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _logaddexp(*terms):
+    out = terms[0]
+    for term in terms[1:]:
+        out = np.logaddexp(out, term)
+    return out
+
+
+class CTCLoss(Function):
+    """Per sample -log p(labels | logits): logits (N, T, C), labels (N, U) of classes (padding past each
+    sample's label_lengths is ignored), label_lengths and logit_lengths (N,) (steps past a sample's
+    logit_length are ignored). Without lengths, as Keras's ctc loss: the labels that are not the blank,
+    and every step. A sample whose labels need more steps than it has gets inf, as PyTorch's (and no
+    gradient)."""
+
+    def __init__(self, mask_index=0):
+        self.blank = mask_index
+
+    def forward(self, logits, labels, label_lengths=None, logit_lengths=None):
+        n, steps, _ = logits.shape
+        self.given = 2 if label_lengths is None else 4  # inputs, for backward's answer
+        if label_lengths is None:  # worked out here, so a replayed step does it for each new batch of labels
+            label_lengths, logit_lengths = (labels != self.blank).sum(axis=-1), np.full(n, steps)
+        self.log_y = log_y = _log_softmax(logits.astype(np.float64))
+        self.shapes = logits.shape, logits.dtype
+        self.ext = ext = self._extended(labels, label_lengths)  # (N, S): b l1 b l2 ... b, padded with blanks
+        self.ends = 2 * np.asarray(label_lengths, np.int64)  # each sample's last position, S_n - 1
+        self.lengths = lengths = np.minimum(np.asarray(logit_lengths, np.int64), steps)
+        picks = np.broadcast_to(ext[:, None, :], (n, steps, ext.shape[1]))
+        emit = np.take_along_axis(log_y, picks, axis=2).transpose(1, 0, 2)  # (T, N, S): log y[t, l'_s]
+        skip = self._skips(ext)
+        alpha = np.full((steps, n, ext.shape[1]), NEG_INF)
+        alpha[0, :, 0] = emit[0, :, 0]
+        alpha[0, :, 1] = np.where(self.ends > 0, emit[0, :, 1], NEG_INF)
+        for t in range(1, steps):
+            previous = alpha[t - 1]
+            step = _logaddexp(previous, _shift(previous, 1), np.where(skip, _shift(previous, 2), NEG_INF)) + emit[t]
+            alpha[t] = np.where((t < lengths)[:, None], step, previous)  # past its length a sample stands still
+        last = alpha[steps - 1]
+        self.log_p = _logaddexp(last[np.arange(n), self.ends],
+                                np.where(self.ends > 0, last[np.arange(n), self.ends - 1], NEG_INF))
+        self.alpha, self.emit, self.skip = alpha, emit, skip
+        return (-self.log_p).astype(logits.dtype)
+
+    def backward(self, gy):
+        (n, steps, classes), dtype = self.shapes
+        beta = np.full_like(self.alpha, NEG_INF)
+        positions = np.arange(self.ext.shape[1])
+        for t in range(steps - 1, -1, -1):
+            start = (t == self.lengths - 1)[:, None]  # the sample's last step: the end positions emit
+            begin = np.where((positions == self.ends[:, None]) | ((positions == self.ends[:, None] - 1)
+                                                                   & (self.ends[:, None] > 0)), self.emit[t], NEG_INF)
+            if t + 1 < steps:
+                following = beta[t + 1]
+                skip_ahead = np.where(_shift(self.skip, -2, fill=False), _shift(following, -2), NEG_INF)
+                step = _logaddexp(following, _shift(following, -1), skip_ahead) + self.emit[t]
+            else:
+                step = np.full_like(begin, NEG_INF)
+            beta[t] = np.where(start, begin, np.where((t < self.lengths - 1)[:, None], step, NEG_INF))
+        # occupancy of each class at each step: log Σ_{s: l'_s = k} alpha beta, then / (p y)
+        both = self.alpha + beta  # (T, N, S)
+        occupancy = np.full((steps, n, classes), NEG_INF)
+        for s in range(self.ext.shape[1]):
+            index = (slice(None), np.arange(n), self.ext[:, s])
+            occupancy[index] = np.logaddexp(occupancy[index], both[:, :, s])
+        occupancy = occupancy.transpose(1, 0, 2)  # (N, T, C)
+        finite = np.isfinite(self.log_p)[:, None, None]
+        log_p = np.where(finite[:, 0, 0], self.log_p, 0.0)[:, None, None]  # no path: no gradient, below
+        grad = np.exp(self.log_y) - np.exp(occupancy - log_p - self.log_y)
+        grad = np.where(finite, grad, 0.0)  # no path: PyTorch's gradient there is 0 (with zero_infinity), or nan
+        grad[np.arange(steps)[None, :] >= self.lengths[:, None]] = 0.0
+        return ((grad * gy.astype(np.float64)[:, None, None]).astype(dtype),) + (None,) * (self.given - 1)
+
+    def _extended(self, labels, label_lengths):
+        labels = np.asarray(labels, np.int64)
+        n, width = labels.shape
+        ext = np.full((n, 2 * width + 1), self.blank, np.int64)
+        keep = np.arange(width)[None, :] < np.asarray(label_lengths)[:, None]
+        ext[:, 1::2] = np.where(keep, labels, self.blank)
+        return ext
+
+    def _skips(self, ext):
+        """Where a path may jump two positions: onto a label unlike the one two back (a blank between repeats
+        is required)."""
+        return (ext != self.blank) & (ext != _shift(ext, 2, fill=self.blank))
+
+
+def _shift(a, k, fill=NEG_INF):
+    """a moved k positions along its last axis (right for k > 0, left for k < 0), `fill` coming in."""
+    out = np.full_like(a, fill)
+    if k > 0:
+        out[..., k:] = a[..., :-k]
+    else:
+        out[..., :k] = a[..., -k:]
+    return out
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """keras.ops.ctc_loss: each sample's CTC loss, -log p(target | output), with `output` the logits
+    (N, T, C) (log-softmaxed here), `target` (N, U) class ids, and the lengths of each (N,)."""
+    output = as_tensor(output)
+    target, target_length, output_length = (np.asarray(v.data if isinstance(v, Tensor) else v)
+                                            for v in (target, target_length, output_length))
+    if output.ndim != 3 or target.ndim != 2 or len(target) != len(output):
+        raise ValueError(f"ctc_loss takes logits (batch, steps, classes) and targets (batch, labels); got shapes "
+                         f"{output.shape} and {target.shape}")
+    return CTCLoss(mask_index)(output, Tensor(target), Tensor(target_length), Tensor(output_length))
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
+               mask_index=0):
+    """keras.ops.ctc_decode, greedy: each step's best class, repeats merged, blanks dropped. Returns
+    (decoded (1, N, T) with -1 after each sample's labels, scores (N, 1): -Σ of each step's best input),
+    as Keras's."""
+    if strategy != "greedy":
+        raise NotImplementedError(f"ctc_decode strategy={strategy!r}: only 'greedy' is implemented here")
+    x = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
+    n, steps, classes = x.shape
+    mask_index = classes - 1 if mask_index is None else mask_index
+    lengths = np.asarray(sequence_lengths.data if isinstance(sequence_lengths, Tensor) else sequence_lengths)
+    past = np.arange(steps)[None, :] >= np.asarray(lengths).reshape(-1, 1)
+    best = np.where(past, mask_index, x.argmax(axis=-1))
+    scores = np.where(past, 0.0, x.max(axis=-1))
+    if merge_repeated:
+        best = np.where(np.pad(best[:, 1:] == best[:, :-1], ((0, 0), (1, 0))), mask_index, best)
+    blank = best == mask_index
+    order = np.argsort(np.where(blank, steps, np.arange(steps)[None, :]), axis=-1, kind="stable")
+    decoded = np.take_along_axis(np.where(blank, -1, best), order, axis=-1)
+    return Tensor(decoded[None].astype(np.int32)), Tensor(-scores.sum(axis=1, keepdims=True).astype(x.dtype))

@@ -1,0 +1,85 @@
+"""The CTC loss and greedy decoding against Keras 3.15.1 (torch backend: tests/keras_reference/ctc.npz, made by
+make_ctc_reference.py), a float64 gradient check, and training on a toy reading task."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+from scratchgrad.autograd import record
+from scratchgrad.ctc import CTCLoss
+from scratchgrad.plan import StepPlan
+
+REFERENCE = dict(np.load(Path(__file__).parent / "keras_reference" / "ctc.npz"))
+
+
+def test_loss_and_its_gradient_equal_keras():
+    logits = sg.Tensor(REFERENCE["logits"], requires_grad=True)
+    per_sample = sg.losses.CTC(reduction=None)(REFERENCE["labels"], logits)
+    np.testing.assert_allclose(per_sample.numpy(), REFERENCE["per_sample"], rtol=1e-5)
+    sg.losses.CTC()(REFERENCE["labels"], logits).backward()  # the mean over the batch, Keras's default
+    np.testing.assert_allclose(logits.grad, REFERENCE["mean_gradient"], atol=1e-6)
+
+
+def test_ops_with_lengths_and_greedy_decoding_equal_keras():
+    loss = sg.ops.ctc_loss(REFERENCE["labels"], REFERENCE["logits"], REFERENCE["label_lengths"],
+                           REFERENCE["logit_lengths"])
+    np.testing.assert_allclose(loss.numpy(), REFERENCE["with_lengths"], rtol=1e-5)
+    decoded, scores = sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"])
+    np.testing.assert_array_equal(decoded.numpy(), REFERENCE["decoded"])
+    np.testing.assert_allclose(scores.numpy(), REFERENCE["scores"], rtol=1e-6)
+
+
+def test_gradient_against_numerical_in_float64(rng):
+    logits = sg.Tensor(rng.standard_normal((3, 7, 4)), dtype="float64", requires_grad=True)
+    labels = sg.Tensor(np.array([[1, 1, 2], [3, 0, 0], [2, 3, 0]]))  # a repeat, a short one, padding
+    assert sg.gradcheck(lambda x: CTCLoss()(x, labels).sum(), logits)
+
+
+def test_labels_that_do_not_fit_cost_inf_and_pass_no_gradient():
+    logits = sg.Tensor(np.zeros((1, 3, 4)), requires_grad=True)
+    loss = CTCLoss()(logits, sg.Tensor(np.array([[1, 1, 2, 3]])))  # needs 5 steps: a blank between the 1s
+    assert np.isinf(loss.numpy()).all()
+    loss.sum().backward()
+    assert not logits.grad.any()
+
+
+def test_a_replayed_step_reads_each_new_batch_of_labels():
+    """The label lengths are worked out inside the op: a recorded step replayed on new labels counts theirs."""
+    logits = sg.Tensor(REFERENCE["logits"][:2])
+    first = sg.Tensor(REFERENCE["labels"][:2])
+    with record() as recording:
+        out = CTCLoss()(logits, first)
+    plan = StepPlan(recording, [logits, first], [out], [], [])
+    other = REFERENCE["labels"][3:5]  # other lengths
+    np.testing.assert_allclose(plan.forward([REFERENCE["logits"][3:5], other])[0], REFERENCE["per_sample"][3:5],
+                               rtol=1e-5)
+
+
+def test_a_model_learns_to_read_with_ctc():
+    """Each sample shows two symbols, each for a few steps at a random place, among noise; the model must
+    spell them, in order, with no alignment given."""
+    sg.set_seed(0)
+    rng = np.random.default_rng(0)
+    n, steps, classes = 256, 12, 4
+    x = rng.normal(0, 0.3, (n, steps, classes)).astype(np.float32)
+    y = rng.integers(1, classes, (n, 2))
+    for i in range(n):
+        starts = sorted(rng.choice([1, 3, 6, 8], 2, replace=False))
+        for symbol, start in zip(y[i], starts):
+            x[i, start:start + 2, symbol] += 2.0
+    model = sg.Sequential([sg.Input(shape=(steps, classes)), L.Bidirectional(L.GRU(16, return_sequences=True)),
+                           L.Dense(classes)])
+    model.compile(sg.optimizers.Adam(0.01), loss="ctc")
+    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+    decoded = sg.ops.ctc_decode(model.predict(x, verbose=0), np.full(n, steps))[0].numpy()[0]
+    assert (decoded[:, :2] == y).all(axis=1).mean() > 0.9 and (decoded[:, 2:] == -1).mean() > 0.9
+
+
+@pytest.mark.parametrize("y, match", [(np.ones((4, 2, 1)), "label sequences"), (np.full((4, 2), 7), r"\[0, 4\)")])
+def test_targets_are_checked(y, match):
+    model = sg.Sequential([sg.Input(shape=(5, 3)), L.Dense(4)])
+    model.compile("adam", sg.losses.CTC())
+    with pytest.raises(ValueError, match=match):
+        model.fit(np.zeros((4, 5, 3)), y, verbose=0)
