@@ -205,8 +205,8 @@ def test_learning_rate_schedules_follow_the_step(schedule, expected):
 def test_names_and_bad_values():
     assert isinstance(optimizers.get("rmsprop"), optimizers.RMSprop)
     assert optimizers.get("momentum").momentum == 0.9
-    with pytest.raises(ValueError, match="adadelta, adafactor, adagrad, adam, adamax, adamw, ftrl, lamb, lion, momentum, "
-                                         "nadam, rmsprop, sgd"):
+    with pytest.raises(ValueError, match="adadelta, adafactor, adagrad, adam, adamax, adamw, ftrl, lamb, lion, "
+                                         "momentum, muon, nadam, rmsprop, schedulefreeadamw, sgd"):
         optimizers.get("adamaxx")
     for bad in (0, -1.0):
         with pytest.raises(ValueError, match="learning_rate"):

@@ -1,5 +1,8 @@
 """Keras 3's optimizer options (use_ema, gradient_accumulation_steps, loss_scale_factor), Adafactor and the
 SwapEMAWeights callback: against numbers Keras computed and against Keras's formulas written out."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -78,6 +81,57 @@ def test_adafactor_matches_keras_on_rank_1_2_and_4_weights(case, fused):
     for p, keras_weight in zip(apply_steps(optimizers.Adafactor(fused=fused, **kwargs), SHAPES, 5), expected):
         assert p.numpy().dtype == np.float32
         np.testing.assert_allclose(p.numpy().ravel(), keras_weight, rtol=1e-6, atol=2e-7)
+
+
+MUON = dict(np.load(Path(__file__).parent / "keras_reference" / "muon.npz"))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("case", sorted(json.loads(str(MUON["cases"]))))
+def test_muon_takes_keras_s_steps(case, fused):
+    """Three steps of Keras 3.15's Muon on an Embedding (AdamW: its name, unless exclude_embeddings=False), a
+    Conv1D's 3-D kernel and bias (AdamW), and a tall and a wide Dense kernel (Muon, unless exclude_layers
+    names one)."""
+    names = [str(n) for n in MUON["names"]]
+    params = [sg.Tensor(MUON[f"{case}/before/{i}"].copy()) for i in range(len(names))]
+    for p, name in zip(params, names):
+        p.name = name
+    optimizer = optimizers.Muon(fused=fused, **json.loads(str(MUON["cases"]))[case])
+    for k in range(3):
+        optimizer.apply_gradients(zip([MUON[f"{case}/grad{k}/{i}"] for i in range(len(names))], params))
+    for i, p in enumerate(params):
+        np.testing.assert_allclose(p.numpy(), MUON[f"{case}/after/{i}"], rtol=1e-5, atol=1e-6, err_msg=names[i])
+    plain = case == "plain"  # embeddings included, "broad" excluded
+    assert [optimizer.uses_adamw(p) for p in params] == [not plain, True, True, False, True, plain, True]
+
+
+def schedule_free_by_the_paper(y, grads, lr, beta_1, beta_2, epsilon, warmup_steps):
+    """Defazio et al.'s AdamW, as their reference code writes it: y is the weight; from it x is recovered
+    with z before its step (y -> x), z steps, x averages z with weight 1/t, and y is made again (x -> y)."""
+    z, v = y.copy(), np.zeros_like(y)
+    for t, g in enumerate(grads, 1):
+        rate = lr * min(t / warmup_steps, 1.0) if warmup_steps else lr
+        x = y + (1 - 1 / beta_1) * (z - y)
+        v = beta_2 * v + (1 - beta_2) * g * g
+        z = z - rate * g / (np.sqrt(v / (1 - beta_2 ** t)) + epsilon)
+        x = x + (z - x) / t
+        y = x + (1 - beta_1) * (z - x)
+    return y
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("warmup_steps", [0, 3])
+def test_schedule_free_adamw_follows_the_paper(warmup_steps, fused, rng):
+    """Keras 3.15's code recovers x with z after its step (its copy of z aliases the variable, on the torch and
+    TensorFlow backends alike), a different sequence; this is the paper's."""
+    y0 = rng.standard_normal((4, 3))
+    grads = [rng.standard_normal((4, 3)) for _ in range(5)]
+    weight = sg.Tensor(y0.copy(), dtype="float64")
+    optimizer = optimizers.ScheduleFreeAdamW(learning_rate=0.05, warmup_steps=warmup_steps, fused=fused)
+    for g in grads:
+        optimizer.apply_gradients([(g, weight)])
+    expected = schedule_free_by_the_paper(y0, grads, 0.05, 0.9, 0.999, 1e-8, warmup_steps)
+    np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-12)
 
 
 def test_adafactor_keeps_factored_moments_with_keras_defaults():

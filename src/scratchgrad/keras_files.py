@@ -1523,7 +1523,8 @@ def _write_optimizer(model, h5):
     optimizer = model.optimizer
     layout = _slot_layout(optimizer)
     if layout is None:
-        warnings.warn(f"the state of optimizer {type(optimizer).__name__} is not written: Keras has no such optimizer")
+        warnings.warn(f"the state of optimizer {type(optimizer).__name__} is not written (its variables are not "
+                      f"laid out as Keras's here): Keras starts it afresh")
         return
     weights = _keras_trainable(model)
     state = model.get_optimizer_state()

@@ -17,7 +17,9 @@ from .lion import Lion
 from .nadam import Nadam
 from .base import CLASSES, OPTIMIZERS, Optimizer
 from .momentum import Momentum
+from .muon import Muon
 from .rmsprop import RMSprop
+from .schedule_free_adamw import ScheduleFreeAdamW
 from .schedules import (CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRateSchedule,
                         PiecewiseConstantDecay, PolynomialDecay, StepDecay)
 from .sgd import SGD

@@ -206,8 +206,13 @@ class Optimizer:
                 names = self._no_decay_names
                 decays = self._decays[p] = p not in self._no_decay and not (
                     names and names.search((p.name or "").rsplit("/", 1)[-1]))
-            if decays:
-                p.data *= p.data.dtype.type(1 - lr * self.weight_decay)
+            rate = self._decay_rate(p)
+            if decays and rate:
+                p.data *= p.data.dtype.type(1 - lr * rate)
+
+    def _decay_rate(self, param):
+        """The decoupled weight decay of `param` (Muon's depends on the weight)."""
+        return self.weight_decay
 
     def _update_pack(self, pack, lr):
         if self.weight_decay:
