@@ -83,3 +83,38 @@ def test_targets_are_checked(y, match):
     model.compile("adam", sg.losses.CTC())
     with pytest.raises(ValueError, match=match):
         model.fit(np.zeros((4, 5, 3)), y, verbose=0)
+
+
+def test_ops_ctc_loss_keeps_its_tensors_in_a_replayed_step():
+    """Found by a second read: ops.ctc_loss (keras.io's CTCLayer calls it in add_loss) took the labels and
+    lengths out of the step as constants, so a replayed step read the first batch's labels."""
+    logits = sg.Tensor(REFERENCE["logits"][:2])
+    labels, label_lengths, logit_lengths = (sg.Tensor(a) for a in (REFERENCE["labels"][:2],
+                                                                   REFERENCE["label_lengths"][:2],
+                                                                   REFERENCE["logit_lengths"][:2]))
+    with record() as recording:
+        out = sg.ops.ctc_loss(labels, logits, label_lengths, logit_lengths)
+    plan = StepPlan(recording, [logits, labels, label_lengths, logit_lengths], [out], [], [])
+    new = [REFERENCE["logits"][3:5], REFERENCE["labels"][3:5], REFERENCE["label_lengths"][3:5],
+           REFERENCE["logit_lengths"][3:5]]
+    np.testing.assert_allclose(plan.forward(new)[0], REFERENCE["with_lengths"][3:5], rtol=1e-5)
+
+
+def test_no_steps_empty_labels_and_dtypes_as_keras():
+    """Keras (torch): with no steps an empty label sequence costs 0 and any other inf; labels of width 0
+    cost -log of all blanks; the loss and decoding scores are float32 at least."""
+    np.testing.assert_array_equal(sg.ops.ctc_loss([[1, 2], [1, 2]], np.zeros((2, 5, 3)), [0, 1], [0, 0]).numpy(),
+                                  [0, np.inf])
+    np.testing.assert_allclose(sg.ops.ctc_loss(np.zeros((2, 0), int), np.zeros((2, 5, 3)), [0, 0], [5, 5]).numpy(),
+                               5 * np.log(3), rtol=1e-6)
+    assert sg.ops.ctc_loss([[1]], np.zeros((1, 2, 3), np.float16), [1], [2]).dtype == np.float32
+    assert sg.ops.ctc_decode(np.ones((1, 3, 3), int), [3])[1].dtype == np.float32
+
+
+def test_batches_of_other_label_widths_are_refused_with_what_to_do():
+    batches = [(np.zeros((2, 5, 3), np.float32), np.array([[1, 2], [2, 0]])),
+               (np.zeros((2, 5, 3), np.float32), np.array([[1, 2, 1], [2, 0, 0]]))]
+    model = sg.Sequential([sg.Input(shape=(5, 3)), L.Dense(3)])
+    model.compile("adam", "ctc")
+    with pytest.raises(ValueError, match="pad label sequences to one length"):
+        model.fit(iter(batches), epochs=1, verbose=0)

@@ -227,3 +227,16 @@ def test_random_crop_takes_one_window_per_batch_in_training_and_resizes_in_infer
     np.testing.assert_array_equal(crop(x[:, :4, :5], training=True).numpy(), x[:, :4, :5])  # as large: itself
     assert crop.compute_output_shape((None, 7, 9, 2)) == (None, 4, 5, 2)
     assert L.RandomCrop(4, 5, data_format="channels_first").compute_output_shape((None, 2, 7, 9)) == (None, 2, 4, 5)
+
+
+def test_random_crop_gives_floats_and_loads_from_a_keras_file_with_keras_s_seed(tmp_path):
+    """Keras writes a seed drawn at random (about 10⁹) into each augmentation layer's config: a value, not a
+    size, so a file holding one loads."""
+    pixels = np.arange(2 * 6 * 8 * 3, dtype=np.uint8).reshape(2, 6, 8, 3)
+    crop = L.RandomCrop(3, 4, seed=386939145)
+    assert crop(pixels, training=True).dtype == np.float32 and crop(pixels).dtype == np.float32
+    model = sg.Sequential([sg.Input(shape=(6, 8, 3)), crop, L.Flatten(), L.Dense(2)])
+    model.save(tmp_path / "crop.keras", format="keras")
+    loaded = sg.models.load_model(tmp_path / "crop.keras")
+    assert loaded.layers[0].seed == 386939145
+    np.testing.assert_allclose(loaded.predict(pixels, verbose=0), model.predict(pixels, verbose=0), rtol=1e-6)

@@ -313,3 +313,43 @@ def test_one_hot_ious_take_each_rows_argmax():
     sparse.update_state(y_true, y_pred.argmax(axis=1))
     assert sparse.result() == pytest.approx(1 / 6)
     assert "sparse_y_true" not in iou.get_config() and sg.metrics.OneHotIoU.from_config(iou.get_config())
+
+
+def test_ious_leave_out_ids_outside_the_classes_as_keras():
+    """Keras 3.15 (torch): predictions -1 and 5 of 3 classes count nowhere (0.5 here); target ids outside the
+    classes are refused when the metric is made."""
+    metric = sg.metrics.IoU(num_classes=3, target_class_ids=[0, 1, 2])
+    metric.update_state(np.array([0, 1, 2, 1, 2]), np.array([0, -1, 2, 5, 1]))
+    assert metric.result() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"target_class_ids must lie in \[0, 3\), got \[3\]"):
+        sg.metrics.IoU(num_classes=3, target_class_ids=[0, 3])
+
+
+def test_mean_with_sample_weight_divides_by_the_weights():
+    """Keras 3.15's reduction: Σ w·loss / Σ w, 0 where the weights sum to 0 (0.08 and 0 here, as Keras)."""
+    loss = sg.losses.MeanSquaredError(reduction="mean_with_sample_weight")
+    y, p = np.array([0.0, 1, 1]), np.array([0.2, 0.7, 0.4])
+    assert float(loss(y, p, sample_weight=np.array([0.5, 2.0, 0.0])).numpy()) == pytest.approx(0.08)
+    assert float(loss(y, p, sample_weight=np.zeros(3)).numpy()) == 0.0
+    assert float(loss(y, p).numpy()) == pytest.approx(float(sg.losses.MeanSquaredError()(y, p).numpy()))
+
+
+CIRCLE = dict(np.load(Path(__file__).parent / "keras_reference" / "circle.npz"))
+
+
+@pytest.mark.parametrize("case, options", [("defaults", {}), ("options", {"gamma": 10.0, "margin": 0.25}),
+                                           ("diagonal", {"remove_diagonal": False})])
+def test_circle_loss_equals_keras(case, options):
+    """Keras 3.15's Circle (made by make_circle_reference.py): a batch where class 3 has one sample, whose
+    loss is 0 and leaves the mean, as Keras masks it; per sample, weighted, and the gradient."""
+    x = sg.Tensor(CIRCLE["embeddings"], requires_grad=True)
+    value = sg.losses.Circle(**options)(CIRCLE["labels"], x)
+    value.backward()
+    assert float(value.numpy()) == pytest.approx(float(CIRCLE[f"{case}/value"]), rel=1e-6)
+    np.testing.assert_allclose(x.grad, CIRCLE[f"{case}/grad"], atol=2e-5)
+    per_sample = sg.losses.Circle(reduction=None, **options)(CIRCLE["labels"], CIRCLE["embeddings"]).numpy()
+    np.testing.assert_allclose(per_sample, CIRCLE[f"{case}/per_sample"], rtol=1e-5)
+    if options.get("remove_diagonal", True):
+        assert per_sample[6] == 0  # no partner of its class
+    weighted = sg.losses.Circle(**options)(CIRCLE["labels"], CIRCLE["embeddings"], sample_weight=CIRCLE["weights"])
+    assert float(weighted.numpy()) == pytest.approx(float(CIRCLE[f"{case}/weighted"]), rel=1e-6)

@@ -131,8 +131,8 @@ def functional_block():
     h = L.Dense(4, activation="tanh")(inputs)
     return sg.Model(inputs, L.Dense(2)(h + inputs))
 
-# losses of label sequences (targets of their own length): checked in their own tests
-SEQUENCE_LOSSES = {"CTC": "tests/test_ctc.py"}
+# losses whose targets are not shaped like the output: checked in their own tests
+SEQUENCE_LOSSES = {"CTC": "tests/test_ctc.py", "Circle": "tests/test_keras_reference.py"}  # and of class ids
 # loss class name -> (output units, output activation, target kind)
 LOSS_EXAMPLES = {
     "CategoricalCrossentropy": (3, "softmax", "onehot"),

@@ -61,19 +61,22 @@ class CTCLoss(Function):
         skip = self._skips(ext)
         alpha = np.full((steps, n, ext.shape[1]), NEG_INF)
         alpha[0, :, 0] = emit[0, :, 0]
-        alpha[0, :, 1] = np.where(self.ends > 0, emit[0, :, 1], NEG_INF)
+        if ext.shape[1] > 1:  # some sample has labels
+            alpha[0, :, 1] = np.where(self.ends > 0, emit[0, :, 1], NEG_INF)
         for t in range(1, steps):
             previous = alpha[t - 1]
             step = _logaddexp(previous, _shift(previous, 1), np.where(skip, _shift(previous, 2), NEG_INF)) + emit[t]
             alpha[t] = np.where((t < lengths)[:, None], step, previous)  # past its length a sample stands still
         last = alpha[steps - 1]
-        self.log_p = _logaddexp(last[np.arange(n), self.ends],
-                                np.where(self.ends > 0, last[np.arange(n), self.ends - 1], NEG_INF))
+        log_p = _logaddexp(last[np.arange(n), self.ends],
+                           np.where(self.ends > 0, last[np.arange(n), self.ends - 1], NEG_INF))
+        # no steps at all: only an empty label sequence is read, with certainty
+        self.log_p = np.where(lengths > 0, log_p, np.where(self.ends == 0, 0.0, NEG_INF))
         self.alpha, self.emit, self.skip = alpha, emit, skip
-        return (-self.log_p).astype(logits.dtype)
+        return (0.0 - self.log_p).astype(np.result_type(logits.dtype, np.float32))  # float32 at least, as Keras
 
     def backward(self, gy):
-        (n, steps, classes), dtype = self.shapes
+        (n, steps, classes), dtype = self.shapes  # the logits' own dtype, for their gradient
         beta = np.full_like(self.alpha, NEG_INF)
         positions = np.arange(self.ext.shape[1])
         for t in range(steps - 1, -1, -1):
@@ -129,12 +132,13 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """keras.ops.ctc_loss: each sample's CTC loss, -log p(target | output), with `output` the logits
     (N, T, C) (log-softmaxed here), `target` (N, U) class ids, and the lengths of each (N,)."""
     output = as_tensor(output)
-    target, target_length, output_length = (np.asarray(v.data if isinstance(v, Tensor) else v)
+    # Tensors pass as they are: in a recorded step they are its inputs, read anew at each replay
+    target, target_length, output_length = (v if isinstance(v, Tensor) else Tensor(np.asarray(v))
                                             for v in (target, target_length, output_length))
     if output.ndim != 3 or target.ndim != 2 or len(target) != len(output):
         raise ValueError(f"ctc_loss takes logits (batch, steps, classes) and targets (batch, labels); got shapes "
                          f"{output.shape} and {target.shape}")
-    return CTCLoss(mask_index)(output, Tensor(target), Tensor(target_length), Tensor(output_length))
+    return CTCLoss(mask_index)(output, target, target_length, output_length)
 
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
@@ -156,4 +160,5 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     blank = best == mask_index
     order = np.argsort(np.where(blank, steps, np.arange(steps)[None, :]), axis=-1, kind="stable")
     decoded = np.take_along_axis(np.where(blank, -1, best), order, axis=-1)
-    return Tensor(decoded[None].astype(np.int32)), Tensor(-scores.sum(axis=1, keepdims=True).astype(x.dtype))
+    scores = -scores.sum(axis=1, keepdims=True).astype(np.result_type(x.dtype, np.float32))
+    return Tensor(decoded[None].astype(np.int32)), Tensor(scores)

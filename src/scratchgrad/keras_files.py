@@ -529,18 +529,24 @@ def _is_shape_list(shape):
 
 
 def _check_ints(value, path):
-    for leaf in _leaves(value):
+    for leaf in _leaves(value, skip=_VALUES):
         if isinstance(leaf, (int, float)) and not isinstance(leaf, bool) and abs(leaf) > MAX_INT \
                 and float(leaf).is_integer():
             raise KerasFileError(f"{path}: a layer config holds the size {leaf:,}, above the {MAX_INT:,} allowed")
 
 
-def _leaves(value):
+# options that hold values, not sizes: a seed (Keras writes one drawn at random, about 10⁹, for its image
+# augmentation layers), a hash salt, the terms of a vocabulary (ids), bin boundaries, statistics
+_VALUES = {"seed", "salt", "vocabulary", "mask_token", "oov_token", "mask_value", "bin_boundaries", "idf_weights",
+           "mean", "variance"}
+
+
+def _leaves(value, skip=()):
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            stack += [v for k, v in item.items() if k != "_class"]
+            stack += [v for k, v in item.items() if k != "_class" and k not in skip]
         elif isinstance(item, (list, tuple)):
             stack += list(item)
         else:

@@ -23,7 +23,8 @@ from .object_registration import builtin_class, custom_instance, function_name, 
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
-REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)  # "mean" is sum_over_batch_size; None "none"
+# "mean" is sum_over_batch_size; None "none"; "mean_with_sample_weight" divides by the weights' sum instead
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
 LOSSES = {}  # every name compile() takes -> Loss class
 CLASSES = {}  # class name -> Loss class (configs name losses by class)
 
@@ -34,6 +35,7 @@ class Loss:
     fused_activation = None  # "softmax" / "sigmoid": the output activation this loss can absorb
     sparse_targets = False  # True when targets are class indices, not rows like the output
     label_sequences = False  # True when targets are sequences of class ids of their own length (CTC)
+    class_ids = False  # True when targets are one class id per sample, of any value (Circle)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -69,6 +71,10 @@ class Loss:
             return (values if sample_weight is None else values * _weights_like(sample_weight, values)).sum()
         if sample_weight is None:
             return per_sample(y_pred, y_true, reduction="mean")
+        if self.reduction == "mean_with_sample_weight":  # Σ wᵢ·lᵢ / Σ wᵢ (0 where the weights sum to 0)
+            values = per_sample(y_pred, y_true)
+            return ops.divide_no_nan((values * _weights_like(sample_weight, values)).sum(),
+                                     _like(sample_weight, values).sum())  # ops: a replayed step reads new weights
         return weighted_mean(per_sample(y_pred, y_true), sample_weight, self.whole_batch)
 
     whole_batch = False  # the loss is one number for the whole batch (Dice, Tversky): weights broadcast
@@ -491,6 +497,47 @@ class CategoricalGeneralizedCrossEntropy(_Composite):
         q = float(self.settings["q"])
         picked = F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1.0)
         return _reduce((1.0 - ops.pow(picked, q)) * (1.0 / q), reduction)
+
+
+class Circle(_Composite):
+    """Circle loss (Sun et al., 2020), for metric learning: y_pred holds L2-normalized embeddings, y_true
+    one class id per sample. Over the batch's pairs, cosine distance d = max(1 - eᵢ·eⱼ, 0); a pair of the same
+    class (not a sample with itself, with remove_diagonal) should be close, one of different classes far:
+
+        loss_i = softplus(logsumexp_pos(-γ·max(margin + d, 0)·(margin - d))
+                          + logsumexp_neg(γ·max(1 + margin - d, 0)·(1 - margin - d)))
+
+    A sample with no partner of its class has loss 0 and, as in Keras (which masks zero losses), is left
+    out of the mean."""
+
+    name = "circle"
+    options = {"gamma": 80.0, "margin": 0.4, "remove_diagonal": True}
+    class_ids = True  # targets are one class id per sample, of any value
+
+    def per_sample(self, y_pred, y_true, reduction="none"):
+        s = self.settings
+        gamma, margin = float(s["gamma"]), float(s["margin"])
+        labels = ops.reshape(y_true if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true)), (-1, 1))
+        positive = ops.equal(labels, ops.transpose(labels))
+        negative = ops.logical_not(positive)
+        if s["remove_diagonal"]:
+            positive = ops.logical_and(positive, ops.logical_not(ops.equal(ops.eye(labels.shape[0]), 1.0)))
+        d = ops.maximum(1.0 - ops.matmul(y_pred, ops.transpose(y_pred)), 0.0)
+        pos = -gamma * ops.maximum((margin + d) * ops.cast(positive, d.dtype), 0.0) * (margin - d)
+        neg = gamma * ops.maximum((1.0 + margin - d) * ops.cast(negative, d.dtype), 0.0) * (1.0 - margin - d)
+        # -1e30, not -inf: a row with no pair then gives a finite -1e30 (softplus 0) and a zero gradient
+        p_loss = ops.logsumexp(ops.where(positive, pos, -1e30), axis=1)
+        n_loss = ops.logsumexp(ops.where(negative, neg, -1e30), axis=1)
+        return _reduce(ops.softplus(p_loss + n_loss), reduction)
+
+    def value(self, y_pred, y_true, sample_weight=None, logits=False):
+        if self.reduction == "sum":
+            return super().value(y_pred, y_true, sample_weight, logits)
+        values = self.per_sample(y_pred, y_true)
+        kept = ops.cast(ops.greater(values, 0.0), values.dtype)  # Keras's mask: zero losses leave the mean
+        weights = kept if sample_weight is None else kept * _weights_like(sample_weight, values)
+        by = weights if self.reduction == "mean_with_sample_weight" and sample_weight is not None else kept
+        return ops.divide_no_nan((values * weights).sum(), by.sum())
 
 
 class CTC(Loss):

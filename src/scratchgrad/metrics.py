@@ -674,6 +674,9 @@ class IoU(Metric):
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
                  sparse_y_true=True, sparse_y_pred=True, axis=-1):
         super().__init__(name, dtype)
+        outside = [i for i in target_class_ids if not 0 <= i < num_classes]
+        if outside:
+            raise ValueError(f"{type(self).__name__} target_class_ids must lie in [0, {num_classes}), got {outside}")
         self.num_classes, self.target_class_ids = num_classes, list(target_class_ids)
         self.ignore_class, self.sparse_y_true, self.sparse_y_pred, self.axis = ignore_class, sparse_y_true, \
             sparse_y_pred, axis
@@ -693,7 +696,9 @@ class IoU(Metric):
         w = np.ones(len(t)) if sample_weight is None else np.broadcast_to(
             _array(sample_weight).reshape(_array(sample_weight).shape + (1,) * (y_true.ndim - np.ndim(sample_weight))),
             y_true.shape).reshape(-1)
-        keep = t != self.ignore_class if self.ignore_class is not None else np.ones(len(t), bool)
+        keep = (t >= 0) & (t < self.num_classes) & (p >= 0) & (p < self.num_classes)  # others count nowhere, as Keras
+        if self.ignore_class is not None:
+            keep &= t != self.ignore_class
         np.add.at(self.matrix, (t[keep], p[keep]), w[keep])
 
     def result(self):

@@ -601,6 +601,13 @@ def stack(xs, axis=0):
     return Stack(axis)(*_same_dtype(xs))
 
 
+def divide_no_nan(x1, x2):
+    """x1 / x2, and 0 where x2 is 0 (no inf or nan there; no gradient either)."""
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    zero = equal(x2, 0)
+    return where(zero, 0.0, x1 / where(zero, 1.0, x2))
+
+
 def where(cond, a, b):
     if not isinstance(cond, Tensor):
         cond = Tensor(array_module(cond).asarray(cond, dtype=bool), dtype=bool)

@@ -681,9 +681,17 @@ def _materialize(dataset, steps=None, required=True):
         return None
     parts = [tuple(b) if isinstance(b, (tuple, list)) else (b,) for b in batches]  # a list as a tuple, as Keras
     joined = [None if parts[0][k] is None else tree.pack_like(parts[0][k], [
-        np.concatenate(leaves) for leaves in zip(*[tree.flatten(p[k]) for p in parts])]) for k in range(len(parts[0]))]
+        _joined(leaves) for leaves in zip(*[tree.flatten(p[k]) for p in parts])]) for k in range(len(parts[0]))]
     joined += [None] * (3 - len(joined))
     return (*joined, len(tree.flatten(parts[0][0])[0]))
+
+
+def _joined(arrays):
+    shapes = {np.shape(a)[1:] for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"the dataset's batches differ in shape beyond the batch axis ({sorted(shapes)}): the epoch's "
+                         f"batches are joined, so give them one shape (pad label sequences to one length, say)")
+    return np.concatenate(arrays)
 
 
 def _penalizes_its_output(model):

@@ -63,6 +63,8 @@ def targets(y, n, loss, output_shape, dtype):
     units = output_shape[-1]
     if getattr(loss, "label_sequences", False):
         return _label_sequences(y, units, loss.name)
+    if getattr(loss, "class_ids", False):
+        return _class_ids(y, loss.name)
     if loss.sparse_targets:
         return _sparse_labels(y, units, loss.name, output_shape)
     name = loss.name
@@ -81,12 +83,21 @@ def targets(y, n, loss, output_shape, dtype):
     return np.ascontiguousarray(y if fits else y.reshape((n,) + tuple(output_shape[1:])), dtype=dtype)
 
 
+def _class_ids(y, name):
+    """One class id per sample, (n,) (or a column of them), of any integer value."""
+    y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1 or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise ValueError(f"{name} needs one integer class id per sample, shape (n,), got y of shape {y.shape} and "
+                         f"dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
 def _label_sequences(y, units, name):
     """Each sample's labels, (n, labels) class ids in [0, units) (0, the blank, pads them)."""
     if y.ndim != 2 or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
         raise ValueError(f"{name} needs label sequences: integers of shape (n, labels), got y of shape {y.shape} "
                          f"and dtype {y.dtype}")
-    if y.min() < 0 or y.max() >= units:
+    if y.size and (y.min() < 0 or y.max() >= units):
         raise ValueError(f"{name}: labels must lie in [0, {units}) for a {units}-unit output (0 is the blank), "
                          f"got labels in [{y.min():g}, {y.max():g}]")
     return y.astype(np.int64)

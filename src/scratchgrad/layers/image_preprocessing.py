@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import Function
-from ..backend import array_module
+from ..backend import array_module, float_dtype
 from ..convolution import DATA_FORMATS
 from ..random import SeedGenerator, generator, layer_seed, uniform
 from .base import Layer
@@ -194,6 +194,8 @@ class RandomCrop(Layer):
         self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
 
     def call(self, x, training=False):
+        if x.dtype.kind != "f":  # pixels as floats, as Keras casts them, whichever way the crop goes
+            x = ops.cast(x, self.dtype or float_dtype())
         height_axis = x.ndim - (2 if self.data_format == "channels_first" else 3)
         h, w = x.shape[height_axis], x.shape[height_axis + 1]
         if not (training and h > self.height and w > self.width):
