@@ -66,6 +66,7 @@ LAYER_EXAMPLES = {
                                                         gamma_initializer="random_uniform"), (3, 4)),
     "Rescaling": (lambda: L.Rescaling(1 / 255, offset=-0.5), (4,)),
     "CenterCrop": (lambda: L.CenterCrop(2, 3), (4, 5, 2)),
+    "EinsumDense": (lambda: L.EinsumDense("abc,cde->abde", (None, 2, 3), bias_axes="de", activation="tanh"), (4, 5)),
     "RandomCrop": (lambda: L.RandomCrop(2, 3), (4, 5, 2)),
     "RandomFlip": (lambda: L.RandomFlip(), (3, 3, 2)),
     "Resizing": (lambda: L.Resizing(3, 5, crop_to_aspect_ratio=True), (4, 5, 2)),

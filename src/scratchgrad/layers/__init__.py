@@ -12,6 +12,7 @@ from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomTranslation,
                                   RandomZoom, Resizing)
+from .einsum_dense import EinsumDense
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
