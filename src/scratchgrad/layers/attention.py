@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 
-from .. import constraints, initializers, ops, regularizers
 from .. import functional as F
+from .. import ops, regularizers
 from ..random import layer_seed
 from ..tensor import as_tensor
-from .base import Layer, _probing, serialize_initializer, serialize_regularizer
+from .base import Layer, _probing, serialize_regularizer
 
 
 def _as_mask(mask, like):
@@ -81,13 +81,8 @@ class MultiHeadAttention(Layer):
         self._output_shape = None if not output_shape else \
             (int(output_shape),) if isinstance(output_shape, (int, np.integer)) else tuple(output_shape)
         self.attention_axes = _check_attention_axes(attention_axes)
-        self._init_names = (kernel_initializer, bias_initializer)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                                 kernel_constraint, bias_constraint)
         # Keras gives it to the four projections (query, key, value, output), not to the layer's outputs
         self.projection_regularizer = regularizers.get(activity_regularizer)
         self._seed_generator = _dropout_seed(dropout, seed)
@@ -206,12 +201,7 @@ class MultiHeadAttention(Layer):
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                 "output_shape": self._output_shape, "attention_axes": self.attention_axes,
                 "sliding_window": self.sliding_window,
-                "kernel_initializer": serialize_initializer(self._init_names[0]),
-                "bias_initializer": serialize_initializer(self._init_names[1]),
-                "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
-                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed,
+                **self._weight_options_config(), "seed": self.seed,
                 **({} if self.projection_regularizer is None else
                    {"activity_regularizer": serialize_regularizer(self.projection_regularizer)})}
 

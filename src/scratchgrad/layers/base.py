@@ -457,6 +457,27 @@ class Layer:
             total = layer.regularization_loss() + total
         return total
 
+    # ---- a kernel and a bias's options ----------------------------------------------------------
+    def _set_weight_options(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                            kernel_constraint, bias_constraint):
+        """Keras's six options of a layer with a kernel and a bias, resolved here (a bad name fails where it
+        was given); the initializers' own spellings are kept for get_config."""
+        self._init_names = (kernel_initializer, bias_initializer)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def _weight_options_config(self):
+        return {"kernel_initializer": serialize_initializer(self._init_names[0]),
+                "bias_initializer": serialize_initializer(self._init_names[1]),
+                "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
+                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
+
     # ---- config ------------------------------------------------------------------------------
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}

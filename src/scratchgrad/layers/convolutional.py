@@ -3,10 +3,10 @@ and layouts). A 1-D layer is its 2-D counterpart run on one-row images: a batch 
 C) goes through conv2d and the pooling Functions as (N, 1, steps, C), so there is one im2col."""
 import numpy as np
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations, initializers
 from .. import convolution as C
 from .. import ops
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer
 
 _LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_first"): "(batch, channels, steps)",
             (2, "channels_last"): "(batch, height, width, channels)",
@@ -97,13 +97,8 @@ class _Conv(Layer):
         self.padding, self.data_format = padding, data_format
         self.channel_axis = _channels_axis(data_format)
         self.activation = activations.get(activation)
-        for initializer in (kernel_initializer, bias_initializer):
-            initializers.get(initializer)  # a bad name fails here, where it was given
-        self._init_names = (kernel_initializer, bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                                 kernel_constraint, bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -172,12 +167,7 @@ class _Conv(Layer):
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": serialize_initializer(self._init_names[0]),
-                "bias_initializer": serialize_initializer(self._init_names[1]),
-                "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
-                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **self._weight_options_config()}
 
 
 def _grouped(x, kernel, bias, groups, strides, padding, data_format):

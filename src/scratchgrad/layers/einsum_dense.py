@@ -2,9 +2,9 @@
 "abc,cde->abde" projects each step's features into (heads, size) at once, as attention layers do."""
 import re
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, ops
 from ..initializers import VarianceScaling
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, serialize_regularizer
 from .core import _refuse_adapters
 
 EQUATIONS = ("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", "0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)",
@@ -28,13 +28,8 @@ class EinsumDense(Layer):
         self.partial_output_shape = [output_shape] if isinstance(output_shape, int) else list(output_shape)
         _split(equation)  # refuses an equation of another form now, not at the first call
         self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self._init_names = (kernel_initializer, bias_initializer)
+        self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                                 kernel_constraint, bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -61,13 +56,8 @@ class EinsumDense(Layer):
     def get_config(self):
         return {**super().get_config(), "output_shape": self.partial_output_shape, "equation": self.equation,
                 "activation": activations.serialize(self.activation), "bias_axes": self.bias_axes,
-                "kernel_initializer": serialize_initializer(self._init_names[0]),
-                "bias_initializer": serialize_initializer(self._init_names[1]),
-                "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
-                "bias_regularizer": serialize_regularizer(self.bias_regularizer),
-                "activity_regularizer": serialize_regularizer(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "quantization_config": None}
+                **self._weight_options_config(),
+                "activity_regularizer": serialize_regularizer(self.activity_regularizer), "quantization_config": None}
 
 
 def _split(equation):
