@@ -5,6 +5,7 @@ the tests need h5py (the `keras` extra), not Keras, except the last, which runs 
 import io
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -229,6 +230,25 @@ def test_model_save_with_format_keras(tmp_path, rng):
     np.testing.assert_array_equal(load_keras(tmp_path / "m.keras").predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(ValueError, match="unknown format"):
         model.save(tmp_path / "m.x", format="onnx-ish")
+
+
+@pytest.mark.parametrize("make, kept", [(lambda: sg.optimizers.ScheduleFreeAdamW(0.01), True),
+                                        (lambda: sg.optimizers.Muon(0.01), False)])
+def test_the_newer_optimizers_state_travels_where_keras_lays_it_out_alike(tmp_path, rng, make, kept):
+    """ScheduleFreeAdamW's z and v are Keras's momentum and velocity, weight by weight; Muon's velocities exist
+    for some weights only in Keras, so its state is not written (with a warning) and starts afresh."""
+    model = sg.Sequential([sg.Input(shape=(4,)), L.Dense(3), L.Dense(2)])
+    model.compile(make(), "mse")
+    model.fit(rng.standard_normal((8, 4)).astype(np.float32), np.zeros((8, 2)), epochs=2, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.save(tmp_path / "m.keras", format="keras")
+    assert bool(caught) != kept
+    state = load_keras(tmp_path / "m.keras").get_optimizer_state()
+    assert state["iterations"] == (2 if kept else 0)
+    if kept:
+        for ours, theirs in zip(model.get_optimizer_state()["slots"], state["slots"]):
+            np.testing.assert_array_equal(ours["momentum"], theirs["momentum"])
 
 
 # ---- hostile files --------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ _OPTIMIZER_LAYOUT = {
     "Adam": [["momentum", "velocity"], ["velocity_hat"]], "AdamW": [["momentum", "velocity"], ["velocity_hat"]],
     "Adadelta": [["accumulated_grad", "accumulated_delta_var"]], "Adafactor": [["r", "c", "velocity"]],
     "Adamax": [["momentum", "norm"]], "Ftrl": [["accumulator", "linear"]], "Lamb": [["momentum", "velocity"]],
-    "Nadam": [["momentum", "velocity"]],
+    "Nadam": [["momentum", "velocity"]], "ScheduleFreeAdamW": [["momentum", "velocity"]],
     "RMSprop": [["velocity"], ["momentum"], ["average_gradient"]],
 }
 
