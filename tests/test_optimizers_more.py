@@ -233,7 +233,11 @@ def test_gradient_accumulation_applies_the_mean_every_n_calls(fused):
     assert opt.get_state()["iterations"] == 7
 
 
-@pytest.mark.parametrize("name", sorted(optimizers.CLASSES))
+# the optimizers with an update rule of their own (LossScaleOptimizer wraps one: tested apart)
+RULES = sorted(name for name in optimizers.CLASSES if name != "LossScaleOptimizer")
+
+
+@pytest.mark.parametrize("name", RULES)
 def test_an_accumulated_rule_equals_the_rule_on_the_mean_gradients(name):
     """For every optimizer: the accumulator starts at zero whatever the rule's own slots start at
     (Adagrad's at initial_accumulator_value), and bias corrections count the 3 updates, not the 6 calls."""
@@ -356,3 +360,43 @@ def test_keras_options_in_the_config():
 def test_bad_keras_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         optimizers.Adam(**kwargs)
+
+
+def test_loss_scaling_trains_as_its_inner_optimizer_and_saves_its_scale(tmp_path, rng):
+    """Scaling by powers of two is exact: the same weights as Adam alone; the scale and its counter travel
+    in the model file."""
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x.sum(axis=1, keepdims=True) > 0).astype(np.float32)
+    runs = []
+    for optimizer in (optimizers.Adam(0.01), optimizers.LossScaleOptimizer(optimizers.Adam(0.01),
+                                                                            dynamic_growth_steps=5)):
+        sg.set_seed(0)
+        model = Sequential([sg.Input(shape=(4,)), Dense(8, activation="relu"), Dense(1, activation="sigmoid")])
+        model.compile(optimizer, "binary_crossentropy")
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+        runs.append(model)
+    for a, b in zip(runs[0].get_weights(), runs[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    scaled = runs[1].optimizer
+    assert (scaled.iterations, scaled.dynamic_scale, scaled.step_counter) == (12, 2.0**17, 2)  # 2 doublings in 12
+    runs[1].save(tmp_path / "m.sg")
+    loaded = load_model(tmp_path / "m.sg").optimizer
+    assert (type(loaded).__name__, loaded.iterations, loaded.dynamic_scale, loaded.step_counter) == \
+        ("LossScaleOptimizer", 12, 2.0**17, 2)
+
+
+def test_loss_scaling_skips_a_step_with_non_finite_gradients_and_halves_the_scale():
+    """Keras's rule: an inf or NaN gradient skips the update and halves the scale; dynamic_growth_steps
+    updates in a row double it."""
+    w = sg.Tensor(np.ones(3, np.float32))
+    optimizer = optimizers.LossScaleOptimizer(optimizers.SGD(0.5), initial_scale=8.0, dynamic_growth_steps=2)
+    optimizer.apply_gradients([(np.array([8.0, np.inf, 8.0], np.float32), w)])
+    np.testing.assert_array_equal(w.numpy(), 1.0)
+    assert (optimizer.dynamic_scale, optimizer.step_counter, optimizer.iterations) == (4.0, 0, 0)
+    optimizer.apply_gradients([(np.full(3, 4.0, np.float32), w)])  # a gradient of 1, unscaled
+    np.testing.assert_array_equal(w.numpy(), 0.5)
+    optimizer.apply_gradients([(np.full(3, 4.0, np.float32), w)])
+    assert (optimizer.dynamic_scale, optimizer.step_counter, optimizer.iterations) == (8.0, 0, 2)
+    assert optimizers.get(optimizers.serialize(optimizer)).get_config() == optimizer.get_config()
+    with pytest.raises(ValueError, match="give it to the inner optimizer"):
+        optimizers.LossScaleOptimizer(optimizers.SGD(), clipnorm=1.0)

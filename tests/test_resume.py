@@ -35,6 +35,9 @@ OPTIONS = {  # Keras's extra state: moving averages and summed gradients are slo
 def optimizer_config(case):
     """(optimizer class name, its config) of a case: "opt:<Class>", "schedule:<Class>" or "option:<name>"."""
     kind, name = case.split(":")
+    if name == "LossScaleOptimizer":  # around Adam, its scale doubling every 2 steps: the scale resumes too
+        return name, {"inner_optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}},
+                      "initial_scale": 4.0, "dynamic_growth_steps": 2}
     if kind == "opt":
         return name, {"learning_rate": 0.01}
     if kind == "schedule":

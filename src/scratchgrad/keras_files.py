@@ -1522,6 +1522,8 @@ def _keras_optimizer(optimizer):
     lr = config.get("learning_rate")
     if isinstance(lr, dict):
         config["learning_rate"] = {"module": "keras.optimizers.schedules", **lr, "registered_name": None}
+    if name == "LossScaleOptimizer":  # its inner optimizer, as Keras serializes one
+        config["inner_optimizer"] = _keras_optimizer(optimizer.inner_optimizer)
     return {"module": "keras.optimizers", "class_name": name, "config": config, "registered_name": None}
 
 

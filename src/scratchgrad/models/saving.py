@@ -275,6 +275,9 @@ def save_model(model, path):
         metadata["compile"] = json.dumps(compile_config)
         state = model.get_optimizer_state()  # every trainable weight's slots, fresh ones for weights not updated yet
         metadata["optimizer_iterations"] = str(state["iterations"])
+        scalars = {k: v for k, v in state.items() if k not in ("iterations", "slots")}  # a loss scale, say
+        if scalars:
+            metadata["optimizer_scalars"] = json.dumps(scalars)
         for i, slots in enumerate(state["slots"]):
             tensors.update({f"optimizer/{i:04d}/{name}": value for name, value in slots.items()})
         metadata["random_state"] = json.dumps({"global": framework_random.get_state(), "seed_generators": [
@@ -499,6 +502,23 @@ def _loss(file, value):
         raise file.error("compile.loss", f"names an unknown loss {name!r}: {err}") from None
 
 
+def _optimizer_scalars(file):
+    """The optimizer's numbers besides its step count and slots (LossScaleOptimizer's scale and counter):
+    a JSON object of names to finite numbers, or nothing."""
+    raw = file.metadata.get("optimizer_scalars")
+    if raw is None:
+        return {}
+    try:
+        scalars = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise file.error("optimizer_scalars", "must be a JSON object of numbers") from None
+    if not (isinstance(scalars, dict) and len(scalars) <= 16 and all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for k, v in scalars.items())):
+        raise file.error("optimizer_scalars", f"must be a JSON object of at most 16 finite numbers, got {raw[:80]!r}")
+    return scalars
+
+
 def _restore_training_state(model, file):
     """Give the compiled model the optimizer state and the random state saved with it, checked whole
     before any is set; warn, naming it, about any part the file lacks (that part starts afresh)."""
@@ -508,7 +528,9 @@ def _restore_training_state(model, file):
                                                  f"{iterations!r}")
     slots, reset = _optimizer_slots(model, file)
     random_states = _random_states(model, file)
-    _made(file, "optimizer state", model.set_optimizer_state, {"iterations": int(iterations), "slots": slots})
+    scalars = _optimizer_scalars(file)
+    _made(file, "optimizer state", model.set_optimizer_state,
+          {"iterations": int(iterations), "slots": slots, **scalars})
     lacking = []
     if reset:
         shown = ", ".join(reset[:6]) + (f" and {len(reset) - 6} more" if len(reset) > 6 else "")

@@ -14,6 +14,7 @@ from .adamw import AdamW
 from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
+from .loss_scale_optimizer import LossScaleOptimizer
 from .nadam import Nadam
 from .base import CLASSES, OPTIMIZERS, Optimizer
 from .momentum import Momentum

@@ -47,8 +47,8 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for registry, names in ((CLASSES, [cls.__name__]), (OPTIMIZERS, [cls.__name__.lower(), *cls.__dict__.get(
-                "aliases", ())])):
+        by_name = [] if cls.__dict__.get("wraps_another") else [cls.__name__.lower(), *cls.__dict__.get("aliases", ())]
+        for registry, names in ((CLASSES, [cls.__name__]), (OPTIMIZERS, by_name)):
             for name in names:
                 if not _shadows_builtin(registry.get(name), cls):
                     registry[name] = cls
