@@ -118,3 +118,8 @@ def test_batches_of_other_label_widths_are_refused_with_what_to_do():
     model.compile("adam", "ctc")
     with pytest.raises(ValueError, match="pad label sequences to one length"):
         model.fit(iter(batches), epochs=1, verbose=0)
+
+
+def test_decoding_other_than_greedy_one_path_is_refused():
+    with pytest.raises(NotImplementedError, match="top_paths=2"):
+        sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"], top_paths=2)

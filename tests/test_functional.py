@@ -407,3 +407,12 @@ def test_a_direct_call_fits_the_rank_as_predict_does():
     vectorize = layers.TextVectorization(vocabulary=["a", "b"])
     np.testing.assert_array_equal(keras.Model(texts, vectorize(texts))(np.array([["a b"], ["b"]])).numpy(),
                                   [[2, 3], [3, 0]])  # text given straight to a model stays text
+
+
+def test_integers_given_to_a_float_input_take_its_dtype():
+    """Found by a final read: uint8 pixels given straight to a model wrapped around (200 + 200 = 144)."""
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, layers.Add()([inputs, inputs]))
+    np.testing.assert_array_equal(model(np.full((1, 3), 200, np.uint8)).numpy(), 400)
+    ids = keras.Input(shape=(2,), dtype="int64")
+    assert keras.Model(ids, layers.Embedding(5, 2)(ids))(np.array([[1, 4]])).shape == (1, 2, 2)

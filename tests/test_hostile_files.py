@@ -129,6 +129,8 @@ MALFORMED = {  # what is changed in the file -> what the error must say (besides
                                       r"'optimizer_scalars' must be a JSON object of at most 16 finite numbers"),
     "optimizer_scalars infinite": (metadata_field("optimizer_scalars", '{"dynamic_scale": 1e999}'),
                                    r"'optimizer_scalars' must be"),
+    "optimizer_scalars overriding the step count": (metadata_field("optimizer_scalars", '{"iterations": 1e15}'),
+                                                    r"'optimizer_scalars' must be.*not the step count"),
     "unknown slot name": (tensor("optimizer/0000/bogus", np.zeros((3, 2), np.float32)),
                           r"'optimizer/0000/bogus' is not a slot of this optimizer"),
     "malformed slot key": (tensor("optimizer/x", np.zeros(2, np.float32)), r"'optimizer/x' is not a slot"),

@@ -265,3 +265,8 @@ def test_a_feature_cross_trains_in_a_two_input_model_and_saves(tmp_path):
         model.save(tmp_path / name, **options)
         np.testing.assert_allclose(sg.models.load_model(tmp_path / name).predict(x, verbose=0),
                                    model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_hashing_refuses_vector_outputs_of_rank_3_inputs():
+    with pytest.raises(ValueError, match=r"multi_hot mode takes samples of shape \(n, values\).*\(2, 3, 5\)"):
+        L.Hashing(4, output_mode="multi_hot")(np.zeros((2, 3, 5), np.int64))

@@ -400,3 +400,25 @@ def test_loss_scaling_skips_a_step_with_non_finite_gradients_and_halves_the_scal
     assert optimizers.get(optimizers.serialize(optimizer)).get_config() == optimizer.get_config()
     with pytest.raises(ValueError, match="give it to the inner optimizer"):
         optimizers.LossScaleOptimizer(optimizers.SGD(), clipnorm=1.0)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: optimizers.ScheduleFreeAdamW(beta_1=0.0), ValueError, "0 < beta_1 < 1"),
+    (lambda: optimizers.LossScaleOptimizer(optimizers.LossScaleOptimizer(optimizers.SGD())), ValueError,
+     "not another LossScaleOptimizer"),
+    (lambda: optimizers.get({"class_name": "Bogus", "config": {}}), ValueError, "optimizer config is.*Bogus"),
+    (lambda: optimizers.LossScaleOptimizer(optimizers.SGD()).set_state(
+        {"iterations": 0, "slots": [], "dynamic_scale": 0}), ValueError, "dynamic_scale must be a positive number"),
+])
+def test_the_newer_optimizers_refuse_what_they_cannot_take(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_muon_takes_one_pattern_as_a_string():
+    optimizer = optimizers.Muon(exclude_layers="dense")
+    kernel = sg.Tensor(np.zeros((3, 2), np.float32))
+    kernel.name = "dense/kernel"
+    other = sg.Tensor(np.zeros((3, 2), np.float32))
+    other.name = "conv_proj/kernel"
+    assert optimizer.uses_adamw(kernel) and not optimizer.uses_adamw(other)  # not the letters d, e, n, s

@@ -17,16 +17,14 @@ Numbers are PyTorch's ctc_loss on log_softmax(logits) (Keras 3's torch backend),
 import numpy as np
 
 from .autograd import Function
-from .backend import array_module
 from .tensor import Tensor, as_tensor
 
 NEG_INF = -np.inf
 
 
 def _log_softmax(x):
-    xp = array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _logaddexp(*terms):
@@ -145,9 +143,10 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
                mask_index=0):
     """keras.ops.ctc_decode, greedy: each step's best class, repeats merged, blanks dropped. Returns
     (decoded (1, N, T) with -1 after each sample's labels, scores (N, 1): -Σ of each step's best input),
-    as Keras's."""
-    if strategy != "greedy":
-        raise NotImplementedError(f"ctc_decode strategy={strategy!r}: only 'greedy' is implemented here")
+    as Keras's. For reading predictions: it runs on the values, not as an op of a training step."""
+    if strategy != "greedy" or top_paths != 1:
+        raise NotImplementedError(f"ctc_decode: only strategy='greedy' with top_paths=1 is implemented here, got "
+                                  f"strategy={strategy!r}, top_paths={top_paths!r}")
     x = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
     n, steps, classes = x.shape
     mask_index = classes - 1 if mask_index is None else mask_index

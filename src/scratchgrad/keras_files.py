@@ -1044,7 +1044,7 @@ def _load_vocabularies(model, config, assets, h5, path):
             idf = h5.dataset(h5.group(f"{where}/vars"), f"{where}/vars", "idf_weights", (size,))[:len(terms)]
         try:
             layer.set_vocabulary(terms, idf)
-        except (ValueError, RuntimeError) as err:
+        except (ValueError, RuntimeError, TypeError) as err:
             raise KerasFileError(f"{path}: the vocabulary of layer {layer.name!r}: {err}") from None
 
 

@@ -728,29 +728,28 @@ class MeanIoU(IoU):
         return config
 
 
-class OneHotIoU(IoU):
+class _OneHotTargets:
+    """The targets are one-hot rows (sparse_y_true is fixed, so not in the config)."""
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotIoU(_OneHotTargets, IoU):
     """IoU for one-hot targets: each row's argmax is its class (predictions' too, unless sparse_y_pred)."""
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None, sparse_y_pred=False,
                  axis=-1):
         super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False, sparse_y_pred, axis)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config
 
-
-class OneHotMeanIoU(MeanIoU):
+class OneHotMeanIoU(_OneHotTargets, MeanIoU):
     """MeanIoU for one-hot targets: each row's argmax is its class (predictions' too, unless sparse_y_pred)."""
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config
 
 
 class BinaryIoU(IoU):

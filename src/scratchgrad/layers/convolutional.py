@@ -3,7 +3,7 @@ and layouts). A 1-D layer is its 2-D counterpart run on one-row images: a batch 
 C) goes through conv2d and the pooling Functions as (N, 1, steps, C), so there is one im2col."""
 import numpy as np
 
-from .. import activations, initializers
+from .. import activations
 from .. import convolution as C
 from .. import ops
 from .base import Layer
@@ -109,13 +109,13 @@ class _Conv(Layer):
         self._add_kernel_and_bias(self.kernel_size + (channels // self.groups, self.filters))
 
     def _add_kernel_and_bias(self, shape):
-        self.kernel = self.add_weight(shape, initializers.get(self._init_names[0]), regularizer=self.kernel_regularizer,
+        self.kernel = self.add_weight(shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")
         self._add_bias()
 
     def _add_bias(self):
         if self.use_bias:
-            self.bias = self.add_weight((self.filters,), initializers.get(self._init_names[1]),
+            self.bias = self.add_weight((self.filters,), self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias")
 
     @property
@@ -227,7 +227,7 @@ class _DepthwiseConv(_Conv):
         channels = input_shape[self.channel_axis]
         self.filters, self.groups = channels * self.depth_multiplier, channels
         self.depthwise_kernel = self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
-                                                initializers.get(self._init_names[0]),
+                                                self.kernel_initializer,
                                                 regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
                                                 name="depthwise_kernel")
         self.kernel = None

@@ -7,7 +7,7 @@ from ..backend import float_dtype
 from ..hashing import cross_bucket, hash_bucket
 from ..tensor import Tensor
 from .base import Layer
-from .index_lookup import _salt, symbolic_output
+from .index_lookup import _salt, positive_int, symbolic_output
 from .preprocessing import _DataLayer, _Encode, as_strings, encode_categories
 
 
@@ -24,7 +24,7 @@ class Hashing(_DataLayer):
                              f"{output_mode!r}")
         dtype = dtype or ("int64" if output_mode == "int" else float_dtype())
         super().__init__(dtype=dtype, **kwargs)
-        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
+        if not positive_int(num_bins):
             raise ValueError(f"Hashing num_bins must be a positive integer, got {num_bins!r}")
         if output_mode == "int" and self.dtype.name not in ("int32", "int64"):
             raise ValueError(f"Hashing in int mode outputs int32 or int64 buckets; got dtype={self.dtype.name!r}")
@@ -44,6 +44,9 @@ class Hashing(_DataLayer):
         values = np.asarray(values.data if isinstance(values, Tensor) else values)
         if self.output_mode == "one_hot" and values.ndim and values.shape[-1] == 1:
             values = values[..., 0]
+        if self.output_mode in ("multi_hot", "count") and values.ndim > 2:
+            raise ValueError(f"{self.name} in {self.output_mode} mode takes samples of shape (n, values) or (values,); "
+                             f"got shape {values.shape}")
         buckets = self._buckets(values)
         if self.output_mode == "int":
             return buckets.astype(self.dtype)
@@ -110,7 +113,7 @@ class HashedCrossing(_DataLayer):
         if output_mode not in ("int", "one_hot"):
             raise ValueError(f"HashedCrossing output_mode must be 'int' or 'one_hot', got {output_mode!r}")
         super().__init__(name=name, dtype=dtype or ("int64" if output_mode == "int" else float_dtype()), **kwargs)
-        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
+        if not positive_int(num_bins):
             raise ValueError(f"HashedCrossing num_bins must be a positive integer, got {num_bins!r}")
         if sparse:
             raise ValueError("HashedCrossing: sparse=True (a SparseTensor) needs TensorFlow; scratchgrad outputs "

@@ -370,7 +370,7 @@ def _compressed(summary, epsilon):
     return np.stack([points, np.diff(reached, prepend=0)]).astype(np.float32)
 
 
-def as_strings(value, encoding, what="inputs", owner="TextVectorization"):
+def as_strings(value, encoding, what="inputs", owner="a layer"):
     """`value` (a str, a list of them, an array or Tensor of str or bytes) as a NumPy array of str."""
     try:
         array = np.asarray(value.data if isinstance(value, Tensor) else value)

@@ -89,7 +89,7 @@ class TextVectorization(Layer):
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
         if not isinstance(inputs, (Tensor, SymbolicTensor)):  # a list of texts is one batch, not a structure
-            inputs = Tensor(as_strings(inputs, self.encoding))
+            inputs = Tensor(as_strings(inputs, self.encoding, owner="TextVectorization"))
         return super().__call__(inputs, *args, **kwargs)
 
     def _call_symbolic(self, inputs, args, training, kwargs):
@@ -114,7 +114,7 @@ class TextVectorization(Layer):
 
     def _documents(self, texts):
         """The token lists of a batch of texts, and whether it was one text (no batch axis)."""
-        texts = as_strings(texts, self.encoding)
+        texts = as_strings(texts, self.encoding, owner="TextVectorization")
         single = texts.ndim == 0
         texts = texts.reshape(1) if single else texts
         if texts.ndim > 2 or (self.split is not None and texts.ndim == 2 and texts.shape[1] != 1):
@@ -131,7 +131,7 @@ class TextVectorization(Layer):
 
     def _standardized(self, texts):
         if callable(self.standardize):
-            out = as_strings(self.standardize(texts), self.encoding, "standardize's result")
+            out = as_strings(self.standardize(texts), self.encoding, "standardize's result", "TextVectorization")
             if out.shape != texts.shape:
                 raise ValueError(f"TextVectorization: standardize must return an array of its input's shape "
                                  f"{texts.shape}, got shape {out.shape}")
@@ -147,7 +147,7 @@ class TextVectorization(Layer):
         if self.split == "character":
             return list(text)
         tokens = self.split(text)
-        return as_strings(tokens, self.encoding, "split's result").reshape(-1).tolist()
+        return as_strings(tokens, self.encoding, "split's result", "TextVectorization").reshape(-1).tolist()
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
@@ -209,7 +209,7 @@ def _check_arguments(standardize, split, ngrams, output_mode, output_sequence_le
 
 
 def _column(texts, encoding):
-    texts = as_strings(texts, encoding)
+    texts = as_strings(texts, encoding, owner="TextVectorization")
     return texts[:, None] if texts.ndim == 1 else texts
 
 

@@ -8,10 +8,11 @@
 Each layer call on symbolic tensors recorded a Node; the model keeps the Nodes between its inputs and
 outputs in an order where every Node comes after those it depends on, and `call` runs them in that order.
 """
-from .. import tree
+from .. import ops, tree
 from ..backend import dtype_name, float_dtype
 from ..layers import InputLayer, Layer, deserialize, serialize
 from ..symbolic import SymbolicTensor
+from ..tensor import Tensor
 from .model import Model, _count, _trains, fit_rank, keep_dtype, show_shape
 
 
@@ -103,7 +104,7 @@ class Functional(Model):
             flat = tree.flatten(inputs)
         if len(flat) != len(self._flat_inputs):
             raise ValueError(f"model {self.name!r} takes {len(self._flat_inputs)} inputs, got {len(flat)}")
-        return [fit_rank(x, t.shape) for x, t in zip(flat, self._flat_inputs)]
+        return [_as_input(fit_rank(x, t.shape), t) for x, t in zip(flat, self._flat_inputs)]
 
     def _as_tensor(self, value):
         return keep_dtype(value, self.dtype)
@@ -191,6 +192,14 @@ def _from_layer_outputs(inputs, outputs):
         values.update(zip(map(id, tree.flatten(node.outputs)), tree.flatten(out)))
     return (tree.pack_like(inputs, fresh),
             tree.map_structure(lambda s: values.get(id(s), s), outputs))
+
+
+def _as_input(x, symbolic):
+    """Integers given to a float Input take its dtype (uint8 pixels would wrap around otherwise); ids for an
+    integer Input and texts stay as they are."""
+    if isinstance(x, Tensor) and symbolic.dtype.kind == "f" and x.dtype.kind in "iub":
+        return ops.cast(x, symbolic.dtype)
+    return x
 
 
 def _clone_name(tensor, used):

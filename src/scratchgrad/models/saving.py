@@ -512,10 +512,11 @@ def _optimizer_scalars(file):
         scalars = json.loads(raw)
     except (json.JSONDecodeError, RecursionError):
         raise file.error("optimizer_scalars", "must be a JSON object of numbers") from None
-    if not (isinstance(scalars, dict) and len(scalars) <= 16 and all(
+    if not (isinstance(scalars, dict) and len(scalars) <= 16 and not {"iterations", "slots"} & set(scalars) and all(
             isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
             for k, v in scalars.items())):
-        raise file.error("optimizer_scalars", f"must be a JSON object of at most 16 finite numbers, got {raw[:80]!r}")
+        raise file.error("optimizer_scalars", f"must be a JSON object of at most 16 finite numbers (not the step count "
+                                              f"or slots, which have their own places), got {raw[:80]!r}")
     return scalars
 
 
@@ -530,7 +531,7 @@ def _restore_training_state(model, file):
     random_states = _random_states(model, file)
     scalars = _optimizer_scalars(file)
     _made(file, "optimizer state", model.set_optimizer_state,
-          {"iterations": int(iterations), "slots": slots, **scalars})
+          {**scalars, "iterations": int(iterations), "slots": slots})
     lacking = []
     if reset:
         shown = ", ".join(reset[:6]) + (f" and {len(reset) - 6} more" if len(reset) > 6 else "")

@@ -31,7 +31,11 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
-        return CLASSES[identifier["class_name"]].from_config(identifier["config"])
+        cls = CLASSES.get(identifier.get("class_name"))
+        if cls is None or not isinstance(identifier.get("config"), dict):
+            raise ValueError(f"an optimizer config is {{'class_name': one of {', '.join(sorted(CLASSES))}, 'config': "
+                             f"{{...}}}}; got {identifier!r:.120}")
+        return cls.from_config(identifier["config"])
     if isinstance(identifier, str) and identifier.lower() in OPTIMIZERS:
         return OPTIMIZERS[identifier.lower()]()
     raise ValueError(f"unknown optimizer {identifier!r}; expected one of {', '.join(sorted(OPTIMIZERS))} or an Optimizer")
@@ -42,6 +46,7 @@ def serialize(optimizer):
 
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "get", "serialize",
+           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "get",
+           "serialize",
            "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecayRestarts"]

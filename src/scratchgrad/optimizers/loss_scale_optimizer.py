@@ -28,6 +28,8 @@ class LossScaleOptimizer(Optimizer):
                 raise ValueError(f"LossScaleOptimizer does not take {option}={value!r}: give it to the inner "
                                  f"optimizer (as in Keras)")
         self.inner_optimizer = get(inner_optimizer)
+        if isinstance(self.inner_optimizer, LossScaleOptimizer):
+            raise ValueError("LossScaleOptimizer takes the optimizer it scales for, not another LossScaleOptimizer")
         self.inner_optimizer.loss_scale_factor = None  # the scaling is this optimizer's
         self.initial_scale, self.dynamic_growth_steps = float(initial_scale), int(dynamic_growth_steps)
         self.dynamic_scale, self.step_counter = self.initial_scale, 0
@@ -50,8 +52,8 @@ class LossScaleOptimizer(Optimizer):
         if not params:
             return
         if all(bool(array_module(g).isfinite(g).all()) for g in grads):
-            for g in grads:  # in place: the trainer's gradient buffers, as the inner optimizer takes them
-                g *= g.dtype.type(1 / self.dynamic_scale)
+            for g in grads:  # in place, the trainer's buffers; in float64, where float16 would lose 1 / scale
+                g[...] = g / np.float64(self.dynamic_scale)
             self.inner_optimizer.apply(grads, params)
             if self.step_counter == self.dynamic_growth_steps - 1:
                 self.dynamic_scale, self.step_counter = self.dynamic_scale * 2.0, 0
@@ -99,9 +101,13 @@ class LossScaleOptimizer(Optimizer):
                 "step_counter": self.step_counter}
 
     def set_state(self, state):
+        scale, counter = state.get("dynamic_scale", self.initial_scale), state.get("step_counter", 0)
+        if not (isinstance(scale, (int, float)) and 0 < scale < float("inf")) or \
+                not (isinstance(counter, int) and 0 <= counter < self.dynamic_growth_steps):
+            raise ValueError(f"LossScaleOptimizer state: dynamic_scale must be a positive number and step_counter an "
+                             f"integer in [0, {self.dynamic_growth_steps}), got {scale!r} and {counter!r}")
         self.inner_optimizer.set_state(state)
-        self.dynamic_scale = float(state.get("dynamic_scale", self.initial_scale))
-        self.step_counter = int(state.get("step_counter", 0))
+        self.dynamic_scale, self.step_counter = float(scale), counter
 
     def get_config(self):
         inner = self.inner_optimizer

@@ -3,6 +3,7 @@ import math
 import re
 
 from ..backend import array_module
+from .adam import Adam
 from .base import Optimizer, check_fraction
 
 
@@ -27,9 +28,11 @@ class Muon(Optimizer):
         check_fraction("adam_beta_2", adam_beta_2)
         self.adam_beta_1, self.adam_beta_2, self.adam_weight_decay = adam_beta_1, adam_beta_2, adam_weight_decay
         self.epsilon, self.exclude_embeddings = epsilon, exclude_embeddings
-        self.exclude_layers = list(exclude_layers or [])  # patterns searched for in each weight's name
+        # patterns searched for in each weight's name; a string is one pattern (not its letters)
+        self.exclude_layers = [exclude_layers] if isinstance(exclude_layers, str) else list(exclude_layers or [])
         self.muon_a, self.muon_b, self.muon_c, self.adam_lr_ratio = muon_a, muon_b, muon_c, adam_lr_ratio
         self.momentum, self.ns_steps, self.nesterov, self.rms_rate = momentum, ns_steps, nesterov, rms_rate
+        self._adam = Adam(beta_1=adam_beta_1, beta_2=adam_beta_2, epsilon=epsilon)  # the rule of the other weights
 
     def uses_adamw(self, param):
         """Keras's rule: AdamW for a weight that is not 2-D, an embedding's, or one exclude_layers names."""
@@ -39,10 +42,11 @@ class Muon(Optimizer):
 
     def _update_pack(self, pack, lr):
         self._decay(pack.params, lr)
+        self._adam._iterations = self.iterations  # its bias correction counts this optimizer's updates
         for p, g, slots in zip(pack.params, pack.grad_views, pack.slot_views):
             f = p.data.dtype.type
             if self.uses_adamw(p):
-                self._adamw(p.data, g, slots, f(lr * self.adam_lr_ratio))
+                self._adam.update(p.data, g, slots, f(lr * self.adam_lr_ratio))
             else:
                 self.update(p.data, g, slots, f(lr))
 
@@ -68,15 +72,6 @@ class Muon(Optimizer):
             gram = x @ x.T
             x = x * f(self.muon_a) + (gram * f(self.muon_b) + (gram @ gram) * f(self.muon_c)) @ x
         return x.T if tall else x
-
-    def _adamw(self, w, g, slots, lr):
-        """Adam's step (bias correction folded into the step size, as Keras's)."""
-        xp, m, v, f = array_module(g), slots["momentum"], slots["velocity"], w.dtype.type
-        t = self.iterations + 1
-        alpha = lr * f(math.sqrt(1 - self.adam_beta_2 ** t) / (1 - self.adam_beta_1 ** t))
-        m += (g - m) * f(1 - self.adam_beta_1)
-        v += (g * g - v) * f(1 - self.adam_beta_2)
-        w -= m * alpha / (xp.sqrt(v) + f(self.epsilon))
 
     def _hyperparameters(self):
         return {"adam_beta_1": self.adam_beta_1, "adam_beta_2": self.adam_beta_2, "epsilon": self.epsilon,

@@ -18,6 +18,8 @@ class ScheduleFreeAdamW(Optimizer):
     def __init__(self, learning_rate=0.0025, beta_1=0.9, beta_2=0.999, epsilon=1e-8, warmup_steps=0, **kwargs):
         super().__init__(learning_rate, **kwargs)
         check_fraction("beta_1", beta_1)
+        if beta_1 == 0:  # x is recovered from the weight by dividing by β₁
+            raise ValueError("ScheduleFreeAdamW needs 0 < beta_1 < 1, got beta_1=0")
         check_fraction("beta_2", beta_2)
         self.beta_1, self.beta_2, self.epsilon, self.warmup_steps = beta_1, beta_2, epsilon, warmup_steps
 
