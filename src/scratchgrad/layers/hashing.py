@@ -8,7 +8,7 @@ from ..hashing import cross_bucket, hash_bucket
 from ..tensor import Tensor
 from .base import Layer
 from .index_lookup import _salt, positive_int, symbolic_output
-from .preprocessing import _DataLayer, _Encode, as_strings, encode_categories
+from .preprocessing import _DataLayer, _Encode, as_strings, encode_categories, encoded_shape, refuse_tensorflow_only
 
 
 class Hashing(_DataLayer):
@@ -28,9 +28,7 @@ class Hashing(_DataLayer):
             raise ValueError(f"Hashing num_bins must be a positive integer, got {num_bins!r}")
         if output_mode == "int" and self.dtype.name not in ("int32", "int64"):
             raise ValueError(f"Hashing in int mode outputs int32 or int64 buckets; got dtype={self.dtype.name!r}")
-        if sparse:
-            raise ValueError("Hashing: sparse=True (a SparseTensor) needs TensorFlow; scratchgrad outputs dense "
-                             "arrays, so pass sparse=False")
+        refuse_tensorflow_only("Hashing", sparse=sparse)
         self.num_bins, self.mask_value, self.output_mode = int(num_bins), mask_value, output_mode
         self.salt = _salt(salt)
 
@@ -74,12 +72,7 @@ class Hashing(_DataLayer):
         return texts == mask if kind == "string" else values == mask
 
     def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if self.output_mode == "int":
-            return shape
-        if self.output_mode == "one_hot" and shape and shape[-1] == 1:
-            shape = shape[:-1]
-        return (shape if self.output_mode == "one_hot" else shape[:-1]) + (self.num_bins,)
+        return encoded_shape(input_shape, self.output_mode, self.num_bins)
 
     def get_config(self):
         return {**super().get_config(), "num_bins": self.num_bins, "salt": self.salt, "mask_value": self.mask_value,
@@ -115,9 +108,7 @@ class HashedCrossing(_DataLayer):
         super().__init__(name=name, dtype=dtype or ("int64" if output_mode == "int" else float_dtype()), **kwargs)
         if not positive_int(num_bins):
             raise ValueError(f"HashedCrossing num_bins must be a positive integer, got {num_bins!r}")
-        if sparse:
-            raise ValueError("HashedCrossing: sparse=True (a SparseTensor) needs TensorFlow; scratchgrad outputs "
-                             "dense arrays, so pass sparse=False")
+        refuse_tensorflow_only("HashedCrossing", sparse=sparse)
         self.num_bins, self.output_mode = int(num_bins), output_mode
 
     def call(self, inputs):
@@ -142,10 +133,7 @@ class HashedCrossing(_DataLayer):
         return encode_categories(buckets, "one_hot", self.num_bins, self.dtype)
 
     def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape[0])
-        if self.output_mode == "int":
-            return shape
-        return (shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape) + (self.num_bins,)
+        return encoded_shape(input_shape[0], self.output_mode, self.num_bins)
 
     def get_config(self):
         return {**super().get_config(), "num_bins": self.num_bins, "output_mode": self.output_mode, "sparse": False}

@@ -14,7 +14,16 @@ from ..backend import float_dtype
 from ..hashing import hash_bucket
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
-from .preprocessing import _DataLayer, _Encode, adapt_batches, as_strings, encode_categories, one_batch
+from .preprocessing import (
+    _DataLayer,
+    _Encode,
+    adapt_batches,
+    as_strings,
+    encode_categories,
+    encoded_shape,
+    one_batch,
+    refuse_tensorflow_only,
+)
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 OLD_MODE_NAMES = {"binary": "multi_hot", "tf-idf": "tf_idf"}  # Keras still accepts them
@@ -67,9 +76,7 @@ class IndexLookup(_DataLayer):
         if self.invert and self.output_mode != "int":
             raise ValueError(f"{name} invert=True maps indices back to terms: output_mode must be 'int', got "
                              f"{self.output_mode!r}")
-        if sparse:
-            raise ValueError(f"{name}: sparse=True (a SparseTensor) needs TensorFlow; scratchgrad outputs dense "
-                             f"arrays, so pass sparse=False")
+        refuse_tensorflow_only(name, sparse=sparse)
         if idf_weights is not None and self.output_mode != "tf_idf":
             raise ValueError(f"{name} takes idf_weights in tf_idf mode only, not {self.output_mode!r}")
         if self.oov_method not in ("floormod", "farmhash"):
@@ -294,12 +301,7 @@ class IndexLookup(_DataLayer):
 
     def compute_output_shape(self, input_shape):
         depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_size
-        shape = tuple(input_shape)
-        if self.output_mode == "int":
-            return shape
-        if self.output_mode == "one_hot":
-            return (shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape) + (depth,)
-        return shape[:-1] + (depth,)
+        return encoded_shape(input_shape, self.output_mode, depth)  # tf_idf is shaped as count
 
     # ---- config ------------------------------------------------------------------------------
     def get_config(self):

@@ -148,6 +148,16 @@ def adapt_batches(data, steps, owner, what):
                     f"{type(data).__name__}")
 
 
+def refuse_tensorflow_only(owner, **flags):
+    """Keras's sparse=True (a SparseTensor) and ragged=True (a RaggedTensor) need TensorFlow: refused,
+    saying what to pass instead."""
+    kinds = {"sparse": "a SparseTensor", "ragged": "a RaggedTensor"}
+    for option, flag in flags.items():
+        if flag:
+            raise ValueError(f"{owner}: {option}=True ({kinds[option]}) needs TensorFlow; scratchgrad outputs dense "
+                             f"arrays, so pass {option}=False")
+
+
 def one_batch(data):
     """Whether adapt() takes `data` as one batch (arrays, lists, pandas objects) rather than a stream of them."""
     return isinstance(data, (str, bytes, list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy")

@@ -13,7 +13,7 @@ from ..symbolic import SymbolicTensor
 from ..tensor import Tensor
 from .base import Layer
 from .index_lookup import OLD_MODE_NAMES, StringLookup, positive_int, symbolic_output
-from .preprocessing import _Encode, adapt_batches, as_strings, one_batch
+from .preprocessing import _Encode, adapt_batches, as_strings, one_batch, refuse_tensorflow_only
 
 MASK = ""  # Keras's padding token
 # Keras's pattern, character for character: ASCII punctuation only (",-\." is the range , - .)
@@ -187,10 +187,7 @@ class _TokenLookup(StringLookup):
 def _check_arguments(standardize, split, ngrams, output_mode, output_sequence_length, sparse, ragged):
     """Raise ValueError naming the first argument that Keras (or scratchgrad's dense arrays) refuses; the
     lookup checks the vocabulary's own (max_tokens, pad_to_max_tokens, encoding)."""
-    for flag, what in ((sparse, "sparse=True (a SparseTensor)"), (ragged, "ragged=True (a RaggedTensor)")):
-        if flag:
-            raise ValueError(f"TextVectorization: {what} needs TensorFlow; scratchgrad outputs dense arrays, "
-                             f"so pass {what.split('=')[0]}=False")
+    refuse_tensorflow_only("TextVectorization", sparse=sparse, ragged=ragged)
     if not (standardize is None or callable(standardize) or standardize in STANDARDIZE_MODES):
         raise ValueError(f"TextVectorization standardize must be one of {STANDARDIZE_MODES}, None or a function, "
                          f"got {standardize!r}")
