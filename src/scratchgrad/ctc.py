@@ -17,20 +17,23 @@ Numbers are PyTorch's ctc_loss on log_softmax(logits) (Keras 3's torch backend),
 import numpy as np
 
 from .autograd import Function
+from .backend import array_module
 from .tensor import Tensor, as_tensor
 
 NEG_INF = -np.inf
 
 
 def _log_softmax(x):
+    xp = array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _logaddexp(*terms):
+    xp = array_module(terms[0])
     out = terms[0]
     for term in terms[1:]:
-        out = np.logaddexp(out, term)
+        out = xp.logaddexp(out, term)
     return out
 
 
@@ -46,68 +49,72 @@ class CTCLoss(Function):
 
     def forward(self, logits, labels, label_lengths=None, logit_lengths=None):
         n, steps, _ = logits.shape
+        xp = array_module(logits)
+        labels = xp.asarray(labels)
         self.given = 2 if label_lengths is None else 4  # inputs, for backward's answer
         if label_lengths is None:  # worked out here, so a replayed step does it for each new batch of labels
-            label_lengths, logit_lengths = (labels != self.blank).sum(axis=-1), np.full(n, steps)
+            label_lengths, logit_lengths = (labels != self.blank).sum(axis=-1), xp.full(n, steps)
         self.log_y = log_y = _log_softmax(logits.astype(np.float64))
         self.shapes = logits.shape, logits.dtype
         self.ext = ext = self._extended(labels, label_lengths)  # (N, S): b l1 b l2 ... b, padded with blanks
-        self.ends = 2 * np.asarray(label_lengths, np.int64)  # each sample's last position, S_n - 1
-        self.lengths = lengths = np.minimum(np.asarray(logit_lengths, np.int64), steps)
-        picks = np.broadcast_to(ext[:, None, :], (n, steps, ext.shape[1]))
-        emit = np.take_along_axis(log_y, picks, axis=2).transpose(1, 0, 2)  # (T, N, S): log y[t, l'_s]
+        self.ends = 2 * xp.asarray(label_lengths, np.int64)  # each sample's last position, S_n - 1
+        self.lengths = lengths = xp.minimum(xp.asarray(logit_lengths, np.int64), steps)
+        picks = xp.broadcast_to(ext[:, None, :], (n, steps, ext.shape[1]))
+        emit = xp.take_along_axis(log_y, picks, axis=2).transpose(1, 0, 2)  # (T, N, S): log y[t, l'_s]
         skip = self._skips(ext)
-        alpha = np.full((steps, n, ext.shape[1]), NEG_INF)
+        alpha = xp.full((steps, n, ext.shape[1]), NEG_INF)
         alpha[0, :, 0] = emit[0, :, 0]
         if ext.shape[1] > 1:  # some sample has labels
-            alpha[0, :, 1] = np.where(self.ends > 0, emit[0, :, 1], NEG_INF)
+            alpha[0, :, 1] = xp.where(self.ends > 0, emit[0, :, 1], NEG_INF)
         for t in range(1, steps):
             previous = alpha[t - 1]
-            step = _logaddexp(previous, _shift(previous, 1), np.where(skip, _shift(previous, 2), NEG_INF)) + emit[t]
-            alpha[t] = np.where((t < lengths)[:, None], step, previous)  # past its length a sample stands still
+            step = _logaddexp(previous, _shift(previous, 1), xp.where(skip, _shift(previous, 2), NEG_INF)) + emit[t]
+            alpha[t] = xp.where((t < lengths)[:, None], step, previous)  # past its length a sample stands still
         last = alpha[steps - 1]
-        log_p = _logaddexp(last[np.arange(n), self.ends],
-                           np.where(self.ends > 0, last[np.arange(n), self.ends - 1], NEG_INF))
+        log_p = _logaddexp(last[xp.arange(n), self.ends],
+                           xp.where(self.ends > 0, last[xp.arange(n), self.ends - 1], NEG_INF))
         # no steps at all: only an empty label sequence is read, with certainty
-        self.log_p = np.where(lengths > 0, log_p, np.where(self.ends == 0, 0.0, NEG_INF))
+        self.log_p = xp.where(lengths > 0, log_p, xp.where(self.ends == 0, 0.0, NEG_INF))
         self.alpha, self.emit, self.skip = alpha, emit, skip
         return (0.0 - self.log_p).astype(np.result_type(logits.dtype, np.float32))  # float32 at least, as Keras
 
     def backward(self, gy):
         (n, steps, classes), dtype = self.shapes  # the logits' own dtype, for their gradient
-        beta = np.full_like(self.alpha, NEG_INF)
-        positions = np.arange(self.ext.shape[1])
+        xp = array_module(self.alpha)
+        beta = xp.full_like(self.alpha, NEG_INF)
+        positions = xp.arange(self.ext.shape[1])
         for t in range(steps - 1, -1, -1):
             start = (t == self.lengths - 1)[:, None]  # the sample's last step: the end positions emit
-            begin = np.where((positions == self.ends[:, None]) | ((positions == self.ends[:, None] - 1)
+            begin = xp.where((positions == self.ends[:, None]) | ((positions == self.ends[:, None] - 1)
                                                                    & (self.ends[:, None] > 0)), self.emit[t], NEG_INF)
             if t + 1 < steps:
                 following = beta[t + 1]
-                skip_ahead = np.where(_shift(self.skip, -2, fill=False), _shift(following, -2), NEG_INF)
+                skip_ahead = xp.where(_shift(self.skip, -2, fill=False), _shift(following, -2), NEG_INF)
                 step = _logaddexp(following, _shift(following, -1), skip_ahead) + self.emit[t]
             else:
-                step = np.full_like(begin, NEG_INF)
-            beta[t] = np.where(start, begin, np.where((t < self.lengths - 1)[:, None], step, NEG_INF))
+                step = xp.full_like(begin, NEG_INF)
+            beta[t] = xp.where(start, begin, xp.where((t < self.lengths - 1)[:, None], step, NEG_INF))
         # occupancy of each class at each step: log Σ_{s: l'_s = k} alpha beta, then / (p y)
         both = self.alpha + beta  # (T, N, S)
-        occupancy = np.full((steps, n, classes), NEG_INF)
+        occupancy = xp.full((steps, n, classes), NEG_INF)
         for s in range(self.ext.shape[1]):
-            index = (slice(None), np.arange(n), self.ext[:, s])
-            occupancy[index] = np.logaddexp(occupancy[index], both[:, :, s])
+            index = (slice(None), xp.arange(n), self.ext[:, s])
+            occupancy[index] = xp.logaddexp(occupancy[index], both[:, :, s])
         occupancy = occupancy.transpose(1, 0, 2)  # (N, T, C)
-        finite = np.isfinite(self.log_p)[:, None, None]
-        log_p = np.where(finite[:, 0, 0], self.log_p, 0.0)[:, None, None]  # no path: no gradient, below
-        grad = np.exp(self.log_y) - np.exp(occupancy - log_p - self.log_y)
-        grad = np.where(finite, grad, 0.0)  # no path: PyTorch's gradient there is 0 (with zero_infinity), or nan
-        grad[np.arange(steps)[None, :] >= self.lengths[:, None]] = 0.0
+        finite = xp.isfinite(self.log_p)[:, None, None]
+        log_p = xp.where(finite[:, 0, 0], self.log_p, 0.0)[:, None, None]  # no path: no gradient, below
+        grad = xp.exp(self.log_y) - xp.exp(occupancy - log_p - self.log_y)
+        grad = xp.where(finite, grad, 0.0)  # no path: PyTorch's gradient there is 0 (with zero_infinity), or nan
+        grad[xp.arange(steps)[None, :] >= self.lengths[:, None]] = 0.0
         return ((grad * gy.astype(np.float64)[:, None, None]).astype(dtype),) + (None,) * (self.given - 1)
 
     def _extended(self, labels, label_lengths):
-        labels = np.asarray(labels, np.int64)
+        xp = array_module(labels)
+        labels = xp.asarray(labels, np.int64)
         n, width = labels.shape
-        ext = np.full((n, 2 * width + 1), self.blank, np.int64)
-        keep = np.arange(width)[None, :] < np.asarray(label_lengths)[:, None]
-        ext[:, 1::2] = np.where(keep, labels, self.blank)
+        ext = xp.full((n, 2 * width + 1), self.blank, np.int64)
+        keep = xp.arange(width)[None, :] < xp.asarray(label_lengths)[:, None]
+        ext[:, 1::2] = xp.where(keep, labels, self.blank)
         return ext
 
     def _skips(self, ext):
@@ -118,7 +125,7 @@ class CTCLoss(Function):
 
 def _shift(a, k, fill=NEG_INF):
     """a moved k positions along its last axis (right for k > 0, left for k < 0), `fill` coming in."""
-    out = np.full_like(a, fill)
+    out = array_module(a).full_like(a, fill)
     if k > 0:
         out[..., k:] = a[..., :-k]
     else:
@@ -131,8 +138,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     (N, T, C) (log-softmaxed here), `target` (N, U) class ids, and the lengths of each (N,)."""
     output = as_tensor(output)
     # Tensors pass as they are: in a recorded step they are its inputs, read anew at each replay
-    target, target_length, output_length = (v if isinstance(v, Tensor) else Tensor(np.asarray(v))
-                                            for v in (target, target_length, output_length))
+    target, target_length, output_length = (as_tensor(v) for v in (target, target_length, output_length))
     if output.ndim != 3 or target.ndim != 2 or len(target) != len(output):
         raise ValueError(f"ctc_loss takes logits (batch, steps, classes) and targets (batch, labels); got shapes "
                          f"{output.shape} and {target.shape}")
@@ -147,17 +153,19 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     if strategy != "greedy" or top_paths != 1:
         raise NotImplementedError(f"ctc_decode: only strategy='greedy' with top_paths=1 is implemented here, got "
                                   f"strategy={strategy!r}, top_paths={top_paths!r}")
-    x = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
+    x = inputs.data if isinstance(inputs, Tensor) else inputs
+    xp = array_module(x)
+    x = xp.asarray(x)
     n, steps, classes = x.shape
     mask_index = classes - 1 if mask_index is None else mask_index
-    lengths = np.asarray(sequence_lengths.data if isinstance(sequence_lengths, Tensor) else sequence_lengths)
-    past = np.arange(steps)[None, :] >= np.asarray(lengths).reshape(-1, 1)
-    best = np.where(past, mask_index, x.argmax(axis=-1))
-    scores = np.where(past, 0.0, x.max(axis=-1))
+    lengths = sequence_lengths.data if isinstance(sequence_lengths, Tensor) else sequence_lengths
+    past = xp.arange(steps)[None, :] >= xp.asarray(lengths).reshape(-1, 1)
+    best = xp.where(past, mask_index, x.argmax(axis=-1))
+    scores = xp.where(past, 0.0, x.max(axis=-1))
     if merge_repeated:
-        best = np.where(np.pad(best[:, 1:] == best[:, :-1], ((0, 0), (1, 0))), mask_index, best)
+        best = xp.where(xp.pad(best[:, 1:] == best[:, :-1], ((0, 0), (1, 0))), mask_index, best)
     blank = best == mask_index
-    order = np.argsort(np.where(blank, steps, np.arange(steps)[None, :]), axis=-1, kind="stable")
-    decoded = np.take_along_axis(np.where(blank, -1, best), order, axis=-1)
+    order = xp.argsort(xp.where(blank, steps, xp.arange(steps)[None, :]), axis=-1, kind="stable")
+    decoded = xp.take_along_axis(xp.where(blank, -1, best), order, axis=-1)
     scores = -scores.sum(axis=1, keepdims=True).astype(np.result_type(x.dtype, np.float32))
     return Tensor(decoded[None].astype(np.int32)), Tensor(scores)

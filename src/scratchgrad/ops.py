@@ -1134,7 +1134,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
 # ---- more of keras.ops: indexing, sorting, shapes ---------------------------------------------------
 def _indices(indices, op):
     """Integer indices as a Tensor (an input of the op, so a replayed step takes the new ones)."""
-    indices = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
+    indices = as_tensor(indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{op} needs integer indices, got dtype {indices.dtype}")
     return indices

@@ -289,13 +289,16 @@ class Tensor:
 
 
 def as_tensor(x, like=None):
-    """`x` as a Tensor; a plain number or array takes the dtype of `like` (a Tensor) when given."""
+    """`x` as a Tensor; a plain number or array takes the device of `like` (a Tensor) when given, and its
+    dtype where that is a float."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and like.dtype.kind == "f":
-        xp = array_module(like.data)
+    if like is None:
+        return Tensor(x)
+    xp = array_module(like.data)  # on like's device
+    if like.dtype.kind == "f":
         return Tensor._from_op(xp.asarray(x, dtype=like.dtype), None)
-    return Tensor(x)
+    return Tensor(xp.asarray(x))
 
 
 def as_operand(x, like):

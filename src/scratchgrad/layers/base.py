@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import constraints, initializers, regularizers, tree
 from ..autograd import no_grad
-from ..backend import float_dtype
+from ..backend import array_module, float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 
@@ -446,7 +446,7 @@ class Layer:
         targets = self.weights
         check_weights(self.name, targets, weights)
         for w, value in zip(targets, weights):
-            w.data[...] = np.asarray(value, dtype=w.dtype)
+            w.data[...] = array_module(w.data).asarray(value, dtype=w.dtype)  # onto the weight's device
 
     def regularization_loss(self):
         """The sum of the weight penalties of this layer and its sublayers (0.0 if none)."""

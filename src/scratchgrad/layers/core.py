@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import activations, constraints, initializers, ops, random, regularizers
 from .. import functional as F
-from ..backend import dtype_name, float_dtype
+from ..backend import array_module, dtype_name, float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
@@ -242,7 +242,7 @@ class Embedding(Layer):
     def _as_tensor(self, value):  # ids stay integers (other layers take their inputs in their dtype)
         if value is None or isinstance(value, Tensor):
             return value
-        array = np.asarray(value)
+        array = array_module(value).asarray(value)
         return Tensor(array) if array.dtype.kind in "iu" else super()._as_tensor(value)
 
     def call(self, inputs):

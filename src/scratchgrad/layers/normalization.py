@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import constraints, ops, regularizers
 from .. import functional as F
+from ..backend import array_module
 from ..tensor import as_operand
 from .base import Layer, serialize_initializer, serialize_regularizer
 
@@ -126,8 +127,9 @@ class BatchNormalization(_Affine):
         if not last:  # normalize along another axis (channels_first): move it last and back
             x = x.transpose(order)
         n = self.moving_mean.shape
-        gamma = self.gamma if self.gamma is not None else np.ones(n, x.dtype)
-        beta = self.beta if self.beta is not None else np.zeros(n, x.dtype)
+        xp = array_module(x.data)
+        gamma = self.gamma if self.gamma is not None else xp.ones(n, x.dtype)
+        beta = self.beta if self.beta is not None else xp.zeros(n, x.dtype)
         if training and self.trainable:  # Keras: a frozen BatchNormalization runs in inference mode
             y = F.batch_norm(x, gamma, beta, self.epsilon, moving=(self.moving_mean, self.moving_variance),
                              momentum=self.momentum)

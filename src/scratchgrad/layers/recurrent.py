@@ -1,11 +1,10 @@
 """Recurrent layers: SimpleRNN, LSTM and GRU read a sequence (batch, steps, features) one step at a
 time, carrying a state. Keras's arguments, weight layouts and masking rules; each layer's loop is one
 Function in `scratchgrad/recurrent.py` (the cell's equations, then forward and backward through time)."""
-import numpy as np
-
 from .. import activations, constraints, initializers, ops, regularizers, tree
 from .. import functional as F
 from .. import recurrent as R
+from ..backend import array_module
 from ..random import layer_seed
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
@@ -57,6 +56,11 @@ class _RecurrentWeights(Layer):
         self.recurrent_kernel = self._weight("recurrent_kernel", (self.units, width), "recurrent")
         self.bias = self._weight("bias", self._bias_shape(), "bias", self._bias_initializer()) if self.use_bias \
             else None
+
+    def _zero_bias(self, size):
+        """A stand-in bias of zeros, on the kernel's device and of its dtype."""
+        dtype = self.kernel.dtype
+        return Tensor(array_module(self.kernel.data).zeros(size, dtype), dtype=dtype)
 
     def _weight(self, name, shape, role="kernel", initializer=None):
         return self.add_weight(shape, initializer or initializers.get(self.initializers[role]),
@@ -168,7 +172,7 @@ class _Recurrent(_RecurrentWeights):
     def _initial_states(self, initial_state, x):
         count = len(self.state_names)
         if initial_state is None:
-            zeros = np.zeros((x.shape[0], self.units), x.dtype)
+            zeros = array_module(x.data).zeros((x.shape[0], self.units), x.dtype)  # on x's device
             return [Tensor(zeros, dtype=x.dtype) for _ in range(count)]
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         if len(states) != count:
@@ -286,9 +290,8 @@ class LSTM(_LSTMWeights, _Recurrent):
         return x  # the loop makes x_t·W + h_{t-1}·U + b as one product per step
 
     def _loop_weights(self):
-        dtype = self.kernel.dtype
         return [self.kernel, self.recurrent_kernel,
-                self.bias if self.bias is not None else Tensor(np.zeros(4 * self.units, dtype), dtype=dtype)]
+                self.bias if self.bias is not None else self._zero_bias(4 * self.units)]
 
     def _sequence(self, out):
         return ops.transpose(out[0, 1:], (1, 0, 2))
@@ -317,7 +320,7 @@ class GRU(_GRUWeights, _Recurrent):
     def _loop_weights(self):
         if self.bias is not None and self.reset_after:
             return [self.recurrent_kernel, self.bias[1]]
-        return [self.recurrent_kernel, Tensor(np.zeros(3 * self.units, self.kernel.dtype))]
+        return [self.recurrent_kernel, self._zero_bias(3 * self.units)]
 
 
 class Bidirectional(Layer):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import tree
 from ..autograd import no_grad
-from ..backend import float_dtype
+from ..backend import array_module, float_dtype
 from ..layers import Layer
 from ..tensor import Tensor
 from ..trainer import Trainer
@@ -196,7 +196,7 @@ def keep_dtype(value, dtype):
 
     if value is None or isinstance(value, Tensor):
         return value
-    array = np.asarray(value)
+    array = array_module(value).asarray(value)  # a CuPy array stays on its GPU
     if array.dtype == object or array.dtype.kind in "US":
         return Tensor(as_strings(array, "utf-8", owner="the model"))
     return Tensor(array) if array.dtype.kind in "iub" else Tensor(array, dtype=dtype)
