@@ -524,6 +524,39 @@ def test_relu_on_a_strided_array_gets_the_numpy_code_s_numbers(which):
     assert_same_bits(g1, g2)
 
 
+@needs_numba
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_fused_linear_and_relu_give_the_two_ops_numbers_bit_for_bit(dtype, kernels):
+    """Special values in the product and the bias (NaN passes, -0 becomes +0, inf + -inf is NaN), every
+    gradient the two ops give."""
+    rng = np.random.default_rng(2)
+    x = np.concatenate([np.eye(len(SPECIAL)), rng.standard_normal((5, len(SPECIAL)))]).astype(dtype)
+    W = np.diag(SPECIAL).astype(dtype)  # row i of x picks SPECIAL[i] into column i
+    b = np.array(SPECIAL[::-1], dtype)
+    gy = rng.standard_normal((len(x), len(SPECIAL))).astype(dtype)
+    with compiled.using(kernels), np.errstate(invalid="ignore", over="ignore"):
+        linear, relu, fused = F.Linear(), F.ReLU(), F.LinearReLU()
+        linear.needs_grad = fused.needs_grad = (True, True, True)
+        two = [relu.forward(linear.forward(x, W, b)), *linear.backward(relu.backward(gy))]
+        one = [fused.forward(x, W, b), *fused.backward(gy)]
+    assert (fused.relu.mask is None) == kernels  # the one-pass kernel ran, or the two ops' NumPy code
+    for a, c in zip(one, two):
+        assert_same_bits(a, c)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_bias_and_relu_loop_gives_numpy_s_bits_on_special_values(dtype):
+    """A product cannot make every special value (-0 needs all its terms -0), so the loop is given them."""
+    y = np.array([[v] * len(SPECIAL) for v in SPECIAL], dtype)  # every special value plus every special bias
+    b = np.array(SPECIAL, dtype)
+    with compiled.using(False), np.errstate(invalid="ignore"):
+        expected = F.ReLU().forward(y + b)
+    F._add_bias_relu(y, b)
+    assert_same_bits(y, expected)
+
+
 # ---- bias gradients and softmax cross-entropy --------------------------------------------------------
 def counting(monkeypatch, name):
     """Count the calls of the kernel F.<name>."""

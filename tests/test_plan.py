@@ -293,3 +293,51 @@ def test_overlapping_pools_keep_their_place_after_the_relu():
     assert op_order(planned[0]) == ["ReLU", "MaxPool2D"]
     for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- Dense(relu): Linear then ReLU replayed as one LinearReLU --------------------------------------------
+def dense_relu_model(dtype, second_user=False):
+    """Dense then ReLU into a Dense; with `second_user` the Dense's output also feeds the last layer."""
+    sg.set_seed(3)
+    inputs = L.Input(shape=(4,), dtype=dtype)
+    hidden = L.Dense(6, dtype=dtype)(inputs)
+    features = L.ReLU(dtype=dtype)(hidden)
+    if second_user:
+        features = L.Concatenate()([features, hidden])
+    return sg.Model(inputs, L.Dense(3, activation="softmax", dtype=dtype)(features))
+
+
+def train_dense(eager, dtype, second_user=False):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((12, 4)).astype(dtype), rng.integers(0, 3, 12)
+    model = dense_relu_model(dtype, second_user)
+    model.compile(optimizer=sg.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", run_eagerly=eager)
+    losses = model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"]
+    return model, losses
+
+
+def linear_ops(model):
+    from scratchgrad.functional import Linear, LinearReLU, ReLU
+
+    plan = next(iter(model._plans.values()))
+    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in (Linear, LinearReLU, ReLU)]
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_linear_then_a_relu_is_replayed_as_one_fused_op_to_the_same_bits(dtype, kernels):
+    if kernels and not compiled.enabled():
+        pytest.skip("numba is not installed or kernels are off")
+    with compiled.using(kernels):
+        planned, eager = train_dense(False, dtype), train_dense(True, dtype)
+    assert linear_ops(planned[0]) == ["LinearReLU", "Linear"]
+    assert planned[1] == eager[1]
+    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_linear_whose_output_has_another_user_keeps_its_relu_apart():
+    planned, eager = train_dense(False, "float64", second_user=True), train_dense(True, "float64", second_user=True)
+    assert linear_ops(planned[0]) == ["Linear", "ReLU", "Linear"]
+    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

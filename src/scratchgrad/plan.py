@@ -10,13 +10,14 @@ a gradient. Later steps with the same shapes replay it, exactly as the textbook'
 
 the same Function objects and arithmetic as the autograd graph, minus the Tensor objects, the graph
 building and the sort. Sources of a step are its inputs (new arrays each step), the model's weights
-(read live, so in-place updates are seen) and constants (numbers baked into the step). One rewrite,
+(read live, so in-place updates are seen) and constants (numbers baked into the step). Two rewrites,
 exact: a ReLU followed by a max pool of non-overlapping windows replays as one fused op, the pool then
-the ReLU (`_fuse_relu_pool`).
+the ReLU (`_fuse_relu_pool`), and a Linear whose output only a ReLU reads replays with it as one op
+(`_fuse_linear_relu`).
 """
 from .backend import array_module
 from .convolution import MaxPool2D, MaxPool2DReLU, overlapping
-from .functional import ReLU
+from .functional import Linear, LinearReLU, ReLU
 
 
 class StepPlan:
@@ -81,28 +82,37 @@ class StepPlan:
         """Replay ReLU then MaxPool2D as one MaxPool2DReLU, the pool then the ReLU: max(relu(x)) =
         relu(max(x)), and the gradient reaches the same element (a window's maximum, if positive; none
         otherwise), but the ReLU runs on the pooled map, a quarter of the size for 2×2 pools, and inside
-        the pooling loops where they are compiled. Only where the pool is the ReLU output's one user, and
-        its windows do not overlap (where they do, a pixel's gradient sums several windows', and the two
-        orders can give it zeros of opposite signs). Done at the first replay: the recorded step's
-        backward reads its own ops."""
+        the pooling loops where they are compiled. Only where its windows do not overlap (where they do, a
+        pixel's gradient sums several windows', and the two orders can give it zeros of opposite signs)."""
+        self._fuse_pairs(lambda relu, pool: type(relu) is ReLU and type(pool) is MaxPool2D
+                         and not overlapping(pool.pool_size, pool.strides),
+                         lambda relu, pool: MaxPool2DReLU(pool.pool_size, pool.strides, pool.padding,
+                                                          pool.channels_first))
+
+    def _fuse_linear_relu(self):
+        """Replay Linear then ReLU as one LinearReLU (functional.py): the same arithmetic in one op."""
+        self._fuse_pairs(lambda linear, relu: type(linear) is Linear and type(relu) is ReLU,
+                         lambda linear, relu: LinearReLU())
+
+    def _fuse_pairs(self, matches, make):
+        """Replace each two ops (a, b) where b is the one reader of a's output (not an output of the step) and
+        matches(a, b) by the op make(a, b), reading a's inputs and writing b's output. Done at the first
+        replay: the recorded step's backward reads its own ops."""
         users = {}
         for position, (_, ins, _, _) in enumerate(self.steps):
             for slot in ins:
                 users.setdefault(slot, []).append(position)
-        fused = {}  # the pool's position -> the ReLU's
-        for i, (relu, _, out, _) in enumerate(self.steps):
+        fused = {}  # b's position -> a's
+        for i, (a, _, out, _) in enumerate(self.steps):
             after = users.get(out, [])
-            if type(relu) is not ReLU or len(after) != 1 or out in self.output_slots:
-                continue
-            pool = self.steps[after[0]][0]
-            if type(pool) is MaxPool2D and not overlapping(pool.pool_size, pool.strides):
+            if len(after) == 1 and out not in self.output_slots and matches(a, self.steps[after[0]][0]):
                 fused[after[0]] = i
         for position, i in fused.items():
-            pool, _, pooled, _ = self.steps[position]
-            _, ins, _, needs = self.steps[i]
-            op = MaxPool2DReLU(pool.pool_size, pool.strides, pool.padding, pool.channels_first)
+            a, ins, _, needs = self.steps[i]
+            b, _, out, _ = self.steps[position]
+            op = make(a, b)
             op.needs_grad = needs  # as __init__ sets it for the recorded ops
-            self.steps[i] = op, ins, pooled, needs  # the ReLU's input, the pool's output
+            self.steps[i] = op, ins, out, needs
         self.steps = [step for position, step in enumerate(self.steps) if position not in fused]
         self._order_backward()
 
@@ -110,6 +120,7 @@ class StepPlan:
         """Run the step's forwards on new input arrays; returns the output arrays."""
         if not self._replayed:
             self._fuse_relu_pool()
+            self._fuse_linear_relu()
             self._replayed = True
         values = self._template[:]
         for slot, array in zip(self.input_slots, arrays):
