@@ -319,6 +319,19 @@ def test_metrics_take_bools_ints_and_tensors_with_or_without_weights():
     assert accuracy.result() == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("size", [1, 3, 7, 8, 50])
+def test_a_mean_metric_totals_float32_values_as_numpy_s_float64_sum(size):
+    """Fewer than 8 values are added one after another (NumPy's own order there), more by NumPy: the same total."""
+    rng = np.random.default_rng(size)
+    batches = [(rng.standard_normal(size) * 10.0 ** rng.integers(-6, 6, size)).astype(np.float32) for _ in range(20)]
+    mean = keras.metrics.Mean()
+    expected = 0.0
+    for values in batches:
+        mean.update_state(values)
+        expected += float(values.sum(dtype=np.float64))
+    assert mean.result() == expected / (20 * size)
+
+
 def test_numbers_and_indexing_on_symbolic_tensors_build_layers(rng, tmp_path):
     inputs = keras.Input(shape=(6,))
     h = layers.Dense(4)(inputs)

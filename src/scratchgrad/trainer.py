@@ -282,7 +282,7 @@ class Trainer:
 
     def _predictions(self, outs):
         """Probabilities for the metrics (the fused path produced logits; argmax needs none)."""
-        if self._fused is None or not any(m.needs_probabilities for _, m in self.compiled_metrics):
+        if not self._activate_outputs:
             return outs
         with no_grad():
             return [activations.get(self._fused)(Tensor._from_op(outs[0], None)).data]
@@ -374,6 +374,8 @@ class Trainer:
         self._n_inputs, self._n_outputs = len(xs), len(self._output_names())
         if self._outputs_ready:
             self._fused = self._fused_activation()
+            self._activate_outputs = self._fused is not None and any(
+                m.needs_probabilities for _, m in self.compiled_metrics)
         # the weights trained by this fit() (as in Keras, a trainable flag changed later counts from the next)
         self._step_params = self.trainable_weights
         self._params_key = tuple(map(id, self._step_params))
@@ -708,13 +710,21 @@ def _penalizes_its_output(model):
 def _batch(xs, ys, weights, index):
     """One batch of every input, target and (if given) the sample weights. ys is a list of arrays, or y as
     given to a custom step (a dict, tuple, ...); list comprehensions for the lists, as this runs every step."""
-    ys = [a[index] for a in ys] if type(ys) is list else _rows(ys, index)
-    return [a[index] for a in xs], ys, None if weights is None else weights[index]
+    rows = _taker(index)
+    ys = [rows(a) for a in ys] if type(ys) is list else _rows(ys, index)
+    return [rows(a) for a in xs], ys, None if weights is None else rows(weights)
+
+
+def _taker(index):
+    """A function giving an array's rows `index`, a slice or an array of row numbers (taken with take(): on
+    a small batch, a fraction of what fancy indexing costs)."""
+    return (lambda a: a[index]) if type(index) is slice else (lambda a: a.take(index, axis=0))
 
 
 def _rows(structure, index):
     """The rows `index` of every array in a structure of them."""
-    return tree.map_structure(lambda a: None if a is None else a[index], structure)
+    rows = _taker(index)
+    return tree.map_structure(lambda a: None if a is None else rows(a), structure)
 
 
 class _Tracker:
