@@ -635,13 +635,13 @@ def one_hot(x, num_classes, dtype=None):
 
 
 class Pad(Function):
-    """Zeros around x: `widths` is one (before, after) pair per axis."""
+    """`value` (zeros by default) around x: `widths` is one (before, after) pair per axis."""
 
-    def __init__(self, widths):
-        self.widths = [tuple(w) for w in widths]
+    def __init__(self, widths, value=0):
+        self.widths, self.value = [tuple(w) for w in widths], value
 
     def forward(self, x):
-        return array_module(x).pad(x, self.widths)
+        return array_module(x).pad(x, self.widths, constant_values=x.dtype.type(self.value))
 
     def backward(self, gy):
         return gy[tuple(builtins.slice(a, gy.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
@@ -684,8 +684,9 @@ def dilate(x, factors):
     return Dilate(factors)(as_tensor(x))
 
 
-def pad(x, widths):
-    return Pad(widths)(as_tensor(x))
+def pad(x, widths, constant_values=0):
+    """x with `constant_values` around it: `widths` one (before, after) pair per axis (Keras's constant mode)."""
+    return Pad(widths, constant_values)(as_tensor(x))
 
 
 def repeat(x, times, axis):

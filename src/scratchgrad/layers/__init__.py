@@ -3,11 +3,13 @@ import inspect
 
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import LAYERS, Layer
-from .convolutional import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, Conv1D, Conv1DTranspose, Conv2D,
-                            Conv2DTranspose, Convolution1D, Convolution2D, DepthwiseConv1D, DepthwiseConv2D,
-                            GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D,
-                            GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D,
-                            MaxPool2D, MaxPooling1D, MaxPooling2D, SeparableConv1D, SeparableConv2D)
+from .convolutional import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
+                            Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
+                            Convolution2D, Convolution3D, Convolution3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
+                            GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D,
+                            GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
+                            GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
+                            MaxPooling1D, MaxPooling2D, MaxPooling3D, SeparableConv1D, SeparableConv2D)
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomTranslation,
@@ -23,8 +25,8 @@ from .preprocessing import CategoryEncoding, CenterCrop, Discretization, Normali
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
                              SpatialDropout2D, SpatialDropout3D)
-from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
-                        ZeroPadding2D)
+from .reshaping import (Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
+                        UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from .rnn import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .tensor_op import Lambda, TensorOp
 from .text_vectorization import TextVectorization

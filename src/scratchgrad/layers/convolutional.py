@@ -1,6 +1,8 @@
-"""Convolution and pooling layers, 1-D and 2-D, on the im2col primitives of convolution.py (Keras names
-and layouts). A 1-D layer is its 2-D counterpart run on one-row images: a batch of sequences (N, steps,
-C) goes through conv2d and the pooling Functions as (N, 1, steps, C), so there is one im2col."""
+"""Convolution and pooling layers, 1-D, 2-D and 3-D, on the im2col primitives of convolution.py (Keras
+names and layouts). A 1-D layer is its 2-D counterpart run on one-row images: a batch of sequences (N, steps,
+C) goes through conv2d and the pooling Functions as (N, 1, steps, C), so there is one im2col. A 3-D layer
+runs its 2-D counterpart once per depth tap of its window, over every depth slice that tap meets as one
+batch of images, and folds the taps' results (sums for a convolution, maxima or means for a pooling)."""
 import numpy as np
 
 from .. import activations
@@ -10,7 +12,9 @@ from .base import Layer
 
 _LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_first"): "(batch, channels, steps)",
             (2, "channels_last"): "(batch, height, width, channels)",
-            (2, "channels_first"): "(batch, channels, height, width)"}
+            (2, "channels_first"): "(batch, channels, height, width)",
+            (3, "channels_last"): "(batch, depth, height, width, channels)",
+            (3, "channels_first"): "(batch, channels, depth, height, width)"}
 
 
 def _channels_axis(data_format):
@@ -27,12 +31,12 @@ def _check_rank(layer, input_shape):
 
 def _sizes(value, rank, name):
     """Keras's size arguments (kernel_size, strides, ...): one positive int for every axis, or one per axis."""
-    if rank == 2:
-        return C._pair(value, name)
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(values) != 1 or not isinstance(values[0], (int, np.integer)) or values[0] < 1:
-        raise ValueError(f"{name} must be a positive integer (or a 1-tuple of one), got {value!r}")
-    return (int(values[0]),)
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+                                      for v in values):
+        many = {1: "(or a 1-tuple of one)", 2: "or a pair of them", 3: "or three of them"}[rank]
+        raise ValueError(f"{name} must be a positive integer {many}, got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 def _output_padding(value, rank, kind):
@@ -67,11 +71,39 @@ def _through_images(layer, x, window, padding, fn, channels=None):
     return ops.squeeze(fn(ops.expand_dims(x, axis)), axis)
 
 
+def _through_depth(layer, x, size, stride, padding, per_tap, fold, fill=0.0):
+    """A 3-D window op from 2-D ones: the input (N, D, H, W, C) (channels_first: (N, C, D, H, W)) padded
+    along its depth by Keras's rule (with `fill`), then for each depth tap d of a window of `size`, the
+    depth slices it meets (every `stride`-th from d) as one batch of images, through `per_tap(d, images)`;
+    `fold(a, b)` folds the taps' results, which then go back to volumes."""
+    if x.ndim != 5:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}) needs 5-D inputs {_LAYOUTS[3, layer.data_format]} "
+                         f"for {layer.data_format}, got shape {x.shape}")
+    first = layer.data_format == "channels_first"
+    x = ops.transpose(x, (0, 2, 3, 4, 1)) if first else x
+    n, depth = x.shape[:2]
+    if padding == "valid" and size > depth:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): its window of depth {size} is deeper than the "
+                         f"input's {depth} (input shape {x.shape}, channels last) with padding 'valid'")
+    out = C.output_length(depth, size, stride, padding)
+    total = max((out - 1) * stride + size - depth, 0)
+    if total:
+        x = ops.pad(x, [(0, 0), (total // 2, total - total // 2)] + [(0, 0)] * 3, fill)
+    y = None
+    for d in range(size):
+        images = x[:, d:d + stride * (out - 1) + 1:stride].reshape((n * out,) + x.shape[2:])
+        part = per_tap(d, images)
+        y = part if y is None else fold(y, part)
+    y = y.reshape((n, out) + y.shape[1:])
+    return ops.transpose(y, (0, 4, 1, 2, 3)) if first else y
+
+
 class _Conv(Layer):
     """Convolution: `filters` kernels of `kernel_size` slide over the input (im2col + one matrix product).
     `kernel` has Keras's shape (*kernel_size, in_channels / groups, filters); `bias` (filters,).
     `dilation_rate` spaces the kernel's taps apart (a dilated kernel, zeros between its entries);
-    `groups` splits the channels into independent convolutions. `rank` is 1 for sequences, 2 for images."""
+    `groups` splits the channels into independent convolutions. `rank` is 1 for sequences, 2 for images,
+    3 for volumes (video, scans)."""
 
     rank, paddings = 2, C.PADDINGS
     _calls_convolution_op = False  # Keras's Conv2D (and 3D) run a subclass's convolution_op; the others do not
@@ -134,9 +166,14 @@ class _Conv(Layer):
         return ops.dilate(kernel, self.dilation_rate + (1, 1)) if max(self.dilation_rate) > 1 else kernel
 
     def _convolve(self, x, kernel, strides, padding, bias):
-        """x convolved with a kernel in Keras's layout, plus `bias` (or None): sequences as one-row images."""
+        """x convolved with a kernel in Keras's layout, plus `bias` (or None): sequences as one-row images,
+        volumes as the sum of their depth taps' image convolutions."""
         if self.rank == 2:
             return _grouped(x, kernel, bias, self.groups, strides, padding, self.data_format)
+        if self.rank == 3:
+            return _through_depth(self, x, kernel.shape[0], strides[0], padding, lambda d, images: _grouped(
+                images, kernel[d], bias if d == 0 else None, self.groups, strides[1:], padding, "channels_last"),
+                lambda a, b: a + b)
         image_kernel = kernel.reshape((1,) + kernel.shape)
         return _through_images(self, x, kernel.shape[0], padding, lambda images: _grouped(
             images, image_kernel, bias, self.groups, (1,) + strides, padding, self.data_format),
@@ -191,6 +228,13 @@ class Conv2D(_Conv):
     """2-D convolution of images: kernel (kh, kw, in_channels / groups, filters)."""
 
     _calls_convolution_op = True
+
+
+class Conv3D(_Conv):
+    """3-D convolution of volumes (batch, depth, height, width, channels): kernel (kd, kh, kw,
+    in_channels / groups, filters)."""
+
+    rank, _calls_convolution_op = 3, True
 
 
 class Conv1D(_Conv):
@@ -403,6 +447,18 @@ class Conv1DTranspose(_ConvTranspose):
     rank = 1
 
 
+class Conv3DTranspose(_ConvTranspose):
+    """Transposed 3-D convolution: kernel (kd, kh, kw, filters, in_channels). Keras's order of arguments
+    puts data_format before output_padding here."""
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+                 output_padding=None, dilation_rate=1, activation=None, use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+                         activation, use_bias, **kwargs)
+
+
 class _Pooling(Layer):
     """Shared by the max and average poolings; `op` is the pooling Function, `rank` 1 for sequences, 2
     for images."""
@@ -425,9 +481,20 @@ class _Pooling(Layer):
         row = (1,) * (2 - self.rank)  # a sequence pools as a one-row image
         return self.op(row + self.pool_size, row + self.strides, self.padding, self.data_format == "channels_first")
 
+    def _pool_volumes(self, x):
+        """Each depth tap's slices pooled as images, the taps folded by `_fold` (a volume's window is its taps'
+        image windows)."""
+        def pooled(d, images):
+            C._check_fits(images, self.pool_size[1:], self.padding, False, self.name, "pool window")
+            return self.op(self.pool_size[1:], self.strides[1:], self.padding, False)(images)
+        return _through_depth(self, x, self.pool_size[0], self.strides[0], self.padding, pooled, self._fold,
+                              self._fill)
+
     def call(self, x, training=False):
         if self.rank == 1:
             return _through_images(self, x, self.pool_size[0], self.padding, self._function())
+        if self.rank == 3:
+            return self._pool_volumes(x)
         C._check_input(x, self.data_format, self.name)
         C._check_fits(x, self.pool_size, self.padding, self.data_format == "channels_first", self.name, "pool window")
         return self._function()(x)
@@ -441,12 +508,51 @@ class MaxPooling2D(_Pooling):
     """The max of each pool window (strides default to pool_size)."""
 
     op = C.MaxPool2D
+    _fill = -np.inf  # a volume's depth padding never wins
+
+    @staticmethod
+    def _fold(a, b):
+        """The taps' maxima: b's where greater (or NaN, which a max passes on), else a's, so that a tie sends
+        the gradient to the first maximum, as a pooling's window does."""
+        return ops.where(ops.logical_or(ops.greater(b, a), ops.isnan(b)), b, a)
 
 
 class AveragePooling2D(_Pooling):
     """The mean of each pool window (with "same" padding, of its real pixels only)."""
 
     op = C.AvgPool2D
+    _fill = 0.0
+
+    def _pool_volumes(self, x):
+        """The taps' image means summed, over the number of real depth slices each window holds."""
+        total = super()._pool_volumes(x)
+        depth = x.shape[2 if self.data_format == "channels_first" else 1]
+        counts = _real_counts(depth, self.pool_size[0], self.strides[0], self.padding).astype(x.dtype)
+        return total / counts.reshape((-1, 1, 1) if self.data_format == "channels_first" else (-1, 1, 1, 1))
+
+    @staticmethod
+    def _fold(a, b):
+        return a + b
+
+
+def _real_counts(size, window, stride, padding):
+    """How many of each window's positions along an axis of `size` are real, not padding (Keras's rule)."""
+    out = C.output_length(size, window, stride, padding)
+    before = max((out - 1) * stride + window - size, 0) // 2
+    starts = np.arange(out) * stride - before
+    return np.minimum(starts + window, size) - np.maximum(starts, 0)
+
+
+class MaxPooling3D(MaxPooling2D):
+    """The max of each pool window of a volume (strides default to pool_size)."""
+
+    rank = 3
+
+
+class AveragePooling3D(AveragePooling2D):
+    """The mean of each pool window of a volume (with "same" padding, of its real voxels only)."""
+
+    rank = 3
 
 
 class MaxPooling1D(_Pooling):
@@ -495,6 +601,18 @@ class GlobalMaxPooling2D(_GlobalPooling):
     reduce = "max"
 
 
+class GlobalAveragePooling3D(_GlobalPooling):
+    """The mean of each channel over the whole volume: (batch, channels)."""
+
+    rank = 3
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """The largest value of each channel over the whole volume: (batch, channels)."""
+
+    rank, reduce = 3, "max"
+
+
 class GlobalAveragePooling1D(_GlobalPooling):
     """The mean of each feature over the time steps: (batch, steps, features) -> (batch, features);
     with a mask (from Embedding(mask_zero=True) or Masking), the mean over the real steps only."""
@@ -523,3 +641,5 @@ MaxPool2D, AvgPool2D, Convolution2D = MaxPooling2D, AveragePooling2D, Conv2D
 MaxPool1D, AvgPool1D, Convolution1D = MaxPooling1D, AveragePooling1D, Conv1D
 GlobalAvgPool2D, GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D = (GlobalAveragePooling2D, GlobalMaxPooling2D,
                                                                       GlobalAveragePooling1D, GlobalMaxPooling1D)
+MaxPool3D, AvgPool3D, Convolution3D, Convolution3DTranspose = MaxPooling3D, AveragePooling3D, Conv3D, Conv3DTranspose
+GlobalAvgPool3D, GlobalMaxPool3D = GlobalAveragePooling3D, GlobalMaxPooling3D

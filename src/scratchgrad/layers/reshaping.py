@@ -2,6 +2,7 @@
 permuting axes and repeating a vector (Keras's names and layouts, channels_last by default)."""
 from .. import ops
 from .base import Layer, _probing
+from .convolutional import _sizes
 
 
 def _pairs(value, rank, name):
@@ -29,7 +30,7 @@ def _pairs_config(pairs):
 
 
 class _ZeroPadding(Layer):
-    """Zeros around each sequence (rank 1) or image (rank 2)."""
+    """Zeros around each sequence (rank 1), image (rank 2) or volume (rank 3)."""
 
     rank = 2
 
@@ -52,6 +53,12 @@ class ZeroPadding2D(_ZeroPadding):
     """Zeros around each image: padding=1, (rows, cols) or ((top, bottom), (left, right))."""
 
 
+class ZeroPadding3D(_ZeroPadding):
+    """Zeros around the depth, rows and columns of each volume."""
+
+    rank = 3
+
+
 class ZeroPadding1D(_ZeroPadding):
     """Zeros before and after each sequence's steps: padding=1 or (before, after)."""
 
@@ -59,7 +66,7 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 class _Cropping(Layer):
-    """Cut steps (rank 1) or rows and columns (rank 2) off the borders."""
+    """Cut steps (rank 1), rows and columns (rank 2), or slices, rows and columns (rank 3) off the borders."""
 
     rank = 2
 
@@ -85,6 +92,15 @@ class Cropping2D(_Cropping):
     """Cut rows and columns off each image's borders: cropping=((top, bottom), (left, right))."""
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format="channels_last", **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+
+class Cropping3D(_Cropping):
+    """Cut slices, rows and columns off each volume's borders."""
+
+    rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format="channels_last", **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
 
@@ -121,6 +137,23 @@ class UpSampling2D(Layer):
     def get_config(self):
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class UpSampling3D(Layer):
+    """Repeat each volume's slices, rows and columns `size` times (nearest-neighbour upsampling)."""
+
+    def __init__(self, size=(2, 2, 2), data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        self.size = _sizes(size, 3, "UpSampling3D size")
+        self.data_format = data_format
+
+    def call(self, x):
+        for axis, times in zip(_spatial_axes(self.data_format, 3), self.size):
+            x = ops.repeat(x, times, axis)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}
 
 
 class UpSampling1D(Layer):
