@@ -113,7 +113,8 @@ def test_keras_config_keys_and_aliases():
     config = L.Conv3D(4, 3).get_config()
     assert (config["kernel_size"], config["strides"], config["dilation_rate"]) == ([3, 3, 3], [1, 1, 1], [1, 1, 1])
     assert L.Conv3DTranspose(2, 3).get_config()["output_padding"] is None
-    assert L.MaxPooling3D().get_config()["pool_size"] == [2, 2, 2] and L.UpSampling3D().get_config()["size"] == [2, 2, 2]
+    assert L.MaxPooling3D().get_config()["pool_size"] == [2, 2, 2]
+    assert L.UpSampling3D().get_config()["size"] == [2, 2, 2]
     assert L.ZeroPadding3D().get_config()["padding"] == [[1, 1], [1, 1], [1, 1]]
     assert L.Cropping3D().get_config()["cropping"] == [[1, 1], [1, 1], [1, 1]]
     assert (L.MaxPool3D, L.AvgPool3D, L.Convolution3D, L.GlobalAvgPool3D, L.GlobalMaxPool3D) == (
@@ -145,3 +146,14 @@ def test_bad_arguments_are_refused(make, message):
 def test_bad_inputs_name_the_shapes(make, shape, message):
     with pytest.raises(ValueError, match=message):
         make()(np.zeros(shape, dtype=np.float32))
+
+
+def test_a_depth_dilated_kernel_reads_only_its_own_slices():
+    """Its dilation's zeros are never multiplied in: an infinite slice between its taps leaves the output finite,
+    as in Keras (0·inf would be NaN)."""
+    conv = L.Conv3D(1, (2, 1, 1), dilation_rate=(2, 1, 1), use_bias=False)
+    x = np.ones((1, 3, 1, 1, 1), np.float32)
+    x[0, 1] = np.inf
+    conv(x)
+    conv.set_weights([np.ones((2, 1, 1, 1, 1), np.float32)])
+    np.testing.assert_array_equal(conv(x).numpy().ravel(), [2.0])

@@ -197,7 +197,7 @@ def test_conv_transpose_configs_saved_before_output_padding_still_load():
 def test_conv_transpose_output_padding_is_checked():
     with pytest.raises(ValueError, match="output_padding .* must be smaller than strides"):
         layers.Conv2DTranspose(2, 3, strides=2, output_padding=2)
-    with pytest.raises(ValueError, match="output_padding must be an int >= 0 or 2 of them"):
+    with pytest.raises(ValueError, match="output_padding must be an int >= 0 or a pair of them"):
         layers.Conv2DTranspose(2, 3, strides=2, output_padding=(1, 1, 1))
 
 

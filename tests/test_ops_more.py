@@ -459,3 +459,15 @@ def test_a_mask_made_by_convert_to_tensor_is_replayed_by_the_step_plan():
         return model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
 
     np.testing.assert_allclose(losses(False), losses(True), rtol=1e-6)
+
+
+def test_pad_takes_keras_s_arguments_and_passes_the_gradient_back():
+    x = sg.Tensor(np.array([[1.0, 2.0]]), dtype="float64", requires_grad=True)
+    np.testing.assert_array_equal(sg.ops.pad(x, [(0, 0), (1, 1)], "constant").numpy(), [[0, 1, 2, 0]])
+    np.testing.assert_array_equal(sg.ops.pad(x, [(0, 0), (1, 1)], constant_values=None).numpy(), [[0, 1, 2, 0]])
+    padded = sg.ops.pad(x, [(1, 0), (0, 2)], constant_values=-np.inf)
+    np.testing.assert_array_equal(padded.numpy(), [[-np.inf] * 4, [1, 2, -np.inf, -np.inf]])
+    sg.ops.pad(x, [(1, 0), (0, 2)], constant_values=-1.5).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1, 1]])
+    with pytest.raises(NotImplementedError, match="mode='constant'.*'reflect'"):
+        sg.ops.pad(x, [(0, 0), (1, 1)], mode="reflect")

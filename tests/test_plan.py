@@ -340,4 +340,14 @@ def test_a_linear_whose_output_has_another_user_keeps_its_relu_apart():
     planned, eager = train_dense(False, "float64", second_user=True), train_dense(True, "float64", second_user=True)
     assert linear_ops(planned[0]) == ["Linear", "ReLU", "Linear"]
     for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_fused_op_writes_its_weights_gradients_straight_into_the_optimizer_s_buffers():
+    """As every op that is a weight's one user (StepPlan._bind): fused after the recorded step was bound."""
+    from scratchgrad.functional import LinearReLU
+
+    model = train_dense(False, "float32")[0]
+    fused = [fn for fn, *_ in next(iter(model._plans.values())).steps if type(fn) is LinearReLU]
+    buffers = model.optimizer.gradient_buffers(model.trainable_weights)
+    assert len(fused) == 1 and fused[0].grad_buffers[1] is buffers[0] and fused[0].grad_buffers[2] is buffers[1]

@@ -35,14 +35,19 @@ def output_length(size, k, stride, padding):
     return (size - k) // stride + 1
 
 
+def padding_of(size, k, stride, padding):
+    """Keras's output length along one axis and the (before, after) zeros it takes: the smaller half before."""
+    out = output_length(size, k, stride, padding)
+    total = max((out - 1) * stride + k - size, 0)
+    return out, (total // 2, total - total // 2)
+
+
 class Window:
     """Where a window of `size` moving by `strides` lands on an H x W input, by Keras's padding rules."""
 
     def __init__(self, size, strides, padding, image_hw):
         self.size, self.strides, self.image_hw = size, strides, image_hw
-        self.out = tuple(output_length(n, k, s, padding) for n, k, s in zip(image_hw, size, strides))
-        totals = [max((o - 1) * s + k - n, 0) for o, s, k, n in zip(self.out, strides, size, image_hw)]
-        self.pads = tuple((t // 2, t - t // 2) for t in totals)
+        self.out, self.pads = zip(*(padding_of(n, k, s, padding) for n, k, s in zip(image_hw, size, strides)))
 
     def pad(self, x, fill=0):
         """x (N, H, W, C) with the padding rows and columns added, filled with `fill`."""

@@ -18,15 +18,10 @@ import numpy as np
 
 from .autograd import Function
 from .backend import array_module
+from .functional import _log_softmax
 from .tensor import Tensor, as_tensor
 
 NEG_INF = -np.inf
-
-
-def _log_softmax(x):
-    xp = array_module(x)
-    shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _logaddexp(*terms):

@@ -112,9 +112,10 @@ class _Accumulating(Metric):
     def _add(self, values, sample_weight):
         values = _array(values, None)
         if sample_weight is None:  # the usual case: no array of ones per batch
-            # NumPy adds fewer than 8 numbers one after another, as Python's sum does, without a reduction's
-            # fixed cost (most of a metric's update at batch 1)
-            small = values.size < 8 and type(values) is np.ndarray
+            # NumPy adds fewer than 8 contiguous floats one after another, as Python's sum does, without a
+            # reduction's fixed cost (most of a metric's update at batch 1)
+            small = values.size < 8 and type(values) is np.ndarray and values.dtype.kind == "f" and \
+                values.flags.c_contiguous
             self.total += float(sum(values.ravel().tolist()) if small else values.sum(dtype=np.float64))
             self.count += float(values.size)
             return

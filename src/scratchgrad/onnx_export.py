@@ -646,7 +646,7 @@ def _register_all():
         return g.op("MatMul", [a, b])
 
     # -- padding, cropping, upsampling
-    @exporter(L.ZeroPadding1D, L.ZeroPadding2D)
+    @exporter(L.ZeroPadding1D, L.ZeroPadding2D, L.ZeroPadding3D)
     def zero_padding(g, layer, args, shapes, out):
         rank = len(shapes[0])
         before, after = [0] * rank, [0] * rank
@@ -654,7 +654,7 @@ def _register_all():
             before[axis], after[axis] = b, a
         return g.op("Pad", [args[0], g.ints(before + after), g.scalar(0.0)], mode="constant")
 
-    @exporter(L.Cropping1D, L.Cropping2D)
+    @exporter(L.Cropping1D, L.Cropping2D, L.Cropping3D)
     def cropping(g, layer, args, shapes, out):
         axes = _spatial(layer.data_format, layer.rank)
         starts = [b for b, _ in layer.cropping]
@@ -686,15 +686,15 @@ def _register_all():
     def upsampling1d(g, layer, args, shapes, out):
         return _repeat(g, args[0], shapes[0], 1, layer.size)[0]
 
-    @exporter(L.UpSampling2D)
-    def upsampling2d(g, layer, args, shapes, out):
+    @exporter(L.UpSampling2D, L.UpSampling3D)
+    def upsampling(g, layer, args, shapes, out):
         x, shape = args[0], shapes[0]
-        for axis, times in zip(_spatial(layer.data_format, 2), layer.size):
+        for axis, times in zip(_spatial(layer.data_format, layer.rank), layer.size):
             x, shape = _repeat(g, x, shape, axis, times)
         return x
 
     # -- convolutions and pooling
-    @exporter(L.Conv1D, L.Conv2D, L.DepthwiseConv1D, L.DepthwiseConv2D)
+    @exporter(L.Conv1D, L.Conv2D, L.Conv3D, L.DepthwiseConv1D, L.DepthwiseConv2D)
     def convolution(g, layer, args, shapes, out):
         return _convolution(g, layer, args[0], shapes[0], out)
 
@@ -711,18 +711,19 @@ def _register_all():
         g.scope = previous
         return apply_activation(g, layer.activation, y, layer, out)
 
-    @exporter(L.Conv1DTranspose, L.Conv2DTranspose)
+    @exporter(L.Conv1DTranspose, L.Conv2DTranspose, L.Conv3DTranspose)
     def conv_transpose(g, layer, args, shapes, out):
         return _conv_transpose(g, layer, args[0], shapes[0], out)
 
-    @exporter(L.MaxPooling1D, L.MaxPooling2D, L.AveragePooling1D, L.AveragePooling2D)
+    @exporter(L.MaxPooling1D, L.MaxPooling2D, L.MaxPooling3D, L.AveragePooling1D, L.AveragePooling2D,
+              L.AveragePooling3D)
     def pooling(g, layer, args, shapes, out):
         x, shape = args[0], shapes[0]
         rank, first = layer.rank, layer.data_format == "channels_first"
         sizes = _spatial_sizes(shape, rank, first)
         pads = _pads(sizes, layer.pool_size, layer.strides, (1,) * rank, layer.padding)
         attributes = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), **pads)
-        is_max = isinstance(layer, (L.MaxPooling1D, L.MaxPooling2D))
+        is_max = isinstance(layer, (L.MaxPooling1D, L.MaxPooling2D, L.MaxPooling3D))
         if not is_max:
             attributes["count_include_pad"] = 0
         to_first, to_last = _layout_perms(rank)
@@ -730,7 +731,8 @@ def _register_all():
         y = g.op("MaxPool" if is_max else "AveragePool", [xc], **attributes)
         return y if first else g.transpose(y, to_last)
 
-    @exporter(L.GlobalAveragePooling1D, L.GlobalAveragePooling2D, L.GlobalMaxPooling1D, L.GlobalMaxPooling2D)
+    @exporter(L.GlobalAveragePooling1D, L.GlobalAveragePooling2D, L.GlobalAveragePooling3D, L.GlobalMaxPooling1D,
+              L.GlobalMaxPooling2D, L.GlobalMaxPooling3D)
     def global_pooling(g, layer, args, shapes, out):
         op_type = "ReduceMean" if layer.reduce == "mean" else "ReduceMax"
         x, axes, rank = args[0], list(layer.axes), len(shapes[0])

@@ -684,9 +684,12 @@ def dilate(x, factors):
     return Dilate(factors)(as_tensor(x))
 
 
-def pad(x, widths, constant_values=0):
-    """x with `constant_values` around it: `widths` one (before, after) pair per axis (Keras's constant mode)."""
-    return Pad(widths, constant_values)(as_tensor(x))
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """keras.ops.pad, constant mode: x with `constant_values` (0 by default) around it, `pad_width` one
+    (before, after) pair per axis."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is implemented here, got mode={mode!r}")
+    return Pad(pad_width, 0 if constant_values is None else constant_values)(as_tensor(x))
 
 
 def repeat(x, times, axis):

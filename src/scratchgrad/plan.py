@@ -115,6 +115,7 @@ class StepPlan:
             self.steps[i] = op, ins, out, needs
         self.steps = [step for position, step in enumerate(self.steps) if position not in fused]
         self._order_backward()
+        self._bound_buffers = None  # the new ops write their weights' gradients straight in too: bind again
 
     def forward(self, arrays):
         """Run the step's forwards on new input arrays; returns the output arrays."""

@@ -29,21 +29,15 @@ def _check_rank(layer, input_shape):
                          f"{_LAYOUTS[layer.rank, layer.data_format]} for {layer.data_format}, got shape {input_shape}")
 
 
-def _sizes(value, rank, name):
-    """Keras's size arguments (kernel_size, strides, ...): one positive int for every axis, or one per axis."""
+def _sizes(value, rank, name, minimum=1):
+    """Keras's size arguments (kernel_size, strides, ...): one int for every axis, or one per axis, each at
+    least `minimum`."""
     values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
-    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
                                       for v in values):
+        kind = "a positive integer" if minimum == 1 else f"an int >= {minimum}"
         many = {1: "(or a 1-tuple of one)", 2: "or a pair of them", 3: "or three of them"}[rank]
-        raise ValueError(f"{name} must be a positive integer {many}, got {value!r}")
-    return tuple(int(v) for v in values)
-
-
-def _output_padding(value, rank, kind):
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
-    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
-                                      for v in values):
-        raise ValueError(f"{kind} output_padding must be an int >= 0 or {rank} of them, got {value!r}")
+        raise ValueError(f"{name} must be {kind} {many}, got {value!r}")
     return tuple(int(v) for v in values)
 
 
@@ -71,26 +65,31 @@ def _through_images(layer, x, window, padding, fn, channels=None):
     return ops.squeeze(fn(ops.expand_dims(x, axis)), axis)
 
 
-def _through_depth(layer, x, size, stride, padding, per_tap, fold, fill=0.0):
+def _through_depth(layer, x, size, stride, padding, per_tap, fold, fill=0.0, every=1, channels=None):
     """A 3-D window op from 2-D ones: the input (N, D, H, W, C) (channels_first: (N, C, D, H, W)) padded
-    along its depth by Keras's rule (with `fill`), then for each depth tap d of a window of `size`, the
-    depth slices it meets (every `stride`-th from d) as one batch of images, through `per_tap(d, images)`;
-    `fold(a, b)` folds the taps' results, which then go back to volumes."""
+    along its depth by Keras's rule (with `fill`), then for each depth tap d of a window of `size` (every
+    `every`-th: a dilated kernel's others are zeros), the depth slices it meets (every `stride`-th from d)
+    as one batch of images, through `per_tap(d, images)`; `fold(a, b)` folds the taps' results, which then
+    go back to volumes. The input is checked here, in the volume's terms: its rank, that the window's depth
+    fits and that it has `channels` channels (when given)."""
+    kind, first = f"{layer.name} ({type(layer).__name__})", layer.data_format == "channels_first"
     if x.ndim != 5:
-        raise ValueError(f"{layer.name} ({type(layer).__name__}) needs 5-D inputs {_LAYOUTS[3, layer.data_format]} "
-                         f"for {layer.data_format}, got shape {x.shape}")
-    first = layer.data_format == "channels_first"
-    x = ops.transpose(x, (0, 2, 3, 4, 1)) if first else x
-    n, depth = x.shape[:2]
+        raise ValueError(f"{kind} needs 5-D inputs {_LAYOUTS[3, layer.data_format]} for {layer.data_format}, "
+                         f"got shape {x.shape}")
+    if channels is not None and x.shape[1 if first else 4] != channels:
+        raise ValueError(f"{kind}: input has {x.shape[1 if first else 4]} channels (shape {x.shape}, "
+                         f"{layer.data_format}) but the layer expects {channels}")
+    depth = x.shape[2 if first else 1]
     if padding == "valid" and size > depth:
-        raise ValueError(f"{layer.name} ({type(layer).__name__}): its window of depth {size} is deeper than the "
-                         f"input's {depth} (input shape {x.shape}, channels last) with padding 'valid'")
-    out = C.output_length(depth, size, stride, padding)
-    total = max((out - 1) * stride + size - depth, 0)
-    if total:
-        x = ops.pad(x, [(0, 0), (total // 2, total - total // 2)] + [(0, 0)] * 3, fill)
+        raise ValueError(f"{kind}: its window of depth {size} is deeper than the input's {depth} (input shape "
+                         f"{x.shape}, {layer.data_format}) with padding 'valid'")
+    x = ops.transpose(x, (0, 2, 3, 4, 1)) if first else x
+    n = x.shape[0]
+    out, depth_pads = C.padding_of(depth, size, stride, padding)
+    if any(depth_pads):
+        x = ops.pad(x, [(0, 0), depth_pads] + [(0, 0)] * 3, constant_values=fill)
     y = None
-    for d in range(size):
+    for d in range(0, size, every):
         images = x[:, d:d + stride * (out - 1) + 1:stride].reshape((n * out,) + x.shape[2:])
         part = per_tap(d, images)
         y = part if y is None else fold(y, part)
@@ -173,7 +172,7 @@ class _Conv(Layer):
         if self.rank == 3:
             return _through_depth(self, x, kernel.shape[0], strides[0], padding, lambda d, images: _grouped(
                 images, kernel[d], bias if d == 0 else None, self.groups, strides[1:], padding, "channels_last"),
-                lambda a, b: a + b)
+                lambda a, b: a + b, every=self.dilation_rate[0], channels=kernel.shape[3] * self.groups)
         image_kernel = kernel.reshape((1,) + kernel.shape)
         return _through_images(self, x, kernel.shape[0], padding, lambda images: _grouped(
             images, image_kernel, bias, self.groups, (1,) + strides, padding, self.data_format),
@@ -397,7 +396,7 @@ class _ConvTranspose(_Conv):
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
         kind = type(self).__name__
         self.output_padding = None if output_padding is None else \
-            _output_padding(output_padding, self.rank, kind)
+            _sizes(output_padding, self.rank, f"{kind} output_padding", minimum=0)
         if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"{kind} output_padding {output_padding!r} must be smaller than strides "
                              f"{self.strides} on every axis")
@@ -504,9 +503,7 @@ class _Pooling(Layer):
                 "padding": self.padding, "data_format": self.data_format}
 
 
-class MaxPooling2D(_Pooling):
-    """The max of each pool window (strides default to pool_size)."""
-
+class _MaxPooling(_Pooling):
     op = C.MaxPool2D
     _fill = -np.inf  # a volume's depth padding never wins
 
@@ -517,9 +514,7 @@ class MaxPooling2D(_Pooling):
         return ops.where(ops.logical_or(ops.greater(b, a), ops.isnan(b)), b, a)
 
 
-class AveragePooling2D(_Pooling):
-    """The mean of each pool window (with "same" padding, of its real pixels only)."""
-
+class _AveragePooling(_Pooling):
     op = C.AvgPool2D
     _fill = 0.0
 
@@ -537,34 +532,41 @@ class AveragePooling2D(_Pooling):
 
 def _real_counts(size, window, stride, padding):
     """How many of each window's positions along an axis of `size` are real, not padding (Keras's rule)."""
-    out = C.output_length(size, window, stride, padding)
-    before = max((out - 1) * stride + window - size, 0) // 2
+    out, (before, _) = C.padding_of(size, window, stride, padding)
     starts = np.arange(out) * stride - before
     return np.minimum(starts + window, size) - np.maximum(starts, 0)
 
 
-class MaxPooling3D(MaxPooling2D):
+class MaxPooling2D(_MaxPooling):
+    """The max of each pool window (strides default to pool_size)."""
+
+
+class AveragePooling2D(_AveragePooling):
+    """The mean of each pool window (with "same" padding, of its real pixels only)."""
+
+
+class MaxPooling3D(_MaxPooling):
     """The max of each pool window of a volume (strides default to pool_size)."""
 
     rank = 3
 
 
-class AveragePooling3D(AveragePooling2D):
+class AveragePooling3D(_AveragePooling):
     """The mean of each pool window of a volume (with "same" padding, of its real voxels only)."""
 
     rank = 3
 
 
-class MaxPooling1D(_Pooling):
+class MaxPooling1D(_MaxPooling):
     """The max of each window of pool_size steps (strides default to pool_size)."""
 
-    op, rank = C.MaxPool2D, 1
+    rank = 1
 
 
-class AveragePooling1D(_Pooling):
+class AveragePooling1D(_AveragePooling):
     """The mean of each window of pool_size steps (with "same" padding, of its real steps only)."""
 
-    op, rank = C.AvgPool2D, 1
+    rank = 1
 
 
 class _GlobalPooling(Layer):

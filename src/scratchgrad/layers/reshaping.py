@@ -2,7 +2,7 @@
 permuting axes and repeating a vector (Keras's names and layouts, channels_last by default)."""
 from .. import ops
 from .base import Layer, _probing
-from .convolutional import _sizes
+from .convolutional import _channels_axis, _check_rank, _sizes
 
 
 def _pairs(value, rank, name):
@@ -29,15 +29,27 @@ def _pairs_config(pairs):
     return list(pairs[0]) if len(pairs) == 1 else [list(p) for p in pairs]
 
 
-class _ZeroPadding(Layer):
-    """Zeros around each sequence (rank 1), image (rank 2) or volume (rank 3)."""
+class _Spatial(Layer):
+    """A layer over the `rank` spatial axes of sequences (1), images (2) or volumes (3), in `data_format`:
+    it takes inputs of rank + 2 axes, as Keras's input spec."""
 
     rank = 2
 
-    def __init__(self, padding=1, data_format="channels_last", **kwargs):
+    def __init__(self, data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
-        self.padding = _pairs(padding, self.rank, f"{type(self).__name__} padding")
+        _channels_axis(data_format)  # checked
         self.data_format = data_format
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+
+
+class _ZeroPadding(_Spatial):
+    """Zeros around each sequence (rank 1), image (rank 2) or volume (rank 3)."""
+
+    def __init__(self, padding=1, data_format="channels_last", **kwargs):
+        super().__init__(data_format, **kwargs)
+        self.padding = _pairs(padding, self.rank, f"{type(self).__name__} padding")
 
     def call(self, x):
         widths = [(0, 0)] * x.ndim
@@ -65,15 +77,12 @@ class ZeroPadding1D(_ZeroPadding):
     rank = 1
 
 
-class _Cropping(Layer):
+class _Cropping(_Spatial):
     """Cut steps (rank 1), rows and columns (rank 2), or slices, rows and columns (rank 3) off the borders."""
 
-    rank = 2
-
     def __init__(self, cropping, data_format="channels_last", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(data_format, **kwargs)
         self.cropping = _pairs(cropping, self.rank, f"{type(self).__name__} cropping")
-        self.data_format = data_format
 
     def call(self, x):
         index = [slice(None)] * x.ndim
@@ -119,41 +128,42 @@ class Cropping1D(_Cropping):
         return config
 
 
-class UpSampling2D(Layer):
-    """Repeat each row `size[0]` times and each column `size[1]` times (nearest-neighbour upsampling)."""
+class _UpSampling(_Spatial):
+    """Repeat each entry along each spatial axis `size` times (nearest-neighbour upsampling)."""
 
-    def __init__(self, size=(2, 2), data_format="channels_last", interpolation="nearest", **kwargs):
-        super().__init__(**kwargs)
-        if interpolation != "nearest":
-            raise NotImplementedError(f"UpSampling2D supports interpolation='nearest', got {interpolation!r}")
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
-        self.data_format, self.interpolation = data_format, interpolation
+    def __init__(self, size=2, data_format="channels_last", **kwargs):
+        super().__init__(data_format, **kwargs)
+        self.size = _sizes(size, self.rank, f"{type(self).__name__} size")
 
     def call(self, x):
-        for axis, times in zip(_spatial_axes(self.data_format, 2), self.size):
-            x = ops.repeat(x, times, axis)
-        return x
-
-    def get_config(self):
-        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
-                "interpolation": self.interpolation}
-
-
-class UpSampling3D(Layer):
-    """Repeat each volume's slices, rows and columns `size` times (nearest-neighbour upsampling)."""
-
-    def __init__(self, size=(2, 2, 2), data_format="channels_last", **kwargs):
-        super().__init__(**kwargs)
-        self.size = _sizes(size, 3, "UpSampling3D size")
-        self.data_format = data_format
-
-    def call(self, x):
-        for axis, times in zip(_spatial_axes(self.data_format, 3), self.size):
+        for axis, times in zip(_spatial_axes(self.data_format, self.rank), self.size):
             x = ops.repeat(x, times, axis)
         return x
 
     def get_config(self):
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}
+
+
+class UpSampling2D(_UpSampling):
+    """Repeat each row `size[0]` times and each column `size[1]` times."""
+
+    def __init__(self, size=(2, 2), data_format="channels_last", interpolation="nearest", **kwargs):
+        if interpolation != "nearest":
+            raise NotImplementedError(f"UpSampling2D supports interpolation='nearest', got {interpolation!r}")
+        super().__init__(size, data_format, **kwargs)
+        self.interpolation = interpolation
+
+    def get_config(self):
+        return {**super().get_config(), "interpolation": self.interpolation}
+
+
+class UpSampling3D(_UpSampling):
+    """Repeat each volume's slices, rows and columns `size` times."""
+
+    rank = 3
+
+    def __init__(self, size=(2, 2, 2), data_format="channels_last", **kwargs):
+        super().__init__(size, data_format, **kwargs)
 
 
 class UpSampling1D(Layer):
