@@ -1,6 +1,7 @@
 """Convolutional layers: Keras's shapes and parameter counts, plan = graph, bad input, a CNN that learns."""
 import numpy as np
 import pytest
+from training_checks import assert_trains_the_same_planned_and_eager
 
 import scratchgrad as sg
 from scratchgrad import layers as L
@@ -51,26 +52,11 @@ def test_batchnorm_on_images_gradcheck(rng):
 
 
 def test_plan_and_graph_agree_on_a_cnn(rng):
-    x = rng.standard_normal((6, 8, 8, 2))
-    y = rng.integers(0, 3, 6)
-
-    def train(eager):
-        sg.set_seed(0)
-        sg.set_floatx("float64")
-        try:
-            model = Sequential([sg.Input(shape=(8, 8, 2)), L.Conv2D(3, 3, padding="same", activation="relu"),
-                                L.AveragePooling2D(2), L.Conv2D(4, 2, strides=2), L.MaxPooling2D(2, padding="same"),
-                                L.Flatten(), L.Dense(3, activation="softmax")])
-        finally:
-            sg.set_floatx("float32")
-        model.compile(optimizer=sg.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", run_eagerly=eager)
-        return model, [model.train_on_batch(x, y) for _ in range(3)]
-
-    (fast, fast_losses), (slow, slow_losses) = train(False), train(True)
-    assert len(fast._plans) == 1
-    np.testing.assert_allclose(fast_losses, slow_losses, rtol=1e-12)
-    for a, b in zip(fast.get_weights(), slow.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert_trains_the_same_planned_and_eager(
+        (8, 8, 2), lambda: [L.Conv2D(3, 3, padding="same", activation="relu"), L.AveragePooling2D(2),
+                            L.Conv2D(4, 2, strides=2), L.MaxPooling2D(2, padding="same"), L.Flatten(),
+                            L.Dense(3, activation="softmax")],
+        "sparse_categorical_crossentropy", rng.standard_normal((6, 8, 8, 2)), rng.integers(0, 3, 6))
 
 
 @pytest.mark.parametrize("make,shape,message", [

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from training_checks import assert_trains_the_same_planned_and_eager
 
-import scratchgrad as sg
 from scratchgrad import layers as L
-from scratchgrad.models import Sequential
 
 REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "conv1d_layers.npz")
 CASES = [ast.literal_eval(str(case)) for case in REFERENCE["cases"]]
@@ -80,26 +79,11 @@ def test_causal_output_never_sees_the_future(rng):
 
 
 def test_a_1d_cnn_trains_the_same_planned_and_eager(rng):
-    x, y = rng.standard_normal((10, 12, 2)), rng.integers(0, 3, 10)
-
-    def train(eager):
-        sg.set_seed(0)
-        sg.set_floatx("float64")
-        try:
-            model = Sequential([sg.Input(shape=(12, 2)), L.Conv1D(4, 3, padding="causal", activation="relu"),
-                                L.MaxPooling1D(2), L.SeparableConv1D(3, 2, strides=2, padding="same"),
-                                L.UpSampling1D(2), L.AveragePooling1D(3, padding="same"), L.Flatten(),
-                                L.Dense(3, activation="softmax")])
-        finally:
-            sg.set_floatx("float32")
-        model.compile(optimizer=sg.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", run_eagerly=eager)
-        return model, [model.train_on_batch(x, y) for _ in range(3)]
-
-    (fast, fast_losses), (slow, slow_losses) = train(False), train(True)
-    assert len(fast._plans) == 1
-    np.testing.assert_allclose(fast_losses, slow_losses, rtol=1e-12)
-    for a, b in zip(fast.get_weights(), slow.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert_trains_the_same_planned_and_eager(
+        (12, 2), lambda: [L.Conv1D(4, 3, padding="causal", activation="relu"), L.MaxPooling1D(2),
+                          L.SeparableConv1D(3, 2, strides=2, padding="same"), L.UpSampling1D(2),
+                          L.AveragePooling1D(3, padding="same"), L.Flatten(), L.Dense(3, activation="softmax")],
+        "sparse_categorical_crossentropy", rng.standard_normal((10, 12, 2)), rng.integers(0, 3, 10))
 
 
 @pytest.mark.parametrize("make,message", [

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from training_checks import assert_trains_the_same_planned_and_eager
 
 import scratchgrad as sg
 from scratchgrad import layers as L
-from scratchgrad.models import Sequential
 
 REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "conv3d_layers.npz")
 CASES = [ast.literal_eval(str(case)) for case in REFERENCE["cases"]]
@@ -87,26 +87,11 @@ def test_a_nan_in_a_later_depth_slice_comes_out_of_the_max():
 
 def test_a_3d_cnn_trains_the_same_planned_and_eager(rng):
     """keras.io's 3-D image classification model, small: conv, pool, normalize, global pool."""
-    x, y = rng.standard_normal((6, 6, 8, 8, 1)), rng.integers(0, 2, 6)
-
-    def train(eager):
-        sg.set_seed(0)
-        sg.set_floatx("float64")
-        try:
-            model = Sequential([sg.Input(shape=(6, 8, 8, 1)), L.Conv3D(4, 3, activation="relu"), L.MaxPool3D(2),
-                                L.BatchNormalization(), L.Conv3D(3, 2, padding="same", activation="relu"),
-                                L.AveragePooling3D(2, padding="same"), L.GlobalAveragePooling3D(),
-                                L.Dense(1, activation="sigmoid")])
-        finally:
-            sg.set_floatx("float32")
-        model.compile(optimizer=sg.optimizers.Adam(0.01), loss="binary_crossentropy", run_eagerly=eager)
-        return model, [model.train_on_batch(x, y) for _ in range(3)]
-
-    (fast, fast_losses), (slow, slow_losses) = train(False), train(True)
-    assert len(fast._plans) == 1
-    np.testing.assert_allclose(fast_losses, slow_losses, rtol=1e-12)
-    for a, b in zip(fast.get_weights(), slow.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert_trains_the_same_planned_and_eager(
+        (6, 8, 8, 1), lambda: [L.Conv3D(4, 3, activation="relu"), L.MaxPool3D(2), L.BatchNormalization(),
+                               L.Conv3D(3, 2, padding="same", activation="relu"), L.AveragePooling3D(2, padding="same"),
+                               L.GlobalAveragePooling3D(), L.Dense(1, activation="sigmoid")],
+        "binary_crossentropy", rng.standard_normal((6, 6, 8, 8, 1)), rng.integers(0, 2, 6))
 
 
 def test_keras_config_keys_and_aliases():

@@ -61,7 +61,8 @@ _NOT_IN_KERAS = {"SpatialDropout1D": {"trainable": True}, "SpatialDropout2D": {"
 _IGNORED_OPTIONS = {"seed", "autocast", "ragged", "optional", "sparse", "quantization_config", "lora_alpha",
                     "use_cudnn", "unroll", "input_length"}
 # layers whose variables Keras keeps in sublayers ours do not have: the groups, in Keras's weight order
-_SUBGROUPS = {"LSTM": ("cell",), "GRU": ("cell",), "SimpleRNN": ("cell",), "SeparableConv1D": ("",),
+_SUBGROUPS = {"LSTM": ("cell",), "GRU": ("cell",), "SimpleRNN": ("cell",), "ConvLSTM1D": ("cell",),
+              "ConvLSTM2D": ("cell",), "ConvLSTM3D": ("cell",), "SeparableConv1D": ("",),
               "SeparableConv2D": ("",),
               "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense")}
 # Keras's optimizer variables after `iterations` and `learning_rate`: groups of slot names, each group

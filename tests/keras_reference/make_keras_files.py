@@ -255,6 +255,23 @@ def lookups():
     return model, [tf.constant(texts), tf.constant(colors), ids], [y], True
 
 
+def volumes():
+    """Sequences of frames and volumes: ConvLSTM2D (backwards, returning its sequence), the 3-D convolutions,
+    poolings, padding, cropping and upsampling."""
+    model = keras.Sequential([keras.Input((3, 6, 6, 1)),
+                              layers.ConvLSTM2D(3, 3, padding="same", return_sequences=True, go_backwards=True),
+                              layers.BatchNormalization(), layers.Conv3D(4, 2, padding="same", activation="relu"),
+                              layers.MaxPooling3D((1, 2, 2)), layers.ZeroPadding3D(1),
+                              layers.Conv3DTranspose(2, 2, strides=(1, 2, 2)),
+                              layers.Cropping3D(((1, 0), (1, 1), (0, 1))),
+                              layers.UpSampling3D((2, 1, 1)), layers.AveragePooling3D(2, padding="same"),
+                              layers.GlobalMaxPooling3D(), layers.Dense(2)], name="volumes")
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    rng = np.random.default_rng(10)
+    x, y = rng.random((16, 3, 6, 6, 1)).astype("float32"), rng.standard_normal((16, 2)).astype("float32")
+    return model, [x], [y], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -277,7 +294,7 @@ def main(out=OUT, names=None):
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
     for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
-                 custom_weight_objects, weight_options, normalizations, lookups):
+                 custom_weight_objects, weight_options, normalizations, lookups, volumes):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()

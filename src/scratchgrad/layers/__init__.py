@@ -10,6 +10,7 @@ from .convolutional import (AveragePooling1D, AveragePooling2D, AveragePooling3D
                             GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
                             GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
                             MaxPooling1D, MaxPooling2D, MaxPooling3D, SeparableConv1D, SeparableConv2D)
+from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomTranslation,

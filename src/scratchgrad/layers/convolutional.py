@@ -97,6 +97,22 @@ def _through_depth(layer, x, size, stride, padding, per_tap, fold, fill=0.0, eve
     return ops.transpose(y, (0, 4, 1, 2, 3)) if first else y
 
 
+def convolve(layer, x, kernel, strides, padding, bias, groups=1, depth_dilation=1):
+    """x convolved with a kernel in Keras's layout (already dilated, `depth_dilation` along a volume's depth),
+    plus `bias` (or None), for a layer of `rank` 1, 2 or 3 in its data_format: sequences as one-row images,
+    volumes as the sum of their depth taps' image convolutions."""
+    rank, data_format = layer.rank, layer.data_format
+    if rank == 2:
+        return _grouped(x, kernel, bias, groups, strides, padding, data_format)
+    if rank == 3:
+        return _through_depth(layer, x, kernel.shape[0], strides[0], padding, lambda d, images: _grouped(
+            images, kernel[d], bias if d == 0 else None, groups, strides[1:], padding, "channels_last"),
+            lambda a, b: a + b, every=depth_dilation, channels=kernel.shape[3] * groups)
+    image_kernel = kernel.reshape((1,) + kernel.shape)
+    return _through_images(layer, x, kernel.shape[0], padding, lambda images: _grouped(
+        images, image_kernel, bias, groups, (1,) + strides, padding, data_format), channels=kernel.shape[1] * groups)
+
+
 class _Conv(Layer):
     """Convolution: `filters` kernels of `kernel_size` slide over the input (im2col + one matrix product).
     `kernel` has Keras's shape (*kernel_size, in_channels / groups, filters); `bias` (filters,).
@@ -165,18 +181,7 @@ class _Conv(Layer):
         return ops.dilate(kernel, self.dilation_rate + (1, 1)) if max(self.dilation_rate) > 1 else kernel
 
     def _convolve(self, x, kernel, strides, padding, bias):
-        """x convolved with a kernel in Keras's layout, plus `bias` (or None): sequences as one-row images,
-        volumes as the sum of their depth taps' image convolutions."""
-        if self.rank == 2:
-            return _grouped(x, kernel, bias, self.groups, strides, padding, self.data_format)
-        if self.rank == 3:
-            return _through_depth(self, x, kernel.shape[0], strides[0], padding, lambda d, images: _grouped(
-                images, kernel[d], bias if d == 0 else None, self.groups, strides[1:], padding, "channels_last"),
-                lambda a, b: a + b, every=self.dilation_rate[0], channels=kernel.shape[3] * self.groups)
-        image_kernel = kernel.reshape((1,) + kernel.shape)
-        return _through_images(self, x, kernel.shape[0], padding, lambda images: _grouped(
-            images, image_kernel, bias, self.groups, (1,) + strides, padding, self.data_format),
-            channels=kernel.shape[1] * self.groups)
+        return convolve(self, x, kernel, strides, padding, bias, self.groups, self.dilation_rate[0])
 
     def _conv(self, x, kernel, bias):
         """This layer's convolution (its strides and padding) with an already dilated kernel."""

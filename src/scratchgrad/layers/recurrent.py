@@ -100,14 +100,7 @@ class _LSTMWeights:
 
     def _bias_initializer(self):
         base = super()._bias_initializer()
-        if not self.unit_forget_bias:
-            return base
-
-        def forget_gate_ones(shape, dtype):
-            bias = base(shape, dtype)
-            bias[self.units:2 * self.units] = 1
-            return bias
-        return forget_gate_ones
+        return forget_gate_ones(base, self.units) if self.unit_forget_bias else base
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
@@ -227,6 +220,16 @@ class _Recurrent(_RecurrentWeights):
 
     def get_config(self):
         return {**super().get_config(), **sequence_options(self)}
+
+
+def forget_gate_ones(initializer, units):
+    """Keras's unit_forget_bias: `initializer`'s bias with the forget gate's block (the second of units) at 1,
+    so that memory is kept early in training."""
+    def initialize(shape, dtype):
+        bias = initializer(shape, dtype)
+        bias[units:2 * units] = 1
+        return bias
+    return initialize
 
 
 def set_sequence_options(layer, return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask):

@@ -1,0 +1,26 @@
+"""A check several test files share: a model trains the same through the step plan as through the autograd
+graph (compile(run_eagerly=True))."""
+import numpy as np
+
+import scratchgrad as sg
+from scratchgrad.models import Sequential
+
+
+def assert_trains_the_same_planned_and_eager(input_shape, make_layers, loss, x, y, steps=3):
+    """A float64 Sequential of `make_layers()` on inputs of `input_shape`, trained `steps` train_on_batch steps
+    with Adam(0.01) each way from the same seed: one plan recorded, the same losses and weights."""
+    def train(eager):
+        sg.set_seed(0)
+        sg.set_floatx("float64")
+        try:
+            model = Sequential([sg.Input(shape=input_shape), *make_layers()])
+        finally:
+            sg.set_floatx("float32")
+        model.compile(optimizer=sg.optimizers.Adam(0.01), loss=loss, run_eagerly=eager)
+        return model, [model.train_on_batch(x, y) for _ in range(steps)]
+
+    (fast, fast_losses), (slow, slow_losses) = train(False), train(True)
+    assert len(fast._plans) == 1
+    np.testing.assert_allclose(fast_losses, slow_losses, rtol=1e-12)
+    for a, b in zip(fast.get_weights(), slow.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
