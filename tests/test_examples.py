@@ -154,6 +154,11 @@ def test_models_travel_to_onnx_and_from_keras(recipe, tmp_path):
     assert all(path.stat().st_size > 1000 for path in results["figures"])
 
 
+def test_next_frame_convlstm_beats_the_same_as_now_baseline(recipe):
+    results = recipe("16_next_frame").main(train=150, test=40, epochs=6, verbose=0)
+    assert results["model_error"] < 0.7 * results["baseline_error"]
+
+
 def test_structured_data_recipe_reads_a_mixed_table_with_feature_space(recipe, capsys):
     results = recipe("15_structured_data").main(rows=600, epochs=10)
     assert results["val_accuracy"] >= 0.65  # the rule behind the data gets 0.81; the majority class about 0.5
