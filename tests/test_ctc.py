@@ -1,5 +1,6 @@
 """The CTC loss and greedy decoding against Keras 3.15.1 (torch backend: tests/keras_reference/ctc.npz, made by
-make_ctc_reference.py), a float64 gradient check, and training on a toy reading task."""
+make_ctc_reference.py), beam-search decoding against its NumPy backend (ctc_beam.npz), a float64 gradient
+check, and training on a toy reading task."""
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,39 @@ def test_batches_of_other_label_widths_are_refused_with_what_to_do():
         model.fit(iter(batches), epochs=1, verbose=0)
 
 
-def test_decoding_other_than_greedy_one_path_is_refused():
-    with pytest.raises(NotImplementedError, match="top_paths=2"):
-        sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"], top_paths=2)
+BEAM = dict(np.load(Path(__file__).parent / "keras_reference" / "ctc_beam.npz"))  # make_ctc_beam_reference.py
+
+
+@pytest.mark.parametrize("k", range(sum(key.endswith("_logits") for key in BEAM)))
+def test_beam_search_decoding_equals_keras(k):
+    """Keras 3.15.1's paths and log probabilities (NumPy backend): beams narrower than the classes, the last
+    class as the blank, sequences shorter than the steps, fewer distinct paths than asked for."""
+    beam_width, top_paths, mask_index = (int(v) for v in BEAM[f"{k}_options"])
+    decoded, log_probs = sg.ops.ctc_decode(BEAM[f"{k}_logits"], BEAM[f"{k}_lengths"], strategy="beam_search",
+                                           beam_width=beam_width, top_paths=top_paths,
+                                           mask_index=None if mask_index < 0 else mask_index)
+    np.testing.assert_array_equal(decoded.numpy(), BEAM[f"{k}_decoded"])
+    assert log_probs.dtype == np.float32
+    np.testing.assert_allclose(log_probs.numpy(), BEAM[f"{k}_log_probs"], rtol=1e-5)
+
+
+def test_a_beam_holds_every_alignment_of_its_labels():
+    """Two steps, blank 0: "1" is read from 1-1, 1-blank and blank-1, its probability their sum; the five
+    label sequences two steps can spell share all of the probability, best first."""
+    probabilities = np.array([[[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]]])
+    decoded, log_probs = sg.ops.ctc_decode(np.log(probabilities), [2], strategy="beam_search", top_paths=5)
+    paths = [tuple(int(c) for c in path[0] if c >= 0) for path in decoded.numpy()]
+    np.testing.assert_allclose(np.exp(log_probs.numpy()[0]), [0.5 * 0.4 + 0.5 * 0.4 + 0.2 * 0.4,
+                                                              0.3 * 0.2 + 0.3 * 0.4 + 0.2 * 0.2, 0.3 * 0.4, 0.5 * 0.2,
+                                                              0.2 * 0.4], rtol=1e-6)
+    assert paths == [(1,), (2,), (2, 1), (1, 2), ()]
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"top_paths": 2}, "greedy decoding gives one path, got top_paths=2"),
+    ({"strategy": "beam"}, "strategy must be 'greedy' or 'beam_search'"),
+    ({"strategy": "beam_search", "beam_width": 2, "top_paths": 3}, "top_paths between 1 and it"),
+])
+def test_decoding_options_keras_refuses_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"], **options)

@@ -17,7 +17,7 @@ Numbers are PyTorch's ctc_loss on log_softmax(logits) (Keras 3's torch backend),
 import numpy as np
 
 from .autograd import Function
-from .backend import array_module
+from .backend import array_module, to_numpy
 from .functional import _log_softmax
 from .tensor import Tensor, as_tensor
 
@@ -142,19 +142,29 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
                mask_index=0):
-    """keras.ops.ctc_decode, greedy: each step's best class, repeats merged, blanks dropped. Returns
-    (decoded (1, N, T) with -1 after each sample's labels, scores (N, 1): -Σ of each step's best input),
-    as Keras's. For reading predictions: it runs on the values, not as an op of a training step."""
-    if strategy != "greedy" or top_paths != 1:
-        raise NotImplementedError(f"ctc_decode: only strategy='greedy' with top_paths=1 is implemented here, got "
-                                  f"strategy={strategy!r}, top_paths={top_paths!r}")
+    """keras.ops.ctc_decode, for reading predictions (it runs on the values, not as an op of a training step):
+    `inputs` (N, T, C) scores, `sequence_lengths` (N,), class `mask_index` the blank (None: the last class).
+
+    strategy="greedy": each step's best class, repeats merged (with merge_repeated), blanks dropped; returns
+    (decoded (1, N, T) with -1 after each sample's labels, scores (N, 1): -Σ of each step's best input).
+    strategy="beam_search": the `top_paths` most probable label sequences of a prefix beam search keeping
+    `beam_width` prefixes, each with the probability of every alignment that spells it; returns (decoded
+    (top_paths, N, T), log probabilities (N, top_paths)). Both as Keras's."""
+    if strategy not in ("greedy", "beam_search"):
+        raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
+    if strategy == "greedy" and top_paths != 1:
+        raise ValueError(f"ctc_decode: greedy decoding gives one path, got top_paths={top_paths!r}")
     x = inputs.data if isinstance(inputs, Tensor) else inputs
     xp = array_module(x)
     x = xp.asarray(x)
     n, steps, classes = x.shape
     mask_index = classes - 1 if mask_index is None else mask_index
     lengths = sequence_lengths.data if isinstance(sequence_lengths, Tensor) else sequence_lengths
-    past = xp.arange(steps)[None, :] >= xp.asarray(lengths).reshape(-1, 1)
+    lengths = xp.asarray(lengths).reshape(-1)
+    dtype = np.result_type(x.dtype, np.float32)
+    if strategy == "beam_search":
+        return _beam_search_decode(x, lengths, beam_width, top_paths, mask_index, dtype)
+    past = xp.arange(steps)[None, :] >= lengths[:, None]
     best = xp.where(past, mask_index, x.argmax(axis=-1))
     scores = xp.where(past, 0.0, x.max(axis=-1))
     if merge_repeated:
@@ -162,5 +172,56 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     blank = best == mask_index
     order = xp.argsort(xp.where(blank, steps, xp.arange(steps)[None, :]), axis=-1, kind="stable")
     decoded = xp.take_along_axis(xp.where(blank, -1, best), order, axis=-1)
-    scores = -scores.sum(axis=1, keepdims=True).astype(np.result_type(x.dtype, np.float32))
+    scores = -scores.sum(axis=1, keepdims=True).astype(dtype)
     return Tensor(decoded[None].astype(np.int32)), Tensor(scores)
+
+
+def _beam_search_decode(x, lengths, beam_width, top_paths, blank, dtype):
+    """Each sample's top paths by _beam_search on its log-softmaxed scores, in Keras's layout; paths short of
+    top_paths (too few distinct prefixes) are all -1 with log probability -inf."""
+    if int(beam_width) != beam_width or not 1 <= top_paths <= beam_width:
+        raise ValueError(f"ctc_decode: beam_width must be a positive integer and top_paths between 1 and it, got "
+                         f"beam_width={beam_width!r}, top_paths={top_paths!r}")
+    log_y = _log_softmax(to_numpy(x).astype(np.float64))
+    n, steps, _ = log_y.shape
+    decoded, log_probs = np.full((top_paths, n, steps), -1, np.int32), np.full((n, top_paths), -np.inf)
+    for i, length in enumerate(to_numpy(lengths)):
+        for k, (labels, log_p) in enumerate(_beam_search(log_y[i], int(length), int(beam_width), top_paths, blank)):
+            decoded[k, i, :len(labels)], log_probs[i, k] = labels, log_p
+    xp = array_module(x)
+    return Tensor(xp.asarray(decoded)), Tensor(xp.asarray(log_probs.astype(dtype)))
+
+
+def _beam_search(log_y, length, beam_width, top_paths, blank):
+    """The prefix beam search on one sample's (T, C) log probabilities: each prefix (labels so far) keeps the
+    log probability of its alignments that end in a blank and of those that end in its last label, since a
+    repeated label merges into the latter but starts a new label after the former. The first step starts the
+    beam_width most probable classes; each later step (up to `length`) extends every prefix by every class,
+    and the beam_width prefixes most probable in all keep going. Returns [(labels, log p)], best first."""
+    classes = log_y.shape[1]
+    beams = {}
+    for c in np.argsort(-log_y[0], kind="stable")[:min(classes, beam_width)]:
+        _add(beams, () if c == blank else (int(c),), c == blank, log_y[0, c])
+    for t in range(1, min(length, len(log_y))):
+        grown = {}
+        for prefix, (ends_blank, ends_label) in beams.items():
+            total = np.logaddexp(ends_blank, ends_label)
+            for c, p in enumerate(log_y[t]):
+                if c == blank:
+                    _add(grown, prefix, True, total + p)
+                elif prefix and prefix[-1] == c:
+                    _add(grown, prefix, False, ends_label + p)  # the label goes on: merged
+                    _add(grown, prefix + (c,), False, ends_blank + p)  # after a blank: the label again
+                else:
+                    _add(grown, prefix + (c,), False, total + p)
+        beams = dict(_best(grown, beam_width))
+    return [(labels, np.logaddexp(*scores)) for labels, scores in _best(beams, top_paths)]
+
+
+def _add(beams, prefix, ends_blank, log_p):
+    entry = beams.setdefault(prefix, [-np.inf, -np.inf])
+    entry[0 if ends_blank else 1] = np.logaddexp(entry[0 if ends_blank else 1], log_p)
+
+
+def _best(beams, count):
+    return sorted(beams.items(), key=lambda item: -np.logaddexp(*item[1]))[:count]

@@ -1548,7 +1548,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
                mask_index=0):
-    """Greedy CTC decoding of (batch, steps, classes) scores (see ctc.py)."""
+    """CTC decoding of (batch, steps, classes) scores, greedy or by beam search (see ctc.ctc_decode)."""
     from .ctc import ctc_decode as decode
 
     return decode(inputs, sequence_lengths, strategy, beam_width, top_paths, merge_repeated, mask_index)
