@@ -135,3 +135,27 @@ def test_trainable_false_freezes_weights():
     d(np.ones((1, 3)))
     d.trainable = False
     assert d.trainable_weights == [] and len(d.non_trainable_weights) == 2
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda f: L.Conv2D(2, 3, data_format=f), (2, 5, 5, 3)),
+    (lambda f: L.SeparableConv1D(2, 3, data_format=f), (2, 6, 3)),
+    (lambda f: L.Conv3DTranspose(2, 2, data_format=f), (1, 3, 3, 3, 2)),
+    (lambda f: L.MaxPooling2D(data_format=f), (2, 4, 4, 3)),
+    (lambda f: L.GlobalAveragePooling3D(data_format=f), (2, 3, 3, 3, 2)),
+    (lambda f: L.ZeroPadding2D(data_format=f), (2, 3, 3, 2)),
+    (lambda f: L.UpSampling3D(data_format=f), (1, 2, 2, 2, 2)),
+    (lambda f: L.ConvLSTM2D(2, 3, data_format=f), (1, 2, 4, 4, 1)),
+], ids=["Conv2D", "SeparableConv1D", "Conv3DTranspose", "MaxPooling2D", "GlobalAveragePooling3D", "ZeroPadding2D",
+        "UpSampling3D", "ConvLSTM2D"])
+def test_data_format_none_is_channels_last_as_in_keras(make, shape):
+    """Keras's layers default to data_format=None, its image_data_format: channels_last."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    sg.set_seed(0)
+    expected = make("channels_last")(x).numpy()
+    sg.set_seed(0)
+    layer = make(None)
+    np.testing.assert_array_equal(layer(x).numpy(), expected)
+    assert layer.get_config()["data_format"] == "channels_last"
+    with pytest.raises(ValueError, match="unknown data_format 'channels_middle'"):
+        make("channels_middle")

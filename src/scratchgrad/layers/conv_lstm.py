@@ -13,7 +13,7 @@ from .. import activations, constraints, initializers, ops, regularizers
 from ..backend import array_module
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
-from .convolutional import _channels_axis, _check_padding, _sizes, convolve
+from .convolutional import _check_padding, _sizes, convolve, standard_data_format
 from .recurrent import forget_gate_ones, sequence_masks, sequence_options, set_sequence_options
 
 
@@ -50,8 +50,7 @@ class _ConvLSTM(Layer):
             raise ValueError(f"{kind} takes strides > 1 or dilation_rate > 1, not both: got strides={strides} and "
                              f"dilation_rate={dilation_rate}")
         _check_padding(self, padding)
-        _channels_axis(data_format)
-        self.padding, self.data_format = padding, data_format
+        self.padding, self.data_format = padding, standard_data_format(data_format)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,

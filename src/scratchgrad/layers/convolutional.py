@@ -17,10 +17,17 @@ _LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_firs
             (3, "channels_first"): "(batch, channels, depth, height, width)"}
 
 
-def _channels_axis(data_format):
+def standard_data_format(data_format):
+    """Keras's data_format argument: "channels_last" or "channels_first", None meaning channels_last (Keras's
+    image_data_format, as here)."""
+    data_format = "channels_last" if data_format is None else data_format
     if data_format not in C.DATA_FORMATS:
         raise ValueError(f"unknown data_format {data_format!r}; expected one of {', '.join(C.DATA_FORMATS)}")
-    return 1 if data_format == "channels_first" else -1
+    return data_format
+
+
+def _channels_axis(data_format):
+    return 1 if standard_data_format(data_format) == "channels_first" else -1
 
 
 def _check_rank(layer, input_shape):
@@ -141,8 +148,8 @@ class _Conv(Layer):
             raise ValueError(f"{kind} takes strides > 1 or dilation_rate > 1, not both: got strides={strides} and "
                              f"dilation_rate={dilation_rate}")
         _check_padding(self, padding, self.paddings)
-        self.padding, self.data_format = padding, data_format
-        self.channel_axis = _channels_axis(data_format)
+        self.padding, self.data_format = padding, standard_data_format(data_format)
+        self.channel_axis = _channels_axis(self.data_format)
         self.activation = activations.get(activation)
         self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                                  kernel_constraint, bias_constraint)
@@ -320,7 +327,7 @@ class _SeparableConv(Layer):
                  pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
-        self.padding, self.data_format, self.dilation_rate = padding, data_format, dilation_rate
+        self.padding, self.data_format, self.dilation_rate = padding, standard_data_format(data_format), dilation_rate
         self.depth_multiplier, self.use_bias = depth_multiplier, use_bias
         self.activation = activations.get(activation)
         self.depthwise = self.depthwise_class(
@@ -475,8 +482,7 @@ class _Pooling(Layer):
         self.pool_size = _sizes(pool_size, self.rank, f"{name} pool_size")
         self.strides = self.pool_size if strides is None else _sizes(strides, self.rank, f"{name} strides")
         _check_padding(self, padding)
-        self.padding, self.data_format = padding, data_format
-        _channels_axis(data_format)
+        self.padding, self.data_format = padding, standard_data_format(data_format)
 
     def build(self, input_shape):
         _check_rank(self, input_shape)
@@ -582,8 +588,8 @@ class _GlobalPooling(Layer):
 
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        first = _channels_axis(data_format) == 1
-        self.data_format, self.keepdims = data_format, keepdims
+        self.data_format, self.keepdims = standard_data_format(data_format), keepdims
+        first = self.data_format == "channels_first"
         self.axes = tuple(range(2, 2 + self.rank)) if first else tuple(range(1, 1 + self.rank))
 
     def build(self, input_shape):

@@ -2,7 +2,7 @@
 permuting axes and repeating a vector (Keras's names and layouts, channels_last by default)."""
 from .. import ops
 from .base import Layer, _probing
-from .convolutional import _channels_axis, _check_rank, _sizes
+from .convolutional import _check_rank, _sizes, standard_data_format
 
 
 def _pairs(value, rank, name):
@@ -37,8 +37,7 @@ class _Spatial(Layer):
 
     def __init__(self, data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
-        _channels_axis(data_format)  # checked
-        self.data_format = data_format
+        self.data_format = standard_data_format(data_format)
 
     def build(self, input_shape):
         _check_rank(self, input_shape)
