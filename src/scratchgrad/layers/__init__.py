@@ -3,13 +3,17 @@ import inspect
 
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import LAYERS, Layer
-from .convolutional import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
-                            Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
-                            Convolution2D, Convolution3D, Convolution3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
-                            GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D,
-                            GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
-                            GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
-                            MaxPooling1D, MaxPooling2D, MaxPooling3D, SeparableConv1D, SeparableConv2D)
+from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+                            AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, AveragePooling1D,
+                            AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D, Conv1D,
+                            Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
+                            Convolution1DTranspose, Convolution2D, Convolution2DTranspose, Convolution3D,
+                            Convolution3DTranspose, DepthwiseConv1D, DepthwiseConv2D, GlobalAveragePooling1D,
+                            GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D,
+                            GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D,
+                            GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D,
+                            MaxPooling2D, MaxPooling3D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+                            SeparableConvolution2D)
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)

@@ -650,9 +650,71 @@ class GlobalMaxPooling1D(_GlobalPooling):
     rank, reduce = 1, "max"
 
 
+class _AdaptivePooling(Layer):
+    """Pools to a fixed `output_size` whatever the input's size (PyTorch's adaptive pooling, Keras 3.15's
+    layers): along each spatial axis of length n, output i reduces the entries floor(i·n/out) up to
+    ceil((i+1)·n/out), so windows differ by one at most. One axis after another, as Keras computes it (a
+    window's mean or max is its rows' means or maxima reduced again); tied maxima share the gradient."""
+
+    rank, reduce = 2, "mean"
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.output_size = _sizes(output_size, self.rank, f"{type(self).__name__} output_size")
+        self.data_format = standard_data_format(data_format)
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+
+    def call(self, x):
+        first = self.data_format == "channels_first"
+        for axis, out in zip(range(2, 2 + self.rank) if first else range(1, 1 + self.rank), self.output_size):
+            x = self._along(x, axis, out)
+        return x
+
+    def _along(self, x, axis, out):
+        size, parts = x.shape[axis], []
+        for i in range(out):
+            index = [slice(None)] * x.ndim
+            index[axis] = slice(i * size // out, -(-(i + 1) * size // out))
+            parts.append(getattr(x[tuple(index)], self.reduce)(axis=axis, keepdims=True))
+        return ops.concatenate(parts, axis=axis)
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": list(self.output_size), "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    rank = 1
+
+
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """The mean of each of output_size[0] x output_size[1] windows that tile the image."""
+
+
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    rank = 3
+
+
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    rank, reduce = 1, "max"
+
+
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """The max of each of output_size[0] x output_size[1] windows that tile the image."""
+
+    reduce = "max"
+
+
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    rank, reduce = 3, "max"
+
+
 MaxPool2D, AvgPool2D, Convolution2D = MaxPooling2D, AveragePooling2D, Conv2D
 MaxPool1D, AvgPool1D, Convolution1D = MaxPooling1D, AveragePooling1D, Conv1D
 GlobalAvgPool2D, GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D = (GlobalAveragePooling2D, GlobalMaxPooling2D,
                                                                       GlobalAveragePooling1D, GlobalMaxPooling1D)
 MaxPool3D, AvgPool3D, Convolution3D, Convolution3DTranspose = MaxPooling3D, AveragePooling3D, Conv3D, Conv3DTranspose
 GlobalAvgPool3D, GlobalMaxPool3D = GlobalAveragePooling3D, GlobalMaxPooling3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
