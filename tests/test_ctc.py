@@ -149,8 +149,29 @@ def test_a_beam_holds_every_alignment_of_its_labels():
     assert paths == [(1,), (2,), (2, 1), (1, 2), ()]
 
 
+def test_greedy_decoding_gives_one_path_whatever_top_paths_says_and_ties_go_as_keras_s():
+    """As Keras: greedy ignores top_paths; a negative mask_index counts from the last class; with every score
+    equal (zero logits) the beam keeps Keras's prefixes, so its log probabilities are Keras's (NumPy
+    backend: -1.7554 and -2.4485)."""
+    decoded, _ = sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"], top_paths=3)
+    assert decoded.shape == (1,) + REFERENCE["logits"].shape[:2]
+    np.testing.assert_array_equal(
+        sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"], mask_index=-1)[0].numpy(),
+        sg.ops.ctc_decode(REFERENCE["logits"], REFERENCE["logit_lengths"], mask_index=5)[0].numpy())
+    _, log_probs = sg.ops.ctc_decode(np.zeros((2, 4, 3), np.float32), [4, 4], strategy="beam_search", beam_width=3,
+                                     top_paths=2)
+    np.testing.assert_allclose(log_probs.numpy(), [[-1.7554, -2.4485]] * 2, atol=1e-4)
+
+
+def test_a_path_without_alignments_is_left_out():
+    """Keras (NumPy backend): two live paths, the rest all -1 with -inf."""
+    decoded, log_probs = sg.ops.ctc_decode(np.array([[[1.0, 0.0], [0.5, 0.2]]], np.float32), [2],
+                                           strategy="beam_search", beam_width=5, top_paths=4, mask_index=1)
+    np.testing.assert_array_equal(decoded.numpy()[:, 0], [[0, -1], [-1, -1], [-1, -1], [-1, -1]])
+    assert np.isneginf(log_probs.numpy()[0, 2:]).all()
+
+
 @pytest.mark.parametrize("options,message", [
-    ({"top_paths": 2}, "greedy decoding gives one path, got top_paths=2"),
     ({"strategy": "beam"}, "strategy must be 'greedy' or 'beam_search'"),
     ({"strategy": "beam_search", "beam_width": 2, "top_paths": 3}, "top_paths between 1 and it"),
 ])

@@ -159,3 +159,18 @@ def test_data_format_none_is_channels_last_as_in_keras(make, shape):
     assert layer.get_config()["data_format"] == "channels_last"
     with pytest.raises(ValueError, match="unknown data_format 'channels_middle'"):
         make("channels_middle")
+
+
+def test_flatten_center_crop_and_random_flip_take_keras_s_data_format():
+    """Keras's Flatten puts the channels last before flattening channels_first maps; its configs carry
+    data_format, which these layers read (and None is channels_last)."""
+    x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    np.testing.assert_array_equal(L.Flatten(data_format="channels_first")(x).numpy(), [[0, 4, 1, 5, 2, 6, 3, 7]])
+    np.testing.assert_array_equal(L.Flatten()(x).numpy(), [np.arange(8)])
+    for layer in (L.Flatten(), L.CenterCrop(2, 2, data_format=None), L.RandomFlip()):
+        assert layer.get_config()["data_format"] == "channels_last"
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+    images = np.arange(2 * 3 * 3 * 1, dtype=np.float32).reshape(2, 1, 3, 3)  # channels first
+    sg.set_seed(3)
+    flipped = L.RandomFlip("horizontal", data_format="channels_first")(images, training=True).numpy()
+    assert all(np.array_equal(f, i) or np.array_equal(f, i[:, :, ::-1]) for f, i in zip(flipped, images))

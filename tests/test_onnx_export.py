@@ -134,6 +134,8 @@ LAYER_CASES = {
     "random-translation": (lambda: sequential((5, 5, 2), L.RandomTranslation(0.2, 0.2)), [normal(5, 5, 2)]),
     # reshaping
     "flatten": (lambda: sequential((3, 4, 2), L.Flatten()), [normal(3, 4, 2)]),
+    "flatten-channels-first": (lambda: sequential((3, 4, 2), L.Flatten(data_format="channels_first")),
+                               [normal(3, 4, 2)]),
     "reshape": (lambda: sequential((12,), L.Reshape((3, 4))), [normal(12)]),
     "reshape-unknown": (lambda: sequential((12,), L.Reshape((-1, 2))), [normal(12)]),
     "permute": (lambda: sequential((2, 3, 4), L.Permute((3, 1, 2))), [normal(2, 3, 4)]),

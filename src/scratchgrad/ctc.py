@@ -146,19 +146,18 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     `inputs` (N, T, C) scores, `sequence_lengths` (N,), class `mask_index` the blank (None: the last class).
 
     strategy="greedy": each step's best class, repeats merged (with merge_repeated), blanks dropped; returns
-    (decoded (1, N, T) with -1 after each sample's labels, scores (N, 1): -Σ of each step's best input).
+    (decoded (1, N, T) with -1 after each sample's labels, scores (N, 1): -Σ of each step's best input), one
+    path whatever top_paths says.
     strategy="beam_search": the `top_paths` most probable label sequences of a prefix beam search keeping
     `beam_width` prefixes, each with the probability of every alignment that spells it; returns (decoded
     (top_paths, N, T), log probabilities (N, top_paths)). Both as Keras's."""
     if strategy not in ("greedy", "beam_search"):
         raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
-    if strategy == "greedy" and top_paths != 1:
-        raise ValueError(f"ctc_decode: greedy decoding gives one path, got top_paths={top_paths!r}")
     x = inputs.data if isinstance(inputs, Tensor) else inputs
     xp = array_module(x)
     x = xp.asarray(x)
     n, steps, classes = x.shape
-    mask_index = classes - 1 if mask_index is None else mask_index
+    mask_index = classes - 1 if mask_index is None else mask_index % classes  # -1: the last class, as TensorFlow
     lengths = sequence_lengths.data if isinstance(sequence_lengths, Tensor) else sequence_lengths
     lengths = xp.asarray(lengths).reshape(-1)
     dtype = np.result_type(x.dtype, np.float32)
@@ -214,14 +213,19 @@ def _beam_search(log_y, length, beam_width, top_paths, blank):
                     _add(grown, prefix + (c,), False, ends_blank + p)  # after a blank: the label again
                 else:
                     _add(grown, prefix + (c,), False, total + p)
-        beams = dict(_best(grown, beam_width))
-    return [(labels, np.logaddexp(*scores)) for labels, scores in _best(beams, top_paths)]
+        beams = dict(_best(grown, beam_width, classes))
+    return [(labels, np.logaddexp(*scores)) for labels, scores in _best(beams, top_paths, classes)]
 
 
 def _add(beams, prefix, ends_blank, log_p):
+    if log_p == -np.inf:  # no alignment: not a prefix at all
+        return
     entry = beams.setdefault(prefix, [-np.inf, -np.inf])
     entry[0 if ends_blank else 1] = np.logaddexp(entry[0 if ends_blank else 1], log_p)
 
 
-def _best(beams, count):
-    return sorted(beams.items(), key=lambda item: -np.logaddexp(*item[1]))[:count]
+def _best(beams, count, classes):
+    """The `count` most probable prefixes; among equal ones, Keras's order (the larger prefix in reversed class
+    numbers, a prefix after its extensions)."""
+    return sorted(beams.items(), key=lambda item: (np.logaddexp(*item[1]), tuple(classes - 1 - c for c in item[0])),
+                  reverse=True)[:count]

@@ -494,7 +494,10 @@ def _register_all():
 
     @exporter(L.Flatten)
     def flatten(g, layer, args, shapes, out):
-        return g.op("Flatten", [args[0]], axis=1)
+        x, rank = args[0], len(shapes[0])
+        if layer.data_format == "channels_first" and rank > 2:
+            x = g.transpose(x, (0, *range(2, rank), 1))
+        return g.op("Flatten", [x], axis=1)
 
     @exporter(L.Reshape)
     def reshape(g, layer, args, shapes, out):

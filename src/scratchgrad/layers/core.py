@@ -317,10 +317,22 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1·d2·...): keeps the batch axis."""
+    """(batch, d1, d2, ...) -> (batch, d1·d2·...): keeps the batch axis. With data_format="channels_first" the
+    channels go last first, as Keras flattens them (so the same Dense weights follow either layout)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        from .convolutional import standard_data_format
+
+        super().__init__(**kwargs)
+        self.data_format = standard_data_format(data_format)
 
     def call(self, x, training=False):
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = ops.transpose(x, (0, *range(2, x.ndim), 1))
         return x.reshape(x.shape[0], -1)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 

@@ -70,9 +70,11 @@ class Normalization(Layer):
 class CenterCrop(Layer):
     """The central height × width of each image (channels_last); inputs smaller than that are refused."""
 
-    def __init__(self, height, width, data_format="channels_last", **kwargs):
+    def __init__(self, height, width, data_format=None, **kwargs):
+        from .convolutional import standard_data_format
+
         super().__init__(**kwargs)
-        self.height, self.width, self.data_format = height, width, data_format
+        self.height, self.width, self.data_format = height, width, standard_data_format(data_format)
 
     def call(self, x):
         if x.ndim == 3:  # one image, no batch axis
@@ -115,23 +117,26 @@ class RandomFlip(Layer):
     """In training, flip each image left-right ("horizontal"), upside down ("vertical") or either, each
     with probability ½: the same object seen mirrored. The identity in inference."""
 
-    MODES = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (1, 2)}
+    MODES = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (1, 2)}  # axes, channels last
 
-    def __init__(self, mode="horizontal_and_vertical", seed=None, **kwargs):
+    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
+        from .convolutional import standard_data_format
+
         super().__init__(**kwargs)
         if mode not in self.MODES:
             raise ValueError(f"RandomFlip mode must be one of {', '.join(self.MODES)}, got {mode!r}")
-        self.mode = mode
+        self.mode, self.data_format = mode, standard_data_format(data_format)
 
     def call(self, x, training=False):
         if not training:
             return x
+        axes = tuple(a + (self.data_format == "channels_first") for a in self.MODES[self.mode])
         if x.ndim == 3:  # one image, no batch axis
-            return ops.squeeze(_Flip(self.MODES[self.mode])(ops.expand_dims(x, 0)), 0)
-        return _Flip(self.MODES[self.mode])(x)
+            return ops.squeeze(_Flip(axes)(ops.expand_dims(x, 0)), 0)
+        return _Flip(axes)(x)
 
     def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
+        return {**super().get_config(), "mode": self.mode, "data_format": self.data_format}
 
 
 def adapt_batches(data, steps, owner, what):
