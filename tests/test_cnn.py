@@ -1,7 +1,7 @@
 """Convolutional layers: Keras's shapes and parameter counts, plan = graph, bad input, a CNN that learns."""
 import numpy as np
 import pytest
-from training_checks import assert_trains_the_same_planned_and_eager
+from layer_checks import assert_trains_the_same_planned_and_eager
 
 import scratchgrad as sg
 from scratchgrad import layers as L

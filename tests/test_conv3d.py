@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training_checks import assert_trains_the_same_planned_and_eager
+from layer_checks import assert_config_round_trip, assert_trains_the_same_planned_and_eager
 
 import scratchgrad as sg
 from scratchgrad import layers as L
@@ -37,14 +37,7 @@ def test_layer_matches_keras(i):
 @pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
 def test_config_round_trip(i):
     name, _, kwargs = CASES[i]
-    layer = getattr(L, name)(**kwargs)
-    x = REFERENCE[f"{i}_x"]
-    expected = layer(x).numpy()
-    clone = type(layer).from_config(layer.get_config())
-    clone(x)
-    clone.set_weights(layer.get_weights())
-    assert clone.get_config() == layer.get_config()
-    np.testing.assert_array_equal(clone(x).numpy(), expected)
+    assert_config_round_trip(getattr(L, name)(**kwargs), REFERENCE[f"{i}_x"])
 
 
 @pytest.mark.parametrize("make", [

@@ -175,11 +175,16 @@ def _fresh_model(name):
     return _models()[name]
 
 
+def _move(model, xp):
+    """The model's weights onto xp's device, by hand (fit itself keeps NumPy arrays)."""
+    for w in model.weights:
+        w.data = xp.asarray(sg.backend.to_numpy(w.data))
+
+
 def _on_device(xp, model, x):
     """The model's output and the gradients of sum(out · g) for its weights, with weights and input on xp's
     device (weights moved by hand: fit itself keeps NumPy arrays)."""
-    for w in model.weights:
-        w.data = xp.asarray(sg.backend.to_numpy(w.data))
+    _move(model, xp)
     model.set_weights(model.get_weights())  # NumPy arrays in, each onto its weight's device
     with sg.GradientTape() as tape:
         out = model(xp.asarray(x), training=True)
@@ -204,8 +209,7 @@ def test_models_with_weights_on_the_gpu_give_numpy_s_numbers(cp, name):
 
 def _trained(xp, model, x, y, steps=3):
     """The weights after a custom training loop (GradientTape, Adam) on xp's device."""
-    for w in model.weights:
-        w.data = xp.asarray(sg.backend.to_numpy(w.data))
+    _move(model, xp)
     optimizer, loss_fn = sg.optimizers.Adam(0.01), sg.losses.SparseCategoricalCrossentropy(from_logits=True)
     for _ in range(steps):
         with sg.GradientTape() as tape:
@@ -226,3 +230,16 @@ def test_a_custom_training_loop_on_the_gpu_gives_numpy_s_weights(cp, name):
     assert all(type(a) is cp.ndarray for a in on_gpu)
     for a, b in zip(on_cpu, on_gpu):
         np.testing.assert_allclose(cp.asnumpy(b), a, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("name", sorted(_models()))
+def test_each_model_case_runs_on_numpy(name):
+    """The GPU model cases' own code, on NumPy everywhere: a broken case shows before a GPU is at hand."""
+    model, shape = _fresh_model(name)
+    x = np.random.default_rng(2).integers(0, 12, (3, 6)) if shape == "tokens" else normal(*shape)
+    out, *grads = _on_device(np, model, x)
+    assert np.isfinite(out).all() and len(grads) == len(model.trainable_weights)
+    if shape != "tokens":
+        before = [w.numpy().copy() for w in model.weights]
+        after = _trained(np, model, x, np.random.default_rng(3).integers(0, 2, shape[0]), steps=1)
+        assert any(not np.array_equal(a, b) for a, b in zip(before, after))

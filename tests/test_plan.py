@@ -227,19 +227,27 @@ def conv_model(second_user, dtype, pool=lambda: L.MaxPooling2D(2, padding="same"
 def train_conv(second_user, eager, dtype, **pool):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((12, 7, 7, 2)).astype(dtype), rng.integers(0, 3, 12)
-    model = conv_model(second_user, dtype, **pool)
+    return fit_small(conv_model(second_user, dtype, **pool), x, y, eager)
+
+
+def fit_small(model, x, y, eager):
+    """(model, losses) after 3 epochs of Adam(0.05) in batches of 5 (shuffled from seed 11)."""
     model.compile(optimizer=sg.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", run_eagerly=eager)
     sg.set_seed(11)
-    losses = model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"]
-    return model, losses
+    return model, model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"]
+
+
+def plan_ops(model, *types):
+    """The names of the model's (first) plan's ops of these types, in order."""
+    plan = next(iter(model._plans.values()))
+    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in types]
 
 
 def op_order(model):
     from scratchgrad.convolution import MaxPool2D, MaxPool2DReLU
     from scratchgrad.functional import ReLU
 
-    plan = next(iter(model._plans.values()))
-    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in (ReLU, MaxPool2D, MaxPool2DReLU)]
+    return plan_ops(model, ReLU, MaxPool2D, MaxPool2DReLU)
 
 
 @pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
@@ -310,17 +318,13 @@ def dense_relu_model(dtype, second_user=False):
 def train_dense(eager, dtype, second_user=False):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((12, 4)).astype(dtype), rng.integers(0, 3, 12)
-    model = dense_relu_model(dtype, second_user)
-    model.compile(optimizer=sg.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", run_eagerly=eager)
-    losses = model.fit(x, y, epochs=3, batch_size=5, verbose=0).history["loss"]
-    return model, losses
+    return fit_small(dense_relu_model(dtype, second_user), x, y, eager)
 
 
 def linear_ops(model):
     from scratchgrad.functional import Linear, LinearReLU, ReLU
 
-    plan = next(iter(model._plans.values()))
-    return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in (Linear, LinearReLU, ReLU)]
+    return plan_ops(model, Linear, LinearReLU, ReLU)
 
 
 @pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])

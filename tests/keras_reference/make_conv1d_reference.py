@@ -72,10 +72,11 @@ CASES = [
 ]
 
 
-def main():
+def write(cases, filename):
+    """Run each case's layer on a fixed input with fixed weights; save it all to `filename` beside this file."""
     rng = np.random.default_rng(0)
-    out = {"keras_version": np.array(keras.__version__), "cases": np.array([repr(case) for case in CASES])}
-    for i, (name, shape, kwargs) in enumerate(CASES):
+    out = {"keras_version": np.array(keras.__version__), "cases": np.array([repr(case) for case in cases])}
+    for i, (name, shape, kwargs) in enumerate(cases):
         layer = getattr(keras.layers, name)(**kwargs)
         x = rng.standard_normal((2,) + shape).astype(np.float32)
         layer.build((None,) + shape)
@@ -86,8 +87,8 @@ def main():
         out[f"{i}_y"] = keras.ops.convert_to_numpy(layer(x))
         out[f"{i}_shape"] = np.array([-1 if d is None else d for d in layer.compute_output_shape((None,) + shape)])
         out[f"{i}_params"] = np.array(layer.count_params())
-    np.savez_compressed(Path(__file__).with_name("conv1d_layers.npz"), **out)
+    np.savez_compressed(Path(__file__).with_name(filename), **out)
 
 
 if __name__ == "__main__":
-    main()
+    write(CASES, "conv1d_layers.npz")

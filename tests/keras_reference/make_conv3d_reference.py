@@ -15,13 +15,10 @@ Usage::
     KERAS_BACKEND=tensorflow python make_conv3d_reference.py
 """
 import os
-from pathlib import Path
-
-import numpy as np
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
+from make_conv1d_reference import write  # noqa: E402  (the same writer, on this backend)
 
 CF = {"data_format": "channels_first"}
 CASES = [
@@ -65,22 +62,5 @@ CASES = [
 ]
 
 
-def main():
-    rng = np.random.default_rng(0)
-    out = {"keras_version": np.array(keras.__version__), "cases": np.array([repr(case) for case in CASES])}
-    for i, (name, shape, kwargs) in enumerate(CASES):
-        layer = getattr(keras.layers, name)(**kwargs)
-        x = rng.standard_normal((2,) + shape).astype(np.float32)
-        layer.build((None,) + shape)
-        weights = [0.5 * rng.standard_normal(tuple(w.shape)).astype(np.float32) for w in layer.weights]
-        layer.set_weights(weights)
-        out[f"{i}_x"] = x
-        out.update({f"{i}_w{j}": w for j, w in enumerate(weights)})
-        out[f"{i}_y"] = keras.ops.convert_to_numpy(layer(x))
-        out[f"{i}_shape"] = np.array([-1 if d is None else d for d in layer.compute_output_shape((None,) + shape)])
-        out[f"{i}_params"] = np.array(layer.count_params())
-    np.savez_compressed(Path(__file__).with_name("conv3d_layers.npz"), **out)
-
-
 if __name__ == "__main__":
-    main()
+    write(CASES, "conv3d_layers.npz")

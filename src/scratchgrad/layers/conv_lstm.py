@@ -13,7 +13,7 @@ from .. import activations, constraints, initializers, ops, regularizers
 from ..backend import array_module
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
-from .convolutional import _check_padding, _sizes, convolve, standard_data_format
+from .convolutional import convolve, set_conv_options
 from .recurrent import forget_gate_ones, sequence_masks, sequence_options, set_sequence_options
 
 
@@ -33,24 +33,15 @@ class _ConvLSTM(Layer):
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        kind = type(self).__name__
-        if int(filters) != filters or filters < 1:
-            raise ValueError(f"{kind} filters must be a positive integer, got {filters!r}")
         if dropout or recurrent_dropout:
-            raise NotImplementedError(f"{kind} takes no dropout or recurrent_dropout here yet, got {dropout!r} and "
-                                      f"{recurrent_dropout!r} (put a SpatialDropout or Dropout layer before it)")
+            raise NotImplementedError(f"{type(self).__name__} takes no dropout or recurrent_dropout here yet, got "
+                                      f"{dropout!r} and {recurrent_dropout!r} (put a SpatialDropout or Dropout "
+                                      f"layer before it)")
         set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
                              zero_output_for_mask)
-        self.filters, self.use_bias, self.unit_forget_bias, self.seed = int(filters), use_bias, unit_forget_bias, seed
+        set_conv_options(self, filters, kernel_size, strides, padding, data_format, dilation_rate)
+        self.use_bias, self.unit_forget_bias, self.seed = use_bias, unit_forget_bias, seed
         self.dropout = self.recurrent_dropout = 0.0
-        self.kernel_size = _sizes(kernel_size, self.rank, f"{kind} kernel_size")
-        self.strides = _sizes(strides, self.rank, f"{kind} strides")
-        self.dilation_rate = _sizes(dilation_rate, self.rank, f"{kind} dilation_rate")
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # Keras refuses it too
-            raise ValueError(f"{kind} takes strides > 1 or dilation_rate > 1, not both: got strides={strides} and "
-                             f"dilation_rate={dilation_rate}")
-        _check_padding(self, padding)
-        self.padding, self.data_format = padding, standard_data_format(data_format)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
@@ -60,9 +51,7 @@ class _ConvLSTM(Layer):
         self.recurrent_constraint = constraints.get(recurrent_constraint)
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 3:
-            raise ValueError(f"{self.name} ({type(self).__name__}) needs {self.rank + 3}-D inputs (batch, steps, "
-                             f"{self.rank} spatial axes and channels), got shape {input_shape}")
+        self._check_rank(input_shape)
         channels = input_shape[2 if self.data_format == "channels_first" else -1]
         width = 4 * self.filters
         self.kernel = self.add_weight(self.kernel_size + (channels, width), self.kernel_initializer,
@@ -119,16 +108,19 @@ class _ConvLSTM(Layer):
 
     def _check_frames(self, x):
         """Inputs in the sequence's terms: their rank, and the channels the kernel was built for."""
-        kind, first = f"{self.name} ({type(self).__name__})", self.data_format == "channels_first"
-        if x.ndim != self.rank + 3:
-            raise ValueError(f"{kind} needs {self.rank + 3}-D inputs (batch, steps, {self.rank} spatial axes and "
-                             f"channels), got shape {tuple(x.shape)}")
-        channels = x.shape[2 if first else -1]
+        kind = f"{self.name} ({type(self).__name__})"
+        self._check_rank(x.shape)
+        channels = x.shape[2 if self.data_format == "channels_first" else -1]
         if channels != self.kernel.shape[-2]:
             raise ValueError(f"{kind}: input has {channels} channels (shape {tuple(x.shape)}, {self.data_format}) "
                              f"but the layer expects {self.kernel.shape[-2]}")
         if x.shape[1] < 1:
             raise ValueError(f"{kind} needs at least one step, got shape {tuple(x.shape)}")
+
+    def _check_rank(self, shape):
+        if len(shape) != self.rank + 3:
+            raise ValueError(f"{self.name} ({type(self).__name__}) needs {self.rank + 3}-D inputs (batch, steps, "
+                             f"{self.rank} spatial axes and channels), got shape {tuple(shape)}")
 
     def _step_mask(self, mask, n, steps):
         """A mask of real steps, (batch, steps) bool, or None; a mask per pixel is refused."""

@@ -30,10 +30,47 @@ def _channels_axis(data_format):
     return 1 if standard_data_format(data_format) == "channels_first" else -1
 
 
+def spatial_axes(data_format, rank):
+    """The axes of the `rank` spatial dimensions of a batch in `data_format`."""
+    return tuple(range(2, 2 + rank)) if data_format == "channels_first" else tuple(range(1, 1 + rank))
+
+
 def _check_rank(layer, input_shape):
     if len(input_shape) != layer.rank + 2:
         raise ValueError(f"{layer.name} ({type(layer).__name__}) needs {layer.rank + 2}-D inputs "
                          f"{_LAYOUTS[layer.rank, layer.data_format]} for {layer.data_format}, got shape {input_shape}")
+
+
+class _Spatial(Layer):
+    """A layer over the `rank` spatial axes of sequences (1), images (2) or volumes (3), in `data_format`:
+    it takes inputs of rank + 2 axes, as Keras's input spec."""
+
+    rank = 2
+
+    def __init__(self, data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = standard_data_format(data_format)
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape)
+
+
+def set_conv_options(layer, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                     paddings=C.PADDINGS):
+    """A convolution's Keras arguments, checked, as the layer's attributes: filters, kernel_size, strides,
+    dilation_rate (strides > 1 with dilation > 1 refused, as Keras), padding and data_format."""
+    kind = type(layer).__name__
+    if int(filters) != filters or filters < 1:
+        raise ValueError(f"{kind} filters must be a positive integer, got {filters!r}")
+    layer.filters = int(filters)
+    layer.kernel_size = _sizes(kernel_size, layer.rank, f"{kind} kernel_size")
+    layer.strides = _sizes(strides, layer.rank, f"{kind} strides")
+    layer.dilation_rate = _sizes(dilation_rate, layer.rank, f"{kind} dilation_rate")
+    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
+        raise ValueError(f"{kind} takes strides > 1 or dilation_rate > 1, not both: got strides={strides} and "
+                         f"dilation_rate={dilation_rate}")
+    _check_padding(layer, padding, paddings)
+    layer.padding, layer.data_format = padding, standard_data_format(data_format)
 
 
 def _sizes(value, rank, name, minimum=1):
@@ -135,20 +172,10 @@ class _Conv(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        kind = type(self).__name__
-        self.dilation_rate, self.groups = _sizes(dilation_rate, self.rank, f"{kind} dilation_rate"), int(groups)
+        self.groups, self.use_bias = int(groups), use_bias
         if filters % self.groups:
-            raise ValueError(f"{kind} filters ({filters}) must be divisible by groups ({groups})")
-        if int(filters) != filters or filters < 1:
-            raise ValueError(f"{kind} filters must be a positive integer, got {filters!r}")
-        self.filters, self.use_bias = int(filters), use_bias
-        self.kernel_size = _sizes(kernel_size, self.rank, f"{kind} kernel_size")
-        self.strides = _sizes(strides, self.rank, f"{kind} strides")
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # Keras refuses it too
-            raise ValueError(f"{kind} takes strides > 1 or dilation_rate > 1, not both: got strides={strides} and "
-                             f"dilation_rate={dilation_rate}")
-        _check_padding(self, padding, self.paddings)
-        self.padding, self.data_format = padding, standard_data_format(data_format)
+            raise ValueError(f"{type(self).__name__} filters ({filters}) must be divisible by groups ({groups})")
+        set_conv_options(self, filters, kernel_size, strides, padding, data_format, dilation_rate, self.paddings)
         self.channel_axis = _channels_axis(self.data_format)
         self.activation = activations.get(activation)
         self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
@@ -470,22 +497,19 @@ class Conv3DTranspose(_ConvTranspose):
                          activation, use_bias, **kwargs)
 
 
-class _Pooling(Layer):
+class _Pooling(_Spatial):
     """Shared by the max and average poolings; `op` is the pooling Function, `rank` 1 for sequences, 2
     for images."""
 
     op, rank = None, 2
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(data_format, **kwargs)
         name = type(self).__name__
         self.pool_size = _sizes(pool_size, self.rank, f"{name} pool_size")
         self.strides = self.pool_size if strides is None else _sizes(strides, self.rank, f"{name} strides")
         _check_padding(self, padding)
-        self.padding, self.data_format = padding, standard_data_format(data_format)
-
-    def build(self, input_shape):
-        _check_rank(self, input_shape)
+        self.padding = padding
 
     def _function(self):
         row = (1,) * (2 - self.rank)  # a sequence pools as a one-row image
@@ -589,8 +613,7 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format, self.keepdims = standard_data_format(data_format), keepdims
-        first = self.data_format == "channels_first"
-        self.axes = tuple(range(2, 2 + self.rank)) if first else tuple(range(1, 1 + self.rank))
+        self.axes = spatial_axes(self.data_format, self.rank)
 
     def build(self, input_shape):
         if len(input_shape) != self.rank + 2:
@@ -650,7 +673,7 @@ class GlobalMaxPooling1D(_GlobalPooling):
     rank, reduce = 1, "max"
 
 
-class _AdaptivePooling(Layer):
+class _AdaptivePooling(_Spatial):
     """Pools to a fixed `output_size` whatever the input's size (PyTorch's adaptive pooling, Keras 3.15's
     layers): along each spatial axis of length n, output i reduces the entries floor(i·n/out) up to
     ceil((i+1)·n/out), so windows differ by one at most. One axis after another, as Keras computes it (a
@@ -659,16 +682,11 @@ class _AdaptivePooling(Layer):
     rank, reduce = 2, "mean"
 
     def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(data_format, **kwargs)
         self.output_size = _sizes(output_size, self.rank, f"{type(self).__name__} output_size")
-        self.data_format = standard_data_format(data_format)
-
-    def build(self, input_shape):
-        _check_rank(self, input_shape)
 
     def call(self, x):
-        first = self.data_format == "channels_first"
-        for axis, out in zip(range(2, 2 + self.rank) if first else range(1, 1 + self.rank), self.output_size):
+        for axis, out in zip(spatial_axes(self.data_format, self.rank), self.output_size):
             x = self._along(x, axis, out)
         return x
 

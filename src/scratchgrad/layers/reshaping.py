@@ -2,7 +2,7 @@
 permuting axes and repeating a vector (Keras's names and layouts, channels_last by default)."""
 from .. import ops
 from .base import Layer, _probing
-from .convolutional import _check_rank, _sizes, standard_data_format
+from .convolutional import _sizes, _Spatial, spatial_axes
 
 
 def _pairs(value, rank, name):
@@ -20,27 +20,9 @@ def _pairs(value, rank, name):
     return pairs
 
 
-def _spatial_axes(data_format, rank):
-    return tuple(range(2, 2 + rank)) if data_format == "channels_first" else tuple(range(1, 1 + rank))
-
-
 def _pairs_config(pairs):
     """As Keras writes them: [before, after] for one axis, [[before, after], ...] for several."""
     return list(pairs[0]) if len(pairs) == 1 else [list(p) for p in pairs]
-
-
-class _Spatial(Layer):
-    """A layer over the `rank` spatial axes of sequences (1), images (2) or volumes (3), in `data_format`:
-    it takes inputs of rank + 2 axes, as Keras's input spec."""
-
-    rank = 2
-
-    def __init__(self, data_format="channels_last", **kwargs):
-        super().__init__(**kwargs)
-        self.data_format = standard_data_format(data_format)
-
-    def build(self, input_shape):
-        _check_rank(self, input_shape)
 
 
 class _ZeroPadding(_Spatial):
@@ -52,7 +34,7 @@ class _ZeroPadding(_Spatial):
 
     def call(self, x):
         widths = [(0, 0)] * x.ndim
-        for axis, pair in zip(_spatial_axes(self.data_format, self.rank), self.padding):
+        for axis, pair in zip(spatial_axes(self.data_format, self.rank), self.padding):
             widths[axis] = pair
         return ops.pad(x, widths)
 
@@ -85,7 +67,7 @@ class _Cropping(_Spatial):
 
     def call(self, x):
         index = [slice(None)] * x.ndim
-        for axis, (before, after) in zip(_spatial_axes(self.data_format, self.rank), self.cropping):
+        for axis, (before, after) in zip(spatial_axes(self.data_format, self.rank), self.cropping):
             if before + after >= x.shape[axis] and not _probing():  # an unknown length is tried as 16 steps
                 raise ValueError(f"{self.name}: cropping {before} + {after} must leave something of an axis of "
                                  f"length {x.shape[axis]} (input shape {tuple(x.shape)})")
@@ -135,7 +117,7 @@ class _UpSampling(_Spatial):
         self.size = _sizes(size, self.rank, f"{type(self).__name__} size")
 
     def call(self, x):
-        for axis, times in zip(_spatial_axes(self.data_format, self.rank), self.size):
+        for axis, times in zip(spatial_axes(self.data_format, self.rank), self.size):
             x = ops.repeat(x, times, axis)
         return x
 

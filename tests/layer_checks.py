@@ -1,9 +1,22 @@
-"""A check several test files share: a model trains the same through the step plan as through the autograd
-graph (compile(run_eagerly=True))."""
+"""Checks several test files share: a layer's config rebuilds it, and a model trains the same through the
+step plan as through the autograd graph (compile(run_eagerly=True))."""
 import numpy as np
 
 import scratchgrad as sg
 from scratchgrad.models import Sequential
+
+
+def assert_config_round_trip(layer, x):
+    """from_config(get_config()) makes the same layer: the same config and, with the same weights, the same
+    output(s) on x."""
+    expected = layer(x)
+    clone = type(layer).from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    assert clone.get_config() == layer.get_config()
+    got = clone(x)
+    for a, b in zip(got if isinstance(got, list) else [got], expected if isinstance(expected, list) else [expected]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def assert_trains_the_same_planned_and_eager(input_shape, make_layers, loss, x, y, steps=3):
