@@ -87,12 +87,14 @@ def test_backward_is_the_transpose_of_forward(make, mode, rng):
 
 
 def test_random_layers_are_the_identity_in_inference_and_draw_per_image(rng):
+    """training=False (predict, evaluate) leaves the images; a direct call, training not given, augments
+    (Keras's image layers default to training=True), each image its own transform."""
     x = rng.standard_normal((8, 5, 5, 1)).astype(np.float32)
     for layer in (L.RandomRotation(0.2), L.RandomZoom(0.3), L.RandomTranslation(0.2, 0.2)):
-        np.testing.assert_array_equal(layer(x).numpy(), x)
+        np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         same = np.repeat(x[:1], 8, axis=0)
-        out = layer(same, training=True).numpy()
-        assert not np.allclose(out[0], out[1])  # each image its own transform
+        out = layer(same).numpy()
+        assert not np.allclose(out[0], out[1])
 
 
 def test_seed_gives_a_reproducible_sequence_of_transforms(rng):
@@ -191,7 +193,7 @@ def test_random_contrast_scales_each_image_about_its_channel_means(rng):
     first = L.RandomContrast((0.2, 0.3), value_range=(-1e4, 1e4), data_format="channels_first", seed=3)
     y = first(np.moveaxis(x, -1, 1), training=True).numpy()
     np.testing.assert_allclose(y.mean(axis=(2, 3)), np.moveaxis(x, -1, 1).mean(axis=(2, 3)), rtol=1e-4)
-    np.testing.assert_array_equal(L.RandomContrast(0.5)(x).numpy(), x)  # the identity in inference
+    np.testing.assert_array_equal(L.RandomContrast(0.5)(x, training=False).numpy(), x)  # the identity in inference
     clipped = L.RandomContrast((0.9, 0.9), seed=0)(x, training=True).numpy()
     assert clipped.min() >= 0 and clipped.max() <= 255
     assert L.RandomContrast(0.5).get_config()["factor"] == (0, 0.5)  # Keras's (lower, upper)
@@ -223,7 +225,7 @@ def test_random_crop_takes_one_window_per_batch_in_training_and_resizes_in_infer
     again = L.RandomCrop(4, 5, seed=3)
     np.testing.assert_array_equal(again(x, training=True).numpy(), L.RandomCrop(4, 5, seed=3)(x, training=True).numpy())
     resized = L.Resizing(4, 5, crop_to_aspect_ratio=True)(x).numpy()
-    np.testing.assert_array_equal(crop(x).numpy(), resized)
+    np.testing.assert_array_equal(crop(x, training=False).numpy(), resized)
     np.testing.assert_array_equal(crop(x[:, :4, :5], training=True).numpy(), x[:, :4, :5])  # as large: itself
     assert crop.compute_output_shape((None, 7, 9, 2)) == (None, 4, 5, 2)
     assert L.RandomCrop(4, 5, data_format="channels_first").compute_output_shape((None, 2, 7, 9)) == (None, 2, 4, 5)
@@ -240,3 +242,19 @@ def test_random_crop_gives_floats_and_loads_from_a_keras_file_with_keras_s_seed(
     loaded = sg.models.load_model(tmp_path / "crop.keras")
     assert loaded.layers[0].seed == 386939145
     np.testing.assert_allclose(loaded.predict(pixels, verbose=0), model.predict(pixels, verbose=0), rtol=1e-6)
+
+
+def test_an_augmentation_model_called_directly_augments_and_predict_does_not(rng):
+    """Keras's rule, which "Deep Learning with Python" relies on to plot augmented images: an image layer's
+    call defaults to training=True, so a Sequential or functional model of them called directly augments;
+    predict passes training=False, and Dropout's own default (False) still holds in a direct call."""
+    x = np.repeat(rng.standard_normal((1, 6, 6, 1)).astype(np.float32), 16, axis=0)
+    augment = sg.Sequential([L.RandomFlip("horizontal", seed=1), L.RandomRotation(0.2, seed=1)])
+    inputs = sg.Input((6, 6, 1))
+    functional = sg.Model(inputs, L.Dropout(0.5)(L.RandomFlip("horizontal", seed=2)(inputs)))
+    for model in (augment, functional):
+        assert not np.allclose(model(x).numpy(), x)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(model(x, training=False).numpy(), x)
+    flipped = functional(x).numpy()
+    assert all(np.array_equal(image, x[0]) or np.array_equal(image, x[0, :, ::-1]) for image in flipped)

@@ -80,8 +80,13 @@ def test_call_with_and_without_training_and_inheritance():
 
     outer = Outer()
     outer(np.ones((2, 2)), training=True)
+    outer(np.ones((2, 2)))  # given by no call: the inner call's own default, None, as in Keras
+    outer.train()
     outer(np.ones((2, 2)))
-    assert seen == [True, False]
+    outer.eval()
+    outer(np.ones((2, 2)))
+    assert seen == [True, None, True, False]
+    assert outer.training is False and Recorder().training is False
 
 
 class CustomModel(keras.Model):

@@ -165,6 +165,8 @@ class Layer:
         parameters = inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in parameters or any(
             p.kind is p.VAR_KEYWORD for p in parameters.values())
+        default = parameters["training"].default if "training" in parameters else False
+        cls._training_default = default if default is None or isinstance(default, bool) else False
         cls._call_params = tuple(name for name in parameters if name != "self")
         if "build" in cls.__dict__ and not cls._manages_built:
             cls.build = _marks_built(cls.__dict__["build"])
@@ -185,7 +187,7 @@ class Layer:
         if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
             input_shape = (int(input_shape),)  # Dense(3, input_shape=4): one feature axis of 4
         self.input_shape = None if input_shape is None else tuple(input_shape)
-        self.training = False
+        self._mode = None  # train() / eval(): True / False
         self.built = False
         self._weights = []  # Tensors in creation order
         self._made_trainable = []  # per weight of _weights: whether it was made trainable
@@ -238,9 +240,11 @@ class Layer:
         args = tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in args)
         if not self.built:
             self._ensure_built(inputs)
-        training = _context.resolve(training, self.training)
+        # explicit, else the enclosing call's, else train()/eval()'s; where none is given, call()'s own
+        # default (Keras's rule: augmentation layers called directly augment, Dropout does not drop)
+        training = _context.resolve(training, self._mode)
         if self._call_takes_training:
-            kwargs["training"] = training
+            kwargs["training"] = self._training_default if training is None else training
         if _context.depth == 0:  # a new forward pass: forget the add_loss values of the last one
             self._clear_losses()
         previous_mask = self._pass_masks(inputs, args, kwargs)
@@ -384,10 +388,15 @@ class Layer:
                       and all(item is not f for f in found)]
         return found
 
+    @property
+    def training(self):
+        """Whether train() put this layer in training mode (False after eval(), and before either)."""
+        return bool(self._mode)
+
     def train(self, mode=True):
         """Put this layer and its sublayers in training (or evaluation) mode: the `training` a call
         gets when nobody passes one (Dropout and BatchNorm depend on it)."""
-        self.training = mode
+        self._mode = bool(mode)
         for layer in self._sublayers():
             layer.train(mode)
         return self

@@ -193,7 +193,7 @@ class RandomCrop(Layer):
         self.data_format = self.resize.data_format
         self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
 
-    def call(self, x, training=False):
+    def call(self, x, training=True):
         if x.dtype.kind != "f":  # pixels as floats, as Keras casts them, whichever way the crop goes
             x = ops.cast(x, self.dtype or float_dtype())
         height_axis = x.ndim - (2 if self.data_format == "channels_first" else 3)
@@ -260,7 +260,7 @@ class _RandomAffine(Layer):
         self.seed, self.fill_value, self.data_format = seed, fill_value, _data_format(data_format)
         self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
 
-    def call(self, x, training=False):
+    def call(self, x, training=True):
         if not training:
             return x
         resample = _Resample(self._coordinates, self.interpolation, self.fill_mode, float(self.fill_value))
@@ -387,7 +387,7 @@ class _RandomColor(Layer):
         self.value_range, self.seed, self.data_format = value_range, seed, _data_format(data_format)
         self._seed_generator = layer_seed(seed)
 
-    def call(self, x, training=False):
+    def call(self, x, training=True):
         if not training:
             return x
         if x.ndim not in (3, 4):

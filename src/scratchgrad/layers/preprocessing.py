@@ -115,7 +115,9 @@ class _Flip(Function):
 
 class RandomFlip(Layer):
     """In training, flip each image left-right ("horizontal"), upside down ("vertical") or either, each
-    with probability ½: the same object seen mirrored. The identity in inference."""
+    with probability ½: the same object seen mirrored. The identity in inference. As Keras's image
+    augmentations, called directly (training not given, by the call or an enclosing model's) it flips;
+    fit trains with it and predict and evaluate pass training=False."""
 
     MODES = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (1, 2)}  # axes, channels last
 
@@ -127,7 +129,7 @@ class RandomFlip(Layer):
             raise ValueError(f"RandomFlip mode must be one of {', '.join(self.MODES)}, got {mode!r}")
         self.mode, self.data_format = mode, standard_data_format(data_format)
 
-    def call(self, x, training=False):
+    def call(self, x, training=True):
         if not training:
             return x
         axes = tuple(a + (self.data_format == "channels_first") for a in self.MODES[self.mode])

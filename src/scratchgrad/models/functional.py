@@ -68,10 +68,10 @@ class Functional(Model):
         pass  # built from its inputs' shapes when made
 
     # ---- calling -----------------------------------------------------------------------------
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None):
         return self._run(inputs, training, logits=False)
 
-    def call_logits(self, inputs, training=False):
+    def call_logits(self, inputs, training=None):
         """The graph with the output layer stopped before its activation (see Trainer)."""
         return self._run(inputs, training, logits=True)
 

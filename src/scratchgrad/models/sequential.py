@@ -85,13 +85,13 @@ class Sequential(Model):
                                  f"or call it once")
         return [self._symbolic[0], self._symbolic[-1]]
 
-    def call(self, x, training=False):
+    def call(self, x, training=None):
         x = fit_rank(x, self.input_shape)
         for layer in self._layers:
             x = layer(x, training=training)
         return x
 
-    def call_logits(self, x, training=False):
+    def call_logits(self, x, training=None):
         """The forward with the last layer stopped before its activation (see Trainer)."""
         x = fit_rank(x, self.input_shape)
         for layer in self._layers[:-1]:
