@@ -132,6 +132,9 @@ LAYER_CASES = {
     "random-zoom": (lambda: sequential((5, 5, 2), L.RandomZoom(0.2)), [normal(5, 5, 2)]),
     "random-color": (lambda: sequential((5, 5, 2), L.RandomBrightness(0.2), L.RandomContrast(0.3)), [normal(5, 5, 2)]),
     "random-translation": (lambda: sequential((5, 5, 2), L.RandomTranslation(0.2, 0.2)), [normal(5, 5, 2)]),
+    "augmentations": (lambda: sequential((5, 5, 3), L.RandomGrayscale(), L.RandomInvert(), L.Solarization(),
+                                         L.RandomPosterization(4), L.RandomColorDegeneration(0.3), L.RandomErasing(),
+                                         L.MixUp(), L.CutMix()), [normal(5, 5, 3)]),
     # reshaping
     "flatten": (lambda: sequential((3, 4, 2), L.Flatten()), [normal(3, 4, 2)]),
     "flatten-channels-first": (lambda: sequential((3, 4, 2), L.Flatten(data_format="channels_first")),

@@ -17,6 +17,8 @@ from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, 
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
+from .image_augmentation import (AutoContrast, CutMix, MixUp, Pipeline, RandomColorDegeneration, RandomErasing,
+                                 RandomGrayscale, RandomInvert, RandomPosterization, Solarization)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomTranslation,
                                   RandomZoom, Resizing)
 from .einsum_dense import EinsumDense

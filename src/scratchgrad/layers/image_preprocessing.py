@@ -359,13 +359,13 @@ class RandomTranslation(_RandomAffine):
         return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
 
 
-def _color_factor(factor, bounds, layer):
+def _color_factor(factor, bounds, layer, name="factor"):
     """Keras's (lower, upper) from `factor`: a pair (sorted), or a number f in bounds giving (max(-f, low), f)."""
     low, high = bounds
     pair = isinstance(factor, (tuple, list))
     if pair and (len(factor) != 2 or not all(map(_number, factor)) or factor[0] > high or factor[1] < low) or \
             not pair and (not _number(factor) or not low <= factor <= high):
-        raise ValueError(f"{layer} factor must be a number or a pair of numbers in [{low}, {high}], got {factor!r}")
+        raise ValueError(f"{layer} {name} must be a number or a pair of numbers in [{low}, {high}], got {factor!r}")
     if pair:
         return tuple(sorted(float(f) for f in factor))
     return max(-abs(float(factor)), low), abs(float(factor))

@@ -1,0 +1,416 @@
+"""Keras 3's image augmentations that change pixel values or mix images, numerically as Keras 3.15 computes
+them: RandomGrayscale, RandomInvert, Solarization, AutoContrast, RandomPosterization and
+RandomColorDegeneration change each image's values; RandomErasing blanks a random box of each; MixUp and
+CutMix blend each image with another of the batch and its label with the other's in the same proportion.
+Pipeline chains such layers.
+
+As Keras's image layers, each takes images (one, or a batch) or a dict {"images": ..., "labels": ...} and
+returns the same kind; each augments when called with no `training` (Keras's default True) and in `fit`,
+and is the identity with training=False (`predict`, `evaluate`), but AutoContrast, which Keras applies
+either way. Its random draws are ops of the step, so a replayed step draws anew; the images' gradient flows
+through each (RandomPosterization's steps of values pass none).
+"""
+
+import numpy as np
+
+from .. import ops
+from ..random import _draw_op, beta, layer_seed, normal, shuffle, uniform
+from .base import Layer
+from .image_preprocessing import _color_factor, _data_format, _number
+
+GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, as Keras's
+
+
+def _value_range(value_range, layer):
+    if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
+        raise ValueError(f"{layer} value_range must be a pair of numbers, got {value_range!r}")
+    return tuple(sorted(value_range))
+
+
+def _to_255(x, value_range):
+    """Values from value_range to (0, 255), as Keras's _transform_value_range computes it."""
+    low, high = value_range
+    return x if (low, high) == (0, 255) else (x - low) / (high - low) * 255.0
+
+
+def _from_255(x, value_range):
+    low, high = value_range
+    return x if (low, high) == (0, 255) else x / 255.0 * (high - low) + low
+
+
+class _Augmentation(Layer):
+    """What the augmentations share: images or a dict of images and labels in, the same out; one
+    transformation drawn per call (`_draw`) changes the images (`_images`) and, for the mixing layers, the
+    labels (`_labels`). A single image (rank 3) is a batch of one."""
+
+    in_inference = False  # whether training=False applies it too (Keras's AutoContrast ignores training)
+
+    def __init__(self, seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed, self.data_format = seed, _data_format(data_format)
+        self._seed_generator = layer_seed(seed)
+
+    def call(self, data, training=True):
+        if not (training or self.in_inference):
+            return data
+        images = data["images"] if isinstance(data, dict) else data
+        batch = self._as_batch(images)
+        drawn = self._draw(batch)
+        out = self._images(batch, drawn)
+        out = ops.squeeze(out, 0) if images.ndim == 3 else out
+        if not isinstance(data, dict):
+            return out
+        labels = {"labels": self._labels(data["labels"], drawn)} if "labels" in data else {}
+        return {**data, "images": out, **labels}
+
+    def _as_batch(self, images):
+        """Images as a float batch (rank 4): pixels as floats, as Keras casts them (the layer's dtype, a float)."""
+        if images.ndim not in (3, 4):
+            raise ValueError(f"{self.name} expects one image (rank 3) or a batch of images (rank 4), "
+                             f"got shape {tuple(images.shape)}")
+        batch = ops.expand_dims(images, 0) if images.ndim == 3 else images
+        return batch if batch.dtype.kind == "f" else ops.cast(batch, self.dtype)
+
+    def _draw(self, images):
+        return None
+
+    def _labels(self, labels, drawn):
+        return labels
+
+    def _uniform(self, shape, low, high, dtype):
+        return uniform(shape, low, high, dtype=dtype, seed=self._seed_generator)
+
+    def _chance(self, images, factor):
+        """Keras's coin per image, shaped to broadcast over it: a probability drawn in factor, then True
+        where a uniform draw falls below it."""
+        n = images.shape[0]
+        probability = self._uniform((n,), factor[0], factor[1], images.dtype)
+        return ops.reshape(ops.less(self._uniform((n,), 0.0, 1.0, images.dtype), probability), (n, 1, 1, 1))
+
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else -1
+
+    def _spatial_axes(self):
+        return (2, 3) if self.data_format == "channels_first" else (1, 2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed, "data_format": self.data_format}
+
+
+def _grayscale(images, channel_axis):
+    """Keras's rgb_to_grayscale: the weighted sum of R, G and B, one channel (a 1-channel image: itself)."""
+    channels = images.shape[channel_axis]
+    if channels == 1:
+        return images
+    if channels != 3:
+        raise ValueError(f"grayscale needs RGB images (3 channels) or gray ones (1), got {channels} channels")
+    weights = np.asarray(GRAY_WEIGHTS, dtype=images.dtype)
+    return ops.expand_dims(ops.tensordot(images, weights, axes=([channel_axis], [0])), channel_axis)
+
+
+class RandomGrayscale(_Augmentation):
+    """Each image turned gray with probability `factor` (its three channels each the gray value)."""
+
+    def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        if not (_number(factor) and 0 <= factor <= 1):
+            raise ValueError(f"RandomGrayscale factor must be a number in [0, 1], got {factor!r}")
+        self.factor = factor
+
+    def _draw(self, images):
+        n = images.shape[0]
+        return ops.reshape(ops.less(self._uniform((n,), 0.0, 1.0, images.dtype), self.factor), (n, 1, 1, 1))
+
+    def _images(self, images, gray):
+        return ops.where(gray, _grayscale(images, self._channel_axis()), images)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+class RandomInvert(_Augmentation):
+    """Each image inverted (value_range's top minus each value) with a probability drawn in `factor` for it;
+    as Keras computes it, factor=1.0 draws that probability in [0, 1], so half the images on average: (1, 1)
+    inverts every image."""
+
+    def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomInvert", "factor")
+        self.value_range = _value_range(value_range, "RandomInvert")
+
+    def _draw(self, images):
+        return self._chance(images, self.factor)
+
+    def _images(self, images, invert):
+        return ops.where(invert, float(self.value_range[1]) - images, images)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class Solarization(_Augmentation):
+    """On the 0-255 scale, each image gets an addition drawn in [a₀, 255·a₁] (addition_factor (a₀, a₁)), is
+    clipped to 0-255, and every value at or above a threshold drawn in [t₀, 255·t₁] is inverted (255 - v).
+    As Keras computes it, the defaults (0, 0) invert every value."""
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed, kwargs.pop("data_format", None), **kwargs)
+        self.addition_factor = _color_factor(addition_factor, (0, 1), "Solarization", "addition_factor")
+        self.threshold_factor = _color_factor(threshold_factor, (0, 1), "Solarization", "threshold_factor")
+        self.value_range = _value_range(value_range, "Solarization")
+
+    def _draw(self, images):
+        shape = (images.shape[0], 1, 1, 1)
+        return [self._uniform(shape, factor[0], factor[1] * 255, images.dtype)
+                for factor in (self.addition_factor, self.threshold_factor)]
+
+    def _images(self, images, drawn):
+        additions, thresholds = drawn
+        x = ops.clip(_to_255(images, self.value_range) + additions, 0.0, 255.0)
+        return _from_255(ops.where(ops.less(x, thresholds), x, 255.0 - x), self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "addition_factor": self.addition_factor,
+                "threshold_factor": self.threshold_factor, "value_range": self.value_range}
+
+
+class AutoContrast(_Augmentation):
+    """Each channel of each image stretched so its lowest value becomes value_range's bottom and its highest
+    the top (a flat channel is left as it is). Not random, and applied in inference too, as Keras does."""
+
+    in_inference = True
+
+    def __init__(self, value_range=(0, 255), data_format=None, **kwargs):
+        super().__init__(None, data_format, **kwargs)
+        self.value_range = _value_range(value_range, "AutoContrast")
+
+    def _images(self, images, drawn):
+        x = _to_255(images, self.value_range)
+        low = ops.min(x, axis=self._spatial_axes(), keepdims=True)
+        high = ops.max(x, axis=self._spatial_axes(), keepdims=True)
+        flat = ops.equal(high, low)  # Keras's 255/0 = inf gives NaN there, which it replaces by the input
+        scale = 255.0 / ops.where(flat, 1.0, high - low)
+        out = _from_255(ops.clip(x * scale + -low * scale, 0.0, 255.0), self.value_range)
+        return ops.where(ops.logical_or(flat, ops.isnan(out)), images, out)
+
+    def get_config(self):
+        config = {k: v for k, v in super().get_config().items() if k != "seed"}
+        return {**config, "value_range": self.value_range}
+
+
+class RandomPosterization(_Augmentation):
+    """Each image's values (on the 0-255 scale) kept to their top b bits, b drawn per image from
+    [factor's lower, factor's upper) (Keras's integer draw; b = lower where the two are equal): fewer
+    colours, posters' flat areas."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        low, high = _color_factor(factor, (1, 8), "RandomPosterization", "factor")
+        self.factor = (int(low), int(high))
+        self.value_range = _value_range(value_range, "RandomPosterization")
+
+    def _draw(self, images):
+        n, (low, high) = images.shape[0], self.factor
+        bits = self._uniform((n,), low, high, images.dtype) if low != high else np.full(n, low, images.dtype)
+        return ops.reshape(2.0 ** (8 - ops.floor(bits)), (n, 1, 1, 1))  # the step between kept values
+
+    def _images(self, images, step):
+        x = ops.clip(_to_255(images, self.value_range), 0.0, 255.0)
+        return _from_255(ops.floor(ops.floor(x) / step) * step, self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomColorDegeneration(_Augmentation):
+    """Each image moved toward its gray version by a fraction drawn in factor's range (a number f: [-f, f],
+    a negative fraction moving away from gray), then clipped to value_range."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (-1, 1), "RandomColorDegeneration", "factor")
+        self.value_range = _value_range(value_range, "RandomColorDegeneration")
+
+    def _draw(self, images):
+        return self._uniform((images.shape[0], 1, 1, 1), *self.factor, images.dtype)
+
+    def _images(self, images, fraction):
+        gray = _grayscale(images, self._channel_axis())
+        return ops.clip(images + fraction * (gray - images), *self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class _Boxes(_Augmentation):
+    """A box per image, as Keras draws it: its height and width fractions of the image's, its corner uniform
+    over where it fits; True inside it (a mask over the image, for every channel)."""
+
+    def _box(self, images, height_fraction, width_fraction):
+        n, mask = images.shape[0], None
+        for axis, fraction in zip(self._spatial_axes(), (height_fraction, width_fraction)):
+            size = images.shape[axis]
+            length = ops.reshape(fraction * float(size), (n, 1, 1, 1))
+            start = ops.reshape(self._uniform((n,), 0.0, 1.0, images.dtype), (n, 1, 1, 1)) * (float(size) - length)
+            shape = [1, 1, 1, 1]
+            shape[axis] = size
+            grid = ops.reshape(ops.arange(size, dtype=images.dtype), shape)
+            inside = ops.logical_and(ops.greater_equal(grid, start), ops.less(grid, start + length))
+            mask = inside if mask is None else ops.logical_and(mask, inside)
+        return mask
+
+
+class RandomErasing(_Boxes):
+    """With a probability drawn in `factor` for each image, a box of it is erased: filled with `fill_value`
+    (a number, or one per RGB channel) or, where None, Keras's noise (normal draws times value_range's top),
+    clipped to value_range. The box's sides are √s of the image's, s drawn in `scale` for each side."""
+
+    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255), seed=None,
+                 data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomErasing", "factor")
+        self.scale = _color_factor(scale, (0, 1), "RandomErasing", "scale")
+        if not (fill_value is None or _number(fill_value) or
+                isinstance(fill_value, (tuple, list)) and len(fill_value) == 3 and all(map(_number, fill_value))):
+            raise ValueError(f"RandomErasing fill_value must be None, a number or three numbers, got {fill_value!r}")
+        self.fill_value, self.value_range = fill_value, _value_range(value_range, "RandomErasing")
+
+    def _draw(self, images):
+        n = images.shape[0]
+        sides = ops.sqrt(self._uniform((n, 2), *self.scale, images.dtype))
+        box = self._box(images, sides[:, 1], sides[:, 0])  # Keras: column 0 the width's, 1 the height's
+        erase = self._chance(images, self.factor)
+        return ops.logical_and(box, erase), self._fill(images)
+
+    def _fill(self, images):
+        if self.fill_value is None:
+            fill = normal(images.shape, dtype=images.dtype, seed=self._seed_generator) * float(self.value_range[1])
+        else:
+            values = np.asarray(self.fill_value, dtype=images.dtype)
+            if values.ndim:
+                values = values.reshape((1, 3, 1, 1) if self.data_format == "channels_first" else (1, 1, 1, 3))
+            fill = ops.ones_like(images) * values
+        return ops.clip(fill, *self.value_range)
+
+    def _images(self, images, drawn):
+        erased, fill = drawn
+        return ops.where(erased, fill, images)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "scale": self.scale, "fill_value": self.fill_value,
+                "value_range": self.value_range}
+
+
+def _mix(values, order, weight):
+    """w·v + (1 - w)·v' for each sample, v' the sample `order` puts in its place (labels as floats)."""
+    values = ops.cast(values, weight.dtype)
+    weight = ops.reshape(weight, (-1,) + (1,) * (values.ndim - 1))
+    return weight * values + (1.0 - weight) * ops.take(values, order, axis=0)
+
+
+class MixUp(_Augmentation):
+    """MixUp (Zhang et al., 2018): each image becomes w·x + (1 - w)·x' with x' another image of the batch (a
+    random permutation) and w drawn from Beta(alpha, alpha) for it; its label becomes w·y + (1 - w)·y'.
+    Labels must be one-hot (or probabilities) to mix."""
+
+    def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        if not (_number(alpha) and alpha > 0):
+            raise ValueError(f"MixUp alpha must be a positive number, got {alpha!r}")
+        self.alpha = alpha
+
+    def _draw(self, images):
+        n = images.shape[0]
+        order = shuffle(np.arange(n), seed=self._seed_generator)
+        return order, beta((n,), self.alpha, self.alpha, dtype=images.dtype, seed=self._seed_generator)
+
+    def _images(self, images, drawn):
+        return _mix(images, *drawn)
+
+    def _labels(self, labels, drawn):
+        return _mix(labels, *drawn)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class CutMix(_Boxes):
+    """CutMix (Yun et al., 2019): a box of each image replaced by the same box of another image of the batch
+    (a random permutation), the box's sides √(1 - w) of the image's with w drawn from Beta(a, a), a drawn in
+    `factor` once per batch; each label becomes w'·y + (1 - w')·y', w' the share of the image left outside
+    the box. A single image is left as it is."""
+
+    def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "CutMix", "factor")
+
+    def call(self, data, training=True):
+        images = data["images"] if isinstance(data, dict) else data
+        return data if images.ndim == 3 else super().call(data, training)
+
+    def _draw(self, images):
+        n, (low, high) = images.shape[0], self.factor
+
+        def cutmix_weights(rng, size):  # a = U(factor) + 1e-6 drawn anew at each call, then Beta(a, a)
+            a = rng.uniform(low, high) + 1e-6
+            return rng.beta(a, a, size)
+
+        weight = _draw_op(cutmix_weights, (n,), images.dtype, self._seed_generator)
+        ratio = ops.sqrt(1.0 - weight)
+        box = self._box(images, ratio, ratio)
+        order = shuffle(np.arange(n), seed=self._seed_generator)
+        height, width = (float(images.shape[axis]) for axis in self._spatial_axes())
+        kept = 1.0 - (ratio * width) * (ratio * height) / (width * height)  # Keras's: from the box's sides
+        return order, box, kept
+
+    def _images(self, images, drawn):
+        order, box, _ = drawn
+        return ops.where(box, ops.take(images, order, axis=0), images)
+
+    def _labels(self, labels, drawn):
+        order, _, kept = drawn
+        return _mix(labels, order, kept)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+class Pipeline(Layer):
+    """Layers applied one after another, as a preprocessing step (Keras's Pipeline: not a model, no
+    weights of its own). `training` reaches each layer that takes it; with none given, each layer's own
+    default (the augmentations augment)."""
+
+    def __init__(self, layers, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._pipeline_layers = list(layers)
+
+    @property
+    def layers(self):
+        return self._pipeline_layers
+
+    def call(self, inputs, training=None):
+        for layer in self._pipeline_layers:
+            inputs = layer(inputs, training=training)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        for layer in self._pipeline_layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def get_config(self):
+        from ..serialization import serialize_keras_object
+
+        return {**super().get_config(), "layers": [serialize_keras_object(layer) for layer in self._pipeline_layers]}
+
+    @classmethod
+    def from_config(cls, config):
+        from ..serialization import deserialize_keras_object
+
+        layers = config.get("layers")
+        if not isinstance(layers, (list, tuple)):
+            raise ValueError(f"a Pipeline config must hold a list of layers under 'layers', got {layers!r}")
+        return cls(**{**config, "layers": [deserialize_keras_object(layer) for layer in layers]})

@@ -1,0 +1,62 @@
+"""Generate Keras 3.15's outputs of its value-changing image augmentations where they draw nothing that
+matters (a factor pinned to one value, a probability of 1), on fixed inputs, and the serialized form of
+each augmentation layer, for tests/test_image_augmentation.py.
+
+Not run in CI: run by hand where Keras 3 is installed; it writes ``image_augmentation.npz`` and
+``image_augmentation_configs.json`` next to itself. Case i is ``cases[i]``, the repr of (layer class name,
+input shape with the batch axis, value range of the input, keyword arguments); ``{i}_x`` is its input and
+``{i}_y`` Keras's output (training=True, the default).
+
+Usage::
+
+    KERAS_BACKEND=torch python make_image_augmentation_reference.py
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+
+CASES = [
+    ("AutoContrast", (3, 5, 6, 3), (0, 255), {}),
+    ("AutoContrast", (2, 4, 5, 1), (0, 1), {"value_range": (0, 1)}),
+    ("RandomGrayscale", (2, 4, 5, 3), (0, 255), {"factor": 1.0}),
+    ("RandomGrayscale", (2, 3, 4, 5), (0, 255), {"factor": 1.0, "data_format": "channels_first"}),
+    ("RandomInvert", (2, 4, 5, 3), (0, 255), {"factor": (1.0, 1.0)}),
+    ("RandomInvert", (2, 4, 5, 3), (0, 1), {"factor": (1.0, 1.0), "value_range": (0, 1)}),
+    ("Solarization", (2, 4, 5, 3), (0, 255), {}),
+    ("Solarization", (2, 4, 5, 3), (-1, 1), {"value_range": (-1, 1)}),
+    ("RandomPosterization", (2, 4, 5, 3), (0, 255), {"factor": (3, 3)}),
+    ("RandomPosterization", (2, 4, 5, 3), (0, 1), {"factor": (5, 5), "value_range": (0, 1)}),
+    ("RandomColorDegeneration", (2, 4, 5, 3), (0, 255), {"factor": (0.4, 0.4)}),
+    ("RandomColorDegeneration", (2, 4, 5, 3), (0, 255), {"factor": (-0.7, -0.7)}),
+    ("RandomErasing", (2, 4, 5, 3), (0, 255), {"factor": (1.0, 1.0), "scale": (1.0, 1.0), "fill_value": 17.0}),
+]
+
+
+def main():
+    rng = np.random.default_rng(0)
+    out = {"keras_version": np.array(keras.__version__), "cases": np.array([repr(case) for case in CASES])}
+    for i, (name, shape, (low, high), kwargs) in enumerate(CASES):
+        x = rng.uniform(low, high, shape).astype(np.float32)
+        if name == "AutoContrast":
+            x[0, ..., 0] = (low + high) / 2  # a flat channel: Keras leaves it as it is
+        out[f"{i}_x"] = x
+        out[f"{i}_y"] = keras.ops.convert_to_numpy(getattr(keras.layers, name)(**kwargs)(x))
+    np.savez_compressed(Path(__file__).with_name("image_augmentation.npz"), **out)
+    layers = [keras.layers.RandomGrayscale(0.3), keras.layers.RandomInvert(0.6, value_range=(0, 1)),
+              keras.layers.Solarization(0.2, (0.3, 0.5)), keras.layers.AutoContrast(value_range=(-1, 1)),
+              keras.layers.RandomPosterization((2, 6)), keras.layers.RandomColorDegeneration(0.4),
+              keras.layers.RandomErasing(0.5, scale=(0.1, 0.2), fill_value=3.0), keras.layers.MixUp(0.4),
+              keras.layers.CutMix((0.3, 0.8)),
+              keras.layers.Pipeline([keras.layers.RandomInvert(), keras.layers.MixUp()])]
+    configs = [keras.saving.serialize_keras_object(layer) for layer in layers]
+    Path(__file__).with_name("image_augmentation_configs.json").write_text(json.dumps(configs, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

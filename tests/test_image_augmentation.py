@@ -1,0 +1,194 @@
+"""Keras 3's value-changing and mixing image augmentations (layers/image_augmentation.py): Keras's numbers
+where nothing random matters, and what each draw must give where it does."""
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+
+REFERENCE = Path(__file__).parent / "keras_reference" / "image_augmentation.npz"
+
+
+def reference_cases():
+    data = np.load(REFERENCE)
+    cases = [ast.literal_eval(str(case)) for case in data["cases"]]
+    return [pytest.param(*case, data[f"{i}_x"], data[f"{i}_y"], id=f"{i}-{case[0]}") for i, case in enumerate(cases)]
+
+
+@pytest.mark.parametrize("name, shape, value_range, kwargs, x, expected", reference_cases())
+def test_keras_s_outputs_where_the_draw_is_pinned(name, shape, value_range, kwargs, x, expected):
+    """tests/keras_reference/make_image_augmentation_reference.py: Keras 3.15.1, torch backend."""
+    np.testing.assert_allclose(getattr(L, name)(**kwargs)(x).numpy(), expected, rtol=1e-6, atol=1e-4)
+
+
+ALL = [lambda: L.RandomGrayscale(), lambda: L.RandomInvert(), lambda: L.Solarization(0.3, 0.5),
+       lambda: L.AutoContrast(), lambda: L.RandomPosterization(4), lambda: L.RandomColorDegeneration(0.5),
+       lambda: L.RandomErasing(), lambda: L.MixUp(), lambda: L.CutMix(),
+       lambda: L.Pipeline([L.RandomGrayscale(), L.MixUp()])]
+
+
+@pytest.mark.parametrize("make", ALL, ids=lambda make: type(make()).__name__)
+def test_each_is_the_identity_in_inference_and_keeps_dicts_images_and_single_images(make, rng):
+    """All but AutoContrast, which Keras applies whatever `training` says."""
+    x = rng.uniform(0, 255, (6, 5, 7, 3)).astype(np.float32)
+    layer = make()
+    if isinstance(layer, L.AutoContrast):
+        np.testing.assert_array_equal(layer(x, training=False).numpy(), layer(x).numpy())
+    else:
+        np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
+    assert layer(x).shape == x.shape and layer(x[0]).shape == x[0].shape
+    labels = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0, 1]]
+    out = layer({"images": x, "labels": labels, "ids": np.arange(6)})
+    assert set(out) == {"images", "labels", "ids"} and out["images"].shape == x.shape
+    assert out["labels"].shape == labels.shape
+    np.testing.assert_allclose(out["labels"].numpy().sum(axis=1), 1, rtol=1e-6)  # mixed labels still sum to 1
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert sg.Sequential([sg.Input((5, 7, 3)), layer]).predict(x, verbose=0).shape == x.shape
+
+
+def test_uint8_pixels_become_floats(rng):
+    pixels = rng.integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    assert L.RandomInvert((1, 1))(pixels).dtype == np.float32
+    np.testing.assert_array_equal(L.RandomInvert((1, 1))(pixels).numpy(), 255 - pixels.astype(np.float32))
+
+
+def test_grayscale_and_invert_apply_to_the_share_their_factor_gives(rng):
+    """RandomGrayscale(f) grays each image with probability f; RandomInvert draws its probability in factor,
+    so factor=1.0 (Keras's default, probability drawn in [0, 1]) inverts about half the images."""
+    x = rng.uniform(0, 255, (400, 2, 2, 3)).astype(np.float32)
+    gray = L.RandomGrayscale(0.3, seed=1)(x).numpy()
+    grayed = np.all(gray == gray[..., :1], axis=(1, 2, 3))
+    assert 0.2 < grayed.mean() < 0.4 and np.array_equal(gray[~grayed], x[~grayed])
+    inverted = L.RandomInvert(seed=2)(x).numpy() != x
+    assert 0.4 < inverted.all(axis=(1, 2, 3)).mean() < 0.6
+    assert (inverted.all(axis=(1, 2, 3)) | ~inverted.any(axis=(1, 2, 3))).all()  # whole images
+
+
+def test_solarization_inverts_from_a_threshold_after_an_addition(rng):
+    """Keras draws the addition in [a₀, 255·a₁] and the threshold in [t₀, 255·t₁], one of each per image."""
+    x = rng.uniform(0, 200, (100, 3, 3, 1)).astype(np.float32)
+    y = L.Solarization(threshold_factor=(0.5, 0.5), seed=0)(x).numpy()  # no addition; t in [0.5, 127.5]
+    for image, original in zip(y, x):
+        kept = image == original
+        assert original[kept].max(initial=0) < original[~kept].min(initial=255)  # one threshold splits them
+        np.testing.assert_allclose(image[~kept], 255 - original[~kept], rtol=1e-6)
+        assert original[~kept].min(initial=255) >= 0.5 and original[kept].max(initial=0) < 127.5
+    y = L.Solarization(addition_factor=(0.1, 0.1), seed=0)(x).numpy()  # threshold 0: all inverted
+    added = (255 - y - x).reshape(100, -1)
+    assert np.ptp(added, axis=1).max() < 1e-3 and 0.1 - 1e-3 <= added.min() and added.max() <= 25.5 + 1e-3
+
+
+def test_posterization_keeps_the_top_bits(rng):
+    x = rng.uniform(0, 255, (50, 3, 3, 3)).astype(np.float32)
+    y = L.RandomPosterization((2, 5), seed=3)(x).numpy()
+    steps = [next(2 ** (8 - b) for b in range(2, 5) if np.all(image % 2 ** (8 - b) == 0)) for image in y]
+    assert set(steps) <= {64, 32, 16} and len(set(steps)) > 1  # b drawn per image in [2, 5)
+    for image, original, step in zip(y, x, steps):
+        np.testing.assert_array_equal(image, np.floor(np.floor(original) / step) * step)
+
+
+def test_color_degeneration_moves_toward_gray(rng):
+    x = rng.uniform(0, 255, (40, 3, 3, 3)).astype(np.float32)
+    y = L.RandomColorDegeneration((0.2, 0.6), seed=4)(x).numpy()
+    gray = x @ np.float32([0.2989, 0.5870, 0.1140])
+    fraction = (y - x) / (gray[..., None] - x)
+    per_image = fraction.reshape(40, -1)
+    assert np.ptp(per_image, axis=1).max() < 1e-3 and 0.2 - 1e-3 < per_image.min() and per_image.max() < 0.6 + 1e-3
+
+
+def test_erasing_fills_one_box_per_image_within_scale(rng):
+    x = rng.uniform(1, 255, (200, 10, 12, 3)).astype(np.float32)
+    y = L.RandomErasing(factor=(1, 1), scale=(0.1, 0.4), fill_value=0, seed=5)(x).numpy()
+    erased = y == 0
+    assert np.all(erased == erased[..., :1])  # every channel
+    for mask in erased[..., 0]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].all() and mask.sum() == len(rows) * len(cols)
+        assert np.sqrt(0.1) * 10 - 1 <= len(rows) <= np.sqrt(0.4) * 10 + 1  # each side √s of the image's
+    np.testing.assert_array_equal(y[~erased], x[~erased])
+    kept = L.RandomErasing(factor=(0, 0), seed=5)(x).numpy()
+    np.testing.assert_array_equal(kept, x)  # probability 0: none erased
+
+
+def test_mixup_blends_each_image_and_label_with_another_in_the_same_proportion(rng):
+    x = rng.uniform(0, 255, (64, 4, 4, 3)).astype(np.float32)
+    labels = np.eye(64, dtype=np.float32)  # each image its own class: the label says whom it was mixed with
+    out = L.MixUp(alpha=0.5, seed=6)({"images": x, "labels": labels})
+    images, mixed = out["images"].numpy(), out["labels"].numpy()
+    weight = mixed[np.arange(64), np.arange(64)]
+    partner = np.where(weight < 1 - 1e-6, np.argmax(mixed - np.diag(weight), axis=1), np.arange(64))
+    np.testing.assert_allclose(images, weight[:, None, None, None] * x +
+                               (1 - weight[:, None, None, None]) * x[partner], rtol=1e-5, atol=1e-3)
+    assert len(set(partner.tolist())) == 64  # a permutation
+    assert 0.1 < np.mean(np.minimum(weight, 1 - weight)) < 0.4  # Beta(0.5, 0.5) weights, not all extreme
+
+
+def test_cutmix_pastes_a_box_of_another_image_and_weighs_labels_by_its_area(rng):
+    x = rng.uniform(0, 255, (64, 12, 12, 2)).astype(np.float32)
+    labels = np.eye(64, dtype=np.float32)
+    out = L.CutMix(seed=7)({"images": x, "labels": labels})
+    images, mixed = out["images"].numpy(), out["labels"].numpy()
+    for i in range(64):
+        changed = np.any(images[i] != x[i], axis=-1)
+        kept = mixed[i, i]
+        if kept > 1 - 1e-6:
+            continue
+        partner = int(np.argmax(np.where(np.arange(64) == i, -1, mixed[i])))
+        np.testing.assert_array_equal(images[i][changed], x[partner][changed])
+        assert abs(changed.mean() - (1 - kept)) < 0.25  # the pixel grid's share of the continuous box
+    np.testing.assert_array_equal(L.CutMix(seed=7)(x[0]).numpy(), x[0])  # a single image: nothing to mix
+
+
+def test_pipeline_passes_training_and_round_trips_its_layers(rng):
+    x = rng.uniform(0, 255, (4, 3, 3, 3)).astype(np.float32)
+    pipeline = L.Pipeline([L.RandomInvert((1, 1)), L.AutoContrast()])
+    np.testing.assert_allclose(pipeline(x).numpy(), L.AutoContrast()(255 - x).numpy())
+    np.testing.assert_allclose(pipeline(x, training=False).numpy(), L.AutoContrast()(x).numpy())  # no inversion
+    clone = L.Pipeline.from_config(pipeline.get_config())
+    assert [type(layer) for layer in clone.layers] == [L.RandomInvert, L.AutoContrast]
+    np.testing.assert_allclose(clone(x).numpy(), pipeline(x).numpy())
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: L.RandomGrayscale(1.5), "factor must be a number in"),
+    (lambda: L.RandomInvert((0.2, 0.3, 0.4)), "factor must be a number or a pair"),
+    (lambda: L.Solarization(threshold_factor=2), "threshold_factor must be"),
+    (lambda: L.AutoContrast(value_range=5), "value_range must be a pair"),
+    (lambda: L.RandomPosterization(9), r"factor must be a number or a pair of numbers in \[1, 8\]"),
+    (lambda: L.RandomErasing(fill_value=(1, 2)), "fill_value must be None, a number or three numbers"),
+    (lambda: L.MixUp(alpha=0), "alpha must be a positive number"),
+    (lambda: L.Pipeline.from_config({"layers": None}), "hold a list of layers")])
+def test_bad_arguments_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_grayscale_needs_rgb_or_gray_images(rng):
+    with pytest.raises(ValueError, match="3 channels"):
+        L.RandomGrayscale(1.0)(rng.uniform(0, 1, (2, 3, 3, 2)).astype(np.float32))
+    gray = rng.uniform(0, 1, (2, 3, 3, 1)).astype(np.float32)
+    np.testing.assert_array_equal(L.RandomGrayscale(1.0)(gray).numpy(), gray)
+
+
+def test_keras_s_serialized_layers_load_with_their_settings(rng):
+    """Keras 3.15.1's serialize_keras_object of each layer (image_augmentation_configs.json): the same
+    class and settings back, and a layer that runs."""
+    import json
+
+    from scratchgrad.serialization import deserialize_keras_object
+
+    configs = json.loads(REFERENCE.with_name("image_augmentation_configs.json").read_text())
+    x = rng.uniform(0, 1, (3, 4, 5, 3)).astype(np.float32)
+    for config in configs:
+        layer = deserialize_keras_object(config)
+        assert type(layer).__name__ == config["class_name"]
+        ours = layer.get_config()
+        for key, value in config["config"].items():
+            if key not in ("dtype", "name", "layers", "trainable"):
+                assert ours[key] == (tuple(value) if isinstance(value, list) else value), (config["class_name"], key)
+        assert layer(x).shape == x.shape
+    assert [type(layer).__name__ for layer in deserialize_keras_object(configs[-1]).layers] == ["RandomInvert", "MixUp"]
