@@ -26,16 +26,18 @@ def test_keras_s_outputs_where_the_draw_is_pinned(name, shape, value_range, kwar
 
 ALL = [lambda: L.RandomGrayscale(), lambda: L.RandomInvert(), lambda: L.Solarization(0.3, 0.5),
        lambda: L.AutoContrast(), lambda: L.RandomPosterization(4), lambda: L.RandomColorDegeneration(0.5),
-       lambda: L.RandomErasing(), lambda: L.MixUp(), lambda: L.CutMix(),
+       lambda: L.RandomErasing(), lambda: L.MixUp(), lambda: L.CutMix(), lambda: L.RandomSharpness(0.6),
+       lambda: L.Equalization(), lambda: L.RandAugment(num_ops=3),
        lambda: L.Pipeline([L.RandomGrayscale(), L.MixUp()])]
+IN_INFERENCE = (L.AutoContrast, L.Equalization)  # Keras applies these whatever `training` says
 
 
 @pytest.mark.parametrize("make", ALL, ids=lambda make: type(make()).__name__)
 def test_each_is_the_identity_in_inference_and_keeps_dicts_images_and_single_images(make, rng):
-    """All but AutoContrast, which Keras applies whatever `training` says."""
+    """All but AutoContrast and Equalization, which Keras applies whatever `training` says."""
     x = rng.uniform(0, 255, (6, 5, 7, 3)).astype(np.float32)
     layer = make()
-    if isinstance(layer, L.AutoContrast):
+    if isinstance(layer, IN_INFERENCE):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), layer(x).numpy())
     else:
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
@@ -192,3 +194,48 @@ def test_keras_s_serialized_layers_load_with_their_settings(rng):
                 assert ours[key] == (tuple(value) if isinstance(value, list) else value), (config["class_name"], key)
         assert layer(x).shape == x.shape
     assert [type(layer).__name__ for layer in deserialize_keras_object(configs[-1]).layers] == ["RandomInvert", "MixUp"]
+
+
+def test_shear_is_keras_s_with_one_sign_per_image():
+    """Keras negates both shears for a random half of the images: each image is Keras's transform by
+    SHEAR or by -SHEAR (make_image_augmentation_reference.py)."""
+    data = np.load(REFERENCE)
+    x, plus, minus = data["shear_x"], data["shear_plus"], data["shear_minus"]
+    signs = set()
+    for seed in range(6):
+        out = L.RandomShear((0.3, 0.3), (0.2, 0.2), seed=seed)(x).numpy()
+        for image, p, m in zip(out, plus, minus):
+            same = [np.allclose(image, p, atol=1e-3), np.allclose(image, m, atol=1e-3)]
+            assert any(same)
+            signs.add(same[0])
+    assert signs == {True, False}
+    np.testing.assert_array_equal(L.RandomShear(0.3)(x, training=False).numpy(), x)
+    with pytest.raises(ValueError, match=r"x_factor must be a number or a pair of numbers in \[-1, 1\]"):
+        L.RandomShear((-0.2, 1.3))
+    assert L.RandomShear.from_config(L.RandomShear(0.3).get_config()).x_factor == (-0.3, 0.3)  # as Keras saves it
+
+
+def test_sharpness_at_a_half_leaves_the_image_and_blurs_below_it(rng):
+    x = rng.uniform(0, 255, (3, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_allclose(L.RandomSharpness((0.5, 0.5))(x).numpy(), x, rtol=1e-6)
+    blurred = L.RandomSharpness((0, 0))(x).numpy()  # the 3×3 smoothing itself, zeros around the image
+    kernel = np.float32([[1, 1, 1], [1, 5, 1], [1, 1, 1]]) / 13
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    smooth = sum(kernel[i, j] * padded[:, i:i + 6, j:j + 6] for i in range(3) for j in range(3))
+    np.testing.assert_allclose(blurred, smooth, rtol=1e-5, atol=1e-3)
+
+
+def test_rand_augment_applies_num_ops_of_its_candidates_to_the_whole_batch(rng):
+    """Each call draws num_ops candidates for the batch; with num_ops=0 nothing changes, and a replayed
+    training step draws anew (two fits of one plan see different augmentations)."""
+    x = rng.uniform(0, 255, (4, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(L.RandAugment(num_ops=0)(x).numpy(), x)
+    layer = L.RandAugment(num_ops=1, factor=(0.9, 0.9), seed=1)
+    candidates = [candidate(x, training=True).numpy() for candidate in layer.candidates]
+    assert len(candidates) == 11 and all(c.shape == x.shape for c in candidates)
+    outs = [layer(x).numpy() for _ in range(12)]
+    assert len({out.tobytes() for out in outs}) > 3  # drawn anew at each call
+    config = layer.get_config()
+    assert config["num_ops"] == 1 and config["factor"] == (0.9, 0.9)
+    with pytest.raises(ValueError, match="num_ops must be a non-negative integer"):
+        L.RandAugment(num_ops=-1)

@@ -97,6 +97,10 @@ LAYER_EXAMPLES = {
     "MixUp": (lambda: L.MixUp(0.4), (3, 4, 2)),
     "CutMix": (lambda: L.CutMix(), (5, 6, 2)),
     "Pipeline": (lambda: L.Pipeline([L.RandomInvert(0.5, value_range=(-3, 3)), L.MixUp()]), (3, 4, 2)),
+    "RandomShear": (lambda: L.RandomShear(0.3, (0.1, 0.2), fill_mode="constant"), (4, 5, 2)),
+    "RandomSharpness": (lambda: L.RandomSharpness(0.8, value_range=(-3, 3)), (4, 5, 2)),
+    "Equalization": (lambda: L.Equalization(value_range=(-3, 3), bins=16), (4, 5, 2)),
+    "RandAugment": (lambda: L.RandAugment(value_range=(-3, 3), factor=0.3), (4, 5, 3)),
     "Resizing": (lambda: L.Resizing(3, 5, crop_to_aspect_ratio=True), (4, 5, 2)),
     "RandomRotation": (lambda: L.RandomRotation(0.2, fill_mode="constant", fill_value=0.5), (4, 5, 2)),
     "RandomZoom": (lambda: L.RandomZoom((-0.3, 0.4), 0.2, interpolation="nearest"), (4, 5, 2)),
@@ -251,7 +255,7 @@ def inputs_for(shape, rng, n, dtype=np.float32):
     return arrays if several(shape) else arrays[0]
 
 
-PIECEWISE_CONSTANT = {"RandomPosterization"}  # steps of values: a derivative of 0 wherever it has one
+PIECEWISE_CONSTANT = {"RandomPosterization", "Equalization"}  # steps of values: a derivative of 0 where it has one
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))

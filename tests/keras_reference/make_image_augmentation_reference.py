@@ -5,7 +5,8 @@ each augmentation layer, for tests/test_image_augmentation.py.
 Not run in CI: run by hand where Keras 3 is installed; it writes ``image_augmentation.npz`` and
 ``image_augmentation_configs.json`` next to itself. Case i is ``cases[i]``, the repr of (layer class name,
 input shape with the batch axis, value range of the input, keyword arguments); ``{i}_x`` is its input and
-``{i}_y`` Keras's output (training=True, the default).
+``{i}_y`` Keras's output (training=True, the default). ``shear_plus`` / ``shear_minus`` are RandomShear's
+transform of ``shear_x`` by SHEAR and by -SHEAR (Keras negates both shears for a random half of the images).
 
 Usage::
 
@@ -35,7 +36,13 @@ CASES = [
     ("RandomColorDegeneration", (2, 4, 5, 3), (0, 255), {"factor": (0.4, 0.4)}),
     ("RandomColorDegeneration", (2, 4, 5, 3), (0, 255), {"factor": (-0.7, -0.7)}),
     ("RandomErasing", (2, 4, 5, 3), (0, 255), {"factor": (1.0, 1.0), "scale": (1.0, 1.0), "fill_value": 17.0}),
+    ("RandomSharpness", (2, 5, 6, 3), (0, 255), {"factor": (0.1, 0.1)}),
+    ("RandomSharpness", (2, 3, 5, 6), (0, 1), {"factor": (0.9, 0.9), "value_range": (0, 1),
+                                               "data_format": "channels_first"}),
+    ("Equalization", (3, 6, 7, 2), (0, 255), {}),
+    ("Equalization", (2, 5, 6, 3), (0, 1), {"value_range": (0, 1), "bins": 64}),
 ]
+SHEAR = (0.3, 0.2)  # RandomShear's x and y shear, applied with each sign through Keras's transform_images
 
 
 def main():
@@ -47,12 +54,20 @@ def main():
             x[0, ..., 0] = (low + high) / 2  # a flat channel: Keras leaves it as it is
         out[f"{i}_x"] = x
         out[f"{i}_y"] = keras.ops.convert_to_numpy(getattr(keras.layers, name)(**kwargs)(x))
+    x = rng.uniform(0, 255, (2, 6, 7, 2)).astype(np.float32)
+    shear = keras.layers.RandomShear(*SHEAR)
+    out["shear_x"] = x
+    for sign, key in ((1, "shear_plus"), (-1, "shear_minus")):
+        factors = np.tile(np.float32(SHEAR) * sign, (2, 1))
+        out[key] = keras.ops.convert_to_numpy(shear.transform_images(x, {"shear_factor": factors}))
     np.savez_compressed(Path(__file__).with_name("image_augmentation.npz"), **out)
     layers = [keras.layers.RandomGrayscale(0.3), keras.layers.RandomInvert(0.6, value_range=(0, 1)),
               keras.layers.Solarization(0.2, (0.3, 0.5)), keras.layers.AutoContrast(value_range=(-1, 1)),
               keras.layers.RandomPosterization((2, 6)), keras.layers.RandomColorDegeneration(0.4),
               keras.layers.RandomErasing(0.5, scale=(0.1, 0.2), fill_value=3.0), keras.layers.MixUp(0.4),
-              keras.layers.CutMix((0.3, 0.8)),
+              keras.layers.CutMix((0.3, 0.8)), keras.layers.RandomShear(0.2, (0.1, 0.3)),
+              keras.layers.RandomSharpness(0.4), keras.layers.Equalization(bins=64),
+              keras.layers.RandAugment(num_ops=3, factor=0.3),
               keras.layers.Pipeline([keras.layers.RandomInvert(), keras.layers.MixUp()])]
     configs = [keras.saving.serialize_keras_object(layer) for layer in layers]
     Path(__file__).with_name("image_augmentation_configs.json").write_text(json.dumps(configs, indent=1) + "\n")

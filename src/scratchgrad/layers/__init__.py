@@ -17,10 +17,11 @@ from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, 
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
-from .image_augmentation import (AutoContrast, CutMix, MixUp, Pipeline, RandomColorDegeneration, RandomErasing,
-                                 RandomGrayscale, RandomInvert, RandomPosterization, Solarization)
-from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomTranslation,
-                                  RandomZoom, Resizing)
+from .image_augmentation import (AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandAugment,
+                                 RandomColorDegeneration, RandomErasing, RandomGrayscale, RandomInvert,
+                                 RandomPosterization, RandomSharpness, Solarization)
+from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomShear,
+                                  RandomTranslation, RandomZoom, Resizing)
 from .einsum_dense import EinsumDense
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup

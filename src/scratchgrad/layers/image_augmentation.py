@@ -14,7 +14,10 @@ through each (RandomPosterization's steps of values pass none).
 import numpy as np
 
 from .. import ops
-from ..random import _draw_op, beta, layer_seed, normal, shuffle, uniform
+from ..autograd import Function
+from ..backend import array_module
+from ..random import _draw_op, beta, layer_seed, normal, randint, shuffle, uniform
+from . import image_preprocessing
 from .base import Layer
 from .image_preprocessing import _color_factor, _data_format, _number
 
@@ -245,6 +248,88 @@ class RandomColorDegeneration(_Augmentation):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
+class RandomSharpness(_Augmentation):
+    """Each image sharpened or blurred: x + (1 - 2s)·(smooth(x) - x), s drawn in factor's range for it
+    (factor f: [0, f]; s = ½ leaves the image, less blurs toward the 3×3 smoothing kernel [1 1 1; 1 5 1;
+    1 1 1]/13, more sharpens), then clipped to value_range."""
+
+    KERNEL = ((1, 1, 1), (1, 5, 1), (1, 1, 1))  # thirteenths
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomSharpness")
+        self.value_range = _value_range(value_range, "RandomSharpness")
+
+    def _draw(self, images):
+        return self._uniform((images.shape[0], 1, 1, 1), *self.factor, images.dtype) * 2.0
+
+    def _images(self, images, twice):
+        return ops.clip(images + (1.0 - twice) * (self._smooth(images) - images), *self.value_range)
+
+    def _smooth(self, images):
+        """Each channel convolved with KERNEL, zeros around the image (Keras's depthwise "same" convolution)."""
+        (rows, cols), h, w = self._spatial_axes(), *(images.shape[axis] for axis in self._spatial_axes())
+        widths = [(0, 0)] * 4
+        widths[rows], widths[cols] = (1, 1), (1, 1)
+        padded, total = ops.pad(images, widths), 0.0
+        for i, row in enumerate(self.KERNEL):
+            for j, weight in enumerate(row):
+                window = [slice(None)] * 4
+                window[rows], window[cols] = slice(i, i + h), slice(j, j + w)
+                total = total + padded[tuple(window)] * (weight / 13.0)
+        return total
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class Equalization(_Augmentation):
+    """Histogram equalization, as Keras computes it: each channel's values, over the whole batch at once, on
+    the 0-255 scale in `bins` bins, mapped through their cumulative histogram so that they spread evenly
+    over 0-255 (a channel whose values all fall in one bin is left as it is). Not random, and applied in
+    inference too; its steps of values pass no gradient."""
+
+    in_inference = True
+
+    def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
+        super().__init__(None, data_format, **kwargs)
+        self.value_range = _value_range(value_range, "Equalization")
+        if not (isinstance(bins, int) and bins >= 2):
+            raise ValueError(f"Equalization bins must be an integer of at least 2, got {bins!r}")
+        self.bins = bins
+
+    def _images(self, images, drawn):
+        return _Equalize(self.bins, self.value_range, self._channel_axis())(images)
+
+    def get_config(self):
+        config = {k: v for k, v in super().get_config().items() if k != "seed"}
+        return {**config, "value_range": self.value_range, "bins": self.bins}
+
+
+class _Equalize(Function):
+    differentiable = False
+
+    def __init__(self, bins, value_range, channel_axis):
+        self.bins, self.value_range, self.channel_axis = bins, value_range, channel_axis
+
+    def forward(self, images):
+        xp, dtype = array_module(images), images.dtype
+        channels = [self._channel(xp, _to_255(channel, self.value_range))
+                    for channel in xp.moveaxis(images, self.channel_axis, 0)]
+        return xp.moveaxis(_from_255(xp.stack(channels), self.value_range), 0, self.channel_axis).astype(dtype)
+
+    def _channel(self, xp, x):
+        bins = self.bins
+        counts = xp.bincount(xp.clip((x * (bins - 1) / 255).astype(np.int32), 0, bins - 1).ravel(), minlength=bins)
+        if xp.count_nonzero(counts) <= 1:
+            return x
+        cdf = xp.cumsum(counts)
+        lowest = cdf[xp.flatnonzero(cdf)[0]]
+        spread = (cdf[-1] - lowest) or 1
+        lookup = xp.clip(xp.round((cdf - lowest) * 255 / spread), 0, 255).astype(x.dtype)
+        return lookup[xp.clip(x / 255.0 * (bins - 1), 0, bins - 1).astype(np.int32)]
+
+
 class _Boxes(_Augmentation):
     """A box per image, as Keras draws it: its height and width fractions of the image's, its corner uniform
     over where it fits; True inside it (a mask over the image, for every channel)."""
@@ -302,6 +387,52 @@ class RandomErasing(_Boxes):
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "scale": self.scale, "fill_value": self.fill_value,
                 "value_range": self.value_range}
+
+
+class RandAugment(_Augmentation):
+    """RandAugment (Cubuk et al., 2020) as Keras 3.15 runs it: `num_ops` times, one of eleven augmentations
+    drawn for the batch (shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
+    solarization, posterization, auto-contrast, equalization), each with strength `factor` (f: [0, f]).
+    As in Keras, every candidate is computed and the drawn one kept (a replayed step draws anew)."""
+
+    def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear", seed=None,
+                 data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.value_range = _value_range(value_range, "RandAugment")
+        if not (isinstance(num_ops, int) and num_ops >= 0):
+            raise ValueError(f"RandAugment num_ops must be a non-negative integer, got {num_ops!r}")
+        self.num_ops, self.interpolation = num_ops, interpolation
+        self.factor = _color_factor(factor, (0, 1), "RandAugment")
+        self.candidates = self._candidates()
+
+    def _candidates(self):
+        f, values, data_format = self.factor, self.value_range, self.data_format
+        motion = {"interpolation": self.interpolation, "seed": self.seed, "data_format": data_format}
+        colours = {"value_range": values, "seed": self.seed}
+        moved = image_preprocessing  # the layers that move pixels, and RandomBrightness and RandomContrast
+        return [moved.RandomShear(f, f, **motion), moved.RandomTranslation(f, f, **motion),
+                moved.RandomRotation(f, **motion), moved.RandomBrightness(f, **colours),
+                RandomColorDegeneration(f, data_format=data_format, **colours),
+                moved.RandomContrast(f, data_format=data_format, **colours),
+                RandomSharpness(f, data_format=data_format, **colours), Solarization(f, f, **colours),
+                RandomPosterization(max(1, int(8 * f[1])), data_format=data_format, **colours),
+                AutoContrast(values, data_format), Equalization(values, data_format=data_format)]
+
+    def _draw(self, images):
+        return randint((self.num_ops,), 0, len(self.candidates), seed=self._seed_generator)
+
+    def _images(self, images, chosen):
+        for i in range(self.num_ops):
+            outputs = [layer(images, training=True) for layer in self.candidates]
+            picked = outputs[0]
+            for k, out in enumerate(outputs[1:], 1):
+                picked = ops.where(ops.equal(chosen[i], k), out, picked)
+            images = picked
+        return images
+
+    def get_config(self):
+        return {**super().get_config(), "value_range": self.value_range, "num_ops": self.num_ops,
+                "factor": self.factor, "interpolation": self.interpolation}
 
 
 def _mix(values, order, weight):

@@ -1,6 +1,6 @@
 """Image layers, numerically as Keras 3 (torch backend) does: Resizing, RandomCrop and the random affine
-augmentations RandomRotation, RandomZoom and RandomTranslation, which move pixels, and RandomBrightness
-and RandomContrast, which change their values.
+augmentations RandomRotation, RandomZoom, RandomTranslation and RandomShear, which move pixels, and
+RandomBrightness and RandomContrast, which change their values.
 
 All of them read the input at computed coordinates through one Function, _Resample; its output is
 linear in the input, so its backward scatters each output gradient back to the pixels that were read.
@@ -357,6 +357,28 @@ class RandomTranslation(_RandomAffine):
 
     def get_config(self):
         return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+
+
+class RandomShear(_RandomAffine):
+    """Shear each image: output pixel (row i, column j) reads the input at column j + s_x·i and row
+    i + s_y·j, s_x drawn in `x_factor`'s range and s_y in `y_factor`'s (f means ±f), and both negated for
+    about half the images, as Keras draws them. A pair may reach below 0: Keras saves RandomShear(f)'s
+    factor as (-f, f), a pair its own checks refuse to load."""
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                 data_format=None, seed=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.x_factor = _factor_range(x_factor, "RandomShear x_factor")
+        self.y_factor = _factor_range(y_factor, "RandomShear y_factor")
+
+    def _transforms(self, uniform, h, w):
+        sign = np.where(uniform((0, 1)) > 0.5, -1, 1).astype(np.float32)
+        shear_x, shear_y = uniform(self.x_factor) * sign, uniform(self.y_factor) * sign
+        zero, one = np.zeros_like(shear_x), np.ones_like(shear_x)
+        return np.stack([one, shear_x, zero, shear_y, one, zero], axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
 
 
 def _color_factor(factor, bounds, layer, name="factor"):
