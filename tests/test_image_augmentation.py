@@ -239,3 +239,22 @@ def test_rand_augment_applies_num_ops_of_its_candidates_to_the_whole_batch(rng):
     assert config["num_ops"] == 1 and config["factor"] == (0.9, 0.9)
     with pytest.raises(ValueError, match="num_ops must be a non-negative integer"):
         L.RandAugment(num_ops=-1)
+
+
+def test_a_single_image_keeps_its_label_and_dicts_with_boxes_or_masks_are_refused(rng):
+    image, label = rng.uniform(0, 255, (5, 5, 3)).astype(np.float32), np.float32([0, 0, 1, 0])
+    for layer in (L.MixUp(seed=0), L.RandomInvert((1, 1))):
+        out = layer({"images": image, "labels": label})
+        assert out["images"].shape == image.shape
+        np.testing.assert_allclose(out["labels"].numpy(), label, atol=1e-6)  # mixed with itself: the same
+    for key in ("bounding_boxes", "segmentation_masks"):
+        with pytest.raises(NotImplementedError, match=key):
+            L.MixUp()({"images": image[None], key: np.zeros((1, 2, 4))})
+
+
+def test_pipeline_defaults_to_training_as_keras_s_and_saves_keras_s_keys(rng):
+    x = np.ones((4, 8), np.float32)
+    pipeline = L.Pipeline([L.Dropout(0.5, seed=0)])
+    assert (pipeline(x).numpy() == 0).any()  # Keras's Pipeline.call defaults to training=True
+    np.testing.assert_array_equal(pipeline(x, training=False).numpy(), x)
+    assert set(pipeline.get_config()) == {"name", "layers"}  # Keras's Pipeline takes no trainable or dtype

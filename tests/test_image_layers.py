@@ -258,3 +258,55 @@ def test_an_augmentation_model_called_directly_augments_and_predict_does_not(rng
         np.testing.assert_array_equal(model(x, training=False).numpy(), x)
     flipped = functional(x).numpy()
     assert all(np.array_equal(image, x[0]) or np.array_equal(image, x[0, :, ::-1]) for image in flipped)
+
+
+def test_fit_evaluate_and_predict_leave_no_training_mode_behind(rng):
+    """Keras keeps no mode: after predict, fit or an interrupted fit, a direct call still gets its own default
+    (an augmentation augments, Dropout does not drop), also for an augmentation inside a trained model."""
+    x = np.repeat(rng.standard_normal((1, 6, 6, 1)).astype(np.float32), 16, axis=0)
+    augment = sg.Sequential([L.RandomFlip("horizontal", seed=1)])
+    augment.predict(x, verbose=0)
+    assert not np.allclose(augment(x).numpy(), x)
+    model = sg.Sequential([sg.Input((6, 6, 1)), augment, L.Flatten(), L.Dropout(0.5), L.Dense(2, "softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.fit(x, np.zeros(16), epochs=1, verbose=0)
+    model.evaluate(x, np.zeros(16), verbose=0)
+    assert not np.allclose(augment(x).numpy(), x)
+    np.testing.assert_array_equal(model.layers[2](np.ones((4, 8), np.float32)).numpy(), 1)  # Dropout: off
+
+    class Stop(sg.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, np.zeros(16), epochs=1, verbose=0, callbacks=[Stop()])
+    np.testing.assert_array_equal(model.layers[2](np.ones((4, 8), np.float32)).numpy(), 1)
+
+
+def test_an_enclosing_call_s_own_default_reaches_the_layers_it_calls(rng):
+    """As Keras resolves it: a subclassed model whose call defaults to training=False passes False down
+    (its RandomFlip does not flip); a layer called with no training inside a Sequential gets its own default."""
+    seen = []
+
+    class Recorder(L.Layer):
+        def call(self, x, training=None):
+            seen.append(training)
+            return x
+
+    class Net(sg.Model):
+        def __init__(self):
+            super().__init__()
+            self.flip, self.recorder = L.RandomFlip("horizontal", seed=0), Recorder()
+
+        def call(self, x, training=False):
+            return self.recorder(self.flip(x))
+
+    x = np.repeat(rng.standard_normal((1, 4, 4, 1)).astype(np.float32), 16, axis=0)
+    np.testing.assert_array_equal(Net()(x).numpy(), x)
+    assert seen[-1] is False
+    flipped = Net()(x, training=True).numpy()
+    assert not np.allclose(flipped, x) and seen[-1] is True
+    layer = Recorder()
+    layer.training = True  # PyTorch's attribute sets the mode too
+    layer(x)
+    assert seen[-1] is True and layer.training

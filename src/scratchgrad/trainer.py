@@ -17,6 +17,7 @@ A model class provides: `__call__(x, training)`, `call_logits(x, training)` (the
 layer's activation, for a fused loss), `output_layer`, `build`, `built`, `input_shape`, `output_shape`,
 `dtype`, `weights`, `trainable_weights`, `losses` and `train(mode)`.
 """
+import functools
 import itertools
 import math
 import os
@@ -42,6 +43,20 @@ _MAX_PLANS = 8  # input signatures kept per model: the full batch, the last shor
 
 def _is_shape(value):
     return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def _leaves_no_mode(method):
+    """fit, evaluate and predict set the training mode while they run (for calls that pass no `training`)
+    and leave none behind, finished or interrupted: a later direct call gets its own default, as in Keras
+    (an augmentation augments, Dropout does not drop)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.train(None)
+
+    return run
 
 
 class Trainer:
@@ -413,6 +428,7 @@ class Trainer:
         self.optimizer.build(self.trainable_weights)
 
     # ---- fit / evaluate / predict ------------------------------------------------------------
+    @_leaves_no_mode
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
@@ -479,7 +495,6 @@ class Trainer:
         if epochs > 0:  # with use_ema the weights become their moving averages, as Keras's fit ends
             self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(logs)
-        self.train(False)
         return history
 
     def _prepare_validation(self, validation_data):
@@ -575,6 +590,7 @@ class Trainer:
         """One evaluation step; override it to customize evaluate() and validation."""
         raise NotImplementedError
 
+    @_leaves_no_mode
     def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or [loss, *metrics] when metrics were compiled."""
@@ -593,6 +609,7 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @_leaves_no_mode
     def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
         """The model's outputs (probabilities for a softmax/sigmoid head): an ndarray, or a list of them
         for a model with several outputs."""
@@ -617,6 +634,7 @@ class Trainer:
         joined = [np.concatenate(parts) for parts in zip(*batches)]
         return tree.pack_like(structure, joined)
 
+    @_leaves_no_mode
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         xs, ys, weights = self._prepare(x, y, sample_weight, class_weight)
         self.train(True)
@@ -626,10 +644,10 @@ class Trainer:
         else:
             loss, preds, parts = self._train_batch(xs, ys, weights)
             tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
-        self.train(False)
         logs = tracker.logs()
         return logs if return_dict else self._keras_result(logs)
 
+    @_leaves_no_mode
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs, ys, weights = self._prepare(x, y, sample_weight, step="test_step")
         self.train(False)

@@ -165,8 +165,8 @@ class Layer:
         parameters = inspect.signature(cls.call).parameters
         cls._call_takes_training = "training" in parameters or any(
             p.kind is p.VAR_KEYWORD for p in parameters.values())
-        default = parameters["training"].default if "training" in parameters else False
-        cls._training_default = default if default is None or isinstance(default, bool) else False
+        default = parameters["training"].default if "training" in parameters else None
+        cls._training_default = default if default is None or isinstance(default, bool) else None
         cls._call_params = tuple(name for name in parameters if name != "self")
         if "build" in cls.__dict__ and not cls._manages_built:
             cls.build = _marks_built(cls.__dict__["build"])
@@ -243,8 +243,8 @@ class Layer:
         # explicit, else the enclosing call's, else train()/eval()'s; where none is given, call()'s own
         # default (Keras's rule: augmentation layers called directly augment, Dropout does not drop)
         training = _context.resolve(training, self._mode)
-        if self._call_takes_training:
-            kwargs["training"] = self._training_default if training is None else training
+        if self._call_takes_training:  # what the call gets is what the layers it calls inherit
+            training = kwargs["training"] = self._training_default if training is None else training
         if _context.depth == 0:  # a new forward pass: forget the add_loss values of the last one
             self._clear_losses()
         previous_mask = self._pass_masks(inputs, args, kwargs)
@@ -393,10 +393,15 @@ class Layer:
         """Whether train() put this layer in training mode (False after eval(), and before either)."""
         return bool(self._mode)
 
+    @training.setter
+    def training(self, mode):
+        self._mode = bool(mode)
+
     def train(self, mode=True):
         """Put this layer and its sublayers in training (or evaluation) mode: the `training` a call
-        gets when nobody passes one (Dropout and BatchNorm depend on it)."""
-        self._mode = bool(mode)
+        gets when nobody passes one (Dropout and BatchNorm depend on it). None: no mode, each call's own
+        default (as fit, evaluate and predict leave a model)."""
+        self._mode = None if mode is None else bool(mode)
         for layer in self._sublayers():
             layer.train(mode)
         return self

@@ -57,14 +57,21 @@ class _Augmentation(Layer):
         if not (training or self.in_inference):
             return data
         images = data["images"] if isinstance(data, dict) else data
+        single = images.ndim == 3  # one image (and its label): a batch of one
         batch = self._as_batch(images)
         drawn = self._draw(batch)
         out = self._images(batch, drawn)
-        out = ops.squeeze(out, 0) if images.ndim == 3 else out
+        out = ops.squeeze(out, 0) if single else out
         if not isinstance(data, dict):
             return out
-        labels = {"labels": self._labels(data["labels"], drawn)} if "labels" in data else {}
-        return {**data, "images": out, **labels}
+        unsupported = sorted({"bounding_boxes", "segmentation_masks"} & set(data))
+        if unsupported:
+            raise NotImplementedError(f"{self.name}: {', '.join(unsupported)} are not augmented here (Keras moves "
+                                      f"them with the images); pass images and labels only")
+        if "labels" not in data:
+            return {**data, "images": out}
+        labels = self._labels(ops.expand_dims(data["labels"], 0) if single else data["labels"], drawn)
+        return {**data, "images": out, "labels": ops.squeeze(labels, 0) if single else labels}
 
     def _as_batch(self, images):
         """Images as a float batch (rank 4): pixels as floats, as Keras casts them (the layer's dtype, a float)."""
@@ -511,8 +518,8 @@ class CutMix(_Boxes):
 
 class Pipeline(Layer):
     """Layers applied one after another, as a preprocessing step (Keras's Pipeline: not a model, no
-    weights of its own). `training` reaches each layer that takes it; with none given, each layer's own
-    default (the augmentations augment)."""
+    weights of its own). `training` reaches each layer: True unless given, as Keras's Pipeline defaults to
+    (a Dropout in it drops when the pipeline is called directly)."""
 
     def __init__(self, layers, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -522,7 +529,7 @@ class Pipeline(Layer):
     def layers(self):
         return self._pipeline_layers
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         for layer in self._pipeline_layers:
             inputs = layer(inputs, training=training)
         return inputs
@@ -535,7 +542,8 @@ class Pipeline(Layer):
     def get_config(self):
         from ..serialization import serialize_keras_object
 
-        return {**super().get_config(), "layers": [serialize_keras_object(layer) for layer in self._pipeline_layers]}
+        # Keras's own keys only: Keras's Pipeline takes no `trainable` or `dtype`
+        return {"name": self.name, "layers": [serialize_keras_object(layer) for layer in self._pipeline_layers]}
 
     @classmethod
     def from_config(cls, config):
