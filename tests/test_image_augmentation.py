@@ -27,7 +27,9 @@ def test_keras_s_outputs_where_the_draw_is_pinned(name, shape, value_range, kwar
 ALL = [lambda: L.RandomGrayscale(), lambda: L.RandomInvert(), lambda: L.Solarization(0.3, 0.5),
        lambda: L.AutoContrast(), lambda: L.RandomPosterization(4), lambda: L.RandomColorDegeneration(0.5),
        lambda: L.RandomErasing(), lambda: L.MixUp(), lambda: L.CutMix(), lambda: L.RandomSharpness(0.6),
-       lambda: L.Equalization(), lambda: L.RandAugment(num_ops=3),
+       lambda: L.Equalization(), lambda: L.RandAugment(num_ops=3), lambda: L.RandomSaturation(0.5),
+       lambda: L.RandomHue(0.5), lambda: L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2),
+       lambda: L.RandomGaussianBlur(),
        lambda: L.Pipeline([L.RandomGrayscale(), L.MixUp()])]
 IN_INFERENCE = (L.AutoContrast, L.Equalization)  # Keras applies these whatever `training` says
 
@@ -258,3 +260,32 @@ def test_pipeline_defaults_to_training_as_keras_s_and_saves_keras_s_keys(rng):
     assert (pipeline(x).numpy() == 0).any()  # Keras's Pipeline.call defaults to training=True
     np.testing.assert_array_equal(pipeline(x, training=False).numpy(), x)
     assert set(pipeline.get_config()) == {"name", "layers"}  # Keras's Pipeline takes no trainable or dtype
+
+
+def test_hue_is_keras_s_turned_either_way():
+    """Keras turns each image's hue by +f/2 or -f/2 at random: each image is Keras's transform by one of
+    them (make_image_augmentation_reference.py)."""
+    data = np.load(REFERENCE)
+    x, plus, minus = data["hue_x"], data["hue_plus"], data["hue_minus"]
+    seen = set()
+    for seed in range(6):
+        out = L.RandomHue((0.4, 0.4), seed=seed)(x).numpy()
+        for image, p, m in zip(out, plus, minus):
+            same = [np.allclose(image, p, atol=1e-3), np.allclose(image, m, atol=1e-3)]
+            assert any(same)
+            seen.add(same[0])
+    assert seen == {True, False}
+
+
+def test_blur_and_jitter_draw_per_call_and_keep_range(rng):
+    x = rng.uniform(0, 255, (8, 6, 6, 3)).astype(np.float32)
+    blurred = L.RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.2, 0.9), seed=0)
+    assert len({blurred(x).numpy().tobytes() for _ in range(4)}) == 4  # sigma drawn anew at each call
+    jitter = L.RandomColorJitter(value_range=(0, 255), brightness_factor=0.3, contrast_factor=0.3,
+                                 saturation_factor=0.5, hue_factor=0.3, seed=1)
+    out = jitter(x).numpy()
+    assert out.min() >= 0 and out.max() <= 255 + 1e-3 and not np.allclose(out, x)
+    assert [type(layer).__name__ for layer in jitter.jitters] == ["RandomBrightness", "RandomContrast",
+                                                                 "RandomSaturation", "RandomHue"]
+    with pytest.raises(ValueError, match="kernel_size must be an odd number"):
+        L.RandomGaussianBlur(kernel_size=4)

@@ -6,7 +6,8 @@ Not run in CI: run by hand where Keras 3 is installed; it writes ``image_augment
 ``image_augmentation_configs.json`` next to itself. Case i is ``cases[i]``, the repr of (layer class name,
 input shape with the batch axis, value range of the input, keyword arguments); ``{i}_x`` is its input and
 ``{i}_y`` Keras's output (training=True, the default). ``shear_plus`` / ``shear_minus`` are RandomShear's
-transform of ``shear_x`` by SHEAR and by -SHEAR (Keras negates both shears for a random half of the images).
+transform of ``shear_x`` by SHEAR and by -SHEAR (Keras negates both shears for a random half of the images);
+``hue_plus`` / ``hue_minus`` RandomHue's of ``hue_x`` turned by +HUE/2 and -HUE/2.
 
 Usage::
 
@@ -41,7 +42,15 @@ CASES = [
                                                "data_format": "channels_first"}),
     ("Equalization", (3, 6, 7, 2), (0, 255), {}),
     ("Equalization", (2, 5, 6, 3), (0, 1), {"value_range": (0, 1), "bins": 64}),
+    ("RandomSaturation", (2, 4, 5, 3), (0, 255), {"factor": (0.3, 0.3)}),
+    ("RandomSaturation", (2, 4, 5, 3), (0, 255), {"factor": (0.8, 0.8)}),
+    ("RandomSaturation", (2, 3, 4, 5), (0, 1), {"factor": (-0.4, -0.4), "value_range": (0, 1),
+                                               "data_format": "channels_first"}),
+    ("RandomGaussianBlur", (2, 6, 7, 2), (0, 255), {"factor": (1.0, 1.0), "sigma": (0.5, 0.5)}),
+    ("RandomGaussianBlur", (2, 7, 6, 2), (0, 255), {"factor": (1.0, 1.0), "kernel_size": 5, "sigma": (0.8, 0.8)}),
+    ("RandomColorJitter", (2, 4, 5, 3), (0, 255), {"brightness_factor": (0.1, 0.1), "saturation_factor": (0.3, 0.3)}),
 ]
+HUE = 0.4  # RandomHue's turn, f/2 of the circle with each sign, through Keras's transform_images
 SHEAR = (0.3, 0.2)  # RandomShear's x and y shear, applied with each sign through Keras's transform_images
 
 
@@ -60,6 +69,11 @@ def main():
     for sign, key in ((1, "shear_plus"), (-1, "shear_minus")):
         factors = np.tile(np.float32(SHEAR) * sign, (2, 1))
         out[key] = keras.ops.convert_to_numpy(shear.transform_images(x, {"shear_factor": factors}))
+    x = rng.uniform(0, 255, (2, 5, 6, 3)).astype(np.float32)
+    hue = keras.layers.RandomHue(HUE)
+    out["hue_x"] = x
+    for sign, key in ((1, "hue_plus"), (-1, "hue_minus")):
+        out[key] = keras.ops.convert_to_numpy(hue.transform_images(x, {"factor": np.full(2, sign * HUE / 2)}))
     np.savez_compressed(Path(__file__).with_name("image_augmentation.npz"), **out)
     layers = [keras.layers.RandomGrayscale(0.3), keras.layers.RandomInvert(0.6, value_range=(0, 1)),
               keras.layers.Solarization(0.2, (0.3, 0.5)), keras.layers.AutoContrast(value_range=(-1, 1)),
@@ -67,7 +81,9 @@ def main():
               keras.layers.RandomErasing(0.5, scale=(0.1, 0.2), fill_value=3.0), keras.layers.MixUp(0.4),
               keras.layers.CutMix((0.3, 0.8)), keras.layers.RandomShear(0.2, (0.1, 0.3)),
               keras.layers.RandomSharpness(0.4), keras.layers.Equalization(bins=64),
-              keras.layers.RandAugment(num_ops=3, factor=0.3),
+              keras.layers.RandAugment(num_ops=3, factor=0.3), keras.layers.RandomSaturation(0.4),
+              keras.layers.RandomHue((0.1, 0.3)), keras.layers.RandomGaussianBlur(0.5, (5, 3), (0.2, 0.7)),
+              keras.layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1),
               keras.layers.Pipeline([keras.layers.RandomInvert(), keras.layers.MixUp()])]
     configs = [keras.saving.serialize_keras_object(layer) for layer in layers]
     Path(__file__).with_name("image_augmentation_configs.json").write_text(json.dumps(configs, indent=1) + "\n")

@@ -18,8 +18,9 @@ from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
 from .image_augmentation import (AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandAugment,
-                                 RandomColorDegeneration, RandomErasing, RandomGrayscale, RandomInvert,
-                                 RandomPosterization, RandomSharpness, Solarization)
+                                 RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
+                                 RandomGrayscale, RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
+                                 RandomSharpness, Solarization)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomShear,
                                   RandomTranslation, RandomZoom, Resizing)
 from .einsum_dense import EinsumDense

@@ -1,14 +1,15 @@
 """Keras 3's image augmentations that change pixel values or mix images, numerically as Keras 3.15 computes
-them: RandomGrayscale, RandomInvert, Solarization, AutoContrast, RandomPosterization and
-RandomColorDegeneration change each image's values; RandomErasing blanks a random box of each; MixUp and
-CutMix blend each image with another of the batch and its label with the other's in the same proportion.
-Pipeline chains such layers.
+them: RandomGrayscale, RandomInvert, Solarization, AutoContrast, RandomPosterization,
+RandomColorDegeneration, RandomSharpness, Equalization, RandomSaturation, RandomHue (with RandomBrightness
+and RandomContrast, RandomColorJitter) and RandomGaussianBlur change each image's values; RandomErasing
+blanks a random box of each; MixUp and CutMix blend each image with another of the batch and its label with
+the other's in the same proportion. RandAugment draws some of them per batch; Pipeline chains layers.
 
 As Keras's image layers, each takes images (one, or a batch) or a dict {"images": ..., "labels": ...} and
 returns the same kind; each augments when called with no `training` (Keras's default True) and in `fit`,
-and is the identity with training=False (`predict`, `evaluate`), but AutoContrast, which Keras applies
-either way. Its random draws are ops of the step, so a replayed step draws anew; the images' gradient flows
-through each (RandomPosterization's steps of values pass none).
+and is the identity with training=False (`predict`, `evaluate`), but AutoContrast and Equalization, which
+Keras applies either way. Its random draws are ops of the step, so a replayed step draws anew; the images'
+gradient flows through each (RandomPosterization's and Equalization's steps of values pass none).
 """
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..backend import array_module
 from ..random import _draw_op, beta, layer_seed, normal, randint, shuffle, uniform
 from . import image_preprocessing
 from .base import Layer
-from .image_preprocessing import _color_factor, _data_format, _number
+from .image_preprocessing import _color_factor, _data_format, _number, _on_images
 
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, as Keras's
 
@@ -30,15 +31,35 @@ def _value_range(value_range, layer):
     return tuple(sorted(value_range))
 
 
+def _rescale(x, source, target):
+    """Values from the `source` range to the `target` range, as Keras's _transform_value_range computes it."""
+    if tuple(source) == tuple(target):
+        return x
+    return (x - source[0]) / (source[1] - source[0]) * (target[1] - target[0]) + target[0]
+
+
 def _to_255(x, value_range):
-    """Values from value_range to (0, 255), as Keras's _transform_value_range computes it."""
-    low, high = value_range
-    return x if (low, high) == (0, 255) else (x - low) / (high - low) * 255.0
+    return _rescale(x, value_range, (0, 255))
 
 
 def _from_255(x, value_range):
-    low, high = value_range
-    return x if (low, high) == (0, 255) else x / 255.0 * (high - low) + low
+    return _rescale(x, (0, 255), value_range)
+
+
+def _convolve_same(images, kernel, spatial_axes):
+    """Each channel convolved with the (rows, columns) `kernel` (numbers or a Tensor), zeros around the image:
+    Keras's depthwise "same" convolution of a symmetric kernel, as a weighted sum of shifted windows."""
+    (rows, cols), (kh, kw) = spatial_axes, kernel.shape
+    h, w = images.shape[rows], images.shape[cols]
+    widths = [(0, 0)] * 4
+    widths[rows], widths[cols] = ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)
+    padded, total = ops.pad(images, widths), 0.0
+    for i in range(kh):
+        for j in range(kw):
+            window = [slice(None)] * 4
+            window[rows], window[cols] = slice(i, i + h), slice(j, j + w)
+            total = total + padded[tuple(window)] * kernel[i, j]
+    return total
 
 
 class _Augmentation(Layer):
@@ -255,6 +276,149 @@ class RandomColorDegeneration(_Augmentation):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
+def _rgb_to_hsv(images):
+    """Keras's rgb_to_hsv (after dm_pix) on channels-last RGB: hue, saturation and value, each (batch, h, w)."""
+    images = ops.where(ops.less(ops.abs(images), float(np.finfo(images.dtype).eps)), 0.0, images)
+    r, g, b = images[..., 0], images[..., 1], images[..., 2]
+    value = ops.maximum(ops.maximum(r, g), b)
+    spread = value - ops.minimum(ops.minimum(r, g), b)
+    lit, coloured = ops.greater(value, 0.0), ops.greater(spread, 0.0)
+    saturation = ops.where(lit, spread / ops.where(lit, value, 1.0), 0.0)
+    norm = 1.0 / (6.0 * ops.where(coloured, spread, 1.0))
+    hue = ops.where(ops.equal(value, g), norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
+    hue = ops.where(ops.equal(value, r), norm * (g - b), hue)
+    return ops.where(coloured, hue, 0.0) + ops.cast(ops.less(hue, 0.0), hue.dtype), saturation, value
+
+
+def _hsv_to_rgb(hue, saturation, value):
+    """Keras's hsv_to_rgb: channels-last RGB from hue, saturation and value."""
+    sixths = ops.mod(hue, 1.0) * 6.0
+    red = ops.clip(ops.abs(sixths - 3.0) - 1.0, 0.0, 1.0)
+    green, blue = (ops.clip(2.0 - ops.abs(sixths - centre), 0.0, 1.0) for centre in (2.0, 4.0))
+    return ops.stack([value * (1.0 - saturation + saturation * part) for part in (red, green, blue)], axis=-1)
+
+
+class RandomSaturation(_Augmentation):
+    """Each image's HSV saturation scaled by f/(1 - f + ε), f drawn in factor's range for it (f: [-f, f]; a
+    negative draw grays the image), then clipped to value_range, as Keras computes it (on the image's own
+    values, not rescaled: a saturation past 1 gives colours out of range)."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (-1, 1), "RandomSaturation")
+        self.value_range = _value_range(value_range, "RandomSaturation")
+
+    def _draw(self, images):
+        n = images.shape[0]
+        f = self._uniform((n,), *self.factor, images.dtype)
+        return ops.reshape(f / (1.0 - f + 1e-7), (n, 1, 1))
+
+    def _images(self, images, scale):
+        def saturate(x):
+            hue, saturation, value = _rgb_to_hsv(x)
+            return _hsv_to_rgb(hue, ops.clip(saturation * scale, *self.value_range), value)
+
+        return _on_images(saturate, images, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomHue(_Augmentation):
+    """Each image's hue turned by ±f/2 of the colour circle, f drawn in factor's range (f: [0, f]) and the
+    sign at random for it, on the image rescaled to 0-1, as Keras computes it."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomHue")
+        self.value_range = _value_range(value_range, "RandomHue")
+
+    def _draw(self, images):
+        n, dtype = images.shape[0], images.dtype
+        sign = 1.0 - 2.0 * ops.cast(ops.greater(self._uniform((n,), 0.0, 1.0, dtype), 0.5), dtype)  # -1 or 1
+        return ops.reshape(sign * self._uniform((n,), *self.factor, dtype) * 0.5, (n, 1, 1))
+
+    def _images(self, images, turn):
+        def turned(x):
+            hue, saturation, value = _rgb_to_hsv(x)
+            hue = hue + turn
+            hue = ops.where(ops.greater(hue, 1.0), hue - 1.0, hue)
+            hue = ops.where(ops.less(hue, 0.0), hue + 1.0, hue)
+            return ops.clip(_hsv_to_rgb(hue, saturation, value), 0.0, 1.0)
+
+        unit = _on_images(turned, _rescale(images, self.value_range, (0, 1)), self.data_format)
+        return _rescale(unit, (0, 1), self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomColorJitter(_Augmentation):
+    """RandomBrightness, RandomContrast, RandomSaturation and RandomHue one after another, each where its
+    factor is given, each drawing for itself."""
+
+    def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None, saturation_factor=None,
+                 hue_factor=None, seed=None, data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.value_range = _value_range(value_range, "RandomColorJitter")
+        self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
+        self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
+        common = {"value_range": self.value_range, "seed": seed}
+        spatial = {**common, "data_format": self.data_format}
+        makers = ((brightness_factor, lambda f: image_preprocessing.RandomBrightness(f, **common)),
+                  (contrast_factor, lambda f: image_preprocessing.RandomContrast(f, **spatial)),
+                  (saturation_factor, lambda f: RandomSaturation(f, **spatial)),
+                  (hue_factor, lambda f: RandomHue(f, **spatial)))
+        self.jitters = [make(factor) for factor, make in makers if factor is not None]
+
+    def _images(self, images, drawn):
+        for layer in self.jitters:
+            images = layer(images, training=True)
+        return images
+
+    def get_config(self):
+        return {**super().get_config(), "value_range": self.value_range, "brightness_factor": self.brightness_factor,
+                "contrast_factor": self.contrast_factor, "saturation_factor": self.saturation_factor,
+                "hue_factor": self.hue_factor}
+
+
+class RandomGaussianBlur(_Augmentation):
+    """With a probability drawn in `factor` for each image, the image blurred by a Gaussian of kernel_size
+    (an odd number, or a (width, height) pair) whose standard deviations (width's, height's) are drawn in
+    sigma's range once per batch; every image then clipped to value_range, as Keras computes it."""
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255), data_format=None, seed=None,
+                 **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomGaussianBlur")
+        sizes = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
+        if len(sizes) != 2 or not all(isinstance(k, int) and k > 0 and k % 2 for k in sizes):
+            raise ValueError(f"RandomGaussianBlur kernel_size must be an odd number or two, got {kernel_size!r}")
+        self.kernel_size = sizes
+        self.sigma = _color_factor(sigma, (0, 1), "RandomGaussianBlur", "sigma")
+        self.value_range = _value_range(value_range, "RandomGaussianBlur")
+
+    def _draw(self, images):
+        return self._chance(images, self.factor), self._uniform((2,), *self.sigma, images.dtype) + 1e-6
+
+    def _images(self, images, drawn):
+        blur, sigma = drawn
+        across, down = (self._gaussian(size, sigma[k], images.dtype) for k, size in enumerate(self.kernel_size))
+        kernel = ops.reshape(down, (-1, 1)) * ops.reshape(across, (1, -1))
+        blurred = _convolve_same(images, kernel, self._spatial_axes())
+        return ops.clip(ops.where(blur, blurred, images), *self.value_range)
+
+    @staticmethod
+    def _gaussian(size, sigma, dtype):
+        offsets = np.arange(size, dtype=dtype) - (size - 1) / 2
+        weights = ops.exp(-0.5 * (offsets / sigma) ** 2)
+        return weights / ops.sum(weights)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "kernel_size": self.kernel_size, "sigma": self.sigma,
+                "value_range": self.value_range}
+
+
 class RandomSharpness(_Augmentation):
     """Each image sharpened or blurred: x + (1 - 2s)·(smooth(x) - x), s drawn in factor's range for it
     (factor f: [0, f]; s = ½ leaves the image, less blurs toward the 3×3 smoothing kernel [1 1 1; 1 5 1;
@@ -271,20 +435,8 @@ class RandomSharpness(_Augmentation):
         return self._uniform((images.shape[0], 1, 1, 1), *self.factor, images.dtype) * 2.0
 
     def _images(self, images, twice):
-        return ops.clip(images + (1.0 - twice) * (self._smooth(images) - images), *self.value_range)
-
-    def _smooth(self, images):
-        """Each channel convolved with KERNEL, zeros around the image (Keras's depthwise "same" convolution)."""
-        (rows, cols), h, w = self._spatial_axes(), *(images.shape[axis] for axis in self._spatial_axes())
-        widths = [(0, 0)] * 4
-        widths[rows], widths[cols] = (1, 1), (1, 1)
-        padded, total = ops.pad(images, widths), 0.0
-        for i, row in enumerate(self.KERNEL):
-            for j, weight in enumerate(row):
-                window = [slice(None)] * 4
-                window[rows], window[cols] = slice(i, i + h), slice(j, j + w)
-                total = total + padded[tuple(window)] * (weight / 13.0)
-        return total
+        smooth = _convolve_same(images, np.asarray(self.KERNEL) / 13.0, self._spatial_axes())
+        return ops.clip(images + (1.0 - twice) * (smooth - images), *self.value_range)
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
