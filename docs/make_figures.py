@@ -239,6 +239,17 @@ def cnn_filters(small):
     return plot.plot_weights(cnn.layers[0])
 
 
+def augmented_digits(small):
+    """Chapter 12: one digit as data augmentation shows it to the network, eight times over."""
+    from scratchgrad.layers import RandomRotation, RandomZoom
+
+    x, _ = digits()
+    sg.set_seed(0)
+    augment = sg.Sequential([RandomRotation(0.1), RandomZoom(0.2)])
+    same = np.repeat(x[:1].reshape(1, 8, 8, 1), 8, axis=0)
+    return plot.plot_images(np.concatenate([same[:1], augment(same[1:]).numpy()]), ["original"] + [""] * 7)
+
+
 def gradient_through_time(small):
     """Chapter 15: how much the last output of SimpleRNN and LSTM still feels each input step."""
     sg.set_seed(0)
@@ -289,6 +300,7 @@ FIGURES = {
     "mnist_confusion.png": mnist_confusion,
     "mnist_predictions.png": mnist_predictions,
     "cnn_filters.png": cnn_filters,
+    "augmented_digits.png": augmented_digits,
     "gradient_through_time.png": gradient_through_time,
     "attention.png": attention,
 }

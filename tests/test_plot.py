@@ -630,3 +630,10 @@ def test_plot_model_draws_a_functional_graph_with_its_branches():
     names = {node: re.search(r'label="(\w+)', attrs).group(1) for node, attrs in nodes.items()}
     named = sorted((names[x], names[y]) for x, y in edges)
     assert named == [("a", "da"), ("b", "cat"), ("cat", "out"), ("da", "cat")]
+
+
+def test_plot_images_draws_a_titled_grid_of_a_batch():
+    images = np.random.default_rng(0).random((6, 5, 5, 1)).astype(np.float32)
+    fig = plot.plot_images(images, titles=list("abcdef"), max_images=4)
+    titled = [ax.get_title() for ax in fig.axes if ax.get_images()]
+    assert titled == list("abcd")

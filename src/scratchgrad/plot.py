@@ -537,6 +537,14 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=False, ax=
     return _finish(fig, save)
 
 
+def plot_images(images, titles=None, max_images=25, ax=None, save=None):
+    """A grid of images (batch first: flat rows shown as squares, one or three channels), titled with
+    `titles` where given: a batch of data, or what an augmentation made of it."""
+    images = np.asarray(images.numpy() if hasattr(images, "numpy") else images)[:max_images]
+    titles = None if titles is None else [str(t) for t in list(titles)[:max_images]]
+    return _finish(_image_grid(list(images), titles, cmap="gray_r", ax=ax), save)
+
+
 def plot_predictions(model, images, labels, max_images=25, ax=None, save=None):
     """A grid of images titled with the model's prediction; mistakes in red, with the true label.
 
