@@ -31,12 +31,12 @@ ALL = [lambda: L.RandomGrayscale(), lambda: L.RandomInvert(), lambda: L.Solariza
        lambda: L.RandomHue(0.5), lambda: L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2),
        lambda: L.RandomGaussianBlur(),
        lambda: L.Pipeline([L.RandomGrayscale(), L.MixUp()])]
-IN_INFERENCE = (L.AutoContrast, L.Equalization)  # Keras applies these whatever `training` says
+IN_INFERENCE = (L.AutoContrast,)  # Keras applies it whatever `training` says
 
 
 @pytest.mark.parametrize("make", ALL, ids=lambda make: type(make()).__name__)
 def test_each_is_the_identity_in_inference_and_keeps_dicts_images_and_single_images(make, rng):
-    """All but AutoContrast and Equalization, which Keras applies whatever `training` says."""
+    """All but AutoContrast, which Keras applies whatever `training` says."""
     x = rng.uniform(0, 255, (6, 5, 7, 3)).astype(np.float32)
     layer = make()
     if isinstance(layer, IN_INFERENCE):
@@ -289,3 +289,30 @@ def test_blur_and_jitter_draw_per_call_and_keep_range(rng):
                                                                  "RandomSaturation", "RandomHue"]
     with pytest.raises(ValueError, match="kernel_size must be an odd number"):
         L.RandomGaussianBlur(kernel_size=4)
+
+
+def test_blur_kernel_size_is_width_then_height_and_channels_first_agrees(rng):
+    """Keras's numpy backend: kernel_size[0] is the width. A (3, 1) kernel spreads a dot along its row only."""
+    dot = np.zeros((1, 5, 5, 1), np.float32)
+    dot[0, 2, 2] = 100
+    row = L.RandomGaussianBlur(factor=(1, 1), kernel_size=(3, 1), sigma=(0.5, 0.5))(dot).numpy()[0, ..., 0]
+    assert row[2, 1] > 0 and row[2, 3] > 0 and row[1, 2] == 0 and row[3, 2] == 0
+    x = rng.uniform(0, 255, (2, 6, 7, 3)).astype(np.float32)
+    for make in (lambda fmt: L.RandomGaussianBlur((1, 1), (5, 3), (0.4, 0.9), data_format=fmt, seed=2),
+                 lambda fmt: L.RandomHue(0.4, data_format=fmt, seed=2),
+                 lambda fmt: L.RandomColorJitter(contrast_factor=0.4, hue_factor=0.3, data_format=fmt, seed=2)):
+        last = make("channels_last")(x).numpy()
+        first = make("channels_first")(np.moveaxis(x, -1, 1)).numpy()
+        np.testing.assert_allclose(np.moveaxis(first, 1, -1), last, rtol=1e-5, atol=1e-3)
+
+
+def test_hue_and_saturation_need_rgb_and_jitter_draws_from_one_generator(rng):
+    for layer in (L.RandomHue(0.3), L.RandomSaturation(0.3)):
+        with pytest.raises(ValueError, match="3 channels"):
+            layer(rng.uniform(0, 255, (2, 4, 4, 4)).astype(np.float32))
+    jitter = L.RandomColorJitter(brightness_factor=0.3, saturation_factor=0.3, seed=5)
+    generators = {id(layer._seed_generator) for layer in jitter.jitters}
+    assert generators == {id(jitter._seed_generator)}  # not one generator per part seeded alike
+    x = rng.uniform(0, 255, (3, 4, 4, 3)).astype(np.float32)
+    again = L.RandomColorJitter(brightness_factor=0.3, saturation_factor=0.3, seed=5)
+    np.testing.assert_array_equal(jitter(x).numpy(), again(x).numpy())  # a seed still reproduces

@@ -281,6 +281,9 @@ def test_fit_evaluate_and_predict_leave_no_training_mode_behind(rng):
     with pytest.raises(KeyboardInterrupt):
         model.fit(x, np.zeros(16), epochs=1, verbose=0, callbacks=[Stop()])
     np.testing.assert_array_equal(model.layers[2](np.ones((4, 8), np.float32)).numpy(), 1)
+    model.train()  # a mode the user set is the one they find after predict
+    model.predict(x, verbose=0)
+    assert model.layers[2]._mode is True
 
 
 def test_an_enclosing_call_s_own_default_reaches_the_layers_it_calls(rng):
@@ -310,3 +313,14 @@ def test_an_enclosing_call_s_own_default_reaches_the_layers_it_calls(rng):
     layer.training = True  # PyTorch's attribute sets the mode too
     layer(x)
     assert seen[-1] is True and layer.training
+
+
+def test_time_distributed_gives_its_layer_the_layer_s_own_default(rng):
+    """Keras's TimeDistributed passes training=None on: a wrapped augmentation called directly augments, a
+    wrapped Dropout does not drop."""
+    frames = np.repeat(rng.standard_normal((1, 1, 4, 4, 1)).astype(np.float32), 16, axis=1)
+    flips = L.TimeDistributed(L.RandomFlip("horizontal", seed=0))
+    assert not np.allclose(flips(frames).numpy(), frames)
+    np.testing.assert_array_equal(flips(frames, training=False).numpy(), frames)
+    ones = np.ones((2, 3, 4), np.float32)
+    np.testing.assert_array_equal(L.TimeDistributed(L.Dropout(0.5))(ones).numpy(), ones)

@@ -47,14 +47,15 @@ def _is_shape(value):
 
 def _leaves_no_mode(method):
     """fit, evaluate and predict set the training mode while they run (for calls that pass no `training`)
-    and leave none behind, finished or interrupted: a later direct call gets its own default, as in Keras
-    (an augmentation augments, Dropout does not drop)."""
+    and put back the one they found, finished or interrupted: after them a direct call gets its own
+    default, as in Keras (an augmentation augments, Dropout does not drop), or what train()/eval() set."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
+        previous = self._mode
         try:
             return method(self, *args, **kwargs)
         finally:
-            self.train(None)
+            self.train(previous)
 
     return run
 

@@ -7,8 +7,8 @@ the other's in the same proportion. RandAugment draws some of them per batch; Pi
 
 As Keras's image layers, each takes images (one, or a batch) or a dict {"images": ..., "labels": ...} and
 returns the same kind; each augments when called with no `training` (Keras's default True) and in `fit`,
-and is the identity with training=False (`predict`, `evaluate`), but AutoContrast and Equalization, which
-Keras applies either way. Its random draws are ops of the step, so a replayed step draws anew; the images'
+and is the identity with training=False (`predict`, `evaluate`), but AutoContrast, which Keras applies
+either way. Its random draws are ops of the step, so a replayed step draws anew; the images'
 gradient flows through each (RandomPosterization's and Equalization's steps of values pass none).
 """
 
@@ -278,6 +278,8 @@ class RandomColorDegeneration(_Augmentation):
 
 def _rgb_to_hsv(images):
     """Keras's rgb_to_hsv (after dm_pix) on channels-last RGB: hue, saturation and value, each (batch, h, w)."""
+    if images.shape[-1] != 3:
+        raise ValueError(f"hue and saturation need RGB images (3 channels), got {images.shape[-1]} channels")
     images = ops.where(ops.less(ops.abs(images), float(np.finfo(images.dtype).eps)), 0.0, images)
     r, g, b = images[..., 0], images[..., 1], images[..., 2]
     value = ops.maximum(ops.maximum(r, g), b)
@@ -363,7 +365,7 @@ class RandomColorJitter(_Augmentation):
         self.value_range = _value_range(value_range, "RandomColorJitter")
         self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
         self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
-        common = {"value_range": self.value_range, "seed": seed}
+        common = {"value_range": self.value_range, "seed": self._seed_generator}  # one generator, as Keras
         spatial = {**common, "data_format": self.data_format}
         makers = ((brightness_factor, lambda f: image_preprocessing.RandomBrightness(f, **common)),
                   (contrast_factor, lambda f: image_preprocessing.RandomContrast(f, **spatial)),
@@ -445,10 +447,8 @@ class RandomSharpness(_Augmentation):
 class Equalization(_Augmentation):
     """Histogram equalization, as Keras computes it: each channel's values, over the whole batch at once, on
     the 0-255 scale in `bins` bins, mapped through their cumulative histogram so that they spread evenly
-    over 0-255 (a channel whose values all fall in one bin is left as it is). Not random, and applied in
-    inference too; its steps of values pass no gradient."""
-
-    in_inference = True
+    over 0-255 (a channel whose values all fall in one bin is left as it is). Not random; its steps of
+    values pass no gradient."""
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(None, data_format, **kwargs)
@@ -551,7 +551,8 @@ class RandomErasing(_Boxes):
 class RandAugment(_Augmentation):
     """RandAugment (Cubuk et al., 2020) as Keras 3.15 runs it: `num_ops` times, one of eleven augmentations
     drawn for the batch (shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
-    solarization, posterization, auto-contrast, equalization), each with strength `factor` (f: [0, f]).
+    posterization, solarization, auto-contrast, equalization: Keras's order), each with strength `factor`
+    (f: [0, f]), all drawing from this layer's one generator.
     As in Keras, every candidate is computed and the drawn one kept (a replayed step draws anew)."""
 
     def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear", seed=None,
@@ -566,15 +567,17 @@ class RandAugment(_Augmentation):
 
     def _candidates(self):
         f, values, data_format = self.factor, self.value_range, self.data_format
-        motion = {"interpolation": self.interpolation, "seed": self.seed, "data_format": data_format}
-        colours = {"value_range": values, "seed": self.seed}
+        seed = self._seed_generator  # one generator for all, as Keras draws them (None: the framework's)
+        motion = {"interpolation": self.interpolation, "seed": seed, "data_format": data_format}
+        colours = {"value_range": values, "seed": seed}
         moved = image_preprocessing  # the layers that move pixels, and RandomBrightness and RandomContrast
         return [moved.RandomShear(f, f, **motion), moved.RandomTranslation(f, f, **motion),
                 moved.RandomRotation(f, **motion), moved.RandomBrightness(f, **colours),
                 RandomColorDegeneration(f, data_format=data_format, **colours),
                 moved.RandomContrast(f, data_format=data_format, **colours),
-                RandomSharpness(f, data_format=data_format, **colours), Solarization(f, f, **colours),
+                RandomSharpness(f, data_format=data_format, **colours),
                 RandomPosterization(max(1, int(8 * f[1])), data_format=data_format, **colours),
+                Solarization(f, f, **colours),
                 AutoContrast(values, data_format), Equalization(values, data_format=data_format)]
 
     def _draw(self, images):

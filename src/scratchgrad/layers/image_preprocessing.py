@@ -258,7 +258,7 @@ class _RandomAffine(Layer):
         self.fill_mode = _choice(fill_mode, FILL_MODES, "fill_mode", layer)
         self.interpolation = _choice(interpolation, INTERPOLATIONS, "interpolation", layer)
         self.seed, self.fill_value, self.data_format = seed, fill_value, _data_format(data_format)
-        self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
+        self._seed = layer_seed(seed)  # None: the framework's generator
 
     def call(self, x, training=True):
         if not training:

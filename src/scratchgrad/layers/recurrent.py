@@ -451,10 +451,12 @@ class TimeDistributed(Layer):
     def build(self, input_shape):
         _build_inner(self.layer, (input_shape[0], *input_shape[2:]), self.dtype)  # a step is a sample to it
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None):
         if inputs.ndim < 3:
             raise ValueError(f"{self.name} expects (batch, steps, ...) inputs, got shape {inputs.shape}")
         batch, steps = inputs.shape[:2]
+        if training is None:  # given by no call: the wrapped layer's own default, as in Keras
+            training = self.layer._training_default
         options = {"training": training} if self.layer._call_takes_training else {}
         # the layer's call, as Keras runs it: its own activity regularizer does not act (the wrapper's does)
         folded = self.layer.call(inputs.reshape((batch * steps,) + inputs.shape[2:]), **options)
