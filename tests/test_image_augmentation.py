@@ -316,3 +316,34 @@ def test_hue_and_saturation_need_rgb_and_jitter_draws_from_one_generator(rng):
     x = rng.uniform(0, 255, (3, 4, 4, 3)).astype(np.float32)
     again = L.RandomColorJitter(brightness_factor=0.3, saturation_factor=0.3, seed=5)
     np.testing.assert_array_equal(jitter(x).numpy(), again(x).numpy())  # a seed still reproduces
+
+
+class PresetDraws:
+    """A generator whose uniform draws are given in advance, in the order a layer asks for them."""
+
+    def __init__(self, *arrays):
+        self.arrays = list(arrays)
+
+    def uniform(self, low, high, size):
+        return self.arrays.pop(0)
+
+
+def test_perspective_is_keras_s_for_the_same_corner_moves():
+    """make_image_augmentation_reference.py: Keras's transform_images with the corners moved by
+    perspective_moves; here the same moves are fed to the layer's draws (apply: yes, for both images)."""
+    from scratchgrad.random import SeedGenerator
+
+    data = np.load(REFERENCE)
+    layer = L.RandomPerspective(fill_value=7.0)
+    layer._seed = SeedGenerator(0)
+    layer._seed.generator = PresetDraws(np.zeros(2), np.ones(2), data["perspective_moves"].astype(np.float64))
+    np.testing.assert_allclose(layer(data["perspective_x"]).numpy(), data["perspective_y"], atol=1e-3)
+
+
+def test_perspective_slants_the_share_its_factor_gives_and_scale_0_changes_nothing(rng):
+    x = rng.uniform(0, 255, (300, 5, 5, 1)).astype(np.float32)
+    slanted = ~np.all(L.RandomPerspective(factor=(0.4, 0.4), seed=3)(x).numpy() == x, axis=(1, 2, 3))
+    assert 0.3 < slanted.mean() < 0.5
+    np.testing.assert_array_equal(L.RandomPerspective(scale=0.0)(x).numpy(), x)
+    with pytest.raises(ValueError, match=r"scale must be a number in \[0, 1\]"):
+        L.RandomPerspective(scale=1.5)

@@ -134,7 +134,7 @@ LAYER_CASES = {
     "random-translation": (lambda: sequential((5, 5, 2), L.RandomTranslation(0.2, 0.2)), [normal(5, 5, 2)]),
     "augmentations": (lambda: sequential((5, 5, 3), L.RandomGrayscale(), L.RandomInvert(), L.Solarization(),
                                          L.RandomPosterization(4), L.RandomColorDegeneration(0.3), L.RandomErasing(),
-                                         L.MixUp(), L.CutMix(), L.RandomShear(0.2), L.RandomSharpness(0.5),
+                                         L.MixUp(), L.CutMix(), L.RandomShear(0.2), L.RandomPerspective(), L.RandomSharpness(0.5),
                                          L.RandomSaturation(0.3), L.RandomHue(0.2), L.RandomGaussianBlur(),
                                          L.RandomColorJitter(brightness_factor=0.1), L.RandAugment()),
                        [normal(5, 5, 3)]),

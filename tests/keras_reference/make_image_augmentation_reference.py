@@ -7,7 +7,8 @@ Not run in CI: run by hand where Keras 3 is installed; it writes ``image_augment
 input shape with the batch axis, value range of the input, keyword arguments); ``{i}_x`` is its input and
 ``{i}_y`` Keras's output (training=True, the default). ``shear_plus`` / ``shear_minus`` are RandomShear's
 transform of ``shear_x`` by SHEAR and by -SHEAR (Keras negates both shears for a random half of the images);
-``hue_plus`` / ``hue_minus`` RandomHue's of ``hue_x`` turned by +HUE/2 and -HUE/2.
+``hue_plus`` / ``hue_minus`` RandomHue's of ``hue_x`` turned by +HUE/2 and -HUE/2; ``perspective_y`` is
+RandomPerspective's of ``perspective_x`` with its corners moved by ``perspective_moves``.
 
 Usage::
 
@@ -69,6 +70,14 @@ def main():
     for sign, key in ((1, "shear_plus"), (-1, "shear_minus")):
         factors = np.tile(np.float32(SHEAR) * sign, (2, 1))
         out[key] = keras.ops.convert_to_numpy(shear.transform_images(x, {"shear_factor": factors}))
+    x = rng.uniform(0, 255, (2, 7, 9, 2)).astype(np.float32)
+    moves = rng.uniform(-0.3, 0.3, (2, 4, 2)).astype(np.float32)  # each corner coordinate's move, a fraction
+    corners = np.float32([[[0, 0], [8, 0], [0, 6], [8, 6]]] * 2)
+    perspective = {"apply_perspective": np.array([True, True]), "start_points": corners,
+                   "end_points": corners + corners * moves, "input_shape": x.shape}
+    out["perspective_x"], out["perspective_moves"] = x, moves
+    out["perspective_y"] = keras.ops.convert_to_numpy(
+        keras.layers.RandomPerspective(fill_value=7.0).transform_images(x, perspective))
     x = rng.uniform(0, 255, (2, 5, 6, 3)).astype(np.float32)
     hue = keras.layers.RandomHue(HUE)
     out["hue_x"] = x
@@ -84,6 +93,7 @@ def main():
               keras.layers.RandAugment(num_ops=3, factor=0.3), keras.layers.RandomSaturation(0.4),
               keras.layers.RandomHue((0.1, 0.3)), keras.layers.RandomGaussianBlur(0.5, (5, 3), (0.2, 0.7)),
               keras.layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1),
+              keras.layers.RandomPerspective(0.7, 0.4, fill_value=2.0),
               keras.layers.Pipeline([keras.layers.RandomInvert(), keras.layers.MixUp()])]
     configs = [keras.saving.serialize_keras_object(layer) for layer in layers]
     Path(__file__).with_name("image_augmentation_configs.json").write_text(json.dumps(configs, indent=1) + "\n")

@@ -21,8 +21,8 @@ from .image_augmentation import (AutoContrast, CutMix, Equalization, MixUp, Pipe
                                  RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
                                  RandomGrayscale, RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
                                  RandomSharpness, Solarization)
-from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomRotation, RandomShear,
-                                  RandomTranslation, RandomZoom, Resizing)
+from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomPerspective, RandomRotation,
+                                  RandomShear, RandomTranslation, RandomZoom, Resizing)
 from .einsum_dense import EinsumDense
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup

@@ -1,6 +1,6 @@
-"""Image layers, numerically as Keras 3 (torch backend) does: Resizing, RandomCrop and the random affine
-augmentations RandomRotation, RandomZoom, RandomTranslation and RandomShear, which move pixels, and
-RandomBrightness and RandomContrast, which change their values.
+"""Image layers, numerically as Keras 3 (torch backend) does: Resizing, RandomCrop and the random
+augmentations RandomRotation, RandomZoom, RandomTranslation, RandomShear (affine) and RandomPerspective,
+which move pixels, and RandomBrightness and RandomContrast, which change their values.
 
 All of them read the input at computed coordinates through one Function, _Resample; its output is
 linear in the input, so its backward scatters each output gradient back to the pixels that were read.
@@ -379,6 +379,51 @@ class RandomShear(_RandomAffine):
 
     def get_config(self):
         return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
+
+
+class RandomPerspective(_RandomAffine):
+    """With a probability drawn in `factor` for each image, the image seen at a slant: its four corners each
+    moved by a fraction, drawn in [-scale/2, scale/2] per coordinate, of their own coordinates, and the
+    output read from the input through the homography taking the moved corners back to the corners
+    (pixels from outside: fill_value), as Keras 3.15 computes it."""
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0, seed=None, data_format=None,
+                 **kwargs):
+        super().__init__("constant", interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomPerspective")
+        if not (_number(scale) and 0 <= scale <= 1):
+            raise ValueError(f"RandomPerspective scale must be a number in [0, 1], got {scale!r}")
+        self.scale = scale
+
+    def _coordinates(self, x):
+        rng, (n, h, w) = generator(self._seed), x.shape[:3]
+        slanted = rng.uniform(0, 1, n) < rng.uniform(*self.factor, n)
+        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
+        moved = corners * (1 + rng.uniform(-self.scale / 2, self.scale / 2, (n, 4, 2)))
+        maps = np.where(slanted[:, None], _homography(corners, moved), [1, 0, 0, 0, 1, 0, 0, 0])
+        a0, a1, a2, b0, b1, b2, c0, c1 = (m.reshape(-1, 1, 1) for m in maps.T)
+        cols, rows = np.arange(w, dtype=np.float64).reshape(1, 1, w), np.arange(h, dtype=np.float64).reshape(1, h, 1)
+        depth = c0 * cols + c1 * rows + 1
+        xp = array_module(x)
+        return (xp.asarray(((b0 * cols + b1 * rows + b2) / depth).astype(x.dtype)),
+                xp.asarray(((a0 * cols + a1 * rows + a2) / depth).astype(x.dtype)))
+
+    def get_config(self):
+        config = {k: v for k, v in super().get_config().items() if k != "fill_mode"}
+        return {**config, "factor": self.factor, "scale": self.scale}
+
+
+def _homography(corners, moved):
+    """For each image, the 8 numbers (a0, a1, a2, b0, b1, b2, c0, c1) of the map taking each moved corner
+    (x, y) to its corner: ((a0·x + a1·y + a2) / d, (b0·x + b1·y + b2) / d), d = c0·x + c1·y + 1."""
+    n, equations, targets = len(moved), [], []
+    for k in range(4):
+        (x0, y0), x, y = corners[k], moved[:, k, 0], moved[:, k, 1]
+        one, zero = np.ones(n), np.zeros(n)
+        equations += [np.stack([x, y, one, zero, zero, zero, -x0 * x, -x0 * y], axis=1),
+                      np.stack([zero, zero, zero, x, y, one, -y0 * x, -y0 * y], axis=1)]
+        targets += [np.full(n, x0), np.full(n, y0)]
+    return np.linalg.solve(np.stack(equations, axis=1), np.stack(targets, axis=1)[..., None])[..., 0]
 
 
 def _color_factor(factor, bounds, layer, name="factor"):
