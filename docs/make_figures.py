@@ -240,14 +240,13 @@ def cnn_filters(small):
 
 
 def augmented_digits(small):
-    """Chapter 12: one digit as data augmentation shows it to the network, eight times over."""
+    """Chapter 12: one digit as data augmentation shows it to the network, eight times over (the guide's code)."""
     from scratchgrad.layers import RandomRotation, RandomZoom
 
     x, _ = digits()
     sg.set_seed(0)
-    augment = sg.Sequential([RandomRotation(0.1), RandomZoom(0.2)])
-    same = np.repeat(x[:1].reshape(1, 8, 8, 1), 8, axis=0)
-    return plot.plot_images(np.concatenate([same[:1], augment(same[1:]).numpy()]), ["original"] + [""] * 7)
+    data_augmentation = sg.Sequential([RandomRotation(0.1), RandomZoom(0.2)])
+    return plot.plot_images(data_augmentation(np.repeat(x[:1].reshape(1, 8, 8, 1), 8, axis=0)))
 
 
 def gradient_through_time(small):

@@ -228,8 +228,8 @@ def test_sharpness_at_a_half_leaves_the_image_and_blurs_below_it(rng):
 
 
 def test_rand_augment_applies_num_ops_of_its_candidates_to_the_whole_batch(rng):
-    """Each call draws num_ops candidates for the batch; with num_ops=0 nothing changes, and a replayed
-    training step draws anew (two fits of one plan see different augmentations)."""
+    """Each call draws num_ops candidates for the whole batch, anew at each call; with num_ops=0 nothing
+    changes. With factor 0 every candidate is fixed, so each output is exactly one candidate's."""
     x = rng.uniform(0, 255, (4, 8, 8, 3)).astype(np.float32)
     np.testing.assert_array_equal(L.RandAugment(num_ops=0)(x).numpy(), x)
     layer = L.RandAugment(num_ops=1, factor=(0.9, 0.9), seed=1)
@@ -239,8 +239,16 @@ def test_rand_augment_applies_num_ops_of_its_candidates_to_the_whole_batch(rng):
     assert len({out.tobytes() for out in outs}) > 3  # drawn anew at each call
     config = layer.get_config()
     assert config["num_ops"] == 1 and config["factor"] == (0.9, 0.9)
-    with pytest.raises(ValueError, match="num_ops must be a non-negative integer"):
-        L.RandAugment(num_ops=-1)
+    fixed = L.RandAugment(num_ops=1, factor=(0, 0), seed=2)
+    outputs = [candidate(x, training=True).numpy() for candidate in fixed.candidates]
+    for _ in range(8):
+        out = fixed(x).numpy()
+        assert any(np.allclose(out, candidate, atol=1e-3) for candidate in outputs)
+    for bad in (-1, True):
+        with pytest.raises(ValueError, match="num_ops must be a non-negative integer"):
+            L.RandAugment(num_ops=bad)
+    with pytest.raises(ValueError, match="RandAugment interpolation must be one of"):
+        L.RandAugment(interpolation="cubic")
 
 
 def test_a_single_image_keeps_its_label_and_dicts_with_boxes_or_masks_are_refused(rng):
@@ -250,8 +258,12 @@ def test_a_single_image_keeps_its_label_and_dicts_with_boxes_or_masks_are_refuse
         assert out["images"].shape == image.shape
         np.testing.assert_allclose(out["labels"].numpy(), label, atol=1e-6)  # mixed with itself: the same
     for key in ("bounding_boxes", "segmentation_masks"):
-        with pytest.raises(NotImplementedError, match=key):
-            L.MixUp()({"images": image[None], key: np.zeros((1, 2, 4))})
+        for layer in (L.MixUp(), L.CutMix()):
+            for images in (image, image[None]):  # CutMix leaves a single image, but refuses boxes there too
+                with pytest.raises(NotImplementedError, match=key):
+                    layer({"images": images, key: np.zeros((1, 2, 4))})
+    with pytest.raises(ValueError, match="three numbers fills RGB images"):
+        L.RandomErasing(fill_value=(1, 2, 3))(np.ones((2, 5, 5, 1), np.float32))
 
 
 def test_pipeline_defaults_to_training_as_keras_s_and_saves_keras_s_keys(rng):
@@ -285,6 +297,7 @@ def test_blur_and_jitter_draw_per_call_and_keep_range(rng):
                                  saturation_factor=0.5, hue_factor=0.3, seed=1)
     out = jitter(x).numpy()
     assert out.min() >= 0 and out.max() <= 255 + 1e-3 and not np.allclose(out, x)
+    assert not np.allclose(jitter(x).numpy(), out)  # drawn anew at each call
     assert [type(layer).__name__ for layer in jitter.jitters] == ["RandomBrightness", "RandomContrast",
                                                                  "RandomSaturation", "RandomHue"]
     with pytest.raises(ValueError, match="kernel_size must be an odd number"):
@@ -335,8 +348,8 @@ def test_perspective_is_keras_s_for_the_same_corner_moves():
 
     data = np.load(REFERENCE)
     layer = L.RandomPerspective(fill_value=7.0)
-    layer._seed = SeedGenerator(0)
-    layer._seed.generator = PresetDraws(np.zeros(2), np.ones(2), data["perspective_moves"].astype(np.float64))
+    layer._seed_generator = SeedGenerator(0)
+    layer._seed_generator.generator = PresetDraws(np.zeros(2), np.ones(2), data["perspective_moves"].astype(np.float64))
     np.testing.assert_allclose(layer(data["perspective_x"]).numpy(), data["perspective_y"], atol=1e-3)
 
 
@@ -347,3 +360,14 @@ def test_perspective_slants_the_share_its_factor_gives_and_scale_0_changes_nothi
     np.testing.assert_array_equal(L.RandomPerspective(scale=0.0)(x).numpy(), x)
     with pytest.raises(ValueError, match=r"scale must be a number in \[0, 1\]"):
         L.RandomPerspective(scale=1.5)
+
+
+def test_a_model_with_seeded_composite_augmentations_saves_and_loads(tmp_path):
+    """RandAugment's and RandomColorJitter's parts share the layer's generator, but their configs keep the
+    int seed: the model's file is JSON."""
+    jitter = L.RandomColorJitter(brightness_factor=0.2, seed=4)
+    model = sg.Sequential([sg.Input((8, 8, 3)), L.RandAugment(seed=3), jitter, L.Flatten(), L.Dense(2)])
+    model.save(tmp_path / "augmented.keras")
+    loaded = sg.models.load_model(tmp_path / "augmented.keras")
+    assert [layer.seed for layer in loaded.layers[:2]] == [3, 4]
+    assert {part.seed for part in loaded.layers[0].candidates} == {3, None}  # None: AutoContrast, Equalization

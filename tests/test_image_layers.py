@@ -284,6 +284,10 @@ def test_fit_evaluate_and_predict_leave_no_training_mode_behind(rng):
     model.train()  # a mode the user set is the one they find after predict
     model.predict(x, verbose=0)
     assert model.layers[2]._mode is True
+    model.train(None)
+    model.layers[2].train()  # the mode of one layer too, after fit
+    model.fit(x, np.zeros(16), epochs=1, verbose=0)
+    assert model.layers[2]._mode is True and model._mode is None
 
 
 def test_an_enclosing_call_s_own_default_reaches_the_layers_it_calls(rng):

@@ -637,3 +637,6 @@ def test_plot_images_draws_a_titled_grid_of_a_batch():
     fig = plot.plot_images(images, titles=list("abcdef"), max_images=4)
     titled = [ax.get_title() for ax in fig.axes if ax.get_images()]
     assert titled == list("abcd")
+    untitled = plot.plot_images(images.reshape(6, 25))  # flat rows are shown as squares
+    assert len([ax for ax in untitled.axes if ax.get_images()]) == 6
+    assert all(ax.get_title() == "" for ax in untitled.axes)

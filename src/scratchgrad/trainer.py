@@ -15,7 +15,8 @@ and metrics are logged as "<output>_loss", "<output>_<metric>". Overriding `trai
 
 A model class provides: `__call__(x, training)`, `call_logits(x, training)` (the forward up to the last
 layer's activation, for a fused loss), `output_layer`, `build`, `built`, `input_shape`, `output_shape`,
-`dtype`, `weights`, `trainable_weights`, `losses` and `train(mode)`.
+`dtype`, `weights`, `trainable_weights`, `losses`, `train(mode)` (None: no mode) and `_mode`, the mode
+train() set, and `_sublayers()`.
 """
 import functools
 import itertools
@@ -45,19 +46,27 @@ def _is_shape(value):
     return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
 
 
-def _leaves_no_mode(method):
+def _restores_modes(method):
     """fit, evaluate and predict set the training mode while they run (for calls that pass no `training`)
-    and put back the one they found, finished or interrupted: after them a direct call gets its own
-    default, as in Keras (an augmentation augments, Dropout does not drop), or what train()/eval() set."""
+    and put back each layer's mode as they found it, finished or interrupted: after them a direct call
+    gets its own default, as in Keras (an augmentation augments, Dropout does not drop), or what
+    train()/eval() had set."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        previous = self._mode
+        found = [(layer, layer._mode) for layer in _layers_within(self)]
         try:
             return method(self, *args, **kwargs)
         finally:
-            self.train(previous)
+            for layer, mode in found:
+                layer._mode = mode
 
     return run
+
+
+def _layers_within(layer):
+    yield layer
+    for sublayer in layer._sublayers():
+        yield from _layers_within(sublayer)
 
 
 class Trainer:
@@ -429,7 +438,7 @@ class Trainer:
         self.optimizer.build(self.trainable_weights)
 
     # ---- fit / evaluate / predict ------------------------------------------------------------
-    @_leaves_no_mode
+    @_restores_modes
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
@@ -591,7 +600,7 @@ class Trainer:
         """One evaluation step; override it to customize evaluate() and validation."""
         raise NotImplementedError
 
-    @_leaves_no_mode
+    @_restores_modes
     def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or [loss, *metrics] when metrics were compiled."""
@@ -610,7 +619,7 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    @_leaves_no_mode
+    @_restores_modes
     def predict(self, x, batch_size=32, verbose=0, steps=None, callbacks=None):
         """The model's outputs (probabilities for a softmax/sigmoid head): an ndarray, or a list of them
         for a model with several outputs."""
@@ -635,7 +644,7 @@ class Trainer:
         joined = [np.concatenate(parts) for parts in zip(*batches)]
         return tree.pack_like(structure, joined)
 
-    @_leaves_no_mode
+    @_restores_modes
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         xs, ys, weights = self._prepare(x, y, sample_weight, class_weight)
         self.train(True)
@@ -648,7 +657,7 @@ class Trainer:
         logs = tracker.logs()
         return logs if return_dict else self._keras_result(logs)
 
-    @_leaves_no_mode
+    @_restores_modes
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs, ys, weights = self._prepare(x, y, sample_weight, step="test_step")
         self.train(False)

@@ -400,7 +400,7 @@ class Layer:
     def train(self, mode=True):
         """Put this layer and its sublayers in training (or evaluation) mode: the `training` a call
         gets when nobody passes one (Dropout and BatchNorm depend on it). None: no mode, each call's own
-        default (as fit, evaluate and predict leave a model)."""
+        default (a new layer's)."""
         self._mode = None if mode is None else bool(mode)
         for layer in self._sublayers():
             layer.train(mode)

@@ -68,6 +68,7 @@ class _Augmentation(Layer):
     labels (`_labels`). A single image (rank 3) is a batch of one."""
 
     in_inference = False  # whether training=False applies it too (Keras's AutoContrast ignores training)
+    seeded = True  # whether it draws (and so takes a seed)
 
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -75,6 +76,7 @@ class _Augmentation(Layer):
         self._seed_generator = layer_seed(seed)
 
     def call(self, data, training=True):
+        self._check_keys(data)
         if not (training or self.in_inference):
             return data
         images = data["images"] if isinstance(data, dict) else data
@@ -85,14 +87,16 @@ class _Augmentation(Layer):
         out = ops.squeeze(out, 0) if single else out
         if not isinstance(data, dict):
             return out
-        unsupported = sorted({"bounding_boxes", "segmentation_masks"} & set(data))
-        if unsupported:
-            raise NotImplementedError(f"{self.name}: {', '.join(unsupported)} are not augmented here (Keras moves "
-                                      f"them with the images); pass images and labels only")
         if "labels" not in data:
             return {**data, "images": out}
         labels = self._labels(ops.expand_dims(data["labels"], 0) if single else data["labels"], drawn)
         return {**data, "images": out, "labels": ops.squeeze(labels, 0) if single else labels}
+
+    def _check_keys(self, data):
+        unsupported = sorted({"bounding_boxes", "segmentation_masks"} & set(data)) if isinstance(data, dict) else []
+        if unsupported:
+            raise NotImplementedError(f"{self.name}: {', '.join(unsupported)} are not augmented here (Keras moves "
+                                      f"them with the images); pass images and labels only")
 
     def _as_batch(self, images):
         """Images as a float batch (rank 4): pixels as floats, as Keras casts them (the layer's dtype, a float)."""
@@ -128,7 +132,14 @@ class _Augmentation(Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "seed": self.seed, "data_format": self.data_format}
+        return {**super().get_config(), "data_format": self.data_format, **({"seed": self.seed} if self.seeded else {})}
+
+
+class _Valued(_Augmentation):
+    """An augmentation set by a factor range and the images' value range."""
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
 def _grayscale(images, channel_axis):
@@ -152,8 +163,7 @@ class RandomGrayscale(_Augmentation):
         self.factor = factor
 
     def _draw(self, images):
-        n = images.shape[0]
-        return ops.reshape(ops.less(self._uniform((n,), 0.0, 1.0, images.dtype), self.factor), (n, 1, 1, 1))
+        return self._chance(images, (self.factor, self.factor))
 
     def _images(self, images, gray):
         return ops.where(gray, _grayscale(images, self._channel_axis()), images)
@@ -162,7 +172,7 @@ class RandomGrayscale(_Augmentation):
         return {**super().get_config(), "factor": self.factor}
 
 
-class RandomInvert(_Augmentation):
+class RandomInvert(_Valued):
     """Each image inverted (value_range's top minus each value) with a probability drawn in `factor` for it;
     as Keras computes it, factor=1.0 draws that probability in [0, 1], so half the images on average: (1, 1)
     inverts every image."""
@@ -177,9 +187,6 @@ class RandomInvert(_Augmentation):
 
     def _images(self, images, invert):
         return ops.where(invert, float(self.value_range[1]) - images, images)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
 class Solarization(_Augmentation):
@@ -212,7 +219,7 @@ class AutoContrast(_Augmentation):
     """Each channel of each image stretched so its lowest value becomes value_range's bottom and its highest
     the top (a flat channel is left as it is). Not random, and applied in inference too, as Keras does."""
 
-    in_inference = True
+    in_inference, seeded = True, False
 
     def __init__(self, value_range=(0, 255), data_format=None, **kwargs):
         super().__init__(None, data_format, **kwargs)
@@ -228,11 +235,10 @@ class AutoContrast(_Augmentation):
         return ops.where(ops.logical_or(flat, ops.isnan(out)), images, out)
 
     def get_config(self):
-        config = {k: v for k, v in super().get_config().items() if k != "seed"}
-        return {**config, "value_range": self.value_range}
+        return {**super().get_config(), "value_range": self.value_range}
 
 
-class RandomPosterization(_Augmentation):
+class RandomPosterization(_Valued):
     """Each image's values (on the 0-255 scale) kept to their top b bits, b drawn per image from
     [factor's lower, factor's upper) (Keras's integer draw; b = lower where the two are equal): fewer
     colours, posters' flat areas."""
@@ -252,11 +258,8 @@ class RandomPosterization(_Augmentation):
         x = ops.clip(_to_255(images, self.value_range), 0.0, 255.0)
         return _from_255(ops.floor(ops.floor(x) / step) * step, self.value_range)
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
-
-class RandomColorDegeneration(_Augmentation):
+class RandomColorDegeneration(_Valued):
     """Each image moved toward its gray version by a fraction drawn in factor's range (a number f: [-f, f],
     a negative fraction moving away from gray), then clipped to value_range."""
 
@@ -271,9 +274,6 @@ class RandomColorDegeneration(_Augmentation):
     def _images(self, images, fraction):
         gray = _grayscale(images, self._channel_axis())
         return ops.clip(images + fraction * (gray - images), *self.value_range)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
 
 def _rgb_to_hsv(images):
@@ -300,7 +300,7 @@ def _hsv_to_rgb(hue, saturation, value):
     return ops.stack([value * (1.0 - saturation + saturation * part) for part in (red, green, blue)], axis=-1)
 
 
-class RandomSaturation(_Augmentation):
+class RandomSaturation(_Valued):
     """Each image's HSV saturation scaled by f/(1 - f + ε), f drawn in factor's range for it (f: [-f, f]; a
     negative draw grays the image), then clipped to value_range, as Keras computes it (on the image's own
     values, not rescaled: a saturation past 1 gives colours out of range)."""
@@ -322,11 +322,8 @@ class RandomSaturation(_Augmentation):
 
         return _on_images(saturate, images, self.data_format)
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
 
-
-class RandomHue(_Augmentation):
+class RandomHue(_Valued):
     """Each image's hue turned by ±f/2 of the colour circle, f drawn in factor's range (f: [0, f]) and the
     sign at random for it, on the image rescaled to 0-1, as Keras computes it."""
 
@@ -351,13 +348,10 @@ class RandomHue(_Augmentation):
         unit = _on_images(turned, _rescale(images, self.value_range, (0, 1)), self.data_format)
         return _rescale(unit, (0, 1), self.value_range)
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
-
 
 class RandomColorJitter(_Augmentation):
     """RandomBrightness, RandomContrast, RandomSaturation and RandomHue one after another, each where its
-    factor is given, each drawing for itself."""
+    factor is given, each making its own draws from this layer's one generator."""
 
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None, saturation_factor=None,
                  hue_factor=None, seed=None, data_format=None, **kwargs):
@@ -365,13 +359,14 @@ class RandomColorJitter(_Augmentation):
         self.value_range = _value_range(value_range, "RandomColorJitter")
         self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
         self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
-        common = {"value_range": self.value_range, "seed": self._seed_generator}  # one generator, as Keras
+        common = {"value_range": self.value_range, "seed": seed}
         spatial = {**common, "data_format": self.data_format}
         makers = ((brightness_factor, lambda f: image_preprocessing.RandomBrightness(f, **common)),
                   (contrast_factor, lambda f: image_preprocessing.RandomContrast(f, **spatial)),
                   (saturation_factor, lambda f: RandomSaturation(f, **spatial)),
                   (hue_factor, lambda f: RandomHue(f, **spatial)))
-        self.jitters = [make(factor) for factor, make in makers if factor is not None]
+        self.jitters = _sharing_a_generator([make(factor) for factor, make in makers if factor is not None],
+                                            self._seed_generator)
 
     def _images(self, images, drawn):
         for layer in self.jitters:
@@ -421,7 +416,7 @@ class RandomGaussianBlur(_Augmentation):
                 "value_range": self.value_range}
 
 
-class RandomSharpness(_Augmentation):
+class RandomSharpness(_Valued):
     """Each image sharpened or blurred: x + (1 - 2s)·(smooth(x) - x), s drawn in factor's range for it
     (factor f: [0, f]; s = ½ leaves the image, less blurs toward the 3×3 smoothing kernel [1 1 1; 1 5 1;
     1 1 1]/13, more sharpens), then clipped to value_range."""
@@ -440,15 +435,14 @@ class RandomSharpness(_Augmentation):
         smooth = _convolve_same(images, np.asarray(self.KERNEL) / 13.0, self._spatial_axes())
         return ops.clip(images + (1.0 - twice) * (smooth - images), *self.value_range)
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
-
 
 class Equalization(_Augmentation):
     """Histogram equalization, as Keras computes it: each channel's values, over the whole batch at once, on
     the 0-255 scale in `bins` bins, mapped through their cumulative histogram so that they spread evenly
     over 0-255 (a channel whose values all fall in one bin is left as it is). Not random; its steps of
     values pass no gradient."""
+
+    seeded = False
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(None, data_format, **kwargs)
@@ -461,8 +455,7 @@ class Equalization(_Augmentation):
         return _Equalize(self.bins, self.value_range, self._channel_axis())(images)
 
     def get_config(self):
-        config = {k: v for k, v in super().get_config().items() if k != "seed"}
-        return {**config, "value_range": self.value_range, "bins": self.bins}
+        return {**super().get_config(), "value_range": self.value_range, "bins": self.bins}
 
 
 class _Equalize(Function):
@@ -486,6 +479,7 @@ class _Equalize(Function):
         lowest = cdf[xp.flatnonzero(cdf)[0]]
         spread = (cdf[-1] - lowest) or 1
         lookup = xp.clip(xp.round((cdf - lowest) * 255 / spread), 0, 255).astype(x.dtype)
+        # Keras computes a value's bin one way for the histogram and another for the lookup: kept, for its numbers
         return lookup[xp.clip(x / 255.0 * (bins - 1), 0, bins - 1).astype(np.int32)]
 
 
@@ -534,6 +528,10 @@ class RandomErasing(_Boxes):
             fill = normal(images.shape, dtype=images.dtype, seed=self._seed_generator) * float(self.value_range[1])
         else:
             values = np.asarray(self.fill_value, dtype=images.dtype)
+            channels = images.shape[self._channel_axis()]
+            if values.ndim and channels != 3:
+                raise ValueError(f"{self.name}: a fill_value of three numbers fills RGB images (3 channels), "
+                                 f"got {channels} channels")
             if values.ndim:
                 values = values.reshape((1, 3, 1, 1) if self.data_format == "channels_first" else (1, 1, 1, 3))
             fill = ops.ones_like(images) * values
@@ -548,6 +546,14 @@ class RandomErasing(_Boxes):
                 "value_range": self.value_range}
 
 
+def _sharing_a_generator(layers, generator):
+    """`layers` drawing from one generator, as Keras's composite layers draw their parts' transforms (their
+    configs keep the int seed; None draws from the framework's generator)."""
+    for layer in layers:
+        layer._seed_generator = generator
+    return layers
+
+
 class RandAugment(_Augmentation):
     """RandAugment (Cubuk et al., 2020) as Keras 3.15 runs it: `num_ops` times, one of eleven augmentations
     drawn for the batch (shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
@@ -559,17 +565,18 @@ class RandAugment(_Augmentation):
                  data_format=None, **kwargs):
         super().__init__(seed, data_format, **kwargs)
         self.value_range = _value_range(value_range, "RandAugment")
-        if not (isinstance(num_ops, int) and num_ops >= 0):
+        if not (isinstance(num_ops, int) and not isinstance(num_ops, bool) and num_ops >= 0):
             raise ValueError(f"RandAugment num_ops must be a non-negative integer, got {num_ops!r}")
-        self.num_ops, self.interpolation = num_ops, interpolation
+        self.num_ops = num_ops
+        self.interpolation = image_preprocessing._choice(interpolation, image_preprocessing.INTERPOLATIONS,
+                                                         "interpolation", "RandAugment")
         self.factor = _color_factor(factor, (0, 1), "RandAugment")
-        self.candidates = self._candidates()
+        self.candidates = _sharing_a_generator(self._candidates(), self._seed_generator)
 
     def _candidates(self):
         f, values, data_format = self.factor, self.value_range, self.data_format
-        seed = self._seed_generator  # one generator for all, as Keras draws them (None: the framework's)
-        motion = {"interpolation": self.interpolation, "seed": seed, "data_format": data_format}
-        colours = {"value_range": values, "seed": seed}
+        motion = {"interpolation": self.interpolation, "seed": self.seed, "data_format": data_format}
+        colours = {"value_range": values, "seed": self.seed}
         moved = image_preprocessing  # the layers that move pixels, and RandomBrightness and RandomContrast
         return [moved.RandomShear(f, f, **motion), moved.RandomTranslation(f, f, **motion),
                 moved.RandomRotation(f, **motion), moved.RandomBrightness(f, **colours),
@@ -641,6 +648,7 @@ class CutMix(_Boxes):
         self.factor = _color_factor(factor, (0, 1), "CutMix", "factor")
 
     def call(self, data, training=True):
+        self._check_keys(data)
         images = data["images"] if isinstance(data, dict) else data
         return data if images.ndim == 3 else super().call(data, training)
 

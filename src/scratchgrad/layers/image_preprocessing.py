@@ -16,7 +16,7 @@ from .. import ops
 from ..autograd import Function
 from ..backend import array_module, float_dtype
 from ..convolution import DATA_FORMATS
-from ..random import SeedGenerator, generator, layer_seed, uniform
+from ..random import generator, layer_seed, uniform
 from .base import Layer
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -191,7 +191,7 @@ class RandomCrop(Layer):
         self.resize = Resizing(height, width, crop_to_aspect_ratio=True, data_format=data_format)
         self.height, self.width, self.seed = self.resize.height, self.resize.width, seed
         self.data_format = self.resize.data_format
-        self._seed = None if seed is None else SeedGenerator(seed)  # None: the framework's generator
+        self._seed_generator = layer_seed(seed)  # None: the framework's generator
 
     def call(self, x, training=True):
         if x.dtype.kind != "f":  # pixels as floats, as Keras casts them, whichever way the crop goes
@@ -204,7 +204,7 @@ class RandomCrop(Layer):
 
     def _window(self, x):
         """The rows and columns of one window drawn for the batch (Keras's uniform offsets, floored)."""
-        rng, (h, w) = generator(self._seed), x.shape[1:3]
+        rng, (h, w) = generator(self._seed_generator), x.shape[1:3]
         top, left = (int(rng.uniform(0, size - target + 1)) for size, target in ((h, self.height), (w, self.width)))
         xp = array_module(x)
         rows, cols = xp.arange(top, top + self.height, dtype=x.dtype), xp.arange(left, left + self.width, dtype=x.dtype)
@@ -258,7 +258,7 @@ class _RandomAffine(Layer):
         self.fill_mode = _choice(fill_mode, FILL_MODES, "fill_mode", layer)
         self.interpolation = _choice(interpolation, INTERPOLATIONS, "interpolation", layer)
         self.seed, self.fill_value, self.data_format = seed, fill_value, _data_format(data_format)
-        self._seed = layer_seed(seed)  # None: the framework's generator
+        self._seed_generator = layer_seed(seed)  # None: the framework's generator
 
     def call(self, x, training=True):
         if not training:
@@ -267,7 +267,7 @@ class _RandomAffine(Layer):
         return _on_images(resample, x, self.data_format)
 
     def _coordinates(self, x):
-        rng = generator(self._seed)
+        rng = generator(self._seed_generator)
 
         def uniform(bounds):  # one draw per image, in the images' dtype as Keras computes its transforms
             return rng.uniform(*bounds, x.shape[0]).astype(x.dtype)
@@ -396,7 +396,7 @@ class RandomPerspective(_RandomAffine):
         self.scale = scale
 
     def _coordinates(self, x):
-        rng, (n, h, w) = generator(self._seed), x.shape[:3]
+        rng, (n, h, w) = generator(self._seed_generator), x.shape[:3]
         slanted = rng.uniform(0, 1, n) < rng.uniform(*self.factor, n)
         corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
         moved = corners * (1 + rng.uniform(-self.scale / 2, self.scale / 2, (n, 4, 2)))
