@@ -337,7 +337,7 @@ class PresetDraws:
     def __init__(self, *arrays):
         self.arrays = list(arrays)
 
-    def uniform(self, low, high, size):
+    def uniform(self, low, high, size=None):
         return self.arrays.pop(0)
 
 
@@ -371,3 +371,44 @@ def test_a_model_with_seeded_composite_augmentations_saves_and_loads(tmp_path):
     loaded = sg.models.load_model(tmp_path / "augmented.keras")
     assert [layer.seed for layer in loaded.layers[:2]] == [3, 4]
     assert {part.seed for part in loaded.layers[0].candidates} == {3, None}  # None: AutoContrast, Equalization
+
+
+class PresetNormals(PresetDraws):
+    def standard_normal(self, size):
+        return self.arrays.pop(0)
+
+
+def test_elastic_transform_reads_where_keras_s_blurred_field_moves_each_pixel(rng):
+    """The same draws fed to the layer and to Keras's elastic_transform written with SciPy here: a
+    zero-padded 2-D convolution of each field with the Gaussian, then bilinear reads (checked where they
+    stay inside the image, away from the fill)."""
+    signal, ndimage = pytest.importorskip("scipy.signal"), pytest.importorskip("scipy.ndimage")
+    from scratchgrad.random import SeedGenerator
+
+    h, w, s = 20, 24, 0.9
+    x = rng.uniform(0, 255, (2, h, w, 1)).astype(np.float32)
+    fields = [rng.standard_normal((2, h, w)) for _ in range(2)]
+    layer = L.RandomElasticTransform(scale=(s, s))
+    layer._seed_generator = SeedGenerator(0)
+    layer._seed_generator.generator = PresetNormals(np.zeros(2), np.ones(2), s, *fields)
+    out = layer(x).numpy()
+    alpha, sigma = max(h, w) * 0.1 * s, min(h, w) * 0.05 * s
+    size = int(6 * sigma) | 1
+    g = np.exp(-0.5 * ((np.arange(size) - (size - 1) / 2) / sigma) ** 2)
+    kernel = np.outer(g / g.sum(), g / g.sum())
+    for b in range(2):
+        dx, dy = (alpha * signal.convolve2d(np.pad(f[b] * sigma, size // 2), kernel, mode="valid") for f in fields)
+        rows, cols = np.mgrid[:h, :w] + np.stack([dy, dx])
+        expected = ndimage.map_coordinates(x[b, ..., 0].astype(np.float64), [rows, cols], order=1)
+        inside = (rows > 0) & (rows < h - 1) & (cols > 0) & (cols < w - 1)
+        assert inside.mean() > 0.5
+        np.testing.assert_allclose(out[b, ..., 0][inside], expected[inside], rtol=1e-4, atol=1e-2)
+
+
+def test_elastic_transform_changes_nothing_at_scale_or_factor_0_and_in_inference(rng):
+    x = rng.uniform(0, 255, (4, 10, 10, 1)).astype(np.float32)
+    for layer in (L.RandomElasticTransform(scale=0), L.RandomElasticTransform(factor=0)):
+        np.testing.assert_array_equal(layer(x).numpy(), x)
+    np.testing.assert_array_equal(L.RandomElasticTransform()(x, training=False).numpy(), x)
+    warped = L.RandomElasticTransform(factor=(1, 1), seed=2)(x).numpy()
+    assert not np.allclose(warped, x) and warped.min() >= 0 and warped.max() <= 255

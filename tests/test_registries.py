@@ -99,6 +99,7 @@ LAYER_EXAMPLES = {
     "Pipeline": (lambda: L.Pipeline([L.RandomInvert(0.5, value_range=(-3, 3)), L.MixUp()]), (3, 4, 2)),
     "RandomShear": (lambda: L.RandomShear(0.3, (0.1, 0.2), fill_mode="constant"), (4, 5, 2)),
     "RandomPerspective": (lambda: L.RandomPerspective(0.8, 0.5, fill_value=0.3), (4, 5, 2)),
+    "RandomElasticTransform": (lambda: L.RandomElasticTransform(0.8, value_range=(-5, 5)), (8, 9, 2)),
     "RandomSharpness": (lambda: L.RandomSharpness(0.8, value_range=(-3, 3)), (4, 5, 2)),
     "Equalization": (lambda: L.Equalization(value_range=(-3, 3), bins=16), (4, 5, 2)),
     "RandAugment": (lambda: L.RandAugment(value_range=(-3, 3), factor=0.3), (4, 5, 3)),

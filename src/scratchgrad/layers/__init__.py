@@ -21,8 +21,9 @@ from .image_augmentation import (AutoContrast, CutMix, Equalization, MixUp, Pipe
                                  RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
                                  RandomGrayscale, RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
                                  RandomSharpness, Solarization)
-from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomPerspective, RandomRotation,
-                                  RandomShear, RandomTranslation, RandomZoom, Resizing)
+from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomElasticTransform,
+                                  RandomPerspective, RandomRotation, RandomShear, RandomTranslation, RandomZoom,
+                                  Resizing)
 from .einsum_dense import EinsumDense
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup

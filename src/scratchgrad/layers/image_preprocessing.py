@@ -1,6 +1,6 @@
 """Image layers, numerically as Keras 3 (torch backend) does: Resizing, RandomCrop and the random
-augmentations RandomRotation, RandomZoom, RandomTranslation, RandomShear (affine) and RandomPerspective,
-which move pixels, and RandomBrightness and RandomContrast, which change their values.
+augmentations RandomRotation, RandomZoom, RandomTranslation, RandomShear (affine), RandomPerspective and
+RandomElasticTransform, which move pixels, and RandomBrightness and RandomContrast, which change their values.
 
 All of them read the input at computed coordinates through one Function, _Resample; its output is
 linear in the input, so its backward scatters each output gradient back to the pixels that were read.
@@ -411,6 +411,59 @@ class RandomPerspective(_RandomAffine):
     def get_config(self):
         config = {k: v for k, v in super().get_config().items() if k != "fill_mode"}
         return {**config, "factor": self.factor, "scale": self.scale}
+
+
+class RandomElasticTransform(_RandomAffine):
+    """With a probability drawn in `factor` for each image, the image warped by a smooth random field, as
+    Keras 3.15's elastic_transform computes it: each pixel read from where a displacement moves it, the
+    displacements normal draws times σ, blurred by a Gaussian of σ (kernel int(6σ) | 1 wide, zeros around)
+    and scaled by α, with σ = 0.05·s·min(height, width) and α = 0.1·s·max(height, width) for s drawn in
+    `scale` once per batch; then every image clipped to value_range."""
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                 value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = _color_factor(factor, (0, 1), "RandomElasticTransform")
+        self.scale = _color_factor(scale, (0, 1), "RandomElasticTransform", "scale")
+        if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
+            raise ValueError(f"RandomElasticTransform value_range must be a pair of numbers, got {value_range!r}")
+        self.value_range = tuple(value_range)
+
+    def call(self, x, training=True):
+        if not training or self.scale[1] == 0 or self.factor[1] == 0:  # Keras draws nothing then
+            return x
+        return ops.clip(super().call(x, training), min(self.value_range), max(self.value_range))
+
+    def _coordinates(self, x):
+        rng, (n, h, w) = generator(self._seed_generator), x.shape[:3]
+        warped = rng.uniform(0, 1, n) < rng.uniform(*self.factor, n)
+        s = rng.uniform(*self.scale)
+        alpha, sigma = max(h, w) * 0.1 * s, min(h, w) * 0.05 * s
+        size = int(6 * sigma) | 1
+        dx, dy = (_blurred(rng.standard_normal((n, h, w)) * sigma, size, sigma) * alpha * warped[:, None, None]
+                  for _ in range(2))
+        rows = np.arange(h, dtype=np.float64).reshape(1, h, 1) + dy
+        cols = np.arange(w, dtype=np.float64).reshape(1, 1, w) + dx
+        xp = array_module(x)
+        return xp.asarray(rows.astype(x.dtype)), xp.asarray(cols.astype(x.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "scale": self.scale, "value_range": self.value_range}
+
+
+def _blurred(fields, size, sigma):
+    """Each (height, width) field convolved with a size × size Gaussian of σ, zeros around it: the Gaussian is
+    a product of one along the rows and one along the columns, so two 1-D passes."""
+    offsets = np.arange(size) - (size - 1) / 2
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    half = size // 2
+    for axis in (1, 2):
+        widths = [(0, 0)] * 3
+        widths[axis] = (half, half)
+        padded, length = np.pad(fields, widths), fields.shape[axis]
+        fields = sum(weight * padded.take(np.arange(k, k + length), axis=axis) for k, weight in enumerate(kernel))
+    return fields
 
 
 def _homography(corners, moved):
