@@ -27,7 +27,7 @@ def test_keras_s_outputs_where_the_draw_is_pinned(name, shape, value_range, kwar
 ALL = [lambda: L.RandomGrayscale(), lambda: L.RandomInvert(), lambda: L.Solarization(0.3, 0.5),
        lambda: L.AutoContrast(), lambda: L.RandomPosterization(4), lambda: L.RandomColorDegeneration(0.5),
        lambda: L.RandomErasing(), lambda: L.MixUp(), lambda: L.CutMix(), lambda: L.RandomSharpness(0.6),
-       lambda: L.Equalization(), lambda: L.RandAugment(num_ops=3), lambda: L.RandomSaturation(0.5),
+       lambda: L.Equalization(), lambda: L.RandAugment(num_ops=3), lambda: L.AugMix(), lambda: L.RandomSaturation(0.5),
        lambda: L.RandomHue(0.5), lambda: L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2),
        lambda: L.RandomGaussianBlur(),
        lambda: L.Pipeline([L.RandomGrayscale(), L.MixUp()])]
@@ -412,3 +412,21 @@ def test_elastic_transform_changes_nothing_at_scale_or_factor_0_and_in_inference
     np.testing.assert_array_equal(L.RandomElasticTransform()(x, training=False).numpy(), x)
     warped = L.RandomElasticTransform(factor=(1, 1), seed=2)(x).numpy()
     assert not np.allclose(warped, x) and warped.min() >= 0 and warped.max() <= 255
+
+
+def test_aug_mix_blends_mixed_chains_with_the_images(rng):
+    """Chains of depth 0 are the images themselves, whatever the Dirichlet weights: the blend gives them back.
+    all_ops=False keeps Keras's seven candidates that leave colour and sharpness; each call draws anew."""
+    x = rng.uniform(0, 255, (4, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(L.AugMix(chain_depth=0, seed=0)(x).numpy(), x, rtol=1e-5)
+    assert [type(c).__name__ for c in L.AugMix(all_ops=False).candidates] == [
+        "RandomShear", "RandomTranslation", "RandomRotation", "RandomPosterization", "Solarization", "AutoContrast",
+        "Equalization"]
+    layer = L.AugMix(seed=1)
+    first, second = layer(x).numpy(), layer(x).numpy()
+    assert not np.allclose(first, second) and first.min() >= 0 and first.max() <= 255
+    for bad, message in (({"num_chains": 0}, "num_chains must be a positive integer"),
+                         ({"chain_depth": -1}, "chain_depth must be a non-negative integer"),
+                         ({"alpha": 0}, "alpha must be a positive number")):
+        with pytest.raises(ValueError, match=message):
+            L.AugMix(**bad)

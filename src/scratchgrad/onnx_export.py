@@ -437,7 +437,7 @@ def _register_all():
               L.RandomTranslation, L.RandomBrightness, L.RandomContrast, L.RandomGrayscale, L.RandomInvert,
               L.Solarization, L.RandomPosterization, L.RandomColorDegeneration, L.RandomErasing, L.MixUp, L.CutMix,
               L.RandomShear, L.RandomPerspective, L.RandomElasticTransform, L.RandomSharpness, L.RandomSaturation, L.RandomHue, L.RandomColorJitter,
-              L.RandomGaussianBlur, L.RandAugment)
+              L.RandomGaussianBlur, L.RandAugment, L.AugMix)
     def identity(g, layer, args, shapes, out):
         return args[0]
 

@@ -95,6 +95,7 @@ def main():
               keras.layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1),
               keras.layers.RandomPerspective(0.7, 0.4, fill_value=2.0),
               keras.layers.RandomElasticTransform(0.6, (0.2, 0.8), fill_mode="nearest", value_range=(0, 1)),
+              keras.layers.AugMix(num_chains=2, chain_depth=4, factor=0.4, alpha=0.5, all_ops=False),
               keras.layers.Pipeline([keras.layers.RandomInvert(), keras.layers.MixUp()])]
     configs = [keras.saving.serialize_keras_object(layer) for layer in layers]
     Path(__file__).with_name("image_augmentation_configs.json").write_text(json.dumps(configs, indent=1) + "\n")

@@ -3,7 +3,8 @@ them: RandomGrayscale, RandomInvert, Solarization, AutoContrast, RandomPosteriza
 RandomColorDegeneration, RandomSharpness, Equalization, RandomSaturation, RandomHue (with RandomBrightness
 and RandomContrast, RandomColorJitter) and RandomGaussianBlur change each image's values; RandomErasing
 blanks a random box of each; MixUp and CutMix blend each image with another of the batch and its label with
-the other's in the same proportion. RandAugment draws some of them per batch; Pipeline chains layers.
+the other's in the same proportion. RandAugment and AugMix draw some of them per batch; Pipeline chains
+layers.
 
 As Keras's image layers, each takes images (one, or a batch) or a dict {"images": ..., "labels": ...} and
 returns the same kind; each augments when called with no `training` (Keras's default True) and in `fit`,
@@ -15,9 +16,9 @@ gradient flows through each (RandomPosterization's and Equalization's steps of v
 import numpy as np
 
 from .. import ops
-from ..autograd import Function
+from ..autograd import Function, values_escaped
 from ..backend import array_module
-from ..random import _draw_op, beta, layer_seed, normal, randint, shuffle, uniform
+from ..random import _draw_op, beta, gamma, generator, layer_seed, normal, randint, shuffle, uniform
 from . import image_preprocessing
 from .base import Layer
 from .image_preprocessing import _color_factor, _data_format, _number, _on_images
@@ -554,23 +555,19 @@ def _sharing_a_generator(layers, generator):
     return layers
 
 
-class RandAugment(_Augmentation):
-    """RandAugment (Cubuk et al., 2020) as Keras 3.15 runs it: `num_ops` times, one of eleven augmentations
-    drawn for the batch (shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
-    posterization, solarization, auto-contrast, equalization: Keras's order), each with strength `factor`
-    (f: [0, f]), all drawing from this layer's one generator.
-    As in Keras, every candidate is computed and the drawn one kept (a replayed step draws anew)."""
+class _Composite(_Augmentation):
+    """RandAugment's and AugMix's shared part: Keras's candidate augmentations, named as Keras's attributes,
+    each with strength `factor` (f: [0, f]), all drawing from this layer's one generator."""
 
-    def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear", seed=None,
-                 data_format=None, **kwargs):
+    ORDER = ()  # the candidates' names, in Keras's order
+
+    def __init__(self, value_range, factor, interpolation, seed, data_format, **kwargs):
         super().__init__(seed, data_format, **kwargs)
-        self.value_range = _value_range(value_range, "RandAugment")
-        if not (isinstance(num_ops, int) and not isinstance(num_ops, bool) and num_ops >= 0):
-            raise ValueError(f"RandAugment num_ops must be a non-negative integer, got {num_ops!r}")
-        self.num_ops = num_ops
+        layer = type(self).__name__
+        self.value_range = _value_range(value_range, layer)
+        self.factor = _color_factor(factor, (0, 1), layer)
         self.interpolation = image_preprocessing._choice(interpolation, image_preprocessing.INTERPOLATIONS,
-                                                         "interpolation", "RandAugment")
-        self.factor = _color_factor(factor, (0, 1), "RandAugment")
+                                                         "interpolation", layer)
         self.candidates = _sharing_a_generator(self._candidates(), self._seed_generator)
 
     def _candidates(self):
@@ -578,14 +575,50 @@ class RandAugment(_Augmentation):
         motion = {"interpolation": self.interpolation, "seed": self.seed, "data_format": data_format}
         colours = {"value_range": values, "seed": self.seed}
         moved = image_preprocessing  # the layers that move pixels, and RandomBrightness and RandomContrast
-        return [moved.RandomShear(f, f, **motion), moved.RandomTranslation(f, f, **motion),
-                moved.RandomRotation(f, **motion), moved.RandomBrightness(f, **colours),
-                RandomColorDegeneration(f, data_format=data_format, **colours),
-                moved.RandomContrast(f, data_format=data_format, **colours),
-                RandomSharpness(f, data_format=data_format, **colours),
-                RandomPosterization(max(1, int(8 * f[1])), data_format=data_format, **colours),
-                Solarization(f, f, **colours),
-                AutoContrast(values, data_format), Equalization(values, data_format=data_format)]
+        makers = {
+            "random_shear": lambda: moved.RandomShear(f, f, **motion),
+            "random_translation": lambda: moved.RandomTranslation(f, f, **motion),
+            "random_rotation": lambda: moved.RandomRotation(f, **motion),
+            "random_brightness": lambda: moved.RandomBrightness(f, **colours),
+            "random_color_degeneration": lambda: RandomColorDegeneration(f, data_format=data_format, **colours),
+            "random_contrast": lambda: moved.RandomContrast(f, data_format=data_format, **colours),
+            "random_sharpness": lambda: RandomSharpness(f, data_format=data_format, **colours),
+            "random_posterization": lambda: RandomPosterization(max(1, int(8 * f[1])), data_format=data_format,
+                                                                **colours),
+            "solarization": lambda: Solarization(f, f, **colours),
+            "auto_contrast": lambda: AutoContrast(values, data_format),
+            "equalization": lambda: Equalization(values, data_format=data_format)}
+        return [makers[name]() for name in self._names()]
+
+    def _names(self):
+        return self.ORDER
+
+    def get_config(self):
+        return {**super().get_config(), "value_range": self.value_range, "factor": self.factor,
+                "interpolation": self.interpolation}
+
+
+def _count(value, name, layer, least=0):
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
+        kind = "a non-negative" if least == 0 else "a positive"
+        raise ValueError(f"{layer} {name} must be {kind} integer, got {value!r}")
+    return value
+
+
+class RandAugment(_Composite):
+    """RandAugment (Cubuk et al., 2020) as Keras 3.15 runs it: `num_ops` times, one of eleven augmentations
+    drawn for the batch (shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
+    posterization, solarization, auto-contrast, equalization: Keras's order), each with strength `factor`.
+    As in Keras, every candidate is computed and the drawn one kept (a replayed step draws anew)."""
+
+    ORDER = ("random_shear", "random_translation", "random_rotation", "random_brightness",
+             "random_color_degeneration", "random_contrast", "random_sharpness", "random_posterization",
+             "solarization", "auto_contrast", "equalization")
+
+    def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear", seed=None,
+                 data_format=None, **kwargs):
+        self.num_ops = _count(num_ops, "num_ops", "RandAugment")
+        super().__init__(value_range, factor, interpolation, seed, data_format, **kwargs)
 
     def _draw(self, images):
         return randint((self.num_ops,), 0, len(self.candidates), seed=self._seed_generator)
@@ -600,8 +633,55 @@ class RandAugment(_Augmentation):
         return images
 
     def get_config(self):
-        return {**super().get_config(), "value_range": self.value_range, "num_ops": self.num_ops,
-                "factor": self.factor, "interpolation": self.interpolation}
+        return {**super().get_config(), "num_ops": self.num_ops}
+
+
+class AugMix(_Composite):
+    """AugMix (Hendrycks et al., 2020) as Keras 3.15 runs it: `num_chains` chains of up to `chain_depth`
+    augmentations each (at each depth one of the candidates, or none), mixed by weights drawn from a
+    Dirichlet(alpha), then blended with the images by a weight drawn from Beta(alpha, alpha) and clipped
+    to value_range. all_ops=False keeps the seven that do not touch colour or sharpness.
+    The chains are Python's choices, as Keras's: a training step with AugMix is recorded anew at each call
+    rather than replayed (its other ops as usual), which keeps it correct at a step's recording cost."""
+
+    ORDER = ("random_shear", "random_translation", "random_rotation", "random_posterization", "solarization",
+             "auto_contrast", "equalization", "random_brightness", "random_color_degeneration", "random_contrast",
+             "random_sharpness")
+
+    def __init__(self, value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3, alpha=1.0, all_ops=True,
+                 interpolation="bilinear", seed=None, data_format=None, **kwargs):
+        self.num_chains = _count(num_chains, "num_chains", "AugMix", least=1)
+        self.chain_depth = _count(chain_depth, "chain_depth", "AugMix")
+        if not (_number(alpha) and alpha > 0):
+            raise ValueError(f"AugMix alpha must be a positive number, got {alpha!r}")
+        self.alpha, self.all_ops = alpha, bool(all_ops)
+        super().__init__(value_range, factor, interpolation, seed, data_format, **kwargs)
+
+    def _names(self):
+        return self.ORDER if self.all_ops else self.ORDER[:7]
+
+    def _draw(self, images):
+        values_escaped()  # the chains below are Python's choices: this step is not replayed
+        rng, skip = generator(self._seed_generator), len(self.candidates)  # index `skip`: Keras's None
+        chains = [[k for k in rng.integers(0, skip + 1, self.chain_depth) if k != skip]
+                  for _ in range(self.num_chains)]
+        draws = gamma((self.num_chains,), self.alpha, dtype=images.dtype, seed=self._seed_generator)
+        weight = beta((), self.alpha, self.alpha, dtype=images.dtype, seed=self._seed_generator)
+        return chains, draws / ops.sum(draws), weight
+
+    def _images(self, images, drawn):
+        chains, mixing, weight = drawn
+        mixed = 0.0
+        for i, chain in enumerate(chains):
+            out = images
+            for k in chain:
+                out = self.candidates[k](out, training=True)
+            mixed = mixed + out * mixing[i]
+        return ops.clip(weight * images + (1.0 - weight) * mixed, *self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "num_chains": self.num_chains, "chain_depth": self.chain_depth,
+                "alpha": self.alpha, "all_ops": self.all_ops}
 
 
 def _mix(values, order, weight):
