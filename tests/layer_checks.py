@@ -1,9 +1,34 @@
-"""Checks several test files share: a layer's config rebuilds it, and a model trains the same through the
-step plan as through the autograd graph (compile(run_eagerly=True))."""
+"""Checks several test files share: a layer's config rebuilds it, a model trains the same through the
+step plan as through the autograd graph (compile(run_eagerly=True)), and a layer gives Keras's shapes,
+parameter counts and outputs from a reference file of tests/keras_reference/."""
+import ast
+from pathlib import Path
+
 import numpy as np
 
 import scratchgrad as sg
 from scratchgrad.models import Sequential
+
+
+def keras_reference(name):
+    """A file of tests/keras_reference/ and its cases, each (layer class name, input shape, keyword arguments)."""
+    reference = np.load(Path(__file__).parent / "keras_reference" / name)
+    return reference, [ast.literal_eval(str(case)) for case in reference["cases"]]
+
+
+def assert_matches_keras_reference(layers, reference, i, case):
+    """Case i of `reference`: the layer's output shape and parameter count are Keras's, and with Keras's
+    weights ({i}_w0, {i}_w1, ...) its float32 output on {i}_x is Keras's {i}_y."""
+    name, shape, kwargs = case
+    layer = getattr(layers, name)(**kwargs)
+    expected_shape = tuple(None if d < 0 else int(d) for d in reference[f"{i}_shape"])
+    assert layer.compute_output_shape((None,) + shape) == expected_shape
+    assert layer.count_params() == int(reference[f"{i}_params"])
+    count = sum(key.startswith(f"{i}_w") for key in reference.files)
+    layer.set_weights([reference[f"{i}_w{j}"] for j in range(count)])
+    y = layer(reference[f"{i}_x"])
+    assert y.dtype == np.float32 and y.shape == reference[f"{i}_y"].shape
+    np.testing.assert_allclose(y.numpy(), reference[f"{i}_y"], rtol=1e-5, atol=1e-5)
 
 
 def assert_config_round_trip(layer, x):

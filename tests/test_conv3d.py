@@ -1,37 +1,25 @@
 """3-D convolution, pooling and reshaping layers against Keras 3.15.1 (TensorFlow backend): shapes, parameter
 counts and outputs with Keras's weights (tests/keras_reference/conv3d_layers.npz, made by
 make_conv3d_reference.py), configs, gradients through the depth taps, and the errors."""
-import ast
-from pathlib import Path
-
 import numpy as np
 import pytest
-from layer_checks import assert_config_round_trip, assert_trains_the_same_planned_and_eager
+from layer_checks import (
+    assert_config_round_trip,
+    assert_matches_keras_reference,
+    assert_trains_the_same_planned_and_eager,
+    keras_reference,
+)
 
 import scratchgrad as sg
 from scratchgrad import layers as L
 
-REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "conv3d_layers.npz")
-CASES = [ast.literal_eval(str(case)) for case in REFERENCE["cases"]]
+REFERENCE, CASES = keras_reference("conv3d_layers.npz")
 IDS = [f"{name}-{shape}-{kwargs}" for name, shape, kwargs in CASES]
-
-
-def weights_of(i):
-    count = sum(key.startswith(f"{i}_w") for key in REFERENCE.files)
-    return [REFERENCE[f"{i}_w{j}"] for j in range(count)]
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
 def test_layer_matches_keras(i):
-    name, shape, kwargs = CASES[i]
-    layer = getattr(L, name)(**kwargs)
-    expected_shape = tuple(None if d < 0 else int(d) for d in REFERENCE[f"{i}_shape"])
-    assert layer.compute_output_shape((None,) + shape) == expected_shape
-    assert layer.count_params() == int(REFERENCE[f"{i}_params"])
-    layer.set_weights(weights_of(i))
-    y = layer(REFERENCE[f"{i}_x"])
-    assert y.dtype == np.float32 and y.shape == REFERENCE[f"{i}_y"].shape
-    np.testing.assert_allclose(y.numpy(), REFERENCE[f"{i}_y"], rtol=1e-5, atol=1e-5)
+    assert_matches_keras_reference(L, REFERENCE, i, CASES[i])
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)

@@ -1,18 +1,14 @@
 """ConvLSTM1D/2D/3D against Keras 3.15.1 (torch backend): outputs and states with Keras's weights, shapes and
 parameter counts (tests/keras_reference/conv_lstm.npz, made by make_conv_lstm_reference.py), configs, gradients
 through time, training in the step plan, .keras files and the refusals."""
-import ast
-from pathlib import Path
-
 import numpy as np
 import pytest
-from layer_checks import assert_config_round_trip, assert_trains_the_same_planned_and_eager
+from layer_checks import assert_config_round_trip, assert_trains_the_same_planned_and_eager, keras_reference
 
 import scratchgrad as sg
 from scratchgrad import layers as L
 
-REFERENCE = np.load(Path(__file__).parent / "keras_reference" / "conv_lstm.npz")
-CASES = [ast.literal_eval(str(case)) for case in REFERENCE["cases"]]
+REFERENCE, CASES = keras_reference("conv_lstm.npz")
 IDS = [f"{name}-{shape}-{kwargs}" for name, shape, kwargs in CASES]
 
 

@@ -1,24 +1,20 @@
 """Keras 3's value-changing and mixing image augmentations (layers/image_augmentation.py): Keras's numbers
 where nothing random matters, and what each draw must give where it does."""
-import ast
 from pathlib import Path
 
 import numpy as np
 import pytest
+from layer_checks import keras_reference
 
 import scratchgrad as sg
 from scratchgrad import layers as L
 
-REFERENCE = Path(__file__).parent / "keras_reference" / "image_augmentation.npz"
+REFERENCE, CASES = keras_reference("image_augmentation.npz")  # cases: (name, shape, value range, kwargs)
+CONFIGS = Path(__file__).parent / "keras_reference" / "image_augmentation_configs.json"
 
 
-def reference_cases():
-    data = np.load(REFERENCE)
-    cases = [ast.literal_eval(str(case)) for case in data["cases"]]
-    return [pytest.param(*case, data[f"{i}_x"], data[f"{i}_y"], id=f"{i}-{case[0]}") for i, case in enumerate(cases)]
-
-
-@pytest.mark.parametrize("name, shape, value_range, kwargs, x, expected", reference_cases())
+@pytest.mark.parametrize("name, shape, value_range, kwargs, x, expected", [
+    pytest.param(*case, REFERENCE[f"{i}_x"], REFERENCE[f"{i}_y"], id=f"{i}-{case[0]}") for i, case in enumerate(CASES)])
 def test_keras_s_outputs_where_the_draw_is_pinned(name, shape, value_range, kwargs, x, expected):
     """tests/keras_reference/make_image_augmentation_reference.py: Keras 3.15.1, torch backend."""
     np.testing.assert_allclose(getattr(L, name)(**kwargs)(x).numpy(), expected, rtol=1e-6, atol=1e-4)
@@ -185,7 +181,7 @@ def test_keras_s_serialized_layers_load_with_their_settings(rng):
 
     from scratchgrad.serialization import deserialize_keras_object
 
-    configs = json.loads(REFERENCE.with_name("image_augmentation_configs.json").read_text())
+    configs = json.loads(CONFIGS.read_text())
     x = rng.uniform(0, 1, (3, 4, 5, 3)).astype(np.float32)
     for config in configs:
         layer = deserialize_keras_object(config)
@@ -201,7 +197,7 @@ def test_keras_s_serialized_layers_load_with_their_settings(rng):
 def test_shear_is_keras_s_with_one_sign_per_image():
     """Keras negates both shears for a random half of the images: each image is Keras's transform by
     SHEAR or by -SHEAR (make_image_augmentation_reference.py)."""
-    data = np.load(REFERENCE)
+    data = REFERENCE
     x, plus, minus = data["shear_x"], data["shear_plus"], data["shear_minus"]
     signs = set()
     for seed in range(6):
@@ -277,7 +273,7 @@ def test_pipeline_defaults_to_training_as_keras_s_and_saves_keras_s_keys(rng):
 def test_hue_is_keras_s_turned_either_way():
     """Keras turns each image's hue by +f/2 or -f/2 at random: each image is Keras's transform by one of
     them (make_image_augmentation_reference.py)."""
-    data = np.load(REFERENCE)
+    data = REFERENCE
     x, plus, minus = data["hue_x"], data["hue_plus"], data["hue_minus"]
     seen = set()
     for seed in range(6):
@@ -346,7 +342,7 @@ def test_perspective_is_keras_s_for_the_same_corner_moves():
     perspective_moves; here the same moves are fed to the layer's draws (apply: yes, for both images)."""
     from scratchgrad.random import SeedGenerator
 
-    data = np.load(REFERENCE)
+    data = REFERENCE
     layer = L.RandomPerspective(fill_value=7.0)
     layer._seed_generator = SeedGenerator(0)
     layer._seed_generator.generator = PresetDraws(np.zeros(2), np.ones(2), data["perspective_moves"].astype(np.float64))

@@ -243,6 +243,13 @@ def plan_ops(model, *types):
     return [type(fn).__name__ for fn, *_ in plan.steps if type(fn) in types]
 
 
+def assert_trained_alike(planned, eager):
+    """(model, losses) pairs: the same losses and the same weights, bit for bit."""
+    assert planned[1] == eager[1]
+    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def op_order(model):
     from scratchgrad.convolution import MaxPool2D, MaxPool2DReLU
     from scratchgrad.functional import ReLU
@@ -258,9 +265,7 @@ def test_a_relu_then_a_pool_is_replayed_as_one_fused_op_to_the_same_bits(dtype, 
     with compiled.using(kernels):
         planned, eager = train_conv(False, False, dtype), train_conv(False, True, dtype)
     assert op_order(planned[0]) == ["MaxPool2DReLU"]
-    assert planned[1] == eager[1]
-    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_trained_alike(planned, eager)
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -335,9 +340,7 @@ def test_a_linear_then_a_relu_is_replayed_as_one_fused_op_to_the_same_bits(dtype
     with compiled.using(kernels):
         planned, eager = train_dense(False, dtype), train_dense(True, dtype)
     assert linear_ops(planned[0]) == ["LinearReLU", "Linear"]
-    assert planned[1] == eager[1]
-    for a, b in zip(planned[0].get_weights(), eager[0].get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_trained_alike(planned, eager)
 
 
 def test_a_linear_whose_output_has_another_user_keeps_its_relu_apart():

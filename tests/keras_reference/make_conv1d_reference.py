@@ -72,18 +72,25 @@ CASES = [
 ]
 
 
+def case_layer(name, shape, kwargs, rng, i, out):
+    """The case's Keras layer with weights drawn from rng after its input (a batch of 2 of `shape`); the input
+    and weights go into `out` as case i's. Returns the layer and its input."""
+    layer = getattr(keras.layers, name)(**kwargs)
+    x = rng.standard_normal((2,) + shape).astype(np.float32)
+    layer.build((None,) + shape)
+    weights = [0.5 * rng.standard_normal(tuple(w.shape)).astype(np.float32) for w in layer.weights]
+    layer.set_weights(weights)
+    out[f"{i}_x"] = x
+    out.update({f"{i}_w{j}": w for j, w in enumerate(weights)})
+    return layer, x
+
+
 def write(cases, filename):
     """Run each case's layer on a fixed input with fixed weights; save it all to `filename` beside this file."""
     rng = np.random.default_rng(0)
     out = {"keras_version": np.array(keras.__version__), "cases": np.array([repr(case) for case in cases])}
     for i, (name, shape, kwargs) in enumerate(cases):
-        layer = getattr(keras.layers, name)(**kwargs)
-        x = rng.standard_normal((2,) + shape).astype(np.float32)
-        layer.build((None,) + shape)
-        weights = [0.5 * rng.standard_normal(tuple(w.shape)).astype(np.float32) for w in layer.weights]
-        layer.set_weights(weights)
-        out[f"{i}_x"] = x
-        out.update({f"{i}_w{j}": w for j, w in enumerate(weights)})
+        layer, x = case_layer(name, shape, kwargs, rng, i, out)
         out[f"{i}_y"] = keras.ops.convert_to_numpy(layer(x))
         out[f"{i}_shape"] = np.array([-1 if d is None else d for d in layer.compute_output_shape((None,) + shape)])
         out[f"{i}_params"] = np.array(layer.count_params())

@@ -19,6 +19,7 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import keras  # noqa: E402
+from make_conv1d_reference import case_layer  # noqa: E402
 
 CF = {"data_format": "channels_first"}
 CASES = [
@@ -54,13 +55,7 @@ def main():
     for i, (name, shape, kwargs) in enumerate(CASES):
         kwargs = dict(kwargs)
         mask = kwargs.pop("mask", None)  # a call argument: (batch, steps) of real steps
-        layer = getattr(keras.layers, name)(**kwargs)
-        x = rng.standard_normal((2,) + shape).astype(np.float32)
-        layer.build((None,) + shape)
-        weights = [0.5 * rng.standard_normal(tuple(w.shape)).astype(np.float32) for w in layer.weights]
-        layer.set_weights(weights)
-        out[f"{i}_x"] = x
-        out.update({f"{i}_w{j}": w for j, w in enumerate(weights)})
+        layer, x = case_layer(name, shape, kwargs, rng, i, out)
         ys = layer(x) if mask is None else layer(x, mask=np.array(mask, bool))
         for k, y in enumerate(ys if isinstance(ys, (list, tuple)) else [ys]):
             out[f"{i}_y{k}"] = keras.ops.convert_to_numpy(y)
