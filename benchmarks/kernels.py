@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import workloads as w  # noqa: E402
-from scratchgrad import compiled, convolution, optimizers  # noqa: E402
+from scratchgrad import compiled, convolution, optimizers, threads  # noqa: E402
 from scratchgrad.optimizers import base  # noqa: E402
 
 
@@ -128,8 +128,8 @@ def lstm_cell_backward():
     W, U = (rng.standard_normal((k, 512), dtype=np.float32) * 0.1 for k in (28, 128))
     zeros = np.zeros((128, 128), np.float32)
     loops = {}
-    for on in (False, True):  # each way's forward keeps what its own backward reads
-        with compiled.using(on):
+    for on in (False, True):  # each way's forward keeps what its own backward reads, the batch whole
+        with compiled.using(on), threads.using(False):
             loops[on] = LSTMLoop()
             loops[on].forward(x, zeros, zeros, W, U, b)
     dh, dc = rng.standard_normal((2, 128, 128), dtype=np.float32)
@@ -138,7 +138,7 @@ def lstm_cell_backward():
     def run():
         loop = loops[compiled.enabled()]
         cell = loop._compiled_cell_backward if loop.uses_kernels else loop._cell_backward
-        cell(loop.steps[14], dh, dc.copy(), gz)  # the kernel updates dc in place
+        cell(loop.steps[0][14], dh, dc.copy(), gz)  # the kernel updates dc in place
 
     return run
 

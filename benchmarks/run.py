@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import scratchgrad as sg  # noqa: E402
 import workloads as w  # noqa: E402
-from scratchgrad import compiled  # noqa: E402
+from scratchgrad import compiled, threads  # noqa: E402
 
 
 def mnist(quick):
@@ -419,10 +419,18 @@ def part_lstm(data, args):
         with w.torch_onednn(fused):
             return w.torch_train(model, "adam", x[:n], y[:n], 128, 1), w.torch_accuracy(model, xt, yt)
 
+    def run_sg_whole():
+        with threads.using(False):
+            model = w.sg_lstm(128)
+            t = w.sg_train(model, "adam", "sparse_categorical_crossentropy", x[:n], y[:n], 128, 1)
+            return t, w.sg_accuracy(model, xt, yt)
+
     results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
-                           "op by op": (lambda: run_torch(fused=False)) if args.torch else None},
+                           "op by op": (lambda: run_torch(fused=False)) if args.torch else None,
+                           "whole": run_sg_whole if w.sg_lstm(128).layers[0].cuts_batch() else None},
                           args.repeats, args.idle)
     op_by_op = {"PyTorch": results.pop("op by op")} if args.torch else {}
+    whole = {"scratchgrad": results.pop("whole")} if "whole" in results else {}
     scale = len(x) / n
     rate = gflops(w.lstm_flops(128) * n, results["scratchgrad"][0], args.peak)
     forward, backward, rest = (statistics.median(part) for part in zip(*splits))
@@ -436,7 +444,8 @@ def part_lstm(data, args):
              " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
              " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-"),
             ("   of which the loop's matrix products alone (NumPy's, timed apart: [h, x, 1]·[U; W; b] forward, "
-             "dz·Uᵀ backward per step, then the one kernel-gradient product)",
+             "dz·Uᵀ backward per step, each part of the batch on a core of its own, then the one "
+             "kernel-gradient product)",
              f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
              *("-" for _ in PEERS), "-", "-")]
     if op_by_op:
@@ -444,6 +453,10 @@ def part_lstm(data, args):
                                 "step's products and gate functions as separate ops, as scratchgrad runs them",
                                 {"scratchgrad": results["scratchgrad"], **op_by_op},
                                 lambda t, _: f"{t * scale:.1f} s", "-"))
+    if whole:
+        rows.insert(1, peer_row("   scratchgrad with its batch whole: one thread runs the loop, BLAS's threads share "
+                                "each product (SCRATCHGRAD_THREADS=0)", {**results, **whole},
+                                lambda t, acc: f"{t * scale:.1f} s, acc {acc:.4f}", "-"))
     if args.profile:
         args.notes.append(profile_lstm(x[:n], y[:n], args.profile))
     return rows

@@ -80,8 +80,12 @@ def lstm_loop_timing():
 def lstm_loop_products(units=128, batch=128, steps=28, features=28, repeats=5):
     """Seconds per batch of the matrix products an LSTM loop cannot avoid, in NumPy, as scratchgrad's loop
     makes them: [h, x_t, 1]·[U; W; b] at each step forward, dz·Uᵀ at each step backward, and the one
-    kernel-gradient product over all steps (the best of `repeats`). What the loop costs beyond this is its
-    gate functions and bookkeeping."""
+    kernel-gradient product over all steps (the best of `repeats`); each part of the batch on its own
+    thread where the loop cuts it (threads.py). What the loop costs beyond this is its gate functions and
+    bookkeeping."""
+    from scratchgrad import threads
+    from scratchgrad.recurrent import LSTMLoop
+
     rng = np.random.default_rng(0)
     width = units + features + 1
     kernel = rng.standard_normal((width, 4 * units), dtype=np.float32)
@@ -89,13 +93,17 @@ def lstm_loop_products(units=128, batch=128, steps=28, features=28, repeats=5):
     hx = rng.standard_normal((steps, batch, width), dtype=np.float32)
     gates = rng.standard_normal((steps, batch, 4 * units), dtype=np.float32)
     dh = np.empty((batch, units), np.float32)
+    parts = threads.batch_parts(batch) if LSTMLoop().cuts_batch() else [slice(None)]
+
+    def part_products(rows):
+        for t in range(steps):
+            np.matmul(hx[t, rows], kernel, out=gates[t, rows])
+        for t in range(steps):
+            np.matmul(gates[t, rows], U_T, out=dh[rows])
 
     def products():
-        for t in range(steps):
-            np.matmul(hx[t], kernel, out=gates[t])
-        for t in range(steps):
-            np.matmul(gates[t], U_T, out=dh)
-        return hx.reshape(-1, width).T @ gates.reshape(-1, 4 * units)
+        threads.each(part_products, parts)
+        return threads.product(hx.reshape(-1, width).T, gates.reshape(-1, 4 * units), len(parts))
 
     products()
     return min(timed(products)[0] for _ in range(repeats))

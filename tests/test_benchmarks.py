@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from scratchgrad import compiled
+from scratchgrad.recurrent import LSTMLoop
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 TIME_AND_ACCURACY = r"\d+\.\d+ s, acc \d\.\d{4}"
@@ -44,6 +45,11 @@ def test_benchmarks_run_quick(capsys):
     lstm = next(i for i, row in enumerate(peer_rows) if row[0].startswith("7."))
     assert "LSTM" in peer_rows[lstm][0] and re.fullmatch(TIME_AND_ACCURACY + r", \d+ GFLOP/s = \d+ % of peak",
                                                           peer_rows[lstm][1])
+    whole = int(LSTMLoop().cuts_batch())  # the batch whole again, where the loop cuts it among threads
+    if whole:
+        assert "batch whole" in peer_rows[lstm + 1][0]
+        assert re.fullmatch(TIME_AND_ACCURACY, peer_rows[lstm + 1][1])
+    lstm += whole
     assert peer_rows[lstm + 1][1].endswith("µs")  # the time per recurrent step
     split, products = peer_rows[lstm + 2:lstm + 4]  # no PyTorch here: no row for its unfused LSTM
     assert split[1].count(" s") == 3 and split[5].count("%") == 3  # forward / backward / rest

@@ -84,6 +84,7 @@ def kernel(loop):
     """`loop` compiled by numba at its first call (callers ask `applies` first). Errors follow
     NumPy's rules (x/0 is inf, not an exception), which is also what lets the loop be vectorized; no
     fast-math, so each operation rounds as NumPy's does. Unlike NumPy, a kernel does not warn on overflow.
+    A kernel lets go of Python's lock while it runs, so threads can run kernels side by side (threads.py).
     Compiled code is cached on disk in the __pycache__ folder beside the kernel's module, or in the user's
     cache folder; where neither is writable it is compiled anew in each process."""
     compiled = None
@@ -95,9 +96,9 @@ def kernel(loop):
             if not _imported():
                 raise ImportError("numba failed to import; check compiled.applies() before calling a kernel")
             try:
-                compiled = _numba.njit(error_model="numpy", cache=True)(loop)
+                compiled = _numba.njit(error_model="numpy", cache=True, nogil=True)(loop)
             except RuntimeError:  # numba found no writable cache folder
-                compiled = _numba.njit(error_model="numpy")(loop)
+                compiled = _numba.njit(error_model="numpy", nogil=True)(loop)
         return compiled(*args)
 
     return call

@@ -9,9 +9,11 @@ and writes contiguous rows; then the initial state(s), the weights and, for a pa
 changes nothing. Outputs are time-major too. The weight gradient of U is one product over all steps
 after the loop, not one small product per step.
 """
+import functools
+
 import numpy as np
 
-from . import compiled
+from . import compiled, threads
 from . import functional as F
 from .activations import Softsign
 from .autograd import Function
@@ -64,19 +66,20 @@ class _Recurrence(Function):
             keep = generator(self.seed).random(h0.shape, dtype=np.float32) >= rate
             self.drop = array_module(h0).asarray(keep).astype(h0.dtype) * h0.dtype.type(1 / (1 - rate))
 
-    def _dropped(self, h):
-        return h if self.drop is None else h * self.drop
+    def _dropped(self, h, rows=slice(None)):
+        """h with recurrent dropout; `rows`: the batch's rows h holds (all, or a thread's part)."""
+        return h if self.drop is None else h * self.drop[rows]
 
     def _keep(self, t, new, old):
         """The new state where step t is real, the old one where it is padding."""
         return new if self.mask is None else array_module(new).where(self.mask[:, t, None], new, old)
 
-    def _split(self, t, d):
+    def _split(self, t, d, rows=slice(None)):
         """A state's gradient at step t: the part that reaches the step's computation, and the part
         that passes a padded step by, straight to the previous state."""
         if self.mask is None:
             return d, 0
-        real = self.mask[:, t, None]
+        real = self.mask[rows, t, None]
         return d * real, d * ~real
 
     def _with_mask_grad(self, *grads):
@@ -135,6 +138,8 @@ class LSTMLoop(_Recurrence):
     layer slices what it returns. Each step reads its states from that array and writes the next ones
     into it. With sequences=False the output is the last two states only, (2, batch, units): a layer that
     returns no sequence then passes back no gradient of zeros for every step (nor adds them up).
+    Where the compiled cell runs, a large batch is cut in parts, each taken through all the steps on a
+    thread of its own (threads.py): the rows of a batch never meet in the loop.
     (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
 
     states = 2
@@ -146,43 +151,66 @@ class LSTMLoop(_Recurrence):
     def forward(self, x, h0, c0, W, U, b, mask=None):
         self._start(h0, mask)
         xp, (steps, batch, features), n = array_module(x), x.shape, h0.shape[1]
-        self.W, self.U, self.steps = W, U, []
+        self.W, self.U = W, U
         kernel = self.scratch("kernel", (n + features + 1, 4 * n), xp.result_type(U, W, b), xp)
         self.kernel = xp.concatenate([U, W, b[None]], out=kernel)  # [h_{t-1}, x_t, 1] times it is z
         # the states' dtype: x·W's, as a projection's would be (integer ids give the kernel's)
         dtype = xp.result_type(x, self.kernel) if x.dtype.kind == "f" else self.kernel.dtype
         self.hx = hx = self.scratch("hx", (steps, batch, n + features + 1), dtype, xp)  # each step's [h_{t-1}, x_t, 1]
         hx[:, :, n:-1], hx[:, :, -1] = x, 1
-        self.uses_kernels = self.gate is F.Sigmoid and self.act is F.Tanh and all(  # one dtype, as NumPy's rounding
+        self.uses_kernels = self._has_kernels() and all(  # one dtype, as NumPy's rounding
             compiled.applies(a) and a.dtype == dtype for a in (hx, self.kernel))
-        self._z = self.scratch("z", (batch, 4 * n), dtype, xp) if self.uses_kernels else None
-        work = self._compiled_work(steps, batch, n, dtype) if self.uses_kernels else None
+        self.work = self._compiled_work(steps, batch, n, dtype) if self.uses_kernels else None
+        # the compiled cell releases Python's lock, so each part of the batch can run on a core of its own
+        self.parts = threads.batch_parts(batch) if self.uses_kernels else [slice(None)]
         # the states are returned when the sequence is; else the last two are copied out
         shape = (2, steps + 1, batch, n)
         out = xp.empty(shape, dtype) if self.sequences else self.scratch("states", shape, dtype, xp)
         out[0, 0], out[1, 0] = h0, c0
-        with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
-            for t in range(steps):
-                (h, c), (h_new, c_new) = out[:, t], out[:, t + 1]
-                hx[t, :, :n] = self._dropped(h)
-                z = self._product(hx[t])
-                self.steps.append(self._cell(z, c, h_new, c_new) if work is None else
-                                  self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
-                if mask is not None:  # a padded step carries both states over
-                    padded = ~mask[:, t, None]
-                    xp.copyto(h_new, h, where=padded)
-                    xp.copyto(c_new, c, where=padded)
+        self.all_states = out
+        self.steps = threads.each(self._forward_rows, self.parts)
         return out if self.sequences else out[:, -1].copy()
+
+    def _has_kernels(self):
+        """Whether the compiled cell is written for these activations (σ and tanh)."""
+        return self.gate is F.Sigmoid and self.act is F.Tanh
+
+    def cuts_batch(self):
+        """Whether the loop cuts a large enough batch among threads: where the compiled cell runs."""
+        return self._has_kernels() and compiled.enabled() and threads.available()
+
+    def _forward_rows(self, rows):
+        """The loop through time for these rows of the batch (all, or a thread's part): writes their states,
+        returns what each step's backward needs."""
+        steps, n = [], self.U.shape[0]
+        states, hx = self.all_states[:, :, rows], self.hx[:, rows]
+        work = None if self.work is None else [a[:, rows] for a in self.work]
+        with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
+            for t in range(len(hx)):
+                (h, c), (h_new, c_new) = states[:, t], states[:, t + 1]
+                hx[t, :, :n] = self._dropped(h, rows)
+                z = self._product(hx[t], rows)
+                steps.append(self._cell(z, c, h_new, c_new) if work is None else
+                             self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
+                if self.mask is not None:  # a padded step carries both states over
+                    padded = ~self.mask[rows, t, None]
+                    array_module(h).copyto(h_new, h, where=padded)
+                    array_module(c).copyto(c_new, c, where=padded)
+        return steps
 
     def _compiled_work(self, steps, batch, n, dtype):
         """The compiled cell's arrays for every step: σ of the gates i, f, o, the candidate and act(c_t)."""
         return tuple(self.scratch(name, (steps, batch, width), dtype, np)
                      for name, width in (("gates", 3 * n), ("candidate", n), ("memory", n)))
 
-    def _product(self, hx):
-        """[h_{t-1}, x_t, 1]·[U; W; b]. The compiled cell takes it in one scratch array for all steps (_z), which
-        stays in cache; the NumPy cell's activations may keep views of theirs, so each step has its own."""
-        return hx @ self.kernel if self._z is None else np.matmul(hx, self.kernel, out=self._z)
+    def _product(self, hx, rows):
+        """[h_{t-1}, x_t, 1]·[U; W; b]. The compiled cell takes it in one scratch array for all steps (one per
+        part of the batch), which stays in cache; the NumPy cell's activations may keep views of theirs, so
+        each step has its own."""
+        if self.work is None:
+            return hx @ self.kernel
+        z = self.scratch(f"z{rows.start}", (len(hx), self.kernel.shape[1]), hx.dtype, np)
+        return np.matmul(hx, self.kernel, out=z)
 
     def _cell(self, z, c, h_new, c_new):
         """One step of the cell from z: writes h_t and c_t, returns what its backward needs."""
@@ -198,30 +226,38 @@ class LSTMLoop(_Recurrence):
         return gates, candidate, memory_act, i, f, g, o, memory, c
 
     def backward(self, gy):
-        xp, steps, n = array_module(gy), len(self.hx), self.U.shape[0]
-        gz = self.scratch("gz", self.hx.shape[:2] + (4 * n,), gy.dtype, xp)
-        dh, dc = (gy[:, -1] if self.sequences else gy).copy()  # the gradients of h_t and c_t, t = steps
+        xp, n = array_module(gy), self.U.shape[0]
+        self.gz = self.scratch("gz", self.hx.shape[:2] + (4 * n,), gy.dtype, xp)
+        self.U_T = self.scratch("U_T", self.U.shape[::-1], self.U.dtype, xp)  # BLAS multiplies by it faster
+        self.U_T[...] = self.U.T  # than by the transposed view
+        ends = threads.each(functools.partial(self._backward_rows, gy), self.parts, self.steps)
+        dh, dc = ends[0] if len(ends) == 1 or ends[0][0] is None else (xp.concatenate(d) for d in zip(*ends))
+        parts, gz = len(self.parts), self.gz.reshape(-1, 4 * n)
+        gx = threads.product(gz, self.W.T, parts).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
+        g_kernel = threads.product(self.hx.reshape(-1, self.hx.shape[-1]).T, gz, parts)  # [dU; dW; db]: Σ_t
+        return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
+
+    def _backward_rows(self, gy, rows, steps):
+        """Back through time for these rows of the batch: writes their gradients of z (gz), returns the
+        gradients of their initial h and c (None when those take none)."""
+        last = gy[:, -1] if self.sequences else gy
+        dh, dc = last[:, rows].copy()  # the gradients of h_t and c_t, t = steps
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
-        U_T = self.scratch("U_T", self.U.shape[::-1], self.U.dtype, xp)  # BLAS multiplies by it faster
-        U_T[...] = self.U.T  # than by the transposed view
         initial = self._initial_wanted()
-        for t in reversed(range(steps)):
-            dh_step, dh_carry = self._split(t, dh)
-            dc_step, dc_carry = self._split(t, dc)
-            dc = cell_backward(self.steps[t], dh_step, dc_step, gz[t])
+        for t in reversed(range(len(steps))):
+            dh_step, dh_carry = self._split(t, dh, rows)
+            dc_step, dc_carry = self._split(t, dc, rows)
+            dc = cell_backward(steps[t], dh_step, dc_step, self.gz[t, rows])
             if t == 0 and not initial:
-                dh = dc = None
-                break
-            dh = self._dropped(gz[t] @ U_T)
+                return None, None
+            dh = self._dropped(self.gz[t, rows] @ self.U_T, rows)
             if self.mask is not None:
                 dh += dh_carry
                 dc += dc_carry
             if self.sequences:
-                dh += gy[0, t]
-                dc += gy[1, t]
-        gx = (gz.reshape(-1, 4 * n) @ self.W.T).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
-        g_kernel = _weight_grad(self.hx, gz)  # [dU; dW; db]
-        return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
+                dh += gy[0, t, rows]
+                dc += gy[1, t, rows]
+        return dh, dc
 
     @staticmethod
     def _cell_backward(step, dh, dc, gz):

@@ -27,7 +27,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import activations, tree
+from . import activations, threads, tree
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers
@@ -50,12 +50,15 @@ def _restores_modes(method):
     """fit, evaluate and predict set the training mode while they run (for calls that pass no `training`)
     and put back each layer's mode as they found it, finished or interrupted: after them a direct call
     gets its own default, as in Keras (an augmentation augments, Dropout does not drop), or what
-    train()/eval() had set."""
+    train()/eval() had set. They run BLAS on one thread when a layer runs parts of a batch on threads of
+    its own (see threads.py)."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        found = [(layer, layer._mode) for layer in _layers_within(self)]
+        layers = list(_layers_within(self))
+        found = [(layer, layer._mode) for layer in layers]
         try:
-            return method(self, *args, **kwargs)
+            with threads.one_blas_thread_for(layers):
+                return method(self, *args, **kwargs)
         finally:
             for layer, mode in found:
                 layer._mode = mode

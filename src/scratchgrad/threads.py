@@ -1,0 +1,121 @@
+"""The batch cut in parts, each part on a core of its own: how an LSTM's loop uses several cores.
+
+A step of the LSTM's loop is a small product and then the cell's passes. BLAS can share out a small
+product between its threads, but they have to meet at each product, and OpenBLAS's meetings are slow on
+a busy machine (README, "The machine's phases"). The rows of a batch never meet in the loop, though: each
+part of the batch can go through all the steps on a core of its own, and the parts meet once, at the end.
+BLAS then runs on one thread, so that its threads and ours do not share the cores. OpenBLAS's worker
+keeps a core busy for about 0.1 s after each product it shares out, so `fit` runs all of a model's
+products on one thread when the model has such a loop (`one_blas_thread_for`), not only the loop's.
+
+This needs threadpoolctl (which the `[fast]` extra installs) to set BLAS's threads; without it, on one core,
+for a small batch, or with `SCRATCHGRAD_THREADS=0` (or inside `using(False)`), nothing is cut. A cut gives the same numbers: each row and each column of a
+product is the same sum whichever part computes it (the tests check it bit for bit).
+"""
+import contextlib
+import functools
+import importlib.util
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+
+MIN_ROWS = 32  # the fewest rows a part gets: below it, a core's own product is too small to pay
+
+
+@functools.cache
+def _blas():
+    """threadpoolctl's handle on the BLAS libraries loaded, or None without threadpoolctl."""
+    if importlib.util.find_spec("threadpoolctl") is None:
+        return None
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="blas")
+
+
+def cores():
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_enabled = os.environ.get("SCRATCHGRAD_THREADS", "1") != "0"
+
+
+@contextlib.contextmanager
+def using(flag):
+    """Cutting on (True: where available) or off inside a `with` block; as it was again after it."""
+    global _enabled
+    previous, _enabled = _enabled, bool(flag)
+    try:
+        yield
+    finally:
+        _enabled = previous
+
+
+def available():
+    """Whether work can be cut among threads: two cores or more, threadpoolctl to set BLAS's threads, and
+    not switched off by `using(False)`."""
+    return _enabled and cores() > 1 and _blas() is not None
+
+
+def cuts(size, parts):
+    """range(size) cut into `parts` slices as equal as they come."""
+    bounds = [size * k // parts for k in range(parts + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
+def batch_parts(batch):
+    """The batch's rows cut among the cores, no part under MIN_ROWS rows; one part (all rows) when that
+    leaves fewer than two."""
+    parts = min(cores(), batch // MIN_ROWS) if available() else 1
+    return cuts(batch, parts) if parts > 1 else [slice(None)]
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """BLAS on one thread inside the block; as it was again after it."""
+    blas = _blas()
+    if blas is None:
+        yield
+        return
+    with blas.limit(limits=1):
+        yield
+
+
+def one_blas_thread_for(layers):
+    """`one_blas_thread()` when any of these layers cuts its batch among threads, else a block that
+    changes nothing."""
+    cutting = available() and any(getattr(layer, "cuts_batch", lambda: False)() for layer in layers)
+    return one_blas_thread() if cutting else contextlib.nullcontext()
+
+
+@functools.cache
+def _pool():
+    return ThreadPoolExecutor(max_workers=cores() - 1, thread_name_prefix="scratchgrad")
+
+
+def each(function, *argument_lists):
+    """function(*arguments) for each set of arguments taken across the lists, the first on this thread,
+    the others on threads of their own, BLAS on one thread meanwhile; returns the results in order."""
+    calls = list(zip(*argument_lists))
+    if len(calls) == 1:
+        return [function(*calls[0])]
+    with one_blas_thread():
+        others = [_pool().submit(function, *arguments) for arguments in calls[1:]]
+        try:
+            first = function(*calls[0])
+        finally:
+            wait(others)  # no part runs on after this returns or raises
+        return [first] + [future.result() for future in others]
+
+
+def product(a, b, parts):
+    """a·b for 2-D NumPy arrays, its longer side cut among `parts` threads."""
+    if parts == 1:
+        return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+    if out.shape[0] >= out.shape[1]:
+        each(lambda rows: np.matmul(a[rows], b, out=out[rows]), cuts(out.shape[0], parts))
+    else:
+        each(lambda columns: np.matmul(a, b[:, columns], out=out[:, columns]), cuts(out.shape[1], parts))
+    return out
