@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scratchgrad as sg  # noqa: E402
 import workloads as w  # noqa: E402
 from scratchgrad import compiled, threads  # noqa: E402
+from scratchgrad.recurrent import LSTMLoop  # noqa: E402
 
 
 def mnist(quick):
@@ -427,7 +428,7 @@ def part_lstm(data, args):
 
     results = median_runs({"scratchgrad": run_sg, "PyTorch": run_torch if args.torch else None,
                            "op by op": (lambda: run_torch(fused=False)) if args.torch else None,
-                           "whole": run_sg_whole if w.sg_lstm(128).layers[0].cuts_batch() else None},
+                           "whole": run_sg_whole if LSTMLoop().cuts_batch() else None},
                           args.repeats, args.idle)
     op_by_op = {"PyTorch": results.pop("op by op")} if args.torch else {}
     whole = {"scratchgrad": results.pop("whole")} if "whole" in results else {}

@@ -1,12 +1,17 @@
 """The batch cut among threads (threads.py): the LSTM's loop gives the same bits cut or whole, BLAS runs on
 one thread while the parts run and while a model with such a loop trains, and the helpers' rules."""
 import importlib.util
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 
 from scratchgrad import compiled, threads
+from scratchgrad import functional as F
+from scratchgrad.callbacks import LambdaCallback
 from scratchgrad.layers import LSTM, Bidirectional, Dense, Input
 from scratchgrad.models import Sequential
 from scratchgrad.recurrent import LSTMLoop
@@ -86,15 +91,15 @@ def test_each_runs_blas_on_one_thread_then_as_before():
         assert blas_threads() == before == [2] * len(before)
 
 
-def lstm_loop(dtype, masked, recurrent_dropout, sequences):
-    """LSTMLoop's forward and backward through 6 steps (batch 8, 4 units): its output and gradients, and
-    how it cut the batch."""
+def lstm_loop(dtype, masked, recurrent_dropout, sequences, batch=8, units=4):
+    """LSTMLoop's forward and backward through 6 steps: its output and gradients, and how it cut the
+    batch."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((6, 8, 3)).astype(dtype)
-    h0, c0 = (rng.standard_normal((8, 4)).astype(dtype) for _ in range(2))
-    W, U = ((rng.standard_normal((k, 16)) * 0.5).astype(dtype) for k in (3, 4))
-    b = rng.standard_normal(16).astype(dtype)
-    mask = (rng.random((8, 6)) > 0.3,) if masked else ()
+    x = rng.standard_normal((6, batch, 3)).astype(dtype)
+    h0, c0 = (rng.standard_normal((batch, units)).astype(dtype) for _ in range(2))
+    W, U = ((rng.standard_normal((k, 4 * units)) * 0.5).astype(dtype) for k in (3, units))
+    b = rng.standard_normal(4 * units).astype(dtype)
+    mask = (rng.random((batch, 6)) > 0.3,) if masked else ()
     loop = LSTMLoop(recurrent_dropout=recurrent_dropout, seed=2, sequences=sequences)
     loop.needs_grad = (True,) * 6
     out = loop.forward(x, h0, c0, W, U, b, *mask)
@@ -121,6 +126,20 @@ def test_an_lstm_loop_cut_among_threads_gives_the_whole_batch_s_bits(three_cores
 
 
 @needs_both
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_an_lstm_loop_cut_in_two_halves_of_real_size_gives_the_whole_batch_s_bits(monkeypatch, masked):
+    """Parts of MIN_ROWS rows, 32 units: the sizes where BLAS picks its real kernels."""
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    cut, parts = lstm_loop("float32", masked, 0.0, False, batch=2 * threads.MIN_ROWS, units=32)
+    assert parts == threads.cuts(2 * threads.MIN_ROWS, 2)
+    with threads.using(False):
+        whole, parts = lstm_loop("float32", masked, 0.0, False, batch=2 * threads.MIN_ROWS, units=32)
+    assert parts == [slice(None)]
+    for a, b in zip(cut, whole):
+        assert np.array_equal(a, b)
+
+
+@needs_both
 def test_the_loop_cuts_only_where_its_compiled_cell_runs(three_cores):
     assert LSTMLoop().cuts_batch()
     assert not LSTMLoop(activation="relu").cuts_batch()
@@ -131,23 +150,108 @@ def test_the_loop_cuts_only_where_its_compiled_cell_runs(three_cores):
     assert lstm_loop("float32", False, 0.0, True)[1] == threads.cuts(8, 3)
 
 
+def two_blas_threads():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=2, user_api="blas")
+
+
 @needs_both
-@pytest.mark.parametrize("layer, cuts", [(LSTM(4), True), (Bidirectional(LSTM(4)), True),
-                                         (LSTM(4, activation="relu"), False), (Dense(4), False)])
-def test_fit_evaluate_and_predict_run_blas_on_one_thread_where_a_layer_cuts_its_batch(layer, cuts):
+@pytest.mark.parametrize("layer, batch, cuts", [
+    (LSTM(4), 64, True), (Bidirectional(LSTM(4)), 64, True), (LSTM(4), 32, False),
+    (LSTM(4, activation="relu"), 64, False), (Dense(4), 64, False)],
+    ids=["LSTM", "bidirectional", "batch of 32", "relu LSTM", "no LSTM"])
+def test_the_trainer_keeps_blas_on_one_thread_once_a_batch_was_cut(monkeypatch, layer, batch, cuts):
+    """From the first cut batch of a call (fit, evaluate, predict, train_on_batch) to its end: the Dense
+    layer's product of each step after the first sees BLAS on one thread."""
+    monkeypatch.setattr(threads, "cores", lambda: 2)
     model = Sequential([Input(shape=(3, 2)), layer] + ([] if isinstance(layer, Dense) else [Dense(1)]))
     model.compile("sgd", "mse")
-    before, seen = blas_threads(), []
-    model.call = spy(model.call, seen)
-    x = np.ones((4, 3, 2), np.float32)
-    model.fit(x, np.ones((4, 1) if not isinstance(layer, Dense) else (4, 3, 4)), epochs=1, verbose=0)
-    model.predict(x, verbose=0)
-    assert seen and all(threads_seen == ([1] * len(before) if cuts else before) for threads_seen in seen)
-    assert blas_threads() == before
+    x = np.ones((2 * batch, 3, 2), np.float32)
+    y = np.ones((2 * batch,) + model.output_shape[1:], np.float32)
+    seen = []
+    monkeypatch.setattr(F.Linear, "forward", spy(F.Linear.forward, seen))
+    with two_blas_threads():
+        before = blas_threads()
+        for call in (lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0),
+                     lambda: model.evaluate(x, y, batch_size=batch, verbose=0),
+                     lambda: model.predict(x, batch_size=batch, verbose=0),
+                     lambda: (model.train_on_batch(x[:batch], y[:batch]), model.train_on_batch(x[:batch], y[:batch]))):
+            del seen[:]
+            call()
+            assert blas_threads() == before == [2] * len(before)
+            assert len(seen) >= 2 and all(threads_seen == ([1] * len(before) if cuts else before)
+                                          for threads_seen in seen[1:])
 
 
-def spy(call, seen):
+def spy(method, seen):
     def spied(*args, **kwargs):
         seen.append(blas_threads())
-        return call(*args, **kwargs)
+        return method(*args, **kwargs)
     return spied
+
+
+@needs_both
+def test_blas_is_as_before_after_a_call_that_failed_after_a_cut(monkeypatch):
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    model = Sequential([Input(shape=(3, 2)), LSTM(4), Dense(1)])
+    model.compile("sgd", "mse")
+    with two_blas_threads():
+        with pytest.raises(ValueError, match="stop"):
+            model.fit(np.ones((128, 3, 2), np.float32), np.ones((128, 1)), batch_size=64, verbose=0,
+                      callbacks=[LambdaCallback(on_batch_end=stop)])
+        assert blas_threads() == [2] * len(blas_threads())
+
+
+def stop(batch, logs):
+    raise ValueError("stop")
+
+
+@needs_both
+def test_blas_is_as_before_once_every_thread_that_asked_for_one_thread_is_done():
+    """Two threads' blocks overlap (A enters, B enters, A leaves, B leaves): one thread until B leaves."""
+    with two_blas_threads():
+        a, b = threads.one_blas_thread(), threads.one_blas_thread()
+        a.__enter__()
+        b.__enter__()
+        a.__exit__(None, None, None)
+        assert blas_threads() == [1] * len(blas_threads())
+        b.__exit__(None, None, None)
+        assert blas_threads() == [2] * len(blas_threads())
+
+
+def test_each_called_from_one_of_its_parts_runs_the_inner_parts_one_after_another():
+    def outer(k):
+        return threads.each(lambda j: (k, j, threading.current_thread().name), [0, 1])
+
+    first, second = threads.each(outer, [0, 1])
+    assert [(a, b) for a, b, _ in first + second] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert second[0][2] == second[1][2] != "MainThread"  # both on the pool's thread that ran the part
+
+
+def test_the_parts_run_with_this_thread_s_numpy_error_settings():
+    def divide_in_the_second_part(k):
+        return np.float64(1) / np.float64(0) if k else 0.0
+
+    with np.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError):
+            threads.each(divide_in_the_second_part, [0, 1])
+
+
+FORK = """
+import os, signal
+from scratchgrad import threads
+threads.each(abs, [1, -2])  # the parent's pool has started its threads
+pid = os.fork()
+if pid == 0:  # the child: a pool whose threads did not come along would never run the second part
+    signal.alarm(10)  # so that a hang fails instead of stopping the run
+    os._exit(0 if threads.each(abs, [1, -2]) == [1, 2] else 1)
+_, status = os.waitpid(pid, 0)
+raise SystemExit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_runs_parts_on_threads_of_its_own():
+    # in a fresh process: this one may hold other libraries' threads (JAX's), which a fork leaves behind
+    assert subprocess.run([sys.executable, "-c", FORK], timeout=60).returncode == 0

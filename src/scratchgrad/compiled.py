@@ -20,6 +20,7 @@ import contextlib
 import functools
 import importlib.util
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -87,18 +88,24 @@ def kernel(loop):
     A kernel lets go of Python's lock while it runs, so threads can run kernels side by side (threads.py).
     Compiled code is cached on disk in the __pycache__ folder beside the kernel's module, or in the user's
     cache folder; where neither is writable it is compiled anew in each process."""
-    compiled = None
+    compiled, lock = None, threading.Lock()  # the lock: threads calling it first make one dispatcher
 
     @functools.wraps(loop)
     def call(*args):
         nonlocal compiled
         if compiled is None:
-            if not _imported():
-                raise ImportError("numba failed to import; check compiled.applies() before calling a kernel")
-            try:
-                compiled = _numba.njit(error_model="numpy", cache=True, nogil=True)(loop)
-            except RuntimeError:  # numba found no writable cache folder
-                compiled = _numba.njit(error_model="numpy", nogil=True)(loop)
+            with lock:
+                if compiled is None:
+                    compiled = _compile(loop)
         return compiled(*args)
 
     return call
+
+
+def _compile(loop):
+    if not _imported():
+        raise ImportError("numba failed to import; check compiled.applies() before calling a kernel")
+    try:
+        return _numba.njit(error_model="numpy", cache=True, nogil=True)(loop)
+    except RuntimeError:  # numba found no writable cache folder
+        return _numba.njit(error_model="numpy", nogil=True)(loop)

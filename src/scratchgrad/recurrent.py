@@ -176,7 +176,8 @@ class LSTMLoop(_Recurrence):
         return self.gate is F.Sigmoid and self.act is F.Tanh
 
     def cuts_batch(self):
-        """Whether the loop cuts a large enough batch among threads: where the compiled cell runs."""
+        """Whether the loop cuts a large enough batch (threads.batch_parts) among threads: where the compiled
+        cell runs, on NumPy float32 or float64."""
         return self._has_kernels() and compiled.enabled() and threads.available()
 
     def _forward_rows(self, rows):

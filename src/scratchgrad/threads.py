@@ -5,17 +5,21 @@ product between its threads, but they have to meet at each product, and OpenBLAS
 a busy machine (README, "The machine's phases"). The rows of a batch never meet in the loop, though: each
 part of the batch can go through all the steps on a core of its own, and the parts meet once, at the end.
 BLAS then runs on one thread, so that its threads and ours do not share the cores. OpenBLAS's worker
-keeps a core busy for about 0.1 s after each product it shares out, so `fit` runs all of a model's
-products on one thread when the model has such a loop (`one_blas_thread_for`), not only the loop's.
+keeps a core busy for about 0.1 s after each product it shares out, so once a loop has cut its batch
+inside `fit`, `evaluate` or `predict` (a `session`), all of the model's products run on one thread until
+that call ends, not only the loop's.
 
-This needs threadpoolctl (which the `[fast]` extra installs) to set BLAS's threads; without it, on one core,
-for a small batch, or with `SCRATCHGRAD_THREADS=0` (or inside `using(False)`), nothing is cut. A cut gives the same numbers: each row and each column of a
-product is the same sum whichever part computes it (the tests check it bit for bit).
+This needs threadpoolctl (which the `[fast]` extra installs) to set BLAS's threads; without it, on one
+core, for a small batch, or with `SCRATCHGRAD_THREADS=0` (or inside `using(False)`), nothing is cut. A cut
+gives the same numbers with OpenBLAS: each row and each column of a product is the same sum whichever part
+computes it (the tests check it bit for bit).
 """
 import contextlib
+import contextvars
 import functools
 import importlib.util
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
@@ -71,22 +75,46 @@ def batch_parts(batch):
     return cuts(batch, parts) if parts > 1 else [slice(None)]
 
 
+_limit = {"lock": threading.Lock(), "holders": 0, "limiter": None}  # one limit, however many threads ask
+
+
 @contextlib.contextmanager
 def one_blas_thread():
-    """BLAS on one thread inside the block; as it was again after it."""
+    """BLAS on one thread inside the block; as it was again once every thread inside such a block has left."""
     blas = _blas()
     if blas is None:
         yield
         return
-    with blas.limit(limits=1):
+    with _limit["lock"]:
+        if _limit["holders"] == 0:
+            _limit["limiter"] = blas.limit(limits=1)
+        _limit["holders"] += 1
+    try:
         yield
+    finally:
+        with _limit["lock"]:
+            _limit["holders"] -= 1
+            if _limit["holders"] == 0:
+                _limit["limiter"].restore_original_limits()
 
 
-def one_blas_thread_for(layers):
-    """`one_blas_thread()` when any of these layers cuts its batch among threads, else a block that
-    changes nothing."""
-    cutting = available() and any(getattr(layer, "cuts_batch", lambda: False)() for layer in layers)
-    return one_blas_thread() if cutting else contextlib.nullcontext()
+_local = threading.local()  # this thread's session, and whether it is one of the pool's
+
+
+@contextlib.contextmanager
+def session():
+    """A block in which BLAS stays on one thread from the first cut batch (`each`) to the block's end, so
+    that no product of OpenBLAS's two threads comes between two cut loops. A session inside a session is
+    the outer one."""
+    if getattr(_local, "session", None) is not None:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        _local.session = stack
+        try:
+            yield
+        finally:
+            _local.session = None
 
 
 @functools.cache
@@ -94,14 +122,30 @@ def _pool():
     return ThreadPoolExecutor(max_workers=cores() - 1, thread_name_prefix="scratchgrad")
 
 
+if hasattr(os, "register_at_fork"):  # a forked child has none of the pool's threads: it makes its own
+    os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
+def _as_part(function, *arguments):
+    _local.in_pool = True
+    return function(*arguments)
+
+
 def each(function, *argument_lists):
     """function(*arguments) for each set of arguments taken across the lists, the first on this thread,
-    the others on threads of their own, BLAS on one thread meanwhile; returns the results in order."""
+    the others on threads of their own (with this thread's NumPy error settings), BLAS on one thread
+    meanwhile and, in a session, to its end; returns the results in order. Called from one of those
+    threads, it runs them one after another."""
     calls = list(zip(*argument_lists))
-    if len(calls) == 1:
-        return [function(*calls[0])]
+    if len(calls) == 1 or getattr(_local, "in_pool", False):
+        return [function(*arguments) for arguments in calls]
+    stack = getattr(_local, "session", None)
+    if stack is not None:
+        _local.session = None  # pinned once: the stack restores BLAS when the session ends
+        stack.enter_context(one_blas_thread())
     with one_blas_thread():
-        others = [_pool().submit(function, *arguments) for arguments in calls[1:]]
+        others = [_pool().submit(contextvars.copy_context().run, _as_part, function, *arguments)
+                  for arguments in calls[1:]]
         try:
             first = function(*calls[0])
         finally:

@@ -50,14 +50,13 @@ def _restores_modes(method):
     """fit, evaluate and predict set the training mode while they run (for calls that pass no `training`)
     and put back each layer's mode as they found it, finished or interrupted: after them a direct call
     gets its own default, as in Keras (an augmentation augments, Dropout does not drop), or what
-    train()/eval() had set. They run BLAS on one thread when a layer runs parts of a batch on threads of
-    its own (see threads.py)."""
+    train()/eval() had set. Each is a `threads.session`: once a layer has cut a batch among threads, BLAS
+    stays on one thread to the end of the call."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        layers = list(_layers_within(self))
-        found = [(layer, layer._mode) for layer in layers]
+        found = [(layer, layer._mode) for layer in _layers_within(self)]
         try:
-            with threads.one_blas_thread_for(layers):
+            with threads.session():
                 return method(self, *args, **kwargs)
         finally:
             for layer, mode in found:

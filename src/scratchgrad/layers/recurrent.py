@@ -292,10 +292,6 @@ class LSTM(_LSTMWeights, _Recurrent):
     def _loop_input(self, x):
         return x  # the loop makes x_t·W + h_{t-1}·U + b as one product per step
 
-    def cuts_batch(self):
-        """Whether this layer's loop runs parts of a batch on threads of their own (trainer.py asks)."""
-        return self._loop(training=False).cuts_batch()
-
     def _loop_weights(self):
         return [self.kernel, self.recurrent_kernel,
                 self.bias if self.bias is not None else self._zero_bias(4 * self.units)]
