@@ -196,15 +196,18 @@ def test_blas_is_as_before_after_a_call_that_failed_after_a_cut(monkeypatch):
     monkeypatch.setattr(threads, "cores", lambda: 2)
     model = Sequential([Input(shape=(3, 2)), LSTM(4), Dense(1)])
     model.compile("sgd", "mse")
+    seen = []
+
+    def stop(batch, logs):
+        seen.append(blas_threads())
+        raise ValueError("stop")
+
     with two_blas_threads():
         with pytest.raises(ValueError, match="stop"):
             model.fit(np.ones((128, 3, 2), np.float32), np.ones((128, 1)), batch_size=64, verbose=0,
                       callbacks=[LambdaCallback(on_batch_end=stop)])
+        assert seen == [[1] * len(blas_threads())]  # the first step cut its batch, which pinned BLAS
         assert blas_threads() == [2] * len(blas_threads())
-
-
-def stop(batch, logs):
-    raise ValueError("stop")
 
 
 @needs_both
@@ -224,7 +227,12 @@ def test_each_called_from_one_of_its_parts_runs_the_inner_parts_one_after_anothe
     def outer(k):
         return threads.each(lambda j: (k, j, threading.current_thread().name), [0, 1])
 
-    first, second = threads.each(outer, [0, 1])
+    results = []
+    caller = threading.Thread(target=lambda: results.extend(threads.each(outer, [0, 1])), daemon=True)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive(), "each() waited on itself"
+    first, second = results
     assert [(a, b) for a, b, _ in first + second] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert second[0][2] == second[1][2] != "MainThread"  # both on the pool's thread that ran the part
 

@@ -6,8 +6,9 @@ a busy machine (README, "The machine's phases"). The rows of a batch never meet 
 part of the batch can go through all the steps on a core of its own, and the parts meet once, at the end.
 BLAS then runs on one thread, so that its threads and ours do not share the cores. OpenBLAS's worker
 keeps a core busy for about 0.1 s after each product it shares out, so once a loop has cut its batch
-inside `fit`, `evaluate` or `predict` (a `session`), all of the model's products run on one thread until
-that call ends, not only the loop's.
+inside `fit`, `evaluate`, `predict`, `train_on_batch` or `test_on_batch` (a `session`), all of the
+process's products run on one thread until that call ends, not only the loop's. The setting is the
+process's: another thread's `threadpoolctl.threadpool_limits` block that ends meanwhile undoes it.
 
 This needs threadpoolctl (which the `[fast]` extra installs) to set BLAS's threads; without it, on one
 core, for a small batch, or with `SCRATCHGRAD_THREADS=0` (or inside `using(False)`), nothing is cut. A cut
@@ -15,7 +16,6 @@ gives the same numbers with OpenBLAS: each row and each column of a product is t
 computes it (the tests check it bit for bit).
 """
 import contextlib
-import contextvars
 import functools
 import importlib.util
 import os
@@ -103,9 +103,9 @@ _local = threading.local()  # this thread's session, and whether it is one of th
 
 @contextlib.contextmanager
 def session():
-    """A block in which BLAS stays on one thread from the first cut batch (`each`) to the block's end, so
-    that no product of OpenBLAS's two threads comes between two cut loops. A session inside a session is
-    the outer one."""
+    """A block in which BLAS stays on one thread from the first batch this thread cuts (`each`) to the
+    block's end, so that no product of OpenBLAS's two threads comes between two cut loops. A session
+    opened inside one that has not cut yet is the outer one."""
     if getattr(_local, "session", None) is not None:
         yield
         return
@@ -119,16 +119,26 @@ def session():
 
 @functools.cache
 def _pool():
-    return ThreadPoolExecutor(max_workers=cores() - 1, thread_name_prefix="scratchgrad")
+    return ThreadPoolExecutor(max_workers=max(1, cores() - 1), thread_name_prefix="scratchgrad")
 
 
-if hasattr(os, "register_at_fork"):  # a forked child has none of the pool's threads: it makes its own
-    os.register_at_fork(after_in_child=_pool.cache_clear)
+def _after_fork_in_child():
+    """A forked child has none of the pool's threads and runs none of the parent's parts: it makes its own
+    pool, and its BLAS runs as it did before any part of the parent's pinned it."""
+    _pool.cache_clear()
+    if _limit["holders"]:
+        _limit["limiter"].restore_original_limits()
+    _limit.update(lock=threading.Lock(), holders=0, limiter=None)
 
 
-def _as_part(function, *arguments):
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _as_part(errors, function, *arguments):
     _local.in_pool = True
-    return function(*arguments)
+    with np.errstate(**errors):
+        return function(*arguments)
 
 
 def each(function, *argument_lists):
@@ -144,8 +154,7 @@ def each(function, *argument_lists):
         _local.session = None  # pinned once: the stack restores BLAS when the session ends
         stack.enter_context(one_blas_thread())
     with one_blas_thread():
-        others = [_pool().submit(contextvars.copy_context().run, _as_part, function, *arguments)
-                  for arguments in calls[1:]]
+        others = [_pool().submit(_as_part, np.geterr(), function, *arguments) for arguments in calls[1:]]
         try:
             first = function(*calls[0])
         finally:

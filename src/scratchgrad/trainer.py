@@ -50,8 +50,8 @@ def _restores_modes(method):
     """fit, evaluate and predict set the training mode while they run (for calls that pass no `training`)
     and put back each layer's mode as they found it, finished or interrupted: after them a direct call
     gets its own default, as in Keras (an augmentation augments, Dropout does not drop), or what
-    train()/eval() had set. Each is a `threads.session`: once a layer has cut a batch among threads, BLAS
-    stays on one thread to the end of the call."""
+    train()/eval() had set. They (and train_on_batch, test_on_batch) are each a `threads.session`: once a
+    layer has cut a batch among threads, BLAS stays on one thread to the end of the call."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         found = [(layer, layer._mode) for layer in _layers_within(self)]
