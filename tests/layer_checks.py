@@ -62,3 +62,21 @@ def assert_trains_the_same_planned_and_eager(input_shape, make_layers, loss, x, 
     np.testing.assert_allclose(fast_losses, slow_losses, rtol=1e-12)
     for a, b in zip(fast.get_weights(), slow.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def run_lstm_loop(dtype, masked=False, recurrent_dropout=0.0, sequences=True, batch=5, units=4, activation="tanh"):
+    """LSTMLoop's forward and backward through 6 steps, every input taking a gradient and c0 a strided view:
+    [its output, then the gradients of x, h0, c0, W, U and b], and the loop (which tells how it ran)."""
+    from scratchgrad.recurrent import LSTMLoop
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, batch, 3)).astype(dtype)
+    h0, c0 = (rng.standard_normal((batch, units)).astype(dtype) for _ in range(2))
+    W, U = ((rng.standard_normal((k, 4 * units)) * 0.5).astype(dtype) for k in (3, units))
+    b = rng.standard_normal(4 * units).astype(dtype)
+    mask = (rng.random((batch, 6)) > 0.3,) if masked else ()
+    loop = LSTMLoop(activation=activation, recurrent_dropout=recurrent_dropout, seed=2, sequences=sequences)
+    loop.needs_grad = (True,) * 6
+    out = loop.forward(x, h0, c0[:, ::-1], W, U, b, *mask)
+    gy = rng.standard_normal(out.shape).astype(dtype)  # every state's gradient (with sequences, the initial too)
+    return [out] + [g for g in loop.backward(gy) if g is not None], loop

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from layer_checks import run_lstm_loop
 
 import scratchgrad as sg
 from scratchgrad import compiled, optimizers
@@ -376,20 +377,8 @@ def test_importing_scratchgrad_does_not_import_numba():
 # ---- the LSTM cell -------------------------------------------------------------------
 def lstm_loop_both_ways(use_kernels, dtype, masked, recurrent_dropout, activation="tanh"):
     """LSTMLoop's forward and backward through 6 steps (batch 5, 4 units): its output and gradients."""
-    from scratchgrad.recurrent import LSTMLoop
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((6, 5, 3)).astype(dtype)
-    gy = rng.standard_normal((2, 7, 5, 4)).astype(dtype)  # every state's gradient, the initial ones too
-    h0, c0 = (rng.standard_normal((5, 4)).astype(dtype) for _ in range(2))
-    W, U = ((rng.standard_normal((k, 16)) * 0.5).astype(dtype) for k in (3, 4))
-    b = rng.standard_normal(16).astype(dtype)
-    mask = (rng.random((5, 6)) > 0.3,) if masked else ()
     with compiled.using(use_kernels):
-        loop = LSTMLoop(activation=activation, recurrent_dropout=recurrent_dropout, seed=2)
-        loop.needs_grad = (True,) * 6
-        out = loop.forward(x, h0, c0[:, ::-1], W, U, b, *mask)  # a c0 that is a strided view
-        return [out] + [g for g in loop.backward(gy) if g is not None]
+        return run_lstm_loop(dtype, masked, recurrent_dropout, activation=activation)[0]
 
 
 @needs_numba

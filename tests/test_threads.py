@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+from layer_checks import run_lstm_loop
 
 from scratchgrad import compiled, threads
 from scratchgrad import functional as F
@@ -92,19 +93,9 @@ def test_each_runs_blas_on_one_thread_then_as_before():
 
 
 def lstm_loop(dtype, masked, recurrent_dropout, sequences, batch=8, units=4):
-    """LSTMLoop's forward and backward through 6 steps: its output and gradients, and how it cut the
-    batch."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((6, batch, 3)).astype(dtype)
-    h0, c0 = (rng.standard_normal((batch, units)).astype(dtype) for _ in range(2))
-    W, U = ((rng.standard_normal((k, 4 * units)) * 0.5).astype(dtype) for k in (3, units))
-    b = rng.standard_normal(4 * units).astype(dtype)
-    mask = (rng.random((batch, 6)) > 0.3,) if masked else ()
-    loop = LSTMLoop(recurrent_dropout=recurrent_dropout, seed=2, sequences=sequences)
-    loop.needs_grad = (True,) * 6
-    out = loop.forward(x, h0, c0, W, U, b, *mask)
-    gy = rng.standard_normal(out.shape).astype(dtype)
-    return [out] + [g for g in loop.backward(gy) if g is not None], loop.parts
+    """LSTMLoop's output and gradients, and how it cut the batch."""
+    results, loop = run_lstm_loop(dtype, masked, recurrent_dropout, sequences, batch, units)
+    return results, loop.parts
 
 
 @needs_both

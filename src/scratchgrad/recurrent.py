@@ -86,9 +86,9 @@ class _Recurrence(Function):
         return grads + ((None,) if self.mask is not None else ())
 
 
-def _weight_grad(inputs, grads):
-    """Σ_t inputs_tᵀ·grads_t as one product: (units, k)."""
-    return inputs.reshape(-1, inputs.shape[-1]).T @ grads.reshape(-1, grads.shape[-1])
+def _weight_grad(inputs, grads, parts=1):
+    """Σ_t inputs_tᵀ·grads_t as one product, (units, k), shared out among `parts` threads (threads.py)."""
+    return threads.product(inputs.reshape(-1, inputs.shape[-1]).T, grads.reshape(-1, grads.shape[-1]), parts)
 
 
 class SimpleRNNLoop(_Recurrence):
@@ -186,11 +186,15 @@ class LSTMLoop(_Recurrence):
         steps, n = [], self.U.shape[0]
         states, hx = self.all_states[:, :, rows], self.hx[:, rows]
         work = None if self.work is None else [a[:, rows] for a in self.work]
+        # the compiled cell takes each step's product in one scratch array per part, which stays in cache;
+        # the NumPy cell's activations may keep views of theirs, so each step has its own
+        z = None if work is None else self.scratch(f"z{rows.start}", hx.shape[1:2] + self.kernel.shape[1:],
+                                                   hx.dtype, np)
         with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
             for t in range(len(hx)):
                 (h, c), (h_new, c_new) = states[:, t], states[:, t + 1]
                 hx[t, :, :n] = self._dropped(h, rows)
-                z = self._product(hx[t], rows)
+                z = hx[t] @ self.kernel if work is None else np.matmul(hx[t], self.kernel, out=z)
                 steps.append(self._cell(z, c, h_new, c_new) if work is None else
                              self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
                 if self.mask is not None:  # a padded step carries both states over
@@ -203,15 +207,6 @@ class LSTMLoop(_Recurrence):
         """The compiled cell's arrays for every step: σ of the gates i, f, o, the candidate and act(c_t)."""
         return tuple(self.scratch(name, (steps, batch, width), dtype, np)
                      for name, width in (("gates", 3 * n), ("candidate", n), ("memory", n)))
-
-    def _product(self, hx, rows):
-        """[h_{t-1}, x_t, 1]·[U; W; b]. The compiled cell takes it in one scratch array for all steps (one per
-        part of the batch), which stays in cache; the NumPy cell's activations may keep views of theirs, so
-        each step has its own."""
-        if self.work is None:
-            return hx @ self.kernel
-        z = self.scratch(f"z{rows.start}", (len(hx), self.kernel.shape[1]), hx.dtype, np)
-        return np.matmul(hx, self.kernel, out=z)
 
     def _cell(self, z, c, h_new, c_new):
         """One step of the cell from z: writes h_t and c_t, returns what its backward needs."""
@@ -235,7 +230,7 @@ class LSTMLoop(_Recurrence):
         dh, dc = ends[0] if len(ends) == 1 or ends[0][0] is None else (xp.concatenate(d) for d in zip(*ends))
         parts, gz = len(self.parts), self.gz.reshape(-1, 4 * n)
         gx = threads.product(gz, self.W.T, parts).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
-        g_kernel = threads.product(self.hx.reshape(-1, self.hx.shape[-1]).T, gz, parts)  # [dU; dW; db]: Σ_t
+        g_kernel = _weight_grad(self.hx, self.gz, parts)  # [dU; dW; db]
         return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
 
     def _backward_rows(self, gy, rows, steps):
