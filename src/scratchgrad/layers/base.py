@@ -244,7 +244,7 @@ class Layer:
         # default (Keras's rule: augmentation layers called directly augment, Dropout does not drop)
         training = _context.resolve(training, self._mode)
         if self._call_takes_training:  # what the call gets is what the layers it calls inherit
-            training = kwargs["training"] = self._training_default if training is None else training
+            training = kwargs["training"] = self._call_training(training)
         if _context.depth == 0:  # a new forward pass: forget the add_loss values of the last one
             self._clear_losses()
         previous_mask = self._pass_masks(inputs, args, kwargs)
@@ -354,6 +354,10 @@ class Layer:
                 return self(*zeros, training=training, **kwargs) if args else self(zeros, training=training, **kwargs)
         finally:
             _context.probing = previous
+
+    def _call_training(self, training):
+        """What call() gets for a resolved `training`: the value, or where none was given call()'s own default."""
+        return self._training_default if training is None else training
 
     def call(self, inputs, training=False):
         raise NotImplementedError(f"{type(self).__name__} must implement call(inputs)")

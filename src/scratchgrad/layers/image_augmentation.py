@@ -21,15 +21,13 @@ from ..backend import array_module
 from ..random import _draw_op, beta, gamma, generator, layer_seed, normal, randint, shuffle, uniform
 from . import image_preprocessing
 from .base import Layer
-from .image_preprocessing import _color_factor, _data_format, _number, _on_images
+from .image_preprocessing import _checked_value_range, _color_factor, _data_format, _number, _on_images
 
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # tf.image.rgb_to_grayscale's, as Keras's
 
 
 def _value_range(value_range, layer):
-    if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
-        raise ValueError(f"{layer} value_range must be a pair of numbers, got {value_range!r}")
-    return tuple(sorted(value_range))
+    return tuple(sorted(_checked_value_range(value_range, layer)))
 
 
 def _rescale(x, source, target):

@@ -425,9 +425,7 @@ class RandomElasticTransform(_RandomAffine):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = _color_factor(factor, (0, 1), "RandomElasticTransform")
         self.scale = _color_factor(scale, (0, 1), "RandomElasticTransform", "scale")
-        if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
-            raise ValueError(f"RandomElasticTransform value_range must be a pair of numbers, got {value_range!r}")
-        self.value_range = tuple(value_range)
+        self.value_range = tuple(_checked_value_range(value_range, "RandomElasticTransform"))
 
     def call(self, x, training=True):
         if not training or self.scale[1] == 0 or self.factor[1] == 0:  # Keras draws nothing then
@@ -479,6 +477,13 @@ def _homography(corners, moved):
     return np.linalg.solve(np.stack(equations, axis=1), np.stack(targets, axis=1)[..., None])[..., 0]
 
 
+def _checked_value_range(value_range, layer):
+    """value_range as given, once it is a pair of numbers."""
+    if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
+        raise ValueError(f"{layer} value_range must be a pair of numbers, got {value_range!r}")
+    return value_range
+
+
 def _color_factor(factor, bounds, layer, name="factor"):
     """Keras's (lower, upper) from `factor`: a pair (sorted), or a number f in bounds giving (max(-f, low), f)."""
     low, high = bounds
@@ -502,9 +507,8 @@ class _RandomColor(Layer):
         super().__init__(**kwargs)
         layer = type(self).__name__
         self.factor = _color_factor(factor, self.bounds, layer)
-        if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2 and all(map(_number, value_range))):
-            raise ValueError(f"{layer} value_range must be a pair of numbers, got {value_range!r}")
-        self.value_range, self.seed, self.data_format = value_range, seed, _data_format(data_format)
+        self.value_range = _checked_value_range(value_range, layer)
+        self.seed, self.data_format = seed, _data_format(data_format)
         self._seed_generator = layer_seed(seed)
 
     def call(self, x, training=True):

@@ -455,8 +455,7 @@ class TimeDistributed(Layer):
         if inputs.ndim < 3:
             raise ValueError(f"{self.name} expects (batch, steps, ...) inputs, got shape {inputs.shape}")
         batch, steps = inputs.shape[:2]
-        if training is None:  # given by no call: the wrapped layer's own default, as in Keras
-            training = self.layer._training_default
+        training = self.layer._call_training(training)  # given by no call: the wrapped layer's own default, as Keras
         options = {"training": training} if self.layer._call_takes_training else {}
         # the layer's call, as Keras runs it: its own activity regularizer does not act (the wrapper's does)
         folded = self.layer.call(inputs.reshape((batch * steps,) + inputs.shape[2:]), **options)
