@@ -98,8 +98,69 @@ def test_next_frame_model_trains_the_same_planned_and_eager(rng):
         "binary_crossentropy", rng.random((4, 3, 6, 6, 1)), rng.random((4, 3, 6, 6, 1)))
 
 
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_dropout_drops_each_gate_s_input_and_state_with_masks_of_its_own_kept_through_time(rng, monkeypatch):
+    """Keras's ConvLSTM cell: four input masks and four state masks, one per gate, drawn once per call. With
+    1-wide kernels each pixel is a plain LSTM, written out here in NumPy with the masks the layer drew."""
+    drawn = []
+    forward = sg.functional.Dropout.forward
+
+    def keep(self, x):
+        out = forward(self, x)
+        drawn.append(self.scaled_mask)
+        return out
+
+    monkeypatch.setattr(sg.functional.Dropout, "forward", keep)
+    layer = L.ConvLSTM1D(3, 1, dropout=0.4, recurrent_dropout=0.3, return_sequences=True, seed=5)
+    x = rng.standard_normal((2, 4, 5, 2)).astype(np.float32)
+    out = layer(x, training=True).numpy()
+    assert [m.shape for m in drawn] == [(2, 1, 5, 2)] * 4 + [(2, 5, 3)] * 4  # the same at every step
+    assert all(set(np.unique(m)) == {0, np.float32(1 / (1 - rate))} for m, rate in zip(drawn, [0.4] * 4 + [0.3] * 4))
+    kernel, recurrent, bias = (w.numpy() for w in layer.weights)
+    gates = [slice(k * 3, (k + 1) * 3) for k in range(4)]
+    h = c = np.zeros((2, 5, 3), np.float32)
+    for t in range(4):
+        i, f, g, o = ((x[:, t] * drawn[k][:, 0]) @ kernel[0][:, gates[k]] + bias[gates[k]]
+                      + (h * drawn[4 + k]) @ recurrent[0][:, gates[k]] for k in range(4))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        np.testing.assert_allclose(out[:, t], h, rtol=1e-5, atol=1e-6)
+    drawn.clear()
+    plain = L.ConvLSTM1D(3, 1, return_sequences=True)
+    plain(x)
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(layer(x).numpy(), plain(x).numpy())
+    assert not drawn  # in inference nothing drops
+
+
+def test_dropout_gradients_and_plan():
+    """With its masks fixed (the layer's generator set back before each call), a dropped ConvLSTM's gradients
+    are the numerical ones; a model with one trains the same by plan as eagerly, the plan drawing anew."""
+    sg.set_floatx("float64")
+    try:
+        layer = L.ConvLSTM2D(2, 2, padding="same", dropout=0.3, recurrent_dropout=0.4, return_sequences=True)
+        x = sg.Tensor(np.random.default_rng(0).standard_normal((2, 3, 3, 3, 1)), dtype="float64", requires_grad=True)
+        layer(x)
+
+        def dropped(x, *weights):
+            layer._seed_generator = sg.random.SeedGenerator(4)
+            return layer(x, training=True)
+
+        assert sg.gradcheck(dropped, x, *layer.trainable_weights, tol=1e-6)
+    finally:
+        sg.set_floatx("float32")
+    rng = np.random.default_rng(1)
+    assert_trains_the_same_planned_and_eager(
+        (None, 5, 5, 1), lambda: [L.ConvLSTM2D(2, 3, padding="same", dropout=0.3, recurrent_dropout=0.3),
+                                  L.Flatten(), L.Dense(1)], "mse", rng.random((4, 3, 5, 5, 1)), rng.random((4, 1)))
+
+
 @pytest.mark.parametrize("make,error,message", [
-    (lambda: L.ConvLSTM2D(2, 3, dropout=0.2), NotImplementedError, r"no dropout or recurrent_dropout"),
+    (lambda: L.ConvLSTM2D(2, 3, dropout=1.0), ValueError, r"dropout must be in \[0, 1\), got 1.0"),
+    (lambda: L.ConvLSTM2D(2, 3, recurrent_dropout=-0.1), ValueError, r"recurrent_dropout must be in \[0, 1\)"),
     (lambda: L.ConvLSTM2D(2, 3, stateful=True), NotImplementedError, r"\(stateful=True\) is not supported"),
     (lambda: L.ConvLSTM2D(2, 3, strides=2, dilation_rate=2), ValueError, r"strides > 1 or dilation_rate > 1"),
     (lambda: L.ConvLSTM2D(2, 3, padding="causal"), ValueError, r"unknown padding 'causal'"),

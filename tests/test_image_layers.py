@@ -97,6 +97,33 @@ def test_random_layers_are_the_identity_in_inference_and_draw_per_image(rng):
         assert not np.allclose(out[0], out[1])
 
 
+DICT_LAYERS = [lambda s: L.Resizing(4, 6), lambda s: L.CenterCrop(3, 5), lambda s: L.RandomCrop(3, 5, seed=s),
+               lambda s: L.RandomFlip(seed=s), lambda s: L.RandomRotation(0.2, seed=s),
+               lambda s: L.RandomZoom(0.3, seed=s), lambda s: L.RandomTranslation(0.2, 0.2, seed=s),
+               lambda s: L.RandomShear(0.3, 0.3, seed=s), lambda s: L.RandomPerspective(seed=s),
+               lambda s: L.RandomElasticTransform(seed=s), lambda s: L.RandomBrightness(0.3, seed=s),
+               lambda s: L.RandomContrast(0.3, seed=s)]
+
+
+@pytest.mark.parametrize("make", DICT_LAYERS, ids=lambda make: type(make(0)).__name__)
+def test_a_dict_s_images_change_as_images_alone_would_and_its_other_entries_pass_on(make, rng):
+    """Keras's image layers take {"images": ..., "labels": ...}; boxes and masks, which Keras moves with the
+    images, are refused rather than passed on unmoved."""
+    x, labels = rng.uniform(0, 255, (4, 7, 9, 3)).astype(np.float32), np.eye(4, dtype=np.float32)
+    sg.set_seed(3)  # RandomFlip draws from the framework's generator
+    alone = make(5)(x).numpy()
+    sg.set_seed(3)
+    out = make(5)({"images": x, "labels": labels, "ids": np.arange(4)})
+    assert set(out) == {"images", "labels", "ids"}
+    np.testing.assert_array_equal(out["labels"].numpy(), labels)
+    np.testing.assert_array_equal(out["images"].numpy(), alone)
+    assert make(5)({"images": x[0]})["images"].shape == alone.shape[1:]
+    np.testing.assert_array_equal(make(5)({"images": x}, training=False)["images"].numpy(),
+                                  make(5)(x, training=False).numpy())
+    with pytest.raises(NotImplementedError, match="bounding_boxes"):
+        make(5)({"images": x, "bounding_boxes": np.zeros((4, 1, 4))})
+
+
 def test_seed_gives_a_reproducible_sequence_of_transforms(rng):
     x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
     first, second = L.RandomRotation(0.5, seed=7), L.RandomRotation(0.5, seed=7)

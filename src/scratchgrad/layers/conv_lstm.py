@@ -7,10 +7,14 @@ weight layouts and numbers:
     i, f, o = σ(z_i), σ(z_f), σ(z_o);   c_t = f·c_{t-1} + i·tanh(z_c);   h_t = o·tanh(c_t)
 
 The input convolutions of all steps run as one convolution over the (batch·steps) frames; the loop then
-adds each step's recurrent convolution (strides 1, "same" padding, as in Keras). Built from the
+adds each step's recurrent convolution (strides 1, "same" padding, as in Keras). With `dropout` or
+`recurrent_dropout` in training, each gate reads its input (or state) times a mask of its own, drawn once
+per call and kept for every step, as Keras's cell does: four convolutions then instead of one. Built from the
 convolution, activation and arithmetic ops, so autograd and the step plan take it as it comes."""
 from .. import activations, constraints, initializers, ops, regularizers
+from .. import functional as F
 from ..backend import array_module
+from ..random import layer_seed
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 from .convolutional import convolve, set_conv_options
@@ -33,15 +37,15 @@ class _ConvLSTM(Layer):
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if dropout or recurrent_dropout:
-            raise NotImplementedError(f"{type(self).__name__} takes no dropout or recurrent_dropout here yet, got "
-                                      f"{dropout!r} and {recurrent_dropout!r} (put a SpatialDropout or Dropout "
-                                      f"layer before it)")
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{type(self).__name__} {name} must be in [0, 1), got {rate!r}")
         set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
                              zero_output_for_mask)
         set_conv_options(self, filters, kernel_size, strides, padding, data_format, dilation_rate)
         self.use_bias, self.unit_forget_bias, self.seed = use_bias, unit_forget_bias, seed
-        self.dropout = self.recurrent_dropout = 0.0
+        self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
+        self._seed_generator = layer_seed(seed)  # new masks every call, reproducibly
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self._set_weight_options(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
@@ -79,17 +83,28 @@ class _ConvLSTM(Layer):
         kernel = self.kernel
         if max(self.dilation_rate) > 1:
             kernel = ops.dilate(kernel, self.dilation_rate + (1, 1))
-        frames = x.reshape((n * steps,) + x.shape[2:])
-        z_in = convolve(self, frames, kernel, self.strides, self.padding, self.bias,
-                        depth_dilation=self.dilation_rate[0])
+        channels = 1 if first else -1
+        in_masks = self._masks(self.dropout, (n, 1) + x.shape[2:], x, training)  # the same at every step
+
+        def input_convolution(x, gates):
+            return convolve(self, x.reshape((n * steps,) + x.shape[2:]), kernel[..., gates], self.strides,
+                            self.padding, None if self.bias is None else self.bias[gates],
+                            depth_dilation=self.dilation_rate[0])
+
+        z_in = self._by_gate(x, in_masks, input_convolution, channels)
         state_shape = [n, *z_in.shape[1:]]
-        state_shape[1 if first else -1] = self.filters
+        state_shape[channels] = self.filters
         z_in = z_in.reshape((n, steps) + z_in.shape[1:])
         h, c = self._initial_states(initial_state, tuple(state_shape), x)
+        state_masks = self._masks(self.recurrent_dropout, tuple(state_shape), x, training)
+
+        def recurrent_convolution(h, gates):
+            return convolve(self, h, self.recurrent_kernel[..., gates], (1,) * self.rank, "same", None)
+
         gate = _gate_slicer(self.filters, 1 if first else z_in.ndim - 2)
         outputs, per_sample = [], (n,) + (1,) * (self.rank + 1)  # a step's mask, beside a state
         for t in range(steps):
-            z = z_in[:, t] + convolve(self, h, self.recurrent_kernel, (1,) * self.rank, "same", None)
+            z = z_in[:, t] + self._by_gate(h, state_masks, recurrent_convolution, channels)
             i, f = self.recurrent_activation(z[gate(0)]), self.recurrent_activation(z[gate(1)])
             c_new = f * c + i * self.activation(z[gate(2)])
             h_new = self.recurrent_activation(z[gate(3)]) * self.activation(c_new)
@@ -105,6 +120,24 @@ class _ConvLSTM(Layer):
                 mask[:, -1].reshape(per_sample)
             output = ops.where(last, output, ops.zeros_like(output))
         return [output, h, c] if self.return_state else output
+
+    def _masks(self, rate, shape, like, training):
+        """Keras's four dropout masks of `shape`, one per gate (scaled by 1 / (1 - rate)), drawn once per call
+        on `like`'s device; None where nothing drops."""
+        if not (training and rate):
+            return None
+        ones = Tensor(array_module(like.data).ones(shape, like.dtype), dtype=like.dtype)
+        return [F.dropout(ones, rate, seed=self._seed_generator) for _ in range(4)]
+
+    def _by_gate(self, x, masks, convolution, channels):
+        """convolution(x, gates) for the four gates: one convolution where nothing drops, else each gate's
+        own of x times that gate's mask (Keras's cell drops inputs and states apart per gate), joined along
+        the channels as the one convolution gives them."""
+        if masks is None:
+            return convolution(x, slice(None))
+        f = self.filters
+        return ops.concatenate([convolution(x * m, slice(k * f, (k + 1) * f)) for k, m in enumerate(masks)],
+                               axis=channels)
 
     def _check_frames(self, x):
         """Inputs in the sequence's terms: their rank, and the channels the kernel was built for."""
@@ -156,7 +189,8 @@ class _ConvLSTM(Layer):
                 "recurrent_initializer": serialize_initializer(self.recurrent_initializer),
                 "recurrent_regularizer": serialize_regularizer(self.recurrent_regularizer),
                 "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-                "unit_forget_bias": self.unit_forget_bias, "dropout": 0.0, "recurrent_dropout": 0.0,
+                "unit_forget_bias": self.unit_forget_bias, "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout,
                 "seed": self.seed}
 
 

@@ -92,10 +92,8 @@ class _Augmentation(Layer):
         return {**data, "images": out, "labels": ops.squeeze(labels, 0) if single else labels}
 
     def _check_keys(self, data):
-        unsupported = sorted({"bounding_boxes", "segmentation_masks"} & set(data)) if isinstance(data, dict) else []
-        if unsupported:
-            raise NotImplementedError(f"{self.name}: {', '.join(unsupported)} are not augmented here (Keras moves "
-                                      f"them with the images); pass images and labels only")
+        if isinstance(data, dict):
+            image_preprocessing.refuse_boxes_and_masks(data, self.name)
 
     def _as_batch(self, images):
         """Images as a float batch (rank 4): pixels as floats, as Keras casts them (the layer's dtype, a float)."""

@@ -126,7 +126,29 @@ def _resize_coordinates(size, out_size, interpolation, dtype, xp):
     return xp.floor(centres) if interpolation == "nearest" else centres - 0.5
 
 
-class Resizing(Layer):
+class _ImageLayer(Layer):
+    """What Keras's image layers share: they take one image, a batch, or a dict whose "images" they change
+    (`_transform_images`) and whose other entries (labels, ids) they pass on. Keras moves bounding boxes and
+    segmentation masks with the images; here those are refused rather than passed on unmoved."""
+
+    def call(self, data, training=True):
+        if not isinstance(data, dict):
+            return self._transform_images(data, training)
+        refuse_boxes_and_masks(data, self.name)
+        return {**data, "images": self._transform_images(data["images"], training)}
+
+    def _transform_images(self, images, training):
+        raise NotImplementedError
+
+
+def refuse_boxes_and_masks(data, layer):
+    unsupported = sorted({"bounding_boxes", "segmentation_masks"} & set(data))
+    if unsupported:
+        raise NotImplementedError(f"{layer}: {', '.join(unsupported)} are not augmented here (Keras moves them "
+                                  f"with the images); pass images and labels only")
+
+
+class Resizing(_ImageLayer):
     """Resize images to height × width ("bilinear" or "nearest", half-pixel centres, no antialiasing),
     optionally first cropping (`crop_to_aspect_ratio`) or padding with `fill_value`
     (`pad_to_aspect_ratio`) to the target's aspect ratio so nothing is stretched."""
@@ -151,7 +173,7 @@ class Resizing(Layer):
         self.crop_to_aspect_ratio, self.pad_to_aspect_ratio = crop_to_aspect_ratio, pad_to_aspect_ratio
         self.fill_value, self.antialias, self.data_format = fill_value, antialias, _data_format(data_format)
 
-    def call(self, x):
+    def _transform_images(self, x, training):
         return _on_images(self._resize, x, self.data_format)
 
     def _resize(self, x):
@@ -180,7 +202,7 @@ class Resizing(Layer):
                 "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format}
 
 
-class RandomCrop(Layer):
+class RandomCrop(_ImageLayer):
     """In training, one random height × width window of the batch's images (the same for every image, as
     Keras draws one); in inference, or where the images are not larger than the window, the largest
     central window of the target's aspect ratio resized to height × width, as Resizing(...,
@@ -193,7 +215,7 @@ class RandomCrop(Layer):
         self.data_format = self.resize.data_format
         self._seed_generator = layer_seed(seed)  # None: the framework's generator
 
-    def call(self, x, training=True):
+    def _transform_images(self, x, training):
         if x.dtype.kind != "f":  # pixels as floats, as Keras casts them, whichever way the crop goes
             x = ops.cast(x, self.dtype or float_dtype())
         height_axis = x.ndim - (2 if self.data_format == "channels_first" else 3)
@@ -247,7 +269,7 @@ def _factor_range(factor, name, low_open=False):
     return tuple(sorted(float(v) for v in values)) if pair else (-abs(float(factor)), abs(float(factor)))
 
 
-class _RandomAffine(Layer):
+class _RandomAffine(_ImageLayer):
     """In training, each image moved by its own random affine map (drawn by `_transforms`), the pixels
     it brings in from outside the image given by `fill_mode`; the identity in inference."""
 
@@ -260,7 +282,7 @@ class _RandomAffine(Layer):
         self.seed, self.fill_value, self.data_format = seed, fill_value, _data_format(data_format)
         self._seed_generator = layer_seed(seed)  # None: the framework's generator
 
-    def call(self, x, training=True):
+    def _transform_images(self, x, training):
         if not training:
             return x
         resample = _Resample(self._coordinates, self.interpolation, self.fill_mode, float(self.fill_value))
@@ -427,10 +449,10 @@ class RandomElasticTransform(_RandomAffine):
         self.scale = _color_factor(scale, (0, 1), "RandomElasticTransform", "scale")
         self.value_range = tuple(_checked_value_range(value_range, "RandomElasticTransform"))
 
-    def call(self, x, training=True):
+    def _transform_images(self, x, training):
         if not training or self.scale[1] == 0 or self.factor[1] == 0:  # Keras draws nothing then
             return x
-        return ops.clip(super().call(x, training), min(self.value_range), max(self.value_range))
+        return ops.clip(super()._transform_images(x, training), min(self.value_range), max(self.value_range))
 
     def _coordinates(self, x):
         rng, (n, h, w) = generator(self._seed_generator), x.shape[:3]
@@ -496,7 +518,7 @@ def _color_factor(factor, bounds, layer, name="factor"):
     return max(-abs(float(factor)), low), abs(float(factor))
 
 
-class _RandomColor(Layer):
+class _RandomColor(_ImageLayer):
     """In training, every value of each image changed by an amount drawn for that image (`_change`), then
     clipped to value_range; the identity in inference. The draw is an op of the step, so a replayed step
     draws anew."""
@@ -511,7 +533,7 @@ class _RandomColor(Layer):
         self.seed, self.data_format = seed, _data_format(data_format)
         self._seed_generator = layer_seed(seed)
 
-    def call(self, x, training=True):
+    def _transform_images(self, x, training):
         if not training:
             return x
         if x.ndim not in (3, 4):

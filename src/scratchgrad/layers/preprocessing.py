@@ -11,6 +11,7 @@ from ..random import get_rng
 from ..tensor import Tensor
 from ..utils import as_array
 from .base import Layer
+from .image_preprocessing import _ImageLayer
 
 
 class Rescaling(Layer):
@@ -67,7 +68,7 @@ class Normalization(Layer):
         return config
 
 
-class CenterCrop(Layer):
+class CenterCrop(_ImageLayer):
     """The central height × width of each image (channels_last); inputs smaller than that are refused."""
 
     def __init__(self, height, width, data_format=None, **kwargs):
@@ -76,9 +77,9 @@ class CenterCrop(Layer):
         super().__init__(**kwargs)
         self.height, self.width, self.data_format = height, width, standard_data_format(data_format)
 
-    def call(self, x):
+    def _transform_images(self, x, training):
         if x.ndim == 3:  # one image, no batch axis
-            return ops.squeeze(self.call(ops.expand_dims(x, 0)), 0)
+            return ops.squeeze(self._transform_images(ops.expand_dims(x, 0), training), 0)
         h_axis = 2 if self.data_format == "channels_first" else 1
         h, w = x.shape[h_axis], x.shape[h_axis + 1]
         if h < self.height or w < self.width:
@@ -113,7 +114,7 @@ class _Flip(Function):
         return self._apply(gy)  # each flip is its own inverse
 
 
-class RandomFlip(Layer):
+class RandomFlip(_ImageLayer):
     """In training, flip each image left-right ("horizontal"), upside down ("vertical") or either, each
     with probability ½: the same object seen mirrored. The identity in inference. As Keras's image
     augmentations, called directly (training not given, by the call or an enclosing model's) it flips;
@@ -129,7 +130,7 @@ class RandomFlip(Layer):
             raise ValueError(f"RandomFlip mode must be one of {', '.join(self.MODES)}, got {mode!r}")
         self.mode, self.data_format = mode, standard_data_format(data_format)
 
-    def call(self, x, training=True):
+    def _transform_images(self, x, training):
         if not training:
             return x
         axes = tuple(a + (self.data_format == "channels_first") for a in self.MODES[self.mode])
