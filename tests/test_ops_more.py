@@ -271,6 +271,23 @@ SHAPE_OPS = {
     "swapaxes": (lambda t: ops.swapaxes(t, 0, -1), lambda a: np.swapaxes(a, 0, -1)),
     "moveaxis": (lambda t: ops.moveaxis(t, 0, -1), lambda a: np.moveaxis(a, 0, -1)),
     "moveaxis_many": (lambda t: ops.moveaxis(t, [0, 1], [-1, -2]), lambda a: np.moveaxis(a, [0, 1], [-1, -2])),
+    "roll": (lambda t: ops.roll(t, 1, 1), lambda a: np.roll(a, 1, 1)),
+    "roll_back": (lambda t: ops.roll(t, -5, 2), lambda a: np.roll(a, -5, 2)),
+    "roll_axes": (lambda t: ops.roll(t, (1, -2), (0, 2)), lambda a: np.roll(a, (1, -2), (0, 2))),
+    "roll_flat": (lambda t: ops.roll(t, 7), lambda a: np.roll(a, 7)),
+    "rot90": (lambda t: ops.rot90(t), np.rot90),
+    "rot90_2": (lambda t: ops.rot90(t, 2), lambda a: np.rot90(a, 2)),
+    "rot90_3_axes": (lambda t: ops.rot90(t, 3, (1, 2)), lambda a: np.rot90(a, 3, (1, 2))),
+    "rot90_back": (lambda t: ops.rot90(t, -1, (2, 0)), lambda a: np.rot90(a, -1, (2, 0))),
+    "fliplr": (ops.fliplr, np.fliplr), "flipud": (ops.flipud, np.flipud),
+    "ravel": (ops.ravel, np.ravel), "copy": (ops.copy, np.copy),
+    "diagonal": (lambda t: ops.diagonal(t, 1, 1, 2), lambda a: np.diagonal(a, 1, 1, 2)),
+    "diagonal_below": (lambda t: ops.diagonal(t, -1, 2, 1), lambda a: np.diagonal(a, -1, 2, 1)),
+    "broadcast_to": (lambda t: ops.broadcast_to(t[:, :1], (3, 2, 3, 4)),
+                     lambda a: np.broadcast_to(a[:, :1], (3, 2, 3, 4))),
+    "hstack": (lambda t: ops.hstack([t, t[:, :1]]), lambda a: np.hstack([a, a[:, :1]])),
+    "vstack": (lambda t: ops.vstack([t[0, 0], t[1, 2]]), lambda a: np.vstack([a[0, 0], a[1, 2]])),
+    "dstack": (lambda t: ops.dstack([t[0], t[1]]), lambda a: np.dstack([a[0], a[1]])),
 }
 
 

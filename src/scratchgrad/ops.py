@@ -24,7 +24,7 @@ def sum_to(g, shape):
     return g.reshape(shape) if lead else g
 
 
-def broadcast_to(g, shape):
+def _stretched(g, shape):
     """A writable copy of `g` stretched to `shape` (reduction backward; leaves may keep it as .grad)."""
     out = array_module(g).empty(shape, dtype=g.dtype)
     out[...] = g
@@ -287,7 +287,7 @@ class Sum(Function):
         return array_module(x).asarray(x.sum(axis=self.axis, keepdims=self.keepdims))
 
     def backward(self, gy):
-        return broadcast_to(gy.reshape(_kept_shape(self.shape, self.axis)), self.shape)
+        return _stretched(gy.reshape(_kept_shape(self.shape, self.axis)), self.shape)
 
 
 class Mean(Function):
@@ -301,7 +301,7 @@ class Mean(Function):
         return y
 
     def backward(self, gy):
-        return broadcast_to(gy.reshape(_kept_shape(self.shape, self.axis)) / gy.dtype.type(self.count), self.shape)
+        return _stretched(gy.reshape(_kept_shape(self.shape, self.axis)) / gy.dtype.type(self.count), self.shape)
 
 
 class Max(Function):
@@ -783,6 +783,20 @@ class _NoGrad(Function):
         return getattr(array_module(x), self.name)(x, **self.options)
 
 
+def _no_grad(name):
+    """ops.<name>: the array module's function of that name, passing no gradient."""
+    def apply(x):
+        return _NoGrad(name)(as_tensor(x))
+
+    apply.__name__ = name
+    return apply
+
+
+sign, floor, ceil, trunc, signbit, isnan, isinf, isfinite, isposinf, isneginf, logical_not = (
+    _no_grad(name) for name in ("sign", "floor", "ceil", "trunc", "signbit", "isnan", "isinf", "isfinite",
+                                "isposinf", "isneginf", "logical_not"))
+
+
 class _FiniteOrZero(Function):
     """x where finite, else 0; no gradient (logsumexp's shift only has to keep exp in range)."""
 
@@ -795,14 +809,6 @@ class _FiniteOrZero(Function):
 def cumsum(x, axis=None, dtype=None):
     x = as_tensor(x) if dtype is None else astype(x, dtype)
     return Cumsum(axis)(x if axis is not None else reshape(x, (-1,)))
-
-
-def sign(x):
-    return _NoGrad("sign")(as_tensor(x))
-
-
-def floor(x):
-    return _NoGrad("floor")(as_tensor(x))
 
 
 def floor_divide(x1, x2):
@@ -830,10 +836,6 @@ class Mod(Function):
 
 def mod(x1, x2):
     return Mod()(*_pair(x1, x2))
-
-
-def ceil(x):
-    return _NoGrad("ceil")(as_tensor(x))
 
 
 def round(x, decimals=0):
@@ -905,6 +907,15 @@ class Elementwise(Function):
         "cosh": lambda x, y, xp: xp.sinh(x),
         "log1p": lambda x, y, xp: 1 / (1 + x),
         "expm1": lambda x, y, xp: y + 1,
+        "arcsin": lambda x, y, xp: 1 / xp.sqrt(1 - x * x),
+        "arccos": lambda x, y, xp: -1 / xp.sqrt(1 - x * x),
+        "arcsinh": lambda x, y, xp: 1 / xp.sqrt(x * x + 1),
+        "arccosh": lambda x, y, xp: 1 / xp.sqrt(x * x - 1),
+        "arctanh": lambda x, y, xp: 1 / (1 - x * x),
+        "log2": lambda x, y, xp: 1 / (x * math.log(2)),
+        "log10": lambda x, y, xp: 1 / (x * math.log(10)),
+        "exp2": lambda x, y, xp: y * math.log(2),
+        "cbrt": lambda x, y, xp: 1 / (3 * y * y),
     }
 
     def __init__(self, name):
@@ -912,7 +923,7 @@ class Elementwise(Function):
 
     def forward(self, x):
         self.x = x
-        with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right value, not an error
+        with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right value, not an error (log2(0) too)
             self.y = getattr(array_module(x), self.name)(x)
         return self.y
 
@@ -948,23 +959,12 @@ def _elementwise(name):
     return apply
 
 
-sin, cos, tan, arctan, sinh, cosh, log1p, expm1 = (_elementwise(name) for name in Elementwise.DERIVATIVES)
+(sin, cos, tan, arctan, sinh, cosh, log1p, expm1, arcsin, arccos, arcsinh, arccosh, arctanh, log2, log10, exp2,
+ cbrt) = (_elementwise(name) for name in Elementwise.DERIVATIVES)
 
 
 def erf(x):
     return Erf()(_floating(x))
-
-
-def isnan(x):
-    return _NoGrad("isnan")(as_tensor(x))
-
-
-def isinf(x):
-    return _NoGrad("isinf")(as_tensor(x))
-
-
-def isfinite(x):
-    return _NoGrad("isfinite")(as_tensor(x))
 
 
 # ---- comparisons and logic (bool results, no gradient) --------------------------------------------
@@ -979,10 +979,6 @@ def _comparison(name):
 equal, greater, greater_equal, less, less_equal, logical_and, logical_or, logical_xor = (
     _comparison(name) for name in ("equal", "greater", "greater_equal", "less", "less_equal",
                                    "logical_and", "logical_or", "logical_xor"))
-
-
-def logical_not(x):
-    return _NoGrad("logical_not")(as_tensor(x))
 
 
 def any(x, axis=None, keepdims=False):
@@ -1410,7 +1406,7 @@ class Einsum(Function):
             g = xp.einsum(spec, gy, *[a for _, a in others], optimize=True)
             sizes = iter(g.shape)  # g has sub's axes less the unknown letters: put those back as 1s
             g = g.reshape(tuple(next(sizes) if c in known else 1 for c in sub))
-            grads.append(broadcast_to(sum_to(g, tuple(n if c in known else 1 for n, c in zip(x.shape, sub))),
+            grads.append(_stretched(sum_to(g, tuple(n if c in known else 1 for n, c in zip(x.shape, sub))),
                                       x.shape))
         return tuple(grads)
 
@@ -1495,6 +1491,439 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     return squeeze(out, row)
 
 
+# ---- more of keras.ops: NumPy's names ------------------------------------------------------------
+absolute = fabs = abs
+true_divide = div
+amax, amin = max, min
+
+
+def reciprocal(x):
+    return div(1.0, _floating(x))
+
+
+def deg2rad(x):
+    return _floating(x) * (math.pi / 180)
+
+
+def rad2deg(x):
+    return _floating(x) * (180 / math.pi)
+
+
+def hypot(x1, x2):
+    return sqrt(square(_floating(x1)) + square(_floating(x2)))
+
+
+def logaddexp(x1, x2):
+    """log(exp(x1) + exp(x2)), shifted by the larger so that neither exp overflows."""
+    a, b = _pair(_floating(x1), _floating(x2))
+    top = _FiniteOrZero()(maximum(a, b))
+    return log(exp(a - top) + exp(b - top)) + top
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """x with NaN and infinities replaced (NumPy's defaults: 0 and the dtype's largest finite values); the
+    gradient passes where x was finite."""
+    x = as_tensor(x)
+    replaced = _NoGrad("nan_to_num", nan=nan, posinf=posinf, neginf=neginf)(x)
+    return where(isfinite(x), x, replaced)
+
+
+def count_nonzero(x, axis=None):
+    return _NoGrad("count_nonzero", axis=_axis(axis))(as_tensor(x))
+
+
+def ptp(x, axis=None, keepdims=False):
+    return max(x, axis, keepdims) - min(x, axis, keepdims)
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return _stretched(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.x_shape)
+
+
+def broadcast_to(x, shape):
+    return BroadcastTo(tuple(int(n) for n in shape))(as_tensor(x))
+
+
+class Copy(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def copy(x):
+    return Copy()(as_tensor(x))
+
+
+def ravel(x):
+    return reshape(x, (-1,))
+
+
+def _at_least(x, ndim):
+    """x with axes of 1 added as NumPy's atleast_2d / atleast_3d add them."""
+    x = as_tensor(x)
+    if x.ndim >= ndim:
+        return x
+    if x.ndim == 0:
+        return reshape(x, (1,) * ndim)
+    if x.ndim == 1:
+        return reshape(x, (1, -1) if ndim == 2 else (1, -1, 1))
+    return expand_dims(x, -1)
+
+
+def hstack(xs):
+    xs = [as_tensor(x) for x in xs]
+    return concatenate(xs, axis=0 if builtins.all(x.ndim == 1 for x in xs) else 1)
+
+
+def vstack(xs):
+    return concatenate([_at_least(x, 2) for x in xs], axis=0)
+
+
+def dstack(xs):
+    return concatenate([_at_least(x, 3) for x in xs], axis=2)
+
+
+def roll(x, shift, axis=None):
+    """x shifted by `shift` places along `axis` (each of several), entries leaving one end coming back at the
+    other; with no axis, over the flattened x, shaped back."""
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(roll(ravel(x), shift, 0), x.shape)
+    shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
+    for s, a in zip(shifts.tolist(), axes.tolist()):
+        n = x.shape[a]
+        if n and s % n:
+            head, cut = (builtins.slice(None),) * (a % x.ndim), n - s % n
+            x = concatenate([x[head + (builtins.slice(cut, None),)], x[head + (builtins.slice(0, cut),)]], axis=a)
+    return x
+
+
+def fliplr(x):
+    return flip(x, 1)
+
+
+def flipud(x):
+    return flip(x, 0)
+
+
+def rot90(array, k=1, axes=(0, 1)):
+    """array turned by k quarter turns from its first axis in `axes` towards its second (NumPy's rule)."""
+    x, k = as_tensor(array), int(k) % 4
+    a, b = axes
+    if k == 1:
+        return swapaxes(flip(x, b), a, b)
+    if k == 2:
+        return flip(x, [a, b])
+    return flip(swapaxes(x, a, b), b) if k == 3 else x
+
+
+class Diagonal(Function):
+    """The diagonal `offset` of the planes spanned by axis1 and axis2, along a new last axis (NumPy's
+    diagonal, copied); the backward puts each gradient back on its diagonal entry."""
+
+    def __init__(self, offset, axis1, axis2):
+        self.offset, self.axis1, self.axis2 = offset, axis1, axis2
+
+    def forward(self, x):
+        self.shape = x.shape
+        return array_module(x).diagonal(x, self.offset, self.axis1, self.axis2).copy()
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gx = xp.zeros(self.shape, gy.dtype)
+        planes = xp.moveaxis(gx, (self.axis1, self.axis2), (-2, -1))  # a view: written through to gx
+        steps = xp.arange(gy.shape[-1])
+        planes[..., steps + builtins.max(-self.offset, 0), steps + builtins.max(self.offset, 0)] = gy
+        return gx
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"diagonal needs a tensor of at least 2 dimensions, got shape {x.shape}")
+    return Diagonal(int(offset), axis1 % x.ndim, axis2 % x.ndim)(x)
+
+
+def trace(x, offset=0, axis1=0, axis2=1):
+    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+
+
+def diag(x, k=0):
+    """A 1-D x: the square matrix with x on its k-th diagonal. A 2-D x: its k-th diagonal."""
+    x = as_tensor(x)
+    if x.ndim == 2:
+        return diagonal(x, k)
+    if x.ndim != 1:
+        raise ValueError(f"diag takes a 1-D or 2-D tensor, got shape {x.shape}")
+    n = x.shape[0] + builtins.abs(int(k))
+    rows = arange(x.shape[0]) + builtins.max(-int(k), 0)
+    cols = arange(x.shape[0]) + builtins.max(int(k), 0)
+    return scatter(stack([rows, cols], axis=1), x, (n, n))
+
+
+def tri(N, M=None, k=0, dtype=None):
+    return _new(np.tri(N, M, k, dtype=dtype or float_dtype()))
+
+
+def outer(x1, x2):
+    a, b = _pair(x1, x2)
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+def inner(x1, x2):
+    a, b = _pair(x1, x2)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
+
+
+def meshgrid(*x, indexing="xy"):
+    """Coordinate grids: one tensor per input, each stretched along the others' axes ("xy": the first two
+    axes swapped, as NumPy's default)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid indexing must be 'xy' or 'ij', got {indexing!r}")
+    xs = [ravel(v) for v in x]
+    shape = [v.shape[0] for v in xs]
+    if indexing == "xy" and len(xs) > 1:
+        shape[0], shape[1] = shape[1], shape[0]
+    grids = []
+    for i, v in enumerate(xs):
+        axis = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and len(xs) > 1 else i
+        where = [1] * len(xs)
+        where[axis] = -1
+        grids.append(broadcast_to(reshape(v, where), shape))
+    return grids
+
+
+def size(x):
+    return int(np.prod(as_tensor(x).shape))
+
+
+def ndim(x):
+    return as_tensor(x).ndim
+
+
+def dtype(x):
+    """x's dtype by name, as Keras's standardized names ("float32", "int64", "bool"); a Python number's as
+    a tensor made from it would have."""
+    return (x.dtype if hasattr(x, "dtype") else as_tensor(x).dtype).name
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def array(x, dtype=None):
+    return convert_to_tensor(x, dtype)
+
+
+# ---- more of keras.ops: writing into tensors -----------------------------------------------------
+class Scatter(Function):
+    """Zeros of `shape` with `values` added at `indices` (rows of leading-axis indices; repeats add up, as in
+    Keras); the backward reads each value's gradient back at its index."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, indices, values):
+        xp = array_module(values)
+        self.where = tuple(indices.T)
+        out = xp.zeros(self.shape, values.dtype)
+        xp.add.at(out, self.where, values)
+        return out
+
+    def backward(self, gy):
+        return None, gy[self.where]
+
+
+def scatter(indices, values, shape):
+    indices, values = _indices(indices, "scatter"), as_tensor(values)
+    return Scatter(tuple(int(n) for n in shape))(indices, values)
+
+
+class Update(Function):
+    """inputs with the entries at `index` replaced by updates; their gradient goes to the updates, the
+    rest of it to inputs."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, inputs, updates, *index_arrays):
+        self.where, self.updates_shape, self.index_count = self.index(index_arrays), updates.shape, len(index_arrays)
+        out = inputs.copy()
+        out[self.where] = updates
+        return out
+
+    def backward(self, gy):
+        g_inputs = gy.copy()
+        g_inputs[self.where] = 0
+        return (g_inputs, gy[self.where].reshape(self.updates_shape)) + (None,) * self.index_count
+
+
+def scatter_update(inputs, indices, updates, reduction=None):
+    """inputs with updates written at `indices` (rows of leading-axis indices)."""
+    if reduction is not None:
+        raise NotImplementedError(f"scatter_update reduction={reduction!r} is not supported here; only None "
+                                  f"(the updates replace the entries)")
+    inputs = as_tensor(inputs)
+    indices, updates = _indices(indices, "scatter_update"), as_tensor(updates, like=inputs)
+    return Update(lambda arrays: tuple(arrays[0].T))(inputs, updates, indices)
+
+
+def slice_update(inputs, start_indices, updates):
+    """inputs with the block that starts at `start_indices` replaced by updates."""
+    inputs = as_tensor(inputs)
+    updates = as_tensor(updates, like=inputs)
+    start = [int(i) for i in start_indices]
+    if len(start) != inputs.ndim or updates.ndim != inputs.ndim or builtins.any(
+            a < 0 or a + n > d for a, n, d in zip(start, updates.shape, inputs.shape)):
+        raise ValueError(f"slice_update: updates of shape {updates.shape} starting at {tuple(start)} do not fit "
+                         f"inside inputs of shape {inputs.shape}")
+    block = tuple(builtins.slice(a, a + n) for a, n in zip(start, updates.shape))
+    return Update(lambda arrays: block)(inputs, updates)
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):
+    """The sum of data's rows in each segment: row i goes to segment segment_ids[i] (out-of-range ids are
+    dropped); num_segments defaults to the largest id + 1."""
+    data, ids = as_tensor(data), _indices(segment_ids, "segment_sum")
+    count = int(ids.numpy().max()) + 1 if num_segments is None else int(num_segments)
+    return tensordot(one_hot(ids, count, dtype=data.dtype), data, ([0], [0]))
+
+
+# ---- more of keras.ops: the nn namespace ----------------------------------------------------------
+def binary_crossentropy(target, output, from_logits=False):
+    """Each entry's binary cross-entropy (no mean over any axis: keras.ops', not keras.losses')."""
+    target, output = _pair(target, output)
+    if from_logits:  # max(z, 0) - z·t + log(1 + exp(-|z|)): no overflow either side
+        return relu(output) - output * target + log1p(exp(-abs(output)))
+    p = clip(output, _epsilon(), 1 - _epsilon())
+    return -(target * log(p) + (1 - target) * log(1 - p))
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Each sample's cross-entropy of one-hot (or soft) targets along `axis`; probabilities are scaled to sum
+    to 1 and clipped to [ε, 1 - ε] first, as Keras does."""
+    target, output = _pair(target, output)
+    if from_logits:
+        log_p = log_softmax(output, axis=axis)
+    else:
+        p = output / sum(output, axis, keepdims=True)
+        log_p = log(clip(p, _epsilon(), 1 - _epsilon()))
+    return -sum(target * log_p, axis)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    output = as_tensor(output)
+    target = as_tensor(target)
+    if target.ndim == output.ndim and target.shape[axis] == 1:
+        target = squeeze(target, axis)
+    classes = one_hot(astype(target, np.int64), output.shape[axis], dtype=output.dtype)
+    return categorical_crossentropy(moveaxis(classes, -1, axis), output, from_logits, axis)
+
+
+def in_top_k(targets, predictions, k):
+    """Whether each sample's target class is among its k highest predictions (ties counted in, as Keras)."""
+    predictions = as_tensor(predictions)
+    picked = take_along_axis(predictions, expand_dims(_indices(targets, "in_top_k"), -1), -1)
+    kth = top_k(predictions, int(k))[0][..., -1:]
+    return squeeze(greater_equal(picked, kth), -1)
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """1 for each class that occurs in a sample (a row of integer inputs), else 0."""
+    num_classes = kwargs.pop("num_tokens", num_classes)  # Keras's older name
+    if sparse:
+        raise ValueError("multi_hot sparse=True (a sparse tensor) needs TensorFlow; scratchgrad returns dense arrays")
+    inputs = as_tensor(inputs)
+    single = inputs.ndim == 1
+    hot = max(one_hot(reshape(inputs, (1, -1)) if single else inputs, int(num_classes), dtype), axis=-2)
+    hot = squeeze(hot, 0) if single else hot
+    return moveaxis(hot, -1, axis) if axis != -1 else hot
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """(x - mean) / √(variance + ε) · scale + offset, the 1-D statistics lying along `axis`."""
+    x = _floating(x)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+
+    def along(v):
+        return reshape(as_tensor(v, like=x), shape)
+
+    out = (x - along(mean)) * rsqrt(along(variance) + epsilon)
+    out = out if scale is None else out * along(scale)
+    return out if offset is None else out + along(offset)
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """x normalized over `axis` by its own mean and variance, then times gamma and plus beta."""
+    x = _floating(x)
+    mean, variance = moments(x, [axis], keepdims=True)
+    out = (x - mean) * rsqrt(variance + (_epsilon() if epsilon is None else epsilon))
+    out = out if gamma is None else out * as_tensor(gamma, like=x)
+    return out if beta is None else out + as_tensor(beta, like=x)
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """softmax(q·kᵀ · scale + bias, masked) · v for (batch, steps, heads, head size) inputs (Keras's layout);
+    scale defaults to 1/√(head size), a key and value with fewer heads are shared among groups of the query's
+    heads, `mask` (True: attend) and `is_causal` keep positions out."""
+    if flash_attention:
+        raise ValueError("dot_product_attention flash_attention=True needs a GPU kernel; use None or False")
+    q, k = _pair(query, key)
+    v = as_tensor(value, like=q)
+    if q.shape[2] != k.shape[2]:
+        k, v = (repeat(t, q.shape[2] // t.shape[2], axis=2) for t in (k, v))
+    logits = einsum("btnh,bsnh->bnts", q, k) * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    if attn_logits_soft_cap is not None:
+        logits = tanh(logits / attn_logits_soft_cap) * attn_logits_soft_cap
+    if bias is not None:
+        logits = logits + as_tensor(bias, like=logits)
+    keep = None if mask is None else as_tensor(mask) if isinstance(mask, Tensor) else Tensor(np.asarray(mask, bool))
+    if is_causal:
+        causal = Tensor(np.tri(q.shape[1], k.shape[1], dtype=bool))
+        keep = causal if keep is None else logical_and(keep, causal)
+    if keep is not None:
+        logits = where(keep, logits, full_like(logits, -0.7 * np.finfo(logits.dtype).max))  # Keras's fill
+    return einsum("bnts,bsnh->btnh", softmax(logits, axis=-1), v)
+
+
+def _pool_any_rank(op, name, inputs, pool_size, strides, padding, data_format):
+    """max_pool / average_pool for sequences (as images one row high) and images."""
+    from . import convolution
+
+    x = as_tensor(inputs)
+    data_format = data_format or "channels_last"
+    pool = getattr(convolution, op)
+    if x.ndim == 4:
+        return pool(x, pool_size, strides, padding, data_format)
+    if x.ndim != 3:
+        raise ValueError(f"{name} takes sequences (3-D) or images (4-D) here, got shape {x.shape}")
+    row = 1 if data_format == "channels_last" else 2
+    sizes = [(1, int(np.ravel(v)[0])) if v is not None else None for v in (pool_size, strides)]
+    return squeeze(pool(expand_dims(x, row), sizes[0], sizes[1], padding, data_format), row)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    return _pool_any_rank("max_pool2d", "max_pool", inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    return _pool_any_rank("avg_pool2d", "average_pool", inputs, pool_size, strides, padding, data_format)
+
+
 # ---- control flow: Keras's functional forms, run as the Python they stand for ----------------------
 # (a step that reads a value into Python to branch is replayed by running it again, not from its plan)
 def cond(pred, true_fn, false_fn):
@@ -1526,6 +1955,27 @@ def vectorized_map(function, elements):
     return stack([function(element) for element in unstack(as_tensor(elements))])
 
 
+map = vectorized_map
+
+
+def switch(index, branches, *operands):
+    """branches[index](*operands), the index clamped into range as Keras's."""
+    return branches[builtins.min(builtins.max(int(index), 0), len(branches) - 1)](*operands)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """carry, y = f(carry, x) for each x along xs's first axis (or `length` times with x None), in reverse
+    with `reverse`; returns the last carry and the ys stacked (None where f gives none)."""
+    steps = unstack(as_tensor(xs)) if xs is not None else [None] * int(length)
+    carry, ys = init, []
+    for x in (steps[::-1] if reverse else steps):
+        carry, y = f(carry, x)
+        ys.append(y)
+    if not ys or ys[0] is None:
+        return carry, None
+    return carry, stack(ys[::-1] if reverse else ys)
+
+
 # ---- constructors -----------------------------------------------------------------------------------
 def full(shape, fill_value, dtype=None):
     return _new(np.full(shape, fill_value, dtype=dtype or float_dtype()))
@@ -1554,6 +2004,28 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     return decode(inputs, sequence_lengths, strategy, beam_width, top_paths, merge_repeated, mask_index)
 
 
-# ops.slice, ops.any and ops.all shadow Python's builtins in this module: code here calls builtins.slice etc.
+def __getattr__(name):
+    """Keras's namespaces: ops.image (image_ops.py, which imports this module); ops.nn, ops.numpy,
+    ops.linalg and ops.math name the functions this module has."""
+    if name == "image":
+        from . import image_ops
+
+        return image_ops
+    if name in ("nn", "numpy", "linalg", "math"):
+        return _namespace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Namespace:
+    def __getattr__(self, name):
+        if name.startswith("_") or name not in __all__:
+            raise AttributeError(f"scratchgrad's keras.ops has no attribute {name!r}")
+        return globals()[name]
+
+
+_namespace = _Namespace()
+
+
+# ops.slice, ops.any, ops.all and ops.map shadow Python's builtins in this module: code here calls builtins.slice etc.
 __all__ = [name for name in dir()
            if not name.startswith("_") and name not in ("np", "math", "builtins", "Function", "values_escaped")]

@@ -1,0 +1,95 @@
+"""keras.ops.image (as `ops.image`): resizing, patches, grayscale, padding and cropping of images, a batch
+(batch, height, width, channels) or one image (height, width, channels), channels_first too. Built from
+the ops and the image layers' own Functions, so gradients and the step plan take them as they come."""
+import numpy as np
+
+from . import ops
+from .tensor import as_tensor
+
+
+def _channels_last(images, data_format, apply):
+    """apply(batch in channels_last) on one image or a batch in either layout, the result back in it."""
+    from .layers.image_preprocessing import _data_format, _on_images
+
+    return _on_images(apply, as_tensor(images), _data_format(data_format))
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    """Images resized to `size` (height, width), as the Resizing layer resizes them."""
+    from .layers.image_preprocessing import Resizing
+
+    height, width = size
+    layer = Resizing(height, width, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_mode, fill_value,
+                     antialias, data_format)
+    return layer._transform_images(as_tensor(images), training=False)
+
+
+def _pair(value, what):
+    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    if len(pair) != 2 or not all(int(v) == v and v >= 1 for v in pair):
+        raise ValueError(f"extract_patches {what} must be a positive integer or a pair of them, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Each size[0] × size[1] patch, moved by `strides` (default: the size, patches side by side), as one
+    vector of its pixels, row by row and channel last: (batch, patch rows, patch columns, h·w·channels).
+    Patches side by side are a reshape; others, Keras's convolution with an identity kernel."""
+    (ph, pw), strides = _pair(size, "size"), _pair(size if strides is None else strides, "strides")
+    dilation = _pair(dilation_rate, "dilation_rate")
+
+    def patches(x):
+        n, h, w, c = x.shape
+        if strides == (ph, pw) and dilation == (1, 1) and padding == "valid":
+            rows, cols = h // ph, w // pw
+            x = ops.reshape(x[:, :rows * ph, :cols * pw], (n, rows, ph, cols, pw, c))
+            return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (n, rows, cols, ph * pw * c))
+        kernel = as_tensor(np.eye(ph * pw * c).reshape(ph, pw, c, ph * pw * c), like=x)
+        return ops.conv(x, kernel, strides, padding, "channels_last", dilation)
+
+    return _channels_last(images, data_format, patches)
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """One channel: 0.2989 R + 0.5870 G + 0.1140 B (tf.image's weights, as Keras's)."""
+    from .layers.image_augmentation import _grayscale
+
+    return _channels_last(images, data_format, lambda x: _grayscale(x, -1))
+
+
+def _edges(first, second, target, size, grow, op, axis):
+    """The two edges' widths from exactly two of (first, second, target): `grow` 1 where the target is the
+    size plus both (padding), -1 where it is the size less both (cropping)."""
+    if [first, second, target].count(None) != 1:
+        raise ValueError(f"{op} needs exactly two of the {axis}'s two edges and its target size, got "
+                         f"{first!r}, {second!r} and target {target!r}")
+    if target is not None:
+        missing = grow * (target - size) - (first if second is None else second)
+        first, second = (missing, second) if first is None else (first, missing)
+    if first < 0 or second < 0:
+        raise ValueError(f"{op}: the {axis}'s edges come out negative ({first}, {second}) for a size of {size}")
+    return int(first), int(second)
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None, right_padding=None,
+               target_height=None, target_width=None, data_format=None):
+    """Images with rows and columns of zeros added around them, given two of each axis's edges and size."""
+    def pad(x):
+        top, bottom = _edges(top_padding, bottom_padding, target_height, x.shape[1], 1, "pad_images", "height")
+        left, right = _edges(left_padding, right_padding, target_width, x.shape[2], 1, "pad_images", "width")
+        return ops.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
+
+    return _channels_last(images, data_format, pad)
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None, right_cropping=None,
+                target_height=None, target_width=None, data_format=None):
+    """Images with rows and columns cut from their edges, given two of each axis's edges and size."""
+    def crop(x):
+        h, w = x.shape[1:3]
+        top, bottom = _edges(top_cropping, bottom_cropping, target_height, h, -1, "crop_images", "height")
+        left, right = _edges(left_cropping, right_cropping, target_width, w, -1, "crop_images", "width")
+        return x[:, top:h - bottom, left:w - right]
+
+    return _channels_last(images, data_format, crop)
