@@ -17,7 +17,7 @@ from .autograd import Function
 from .backend import array_module
 from .functional import activation, elu, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, step, \
     tanh  # noqa: F401  (re-exported: keras.activations.relu, ...)
-from .object_registration import function_name, lookup, stands_for
+from .object_registration import deserializer, function_name, lookup, stands_for
 from .tensor import as_tensor
 
 ACTIVATIONS = F.ACTIVATIONS
@@ -285,6 +285,7 @@ def sparsemax(x, axis=-1):
 
 
 swish, hard_swish = silu, hard_silu
+linear = identity  # Keras's name for it
 
 
 def get(activation):
@@ -311,6 +312,9 @@ def get(activation):
 def name_of(activation):
     """The registered name of an activation function, or None for a custom callable."""
     return next((name for name, fn in ACTIVATIONS.items() if fn is activation), None)
+
+
+deserialize = deserializer(get, "activations")
 
 
 def serialize(activation):

@@ -5,7 +5,7 @@ MaxNorm is the one the dropout paper pairs with dropout: each unit's incoming we
 Dense kernel: one column per unit) is scaled down to a norm of at most max_value.
 """
 from .backend import array_module, epsilon
-from .object_registration import custom_instance, object_config
+from .object_registration import custom_instance, deserializer, object_config
 
 
 class Constraint:
@@ -105,6 +105,9 @@ def get(identifier):
     raise ValueError(f"unknown constraint {identifier!r:.200}; expected one of {', '.join(CLASSES)}, "
                      f"{', '.join(CONSTRAINTS)}, a config dict, a callable, or a custom Constraint class "
                      f"registered with keras.saving.register_keras_serializable or passed in custom_objects")
+
+
+deserialize = deserializer(get, "constraints")
 
 
 def serialize(constraint):

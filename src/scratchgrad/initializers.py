@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from .object_registration import custom_instance, object_config
+from .object_registration import custom_instance, deserializer, object_config
 from .random import config_seed, generator, truncated_standard_normal
 
 
@@ -300,6 +300,13 @@ def _normal(rng, shape, dtype, stddev, mean=0.0):
     return (draw * dtype.type(stddev) + dtype.type(mean)).astype(dtype, copy=False)
 
 
+# Keras's lowercase names are the classes themselves (keras.initializers.glorot_uniform() is a GlorotUniform)
+constant, zeros, ones, random_normal, random_uniform, truncated_normal = (
+    Constant, Zeros, Ones, RandomNormal, RandomUniform, TruncatedNormal)
+variance_scaling, lecun_uniform, lecun_normal, glorot_uniform, glorot_normal, he_uniform, he_normal = (
+    VarianceScaling, LecunUniform, LecunNormal, GlorotUniform, GlorotNormal, HeUniform, HeNormal)
+orthogonal, identity = OrthogonalInitializer, IdentityInitializer = Orthogonal, Identity  # (two names each)
+
 TRUNCATED_STDDEV = 0.87962566103423978  # the standard deviation of a unit normal cut at ±2
 
 
@@ -335,6 +342,9 @@ def get(identifier):
     raise ValueError(f"unknown initializer {identifier!r:.200}; expected one of {', '.join(sorted(INITIALIZERS))}, "
                      f"a config dict, a callable, or a custom Initializer class registered with "
                      f"keras.saving.register_keras_serializable or passed in custom_objects")
+
+
+deserialize = deserializer(get, "initializers")
 
 
 def serialize(initializer):

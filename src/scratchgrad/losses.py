@@ -19,7 +19,15 @@ from . import functional as F
 from . import ops
 from .autograd import Function
 from .backend import float_dtype
-from .object_registration import builtin_class, custom_instance, function_name, lookup, object_config, stands_for
+from .object_registration import (
+    builtin_class,
+    custom_instance,
+    deserializer,
+    function_name,
+    lookup,
+    object_config,
+    stands_for,
+)
 from .tensor import Tensor, as_tensor
 
 EPSILON = 1e-7
@@ -675,6 +683,9 @@ def _custom(identifier):
     if stands_for(found, Loss):
         return found
     raise ValueError(f"loss {identifier!r} names {found!r:.80}, which is neither a Loss nor a function")
+
+
+deserialize = deserializer(get, "losses")
 
 
 def serialize(loss):

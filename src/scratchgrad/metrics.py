@@ -14,7 +14,31 @@ import numpy as np
 
 from . import initializers
 from .autograd import no_grad
-from .object_registration import builtin_class, custom_instance, function_name, lookup, object_config, stands_for
+from .losses import (  # noqa: F401  (keras.metrics names the loss functions too)
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+from .object_registration import (
+    builtin_class,
+    custom_instance,
+    deserializer,
+    function_name,
+    lookup,
+    object_config,
+    stands_for,
+)
 from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
@@ -818,6 +842,9 @@ def _from_config(config):
     if custom is not None:
         return custom
     return builtin_class(config, CLASSES, "metric").from_config(config.get("config") or {})
+
+
+deserialize = deserializer(get, "metrics")
 
 
 def serialize(metric):

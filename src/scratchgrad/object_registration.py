@@ -52,6 +52,16 @@ class CustomObjectScope:
 custom_object_scope = CustomObjectScope
 
 
+def deserializer(get, kind):
+    """keras.<kind>.deserialize: what a config (or a name) stands for, by that kind's `get`, with
+    `custom_objects` in scope."""
+    def deserialize(config, custom_objects=None):
+        with CustomObjectScope({**current_scope(), **_checked_objects(custom_objects, f"{kind}.deserialize")}):
+            return get(config)
+
+    return deserialize
+
+
 def current_scope():
     """The dictionary of the innermost custom_object_scope (empty outside any)."""
     return _SCOPE.get()

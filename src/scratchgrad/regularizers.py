@@ -6,7 +6,7 @@ L1(l1) adds l1 · Σ|w|, which drives weights to exactly zero.
 import numpy as np
 
 from . import ops
-from .object_registration import custom_instance, object_config
+from .object_registration import custom_instance, deserializer, object_config
 
 
 class Regularizer:
@@ -100,6 +100,9 @@ def get(identifier):
     raise ValueError(f"unknown regularizer {identifier!r:.200}; expected one of {', '.join(REGULARIZERS)}, a "
                      f"config dict, a callable, or a custom Regularizer class registered with "
                      f"keras.saving.register_keras_serializable or passed in custom_objects")
+
+
+deserialize = deserializer(get, "regularizers")
 
 
 def serialize(regularizer):

@@ -19,6 +19,22 @@ def save_model(model, filepath):
     _save_model(model, filepath)
 
 
-__all__ = ["save_model", "load_model", "register_keras_serializable", "get_registered_name", "get_registered_object",
-           "get_custom_objects", "CustomObjectScope", "custom_object_scope", "serialize_keras_object",
-           "deserialize_keras_object", "ModelFileError"]
+def save_weights(model, filepath, overwrite=True):
+    """model.save_weights(filepath); overwrite=False refuses a file that is there."""
+    import os
+
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_weights: {filepath} exists and overwrite=False")
+    model.save_weights(filepath)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """model.load_weights(filepath)."""
+    if skip_mismatch:
+        raise NotImplementedError("load_weights skip_mismatch=True is not supported here: every weight must match")
+    model.load_weights(filepath)
+
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_keras_serializable",
+           "get_registered_name", "get_registered_object", "get_custom_objects", "CustomObjectScope",
+           "custom_object_scope", "serialize_keras_object", "deserialize_keras_object", "ModelFileError"]

@@ -85,6 +85,45 @@ class PyDataset:
             yield self[index]
 
 
+Sequence = PyDataset  # Keras 2's name, which Keras 3 keeps
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """What a train_step unpacks: x alone (x as a 1-tuple where x is itself a tuple or list), (x, y) or (x, y,
+    sample_weight)."""
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) from a batch as fit gives it to train_step, None for what it lacks."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(f"a batch is x, (x,), (x, y) or (x, y, sample_weight), got a tuple of {len(data)}")
+    return data + (None,) * (3 - len(data))
+
+
+def standardize_dtype(dtype):
+    """A dtype's name as Keras writes it ("float32", "int64", "bool"): None is floatx, Python's float
+    float32, its int int64 (scratchgrad's integers, and Keras's on TensorFlow; int32 on its other backends)."""
+    from .backend import float_dtype
+
+    if dtype is None:
+        return np.dtype(float_dtype()).name
+    return {float: "float32", int: "int64"}.get(dtype) or np.dtype(dtype).name
+
+
+def is_keras_tensor(x):
+    """Whether x is a symbolic tensor (a keras.Input or a layer's output in a functional model)."""
+    from .symbolic import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
 def normalize(x, axis=-1, order=2):
     """keras.utils.normalize: x divided by its `order`-norm along `axis` (rows of zeros stay zeros)."""
     x = as_array(x).astype(np.float64) if not np.issubdtype(np.asarray(x).dtype, np.floating) else as_array(x)

@@ -3,7 +3,7 @@ from .functional import Functional
 from .model import Model
 from .sequential import Sequential
 from .mlp import mlp  # noqa: I001  (needs Sequential)
-from .saving import ModelFileError, load_model
+from .saving import ModelFileError, load_model, save_model
 
 
 def model_from_json(json_string, custom_objects=None):

@@ -17,6 +17,7 @@ from .lion import Lion
 from .loss_scale_optimizer import LossScaleOptimizer
 from .nadam import Nadam
 from .base import CLASSES, OPTIMIZERS, Optimizer
+from ..object_registration import deserializer
 from .momentum import Momentum
 from .muon import Muon
 from .rmsprop import RMSprop
@@ -45,8 +46,11 @@ def serialize(optimizer):
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
+deserialize = deserializer(get, "optimizers")
+
+
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
            "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "get",
-           "serialize",
+           "serialize", "deserialize",
            "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecayRestarts"]

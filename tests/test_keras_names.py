@@ -1,0 +1,81 @@
+"""Keras's other names for what scratchgrad has: each kind's `deserialize`, the lowercase initializer
+classes, `activations.linear`, the loss functions in `keras.metrics`, `models.save_model`,
+`saving.save_weights`/`load_weights` and the small `keras.utils` helpers, as Keras 3.15 names them."""
+import numpy as np
+import pytest
+
+import scratchgrad as sg
+from scratchgrad import layers as L
+
+
+@pytest.mark.parametrize("module, class_name, setting, value", [
+    ("losses", "Huber", "delta", 2.0), ("metrics", "AUC", "num_thresholds", 50),
+    ("initializers", "HeNormal", "seed", 3), ("regularizers", "L2", "l2", 0.5),
+    ("constraints", "MaxNorm", "max_value", 3.0), ("optimizers", "Adam", "learning_rate", 0.1),
+])
+def test_each_kind_deserializes_a_config_as_keras(module, class_name, setting, value):
+    kind = getattr(sg, module)
+    made = kind.deserialize({"class_name": class_name, "config": {setting: value}})
+    assert type(made).__name__ == class_name and made.get_config()[setting] == value
+    assert kind.deserialize(kind.serialize(made)).get_config() == made.get_config()
+
+
+def test_deserialize_takes_names():
+    assert sg.losses.deserialize("mse") is sg.losses.mean_squared_error
+    assert sg.activations.deserialize("relu") is sg.activations.relu
+
+
+def test_deserialize_takes_custom_objects():
+    class Doubling(sg.constraints.Constraint):
+        def __call__(self, w):
+            return w * 2
+
+    made = sg.constraints.deserialize({"class_name": "Doubling", "config": {}}, custom_objects={"Doubling": Doubling})
+    assert isinstance(made, Doubling)
+    with pytest.raises(ValueError, match="Doubling"):
+        sg.constraints.deserialize({"class_name": "Doubling", "config": {}})
+
+
+def test_lowercase_initializers_are_the_classes_and_linear_is_the_identity():
+    assert sg.initializers.glorot_uniform is sg.initializers.GlorotUniform
+    assert sg.initializers.orthogonal is sg.initializers.OrthogonalInitializer is sg.initializers.Orthogonal
+    assert sg.initializers.identity is sg.initializers.IdentityInitializer is sg.initializers.Identity
+    assert sg.initializers.he_normal(seed=1)((3, 2)).shape == (3, 2)
+    x = np.float32([-1.0, 2.0])
+    np.testing.assert_array_equal(sg.activations.linear(x).numpy(), x)
+    assert sg.activations.serialize(sg.activations.linear) == "linear"
+
+
+def test_the_loss_functions_are_metrics_too(rng):
+    assert sg.metrics.huber is sg.losses.huber and sg.metrics.poisson is sg.losses.poisson
+    y, p = rng.random((4, 3)).astype(np.float32), rng.random((4, 3)).astype(np.float32)
+    np.testing.assert_allclose(sg.metrics.kl_divergence(y, p).numpy(), sg.losses.kl_divergence(y, p).numpy())
+
+
+def test_saving_functions_take_the_model(tmp_path, rng):
+    model = sg.Sequential([L.Input((3,)), L.Dense(2)])
+    path = str(tmp_path / "w.weights")
+    sg.saving.save_weights(model, path)
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        sg.saving.save_weights(model, path, overwrite=False)
+    other = sg.Sequential([L.Input((3,)), L.Dense(2)])
+    sg.saving.load_weights(other, path)
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    sg.models.save_model(model, str(tmp_path / "m.sg"))
+    x = rng.random((2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(sg.models.load_model(str(tmp_path / "m.sg")).predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
+
+
+def test_utils_helpers_as_keras():
+    u = sg.utils
+    assert u.pack_x_y_sample_weight(1) == 1 and u.pack_x_y_sample_weight((1, 2)) == ((1, 2),)
+    assert u.pack_x_y_sample_weight(1, 2) == (1, 2) and u.pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
+    assert u.unpack_x_y_sample_weight([1, 2]) == (1, 2, None) and u.unpack_x_y_sample_weight(5) == (5, None, None)
+    with pytest.raises(ValueError, match="a tuple of 4"):
+        u.unpack_x_y_sample_weight((1, 2, 3, 4))
+    assert [u.standardize_dtype(d) for d in (None, "float64", np.int32, bool, float, int)] == [
+        "float32", "float64", "int32", "bool", "float32", "int64"]
+    assert u.is_keras_tensor(sg.Input((3,))) and not u.is_keras_tensor(np.zeros(3))
+    assert u.Sequence is u.PyDataset
