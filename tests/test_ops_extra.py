@@ -229,6 +229,81 @@ def test_nn_gradients(rng):
                         tensor(rng.standard_normal(4)), tol=TOL)
 
 
+# ---- quantiles and linear algebra -------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("q, axis, keepdims", [(0.3, None, False), ([0.0, 0.25, 0.5, 1.0], 1, False),
+                                               (0.75, (0, 2), True), ([0.1, 0.9], -1, True)], ids=str)
+def test_quantile_as_numpy(method, q, axis, keepdims, rng):
+    x = rng.standard_normal((3, 5, 4))
+    expected = np.quantile(x, q, axis=axis, method=method, keepdims=keepdims)
+    got = ops.quantile(tensor(x), q, axis=axis, method=method, keepdims=keepdims)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    assert sg.gradcheck(lambda t: ops.quantile(t, q, axis=axis, method=method, keepdims=keepdims), tensor(x),
+                        tol=TOL)
+
+
+def test_median_and_percentile_and_keras_s_shape(rng):
+    x = rng.standard_normal((4, 6))
+    np.testing.assert_allclose(ops.median(tensor(x), axis=0).numpy(), np.median(x, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(ops.percentile(tensor(x), [10, 90], axis=1).numpy(), np.percentile(x, [10, 90], axis=1),
+                               rtol=1e-12)
+    values = np.arange(10, dtype=np.float32).reshape(2, 5)
+    assert ops.quantile(values, [0.25, 0.5], axis=1, keepdims=True).shape == (2, 2, 1)  # Keras's
+    with pytest.raises(ValueError, match="q in \\[0, 1\\]"):
+        ops.quantile(values, 1.5)
+
+
+def square_matrices(rng, batch=(2,), n=3):
+    return rng.standard_normal(batch + (n, n)) + 3 * np.eye(n)  # well away from singular
+
+
+def test_inverse_solve_and_determinants_with_gradients(rng):
+    a, b, v = square_matrices(rng), rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 3))
+    np.testing.assert_allclose(ops.inv(tensor(a)).numpy(), np.linalg.inv(a), rtol=1e-10)
+    np.testing.assert_allclose(ops.solve(tensor(a), tensor(b)).numpy(), np.linalg.solve(a, b), rtol=1e-10)
+    np.testing.assert_allclose(ops.solve(tensor(a), tensor(v)).numpy(), np.linalg.solve(a, v[..., None])[..., 0],
+                               rtol=1e-10)
+    np.testing.assert_allclose(ops.det(tensor(a)).numpy(), np.linalg.det(a), rtol=1e-10)
+    sign, logabs = ops.slogdet(tensor(a))
+    np.testing.assert_allclose(sign.numpy() * np.exp(logabs.numpy()), np.linalg.det(a), rtol=1e-10)
+    for fn, inputs in ((ops.inv, [a]), (ops.solve, [a, b]), (ops.solve, [a, v]), (ops.det, [a]),
+                       (lambda t: ops.slogdet(t)[1], [a]), (ops.logdet, [a @ np.swapaxes(a, -1, -2)])):
+        assert sg.gradcheck(fn, *(tensor(i) for i in inputs), tol=TOL)
+
+
+def test_logdet_and_slogdet_match_keras():
+    m = np.float32([[1, 2], [3, 4]])
+    sign, logabs = ops.slogdet(m)
+    assert float(sign) == -1.0 and abs(float(logabs) - 0.6931) < 1e-4  # Keras's
+    assert np.isnan(float(ops.logdet(m)))  # a negative determinant, as Keras's
+
+
+def test_decompositions_give_numpy_s_values_and_refuse_a_gradient(rng):
+    a = square_matrices(rng, (), 4)
+    spd = a @ a.T
+    np.testing.assert_allclose(ops.cholesky(spd).numpy(), np.linalg.cholesky(spd.astype(np.float32)), rtol=1e-5)
+    np.testing.assert_allclose(ops.cholesky(spd, upper=True).numpy(), np.linalg.cholesky(spd.astype(np.float32)).T,
+                               rtol=1e-5)
+    q, r = ops.qr(tensor(a))
+    np.testing.assert_allclose(q.numpy() @ r.numpy(), a, atol=1e-12)
+    u, s, vh = ops.svd(tensor(a))
+    np.testing.assert_allclose((u.numpy() * s.numpy()) @ vh.numpy(), a, atol=1e-12)
+    np.testing.assert_allclose(ops.svd(tensor(a), compute_uv=False).numpy(), np.linalg.svd(a, compute_uv=False))
+    w, vectors = ops.eigh(tensor(spd))
+    np.testing.assert_allclose(spd @ vectors.numpy(), vectors.numpy() * w.numpy(), atol=1e-9)
+    np.testing.assert_allclose(ops.pinv(tensor(a)).numpy(), np.linalg.pinv(a), rtol=1e-9)
+    assert int(ops.matrix_rank(np.float32([[1, 2], [2, 4]]))) == 1
+    b = rng.standard_normal((4, 2))
+    np.testing.assert_allclose(ops.lstsq(tensor(a), tensor(b)).numpy(), np.linalg.solve(a, b), rtol=1e-9)
+    np.testing.assert_allclose(ops.solve_triangular(tensor(a), tensor(b), lower=True).numpy(),
+                               np.linalg.solve(np.tril(a), b), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="ops.svd passes no gradient"):
+        ops.sum(ops.svd(tensor(a))[1]).backward()
+    with pytest.raises(ValueError, match="square matrices in the last two axes"):
+        ops.inv(np.ones((2, 3)))
+
+
 # ---- control flow -------------------------------------------------------------------------------------
 def test_switch_scan_and_map():
     assert ops.switch(5, [lambda a: a, lambda a: -a], 3.0) == -3.0  # the index clamped into range, as Keras
@@ -330,5 +405,6 @@ def test_padding_and_cropping_need_two_of_each_axis_s_edges_and_size():
 def test_keras_s_namespaces_reach_the_same_functions():
     assert ops.nn.relu is ops.relu and ops.nn.dot_product_attention is ops.dot_product_attention
     assert ops.numpy.sum is ops.sum and ops.linalg.norm is ops.norm and ops.image.resize is not None
-    with pytest.raises(AttributeError, match="no attribute 'inv'"):
-        ops.linalg.inv
+    assert ops.linalg.inv is ops.inv
+    with pytest.raises(AttributeError, match="no attribute 'eig'"):
+        ops.linalg.eig

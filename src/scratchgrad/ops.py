@@ -1924,6 +1924,205 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool_any_rank("avg_pool2d", "average_pool", inputs, pool_size, strides, padding, data_format)
 
 
+# ---- more of keras.ops: quantiles ------------------------------------------------------------------
+QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile_picks(q, n, method):
+    """For each q, the sorted positions below and above q·(n - 1) and the weight of the one above
+    (NumPy's methods)."""
+    position = q * (n - 1)
+    below, above = np.floor(position).astype(np.int64), np.ceil(position).astype(np.int64)
+    weight = {"linear": position - below, "lower": np.zeros_like(q), "higher": np.ones_like(q),
+              "midpoint": np.where(above > below, 0.5, 0.0)}.get(method)
+    if weight is None:  # nearest: NumPy rounds half to even
+        below = above = np.around(position).astype(np.int64)
+        weight = np.zeros_like(q)
+    return below, above, weight
+
+
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """The q-th quantiles (q in [0, 1], a number or a 1-D list) of x over `axis` (all of x by default), by
+    NumPy's methods; a list of q puts its axis first. The gradient goes to the sorted values picked."""
+    x = _floating(x)
+    if method not in QUANTILE_METHODS:
+        raise ValueError(f"quantile method must be one of {', '.join(QUANTILE_METHODS)}, got {method!r}")
+    qs = np.asarray(q, dtype=np.float64)
+    if qs.ndim > 1 or ((qs < 0) | (qs > 1)).any():
+        raise ValueError(f"quantile needs q in [0, 1], a number or a 1-D list, got {q!r}")
+    axes = tuple(range(x.ndim)) if axis is None else tuple(int(a) % x.ndim for a in np.atleast_1d(axis))
+    rest = [i for i in range(x.ndim) if i not in axes]
+    ordered = sort(reshape(transpose(x, rest + list(axes)), tuple(x.shape[i] for i in rest) + (-1,)), -1)
+    below, above, weight = _quantile_picks(np.atleast_1d(qs), ordered.shape[-1], method)
+    low, high = take(ordered, below, axis=-1), take(ordered, above, axis=-1)
+    out = moveaxis(low + (high - low) * as_tensor(weight, like=low), -1, 0)
+    if keepdims:
+        out = reshape(out, out.shape[:1] + tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    return out if qs.ndim else squeeze(out, 0)
+
+
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    return quantile(x, np.asarray(q, dtype=np.float64) / 100, axis, method, keepdims)
+
+
+def median(x, axis=None, keepdims=False):
+    return quantile(x, 0.5, axis, keepdims=keepdims)
+
+
+# ---- more of keras.ops: linear algebra over the last two axes ----------------------------------------
+def _t(a):
+    return array_module(a).swapaxes(a, -1, -2)
+
+
+class Inv(Function):
+    """A⁻¹; dA = -A⁻ᵀ · g · A⁻ᵀ."""
+
+    def forward(self, a):
+        self.y = array_module(a).linalg.inv(a)
+        return self.y
+
+    def backward(self, gy):
+        y_t = _t(self.y)
+        return -(y_t @ gy @ y_t)
+
+
+class Solve(Function):
+    """x with a·x = b (b a matrix, or one vector per matrix); db = a⁻ᵀ·g, da = -db·xᵀ."""
+
+    def __init__(self, vector):
+        self.vector = vector
+
+    def forward(self, a, b):
+        xp = array_module(a)
+        self.a, self.x = a, xp.linalg.solve(a, b[..., None] if self.vector else b)
+        return self.x[..., 0] if self.vector else self.x
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gb = xp.linalg.solve(_t(self.a), gy[..., None] if self.vector else gy)
+        ga = -(gb @ _t(self.x))
+        return ga, gb[..., 0] if self.vector else gb
+
+
+class Det(Function):
+    """det A; dA = g · det A · A⁻ᵀ."""
+
+    def forward(self, a):
+        self.a, self.y = a, array_module(a).linalg.det(a)
+        return self.y
+
+    def backward(self, gy):
+        return (gy * self.y)[..., None, None] * _t(array_module(gy).linalg.inv(self.a))
+
+
+class LogAbsDet(Function):
+    """log |det A| (slogdet's second part); its gradient is A⁻ᵀ."""
+
+    def forward(self, a):
+        self.a = a
+        return array_module(a).linalg.slogdet(a)[1]
+
+    def backward(self, gy):
+        return gy[..., None, None] * _t(array_module(gy).linalg.inv(self.a))
+
+
+class LinalgPart(Function):
+    """Output `part` (or the only one, part None) of the array module's linalg function `name`: values only
+    (a gradient through it is refused)."""
+
+    def __init__(self, name, part=None, **options):
+        self.name, self.part, self.options = name, part, options
+
+    def forward(self, *arrays):
+        out = getattr(array_module(arrays[0]).linalg, self.name)(*arrays, **self.options)
+        return out if self.part is None else out[self.part]
+
+    def backward(self, gy):
+        raise NotImplementedError(f"ops.{self.name} passes no gradient here: it gives its values only")
+
+
+def _square(x, op):
+    x = _floating(x)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{op} needs square matrices in the last two axes, got shape {x.shape}")
+    return x
+
+
+def inv(x):
+    return Inv()(_square(x, "inv"))
+
+
+def solve(a, b):
+    """x with a·x = b: b one matrix (..., n, k) or one vector (..., n) per matrix of a."""
+    a = _square(a, "solve")
+    b = as_tensor(b, like=a)
+    return Solve(b.ndim == a.ndim - 1)(a, b)
+
+
+def det(x):
+    return Det()(_square(x, "det"))
+
+
+def slogdet(x):
+    """(sign, log |det x|); the gradient flows through the second."""
+    x = _square(x, "slogdet")
+    return sign(det(x)), LogAbsDet()(x)
+
+
+def logdet(x):
+    """log det x: NaN where the determinant is negative, as Keras's."""
+    x = _square(x, "logdet")
+    return where(greater(det(x), 0.0), LogAbsDet()(x), math.nan)
+
+
+def _parts(name, count, *arrays, **options):
+    return tuple(LinalgPart(name, i, **options)(*arrays) for i in range(count))
+
+
+def cholesky(x, upper=False):
+    lower = LinalgPart("cholesky")(_square(x, "cholesky"))
+    return swapaxes(lower, -1, -2) if upper else lower
+
+
+def qr(x, mode="reduced"):
+    if mode not in ("reduced", "complete"):
+        raise ValueError(f"qr mode must be 'reduced' or 'complete', got {mode!r}")
+    return _parts("qr", 2, _floating(x), mode=mode)
+
+
+def svd(x, full_matrices=True, compute_uv=True):
+    """(u, s, vh), or s alone with compute_uv=False."""
+    x = _floating(x)
+    if not compute_uv:
+        return LinalgPart("svd", compute_uv=False)(x)
+    return _parts("svd", 3, x, full_matrices=full_matrices)
+
+
+def eigh(x):
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices."""
+    return _parts("eigh", 2, _square(x, "eigh"))
+
+
+def pinv(x, rcond=None):
+    return LinalgPart("pinv", **({} if rcond is None else {"rcond": rcond}))(_floating(x))
+
+
+def matrix_rank(x, tol=None):
+    return LinalgPart("matrix_rank", tol=tol)(_floating(x))
+
+
+def lstsq(a, b, rcond=None):
+    """The x that minimizes |a·x - b|² (one matrix a, b a vector or a matrix)."""
+    a = _floating(a)
+    return LinalgPart("lstsq", 0, rcond=rcond)(a, as_tensor(b, like=a))
+
+
+def solve_triangular(a, b, lower=False):
+    """solve(a, b) for a triangular a (only its `lower` or upper triangle read, as Keras's)."""
+    a = _square(a, "solve_triangular")
+    return solve(tril(a) if lower else triu(a), b)
+
+
 # ---- control flow: Keras's functional forms, run as the Python they stand for ----------------------
 # (a step that reads a value into Python to branch is replayed by running it again, not from its plan)
 def cond(pred, true_fn, false_fn):
