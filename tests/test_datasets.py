@@ -492,7 +492,7 @@ def test_imdb_and_reuters_follow_keras_conventions(tmp_path, monkeypatch):
 def test_boston_housing_and_hostile_files(tmp_path, monkeypatch):
     import collections
 
-    from scratchgrad.datasets import CorruptDatasetError, boston_housing, imdb
+    from scratchgrad.datasets import CorruptDatasetError, boston_housing, california_housing, imdb
 
     (tmp_path / "boston_housing").mkdir()
     x, y = np.arange(50 * 13, dtype=float).reshape(50, 13), np.arange(50, dtype=float)
@@ -501,6 +501,19 @@ def test_boston_housing_and_hostile_files(tmp_path, monkeypatch):
     (x_train, y_train), (x_test, y_test) = boston_housing.load_data(data_dir=tmp_path)
     assert x_train.shape == (40, 13) and x_test.shape == (10, 13)
     np.testing.assert_array_equal(x_train[:, 0] / 13, y_train)  # rows and targets shuffled together
+
+    (tmp_path / "california_housing").mkdir()
+    x, y = np.arange(700 * 8, dtype=float).reshape(700, 8), np.arange(700, dtype=float)
+    digest = _keras_npz(tmp_path / "california_housing" / "california_housing.npz", x=x, y=y)
+    _use(monkeypatch, california_housing, tmp_path, "california_housing.npz", digest)
+    (x_train, y_train), (x_test, y_test) = california_housing.load_data("small", data_dir=tmp_path, test_split=0.25)
+    assert x_train.shape == (450, 8) and x_test.shape == (150, 8) and y_train.max() < 600  # the first 600 rows
+    order = np.arange(600)
+    np.random.RandomState(113).shuffle(order)  # Keras's shuffle
+    np.testing.assert_array_equal(np.concatenate([y_train, y_test]), order)
+    assert california_housing.load_data(data_dir=tmp_path)[0][0].shape == (560, 8)
+    with pytest.raises(ValueError, match="test_split must be in"):
+        california_housing.load_data(data_dir=tmp_path, test_split=1.0)
 
     (tmp_path / "imdb").mkdir()
     evil = np.empty(1, dtype=object)

@@ -8,7 +8,7 @@ MNIST / Fashion-MNIST files are looked for in this order, and verified by sha256
 3. the download cache (`pooch.os_cache("scratchgrad")`), filled from the public mirrors on first use.
 scikit-learn and pooch are optional: they are imported only by the functions that need them.
 """
-from . import boston_housing, cifar10, cifar100, fashion_mnist, imdb, mnist, reuters
+from . import boston_housing, california_housing, cifar10, cifar100, fashion_mnist, imdb, mnist, reuters
 from ._errors import CorruptDatasetError, DatasetNotFoundError
 from ._loader import DataLoader
 from ._source import data_dir
@@ -19,6 +19,7 @@ from ._vision import load_fashion_mnist, load_mnist
 __all__ = [
     "CorruptDatasetError",
     "boston_housing",
+    "california_housing",
     "cifar10",
     "cifar100",
     "imdb",

@@ -12,6 +12,16 @@ def shuffled(rng, *arrays):
     return [a[order] for a in arrays]
 
 
+def split_shuffled(x, y, test_split, seed):
+    """(x_train, y_train), (x_test, y_test): the rows in Keras's shuffled order, the last `test_split` of them
+    held out for testing (Keras's tables: Boston and California housing)."""
+    if not 0 <= test_split < 1:
+        raise ValueError(f"test_split must be in [0, 1), got {test_split}")
+    x, y = shuffled(seed, x, y)
+    split = int(len(x) * (1 - test_split))
+    return (x[:split], y[:split]), (x[split:], y[split:])
+
+
 def mark(sequences, labels, maxlen, start_char, index_from):
     """Indices shifted by `index_from` (0 padding, 1 start, 2 out-of-vocabulary by default), `start_char`
     first; sequences of maxlen words or more dropped, with their labels."""

@@ -4,7 +4,7 @@ self-segregation affects prices; Keras discourages using it outside lessons on s
 import io
 
 from ._npz import load_npz
-from ._sequences import shuffled
+from ._sequences import split_shuffled
 from ._source import Source, load_file
 
 SOURCE = Source(name="Boston housing", subdir="boston_housing",
@@ -15,9 +15,5 @@ SOURCE = Source(name="Boston housing", subdir="boston_housing",
 
 def load_data(path="boston_housing.npz", test_split=0.2, seed=113, data_dir=None):
     """(x_train, y_train), (x_test, y_test) as keras.datasets.boston_housing.load_data gives them."""
-    if not 0 <= test_split < 1:
-        raise ValueError(f"test_split must be in [0, 1), got {test_split}")
     f = load_npz(io.BytesIO(load_file(SOURCE, "boston_housing.npz", data_dir)))
-    x, y = shuffled(seed, f["x"], f["y"])
-    split = int(len(x) * (1 - test_split))
-    return (x[:split], y[:split]), (x[split:], y[split:])
+    return split_shuffled(f["x"], f["y"], test_split, seed)
