@@ -176,6 +176,30 @@ def test_keras_config_values_are_accepted():
     assert "score_mode" not in L.AdditiveAttention().get_config()
 
 
+def test_group_query_attention_takes_keras_s_config_and_shares_each_key_and_value_head(rng):
+    """Keras 3.15's config of GroupQueryAttention(2, 4, 2), and its parameter count on 4 features: query 4·4·2
+    + 4·2, key and value 4·2·2 + 2·2 each, output 4·2·4 + 4 (twice the key and value heads: 4 more each)."""
+    config = {"name": "gqa", "trainable": True, "dtype": "float32", "head_dim": 2, "num_query_heads": 4,
+              "num_key_value_heads": 2, "use_bias": True, "use_gate": False, "sliding_window": None,
+              "dropout": 0.0, "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
+              "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None, "seed": None}
+    layer = L.GroupQueryAttention.from_config(config)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    layer(x, x)
+    assert layer.count_params() == 40 + 20 + 20 + 36
+    assert [w.shape for w in layer.weights][2:4] == [(4, 2, 2), (2, 2)]
+    for key, value in layer.get_config().items():
+        assert config[key] == value
+    shared = L.MultiHeadAttention(4, 2)  # the same attention, each key and value head given twice
+    shared(x, x)
+    weights = layer.get_weights()
+    shared.set_weights([w if i not in (2, 3, 4, 5) else np.repeat(w, 2, axis=-2) for i, w in enumerate(weights)])
+    np.testing.assert_allclose(shared(x, x).numpy(), layer(x, x).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="num_query_heads must be a multiple of num_key_value_heads"):
+        L.GroupQueryAttention(2, 3, 2)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"num_heads": 0, "key_dim": 2}, "num_heads must be a positive integer"),
     ({"num_heads": 2, "key_dim": 2.5}, "key_dim must be a positive integer"),

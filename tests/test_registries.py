@@ -142,6 +142,9 @@ LAYER_EXAMPLES = {
     # two inputs; no biases, as the key bias's gradient is 0 (softmax ignores it), below what gradcheck resolves
     "MultiHeadAttention": (lambda: sg.Model(xs := [L.Input(shape=(3, 4)), L.Input(shape=(5, 2))], L.MultiHeadAttention(
         2, 2, value_dim=3, dropout=0.3, use_bias=False)(*xs, use_causal_mask=True)), [(3, 4), (5, 2)]),
+    "GroupQueryAttention": (lambda: sg.Model(xs := [L.Input(shape=(3, 4)), L.Input(shape=(5, 2))],
+                                             L.GroupQueryAttention(2, 4, 2, dropout=0.3, use_bias=False)(
+                                                 *xs, use_causal_mask=True)), [(3, 4), (5, 2)]),
     "SimpleRNN": (lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True, dropout=0.2), (4, 3)),
     "LSTM": (lambda: L.LSTM(3, recurrent_dropout=0.2), (4, 3)),
     "GRU": (lambda: L.GRU(3, reset_after=False, return_sequences=True), (4, 3)),
@@ -155,7 +158,7 @@ LAYER_EXAMPLES = {
     "StackedRNNCells": (lambda: L.RNN(L.StackedRNNCells([L.GRUCell(2), L.SimpleRNNCell(3)])), (4, 3)),
     "Masking": (lambda: L.Masking(0.1), (4, 3)),
 }
-ABSTRACT = {"Model", "IndexLookup"}  # bases that only subclasses instantiate
+ABSTRACT = {"Model", "IndexLookup", "Wrapper"}  # bases that only subclasses instantiate
 # layers that take strings: no gradient to check and no float input to train on; each has its own tests
 STRING_LAYERS = {"TextVectorization": "tests/test_text_vectorization.py", "StringLookup": "tests/test_lookup_layers.py",
                  "Hashing": "tests/test_lookup_layers.py", "HashedCrossing": "tests/test_lookup_layers.py",

@@ -565,3 +565,65 @@ def test_metrics_on_an_output_without_a_loss_are_refused_with_what_to_do(rng):
     model = PenalizedOutput()
     model.compile("sgd", loss="mse", loss_weights=0.0, metrics=["mae"])
     assert set(model.fit(x, y, verbose=0).history) == {"loss", "mae"}
+
+
+# ---- InputSpec and Wrapper, as Keras's guide uses them -----------------------------------------------------
+class Scale(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: 3})
+
+    def call(self, x):
+        return x * 2.0
+
+
+def test_input_spec_checks_each_call_as_keras_words_it():
+    layer = Scale(name="scale")
+    assert layer(np.ones((2, 3), np.float32)).shape == (2, 3)
+    with pytest.raises(ValueError, match='Input 0 of layer "scale" is incompatible with the layer: expected '
+                                         r"min_ndim=2, found ndim=1. Full shape received: \(3,\)"):
+        layer(np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 3"):
+        layer(np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 3"):
+        layer(keras.Input((5,)))  # also while a functional model is built
+    assert layer(keras.Input((7, 3))).shape == (None, 7, 3)
+
+
+@pytest.mark.parametrize("spec, shape, message", [
+    ({"ndim": 3}, (2, 3), "expected ndim=3, found ndim=2"),
+    ({"max_ndim": 2}, (1, 2, 3), "expected max_ndim=2, found ndim=3"),
+    ({"shape": (None, 4)}, (2, 3), r"expected shape=\(None, 4\), found shape=\(2, 3\)"),
+    ({"dtype": "int64"}, (2, 3), "expected dtype=int64, found dtype=float32"),
+])
+def test_input_spec_refusals(spec, shape, message):
+    layer = layers.Identity()
+    layer.input_spec = keras.layers.InputSpec(**spec)
+    with pytest.raises(ValueError, match=message):
+        layer(np.zeros(shape, np.float32))
+    two = layers.Add()
+    two.input_spec = [keras.layers.InputSpec(ndim=2)] * 3
+    with pytest.raises(ValueError, match="expects 3 input\\(s\\), but it received 2 input tensors"):
+        two([np.zeros((1, 2), np.float32)] * 2)
+    assert keras.layers.InputSpec(ndim=2, allow_last_axis_squeeze=True).ndim == 2
+
+
+class Doubled(keras.layers.Wrapper):
+    """A user's wrapper: the wrapped layer's output, twice."""
+
+    def call(self, x):
+        return self.layer(x) * 2.0
+
+
+def test_a_user_s_wrapper_builds_trains_and_saves_its_layer(rng):
+    model = keras.Sequential([keras.Input((3,)), Doubled(layers.Dense(2), name="doubled")])
+    x = rng.random((4, 3)).astype(np.float32)
+    dense = model.layers[0].layer
+    assert dense.built and len(model.trainable_weights) == 2
+    np.testing.assert_allclose(model.predict(x, verbose=0), 2 * dense(x).numpy(), rtol=1e-6)
+    with keras.saving.custom_object_scope({"Doubled": Doubled}):
+        clone = keras.models.clone_model(model)
+    assert isinstance(clone.layers[0].layer, layers.Dense) and clone.layers[0].layer.units == 2
+    assert isinstance(layers.TimeDistributed(layers.Dense(2)), keras.layers.Wrapper)
+    with pytest.raises(ValueError, match="Doubled wraps a Layer, got 3"):
+        Doubled(3)

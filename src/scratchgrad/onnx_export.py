@@ -408,6 +408,7 @@ _REFUSALS = {
     "Masking": "it makes a mask (steps the next layers skip), and masks are not exported: ONNX's recurrent "
                "operators cannot skip arbitrary steps",
     "MultiHeadAttention": "attention layers are not exported yet",
+    "GroupQueryAttention": "attention layers are not exported yet",
     "Attention": "attention layers are not exported yet",
     "AdditiveAttention": "attention layers are not exported yet",
     "TextVectorization": "it maps strings to ids in Python",

@@ -81,6 +81,17 @@ CASES = {
     "additive_attention": ("AdditiveAttention", {},
                            {"query": normal(B, T, 3), "value": normal(B, S, 3), "key": normal(B, S, 3),
                             "query_mask": QUERY_MASK, "value_mask": VALUE_MASK}, {"return_attention_scores": True}),
+    # (drawn after the cases above, which keep their numbers)
+    "gqa_cross": ("GroupQueryAttention", {"head_dim": 3, "num_query_heads": 4, "num_key_value_heads": 2},
+                  {"query": normal(B, T, 4), "value": normal(B, S, 6), "key": normal(B, S, 5)},
+                  {"return_attention_scores": True}),
+    "gqa_fused_path": ("GroupQueryAttention", {"head_dim": 2, "num_query_heads": 3, "num_key_value_heads": 1},
+                       {"query": normal(B, T, 4), "value": normal(B, S, 4), "value_mask": VALUE_MASK}, {}),
+    "gqa_every_mask": ("GroupQueryAttention", {"head_dim": 3, "num_query_heads": 2, "num_key_value_heads": 2,
+                                               "dropout": 0.5, "sliding_window": 3},  # inference
+                       {"query": normal(B, T, 4), "value": normal(B, T, 4), "query_mask": QUERY_MASK,
+                        "value_mask": bits(B, T, p=0.8), "attention_mask": bits(B, T, T, p=0.8)},
+                       {"return_attention_scores": True, "use_causal_mask": True}),
 }
 
 
@@ -94,7 +105,7 @@ def tensor(x, mask=None):
 def run(class_name, config, arrays, flags):
     layer = getattr(keras.layers, class_name)(**config)
     masks = {k: v for k, v in arrays.items() if k.endswith("_mask")}
-    if class_name == "MultiHeadAttention":
+    if class_name in ("MultiHeadAttention", "GroupQueryAttention"):
         call = lambda: layer(tensor(arrays["query"], masks.get("query_mask")), tensor(arrays["value"]),
                              key=None if "key" not in arrays else tensor(arrays["key"]),
                              **{k: v for k, v in masks.items() if k != "query_mask"}, **flags)

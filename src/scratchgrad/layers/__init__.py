@@ -1,8 +1,8 @@
 """Layers: each maps a Tensor to a Tensor and owns its weights (Keras names and defaults)."""
 import inspect
 
-from .attention import AdditiveAttention, Attention, MultiHeadAttention
-from .base import LAYERS, Layer
+from .attention import AdditiveAttention, Attention, GroupQueryAttention, MultiHeadAttention
+from .base import LAYERS, Layer, Wrapper
 from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
                             AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, AveragePooling1D,
                             AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D, Conv1D,
@@ -25,6 +25,7 @@ from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, 
                                   RandomPerspective, RandomRotation, RandomShear, RandomTranslation, RandomZoom,
                                   Resizing)
 from .einsum_dense import EinsumDense
+from .input_spec import InputSpec
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,

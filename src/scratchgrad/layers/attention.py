@@ -88,6 +88,8 @@ class MultiHeadAttention(Layer):
         self._seed_generator = _dropout_seed(dropout, seed)
         self.query_kernel = None
 
+    key_value_heads = None  # GroupQueryAttention's fewer key and value heads; None: num_heads
+
     def build(self, query_shape, value_shape=None, key_shape=None):
         """Keras's build(query_shape, value_shape, key_shape=None). Without value_shape (a first call
         builds from its first input only) the weights wait for the call, which knows every input."""
@@ -99,9 +101,10 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"{self.name}: {name} must have shape (batch, length, features), got "
                                  f"{tuple(shape)}")
         heads, out = self.num_heads, self._output_shape or (query_shape[-1],)
+        shared = self.key_value_heads or heads
         self.query_kernel, self.query_bias = self._projection("query", (query_shape[-1], heads, self.key_dim))
-        self.key_kernel, self.key_bias = self._projection("key", (key_shape[-1], heads, self.key_dim))
-        self.value_kernel, self.value_bias = self._projection("value", (value_shape[-1], heads, self.value_dim))
+        self.key_kernel, self.key_bias = self._projection("key", (key_shape[-1], shared, self.key_dim))
+        self.value_kernel, self.value_bias = self._projection("value", (value_shape[-1], shared, self.value_dim))
         self.output_kernel, self.output_bias = self._projection("attention_output", (heads, self.value_dim, *out),
                                                                 bias_dims=len(out))
 
@@ -121,8 +124,8 @@ class MultiHeadAttention(Layer):
         mask = self._attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
                                     use_causal_mask)
         q = self._heads(query, self.query_kernel, self.query_bias) * (1 / math.sqrt(self.key_dim))
-        k = self._heads(key, self.key_kernel, self.key_bias)
-        v = self._heads(value, self.value_kernel, self.value_bias)
+        k = self._shared(self._heads(key, self.key_kernel, self.key_bias))
+        v = self._shared(self._heads(value, self.value_kernel, self.value_bias))
         scores = q @ ops.transpose(k, (0, 1, 3, 2))  # (batch, heads, Tq, Tv)
         if mask is None:
             probabilities = F.softmax(scores, -1)
@@ -182,6 +185,10 @@ class MultiHeadAttention(Layer):
                                        None if bias is None else bias.reshape(heads * size)))
         return ops.transpose(y.reshape(x.shape[0], x.shape[1], heads, size), (0, 2, 1, 3))
 
+    def _shared(self, heads):
+        """Key or value heads as the query heads use them: here one each."""
+        return heads
+
     def _project_out(self, x):
         out = self.output_kernel.shape[2:]
         kernel = self.output_kernel.reshape(x.shape[-1], -1)
@@ -204,6 +211,42 @@ class MultiHeadAttention(Layer):
                 **self._weight_options_config(), "seed": self.seed,
                 **({} if self.projection_regularizer is None else
                    {"activity_regularizer": serialize_regularizer(self.projection_regularizer)})}
+
+
+class GroupQueryAttention(MultiHeadAttention):
+    """Grouped-query attention (Ainslie et al. 2023): multi-head attention whose keys and values have
+    fewer heads, num_key_value_heads, each shared by a group of num_query_heads / num_key_value_heads
+    query heads, so its key and value projections (and what a decoder caches) are that much smaller.
+    Keras's arguments, weights (query (dim, num_query_heads, head_dim), key and value (dim,
+    num_key_value_heads, head_dim), output (num_query_heads, head_dim, dim)) and numbers."""
+
+    def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
+                 sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
+        ok = all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+                 for n in (num_query_heads, num_key_value_heads))
+        if not ok or num_query_heads % num_key_value_heads:
+            raise ValueError(f"GroupQueryAttention num_query_heads must be a multiple of num_key_value_heads "
+                             f"(positive integers), got {num_query_heads!r} and {num_key_value_heads!r}")
+        super().__init__(num_query_heads, head_dim, dropout=dropout, use_bias=use_bias, sliding_window=sliding_window,
+                         flash_attention=flash_attention, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, use_gate=use_gate,
+                         seed=seed, **kwargs)
+        self.key_value_heads = int(num_key_value_heads)
+
+    def _shared(self, heads):
+        """Each key or value head repeated for the query heads of its group (batch, num_query_heads, ...)."""
+        return ops.repeat(heads, self.num_heads // self.key_value_heads, axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("num_heads", "key_dim", "value_dim", "output_shape", "attention_axes"):
+            config.pop(key)
+        return {**config, "head_dim": self.key_dim, "num_query_heads": self.num_heads,
+                "num_key_value_heads": self.key_value_heads, "use_gate": False}
 
 
 def _check_attention_axes(axes):

@@ -14,6 +14,7 @@ from ..autograd import no_grad
 from ..backend import array_module, float_dtype
 from ..symbolic import Node, SymbolicTensor
 from ..tensor import Tensor
+from .input_spec import check_inputs
 
 _name_counts = defaultdict(int)
 LAYERS = {}  # class name -> Layer class: every subclass registers itself (configs name layers by class)
@@ -150,6 +151,7 @@ class Layer:
 
     output_activation = None  # the activation's name when the layer ends in one (see losses.Loss.fuses)
     supports_masking = False  # whether the output carries a mask (compute_mask), as Keras's attribute
+    input_spec = None  # an InputSpec (or a list of them) each call's inputs are checked against
     _call_takes_training = True
     _call_params = ("inputs",)
     _manages_built = False  # models set `built` in their own build()
@@ -234,6 +236,8 @@ class Layer:
             if first not in kwargs:
                 raise TypeError(f"{type(self).__name__}() needs its first argument, {first!r}")
             inputs = kwargs.pop(first)
+        if self.input_spec is not None:
+            check_inputs(self.input_spec, inputs, self.name)
         if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args, *kwargs.values()])):
             return self._call_symbolic(inputs, self._positional(args, kwargs), training, kwargs)
         inputs = tree.map_structure(self._as_tensor, inputs)
@@ -571,3 +575,35 @@ def serialize_initializer(init):
 
 def serialize_regularizer(reg):
     return regularizers.serialize(reg)
+
+
+def build_inner(layer, input_shape, dtype):
+    """Build a wrapped layer (when the wrapper is built) in the wrapper's dtype, unless it has its own."""
+    if not layer.built:
+        layer.dtype = layer.dtype or dtype
+        layer.build(input_shape)
+
+
+class Wrapper(Layer):
+    """keras.layers.Wrapper: a layer that runs another one (`self.layer`), built with it and saved with it
+    in its config (TimeDistributed is one; a user's subclass writes `call`)."""
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{type(self).__name__} wraps a Layer, got {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        build_inner(self.layer, input_shape, self.dtype)
+
+    def get_config(self):
+        from . import serialize
+
+        return {**super().get_config(), "layer": serialize(self.layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+
+        return cls(**{**config, "layer": deserialize(config["layer"])})

@@ -7,7 +7,7 @@ from .. import recurrent as R
 from ..backend import array_module
 from ..random import layer_seed
 from ..tensor import Tensor
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, Wrapper, build_inner, serialize_initializer, serialize_regularizer
 
 
 def _as_keywords(arguments):
@@ -356,7 +356,7 @@ class Bidirectional(Layer):
 
     def build(self, sequences_shape, initial_state_shape=None):
         for inner in (self.forward_layer, self.backward_layer):
-            _build_inner(inner, sequences_shape, self.dtype)
+            build_inner(inner, sequences_shape, self.dtype)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         half = None if initial_state is None else len(initial_state) // 2
@@ -410,13 +410,6 @@ class Bidirectional(Layer):
         return cls(**config)
 
 
-def _build_inner(layer, input_shape, dtype):
-    """Build a wrapped layer (when the wrapper is built) in the wrapper's dtype, unless it has its own."""
-    if not layer.built:
-        layer.dtype = layer.dtype or dtype
-        layer.build(input_shape)
-
-
 def _renamed_copy(layer, prefix, **changes):
     """A new layer from `layer`'s config, named prefix + its name (once), with `changes` to the config."""
     from . import deserialize, serialize
@@ -436,20 +429,14 @@ def _check_directions(forward, backward):
                              f"{getattr(forward, name, False)} and {getattr(backward, name, False)}")
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies a layer to every time step alike (the same weights): (batch, steps, ...) in and out.
     The steps are folded into the batch axis, so the inner layer runs once."""
 
     supports_masking = True
 
-    def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed wraps a Layer, got {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
-
     def build(self, input_shape):
-        _build_inner(self.layer, (input_shape[0], *input_shape[2:]), self.dtype)  # a step is a sample to it
+        super().build((input_shape[0], *input_shape[2:]))  # a step is a sample to it
 
     def call(self, inputs, training=None):
         if inputs.ndim < 3:
@@ -460,12 +447,3 @@ class TimeDistributed(Layer):
         # the layer's call, as Keras runs it: its own activity regularizer does not act (the wrapper's does)
         folded = self.layer.call(inputs.reshape((batch * steps,) + inputs.shape[2:]), **options)
         return folded.reshape((batch, steps) + folded.shape[1:])
-
-    def get_config(self):
-        from . import serialize
-        return {**super().get_config(), "layer": serialize(self.layer)}
-
-    @classmethod
-    def from_config(cls, config):
-        from . import deserialize
-        return cls(**{**config, "layer": deserialize(config["layer"])})

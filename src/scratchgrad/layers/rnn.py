@@ -9,8 +9,8 @@ compute the same numbers as RNN with the matching cell, with the whole loop as o
 """
 from .. import functional as F
 from .. import ops, tree
-from .base import Layer
-from .recurrent import (_as_keywords, _build_inner, _GRUWeights, _LSTMWeights, _RecurrentWeights, sequence_masks,
+from .base import Layer, build_inner
+from .recurrent import (_as_keywords, _GRUWeights, _LSTMWeights, _RecurrentWeights, sequence_masks,
                         sequence_options, set_sequence_options)
 
 
@@ -187,7 +187,7 @@ class StackedRNNCells(Layer):
 
     def build(self, input_shape):
         for cell in self.cells:
-            _build_inner(cell, input_shape, self.dtype)
+            build_inner(cell, input_shape, self.dtype)
             input_shape = (input_shape[0], _output_size(cell))
 
     def call(self, inputs, states, training=False):
@@ -248,7 +248,7 @@ class RNN(Layer):
         if tree.is_nested(sequences_shape[0]) or len(sequences_shape) < 3:
             raise ValueError(f"{self.name} expects one tensor of sequences (batch, steps, features), got shape(s) "
                              f"{sequences_shape}")
-        _build_inner(self.cell, (sequences_shape[0], *sequences_shape[2:]), self.dtype)
+        build_inner(self.cell, (sequences_shape[0], *sequences_shape[2:]), self.dtype)
 
     def get_initial_state(self, batch_size):
         states = _initial_state(self.cell, batch_size, self.dtype)
