@@ -164,7 +164,8 @@ STRING_LAYERS = {"TextVectorization": "tests/test_text_vectorization.py", "Strin
                  "Hashing": "tests/test_lookup_layers.py", "HashedCrossing": "tests/test_lookup_layers.py",
                  "FeatureSpace": "tests/test_feature_space.py"}  # a table's columns, by name
 # layers that take integer ids: checked (gradient, plan == eager, Keras's numbers) in their own tests
-INTEGER_LAYERS = {"Embedding": "tests/test_sequences.py", "CategoryEncoding": "tests/test_more_layers.py",
+INTEGER_LAYERS = {"Embedding": "tests/test_sequences.py", "ReversibleEmbedding": "tests/test_sequences.py",
+                  "CategoryEncoding": "tests/test_more_layers.py",
                   "IntegerLookup": "tests/test_lookup_layers.py"}
 # layers whose outputs are bins, with no gradient to check: checked (plan == eager, Keras's numbers) in their own
 BINNING_LAYERS = {"Discretization": "tests/test_more_layers.py"}

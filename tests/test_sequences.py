@@ -194,6 +194,49 @@ def test_embedding_backward_adds_repeated_rows():
     gradcheck(lambda t: sg.functional.embedding(np.array([[0, 2, 2], [3, 0, 1]]), t), table)
 
 
+def test_reversible_embedding_maps_vectors_back_to_logits_as_keras(rng):
+    """Keras 3.15.1: ReversibleEmbedding(5, 3, tie_weights=False, logit_soft_cap=2.0) with these weights."""
+    layer = L.ReversibleEmbedding(5, 3, tie_weights=False, logit_soft_cap=2.0)
+    layer(np.array([[1, 0, 4]]))
+    weights = [np.arange(15, dtype=np.float32).reshape(5, 3) / 10,
+               (np.arange(15, dtype=np.float32).reshape(3, 5) - 7) / 10]
+    layer.set_weights(weights)
+    assert [w.name.split("/")[-1] for w in layer.weights] == ["embeddings", "reverse_embeddings"]  # Keras's
+    x = np.float32([[[0.5, -1.0, 2.0]]])
+    np.testing.assert_allclose(layer(x, reverse=True).numpy(), [[[0.4425569772720337, 0.5826252698898315,
+                                                                 0.7167147994041443, 0.843798041343689,
+                                                                 0.9630995392799377]]], rtol=1e-6)
+    assert layer.compute_output_shape((2, 7, 3), reverse=True) == (2, 7, 5)
+    assert layer.compute_output_shape((2, 7)) == (2, 7, 3)
+    tied = L.ReversibleEmbedding(5, 3, mask_zero=True)
+    ids = np.array([[1, 0, 4]])
+    vectors = tied(ids)
+    assert len(tied.weights) == 1 and tied.compute_mask(ids).numpy().tolist() == [[True, False, True]]
+    np.testing.assert_allclose(tied(vectors, reverse=True).numpy(), vectors.numpy() @ tied.embeddings.numpy().T,
+                               rtol=1e-6)
+    assert tied.compute_mask(vectors) is None  # vectors, not ids: no padding to mark
+    clone = L.ReversibleEmbedding.from_config(layer.get_config())
+    assert (clone.tie_weights, clone.logit_soft_cap, clone.reverse_dtype) == (False, 2.0, None)
+
+
+def test_a_tied_embedding_trains_as_a_language_model_s_input_and_output(rng):
+    """Both directions' gradients reach the one table: the plan replays the same as the graph runs."""
+    def model():
+        ids = sg.Input((4,), dtype="int64")
+        table = L.ReversibleEmbedding(6, 3)
+        return sg.Model(ids, L.Activation("softmax")(table(L.Dense(3)(table(ids)), reverse=True)))
+
+    x, y = rng.integers(0, 6, (8, 4)), rng.integers(0, 6, (8, 4))
+    losses = []
+    for eager in (False, True):
+        sg.set_seed(0)
+        m = model()
+        m.compile("adam", "sparse_categorical_crossentropy", run_eagerly=eager)
+        losses.append(m.fit(x, y, epochs=3, batch_size=4, verbose=0, shuffle=False).history["loss"])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+    assert losses[0][-1] < losses[0][0]
+
+
 def test_embedding_refuses_ids_out_of_range():
     layer = L.Embedding(5, 2)
     with pytest.raises(IndexError, match=r"\[0, 5\)"):

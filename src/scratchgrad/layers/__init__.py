@@ -16,7 +16,7 @@ from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, 
                             SeparableConvolution2D)
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
-                   Masking, PReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh)
+                   Masking, PReLU, ReLU, Reshape, ReversibleEmbedding, Sigmoid, Softmax, Tanh)
 from .image_augmentation import (AugMix, AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandAugment,
                                  RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
                                  RandomGrayscale, RandomHue, RandomInvert, RandomPosterization, RandomSaturation,

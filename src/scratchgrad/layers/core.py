@@ -259,6 +259,48 @@ class Embedding(Layer):
                 "mask_zero": self.mask_zero}
 
 
+class ReversibleEmbedding(Embedding):
+    """An Embedding that also runs backwards, as a language model's output layer: call(x, reverse=True)
+    maps (..., output_dim) vectors to (..., input_dim) logits by the embedding table transposed
+    (`tie_weights`, one table for input and output) or by `reverse_embeddings` (output_dim, input_dim) of
+    its own; `logit_soft_cap` c bounds the logits as c·tanh(logits / c). Keras's arguments and weights."""
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, reverse_dtype=None,
+                 logit_soft_cap=None, **kwargs):
+        super().__init__(input_dim, output_dim, embeddings_initializer, embeddings_regularizer, embeddings_constraint,
+                         mask_zero, **kwargs)
+        self.tie_weights, self.reverse_dtype, self.logit_soft_cap = tie_weights, reverse_dtype, logit_soft_cap
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight((self.output_dim, self.input_dim),
+                                                      initializers.get(self.embeddings_initializer),
+                                                      name="reverse_embeddings")
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            return super().call(inputs)
+        kernel = ops.transpose(self.embeddings) if self.tie_weights else self.reverse_embeddings
+        if self.reverse_dtype is not None:
+            inputs, kernel = ops.cast(inputs, self.reverse_dtype), ops.cast(kernel, self.reverse_dtype)
+        logits = ops.matmul(inputs, kernel)
+        cap = self.logit_soft_cap
+        return logits if cap is None else ops.tanh(logits / cap) * cap
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """Padding ids' mask on the way in; none on the way back (its inputs are vectors, not ids)."""
+        return super().compute_mask(inputs) if inputs.dtype.kind in "iu" else None
+
+    def compute_output_shape(self, input_shape, reverse=False):
+        return tuple(input_shape[:-1]) + (self.input_dim,) if reverse else tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "tie_weights": self.tie_weights, "reverse_dtype": self.reverse_dtype,
+                "logit_soft_cap": self.logit_soft_cap}
+
+
 class Masking(Layer):
     """Marks as padding every time step whose features all equal `mask_value`: those steps are set to
     0 and the layers after (recurrent layers, pooling, attention) skip them."""
