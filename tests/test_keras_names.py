@@ -79,3 +79,10 @@ def test_utils_helpers_as_keras():
         "float32", "float64", "int32", "bool", "float32", "int64"]
     assert u.is_keras_tensor(sg.Input((3,))) and not u.is_keras_tensor(np.zeros(3))
     assert u.Sequence is u.PyDataset
+
+
+def test_keras_s_serialized_activation_and_save_model_s_keyword(tmp_path):
+    keras_form = {"module": "keras.activations", "class_name": "function", "config": "relu", "registered_name": "relu"}
+    assert sg.activations.deserialize(keras_form) is sg.activations.relu
+    sg.models.save_model(sg.Sequential([L.Input((2,)), L.Dense(1)]), filepath=str(tmp_path / "m.sg"))
+    assert (tmp_path / "m.sg").exists()

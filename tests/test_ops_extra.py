@@ -408,3 +408,79 @@ def test_keras_s_namespaces_reach_the_same_functions():
     assert ops.linalg.inv is ops.inv
     with pytest.raises(AttributeError, match="no attribute 'eig'"):
         ops.linalg.eig
+
+
+# ---- what a review found -------------------------------------------------------------------------------
+def test_ops_math_is_keras_s_namespace_not_python_s():
+    assert ops.math.segment_sum is ops.segment_sum and ops.math.logsumexp is ops.logsumexp
+
+
+def test_solve_broadcasts_its_batch_and_takes_vectors_by_pytorch_s_rule(rng):
+    a, b = square_matrices(rng, ()), rng.standard_normal((2, 3, 3))
+    np.testing.assert_allclose(ops.solve(tensor(a), tensor(b)).numpy(), np.linalg.solve(a, b), rtol=1e-10)
+    assert sg.gradcheck(ops.solve, tensor(a), tensor(b), tol=TOL)
+    batch, columns = square_matrices(rng), rng.standard_normal((3, 2))  # b (3, 2) is a matrix: (2,) ≠ a's (2, 3)
+    np.testing.assert_allclose(ops.solve(tensor(batch), tensor(columns)).numpy(), np.linalg.solve(batch, columns),
+                               rtol=1e-10)
+
+
+def test_log_determinants_of_large_matrices_do_not_underflow():
+    """det(0.1·I₄₀₀) is 1e-400, 0 in float64; Keras gives log det = 400·log 0.1 and sign 1."""
+    m = 0.1 * np.eye(400)
+    sign, logabs = ops.slogdet(tensor(m))
+    assert float(sign) == 1.0
+    np.testing.assert_allclose(float(logabs), 400 * np.log(0.1), rtol=1e-12)
+    np.testing.assert_allclose(float(ops.logdet(tensor(m))), 400 * np.log(0.1), rtol=1e-12)
+
+
+def test_updates_of_another_float_dtype_are_refused():
+    with pytest.raises(TypeError, match="never upcasts"):
+        ops.slice_update(ops.zeros((3, 3)), (0, 0), tensor(np.ones((2, 2))))
+    with pytest.raises(TypeError, match="never upcasts"):
+        ops.scatter_update(ops.zeros((3, 2)), np.array([[0]]), tensor(np.ones((1, 2))))
+
+
+def test_ids_out_of_range_are_dropped_as_keras_drops_them():
+    data = np.arange(8, dtype=np.float32).reshape(4, 2)
+    got = ops.segment_sum(data, np.array([0, -1, 1, 5]), num_segments=2).numpy()
+    assert got.tolist() == [[0.0, 1.0], [4.0, 5.0]]
+    assert ops.multi_hot(np.array([[0, -1]]), 4).numpy().tolist() == [[1, 0, 0, 0]]
+    assert ops.multi_hot(np.zeros((1, 3, 2), np.int64), 4).shape == (1, 2, 4)  # Keras reduces the second axis
+
+
+def test_scan_takes_and_gives_structures():
+    carry, (sums, products) = ops.scan(lambda c, xy: (c + xy[0] * xy[1], (xy[0] + xy[1], xy[0] * xy[1])), 0.0,
+                                       (f32([1, 2, 3]), f32([4, 5, 6])))
+    assert float(carry) == 32.0 and sums.numpy().tolist() == [5, 7, 9] and products.numpy().tolist() == [4, 10, 18]
+
+
+def test_layer_normalization_over_other_axes(rng):
+    x, gamma = rng.standard_normal((2, 3, 4)), rng.standard_normal(3)
+    mean, var = x.mean(1, keepdims=True), x.var(1, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * gamma[None, :, None]
+    np.testing.assert_allclose(ops.layer_normalization(tensor(x), tensor(gamma), axis=1, epsilon=1e-3).numpy(),
+                               expected, rtol=1e-10)
+    both = ops.layer_normalization(tensor(x), axis=[1, 2], epsilon=1e-3).numpy()
+    np.testing.assert_allclose(both, (x - x.mean((1, 2), keepdims=True)) / np.sqrt(x.var((1, 2), keepdims=True)
+                                                                                  + 1e-3), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="rms_scaling"):
+        ops.layer_normalization(x, rms_scaling=True)
+
+
+def test_cross_entropies_want_one_shape_and_attention_masks_follow_the_inputs(rng):
+    with pytest.raises(ValueError, match="same shape"):
+        ops.categorical_crossentropy(f32([0, 1, 2]), f32(np.full((3, 3), 1 / 3)))
+    q, k, v = attention_inputs()
+    as_list = ops.dot_product_attention(q, k, v, mask=[[[[True, True, False, True]]]]).numpy()
+    np.testing.assert_array_equal(as_list, ops.dot_product_attention(
+        q, k, v, mask=np.array([True, True, False, True])[None, None, None, :]).numpy())
+
+
+def test_integer_images_are_resized_and_grayed_as_keras_and_keep_their_dtype():
+    pixels = (np.arange(2 * 4 * 6 * 3).reshape(2, 4, 6, 3) % 256).astype(np.uint8)
+    resized = ops.image.resize(pixels, (3, 4))
+    assert resized.dtype == np.uint8 and resized.numpy()[0, :, :, 0].tolist() == [[4, 8, 13, 17], [28, 32, 37, 41],
+                                                                                  [52, 56, 61, 65]]  # Keras's
+    gray = ops.image.rgb_to_grayscale(pixels)
+    assert gray.dtype == np.uint8 and gray.numpy()[0, 0, :3, 0].tolist() == [0, 3, 6]  # Keras's: cut, not rounded
+    assert L.Resizing(300, 300)(pixels).shape == (2, 300, 300, 3)  # the coordinates no longer overflow uint8

@@ -627,3 +627,20 @@ def test_a_user_s_wrapper_builds_trains_and_saves_its_layer(rng):
     assert isinstance(layers.TimeDistributed(layers.Dense(2)), keras.layers.Wrapper)
     with pytest.raises(ValueError, match="Doubled wraps a Layer, got 3"):
         Doubled(3)
+
+
+def test_input_spec_checks_inputs_as_the_layer_takes_them_and_takes_keras_s_specs():
+    layer = layers.Identity()
+    layer.input_spec = keras.layers.InputSpec(dtype="float32", axes={-1: 4})
+    assert layer(np.ones((2, 5, 4))).dtype == np.float32  # float64 data becomes the layer's float32 first
+    keras.layers.InputSpec(max_ndim=4, axes={-1: 3})  # Keras takes these
+    keras.layers.InputSpec(min_ndim=2, axes={3: 3})
+    with pytest.raises(ValueError, match="axis 4 is greater than the maximum allowed value: 3"):
+        keras.layers.InputSpec(ndim=4, axes={4: 3})
+    layer.input_spec = keras.layers.InputSpec(min_ndim=1, axes={3: 3})
+    with pytest.raises(ValueError, match="expected axis 3 of input shape to have value 3"):
+        layer(np.ones((2, 3), np.float32))
+    layer.input_spec = keras.layers.InputSpec(shape=(None, 28, 28, 1), allow_last_axis_squeeze=True)
+    assert layer(np.ones((2, 28, 28), np.float32)).shape == (2, 28, 28)
+    with pytest.raises(ValueError, match="expected shape"):
+        layer(np.ones((2, 28, 27), np.float32))

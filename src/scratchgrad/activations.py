@@ -296,6 +296,8 @@ def get(activation):
         return identity
     if callable(activation):
         return activation
+    if isinstance(activation, dict) and activation.get("class_name") == "function":  # Keras's serialized form
+        activation = activation.get("config")
     if isinstance(activation, str):
         custom = lookup(activation)
         if custom is not None:

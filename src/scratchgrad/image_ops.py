@@ -52,10 +52,15 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
 
 
 def rgb_to_grayscale(images, data_format=None):
-    """One channel: 0.2989 R + 0.5870 G + 0.1140 B (tf.image's weights, as Keras's)."""
+    """One channel: 0.2989 R + 0.5870 G + 0.1140 B (tf.image's weights, as Keras's); integer pixels are
+    weighed in floats and cut back to their dtype, as Keras does."""
+    from .backend import float_dtype
     from .layers.image_augmentation import _grayscale
 
-    return _channels_last(images, data_format, lambda x: _grayscale(x, -1))
+    x = as_tensor(images)
+    if x.dtype.kind == "f":
+        return _channels_last(x, data_format, lambda x: _grayscale(x, -1))
+    return ops.cast(rgb_to_grayscale(ops.cast(x, float_dtype()), data_format), x.dtype)
 
 
 def _edges(first, second, target, size, grow, op, axis):

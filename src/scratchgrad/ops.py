@@ -4,7 +4,7 @@ Binary ops broadcast; their backward sums each gradient back to its input's shap
 Every op takes its array module from its inputs (`array_module`), so CuPy arrays work unchanged.
 """
 import builtins
-import math
+import math as _math
 
 import numpy as np
 
@@ -912,9 +912,9 @@ class Elementwise(Function):
         "arcsinh": lambda x, y, xp: 1 / xp.sqrt(x * x + 1),
         "arccosh": lambda x, y, xp: 1 / xp.sqrt(x * x - 1),
         "arctanh": lambda x, y, xp: 1 / (1 - x * x),
-        "log2": lambda x, y, xp: 1 / (x * math.log(2)),
-        "log10": lambda x, y, xp: 1 / (x * math.log(10)),
-        "exp2": lambda x, y, xp: y * math.log(2),
+        "log2": lambda x, y, xp: 1 / (x * _math.log(2)),
+        "log10": lambda x, y, xp: 1 / (x * _math.log(10)),
+        "exp2": lambda x, y, xp: y * _math.log(2),
         "cbrt": lambda x, y, xp: 1 / (3 * y * y),
     }
 
@@ -933,7 +933,7 @@ class Elementwise(Function):
 
 class Erf(Function):
     """The error function, with derivative 2/√π · exp(-x²). NumPy has none: SciPy's erf when installed,
-    else Python's math.erf per element (exact, but slow on large arrays); CuPy's on the GPU."""
+    else Python's _math.erf per element (exact, but slow on large arrays); CuPy's on the GPU."""
 
     def forward(self, x):
         self.x = x
@@ -944,11 +944,11 @@ class Erf(Function):
         try:
             from scipy.special import erf
         except ImportError:
-            erf = np.frompyfunc(math.erf, 1, 1)
+            erf = np.frompyfunc(_math.erf, 1, 1)
         return np.asarray(erf(x), dtype=x.dtype)
 
     def backward(self, gy):
-        return gy * (gy.dtype.type(2 / math.sqrt(math.pi)) * array_module(gy).exp(-self.x * self.x))
+        return gy * (gy.dtype.type(2 / _math.sqrt(_math.pi)) * array_module(gy).exp(-self.x * self.x))
 
 
 def _elementwise(name):
@@ -1502,11 +1502,11 @@ def reciprocal(x):
 
 
 def deg2rad(x):
-    return _floating(x) * (math.pi / 180)
+    return _floating(x) * (_math.pi / 180)
 
 
 def rad2deg(x):
-    return _floating(x) * (180 / math.pi)
+    return _floating(x) * (180 / _math.pi)
 
 
 def hypot(x1, x2):
@@ -1775,15 +1775,13 @@ def scatter_update(inputs, indices, updates, reduction=None):
     if reduction is not None:
         raise NotImplementedError(f"scatter_update reduction={reduction!r} is not supported here; only None "
                                   f"(the updates replace the entries)")
-    inputs = as_tensor(inputs)
-    indices, updates = _indices(indices, "scatter_update"), as_tensor(updates, like=inputs)
-    return Update(lambda arrays: tuple(arrays[0].T))(inputs, updates, indices)
+    inputs, updates = _pair(inputs, updates)
+    return Update(lambda arrays: tuple(arrays[0].T))(inputs, updates, _indices(indices, "scatter_update"))
 
 
 def slice_update(inputs, start_indices, updates):
     """inputs with the block that starts at `start_indices` replaced by updates."""
-    inputs = as_tensor(inputs)
-    updates = as_tensor(updates, like=inputs)
+    inputs, updates = _pair(inputs, updates)
     start = [int(i) for i in start_indices]
     if len(start) != inputs.ndim or updates.ndim != inputs.ndim or builtins.any(
             a < 0 or a + n > d for a, n, d in zip(start, updates.shape, inputs.shape)):
@@ -1798,13 +1796,25 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     dropped); num_segments defaults to the largest id + 1."""
     data, ids = as_tensor(data), _indices(segment_ids, "segment_sum")
     count = int(ids.numpy().max()) + 1 if num_segments is None else int(num_segments)
-    return tensordot(one_hot(ids, count, dtype=data.dtype), data, ([0], [0]))
+    return tensordot(_one_hot_in_range(ids, count, data.dtype), data, ([0], [0]))
+
+
+def _one_hot_in_range(ids, count, dtype):
+    """one_hot of ids, all zeros for an id outside [0, count) (Keras drops those)."""
+    inside = logical_and(greater_equal(ids, 0), less(ids, count))
+    return one_hot(where(inside, ids, 0), count, dtype) * expand_dims(astype(inside, dtype or float_dtype()), -1)
 
 
 # ---- more of keras.ops: the nn namespace ----------------------------------------------------------
+def _same_shapes(target, output, op):
+    if target.shape != output.shape:
+        raise ValueError(f"{op}: target and output must have the same shape, got {target.shape} and {output.shape}")
+    return target, output
+
+
 def binary_crossentropy(target, output, from_logits=False):
     """Each entry's binary cross-entropy (no mean over any axis: keras.ops', not keras.losses')."""
-    target, output = _pair(target, output)
+    target, output = _same_shapes(*_pair(target, output), "binary_crossentropy")
     if from_logits:  # max(z, 0) - z·t + log(1 + exp(-|z|)): no overflow either side
         return relu(output) - output * target + log1p(exp(-abs(output)))
     p = clip(output, _epsilon(), 1 - _epsilon())
@@ -1814,7 +1824,7 @@ def binary_crossentropy(target, output, from_logits=False):
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Each sample's cross-entropy of one-hot (or soft) targets along `axis`; probabilities are scaled to sum
     to 1 and clipped to [ε, 1 - ε] first, as Keras does."""
-    target, output = _pair(target, output)
+    target, output = _same_shapes(*_pair(target, output), "categorical_crossentropy")
     if from_logits:
         log_p = log_softmax(output, axis=axis)
     else:
@@ -1846,10 +1856,9 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
     if sparse:
         raise ValueError("multi_hot sparse=True (a sparse tensor) needs TensorFlow; scratchgrad returns dense arrays")
     inputs = as_tensor(inputs)
-    single = inputs.ndim == 1
-    hot = max(one_hot(reshape(inputs, (1, -1)) if single else inputs, int(num_classes), dtype), axis=-2)
-    hot = squeeze(hot, 0) if single else hot
-    return moveaxis(hot, -1, axis) if axis != -1 else hot
+    hot = _one_hot_in_range(inputs, int(num_classes), dtype)
+    hot = moveaxis(hot, -1, axis) if axis != -1 else hot
+    return max(hot, axis=1 if inputs.ndim > 1 else 0)  # Keras's: over the second axis, or the only one
 
 
 def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
@@ -1867,12 +1876,22 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
 
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
-    """x normalized over `axis` by its own mean and variance, then times gamma and plus beta."""
+    """x normalized over `axis` (one or several) by its own mean and variance, then times gamma and plus
+    beta, which lie along those axes."""
+    if kwargs.get("rms_scaling"):
+        raise NotImplementedError("layer_normalization rms_scaling=True is not supported here: use "
+                                  "ops.rms_normalization")
     x = _floating(x)
-    mean, variance = moments(x, [axis], keepdims=True)
+    axes = [int(a) % x.ndim for a in np.atleast_1d(axis)]
+    mean, variance = moments(x, axes, keepdims=True)
     out = (x - mean) * rsqrt(variance + (_epsilon() if epsilon is None else epsilon))
-    out = out if gamma is None else out * as_tensor(gamma, like=x)
-    return out if beta is None else out + as_tensor(beta, like=x)
+    along = tuple(n if i in axes else 1 for i, n in enumerate(x.shape))
+
+    def shaped(v):
+        return reshape(as_tensor(v, like=x), along)
+
+    out = out if gamma is None else out * shaped(gamma)
+    return out if beta is None else out + shaped(beta)
 
 
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
@@ -1886,14 +1905,15 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     v = as_tensor(value, like=q)
     if q.shape[2] != k.shape[2]:
         k, v = (repeat(t, q.shape[2] // t.shape[2], axis=2) for t in (k, v))
-    logits = einsum("btnh,bsnh->bnts", q, k) * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    logits = einsum("btnh,bsnh->bnts", q, k) * (1 / _math.sqrt(q.shape[-1]) if scale is None else scale)
     if attn_logits_soft_cap is not None:
         logits = tanh(logits / attn_logits_soft_cap) * attn_logits_soft_cap
     if bias is not None:
         logits = logits + as_tensor(bias, like=logits)
-    keep = None if mask is None else as_tensor(mask) if isinstance(mask, Tensor) else Tensor(np.asarray(mask, bool))
+    xp = array_module(q.data)
+    keep = None if mask is None else mask if isinstance(mask, Tensor) else Tensor(xp.asarray(mask, dtype=bool))
     if is_causal:
-        causal = Tensor(np.tri(q.shape[1], k.shape[1], dtype=bool))
+        causal = Tensor(xp.tri(q.shape[1], k.shape[1], dtype=bool))
         keep = causal if keep is None else logical_and(keep, causal)
     if keep is not None:
         logits = where(keep, logits, full_like(logits, -0.7 * np.finfo(logits.dtype).max))  # Keras's fill
@@ -1994,14 +2014,17 @@ class Solve(Function):
 
     def forward(self, a, b):
         xp = array_module(a)
+        self.b_shape = b.shape
         self.a, self.x = a, xp.linalg.solve(a, b[..., None] if self.vector else b)
         return self.x[..., 0] if self.vector else self.x
 
     def backward(self, gy):
-        xp = array_module(gy)
-        gb = xp.linalg.solve(_t(self.a), gy[..., None] if self.vector else gy)
-        ga = -(gb @ _t(self.x))
-        return ga, gb[..., 0] if self.vector else gb
+        xp, (a, x) = array_module(gy), (self.a, self.x)
+        gb = xp.linalg.solve(_t(a), gy[..., None] if self.vector else gy)
+        ga = -(gb @ _t(x))
+        gb = gb[..., 0] if self.vector else gb
+        # a batch of one side broadcast against the other: each gradient summed back to its input's shape
+        return sum_to(ga, a.shape), sum_to(gb, self.b_shape)
 
 
 class Det(Function):
@@ -2053,10 +2076,11 @@ def inv(x):
 
 
 def solve(a, b):
-    """x with a·x = b: b one matrix (..., n, k) or one vector (..., n) per matrix of a."""
+    """x with a·x = b: b one matrix (..., n, k) per matrix of a, or one vector where b's shape is a's but
+    the last axis (PyTorch's rule); batch axes broadcast."""
     a = _square(a, "solve")
-    b = as_tensor(b, like=a)
-    return Solve(b.ndim == a.ndim - 1)(a, b)
+    a, b = _pair(a, b)
+    return Solve(b.shape == a.shape[:-1])(a, b)
 
 
 def det(x):
@@ -2064,15 +2088,16 @@ def det(x):
 
 
 def slogdet(x):
-    """(sign, log |det x|); the gradient flows through the second."""
+    """(sign, log |det x|), both from LU (det itself under- or overflows for large matrices); the gradient
+    flows through the second."""
     x = _square(x, "slogdet")
-    return sign(det(x)), LogAbsDet()(x)
+    return LinalgPart("slogdet", 0)(x), LogAbsDet()(x)
 
 
 def logdet(x):
     """log det x: NaN where the determinant is negative, as Keras's."""
-    x = _square(x, "logdet")
-    return where(greater(det(x), 0.0), LogAbsDet()(x), math.nan)
+    sign_, logabs = slogdet(x)
+    return where(greater(sign_, 0.0), logabs, _math.nan)
 
 
 def _parts(name, count, *arrays, **options):
@@ -2163,16 +2188,25 @@ def switch(index, branches, *operands):
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
-    """carry, y = f(carry, x) for each x along xs's first axis (or `length` times with x None), in reverse
-    with `reverse`; returns the last carry and the ys stacked (None where f gives none)."""
-    steps = unstack(as_tensor(xs)) if xs is not None else [None] * int(length)
+    """carry, y = f(carry, x) for each x along the first axis of xs (a tensor or a structure of them; or
+    `length` times with x None), in reverse with `reverse`; returns the last carry and the ys stacked leaf
+    by leaf, in xs's order (None where f gives none)."""
+    from . import tree
+
+    if xs is None:
+        steps = [None] * int(length)
+    else:
+        leaves = [unstack(as_tensor(leaf)) for leaf in tree.flatten(xs)]
+        steps = [tree.pack_like(xs, parts) for parts in zip(*leaves)]
     carry, ys = init, []
     for x in (steps[::-1] if reverse else steps):
         carry, y = f(carry, x)
         ys.append(y)
     if not ys or ys[0] is None:
         return carry, None
-    return carry, stack(ys[::-1] if reverse else ys)
+    ys = ys[::-1] if reverse else ys
+    stacked = [stack(list(parts)) for parts in zip(*[tree.flatten(y) for y in ys])]
+    return carry, tree.pack_like(ys[0], stacked)
 
 
 # ---- constructors -----------------------------------------------------------------------------------
@@ -2205,7 +2239,8 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
 
 def __getattr__(name):
     """Keras's namespaces: ops.image (image_ops.py, which imports this module); ops.nn, ops.numpy,
-    ops.linalg and ops.math name the functions this module has."""
+    ops.linalg and ops.math name the functions this module has (Python's math is _math here, so that
+    ops.math is Keras's)."""
     if name == "image":
         from . import image_ops
 
@@ -2227,4 +2262,4 @@ _namespace = _Namespace()
 
 # ops.slice, ops.any, ops.all and ops.map shadow Python's builtins in this module: code here calls builtins.slice etc.
 __all__ = [name for name in dir()
-           if not name.startswith("_") and name not in ("np", "math", "builtins", "Function", "values_escaped")]
+           if not name.startswith("_") and name not in ("np", "builtins", "Function", "values_escaped")]

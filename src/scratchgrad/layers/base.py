@@ -236,11 +236,13 @@ class Layer:
             if first not in kwargs:
                 raise TypeError(f"{type(self).__name__}() needs its first argument, {first!r}")
             inputs = kwargs.pop(first)
+        symbolic = any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args, *kwargs.values()]))
+        if not symbolic:  # (checked in the layer's dtype, as it will run: Keras converts inputs first too)
+            inputs = tree.map_structure(self._as_tensor, inputs)
         if self.input_spec is not None:
             check_inputs(self.input_spec, inputs, self.name)
-        if any(isinstance(leaf, SymbolicTensor) for leaf in tree.flatten([inputs, *args, *kwargs.values()])):
+        if symbolic:
             return self._call_symbolic(inputs, self._positional(args, kwargs), training, kwargs)
-        inputs = tree.map_structure(self._as_tensor, inputs)
         args = tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in args)
         if not self.built:
             self._ensure_built(inputs)

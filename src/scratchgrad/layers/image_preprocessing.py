@@ -174,7 +174,11 @@ class Resizing(_ImageLayer):
         self.fill_value, self.antialias, self.data_format = fill_value, antialias, _data_format(data_format)
 
     def _transform_images(self, x, training):
-        return _on_images(self._resize, x, self.data_format)
+        if x.dtype.kind == "f":
+            return _on_images(self._resize, x, self.data_format)
+        # integer pixels (uint8, say) are resized in floats and rounded back to their dtype, as Keras does
+        resized = _on_images(self._resize, ops.cast(x, float_dtype()), self.data_format)
+        return ops.cast(ops.round(resized), x.dtype)
 
     def _resize(self, x):
         h, w = x.shape[1], x.shape[2]

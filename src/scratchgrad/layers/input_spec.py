@@ -19,11 +19,9 @@ class InputSpec:
         self.max_ndim, self.min_ndim, self.name, self.optional = max_ndim, min_ndim, name, optional
         self.allow_last_axis_squeeze = allow_last_axis_squeeze
         self.axes = {int(axis): size for axis, size in (axes or {}).items()}
-        if self.axes and self.ndim is None and self.min_ndim is None:
-            raise ValueError("InputSpec with axes needs ndim or min_ndim too")
-        rank = self.ndim if self.ndim is not None else self.min_ndim
-        if any(axis >= rank for axis in self.axes):
-            raise ValueError(f"InputSpec axes {sorted(self.axes)} do not all lie within {rank} dimensions")
+        rank = self.ndim or self.max_ndim
+        if self.axes and rank and max(self.axes) > rank - 1:
+            raise ValueError(f"InputSpec: axis {max(self.axes)} is greater than the maximum allowed value: {rank - 1}")
 
     def __repr__(self):
         fields = {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
@@ -58,8 +56,7 @@ def check_inputs(specs, inputs, layer_name):
 
 def _problem(spec, shape, dtype):
     ndim = len(shape)
-    squeezed = spec.allow_last_axis_squeeze and ndim and shape[-1] == 1
-    if spec.ndim is not None and ndim != spec.ndim and not (squeezed and ndim - 1 == spec.ndim):
+    if spec.ndim is not None and ndim != spec.ndim and not spec.allow_last_axis_squeeze:
         return f"expected ndim={spec.ndim}, found ndim={ndim}"
     if spec.max_ndim is not None and ndim > spec.max_ndim:
         return f"expected max_ndim={spec.max_ndim}, found ndim={ndim}"
@@ -68,9 +65,16 @@ def _problem(spec, shape, dtype):
     if spec.dtype is not None and dtype is not None and np.dtype(dtype).name != spec.dtype:
         return f"expected dtype={spec.dtype}, found dtype={np.dtype(dtype).name}"
     for axis, size in spec.axes.items():
-        if size is not None and shape[axis] not in (size, None):
+        if size is not None and (not -ndim <= axis < ndim or shape[axis] not in (size, None)):
             return f"expected axis {axis} of input shape to have value {size}, but received input with shape {shape}"
     if spec.shape is not None and any(want not in (None, got) and got is not None
-                                      for want, got in zip(spec.shape, shape)):
+                                      for want, got in zip(*_squeezed(spec, spec.shape, shape))):
         return f"expected shape={spec.shape}, found shape={shape}"
     return None
+
+
+def _squeezed(spec, wanted, shape):
+    """Both shapes without a last axis of 1 where the spec allows one to differ (Keras's rule)."""
+    if not spec.allow_last_axis_squeeze:
+        return wanted, shape
+    return tuple(s[:-1] if s and s[-1] == 1 else s for s in (wanted, shape))

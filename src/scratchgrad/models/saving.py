@@ -260,7 +260,7 @@ def load_weights(model, path):
         model.set_weights(_weight_arrays(model, file))
 
 
-def save_model(model, path):
+def save_model(model, filepath):
     _check_built(model)
     metadata = {"format": FORMAT, "version": VERSION, "kind": "model",
                 "config": json.dumps(serialize(model))}
@@ -282,7 +282,7 @@ def save_model(model, path):
             tensors.update({f"optimizer/{i:04d}/{name}": value for name, value in slots.items()})
         metadata["random_state"] = json.dumps({"global": framework_random.get_state(), "seed_generators": [
             g.generator.bit_generator.state for g in seed_generators(model)]})
-    _write_atomic(path, tensors, metadata)
+    _write_atomic(filepath, tensors, metadata)
 
 
 def _serialize_loss(loss):
