@@ -86,3 +86,28 @@ def test_keras_s_serialized_activation_and_save_model_s_keyword(tmp_path):
     assert sg.activations.deserialize(keras_form) is sg.activations.relu
     sg.models.save_model(sg.Sequential([L.Input((2,)), L.Dense(1)]), filepath=str(tmp_path / "m.sg"))
     assert (tmp_path / "m.sg").exists()
+
+
+def test_get_source_inputs_walks_back_to_the_inputs():
+    a, b = sg.Input((3,)), sg.Input((2,))
+    joined = L.Concatenate()([L.Dense(2)(a), b])
+    out = L.Dense(1)(L.Add()([joined, joined]))
+    sources = sg.utils.get_source_inputs(out)
+    assert len(sources) == 2 and sources[0] is a and sources[1] is b  # each once, in the order first met
+    assert sg.utils.get_source_inputs(a)[0] is a
+
+
+def test_interactive_logging_switch_turns_the_live_bar_into_lines():
+    from scratchgrad import progress
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    assert progress.is_live(Terminal())
+    sg.config.disable_interactive_logging()
+    try:
+        assert not sg.utils.is_interactive_logging_enabled() and not progress.is_live(Terminal())
+    finally:
+        sg.utils.enable_interactive_logging()
+    assert sg.config.is_interactive_logging_enabled() and progress.is_live(Terminal())

@@ -11,7 +11,25 @@ import time
 BAR_WIDTH = 20
 
 
+_interactive = {"on": True}  # keras.config.disable_interactive_logging() turns the live bar off
+
+
+def enable_interactive_logging():
+    _interactive["on"] = True
+
+
+def disable_interactive_logging():
+    """Logs as plain lines (one per epoch), not a bar redrawn in place: for jobs whose output goes to a file."""
+    _interactive["on"] = False
+
+
+def is_interactive_logging_enabled():
+    return _interactive["on"]
+
+
 def is_live(stream):
+    if not _interactive["on"]:
+        return False
     if in_notebook(stream):
         return True
     isatty = getattr(stream, "isatty", None)

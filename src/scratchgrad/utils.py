@@ -7,6 +7,7 @@ from .backend import clear_session, to_numpy  # noqa: F401 (keras.utils.clear_se
 from .files import atomic_path
 from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: F401
                                   get_registered_name, get_registered_object, register_keras_serializable)
+from .progress import disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled  # noqa
 
 
 def as_array(x, name="x"):
@@ -115,6 +116,25 @@ def standardize_dtype(dtype):
     if dtype is None:
         return np.dtype(float_dtype()).name
     return {float: "float32", int: "int64"}.get(dtype) or np.dtype(dtype).name
+
+
+def get_source_inputs(tensor):
+    """The Input tensors a symbolic tensor is computed from, in the order first met (Keras's rule); a
+    tensor that comes from no layer is its own source."""
+    from . import tree
+    from .symbolic import SymbolicTensor
+
+    node = getattr(tensor, "node", None)
+    if not isinstance(tensor, SymbolicTensor) or node is None:
+        return [tensor]
+    if not node.layer._inbound_nodes or type(node.layer).__name__ == "InputLayer":
+        return [tensor]
+    sources = []
+    for leaf in tree.flatten(node.inputs):
+        for source in get_source_inputs(leaf) if isinstance(leaf, SymbolicTensor) else []:
+            if all(source is not s for s in sources):
+                sources.append(source)
+    return sources
 
 
 def is_keras_tensor(x):
