@@ -72,3 +72,36 @@ def test_keras_ops_normalize_and_rms_normalization():
     np.testing.assert_allclose(sg.ops.rms_normalization(x).numpy(),
                                x / np.sqrt((x * x).mean(axis=1, keepdims=True) + 1e-7), rtol=1e-6)
     assert float(sg.ops.normalize(np.zeros(3, np.float32)).numpy().sum()) == 0.0  # the floor: no NaN
+
+
+def test_spectral_normalization_matches_keras_and_keeps_its_vector_between_calls():
+    """Keras 3.15.1: SpectralNormalization(Dense(3), power_iterations=2) given these weights, in its weights'
+    order (the kernel, vector_u, the bias), one training call, then inference."""
+    layer = L.SpectralNormalization(L.Dense(3), power_iterations=2)
+    x = np.arange(8, dtype=np.float32).reshape(2, 4) / 10
+    layer(x)
+    kernel = [[0.1257302165031433, -0.13210485875606537, 0.6404226422309875],
+              [0.10490011423826218, -0.5356693863868713, 0.3615950644016266],
+              [1.3040000200271606, 0.9470809698104858, -0.7037352323532104],
+              [-1.2654215097427368, -0.6232744455337524, 0.04132597893476486]]
+    u, bias = [[-2.32503080368042, -0.218791663646698, -1.2459110021591187]], [-0.7322673797607422, -0.5442590117454529,
+                                                                              -0.3163001537322998]
+    layer.set_weights([np.float32(kernel), np.float32(u), np.float32(bias)])
+    expected = [[-0.7809581756591797, -0.567240297794342, -0.35773396492004395],
+                [-0.7325607538223267, -0.6290774941444397, -0.2966804504394531]]
+    np.testing.assert_allclose(layer(x, training=True).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(layer.weights[0].numpy()[0], [0.05650825425982475, -0.05937327817082405,
+                                                             0.2878319025039673], rtol=1e-6)  # written back
+    np.testing.assert_allclose(layer.weights[1].numpy(), [[-0.8068758845329285, -0.5256560444831848,
+                                                           0.2695125937461853]], rtol=1e-6)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-6)  # inference uses the kernel as written
+    assert len(layer.trainable_weights) == 2 and layer.count_params() == 18
+    top = np.linalg.svd(layer.weights[0].numpy(), compute_uv=False)[0]
+    for _ in range(20):  # the power iteration goes on across calls: the spectral norm settles at 1
+        layer(x, training=True)
+    np.testing.assert_allclose(np.linalg.svd(layer.weights[0].numpy(), compute_uv=False)[0], 1, rtol=1e-4)
+    assert top != 1
+    with pytest.raises(ValueError, match="power_iterations must be a positive integer"):
+        L.SpectralNormalization(L.Dense(2), power_iterations=0)
+    with pytest.raises(ValueError, match="Flatten has no kernel nor embeddings"):
+        L.SpectralNormalization(L.Flatten())(x)

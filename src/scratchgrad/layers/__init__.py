@@ -31,7 +31,7 @@ from .index_lookup import IntegerLookup, StringLookup
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                       dot, maximum, minimum, multiply, subtract)
 from .normalization import (BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization,
-                            UnitNormalization)
+                            SpectralNormalization, UnitNormalization)
 from .preprocessing import CategoryEncoding, CenterCrop, Discretization, Normalization, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,

@@ -3,11 +3,12 @@ RMSNormalization (per sample), GroupNormalization (per sample and group of chann
 UnitNormalization (each sample scaled to length 1)."""
 import numpy as np
 
-from .. import constraints, ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from .. import functional as F
-from ..backend import array_module
+from ..autograd import Function
+from ..backend import array_module, epsilon
 from ..tensor import as_operand
-from .base import Layer, serialize_initializer, serialize_regularizer
+from .base import Layer, Wrapper, serialize_initializer, serialize_regularizer
 
 
 def _checked_axis(owner, axis):
@@ -228,3 +229,70 @@ class UnitNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class _SpectralStep(Function):
+    """A training step of SpectralNormalization on raw arrays: `iterations` rounds of power iteration from
+    u estimate the kernel's largest singular value σ; the kernel divided by σ and the new u are written back
+    in place (Keras assigns both), and the kernel is returned. Its gradient passes to the kernel as it is:
+    Keras differentiates with respect to the kernel as assigned. An all-zero kernel is left alone."""
+
+    def __init__(self, iterations):
+        self.iterations = iterations
+
+    def forward(self, kernel, u):
+        if kernel.any():
+            w, tiny = kernel.reshape(-1, kernel.shape[-1]), kernel.dtype.type(epsilon())
+            unit = lambda a: a / array_module(a).sqrt(array_module(a).maximum((a * a).sum(), tiny))  # noqa: E731
+            for _ in range(self.iterations):
+                v = unit(u @ w.T)
+                u[...] = unit(v @ w)
+            kernel /= (v @ w) @ u.T
+        return kernel.copy()
+
+    def backward(self, gy):
+        return gy, None
+
+
+class SpectralNormalization(Wrapper):
+    """Keeps a layer's kernel (or embeddings) at spectral norm 1 (Miyato et al. 2018, for GAN
+    discriminators): in training, each call first divides it by its largest singular value, estimated by
+    `power_iterations` rounds of power iteration from a vector kept between calls (`vector_u`, not trained).
+    Keras's arguments, weights (in its order: the kernel, vector_u, then the layer's others) and numbers."""
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(layer, **kwargs)
+        if isinstance(power_iterations, bool) or not isinstance(power_iterations, (int, np.integer)) or \
+                power_iterations < 1:
+            raise ValueError(f"SpectralNormalization power_iterations must be a positive integer, got "
+                             f"{power_iterations!r}")
+        self.power_iterations = int(power_iterations)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._name_of_kernel = next((n for n in ("kernel", "embeddings") if hasattr(self.layer, n)), None)
+        if self._name_of_kernel is None:
+            raise ValueError(f"SpectralNormalization: {type(self.layer).__name__} has no kernel nor embeddings")
+        kernel = getattr(self.layer, self._name_of_kernel)
+        self._weights.append(kernel)  # Keras tracks the layer's kernel as the wrapper's own: its weights' order
+        self._made_trainable.append(True)
+        self.vector_u = self.add_weight((1, kernel.shape[-1]), initializers.TruncatedNormal(stddev=0.02),
+                                        trainable=False, name="vector_u")
+
+    def call(self, inputs, training=False):
+        if not training:
+            return self.layer(inputs)
+        name = self._name_of_kernel
+        kernel = getattr(self.layer, name)
+        normalized = _SpectralStep(self.power_iterations)(kernel, self.vector_u)
+        object.__setattr__(self.layer, name, normalized)  # the layer's call reads it: the step's graph runs through
+        try:
+            return self.layer(inputs, training=training) if self.layer._call_takes_training else self.layer(inputs)
+        finally:
+            object.__setattr__(self.layer, name, kernel)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "power_iterations": self.power_iterations}
