@@ -484,3 +484,21 @@ def test_integer_images_are_resized_and_grayed_as_keras_and_keep_their_dtype():
     gray = ops.image.rgb_to_grayscale(pixels)
     assert gray.dtype == np.uint8 and gray.numpy()[0, 0, :3, 0].tolist() == [0, 3, 6]  # Keras's: cut, not rounded
     assert L.Resizing(300, 300)(pixels).shape == (2, 300, 300, 3)  # the coordinates no longer overflow uint8
+
+
+def test_hsv_conversions_match_keras_and_go_there_and_back(rng):
+    """Keras 3.15.1's rgb_to_hsv and hsv_to_rgb of the same two pixels."""
+    pixels = f32([[[[0.6369616985321045, 0.2697867155075073, 0.04097352549433708],
+                    [0.016527635976672173, 0.8132702112197876, 0.91275554895401]]]])
+    np.testing.assert_allclose(ops.image.rgb_to_hsv(pixels).numpy()[0, 0], [
+        [0.06398706138134003, 0.9356734752655029, 0.6369616985321045],
+        [0.518500804901123, 0.9818925857543945, 0.91275554895401]], rtol=1e-6)
+    np.testing.assert_allclose(ops.image.hsv_to_rgb(pixels).numpy()[0, 0], [
+        [0.02991941198706627, 0.03188958391547203, 0.04097352549433708],
+        [0.91275554895401, 0.24405111372470856, 0.17043864727020264]], rtol=1e-6)
+    images = rng.random((2, 3, 4, 3)).astype(np.float32)
+    np.testing.assert_allclose(ops.image.hsv_to_rgb(ops.image.rgb_to_hsv(images)).numpy(), images, atol=1e-6)
+    first = ops.image.rgb_to_hsv(images.transpose(0, 3, 1, 2), data_format="channels_first").numpy()
+    np.testing.assert_allclose(first, ops.image.rgb_to_hsv(images).numpy().transpose(0, 3, 1, 2), rtol=1e-6)
+    with pytest.raises(TypeError, match="float images"):
+        ops.image.rgb_to_hsv(np.zeros((1, 2, 2, 3), np.uint8))

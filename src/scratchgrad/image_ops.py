@@ -1,4 +1,4 @@
-"""keras.ops.image (as `ops.image`): resizing, patches, grayscale, padding and cropping of images, a batch
+"""keras.ops.image (as `ops.image`): resizing, patches, grayscale, HSV, padding and cropping of images, a batch
 (batch, height, width, channels) or one image (height, width, channels), channels_first too. Built from
 the ops and the image layers' own Functions, so gradients and the step plan take them as they come."""
 import numpy as np
@@ -61,6 +61,28 @@ def rgb_to_grayscale(images, data_format=None):
     if x.dtype.kind == "f":
         return _channels_last(x, data_format, lambda x: _grayscale(x, -1))
     return ops.cast(rgb_to_grayscale(ops.cast(x, float_dtype()), data_format), x.dtype)
+
+
+def _floats(images, op):
+    x = as_tensor(images)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op} takes float images (values in [0, 1]), got dtype {x.dtype}")
+    return x
+
+
+def rgb_to_hsv(images, data_format=None):
+    """Hue, saturation and value (each in [0, 1]) as three channels, from RGB floats in [0, 1] (Keras's)."""
+    from .layers.image_augmentation import _rgb_to_hsv
+
+    return _channels_last(_floats(images, "rgb_to_hsv"), data_format, lambda x: ops.stack(_rgb_to_hsv(x), axis=-1))
+
+
+def hsv_to_rgb(images, data_format=None):
+    """RGB floats from hue, saturation and value channels (Keras's)."""
+    from .layers.image_augmentation import _hsv_to_rgb
+
+    return _channels_last(_floats(images, "hsv_to_rgb"), data_format,
+                          lambda x: _hsv_to_rgb(x[..., 0], x[..., 1], x[..., 2]))
 
 
 def _edges(first, second, target, size, grow, op, axis):
