@@ -4,6 +4,7 @@ the ops and the image layers' own Functions, so gradients and the step plan take
 import numpy as np
 
 from . import ops
+from .convolution import _pair
 from .tensor import as_tensor
 
 
@@ -25,19 +26,13 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     return layer._transform_images(as_tensor(images), training=False)
 
 
-def _pair(value, what):
-    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
-    if len(pair) != 2 or not all(int(v) == v and v >= 1 for v in pair):
-        raise ValueError(f"extract_patches {what} must be a positive integer or a pair of them, got {value!r}")
-    return tuple(int(v) for v in pair)
-
-
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
     """Each size[0] × size[1] patch, moved by `strides` (default: the size, patches side by side), as one
     vector of its pixels, row by row and channel last: (batch, patch rows, patch columns, h·w·channels).
     Patches side by side are a reshape; others, Keras's convolution with an identity kernel."""
-    (ph, pw), strides = _pair(size, "size"), _pair(size if strides is None else strides, "strides")
-    dilation = _pair(dilation_rate, "dilation_rate")
+    (ph, pw) = _pair(size, "extract_patches size")
+    strides = _pair(size if strides is None else strides, "extract_patches strides")
+    dilation = _pair(dilation_rate, "extract_patches dilation_rate")
 
     def patches(x):
         n, h, w, c = x.shape

@@ -1814,11 +1814,12 @@ def _same_shapes(target, output, op):
 
 def binary_crossentropy(target, output, from_logits=False):
     """Each entry's binary cross-entropy (no mean over any axis: keras.ops', not keras.losses')."""
+    from . import functional as F
+
     target, output = _same_shapes(*_pair(target, output), "binary_crossentropy")
-    if from_logits:  # max(z, 0) - z·t + log(1 + exp(-|z|)): no overflow either side
-        return relu(output) - output * target + log1p(exp(-abs(output)))
-    p = clip(output, _epsilon(), 1 - _epsilon())
-    return -(target * log(p) + (1 - target) * log(1 - p))
+    loss = F.binary_cross_entropy_with_logits if from_logits else F.binary_cross_entropy
+    # the losses' functions average over a last axis: given one of size 1, each entry is its own value
+    return reshape(loss(expand_dims(output, -1), expand_dims(target, -1), reduction="none"), output.shape)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -1882,9 +1883,9 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
         raise NotImplementedError("layer_normalization rms_scaling=True is not supported here: use "
                                   "ops.rms_normalization")
     x = _floating(x)
-    axes = [int(a) % x.ndim for a in np.atleast_1d(axis)]
-    mean, variance = moments(x, axes, keepdims=True)
-    out = (x - mean) * rsqrt(variance + (_epsilon() if epsilon is None else epsilon))
+    axes = tuple(int(a) % x.ndim for a in np.atleast_1d(axis))
+    centered = x - mean(x, axes, keepdims=True)
+    out = centered / sqrt(mean(centered * centered, axes, keepdims=True) + (_epsilon() if epsilon is None else epsilon))
     along = tuple(n if i in axes else 1 for i, n in enumerate(x.shape))
 
     def shaped(v):

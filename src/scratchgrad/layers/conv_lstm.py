@@ -18,7 +18,7 @@ from ..random import layer_seed
 from ..tensor import Tensor
 from .base import Layer, serialize_initializer, serialize_regularizer
 from .convolutional import convolve, set_conv_options
-from .recurrent import forget_gate_ones, sequence_masks, sequence_options, set_sequence_options
+from .recurrent import check_dropout_rates, forget_gate_ones, sequence_masks, sequence_options, set_sequence_options
 
 
 class _ConvLSTM(Layer):
@@ -37,9 +37,7 @@ class _ConvLSTM(Layer):
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0 <= rate < 1:
-                raise ValueError(f"{type(self).__name__} {name} must be in [0, 1), got {rate!r}")
+        check_dropout_rates(self, dropout, recurrent_dropout)
         set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
                              zero_output_for_mask)
         set_conv_options(self, filters, kernel_size, strides, padding, data_format, dilation_rate)

@@ -77,11 +77,7 @@ class LayerNormalization(_Affine):
         self._affine_weights(tuple(input_shape[a] for a in self._axes))
 
     def call(self, x):
-        mean = x.mean(axis=self._axes, keepdims=True)
-        centered = x - mean
-        y = centered / ops.sqrt((centered * centered).mean(axis=self._axes, keepdims=True) + self.epsilon)
-        y = y * ops.reshape(self.gamma, self._weight_shape) if self.gamma is not None else y
-        return y + ops.reshape(self.beta, self._weight_shape) if self.beta is not None else y
+        return ops.layer_normalization(x, self.gamma, self.beta, self._axes, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}

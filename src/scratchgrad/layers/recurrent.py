@@ -35,9 +35,7 @@ class _RecurrentWeights(Layer):
         super().__init__(**kwargs)
         if int(units) != units or units < 1:
             raise ValueError(f"{type(self).__name__} units must be a positive integer, got {units!r}")
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0 <= rate < 1:
-                raise ValueError(f"{type(self).__name__} {name} must be in [0, 1), got {rate!r}")
+        check_dropout_rates(self, dropout, recurrent_dropout)
         self.units, self.use_bias = int(units), use_bias
         self.activation, self.recurrent_activation = activations.get(activation), activations.get(recurrent_activation)
         self.initializers = {"kernel": kernel_initializer, "recurrent": recurrent_initializer, "bias": bias_initializer}
@@ -230,6 +228,12 @@ def forget_gate_ones(initializer, units):
         bias[units:2 * units] = 1
         return bias
     return initialize
+
+
+def check_dropout_rates(layer, dropout, recurrent_dropout):
+    for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+        if not 0 <= rate < 1:
+            raise ValueError(f"{type(layer).__name__} {name} must be in [0, 1), got {rate!r}")
 
 
 def set_sequence_options(layer, return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask):
