@@ -122,12 +122,11 @@ def get_source_inputs(tensor):
     """The Input tensors a symbolic tensor is computed from, in the order first met (Keras's rule); a
     tensor that comes from no layer is its own source."""
     from . import tree
+    from .layers import InputLayer
     from .symbolic import SymbolicTensor
 
     node = getattr(tensor, "node", None)
-    if not isinstance(tensor, SymbolicTensor) or node is None:
-        return [tensor]
-    if not node.layer._inbound_nodes or type(node.layer).__name__ == "InputLayer":
+    if not isinstance(tensor, SymbolicTensor) or node is None or isinstance(node.layer, InputLayer):
         return [tensor]
     sources = []
     for leaf in tree.flatten(node.inputs):

@@ -24,9 +24,8 @@ class InputSpec:
             raise ValueError(f"InputSpec: axis {max(self.axes)} is greater than the maximum allowed value: {rank - 1}")
 
     def __repr__(self):
-        fields = {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
-                  "min_ndim": self.min_ndim, "axes": self.axes or None}
-        return "InputSpec(" + ", ".join(f"{k}={v}" for k, v in fields.items() if v is not None) + ")"
+        given = {k: v for k, v in self.get_config().items() if v is not None and v != {}}
+        return "InputSpec(" + ", ".join(f"{k}={v}" for k, v in given.items()) + ")"
 
     def get_config(self):
         return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,

@@ -283,7 +283,7 @@ class SpectralNormalization(Wrapper):
         normalized = _SpectralStep(self.power_iterations)(kernel, self.vector_u)
         object.__setattr__(self.layer, name, normalized)  # the layer's call reads it: the step's graph runs through
         try:
-            return self.layer(inputs, training=training) if self.layer._call_takes_training else self.layer(inputs)
+            return self.layer(inputs, training=training)
         finally:
             object.__setattr__(self.layer, name, kernel)
 
