@@ -22,7 +22,7 @@ from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
 FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained",
-            "custom_weight_objects", "weight_options", "normalizations", "lookups", "volumes"]
+            "custom_weight_objects", "weight_options", "normalizations", "lookups", "volumes", "attention"]
 
 
 # made with TensorFlow, whose Adam takes an Embedding's gradient as IndexedSlices (one slice per use of a row)
@@ -88,9 +88,10 @@ def test_loaded_optimizer_state_takes_the_step_keras_took(name):
 
 
 def _our_name(keras_path, ours):
-    """Keras's variable path (mlp/dense/kernel, lstm/lstm_cell/kernel) -> our weight name (dense/kernel)."""
+    """Keras's variable path (mlp/dense/kernel, lstm/lstm_cell/kernel, attention/query/kernel) -> our weight
+    name (dense/kernel, lstm/kernel, attention/query/kernel)."""
     parts = keras_path.split("/")
-    candidates = [f"{part}/{parts[-1]}" for part in reversed(parts[:-1])]
+    candidates = ["/".join(parts[i:]) for i in range(len(parts) - 2)] + [f"{part}/{parts[-1]}" for part in reversed(parts[:-1])]
     match = [c for c in candidates if c in ours]
     assert match, (keras_path, sorted(ours))
     return match[0]

@@ -64,7 +64,10 @@ _IGNORED_OPTIONS = {"seed", "autocast", "ragged", "optional", "sparse", "quantiz
 _SUBGROUPS = {"LSTM": ("cell",), "GRU": ("cell",), "SimpleRNN": ("cell",), "ConvLSTM1D": ("cell",),
               "ConvLSTM2D": ("cell",), "ConvLSTM3D": ("cell",), "SeparableConv1D": ("",),
               "SeparableConv2D": ("",),
-              "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense")}
+              "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense"),
+              "GroupQueryAttention": ("_query_dense", "_key_dense", "_value_dense", "_output_dense")}
+# Keras's classes exported under another name: model.weights.h5 names a layer by its class's own name
+_CLASS_BEHIND = {"GroupQueryAttention": "GroupedQueryAttention"}
 # Keras's optimizer variables after `iterations` and `learning_rate`: groups of slot names, each group
 # interleaved weight by weight (Adam: m₀ v₀ m₁ v₁ ...; RMSprop: all velocities, then all momentums)
 _OPTIMIZER_LAYOUT = {
@@ -857,7 +860,7 @@ def _keras_children(model, config=None):
         spec = specs[i] if specs is not None else None
         class_name = spec["class_name"] if spec is not None else _keras_class_name(layer)
         sub = spec["config"] if spec is not None and "layers" in spec["config"] else None
-        out.append((_unique(_snake_case(class_name), used), layer, sub))
+        out.append((_unique(_snake_case(_CLASS_BEHIND.get(class_name, class_name)), used), layer, sub))
     return out
 
 
@@ -912,7 +915,7 @@ def _groups(layer, where, config=None, depth=0):
     if cls in _SUBGROUPS:
         parts = _SUBGROUPS[cls]
         weights = layer.weights
-        if cls == "MultiHeadAttention":
+        if cls in ("MultiHeadAttention", "GroupQueryAttention"):  # a kernel, then a bias where used, per part
             per = 2 if layer.use_bias else 1
             return [(f"{where}/{p}", weights[i * per:(i + 1) * per]) for i, p in enumerate(parts)]
         return [(f"{where}/{parts[0]}" if parts[0] else where, weights)]

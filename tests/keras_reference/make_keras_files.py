@@ -272,6 +272,22 @@ def volumes():
     return model, [x], [y], True
 
 
+def attention():
+    """A tied language-model head around grouped-query attention: ReversibleEmbedding (its reverse call the
+    output layer), GroupQueryAttention, and a Dense under SpectralNormalization (its vector_u assigned in
+    training)."""
+    ids = keras.Input((6,), dtype="int32")
+    embedding = layers.ReversibleEmbedding(20, 8)
+    h = embedding(ids)
+    h = layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2)(h, h)
+    h = layers.SpectralNormalization(layers.Dense(8, activation="tanh"))(h)
+    model = keras.Model(ids, embedding(h, reverse=True), name="attention")
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(11)
+    return model, [rng.integers(0, 20, (16, 6)).astype("int32")], [rng.integers(0, 20, (16, 6))], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -294,7 +310,7 @@ def main(out=OUT, names=None):
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
     for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
-                 custom_weight_objects, weight_options, normalizations, lookups, volumes):
+                 custom_weight_objects, weight_options, normalizations, lookups, volumes, attention):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()
