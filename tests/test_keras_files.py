@@ -91,7 +91,8 @@ def _our_name(keras_path, ours):
     """Keras's variable path (mlp/dense/kernel, lstm/lstm_cell/kernel, attention/query/kernel) -> our weight
     name (dense/kernel, lstm/kernel, attention/query/kernel)."""
     parts = keras_path.split("/")
-    candidates = ["/".join(parts[i:]) for i in range(len(parts) - 2)] + [f"{part}/{parts[-1]}" for part in reversed(parts[:-1])]
+    candidates = ["/".join(parts[i:]) for i in range(len(parts) - 2)]
+    candidates += [f"{part}/{parts[-1]}" for part in reversed(parts[:-1])]
     match = [c for c in candidates if c in ours]
     assert match, (keras_path, sorted(ours))
     return match[0]
