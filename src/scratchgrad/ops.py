@@ -779,8 +779,8 @@ class _NoGrad(Function):
     def __init__(self, name, **options):
         self.name, self.options = name, options
 
-    def forward(self, x):
-        return getattr(array_module(x), self.name)(x, **self.options)
+    def forward(self, *xs):
+        return getattr(array_module(xs[0]), self.name)(*xs, **self.options)
 
 
 def _no_grad(name):
@@ -2236,6 +2236,572 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     from .ctc import ctc_decode as decode
 
     return decode(inputs, sequence_lengths, strategy, beam_width, top_paths, merge_repeated, mask_index)
+
+
+# ---- more of keras.ops: activations, NumPy's names and nn helpers ---------------------------------
+(celu, glu, hard_shrink, hard_silu, hard_swish, hard_tanh, log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid,
+ sparsemax, squareplus, swish, tanh_shrink, threshold) = (
+    _delegate("activations", name)
+    for name in ("celu", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "log_sigmoid",
+                 "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish",
+                 "tanh_shrink", "threshold"))
+
+
+def _no_grad_of_two(name, dtype=None):
+    """ops.<name>(x1, x2): the array module's function of two arrays, passing no gradient; its result in
+    `dtype` (bool for predicates) or the inputs' dtype."""
+    def apply(x1, x2):
+        a, b = _pair(x1, x2)
+        return Compare(name, np.dtype(dtype) if dtype else a.dtype)(a, b)
+
+    apply.__name__ = name
+    return apply
+
+
+(bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift, gcd, lcm, nextafter) = (
+    _no_grad_of_two(name) for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
+                                       "gcd", "lcm", "nextafter"))
+left_shift, right_shift = bitwise_left_shift, bitwise_right_shift
+bitwise_not = bitwise_invert = _no_grad("invert")
+i0 = _no_grad("i0")
+
+
+class ArcTan2(Function):
+    """The angle of the point (x2, x1), in (-π, π]; its gradient is (x2, -x1) / (x1² + x2²)."""
+
+    def forward(self, y, x):
+        self.y, self.x = y, x
+        return array_module(y).arctan2(y, x)
+
+    def backward(self, gy):
+        g = gy / (self.x * self.x + self.y * self.y)
+        return sum_to(g * self.x, self.y.shape), sum_to(-g * self.y, self.x.shape)
+
+
+def arctan2(x1, x2):
+    return ArcTan2()(*_pair(_floating(x1), _floating(x2)))
+
+
+class FMod(Mod):
+    """x1 mod x2 with the sign of x1 (C's fmod): gradient 1 for x1 and -trunc(x1 / x2) for x2."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return array_module(a).fmod(a, b)
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        xp = array_module(a)
+        ga = sum_to(gy, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(-gy * xp.trunc(a / b), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+def fmod(x1, x2):
+    return FMod()(*_pair(x1, x2))
+
+
+def fmax(x1, x2):
+    """The larger of x1 and x2, where one is NaN the other (NumPy's fmax)."""
+    a, b = _pair(x1, x2)
+    return where(isnan(a), b, where(isnan(b), a, maximum(a, b)))
+
+
+def fmin(x1, x2):
+    a, b = _pair(x1, x2)
+    return where(isnan(a), b, where(isnan(b), a, minimum(a, b)))
+
+
+def logaddexp2(x1, x2):
+    """log₂(2^x1 + 2^x2), by logaddexp in natural units."""
+    ln2 = _math.log(2)
+    return logaddexp(_floating(x1) * ln2, _floating(x2) * ln2) / ln2
+
+
+def heaviside(x1, x2):
+    """0 where x1 < 0, 1 where x1 > 0, x2 where x1 is 0 (the gradient reaches x2 there)."""
+    a, b = _pair(_floating(x1), _floating(x2))
+    step = astype(greater(a, 0), a.dtype)
+    return where(equal(a, 0), b, step)
+
+
+def ldexp(x1, x2):
+    """x1 · 2^x2 for integer x2: exact scaling; the gradient reaches x1."""
+    x1, x2 = _floating(x1), as_tensor(x2)
+    if x2.dtype.kind not in "iu":
+        raise TypeError(f"ldexp takes integer exponents, got {x2.dtype}")
+    return x1 * exp2(astype(x2, x1.dtype))
+
+
+def sinc(x):
+    """sin(πx)/(πx), 1 at 0; x = 0 is taken out of the division, so its gradient (0) is not NaN."""
+    x = _floating(x)
+    zero = equal(x, 0)
+    safe = where(zero, 1.0, x) * _math.pi
+    return where(zero, 1.0, sin(safe) / safe)
+
+
+def diff(a, n=1, axis=-1):
+    """The n-th differences along `axis`: out[i] = a[i + 1] - a[i], n times."""
+    x = as_tensor(a)
+    axis = _check_axis(axis, x.ndim, "diff")
+    if int(n) < 0:
+        raise ValueError(f"diff's order n must be non-negative, got {n}")
+    before = (builtins.slice(None),) * axis
+    for _ in range(int(n)):
+        x = x[before + (builtins.slice(1, None),)] - x[before + (builtins.slice(None, -1),)]
+    return x
+
+
+def append(x1, x2, axis=None):
+    """x2 after x1 along `axis`; both flattened first when axis is None (NumPy's rule)."""
+    if axis is None:
+        return concatenate([ravel(x1), ravel(x2)])
+    return concatenate([x1, x2], axis=axis)
+
+
+def get_item(x, key):
+    return getitem(x, key)
+
+
+def empty(shape, dtype=None):
+    """Keras's empty: zeros (an array that is read before written would be a bug to hide)."""
+    return zeros(shape, dtype)
+
+
+def empty_like(x, dtype=None):
+    return zeros_like(x, dtype)
+
+
+def diagflat(x, k=0):
+    return diag(ravel(x), k)
+
+
+def vdot(x1, x2):
+    return sum(ravel(x1) * ravel(x2))
+
+
+def kron(x1, x2):
+    """The Kronecker product: every entry of x1 times the whole of x2, blocks in x1's layout (NumPy's kron,
+    the shorter shape padded with leading 1s)."""
+    a, b = _pair(x1, x2)
+    ndim = builtins.max(a.ndim, b.ndim)
+    a, b = reshape(a, (1,) * (ndim - a.ndim) + a.shape), reshape(b, (1,) * (ndim - b.ndim) + b.shape)
+    # a's axes at even places, b's at odd: out[i·m + j] = a[i]·b[j] per axis
+    spread_a = reshape(a, tuple(d for s in a.shape for d in (s, 1)))
+    spread_b = reshape(b, tuple(d for s in b.shape for d in (1, s)))
+    return reshape(spread_a * spread_b, tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 3-vectors (or 2-vectors, as NumPy: a 2-vector's z is 0, and two 2-vectors give
+    the z component alone) along the given axes."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = _pair(_floating(x1), _floating(x2))
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    for v in (a, b):
+        if v.shape[-1] not in (2, 3):
+            raise ValueError(f"cross needs vectors of 2 or 3 components, got {v.shape[-1]}")
+    if a.shape[-1] == b.shape[-1] == 2:
+        return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    ax, ay, az = (a[..., i] for i in range(3)) if a.shape[-1] == 3 else (a[..., 0], a[..., 1], 0.0)
+    bx, by, bz = (b[..., i] for i in range(3)) if b.shape[-1] == 3 else (b[..., 0], b[..., 1], 0.0)
+    c = stack(_same_dtype([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx]), axis=-1)
+    return moveaxis(c, -1, axisc)
+
+
+def average(x, axis=None, weights=None):
+    """The mean of x over `axis`, each entry weighed by `weights` (x's shape, or 1-D along `axis`)."""
+    x = _floating(x)
+    if weights is None:
+        return mean(x, axis)
+    w = as_tensor(weights, like=x) if not isinstance(weights, Tensor) else weights
+    if w.ndim == 1 and x.ndim > 1:
+        if axis is None or not isinstance(axis, (int, np.integer)):
+            raise ValueError("average: 1-D weights need one integer axis of x to weigh")
+        w = reshape(w, tuple(-1 if i == int(axis) % x.ndim else 1 for i in range(x.ndim)))
+    return sum(x * w, axis) / sum(broadcast_to(w, x.shape), axis)
+
+
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """∫y by the trapezoidal rule along `axis`: at spacing dx, or at the points x (1-D, or y's shape)."""
+    y = _floating(y)
+    axis = _check_axis(axis, y.ndim, "trapezoid")
+    before = (builtins.slice(None),) * axis
+    mid = (y[before + (builtins.slice(1, None),)] + y[before + (builtins.slice(None, -1),)]) / 2
+    if x is None:
+        return sum(mid, axis) * dx
+    steps = diff(x, axis=-1 if as_tensor(x).ndim == 1 else axis)
+    if steps.ndim == 1:
+        steps = reshape(steps, tuple(-1 if i == axis else 1 for i in range(y.ndim)))
+    return sum(mid * steps, axis)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a 1-D x: columns x^(N-1) ... x^0 (or increasing powers)."""
+    x = as_tensor(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander takes a 1-D x, got shape {x.shape}")
+    n = len(x) if N is None else int(N)
+    powers = np.arange(n) if increasing else np.arange(n)[::-1]
+    return expand_dims(x, 1) ** as_tensor(powers.astype(x.dtype), like=x)
+
+
+def select(condlist, choicelist, default=0):
+    """From the first condition that holds, its choice; `default` where none holds."""
+    if len(condlist) != len(choicelist) or not condlist:
+        raise ValueError(f"select needs as many conditions as choices, at least one; got {len(condlist)} and "
+                         f"{len(choicelist)}")
+    out = default
+    for cond, choice in zip(reversed(condlist), reversed(choicelist)):
+        out = where(cond, choice, out)
+    return out
+
+
+def _nan_reduction(reduce, fill):
+    """ops.nan<reduce>: `reduce` over x with NaN taken as `fill` (left out of a sum, a product, a max)."""
+    def apply(x, axis=None, keepdims=False):
+        x = as_tensor(x)
+        return reduce(where(isnan(x), fill, x), axis=axis, keepdims=keepdims)
+
+    apply.__name__ = f"nan{reduce.__name__}"
+    return apply
+
+
+nansum, nanprod = _nan_reduction(sum, 0.0), _nan_reduction(prod, 1.0)
+
+
+def _all_nan_is_nan(x, out, axis, keepdims):
+    """NaN where every entry reduced was NaN (NumPy's nanmax/nanmean there), else `out`."""
+    return where(all(isnan(x), axis=_axis(axis), keepdims=keepdims), np.nan, out)
+
+
+def nanmax(x, axis=None, keepdims=False):
+    x = as_tensor(x)
+    return _all_nan_is_nan(x, max(where(isnan(x), -np.inf, x), axis, keepdims), axis, keepdims)
+
+
+def nanmin(x, axis=None, keepdims=False):
+    x = as_tensor(x)
+    return _all_nan_is_nan(x, min(where(isnan(x), np.inf, x), axis, keepdims), axis, keepdims)
+
+
+def _count_not_nan(x, axis, keepdims):
+    return sum(astype(logical_not(isnan(x)), x.dtype), axis, keepdims)
+
+
+def nanmean(x, axis=None, keepdims=False):
+    """The mean of the entries that are not NaN (NaN where all are)."""
+    x = _floating(x)
+    return nansum(x, axis, keepdims) / _count_not_nan(x, axis, keepdims)
+
+
+def nanvar(x, axis=None, keepdims=False):
+    x = _floating(x)
+    centered = x - nanmean(x, axis, keepdims=True)
+    return nanmean(centered * centered, axis, keepdims)
+
+
+def nanstd(x, axis=None, keepdims=False):
+    return sqrt(nanvar(x, axis, keepdims))
+
+
+def nancumsum(x, axis=None, dtype=None):
+    x = as_tensor(x)
+    return cumsum(where(isnan(x), 0.0, x), axis, dtype)
+
+
+def nancumprod(x, axis=None, dtype=None):
+    x = as_tensor(x)
+    return cumprod(where(isnan(x), 1.0, x), axis, dtype)
+
+
+def nanargmax(x, axis=None, keepdims=False):
+    return astype(_NoGrad("nanargmax", axis=axis, keepdims=keepdims)(as_tensor(x)), "int32")
+
+
+def nanargmin(x, axis=None, keepdims=False):
+    return astype(_NoGrad("nanargmin", axis=axis, keepdims=keepdims)(as_tensor(x)), "int32")
+
+
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """NumPy's nanquantile, without a gradient."""
+    x = _floating(x)
+    return astype(_NoGrad("nanquantile", q=q, axis=_axis(axis), method=method, keepdims=keepdims)(x), x.dtype)
+
+
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
+    return nanquantile(x, np.asarray(q, dtype=np.float64) / 100, axis, method, keepdims)
+
+
+def nanmedian(x, axis=None, keepdims=False):
+    return nanquantile(x, 0.5, axis, keepdims=keepdims)
+
+
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    a, b = _pair(x1, x2)
+    return _NoGrad("isclose", rtol=rtol, atol=atol, equal_nan=equal_nan)(a, b)
+
+
+def allclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return all(isclose(x1, x2, rtol, atol, equal_nan))
+
+
+def isin(x1, x2, assume_unique=False, invert=False):
+    a, b = as_tensor(x1), as_tensor(x2)
+    return _NoGrad("isin", assume_unique=assume_unique, invert=invert)(a, b)
+
+
+def digitize(x, bins):
+    """The bin of each entry (NumPy's digitize, right=False): int32, as Keras."""
+    return astype(_NoGrad("digitize")(as_tensor(x), as_tensor(bins)), "int32")
+
+
+def searchsorted(sorted_sequence, values, side="left"):
+    """Where each value goes in the 1-D sorted_sequence to keep it sorted (int32, as Keras)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted side must be 'left' or 'right', got {side!r}")
+    found = _NoGrad("searchsorted", side=side)(as_tensor(sorted_sequence), as_tensor(values))
+    return astype(found, "int32")
+
+
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """Counts of each non-negative integer in a 1-D (or, row by row, 2-D) x, optionally weighed; no gradient."""
+    if sparse:
+        raise NotImplementedError("bincount(sparse=True): scratchgrad has no sparse tensors")
+    x = np.asarray(convert_to_numpy(x))
+    if x.dtype.kind not in "iu" or (x < 0).any() or x.ndim not in (1, 2):
+        raise ValueError(f"bincount takes non-negative integers, 1-D or 2-D, got {x.dtype} of shape {x.shape}")
+    w = None if weights is None else np.asarray(convert_to_numpy(weights))
+    length = builtins.max(int(minlength), int(x.max()) + 1 if x.size else 0)
+    rows = [np.bincount(r, None if w is None else wr, length)
+            for r, wr in zip(np.atleast_2d(x), np.atleast_2d(w) if w is not None else [None] * len(np.atleast_2d(x)))]
+    counts = np.stack(rows) if x.ndim == 2 else rows[0]
+    return Tensor(counts.astype(w.dtype if w is not None else np.int32))
+
+
+def histogram(x, bins=10, range=None):
+    """(counts, bin edges) of a 1-D x, as NumPy's histogram; no gradient."""
+    x = np.asarray(convert_to_numpy(x))
+    if x.ndim != 1:
+        raise ValueError(f"histogram takes a 1-D x, got shape {x.shape}")
+    counts, edges = np.histogram(x, bins=bins, range=range)
+    return Tensor(counts.astype(np.int32)), Tensor(edges.astype(x.dtype if x.dtype.kind == "f" else float_dtype()))
+
+
+def argpartition(x, kth, axis=-1):
+    return astype(_NoGrad("argpartition", kth=kth, axis=axis)(as_tensor(x)), "int32")
+
+
+def nonzero(x):
+    """The indices of x's non-zero entries, one int32 array per axis."""
+    return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(convert_to_numpy(x)))
+
+
+def unravel_index(indices, shape):
+    return tuple(Tensor(np.asarray(i, dtype=np.int32)) for i in np.unravel_index(convert_to_numpy(indices), shape))
+
+
+def array_split(x, indices_or_sections, axis=0):
+    """split, but sections need not divide the axis: the first ones get one entry more (NumPy's rule)."""
+    x = as_tensor(x)
+    axis = _check_axis(axis, x.ndim, "array_split")
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0:
+            raise ValueError(f"array_split needs a positive number of sections, got {indices_or_sections}")
+        size, parts = x.shape[axis], int(indices_or_sections)
+        sizes = [size // parts + (i < size % parts) for i in builtins.range(parts)]
+        indices_or_sections = np.cumsum(sizes)[:-1].tolist()
+    return split(x, indices_or_sections, axis)
+
+
+def hsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=1 if as_tensor(x).ndim > 1 else 0)
+
+
+def vsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=0)
+
+
+def dsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=2)
+
+
+def _window(name):
+    def apply(x):
+        return Tensor(getattr(np, name)(int(x)).astype(float_dtype()))
+
+    apply.__name__ = name
+    return apply
+
+
+bartlett, blackman, hamming, hanning = (_window(name) for name in ("bartlett", "blackman", "hamming", "hanning"))
+
+
+def kaiser(x, beta):
+    return Tensor(np.kaiser(int(x), float(beta)).astype(float_dtype()))
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+    return Tensor(np.logspace(start, stop, num, endpoint, base, axis=axis).astype(dtype or float_dtype()))
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    return Tensor(np.geomspace(start, stop, num, endpoint, axis=axis).astype(dtype or float_dtype()))
+
+
+def real(x):
+    """x itself: scratchgrad's tensors are real (so imag is 0, conj is x and every entry isreal)."""
+    return as_tensor(x)
+
+
+conj = conjugate = real
+
+
+def imag(x):
+    return zeros_like(x)
+
+
+def isreal(x):
+    return ones_like(x, dtype=bool)
+
+
+def angle(x):
+    """0 for x ≥ 0, π for x < 0 (the angle of a real number); no gradient."""
+    x = _floating(x)
+    return where(less(x, 0), _math.pi, zeros_like(x))
+
+
+def saturate_cast(x, dtype):
+    """x cast to `dtype`, clipped first to what it can hold (so 300 becomes 255 in uint8, not 44)."""
+    x, dtype = as_tensor(x), np.dtype(dtype)
+    if dtype.kind in "iu" and x.dtype.kind in "iuf":
+        info = np.iinfo(dtype)
+        x = clip(x, _held(info.min, x.dtype), _held(info.max, x.dtype))
+    elif dtype.kind == "f" and x.dtype.kind == "f" and dtype.itemsize < x.dtype.itemsize:
+        x = clip(x, np.finfo(dtype).min, np.finfo(dtype).max)
+    return astype(x, dtype)
+
+
+def _held(bound, dtype):
+    """An integer bound as a value of `dtype`: itself if it fits, else the nearest one inside it (int32's
+    largest is not a float32: the float nearest it is 2³¹, which the cast would wrap)."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return builtins.min(builtins.max(bound, int(info.min)), int(info.max))
+    value = dtype.type(bound)
+    return value if abs(int(value)) <= abs(bound) else np.nextafter(value, dtype.type(0))
+
+
+def view(x, dtype=None):
+    """x's bytes read as `dtype` (NumPy's view); no gradient."""
+    x = as_tensor(x)
+    return x if dtype is None else Tensor(x.data.view(np.dtype(dtype)))
+
+
+def correlate(x1, x2, mode="valid"):
+    """The cross-correlation of two 1-D tensors, Σ_j x1[k + j]·x2[j] (NumPy's correlate on real numbers), in
+    mode valid, same or full."""
+    a, b = _pair(_floating(x1), _floating(x2))
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"correlate takes two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"correlate mode must be 'valid', 'same' or 'full', got {mode!r}")
+    if len(a) < len(b):  # NumPy swaps them, and reverses the result
+        return flip(correlate(b, a, mode), 0)
+    m = len(b)
+    edges = {"valid": (0, 0), "same": (m // 2, m - 1 - m // 2), "full": (m - 1, m - 1)}[mode]
+    padded = pad(a, [edges]) if edges != (0, 0) else a
+    return conv(reshape(padded, (1, -1, 1)), reshape(b, (m, 1, 1)))[0, :, 0]
+
+
+def corrcoef(x):
+    """Pearson's correlation coefficients between the rows of x (each row a variable)."""
+    x = _floating(x)
+    centered = x - mean(x, axis=-1, keepdims=True)
+    cov = matmul(centered, transpose(centered))
+    scale = sqrt(diagonal(cov))
+    return cov / (expand_dims(scale, 1) * expand_dims(scale, 0))
+
+
+def cdist(x, y):
+    """The Euclidean distance between every vector of x (..., m, d) and every vector of y (..., n, d):
+    (..., m, n). (A zero distance has no gradient: NaN, as √ at 0 in Keras.)"""
+    a, b = _pair(_floating(x), _floating(y))
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"cdist takes two collections of vectors of one length, (..., m, d) and (..., n, d); "
+                         f"got shapes {a.shape} and {b.shape}")
+    difference = expand_dims(a, -2) - expand_dims(b, -3)
+    return sqrt(sum(difference * difference, axis=-1))
+
+
+def extract_sequences(x, sequence_length, sequence_stride):
+    """Frames of the last axis: (..., length) → (..., frames, sequence_length), a frame every
+    sequence_stride entries (the windows of a short-time Fourier transform)."""
+    x = as_tensor(x)
+    size, length, stride = x.shape[-1], int(sequence_length), int(sequence_stride)
+    if length < 1 or stride < 1 or length > size:
+        raise ValueError(f"extract_sequences needs 1 ≤ sequence_length ≤ {size} (the last axis) and a positive "
+                         f"sequence_stride, got {sequence_length!r} and {sequence_stride!r}")
+    starts = np.arange(0, size - length + 1, stride)
+    return take(x, starts[:, None] + np.arange(length), axis=-1)
+
+
+def cholesky_inverse(x, upper=False):
+    """The inverse of A from its Cholesky factor x (A = x·xᵀ, or xᵀ·x with upper=True)."""
+    x = _floating(x)
+    xt = swapaxes(x, -1, -2)
+    return inv(matmul(xt, x) if upper else matmul(x, xt))
+
+
+def psnr(x1, x2, max_val):
+    """The peak signal-to-noise ratio in dB, 20·log₁₀(max_val) - 10·log₁₀(MSE), the MSE over all entries."""
+    a, b = _pair(_floating(x1), _floating(x2))
+    if a.shape != b.shape:
+        raise ValueError(f"psnr takes two tensors of one shape, got {a.shape} and {b.shape}")
+    return 20 * _math.log10(max_val) - 10 * log10(mean(square(a - b)))
+
+
+def _blocks(x, block_size, data_format, op):
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"{op} takes 4-D images, got shape {x.shape}")
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{op} data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    b = int(block_size)
+    if b < 2:
+        raise ValueError(f"{op} needs a block_size of at least 2, got {block_size!r}")
+    return x, b, data_format == "channels_first"
+
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Channels moved into b×b blocks of pixels: (n, h, w, c·b²) → (n, h·b, w·b, c), Keras's layouts: the
+    channels read as (b, b, c) channels_last, as (c, b, b) channels_first."""
+    x, b, first = _blocks(x, block_size, data_format, "depth_to_space")
+    c = x.shape[1 if first else 3]
+    if c % (b * b):
+        raise ValueError(f"depth_to_space: {c} channels are not a multiple of block_size² = {b * b}")
+    if first:
+        n, _, h, w = x.shape
+        y = transpose(reshape(x, (n, c // (b * b), b, b, h, w)), (0, 1, 4, 2, 5, 3))
+        return reshape(y, (n, c // (b * b), h * b, w * b))
+    n, h, w, _ = x.shape
+    return reshape(transpose(reshape(x, (n, h, w, b, b, c // (b * b))), (0, 1, 3, 2, 4, 5)), (n, h * b, w * b, -1))
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """b×b blocks of pixels moved into the channels: depth_to_space undone."""
+    x, b, first = _blocks(x, block_size, data_format, "space_to_depth")
+    h, w = x.shape[2:] if first else x.shape[1:3]
+    if h % b or w % b:
+        raise ValueError(f"space_to_depth: height {h} and width {w} must be multiples of block_size {b}")
+    if first:
+        n, c = x.shape[:2]
+        y = transpose(reshape(x, (n, c, h // b, b, w // b, b)), (0, 1, 3, 5, 2, 4))
+        return reshape(y, (n, c * b * b, h // b, w // b))
+    n, c = x.shape[0], x.shape[3]
+    return reshape(transpose(reshape(x, (n, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, -1))
 
 
 def __getattr__(name):

@@ -1,0 +1,313 @@
+"""More of keras.ops by Keras's names: the activations (ops.celu ... ops.threshold), NumPy's names (arctan2, diff,
+kron, cross, the nan-reductions, bit operations, window functions, ...) and nn/math helpers (depth_to_space,
+space_to_depth, psnr, cdist, extract_sequences, correlate). Values against NumPy, or against Keras 3.15.1's
+own results (torch backend, pasted below); gradients against central differences in float64; a training
+step using them replayed exactly as the graph runs it."""
+import numpy as np
+import pytest
+from layer_checks import assert_trains_the_same_planned_and_eager
+
+import scratchgrad as sg
+from scratchgrad import activations, ops
+from scratchgrad import layers as L
+
+TOL = 1e-6
+D = np.arange(32, dtype=np.float32)
+
+
+def tensor(values):
+    return sg.Tensor(np.asarray(values, dtype=np.float64), dtype="float64", requires_grad=True)
+
+
+def f32(values):
+    return np.asarray(values, np.float32)
+
+
+ACTIVATIONS = ["celu", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "log_sigmoid", "soft_shrink",
+               "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh_shrink"]
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_the_activations_are_ops_too(name, rng):
+    x = f32(rng.standard_normal((3, 4)))
+    np.testing.assert_array_equal(getattr(ops, name)(x).numpy(), getattr(activations, name)(x).numpy())
+    np.testing.assert_array_equal(ops.threshold(x, 0.2, -1.0).numpy(), np.where(x > 0.2, x, -1.0))
+
+
+# ---- against Keras's own results (dtype, value) ---------------------------------------------------------
+KERAS = {
+    "depth_to_space": (lambda: ops.depth_to_space(D.reshape(1, 2, 2, 8), 2), "float32", [[
+        [[0, 1], [2, 3], [8, 9], [10, 11]], [[4, 5], [6, 7], [12, 13], [14, 15]],
+        [[16, 17], [18, 19], [24, 25], [26, 27]], [[20, 21], [22, 23], [28, 29], [30, 31]]]]),
+    "depth_to_space_cf": (lambda: ops.depth_to_space(D.reshape(1, 8, 2, 2), 2, "channels_first"), "float32", [[
+        [[0, 4, 1, 5], [8, 12, 9, 13], [2, 6, 3, 7], [10, 14, 11, 15]],
+        [[16, 20, 17, 21], [24, 28, 25, 29], [18, 22, 19, 23], [26, 30, 27, 31]]]]),
+    "space_to_depth": (lambda: ops.space_to_depth(D.reshape(1, 4, 4, 2), 2), "float32", [[
+        [[0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]],
+        [[16, 17, 18, 19, 24, 25, 26, 27], [20, 21, 22, 23, 28, 29, 30, 31]]]]),
+    "space_to_depth_cf": (lambda: ops.space_to_depth(D.reshape(1, 2, 4, 4), 2, "channels_first"), "float32", [[
+        [[0, 2], [8, 10]], [[1, 3], [9, 11]], [[4, 6], [12, 14]], [[5, 7], [13, 15]],
+        [[16, 18], [24, 26]], [[17, 19], [25, 27]], [[20, 22], [28, 30]], [[21, 23], [29, 31]]]]),
+    "psnr": (lambda: ops.psnr(f32([[0.1, 0.5], [0.9, 0.3]]), f32([[0.2, 0.4], [1.0, 0.1]]), 1.0), "float32",
+             17.56962013244629),
+    "cdist": (lambda: ops.cdist(f32([[0, 0], [1, 1]]), f32([[1, 0], [0, 1], [3, 4]])), "float32",
+              [[1.0, 1.0, 5.0], [1.0, 1.0, 3.605551242828369]]),
+    "saturate_uint8": (lambda: ops.saturate_cast(f32([-5, 3.7, 255.5, 300]), "uint8"), "uint8", [0, 3, 255, 255]),
+    "saturate_int8": (lambda: ops.saturate_cast(np.array([-200, 5, 300], np.int32), "int8"), "int8", [-128, 5, 127]),
+    "correlate_valid": (lambda: ops.correlate(f32([1, 2, 3, 4, 5]), f32([0.5, 1, -1])), "float32", [-0.5, 0, 0.5]),
+    "correlate_same": (lambda: ops.correlate(f32([1, 2, 3, 4, 5]), f32([0.5, 1, -1, 2]), "same"), "float32",
+                       [3.0, 5.0, 7.5, 10.0, 0.5]),
+    "correlate_full": (lambda: ops.correlate(f32([0.5, 1, -1]), f32([1, 2, 3, 4, 5]), "full"), "float32",
+                       [2.5, 7.0, 0.5, 0.0, -0.5, -1.0, -1.0]),
+    "heaviside": (lambda: ops.heaviside(f32([-1, 0, 2]), f32([0.5, 0.25, 0.5])), "float32", [0.0, 0.25, 1.0]),
+    "sinc": (lambda: ops.sinc(f32([0, 0.5, -1.5, 2.25])), "float32",
+             [1.0, 0.6366197466850281, -0.21220658719539642, 0.10003514587879181]),
+    "extract_sequences": (lambda: ops.extract_sequences(np.arange(7, dtype=np.float32), 3, 2), "float32",
+                          [[0, 1, 2], [2, 3, 4], [4, 5, 6]]),
+    "digitize": (lambda: ops.digitize(f32([-2, 0, 0.5, 3]), f32([-1, 0, 1])), "int32", [0, 2, 2, 3]),
+    "searchsorted": (lambda: ops.searchsorted(f32([1, 2, 3]), f32([0, 2, 2.5, 9])), "int32", [0, 1, 2, 3]),
+    "nanargmax": (lambda: ops.nanargmax(f32([[np.nan, 2, 1], [3, np.nan, 4]]), axis=1), "int32", [1, 2]),
+    "corrcoef": (lambda: ops.corrcoef(f32([[1, 2, 4], [2, 1, 0.5]])), "float32",
+                 [[1.0, -0.9285712838172913], [-0.9285712838172913, 1.0]]),
+    "average": (lambda: ops.average(f32([[1, 2], [3, 5]]), axis=1, weights=f32([1, 3])), "float32", [1.75, 4.5]),
+    "trapezoid": (lambda: ops.trapezoid(f32([1, 2, 4]), x=f32([0, 1, 3])), "float32", 7.5),
+    "cholesky_inverse": (lambda: ops.cholesky_inverse(f32([[2, 0], [1, 3]])), "float32",
+                         [[0.2777777910232544, -0.055555559694767], [-0.055555559694767, 0.111111119389534]]),
+    "angle": (lambda: ops.angle(f32([-2, 0, 3])), "float32", [3.1415927410125732, 0.0, 0.0]),
+    "logaddexp2": (lambda: ops.logaddexp2(f32([1, 100]), f32([1, 100])), "float32", [2.0, 101.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS))
+def test_values_match_keras(name):
+    make, dtype, expected = KERAS[name]
+    got = make()
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=2e-6, atol=1e-7)
+
+
+def test_saturate_cast_stays_inside_a_type_float32_cannot_reach_exactly():
+    """int32's largest is not a float32: clipped to the float below 2³¹ (Keras 3.15.1 on torch clips to 2³¹ and
+    the cast wraps it to -2³¹)."""
+    got = ops.saturate_cast(f32([-3e9, 7.9, 3e9]), "int32").numpy()
+    np.testing.assert_array_equal(got, [-2 ** 31, 7, 2 ** 31 - 128])
+
+
+# ---- against NumPy (float64 data, NumPy's function of the same name unless given) -------------------------
+A, B = np.random.default_rng(0).standard_normal((2, 3, 4))
+NAN = A.copy()
+NAN[0, 1], NAN[2] = np.nan, np.nan
+INTS, INTS2 = np.array([[1, 2, 3], [4, 5, 6]]), np.array([[3, 1, 2], [2, 7, 1]])
+
+NUMPY = {
+    "arctan2": (lambda: ops.arctan2(A, B), lambda: np.arctan2(A, B)),
+    "fmod": (lambda: ops.fmod(3 * A, B), lambda: np.fmod(3 * A, B)),
+    "fmax": (lambda: ops.fmax(NAN, B), lambda: np.fmax(NAN, B)),
+    "fmin": (lambda: ops.fmin(B, NAN), lambda: np.fmin(B, NAN)),
+    "i0": (lambda: ops.i0(A), lambda: np.i0(A)),
+    "ldexp": (lambda: ops.ldexp(A, INTS[:1, :1]), lambda: np.ldexp(A, INTS[:1, :1])),
+    "diff": (lambda: ops.diff(A, 2), lambda: np.diff(A, 2)),
+    "diff_axis0": (lambda: ops.diff(A, axis=0), lambda: np.diff(A, axis=0)),
+    "append": (lambda: ops.append(A, B), lambda: np.append(A, B)),
+    "append_axis1": (lambda: ops.append(A, B, axis=1), lambda: np.append(A, B, axis=1)),
+    "diagflat": (lambda: ops.diagflat(A[:2, :2], 1), lambda: np.diagflat(A[:2, :2], 1)),
+    "vdot": (lambda: ops.vdot(A, B), lambda: np.vdot(A, B)),
+    "kron": (lambda: ops.kron(A[:2, :3], B[:3, :2]), lambda: np.kron(A[:2, :3], B[:3, :2])),
+    "kron_ranks": (lambda: ops.kron(A[0, :2], A[:2]), lambda: np.kron(A[0, :2], A[:2])),
+    "cross": (lambda: ops.cross(A[:, :3], B[:, :3]), lambda: np.cross(A[:, :3], B[:, :3])),
+    # NumPy 2 deprecates 2-vectors in cross, but still takes them so: as 3-vectors whose z is 0
+    "cross_2_and_3": (lambda: ops.cross(A[:, :2], B[:, :3]), lambda: np.cross(A[:, :3] * [1, 1, 0], B[:, :3])),
+    "cross_2_and_2": (lambda: ops.cross(A[:, :2], B[:, :2]), lambda: A[:, 0] * B[:, 1] - A[:, 1] * B[:, 0]),
+    "cross_axis0": (lambda: ops.cross(A, B, axis=0), lambda: np.cross(A, B, axis=0)),
+    "average": (lambda: ops.average(A, axis=0, weights=np.abs(B[:, 0])),
+                lambda: np.average(A, axis=0, weights=np.abs(B[:, 0]))),
+    "average_full_weights": (lambda: ops.average(A, axis=1, weights=np.abs(B)),
+                             lambda: np.average(A, axis=1, weights=np.abs(B))),
+    "trapezoid": (lambda: ops.trapezoid(A, dx=0.5), lambda: np.trapezoid(A, dx=0.5)),
+    "trapezoid_axis0": (lambda: ops.trapezoid(A, x=B[:, 0], axis=0), lambda: np.trapezoid(A, x=B[:, 0], axis=0)),
+    "vander": (lambda: ops.vander(A[0], 3), lambda: np.vander(A[0], 3)),
+    "vander_increasing": (lambda: ops.vander(A[0], increasing=True), lambda: np.vander(A[0], increasing=True)),
+    "select": (lambda: ops.select([A > 0.5, A < -0.5], [A, B], 7.0),
+               lambda: np.select([A > 0.5, A < -0.5], [A, B], 7.0)),
+    "nansum": (lambda: ops.nansum(NAN, axis=1), lambda: np.nansum(NAN, axis=1)),
+    "nanprod": (lambda: ops.nanprod(NAN, axis=0, keepdims=True), lambda: np.nanprod(NAN, axis=0, keepdims=True)),
+    "nanmax": (lambda: ops.nanmax(NAN[:2], axis=1), lambda: np.nanmax(NAN[:2], axis=1)),
+    "nanmin": (lambda: ops.nanmin(NAN), lambda: np.nanmin(NAN)),
+    "nanmean": (lambda: ops.nanmean(NAN, axis=0), lambda: np.nanmean(NAN, axis=0)),
+    "nanvar": (lambda: ops.nanvar(NAN[:2], axis=1, keepdims=True), lambda: np.nanvar(NAN[:2], axis=1, keepdims=True)),
+    "nanstd": (lambda: ops.nanstd(NAN), lambda: np.nanstd(NAN)),
+    "nancumsum": (lambda: ops.nancumsum(NAN, axis=1), lambda: np.nancumsum(NAN, axis=1)),
+    "nancumprod": (lambda: ops.nancumprod(NAN, axis=0), lambda: np.nancumprod(NAN, axis=0)),
+    "nanargmin": (lambda: ops.nanargmin(NAN[:2], axis=1), lambda: np.nanargmin(NAN[:2], axis=1)),
+    "nanmedian": (lambda: ops.nanmedian(NAN, axis=0), lambda: np.nanmedian(NAN, axis=0)),
+    "nanquantile": (lambda: ops.nanquantile(NAN[:2], [0.2, 0.9], axis=1, method="nearest"),
+                    lambda: np.nanquantile(NAN[:2], [0.2, 0.9], axis=1, method="nearest")),
+    "nanpercentile": (lambda: ops.nanpercentile(NAN, 30), lambda: np.nanpercentile(NAN, 30)),
+    "isclose": (lambda: ops.isclose(A, A + 2e-5 * (A > 0)), lambda: np.isclose(A, A + 2e-5 * (A > 0))),
+    "isin": (lambda: ops.isin(INTS, INTS2), lambda: np.isin(INTS, INTS2)),
+    "isin_invert": (lambda: ops.isin(INTS, INTS2, invert=True), lambda: np.isin(INTS, INTS2, invert=True)),
+    "bitwise_and": (lambda: ops.bitwise_and(INTS, INTS2), lambda: INTS & INTS2),
+    "bitwise_or": (lambda: ops.bitwise_or(INTS, INTS2), lambda: INTS | INTS2),
+    "bitwise_xor": (lambda: ops.bitwise_xor(INTS, INTS2), lambda: INTS ^ INTS2),
+    "bitwise_not": (lambda: ops.bitwise_not(INTS), lambda: ~INTS),
+    "left_shift": (lambda: ops.left_shift(INTS, INTS2), lambda: INTS << INTS2),
+    "right_shift": (lambda: ops.bitwise_right_shift(INTS * 64, INTS2), lambda: (INTS * 64) >> INTS2),
+    "gcd": (lambda: ops.gcd(INTS * 6, INTS2 * 4), lambda: np.gcd(INTS * 6, INTS2 * 4)),
+    "lcm": (lambda: ops.lcm(INTS, INTS2), lambda: np.lcm(INTS, INTS2)),
+    "nextafter": (lambda: ops.nextafter(A, B), lambda: np.nextafter(A, B)),
+    "bincount": (lambda: ops.bincount(np.array([0, 1, 1, 3])), lambda: np.bincount([0, 1, 1, 3])),
+    "bincount_weighted": (lambda: ops.bincount(np.array([0, 1, 1, 3]), weights=A[0], minlength=6),
+                          lambda: np.bincount([0, 1, 1, 3], weights=A[0], minlength=6)),
+    "bincount_rows": (lambda: ops.bincount(np.array([[0, 1], [2, 2]])), lambda: [[1, 1, 0], [0, 0, 2]]),
+    "histogram_counts": (lambda: ops.histogram(A.ravel(), bins=4)[0], lambda: np.histogram(A.ravel(), bins=4)[0]),
+    "histogram_edges": (lambda: ops.histogram(A.ravel(), 3, (-1, 2))[1], lambda: np.histogram(A, 3, (-1, 2))[1]),
+    "array_split": (lambda: ops.array_split(A.ravel(), 5)[1], lambda: np.array_split(A.ravel(), 5)[1]),
+    "hsplit": (lambda: ops.hsplit(A, 2)[1], lambda: np.hsplit(A, 2)[1]),
+    "vsplit": (lambda: ops.vsplit(A[:2], 2)[1], lambda: np.vsplit(A[:2], 2)[1]),
+    "dsplit": (lambda: ops.dsplit(A.reshape(1, 3, 4), [1])[1], lambda: np.dsplit(A.reshape(1, 3, 4), [1])[1]),
+    "argpartition": (lambda: ops.argpartition(A[0], 1)[:2], lambda: np.sort(np.argsort(A[0])[:2])),
+    "nonzero": (lambda: ops.nonzero(INTS - 3)[1], lambda: np.nonzero(INTS - 3)[1]),
+    "unravel_index": (lambda: ops.unravel_index(np.array([5, 7]), (3, 4))[1], lambda: [1, 3]),
+    "bartlett": (lambda: ops.bartlett(5), lambda: np.bartlett(5)),
+    "blackman": (lambda: ops.blackman(6), lambda: np.blackman(6)),
+    "hamming": (lambda: ops.hamming(5), lambda: np.hamming(5)),
+    "hanning": (lambda: ops.hanning(7), lambda: np.hanning(7)),
+    "kaiser": (lambda: ops.kaiser(5, 2.0), lambda: np.kaiser(5, 2.0)),
+    "logspace": (lambda: ops.logspace(0, 2, 5), lambda: np.logspace(0, 2, 5)),
+    "geomspace": (lambda: ops.geomspace(1, 16, 5), lambda: np.geomspace(1, 16, 5)),
+    "real": (lambda: ops.real(A), lambda: np.real(A)),
+    "imag": (lambda: ops.imag(A), lambda: np.imag(A)),
+    "conjugate": (lambda: ops.conjugate(A), lambda: np.conjugate(A)),
+    "isreal": (lambda: ops.isreal(A), lambda: np.isreal(A)),
+    "get_item": (lambda: ops.get_item(A, (1, slice(None, 2))), lambda: A[1, :2]),
+    "view": (lambda: ops.view(f32([1.0, -2.0]), "int32"), lambda: f32([1.0, -2.0]).view(np.int32)),
+}
+
+
+@pytest.fixture
+def float64():
+    sg.set_floatx("float64")  # NumPy's float64 arrays stay float64, to compare at 1e-12
+    yield
+    sg.set_floatx("float32")
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY))
+def test_values_match_numpy(name, float64):
+    ours, theirs = NUMPY[name]
+    got, expected = ours(), np.asarray(theirs())
+    if name == "argpartition":
+        got = np.sort(got.numpy())
+    np.testing.assert_allclose(np.asarray(got.numpy() if hasattr(got, "numpy") else got, dtype=np.float64),
+                               expected.astype(np.float64), rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+def test_float32_in_float32_out(rng):
+    x, y = f32(rng.standard_normal((3, 4))), f32(rng.standard_normal((3, 4)))
+    for out in (ops.arctan2(x, y), ops.diff(x), ops.kron(x, y), ops.average(x, 1), ops.nanmean(x),
+                ops.nanquantile(x, 0.5), ops.nanpercentile(x, [10.0, 50.0]), ops.sinc(x), ops.cdist(x, y),
+                ops.corrcoef(x), ops.trapezoid(x), ops.hamming(4), ops.logspace(0, 1, 3), ops.psnr(x, y, 1.0)):
+        assert out.dtype == np.float32
+    assert ops.empty((2, 3)).shape == (2, 3) and ops.empty_like(x).shape == x.shape
+    assert bool(ops.allclose(x, x + 1e-7)) and not bool(ops.allclose(x, x + 1e-3))
+
+
+# ---- gradients (float64, against central differences) ----------------------------------------------------
+def _points(rng, shape=(3, 4)):
+    return tensor(rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape))
+
+
+GRADIENTS = {
+    "arctan2": (lambda a, b: ops.arctan2(a, b), 2),
+    "fmod": (lambda a, b: ops.fmod(a * 3, b), 2),
+    "fmax": (lambda a, b: ops.fmax(a, b), 2),
+    "logaddexp2": (lambda a, b: ops.logaddexp2(a, b), 2),
+    "heaviside_at_zero": (lambda a, b: ops.heaviside(a * ops.convert_to_tensor(np.eye(3, 4)) * 0, b), 2),
+    "ldexp": (lambda a: ops.ldexp(a, np.array([[1, -2, 0, 3]])), 1),
+    "sinc": (lambda a: ops.sinc(a * ops.convert_to_tensor(np.eye(3, 4) == 0)), 1),
+    "diff": (lambda a: ops.diff(a, 2, axis=1), 1),
+    "append": (lambda a, b: ops.append(a, b, axis=0), 2),
+    "kron": (lambda a, b: ops.kron(a[:2, :2], b[:2, :3]), 2),
+    "cross": (lambda a, b: ops.cross(a[:, :3], b[:, :2]), 2),
+    "average": (lambda a, b: ops.average(a, axis=1, weights=b * b), 2),
+    "trapezoid": (lambda a, b: ops.trapezoid(a, x=ops.cumsum(b * b, axis=1), axis=1), 2),
+    "vander": (lambda a: ops.vander(a[0], 3), 1),
+    "select": (lambda a, b: ops.select([a > 1.0, b < 0], [a, b * 2], 0.5), 2),
+    "nan_reductions": (lambda a: ops.nansum(a, 0) + ops.nanmean(a, 0) + ops.nanmax(a, 0) + ops.nanvar(a, 0)
+                       + ops.nanmin(a, 0) + ops.nanstd(a, 0) + ops.nanprod(a, 0) + ops.nancumsum(a, 1)[0], 1),
+    "vdot": (lambda a, b: ops.vdot(a, b), 2),
+    "correlate": (lambda a, b: ops.correlate(a[0], b[1, :3], "same"), 2),
+    "corrcoef": (lambda a: ops.corrcoef(a), 1),
+    "cdist": (lambda a, b: ops.cdist(a, b[:2]), 2),
+    "cholesky_inverse": (lambda a: ops.cholesky_inverse(ops.tril(a[:3, :3]) + 3 * np.eye(3)), 1),
+    "psnr": (lambda a, b: ops.psnr(a, b, 2.0), 2),
+    "depth_to_space": (lambda a: ops.depth_to_space(ops.reshape(a, (1, 1, 3, 4)), 2), 1),
+    "space_to_depth": (lambda a: ops.space_to_depth(ops.reshape(a[:2], (1, 2, 2, 2)), 2, "channels_first"), 1),
+    "extract_sequences": (lambda a: ops.extract_sequences(a, 2, 1), 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENTS))
+def test_gradients(name, rng):
+    fn, count = GRADIENTS[name]
+    assert sg.gradcheck(fn, *(_points(rng) for _ in range(count)), tol=TOL)
+
+
+def test_nan_entries_take_no_gradient_and_the_rest_the_reduction_s():
+    x = tensor([[1.0, np.nan, 3.0], [2.0, 5.0, np.nan]])
+    (ops.nansum(x) + ops.nanmean(x, axis=1).sum() + ops.nanmax(x)).backward()
+    np.testing.assert_allclose(x.grad, [[1.5, 0, 1.5], [1.5, 2.5, 0]])
+
+
+# ---- at the boundary ------------------------------------------------------------------------------------------
+ERRORS = [
+    (lambda: ops.diff(np.zeros(3), -1), ValueError, "non-negative"),
+    (lambda: ops.cross(np.zeros(4), np.zeros(3)), ValueError, "2 or 3 components"),
+    (lambda: ops.bincount(np.array([1, -1])), ValueError, "non-negative integers"),
+    (lambda: ops.bincount(np.array([1]), sparse=True), NotImplementedError, "sparse"),
+    (lambda: ops.correlate(np.zeros((2, 2)), np.zeros(2)), ValueError, "two 1-D"),
+    (lambda: ops.correlate(np.zeros(3), np.zeros(2), "wide"), ValueError, "'valid', 'same' or 'full'"),
+    (lambda: ops.depth_to_space(np.zeros((1, 2, 2, 6)), 2), ValueError, "multiple of block_size"),
+    (lambda: ops.space_to_depth(np.zeros((1, 3, 2, 1)), 2), ValueError, "multiples of block_size"),
+    (lambda: ops.depth_to_space(np.zeros((2, 2, 4)), 2), ValueError, "4-D images"),
+    (lambda: ops.space_to_depth(np.zeros((1, 2, 2, 1)), 2, "nhwc"), ValueError, "data_format"),
+    (lambda: ops.extract_sequences(np.zeros(3), 4, 1), ValueError, "sequence_length"),
+    (lambda: ops.searchsorted(np.arange(3.0), 1.0, side="middle"), ValueError, "'left' or 'right'"),
+    (lambda: ops.ldexp(np.ones(2), np.ones(2)), TypeError, "integer exponents"),
+    (lambda: ops.cdist(np.zeros((2, 3)), np.zeros((2, 2))), ValueError, "vectors of one length"),
+    (lambda: ops.select([np.array([True])], [], 0), ValueError, "as many conditions as choices"),
+    (lambda: ops.average(np.ones((2, 3)), weights=np.ones(3)), ValueError, "one integer axis"),
+    (lambda: ops.array_split(np.ones(3), 0), ValueError, "positive number"),
+    (lambda: ops.vander(np.ones((2, 2))), ValueError, "1-D x"),
+    (lambda: ops.psnr(np.ones(2), np.ones(3), 1.0), ValueError, "one shape"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", ERRORS, ids=[m for _, _, m in ERRORS])
+def test_bad_arguments_say_what_was_expected(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# ---- a training step built from them replays as the graph runs it ----------------------------------------
+class PixelShuffle(L.Layer):
+    """Sub-pixel upsampling (keras.io's super-resolution example) and distances to fixed prototypes."""
+
+    def call(self, x):
+        image = ops.depth_to_space(ops.reshape(x, (-1, 2, 2, 4)), 2)
+        frames = ops.extract_sequences(ops.reshape(image, (-1, 16)), 4, 4)
+        near = ops.cdist(frames, ops.convert_to_tensor(np.linspace(-1, 1, 8).reshape(2, 4)))
+        return ops.concatenate([ops.reshape(near, (-1, 8)), ops.arctan2(x[:, :4], x[:, 4:8] + 3.0),
+                                ops.nanmean(ops.reshape(x, (-1, 4, 4)), axis=1)], axis=-1)
+
+
+def test_a_step_of_these_ops_replays_like_the_graph(rng):
+    assert_trains_the_same_planned_and_eager((16,), lambda: [L.Dense(16), PixelShuffle(),
+                                                             L.Dense(3, activation="softmax")],
+                                             "sparse_categorical_crossentropy", rng.standard_normal((6, 16)),
+                                             rng.integers(0, 3, 6))
+
+
+def test_the_namespaces_reach_them():
+    assert ops.nn.depth_to_space is ops.depth_to_space and ops.numpy.kron is ops.kron
+    assert ops.math.extract_sequences is ops.extract_sequences and ops.linalg.cholesky_inverse is ops.cholesky_inverse
+    assert ops.nn.psnr is ops.psnr and ops.nn.glu is ops.glu
