@@ -311,3 +311,153 @@ def test_the_namespaces_reach_them():
     assert ops.nn.depth_to_space is ops.depth_to_space and ops.numpy.kron is ops.kron
     assert ops.math.extract_sequences is ops.extract_sequences and ops.linalg.cholesky_inverse is ops.cholesky_inverse
     assert ops.nn.psnr is ops.psnr and ops.nn.glu is ops.glu
+
+
+# ---- segments, spectra, unique, adaptive pooling, padding modes --------------------------------------------
+SEGMENT_DATA, SEGMENT_IDS = f32([[1, -2], [3, 4], [-5, 6], [7, 0.5], [2, 2]]), np.array([0, 0, 2, 2, 5])
+SIGNAL = f32([0.3, -1.2, 0.8, 2.0, -0.5, 0.1, 1.5, -0.7, 0.4, 0.9, -1.1, 0.6])
+KERAS_MORE = {  # Keras 3.15.1's results; segment 5 is out of range (dropped), segments 1 and 3 empty
+    "segment_max": (lambda: ops.segment_max(SEGMENT_DATA, SEGMENT_IDS, num_segments=4),
+                    [[3, 4], [-np.inf, -np.inf], [7, 6], [-np.inf, -np.inf]]),
+    "segment_min": (lambda: ops.segment_min(SEGMENT_DATA, SEGMENT_IDS, num_segments=4),
+                    [[1, -2], [np.inf, np.inf], [-5, 0.5], [np.inf, np.inf]]),
+    "segment_prod": (lambda: ops.segment_prod(SEGMENT_DATA, SEGMENT_IDS, num_segments=4),
+                     [[3, -8], [1, 1], [-35, 3], [1, 1]]),
+    "segment_max_int": (lambda: ops.segment_max(np.array([1, 2, 10, 20], np.int32), np.array([0, 0, 2, 2])),
+                        [2, -2 ** 31, 20]),
+    "stft_real": (lambda: ops.stft(SIGNAL, 4, 2, 6)[0], [
+        [-0.9, 0.3, 0.9, -1.5], [1.2, -1.0, 0.6, -0.4], [0.55, -0.025, -1.025, 1.55], [1.2, -1.35, 1.65, -1.8],
+        [0.5, -0.45, 0.35, -0.3], [-0.35, 0.725, -1.475, 1.85], [-0.35, 0.725, -1.475, 1.85]]),
+    "stft_imag": (lambda: ops.stft(SIGNAL, 4, 2, 6)[1], [
+        [0, 0, 0, 0], [0, 1.3856406, -1.3856406, 0], [0, -0.8227241, 0.8227241, 0], [0, -0.3464102, 0.3464102, 0],
+        [0, 0.6928202, -0.6928202, 0], [0, -0.1299038, 0.1299038, 0], [0, 0.1299038, -0.1299038, 0]]),
+    "stft_hamming": (lambda: ops.stft(SIGNAL, 5, 3, 5, window="hamming", center=False)[1],
+                     [[0, 0.9082425, -0.8773087], [0, 0.67493, -1.2612761], [0, 0.1167216, -0.5272926]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_MORE))
+def test_segments_and_stft_match_keras(name):
+    make, expected = KERAS_MORE[name]
+    np.testing.assert_allclose(make().numpy(), expected, rtol=2e-6, atol=2e-7)
+
+
+def _spectra(x, y):
+    z = x + 1j * y
+    return {"fft": (ops.fft((x, y)), np.fft.fft(z)), "fft2": (ops.fft2((x, y)), np.fft.fft2(z)),
+            "ifft2": (ops.ifft2((x, y)), np.fft.ifft2(z)), "rfft": (ops.rfft(x), np.fft.rfft(x)),
+            "rfft_cut": (ops.rfft(x, 5), np.fft.rfft(x, 5)), "rfft_padded": (ops.rfft(x, 11), np.fft.rfft(x, 11))}
+
+
+def test_spectra_are_numpy_s_and_irfft_undoes_rfft(rng, float64):
+    x, y = rng.standard_normal((2, 3, 8))
+    for name, ((real, imag), expected) in _spectra(x, y).items():
+        np.testing.assert_allclose(real.numpy(), expected.real, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(imag.numpy(), expected.imag, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(ops.irfft(ops.rfft(x)).numpy(), x, atol=1e-12)
+    np.testing.assert_allclose(ops.irfft((x, y), 9).numpy(), np.fft.irfft(x + 1j * y, 9), atol=1e-12)
+    assert ops.rfft(f32(x))[0].dtype == np.float32 and ops.stft(f32(x), 4, 2, 4)[1].dtype == np.float32
+
+
+SPECTRUM_GRADIENTS = {
+    "fft": lambda a, b: ops.fft((a, b))[0] * ops.fft((a, b))[1],
+    "fft2": lambda a, b: ops.fft2((a, b))[1] + ops.fft2((a, b))[0] ** 2,
+    "ifft2": lambda a, b: ops.ifft2((a, b))[0] * ops.ifft2((a, b))[1],
+    "rfft": lambda a, b: ops.rfft(a)[0] * b[:, :3] + ops.rfft(a)[1] ** 2,
+    "rfft_cut_odd": lambda a, b: ops.rfft(a, 3)[1] * b[:, :2] + ops.rfft(a, 3)[0],
+    "rfft_padded_even": lambda a, b: ops.rfft(a, 6)[0] * ops.rfft(a, 6)[1] + b[:, :4],
+    "irfft": lambda a, b: ops.irfft((a, b)) ** 2,
+    "irfft_odd": lambda a, b: ops.irfft((a, b), 5) * ops.irfft((b, a), 5),
+    "irfft_cut": lambda a, b: ops.irfft((a, b), 4) ** 2,
+    "irfft_padded": lambda a, b: ops.irfft((a, b), 10) ** 2,
+    "stft": lambda a, b: ops.stft(a, 3, 1, 4)[0] * ops.stft(b, 3, 1, 4)[1],
+    "stft_window": lambda a, b: ops.stft(a, 4, 2, 4, window=b[0], center=False)[0] ** 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECTRUM_GRADIENTS))
+def test_spectrum_gradients(name, rng):
+    assert sg.gradcheck(SPECTRUM_GRADIENTS[name], *(_points(rng) for _ in range(2)), tol=TOL)
+
+
+def test_segment_gradients_share_ties_and_skip_zeros(rng):
+    ids = np.array([0, 0, 1, 1, 1, 2])
+    assert sg.gradcheck(lambda d: ops.segment_max(d, ids) + ops.segment_min(d, ids) + ops.segment_prod(d, ids),
+                        _points(rng, (6, 2)), tol=TOL)
+    tied = tensor([[2.0], [2.0], [1.0]])
+    ops.segment_max(tied, np.array([0, 0, 0])).sum().backward()
+    np.testing.assert_array_equal(tied.grad, [[0.5], [0.5], [0.0]])
+    for data, expected in (([3.0, 0.0, 2.0], [0.0, 6.0, 0.0]), ([3.0, 0.0, 0.0], [0.0, 0.0, 0.0])):
+        x = tensor(data)
+        ops.segment_prod(x, np.array([0, 0, 0])).sum().backward()
+        np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_unique_as_numpy_with_its_extras():
+    x = np.array([3, 1, 3, 2, 1, 3], np.int32)
+    values, index, inverse, counts = ops.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    for got, want in zip((values, index, inverse, counts), np.unique(x, True, True, True)):
+        np.testing.assert_array_equal(got.numpy(), want)
+    np.testing.assert_array_equal(ops.unique(x, sorted=False).numpy(), [3, 1, 2])
+    first, rebuild = ops.unique(x, sorted=False, return_inverse=True)
+    np.testing.assert_array_equal(first.numpy()[rebuild.numpy()], x)
+    np.testing.assert_array_equal(ops.unique(x, size=5, fill_value=-1).numpy(), [1, 2, 3, -1, -1])
+    np.testing.assert_array_equal(ops.unique(np.array([[1, 2], [1, 2], [0, 5]]), axis=0).numpy(), [[0, 5], [1, 2]])
+
+
+def test_adaptive_pool_ops_are_the_layers(rng):
+    x = f32(rng.standard_normal((2, 7, 5, 3)))
+    np.testing.assert_array_equal(ops.adaptive_average_pool(x, (3, 2)).numpy(),
+                                  L.AdaptiveAveragePooling2D((3, 2))(x).numpy())
+    np.testing.assert_array_equal(ops.adaptive_max_pool(x[:, :, 0], 4).numpy(),
+                                  L.AdaptiveMaxPooling1D(4)(x[:, :, 0]).numpy())
+    np.testing.assert_array_equal(ops.adaptive_max_pool(x, 2, data_format="channels_first").numpy(),
+                                  L.AdaptiveMaxPooling2D(2, data_format="channels_first")(x).numpy())
+
+
+@pytest.mark.parametrize("mode, widths", [("reflect", ((1, 2), (3, 2))), ("symmetric", ((2, 1), (4, 0))),
+                                          ("edge", ((0, 3), (2, 1))), ("wrap", ((2, 2), (1, 4))),
+                                          ("constant", 1), ("constant", (2, 1))])
+def test_pad_modes_are_numpy_s_with_gradients(mode, widths, rng):
+    x = rng.standard_normal((3, 4))
+    np.testing.assert_array_equal(ops.pad(tensor(x), widths, mode=mode).numpy(), np.pad(x, widths, mode=mode))
+    assert sg.gradcheck(lambda a: ops.pad(a, widths, mode=mode) ** 2, tensor(x), tol=TOL)
+
+
+MORE_ERRORS = [
+    (lambda: ops.pad(np.zeros((2, 2)), ((2, 0), (0, 0)), mode="reflect"), ValueError, "at most 1"),
+    (lambda: ops.pad(np.zeros((2, 2)), ((1, 0),) * 3), ValueError, "one \\(before, after\\) pair per axis"),
+    (lambda: ops.pad(np.zeros(2), 1, mode="mean"), ValueError, "'reflect', 'symmetric', 'edge' or 'wrap'"),
+    (lambda: ops.fft(np.zeros(4)), ValueError, "pair \\(real, imaginary\\)"),
+    (lambda: ops.fft((np.zeros(4), np.zeros(3))), ValueError, "differ in shape"),
+    (lambda: ops.stft(np.zeros(8, np.int32), 4, 2, 4), TypeError, "float signals"),
+    (lambda: ops.stft(np.zeros(8), 4, 2, 3), ValueError, "at least sequence_length"),
+    (lambda: ops.stft(np.zeros(8), 4, 2, 4, window="blackman"), ValueError, "'hann', 'hamming'"),
+    (lambda: ops.stft(np.zeros(8), 4, 2, 4, window=np.ones(3)), ValueError, "shape \\(4,\\)"),
+    (lambda: ops.segment_max(np.zeros((3, 2)), np.array([0, 1])), ValueError, "one segment id per row"),
+    (lambda: ops.segment_prod(np.zeros(2), np.array([0.0, 1.0])), TypeError, "integer indices"),
+    (lambda: ops.adaptive_average_pool(np.zeros((2, 3)), 2), ValueError, "3-D, 4-D or 5-D"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", MORE_ERRORS, ids=[m for _, _, m in MORE_ERRORS])
+def test_more_bad_arguments_say_what_was_expected(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+class Spectrogram(L.Layer):
+    """A magnitude spectrogram of each row, its segments' maxima and a reflected padding, as audio models do."""
+
+    def call(self, x):
+        real, imag = ops.stft(x, 4, 2, 4)
+        power = ops.reshape(real * real + imag * imag, (-1, 27))
+        peaks = ops.transpose(ops.segment_max(ops.transpose(power), np.arange(27) // 9, num_segments=3))
+        return ops.concatenate([power, peaks, ops.pad(x, ((0, 0), (2, 2)), mode="reflect")], axis=-1)
+
+
+def test_a_step_of_the_spectral_ops_replays_like_the_graph(rng):
+    assert_trains_the_same_planned_and_eager((16,), lambda: [L.Dense(16), Spectrogram(),
+                                                             L.Dense(3, activation="softmax")],
+                                             "sparse_categorical_crossentropy", rng.standard_normal((6, 16)),
+                                             rng.integers(0, 3, 6))

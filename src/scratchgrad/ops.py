@@ -685,11 +685,49 @@ def dilate(x, factors):
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
-    """keras.ops.pad, constant mode: x with `constant_values` (0 by default) around it, `pad_width` one
-    (before, after) pair per axis."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is implemented here, got mode={mode!r}")
-    return Pad(pad_width, 0 if constant_values is None else constant_values)(as_tensor(x))
+    """keras.ops.pad: x with `pad_width` (one (before, after) pair per axis, or one pair for all) added around
+    it: `constant_values` (0 by default), or with mode "reflect" (mirrored without the edge), "symmetric"
+    (with it), "edge" (the edge repeated) or "wrap" (the other end), each as NumPy's, copies of x's own
+    entries, so the gradient reaches them."""
+    x = as_tensor(x)
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)).tolist()
+    except ValueError:
+        raise ValueError(f"pad_width must be one (before, after) pair per axis of x ({x.ndim}), or one for all; "
+                         f"got {pad_width!r}") from None
+    if mode == "constant":
+        return Pad(widths, 0 if constant_values is None else constant_values)(x)
+    if mode not in ("reflect", "symmetric", "edge", "wrap"):
+        raise ValueError(f"pad mode must be 'constant', 'reflect', 'symmetric', 'edge' or 'wrap', got {mode!r}")
+    for axis, (before, after) in enumerate(widths):
+        x = _padded_along(x, axis, before, after, mode)
+    return x
+
+
+def _padded_along(x, axis, before, after, mode):
+    n = x.shape[axis]
+    most = {"reflect": n - 1, "symmetric": n, "wrap": n, "edge": np.inf}[mode]
+    if builtins.max(before, after) > most or (n == 0 and before + after):
+        raise ValueError(f"pad mode {mode!r} adds at most {most} entries to an axis of {n} here, got "
+                         f"({before}, {after}) on axis {axis}")
+
+    def cut(start, stop):
+        return x[(builtins.slice(None),) * axis + (builtins.slice(start, stop),)]
+
+    def backwards(first, count):  # entries first, first - 1, ..., count of them
+        stop = first - count
+        return x[(builtins.slice(None),) * axis + (builtins.slice(first, stop if stop >= 0 else None, -1),)]
+
+    if mode == "reflect":
+        head, tail = backwards(before, before), backwards(n - 2, after)
+    elif mode == "symmetric":
+        head, tail = backwards(before - 1, before), backwards(n - 1, after)
+    elif mode == "wrap":
+        head, tail = cut(n - before, n), cut(0, after)
+    else:
+        head = repeat(cut(0, 1), before, axis) if before else cut(0, 0)
+        tail = repeat(cut(n - 1, n), after, axis) if after else cut(0, 0)
+    return concatenate([head, x, tail], axis=axis) if before or after else x
 
 
 def repeat(x, times, axis):
@@ -2802,6 +2840,251 @@ def space_to_depth(x, block_size, data_format="channels_last"):
         return reshape(y, (n, c * b * b, h // b, w // b))
     n, c = x.shape[0], x.shape[3]
     return reshape(transpose(reshape(x, (n, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, -1))
+
+
+# ---- segments, spectra, unique --------------------------------------------------------------------------
+class SegmentReduce(Function):
+    """The max, min or product of data's rows in each of `count` segments (row i to segment ids[i]; ids outside
+    [0, count) dropped, empty segments the reduction's identity: -inf, inf, 1, as Keras). The gradient of a max
+    or min goes to the rows that reached it, shared among ties; of a product, to each row the product of the
+    others in its segment."""
+
+    IDENTITY = {"maximum": -np.inf, "minimum": np.inf, "multiply": 1}
+
+    def __init__(self, reduce, count):
+        self.reduce, self.count = reduce, count
+
+    def forward(self, data, ids):
+        xp = array_module(data)
+        self.inside = (ids >= 0) & (ids < self.count)
+        self.ids, self.data = ids[self.inside], data
+        identity = self.IDENTITY[self.reduce]
+        if data.dtype.kind in "iu" and self.reduce != "multiply":
+            info = np.iinfo(data.dtype)
+            identity = info.min if identity < 0 else info.max
+        self.out = xp.full((self.count,) + data.shape[1:], identity, data.dtype)
+        getattr(xp, self.reduce).at(self.out, self.ids, data[self.inside])
+        return self.out
+
+    def backward(self, gy):
+        xp, rows = array_module(gy), self.data[self.inside]
+        if self.reduce == "multiply":
+            share = self._others_product(rows, xp)
+        else:
+            won = (rows == self.out[self.ids]).astype(gy.dtype)
+            ties = xp.zeros_like(self.out, dtype=gy.dtype)
+            xp.add.at(ties, self.ids, won)
+            share = won / ties[self.ids]
+        grad = xp.zeros(self.data.shape, gy.dtype)
+        grad[self.inside] = gy[self.ids] * share
+        return grad, None
+
+    def _others_product(self, rows, xp):
+        """Each row's segment product without it: the product of the segment's non-zero rows over it, where
+        it is the only zero (or none is) and 0 where another zero remains."""
+        zero = rows == 0
+        nonzero_product = xp.ones_like(self.out)
+        xp.multiply.at(nonzero_product, self.ids, xp.where(zero, 1, rows))
+        zeros = xp.zeros(self.out.shape, np.int64)
+        xp.add.at(zeros, self.ids, zero)
+        others_zero = zeros[self.ids] - zero
+        return xp.where(others_zero > 0, 0, nonzero_product[self.ids] / xp.where(zero, 1, rows))
+
+
+def _segment(reduce, op):
+    def apply(data, segment_ids, num_segments=None, sorted=False):
+        data, ids = as_tensor(data), _indices(segment_ids, op)
+        if ids.ndim != 1 or len(ids) != len(data):
+            raise ValueError(f"{op} takes one segment id per row of data: a 1-D segment_ids of length {len(data)}, "
+                             f"got shape {ids.shape}")
+        count = int(ids.numpy().max()) + 1 if num_segments is None else int(num_segments)
+        return SegmentReduce(reduce, count)(data, ids)
+
+    apply.__name__ = op
+    return apply
+
+
+segment_max, segment_min, segment_prod = (_segment(reduce, f"segment_{name}") for reduce, name in
+                                          (("maximum", "max"), ("minimum", "min"), ("multiply", "prod")))
+
+
+class Spectrum(Function):
+    """A discrete Fourier transform over the last axis (fft, rfft, irfft) or two (fft2, ifft2) of complex
+    numbers given as their real and imaginary parts (rfft takes real numbers alone). The output stacks the
+    parts, (2, ...), except irfft's, which is real; `n` is rfft's and irfft's signal length. The backward is
+    the transform's adjoint: the transforms are linear, and a gradient of complex numbers is one of their two
+    parts."""
+
+    def __init__(self, kind, n=None):
+        self.kind, self.n = kind, n
+
+    def forward(self, real, imag=None):
+        fft, self.shape = array_module(real).fft, real.shape
+        z = real if imag is None else real + 1j * imag
+        if self.kind == "irfft":
+            return fft.irfft(z, n=self.n).astype(real.dtype)
+        y = fft.rfft(z, n=self.n) if self.kind == "rfft" else getattr(fft, self.kind)(z)
+        return array_module(real).stack([y.real, y.imag]).astype(real.dtype)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        if self.kind == "irfft":
+            return self._irfft_adjoint(gy, xp)
+        g = gy[0] + 1j * gy[1]
+        if self.kind == "rfft":
+            return self._rfft_adjoint(g, xp).astype(gy.dtype)
+        size = g.shape[-1] if self.kind == "fft" else g.shape[-1] * g.shape[-2]
+        if self.kind == "fft":
+            gz = xp.fft.ifft(g) * size  # the DFT's adjoint is its conjugate: n times the inverse
+        elif self.kind == "fft2":
+            gz = xp.fft.ifft2(g) * size
+        else:
+            gz = xp.fft.fft2(g) / size
+        return gz.real.astype(gy.dtype), gz.imag.astype(gy.dtype)
+
+    def _rfft_adjoint(self, g, xp):
+        """rfft keeps the spectrum's first half: the adjoint is n·irfft of it with the bins irfft counts twice
+        (all but 0 and, n even, n/2) halved, fitted back to the input's length."""
+        n = self.n or self.shape[-1]
+        half = g.copy()
+        half[..., 1:(n - 1) // 2 + 1] *= 0.5
+        return _fitted(xp.fft.irfft(half, n=n) * n, self.shape[-1], xp)
+
+    def _irfft_adjoint(self, gx, xp):
+        """irfft reads bins 0 .. n/2 (its input padded or cut to that), each inner bin twice; the imaginary
+        parts of bin 0 and, n even, n/2 it ignores."""
+        n = gx.shape[-1]
+        spectrum = xp.fft.rfft(gx) / n
+        spectrum[..., 1:(n - 1) // 2 + 1] *= 2
+        spectrum.imag[..., 0] = 0
+        if n % 2 == 0:
+            spectrum.imag[..., -1] = 0
+        spectrum = _fitted(spectrum, self.shape[-1], xp)
+        return spectrum.real.astype(gx.dtype), spectrum.imag.astype(gx.dtype)
+
+
+def _fitted(a, length, xp):
+    """a cut or zero-padded along its last axis to `length`."""
+    if a.shape[-1] >= length:
+        return a[..., :length]
+    return xp.concatenate([a, xp.zeros(a.shape[:-1] + (length - a.shape[-1],), a.dtype)], axis=-1)
+
+
+def _complex_parts(x, op):
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise ValueError(f"{op} takes a complex tensor as a pair (real, imaginary), got {type(x).__name__}")
+    real, imag = _pair(_floating(x[0]), _floating(x[1]))
+    if real.shape != imag.shape:
+        raise ValueError(f"{op}: the real and imaginary parts differ in shape, {real.shape} and {imag.shape}")
+    return real, imag
+
+
+def _spectrum(kind, *parts, n=None):
+    out = Spectrum(kind, n)(*parts)
+    return out if kind == "irfft" else (out[0], out[1])
+
+
+def fft(x):
+    """The discrete Fourier transform over the last axis of (real, imaginary); returns the pair."""
+    return _spectrum("fft", *_complex_parts(x, "fft"))
+
+
+def fft2(x):
+    """The 2-D discrete Fourier transform over the last two axes of (real, imaginary)."""
+    return _spectrum("fft2", *_complex_parts(x, "fft2"))
+
+
+def ifft2(x):
+    return _spectrum("ifft2", *_complex_parts(x, "ifft2"))
+
+
+def rfft(x, fft_length=None):
+    """The Fourier transform of real signals (last axis, cut or zero-padded to fft_length): its
+    fft_length // 2 + 1 non-negative frequencies, as (real, imaginary)."""
+    return _spectrum("rfft", _floating(x), n=None if fft_length is None else int(fft_length))
+
+
+def irfft(x, fft_length=None):
+    """rfft undone: real signals of fft_length (default 2·(bins - 1)) from (real, imaginary) spectra."""
+    return _spectrum("irfft", *_complex_parts(x, "irfft"), n=None if fft_length is None else int(fft_length))
+
+
+def _periodic_window(name, length):
+    """scipy.signal.get_window's periodic Hann or Hamming window (the ones Keras's stft names)."""
+    a = {"hann": 0.5, "hamming": 0.54}[name]
+    return a - (1 - a) * np.cos(2 * np.pi * np.arange(length) / length)
+
+
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """The short-time Fourier transform of real signals (..., samples): frames of sequence_length every
+    sequence_stride samples, each weighed by `window` ("hann", "hamming", a 1-D tensor or None) centred in
+    fft_length, then rfft: (real, imaginary), each (..., frames, fft_length // 2 + 1). center=True first
+    pads the signal by fft_length // 2 on both sides, reflected. Keras's numbers (scipy's stft, rescaled)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"stft takes float signals, got {x.dtype}")
+    length, stride, n = int(sequence_length), int(sequence_stride), int(fft_length)
+    if n < length:
+        raise ValueError(f"stft's fft_length ({fft_length}) must be at least sequence_length ({sequence_length})")
+    if isinstance(window, str) and window not in ("hann", "hamming"):
+        raise ValueError(f"stft's window must be 'hann', 'hamming', a 1-D tensor or None, got {window!r}")
+    if center:
+        x = pad(x, [(0, 0)] * (x.ndim - 1) + [(n // 2, n // 2)], mode="reflect")
+    if window is None or isinstance(window, str):
+        weights = as_tensor(np.ones(length) if window is None else _periodic_window(window, length), like=x)
+    else:
+        weights = as_tensor(window, like=x)
+        if weights.shape != (length,):
+            raise ValueError(f"stft's window must have shape ({length},) (sequence_length), got {weights.shape}")
+    left = (n - length) // 2
+    weights = pad(weights, [(left, n - length - left)])
+    return rfft(extract_sequences(x, n, stride) * weights, n)
+
+
+def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False, axis=None, size=None,
+           fill_value=None):
+    """x's distinct entries (or slices along `axis`), sorted, or in the order they first appear with
+    sorted=False; with the return_* flags, a tuple adding where each first appears, the inverse (x rebuilt
+    from them) and the counts, as NumPy's. `size` pads (with fill_value, default the smallest value) or
+    cuts the distinct values to that many. No gradient."""
+    data = np.asarray(convert_to_numpy(x))
+    values, first, inverse, counts = np.unique(data, return_index=True, return_inverse=True, return_counts=True,
+                                               axis=axis)
+    if not sorted:
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        values, first, counts, inverse = (np.take(values, order, axis=axis or 0), first[order], counts[order],
+                                          rank[inverse])
+    if size is not None:
+        values, first, counts = (_sized(a, int(size), fill, axis or 0) for a, fill in
+                                 ((values, values.min() if fill_value is None and values.size else fill_value or 0),
+                                  (first, 0), (counts, 0)))
+    results = [Tensor(values)]
+    results += [Tensor(a.astype(np.int32)) for a, wanted in ((first, return_index), (inverse, return_inverse),
+                                                           (counts, return_counts)) if wanted]
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def _sized(a, size, fill, axis):
+    if a.shape[axis] >= size:
+        return np.take(a, np.arange(size), axis=axis)
+    padding = [(0, 0)] * a.ndim
+    padding[axis] = (0, size - a.shape[axis])
+    return np.pad(a, padding, constant_values=fill)
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """The mean of each of output_size windows tiling each spatial axis (AdaptiveAveragePooling's rule)."""
+    from .layers.convolutional import adaptive_pool
+
+    return adaptive_pool(as_tensor(inputs), output_size, "mean", data_format)
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    from .layers.convolutional import adaptive_pool
+
+    return adaptive_pool(as_tensor(inputs), output_size, "max", data_format)
 
 
 def __getattr__(name):

@@ -686,20 +686,28 @@ class _AdaptivePooling(_Spatial):
         self.output_size = _sizes(output_size, self.rank, f"{type(self).__name__} output_size")
 
     def call(self, x):
-        for axis, out in zip(spatial_axes(self.data_format, self.rank), self.output_size):
-            x = self._along(x, axis, out)
-        return x
+        return adaptive_pool(x, self.output_size, self.reduce, self.data_format)
 
-    def _along(self, x, axis, out):
+    def get_config(self):
+        return {**super().get_config(), "output_size": list(self.output_size), "data_format": self.data_format}
+
+
+def adaptive_pool(x, output_size, reduce, data_format=None):
+    """x (batch, *spatial, channels), or channels first, pooled by `reduce` ("mean" or "max") to output_size
+    along each spatial axis (_AdaptivePooling's rule); keras.ops.adaptive_average_pool and adaptive_max_pool."""
+    data_format = standard_data_format(data_format)
+    rank = x.ndim - 2
+    if rank not in (1, 2, 3):
+        raise ValueError(f"adaptive pooling takes 3-D, 4-D or 5-D inputs (batch, spatial axes, channels), got "
+                         f"shape {x.shape}")
+    for axis, out in zip(spatial_axes(data_format, rank), _sizes(output_size, rank, "adaptive pooling output_size")):
         size, parts = x.shape[axis], []
         for i in range(out):
             index = [slice(None)] * x.ndim
             index[axis] = slice(i * size // out, -(-(i + 1) * size // out))
-            parts.append(getattr(x[tuple(index)], self.reduce)(axis=axis, keepdims=True))
-        return ops.concatenate(parts, axis=axis)
-
-    def get_config(self):
-        return {**super().get_config(), "output_size": list(self.output_size), "data_format": self.data_format}
+            parts.append(getattr(x[tuple(index)], reduce)(axis=axis, keepdims=True))
+        x = ops.concatenate(parts, axis=axis)
+    return x
 
 
 class AdaptiveAveragePooling1D(_AdaptivePooling):
