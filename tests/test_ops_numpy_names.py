@@ -461,3 +461,71 @@ def test_a_step_of_the_spectral_ops_replays_like_the_graph(rng):
                                                              L.Dense(3, activation="softmax")],
                                              "sparse_categorical_crossentropy", rng.standard_normal((6, 16)),
                                              rng.integers(0, 3, 6))
+
+
+# ---- custom_gradient ------------------------------------------------------------------------------------------
+@ops.custom_gradient
+def log1pexp(x):
+    """Keras's documented example: log(1 + eˣ) with the gradient written stably."""
+    e = ops.exp(x)
+
+    def grad(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+    return ops.log(1 + e), grad
+
+
+@ops.custom_gradient
+def reverse_gradient(x):
+    """A gradient reversal layer's op (domain-adversarial training): the identity, its gradient negated."""
+    return x, lambda dy: -dy
+
+
+def test_custom_gradient_gives_its_own_gradient():
+    x = tensor([0.0, 1.0, 40.0])
+    y = log1pexp(x)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), np.log1p(np.exp([0.0, 1.0, 40.0])), rtol=1e-15)
+    np.testing.assert_allclose(x.grad, [0.5, 1 / (1 + np.exp(-1.0)), 1.0], rtol=1e-15)
+    z = tensor([1.0, -2.0])
+    (reverse_gradient(z) * tensor([3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(z.grad, [-3.0, -4.0])
+
+
+def test_custom_gradient_takes_each_backend_s_grad_signature():
+    @ops.custom_gradient
+    def scaled(x, w):
+        def grad(x, w, upstream):  # Keras's torch backend: the inputs, then upstream by name
+            return upstream * w * 2, None
+        return x * w, grad
+
+    x, w = tensor([1.0, 2.0]), tensor([3.0, 5.0])
+    scaled(x, w).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 10.0])
+    assert w.grad is None
+
+
+def test_custom_gradient_is_refused_what_it_cannot_use():
+    with pytest.raises(TypeError, match="returns \\(value, grad function\\)"):
+        ops.custom_gradient(lambda x: (x, 1.0))(tensor([1.0]))
+    with pytest.raises(ValueError, match="2 gradients for 1 inputs"):
+        ops.custom_gradient(lambda x: (x * 2, lambda dy: (dy, dy)))(tensor([1.0])).sum().backward()
+
+
+class SoftClipped(L.Layer):
+    """A clipped activation whose gradient passes straight through (a custom gradient in a layer)."""
+
+    def call(self, x):
+        @ops.custom_gradient
+        def straight_through_clip(v):
+            return ops.clip(v, -0.5, 0.5), lambda dy: dy * 0.5
+        return straight_through_clip(x) + reverse_gradient(x) * 0.1 + log1pexp(x)
+
+
+def test_a_step_with_custom_gradients_replays_like_the_graph(rng):
+    assert_trains_the_same_planned_and_eager((4,), lambda: [L.Dense(5), SoftClipped(),
+                                                            L.Dense(3, activation="softmax")],
+                                             "sparse_categorical_crossentropy", rng.standard_normal((6, 4)),
+                                             rng.integers(0, 3, 6))

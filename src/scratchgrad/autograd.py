@@ -72,6 +72,17 @@ def record():
         _mode.recording = previous
 
 
+@contextlib.contextmanager
+def unrecorded():
+    """A block whose Function calls a step's recording does not list: the inside of one recorded op (a
+    custom gradient's function), which the op runs again whenever it is replayed."""
+    previous, _mode.recording = _mode.recording, None
+    try:
+        yield
+    finally:
+        _mode.recording = previous
+
+
 def values_escaped():
     """Note that a tensor's values were read into Python: a step being recorded becomes dynamic."""
     if _mode.recording is not None:

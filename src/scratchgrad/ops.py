@@ -8,7 +8,7 @@ import math as _math
 
 import numpy as np
 
-from .autograd import Function, values_escaped
+from .autograd import Function, no_grad, unrecorded, values_escaped
 from .backend import array_module, float_dtype
 from .backend import epsilon as _epsilon
 from .tensor import Tensor, as_tensor
@@ -3085,6 +3085,63 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
     from .layers.convolutional import adaptive_pool
 
     return adaptive_pool(as_tensor(inputs), output_size, "max", data_format)
+
+
+class CustomGradient(Function):
+    """f's value with the gradient f itself gives (keras.ops.custom_gradient): f(*inputs) returns
+    (value, grad), grad maps the value's gradient to the inputs' (one, or a tuple). One op: forward runs f on
+    its inputs outside the graph and outside a step's recording, so that a replayed step runs f again and
+    keeps the grad function of that run; backward calls it."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def forward(self, *xs):
+        self.xs = tuple(Tensor._from_op(x, None) for x in xs)
+        with no_grad(), unrecorded():
+            value, self.grad = self.f(*self.xs)
+        if not callable(self.grad):
+            raise TypeError(f"a custom_gradient function returns (value, grad function), got a "
+                            f"{type(self.grad).__name__} as its second item")
+        out = as_tensor(value).data
+        return out.copy() if builtins.any(out is x for x in xs) else out  # f may return an input itself
+
+    def backward(self, gy):
+        with no_grad(), unrecorded():
+            grads = self._call_grad(Tensor._from_op(gy, None))
+        grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+        if len(grads) != len(self.needs_grad):
+            raise ValueError(f"a custom gradient gave {len(grads)} gradients for {len(self.needs_grad)} inputs")
+        return tuple(None if g is None else as_tensor(g).data for g in grads)
+
+    def _call_grad(self, upstream):
+        """grad(upstream), as JAX calls it; or as Keras's torch backend does, grad(*inputs, upstream=...), where
+        grad names an `upstream` parameter (Keras's documented grad(*args, upstream=None) takes both)."""
+        import inspect
+
+        try:
+            parameters = inspect.signature(self.grad).parameters
+        except (TypeError, ValueError):  # a callable whose signature Python cannot read
+            return self.grad(upstream)
+        if "upstream" not in parameters:
+            return self.grad(upstream)
+        positional = builtins.any(name != "upstream" and p.kind in (p.VAR_POSITIONAL, p.POSITIONAL_ONLY,
+                                                                    p.POSITIONAL_OR_KEYWORD)
+                                  for name, p in parameters.items())
+        return self.grad(*(self.xs if positional else ()), upstream=upstream)
+
+
+def custom_gradient(f):
+    """Decorate f(*tensors) -> (value, grad) to make one op whose gradient is grad's (Keras's
+    keras.ops.custom_gradient): for a numerically stable or a deliberately different gradient, such as a
+    gradient reversal layer's."""
+    import functools
+
+    @functools.wraps(f)
+    def op(*args):
+        return CustomGradient(f)(*(as_tensor(a) for a in args))
+
+    return op
 
 
 def __getattr__(name):
