@@ -111,3 +111,66 @@ def test_interactive_logging_switch_turns_the_live_bar_into_lines():
     finally:
         sg.utils.enable_interactive_logging()
     assert sg.config.is_interactive_logging_enabled() and progress.is_live(Terminal())
+
+
+# ---- keras.config's setters and keras.backend's helpers ----------------------------------------------------
+@pytest.fixture
+def restored_config():
+    yield
+    sg.config.set_image_data_format("channels_last")
+    sg.config.set_epsilon(1e-7)
+    sg.config.set_max_epochs(None)
+    sg.config.set_max_steps_per_epoch(None)
+
+
+def test_set_image_data_format_is_what_layers_made_after_it_take(restored_config):
+    sg.config.set_image_data_format("channels_first")
+    assert sg.config.image_data_format() == "channels_first"
+    made = [L.Conv2D(4, 3), L.MaxPooling2D(), L.UpSampling2D(), L.ZeroPadding2D(), L.SpatialDropout2D(0.1),
+            L.GlobalAveragePooling2D(), L.ConvLSTM2D(2, 3), L.Resizing(4, 4)]
+    assert {layer.get_config()["data_format"] for layer in made} == {"channels_first"}
+    assert L.Conv2D(4, 3, data_format="channels_last").data_format == "channels_last"  # given, kept
+    assert L.Conv2D(4, 3)(np.zeros((2, 3, 8, 8), np.float32)).shape == (2, 4, 6, 6)
+    assert sg.ops.conv(np.zeros((1, 3, 5, 5), np.float32), np.zeros((3, 3, 3, 2), np.float32)).shape == (1, 2, 3, 3)
+    sg.config.set_image_data_format("channels_last")
+    assert L.Conv2D(4, 3).data_format == "channels_last"
+    with pytest.raises(ValueError, match="'channels_last' or 'channels_first', got 'nhwc'"):
+        sg.config.set_image_data_format("nhwc")
+
+
+def test_set_epsilon_is_what_losses_clip_to(restored_config):
+    sure_and_wrong = (np.array([[1.0]]), np.array([[0.0]]))
+    assert float(sg.losses.BinaryCrossentropy()(*sure_and_wrong)) == pytest.approx(-np.log(1e-7), rel=1e-6)
+    sg.config.set_epsilon(1e-3)
+    assert sg.config.epsilon() == sg.backend.epsilon() == 1e-3
+    assert float(sg.losses.BinaryCrossentropy()(*sure_and_wrong)) == pytest.approx(-np.log(1e-3), rel=1e-6)
+    assert float(sg.losses.CategoricalCrossentropy()(np.eye(2)[:1], np.array([[0.0, 1.0]]))) == \
+        pytest.approx(-np.log(1e-3), rel=1e-6)
+    with pytest.raises(ValueError, match="small non-negative"):
+        sg.config.set_epsilon(-1)
+
+
+def test_max_epochs_and_steps_cap_every_fit_with_keras_s_warnings(restored_config):
+    model = sg.Sequential([sg.Input((3,)), L.Dense(2)])
+    model.compile("sgd", "mse")
+    sg.config.set_max_epochs(2)
+    sg.config.set_max_steps_per_epoch(3)
+    with pytest.warns(UserWarning) as caught:
+        history = model.fit(np.zeros((100, 3)), np.zeros((100, 2)), batch_size=10, epochs=5, verbose=0)
+    assert [str(w.message) for w in caught] == ["Limiting epochs to 2", "Limiting steps_per_epoch to 3"]
+    assert caught[0].filename == __file__  # the warning points at the fit call
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations == 6
+    sg.config.set_max_epochs(None)
+    sg.config.set_max_steps_per_epoch(None)
+    assert len(model.fit(np.zeros((20, 3)), np.zeros((20, 2)), epochs=3, verbose=0).history["loss"]) == 3
+
+
+def test_backend_dtype_helpers_and_uids_as_keras():
+    b = sg.backend
+    assert b.result_type("int64", "float32") == "float32" and b.result_type("int8", "uint8") == "int16"
+    assert b.result_type("float16", "float32", "bool") == "float32"
+    assert b.is_float_dtype("float16") and b.is_int_dtype("uint8") and not b.is_int_dtype(float)
+    assert b.standardize_dtype(float) == "float32" and b.is_keras_tensor(sg.Input((2,)))
+    b.clear_session()
+    assert (b.get_uid("foo"), b.get_uid("foo")) == (1, 2)
+    assert L.Dense(2).name == "dense" and b.get_uid("dense") == 2 and L.Dense(2).name == "dense_2"  # Keras's

@@ -4,6 +4,7 @@ Ops never import CuPy; they ask `array_module(x)` which module an array belongs 
 forward/backward code runs on either.
 """
 import ctypes
+import os
 import sys
 
 import numpy as np
@@ -48,13 +49,95 @@ def set_floatx(dtype):
     _floatx = dtype
 
 
+_settings = {"epsilon": 1e-7, "image_data_format": "channels_last",
+             # Keras's caps on every fit, to run code written for a long training quickly (a notebook's test)
+             "max_epochs": int(os.environ.get("KERAS_MAX_EPOCHS", 0)) or None,
+             "max_steps_per_epoch": int(os.environ.get("KERAS_MAX_STEPS_PER_EPOCH", 0)) or None}
+
+
 def epsilon():
-    """Keras's fuzz factor, 1e-7 (what its losses and metrics add to avoid dividing by zero)."""
-    return 1e-7
+    """Keras's fuzz factor, 1e-7 unless set_epsilon changed it: what losses and metrics clip probabilities to
+    and add to avoid dividing by zero."""
+    return _settings["epsilon"]
+
+
+def set_epsilon(value):
+    value = float(value)
+    if not 0 <= value < 1:
+        raise ValueError(f"epsilon must be a small non-negative number, got {value}")
+    _settings["epsilon"] = value
 
 
 def image_data_format():
-    return "channels_last"
+    """Where layers made with data_format=None keep the channels: "channels_last" (Keras's default:
+    (batch, height, width, channels)) unless set_image_data_format changed it."""
+    return _settings["image_data_format"]
+
+
+def set_image_data_format(data_format):
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"image_data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    _settings["image_data_format"] = data_format
+
+
+def max_epochs():
+    """The most epochs any fit runs (None: no cap; set_max_epochs or KERAS_MAX_EPOCHS sets one)."""
+    return _settings["max_epochs"]
+
+
+def set_max_epochs(max_epochs):
+    _settings["max_epochs"] = None if max_epochs is None else int(max_epochs)
+
+
+def max_steps_per_epoch():
+    """The most batches any fit's epoch takes (None: no cap; set_max_steps_per_epoch or
+    KERAS_MAX_STEPS_PER_EPOCH sets one)."""
+    return _settings["max_steps_per_epoch"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    _settings["max_steps_per_epoch"] = None if max_steps_per_epoch is None else int(max_steps_per_epoch)
+
+
+def standardize_dtype(dtype):
+    """A dtype's name as Keras writes it ("float32", "int64", "bool"): None is floatx, Python's float
+    float32, its int int64 (scratchgrad's integers, and Keras's on TensorFlow; int32 on its other backends)."""
+    if dtype is None:
+        return _floatx.name
+    return {float: "float32", int: "int64"}.get(dtype) or np.dtype(dtype).name
+
+
+def is_float_dtype(dtype):
+    return np.dtype(standardize_dtype(dtype)).kind == "f"
+
+
+def is_int_dtype(dtype):
+    return np.dtype(standardize_dtype(dtype)).kind in "iu"
+
+
+def result_type(*dtypes):
+    """The dtype ops give operands of these dtypes, as scratchgrad (and Keras) promote: integers and
+    booleans follow the floats among them (int64 with float32 is float32, not NumPy's float64); without a
+    float, NumPy's integer promotion. No dtypes: floatx."""
+    names = [standardize_dtype(d) for d in dtypes]
+    floats = [n for n in names if np.dtype(n).kind == "f"]
+    return np.result_type(*(floats or names)).name if names else _floatx.name
+
+
+def is_keras_tensor(x):
+    """Whether x is a symbolic tensor (a keras.Input or a layer's output in a functional model)."""
+    from .symbolic import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
+def get_uid(prefix=""):
+    """Keras's counter per name prefix, shared with layer naming: 1 at the first call (after
+    clear_session), and one more at each; a layer named after the prefix counts too."""
+    from .layers.base import _name_counts
+
+    _name_counts[prefix] += 1
+    return _name_counts[prefix]
 
 
 def backend():

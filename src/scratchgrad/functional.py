@@ -8,7 +8,7 @@ import numpy as np
 
 from . import compiled
 from .autograd import Function
-from .backend import array_module
+from .backend import array_module, epsilon
 from .compiled import ONE, ZERO
 from .ops import astype as ops_astype
 from .ops import sum_to
@@ -631,9 +631,11 @@ class MeanAbsoluteError(ElementwiseLoss):
 
 
 class BinaryCrossEntropy(ElementwiseLoss):
-    """-[t·log p + (1-t)·log(1-p)] on probabilities, p clipped to [eps, 1-eps] as Keras does."""
+    """-[t·log p + (1-t)·log(1-p)] on probabilities, p clipped to [ε, 1-ε] as Keras does (ε: config.epsilon())."""
 
-    eps = 1e-7
+    @property
+    def eps(self):
+        return epsilon()
 
     def elementwise(self, p, t):
         xp = array_module(p)

@@ -18,7 +18,7 @@ import numpy as np
 from . import functional as F
 from . import ops
 from .autograd import Function
-from .backend import float_dtype
+from .backend import epsilon, float_dtype
 from .object_registration import (
     builtin_class,
     custom_instance,
@@ -30,7 +30,6 @@ from .object_registration import (
 )
 from .tensor import Tensor, as_tensor
 
-EPSILON = 1e-7
 # "mean" is sum_over_batch_size; None "none"; "mean_with_sample_weight" divides by the weights' sum instead
 REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
 LOSSES = {}  # every name compile() takes -> Loss class
@@ -155,7 +154,7 @@ class CategoricalCrossentropy(Loss):
         if self.from_logits:
             return self.per_sample_from_logits(y_pred, y_true, reduction)
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)  # Keras rescales to sum 1 first
-        return _reduce(-(self._targets(y_true, y_pred) * ops.log(p.clip(EPSILON, 1 - EPSILON))).sum(axis=-1),
+        return _reduce(-(self._targets(y_true, y_pred) * ops.log(p.clip(epsilon(), 1 - epsilon()))).sum(axis=-1),
                        reduction)
 
     def per_sample_from_logits(self, logits, y_true, reduction="none"):
@@ -183,7 +182,7 @@ class SparseCategoricalCrossentropy(Loss):
             return self.per_sample_from_logits(y_pred, y_true, reduction)
         labels, mask = self._labels_and_mask(y_true)
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)
-        return self._masked(-ops.log(F.pick(p, labels).clip(EPSILON, 1 - EPSILON)), mask, reduction)
+        return self._masked(-ops.log(F.pick(p, labels).clip(epsilon(), 1 - epsilon())), mask, reduction)
 
     def per_sample_from_logits(self, logits, y_true, reduction="none"):
         labels, mask = self._labels_and_mask(y_true)
@@ -307,14 +306,14 @@ class MeanAbsolutePercentageError(_Composite):
     name, aliases = "mean_absolute_percentage_error", ("mape",)
 
     def elementwise(self, p, t):
-        return ops.abs((t - p) / ops.maximum(ops.abs(t), EPSILON)) * 100.0
+        return ops.abs((t - p) / ops.maximum(ops.abs(t), epsilon())) * 100.0
 
 
 class MeanSquaredLogarithmicError(_Composite):
     name, aliases = "mean_squared_logarithmic_error", ("msle",)
 
     def elementwise(self, p, t):
-        d = ops.log(ops.maximum(p, EPSILON) + 1.0) - ops.log(ops.maximum(t, EPSILON) + 1.0)
+        d = ops.log(ops.maximum(p, epsilon()) + 1.0) - ops.log(ops.maximum(t, epsilon()) + 1.0)
         return d * d
 
 
@@ -358,7 +357,7 @@ class KLDivergence(_Composite):
     name, aliases = "kl_divergence", ("kld", "kullback_leibler_divergence")
 
     def per_row(self, p, t):
-        t, p = t.clip(EPSILON, 1.0), p.clip(EPSILON, 1.0)
+        t, p = t.clip(epsilon(), 1.0), p.clip(epsilon(), 1.0)
         return (t * ops.log(t / p)).sum(axis=-1)
 
 
@@ -366,7 +365,7 @@ class Poisson(_Composite):
     name = "poisson"
 
     def elementwise(self, p, t):
-        return p - t * ops.log(p + EPSILON)
+        return p - t * ops.log(p + epsilon())
 
 
 class Hinge(_Composite):
@@ -425,7 +424,7 @@ class BinaryFocalCrossentropy(_Composite):
             bce = ops.maximum(p, 0.0) - p * t + F.softplus(-ops.abs(p))
             prob = F.sigmoid(p)
         else:
-            prob = p.clip(EPSILON, 1 - EPSILON)
+            prob = p.clip(epsilon(), 1 - epsilon())
             bce = -(t * ops.log(prob) + (1.0 - t) * ops.log(1.0 - prob))
         p_t = t * prob + (1.0 - t) * (1.0 - prob)
         factor = ops.pow(1.0 - p_t, float(s["gamma"]))
@@ -456,7 +455,7 @@ class CategoricalFocalCrossentropy(_Composite):
         s = self.settings
         if s["label_smoothing"]:
             t = t * (1 - s["label_smoothing"]) + s["label_smoothing"] / p.shape[-1]
-        p = p.clip(EPSILON, 1 - EPSILON)
+        p = p.clip(epsilon(), 1 - epsilon())
         return -(t * ops.log(p) * ops.pow(1.0 - p, float(s["gamma"])) * float(s["alpha"])).sum(axis=-1)
 
 
@@ -473,7 +472,7 @@ class Dice(_Composite):
     def per_row(self, p, t):
         axes = self.settings["axis"]
         intersection = (t * p).sum(axis=axes)
-        return 1.0 - intersection * 2.0 / (t.sum(axis=axes) + p.sum(axis=axes) + EPSILON)
+        return 1.0 - intersection * 2.0 / (t.sum(axis=axes) + p.sum(axis=axes) + epsilon())
 
 
 class Tversky(_Composite):
@@ -490,7 +489,7 @@ class Tversky(_Composite):
         tp = (t * p).sum(axis=axes)
         fp = ((1.0 - t) * p).sum(axis=axes)
         fn = (t * (1.0 - p)).sum(axis=axes)
-        return 1.0 - tp / (tp + fn * float(s["alpha"]) + fp * float(s["beta"]) + EPSILON)
+        return 1.0 - tp / (tp + fn * float(s["alpha"]) + fp * float(s["beta"]) + epsilon())
 
 
 class CategoricalGeneralizedCrossEntropy(_Composite):
@@ -503,7 +502,7 @@ class CategoricalGeneralizedCrossEntropy(_Composite):
 
     def per_sample(self, y_pred, y_true, reduction="none"):
         q = float(self.settings["q"])
-        picked = F.pick(y_pred, _labels(y_true)).clip(EPSILON, 1.0)
+        picked = F.pick(y_pred, _labels(y_true)).clip(epsilon(), 1.0)
         return _reduce((1.0 - ops.pow(picked, q)) * (1.0 / q), reduction)
 
 

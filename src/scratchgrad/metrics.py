@@ -14,6 +14,7 @@ import numpy as np
 
 from . import initializers
 from .autograd import no_grad
+from .backend import epsilon
 from .losses import (  # noqa: F401  (keras.metrics names the loss functions too)
     binary_crossentropy,
     binary_focal_crossentropy,
@@ -43,7 +44,6 @@ from .tensor import Tensor
 
 FUNCTIONS = {}  # name compile(metrics=[...]) takes -> per-sample function
 CLASSES = {}  # class name and snake_case name -> Metric class
-EPSILON = 1e-7
 
 
 def metric(*names):
@@ -263,7 +263,7 @@ def concordance_correlation(y_true, y_pred, axis=-1):
     t_mean, p_mean = t.mean(axis=axis, keepdims=True), y_pred.mean(axis=axis, keepdims=True)
     norm = (t - t_mean).var(axis=axis, keepdims=True) + (y_pred - p_mean).var(axis=axis, keepdims=True) + \
         (t_mean - p_mean) ** 2
-    return (2 * (t - p_mean) * (y_pred - p_mean) / (norm + EPSILON)).mean(axis=axis)
+    return (2 * (t - p_mean) * (y_pred - p_mean) / (norm + epsilon())).mean(axis=axis)
 
 
 def _from_loss(loss_name, sign=1.0, **options):
@@ -512,8 +512,8 @@ class AUC(Metric):
         if curve not in ("ROC", "PR") or summation_method != "interpolation":
             raise NotImplementedError("AUC supports curve='ROC' or 'PR' with summation_method='interpolation'")
         inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
-        self.thresholds = np.array([-EPSILON] + inner + [1 + EPSILON]) if thresholds is None else \
-            np.array([-EPSILON] + sorted(thresholds) + [1 + EPSILON])
+        self.thresholds = np.array([-epsilon()] + inner + [1 + epsilon()]) if thresholds is None else \
+            np.array([-epsilon()] + sorted(thresholds) + [1 + epsilon()])
         self.curve, self.multi_label, self.from_logits = curve, multi_label, from_logits
         self.num_thresholds = len(self.thresholds)
         self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64).reshape(-1)
@@ -616,12 +616,12 @@ class FBetaScore(Metric):
         self.support = self.support + (y_true * w).sum(axis=axis)
 
     def result(self):
-        precision = self.tp / (self.tp + self.fp + EPSILON)
-        recall = self.tp / (self.tp + self.fn + EPSILON)
+        precision = self.tp / (self.tp + self.fp + epsilon())
+        recall = self.tp / (self.tp + self.fn + epsilon())
         b2 = self.beta ** 2
-        score = precision * recall / (b2 * precision + recall + EPSILON) * (1 + b2)
+        score = precision * recall / (b2 * precision + recall + epsilon()) * (1 + b2)
         if self.average == "weighted":
-            return float((score * self.support / (np.sum(self.support) + EPSILON)).sum())
+            return float((score * self.support / (np.sum(self.support) + epsilon())).sum())
         if self.average is not None:
             return float(np.mean(score))
         return [float(v) for v in np.atleast_1d(score)]

@@ -9,7 +9,7 @@ import math as _math
 import numpy as np
 
 from .autograd import Function, no_grad, unrecorded, values_escaped
-from .backend import array_module, float_dtype
+from .backend import array_module, float_dtype, image_data_format
 from .backend import epsilon as _epsilon
 from .tensor import Tensor, as_tensor
 
@@ -1519,7 +1519,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         return (int(v),) * rank if np.ndim(v) == 0 else tuple(int(d) for d in v)
     if max(sizes(dilation_rate)) > 1:
         kernel = dilate(kernel, sizes(dilation_rate) + (1, 1))
-    data_format = data_format or "channels_last"
+    data_format = data_format or image_data_format()
     groups = x.shape[1 if data_format == "channels_first" else -1] // kernel.shape[-2]
     if rank == 2:
         return _grouped(x, kernel, None, groups, sizes(strides), padding, data_format)
@@ -1964,7 +1964,7 @@ def _pool_any_rank(op, name, inputs, pool_size, strides, padding, data_format):
     from . import convolution
 
     x = as_tensor(inputs)
-    data_format = data_format or "channels_last"
+    data_format = data_format or image_data_format()
     pool = getattr(convolution, op)
     if x.ndim == 4:
         return pool(x, pool_size, strides, padding, data_format)

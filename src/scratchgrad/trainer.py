@@ -33,7 +33,7 @@ from . import metrics as metrics_module
 from . import optimizers
 from . import validation as data
 from .autograd import no_grad, record
-from .backend import array_module, keep_freed_memory
+from .backend import array_module, keep_freed_memory, max_epochs, max_steps_per_epoch
 from .callbacks import CallbackList, History, LambdaCallback, ProgbarLogger, TerminateOnNaN
 from .plan import StepPlan
 from .random import get_rng
@@ -475,6 +475,8 @@ class Trainer:
             if int(steps_per_epoch) != steps_per_epoch or steps_per_epoch < 1:
                 raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
             steps = min(steps, int(steps_per_epoch))  # an epoch of fewer batches, as in Keras
+        epochs = _capped(epochs, "epochs", max_epochs())
+        steps = _capped(steps, "steps_per_epoch", max_steps_per_epoch())
         history = History()
         verbose = 1 if verbose == "auto" else verbose
         # Keras's order: the progress line first, History last so it records what callbacks added
@@ -679,6 +681,15 @@ class Trainer:
         state = self.__dict__.copy()
         state["_plans"] = None  # recorded plans hold the last batch's arrays; a copy records its own
         return state
+
+
+def _capped(count, what, most):
+    """config.set_max_epochs / set_max_steps_per_epoch (or KERAS_MAX_EPOCHS, ...): a quick run of code written
+    for a long one, with Keras's warning."""
+    if most and most < count:
+        warnings.warn(f"Limiting {what} to {most}", stacklevel=4)  # past fit and its wrapper: the caller
+        return most
+    return count
 
 
 def _is_dataset(x):

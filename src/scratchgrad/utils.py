@@ -3,7 +3,13 @@ import functools
 
 import numpy as np
 
-from .backend import clear_session, to_numpy  # noqa: F401 (keras.utils.clear_session)
+from .backend import (  # noqa: F401 (keras.utils names some of keras.backend's)
+    clear_session,
+    image_data_format,
+    is_keras_tensor,
+    standardize_dtype,
+    to_numpy,
+)
 from .files import atomic_path
 from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: F401
                                   get_registered_name, get_registered_object, register_keras_serializable)
@@ -108,16 +114,6 @@ def unpack_x_y_sample_weight(data):
     return data + (None,) * (3 - len(data))
 
 
-def standardize_dtype(dtype):
-    """A dtype's name as Keras writes it ("float32", "int64", "bool"): None is floatx, Python's float
-    float32, its int int64 (scratchgrad's integers, and Keras's on TensorFlow; int32 on its other backends)."""
-    from .backend import float_dtype
-
-    if dtype is None:
-        return np.dtype(float_dtype()).name
-    return {float: "float32", int: "int64"}.get(dtype) or np.dtype(dtype).name
-
-
 def get_source_inputs(tensor):
     """The Input tensors a symbolic tensor is computed from, in the order first met (Keras's rule); a
     tensor that comes from no layer is its own source."""
@@ -134,13 +130,6 @@ def get_source_inputs(tensor):
             if all(source is not s for s in sources):
                 sources.append(source)
     return sources
-
-
-def is_keras_tensor(x):
-    """Whether x is a symbolic tensor (a keras.Input or a layer's output in a functional model)."""
-    from .symbolic import SymbolicTensor
-
-    return isinstance(x, SymbolicTensor)
 
 
 def normalize(x, axis=-1, order=2):
@@ -381,7 +370,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         raise ValueError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
-    data_format = data_format or "channels_last"
+    data_format = data_format or image_data_format()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     load = functools.partial(_read_image, color_mode=color_mode, size=tuple(map(int, size)),

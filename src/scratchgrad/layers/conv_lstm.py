@@ -29,7 +29,7 @@ class _ConvLSTM(Layer):
     rank = 2
     supports_masking = True
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,

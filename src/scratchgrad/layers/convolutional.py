@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import activations
 from .. import convolution as C
+from ..backend import image_data_format
 from .. import ops
 from .base import Layer
 
@@ -18,9 +19,9 @@ _LAYOUTS = {(1, "channels_last"): "(batch, steps, channels)", (1, "channels_firs
 
 
 def standard_data_format(data_format):
-    """Keras's data_format argument: "channels_last" or "channels_first", None meaning channels_last (Keras's
-    image_data_format, as here)."""
-    data_format = "channels_last" if data_format is None else data_format
+    """Keras's data_format argument: "channels_last" or "channels_first"; None: config.image_data_format(),
+    read when the layer is made (channels_last unless set_image_data_format changed it)."""
+    data_format = image_data_format() if data_format is None else data_format
     if data_format not in C.DATA_FORMATS:
         raise ValueError(f"unknown data_format {data_format!r}; expected one of {', '.join(C.DATA_FORMATS)}")
     return data_format
@@ -47,7 +48,7 @@ class _Spatial(Layer):
 
     rank = 2
 
-    def __init__(self, data_format="channels_last", **kwargs):
+    def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = standard_data_format(data_format)
 
@@ -167,7 +168,7 @@ class _Conv(Layer):
     rank, paddings = 2, C.PADDINGS
     _calls_convolution_op = False  # Keras's Conv2D (and 3D) run a subclass's convolution_op; the others do not
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
@@ -295,7 +296,7 @@ class _DepthwiseConv(_Conv):
     channel c·m + k is input channel c filtered by its k-th kernel. `depthwise_kernel` is (*kernel_size,
     channels, depth_multiplier), as in Keras."""
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format="channels_last",
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
@@ -346,7 +347,7 @@ class _SeparableConv(Layer):
 
     depthwise_class = pointwise_class = None
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
@@ -424,7 +425,7 @@ class _ConvTranspose(_Conv):
     output_padding, pad = kernel // 2 for "same" and 0 for "valid"."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 data_format="channels_last", dilation_rate=1, activation=None, use_bias=True,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
@@ -491,7 +492,7 @@ class Conv3DTranspose(_ConvTranspose):
 
     rank = 3
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  output_padding=None, dilation_rate=1, activation=None, use_bias=True, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
                          activation, use_bias, **kwargs)
@@ -503,7 +504,7 @@ class _Pooling(_Spatial):
 
     op, rank = None, 2
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         name = type(self).__name__
         self.pool_size = _sizes(pool_size, self.rank, f"{name} pool_size")
@@ -610,7 +611,7 @@ class _GlobalPooling(Layer):
 
     rank, reduce = 2, "mean"
 
-    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format, self.keepdims = standard_data_format(data_format), keepdims
         self.axes = spatial_axes(self.data_format, self.rank)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import Function
-from ..backend import array_module, float_dtype
+from ..backend import array_module, float_dtype, image_data_format
 from ..convolution import DATA_FORMATS
 from ..random import generator, layer_seed, uniform
 from .base import Layer
@@ -89,7 +89,7 @@ class _Resample(Function):
 
 
 def _data_format(data_format):
-    data_format = data_format or "channels_last"
+    data_format = data_format or image_data_format()
     if data_format not in DATA_FORMATS:
         raise ValueError(f"data_format must be one of {', '.join(DATA_FORMATS)}, got {data_format!r}")
     return data_format

@@ -5,6 +5,7 @@ import math
 from .. import ops, random, regularizers
 from ..activations import SELU_ALPHA, SELU_SCALE
 from .base import Layer
+from .convolutional import standard_data_format
 from .core import Dropout
 
 
@@ -15,13 +16,9 @@ class _SpatialDropout(Dropout):
 
     rank = None
 
-    def __init__(self, rate, data_format="channels_last", seed=None, **kwargs):
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(rate, None, seed, **kwargs)  # noise_shape is the layer's own
-        data_format = data_format or "channels_last"  # None: Keras's image_data_format, channels_last
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"{type(self).__name__} data_format must be 'channels_last' or 'channels_first', "
-                             f"got {data_format!r}")
-        self.data_format = data_format
+        self.data_format = standard_data_format(data_format)
 
     def build(self, input_shape):
         if len(input_shape) != self.rank + 2:  # refused when a model is built, as Keras's input spec does

@@ -28,7 +28,7 @@ def _pairs_config(pairs):
 class _ZeroPadding(_Spatial):
     """Zeros around each sequence (rank 1), image (rank 2) or volume (rank 3)."""
 
-    def __init__(self, padding=1, data_format="channels_last", **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         self.padding = _pairs(padding, self.rank, f"{type(self).__name__} padding")
 
@@ -61,7 +61,7 @@ class ZeroPadding1D(_ZeroPadding):
 class _Cropping(_Spatial):
     """Cut steps (rank 1), rows and columns (rank 2), or slices, rows and columns (rank 3) off the borders."""
 
-    def __init__(self, cropping, data_format="channels_last", **kwargs):
+    def __init__(self, cropping, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         self.cropping = _pairs(cropping, self.rank, f"{type(self).__name__} cropping")
 
@@ -81,7 +81,7 @@ class _Cropping(_Spatial):
 class Cropping2D(_Cropping):
     """Cut rows and columns off each image's borders: cropping=((top, bottom), (left, right))."""
 
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format="channels_last", **kwargs):
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
 
@@ -90,7 +90,7 @@ class Cropping3D(_Cropping):
 
     rank = 3
 
-    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format="channels_last", **kwargs):
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
 
@@ -112,7 +112,7 @@ class Cropping1D(_Cropping):
 class _UpSampling(_Spatial):
     """Repeat each entry along each spatial axis `size` times (nearest-neighbour upsampling)."""
 
-    def __init__(self, size=2, data_format="channels_last", **kwargs):
+    def __init__(self, size=2, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         self.size = _sizes(size, self.rank, f"{type(self).__name__} size")
 
@@ -128,7 +128,7 @@ class _UpSampling(_Spatial):
 class UpSampling2D(_UpSampling):
     """Repeat each row `size[0]` times and each column `size[1]` times."""
 
-    def __init__(self, size=(2, 2), data_format="channels_last", interpolation="nearest", **kwargs):
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         if interpolation != "nearest":
             raise NotImplementedError(f"UpSampling2D supports interpolation='nearest', got {interpolation!r}")
         super().__init__(size, data_format, **kwargs)
@@ -143,7 +143,7 @@ class UpSampling3D(_UpSampling):
 
     rank = 3
 
-    def __init__(self, size=(2, 2, 2), data_format="channels_last", **kwargs):
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
         super().__init__(size, data_format, **kwargs)
 
 
