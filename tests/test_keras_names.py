@@ -174,3 +174,41 @@ def test_backend_dtype_helpers_and_uids_as_keras():
     b.clear_session()
     assert (b.get_uid("foo"), b.get_uid("foo")) == (1, 2)
     assert L.Dense(2).name == "dense" and b.get_uid("dense") == 2 and L.Dense(2).name == "dense_2"  # Keras's
+
+
+# ---- keras.tree (Keras 3.15.1's results for the same calls) -------------------------------------------------
+def test_tree_functions_as_keras():
+    t = sg.tree
+    nested = {"b": [1, (2, 3)], "a": 4}
+    assert t.flatten_with_path(nested) == [(("a",), 4), (("b", 0), 1), (("b", 1, 0), 2), (("b", 1, 1), 3)]
+    assert t.pack_sequence_as(nested, [10, 20, 30, 40]) == {"a": 10, "b": [20, (30, 40)]}
+    assert t.map_structure(lambda x, y: x + y, [1, (2, 3)], [10, (20, 30)]) == [11, (22, 33)]
+    assert t.map_structure(lambda x: 0 if x is None else 2 * x, [1, None]) == [2, 0]
+    assert t.map_structure(lambda x: 2 * x, [1, None], none_is_leaf=False) == [2, None]
+    assert t.map_structure_up_to([1, 2], lambda a, b: (a, b), [[1, 2], 3], [4, {"x": 5}]) == \
+        [([1, 2], 4), (3, {"x": 5})]
+    assert t.lists_to_tuples([1, [2, {"a": [3]}]]) == (1, (2, {"a": (3,)}))
+    assert t.map_shape_structure(len, {"a": (None, 3), "b": [(2,), (4, 5)]}) == {"a": 2, "b": [1, 2]}
+    assert t.traverse(lambda x: 10 * x if isinstance(x, int) else None, [1, [2, 3]]) == [10, [20, 30]]
+    assert t.traverse(lambda x: t.MAP_TO_NONE if x == 2 else None, [1, [2, 3]]) == [1, [None, 3]]
+    assert t.traverse(lambda x: [0] if isinstance(x, list) else None, [1, [2, 3]]) == [0]
+    assert t.traverse(lambda x: len(x) if isinstance(x, list) else None, [1, [2, 3]], top_down=False) == 2
+    t.assert_same_structure({"a": 1, "b": [2]}, {"b": [5], "a": 0})
+    t.assert_same_paths([1, 2], (3, 4))
+
+
+@pytest.mark.parametrize("a, b, message", [
+    ([1, 2], (1, 2), "Node type mismatch"), ({"a": 1}, {"b": 1}, "Node keys mismatch"),
+    ([1, [2]], [1, 2], "Node type mismatch"), ([1, 2], [1, 2, 3], "Node arity mismatch")])
+def test_tree_structures_that_differ_are_refused_as_keras_refuses_them(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        sg.tree.assert_same_structure(a, b)
+    with pytest.raises(ValueError, match=message):
+        sg.tree.map_structure(lambda x, y: x, a, b)
+
+
+def test_tree_refuses_a_flat_sequence_of_another_length_and_other_paths():
+    with pytest.raises(ValueError, match="holds 2 leaves, got 1"):
+        sg.tree.pack_sequence_as([1, 2], [1])
+    with pytest.raises(ValueError, match="don't have the same paths"):
+        sg.tree.assert_same_paths({"a": 1}, {"b": 1})
