@@ -397,7 +397,7 @@ def _compile(model, file):
     settings = file.json("compile", dict)
     optimizer = _made(file, "compile.optimizer", optimizers.get, _optimizer_config(file, settings.get("optimizer")))
     loss = _made(file, "compile.loss", tree.map_structure, lambda x: _loss(file, x), settings.get("loss"),
-                 _is_loss_config)
+                 is_leaf=_is_loss_config)
     metrics = {key: settings.get(key) for key in ("metrics", "weighted_metrics")}
     for key, value in metrics.items():
         if not _names_metrics(value):
