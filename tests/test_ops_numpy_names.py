@@ -529,3 +529,48 @@ def test_a_step_with_custom_gradients_replays_like_the_graph(rng):
                                                             L.Dense(3, activation="softmax")],
                                              "sparse_categorical_crossentropy", rng.standard_normal((6, 4)),
                                              rng.integers(0, 3, 6))
+
+
+# ---- the convolution variants, as the layers compute them ------------------------------------------------------
+def _layer_output(layer, x, *weights):
+    layer.build(x.shape)
+    layer.set_weights(list(weights) + [np.zeros(w.shape, np.float32) for w in layer.get_weights()[len(weights):]])
+    return layer(x).numpy()
+
+
+@pytest.mark.parametrize("strides, padding, output_padding, dilation", [
+    (2, "valid", None, 1), (2, "same", None, 1), ((2, 3), "valid", (1, 2), 1), (2, "same", 1, 1),
+    (1, "same", None, 2)])
+def test_conv_transpose_is_the_layer_s(strides, padding, output_padding, dilation, rng):
+    x, kernel = f32(rng.standard_normal((2, 7, 6, 3))), f32(rng.standard_normal((3, 3, 4, 3)))
+    layer = L.Conv2DTranspose(4, 3, strides, padding, output_padding=output_padding, dilation_rate=dilation)
+    np.testing.assert_allclose(ops.conv_transpose(x, kernel, strides, padding, output_padding,
+                                                  dilation_rate=dilation).numpy(),
+                               _layer_output(layer, x, kernel), rtol=1e-6, atol=1e-6)
+
+
+def test_depthwise_and_separable_convolutions_are_the_layers(rng):
+    x = f32(rng.standard_normal((2, 7, 6, 3)))
+    depthwise, pointwise = f32(rng.standard_normal((3, 3, 3, 2))), f32(rng.standard_normal((1, 1, 6, 5)))
+    np.testing.assert_allclose(ops.depthwise_conv(x, depthwise, 2, "same").numpy(),
+                               _layer_output(L.DepthwiseConv2D(3, 2, "same", depth_multiplier=2), x, depthwise),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ops.separable_conv(x, depthwise, pointwise).numpy(),
+                               _layer_output(L.SeparableConv2D(5, 3, depth_multiplier=2), x, depthwise, pointwise),
+                               rtol=1e-6, atol=1e-6)
+    sequence = f32(rng.standard_normal((2, 9, 3)))
+    np.testing.assert_allclose(ops.conv_transpose(sequence, depthwise[0, :, :, :2].transpose(0, 2, 1), 3, "same")
+                               .numpy(), _layer_output(L.Conv1DTranspose(2, 3, 3, "same"), sequence,
+                                                       depthwise[0, :, :, :2].transpose(0, 2, 1)),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_convolution_variants_pass_gradients(rng):
+    x, kernel = (tensor(rng.standard_normal(s)) for s in ((1, 4, 4, 2), (3, 3, 3, 2)))
+    assert sg.gradcheck(lambda a, k: ops.conv_transpose(a, k, 2, "same", output_padding=1), x, kernel, tol=TOL)
+    depthwise, pointwise = (tensor(rng.standard_normal(s)) for s in ((2, 2, 2, 2), (1, 1, 4, 3)))
+    assert sg.gradcheck(lambda a, d, p: ops.separable_conv(a, d, p, padding="same"), x, depthwise, pointwise, tol=TOL)
+    with pytest.raises(ValueError, match="'valid' or 'same'"):
+        ops.conv_transpose(np.zeros((1, 4, 4, 2)), np.zeros((3, 3, 3, 2)), padding="causal")
+    with pytest.raises(ValueError, match="1-D or 2-D windows"):
+        ops.conv_transpose(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 3, 2)))

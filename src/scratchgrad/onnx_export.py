@@ -934,6 +934,8 @@ def _convolution(g, layer, x, shape, out):
 
 
 def _conv_transpose(g, layer, x, shape, out):
+    from .layers.convolutional import _transposed_pads
+
     rank, first = layer.rank, layer.data_format == "channels_first"
     if layer.groups != 1:
         raise _refuse(layer, "groups > 1 in a transposed convolution")
@@ -943,7 +945,8 @@ def _conv_transpose(g, layer, x, shape, out):
     before, after, extra = [], [], []
     for i, (k, s, d) in enumerate(zip(layer.kernel_size, layer.strides, layer.dilation_rate)):
         effective = (k - 1) * d + 1
-        left, right = layer._pads(s, effective, i)  # the layer's zeros around its stride-spread input
+        given = None if layer.output_padding is None else layer.output_padding[i]
+        left, right = _transposed_pads(layer.padding, given, s, effective)  # the layer's zeros around its input
         before.append(effective - 1 - left)  # ONNX crops the full output instead, and pads its end
         after.append(max(effective - 1 - right, 0))
         extra.append(max(right - (effective - 1), 0))

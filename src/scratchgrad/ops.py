@@ -1529,6 +1529,49 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     return squeeze(out, row)
 
 
+def _window_sizes(value, rank):
+    return (int(value),) * rank if np.ndim(value) == 0 else tuple(int(d) for d in value)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Each input channel convolved alone with its depth_multiplier kernels: kernel (*window, channels,
+    depth_multiplier) as DepthwiseConv's; outputs channel c·m + j from channel c."""
+    kernel = as_tensor(kernel)
+    *window, channels, multiplier = kernel.shape
+    grouped = reshape(kernel, tuple(window) + (1, channels * multiplier))  # group c: its m kernels
+    return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """depthwise_conv, then the pointwise (window 1) convolution mixing its channels, as SeparableConv's."""
+    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(depthwise, pointwise_kernel, 1, "valid", data_format)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """The transposed convolution of sequences or images with a kernel (*window, filters, in_channels), as
+    Conv1DTranspose/Conv2DTranspose compute it (layers/convolutional.py), no bias."""
+    from .layers.convolutional import transposed_convolution
+
+    x, kernel = as_tensor(inputs), as_tensor(kernel)
+    rank = kernel.ndim - 2
+    if rank not in (1, 2) or x.ndim != rank + 2:
+        raise ValueError(f"conv_transpose takes (batch, *{rank}-D window, channels) inputs with a (*window, out, in) "
+                         f"kernel for 1-D or 2-D windows, got inputs of shape {x.shape} and a kernel of shape "
+                         f"{kernel.shape}")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"conv_transpose padding must be 'valid' or 'same', got {padding!r}")
+    strides, dilation = _window_sizes(strides, rank), _window_sizes(dilation_rate, rank)
+    extra = None if output_padding is None else _window_sizes(output_padding, rank)
+    if builtins.max(dilation) > 1:
+        kernel = dilate(kernel, dilation + (1, 1))
+    data_format = data_format or image_data_format()
+    return transposed_convolution(x, kernel, strides, padding, extra, data_format,
+                                  lambda spread, flipped: conv(spread, flipped, 1, "valid", data_format))
+
+
 # ---- more of keras.ops: NumPy's names ------------------------------------------------------------
 absolute = fabs = abs
 true_divide = div

@@ -445,35 +445,43 @@ class _ConvTranspose(_Conv):
         _check_rank(self, input_shape)
         self._add_kernel_and_bias(self.kernel_size + (self.filters, input_shape[self.channel_axis]))
 
-    def _pads(self, s, k, axis):
-        """The zeros before and after the stride-spread input along a spatial axis, for a kernel of (dilated)
-        size k, that make the valid correlation with the flipped kernel Keras's output (its JAX rule)."""
-        extra = None if self.output_padding is None else self.output_padding[axis]
-        if self.padding == "valid":
-            return k - 1, k - 1 + (max(k, s) - k if extra is None else extra)
-        total = s + k - 2 if extra is None else k + k % 2 - 2 + extra
-        before = min(total // 2 + total % 2, k - 1)
-        return before, total - before
-
     def call_without_activation(self, x, training=False):
-        kernel = self._kernel()
-        first = self.data_format == "channels_first"
-        spatial = range(2, x.ndim) if first else range(1, x.ndim - 1)
-        factors = [1] * x.ndim
-        widths = [(0, 0)] * x.ndim
-        for i, (axis, s, k) in enumerate(zip(spatial, self.strides, kernel.shape)):
-            factors[axis], widths[axis] = s, self._pads(s, k, i)
-        x = ops.pad(ops.dilate(x, factors), widths)
-        rank = self.rank
-        flipped = kernel[(slice(None, None, -1),) * rank].transpose(tuple(range(rank)) + (rank + 1, rank))
-        return self._convolve(x, flipped, (1,) * rank, "valid", self.bias)  # flipped: (*kernel, in, filters)
-
+        return transposed_convolution(x, self._kernel(), self.strides, self.padding, self.output_padding,
+                                      self.data_format, lambda spread, flipped: self._convolve(
+                                          spread, flipped, (1,) * self.rank, "valid", self.bias))
 
     def get_config(self):
         config = {**super().get_config(), "output_padding": None if self.output_padding is None else
                   list(self.output_padding)}
         del config["groups"]
         return config
+
+
+def _transposed_pads(padding, extra, s, k):
+    """The zeros before and after the stride-spread input along a spatial axis, for a kernel of (dilated)
+    size k and the axis's output_padding `extra` (or None), that make the valid correlation with the flipped
+    kernel Keras's output (its JAX rule)."""
+    if padding == "valid":
+        return k - 1, k - 1 + (max(k, s) - k if extra is None else extra)
+    total = s + k - 2 if extra is None else k + k % 2 - 2 + extra
+    before = min(total // 2 + total % 2, k - 1)
+    return before, total - before
+
+
+def transposed_convolution(x, kernel, strides, padding, output_padding, data_format, convolve):
+    """The transposed convolution of x with a (dilated) kernel (*window, filters, in_channels), written as
+    _ConvTranspose says: x spread out by strides and padded, then convolve(spread, flipped kernel) with
+    stride 1 and valid padding (the layer's convolution, or keras.ops.conv)."""
+    rank = kernel.ndim - 2
+    first = data_format == "channels_first"
+    spatial = range(2, x.ndim) if first else range(1, x.ndim - 1)
+    factors, widths = [1] * x.ndim, [(0, 0)] * x.ndim
+    for i, (axis, s, k) in enumerate(zip(spatial, strides, kernel.shape)):
+        extra = None if output_padding is None else output_padding[i]
+        factors[axis], widths[axis] = s, _transposed_pads(padding, extra, s, k)
+    spread = ops.pad(ops.dilate(x, factors), widths)
+    flipped = kernel[(slice(None, None, -1),) * rank].transpose(tuple(range(rank)) + (rank + 1, rank))
+    return convolve(spread, flipped)  # flipped: (*kernel, in, filters)
 
 
 class Conv2DTranspose(_ConvTranspose):
