@@ -58,6 +58,10 @@ CASES = {
     "cross_entropy_probabilities": (F.cross_entropy, [normal(6, 4)], [np.eye(4)[LABELS] * 0.8 + 0.05]),
     "binary_cross_entropy_logits": (F.binary_cross_entropy_with_logits, [normal(6, 4)], [1.0 * (normal(6, 4) > 0)]),
     "mse_mae": (lambda x, t: F.mse(x, t) + F.mae(x, t), [normal(6, 4)], [normal(4, 6).T]),
+    "spectra_and_padding": (lambda x: ops.rfft(ops.pad(x, ((0, 0), (2, 1)), mode="reflect"))[0]
+                            + ops.fft((x, x))[1][:, :5], [normal(3, 6)], []),
+    "segments": (lambda x, ids: ops.segment_max(x, ids, 3) + ops.segment_prod(x, ids, 3), [positive(5, 2)],
+                 [np.array([0, 2, 2, 1, 0])]),
     "conv2d_same_strided": (lambda x, k, b: C.Conv2D((2, 2), "same")(x, k, b),
                             [normal(2, 9, 9, 3), normal(3, 3, 3, 4), normal(4)], []),
     "conv2d_one_channel": (lambda x, k, b: C.Conv2D()(x, k, b),

@@ -163,12 +163,17 @@ def test_max_epochs_and_steps_cap_every_fit_with_keras_s_warnings(restored_confi
     sg.config.set_max_epochs(None)
     sg.config.set_max_steps_per_epoch(None)
     assert len(model.fit(np.zeros((20, 3)), np.zeros((20, 2)), epochs=3, verbose=0).history["loss"]) == 3
+    sg.config.set_max_steps_per_epoch(2)  # Keras caps evaluate's and predict's epochs too
+    with pytest.warns(UserWarning, match="Limiting steps_per_epoch to 2"):
+        assert model.predict(np.zeros((100, 3)), batch_size=10, verbose=0).shape == (20, 2)
 
 
 def test_backend_dtype_helpers_and_uids_as_keras():
     b = sg.backend
     assert b.result_type("int64", "float32") == "float32" and b.result_type("int8", "uint8") == "int16"
     assert b.result_type("float16", "float32", "bool") == "float32"
+    assert b.result_type("float16", float) == "float16" and b.result_type("int8", int) == "int8"  # weak
+    assert b.result_type("uint64", "int64") == "float32"
     assert b.is_float_dtype("float16") and b.is_int_dtype("uint8") and not b.is_int_dtype(float)
     assert b.standardize_dtype(float) == "float32" and b.is_keras_tensor(sg.Input((2,)))
     b.clear_session()

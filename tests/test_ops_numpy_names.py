@@ -417,7 +417,8 @@ def test_adaptive_pool_ops_are_the_layers(rng):
 
 @pytest.mark.parametrize("mode, widths", [("reflect", ((1, 2), (3, 2))), ("symmetric", ((2, 1), (4, 0))),
                                           ("edge", ((0, 3), (2, 1))), ("wrap", ((2, 2), (1, 4))),
-                                          ("constant", 1), ("constant", (2, 1))])
+                                          ("constant", 1), ("constant", (2, 1)), ("symmetric", ((0, 1), (1, 0))),
+                                          ("reflect", ((0, 2), (0, 0))), ("wrap", ((0, 1), (3, 0)))])
 def test_pad_modes_are_numpy_s_with_gradients(mode, widths, rng):
     x = rng.standard_normal((3, 4))
     np.testing.assert_array_equal(ops.pad(tensor(x), widths, mode=mode).numpy(), np.pad(x, widths, mode=mode))
@@ -428,6 +429,8 @@ MORE_ERRORS = [
     (lambda: ops.pad(np.zeros((2, 2)), ((2, 0), (0, 0)), mode="reflect"), ValueError, "at most 1"),
     (lambda: ops.pad(np.zeros((2, 2)), ((1, 0),) * 3), ValueError, "one \\(before, after\\) pair per axis"),
     (lambda: ops.pad(np.zeros(2), 1, mode="mean"), ValueError, "'reflect', 'symmetric', 'edge' or 'wrap'"),
+    (lambda: ops.pad(np.zeros(3), -1, mode="reflect"), ValueError, "must not be negative"),
+    (lambda: ops.pad(np.zeros(3), 1, mode="reflect", constant_values=2), ValueError, "mode 'constant' only"),
     (lambda: ops.fft(np.zeros(4)), ValueError, "pair \\(real, imaginary\\)"),
     (lambda: ops.fft((np.zeros(4), np.zeros(3))), ValueError, "differ in shape"),
     (lambda: ops.stft(np.zeros(8, np.int32), 4, 2, 4), TypeError, "float signals"),
@@ -510,7 +513,7 @@ def test_custom_gradient_takes_each_backend_s_grad_signature():
 def test_custom_gradient_is_refused_what_it_cannot_use():
     with pytest.raises(TypeError, match="returns \\(value, grad function\\)"):
         ops.custom_gradient(lambda x: (x, 1.0))(tensor([1.0]))
-    with pytest.raises(ValueError, match="2 gradients for 1 inputs"):
+    with pytest.raises(ValueError, match="2 gradients for 1 tensor inputs"):
         ops.custom_gradient(lambda x: (x * 2, lambda dy: (dy, dy)))(tensor([1.0])).sum().backward()
 
 
@@ -574,3 +577,70 @@ def test_convolution_variants_pass_gradients(rng):
         ops.conv_transpose(np.zeros((1, 4, 4, 2)), np.zeros((3, 3, 3, 2)), padding="causal")
     with pytest.raises(ValueError, match="1-D or 2-D windows"):
         ops.conv_transpose(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 3, 2)))
+
+
+
+# ---- what a second read found (each was wrong before) ----------------------------------------------------------
+def test_nan_variance_passes_no_nan_back_and_integers_stay_integers():
+    x = tensor([1.0, np.nan, 3.0, 4.0])
+    ops.nanvar(x).backward()
+    np.testing.assert_allclose(x.grad, [-10 / 9, 0, 2 / 9, 8 / 9])  # Keras's (torch)
+    big = np.array([16777217])  # not a float32
+    assert ops.nanmax(big).numpy() == 16777217 and ops.nansum(big).dtype == np.int64
+    assert ops.nancumsum(np.array([1, 2])).dtype == np.int64 and ops.nanmin(np.array([[3, 1]]), axis=1).numpy() == 1
+    assert np.array_equal(ops.pad(np.zeros((0, 2)), ((0, 0), (1, 1)), mode="reflect").shape, (0, 4))
+
+
+def test_integer_pairs_promote_as_numpy_before_the_bit_operation():
+    assert ops.bitwise_or(np.array([1], np.int16), np.array([2 ** 40])).numpy()[0] == 2 ** 40 + 1
+    assert ops.left_shift(np.int8(1), np.int64(10)).numpy() == 1024
+    assert ops.lcm(np.array([6], np.int8), np.array([1000])).numpy()[0] == 3000
+
+
+def test_host_computed_results_keep_their_dtype():
+    assert ops.unique(np.array([1.5, 2.5])).dtype == np.float64
+    assert ops.bincount(np.array([0, 1]), weights=np.array([0.5, 1.0])).dtype == np.float64
+    assert ops.histogram(np.array([1.0, 2.0]))[1].dtype == np.float64
+    assert ops.logspace(0, 1, 3, dtype="float64").dtype == ops.geomspace(1, 2, 3, dtype="float64").dtype == np.float64
+    assert ops.view(np.array([1], np.int64), "float64").dtype == np.float64
+
+
+def test_unique_pads_slices_along_an_axis_with_zeros_by_default():
+    np.testing.assert_array_equal(ops.unique(np.array([[3, 1, 3], [0, 2, 0]]), axis=1, size=3).numpy(),
+                                  [[1, 3, 0], [2, 0, 0]])
+    np.testing.assert_array_equal(ops.unique(np.array([3, 1, 3, 2, 1]), size=6).numpy(), [1, 2, 3, 0, 0, 0])
+
+
+def test_custom_gradient_passes_other_arguments_as_they_are():
+    @ops.custom_gradient
+    def scaled(x, s, power=1):
+        return x * s ** power, lambda dy: (dy * s ** power, None)  # one gradient per argument
+
+    x = tensor([1.0, 2.0])
+    y = scaled(x, 2.0, power=2)
+    y.sum().backward()
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+def test_edge_cases_numpy_and_keras_take():
+    assert ops.corrcoef(f32([1, 2, 4])).numpy() == 1.0
+    np.testing.assert_allclose(ops.average(np.ones((2, 3)), axis=(1,), weights=f32([1, 2, 3])).numpy(), [1, 1])
+    np.testing.assert_array_equal(ops.saturate_cast(np.array([100000, -100000], np.int32), "float16").numpy(),
+                                  [65504, -65504])
+    np.testing.assert_array_equal(ops.heaviside(f32([np.nan, 0.0, -1.0]), f32([0.5, 0.5, 0.5])).numpy(),
+                                  [np.nan, 0.5, 0.0])
+
+
+class SignBit(L.Layer):
+    """Reads the bytes of its input (a sign bit) each step: a replayed step must read the new ones."""
+
+    def call(self, x):
+        negative = ops.astype(ops.less(ops.view(x, "int64"), 0), x.dtype)
+        return x * (1.0 + negative)
+
+
+def test_a_step_reading_bytes_replays_like_the_graph(rng):
+    assert_trains_the_same_planned_and_eager((4,), lambda: [L.Dense(4), SignBit(), L.Dense(3, activation="softmax")],
+                                             "sparse_categorical_crossentropy", rng.standard_normal((6, 4)),
+                                             rng.integers(0, 3, 6), steps=5)

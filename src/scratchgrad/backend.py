@@ -116,12 +116,25 @@ def is_int_dtype(dtype):
 
 
 def result_type(*dtypes):
-    """The dtype ops give operands of these dtypes, as scratchgrad (and Keras) promote: integers and
-    booleans follow the floats among them (int64 with float32 is float32, not NumPy's float64); without a
-    float, NumPy's integer promotion. No dtypes: floatx."""
-    names = [standardize_dtype(d) for d in dtypes]
-    floats = [n for n in names if np.dtype(n).kind == "f"]
-    return np.result_type(*(floats or names)).name if names else _floatx.name
+    """The dtype ops give operands of these dtypes, by Keras's promotion: integers and booleans follow the
+    floats among them (int64 with float32 is float32, not NumPy's float64); Python's float, int and bool
+    are weak (float16 with float stays float16, int8 with int stays int8); uint64 with a signed integer,
+    which no integer type holds, is floatx; without a float, NumPy's integer promotion (to 64 bits where
+    Keras, which keeps to 32, does not go)."""
+    weak = [d for d in dtypes if d in (bool, int, float)]
+    strong = [np.dtype(standardize_dtype(d)) for d in dtypes if d not in (bool, int, float)]
+    floats = [d for d in strong if d.kind == "f"]
+    if floats:
+        return np.result_type(*floats).name
+    if float in weak:
+        return _floatx.name
+    if not dtypes:
+        return _floatx.name
+    if all(d.kind == "b" for d in strong):  # booleans alone, or with Python ints: int64 (Keras: int32)
+        return standardize_dtype(int) if int in weak else "bool"
+    if np.dtype(np.uint64) in strong and any(d.kind == "i" for d in strong):
+        return _floatx.name
+    return np.result_type(*strong).name
 
 
 def is_keras_tensor(x):

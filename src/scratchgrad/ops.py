@@ -9,7 +9,7 @@ import math as _math
 import numpy as np
 
 from .autograd import Function, no_grad, unrecorded, values_escaped
-from .backend import array_module, float_dtype, image_data_format
+from .backend import array_module, float_dtype, image_data_format, to_numpy
 from .backend import epsilon as _epsilon
 from .tensor import Tensor, as_tensor
 
@@ -695,16 +695,22 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     except ValueError:
         raise ValueError(f"pad_width must be one (before, after) pair per axis of x ({x.ndim}), or one for all; "
                          f"got {pad_width!r}") from None
+    if builtins.any(w < 0 for pair in widths for w in pair):
+        raise ValueError(f"pad_width must not be negative, got {pad_width!r}")
     if mode == "constant":
         return Pad(widths, 0 if constant_values is None else constant_values)(x)
     if mode not in ("reflect", "symmetric", "edge", "wrap"):
         raise ValueError(f"pad mode must be 'constant', 'reflect', 'symmetric', 'edge' or 'wrap', got {mode!r}")
+    if constant_values is not None:
+        raise ValueError(f"pad's constant_values goes with mode 'constant' only, got mode {mode!r}")
     for axis, (before, after) in enumerate(widths):
         x = _padded_along(x, axis, before, after, mode)
     return x
 
 
 def _padded_along(x, axis, before, after, mode):
+    if not before and not after:
+        return x
     n = x.shape[axis]
     most = {"reflect": n - 1, "symmetric": n, "wrap": n, "edge": np.inf}[mode]
     if builtins.max(before, after) > most or (n == 0 and before + after):
@@ -715,6 +721,8 @@ def _padded_along(x, axis, before, after, mode):
         return x[(builtins.slice(None),) * axis + (builtins.slice(start, stop),)]
 
     def backwards(first, count):  # entries first, first - 1, ..., count of them
+        if not count:
+            return cut(0, 0)
         stop = first - count
         return x[(builtins.slice(None),) * axis + (builtins.slice(first, stop if stop >= 0 else None, -1),)]
 
@@ -727,7 +735,7 @@ def _padded_along(x, axis, before, after, mode):
     else:
         head = repeat(cut(0, 1), before, axis) if before else cut(0, 0)
         tail = repeat(cut(n - 1, n), after, axis) if after else cut(0, 0)
-    return concatenate([head, x, tail], axis=axis) if before or after else x
+    return concatenate([head, x, tail], axis=axis)
 
 
 def repeat(x, times, axis):
@@ -2333,7 +2341,7 @@ def _no_grad_of_two(name, dtype=None):
     `dtype` (bool for predicates) or the inputs' dtype."""
     def apply(x1, x2):
         a, b = _pair(x1, x2)
-        return Compare(name, np.dtype(dtype) if dtype else a.dtype)(a, b)
+        return Compare(name, np.dtype(dtype) if dtype else np.result_type(a.dtype, b.dtype))(a, b)
 
     apply.__name__ = name
     return apply
@@ -2402,7 +2410,7 @@ def logaddexp2(x1, x2):
 def heaviside(x1, x2):
     """0 where x1 < 0, 1 where x1 > 0, x2 where x1 is 0 (the gradient reaches x2 there)."""
     a, b = _pair(_floating(x1), _floating(x2))
-    step = astype(greater(a, 0), a.dtype)
+    step = where(isnan(a), a, astype(greater(a, 0), a.dtype))  # NaN stays NaN, as NumPy's
     return where(equal(a, 0), b, step)
 
 
@@ -2499,6 +2507,8 @@ def average(x, axis=None, weights=None):
         return mean(x, axis)
     w = as_tensor(weights, like=x) if not isinstance(weights, Tensor) else weights
     if w.ndim == 1 and x.ndim > 1:
+        if isinstance(axis, (tuple, list)) and len(axis) == 1:
+            axis = axis[0]
         if axis is None or not isinstance(axis, (int, np.integer)):
             raise ValueError("average: 1-D weights need one integer axis of x to weigh")
         w = reshape(w, tuple(-1 if i == int(axis) % x.ndim else 1 for i in range(x.ndim)))
@@ -2544,13 +2554,18 @@ def _nan_reduction(reduce, fill):
     """ops.nan<reduce>: `reduce` over x with NaN taken as `fill` (left out of a sum, a product, a max)."""
     def apply(x, axis=None, keepdims=False):
         x = as_tensor(x)
-        return reduce(where(isnan(x), fill, x), axis=axis, keepdims=keepdims)
+        return reduce(_nan_as(x, fill), axis=axis, keepdims=keepdims)
 
     apply.__name__ = f"nan{reduce.__name__}"
     return apply
 
 
 nansum, nanprod = _nan_reduction(sum, 0.0), _nan_reduction(prod, 1.0)
+
+
+def _nan_as(x, fill):
+    """x with its NaN entries `fill`; integers (which hold no NaN) as they are, in their dtype."""
+    return where(isnan(x), fill, x) if x.dtype.kind == "f" else x
 
 
 def _all_nan_is_nan(x, out, axis, keepdims):
@@ -2560,12 +2575,16 @@ def _all_nan_is_nan(x, out, axis, keepdims):
 
 def nanmax(x, axis=None, keepdims=False):
     x = as_tensor(x)
-    return _all_nan_is_nan(x, max(where(isnan(x), -np.inf, x), axis, keepdims), axis, keepdims)
+    if x.dtype.kind != "f":
+        return max(x, axis, keepdims)
+    return _all_nan_is_nan(x, max(_nan_as(x, -np.inf), axis, keepdims), axis, keepdims)
 
 
 def nanmin(x, axis=None, keepdims=False):
     x = as_tensor(x)
-    return _all_nan_is_nan(x, min(where(isnan(x), np.inf, x), axis, keepdims), axis, keepdims)
+    if x.dtype.kind != "f":
+        return min(x, axis, keepdims)
+    return _all_nan_is_nan(x, min(_nan_as(x, np.inf), axis, keepdims), axis, keepdims)
 
 
 def _count_not_nan(x, axis, keepdims):
@@ -2580,8 +2599,8 @@ def nanmean(x, axis=None, keepdims=False):
 
 def nanvar(x, axis=None, keepdims=False):
     x = _floating(x)
-    centered = x - nanmean(x, axis, keepdims=True)
-    return nanmean(centered * centered, axis, keepdims)
+    centered = where(isnan(x), 0.0, x - nanmean(x, axis, keepdims=True))  # a NaN entry's square: no 0·NaN back
+    return sum(centered * centered, axis, keepdims) / _count_not_nan(x, axis, keepdims)
 
 
 def nanstd(x, axis=None, keepdims=False):
@@ -2589,13 +2608,11 @@ def nanstd(x, axis=None, keepdims=False):
 
 
 def nancumsum(x, axis=None, dtype=None):
-    x = as_tensor(x)
-    return cumsum(where(isnan(x), 0.0, x), axis, dtype)
+    return cumsum(_nan_as(as_tensor(x), 0.0), axis, dtype)
 
 
 def nancumprod(x, axis=None, dtype=None):
-    x = as_tensor(x)
-    return cumprod(where(isnan(x), 1.0, x), axis, dtype)
+    return cumprod(_nan_as(as_tensor(x), 1.0), axis, dtype)
 
 
 def nanargmax(x, axis=None, keepdims=False):
@@ -2647,28 +2664,43 @@ def searchsorted(sorted_sequence, values, side="left"):
     return astype(found, "int32")
 
 
+def _raw(x):
+    """x's array as it is: a Tensor's data, or the array given (as_tensor would make float64 floatx)."""
+    return x.data if isinstance(x, Tensor) else array_module(x).asarray(x)
+
+
+def _from_host(array, like):
+    """A result computed on the host with NumPy, as a Tensor on `like`'s device (CuPy's when it is a GPU
+    array), in its own dtype."""
+    return Tensor._from_op(array_module(like).asarray(array), None)
+
+
 def bincount(x, weights=None, minlength=0, sparse=False):
-    """Counts of each non-negative integer in a 1-D (or, row by row, 2-D) x, optionally weighed; no gradient."""
+    """Counts of each non-negative integer in a 1-D (or, row by row, 2-D) x, optionally weighed; no gradient.
+    Counted on the host (as are histogram, nonzero, unravel_index and unique)."""
     if sparse:
         raise NotImplementedError("bincount(sparse=True): scratchgrad has no sparse tensors")
-    x = np.asarray(convert_to_numpy(x))
+    like = _raw(x)
+    x = to_numpy(like)
     if x.dtype.kind not in "iu" or (x < 0).any() or x.ndim not in (1, 2):
         raise ValueError(f"bincount takes non-negative integers, 1-D or 2-D, got {x.dtype} of shape {x.shape}")
-    w = None if weights is None else np.asarray(convert_to_numpy(weights))
+    w = None if weights is None else to_numpy(_raw(weights))
     length = builtins.max(int(minlength), int(x.max()) + 1 if x.size else 0)
     rows = [np.bincount(r, None if w is None else wr, length)
             for r, wr in zip(np.atleast_2d(x), np.atleast_2d(w) if w is not None else [None] * len(np.atleast_2d(x)))]
     counts = np.stack(rows) if x.ndim == 2 else rows[0]
-    return Tensor(counts.astype(w.dtype if w is not None else np.int32))
+    return _from_host(counts.astype(w.dtype if w is not None else np.int32), like)
 
 
 def histogram(x, bins=10, range=None):
     """(counts, bin edges) of a 1-D x, as NumPy's histogram; no gradient."""
-    x = np.asarray(convert_to_numpy(x))
+    like = _raw(x)
+    x = to_numpy(like)
     if x.ndim != 1:
         raise ValueError(f"histogram takes a 1-D x, got shape {x.shape}")
     counts, edges = np.histogram(x, bins=bins, range=range)
-    return Tensor(counts.astype(np.int32)), Tensor(edges.astype(x.dtype if x.dtype.kind == "f" else float_dtype()))
+    edges = edges.astype(x.dtype if x.dtype.kind == "f" else float_dtype())
+    return _from_host(counts.astype(np.int32), like), _from_host(edges, like)
 
 
 def argpartition(x, kth, axis=-1):
@@ -2677,11 +2709,13 @@ def argpartition(x, kth, axis=-1):
 
 def nonzero(x):
     """The indices of x's non-zero entries, one int32 array per axis."""
-    return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(convert_to_numpy(x)))
+    like = _raw(x)
+    return tuple(_from_host(i.astype(np.int32), like) for i in np.nonzero(to_numpy(like)))
 
 
 def unravel_index(indices, shape):
-    return tuple(Tensor(np.asarray(i, dtype=np.int32)) for i in np.unravel_index(convert_to_numpy(indices), shape))
+    like = _raw(indices)
+    return tuple(_from_host(np.asarray(i, dtype=np.int32), like) for i in np.unravel_index(to_numpy(like), shape))
 
 
 def array_split(x, indices_or_sections, axis=0):
@@ -2725,11 +2759,13 @@ def kaiser(x, beta):
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
-    return Tensor(np.logspace(start, stop, num, endpoint, base, axis=axis).astype(dtype or float_dtype()))
+    values = np.logspace(start, stop, num, endpoint, base, axis=axis)
+    return Tensor._from_op(values.astype(np.dtype(dtype) if dtype else float_dtype()), None)
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    return Tensor(np.geomspace(start, stop, num, endpoint, axis=axis).astype(dtype or float_dtype()))
+    values = np.geomspace(start, stop, num, endpoint, axis=axis)
+    return Tensor._from_op(values.astype(np.dtype(dtype) if dtype else float_dtype()), None)
 
 
 def real(x):
@@ -2756,12 +2792,14 @@ def angle(x):
 
 def saturate_cast(x, dtype):
     """x cast to `dtype`, clipped first to what it can hold (so 300 becomes 255 in uint8, not 44)."""
-    x, dtype = as_tensor(x), np.dtype(dtype)
+    x, dtype = (x if isinstance(x, Tensor) else Tensor._from_op(_raw(x), None)), np.dtype(dtype)
     if dtype.kind in "iu" and x.dtype.kind in "iuf":
         info = np.iinfo(dtype)
         x = clip(x, _held(info.min, x.dtype), _held(info.max, x.dtype))
-    elif dtype.kind == "f" and x.dtype.kind == "f" and dtype.itemsize < x.dtype.itemsize:
-        x = clip(x, np.finfo(dtype).min, np.finfo(dtype).max)
+    elif dtype.kind == "f" and x.dtype.kind in "iuf" and \
+            float((np.iinfo if x.dtype.kind in "iu" else np.finfo)(x.dtype).max) > float(np.finfo(dtype).max):
+        top = int(np.finfo(dtype).max)  # float16's 65504: int32's 100000 becomes it, not inf
+        x = clip(x, _held(-top, x.dtype), _held(top, x.dtype))
     return astype(x, dtype)
 
 
@@ -2772,13 +2810,26 @@ def _held(bound, dtype):
         info = np.iinfo(dtype)
         return builtins.min(builtins.max(bound, int(info.min)), int(info.max))
     value = dtype.type(bound)
-    return value if abs(int(value)) <= abs(bound) else np.nextafter(value, dtype.type(0))
+    return value if builtins.abs(int(value)) <= builtins.abs(bound) else np.nextafter(value, dtype.type(0))
+
+
+class View(Function):
+    """x's bytes read as another dtype: no gradient, recorded like any op so that a replayed step reads the
+    new x's bytes."""
+
+    differentiable = False
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.view(self.dtype)
 
 
 def view(x, dtype=None):
     """x's bytes read as `dtype` (NumPy's view); no gradient."""
-    x = as_tensor(x)
-    return x if dtype is None else Tensor(x.data.view(np.dtype(dtype)))
+    x = x if isinstance(x, Tensor) else Tensor._from_op(_raw(x), None)
+    return x if dtype is None else View(np.dtype(dtype))(x)
 
 
 def correlate(x1, x2, mode="valid"):
@@ -2798,8 +2849,12 @@ def correlate(x1, x2, mode="valid"):
 
 
 def corrcoef(x):
-    """Pearson's correlation coefficients between the rows of x (each row a variable)."""
+    """Pearson's correlation coefficients between the rows of x (each row a variable); a 1-D x is one
+    variable, correlated 1 with itself."""
     x = _floating(x)
+    if x.ndim == 1:
+        spread = sum(square(x - mean(x)))
+        return spread / spread  # exactly 1 (NaN for a constant x, as NumPy's)
     centered = x - mean(x, axis=-1, keepdims=True)
     cov = matmul(centered, transpose(centered))
     scale = sqrt(diagonal(cov))
@@ -2906,7 +2961,7 @@ class SegmentReduce(Function):
             info = np.iinfo(data.dtype)
             identity = info.min if identity < 0 else info.max
         self.out = xp.full((self.count,) + data.shape[1:], identity, data.dtype)
-        getattr(xp, self.reduce).at(self.out, self.ids, data[self.inside])
+        _ufunc_at(self.reduce, self.out, self.ids, data[self.inside])
         return self.out
 
     def backward(self, gy):
@@ -2927,11 +2982,23 @@ class SegmentReduce(Function):
         it is the only zero (or none is) and 0 where another zero remains."""
         zero = rows == 0
         nonzero_product = xp.ones_like(self.out)
-        xp.multiply.at(nonzero_product, self.ids, xp.where(zero, 1, rows))
+        _ufunc_at("multiply", nonzero_product, self.ids, xp.where(zero, 1, rows))
         zeros = xp.zeros(self.out.shape, np.int64)
         xp.add.at(zeros, self.ids, zero)
         others_zero = zeros[self.ids] - zero
         return xp.where(others_zero > 0, 0, nonzero_product[self.ids] / xp.where(zero, 1, rows))
+
+
+def _ufunc_at(name, out, index, values):
+    """ufunc.at in place on `out`: CuPy has it for add, maximum and minimum only, so a product on the GPU is
+    made on the host and copied back."""
+    xp = array_module(out)
+    if xp is np or name != "multiply":
+        getattr(xp, name).at(out, index, values)
+        return
+    host = to_numpy(out)
+    np.multiply.at(host, to_numpy(index), to_numpy(values))
+    out[...] = xp.asarray(host)
 
 
 def _segment(reduce, op):
@@ -3088,28 +3155,28 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
            fill_value=None):
     """x's distinct entries (or slices along `axis`), sorted, or in the order they first appear with
     sorted=False; with the return_* flags, a tuple adding where each first appears, the inverse (x rebuilt
-    from them) and the counts, as NumPy's. `size` pads (with fill_value, default the smallest value) or
-    cuts the distinct values to that many. No gradient."""
-    data = np.asarray(convert_to_numpy(x))
-    values, first, inverse, counts = np.unique(data, return_index=True, return_inverse=True, return_counts=True,
-                                               axis=axis)
+    from them) and the counts, as NumPy's. `size` pads (with fill_value, 0 by default, as Keras) or cuts
+    the distinct values to that many. No gradient."""
+    like = _raw(x)
+    values, first, inverse, counts = np.unique(to_numpy(like), return_index=True, return_inverse=True,
+                                               return_counts=True, axis=axis)
+    along = 0 if axis is None else axis
     if not sorted:
         order = np.argsort(first, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        values, first, counts, inverse = (np.take(values, order, axis=axis or 0), first[order], counts[order],
-                                          rank[inverse])
+        values, first, counts, inverse = np.take(values, order, axis=along), first[order], counts[order], rank[inverse]
     if size is not None:
-        values, first, counts = (_sized(a, int(size), fill, axis or 0) for a, fill in
-                                 ((values, values.min() if fill_value is None and values.size else fill_value or 0),
-                                  (first, 0), (counts, 0)))
-    results = [Tensor(values)]
-    results += [Tensor(a.astype(np.int32)) for a, wanted in ((first, return_index), (inverse, return_inverse),
-                                                           (counts, return_counts)) if wanted]
+        values = _sized(values, int(size), 0 if fill_value is None else fill_value, along)
+        first, counts = (_sized(a, int(size), 0, 0) for a in (first, counts))
+    results = [_from_host(values, like)]
+    results += [_from_host(a.astype(np.int32), like) for a, wanted in
+                ((first, return_index), (inverse, return_inverse), (counts, return_counts)) if wanted]
     return results[0] if len(results) == 1 else tuple(results)
 
 
 def _sized(a, size, fill, axis):
+    """a cut, or padded with `fill`, to `size` entries along `axis`."""
     if a.shape[axis] >= size:
         return np.take(a, np.arange(size), axis=axis)
     padding = [(0, 0)] * a.ndim
@@ -3131,18 +3198,22 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
 
 
 class CustomGradient(Function):
-    """f's value with the gradient f itself gives (keras.ops.custom_gradient): f(*inputs) returns
-    (value, grad), grad maps the value's gradient to the inputs' (one, or a tuple). One op: forward runs f on
-    its inputs outside the graph and outside a step's recording, so that a replayed step runs f again and
-    keeps the grad function of that run; backward calls it."""
+    """f's value with the gradient f itself gives (keras.ops.custom_gradient): f(*args, **kwargs) returns
+    (value, grad), grad maps the value's gradient to the tensor arguments' (one, a tuple of them, or one per
+    argument, None for the others). One op whose inputs are the tensor arguments: forward runs f outside
+    the graph and outside a step's recording, so that a replayed step runs f again and keeps the grad
+    function of that run; backward calls it. Other arguments (numbers, options) reach f as they are."""
 
-    def __init__(self, f):
-        self.f = f
+    def __init__(self, f, args, kwargs, tensor_at):
+        self.f, self.args, self.kwargs, self.tensor_at = f, args, kwargs, tensor_at
 
     def forward(self, *xs):
         self.xs = tuple(Tensor._from_op(x, None) for x in xs)
+        args = list(self.args)
+        for i, x in zip(self.tensor_at, self.xs):
+            args[i] = x
         with no_grad(), unrecorded():
-            value, self.grad = self.f(*self.xs)
+            value, self.grad = self.f(*args, **self.kwargs)
         if not callable(self.grad):
             raise TypeError(f"a custom_gradient function returns (value, grad function), got a "
                             f"{type(self.grad).__name__} as its second item")
@@ -3152,9 +3223,11 @@ class CustomGradient(Function):
     def backward(self, gy):
         with no_grad(), unrecorded():
             grads = self._call_grad(Tensor._from_op(gy, None))
-        grads = grads if isinstance(grads, (tuple, list)) else (grads,)
-        if len(grads) != len(self.needs_grad):
-            raise ValueError(f"a custom gradient gave {len(grads)} gradients for {len(self.needs_grad)} inputs")
+        grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+        if len(grads) == len(self.args) != len(self.tensor_at):
+            grads = [grads[i] for i in self.tensor_at]  # one per argument: the tensors' are the inputs'
+        if len(grads) != len(self.tensor_at):
+            raise ValueError(f"a custom gradient gave {len(grads)} gradients for {len(self.tensor_at)} tensor inputs")
         return tuple(None if g is None else as_tensor(g).data for g in grads)
 
     def _call_grad(self, upstream):
@@ -3174,15 +3247,20 @@ class CustomGradient(Function):
         return self.grad(*(self.xs if positional else ()), upstream=upstream)
 
 
+def _is_array(value):
+    return isinstance(value, (Tensor, np.ndarray)) or hasattr(value, "__cuda_array_interface__")
+
+
 def custom_gradient(f):
-    """Decorate f(*tensors) -> (value, grad) to make one op whose gradient is grad's (Keras's
+    """Decorate f(*args) -> (value, grad) to make one op whose gradient is grad's (Keras's
     keras.ops.custom_gradient): for a numerically stable or a deliberately different gradient, such as a
-    gradient reversal layer's."""
+    gradient reversal layer's. Tensor and array arguments are the op's inputs; others pass to f as given."""
     import functools
 
     @functools.wraps(f)
-    def op(*args):
-        return CustomGradient(f)(*(as_tensor(a) for a in args))
+    def op(*args, **kwargs):
+        tensor_at = [i for i, a in enumerate(args) if _is_array(a)]
+        return CustomGradient(f, args, kwargs, tensor_at)(*(as_tensor(args[i]) for i in tensor_at))
 
     return op
 

@@ -575,6 +575,7 @@ class Trainer:
         return (x, yb) if wb is None else (x, yb, wb.astype(self.dtype))
 
     def _evaluate_arrays(self, xs, ys, weights=None, batch_size=32, callback_list=None, steps=None):
+        steps = _step_cap(steps, math.ceil(len(xs[0]) / batch_size), stacklevel=6)  # at evaluate's caller
         tracker = _Tracker(self)
         self.train(False)
         hooks = callback_list or CallbackList([], self, {})
@@ -634,6 +635,7 @@ class Trainer:
         self._build_from(xs)
         self.train(False)
         hooks = CallbackList(list(callbacks or []), self, {"steps": math.ceil(len(xs[0]) / batch_size)})
+        steps = _step_cap(steps, math.ceil(len(xs[0]) / batch_size))
         hooks.on_predict_begin()
         batches, structure = [], None
         with no_grad():
@@ -683,13 +685,20 @@ class Trainer:
         return state
 
 
-def _capped(count, what, most):
+def _capped(count, what, most, stacklevel=4):
     """config.set_max_epochs / set_max_steps_per_epoch (or KERAS_MAX_EPOCHS, ...): a quick run of code written
-    for a long one, with Keras's warning."""
+    for a long one, with Keras's warning (by default at the caller of fit, past fit and its wrapper)."""
     if most and most < count:
-        warnings.warn(f"Limiting {what} to {most}", stacklevel=4)  # past fit and its wrapper: the caller
+        warnings.warn(f"Limiting {what} to {most}", stacklevel=stacklevel)
         return most
     return count
+
+
+def _step_cap(steps, batches, stacklevel=5):
+    """evaluate's, predict's and validation's steps (None: all `batches`) under max_steps_per_epoch, as
+    Keras caps every epoch it iterates."""
+    most = max_steps_per_epoch()
+    return _capped(steps or batches, "steps_per_epoch", most, stacklevel) if most else steps
 
 
 def _is_dataset(x):
