@@ -644,3 +644,38 @@ def test_a_step_reading_bytes_replays_like_the_graph(rng):
     assert_trains_the_same_planned_and_eager((4,), lambda: [L.Dense(4), SignBit(), L.Dense(3, activation="softmax")],
                                              "sparse_categorical_crossentropy", rng.standard_normal((6, 4)),
                                              rng.integers(0, 3, 6), steps=5)
+
+
+
+# ---- istft and associative_scan -----------------------------------------------------------------------------
+SPECTRUM = (f32([[0.5, -1.0, 0.25], [1.5, 0.0, -0.5], [-0.75, 0.5, 1.0]]),
+            f32([[0.0, 0.5, 0.0], [0.0, -1.0, 0.0], [0.0, 0.25, 0.0]]))
+
+
+def test_istft_matches_keras_and_undoes_stft(rng):
+    """Keras 3.15.1's values on its NumPy backend (scipy's istft; its torch backend's torch.istft differs at
+    the edges, where the windows' sum is small)."""
+    np.testing.assert_allclose(ops.istft(SPECTRUM, 3, 2, 4).numpy(), [0.9166667, 1.3333334, 0.3333334, -0.75],
+                               rtol=2e-6, atol=2e-7)
+    np.testing.assert_allclose(ops.istft(SPECTRUM, 4, 2, 4, window=None, center=False).numpy(),
+                               [-0.625, -0.375, 0.9375, 1.3125, 0.5625, -0.5625, -0.375, -0.625], rtol=2e-6)
+    signal = rng.standard_normal((2, 40))
+    for length, stride, n, window in ((8, 4, 8, "hann"), (8, 2, 10, "hann"), (6, 3, 8, "hamming")):
+        rebuilt = ops.istft(ops.stft(signal, length, stride, n, window), length, stride, n, window=window, length=40)
+        np.testing.assert_allclose(rebuilt.numpy(), signal, atol=1e-5)
+    assert sg.gradcheck(lambda a, b: ops.istft((a, b), 3, 1, 4, length=4) ** 2,
+                        *(_points(rng, (3, 3)) for _ in range(2)), tol=TOL)
+
+
+def test_associative_scan_runs_f_along_the_axis_either_way(rng):
+    x = f32([[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(ops.associative_scan(ops.add, x, axis=1).numpy(), [[1, 3, 6], [4, 9, 15]])
+    np.testing.assert_array_equal(ops.associative_scan(ops.multiply, x, reverse=True, axis=1).numpy(),
+                                  [[6, 6, 3], [120, 30, 6]])  # Keras's
+    both = ops.associative_scan(lambda a, b: {"s": a["s"] + b["s"], "m": ops.maximum(a["m"], b["m"])},
+                                {"s": f32([1, 2, 3]), "m": f32([2, 1, 5])})
+    np.testing.assert_array_equal(both["s"].numpy(), [1, 3, 6])
+    np.testing.assert_array_equal(both["m"].numpy(), [2, 2, 5])
+    assert sg.gradcheck(lambda a: ops.associative_scan(ops.multiply, a, axis=1), _points(rng), tol=TOL)
+    with pytest.raises(ValueError, match="one length along axis 0"):
+        ops.associative_scan(lambda a, b: a, [np.zeros(2), np.zeros(3)])

@@ -2299,6 +2299,26 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, tree.pack_like(ys[0], stacked)
 
 
+def associative_scan(f, elems, reverse=False, axis=0):
+    """The running f-reduction of elems along `axis` (a tensor or a structure of them): out[0] = elems[0],
+    out[i] = f(out[i - 1], elems[i]), f associative (a cumulative sum with f = add); reverse runs it from the
+    end. Computed one step after another (f's associativity would let it run in log steps)."""
+    from . import tree
+
+    leaves = [as_tensor(leaf) for leaf in tree.flatten(elems)]
+    sizes = {leaf.shape[axis] for leaf in leaves}
+    if len(sizes) != 1:
+        raise ValueError(f"associative_scan needs every element to have one length along axis {axis}, got {sizes}")
+    steps = [tree.pack_like(elems, parts) for parts in zip(*(unstack(leaf, axis=axis) for leaf in leaves))]
+    steps = steps[::-1] if reverse else steps
+    outs = steps[:1]
+    for step in steps[1:]:
+        outs.append(f(outs[-1], step))
+    outs = outs[::-1] if reverse else outs
+    stacked = [stack(list(parts), axis=axis) for parts in zip(*(tree.flatten(out) for out in outs))]
+    return tree.pack_like(elems, stacked)
+
+
 # ---- constructors -----------------------------------------------------------------------------------
 def full(shape, fill_value, dtype=None):
     return _new(np.full(shape, fill_value, dtype=dtype or float_dtype()))
@@ -3136,19 +3156,64 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     length, stride, n = int(sequence_length), int(sequence_stride), int(fft_length)
     if n < length:
         raise ValueError(f"stft's fft_length ({fft_length}) must be at least sequence_length ({sequence_length})")
-    if isinstance(window, str) and window not in ("hann", "hamming"):
-        raise ValueError(f"stft's window must be 'hann', 'hamming', a 1-D tensor or None, got {window!r}")
+    weights = _stft_window(window, length, n, x)
     if center:
         x = pad(x, [(0, 0)] * (x.ndim - 1) + [(n // 2, n // 2)], mode="reflect")
-    if window is None or isinstance(window, str):
-        weights = as_tensor(np.ones(length) if window is None else _periodic_window(window, length), like=x)
-    else:
-        weights = as_tensor(window, like=x)
-        if weights.shape != (length,):
-            raise ValueError(f"stft's window must have shape ({length},) (sequence_length), got {weights.shape}")
-    left = (n - length) // 2
-    weights = pad(weights, [(left, n - length - left)])
     return rfft(extract_sequences(x, n, stride) * weights, n)
+
+
+def _stft_window(window, length, n, like):
+    """The window of (i)stft, centred in fft_length n: "hann", "hamming" (periodic), a 1-D tensor of
+    sequence_length, or None (ones)."""
+    if isinstance(window, str) and window not in ("hann", "hamming"):
+        raise ValueError(f"the stft window must be 'hann', 'hamming', a 1-D tensor or None, got {window!r}")
+    if window is None or isinstance(window, str):
+        weights = as_tensor(np.ones(length) if window is None else _periodic_window(window, length), like=like)
+    else:
+        weights = as_tensor(window, like=like)
+        if weights.shape != (length,):
+            raise ValueError(f"the stft window must have shape ({length},) (sequence_length), got {weights.shape}")
+    left = (n - length) // 2
+    return pad(weights, [(left, n - length - left)])
+
+
+class OverlapAdd(Function):
+    """Frames (..., frames, n) added into a signal (..., length), frame i starting at i·stride: the adjoint of
+    extract_sequences, so its backward takes the frames back out."""
+
+    def __init__(self, length, stride):
+        self.length, self.stride = length, stride
+
+    def forward(self, frames):
+        xp = array_module(frames)
+        self.frame_shape = frames.shape[-2:]
+        count, n = self.frame_shape
+        self.index = (xp.arange(count)[:, None] * self.stride + xp.arange(n)).ravel()
+        out = xp.zeros((int(np.prod(frames.shape[:-2])), self.length), frames.dtype)
+        xp.add.at(out, (builtins.slice(None), self.index), frames.reshape(len(out), -1))
+        return out.reshape(frames.shape[:-2] + (self.length,))
+
+    def backward(self, gy):
+        return gy[..., self.index].reshape(gy.shape[:-1] + self.frame_shape)
+
+
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann", center=True):
+    """stft undone, as Keras's (scipy's istft, rescaled): each frame's irfft weighed by the window again,
+    overlapped and added, divided by the summed squared windows; with center=True the padding stft added is
+    cut off, and `length` cuts the signal to that many samples."""
+    real, imag = _complex_parts(x, "istft")
+    frame, stride, n = int(sequence_length), int(sequence_stride), int(fft_length)
+    if n < frame:
+        raise ValueError(f"istft's fft_length ({fft_length}) must be at least sequence_length ({sequence_length})")
+    weights = _stft_window(window, frame, n, real)
+    frames = irfft((real, imag), n) * (sum(weights) * weights)
+    total = n + stride * (real.shape[-2] - 1)
+    squares = OverlapAdd(total, stride).forward(np.broadcast_to(to_numpy(weights.data) ** 2, (real.shape[-2], n)))
+    signal = OverlapAdd(total, stride)(frames) / as_tensor(np.where(squares > 1e-10, squares, 1.0), like=real)
+    signal = signal / (sum(weights) if window is not None else stride)
+    start = n // 2 if center else 0
+    end = start + int(length) if length is not None else (total - n // 2 if center else total)
+    return signal[..., start:end]
 
 
 def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False, axis=None, size=None,
