@@ -673,3 +673,34 @@ def test_associative_scan_runs_f_along_the_axis_either_way(rng):
     assert sg.gradcheck(lambda a: ops.associative_scan(ops.multiply, a, axis=1), _points(rng), tol=TOL)
     with pytest.raises(ValueError, match="one length along axis 0"):
         ops.associative_scan(lambda a, b: a, [np.zeros(2), np.zeros(3)])
+
+
+
+@pytest.mark.parametrize("pattern, lengths, shape", [
+    ("b h w c -> b c h w", {}, (4, 3, 6, 8)), ("b h w c -> (b h) w c", {}, (24, 8, 3)),
+    ("b h w c -> b (c h w)", {}, (4, 144)), ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", {"h1": 2, "w1": 2}, (16, 3, 4, 3)),
+    ("b (h h1) (w w1) c -> b h w (c h1 w1)", {"h1": 2, "w1": 2}, (4, 3, 4, 12))])
+def test_rearrange_is_numpy_s_reshape_and_transpose(pattern, lengths, shape, rng):
+    """keras.io's examples of keras.ops.rearrange (the shapes its docstring gives), against the same moves
+    written in NumPy."""
+    images = rng.standard_normal((4, 6, 8, 3))
+    by_hand = {
+        "b h w c -> b c h w": lambda a: a.transpose(0, 3, 1, 2),
+        "b h w c -> (b h) w c": lambda a: a.reshape(24, 8, 3),
+        "b h w c -> b (c h w)": lambda a: a.transpose(0, 3, 1, 2).reshape(4, -1),
+        "b (h1 h) (w1 w) c -> (b h1 w1) h w c":
+            lambda a: a.reshape(4, 2, 3, 2, 4, 3).transpose(0, 1, 3, 2, 4, 5).reshape(16, 3, 4, 3),
+        "b (h h1) (w w1) c -> b h w (c h1 w1)":
+            lambda a: a.reshape(4, 3, 2, 4, 2, 3).transpose(0, 1, 3, 5, 2, 4).reshape(4, 3, 4, 12)}[pattern]
+    got = ops.rearrange(tensor(images), pattern, **lengths)
+    assert got.shape == shape
+    np.testing.assert_array_equal(got.numpy(), by_hand(images))
+    assert sg.gradcheck(lambda a: ops.rearrange(a, pattern, **lengths) ** 2, tensor(images), tol=TOL)
+
+
+@pytest.mark.parametrize("pattern, lengths, message", [
+    ("b h w c", {}, "'input axes -> output axes'"), ("b h -> b h", {}, "names 2 axes, the tensor has 4"),
+    ("b h w c -> b h w", {}, "each axis once"), ("b (h k) w c -> b h k w c", {"k": 4}, "cannot split an axis of 6")])
+def test_rearrange_refuses_a_pattern_that_does_not_fit(pattern, lengths, message):
+    with pytest.raises(ValueError, match=message):
+        ops.rearrange(np.zeros((4, 6, 8, 3)), pattern, **lengths)

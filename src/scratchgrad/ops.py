@@ -2299,6 +2299,38 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, tree.pack_like(ys[0], stacked)
 
 
+def _axis_groups(side):
+    """einops axes: "b (h w) c" -> [["b"], ["h", "w"], ["c"]]."""
+    import re
+
+    return [group.split() if group else [name] for group, name in re.findall(r"\(([^)]*)\)|(\w+)", side)]
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """Axes reordered, merged and split by an einops pattern, "b h w c -> b (h w) c" (Keras's
+    keras.ops.rearrange): a reshape into the named axes (a group's unknown size inferred; the others from
+    axes_lengths), a transpose, and a reshape into the output's groups."""
+    x = as_tensor(tensor)
+    if pattern.count("->") != 1:
+        raise ValueError(f"rearrange's pattern must be 'input axes -> output axes', got {pattern!r}")
+    left, right = (_axis_groups(side) for side in pattern.split("->"))
+    if len(left) != x.ndim:
+        raise ValueError(f"rearrange's pattern names {len(left)} axes, the tensor has {x.ndim} (shape {x.shape})")
+    named, sizes = [a for group in left for a in group], dict(axes_lengths)
+    if sorted(named) != sorted(a for group in right for a in group) or len(set(named)) != len(named):
+        raise ValueError(f"rearrange's pattern must name each axis once on each side, got {pattern!r}")
+    for group, size in zip(left, x.shape):
+        unknown = [a for a in group if a not in sizes]
+        known = int(np.prod([sizes[a] for a in group if a in sizes]))
+        if len(unknown) > 1 or (unknown and size % known) or (not unknown and known != size):
+            raise ValueError(f"rearrange cannot split an axis of {size} into {group} with {axes_lengths}")
+        if unknown:
+            sizes[unknown[0]] = size // known
+    order = [named.index(a) for group in right for a in group]
+    merged = tuple(int(np.prod([sizes[a] for a in group])) for group in right)
+    return reshape(transpose(reshape(x, tuple(sizes[a] for a in named)), tuple(order)), merged)
+
+
 def associative_scan(f, elems, reverse=False, axis=0):
     """The running f-reduction of elems along `axis` (a tensor or a structure of them): out[0] = elems[0],
     out[i] = f(out[i - 1], elems[i]), f associative (a cumulative sum with f = add); reverse runs it from the
