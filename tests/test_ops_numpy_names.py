@@ -704,3 +704,25 @@ def test_rearrange_is_numpy_s_reshape_and_transpose(pattern, lengths, shape, rng
 def test_rearrange_refuses_a_pattern_that_does_not_fit(pattern, lengths, message):
     with pytest.raises(ValueError, match=message):
         ops.rearrange(np.zeros((4, 6, 8, 3)), pattern, **lengths)
+
+
+
+def test_unfold_and_fold_match_keras_and_are_adjoint(rng):
+    np.testing.assert_array_equal(
+        ops.unfold(np.arange(12, dtype=np.float32).reshape(1, 1, 3, 4), 2, padding=(0, 1), stride=(1, 2)).numpy(),
+        [[[0, 1, 3, 0, 5, 7], [0, 2, 0, 4, 6, 0], [0, 5, 7, 0, 9, 11], [4, 6, 0, 8, 10, 0]]])  # Keras's
+    np.testing.assert_array_equal(ops.fold(np.arange(24, dtype=np.float32).reshape(1, 4, 6), (3, 4), 2).numpy(),
+                                  [[[[0, 7, 9, 8], [15, 44, 48, 31], [15, 37, 39, 23]]]])
+    assert ops.unfold(np.ones((1, 2, 4, 4), np.float32), 2, stride=2).shape == (1, 8, 4)  # Keras's docstring
+    x = rng.standard_normal((2, 3, 7, 6))
+    np.testing.assert_array_equal(ops.fold(ops.unfold(tensor(x), 2, stride=2), (7, 6), 2, stride=2).numpy()[:, :, :6],
+                                  x[:, :, :6])  # side by side: fold undoes unfold (row 7 is in no block)
+    options = {"kernel_size": (3, 2), "dilation": (1, 2), "padding": 1, "stride": (2, 1)}
+    blocks = rng.standard_normal(ops.unfold(x, **options).shape)
+    np.testing.assert_allclose(np.sum(ops.unfold(tensor(x), **options).numpy() * blocks),
+                               np.sum(x * ops.fold(tensor(blocks), (7, 6), **options).numpy()), rtol=1e-12)
+    assert sg.gradcheck(lambda a: ops.unfold(a, 2, padding=1) ** 2, tensor(x[:1, :2, :4, :3].copy()), tol=TOL)
+    with pytest.raises(ValueError, match="channels-first images"):
+        ops.unfold(np.zeros((2, 3, 4)), 2)
+    with pytest.raises(ValueError, match="fold takes blocks"):
+        ops.fold(np.zeros((1, 5, 6)), (3, 4), 2)

@@ -2299,6 +2299,60 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, tree.pack_like(ys[0], stacked)
 
 
+def _blocks_geometry(kernel_size, dilation, padding, stride, height, width, op):
+    """(kh, kw), (dh, dw), (ph, pw), (sh, sw) and the blocks' grid (oh, ow) of an unfold over a padded
+    height × width, checked."""
+    pairs = [_window_sizes(v, 2) for v in (kernel_size, dilation, padding, stride)]
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = pairs
+    if builtins.min(kh, kw, dh, dw, sh, sw) < 1 or builtins.min(ph, pw) < 0:
+        raise ValueError(f"{op} needs positive kernel_size, dilation and stride and padding ≥ 0, got {pairs}")
+    grid = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in
+                 ((height, ph, dh, kh, sh), (width, pw, dw, kw, sw)))
+    if builtins.min(grid) < 1:
+        raise ValueError(f"{op}: a {kh}×{kw} window (dilation {dh}, {dw}) does not fit {height}×{width} padded "
+                         f"by {ph}, {pw}")
+    return pairs, grid
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding blocks of channels-first images (N, C, H, W), PyTorch's im2col layout: (N, C·kh·kw, L),
+    block l's window flattened channel by channel, L = the blocks' grid read row by row."""
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"unfold takes channels-first images (N, C, H, W), got shape {x.shape}")
+    ((kh, kw), (dh, dw), (ph, pw), (sh, sw)), (oh, ow) = _blocks_geometry(kernel_size, dilation, padding, stride,
+                                                                         *x.shape[2:], "unfold")
+    padded = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    views = [padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+             for i in builtins.range(kh) for j in builtins.range(kw)]
+    return reshape(stack(views, axis=2), (x.shape[0], -1, oh * ow))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """unfold's blocks (N, C·kh·kw, L) summed back into images (N, C, *output_size), overlaps adding up
+    (col2im): the adjoint of unfold."""
+    x = as_tensor(x)
+    height, width = _window_sizes(output_size, 2)
+    ((kh, kw), (dh, dw), (ph, pw), (sh, sw)), (oh, ow) = _blocks_geometry(kernel_size, dilation, padding, stride,
+                                                                         height, width, "fold")
+    if x.ndim != 3 or x.shape[1] % (kh * kw) or x.shape[2] != oh * ow:
+        raise ValueError(f"fold takes blocks (N, C·{kh}·{kw}, {oh * ow}) for output_size {(height, width)}, got "
+                         f"shape {x.shape}")
+    blocks = reshape(x, (x.shape[0], -1, kh, kw, oh, ow))
+    grid = (height + 2 * ph, width + 2 * pw)
+    placed = []
+    for i in builtins.range(kh):
+        for j in builtins.range(kw):
+            spread = dilate(blocks[:, :, i, j], (1, 1, sh, sw))
+            top, left = i * dh, j * dw
+            placed.append(pad(spread, ((0, 0), (0, 0), (top, grid[0] - top - spread.shape[2]),
+                                       (left, grid[1] - left - spread.shape[3]))))
+    total = placed[0]
+    for part in placed[1:]:
+        total = total + part
+    return total[:, :, ph:ph + height, pw:pw + width]
+
+
 def _axis_groups(side):
     """einops axes: "b (h w) c" -> [["b"], ["h", "w"], ["c"]]."""
     import re
