@@ -726,3 +726,17 @@ def test_unfold_and_fold_match_keras_and_are_adjoint(rng):
         ops.unfold(np.zeros((2, 3, 4)), 2)
     with pytest.raises(ValueError, match="fold takes blocks"):
         ops.fold(np.zeros((1, 5, 6)), (3, 4), 2)
+
+
+
+def test_sobel_edges_match_keras_s_numpy_backend(rng):
+    """scipy's ndimage.sobel, which Keras 3.15.1's NumPy backend calls (its torch backend differs)."""
+    image = f32([[1, 2, 4], [0, 3, 1], [2, 2, 5]]).reshape(1, 3, 3, 1)
+    edges = ops.image.sobel_edges(image).numpy()
+    assert edges.shape == (1, 3, 3, 1, 2)
+    np.testing.assert_array_equal(edges[0, :, :, 0, 0], [[-2, -2, -8], [3, 2, 3], [5, 4, 11]])
+    np.testing.assert_array_equal(edges[0, :, :, 0, 1], [[6, 10, 4], [7, 8, 1], [3, 10, 7]])
+    images = rng.random((2, 5, 6, 3))
+    first = ops.image.sobel_edges(tensor(images.transpose(0, 3, 1, 2).copy()), data_format="channels_first")
+    np.testing.assert_allclose(first.numpy(), ops.image.sobel_edges(tensor(images)).numpy().transpose(0, 3, 1, 2, 4))
+    assert sg.gradcheck(lambda a: ops.image.sobel_edges(a) ** 2, tensor(images[:1, :4, :4, :1].copy()), tol=TOL)

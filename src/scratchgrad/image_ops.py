@@ -115,3 +115,27 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
         return x[:, top:h - bottom, left:w - right]
 
     return _channels_last(images, data_format, crop)
+
+
+def sobel_edges(images, data_format=None):
+    """The Sobel filters' responses, (batch, height, width, channels, 2): [..., 0] the vertical derivative
+    (rows below minus rows above, smoothed 1-2-1 along the row), [..., 1] the horizontal one; the image's
+    edge repeated beyond it (scipy's ndimage.sobel, which Keras's NumPy backend calls)."""
+    from .layers.image_preprocessing import _data_format
+
+    x = _floats(images, "sobel_edges")
+    first = _data_format(data_format) == "channels_first"
+    if x.ndim != 4:
+        raise ValueError(f"sobel_edges takes a batch of images (4-D), got shape {x.shape}")
+    x = ops.transpose(x, (0, 2, 3, 1)) if first else x
+    padded = ops.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="symmetric")
+
+    def smoothed(t, axis):  # 1-2-1 along `axis`, which loses its two extra entries
+        def part(start, stop):
+            return t[(slice(None),) * axis + (slice(start, stop),)]
+        return part(None, -2) + 2 * part(1, -1) + part(2, None)
+
+    vertical = smoothed(padded[:, 2:] - padded[:, :-2], 2)
+    horizontal = smoothed(padded[:, :, 2:] - padded[:, :, :-2], 1)
+    edges = ops.stack([vertical, horizontal], axis=-1)
+    return ops.transpose(edges, (0, 3, 1, 2, 4)) if first else edges
