@@ -740,3 +740,19 @@ def test_sobel_edges_match_keras_s_numpy_backend(rng):
     first = ops.image.sobel_edges(tensor(images.transpose(0, 3, 1, 2).copy()), data_format="channels_first")
     np.testing.assert_allclose(first.numpy(), ops.image.sobel_edges(tensor(images)).numpy().transpose(0, 3, 1, 2, 4))
     assert sg.gradcheck(lambda a: ops.image.sobel_edges(a) ** 2, tensor(images[:1, :4, :4, :1].copy()), tol=TOL)
+
+
+
+def test_gaussian_blur_matches_keras_s_numpy_backend(rng):
+    """Keras 3.15.1's NumPy backend (scipy's convolve2d; its torch backend changes the image's shape)."""
+    image = f32([[1, 2, 4, 0], [0, 3, 1, 2], [2, 2, 5, 1]]).reshape(1, 3, 4, 1)
+    np.testing.assert_allclose(ops.image.gaussian_blur(image, (3, 3), (1.0, 0.5)).numpy()[0, :, :, 0], [
+        [0.8745567, 1.9632298, 2.0478926, 0.988196], [0.908205, 1.8253058, 2.0131402, 1.2377459],
+        [1.2301663, 2.3946064, 2.6191902, 1.5594938]], rtol=2e-6)
+    images = rng.random((2, 7, 6, 3))
+    first = ops.image.gaussian_blur(tensor(images.transpose(0, 3, 1, 2).copy()), (4, 2), (1.0, 1.5),
+                                    "channels_first")
+    last = ops.image.gaussian_blur(tensor(images), (4, 2), (1.0, 1.5))
+    np.testing.assert_allclose(first.numpy(), last.numpy().transpose(0, 3, 1, 2))
+    assert sg.gradcheck(lambda a: ops.image.gaussian_blur(a, (3, 5), (0.8, 1.3)) ** 2,
+                        tensor(images[:1, :4, :5, :2].copy()), tol=TOL)

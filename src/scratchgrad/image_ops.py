@@ -139,3 +139,23 @@ def sobel_edges(images, data_format=None):
     horizontal = smoothed(padded[:, :, 2:] - padded[:, :, :-2], 1)
     edges = ops.stack([vertical, horizontal], axis=-1)
     return ops.transpose(edges, (0, 3, 1, 2, 4)) if first else edges
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Each channel blurred by a Gaussian kernel, zeros beyond the image, as Keras's NumPy backend computes
+    it: the kernel's rows from kernel_size[1] and sigma[1], its columns from kernel_size[0] and sigma[0]
+    (Keras's order), each 1-D Gaussian normalized to sum 1."""
+    sizes = _pair(kernel_size, "gaussian_blur kernel_size")
+    sigmas = tuple(float(s) for s in (sigma if np.ndim(sigma) else (sigma, sigma)))
+
+    from .layers.image_augmentation import RandomGaussianBlur
+
+    def blurred(x):
+        rows, columns = (RandomGaussianBlur._gaussian(sizes[k], as_tensor(sigmas[k], like=x), x.dtype) for k in (1, 0))
+        kernel = ops.flip(ops.outer(rows, columns), (0, 1))  # scipy convolves: the kernel flipped
+        kh, kw = kernel.shape
+        depthwise = ops.tile(ops.reshape(kernel, (kh, kw, 1, 1)), (1, 1, x.shape[-1], 1))
+        padded = ops.pad(x, ((0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)))
+        return ops.depthwise_conv(padded, depthwise, data_format="channels_last")
+
+    return _channels_last(_floats(images, "gaussian_blur"), data_format, blurred)
