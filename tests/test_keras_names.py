@@ -131,6 +131,7 @@ def test_set_image_data_format_is_what_layers_made_after_it_take(restored_config
     assert {layer.get_config()["data_format"] for layer in made} == {"channels_first"}
     assert L.Conv2D(4, 3, data_format="channels_last").data_format == "channels_last"  # given, kept
     assert L.Conv2D(4, 3)(np.zeros((2, 3, 8, 8), np.float32)).shape == (2, 4, 6, 6)
+    assert sg.utils.img_to_array(np.zeros((5, 4, 3))).shape == (3, 5, 4)
     assert sg.ops.conv(np.zeros((1, 3, 5, 5), np.float32), np.zeros((3, 3, 3, 2), np.float32)).shape == (1, 2, 3, 3)
     sg.config.set_image_data_format("channels_last")
     assert L.Conv2D(4, 3).data_format == "channels_last"
@@ -148,6 +149,10 @@ def test_set_epsilon_is_what_losses_clip_to(restored_config):
         pytest.approx(-np.log(1e-3), rel=1e-6)
     with pytest.raises(ValueError, match="small non-negative"):
         sg.config.set_epsilon(-1)
+    sg.config.set_epsilon(0.5)
+    norm = L.Normalization()
+    norm.adapt(np.array([[1.0, 0.0], [1.0, 2.0]]))
+    np.testing.assert_allclose(norm(np.array([[2.0, 1.0]])).numpy(), [[2.0, 0.0]])  # Keras's: σ floored at ε
 
 
 def test_max_epochs_and_steps_cap_every_fit_with_keras_s_warnings(restored_config):
@@ -217,3 +222,13 @@ def test_tree_refuses_a_flat_sequence_of_another_length_and_other_paths():
         sg.tree.pack_sequence_as([1, 2], [1])
     with pytest.raises(ValueError, match="don't have the same paths"):
         sg.tree.assert_same_paths({"a": 1}, {"b": 1})
+
+
+def test_tree_edge_cases_as_keras():
+    import collections
+
+    sg.tree.assert_same_structure(collections.OrderedDict(a=1), {"a": 1})  # an OrderedDict is a dict
+    with pytest.raises(ValueError, match="some arguments are None, others are not"):
+        sg.tree.map_structure(lambda a, b: a, [1, None], [None, 2], none_is_leaf=False)
+    with pytest.raises(ValueError, match="does not follow the shallow structure"):
+        sg.tree.map_structure_up_to({"a": 1}, lambda x: x, {"a": [1, 2], "b": 3})

@@ -434,6 +434,11 @@ ERRORS += [
     (lambda: ops.segment_max(np.zeros((3, 2)), np.array([0, 1])), ValueError, "one segment id per row"),
     (lambda: ops.segment_prod(np.zeros(2), np.array([0.0, 1.0])), TypeError, "integer indices"),
     (lambda: ops.adaptive_average_pool(np.zeros((2, 3)), 2), ValueError, "3-D, 4-D or 5-D"),
+    (lambda: ops.depthwise_conv(np.ones((1, 5, 5, 4)), np.ones((3, 3, 2, 2))), ValueError, "has 4 channels"),
+    (lambda: ops.conv_transpose(np.ones((1, 5, 5, 4)), np.ones((3, 3, 3, 2)), 2), ValueError, "expects 2"),
+    (lambda: ops.separable_conv(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 2)), np.ones((1, 1, 3, 5))), ValueError,
+     "pointwise kernel"),
+    (lambda: ops.conv(np.ones((1, 5, 5, 3)), np.ones((3, 3, 2, 2))), ValueError, "not a multiple"),
 ]
 
 
@@ -756,3 +761,36 @@ def test_gaussian_blur_matches_keras_s_numpy_backend(rng):
     np.testing.assert_allclose(first.numpy(), last.numpy().transpose(0, 3, 1, 2))
     assert sg.gradcheck(lambda a: ops.image.gaussian_blur(a, (3, 5), (0.8, 1.3)) ** 2,
                         tensor(images[:1, :4, :5, :2].copy()), tol=TOL)
+
+
+
+# ---- what a second read of the later ops found (each was wrong before) -------------------------------------
+class Convolutions(L.Layer):
+    """The convolution ops with the layer's own kernels: a step using them must be recorded once and replayed."""
+
+    def build(self, input_shape):
+        self.up = self.add_weight((3, 3, 2, 4), name="up")
+        self.depthwise = self.add_weight((2, 2, 2, 2), name="depthwise")
+        self.pointwise = self.add_weight((1, 1, 4, 3), name="pointwise")
+
+    def call(self, x):
+        image = ops.conv_transpose(ops.reshape(x, (-1, 2, 2, 4)), self.up, 2, "same", dilation_rate=1)
+        return ops.reshape(ops.separable_conv(image, self.depthwise, self.pointwise, padding="same"), (-1, 48))
+
+
+def test_a_step_of_the_convolution_ops_is_recorded_once_and_replayed(rng):
+    assert_trains_the_same_planned_and_eager((16,), lambda: [Convolutions(), L.Dense(3, activation="softmax")],
+                                             "sparse_categorical_crossentropy", rng.standard_normal((6, 16)),
+                                             rng.integers(0, 3, 6))
+
+
+def test_istft_s_window_takes_a_gradient_and_any_float_dtype(rng):
+    real, imag = _points(rng, (3, 3)), _points(rng, (3, 3))
+    assert sg.gradcheck(lambda w: ops.istft((real, imag), 4, 2, 4, window=w) ** 2, _points(rng, (4,)), tol=TOL)
+    signal = rng.standard_normal(30)
+    assert ops.stft(signal, 12, 4, 16, window=ops.hanning(12))[0].dtype == np.float32  # floatx, as the signal
+    assert ops.stft(tensor(signal), 12, 4, 16, window=ops.hanning(12))[0].dtype == np.float64
+    spectrum = (f32([[0.5, -1, 0.25, 0.1, 0.2], [1.5, 0, -0.5, 0.3, -0.2], [-0.75, 0.5, 1, 0, 0.4]]),
+                f32([[0, 0.5, 0, 0.2, 0], [0, -1, 0, 0.1, 0], [0, 0.25, 0, -0.3, 0]]))
+    np.testing.assert_allclose(ops.istft(spectrum, 4, 2, 8, window=None).numpy(),  # ones over fft_length, Keras's
+                               [1.691667, 0.97841, -0.491667, -0.2001020], rtol=1e-5)

@@ -29,6 +29,7 @@ import re
 import numpy as np
 
 from . import activations, tree
+from .backend import epsilon
 from .files import atomic_write
 
 OPSET = 17
@@ -524,7 +525,7 @@ def _register_all():
     @exporter(L.Normalization)
     def normalization(g, layer, args, shapes, out):
         mean, variance = _weight(layer.mean), _weight(layer.variance)
-        std = np.maximum(np.sqrt(variance), variance.dtype.type(1e-7))
+        std = np.maximum(np.sqrt(variance), variance.dtype.type(epsilon()))  # its value when exported
         mean, std = g.const(mean, "mean"), g.const(std, "std")
         if layer.invert:
             return g.op("Add", [g.op("Mul", [args[0], std]), mean])

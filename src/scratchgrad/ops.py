@@ -1523,17 +1523,20 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     if rank not in (1, 2) or x.ndim != rank + 2:
         raise ValueError(f"conv takes (batch, *{rank}-D window, channels) inputs with a (*window, in, out) kernel "
                          f"for 1-D or 2-D windows, got inputs of shape {x.shape} and a kernel of shape {kernel.shape}")
-    def sizes(v):
-        return (int(v),) * rank if np.ndim(v) == 0 else tuple(int(d) for d in v)
-    if max(sizes(dilation_rate)) > 1:
-        kernel = dilate(kernel, sizes(dilation_rate) + (1, 1))
+    dilation = _window_sizes(dilation_rate, rank)
+    if builtins.max(dilation) > 1:  # Python's max: ops.max would read a tensor's value, and no plan would replay
+        kernel = dilate(kernel, dilation + (1, 1))
     data_format = data_format or image_data_format()
-    groups = x.shape[1 if data_format == "channels_first" else -1] // kernel.shape[-2]
+    channels = _channels(x, data_format)
+    if channels % kernel.shape[-2]:
+        raise ValueError(f"conv: the input's {channels} channels are not a multiple of the kernel's input channels "
+                         f"({kernel.shape[-2]}, kernel shape {kernel.shape})")
+    groups = channels // kernel.shape[-2]
     if rank == 2:
-        return _grouped(x, kernel, None, groups, sizes(strides), padding, data_format)
+        return _grouped(x, kernel, None, groups, _window_sizes(strides, 2), padding, data_format)
     row = 1 if data_format == "channels_last" else 2
-    out = _grouped(expand_dims(x, row), expand_dims(kernel, 0), None, groups, (1,) + sizes(strides), padding,
-                   data_format)
+    out = _grouped(expand_dims(x, row), expand_dims(kernel, 0), None, groups, (1,) + _window_sizes(strides, 1),
+                   padding, data_format)
     return squeeze(out, row)
 
 
@@ -1541,11 +1544,22 @@ def _window_sizes(value, rank):
     return (int(value),) * rank if np.ndim(value) == 0 else tuple(int(d) for d in value)
 
 
+def _channels(x, data_format):
+    return x.shape[1 if (data_format or image_data_format()) == "channels_first" else -1]
+
+
+def _same_channels(x, expected, data_format, op, what):
+    channels = _channels(x, data_format)
+    if channels != expected:
+        raise ValueError(f"{op}: the input has {channels} channels (shape {x.shape}) but the {what} expects {expected}")
+
+
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """Each input channel convolved alone with its depth_multiplier kernels: kernel (*window, channels,
     depth_multiplier) as DepthwiseConv's; outputs channel c·m + j from channel c."""
     kernel = as_tensor(kernel)
     *window, channels, multiplier = kernel.shape
+    _same_channels(as_tensor(inputs), channels, data_format, "depthwise_conv", f"kernel (shape {kernel.shape})")
     grouped = reshape(kernel, tuple(window) + (1, channels * multiplier))  # group c: its m kernels
     return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
 
@@ -1554,7 +1568,10 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
                    dilation_rate=1):
     """depthwise_conv, then the pointwise (window 1) convolution mixing its channels, as SeparableConv's."""
     depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
-    return conv(depthwise, pointwise_kernel, 1, "valid", data_format)
+    pointwise = as_tensor(pointwise_kernel)
+    _same_channels(depthwise, pointwise.shape[-2], data_format, "separable_conv",
+                   f"pointwise kernel (shape {pointwise.shape}) after the depthwise step")
+    return conv(depthwise, pointwise, 1, "valid", data_format)
 
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
@@ -1571,6 +1588,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                          f"{kernel.shape}")
     if padding not in ("valid", "same"):
         raise ValueError(f"conv_transpose padding must be 'valid' or 'same', got {padding!r}")
+    _same_channels(x, kernel.shape[-1], data_format, "conv_transpose", f"kernel (shape {kernel.shape})")
     strides, dilation = _window_sizes(strides, rank), _window_sizes(dilation_rate, rank)
     extra = None if output_padding is None else _window_sizes(output_padding, rank)
     if builtins.max(dilation) > 1:
@@ -3249,14 +3267,16 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
 
 
 def _stft_window(window, length, n, like):
-    """The window of (i)stft, centred in fft_length n: "hann", "hamming" (periodic), a 1-D tensor of
-    sequence_length, or None (ones)."""
+    """The window of (i)stft over fft_length n, in `like`'s dtype (Keras converts it): "hann" or "hamming"
+    (periodic) or a 1-D tensor of sequence_length, centred in n by zeros; None: ones over all n (Keras's)."""
     if isinstance(window, str) and window not in ("hann", "hamming"):
         raise ValueError(f"the stft window must be 'hann', 'hamming', a 1-D tensor or None, got {window!r}")
-    if window is None or isinstance(window, str):
-        weights = as_tensor(np.ones(length) if window is None else _periodic_window(window, length), like=like)
+    if window is None:
+        return as_tensor(np.ones(n), like=like)
+    if isinstance(window, str):
+        weights = as_tensor(_periodic_window(window, length), like=like)
     else:
-        weights = as_tensor(window, like=like)
+        weights = astype(as_tensor(window, like=like), like.dtype)
         if weights.shape != (length,):
             raise ValueError(f"the stft window must have shape ({length},) (sequence_length), got {weights.shape}")
     left = (n - length) // 2
@@ -3294,8 +3314,8 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     weights = _stft_window(window, frame, n, real)
     frames = irfft((real, imag), n) * (sum(weights) * weights)
     total = n + stride * (real.shape[-2] - 1)
-    squares = OverlapAdd(total, stride).forward(np.broadcast_to(to_numpy(weights.data) ** 2, (real.shape[-2], n)))
-    signal = OverlapAdd(total, stride)(frames) / as_tensor(np.where(squares > 1e-10, squares, 1.0), like=real)
+    squares = OverlapAdd(total, stride)(tile(expand_dims(weights * weights, 0), (real.shape[-2], 1)))
+    signal = OverlapAdd(total, stride)(frames) / where(greater(squares, 1e-10), squares, 1.0)
     signal = signal / (sum(weights) if window is not None else stride)
     start = n // 2 if center else 0
     end = start + int(length) if length is not None else (total - n // 2 if center else total)

@@ -28,8 +28,10 @@ def map_structure(fn, *structures, none_is_leaf=True, is_leaf=None):
 
 def _mapped(fn, structures, none_is_leaf, is_leaf):
     first = structures[0]
-    if first is None and not none_is_leaf:
-        return None
+    if not none_is_leaf and any(s is None for s in structures):
+        if all(s is None for s in structures):
+            return None
+        raise ValueError("map_structure with none_is_leaf=False: some arguments are None, others are not")
     if _is_leaf(first, is_leaf):
         return fn(*structures)
     if isinstance(first, dict):
@@ -70,7 +72,7 @@ def assert_same_structure(a, b, check_types=None):
     keys; leaves may differ."""
     if _is_leaf(a, None) and _is_leaf(b, None):
         return
-    if type(a) is not type(b):
+    if type(a) is not type(b) and not (isinstance(a, dict) and isinstance(b, dict)):  # an OrderedDict is a dict
         raise ValueError(f"Node type mismatch; expected {type(a)}, but got {type(b)}.")
     if isinstance(a, dict):
         if set(a) != set(b):
@@ -116,7 +118,7 @@ def map_structure_up_to(shallow_structure, func, *structures):
         return func(*structures)
     keys = list(shallow_structure) if isinstance(shallow_structure, dict) else range(len(shallow_structure))
     for s in structures:
-        if type(s) is not type(shallow_structure) or (isinstance(s, dict) and not set(keys) <= set(s)) or \
+        if type(s) is not type(shallow_structure) or (isinstance(s, dict) and set(keys) != set(s)) or \
                 (not isinstance(s, dict) and len(s) != len(shallow_structure)):
             raise ValueError(f"map_structure_up_to: a structure does not follow the shallow structure: "
                              f"{type(shallow_structure).__name__} {shallow_structure!r} against {s!r}")

@@ -320,19 +320,20 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", 
     return image
 
 
-def img_to_array(img, data_format="channels_last", dtype="float32"):
-    """A PIL image as a (height, width, channels) array (channels first with data_format)."""
+def img_to_array(img, data_format=None, dtype="float32"):
+    """A PIL image as a (height, width, channels) array (channels first with data_format; None: the
+    config's image_data_format)."""
     array = np.asarray(img, dtype=dtype)
     array = array[..., None] if array.ndim == 2 else array
-    return array.transpose(2, 0, 1) if data_format == "channels_first" else array
+    return array.transpose(2, 0, 1) if (data_format or image_data_format()) == "channels_first" else array
 
 
-def array_to_img(x, data_format="channels_last", scale=True, dtype=None):
+def array_to_img(x, data_format=None, scale=True, dtype=None):
     """An (height, width, channels) array as a PIL image; `scale` maps its range onto 0-255."""
     from PIL import Image
 
     x = np.asarray(x, dtype=np.float64)
-    x = x.transpose(1, 2, 0) if data_format == "channels_first" else x
+    x = x.transpose(1, 2, 0) if (data_format or image_data_format()) == "channels_first" else x
     if scale:
         x = x - x.min()
         x = x / x.max() * 255 if x.max() > 0 else x
@@ -340,7 +341,7 @@ def array_to_img(x, data_format="channels_last", scale=True, dtype=None):
     return Image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
 
 
-def save_img(path, x, data_format="channels_last", file_format=None, scale=True, **kwargs):
+def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
     with atomic_path(path) as tmp:  # complete or absent; the temporary name keeps the suffix PIL reads
         array_to_img(x, data_format, scale).save(tmp, format=file_format, **kwargs)
 

@@ -43,7 +43,8 @@ class Batches:
 
 
 def load_cifar(batches, label_key, classes, label_dtype, data_dir=None):
-    """(x_train, y_train), (x_test, y_test) with x (N, 32, 32, 3) uint8 and y (N, 1) of `label_dtype`."""
+    """(x_train, y_train), (x_test, y_test) with x (N, 32, 32, 3) uint8 (channels first, (N, 3, 32, 32), where
+    config.image_data_format() says so, as Keras's) and y (N, 1) of `label_dtype`."""
     blobs = _batch_blobs(batches, data_dir)
     read = [_read_batch(blob, where, label_key, classes) for where, blob in blobs]
     split = len(batches.train)
@@ -51,9 +52,13 @@ def load_cifar(batches, label_key, classes, label_dtype, data_dir=None):
 
 
 def _stack(read, label_dtype):
-    images = np.concatenate([images for images, _ in read]).reshape(-1, 3, 32, 32)
+    from ..backend import image_data_format
+
+    images = np.concatenate([images for images, _ in read]).reshape(-1, 3, 32, 32)  # the files' layout
     labels = np.array([label for _, labels in read for label in labels], dtype=label_dtype)
-    return np.ascontiguousarray(images.transpose(0, 2, 3, 1)), labels.reshape(-1, 1)
+    if image_data_format() == "channels_last":
+        images = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+    return images, labels.reshape(-1, 1)
 
 
 def _batch_blobs(batches, data_dir):

@@ -31,6 +31,7 @@ BATCHES = Batches(
 
 
 def load_data(data_dir=None):
-    """(x_train, y_train), (x_test, y_test) as keras.datasets.cifar10.load_data gives them (channels_last):
-    uint8 images (50000, 32, 32, 3) / (10000, 32, 32, 3), uint8 labels 0-9 of shape (N, 1)."""
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.cifar10.load_data gives them: uint8 images
+    (50000, 32, 32, 3) / (10000, 32, 32, 3) (channels first where config.image_data_format() says so), uint8
+    labels 0-9 of shape (N, 1)."""
     return load_cifar(BATCHES, "labels", 10, np.uint8, data_dir)

@@ -24,8 +24,9 @@ CLASSES = {"fine": 100, "coarse": 20}
 
 
 def load_data(label_mode="fine", data_dir=None):
-    """(x_train, y_train), (x_test, y_test) as keras.datasets.cifar100.load_data gives them (channels_last):
-    uint8 images (50000, 32, 32, 3) / (10000, 32, 32, 3), labels of shape (N, 1): fine (0-99) or coarse
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.cifar100.load_data gives them: uint8 images
+    (50000, 32, 32, 3) / (10000, 32, 32, 3) (channels first where config.image_data_format() says so),
+    labels of shape (N, 1): fine (0-99) or coarse
     (0-19) by `label_mode`. Keras's labels here are int64 (it reshapes the pickled lists), so are these."""
     if label_mode not in CLASSES:
         raise ValueError(f'label_mode must be "fine" or "coarse", got {label_mode!r}')

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import Function, values_escaped
-from ..backend import array_module
+from ..backend import array_module, epsilon
 from ..random import _draw_op, beta, gamma, generator, layer_seed, normal, randint, shuffle, uniform
 from . import image_preprocessing
 from .base import Layer
@@ -310,7 +310,7 @@ class RandomSaturation(_Valued):
     def _draw(self, images):
         n = images.shape[0]
         f = self._uniform((n,), *self.factor, images.dtype)
-        return ops.reshape(f / (1.0 - f + 1e-7), (n, 1, 1))
+        return ops.reshape(f / (1.0 - f + epsilon()), (n, 1, 1))
 
     def _images(self, images, scale):
         def saturate(x):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import Function
-from ..backend import array_module, float_dtype
+from ..backend import array_module, epsilon, float_dtype
 from ..random import get_rng
 from ..tensor import Tensor
 from ..utils import as_array
@@ -58,7 +58,7 @@ class Normalization(Layer):
         self.variance.assign(data.var(axis=axes).reshape(self.variance.shape))
 
     def call(self, x):
-        std = ops.maximum(ops.sqrt(self.variance), 1e-7)  # Keras's floor: a constant feature stays finite
+        std = ops.maximum(ops.sqrt(self.variance), epsilon())  # Keras's floor: a constant feature stays finite
         return x * std + self.mean if self.invert else (x - self.mean) / std
 
     def get_config(self):
