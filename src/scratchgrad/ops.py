@@ -4,6 +4,8 @@ Binary ops broadcast; their backward sums each gradient back to its input's shap
 Every op takes its array module from its inputs (`array_module`), so CuPy arrays work unchanged.
 """
 import builtins
+import functools
+import inspect
 import math as _math
 
 import numpy as np
@@ -1014,17 +1016,20 @@ def erf(x):
 
 
 # ---- comparisons and logic (bool results, no gradient) --------------------------------------------
-def _comparison(name):
+def _no_grad_of_two(name, dtype=None):
+    """ops.<name>(x1, x2): the array module's function of two arrays, passing no gradient; its result in
+    `dtype` (bool for predicates) or the inputs' dtype."""
     def apply(x1, x2):
-        return Compare(name)(*_pair(x1, x2))
+        a, b = _pair(x1, x2)
+        return Compare(name, np.dtype(dtype) if dtype else np.result_type(a.dtype, b.dtype))(a, b)
 
     apply.__name__ = name
     return apply
 
 
 equal, greater, greater_equal, less, less_equal, logical_and, logical_or, logical_xor = (
-    _comparison(name) for name in ("equal", "greater", "greater_equal", "less", "less_equal",
-                                   "logical_and", "logical_or", "logical_xor"))
+    _no_grad_of_two(name, bool) for name in ("equal", "greater", "greater_equal", "less", "less_equal",
+                                             "logical_and", "logical_or", "logical_xor"))
 
 
 def any(x, axis=None, keepdims=False):
@@ -2460,17 +2465,6 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
                  "tanh_shrink", "threshold"))
 
 
-def _no_grad_of_two(name, dtype=None):
-    """ops.<name>(x1, x2): the array module's function of two arrays, passing no gradient; its result in
-    `dtype` (bool for predicates) or the inputs' dtype."""
-    def apply(x1, x2):
-        a, b = _pair(x1, x2)
-        return Compare(name, np.dtype(dtype) if dtype else np.result_type(a.dtype, b.dtype))(a, b)
-
-    apply.__name__ = name
-    return apply
-
-
 (bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift, gcd, lcm, nextafter) = (
     _no_grad_of_two(name) for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
                                        "gcd", "lcm", "nextafter"))
@@ -3312,11 +3306,12 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     if n < frame:
         raise ValueError(f"istft's fft_length ({fft_length}) must be at least sequence_length ({sequence_length})")
     weights = _stft_window(window, frame, n, real)
-    frames = irfft((real, imag), n) * (sum(weights) * weights)
+    weight = sum(weights)
+    frames = irfft((real, imag), n) * (weight * weights)
     total = n + stride * (real.shape[-2] - 1)
     squares = OverlapAdd(total, stride)(tile(expand_dims(weights * weights, 0), (real.shape[-2], 1)))
     signal = OverlapAdd(total, stride)(frames) / where(greater(squares, 1e-10), squares, 1.0)
-    signal = signal / (sum(weights) if window is not None else stride)
+    signal = signal / (weight if window is not None else stride)
     start = n // 2 if center else 0
     end = start + int(length) if length is not None else (total - n // 2 if center else total)
     return signal[..., start:end]
@@ -3404,8 +3399,6 @@ class CustomGradient(Function):
     def _call_grad(self, upstream):
         """grad(upstream), as JAX calls it; or as Keras's torch backend does, grad(*inputs, upstream=...), where
         grad names an `upstream` parameter (Keras's documented grad(*args, upstream=None) takes both)."""
-        import inspect
-
         try:
             parameters = inspect.signature(self.grad).parameters
         except (TypeError, ValueError):  # a callable whose signature Python cannot read
@@ -3426,8 +3419,6 @@ def custom_gradient(f):
     """Decorate f(*args) -> (value, grad) to make one op whose gradient is grad's (Keras's
     keras.ops.custom_gradient): for a numerically stable or a deliberately different gradient, such as a
     gradient reversal layer's. Tensor and array arguments are the op's inputs; others pass to f as given."""
-    import functools
-
     @functools.wraps(f)
     def op(*args, **kwargs):
         tensor_at = [i for i, a in enumerate(args) if _is_array(a)]
@@ -3461,4 +3452,6 @@ _namespace = _Namespace()
 
 # ops.slice, ops.any, ops.all and ops.map shadow Python's builtins in this module: code here calls builtins.slice etc.
 __all__ = [name for name in dir()
-           if not name.startswith("_") and name not in ("np", "builtins", "Function", "values_escaped")]
+           if not name.startswith("_") and name not in ("np", "builtins", "functools", "inspect", "Function",
+                                                       "values_escaped", "no_grad", "unrecorded", "image_data_format",
+                                                       "to_numpy")]
