@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import scratchgrad as sg  # noqa: E402
 import workloads as w  # noqa: E402
-from scratchgrad import compiled, threads  # noqa: E402
+from scratchgrad import blas, compiled, threads  # noqa: E402
 from scratchgrad.recurrent import LSTMLoop  # noqa: E402
 
 
@@ -564,8 +564,9 @@ def main(argv=None):
         print("\nscratchgrad and its peers:\n" + table(peer_head(args), peer_rows))
     if reference_rows:
         print("\nscratchgrad against references and targets:\n" + table(REFERENCE_HEAD, reference_rows))
-    for note in args.notes:
-        print("\n" + note)
+    for note in args.notes + [openblas_note()]:
+        if note:
+            print("\n" + note)
     return peer_rows, reference_rows
 
 
@@ -587,8 +588,20 @@ def machine_description(args):
         peers += f", Keras {version('keras')} on {args.keras}"
     peak = f"; NumPy float32 GEMM peak {args.peak:.0f} GFLOP/s" if args.peak else ""
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-            f"Python {platform.python_version()}, NumPy {np.__version__}, scratchgrad {sg.__version__} ({kernels()})"
-            f"{peers}{peak}")
+            f"Python {platform.python_version()}, NumPy {np.__version__}{openblas()}, "
+            f"scratchgrad {sg.__version__} ({kernels()}){peers}{peak}")
+
+
+def openblas():
+    """Which of OpenBLAS's kernels NumPy runs on, and the setting that chose them, when threadpoolctl can tell."""
+    core = blas.openblas_kernels()
+    setting = os.environ.get("OPENBLAS_CORETYPE")
+    return f" (OpenBLAS's {core} kernels{f', OPENBLAS_CORETYPE={setting}' if setting else ''})" if core else ""
+
+
+def openblas_note():
+    note = blas.unused_avx512(blas.openblas_kernels(), blas.read_cpuinfo(), os.environ)
+    return note and f"Note: {note}."
 
 
 def kernels():

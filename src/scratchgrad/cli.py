@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, initializers, optimizers
+from . import activations, blas, initializers, optimizers
 from .files import atomic_path, atomic_write
 from .onnx_export import OPSET as DEFAULT_OPSET
 
@@ -648,8 +648,8 @@ def blas_lines():
     """The BLAS numpy was built with, and the thread pools it runs (threadpoolctl, when installed)."""
     lines = []
     try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        lines.append(f"BLAS (build): {blas.get('name')} {blas.get('version', '')}".rstrip())
+        build = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        lines.append(f"BLAS (build): {build.get('name')} {build.get('version', '')}".rstrip())
     except (TypeError, KeyError):  # numpy < 1.26 has no mode="dicts"
         lines.append("BLAS (build): unknown (numpy.show_config() prints it)")
     try:
@@ -657,8 +657,11 @@ def blas_lines():
     except ImportError:
         return lines + ["thread pools: install threadpoolctl to list them"]
     for pool in threadpool_info():
+        kernels = f", {pool['architecture']} kernels" if pool.get("architecture") else ""
         lines.append(f"thread pool: {pool.get('internal_api')} {pool.get('version') or ''}, "
-                     f"{pool.get('num_threads')} threads")
+                     f"{pool.get('num_threads')} threads{kernels}")
+        note = blas.unused_avx512(pool.get("architecture"), blas.read_cpuinfo(), os.environ)
+        lines += [f"  note: {note}"] if pool.get("internal_api") == "openblas" and note else []
     return lines
 
 
@@ -672,7 +675,8 @@ def command_info(args):
              f"numpy {np.__version__}", f"backend: numpy (CPU){', cupy (GPU) installed' if has_cupy else ''}",
              *blas_lines(),
              f"CPU cores: {os.cpu_count()}",
-             *(f"{var}={os.environ[var]}" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+             *(f"{var}={os.environ[var]}" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+                                                          "MKL_NUM_THREADS")
                if var in os.environ),
              f"data folder: {folder if folder else 'none (set SCRATCHGRAD_DATA)'}"]
     if folder:
