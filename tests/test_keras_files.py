@@ -22,7 +22,8 @@ from scratchgrad.models import ModelFileError
 
 HERE = os.path.join(os.path.dirname(__file__), "keras_reference", "keras_files")
 FIXTURES = ["mlp", "cnn", "two_inputs", "lstm", "bn_dropout", "rnn_cells", "functional_masks", "constrained",
-            "custom_weight_objects", "weight_options", "normalizations", "lookups", "volumes", "attention"]
+            "custom_weight_objects", "weight_options", "normalizations", "lookups", "volumes", "attention",
+            "audio"]
 
 
 # made with TensorFlow, whose Adam takes an Embedding's gradient as IndexedSlices (one slice per use of a row)

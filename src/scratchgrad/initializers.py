@@ -294,6 +294,52 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+class STFT(Initializer):
+    """The kernel of a short-time Fourier transform done as a convolution (STFTSpectrogram's), Keras's: for a
+    shape (frame_length, ..., bins), entry (t, k) is cos(θ) for side="real" and sin(θ) for "imag", with
+    θ = -2π·t·k / (2·(bins - 1)), the frequency k of an fft_length = 2·(bins - 1) transform; times the window
+    ("hann", "hamming", "blackman", "bartlett", "boxcar", an array of frame_length, or None; symmetric
+    unless periodic=True) divided by its size: scaling="density" √Σw², "spectrum" Σ|w|, None 1."""
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT's side must be 'real' or 'imag', got {side!r}")
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(f"STFT's scaling must be None, 'density' or 'spectrum', got {scaling!r}")
+        if isinstance(window, str):
+            from .ops import _signal_window
+
+            _signal_window(window, 1)  # refuses an unknown name now rather than when the layer is built
+        elif window is not None:
+            window = [float(w) for w in np.ravel(window)]  # a list, so that the config is JSON
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype="float32"):
+        length, bins = shape[0], shape[-1]
+        theta = -2 * np.pi * np.outer(np.arange(length), np.arange(bins)) / max(2 * (bins - 1), 1)
+        kernel = np.cos(theta) if self.side == "real" else np.sin(theta)
+        window = self._window(length)
+        if window is not None:
+            size = {"density": np.sqrt(np.sum(window**2)), "spectrum": np.sum(np.abs(window)), None: 1.0}
+            kernel = kernel * window[:, None] / size[self.scaling]
+        kernel = kernel.reshape((length,) + (1,) * (len(shape) - 2) + (bins,))
+        return np.broadcast_to(kernel, tuple(shape)).astype(dtype)
+
+    def _window(self, length):
+        if self.window is None:
+            return None
+        if isinstance(self.window, str):
+            from .ops import _signal_window
+
+            return _signal_window(self.window, length, self.periodic)
+        if len(self.window) != length:
+            raise ValueError(f"STFT's window has {len(self.window)} samples; the kernel's frame_length is {length}")
+        return np.asarray(self.window)
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "scaling": self.scaling, "periodic": self.periodic}
+
+
 def _normal(rng, shape, dtype, stddev, mean=0.0):
     dtype = np.dtype(dtype)
     draw = rng.standard_normal(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)

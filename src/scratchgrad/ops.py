@@ -3237,10 +3237,18 @@ def irfft(x, fft_length=None):
     return _spectrum("irfft", *_complex_parts(x, "irfft"), n=None if fft_length is None else int(fft_length))
 
 
-def _periodic_window(name, length):
-    """scipy.signal.get_window's periodic Hann or Hamming window (the ones Keras's stft names)."""
-    a = {"hann": 0.5, "hamming": 0.54}[name]
-    return a - (1 - a) * np.cos(2 * np.pi * np.arange(length) / length)
+_WINDOWS = {"hann": np.hanning, "hamming": np.hamming, "blackman": np.blackman, "bartlett": np.bartlett,
+            "boxcar": np.ones}
+
+
+def _signal_window(name, length, periodic=True):
+    """scipy.signal.get_window's window of that name (hann, hamming, blackman, bartlett, boxcar), as float64:
+    periodic (for spectra, the default) is the symmetric window one sample longer, its last sample dropped."""
+    if name not in _WINDOWS:
+        raise ValueError(f"unknown window {name!r}; expected one of {', '.join(_WINDOWS)} or an array")
+    if length <= 1:
+        return np.ones(length)
+    return _WINDOWS[name](length + 1)[:-1] if periodic else _WINDOWS[name](length)
 
 
 def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
@@ -3268,7 +3276,7 @@ def _stft_window(window, length, n, like):
     if window is None:
         return as_tensor(np.ones(n), like=like)
     if isinstance(window, str):
-        weights = as_tensor(_periodic_window(window, length), like=like)
+        weights = as_tensor(_signal_window(window, length), like=like)
     else:
         weights = astype(as_tensor(window, like=like), like.dtype)
         if weights.shape != (length,):

@@ -288,6 +288,22 @@ def attention():
     return model, [rng.integers(0, 20, (16, 6)).astype("int32")], [rng.integers(0, 20, (16, 6))], True
 
 
+def audio():
+    """Sound as images: a trainable STFTSpectrogram (Hamming window, expand_dims for the image layers) under
+    a Conv2D, and a MelSpectrogram beside it, both read by Dense heads."""
+    signal = keras.Input((64, 1))
+    image = layers.STFTSpectrogram(frame_length=16, frame_step=8, window="hamming", expand_dims=True)(signal)
+    image = layers.GlobalAveragePooling2D()(layers.Conv2D(3, 3, activation="relu")(image))
+    mel = layers.MelSpectrogram(fft_length=16, sequence_stride=8, num_mel_bins=4, sampling_rate=800)(
+        layers.Reshape((64,))(signal))
+    outputs = layers.Dense(2)(layers.Concatenate()([image, layers.Flatten()(mel)]))
+    model = keras.Model(signal, outputs, name="audio")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    rng = np.random.default_rng(12)
+    x, y = rng.standard_normal((16, 64, 1)).astype("float32"), rng.standard_normal((16, 2)).astype("float32")
+    return model, [x], [y], True
+
+
 def _deflate(path):
     """Re-zip Keras's stored (uncompressed) members deflated: the same bytes, a fifth of the size."""
     import zipfile
@@ -310,7 +326,7 @@ def main(out=OUT, names=None):
     keras.utils.set_random_seed(0)
     os.makedirs(out, exist_ok=True)
     for make in (mlp, cnn, two_inputs, lstm, bn_dropout, rnn_cells, functional_masks, constrained,
-                 custom_weight_objects, weight_options, normalizations, lookups, volumes, attention):
+                 custom_weight_objects, weight_options, normalizations, lookups, volumes, attention, audio):
         if names and make.__name__ not in names:
             continue
         model, xs, ys, deterministic = make()

@@ -2,6 +2,7 @@
 import inspect
 
 from .attention import AdditiveAttention, Attention, GroupQueryAttention, MultiHeadAttention
+from .audio_preprocessing import MelSpectrogram, STFTSpectrogram
 from .base import LAYERS, Layer, Wrapper
 from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
                             AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, AveragePooling1D,
