@@ -1,11 +1,17 @@
 """keras.ops.image (as `ops.image`): resizing, patches, grayscale, HSV, padding and cropping of images, a batch
 (batch, height, width, channels) or one image (height, width, channels), channels_first too. Built from
 the ops and the image layers' own Functions, so gradients and the step plan take them as they come."""
+import functools
+import itertools
+import operator
+
 import numpy as np
 
 from . import ops
+from .autograd import Function
+from .backend import array_module, float_dtype
 from .convolution import _pair
-from .tensor import as_tensor
+from .tensor import Tensor, as_tensor
 
 
 def _channels_last(images, data_format, apply):
@@ -159,3 +165,214 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
         return ops.depthwise_conv(padded, depthwise, data_format="channels_last")
 
     return _channels_last(_floats(images, "gaussian_blur"), data_format, blurred)
+
+
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
+                     data_format=None):
+    """Each image read through its transform, a row [a0, a1, a2, b0, b1, b2, c0, c1] (one for all, or one per
+    image): output pixel (row y, column x) is the input's at column (a0·x + a1·y + a2) / k, row
+    (b0·x + b1·y + b2) / k, k = c0·x + c1·y + 1, read "bilinear" or "nearest", and from beyond the image
+    as `fill_mode` says ("constant": fill_value; "nearest", "wrap", "reflect"), as the augmentation layers
+    read it. The gradient goes to the images, not the transform (Keras's). c0 and c1 count here, as in
+    Keras's TensorFlow backend (its other backends take them as 0)."""
+    from .layers.image_preprocessing import FILL_MODES, INTERPOLATIONS, _affine_coordinates, _choice, _Resample
+
+    _choice(interpolation, INTERPOLATIONS, "interpolation", "affine_transform")
+    _choice(fill_mode, FILL_MODES, "fill_mode", "affine_transform")
+    maps = np.asarray(ops.convert_to_numpy(transform), dtype=np.float64)
+    if maps.shape[-1:] != (8,) or maps.ndim not in (1, 2):
+        raise ValueError(f"affine_transform takes a transform of 8 numbers, or one row of 8 per image, got shape "
+                         f"{maps.shape}")
+
+    def where(x):
+        rows = maps.reshape(-1, 8)
+        if len(rows) not in (1, x.shape[0]):
+            raise ValueError(f"affine_transform got {len(rows)} transforms for {x.shape[0]} images")
+        return _affine_coordinates(np.broadcast_to(rows, (x.shape[0], 8)), x)
+
+    return _channels_last(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
+
+
+def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
+                          data_format=None):
+    """Each image seen in perspective: the output's end_points come from the input's start_points (each
+    (4, 2) points (x, y), or (images, 4, 2)), the map between them the homography through the four pairs
+    (as Keras solves it), read as affine_transform reads, fill_value beyond the image."""
+    from .layers.image_preprocessing import _homography
+
+    start, end = (np.asarray(ops.convert_to_numpy(p), dtype=np.float64) for p in (start_points, end_points))
+    if start.shape[-2:] != (4, 2) or start.ndim not in (2, 3) or start.shape != end.shape:
+        raise ValueError(f"perspective_transform takes start_points and end_points of one shape, (4, 2) or "
+                         f"(images, 4, 2), got {start.shape} and {end.shape}")
+    maps = _homography(start.reshape(-1, 4, 2), end.reshape(-1, 4, 2))
+    return affine_transform(images, maps if start.ndim == 3 else maps[0], interpolation, "constant", fill_value,
+                            data_format)
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                      seed=None, data_format=None):
+    """Each image warped by its own smooth random field, as Keras computes it: every pixel read from where a
+    displacement moves it, the displacements normal draws times σ, blurred by a Gaussian of σ (int(6σ) | 1
+    wide, zeros around) and scaled by α; read as affine_transform reads. `seed`: an int or a SeedGenerator
+    (else the framework's generator). RandomElasticTransform draws α and σ from its scale first."""
+    from .layers.image_preprocessing import FILL_MODES, INTERPOLATIONS, _choice, _elastic_coordinates, _Resample
+    from .random import generator, layer_seed
+
+    _choice(interpolation, INTERPOLATIONS, "interpolation", "elastic_transform")
+    _choice(fill_mode, FILL_MODES, "fill_mode", "elastic_transform")
+    draws = layer_seed(seed)
+
+    def where(x):
+        return _elastic_coordinates(generator(draws), x, float(alpha), float(sigma), np.ones(x.shape[0], bool))
+
+    return _channels_last(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
+
+
+MAP_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _mapped_index(index, size, fill_mode):
+    """The entry read for a (possibly outside) index: "mirror" c d c b | a b c d | c b a b (the edge once),
+    "reflect" d c b a | a b c d | d c b a (the edge twice), "wrap", and else the nearest entry (for
+    "constant", then replaced by the fill value)."""
+    xp = array_module(index)
+    if fill_mode == "wrap":
+        return index % size
+    if fill_mode in ("mirror", "reflect") and size > 1:
+        period = 2 * size - 2 if fill_mode == "mirror" else 2 * size
+        index = index % period
+        return xp.where(index < size, index, period - index - (fill_mode == "reflect"))
+    return xp.clip(index, 0, size - 1)
+
+
+class MapCoordinates(Function):
+    """`inputs` read at `coordinates` (one array per axis of the inputs, all of the output's shape), by the
+    nearest entry (order 0; halves to even) or linearly between the two around each (order 1). Linear in
+    the inputs: the backward adds each output's gradient back into the entries it read, by their weights."""
+
+    def __init__(self, coordinates, order, fill_mode, fill_value):
+        self.coordinates, self.order, self.fill_mode, self.fill_value = coordinates, order, fill_mode, fill_value
+
+    def _nodes(self, coordinate):
+        xp = array_module(coordinate)
+        if self.order == 0:
+            return [(xp.rint(coordinate).astype(np.int64), 1)]
+        lower = xp.floor(coordinate)
+        upper_weight = coordinate - lower
+        return [(lower.astype(np.int64), 1 - upper_weight), (lower.astype(np.int64) + 1, upper_weight)]
+
+    def forward(self, x):
+        xp = array_module(x)
+        self.shape, self.taps = x.shape, []
+        out = 0
+        axes = [[(_mapped_index(index, size, self.fill_mode), (index >= 0) & (index < size), weight)
+                 for index, weight in self._nodes(xp.asarray(c, dtype=x.dtype if x.dtype.kind == "f" else None))]
+                for c, size in zip(self.coordinates, x.shape)]
+        for nodes in itertools.product(*axes):
+            indices, inside, weights = zip(*nodes)
+            flat = xp.ravel_multi_index(indices, x.shape)
+            weight = functools.reduce(operator.mul, weights)
+            values = x.reshape(-1)[flat]
+            if self.fill_mode == "constant":
+                valid = functools.reduce(operator.and_, inside)
+                values = xp.where(valid, values, self.fill_value)
+                self.taps.append((flat, weight * valid))
+            else:
+                self.taps.append((flat, weight))
+            out = out + weight * values
+        return out
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gx = xp.zeros(int(np.prod(self.shape)), dtype=gy.dtype)
+        for flat, weight in self.taps:
+            xp.add.at(gx, xp.ravel(flat), xp.ravel(xp.broadcast_to(weight * gy, gy.shape)))
+        return gx.reshape(self.shape)
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
+    """keras.ops.image.map_coordinates: `inputs` read at `coordinates` (shape (inputs.ndim, *output shape)),
+    order 0 (nearest) or 1 (linear); beyond the inputs as `fill_mode` says: "constant" (fill_value),
+    "nearest", "wrap", "mirror" or "reflect" (see _mapped_index). Keras's numbers (its JAX and torch
+    backends'; SciPy's differs near the edges, its issue 2640). Integer inputs give rounded integers. The
+    gradient goes to the inputs, not the coordinates."""
+    x = as_tensor(inputs)
+    points = np.asarray(ops.convert_to_numpy(coordinates)) if not isinstance(coordinates, (list, tuple)) else \
+        [np.asarray(ops.convert_to_numpy(c)) for c in coordinates]
+    if len(points) != x.ndim or np.ndim(points[0]) < 1:
+        raise ValueError(f"map_coordinates takes coordinates of shape (inputs.ndim={x.ndim}, ...), one array per "
+                         f"axis of the inputs, got {len(points)} of shape {np.shape(points[0])}")
+    if order not in (0, 1):
+        raise ValueError(f"map_coordinates' order must be 0 or 1, got {order!r}")
+    if fill_mode not in MAP_FILL_MODES:
+        raise ValueError(f"map_coordinates' fill_mode must be one of {', '.join(MAP_FILL_MODES)}, got {fill_mode!r}")
+    if x.dtype.kind != "f":
+        values = ops.convert_to_numpy(map_coordinates(ops.cast(x, np.float64), points, order, fill_mode, fill_value))
+        return Tensor(np.rint(values).astype(x.dtype))
+    xp = array_module(x.data)
+    return MapCoordinates([xp.asarray(p) for p in points], order, fill_mode, float(fill_value))(x)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03, data_format=None):
+    """The structural similarity of two images (Wang et al., 2004), Keras's: each channel's local means,
+    variances and covariance under a filter_size × filter_size Gaussian window of σ = filter_sigma (valid
+    positions only), (2μ₁μ₂ + c₁)(2σ₁₂ + c₂) / ((μ₁² + μ₂² + c₁)(σ₁² + σ₂² + c₂)) with cᵢ = (kᵢ·max_val)²,
+    averaged over the positions and channels: one value per image pair (1 for equal images). Differentiable,
+    so 1 - ssim can be a loss."""
+    from .layers.convolutional import standard_data_format
+
+    a, b = as_tensor(image1), as_tensor(image2)
+    if a.ndim not in (3, 4) or a.shape != b.shape:
+        raise ValueError(f"ssim takes two images or batches of images of one shape, got {a.shape} and {b.shape}")
+    dtype = a.dtype if a.dtype.kind == "f" else float_dtype()
+    a, b = ops.cast(a, dtype), ops.cast(b, dtype)
+    if a.ndim == 3:
+        return ops.squeeze(ssim(a[None], b[None], max_val, filter_size, filter_sigma, k1, k2, data_format), 0)
+    if standard_data_format(data_format) == "channels_last":
+        a, b = ops.moveaxis(a, -1, 1), ops.moveaxis(b, -1, 1)
+    n, channels, h, w = a.shape
+    a, b = ops.reshape(a, (-1, h, w, 1)), ops.reshape(b, (-1, h, w, 1))  # each channel an image of its own
+    taps = np.arange(filter_size) - (filter_size - 1) / 2
+    gauss = np.exp(-taps**2 / (2.0 * filter_sigma**2))
+    kernel = as_tensor(np.outer(gauss, gauss).reshape(filter_size, filter_size, 1, 1) / gauss.sum() ** 2, like=a)
+
+    def local_mean(t):
+        return ops.conv(t, kernel, 1, "valid", "channels_last")
+
+    mu_a, mu_b = local_mean(a), local_mean(b)
+    var_a, var_b = local_mean(a * a) - mu_a * mu_a, local_mean(b * b) - mu_b * mu_b
+    covariance = local_mean(a * b) - mu_a * mu_b
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    index = (2 * mu_a * mu_b + c1) * (2 * covariance + c2) / ((mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2))
+    return ops.mean(ops.reshape(ops.mean(index, axis=(1, 2, 3)), (n, channels)), axis=-1)
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Each size[0] × size[1] × size[2] patch of volumes (batch, depth, height, width, channels) (or one
+    volume), moved by `strides` (default: the size), as one vector of its voxels, depth, row, column and
+    channel last: (batch, patch depths, patch rows, patch columns, d·h·w·channels), as Keras's identity-kernel
+    convolution gives it; "same" pads as a convolution would. Gathered by strided slices, one per voxel of
+    a patch."""
+    from .layers.convolutional import _sizes, standard_data_format
+
+    x = as_tensor(volumes)
+    if x.ndim == 4:
+        return ops.squeeze(extract_patches_3d(x[None], size, strides, dilation_rate, padding, data_format), 0)
+    if x.ndim != 5 or padding not in ("valid", "same"):
+        raise ValueError(f"extract_patches_3d takes volumes of rank 4 or 5 and padding 'valid' or 'same', got shape "
+                         f"{x.shape} and padding {padding!r}")
+    first = standard_data_format(data_format) == "channels_first"
+    x = ops.moveaxis(x, 1, -1) if first else x
+    size = _sizes(size, 3, "extract_patches_3d size")
+    strides = _sizes(size if strides is None else strides, 3, "extract_patches_3d strides")
+    dilation = _sizes(dilation_rate, 3, "extract_patches_3d dilation_rate")
+    spans = [(k - 1) * d + 1 for k, d in zip(size, dilation)]
+    if padding == "same":
+        totals = [max((-(-n // s) - 1) * s + span - n, 0) for n, s, span in zip(x.shape[1:4], strides, spans)]
+        x = ops.pad(x, [(0, 0)] + [(t // 2, t - t // 2) for t in totals] + [(0, 0)])
+    counts = [(n - span) // s + 1 for n, span, s in zip(x.shape[1:4], spans, strides)]
+    pieces = [x[:, i * dilation[0]::strides[0], j * dilation[1]::strides[1], k * dilation[2]::strides[2]]
+              [:, :counts[0], :counts[1], :counts[2]] for i, j, k in itertools.product(*map(range, size))]
+    patches = ops.stack(pieces, axis=-2)
+    patches = ops.reshape(patches, tuple(patches.shape[:4]) + (-1,))
+    return ops.moveaxis(patches, -1, 1) if first else patches

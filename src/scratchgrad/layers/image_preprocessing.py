@@ -249,12 +249,17 @@ class RandomCrop(_ImageLayer):
 
 def _affine_coordinates(transforms, x):
     """Where Keras's affine_transform reads output pixel (i, j) of each image: row b0·j + b1·i + b2,
-    column a0·j + a1·i + a2, from `transforms`' rows [a0, a1, a2, b0, b1, b2]."""
+    column a0·j + a1·i + a2, from `transforms`' rows [a0, a1, a2, b0, b1, b2], each divided by
+    c0·j + c1·i + 1 where the rows go on with [c0, c1] (a projective map)."""
     xp = array_module(x)
-    a0, a1, a2, b0, b1, b2 = (xp.asarray(t, dtype=x.dtype).reshape(-1, 1, 1) for t in np.transpose(transforms))
+    a0, a1, a2, b0, b1, b2, *c = (xp.asarray(t, dtype=x.dtype).reshape(-1, 1, 1) for t in np.transpose(transforms))
     i = xp.arange(x.shape[1], dtype=x.dtype).reshape(1, -1, 1)
     j = xp.arange(x.shape[2], dtype=x.dtype).reshape(1, 1, -1)
-    return b0 * j + b1 * i + b2, a0 * j + a1 * i + a2
+    rows, cols = b0 * j + b1 * i + b2, a0 * j + a1 * i + a2
+    if not np.any(np.asarray(transforms)[..., 6:]):
+        return rows, cols
+    depth = c[0] * j + c[1] * i + 1
+    return rows / depth, cols / depth
 
 
 def _number(value):
@@ -462,17 +467,24 @@ class RandomElasticTransform(_RandomAffine):
         rng, (n, h, w) = generator(self._seed_generator), x.shape[:3]
         warped = rng.uniform(0, 1, n) < rng.uniform(*self.factor, n)
         s = rng.uniform(*self.scale)
-        alpha, sigma = max(h, w) * 0.1 * s, min(h, w) * 0.05 * s
-        size = int(6 * sigma) | 1
-        dx, dy = (_blurred(rng.standard_normal((n, h, w)) * sigma, size, sigma) * alpha * warped[:, None, None]
-                  for _ in range(2))
-        rows = np.arange(h, dtype=np.float64).reshape(1, h, 1) + dy
-        cols = np.arange(w, dtype=np.float64).reshape(1, 1, w) + dx
-        xp = array_module(x)
-        return xp.asarray(rows.astype(x.dtype)), xp.asarray(cols.astype(x.dtype))
+        return _elastic_coordinates(rng, x, max(h, w) * 0.1 * s, min(h, w) * 0.05 * s, warped)
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "scale": self.scale, "value_range": self.value_range}
+
+
+def _elastic_coordinates(rng, x, alpha, sigma, warped):
+    """Where an elastic warp reads each pixel of the images x (batch, height, width, channels): displaced by
+    α times normal draws (times σ) blurred by a Gaussian of σ, int(6σ) | 1 wide; the images not `warped`
+    stay where they are."""
+    n, h, w = x.shape[:3]
+    size = int(6 * sigma) | 1
+    dx, dy = (_blurred(rng.standard_normal((n, h, w)) * sigma, size, sigma) * alpha * warped[:, None, None]
+              for _ in range(2))
+    rows = np.arange(h, dtype=np.float64).reshape(1, h, 1) + dy
+    cols = np.arange(w, dtype=np.float64).reshape(1, 1, w) + dx
+    xp = array_module(x)
+    return xp.asarray(rows.astype(x.dtype)), xp.asarray(cols.astype(x.dtype))
 
 
 def _blurred(fields, size, sigma):
@@ -492,14 +504,16 @@ def _blurred(fields, size, sigma):
 
 def _homography(corners, moved):
     """For each image, the 8 numbers (a0, a1, a2, b0, b1, b2, c0, c1) of the map taking each moved corner
-    (x, y) to its corner: ((a0·x + a1·y + a2) / d, (b0·x + b1·y + b2) / d), d = c0·x + c1·y + 1."""
+    (x, y) to its corner: ((a0·x + a1·y + a2) / d, (b0·x + b1·y + b2) / d), d = c0·x + c1·y + 1. `moved`
+    is (images, 4, 2); `corners` (4, 2), the same for every image, or one set per image."""
     n, equations, targets = len(moved), [], []
+    corners = np.broadcast_to(corners, moved.shape)
     for k in range(4):
-        (x0, y0), x, y = corners[k], moved[:, k, 0], moved[:, k, 1]
+        x0, y0, x, y = corners[:, k, 0], corners[:, k, 1], moved[:, k, 0], moved[:, k, 1]
         one, zero = np.ones(n), np.zeros(n)
         equations += [np.stack([x, y, one, zero, zero, zero, -x0 * x, -x0 * y], axis=1),
                       np.stack([zero, zero, zero, x, y, one, -y0 * x, -y0 * y], axis=1)]
-        targets += [np.full(n, x0), np.full(n, y0)]
+        targets += [x0, y0]
     return np.linalg.solve(np.stack(equations, axis=1), np.stack(targets, axis=1)[..., None])[..., 0]
 
 
