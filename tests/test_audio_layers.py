@@ -121,6 +121,12 @@ def test_keras_documented_shapes(arguments, channels, shape):
     assert layer.compute_output_shape((None, 160000, channels)) == (None,) + shape[1:]
 
 
+def test_keras_names_of_the_initializer_and_a_float16_mel_layer():
+    assert type(sg.initializers.get("STFTInitializer")) is sg.initializers.STFT
+    out = L.MelSpectrogram(fft_length=32, sequence_stride=8, num_mel_bins=4, dtype="float16")(AUDIO)
+    assert out.dtype == np.float16  # computed in float32, answered in the layer's dtype, as Keras
+
+
 def test_integer_audio_is_read_as_float32_by_the_mel_layer():
     pcm = (AUDIO * 1000).astype(np.int16)
     out = L.MelSpectrogram(fft_length=32, sequence_stride=8, num_mel_bins=4)(pcm)
@@ -153,6 +159,7 @@ def test_a_model_with_a_spectrogram_trains_and_reloads(tmp_path):
     (lambda: L.STFTSpectrogram(frame_length=8)(SIG1.astype(np.int32)), "float16, float32 or float64"),
     (lambda: L.MelSpectrogram(fft_length=32, sequence_length=64), "must be at least sequence_length"),
     (lambda: sg.initializers.STFT(side="both"), "side must be"),
+    (lambda: L.STFTSpectrogram(window=("tukey", 0.5)), "windows with parameters are not here"),
 ])
 def test_bad_arguments_are_refused_by_name(make, message):
     with pytest.raises((ValueError, TypeError), match=message):

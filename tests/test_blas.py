@@ -28,10 +28,16 @@ def test_the_note_on_unused_avx512(kernels, cpuinfo, environ, says):
     assert note is None if says is None else (says in note and f"its {kernels} kernels" in note)
 
 
-def test_openblas_kernels_are_read_from_threadpoolctl():
+def test_openblas_kernels_are_numpys_pool_s(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    pools = [pool for pool in threadpoolctl.threadpool_info() if pool.get("internal_api") == "openblas"]
-    assert blas.openblas_kernels() == (pools[0].get("architecture") if pools else None)
+    pools = [{"internal_api": "mkl", "filepath": "/torch/libmkl.so"},
+             {"internal_api": "openblas", "filepath": "/scipy.libs/libscipy_openblas.so", "architecture": "Zen"},
+             {"internal_api": "openblas", "filepath": "/numpy.libs/libscipy_openblas64_.so",
+              "architecture": "SkylakeX"}]
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: pools)
+    assert blas.openblas_kernels() == "SkylakeX"
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: pools[:1])
+    assert blas.openblas_kernels() is None
 
 
 def test_read_cpuinfo_is_empty_where_there_is_none(tmp_path):

@@ -93,6 +93,28 @@ def test_elastic_transform_is_keras_formula_on_its_draws():
     assert np.array_equal(ops.image.elastic_transform(images, alpha=0.0, seed=1).numpy(), images)
 
 
+def test_integer_images_are_read_as_floats_and_rounded_back():
+    pixels = (np.random.default_rng(8).random((2, 5, 6, 1)) * 255).astype(np.uint8)
+    t = [0.5, 0, 0.4, 0, 0.5, 0.7, 0, 0]
+    for warp in (lambda x: ops.image.affine_transform(x, t),
+                 lambda x: ops.image.elastic_transform(x, alpha=3.0, sigma=1.0, seed=2)):
+        out = warp(pixels)
+        assert out.dtype == np.uint8
+        np.testing.assert_array_equal(out.numpy(), np.round(warp(pixels.astype(np.float32)).numpy()))
+
+
+def test_float16_inputs_are_read_at_float32_positions():
+    """float16 cannot tell 600.3 from 600.25 (nor 1001.7 from 1001.5): positions and weights are float32,
+    the result float16, as Keras's."""
+    image = np.random.default_rng(9).random((1, 3, 700, 1)).astype(np.float16)
+    shift = [1, 0, 0.3, 0, 1, 0, 0, 0]
+    half, single = ops.image.affine_transform(image, shift), ops.image.affine_transform(image.astype(np.float32), shift)
+    assert half.dtype == np.float16
+    np.testing.assert_allclose(half.numpy(), single.numpy(), atol=1e-3)
+    line = np.arange(1100).astype(np.float16)
+    assert ops.image.map_coordinates(line, [[1001.7]], 1).numpy()[0] == np.float16(1001.7)
+
+
 def test_a_step_through_them_is_replayed_by_the_plan():
     coordinates = np.random.default_rng(3).uniform(-1, 4, (3, 2, 4, 4, 2))
 
@@ -112,7 +134,7 @@ def test_a_step_through_them_is_replayed_by_the_plan():
 @pytest.mark.parametrize("call, message", [
     (lambda: ops.image.affine_transform(np.zeros((1, 3, 3, 1)), [1, 0, 0, 0, 1, 0]), "transform of 8 numbers"),
     (lambda: ops.image.affine_transform(np.zeros((2, 3, 3, 1)), np.zeros((3, 8))), "3 transforms for 2 images"),
-    (lambda: ops.image.affine_transform(np.zeros((1, 3, 3, 1)), np.eye(3).ravel()[:8], fill_mode="mirror"),
+    (lambda: ops.image.affine_transform(np.zeros((1, 3, 3, 1)), np.eye(3).ravel()[:8], fill_mode="symmetric"),
      "fill_mode must be one of"),
     (lambda: ops.image.perspective_transform(np.zeros((1, 3, 3, 1)), np.zeros((4, 2)), np.zeros((1, 4, 2))),
      "of one shape"),

@@ -439,6 +439,8 @@ ERRORS += [
     (lambda: ops.separable_conv(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 2)), np.ones((1, 1, 3, 5))), ValueError,
      "pointwise kernel"),
     (lambda: ops.conv(np.ones((1, 5, 5, 3)), np.ones((3, 3, 2, 2))), ValueError, "not a multiple"),
+    (lambda: ops.conv(np.ones((1, 5, 5, 4)), np.ones((3, 3, 2, 3))), ValueError, "do not divide the kernel's 3"),
+    (lambda: ops.conv(np.ones((1, 2, 5, 5, 1)), np.ones((3, 3, 3, 1, 1))), ValueError, "deeper than the input's 2"),
 ]
 
 
@@ -574,8 +576,48 @@ def test_convolution_variants_pass_gradients(rng):
     assert sg.gradcheck(lambda a, d, p: ops.separable_conv(a, d, p, padding="same"), x, depthwise, pointwise, tol=TOL)
     with pytest.raises(ValueError, match="'valid' or 'same'"):
         ops.conv_transpose(np.zeros((1, 4, 4, 2)), np.zeros((3, 3, 3, 2)), padding="causal")
-    with pytest.raises(ValueError, match="1-D or 2-D windows"):
-        ops.conv_transpose(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 3, 2)))
+    with pytest.raises(ValueError, match="1-D, 2-D or 3-D windows"):
+        ops.conv_transpose(np.zeros((1, 4, 4, 4, 4, 2)), np.zeros((3, 3, 3, 3, 3, 2)))
+
+
+# Keras 3.15.1's results (torch backend) for volumes: the output's shape, its sum, and its entries at
+# 0, n // 3, n // 2 and n - 1 of the flattened output
+VOLUME_CASES = {
+    "conv_valid": ("conv", "K", {}, ((2, 4, 4, 6, 3), -127.0324, [13.82619, 1.407724, -4.148943, 6.356617])),
+    "conv_same_strides": ("conv", "K", dict(strides=2, padding="same"),
+                          ((2, 3, 3, 4, 3), 23.91952, [13.82619, -2.71898, -4.148943, 1.951013])),
+    "conv_dilated_grouped": ("conv", "KG", dict(dilation_rate=(2, 1, 2)),
+                             ((2, 3, 5, 3, 4), 53.60932, [0.761704, -1.985875, 4.005097, -3.16437])),
+    "conv_first": ("conv", "K", dict(strides=(1, 2, 1), data_format="channels_first"),
+                   ((2, 3, 4, 2, 6), 9.768504, [13.82619, 2.091334, -4.148943, 1.340404])),
+    "transpose_valid": ("conv_transpose", "KT", dict(strides=2),
+                        ((2, 10, 13, 14, 3), 220.1499, [2.046505, -5.482728, -0.8144647, -6.461066])),
+    "transpose_same": ("conv_transpose", "KT", dict(strides=(1, 2, 2), padding="same"),
+                       ((2, 5, 12, 14, 3), 67.42342, [2.046505, 3.373277, -0.8144647, -0.4000166])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VOLUME_CASES))
+def test_volume_convolutions_equal_keras(name):
+    draw = np.random.default_rng(9)
+    x = draw.standard_normal((2, 5, 6, 7, 4)).astype(np.float32)
+    kernels = {k: draw.standard_normal(s).astype(np.float32)
+               for k, s in (("K", (2, 3, 2, 4, 3)), ("KG", (2, 2, 3, 2, 4)), ("KT", (2, 3, 2, 3, 4)))}
+    op, kernel, options, (shape, total, entries) = VOLUME_CASES[name]
+    if options.get("data_format") == "channels_first":
+        x = np.moveaxis(x, -1, 1)
+    out = getattr(ops, op)(x, kernels[kernel], **options).numpy().astype(np.float64)
+    flat = out.ravel()
+    assert out.shape == shape
+    np.testing.assert_allclose(flat[[0, len(flat) // 3, len(flat) // 2, -1]], entries, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(flat.sum(), total, rtol=1e-5, atol=1e-3)
+
+
+def test_volume_convolutions_pass_gradients(rng):
+    x, kernel = (tensor(rng.standard_normal(s)) for s in ((1, 3, 4, 3, 2), (2, 2, 2, 2, 3)))
+    assert sg.gradcheck(lambda a, k: ops.conv(a, k, (1, 2, 1), "same", dilation_rate=(1, 1, 2)), x, kernel, tol=TOL)
+    transposed = tensor(rng.standard_normal((2, 2, 1, 3, 2)))
+    assert sg.gradcheck(lambda a, k: ops.conv_transpose(a, k, 2, "same"), x, transposed, tol=TOL)
 
 
 

@@ -36,8 +36,9 @@ def openblas_kernels():
         from threadpoolctl import threadpool_info
     except ImportError:
         return None
-    return next((pool.get("architecture") for pool in threadpool_info() if pool.get("internal_api") == "openblas"),
-                None)
+    pools = [pool for pool in threadpool_info() if pool.get("internal_api") == "openblas"]
+    pools.sort(key=lambda pool: "numpy" not in pool.get("filepath", ""))  # NumPy's own before SciPy's copy
+    return pools[0].get("architecture") if pools else None
 
 
 def unused_avx512(kernels, cpuinfo, environ):

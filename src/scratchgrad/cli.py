@@ -660,9 +660,8 @@ def blas_lines():
         kernels = f", {pool['architecture']} kernels" if pool.get("architecture") else ""
         lines.append(f"thread pool: {pool.get('internal_api')} {pool.get('version') or ''}, "
                      f"{pool.get('num_threads')} threads{kernels}")
-        note = blas.unused_avx512(pool.get("architecture"), blas.read_cpuinfo(), os.environ)
-        lines += [f"  note: {note}"] if pool.get("internal_api") == "openblas" and note else []
-    return lines
+    note = blas.unused_avx512(blas.openblas_kernels(), blas.read_cpuinfo(), os.environ)
+    return lines + ([f"note: {note}"] if note else [])
 
 
 def command_info(args):

@@ -11,7 +11,7 @@ from . import ops
 from .autograd import Function
 from .backend import array_module, float_dtype
 from .convolution import _pair
-from .tensor import Tensor, as_tensor
+from .tensor import as_tensor
 
 
 def _channels_last(images, data_format, apply):
@@ -167,15 +167,32 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     return _channels_last(_floats(images, "gaussian_blur"), data_format, blurred)
 
 
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")  # how the transforms read beyond the edge
+
+
+def _on_float_images(images, data_format, apply):
+    """apply(a float batch, channels last) on images in either layout; integer images are read as floats and
+    the result rounded back to their dtype, as Keras does."""
+    x = as_tensor(images)
+    if x.dtype.kind == "f":
+        return _channels_last(x, data_format, apply)
+    return _rounded(_channels_last(ops.cast(x, float_dtype()), data_format, apply), x.dtype)
+
+
+def _rounded(y, dtype):
+    return ops.cast(ops.round(y), dtype)
+
+
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
                      data_format=None):
     """Each image read through its transform, a row [a0, a1, a2, b0, b1, b2, c0, c1] (one for all, or one per
     image): output pixel (row y, column x) is the input's at column (a0·x + a1·y + a2) / k, row
     (b0·x + b1·y + b2) / k, k = c0·x + c1·y + 1, read "bilinear" or "nearest", and from beyond the image
-    as `fill_mode` says ("constant": fill_value; "nearest", "wrap", "reflect"), as the augmentation layers
-    read it. The gradient goes to the images, not the transform (Keras's). c0 and c1 count here, as in
-    Keras's TensorFlow backend (its other backends take them as 0)."""
-    from .layers.image_preprocessing import FILL_MODES, INTERPOLATIONS, _affine_coordinates, _choice, _Resample
+    as `fill_mode` says ("constant": fill_value; "nearest", "wrap", "mirror", "reflect"), as the augmentation
+    layers read it. Integer images are read as floats and rounded back. The gradient goes to the images, not
+    the transform (Keras's). c0 and c1 count here, as in Keras's TensorFlow backend (its other backends take
+    them as 0)."""
+    from .layers.image_preprocessing import INTERPOLATIONS, _affine_coordinates, _choice, _Resample
 
     _choice(interpolation, INTERPOLATIONS, "interpolation", "affine_transform")
     _choice(fill_mode, FILL_MODES, "fill_mode", "affine_transform")
@@ -190,7 +207,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
             raise ValueError(f"affine_transform got {len(rows)} transforms for {x.shape[0]} images")
         return _affine_coordinates(np.broadcast_to(rows, (x.shape[0], 8)), x)
 
-    return _channels_last(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
+    return _on_float_images(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
 
 
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
@@ -215,7 +232,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     displacement moves it, the displacements normal draws times σ, blurred by a Gaussian of σ (int(6σ) | 1
     wide, zeros around) and scaled by α; read as affine_transform reads. `seed`: an int or a SeedGenerator
     (else the framework's generator). RandomElasticTransform draws α and σ from its scale first."""
-    from .layers.image_preprocessing import FILL_MODES, INTERPOLATIONS, _choice, _elastic_coordinates, _Resample
+    from .layers.image_preprocessing import INTERPOLATIONS, _choice, _elastic_coordinates, _Resample
     from .random import generator, layer_seed
 
     _choice(interpolation, INTERPOLATIONS, "interpolation", "elastic_transform")
@@ -225,24 +242,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     def where(x):
         return _elastic_coordinates(generator(draws), x, float(alpha), float(sigma), np.ones(x.shape[0], bool))
 
-    return _channels_last(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
-
-
-MAP_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
-
-
-def _mapped_index(index, size, fill_mode):
-    """The entry read for a (possibly outside) index: "mirror" c d c b | a b c d | c b a b (the edge once),
-    "reflect" d c b a | a b c d | d c b a (the edge twice), "wrap", and else the nearest entry (for
-    "constant", then replaced by the fill value)."""
-    xp = array_module(index)
-    if fill_mode == "wrap":
-        return index % size
-    if fill_mode in ("mirror", "reflect") and size > 1:
-        period = 2 * size - 2 if fill_mode == "mirror" else 2 * size
-        index = index % period
-        return xp.where(index < size, index, period - index - (fill_mode == "reflect"))
-    return xp.clip(index, 0, size - 1)
+    return _on_float_images(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
 
 
 class MapCoordinates(Function):
@@ -265,8 +265,10 @@ class MapCoordinates(Function):
         xp = array_module(x)
         self.shape, self.taps = x.shape, []
         out = 0
-        axes = [[(_mapped_index(index, size, self.fill_mode), (index >= 0) & (index < size), weight)
-                 for index, weight in self._nodes(xp.asarray(c, dtype=x.dtype if x.dtype.kind == "f" else None))]
+        from .layers.image_preprocessing import _fixed_index, _position_dtype
+
+        axes = [[(_fixed_index(index, size, self.fill_mode), (index >= 0) & (index < size), weight)
+                 for index, weight in self._nodes(xp.asarray(c, dtype=_position_dtype(x)))]
                 for c, size in zip(self.coordinates, x.shape)]
         for nodes in itertools.product(*axes):
             indices, inside, weights = zip(*nodes)
@@ -280,7 +282,7 @@ class MapCoordinates(Function):
             else:
                 self.taps.append((flat, weight))
             out = out + weight * values
-        return out
+        return out.astype(x.dtype, copy=False)  # float16 inputs: weighed in float32, their positions' dtype
 
     def backward(self, gy):
         xp = array_module(gy)
@@ -293,8 +295,9 @@ class MapCoordinates(Function):
 def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
     """keras.ops.image.map_coordinates: `inputs` read at `coordinates` (shape (inputs.ndim, *output shape)),
     order 0 (nearest) or 1 (linear); beyond the inputs as `fill_mode` says: "constant" (fill_value),
-    "nearest", "wrap", "mirror" or "reflect" (see _mapped_index). Keras's numbers (its JAX and torch
-    backends'; SciPy's differs near the edges, its issue 2640). Integer inputs give rounded integers. The
+    "nearest", "wrap", "mirror" or "reflect" (layers/image_preprocessing._fixed_index). Keras's numbers (its
+    JAX and torch backends'; SciPy's differs near the edges, its issue 2640). Integer inputs give rounded
+    integers (the fill value truncated first, as Keras). The
     gradient goes to the inputs, not the coordinates."""
     x = as_tensor(inputs)
     points = np.asarray(ops.convert_to_numpy(coordinates)) if not isinstance(coordinates, (list, tuple)) else \
@@ -304,11 +307,10 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
                          f"axis of the inputs, got {len(points)} of shape {np.shape(points[0])}")
     if order not in (0, 1):
         raise ValueError(f"map_coordinates' order must be 0 or 1, got {order!r}")
-    if fill_mode not in MAP_FILL_MODES:
-        raise ValueError(f"map_coordinates' fill_mode must be one of {', '.join(MAP_FILL_MODES)}, got {fill_mode!r}")
-    if x.dtype.kind != "f":
-        values = ops.convert_to_numpy(map_coordinates(ops.cast(x, np.float64), points, order, fill_mode, fill_value))
-        return Tensor(np.rint(values).astype(x.dtype))
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"map_coordinates' fill_mode must be one of {', '.join(FILL_MODES)}, got {fill_mode!r}")
+    if x.dtype.kind != "f":  # Keras's: the fill value truncated, the result rounded (half to even)
+        return _rounded(map_coordinates(ops.cast(x, np.float64), points, order, fill_mode, int(fill_value)), x.dtype)
     xp = array_module(x.data)
     return MapCoordinates([xp.asarray(p) for p in points], order, fill_mode, float(fill_value))(x)
 

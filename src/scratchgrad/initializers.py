@@ -302,6 +302,9 @@ class STFT(Initializer):
     unless periodic=True) divided by its size: scaling="density" √Σw², "spectrum" Σ|w|, None 1."""
 
     def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if isinstance(window, tuple) and window and isinstance(window[0], str):
+            raise ValueError(f"STFT's window {window!r}: scipy's windows with parameters are not here; give "
+                             f"'hann', 'hamming', 'blackman', 'bartlett', 'boxcar' or the window's values")
         if side not in ("real", "imag"):
             raise ValueError(f"STFT's side must be 'real' or 'imag', got {side!r}")
         if scaling not in (None, "density", "spectrum"):
@@ -338,6 +341,9 @@ class STFT(Initializer):
 
     def get_config(self):
         return {"side": self.side, "window": self.window, "scaling": self.scaling, "periodic": self.periodic}
+
+
+STFTInitializer = CLASSES["STFTInitializer"] = STFT  # Keras exports it under both names
 
 
 def _normal(rng, shape, dtype, stddev, mean=0.0):

@@ -1518,16 +1518,17 @@ leaky_relu = _delegate("functional", "leaky_relu")
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """keras.ops.conv for sequences and images: the kernel (*window, in_channels / groups, filters) in Keras's
-    layout (groups: the input's channels over the kernel's), no bias. A sequence is convolved as an image one
-    row high."""
-    from .layers.convolutional import _grouped
+    """keras.ops.conv for sequences, images and volumes: the kernel (*window, in_channels / groups, filters) in
+    Keras's layout (groups: the input's channels over the kernel's), no bias. A sequence is convolved as an
+    image one row high, a volume as Conv3D convolves it (its depth taps' image convolutions, summed)."""
+    from .layers.convolutional import _grouped, convolve
 
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     rank = kernel.ndim - 2
-    if rank not in (1, 2) or x.ndim != rank + 2:
+    if rank not in (1, 2, 3) or x.ndim != rank + 2:
         raise ValueError(f"conv takes (batch, *{rank}-D window, channels) inputs with a (*window, in, out) kernel "
-                         f"for 1-D or 2-D windows, got inputs of shape {x.shape} and a kernel of shape {kernel.shape}")
+                         f"for 1-D, 2-D or 3-D windows, got inputs of shape {x.shape} and a kernel of shape "
+                         f"{kernel.shape}")
     dilation = _window_sizes(dilation_rate, rank)
     if builtins.max(dilation) > 1:  # Python's max: ops.max would read a tensor's value, and no plan would replay
         kernel = dilate(kernel, dilation + (1, 1))
@@ -1537,8 +1538,14 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         raise ValueError(f"conv: the input's {channels} channels are not a multiple of the kernel's input channels "
                          f"({kernel.shape[-2]}, kernel shape {kernel.shape})")
     groups = channels // kernel.shape[-2]
+    if kernel.shape[-1] % groups:
+        raise ValueError(f"conv: {groups} groups (the input's {channels} channels over the kernel's "
+                         f"{kernel.shape[-2]}) do not divide the kernel's {kernel.shape[-1]} filters")
     if rank == 2:
         return _grouped(x, kernel, None, groups, _window_sizes(strides, 2), padding, data_format)
+    if rank == 3:  # convolve() reads a layer's rank and layout, and names it in its messages
+        volumes = type("conv", (), {"name": "keras.ops", "rank": 3, "data_format": data_format})()
+        return convolve(volumes, x, kernel, _window_sizes(strides, 3), padding, None, groups, dilation[0])
     row = 1 if data_format == "channels_last" else 2
     out = _grouped(expand_dims(x, row), expand_dims(kernel, 0), None, groups, (1,) + _window_sizes(strides, 1),
                    padding, data_format)
@@ -1581,15 +1588,16 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
                    dilation_rate=1):
-    """The transposed convolution of sequences or images with a kernel (*window, filters, in_channels), as
-    Conv1DTranspose/Conv2DTranspose compute it (layers/convolutional.py), no bias."""
+    """The transposed convolution of sequences, images or volumes with a kernel (*window, filters,
+    in_channels), as Conv1DTranspose/Conv2DTranspose/Conv3DTranspose compute it (layers/convolutional.py),
+    no bias."""
     from .layers.convolutional import transposed_convolution
 
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     rank = kernel.ndim - 2
-    if rank not in (1, 2) or x.ndim != rank + 2:
+    if rank not in (1, 2, 3) or x.ndim != rank + 2:
         raise ValueError(f"conv_transpose takes (batch, *{rank}-D window, channels) inputs with a (*window, out, in) "
-                         f"kernel for 1-D or 2-D windows, got inputs of shape {x.shape} and a kernel of shape "
+                         f"kernel for 1-D, 2-D or 3-D windows, got inputs of shape {x.shape} and a kernel of shape "
                          f"{kernel.shape}")
     if padding not in ("valid", "same"):
         raise ValueError(f"conv_transpose padding must be 'valid' or 'same', got {padding!r}")

@@ -26,7 +26,9 @@ def cases():
                           np.float32)
     out = {f"affine_{i}_{f}": ("affine_transform", (images, transforms),
                                dict(interpolation=i, fill_mode=f, fill_value=0.5 if f == "constant" else 0))
-           for i in ("bilinear", "nearest") for f in ("constant", "nearest", "wrap", "reflect")}
+           for i in ("bilinear", "nearest") for f in ("constant", "nearest", "wrap", "mirror", "reflect")}
+    pixels = (images * 255).astype(np.uint8)
+    out["affine_uint8"] = ("affine_transform", (pixels, transforms), dict(fill_mode="reflect"))
     out["affine_one_image_channels_first"] = ("affine_transform", (images[0].transpose(2, 0, 1), transforms[0]),
                                               dict(data_format="channels_first"))
     for order in (0, 1):
@@ -55,6 +57,8 @@ def cases():
     out["patches3d_one_channels_first"] = ("extract_patches_3d", (volumes[0].transpose(3, 0, 1, 2), 3),
                                            dict(strides=2, data_format="channels_first"))
     out["map_integers"] = ("map_coordinates", ((array * 100).astype(np.int32), coords2), dict(order=1))
+    out["map_integers_fill"] = ("map_coordinates", ((array * 100).astype(np.int32), coords2),
+                                dict(order=1, fill_value=0.6))
     return out
 
 

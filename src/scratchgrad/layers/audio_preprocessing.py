@@ -139,7 +139,8 @@ class MelSpectrogram(Layer):
         weights = self.linear_to_mel_weight_matrix(self.num_mel_bins, real.shape[-1], self.sampling_rate,
                                                    self.min_freq, self.max_freq, dtype=signals.dtype)
         mel = ops.tensordot(spectrum, as_tensor(weights, like=spectrum), axes=1)
-        return ops.swapaxes(self._decibels(mel) if self.power_to_db else mel, -1, -2)
+        out = ops.swapaxes(self._decibels(mel) if self.power_to_db else mel, -1, -2)
+        return ops.cast(out, self.dtype)  # float16 layers compute in float32, as Keras, and answer in float16
 
     def _decibels(self, mel):
         floor = 10 * math.log10(max(abs(self.ref_power), self.min_power))

@@ -24,14 +24,17 @@ INTERPOLATIONS = ("bilinear", "nearest")
 
 
 def _fixed_index(index, size, fill_mode):
-    """The pixel read for a (possibly outside) index, as Keras's affine_transform maps it."""
+    """The pixel read for a (possibly outside) index, as Keras's affine_transform and map_coordinates map it:
+    "reflect" d c b a | a b c d | d c b a (the edge twice), "mirror" c d c b | a b c d | c b a b (the edge
+    once), "wrap", and else the nearest pixel ("constant" reads it too, then replaces it by the fill value)."""
     xp = array_module(index)
     if fill_mode == "wrap":
         return index % size
-    if fill_mode == "reflect":  # d c b a | a b c d | d c b a: the edge pixel repeats
-        index = index % (2 * size)
-        return xp.where(index < size, index, 2 * size - 1 - index)
-    return xp.clip(index, 0, size - 1)  # "constant" reads the edge too, then replaces it by the fill value
+    if fill_mode in ("mirror", "reflect") and size > 1:
+        period = 2 * size - 2 if fill_mode == "mirror" else 2 * size
+        index = index % period
+        return xp.where(index < size, index, period - index - (fill_mode == "reflect"))
+    return xp.clip(index, 0, size - 1)
 
 
 def _taps(coordinate, size, interpolation, fill_mode):
@@ -77,7 +80,7 @@ class _Resample(Function):
             out = out + weight * pixels[index]
         if self.fill_mode == "constant" and self.fill_value:
             out = out + fill[..., None] * self.fill_value
-        return out
+        return out.astype(x.dtype, copy=False)  # float16 images: weighed in float32, their positions' dtype
 
     def backward(self, gy):
         xp = array_module(gy)
@@ -247,14 +250,20 @@ class RandomCrop(_ImageLayer):
                 "data_format": self.data_format}
 
 
+def _position_dtype(x):
+    """The dtype positions in x are computed in: x's, but at least float32 (float16 cannot tell pixel 600.3
+    from 600.25)."""
+    return np.promote_types(x.dtype, np.float32)
+
+
 def _affine_coordinates(transforms, x):
     """Where Keras's affine_transform reads output pixel (i, j) of each image: row b0·j + b1·i + b2,
     column a0·j + a1·i + a2, from `transforms`' rows [a0, a1, a2, b0, b1, b2], each divided by
     c0·j + c1·i + 1 where the rows go on with [c0, c1] (a projective map)."""
-    xp = array_module(x)
-    a0, a1, a2, b0, b1, b2, *c = (xp.asarray(t, dtype=x.dtype).reshape(-1, 1, 1) for t in np.transpose(transforms))
-    i = xp.arange(x.shape[1], dtype=x.dtype).reshape(1, -1, 1)
-    j = xp.arange(x.shape[2], dtype=x.dtype).reshape(1, 1, -1)
+    xp, dtype = array_module(x), _position_dtype(x)
+    a0, a1, a2, b0, b1, b2, *c = (xp.asarray(t, dtype=dtype).reshape(-1, 1, 1) for t in np.transpose(transforms))
+    i = xp.arange(x.shape[1], dtype=dtype).reshape(1, -1, 1)
+    j = xp.arange(x.shape[2], dtype=dtype).reshape(1, 1, -1)
     rows, cols = b0 * j + b1 * i + b2, a0 * j + a1 * i + a2
     if not np.any(np.asarray(transforms)[..., 6:]):
         return rows, cols
@@ -484,7 +493,7 @@ def _elastic_coordinates(rng, x, alpha, sigma, warped):
     rows = np.arange(h, dtype=np.float64).reshape(1, h, 1) + dy
     cols = np.arange(w, dtype=np.float64).reshape(1, 1, w) + dx
     xp = array_module(x)
-    return xp.asarray(rows.astype(x.dtype)), xp.asarray(cols.astype(x.dtype))
+    return xp.asarray(rows.astype(_position_dtype(x))), xp.asarray(cols.astype(_position_dtype(x)))
 
 
 def _blurred(fields, size, sigma):
