@@ -134,7 +134,23 @@ def test_cumprod_matches_keras():
 
 NORMS = [dict(), dict(axis=1), dict(axis=-1, keepdims=True), dict(axis=(0, 1)), dict(ord="fro"), dict(ord=2, axis=0),
          dict(ord=1, axis=1), dict(ord=np.inf, axis=1), dict(ord=-np.inf, axis=0), dict(ord=3, axis=1, keepdims=True),
-         dict(ord=1.5, axis=0)]
+         dict(ord=1.5, axis=0), dict(ord=1), dict(ord=-1, keepdims=True), dict(ord=np.inf), dict(ord=-np.inf),
+         dict(ord=2), dict(ord=-2), dict(ord="nuc", keepdims=True)]  # the last seven: matrix norms
+
+
+@pytest.mark.parametrize("ord", [1, -1, np.inf, -np.inf, 2, -2, "nuc", "fro"])
+@pytest.mark.parametrize("axis", [(1, 2), (2, 0), (-1, -2)])
+def test_matrix_norms_over_any_pair_of_axes(ord, axis, rng):
+    data = away_from_zero(rng, (3, 4, 5))
+    for keepdims in (False, True):
+        out = ops.norm(tensor(data), ord, axis, keepdims).numpy()
+        np.testing.assert_allclose(out, np.linalg.norm(data, ord, axis, keepdims), rtol=1e-12)
+    assert sg.gradcheck(lambda t: ops.norm(t, ord, axis), tensor(data), tol=TOL)
+
+
+def test_singular_values_pass_their_gradient(rng):
+    data = tensor(rng.standard_normal((2, 4, 3)))
+    assert sg.gradcheck(lambda t: ops.svd(t, compute_uv=False), data, tol=TOL)
 
 
 @pytest.mark.parametrize("kwargs", NORMS, ids=str)
@@ -363,7 +379,7 @@ ERRORS = [
     (lambda: ops.take_along_axis(np.ones((3, 4)), np.array([0, 1]), axis=1), ValueError, "as many axes as x"),
     (lambda: ops.slice(np.ones((3, 4)), (2, 0), (2, 4)), ValueError, "does not fit"),
     (lambda: ops.slice(np.ones((3, 4)), (0,), (2,)), ValueError, "one start index and one size per axis"),
-    (lambda: ops.norm(np.ones((3, 4)), ord=2), ValueError, "ord=2 for a matrix norm"),
+    (lambda: ops.norm(np.ones((3, 4)), ord=3), ValueError, "ord=3 for a matrix norm"),
     (lambda: ops.norm(np.ones(3), ord="nuc"), ValueError, "supports ord=None"),
     (lambda: ops.norm(np.ones(3), ord=0), ValueError, "supports ord=None"),
     (lambda: ops.norm(np.ones((2, 2, 2)), ord=2), ValueError, "needs a 1-D or 2-D x"),

@@ -1132,9 +1132,9 @@ def cumprod(x, axis=None, dtype=None):
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    """keras.ops.norm for vectors (ord None/2 the Euclidean norm, 1, inf, -inf or any p > 0) and the
-    Frobenius norm of matrices (ord None/"fro", axis a pair or x 2-D). Matrix ords 1, 2, "nuc", ... are
-    not implemented."""
+    """keras.ops.norm (NumPy's): for vectors ord None/2 the Euclidean norm, 1, inf, -inf or any p > 0; for
+    matrices (axis a pair, or x 2-D) ord None/"fro" Frobenius, 1/-1 the largest/smallest column sum of |x|,
+    inf/-inf the same over rows, 2/-2 the largest/smallest singular value and "nuc" their sum."""
     x = as_tensor(x)
     if x.dtype.kind != "f":
         x = astype(x, float_dtype())  # as Keras: the norm of integers is a float
@@ -1144,9 +1144,12 @@ def norm(x, ord=None, axis=None, keepdims=False):
     matrix = (isinstance(axis, tuple) and len(axis) == 2) or (axis is None and x.ndim == 2)
     if ord is None or (ord == "fro" and matrix) or (ord == 2 and not matrix):
         return L2Norm(axis, keepdims)(x)
+    if matrix and ord in MATRIX_NORMS:
+        return _matrix_norm(x, ord, axis or (0, 1), keepdims)
     if matrix or isinstance(ord, str) or not (ord > 0 or ord == -np.inf):
-        raise ValueError(f"norm supports ord=None, 'fro' (matrices) and 2, 1, inf, -inf or p > 0 (vectors); got "
-                         f"ord={ord!r} for a {'matrix' if matrix else 'vector'} norm (axis={axis}, x.ndim={x.ndim})")
+        raise ValueError(f"norm supports ord=None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf (matrices) and 2, 1, inf, "
+                         f"-inf or p > 0 (vectors); got ord={ord!r} for a {'matrix' if matrix else 'vector'} norm "
+                         f"(axis={axis}, x.ndim={x.ndim})")
     if ord == np.inf:
         return max(abs(x), axis, keepdims)
     if ord == -np.inf:
@@ -1154,6 +1157,20 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if ord == 1:
         return sum(abs(x), axis, keepdims)
     return sum(abs(x) ** float(ord), axis, keepdims) ** (1.0 / ord)
+
+
+MATRIX_NORMS = (1, -1, np.inf, -np.inf, 2, -2, "nuc")
+
+
+def _matrix_norm(x, ord, axis, keepdims):
+    rows, cols = (a % x.ndim for a in axis)
+    if ord in (2, -2, "nuc"):
+        s = SingularValues()(moveaxis(x, (rows, cols), (-2, -1)))
+        out = {2: max, -2: min, "nuc": sum}[ord](s, -1)
+    else:  # 1: the columns' sums of |x| (over the rows), inf: the rows' (over the columns)
+        sums = sum(abs(x), rows if builtins.abs(ord) == 1 else cols, keepdims=True)
+        out = squeeze((max if ord > 0 else min)(sums, (rows, cols), keepdims=True), (rows, cols))
+    return expand_dims(out, tuple(sorted((rows, cols)))) if keepdims else out
 
 
 def moments(x, axes, keepdims=False, synchronized=False):
@@ -2236,11 +2253,24 @@ def qr(x, mode="reduced"):
     return _parts("qr", 2, _floating(x), mode=mode)
 
 
+class SingularValues(Function):
+    """The singular values s of matrices (..., m, n), largest first. Each σ_i = u_iᵀ·A·v_i moves with A as
+    u_i·v_iᵀ does, so the gradient is U·diag(gs)·Vᵀ (a simple singular value's; the textbook's)."""
+
+    def forward(self, x):
+        self.u, s, self.vh = array_module(x).linalg.svd(x, full_matrices=False)
+        return s
+
+    def backward(self, gs):
+        return self.u @ (gs[..., :, None] * self.vh)
+
+
 def svd(x, full_matrices=True, compute_uv=True):
-    """(u, s, vh), or s alone with compute_uv=False."""
+    """(u, s, vh), or s alone with compute_uv=False: s then passes its gradient (SingularValues); u and vh
+    give their values only."""
     x = _floating(x)
     if not compute_uv:
-        return LinalgPart("svd", compute_uv=False)(x)
+        return SingularValues()(x)
     return _parts("svd", 3, x, full_matrices=full_matrices)
 
 
