@@ -61,6 +61,8 @@ UNARY = {
     "sinh": (sg.ops.sinh, "any"),
     "cosh": (sg.ops.cosh, "any"),
     "erf": (sg.ops.erf, "any"),
+    "erfc": (sg.ops.erfc, "any"),
+    "erfinv": (sg.ops.erfinv, "unit"),
     "expm1": (sg.ops.expm1, "any"),
     "log1p": (sg.ops.log1p, "positive"),
     "prod": (lambda x: sg.ops.prod(x, axis=0), "any"),
@@ -73,6 +75,8 @@ UNARY = {
 
 
 def values_for(kind, shape, rng):
+    if kind == "unit":
+        return rng.uniform(-0.9, 0.9, shape)
     if kind == "positive":
         return rng.uniform(0.5, 2.0, shape)
     if kind == "distinct":

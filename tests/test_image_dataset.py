@@ -1,5 +1,5 @@
-"""keras.utils.image_dataset_from_directory / text_dataset_from_directory: file order, labels, splits,
-resizing and errors as Keras 3 has them, on tiny folders written in tmp_path."""
+"""keras.utils.image_dataset_from_directory, text_dataset_from_directory and audio_dataset_from_directory: file
+order, labels, splits, resizing and errors as Keras 3 has them, on tiny folders written in tmp_path."""
 import os
 import sys
 
@@ -276,3 +276,75 @@ def test_text_dataset_from_directory(tmp_path, capsys):
     assert binary.shape == (2, 1) and binary.dtype == np.float32
     for text, label in zip(strings, binary[:, 0]):
         assert text in (["great", "loved it", "superb acting"] if label else ["awful", "bad film"])
+
+
+def write_wav(path, samples, width=2, rate=8000):
+    """Integer PCM samples (frames, channels) as a .wav file, by Python's wave module."""
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = np.asarray(samples)
+    if width == 1:
+        data = samples.astype(np.uint8).tobytes()
+    else:  # little-endian, the low `width` bytes of each int32
+        data = samples.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :width].tobytes()
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(samples.shape[1])
+        f.setsampwidth(width)
+        f.setframerate(rate)
+        f.writeframes(data)
+
+
+def test_audio_dataset_from_directory_reads_pcm_as_tf_decode_wav(tmp_path, capsys):
+    """16-bit samples over 32768 (tf.audio.decode_wav's scale); each batch padded to its longest file."""
+    write_wav(tmp_path / "no" / "a.wav", [[0], [16384], [-32768], [32767]])
+    write_wav(tmp_path / "no" / "b.wav", [[100], [-100]])
+    write_wav(tmp_path / "yes" / "c.wav", [[8192]] * 3)
+    ds = keras.utils.audio_dataset_from_directory(tmp_path, batch_size=2, shuffle=False)
+    assert capsys.readouterr().out == "Found 3 files belonging to 2 classes.\n"
+    audio, labels = ds[0]
+    assert audio.shape == (2, 4, 1) and audio.dtype == np.float32 and labels.tolist() == [0, 0]
+    np.testing.assert_array_equal(audio[0, :, 0], [0, 0.5, -1, 32767 / 32768])
+    np.testing.assert_array_equal(audio[1, :, 0], [100 / 32768, -100 / 32768, 0, 0])
+    assert ds[1][0].shape == (1, 3, 1) and ds.class_names == ["no", "yes"]
+
+
+@pytest.mark.parametrize("width, samples, expected", [
+    (1, [[0, 255], [128, 192]], [[-1, 127 / 128], [0, 0.5]]),  # 8 bits: unsigned, centred on 128
+    (3, [[-8388608, 4194304]], [[-1, 0.5]]),
+    (4, [[-2**31, 2**30]], [[-1, 0.5]]),
+])
+def test_audio_of_other_widths_and_stereo(tmp_path, width, samples, expected):
+    write_wav(tmp_path / "one" / "x.wav", samples, width=width)
+    audio, _ = keras.utils.audio_dataset_from_directory(tmp_path, batch_size=None, verbose=False)[0]
+    np.testing.assert_array_equal(audio, np.asarray(expected, np.float32))
+
+
+def test_audio_cut_or_padded_to_the_sequence_length_and_split(tmp_path):
+    for i in range(5):
+        write_wav(tmp_path / ("a" if i < 3 else "b") / f"{i}.wav", np.full((i + 2, 1), 1000 * (i + 1)))
+    train, val = keras.utils.audio_dataset_from_directory(tmp_path, output_sequence_length=3, validation_split=0.4,
+                                                          subset="both", seed=1, verbose=False)
+    audio, labels = train[0]
+    assert audio.shape == (3, 3, 1) and len(val.file_paths) == 2
+    for clip, label in zip(np.concatenate([audio, val[0][0]]), np.concatenate([labels, val[0][1]])):
+        level = clip[0, 0] * 32768 / 1000  # the file's index + 1; file i has i + 2 samples
+        assert np.all(clip[:min(int(level) + 1, 3), 0] == clip[0, 0]) and label == (level > 3)
+        assert np.all(clip[int(level) + 1:, 0] == 0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda root: keras.utils.audio_dataset_from_directory(root, ragged=True), "NumPy has no ragged arrays"),
+    (lambda root: keras.utils.audio_dataset_from_directory(root, output_sequence_length=0), "positive integer"),
+    (lambda root: keras.utils.audio_dataset_from_directory(root, class_names=["one"], sampling_rate=16000,
+                                                           verbose=False)[0],
+     "sampled at 8000 Hz, not at sampling_rate=16000"),
+    (lambda root: keras.utils.audio_dataset_from_directory(root / "bad", verbose=False, labels=None)[0],
+     "not a PCM .wav file"),
+])
+def test_audio_refusals_name_what_was_expected(tmp_path, call, message):
+    write_wav(tmp_path / "one" / "x.wav", [[1], [2]])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "noise.wav").write_bytes(b"RIFF0000WAVEjunk")
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path)

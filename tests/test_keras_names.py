@@ -232,3 +232,85 @@ def test_tree_edge_cases_as_keras():
         sg.tree.map_structure(lambda a, b: a, [1, None], [None, 2], none_is_leaf=False)
     with pytest.raises(ValueError, match="does not follow the shallow structure"):
         sg.tree.map_structure_up_to({"a": 1}, lambda x: x, {"a": [1, 2], "b": 3})
+
+
+SCHEDULE_ARGUMENTS = {
+    "ExponentialDecay": dict(initial_learning_rate=0.1, decay_steps=30, decay_rate=0.5, staircase=True),
+    "InverseTimeDecay": dict(initial_learning_rate=0.1, decay_steps=30, decay_rate=0.5),
+    "PolynomialDecay": dict(initial_learning_rate=0.1, decay_steps=30, end_learning_rate=0.01, power=2.0),
+    "PiecewiseConstantDecay": dict(boundaries=[10, 20], values=[0.1, 0.05, 0.01]),
+    "CosineDecay": dict(initial_learning_rate=0.1, decay_steps=50, warmup_target=0.2, warmup_steps=5),
+    "CosineDecayRestarts": dict(initial_learning_rate=0.1, first_decay_steps=20),
+    "StepDecay": dict(initial_learning_rate=0.1, step_size=15),
+}
+
+
+@pytest.mark.parametrize("name", sorted(sg.optimizers.schedules.SCHEDULES))
+def test_schedules_serialize_and_deserialize_as_keras(name):
+    cls = sg.optimizers.schedules.SCHEDULES[name]
+    schedule = cls(**SCHEDULE_ARGUMENTS[name])
+    config = sg.optimizers.schedules.serialize(schedule)
+    assert config["class_name"] == name
+    clone = sg.optimizers.schedules.deserialize(config)
+    assert type(clone) is cls and [clone(s) for s in (0, 7, 40)] == [schedule(s) for s in (0, 7, 40)]
+
+
+def test_a_registered_schedule_travels_in_an_optimizer_config():
+    @sg.saving.register_keras_serializable("Tests")
+    class Halving(sg.optimizers.schedules.LearningRateSchedule):
+        def __init__(self, rate):
+            self.rate = rate
+
+        def __call__(self, step):
+            return self.rate / 2 ** step
+
+    config = sg.optimizers.Adam(Halving(0.4)).get_config()
+    config["learning_rate"]["registered_name"] = "Tests>Halving"  # as Keras writes a registered class
+    restored = sg.optimizers.Adam.from_config(config)
+    assert restored.learning_rate == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'Doubling'"):
+        sg.optimizers.schedules.deserialize({"class_name": "Doubling", "config": {}})
+
+
+def test_keras_config_settings_scratchgrad_records_or_refuses():
+    config = sg.config
+    assert config.is_traceback_filtering_enabled() and config.is_flash_attention_enabled() is None
+    config.disable_traceback_filtering()
+    config.enable_flash_attention()
+    try:
+        assert not config.is_traceback_filtering_enabled() and config.is_flash_attention_enabled()
+    finally:
+        config.enable_traceback_filtering()
+        config._settings["flash_attention"] = None
+    assert config.is_nnx_enabled() is False
+    with pytest.warns(UserWarning, match="never runs code from a model file"):
+        config.enable_unsafe_deserialization()
+    config.set_backend("numpy")
+    with pytest.raises(ValueError, match="backend 'jax' is not available"):
+        config.set_backend("jax")
+    assert config.dtype_policy().name == "float32"
+    config.set_dtype_policy("float64")
+    try:
+        assert sg.floatx() == "float64" and config.dtype_policy().compute_dtype == "float64"
+    finally:
+        config.set_dtype_policy(config.DTypePolicy("float32"))
+    with pytest.raises(ValueError, match="'mixed_float16' is not available"):
+        config.set_dtype_policy("mixed_float16")
+
+
+def test_utils_config_is_keras_s_attribute_dict():
+    config = sg.utils.Config(learning_rate=0.1, momentum=0.9)
+    config.use_ema = True
+    config["seed"] = 123
+    assert config.seed == 123 and config["learning_rate"] == 0.1 and config.get("absent", 5) == 5
+    assert list(config) == ["learning_rate", "momentum", "seed", "use_ema"] and len(config) == 4 and "seed" in config
+    assert config.as_dict() == {"learning_rate": 0.1, "momentum": 0.9, "use_ema": True, "seed": 123}
+    assert config.to_json() == '{"learning_rate": 0.1, "momentum": 0.9, "use_ema": true, "seed": 123}'
+    with pytest.raises(AttributeError, match="Did you mean 'momentum'"):
+        config.momentun
+    config.freeze()
+    for change in (lambda: setattr(config, "foo", 1), lambda: config.update(a=1), lambda: config.pop("seed")):
+        with pytest.raises(ValueError, match="frozen"):
+            change()
+    config.unfreeze()
+    assert config.pop("seed") == 123 and not config.frozen

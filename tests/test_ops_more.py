@@ -2,6 +2,7 @@
 gradients against central differences in float64, float32 kept, no gradient through masks and indices,
 clear errors on bad arguments, and a training step using them replayed exactly as the graph runs it."""
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -146,6 +147,19 @@ def test_matrix_norms_over_any_pair_of_axes(ord, axis, rng):
         out = ops.norm(tensor(data), ord, axis, keepdims).numpy()
         np.testing.assert_allclose(out, np.linalg.norm(data, ord, axis, keepdims), rtol=1e-12)
     assert sg.gradcheck(lambda t: ops.norm(t, ord, axis), tensor(data), tol=TOL)
+
+
+@pytest.mark.parametrize("scipy", [True, False], ids=["scipy", "python"])
+def test_erfc_and_erfinv_are_scipys(scipy, monkeypatch):
+    special = pytest.importorskip("scipy.special")
+    if not scipy:
+        monkeypatch.setitem(sys.modules, "scipy.special", None)  # its import fails: Python's math computes them
+    x = np.array([-3.0, -0.5, 0.0, 1e-9, 0.7, 5.0, 10.0])
+    np.testing.assert_allclose(ops.erfc(tensor(x)).numpy(), special.erfc(x), rtol=1e-12, atol=0)
+    y = np.array([-1.0, -0.999, -0.3, 0.0, 1e-9, 0.5, 0.9999, 1.0, 1.5])
+    np.testing.assert_allclose(ops.erfinv(tensor(y)).numpy(), special.erfinv(y), rtol=1e-12, atol=0)
+    assert ops.erfc(np.float32(10)).numpy() > 0  # 1 - erf(10) would be 0
+    assert ops.erfinv(np.array([0.5], np.float32)).dtype == np.float32
 
 
 def test_singular_values_pass_their_gradient(rng):

@@ -358,6 +358,7 @@ constant, zeros, ones, random_normal, random_uniform, truncated_normal = (
 variance_scaling, lecun_uniform, lecun_normal, glorot_uniform, glorot_normal, he_uniform, he_normal = (
     VarianceScaling, LecunUniform, LecunNormal, GlorotUniform, GlorotNormal, HeUniform, HeNormal)
 orthogonal, identity = OrthogonalInitializer, IdentityInitializer = Orthogonal, Identity  # (two names each)
+stft = STFT
 
 TRUNCATED_STDDEV = 0.87962566103423978  # the standard deviation of a unit normal cut at ±2
 

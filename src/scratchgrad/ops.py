@@ -7,6 +7,7 @@ import builtins
 import functools
 import inspect
 import math as _math
+import statistics as _statistics
 
 import numpy as np
 
@@ -979,24 +980,48 @@ class Elementwise(Function):
         return gy * self.DERIVATIVES[self.name](self.x, self.y, array_module(gy))
 
 
-class Erf(Function):
-    """The error function, with derivative 2/√π · exp(-x²). NumPy has none: SciPy's erf when installed,
-    else Python's _math.erf per element (exact, but slow on large arrays); CuPy's on the GPU."""
+def _python_erfinv(y):
+    """erfinv by Python's statistics.NormalDist (the normal quantile: erfinv(y) = Φ⁻¹((1 + y) / 2) / √2),
+    its series near 0, where (1 + y) / 2 would round y away."""
+    if not -1 < y < 1:
+        return _math.copysign(_math.inf, y) if builtins.abs(y) == 1 else _math.nan
+    if builtins.abs(y) < 1e-7:
+        return _math.sqrt(_math.pi) / 2 * (y + _math.pi * y**3 / 12)
+    return _statistics.NormalDist().inv_cdf((1 + y) / 2) / _math.sqrt(2)
+
+
+class Special(Function):
+    """erf, erfc and erfinv, which NumPy lacks: SciPy's when installed, else Python's per element (math.erf,
+    math.erfc, and erfinv by statistics.NormalDist; exact, but slow on large arrays); CuPy's on the GPU.
+    Derivatives: erf' = 2/√π · exp(-x²) = -erfc', erfinv'(y) = √π/2 · exp(erfinv(y)²)."""
+
+    PYTHON = {"erf": _math.erf, "erfc": _math.erfc, "erfinv": _python_erfinv}
+
+    def __init__(self, name):
+        self.name = name
 
     def forward(self, x):
         self.x = x
         if array_module(x) is not np:
-            from cupyx.scipy.special import erf
+            import cupyx.scipy.special as special
 
-            return erf(x)
+            self.y = getattr(special, self.name)(x)
+            return self.y
         try:
-            from scipy.special import erf
+            import scipy.special as special
+
+            function = getattr(special, self.name)
         except ImportError:
-            erf = np.frompyfunc(_math.erf, 1, 1)
-        return np.asarray(erf(x), dtype=x.dtype)
+            function = np.frompyfunc(self.PYTHON[self.name], 1, 1)
+        self.y = np.asarray(function(x), dtype=x.dtype)
+        return self.y
 
     def backward(self, gy):
-        return gy * (gy.dtype.type(2 / _math.sqrt(_math.pi)) * array_module(gy).exp(-self.x * self.x))
+        xp, scalar = array_module(gy), gy.dtype.type
+        if self.name == "erfinv":
+            return gy * (scalar(_math.sqrt(_math.pi) / 2) * xp.exp(self.y * self.y))
+        slope = scalar(2 / _math.sqrt(_math.pi)) * xp.exp(-self.x * self.x)
+        return gy * (slope if self.name == "erf" else -slope)
 
 
 def _elementwise(name):
@@ -1012,7 +1037,17 @@ def _elementwise(name):
 
 
 def erf(x):
-    return Erf()(_floating(x))
+    return Special("erf")(_floating(x))
+
+
+def erfc(x):
+    """1 - erf(x), without the cancellation: erfc(10) is 2e-45, not 0."""
+    return Special("erfc")(_floating(x))
+
+
+def erfinv(x):
+    """The inverse of erf on (-1, 1): ±inf at ±1, NaN beyond."""
+    return Special("erfinv")(_floating(x))
 
 
 # ---- comparisons and logic (bool results, no gradient) --------------------------------------------

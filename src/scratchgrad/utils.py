@@ -1,5 +1,7 @@
 """Conversions at the boundary: whatever the user hands in (lists, pandas, Tensors) becomes an array."""
+import difflib
 import functools
+import json
 
 import numpy as np
 
@@ -394,6 +396,61 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
                               shuffle, seed, validation_split, subset, follow_links, verbose)
 
 
+def audio_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,
+                                 sampling_rate=None, output_sequence_length=None, ragged=False, shuffle=True,
+                                 seed=None, validation_split=None, subset=None, follow_links=False, verbose=True):
+    """keras.utils.audio_dataset_from_directory: the .wav files under `directory` as a PyDataset of (audio,
+    labels) batches, labelled as in image_dataset_from_directory. Audio is float32 (batch, samples, channels)
+    in [-1, 1), as tf.audio.decode_wav scales it, read by Python's wave module (PCM of 8, 16, 24 or 32 bits);
+    cut or zero-padded to output_sequence_length samples, else each batch padded to its longest file. A
+    sampling_rate, when given, must be each file's own: Keras resamples with tensorflow-io, scratchgrad does
+    not resample. ragged=True is refused: NumPy has no ragged arrays."""
+    if ragged:
+        raise ValueError("ragged=True is not supported: NumPy has no ragged arrays; batches are padded to their "
+                         "longest file, or give output_sequence_length")
+    for name, value in (("output_sequence_length", output_sequence_length), ("sampling_rate", sampling_rate)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
+    load = functools.partial(_read_wav, length=output_sequence_length, rate=sampling_rate)
+    return _directory_dataset(directory, (".wav",), "audio files", load, labels, label_mode, class_names, batch_size,
+                              shuffle, seed, validation_split, subset, follow_links, verbose, stack=_padded_stack)
+
+
+def _read_wav(path, length, rate):
+    """A PCM .wav file as float32 (samples, channels) in [-1, 1), cut or zero-padded to `length` samples."""
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as f:
+            channels, width, frame_rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
+            data = f.readframes(f.getnframes())
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"{path} is not a PCM .wav file that Python's wave module reads: {error}") from None
+    if rate is not None and frame_rate != rate:
+        raise ValueError(f"{path} is sampled at {frame_rate} Hz, not at sampling_rate={rate}: scratchgrad does not "
+                         f"resample")
+    if width not in (1, 2, 3, 4):
+        raise ValueError(f"{path} holds {8 * width}-bit samples; 8, 16, 24 or 32-bit PCM is read")
+    raw = np.frombuffer(data[:len(data) - len(data) % (width * channels)], np.uint8).reshape(-1, width)
+    if width == 1:  # 8-bit PCM is unsigned, centred on 128
+        samples = (raw[:, 0].astype(np.float32) - 128) / 128
+    else:  # little-endian signed integers of `width` bytes, as the top bytes of an int32
+        padded = np.zeros((len(raw), 4), np.uint8)
+        padded[:, 4 - width:] = raw
+        samples = (padded.view("<i4")[:, 0] / 2.0**31).astype(np.float32)
+    samples = samples.reshape(-1, channels)
+    return samples if length is None else _padded_stack([samples[:length]], length)[0]
+
+
+def _padded_stack(arrays, length=None):
+    """(samples, channels) arrays stacked, each zero-padded at its end to `length` or the longest's."""
+    length = max(len(a) for a in arrays) if length is None else length
+    out = np.zeros((len(arrays), length) + arrays[0].shape[1:], np.float32)
+    for row, a in zip(out, arrays):
+        row[:len(a)] = a
+    return out
+
+
 def _require_pillow(caller):
     try:
         import PIL  # noqa: F401
@@ -402,9 +459,10 @@ def _require_pillow(caller):
 
 
 def _directory_dataset(directory, formats, what, load, labels, label_mode, class_names, batch_size, shuffle, seed,
-                       validation_split, subset, follow_links, verbose):
+                       validation_split, subset, follow_links, verbose, stack=np.stack):
     """The steps the *_dataset_from_directory functions share, in Keras's order: check the arguments,
-    list and shuffle the files, encode the labels, split, wrap each part in a PyDataset."""
+    list and shuffle the files, encode the labels, split, wrap each part in a PyDataset whose batches
+    `stack` makes from the loaded samples."""
     from .random import get_rng
     from .validation import check_batch_size
 
@@ -423,7 +481,7 @@ def _directory_dataset(directory, formats, what, load, labels, label_mode, class
 
     def part(name, reshuffle):
         files, part_targets = _split_files(paths, targets, validation_split, name, verbose)
-        return _FileDataset(files, part_targets, load, batch_size, reshuffle, seed, class_names)
+        return _FileDataset(files, part_targets, load, batch_size, reshuffle, seed, class_names, stack)
 
     if subset == "both":  # as in Keras, the validation part keeps one order
         return part("training", shuffle), part("validation", False)
@@ -520,9 +578,9 @@ class _FileDataset(PyDataset):
     """Samples read from files when their batch is asked for; with `reshuffle`, a new order every epoch
     (as Keras's shuffled datasets have), drawn from `seed`."""
 
-    def __init__(self, file_paths, targets, load, batch_size, reshuffle, seed, class_names):
+    def __init__(self, file_paths, targets, load, batch_size, reshuffle, seed, class_names, stack=np.stack):
         super().__init__()
-        self.file_paths, self.class_names = file_paths, class_names
+        self.file_paths, self.class_names, self.stack = file_paths, class_names, stack
         self.targets, self.load, self.batch_size, self.reshuffle = targets, load, batch_size, reshuffle
         self.order = np.arange(len(file_paths))
         self.rng = np.random.default_rng(seed)
@@ -537,7 +595,7 @@ class _FileDataset(PyDataset):
             x = self.load(self.file_paths[picked])
         else:
             picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-            x = np.stack([self.load(self.file_paths[i]) for i in picked])
+            x = self.stack([self.load(self.file_paths[i]) for i in picked])
         return x if self.targets is None else (x, self.targets[picked])
 
     def on_epoch_end(self):
@@ -637,3 +695,82 @@ def __getattr__(name):
 
         return FeatureSpace
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Config:
+    """keras.utils.Config: named values set and read as attributes or as keys (a dict that reads like an
+    object), iterated in sorted order; freeze() makes it read-only (a change then raises ValueError),
+    as_dict() and to_json() give its values."""
+
+    def __init__(self, **values):
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_frozen", False)
+
+    @property
+    def frozen(self):
+        return self._frozen
+
+    def freeze(self):
+        object.__setattr__(self, "_frozen", True)
+
+    def unfreeze(self):
+        object.__setattr__(self, "_frozen", False)
+
+    def _writable(self):
+        if self._frozen:
+            raise ValueError("Cannot mutate attribute(s) because the config is frozen.")
+        return self._values
+
+    def __getattr__(self, name):  # only for names that are not the class's own
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        close = difflib.get_close_matches(name, list(values), n=1, cutoff=0.7)
+        raise AttributeError(f"Unknown attribute: '{name}'." + (f" Did you mean '{close[0]}'?" if close else ""))
+
+    def __setattr__(self, name, value):
+        self._writable()[name] = value
+
+    __setitem__ = __setattr__
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __delitem__(self, key):
+        del self._writable()[key]
+
+    def pop(self, *args):
+        return self._writable().pop(*args)
+
+    def update(self, *args, **kwargs):
+        self._writable().update(*args, **kwargs)
+
+    def get(self, key, default=None):
+        return self._values.get(key, default)
+
+    def keys(self):
+        return self._values.keys()
+
+    def values(self):
+        return self._values.values()
+
+    def items(self):
+        return self._values.items()
+
+    def as_dict(self):
+        return dict(self._values)
+
+    def to_json(self):
+        return json.dumps(self._values)
+
+    def __iter__(self):
+        return iter(sorted(self._values))
+
+    def __len__(self):
+        return len(self._values)
+
+    def __contains__(self, key):
+        return key in self._values
+
+    def __repr__(self):
+        return f"<Config {self._values}>"

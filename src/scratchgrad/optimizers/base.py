@@ -358,7 +358,7 @@ class Optimizer:
     def get_config(self):
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
-            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+            lr = schedules.serialize(lr)
         elif callable(lr):
             raise ValueError("an optimizer whose learning_rate is a plain callable cannot be saved; "
                              "use a LearningRateSchedule")
@@ -377,7 +377,7 @@ class Optimizer:
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
-            config["learning_rate"] = schedules.SCHEDULES[lr["class_name"]].from_config(lr["config"])
+            config["learning_rate"] = schedules.deserialize(lr)
         return cls(**config)
 
 

@@ -145,3 +145,25 @@ class CosineDecayRestarts(LearningRateSchedule):
             fraction = (fraction - done) / self.t_mul ** restart
         cosine = 0.5 * self.m_mul ** restart * (1 + math.cos(math.pi * fraction))
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+
+def serialize(schedule):
+    """A schedule as a config: {"class_name": ..., "config": ...} (Keras's form)."""
+    if not isinstance(schedule, LearningRateSchedule):
+        raise ValueError(f"serialize takes a LearningRateSchedule, got {type(schedule).__name__}")
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The schedule a config describes: a built-in by its class name, or the user's (custom_objects, or
+    registered with keras.saving.register_keras_serializable). Never imports anything."""
+    from ..object_registration import lookup
+
+    if not (isinstance(config, dict) and isinstance(config.get("class_name"), str)):
+        raise ValueError(f"deserialize takes a schedule's config, a dict with a 'class_name', got {config!r:.200}")
+    name = config["class_name"]
+    cls = lookup(config.get("registered_name") or name, custom_objects) or SCHEDULES.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, LearningRateSchedule)):
+        raise ValueError(f"unknown learning-rate schedule {name!r}; expected one of {', '.join(sorted(SCHEDULES))} "
+                         f"or a LearningRateSchedule registered or passed in custom_objects")
+    return cls.from_config(config.get("config") or {})
