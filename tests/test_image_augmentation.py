@@ -25,14 +25,14 @@ ALL = [lambda: L.RandomGrayscale(), lambda: L.RandomInvert(), lambda: L.Solariza
        lambda: L.RandomErasing(), lambda: L.MixUp(), lambda: L.CutMix(), lambda: L.RandomSharpness(0.6),
        lambda: L.Equalization(), lambda: L.RandAugment(num_ops=3), lambda: L.AugMix(), lambda: L.RandomSaturation(0.5),
        lambda: L.RandomHue(0.5), lambda: L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2),
-       lambda: L.RandomGaussianBlur(),
+       lambda: L.RandomGaussianBlur(), lambda: L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 3)),
        lambda: L.Pipeline([L.RandomGrayscale(), L.MixUp()])]
-IN_INFERENCE = (L.AutoContrast,)  # Keras applies it whatever `training` says
+IN_INFERENCE = (L.AutoContrast, L.ContrastLimitedAdaptiveHistogramEqualization)  # Keras applies them always
 
 
 @pytest.mark.parametrize("make", ALL, ids=lambda make: type(make()).__name__)
 def test_each_is_the_identity_in_inference_and_keeps_dicts_images_and_single_images(make, rng):
-    """All but AutoContrast, which Keras applies whatever `training` says."""
+    """All but AutoContrast and CLAHE, which Keras applies whatever `training` says."""
     x = rng.uniform(0, 255, (6, 5, 7, 3)).astype(np.float32)
     layer = make()
     if isinstance(layer, IN_INFERENCE):
@@ -426,3 +426,49 @@ def test_aug_mix_blends_mixed_chains_with_the_images(rng):
                          ({"alpha": 0}, "alpha must be a positive number")):
         with pytest.raises(ValueError, match=message):
             L.AugMix(**bad)
+
+
+def clahe_images(rng, n, h, w):
+    """Smooth stripes plus noise in 0-255: local contrast for CLAHE to find."""
+    base = rng.random((n, h, w, 3))
+    return (np.clip(base * 0.4 + 0.3 + 0.2 * np.sin(np.arange(w) / 3)[None, None, :, None], 0, 1) * 255).astype(
+        np.float32)
+
+
+# Keras 3.15.1's outputs (torch backend) for the same images: the sum and four entries of the flattened output.
+# Its torch backend counts histograms in integers, so it cuts at the limit rounded down (TensorFlow's and JAX's,
+# and ours, at the limit itself): the limits here, clip_limit · tile pixels / 256, are whole numbers.
+CLAHE_KERAS = {
+    "limit_2": (dict(clip_limit=2.0, tile_grid_size=(2, 3)), "big",
+                (1200659.1, [162.1216, 35.73576, 77.67676, 73.1687])),
+    "no_clip_unit_range": (dict(clip_limit=0.0, tile_grid_size=(2, 2), value_range=(0, 1)), "small",
+                           (1284.50118, [0.575, 0.4091666, 0.225, 0.875])),
+    "limit_3_channels_first": (dict(clip_limit=4.0, tile_grid_size=(4, 2), data_format="channels_first"), "first",
+                               (1188576.63, [162.6255, 164.559, 73.57465, 53.27677])),
+    "limit_6_one_image": (dict(clip_limit=1.0, tile_grid_size=(1, 1)), "one",
+                          (606066.117, [87.13779, 115.4486, 91.1822, 73.62009])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLAHE_KERAS))
+def test_clahe_equals_keras(case):
+    rng = np.random.default_rng(21)
+    big, small = clahe_images(rng, 2, 32, 48), clahe_images(rng, 2, 19, 23)
+    images = {"big": big, "small": small / 255, "first": np.moveaxis(big, -1, 1), "one": big[1]}
+    arguments, which, (total, entries) = CLAHE_KERAS[case]
+    flat = L.ContrastLimitedAdaptiveHistogramEqualization(**arguments)(images[which]).numpy().astype(np.float64).ravel()
+    np.testing.assert_allclose(flat[[0, len(flat) // 3, len(flat) // 2, -1]], entries, rtol=1e-5)
+    np.testing.assert_allclose(flat.sum(), total, rtol=1e-7)
+
+
+def test_clahe_limits_contrast_where_plain_equalization_does_not(rng):
+    """A flat image with one bright speck: equalization stretches the speck's tile; with a limit the
+    tile's mapping stays near the identity, and a clip_limit of 0 is plain tile-wise equalization."""
+    x = np.full((1, 16, 16, 1), 100.0, np.float32)
+    x[0, 3, 3, 0] = 110.0
+    plain = L.ContrastLimitedAdaptiveHistogramEqualization(clip_limit=0, tile_grid_size=(2, 2))(x).numpy()
+    limited = L.ContrastLimitedAdaptiveHistogramEqualization(clip_limit=1.0, tile_grid_size=(2, 2))(x).numpy()
+    assert np.abs(limited - x).max() < np.abs(plain - x).max()
+    for bad, message in (({"tile_grid_size": (0, 2)}, "two positive integers"), ({"clip_limit": "4"}, "a number")):
+        with pytest.raises(ValueError, match=message):
+            L.ContrastLimitedAdaptiveHistogramEqualization(**bad)

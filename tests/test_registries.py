@@ -105,6 +105,8 @@ LAYER_EXAMPLES = {
     "RandomElasticTransform": (lambda: L.RandomElasticTransform(0.8, value_range=(-5, 5)), (8, 9, 2)),
     "RandomSharpness": (lambda: L.RandomSharpness(0.8, value_range=(-3, 3)), (4, 5, 2)),
     "Equalization": (lambda: L.Equalization(value_range=(-3, 3), bins=16), (4, 5, 2)),
+    "ContrastLimitedAdaptiveHistogramEqualization": (
+        lambda: L.ContrastLimitedAdaptiveHistogramEqualization(value_range=(-3, 3), tile_grid_size=(2, 2)), (4, 5, 2)),
     "RandAugment": (lambda: L.RandAugment(value_range=(-3, 3), factor=0.3), (4, 5, 3)),
     # chains of depth 0: its candidates are checked on their own (posterization's and equalization's steps in
     # a chain would meet a numerical gradient), the Dirichlet mix and the blend here
@@ -274,7 +276,8 @@ def inputs_for(shape, rng, n, dtype=np.float32):
 
 
 RECORDED_EACH_STEP = {"AugMix"}  # its chains are Python's choices, as Keras's
-PIECEWISE_CONSTANT = {"RandomPosterization", "Equalization"}  # steps of values: a derivative of 0 where it has one
+# steps of values: a derivative of 0 where it has one
+PIECEWISE_CONSTANT = {"RandomPosterization", "Equalization", "ContrastLimitedAdaptiveHistogramEqualization"}
 # writes its normalized kernel back at each training call: checked in inference, where the kernel passes its
 # gradient as the training call passes it (Keras differentiates with respect to the kernel as written)
 ASSIGNS_IN_TRAINING = {"SpectralNormalization"}

@@ -18,8 +18,8 @@ from .convolutional import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, 
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .core import (ELU, Activation, Dense, Dropout, Embedding, Flatten, Identity, Input, InputLayer, LeakyReLU,
                    Masking, PReLU, ReLU, Reshape, ReversibleEmbedding, Sigmoid, Softmax, Tanh)
-from .image_augmentation import (AugMix, AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandAugment,
-                                 RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
+from .image_augmentation import (AugMix, AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, CutMix,
+                                 Equalization, MixUp, Pipeline, RandAugment, RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
                                  RandomGrayscale, RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
                                  RandomSharpness, Solarization)
 from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomElasticTransform,
