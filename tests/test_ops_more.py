@@ -518,3 +518,23 @@ def test_pad_takes_keras_s_arguments_and_passes_the_gradient_back():
     np.testing.assert_array_equal(x.grad, [[1, 1]])
     with pytest.raises(ValueError, match="'constant', 'reflect', 'symmetric', 'edge' or 'wrap', got 'mean'"):
         sg.ops.pad(x, [(0, 0), (1, 1)], mode="mean")
+
+
+def test_vectorize_is_numpys_for_tensors(rng):
+    def branchy(a, b):  # Python's own `if`: why vectorize exists
+        return a + b if a > b else a - b
+
+    a, b = rng.standard_normal(3), rng.standard_normal((2, 1))
+    np.testing.assert_allclose(ops.vectorize(branchy)(tensor(a), tensor(b)).numpy(), np.vectorize(branchy)(a, b))
+    dot = ops.vectorize(lambda u, v: ops.sum(u * v), signature="(n),(n)->()")
+    x, y = rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
+    np.testing.assert_allclose(dot(tensor(x), tensor(y)).numpy(), x @ y, rtol=1e-12)
+    matvec = ops.vectorize(ops.matmul, signature="(m,n),(n)->(m)")
+    assert matvec(tensor(x), tensor(y)).shape == (2, 3)
+    halves = ops.vectorize(lambda v, scale: (v * scale, v + scale), excluded={1})(tensor(y), 2.0)
+    np.testing.assert_allclose([h.numpy() for h in halves], [y * 2, y + 2])
+    assert sg.gradcheck(lambda u: dot(u, tensor(y)), tensor(x), tol=TOL)
+    with pytest.raises(ValueError, match="names 2 inputs, got 1"):
+        dot(tensor(y))
+    with pytest.raises(ValueError, match="not a signature"):
+        ops.vectorize(dot, signature="(n)")

@@ -7,6 +7,7 @@ import builtins
 import functools
 import inspect
 import math as _math
+import re as _re
 import statistics as _statistics
 
 import numpy as np
@@ -2366,6 +2367,53 @@ def vectorized_map(function, elements):
 
 
 map = vectorized_map
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """keras.ops.vectorize, NumPy's np.vectorize for tensors: pyfunc, written for one element (or for the
+    core shapes a gufunc `signature` names, "(n),(n)->()"), applied over the other axes of its positional
+    arguments, broadcast together; the results (or each of a tuple of them) stacked in that shape. A Python
+    loop over those axes whose calls are built from ops, so gradients and the step plan take it as it comes.
+    Positions in `excluded`, and keyword arguments, pass to every call unchanged."""
+    excluded = set(excluded or ())
+    cores = None if signature is None else _core_dimensions(signature)
+
+    @functools.wraps(pyfunc)
+    def vectorized(*args, **kwargs):
+        positions = [i for i in range(len(args)) if i not in excluded]
+        tensors = [as_tensor(args[i]) for i in positions]
+        ranks = [0] * len(tensors) if cores is None else [len(core) for core in cores]
+        if len(ranks) != len(tensors):
+            raise ValueError(f"vectorize: the signature {signature!r} names {len(ranks)} inputs, got {len(tensors)}")
+        outer = np.broadcast_shapes(*(t.shape[:t.ndim - r] for t, r in zip(tensors, ranks)))
+        count = int(np.prod(outer))
+        if count == 0:
+            raise ValueError(f"vectorize: the arguments' loop shape {outer} holds no element to call pyfunc on")
+        flat = [reshape(broadcast_to(t, outer + t.shape[t.ndim - r:]), (count,) + t.shape[t.ndim - r:])
+                for t, r in zip(tensors, ranks)]
+        results = []
+        for k in range(count):
+            call = list(args)
+            for i, t in zip(positions, flat):
+                call[i] = t[k]
+            results.append(pyfunc(*call, **kwargs))
+        several = isinstance(results[0], tuple)
+        columns = list(zip(*results)) if several else [results]
+        out = [reshape(stack([as_tensor(r) for r in column]), outer + as_tensor(column[0]).shape) for column in columns]
+        return tuple(out) if several else out[0]
+
+    return vectorized
+
+
+_GROUPS = r"\(\w*(?:,\w+)*\)(?:,\(\w*(?:,\w+)*\))*"  # "(m,n),(n)": a gufunc signature's side
+
+
+def _core_dimensions(signature):
+    """The inputs' core dimensions of a gufunc signature: "(m,n),(n)->(m)" gives [("m", "n"), ("n",)]."""
+    inputs, arrow, outputs = signature.replace(" ", "").partition("->")
+    if not (arrow and _re.fullmatch(_GROUPS, inputs) and _re.fullmatch(_GROUPS, outputs)):
+        raise ValueError(f"vectorize: not a signature like '(m,n),(n)->(m)': {signature!r}")
+    return [tuple(d for d in group.split(",") if d) for group in _re.findall(r"\(([^()]*)\)", inputs)]
 
 
 def switch(index, branches, *operands):
