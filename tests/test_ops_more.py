@@ -538,3 +538,17 @@ def test_vectorize_is_numpys_for_tensors(rng):
         dot(tensor(y))
     with pytest.raises(ValueError, match="not a signature"):
         ops.vectorize(dot, signature="(n)")
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 5, 5), (6, 4), (4, 6)])
+def test_lu_factor_is_scipys(shape, rng):
+    linalg = pytest.importorskip("scipy.linalg")
+    a = rng.standard_normal(shape)
+    lu, pivots = ops.linalg.lu_factor(tensor(a))
+    for k, matrix in enumerate(a.reshape((-1,) + shape[-2:])):
+        expected_lu, expected_pivots = linalg.lu_factor(matrix)
+        np.testing.assert_allclose(lu.numpy().reshape((-1,) + shape[-2:])[k], expected_lu, atol=1e-12)
+        np.testing.assert_array_equal(pivots.numpy().reshape(-1, min(shape[-2:]))[k], expected_pivots)
+    assert pivots.dtype == np.int32 and ops.lu_factor(a.astype(np.float32))[0].dtype == np.float32
+    singular = ops.lu_factor(np.array([[1.0, 2.0], [2.0, 4.0]]))[0].numpy()
+    np.testing.assert_array_equal(singular, [[2.0, 4.0], [0.5, 0.0]])  # a zero pivot divides nothing

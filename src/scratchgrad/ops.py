@@ -2329,6 +2329,36 @@ def lstsq(a, b, rcond=None):
     return LinalgPart("lstsq", 0, rcond=rcond)(a, as_tensor(b, like=a))
 
 
+def _lu(x):
+    """LU with partial pivoting of the arrays' matrices, LAPACK's getrf as the textbook writes it: at step j
+    the row with the largest |entry| in column j (at or below j) swaps into row j, its pivot divides the
+    column below, and the lower rows lose that multiple of row j. Returns (lu, pivots)."""
+    xp = array_module(x)
+    *batch, m, n = x.shape
+    lu = x.reshape(-1, m, n).copy()
+    rows, steps = xp.arange(len(lu)), builtins.min(m, n)
+    pivots = xp.zeros((len(lu), steps), dtype=np.int32)
+    for j in range(steps):
+        p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+        pivots[:, j] = p
+        lu[rows, j], lu[rows, p] = lu[rows, p], lu[rows, j].copy()
+        pivot = lu[:, j, j:j + 1]
+        lu[:, j + 1:, j] /= xp.where(pivot == 0, 1, pivot)  # a zero pivot's column is zero below it
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j:j + 1] * lu[:, j:j + 1, j + 1:]
+    return lu.reshape(x.shape), pivots.reshape(tuple(batch) + (steps,))
+
+
+def lu_factor(x):
+    """(lu, pivots) as scipy.linalg.lu_factor gives them (Keras's): L's multipliers below the diagonal of lu
+    (L's unit diagonal left out), U on and above it, and pivots[j] the row swapped with row j at step j
+    (0-based). Batched over leading axes; values only."""
+    x = _floating(x)
+    if x.ndim < 2:
+        raise ValueError(f"lu_factor needs matrices in the last two axes, got shape {x.shape}")
+    lu, pivots = _lu(x.data)
+    return Tensor._from_op(lu, None), Tensor._from_op(pivots, None)
+
+
 def solve_triangular(a, b, lower=False):
     """solve(a, b) for a triangular a (only its `lower` or upper triangle read, as Keras's)."""
     a = _square(a, "solve_triangular")
