@@ -552,3 +552,18 @@ def test_lu_factor_is_scipys(shape, rng):
     assert pivots.dtype == np.int32 and ops.lu_factor(a.astype(np.float32))[0].dtype == np.float32
     singular = ops.lu_factor(np.array([[1.0, 2.0], [2.0, 4.0]]))[0].numpy()
     np.testing.assert_array_equal(singular, [[2.0, 4.0], [0.5, 0.0]])  # a zero pivot divides nothing
+
+
+def test_cholesky_and_eigh_pass_their_gradients(rng):
+    """The gradient with respect to the entries LAPACK reads (the lower triangle), so central differences of
+    each entry agree; an eigenvector's sign is fixed by its first entry (numpy may flip it)."""
+    b = rng.standard_normal((2, 4, 4))
+    a = tensor(b @ b.swapaxes(-1, -2) + 4 * np.eye(4))
+    weights = tensor(rng.standard_normal((2, 4, 4)))
+    assert sg.gradcheck(lambda x: ops.cholesky(x) * weights, a, tol=TOL)
+    assert sg.gradcheck(lambda x: ops.cholesky(x, upper=True) * weights, a, tol=TOL)
+    assert sg.gradcheck(lambda x: ops.eigh(x)[0], a, tol=TOL)
+    assert sg.gradcheck(lambda x: ops.eigh(x)[1] * ops.sign(ops.eigh(x)[1][..., :1, :]), a, tol=TOL)
+    x = tensor(b[0] @ b[0].T + 4 * np.eye(4))
+    ops.sum(ops.eigh(x)[0] * np.arange(4.0)).backward()
+    assert np.all(x.grad[np.triu_indices(4, 1)] == 0)  # entries LAPACK does not read: no gradient reaches them

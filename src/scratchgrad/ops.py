@@ -2278,8 +2278,53 @@ def _parts(name, count, *arrays, **options):
     return tuple(LinalgPart(name, i, **options)(*arrays) for i in range(count))
 
 
+def _lower_read(g, xp):
+    """The gradient with respect to a symmetric matrix's entries as LAPACK reads them, its lower triangle: an
+    entry below the diagonal stands for two (g_ij + g_ji), one above stands for none."""
+    return xp.tril(g + xp.swapaxes(g, -1, -2), -1) + g * xp.eye(g.shape[-1], dtype=g.dtype)
+
+
+class Cholesky(Function):
+    """L with L·Lᵀ = A, lower triangular. Backward (Murray, 2016): with Φ the lower triangle, its diagonal
+    halved, the symmetric gradient is L⁻ᵀ·Φ(Lᵀ·gL)·L⁻¹."""
+
+    def forward(self, a):
+        self.lower = array_module(a).linalg.cholesky(a)
+        return self.lower
+
+    def backward(self, g_lower):
+        xp, lower = array_module(g_lower), self.lower
+        inner = lower.swapaxes(-1, -2) @ xp.tril(g_lower)
+        phi = xp.tril(inner) - 0.5 * inner * xp.eye(inner.shape[-1], dtype=inner.dtype)
+        inverse = xp.linalg.inv(lower)
+        return _lower_read(inverse.swapaxes(-1, -2) @ phi @ inverse, xp)
+
+
+class Eigh(Function):
+    """Part 0 (the eigenvalues λ, ascending) or 1 (the eigenvectors V, as columns) of a symmetric matrix.
+    Backward: V·(diag(gλ) + F∘(Vᵀ·gV))·Vᵀ with F_ij = 1 / (λ_j - λ_i) off the diagonal (the textbook's; it
+    grows without bound where eigenvalues meet)."""
+
+    def __init__(self, part):
+        self.part = part
+
+    def forward(self, a):
+        self.values, self.vectors = array_module(a).linalg.eigh(a)
+        return (self.values, self.vectors)[self.part]
+
+    def backward(self, g):
+        xp, values, vectors = array_module(g), self.values, self.vectors
+        if self.part == 0:
+            inner = g[..., :, None] * xp.eye(values.shape[-1], dtype=g.dtype)
+        else:
+            gaps = values[..., None, :] - values[..., :, None]
+            off = ~xp.eye(values.shape[-1], dtype=bool)
+            inner = xp.where(off, (vectors.swapaxes(-1, -2) @ g) / xp.where(off, gaps, 1), 0)
+        return _lower_read(vectors @ inner @ vectors.swapaxes(-1, -2), xp)
+
+
 def cholesky(x, upper=False):
-    lower = LinalgPart("cholesky")(_square(x, "cholesky"))
+    lower = Cholesky()(_square(x, "cholesky"))
     return swapaxes(lower, -1, -2) if upper else lower
 
 
@@ -2311,8 +2356,10 @@ def svd(x, full_matrices=True, compute_uv=True):
 
 
 def eigh(x):
-    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices."""
-    return _parts("eigh", 2, _square(x, "eigh"))
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices (their lower triangles read,
+    as LAPACK's), each with its gradient."""
+    x = _square(x, "eigh")
+    return Eigh(0)(x), Eigh(1)(x)
 
 
 def pinv(x, rcond=None):
