@@ -103,6 +103,14 @@ def test_integer_images_are_read_as_floats_and_rounded_back():
         np.testing.assert_array_equal(out.numpy(), np.round(warp(pixels.astype(np.float32)).numpy()))
 
 
+def test_integer_images_take_a_truncated_fill_value_that_fits():
+    pixels = np.full((1, 4, 4, 1), 200, np.uint8)
+    shifted = ops.image.affine_transform(pixels, [1, 0, 2, 0, 1, 0, 0, 0], fill_value=0.7).numpy()
+    assert shifted[0, 0, -1, 0] == 0 and shifted[0, 0, 0, 0] == 200  # Keras's int(0.7), not a rounded blend
+    with pytest.raises(ValueError, match="fill_value 300.6 does not fit the images' dtype uint8"):
+        ops.image.affine_transform(pixels, [1, 0, 2, 0, 1, 0, 0, 0], fill_value=300.6)
+
+
 def test_float16_inputs_are_read_at_float32_positions():
     """float16 cannot tell 600.3 from 600.25 (nor 1001.7 from 1001.5): positions and weights are float32,
     the result float16, as Keras's."""

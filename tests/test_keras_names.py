@@ -294,8 +294,9 @@ def test_keras_config_settings_scratchgrad_records_or_refuses():
         assert sg.floatx() == "float64" and config.dtype_policy().compute_dtype == "float64"
     finally:
         config.set_dtype_policy(config.DTypePolicy("float32"))
-    with pytest.raises(ValueError, match="'mixed_float16' is not available"):
-        config.set_dtype_policy("mixed_float16")
+    for name in ("mixed_float16", "int8_from_float32", "float8_e4m3fn"):
+        with pytest.raises(ValueError, match=f"'{name}' is not available"):
+            config.set_dtype_policy(name)
 
 
 def test_utils_config_is_keras_s_attribute_dict():

@@ -156,7 +156,7 @@ def test_erfc_and_erfinv_are_scipys(scipy, monkeypatch):
         monkeypatch.setitem(sys.modules, "scipy.special", None)  # its import fails: Python's math computes them
     x = np.array([-3.0, -0.5, 0.0, 1e-9, 0.7, 5.0, 10.0])
     np.testing.assert_allclose(ops.erfc(tensor(x)).numpy(), special.erfc(x), rtol=1e-12, atol=0)
-    y = np.array([-1.0, -0.999, -0.3, 0.0, 1e-9, 0.5, 0.9999, 1.0, 1.5])
+    y = np.array([-1.0, -0.999, -0.3, 0.0, 1e-9, 2e-6, 0.5, 0.9999, 1 - 1e-12, 1 - 1e-15, 1.0, 1.5])
     np.testing.assert_allclose(ops.erfinv(tensor(y)).numpy(), special.erfinv(y), rtol=1e-12, atol=0)
     assert ops.erfc(np.float32(10)).numpy() > 0  # 1 - erf(10) would be 0
     assert ops.erfinv(np.array([0.5], np.float32)).dtype == np.float32
@@ -536,6 +536,10 @@ def test_vectorize_is_numpys_for_tensors(rng):
     assert sg.gradcheck(lambda u: dot(u, tensor(y)), tensor(x), tol=TOL)
     with pytest.raises(ValueError, match="names 2 inputs, got 1"):
         dot(tensor(y))
+    with pytest.raises(ValueError, match="fewer axes than its core"):
+        ops.vectorize(ops.sum, signature="(m,n)->()")(tensor(y))
+    with pytest.raises(ValueError, match="core dimension 'n' is 4 in one input and 3 in input 1"):
+        dot(tensor(x), tensor(y[:3]))
     with pytest.raises(ValueError, match="not a signature"):
         ops.vectorize(dot, signature="(n)")
 
@@ -567,3 +571,15 @@ def test_cholesky_and_eigh_pass_their_gradients(rng):
     x = tensor(b[0] @ b[0].T + 4 * np.eye(4))
     ops.sum(ops.eigh(x)[0] * np.arange(4.0)).backward()
     assert np.all(x.grad[np.triu_indices(4, 1)] == 0)  # entries LAPACK does not read: no gradient reaches them
+
+
+@pytest.mark.parametrize("shape, mode", [((5, 3), "reduced"), ((2, 4, 4), "complete"), ((4, 4), "reduced")])
+def test_qr_passes_its_gradient_where_r_is_square(shape, mode, rng):
+    a, weights = tensor(rng.standard_normal(shape)), rng.standard_normal(shape)
+    q_weights = tensor(weights if mode == "reduced" or shape[-2] == shape[-1] else rng.standard_normal(shape))
+    r_weights = tensor(rng.standard_normal(shape[:-2] + (shape[-1], shape[-1])))
+    assert sg.gradcheck(lambda x: ops.sum(ops.qr(x, mode)[0] * q_weights) + ops.sum(ops.qr(x, mode)[1] * r_weights),
+                        a, tol=TOL)
+    wide = tensor(rng.standard_normal((3, 5)))
+    with pytest.raises(NotImplementedError, match="only where R is square"):
+        ops.sum(ops.qr(wide)[1]).backward()

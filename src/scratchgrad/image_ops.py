@@ -170,6 +170,18 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
 FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")  # how the transforms read beyond the edge
 
 
+def _fill(images, fill_value):
+    """The fill value as a transform reads it: truncated for integer images, as Keras, and checked to fit."""
+    x = as_tensor(images)
+    if x.dtype.kind == "f":
+        return float(fill_value)
+    info = np.iinfo(x.dtype)
+    if not info.min <= int(fill_value) <= info.max:
+        raise ValueError(f"fill_value {fill_value!r} does not fit the images' dtype {x.dtype} "
+                         f"({info.min} to {info.max})")
+    return float(int(fill_value))
+
+
 def _on_float_images(images, data_format, apply):
     """apply(a float batch, channels last) on images in either layout; integer images are read as floats and
     the result rounded back to their dtype, as Keras does."""
@@ -207,7 +219,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
             raise ValueError(f"affine_transform got {len(rows)} transforms for {x.shape[0]} images")
         return _affine_coordinates(np.broadcast_to(rows, (x.shape[0], 8)), x)
 
-    return _on_float_images(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
+    return _on_float_images(images, data_format, _Resample(where, interpolation, fill_mode, _fill(images, fill_value)))
 
 
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
@@ -242,7 +254,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     def where(x):
         return _elastic_coordinates(generator(draws), x, float(alpha), float(sigma), np.ones(x.shape[0], bool))
 
-    return _on_float_images(images, data_format, _Resample(where, interpolation, fill_mode, float(fill_value)))
+    return _on_float_images(images, data_format, _Resample(where, interpolation, fill_mode, _fill(images, fill_value)))
 
 
 class MapCoordinates(Function):

@@ -982,13 +982,21 @@ class Elementwise(Function):
 
 
 def _python_erfinv(y):
-    """erfinv by Python's statistics.NormalDist (the normal quantile: erfinv(y) = Φ⁻¹((1 + y) / 2) / √2),
-    its series near 0, where (1 + y) / 2 would round y away."""
+    """erfinv from Python's statistics.NormalDist (the normal quantile: erfinv(y) = Φ⁻¹((1 + y) / 2) / √2,
+    = -Φ⁻¹((1 - y) / 2) / √2 above ½, where 1 - y is exact), then two Newton steps on erf(x) = y (erfc(x) =
+    1 - y above ½), which win back what the halving rounds away; its series near 0."""
     if not -1 < y < 1:
         return _math.copysign(_math.inf, y) if builtins.abs(y) == 1 else _math.nan
-    if builtins.abs(y) < 1e-7:
+    if y < 0:
+        return -_python_erfinv(-y)
+    if y < 1e-7:
         return _math.sqrt(_math.pi) / 2 * (y + _math.pi * y**3 / 12)
-    return _statistics.NormalDist().inv_cdf((1 + y) / 2) / _math.sqrt(2)
+    normal = _statistics.NormalDist()
+    x = (-normal.inv_cdf((1 - y) / 2) if y > 0.5 else normal.inv_cdf((1 + y) / 2)) / _math.sqrt(2)
+    for _ in range(2):
+        slope = 2 / _math.sqrt(_math.pi) * _math.exp(-x * x)
+        x += (_math.erfc(x) - (1 - y)) / slope if y > 0.5 else (y - _math.erf(x)) / slope
+    return x
 
 
 class Special(Function):
@@ -1006,7 +1014,7 @@ class Special(Function):
         if array_module(x) is not np:
             import cupyx.scipy.special as special
 
-            self.y = getattr(special, self.name)(x)
+            self.y = getattr(special, self.name)(x).astype(x.dtype, copy=False)  # CuPy's have no float16
             return self.y
         try:
             import scipy.special as special
@@ -2328,10 +2336,34 @@ def cholesky(x, upper=False):
     return swapaxes(lower, -1, -2) if upper else lower
 
 
+class QR(Function):
+    """Part 0 (Q) or 1 (R) of A = Q·R. Backward, where R is square (rows ≥ columns, or a square A): with
+    M = R·gRᵀ - gQᵀ·Q and copyltu(M) its lower triangle mirrored above, gA = (gQ + Q·copyltu(M))·R⁻ᵀ."""
+
+    def __init__(self, part, mode):
+        self.part, self.mode = part, mode
+
+    def forward(self, a):
+        self.q, self.r = array_module(a).linalg.qr(a, mode=self.mode)
+        return (self.q, self.r)[self.part]
+
+    def backward(self, g):
+        xp, q, r = array_module(g), self.q, self.r
+        if r.shape[-2] != r.shape[-1]:
+            raise NotImplementedError("ops.qr passes a gradient only where R is square: a matrix with at least as "
+                                      "many rows as columns, in mode 'reduced' (or a square one)")
+        g_q, g_r = (g, xp.zeros_like(r)) if self.part == 0 else (xp.zeros_like(q), g)
+        m = r @ g_r.swapaxes(-1, -2) - g_q.swapaxes(-1, -2) @ q
+        mirrored = xp.tril(m) + xp.tril(m, -1).swapaxes(-1, -2)
+        return xp.linalg.solve(r, (g_q + q @ mirrored).swapaxes(-1, -2)).swapaxes(-1, -2)
+
+
 def qr(x, mode="reduced"):
+    """(Q, R), with gradients where R is square (see QR)."""
     if mode not in ("reduced", "complete"):
         raise ValueError(f"qr mode must be 'reduced' or 'complete', got {mode!r}")
-    return _parts("qr", 2, _floating(x), mode=mode)
+    x = _floating(x)
+    return QR(0, mode)(x), QR(1, mode)(x)
 
 
 class SingularValues(Function):
@@ -2462,6 +2494,8 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
         ranks = [0] * len(tensors) if cores is None else [len(core) for core in cores]
         if len(ranks) != len(tensors):
             raise ValueError(f"vectorize: the signature {signature!r} names {len(ranks)} inputs, got {len(tensors)}")
+        if cores is not None:
+            _check_core_sizes(tensors, cores, signature)
         outer = np.broadcast_shapes(*(t.shape[:t.ndim - r] for t, r in zip(tensors, ranks)))
         count = int(np.prod(outer))
         if count == 0:
@@ -2480,6 +2514,19 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
         return tuple(out) if several else out[0]
 
     return vectorized
+
+
+def _check_core_sizes(tensors, cores, signature):
+    """Each input has its core axes, and each named core size is the same wherever it appears."""
+    sizes = {}
+    for k, (t, core) in enumerate(zip(tensors, cores)):
+        if t.ndim < len(core):
+            raise ValueError(f"vectorize: input {k} has shape {t.shape}, fewer axes than its core {core} in the "
+                             f"signature {signature!r}")
+        for name, size in zip(core, t.shape[t.ndim - len(core):]):
+            if sizes.setdefault(name, size) != size:
+                raise ValueError(f"vectorize: core dimension {name!r} is {sizes[name]} in one input and {size} in "
+                                 f"input {k} (signature {signature!r})")
 
 
 _GROUPS = r"\(\w*(?:,\w+)*\)(?:,\(\w*(?:,\w+)*\))*"  # "(m,n),(n)": a gufunc signature's side
