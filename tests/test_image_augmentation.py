@@ -469,6 +469,10 @@ def test_clahe_limits_contrast_where_plain_equalization_does_not(rng):
     plain = L.ContrastLimitedAdaptiveHistogramEqualization(clip_limit=0, tile_grid_size=(2, 2))(x).numpy()
     limited = L.ContrastLimitedAdaptiveHistogramEqualization(clip_limit=1.0, tile_grid_size=(2, 2))(x).numpy()
     assert np.abs(limited - x).max() < np.abs(plain - x).max()
+    pixels = (x / 2 + 10).astype(np.uint8)  # integers come back in their dtype, truncated, as Keras's
+    layer = L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))
+    assert layer(pixels).dtype == np.uint8 and layer({"images": pixels})["images"].dtype == np.uint8
+    np.testing.assert_array_equal(layer(pixels).numpy(), layer(pixels.astype(np.float32)).numpy().astype(np.uint8))
     for bad, message in (({"tile_grid_size": (0, 2)}, "two positive integers"), ({"clip_limit": "4"}, "a number")):
         with pytest.raises(ValueError, match=message):
             L.ContrastLimitedAdaptiveHistogramEqualization(**bad)

@@ -19,6 +19,7 @@ from .. import ops
 from ..autograd import Function, values_escaped
 from ..backend import array_module, epsilon
 from ..random import _draw_op, beta, gamma, generator, layer_seed, normal, randint, shuffle, uniform
+from ..tensor import Tensor
 from . import image_preprocessing
 from .base import Layer
 from .image_preprocessing import _checked_value_range, _color_factor, _data_format, _number, _on_images
@@ -242,7 +243,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(_Augmentation):
     all bins, and its cumulative histogram stretched to 0-255; each pixel then mapped through the four
     nearest tiles' mappings, weighed by its distance to their centres (edge tiles repeated beyond the
     image). Local contrast rises without the noise plain equalization brings. Not random, applied in
-    inference too (Keras's); its steps of values pass no gradient."""
+    inference too, and integer images come back in their dtype (Keras's); its steps of values pass no
+    gradient."""
 
     in_inference, seeded = True, False
 
@@ -255,6 +257,21 @@ class ContrastLimitedAdaptiveHistogramEqualization(_Augmentation):
         if len(grid) != 2 or not all(isinstance(g, (int, np.integer)) and g > 0 for g in grid):
             raise ValueError(f"tile_grid_size must be (rows, columns), two positive integers, got {tile_grid_size!r}")
         self.clip_limit, self.tile_grid_size = clip_limit, tuple(int(g) for g in grid)
+
+    def _as_tensor(self, value):  # integer images stay integers on the way in, so that they come back so
+        if isinstance(value, np.ndarray) and value.dtype.kind in "ui":
+            return Tensor(value)
+        return super()._as_tensor(value)
+
+    def call(self, data, training=True):
+        """As the other augmentations, but integer images come back in their dtype (truncated), as Keras's."""
+        images = data["images"] if isinstance(data, dict) else data
+        out = super().call(data, training)
+        if np.dtype(images.dtype).kind == "f":
+            return out
+        if isinstance(out, dict):
+            return {**out, "images": ops.cast(out["images"], images.dtype)}
+        return ops.cast(out, images.dtype)
 
     def _images(self, images, drawn):
         return _Clahe(self.clip_limit, self.tile_grid_size, self.value_range, self._channel_axis())(images)
