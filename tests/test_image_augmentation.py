@@ -476,3 +476,24 @@ def test_clahe_limits_contrast_where_plain_equalization_does_not(rng):
     for bad, message in (({"tile_grid_size": (0, 2)}, "two positive integers"), ({"clip_limit": "4"}, "a number")):
         with pytest.raises(ValueError, match=message):
             L.ContrastLimitedAdaptiveHistogramEqualization(**bad)
+
+
+def test_max_num_bounding_boxes_cuts_and_pads_as_keras():
+    """Keras 3.15's layer: boxes and labels cut to max_number or padded with fill_value; images untouched."""
+    images = np.zeros((2, 8, 8, 3), np.float32)
+    boxes = {"boxes": np.arange(40, dtype=np.float32).reshape(2, 5, 4), "labels": np.arange(10).reshape(2, 5)}
+    out = L.MaxNumBoundingBoxes(3)({"images": images, "bounding_boxes": boxes, "ids": [7, 8]})
+    np.testing.assert_array_equal(out["bounding_boxes"]["boxes"].numpy(), boxes["boxes"][:, :3])
+    assert out["bounding_boxes"]["labels"].numpy().tolist() == [[0, 1, 2], [5, 6, 7]]
+    assert out["bounding_boxes"]["labels"].dtype == np.int64 and out["ids"] == [7, 8]
+    padded = L.MaxNumBoundingBoxes(3, fill_value=-2)({"images": images, "bounding_boxes": {
+        "boxes": np.ones((2, 1, 4), np.float32), "labels": np.ones((2, 1), np.int32)}})["bounding_boxes"]
+    assert padded["boxes"].numpy()[0].tolist() == [[1] * 4, [-2] * 4, [-2] * 4]
+    assert padded["labels"].numpy().tolist() == [[1, -2, -2]] * 2 and padded["labels"].dtype == np.int32
+    np.testing.assert_array_equal(L.MaxNumBoundingBoxes(3)(images).numpy(), images)
+    clone = L.MaxNumBoundingBoxes.from_config(L.MaxNumBoundingBoxes(3, fill_value=-2).get_config())
+    assert (clone.max_number, clone.fill_value) == (3, -2)
+    with pytest.raises(KeyError, match="unsupported keys in bounding_boxes: \\['scores'\\]"):
+        L.MaxNumBoundingBoxes(3)({"images": images, "bounding_boxes": {**boxes, "scores": np.ones((2, 5))}})
+    with pytest.raises(ValueError, match="max_number must be a positive integer"):
+        L.MaxNumBoundingBoxes(0)

@@ -105,6 +105,7 @@ LAYER_EXAMPLES = {
     "RandomElasticTransform": (lambda: L.RandomElasticTransform(0.8, value_range=(-5, 5)), (8, 9, 2)),
     "RandomSharpness": (lambda: L.RandomSharpness(0.8, value_range=(-3, 3)), (4, 5, 2)),
     "Equalization": (lambda: L.Equalization(value_range=(-3, 3), bins=16), (4, 5, 2)),
+    "MaxNumBoundingBoxes": (lambda: L.MaxNumBoundingBoxes(4, fill_value=0), (3, 4, 2)),  # images pass as they are
     "ContrastLimitedAdaptiveHistogramEqualization": (
         lambda: L.ContrastLimitedAdaptiveHistogramEqualization(value_range=(-3, 3), tile_grid_size=(2, 2)), (4, 5, 2)),
     "RandAugment": (lambda: L.RandAugment(value_range=(-3, 3), factor=0.3), (4, 5, 3)),

@@ -22,9 +22,9 @@ from .image_augmentation import (AugMix, AutoContrast, ContrastLimitedAdaptiveHi
                                  Equalization, MixUp, Pipeline, RandAugment, RandomColorDegeneration, RandomColorJitter, RandomErasing, RandomGaussianBlur,
                                  RandomGrayscale, RandomHue, RandomInvert, RandomPosterization, RandomSaturation,
                                  RandomSharpness, Solarization)
-from .image_preprocessing import (RandomBrightness, RandomContrast, RandomCrop, RandomElasticTransform,
-                                  RandomPerspective, RandomRotation, RandomShear, RandomTranslation, RandomZoom,
-                                  Resizing)
+from .image_preprocessing import (MaxNumBoundingBoxes, RandomBrightness, RandomContrast, RandomCrop,
+                                  RandomElasticTransform, RandomPerspective, RandomRotation, RandomShear,
+                                  RandomTranslation, RandomZoom, Resizing)
 from .einsum_dense import EinsumDense
 from .input_spec import InputSpec
 from .hashing import HashedCrossing, Hashing

@@ -17,6 +17,7 @@ from ..autograd import Function
 from ..backend import array_module, float_dtype, image_data_format
 from ..convolution import DATA_FORMATS
 from ..random import generator, layer_seed, uniform
+from ..tensor import Tensor
 from .base import Layer
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -149,6 +150,42 @@ def refuse_boxes_and_masks(data, layer):
     if unsupported:
         raise NotImplementedError(f"{layer}: {', '.join(unsupported)} are not augmented here (Keras moves them "
                                   f"with the images); pass images and labels only")
+
+
+class MaxNumBoundingBoxes(Layer):
+    """Each image's bounding boxes cut or padded with fill_value to max_number, so that batches whose images
+    have different numbers of boxes stack: {"images": ..., "bounding_boxes": {"boxes": (batch, n, 4),
+    "labels": (batch, n)}} comes back with boxes (batch, max_number, 4) and labels (batch, max_number), the
+    images and other entries as they were (and images alone unchanged). Keras's layer; its config also keeps
+    fill_value, which Keras 3.15's drops."""
+
+    def __init__(self, max_number, fill_value=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(max_number, bool) or not isinstance(max_number, (int, np.integer)) or max_number < 1:
+            raise ValueError(f"max_number must be a positive integer, got {max_number!r}")
+        self.max_number, self.fill_value = int(max_number), int(fill_value)
+
+    def _as_tensor(self, value):  # boxes and their integer labels keep their dtypes
+        return value if value is None or isinstance(value, Tensor) else Tensor(value)
+
+    def call(self, data):
+        if not (isinstance(data, dict) and "bounding_boxes" in data):
+            return data
+        boxes = data["bounding_boxes"]
+        extra = sorted(set(boxes) - {"boxes", "labels"})
+        if extra:
+            raise KeyError(f"{self.name}: unsupported keys in bounding_boxes: {extra}; only boxes and labels are")
+        corners, labels = boxes["boxes"], boxes["labels"]
+        if corners.ndim != 3 or corners.shape[-1] != 4 or labels.shape != corners.shape[:2]:
+            raise ValueError(f"{self.name}: expected boxes (batch, boxes, 4) and labels (batch, boxes), got "
+                             f"{tuple(corners.shape)} and {tuple(labels.shape)}")
+        more = max(self.max_number - corners.shape[1], 0)
+        corners = ops.pad(corners[:, :self.max_number], [(0, 0), (0, more), (0, 0)], constant_values=self.fill_value)
+        labels = ops.pad(labels[:, :self.max_number], [(0, 0), (0, more)], constant_values=self.fill_value)
+        return {**data, "bounding_boxes": {**boxes, "boxes": corners, "labels": labels}}
+
+    def get_config(self):
+        return {**super().get_config(), "max_number": self.max_number, "fill_value": self.fill_value}
 
 
 class Resizing(_ImageLayer):
