@@ -195,3 +195,42 @@ def test_what_callbacks_add_to_a_custom_train_steps_logs_reaches_the_epoch(data)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     history = model.fit(*data, batch_size=16, epochs=1, verbose=0, callbacks=[Adds()])
     assert history.history == {"foo": [1.5], "extra": [3]}
+
+
+def test_remote_monitor_posts_each_epochs_logs(rng):
+    """To a server on this machine, as a form field (Keras's default) and as a JSON body."""
+    import http.server
+    import json
+    import threading
+    import urllib.parse
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            received.append((self.path, self.headers["Content-Type"], self.headers.get("X-Run"), body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    root = f"http://127.0.0.1:{server.server_port}"
+    try:
+        model = Sequential([keras.layers.Input((3,)), Dense(1)])
+        model.compile("sgd", "mse")
+        x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.RemoteMonitor(root, headers={"X-Run": "a"})])
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.RemoteMonitor(root, "/json", send_as_json=True)])
+    finally:
+        server.shutdown()
+    (path, kind, run, body), second, (json_path, json_kind, _, json_body) = received
+    assert path == "/publish/epoch/end/" and kind == "application/x-www-form-urlencoded" and run == "a"
+    sent = json.loads(urllib.parse.parse_qs(body)["data"][0])
+    assert sent["epoch"] == 0 and isinstance(sent["loss"], float)
+    assert json_path == "/json" and json_kind == "application/json" and set(json.loads(json_body)) == {"epoch", "loss"}
+    with pytest.warns(UserWarning, match="Could not reach RemoteMonitor root server"):
+        callbacks.RemoteMonitor(root).on_epoch_end(0, {"loss": 1.0})  # the server is gone

@@ -1,6 +1,7 @@
 """Callbacks: hooks that fit() calls at the start and end of training, of each epoch and of each batch."""
 import contextlib
 import csv
+import json
 import math
 import os
 import re
@@ -345,6 +346,36 @@ class ReduceLROnPlateau(_Monitor):
                 print(f"Epoch {epoch + 1}: reducing learning rate to {optimizer.learning_rate:.6g}")
 
 
+class RemoteMonitor(Callback):
+    """Each epoch's logs POSTed to root + path, as Keras's: {"epoch": ..., **logs} as JSON, in a form field
+    `field` (or as the JSON body with send_as_json=True), with `headers`. Sent by Python's urllib (Keras's
+    needs the requests package); a server that cannot be reached gives a warning, not an error."""
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data", headers=None,
+                 send_as_json=False):
+        super().__init__()
+        self.root, self.path, self.field, self.headers, self.send_as_json = root, path, field, headers, send_as_json
+
+    def on_epoch_end(self, epoch, logs=None):
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        sent = {"epoch": epoch, **{k: v.item() if hasattr(v, "item") else v for k, v in (logs or {}).items()}}
+        if self.send_as_json:
+            body, kind = json.dumps(sent).encode(), "application/json"
+        else:
+            body, kind = urllib.parse.urlencode({self.field: json.dumps(sent)}).encode(), \
+                "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.root + self.path, data=body, method="POST",
+                                         headers={"Content-Type": kind, **(self.headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError):
+            warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)
+
+
 class CSVLogger(Callback):
     """Each epoch's logs as a CSV row: epoch first, then the keys in sorted order.
 
@@ -400,7 +431,7 @@ class BackupAndRestore(Callback):
         backups = self._backups()
         if not backups:
             return
-        from .models.saving import seed_generators, load_model
+        from .models.saving import load_model, seed_generators
 
         saved = load_model(os.path.join(self.backup_dir, backups[-1]))  # also sets the global random state
         self.model.set_weights(saved.get_weights())
