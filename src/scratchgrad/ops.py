@@ -1584,15 +1584,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     image one row high, a volume as Conv3D convolves it (its depth taps' image convolutions, summed)."""
     from .layers.convolutional import _grouped, convolve
 
-    x, kernel = as_tensor(inputs), as_tensor(kernel)
-    rank = kernel.ndim - 2
-    if rank not in (1, 2, 3) or x.ndim != rank + 2:
-        raise ValueError(f"conv takes (batch, *{rank}-D window, channels) inputs with a (*window, in, out) kernel "
-                         f"for 1-D, 2-D or 3-D windows, got inputs of shape {x.shape} and a kernel of shape "
-                         f"{kernel.shape}")
-    dilation = _window_sizes(dilation_rate, rank)
-    if builtins.max(dilation) > 1:  # Python's max: ops.max would read a tensor's value, and no plan would replay
-        kernel = dilate(kernel, dilation + (1, 1))
+    x, kernel, rank, dilation = _windowed("conv", inputs, kernel, "in, out", dilation_rate)
     data_format = data_format or image_data_format()
     channels = _channels(x, data_format)
     if channels % kernel.shape[-2]:
@@ -1611,6 +1603,21 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     out = _grouped(expand_dims(x, row), expand_dims(kernel, 0), None, groups, (1,) + _window_sizes(strides, 1),
                    padding, data_format)
     return squeeze(out, row)
+
+
+def _windowed(op, inputs, kernel, layout, dilation_rate):
+    """(inputs, kernel dilated, window rank, dilation) of a convolution op: a kernel (*window, `layout`) of
+    1-D, 2-D or 3-D windows against inputs (batch, *window, channels)."""
+    x, kernel = as_tensor(inputs), as_tensor(kernel)
+    rank = kernel.ndim - 2
+    if rank not in (1, 2, 3) or x.ndim != rank + 2:
+        raise ValueError(f"{op} takes (batch, *{rank}-D window, channels) inputs with a (*window, {layout}) kernel "
+                         f"for 1-D, 2-D or 3-D windows, got inputs of shape {x.shape} and a kernel of shape "
+                         f"{kernel.shape}")
+    dilation = _window_sizes(dilation_rate, rank)
+    if builtins.max(dilation) > 1:  # Python's max: ops.max would read a tensor's value, and no plan would replay
+        kernel = dilate(kernel, dilation + (1, 1))
+    return x, kernel, rank, dilation
 
 
 def _window_sizes(value, rank):
@@ -1654,19 +1661,12 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     no bias."""
     from .layers.convolutional import transposed_convolution
 
-    x, kernel = as_tensor(inputs), as_tensor(kernel)
-    rank = kernel.ndim - 2
-    if rank not in (1, 2, 3) or x.ndim != rank + 2:
-        raise ValueError(f"conv_transpose takes (batch, *{rank}-D window, channels) inputs with a (*window, out, in) "
-                         f"kernel for 1-D, 2-D or 3-D windows, got inputs of shape {x.shape} and a kernel of shape "
-                         f"{kernel.shape}")
+    x, kernel, rank, _ = _windowed("conv_transpose", inputs, kernel, "out, in", dilation_rate)
     if padding not in ("valid", "same"):
         raise ValueError(f"conv_transpose padding must be 'valid' or 'same', got {padding!r}")
     _same_channels(x, kernel.shape[-1], data_format, "conv_transpose", f"kernel (shape {kernel.shape})")
-    strides, dilation = _window_sizes(strides, rank), _window_sizes(dilation_rate, rank)
+    strides = _window_sizes(strides, rank)
     extra = None if output_padding is None else _window_sizes(output_padding, rank)
-    if builtins.max(dilation) > 1:
-        kernel = dilate(kernel, dilation + (1, 1))
     data_format = data_format or image_data_format()
     return transposed_convolution(x, kernel, strides, padding, extra, data_format,
                                   lambda spread, flipped: conv(spread, flipped, 1, "valid", data_format))

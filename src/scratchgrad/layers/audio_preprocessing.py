@@ -69,7 +69,7 @@ class STFTSpectrogram(Layer):
         _check_float(inputs, self.name)
         if self.data_format == "channels_first":
             inputs = ops.swapaxes(inputs, 1, 2)
-        batch, time, channels = inputs.shape
+        _, time, channels = inputs.shape
         signals = ops.reshape(ops.swapaxes(inputs, 1, 2), (-1, time, 1))  # each channel a signal of its own
 
         def transform(kernel):  # (batch, channels, frames, frequencies)
@@ -97,7 +97,7 @@ class STFTSpectrogram(Layer):
         """(batch, channels, frames, frequencies) into the layer's output layout."""
         if self.expand_dims:
             return out if self.data_format == "channels_first" else ops.transpose(out, (0, 2, 3, 1))
-        batch, channels, frames, frequencies = out.shape
+        _, channels, frames, frequencies = out.shape
         if self.data_format == "channels_first":
             return ops.reshape(ops.swapaxes(out, 2, 3), (-1, channels * frequencies, frames))
         return ops.reshape(ops.swapaxes(out, 1, 2), (-1, frames, channels * frequencies))
