@@ -169,6 +169,7 @@ def lstm_gates_compiled():
     import numba
 
     from scratchgrad import functional as F
+    from scratchgrad.recurrent import GateSigmoid
 
     @numba.njit(error_model="numpy")
     def gates(z, c, h, c_new):
@@ -184,7 +185,7 @@ def lstm_gates_compiled():
 
     def numpy_gates(z, c):
         n = c.shape[1]
-        sig = F.Sigmoid().forward(z)
+        sig = GateSigmoid().forward(z)
         c_new = sig[:, n:2 * n] * c + sig[:, :n] * F.Tanh().forward(z[:, 2 * n:3 * n])
         return sig[:, 3 * n:] * F.Tanh().forward(c_new), c_new
 

@@ -397,13 +397,13 @@ def test_the_lstm_kernel_runs_only_for_sigmoid_and_tanh(monkeypatch):
     from scratchgrad import recurrent
 
     calls = []
-    for name in ("_lstm_preactivations", "_lstm_cell_forward", "_lstm_cell_backward"):
+    for name in ("_lstm_cell_forward", "_lstm_cell_backward"):
         monkeypatch.setattr(recurrent, name, functools.partial(count_then_run, calls, name, getattr(recurrent, name)))
     lstm_loop_both_ways(True, "float32", False, 0.0, activation="relu")
     assert calls == []
     lstm_loop_both_ways(True, "float32", False, 0.0)
     # once per step each way
-    assert calls == ["_lstm_preactivations", "_lstm_cell_forward"] * 6 + ["_lstm_cell_backward"] * 6
+    assert calls == ["_lstm_cell_forward"] * 6 + ["_lstm_cell_backward"] * 6
 
 
 def count_then_run(calls, name, kernel, *args):

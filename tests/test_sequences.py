@@ -353,6 +353,22 @@ def test_activation_the_loop_cannot_run_is_refused_at_construction():
         L.LSTM(3, recurrent_activation="gelu")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_cell_s_sigmoid_by_tanh_is_the_logistic_function(dtype):
+    """GateSigmoid's (1 + tanh(z/2))/2 against 1/(1 + exp(-z)): within an ulp of 1 everywhere, to rounding
+    where σ ≥ 1/2; its backward is σ(1 - σ)."""
+    z = np.linspace(-60, 60, 2001).astype(dtype)
+    gate = R.GateSigmoid()
+    y = gate.forward(z)
+    exact = 1 / (1 + np.exp(-z.astype(np.float64)))
+    eps = np.finfo(dtype).eps
+    assert y.dtype == z.dtype
+    assert np.abs(y - exact).max() <= eps
+    np.testing.assert_allclose(y[z >= 0], exact[z >= 0], rtol=2 * eps)  # the float64 reference rounds too
+    assert 0 <= y.min() and y.max() <= 1
+    np.testing.assert_array_equal(gate.backward(np.ones_like(z)), y * (1 - y))
+
+
 def test_embedding_lstm_trains_the_same_planned_and_eager():
     """The registry's plan == eager check, for a model that starts from integer ids (with padding)."""
     rng = np.random.default_rng(2)

@@ -12,7 +12,8 @@ overlap), so a kernel that computes several results, such as an LSTM step's back
 array written. Not compiled, and why:
 - exp and tanh: numba calls them one element at a time where NumPy's loops are vectorized, so an LSTM
   step's gate functions run several times slower compiled (the next-to-last row of the script's first
-  table); the LSTM's compiled forward takes them from NumPy and compiles only the passes between them.
+  table); the LSTM's compiled forward takes tanh from NumPy (its σ too, as (1 + tanh(z/2))/2) and compiles only
+  the passes between.
 - numba's parallel loops: beside OpenBLAS's threads, which spin between products, they made an MLP
   epoch several times slower.
 """
@@ -27,7 +28,7 @@ import numpy as np
 
 # a kernel's constants: float32, so that a float32 loop stays in float32 (as NumPy's `1 - y` does) and a
 # float64 one in float64
-ZERO, ONE = np.float32(0), np.float32(1)
+ZERO, HALF, ONE = np.float32(0), np.float32(0.5), np.float32(1)
 
 _enabled = os.environ.get("SCRATCHGRAD_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
 _numba = None  # the module, imported at the first kernel's first use

@@ -18,7 +18,7 @@ from . import functional as F
 from .activations import Softsign
 from .autograd import Function
 from .backend import array_module
-from .compiled import ONE
+from .compiled import HALF, ONE
 from .random import generator
 
 
@@ -30,8 +30,24 @@ class Identity(Function):
         return gy
 
 
+class GateSigmoid(F.Sigmoid):
+    """σ as the cells compute it: (1 + tanh(z/2))/2, which is 1/(1 + exp(-z)) in exact arithmetic, by one tanh,
+    which NumPy runs about twice as fast as exp here (an LSTM step's σ is most of its cell's time), and which
+    cannot overflow. Its error is absolute, at most an ulp of 1 (6e-8 in float32): for very negative z, where
+    σ ≈ e^z, it loses relative precision (and gives 0 below z ≈ -20 in float32), which a gate's products
+    cannot show. The backward is Sigmoid's, σ·(1 - σ)."""
+
+    def forward(self, x):
+        xp = array_module(x)
+        y = xp.asarray(xp.tanh(x * 0.5))  # an array even for a 0-d x, so that the in-place steps work
+        y *= 0.5
+        y += 0.5
+        self.y = y
+        return y
+
+
 # The activations a loop can run on raw arrays: each is one Function with its own backward.
-CELL_ACTIVATIONS = {"tanh": F.Tanh, "sigmoid": F.Sigmoid, "relu": F.ReLU, "elu": F.ELU, "softsign": Softsign,
+CELL_ACTIVATIONS = {"tanh": F.Tanh, "sigmoid": GateSigmoid, "relu": F.ReLU, "elu": F.ELU, "softsign": Softsign,
                     "linear": Identity, None: Identity}
 
 
@@ -140,7 +156,9 @@ class LSTMLoop(_Recurrence):
     returns no sequence then passes back no gradient of zeros for every step (nor adds them up).
     Where the compiled cell runs, a large batch is cut in parts, each taken through all the steps on a
     thread of its own (threads.py): the rows of a batch never meet in the loop.
-    (σ runs once over all four blocks, the c block's result unused: one call instead of three.)"""
+    σ is GateSigmoid's, (1 + tanh(z/2))/2. It runs once over all four blocks, the c block's result unused: one
+    call instead of three; the compiled cell halves the kernel's gate columns instead, so that the product
+    gives z/2 there and one tanh over z serves all four blocks."""
 
     states = 2
 
@@ -160,6 +178,9 @@ class LSTMLoop(_Recurrence):
         hx[:, :, n:-1], hx[:, :, -1] = x, 1
         self.uses_kernels = self._has_kernels() and all(  # one dtype, as NumPy's rounding
             compiled.applies(a) and a.dtype == dtype for a in (hx, self.kernel))
+        if self.uses_kernels:  # the product then gives z/2 on the gates' blocks (exactly: halving is), whose
+            kernel[:, :2 * n] *= 0.5  # σ is (1 + tanh(z/2))/2 (GateSigmoid): one tanh over z serves all four blocks
+            kernel[:, 3 * n:] *= 0.5
         self.work = self._compiled_work(steps, batch, n, dtype) if self.uses_kernels else None
         # the compiled cell releases Python's lock, so each part of the batch can run on a core of its own
         self.parts = threads.batch_parts(batch) if self.uses_kernels else [slice(None)]
@@ -173,7 +194,7 @@ class LSTMLoop(_Recurrence):
 
     def _has_kernels(self):
         """Whether the compiled cell is written for these activations (σ and tanh)."""
-        return self.gate is F.Sigmoid and self.act is F.Tanh
+        return self.gate is GateSigmoid and self.act is F.Tanh
 
     def cuts_batch(self):
         """Whether the loop cuts a large enough batch (threads.batch_parts) among threads: where the compiled
@@ -190,17 +211,16 @@ class LSTMLoop(_Recurrence):
         # the NumPy cell's activations may keep views of theirs, so each step has its own
         z = None if work is None else self.scratch(f"z{rows.start}", hx.shape[1:2] + self.kernel.shape[1:],
                                                    hx.dtype, np)
-        with np.errstate(over="ignore"):  # as in Sigmoid: exp(-z) = inf gives σ = 0, correctly rounded
-            for t in range(len(hx)):
-                (h, c), (h_new, c_new) = states[:, t], states[:, t + 1]
-                hx[t, :, :n] = self._dropped(h, rows)
-                z = hx[t] @ self.kernel if work is None else np.matmul(hx[t], self.kernel, out=z)
-                steps.append(self._cell(z, c, h_new, c_new) if work is None else
-                             self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
-                if self.mask is not None:  # a padded step carries both states over
-                    padded = ~self.mask[rows, t, None]
-                    array_module(h).copyto(h_new, h, where=padded)
-                    array_module(c).copyto(c_new, c, where=padded)
+        for t in range(len(hx)):
+            (h, c), (h_new, c_new) = states[:, t], states[:, t + 1]
+            hx[t, :, :n] = self._dropped(h, rows)
+            z = hx[t] @ self.kernel if work is None else np.matmul(hx[t], self.kernel, out=z)
+            steps.append(self._cell(z, c, h_new, c_new) if work is None else
+                         self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
+            if self.mask is not None:  # a padded step carries both states over
+                padded = ~self.mask[rows, t, None]
+                array_module(h).copyto(h_new, h, where=padded)
+                array_module(c).copyto(c_new, c, where=padded)
         return steps
 
     def _compiled_work(self, steps, batch, n, dtype):
@@ -270,14 +290,13 @@ class LSTMLoop(_Recurrence):
 
     @staticmethod
     def _compiled_cell(z, c, h_new, c_new, sig, g, memory):
-        """_cell with σ and tanh, the same numbers: NumPy's exp and tanh (vectorized only there), compiled
-        kernels for the passes between them; σ of the three gates only, kept in sig as (batch, 3·units):
-        i, f, o. Writes sig, g and memory (act(c_t)) as well as the states."""
+        """_cell with σ and tanh, the same numbers: NumPy's tanh (vectorized only there) over z, whose gates' blocks
+        hold z/2 (forward halved their kernel columns), so that it gives GateSigmoid's tanh(z/2) there and the
+        candidate's tanh(z_c); compiled kernels for the passes between. σ of the three gates only, kept in sig as
+        (batch, 3·units): i, f, o. Writes sig, g and memory (act(c_t)) as well as the states."""
         n = c.shape[1]
-        _lstm_preactivations(z, sig, g)
-        np.exp(sig, out=sig)  # overflow to inf is silenced by forward, as in Sigmoid
-        np.tanh(g, out=g)
-        _lstm_cell_forward(sig, g, c, c_new)
+        np.tanh(z, out=z)
+        _lstm_cell_forward(z, sig, g, c, c_new)
         np.tanh(c_new, out=memory)
         np.multiply(sig[:, 2 * n:], memory, out=h_new)
         return sig, g, memory, c
@@ -291,26 +310,17 @@ class LSTMLoop(_Recurrence):
 
 
 @compiled.kernel
-def _lstm_preactivations(z, sig, g):
-    """z cut for the next passes: its negation on the gates' blocks i, f, o into sig (exp(-z) comes
-    next), its candidate block into g. One loop per block written, so each is vectorized."""
-    n = g.shape[1]
-    for row in range(g.shape[0]):
-        for k, block in enumerate((0, 1, 3)):
-            for j in range(n):
-                sig[row, k * n + j] = -z[row, block * n + j]
-        for j in range(n):
-            g[row, j] = z[row, 2 * n + j]
-
-
-@compiled.kernel
-def _lstm_cell_forward(sig, g, c_prev, c_new):
-    """LSTMLoop._cell's passes after exp and tanh, as NumPy's σ and c_t = f·c_{t-1} + i·g compute them: sig
-    holds exp(-z) for i, f and o and becomes σ(z) = 1 / (exp(-z) + 1); c_new is written."""
+def _lstm_cell_forward(t, sig, g, c_prev, c_new):
+    """LSTMLoop._cell's passes after tanh, as GateSigmoid and c_t = f·c_{t-1} + i·g compute them: t holds tanh(z/2)
+    on the gates' blocks i, f, o, whose σ = tanh(z/2)·0.5 + 0.5 goes into sig, and tanh(z_c) on the candidate's,
+    copied into g; c_new is written. One loop per block written, so that each is vectorized."""
     n = g.shape[1]
     for b in range(g.shape[0]):
-        for j in range(3 * n):
-            sig[b, j] = ONE / (sig[b, j] + ONE)
+        for k, block in enumerate((0, 1, 3)):
+            for j in range(n):
+                sig[b, k * n + j] = t[b, block * n + j] * HALF + HALF
+        for j in range(n):
+            g[b, j] = t[b, 2 * n + j]
         for j in range(n):
             c_new[b, j] = sig[b, n + j] * c_prev[b, j] + sig[b, j] * g[b, j]
 
