@@ -205,18 +205,19 @@ class LSTMLoop(_Recurrence):
         """The loop through time for these rows of the batch (all, or a thread's part): writes their states,
         returns what each step's backward needs."""
         steps, n = [], self.U.shape[0]
-        states, hx = self.all_states[:, :, rows], self.hx[:, rows]
-        work = None if self.work is None else [a[:, rows] for a in self.work]
+        hx = self.hx[:, rows]
+        hs, cs = list(self.all_states[0, :, rows]), list(self.all_states[1, :, rows])  # each step's views, made
+        work = None if self.work is None else list(zip(*(a[:, rows] for a in self.work)))  # at once
         # the compiled cell takes each step's product in one scratch array per part, which stays in cache;
         # the NumPy cell's activations may keep views of theirs, so each step has its own
         z = None if work is None else self.scratch(f"z{rows.start}", hx.shape[1:2] + self.kernel.shape[1:],
                                                    hx.dtype, np)
-        for t in range(len(hx)):
-            (h, c), (h_new, c_new) = states[:, t], states[:, t + 1]
-            hx[t, :, :n] = self._dropped(h, rows)
-            z = hx[t] @ self.kernel if work is None else np.matmul(hx[t], self.kernel, out=z)
+        for t, x_t in enumerate(hx):
+            h, c, h_new, c_new = hs[t], cs[t], hs[t + 1], cs[t + 1]
+            x_t[:, :n] = self._dropped(h, rows)
+            z = x_t @ self.kernel if work is None else np.matmul(x_t, self.kernel, out=z)
             steps.append(self._cell(z, c, h_new, c_new) if work is None else
-                         self._compiled_cell(z, c, h_new, c_new, *(a[t] for a in work)))
+                         self._compiled_cell(z, c, h_new, c_new, *work[t]))
             if self.mask is not None:  # a padded step carries both states over
                 padded = ~self.mask[rows, t, None]
                 array_module(h).copyto(h_new, h, where=padded)
@@ -263,10 +264,11 @@ class LSTMLoop(_Recurrence):
         for t in reversed(range(len(steps))):
             dh_step, dh_carry = self._split(t, dh, rows)
             dc_step, dc_carry = self._split(t, dc, rows)
-            dc = cell_backward(steps[t], dh_step, dc_step, self.gz[t, rows])
+            gz = self.gz[t, rows]
+            dc = cell_backward(steps[t], dh_step, dc_step, gz)
             if t == 0 and not initial:
                 return None, None
-            dh = self._dropped(self.gz[t, rows] @ self.U_T, rows)
+            dh = self._dropped(gz @ self.U_T, rows)
             if self.mask is not None:
                 dh += dh_carry
                 dc += dc_carry
