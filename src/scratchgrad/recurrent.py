@@ -152,7 +152,8 @@ class LSTMLoop(_Recurrence):
     product too (the column of ones is the bias trick, as in convolution.py's im2col).
     The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
     layer slices what it returns. Each step reads its states from that array and writes the next ones
-    into it. With sequences=False the output is the last two states only, (2, batch, units): a layer that
+    into it; without recurrent dropout, h_t goes straight into the next step's [h_t, x_{t+1}, 1] row
+    instead, and into the output in one copy after the loop (none where only the last is returned). With sequences=False the output is the last two states only, (2, batch, units): a layer that
     returns no sequence then passes back no gradient of zeros for every step (nor adds them up).
     Where the compiled cell runs, a large batch is cut in parts, each taken through all the steps on a
     thread of its own (threads.py): the rows of a batch never meet in the loop.
@@ -212,9 +213,12 @@ class LSTMLoop(_Recurrence):
         # the NumPy cell's activations may keep views of theirs, so each step has its own
         z = None if work is None else self.scratch(f"z{rows.start}", hx.shape[1:2] + self.kernel.shape[1:],
                                                    hx.dtype, np)
+        if self.drop is None:  # each h_t is written where the next step's product reads it, not copied there
+            hx[0, :, :n], hs[1:-1] = hs[0], [x_t[:, :n] for x_t in hx[1:]]
         for t, x_t in enumerate(hx):
             h, c, h_new, c_new = hs[t], cs[t], hs[t + 1], cs[t + 1]
-            x_t[:, :n] = self._dropped(h, rows)
+            if self.drop is not None:
+                x_t[:, :n] = self._dropped(h, rows)
             z = x_t @ self.kernel if work is None else np.matmul(x_t, self.kernel, out=z)
             steps.append(self._cell(z, c, h_new, c_new) if work is None else
                          self._compiled_cell(z, c, h_new, c_new, *work[t]))
@@ -222,6 +226,8 @@ class LSTMLoop(_Recurrence):
                 padded = ~self.mask[rows, t, None]
                 array_module(h).copyto(h_new, h, where=padded)
                 array_module(c).copyto(c_new, c, where=padded)
+        if self.drop is None and self.sequences:  # the states returned: h_1 ... h_{steps-1} in one copy
+            self.all_states[0, 1:-1, rows] = hx[1:, :, :n]
         return steps
 
     def _compiled_work(self, steps, batch, n, dtype):
