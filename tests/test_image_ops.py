@@ -1,6 +1,6 @@
-"""ops.image.affine_transform, perspective_transform, map_coordinates, ssim and extract_patches_3d: Keras 3.15's
-outputs on the same inputs
-(tests/keras_reference/image_ops.npz, made by make_image_ops_reference.py), their gradients, and the
+"""ops.image.affine_transform, perspective_transform, map_coordinates, ssim, extract_patches_3d and
+scale_and_translate: Keras 3.15's outputs on the same inputs (tests/keras_reference/image_ops.npz, made by
+make_image_ops_reference.py), their gradients, and the
 projective part Keras's torch backend leaves out."""
 import sys
 from pathlib import Path
@@ -155,3 +155,29 @@ def test_a_step_through_them_is_replayed_by_the_plan():
 def test_bad_arguments_are_refused_by_name(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_scale_and_translate_by_whole_pixels_shifts_the_image():
+    """scale 1 and a translation of one pixel: each output pixel is its left neighbour's, the first column
+    reads outside the image and is 0."""
+    x = np.random.default_rng(3).random((1, 3, 5, 2)).astype(np.float32)
+    out = ops.image.scale_and_translate(x, (1, 3, 5, 2), [1.0], [1.0], (2,), "linear").numpy()
+    np.testing.assert_allclose(out[:, :, 1:], x[:, :, :-1], rtol=1e-6)
+    assert not out[:, :, 0].any()
+
+
+@pytest.mark.parametrize("method", ["linear", "cubic", "lanczos3"])
+def test_scale_and_translate_gradient_reaches_the_images(method):
+    images = sg.Tensor(np.random.default_rng(4).random((2, 5, 4, 2)), dtype="float64", requires_grad=True)
+    assert sg.gradcheck(lambda x: ops.image.scale_and_translate(x, (2, 7, 3, 2), [1.4, 0.8], [0.3, -0.2], (1, 2),
+                                                                method), images)
+
+
+@pytest.mark.parametrize("args, message", [
+    (((1, 4, 4, 1), [1.0], [0.0], (1,), "nearest"), "method must be one of"),
+    (((4, 4, 1), [1.0], [0.0], (1,), "linear"), "output_shape of the images' rank"),
+    (((1, 4, 4, 1), [1.0, 2.0], [0.0], (1,), "linear"), "2 scales and 1 translations"),
+])
+def test_scale_and_translate_refuses_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message):
+        ops.image.scale_and_translate(np.zeros((1, 4, 4, 1), np.float32), *args)

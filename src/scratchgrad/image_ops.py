@@ -390,3 +390,79 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     patches = ops.stack(pieces, axis=-2)
     patches = ops.reshape(patches, tuple(patches.shape[:4]) + (-1,))
     return ops.moveaxis(patches, -1, 1) if first else patches
+
+
+# ---- scale_and_translate: resampling by a weight matrix per axis (JAX's jax.image scheme, as Keras's) ----------
+def _triangle(x):
+    return np.maximum(0, 1 - x)
+
+
+def _keys_cubic(x):
+    """Keys's cubic convolution kernel (a = -0.5), of |x|."""
+    near = ((1.5 * x - 2.5) * x) * x + 1
+    far = ((-0.5 * x + 2.5) * x - 4) * x + 2
+    return np.where(x >= 2, 0, np.where(x >= 1, far, near))
+
+
+def _lanczos(radius, x):
+    """sinc(x)·sinc(x / radius) inside the radius, of |x| (1 near 0, where the quotient would lose precision)."""
+    y = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius)
+    out = np.where(x > 1e-3, y / np.where(x != 0, np.pi ** 2 * x ** 2, 1), 1)
+    return np.where(x > radius, 0, out)
+
+
+_RESAMPLING_KERNELS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle, "triangle": _triangle,
+                      "cubic": _keys_cubic, "bicubic": _keys_cubic, "tricubic": _keys_cubic,
+                      "lanczos3": functools.partial(_lanczos, 3.0), "lanczos5": functools.partial(_lanczos, 5.0)}
+
+
+def _resampling_weights(size_in, size_out, scale, translation, kernel, antialias, dtype):
+    """(size_in, size_out): the weight of each input pixel in each output pixel. Output pixel j samples the
+    input at (j + 0.5 - translation) / scale - 0.5 (pixel centres at half-integers); the kernel, widened by
+    1/scale when antialiasing a shrink, weighs the input pixels around it, normalized to sum to 1. A sample
+    outside the input gets no weight: its output pixel is 0."""
+    inverse = dtype.type(1) / dtype.type(scale)
+    width = max(inverse, dtype.type(1)) if antialias else dtype.type(1)
+    sample = (np.arange(size_out, dtype=dtype) + dtype.type(0.5)) * inverse - dtype.type(translation) * inverse - 0.5
+    weights = kernel(np.abs(sample[None, :] - np.arange(size_in, dtype=dtype)[:, None]) / width).astype(dtype)
+    total = weights.sum(axis=0, keepdims=True)
+    weights = np.where(np.abs(total) > 1000 * np.finfo(np.float32).eps, weights / np.where(total != 0, total, 1), 0)
+    return np.where((sample >= -0.5) & (sample <= size_in - 0.5), weights, 0).astype(dtype)
+
+
+def _float_dtype_of(values):
+    """The dtype Keras computes the weights in: a float array's own, else floatx (a list of numbers, as
+    convert_to_tensor reads it)."""
+    dtype = getattr(values, "dtype", None)
+    return np.dtype(dtype) if dtype is not None and np.dtype(dtype).kind == "f" else np.dtype(float_dtype())
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method, antialias=True):
+    """images resampled to `output_shape`: along each axis d = spatial_dims[i], input position p goes to
+    p·scale[i] + translation[i] (pixel centres at half-integers), read back through `method`'s kernel
+    ("linear", "cubic" (Keys), "lanczos3", "lanczos5", or their bi-/tri- names), widened to antialias a
+    shrink when `antialias`. An output pixel whose source lies outside the image is 0. Integer images are
+    resampled in float32, rounded and clipped to their range, as Keras does. One product with a weight
+    matrix per axis: gradients reach the images."""
+    if method not in _RESAMPLING_KERNELS:
+        raise ValueError(f"scale_and_translate method must be one of {', '.join(sorted(_RESAMPLING_KERNELS))}, "
+                         f"got {method!r}")
+    x = as_tensor(images)
+    spatial_dims = tuple(spatial_dims)
+    if len(output_shape) != x.ndim or len(scale) != len(spatial_dims) or len(translation) != len(spatial_dims):
+        raise ValueError(f"scale_and_translate takes an output_shape of the images' rank ({x.ndim}) and a scale "
+                         f"and translation for each of the spatial_dims {spatial_dims}, got output_shape "
+                         f"{tuple(output_shape)}, {len(scale)} scales and {len(translation)} translations")
+    integers = x.dtype.kind in "iu"
+    out = ops.cast(x, "float32") if integers else x
+    dtype = np.promote_types(_float_dtype_of(scale), _float_dtype_of(translation))
+    scale, translation = np.asarray(scale, dtype), np.asarray(translation, dtype)
+    for i, d in enumerate(spatial_dims):
+        d %= x.ndim
+        w = _resampling_weights(x.shape[d], output_shape[d], scale[i], translation[i], _RESAMPLING_KERNELS[method],
+                                antialias, dtype)
+        out = ops.moveaxis(ops.tensordot(out, as_tensor(w.astype(out.dtype), like=out), axes=([d], [0])), -1, d)
+    if integers:
+        low, high = (float(v) for v in (ops.min(x).numpy(), ops.max(x).numpy()))
+        return ops.cast(ops.clip(ops.round(out), low, high), x.dtype)
+    return out

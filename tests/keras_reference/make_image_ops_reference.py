@@ -1,6 +1,6 @@
-"""Generate Keras 3.15's keras.ops.image.affine_transform, perspective_transform, map_coordinates, ssim
-and extract_patches_3d outputs on fixed inputs, for tests/test_image_ops.py, which builds the same inputs
-and cases (`cases()` below, imported by the tests).
+"""Generate Keras 3.15's keras.ops.image.affine_transform, perspective_transform, map_coordinates, ssim,
+extract_patches_3d and scale_and_translate outputs on fixed inputs, for tests/test_image_ops.py, which builds
+the same inputs and cases (`cases()` below, imported by the tests).
 
 Not run in CI: run by hand where Keras 3 is installed; it writes ``image_ops.npz`` next to itself, one array
 per case name. Made with the torch backend, whose affine_transform ignores c0 and c1 (the cases keep them 0).
@@ -59,6 +59,20 @@ def cases():
     out["map_integers"] = ("map_coordinates", ((array * 100).astype(np.int32), coords2), dict(order=1))
     out["map_integers_fill"] = ("map_coordinates", ((array * 100).astype(np.int32), coords2),
                                 dict(order=1, fill_value=0.6))
+    small = rng.random((2, 6, 5, 2)).astype(np.float32)
+    for method in ("linear", "cubic", "lanczos3", "lanczos5"):
+        for antialias in (True, False):
+            out[f"scale_shrink_{method}_{antialias}"] = (
+                "scale_and_translate", (images, (2, 4, 5, 3), [0.5, 0.6], [0.25, -0.5], (1, 2), method),
+                dict(antialias=antialias))
+        out[f"scale_grow_{method}"] = ("scale_and_translate", (small, (2, 13, 8, 2), [2.2, 1.5], [-1.0, 0.7], (1, 2),
+                                                               method), {})
+    out["scale_one_axis_bicubic"] = ("scale_and_translate", (array, (5, 9), [1.7], [0.3], (-1,), "bicubic"), {})
+    out["scale_uint8"] = ("scale_and_translate", ((images * 255).astype(np.uint8), (2, 9, 6, 3), [1.3, 0.7],
+                                                  [0.0, 0.4], (1, 2), "lanczos3"), {})
+    out["scale_float64_steps"] = ("scale_and_translate", (images, (2, 7, 9, 3),
+                                                          np.array([1.0, 0.8]), np.array([1.5, 0.0]), (1, 2),
+                                                          "trilinear"), dict(antialias=False))
     return out
 
 
