@@ -376,8 +376,8 @@ def test_activation_gradient_config_and_training(name, rng):
 OPTIMIZER_OPTIONS = [{}, {"clipnorm": 0.05}, {"global_clipnorm": 0.05, "weight_decay": 0.1}, {"clipvalue": 0.01}]
 
 
-# the optimizers with an update rule of their own (LossScaleOptimizer wraps one: tested apart)
-RULES = sorted(name for name in optimizers.CLASSES if name != "LossScaleOptimizer")
+# the optimizers with an update rule of their own (LossScaleOptimizer and MultiOptimizer wrap others: tested apart)
+RULES = sorted(name for name, cls in optimizers.CLASSES.items() if not cls.__dict__.get("wraps_another"))
 
 
 @pytest.mark.parametrize("options", OPTIMIZER_OPTIONS, ids=lambda o: ",".join(o) or "plain")

@@ -38,6 +38,11 @@ def optimizer_config(case):
     if name == "LossScaleOptimizer":  # around Adam, its scale doubling every 2 steps: the scale resumes too
         return name, {"inner_optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}},
                       "initial_scale": 4.0, "dynamic_growth_steps": 2}
+    if name == "MultiOptimizer":  # the kernels by SGD with momentum, the other weights by Adam: both resume
+        sgd, adam = ({"class_name": n, "config": c} for n, c in (("SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+                                                                 ("Adam", {"learning_rate": 0.01})))
+        return name, {"optimizer_map": {"class_name": "OptimizerMap",
+                                        "config": {"default_optimizer": adam, "optimizer_map": {".*/kernel": sgd}}}}
     if kind == "opt":
         return name, {"learning_rate": 0.01}
     if kind == "schedule":

@@ -1115,8 +1115,20 @@ def _optimizer(spec, path):
             raise KerasFileError(f"{path}: the config of learning rate schedule {lr['class_name']!r} must be an "
                                  f"object, got {_short(lr.get('config'))}")
         config["learning_rate"] = schedule.from_config(_filter_options(schedule, lr.get("config") or {}, path, lr))
+    if cls is optimizers.MultiOptimizer:
+        config["optimizer_map"] = _optimizer_map(config.get("optimizer_map"), path)
     config = _filter_options(cls, config, path, spec)
     return cls(**config)
+
+
+def _optimizer_map(spec, path):
+    """A MultiOptimizer's OptimizerMap from its Keras config, each optimizer read as _optimizer reads one."""
+    config = spec.get("config") if isinstance(spec, dict) and spec.get("class_name") == "OptimizerMap" else None
+    if not isinstance(config, dict) or not isinstance(config.get("optimizer_map") or {}, dict):
+        raise KerasFileError(f"{path}: a MultiOptimizer's optimizer_map must be an OptimizerMap's config, got "
+                             f"{_short(spec)}")
+    mapping = {key: _optimizer(value, path) for key, value in (config.get("optimizer_map") or {}).items()}
+    return optimizers.OptimizerMap(_optimizer(config.get("default_optimizer"), path), mapping)
 
 
 def _function_spec(spec):
@@ -1528,6 +1540,12 @@ def _keras_optimizer(optimizer):
         config["learning_rate"] = {"module": "keras.optimizers.schedules", **lr, "registered_name": None}
     if name == "LossScaleOptimizer":  # its inner optimizer, as Keras serializes one
         config["inner_optimizer"] = _keras_optimizer(optimizer.inner_optimizer)
+    if name == "MultiOptimizer":  # its optimizers, as Keras serializes an OptimizerMap
+        mapping = optimizer.optimizer_map
+        config["optimizer_map"] = {
+            "module": "keras.optimizers", "class_name": "OptimizerMap", "registered_name": None,
+            "config": {"default_optimizer": _keras_optimizer(mapping.default_optimizer),
+                       "optimizer_map": {key: _keras_optimizer(value) for key, value in mapping.items()}}}
     return {"module": "keras.optimizers", "class_name": name, "config": config, "registered_name": None}
 
 

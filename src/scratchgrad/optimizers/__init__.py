@@ -19,6 +19,7 @@ from .nadam import Nadam
 from .base import CLASSES, OPTIMIZERS, Optimizer
 from ..object_registration import deserializer
 from .momentum import Momentum
+from .multi_optimizer import MultiOptimizer, OptimizerMap
 from .muon import Muon
 from .rmsprop import RMSprop
 from .schedule_free_adamw import ScheduleFreeAdamW
@@ -50,7 +51,8 @@ deserialize = deserializer(get, "optimizers")
 
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "AdaGrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "get",
+           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer",
+           "MultiOptimizer", "OptimizerMap", "get",
            "serialize", "deserialize",
            "schedules", "ExponentialDecay", "StepDecay", "CosineDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecayRestarts"]
