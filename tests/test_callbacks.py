@@ -132,16 +132,27 @@ def test_tensorboard_writes_event_files_tensorboard_reads(tmp_path, rng):
     assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train)
     assert [step for step, _ in train["epoch_loss"]] == [0, 1, 2]
     np.testing.assert_allclose([v for _, v in validation["epoch_loss"]], history.history["val_loss"], rtol=1e-6)
+    # a MultiOptimizer has no rate of its own: each of its optimizers' is logged, as Keras's TensorBoard does
+    optimizers = keras.optimizers
+    multi = optimizers.MultiOptimizer(optimizers.OptimizerMap(optimizers.SGD(0.1), {".*/bias": optimizers.Adam()}))
+    model.compile(multi, "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.TensorBoard(tmp_path / "multi")])
+    assert {"epoch_learning_rate_sgd", "epoch_learning_rate_adam"} <= set(scalars(tmp_path / "multi" / "train"))
 
 
-def test_backup_and_restore_resumes_an_interrupted_fit_exactly(tmp_path, rng):
+@pytest.mark.parametrize("optimizer", [
+    lambda: keras.optimizers.Adam(0.05),
+    lambda: keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+        keras.optimizers.Adam(0.05), {".*/bias": keras.optimizers.SGD(0.1, momentum=0.9)})),
+], ids=["Adam", "MultiOptimizer"])
+def test_backup_and_restore_resumes_an_interrupted_fit_exactly(tmp_path, rng, optimizer):
     x, y = rng.random((32, 3)), rng.integers(0, 2, 32)
 
     def model():
         keras.set_seed(0)
         m = keras.Sequential([keras.Input(shape=(3,)), keras.layers.GaussianNoise(0.3, seed=3),  # a seeded layer
                               keras.layers.Dropout(0.3), keras.layers.Dense(2, activation="softmax")])
-        m.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+        m.compile(optimizer(), "sparse_categorical_crossentropy")
         return m
 
     class Crash(callbacks.Callback):

@@ -438,8 +438,9 @@ class BackupAndRestore(Callback):
         self.model.set_optimizer_state(saved.get_optimizer_state())
         for ours, restored in zip(seed_generators(self.model), seed_generators(saved)):  # seeded layers' draws
             ours.generator.bit_generator.state = restored.generator.bit_generator.state
-        if not callable(saved.optimizer._learning_rate):  # a rate a callback changed (a schedule follows the step)
-            self.model.optimizer.learning_rate = saved.optimizer._learning_rate
+        rate = getattr(saved.optimizer, "_learning_rate", None)  # None: a MultiOptimizer's optimizers have their own
+        if rate is not None and not callable(rate):  # a rate a callback changed (a schedule follows the step)
+            self.model.optimizer.learning_rate = rate
         self.model._resume_from = int(backups[-1][6:-3])  # fit() starts at the epoch after the backup
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -505,7 +506,8 @@ class TensorBoard(Callback):
         for name, value in (logs or {}).items():
             kind, name = ("validation", name[4:]) if name.startswith("val_") else ("train", name)
             self._writer(kind).add_scalar(f"epoch_{name}", value, epoch)
-        self._writer("train").add_scalar("epoch_learning_rate", self.model.optimizer.learning_rate, epoch)
+        for name, rate in _learning_rates(self.model.optimizer):
+            self._writer("train").add_scalar(f"epoch_{name}", rate, epoch)
         if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
             for weight in self.model.weights:
                 self._writer("train").add_histogram(weight.name, weight.numpy(), epoch)
@@ -584,3 +586,12 @@ def __getattr__(name):
 
         return getattr(plot, name)
     raise AttributeError(f"module 'scratchgrad.callbacks' has no attribute {name!r}")
+
+
+def _learning_rates(optimizer):
+    """(name, rate) to log: the optimizer's learning_rate, or as Keras's TensorBoard logs a MultiOptimizer's,
+    learning_rate_<name> for each of its optimizers."""
+    inner = getattr(optimizer, "optimizers", None)
+    if inner is None:
+        return [("learning_rate", optimizer.learning_rate)]
+    return [(f"learning_rate_{o.name}", o.learning_rate) for o in inner]

@@ -213,7 +213,7 @@ class LSTMLoop(_Recurrence):
         # the NumPy cell's activations may keep views of theirs, so each step has its own
         z = None if work is None else self.scratch(f"z{rows.start}", hx.shape[1:2] + self.kernel.shape[1:],
                                                    hx.dtype, np)
-        if self.drop is None:  # each h_t is written where the next step's product reads it, not copied there
+        if self.drop is None and len(hx):  # each h_t is written where the next step's product reads it
             hx[0, :, :n], hs[1:-1] = hs[0], [x_t[:, :n] for x_t in hx[1:]]
         for t, x_t in enumerate(hx):
             h, c, h_new, c_new = hs[t], cs[t], hs[t + 1], cs[t + 1]

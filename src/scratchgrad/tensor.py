@@ -33,9 +33,10 @@ class Tensor:
     a gradient, unless `retain_grad()` asks an intermediate to keep one too.
     """
 
-    # `constraint` is set on layers' weights only (Layer.add_weight); read it with getattr(t, "constraint", None)
+    # `constraint` is set on layers' weights only (Layer.add_weight), `path` on a model's weights by its trainer
+    # (Model._set_weight_paths); read them with getattr(t, "constraint", None)
     __slots__ = ("data", "grad", "requires_grad", "creator", "name", "_retain_grad", "_keras_mask", "constraint",
-                 "__weakref__")
+                 "path", "__weakref__")
     __array_priority__ = 100  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):

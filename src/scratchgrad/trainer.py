@@ -405,6 +405,7 @@ class Trainer:
                 m.needs_probabilities for _, m in self.compiled_metrics)
         # the weights trained by this fit() (as in Keras, a trainable flag changed later counts from the next)
         self._step_params = self.trainable_weights
+        self._set_weight_paths()
         self._params_key = tuple(map(id, self._step_params))
         if self._plans is None:
             self.forget_plans()
@@ -432,11 +433,13 @@ class Trainer:
     # ---- optimizer state ---------------------------------------------------------------------
     def get_optimizer_state(self):
         """The optimizer's state, one dict of slots per trainable weight (in the weights' order)."""
+        self._set_weight_paths()  # what a MultiOptimizer chooses by
         return self.optimizer.get_state(self.trainable_weights)
 
     def set_optimizer_state(self, state):
         """Restore `get_optimizer_state()`'s result; shapes are checked against the weights now."""
         self.optimizer.set_state(state)
+        self._set_weight_paths()
         self.optimizer.build(self.trainable_weights)
 
     # ---- fit / evaluate / predict ------------------------------------------------------------

@@ -140,6 +140,15 @@ class Model(Trainer, Layer):
 
         return json.dumps(serialize(self), **kwargs)
 
+    def _set_weight_paths(self):
+        """Give each weight Keras's `path` (what an OptimizerMap matches): its name ("dense/kernel"; a layer's
+        sublayers name theirs under it, "mha/query/kernel") under the name of each model whose name scope
+        Keras builds it in. A Sequential or subclassed model builds its layers in its own scope
+        ("seq/dense/kernel"), a functional model outside it; a model nested in another was built apart if it
+        was built when made (functional, or a Sequential with an Input), else in the scope of the one
+        holding it ("outer/inner/dense/kernel")."""
+        _set_paths(self, "")
+
     # ---- saving (see saving.py) --------------------------------------------------------------
     def save(self, filepath, format=None):
         """Save the whole model: scratchgrad's own file (the default), or with format="keras" a Keras 3
@@ -237,3 +246,13 @@ def show_shape(shape):
         return validation.show_shape(shape)
     return "[" + ", ".join(show_shape(s) for s in tree.flatten(shape, is_leaf=_is_shape)) + "]"
 
+
+def _set_paths(layer, prefix):
+    from .functional import Functional
+
+    for w in layer._weights:
+        w.path = prefix + (w.name or "")
+    inner = prefix + layer.name + "/" if isinstance(layer, Model) and not isinstance(layer, Functional) else prefix
+    for sublayer in layer._sublayers():
+        built_apart = isinstance(sublayer, Functional) or getattr(sublayer, "_input_declared", False)
+        _set_paths(sublayer, "" if built_apart else inner)

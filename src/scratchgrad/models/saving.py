@@ -48,6 +48,11 @@ _CONFIG_ERRORS = (ArithmeticError, AttributeError, LookupError, NotImplementedEr
                   ValueError)
 
 
+# the optimizer's numbers besides its step count and slots (a loss scale, a MultiOptimizer's step counts) a file
+# may hold: a bound on what loading reads
+MAX_OPTIMIZER_SCALARS = 256
+
+
 class ModelFileError(ValueError):
     """A file that is not a readable scratchgrad model or weights file, or does not fit the model."""
 
@@ -276,6 +281,9 @@ def save_model(model, filepath):
         state = model.get_optimizer_state()  # every trainable weight's slots, fresh ones for weights not updated yet
         metadata["optimizer_iterations"] = str(state["iterations"])
         scalars = {k: v for k, v in state.items() if k not in ("iterations", "slots")}  # a loss scale, say
+        if len(scalars) > MAX_OPTIMIZER_SCALARS:
+            raise ValueError(f"the optimizer keeps {len(scalars)} numbers besides its slots; a model file holds at "
+                             f"most {MAX_OPTIMIZER_SCALARS}")
         if scalars:
             metadata["optimizer_scalars"] = json.dumps(scalars)
         for i, slots in enumerate(state["slots"]):
@@ -512,11 +520,13 @@ def _optimizer_scalars(file):
         scalars = json.loads(raw)
     except (json.JSONDecodeError, RecursionError):
         raise file.error("optimizer_scalars", "must be a JSON object of numbers") from None
-    if not (isinstance(scalars, dict) and len(scalars) <= 16 and not {"iterations", "slots"} & set(scalars) and all(
-            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            for k, v in scalars.items())):
-        raise file.error("optimizer_scalars", f"must be a JSON object of at most 16 finite numbers (not the step count "
-                                              f"or slots, which have their own places), got {raw[:80]!r}")
+    if not (isinstance(scalars, dict) and len(scalars) <= MAX_OPTIMIZER_SCALARS
+            and not {"iterations", "slots"} & set(scalars) and all(
+                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for k, v in scalars.items())):
+        raise file.error("optimizer_scalars", f"must be a JSON object of at most {MAX_OPTIMIZER_SCALARS} finite "
+                                              f"numbers (not the step count or slots, which have their own places), "
+                                              f"got {raw[:80]!r}")
     return scalars
 
 

@@ -14,6 +14,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._layers = []
+        self._input_declared = False  # by an Input or the first layer's input_shape: Keras builds it at once
         for layer in layers or []:
             self.add(layer)
 
@@ -34,12 +35,13 @@ class Sequential(Model):
             if self._layers:
                 raise ValueError("an Input must come first in a Sequential model")
             self._input_shape, self._input_dtype = (layer.batch_size,) + layer.input_shape, layer.dtype
+            self._input_declared = True
             return
         self._layers.append(layer)
         self.forget_plans()
         hint = _declared_input(layer) if len(self._layers) == 1 else None
         if hint is not None:
-            self._input_shape = (None,) + hint
+            self._input_shape, self._input_declared = (None,) + hint, True
         if self._input_shape is not None:
             self.build(self._input_shape)
 

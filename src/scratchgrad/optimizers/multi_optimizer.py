@@ -7,12 +7,12 @@ from .base import Optimizer
 
 
 def _optimizer(value, what):
-    from . import get
-
-    optimizer = get(value)
-    if isinstance(optimizer, (MultiOptimizer, _loss_scale_optimizer())):
-        raise ValueError(f"{what} cannot be a {type(optimizer).__name__} (as in Keras), got {optimizer!r}")
-    return optimizer
+    """`value` if it is an optimizer a MultiOptimizer can hold (not a wrapper of others, as in Keras)."""
+    if not isinstance(value, Optimizer):
+        raise ValueError(f"{what} must be an Optimizer instance, got {value!r}")
+    if isinstance(value, (MultiOptimizer, _loss_scale_optimizer())):
+        raise ValueError(f"{what} cannot be a {type(value).__name__} (as in Keras), got {value!r}")
+    return value
 
 
 def _loss_scale_optimizer():
@@ -49,9 +49,7 @@ class OptimizerMap(MutableMapping):
             raise ValueError(f"an OptimizerMap's key is a weight path or a pattern (a string), got {key!r}")
         if key in self._map:
             raise ValueError(f"{key!r} is already in the OptimizerMap, with {self._map[key]!r}")
-        if not isinstance(optimizer, Optimizer):
-            raise ValueError(f"an OptimizerMap maps to Optimizer instances, got {optimizer!r} for {key!r}")
-        self._map[key] = _optimizer(optimizer, "an OptimizerMap's optimizer")
+        self._map[key] = _optimizer(optimizer, f"the optimizer for {key!r}")
 
     def __delitem__(self, key):
         del self._map[key]
@@ -82,12 +80,15 @@ class OptimizerMap(MutableMapping):
 
 
 def _path(weight):
+    """Keras's variable path, which a model's trainer sets (Model._set_weight_paths); else the weight's name."""
     return getattr(weight, "path", None) or weight.name or ""
 
 
 class MultiOptimizer(Optimizer):
     """Keras 3's: `optimizer_map` (an OptimizerMap, or a function of a weight returning its optimizer) picks
-    each weight's optimizer at the first update; each optimizer then updates its own weights, with its own
+    each weight's optimizer once, the first time it sees the weight, by its path as Keras names it
+    ("encoder/dense/kernel" for a Sequential encoder's Dense in a functional model; see
+    Model._set_weight_paths); each optimizer then updates its own weights, with its own
     learning rate, state and step count (`.optimizers` lists them). `iterations` counts this optimizer's
     updates. It has no learning rate of its own: reading or setting one is an AttributeError, as in Keras,
     so callbacks that change it (ReduceLROnPlateau, LearningRateScheduler) need a single optimizer.
@@ -106,13 +107,15 @@ class MultiOptimizer(Optimizer):
         self._optimizers = []
         for optimizer in listed + ([default] if default is not None else []):
             self._add(optimizer)
-        self._groups = {}  # id of a params list seen -> (its optimizers' params lists, their positions in it)
+        self._chosen = {}  # weight -> its optimizer, chosen once
+        self._last = (), []  # the last params list seen and its groups (the trainer passes the same list each step)
         self._state = None  # set_state's, handed out at the next build
 
     def _add(self, optimizer):
         if not any(optimizer is known for known in self._optimizers):
             optimizer.loss_scale_factor = self.loss_scale_factor
             self._optimizers.append(optimizer)
+        return optimizer
 
     @property
     def optimizers(self):
@@ -140,24 +143,20 @@ class MultiOptimizer(Optimizer):
 
     # ---- the weights shared out ----------------------------------------------------------------
     def _grouped(self, params):
-        """For each optimizer holding some of `params`: (optimizer, its params, their positions in `params`).
-        Chosen at a list's first sight; the same lists are handed out after, so each optimizer knows its own
-        at once."""
-        key = (id(params), len(params))
-        cached = self._groups.get(key)
-        if cached is not None and all(a is b for a, b in zip(cached[0], params)):
-            return cached[1]
-        chosen = []
+        """For each optimizer holding some of `params`: (optimizer, its params, their positions in `params`)."""
+        last, groups = self._last
+        if params is last or (len(params) == len(last) and all(a is b for a, b in zip(params, last))):
+            return groups
         for p in params:
-            optimizer = _optimizer(self.optimizer_map(p), f"the optimizer of weight {_path(p)!r}")
-            self._add(optimizer)
-            chosen.append(optimizer)
+            if p not in self._chosen:
+                self._chosen[p] = self._add(_optimizer(self.optimizer_map(p), f"the optimizer of weight {_path(p)!r}"))
+        chosen = [self._chosen[p] for p in params]
         groups = []
         for optimizer in self._optimizers:
             positions = [i for i, o in enumerate(chosen) if o is optimizer]
             if positions:
                 groups.append((optimizer, [params[i] for i in positions], positions))
-        self._groups[key] = (list(params), groups)
+        self._last = list(params), groups
         return groups
 
     def gradient_buffers(self, params):
@@ -170,16 +169,27 @@ class MultiOptimizer(Optimizer):
     def build(self, params):
         groups = self._grouped(params)
         if self._state is not None:
-            state, self._state = self._state, None
-            for k, (optimizer, own, positions) in enumerate(groups):
-                optimizer.set_state({"iterations": state.get(f"iterations_{k}", state["iterations"]),
-                                     "slots": [state["slots"][i] for i in positions]})
+            self._restore(params, groups)
         for optimizer, own, _ in groups:
             optimizer.build(own)
+
+    def _restore(self, params, groups):
+        """Hand set_state's slots to each weight's optimizer, and each optimizer its step count."""
+        state, self._state = self._state, None
+        if len(state["slots"]) != len(params):
+            raise ValueError(f"the MultiOptimizer state holds slots for {len(state['slots'])} weights; "
+                             f"{len(params)} are trained")
+        owned = {id(optimizer): positions for optimizer, _, positions in groups}
+        for k, optimizer in enumerate(self._optimizers):
+            positions = owned.get(id(optimizer), [])
+            optimizer.set_state({"iterations": state.get(f"iterations_{k}", 0),
+                                 "slots": [state["slots"][i] for i in positions]})
 
     def apply(self, grads, params):
         if not params:
             return
+        if self._state is not None:
+            self.build(params)
         for optimizer, own, positions in self._grouped(params):
             optimizer.apply([grads[i] for i in positions], own)
         self._iterations += 1
@@ -195,15 +205,14 @@ class MultiOptimizer(Optimizer):
 
     def get_state(self, params=None):
         """This optimizer's step count, each weight's slots from its optimizer, and each optimizer's own step
-        count (`iterations_<k>`, in the order the weights' optimizers come)."""
+        count (`iterations_<k>`, k its place in `.optimizers`)."""
         if params is None:
             raise ValueError("a MultiOptimizer's state is taken for a list of weights: get_state(params)")
-        slots, counts = [None] * len(params), {}
-        for k, (optimizer, own, positions) in enumerate(self._grouped(params)):
-            state = optimizer.get_state(own)
-            counts[f"iterations_{k}"] = state["iterations"]
-            for i, s in zip(positions, state["slots"]):
+        slots = [None] * len(params)
+        for optimizer, own, positions in self._grouped(params):
+            for i, s in zip(positions, optimizer.get_state(own)["slots"]):
                 slots[i] = s
+        counts = {f"iterations_{k}": optimizer._iterations for k, optimizer in enumerate(self._optimizers)}
         return {"iterations": self._iterations, "slots": slots, **counts}
 
     def set_state(self, state):
