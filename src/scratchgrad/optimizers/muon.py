@@ -35,8 +35,9 @@ class Muon(Optimizer):
         self._adam = Adam(beta_1=adam_beta_1, beta_2=adam_beta_2, epsilon=epsilon)  # the rule of the other weights
 
     def uses_adamw(self, param):
-        """Keras's rule: AdamW for a weight that is not 2-D, an embedding's, or one exclude_layers names."""
-        name = param.name or ""
+        """Keras's rule: AdamW for a weight that is not 2-D, an embedding's, or one exclude_layers names, searched
+        for in its Keras path (Model._set_weight_paths; its name where it has none)."""
+        name = getattr(param, "path", None) or param.name or ""
         return (param.ndim != 2 or (self.exclude_embeddings and "embedding" in name.lower())
                 or any(re.search(pattern, name) for pattern in self.exclude_layers))
 
