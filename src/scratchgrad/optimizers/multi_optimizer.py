@@ -3,7 +3,7 @@ pretrained encoder than for a new head. OptimizerMap chooses by the weight's pat
 import re
 from collections.abc import MutableMapping
 
-from .base import Optimizer
+from .base import Optimizer, _same
 
 
 def _optimizer(value, what):
@@ -145,7 +145,7 @@ class MultiOptimizer(Optimizer):
     def _grouped(self, params):
         """For each optimizer holding some of `params`: (optimizer, its params, their positions in `params`)."""
         last, groups = self._last
-        if params is last or (len(params) == len(last) and all(a is b for a, b in zip(params, last))):
+        if params is last or _same(params, last):
             return groups
         for p in params:
             if p not in self._chosen:
