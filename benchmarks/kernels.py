@@ -86,6 +86,34 @@ def bias_gradient(batch, units):
     return lambda: F.sum_rows(gy, out)
 
 
+def dense_relu(batch, features, units):
+    """A Dense(relu) layer forward and backward as a step plan runs it: one LinearReLU, its weights'
+    gradients written into the optimizer's buffers."""
+    from scratchgrad import functional as F
+
+    rng = np.random.default_rng(0)
+    x, W = (rng.standard_normal(shape, dtype=np.float32) for shape in ((batch, features), (features, units)))
+    gy, b = rng.standard_normal((batch, units), dtype=np.float32), np.zeros(units, np.float32)
+
+    def run():
+        op = F.LinearReLU()
+        op.needs_grad, op.grad_buffers = (True, True, True), (None, np.empty_like(W), np.empty_like(b))
+        op.forward(x, W, b)
+        op.backward(gy)
+
+    return run
+
+
+def sparse_accuracy(batch, classes):
+    """One update of the accuracy metric fit() keeps for integer labels (sparse_categorical_accuracy)."""
+    from scratchgrad import metrics
+
+    rng = np.random.default_rng(0)
+    y_pred, y = rng.standard_normal((batch, classes), dtype=np.float32), rng.integers(0, classes, batch)
+    metric = metrics.SparseCategoricalAccuracy()
+    return lambda: metric.update_state(y, y_pred)
+
+
 def max_pool(backward, fused=False):
     """2×2 max pooling of the CNN's first feature map (batch 128): MaxPool2D after a ReLU, or fused, the
     MaxPool2DReLU that the CNN's step plan replays the ReLU and the pool as, on the convolution's output; the
@@ -282,6 +310,12 @@ def main(argv=None):
              20000),
             ("bias gradient (sum of rows), (1, 30): Iris's first layer at batch 1", bias_gradient(1, 30), 20000),
             ("bias gradient (sum of rows), (128, 512): the MNIST MLP's hidden layer", bias_gradient(128, 512), 5000),
+            ("Dense(relu) forward + backward as a plan runs it (LinearReLU), 4 → 30: Iris's first layer at batch 1",
+             dense_relu(1, 4, 30), 20000),
+            ("Dense(relu) forward + backward, the same, 784 → 512 at batch 128: the MNIST MLP's hidden layer",
+             dense_relu(128, 784, 512), 300),
+            ("accuracy metric update (integer labels), (1, 3): Iris at batch 1", sparse_accuracy(1, 3), 20000),
+            ("accuracy metric update (integer labels), (128, 10): the MNIST MLP", sparse_accuracy(128, 10), 5000),
             ("max pooling 2×2 forward, (128, 26, 26, 32) after ReLU", max_pool(False), 30),
             ("max pooling 2×2 forward + backward, the same", max_pool(True), 30),
             ("the ReLU and the pool fused (MaxPool2DReLU, as the CNN's plan runs them), forward + backward",

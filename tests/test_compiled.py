@@ -514,22 +514,33 @@ def test_relu_on_a_strided_array_gets_the_numpy_code_s_numbers(which):
 
 
 @needs_numba
+@pytest.mark.parametrize("sequence", [False, True], ids=["rows", "sequence"])
+@pytest.mark.parametrize("bound", [True, False], ids=["into-buffers", "allocated"])
 @pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_fused_linear_and_relu_give_the_two_ops_numbers_bit_for_bit(dtype, kernels):
+def test_the_fused_linear_and_relu_give_the_two_ops_numbers_bit_for_bit(dtype, kernels, bound, sequence,
+                                                                         monkeypatch):
     """Special values in the product and the bias (NaN passes, -0 becomes +0, inf + -inf is NaN), every
-    gradient the two ops give."""
+    gradient the two ops give. Into a plan's buffers, ReLU's gradient and the bias gradient are one loop
+    (on rows; a sequence's (batch, steps, features) takes the two ops' code)."""
     rng = np.random.default_rng(2)
-    x = np.concatenate([np.eye(len(SPECIAL)), rng.standard_normal((5, len(SPECIAL)))]).astype(dtype)
+    x = np.concatenate([np.eye(len(SPECIAL)), rng.standard_normal((7, len(SPECIAL)))]).astype(dtype)
     W = np.diag(SPECIAL).astype(dtype)  # row i of x picks SPECIAL[i] into column i
     b = np.array(SPECIAL[::-1], dtype)
     gy = rng.standard_normal((len(x), len(SPECIAL))).astype(dtype)
+    if sequence:
+        x, gy = x.reshape(2, 7, -1), gy.reshape(2, 7, -1)
     with compiled.using(kernels), np.errstate(invalid="ignore", over="ignore"):
         linear, relu, fused = F.Linear(), F.ReLU(), F.LinearReLU()
         linear.needs_grad = fused.needs_grad = (True, True, True)
         two = [relu.forward(linear.forward(x, W, b)), *linear.backward(relu.backward(gy))]
+        if bound:
+            fused.grad_buffers = (None, np.empty_like(W), np.empty_like(b))
+        calls = counting(monkeypatch, "_relu_backward_sum_rows")
         one = [fused.forward(x, W, b), *fused.backward(gy)]
     assert (fused.relu.mask is None) == kernels  # the one-pass kernel ran, or the two ops' NumPy code
+    assert len(calls) == (kernels and bound and not sequence)
+    assert not bound or one[-1] is fused.grad_buffers[2]
     for a, c in zip(one, two):
         assert_same_bits(a, c)
 
@@ -588,7 +599,7 @@ def cross_entropy_both_ways(x, t, reduction, gy):
 @needs_numba
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("shape", [(1, 3), (128, 10), (9, 1)])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 3), (128, 10), (9, 1)])
 def test_compiled_softmax_cross_entropy_gives_numpy_s_numbers_bit_for_bit(shape, reduction, dtype):
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(shape) * 30).astype(dtype)
@@ -623,3 +634,28 @@ def test_cross_entropy_the_kernels_cannot_take_runs_as_numpy_runs_it(case):
 def test_compiled_cross_entropy_refuses_a_label_that_is_not_a_class(label):
     with compiled.using(True), pytest.raises(ValueError, match=rf"\[0, 3\), got {label} for sample 1"):
         F.SoftmaxCrossEntropy().forward(np.zeros((2, 3), np.float32), np.array([0, label]))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("labels", ["int64", "uint8", "float32"])
+def test_compiled_sparse_accuracy_counts_numpy_s_argmax_hits(dtype, labels, monkeypatch):
+    from scratchgrad import metrics
+
+    rng = np.random.default_rng(5)
+    y_pred = rng.integers(-2, 3, (300, 4)).astype(dtype)  # many ties: the first maximum is the argmax
+    y_pred[:len(SPECIAL), 1] = SPECIAL  # NaNs (the first one is the argmax), infinities, signed zeros
+    y_pred[7, 2:] = np.nan, -np.nan
+    y_true = rng.integers(0, 5, 300).astype(labels)  # 4 is no class: never a hit
+    calls, kernel = [], metrics._sparse_hits
+    monkeypatch.setattr(metrics, "_sparse_hits", lambda *args: calls.append(1) or kernel(*args))
+    results = []
+    for on in (True, False):
+        with compiled.using(on), np.errstate(invalid="ignore"):
+            metric = metrics.SparseCategoricalAccuracy()
+            for rows in (slice(0, 1), slice(1, 8), slice(8, None)):
+                metric.update_state(y_true[rows], y_pred[rows])
+            results.append((metric.total, metric.count))
+    assert len(calls) == (3 if labels != "float32" else 0)  # float labels take NumPy's cast
+    expected = (y_pred.argmax(axis=1) == y_true.astype(np.int64)).sum()
+    assert results[0] == results[1] == (expected, 300)

@@ -247,7 +247,8 @@ class Linear(Function):
             y += b
         return y.reshape(x.shape[:-1] + W.shape[1:]) if x.ndim > 2 else y
 
-    def backward(self, gy):
+    def backward(self, gy, gb=None):
+        """`gb`: the bias gradient, where the caller has computed it (LinearReLU)."""
         x, W, needs = self.x, self.W, self.needs_grad
         sequence = x.ndim > 2
         if sequence:
@@ -256,14 +257,16 @@ class Linear(Function):
         if sequence and gx is not None:
             gx = gx.reshape(self.x.shape)
         gW = _product(x.T, gy, self.grad_out(1)) if needs[1] else None
-        gb = sum_rows(gy, self.grad_out(2)) if len(needs) > 2 and needs[2] else None
+        if gb is None and len(needs) > 2 and needs[2]:
+            gb = sum_rows(gy, self.grad_out(2))
         return gx, gW, gb
 
 
 class LinearReLU(Linear):
     """relu(x @ W + b) as one op, a rewrite the step plan makes (plan.py) where a Linear's output goes only to
     a ReLU: one op fewer to run each way, and with numba the bias add and the ReLU are one pass over the
-    product. Exact: the same adds, maxima and products in the same order as the two ops."""
+    product, and the ReLU's gradient and the bias gradient one pass backward. Exact: the same adds, maxima and
+    products in the same order as the two ops."""
 
     def __init__(self):
         self.relu = ReLU()
@@ -278,7 +281,31 @@ class LinearReLU(Linear):
         return y
 
     def backward(self, gy):
-        return Linear.backward(self, self.relu.backward(gy))
+        gb = self.grad_out(2)
+        if not self._fused_backward(gy, gb):
+            return Linear.backward(self, self.relu.backward(gy))
+        g = np.empty_like(gy)
+        _relu_backward_sum_rows(gy, self.relu.y, g, gb)
+        return Linear.backward(self, g, gb)
+
+    def _fused_backward(self, gy, gb):
+        """Whether ReLU's backward and the bias gradient may run as one compiled pass: the compiled forward ran,
+        the plan gave a buffer for the bias gradient, and sum_rows would take its compiled loop."""
+        return (gb is not None and self.relu.mask is None and compiled.applies(gy) and gy.ndim == 2
+                and gy.flags.c_contiguous and gy.dtype == self.relu.y.dtype == gb.dtype
+                and (gy.shape[1] > 1 or len(gy) < 8))
+
+
+@compiled.kernel
+def _relu_backward_sum_rows(gy, y, gx, gb):
+    """ReLU's backward, gx = gy where y > 0 (else 0), and the bias gradient, gx's column sums: _relu_backward's
+    and _sum_rows's numbers in one pass."""
+    gb[:] = ZERO
+    for i in range(gy.shape[0]):
+        for j in range(gy.shape[1]):
+            v = gy[i, j] * (ONE if y[i, j] > 0 else ZERO)
+            gx[i, j] = v
+            gb[j] += v
 
 
 @compiled.kernel
@@ -425,11 +452,13 @@ def _check_reduction(reduction):
         raise ValueError(f"unknown reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}")
 
 
-def _reduce(per_sample, reduction):
-    """(value, scale of the per-sample gradient) for a reduction of per-sample losses."""
+def _reduce(per_sample, reduction, total=None):
+    """(value, scale of the per-sample gradient) for a reduction of per-sample losses (whose sum is `total`
+    where the caller has it, as NumPy's sum would give it)."""
     if reduction == "none":
         return per_sample, None
-    xp, total = array_module(per_sample), per_sample.sum()
+    xp = array_module(per_sample)
+    total = per_sample.sum() if total is None else total
     if reduction == "sum":
         return xp.asarray(total), 1
     scale = 1 / max(per_sample.size, 1)
@@ -499,9 +528,9 @@ class SoftmaxCrossEntropy(Function):
         return y
 
     def _compiled_forward(self, x, t):
-        """forward's numbers for logits (N, C) and labels (N,), the passes before exp and between exp and log
-        compiled (NumPy's exp and log, for the same numbers): 6 calls instead of 14, which at batch 1 cost more
-        than the arithmetic."""
+        """forward's numbers for logits (N, C) and labels (N,), the passes before exp, between exp and log, and
+        after log compiled (NumPy's exp and log, for the same numbers): 6 calls instead of 15, which at batch 1
+        cost more than the arithmetic."""
         shifted, picked = np.empty(x.shape[::-1], x.dtype), np.empty(len(x), x.dtype)
         bad = _shift_and_pick(x, t, shifted, picked)
         if bad >= 0:
@@ -509,17 +538,17 @@ class SoftmaxCrossEntropy(Function):
         self.t, self.exp = t, np.exp(shifted, out=shifted)
         self.total = sum_rows(self.exp)
         per_sample = np.log(self.total)
-        per_sample -= picked
-        y, self.scale = _reduce(per_sample, self.reduction)
+        total = _subtract_and_sum(per_sample, picked)
+        y, self.scale = _reduce(per_sample, self.reduction, per_sample.dtype.type(total) if len(x) < 8 else None)
         return y
 
     def backward(self, gy):
         if self.compiled:
-            g = _upstream(gy, self.scale, gy.ndim).reshape(-1)
+            g, scale = gy.reshape(-1), gy.dtype.type(1 if self.scale is None else self.scale)  # times 1: exact
             if not compiled.applies(g):  # float16: NumPy would multiply by it as this, exactly
-                g = g.astype(self.exp.dtype)
+                g, scale = _upstream(gy, self.scale, gy.ndim).reshape(-1).astype(self.exp.dtype), self.exp.dtype.type(1)
             grad = np.empty_like(self.exp)
-            _softmax_minus_label(self.exp, self.total, self.t, g, grad)
+            _softmax_minus_label(self.exp, self.total, self.t, g, scale, grad)
             return grad.T, None
         grad = self.exp / self.total  # y = softmax(x), transposed
         if self.labels is None:
@@ -552,9 +581,20 @@ def _shift_and_pick(x, labels, shifted, picked):
 
 
 @compiled.kernel
-def _softmax_minus_label(e, total, labels, g, grad):
+def _subtract_and_sum(a, b):
+    """a -= b for 1-D arrays; returns the new a's sum as NumPy sums fewer than 8 numbers: from zero, in order
+    (it sums 8 or more pairwise)."""
+    total = a.dtype.type(0)
+    for i in range(a.size):
+        a[i] -= b[i]
+        total += a[i]
+    return total
+
+
+@compiled.kernel
+def _softmax_minus_label(e, total, labels, g, scale, grad):
     """SoftmaxCrossEntropy.backward's numbers, transposed as forward keeps them: grad[c, n] = (e[c, n] / total[n]
-    - (1 if c is labels[n] else 0)) · g[n], where g has one element per sample or one for all."""
+    - (1 if c is labels[n] else 0)) · (g[n]·scale), where g has one element per sample or one for all."""
     c, n = e.shape
     step = 1 if g.size > 1 else 0
     for j in range(c):
@@ -562,7 +602,7 @@ def _softmax_minus_label(e, total, labels, g, grad):
             p = e[j, i] / total[i]
             if labels[i] == j:
                 p -= ONE
-            grad[j, i] = p * g[i * step]
+            grad[j, i] = p * (g[i * step] * scale)
 
 
 def _transposed_index(labels):

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import initializers
+from . import compiled, initializers
 from .autograd import no_grad
 from .backend import epsilon
 from .losses import (  # noqa: F401  (keras.metrics names the loss functions too)
@@ -194,7 +194,12 @@ class MeanMetricWrapper(_Accumulating):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _array(y_pred, np.float64 if self.needs_probabilities else None)  # argmax needs no float64 copy
-        self._add(self.fn(_array(y_true, None), y_pred, **self.kwargs), sample_weight)
+        y_true = _array(y_true, None)
+        if sample_weight is None and self.fn is sparse_categorical_accuracy and _counts_hits(y_true, y_pred):
+            self.total += _sparse_hits(y_pred, y_true)  # the same numbers: a sum of ones and zeros
+            self.count += len(y_true)
+            return
+        self._add(self.fn(y_true, y_pred, **self.kwargs), sample_weight)
 
 
 # ---- per-sample functions ----------------------------------------------------------------------------
@@ -212,6 +217,29 @@ def accuracy(y_true, y_pred):
 @metric("sparse_categorical_accuracy")
 def sparse_categorical_accuracy(y_true, y_pred):
     return (y_pred.argmax(axis=-1) == _labels(y_true, y_pred)).astype(np.float32)
+
+
+def _counts_hits(y_true, y_pred):
+    """Whether _sparse_hits may count sparse_categorical_accuracy's hits: compiled kernels run, the predictions
+    are rows of scores and the labels integers, one per row."""
+    return (compiled.applies(y_pred) and y_pred.ndim == 2 and y_pred.shape[1] > 0 and y_pred.flags.c_contiguous
+            and type(y_true) is np.ndarray and y_true.dtype.kind in "iu" and y_true.shape == y_pred.shape[:1])
+
+
+@compiled.kernel
+def _sparse_hits(y_pred, labels):
+    """How many rows' argmax is their label, in one pass instead of five NumPy calls (a metric's whole cost at
+    batch 1). The argmax is NumPy's: the first maximum, or the first NaN where a row has one."""
+    hits = 0
+    for i in range(y_pred.shape[0]):
+        best, top = 0, y_pred[i, 0]
+        for j in range(1, y_pred.shape[1]):
+            if top != top:
+                break
+            if y_pred[i, j] > top or y_pred[i, j] != y_pred[i, j]:
+                best, top = j, y_pred[i, j]
+        hits += best == labels[i]
+    return hits
 
 
 @metric("categorical_accuracy")
