@@ -319,11 +319,11 @@ def _add_bias_relu(y, b):
 
 def _product(a, b, out):
     """a @ b, into `out` where given: by np.dot, the same BLAS call as np.matmul with less cost per call (a
-    small product's), unless `out` is not what dot writes (its result's dtype, contiguous): matmul casts."""
-    xp = array_module(a)
+    small product's), unless `out` is not what dot writes (its result's dtype, contiguous): matmul casts. The
+    method, a.dot: np.dot's dispatch to the array's library costs about a sixth of a microsecond more."""
     if out is None or out.dtype == a.dtype == b.dtype and out.flags.c_contiguous:
-        return xp.dot(a, b, out=out)
-    return xp.matmul(a, b, out=out)
+        return a.dot(b, out=out)
+    return array_module(a).matmul(a, b, out=out)
 
 
 def sum_rows(a, out=None):
