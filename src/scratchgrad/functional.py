@@ -243,9 +243,7 @@ class Linear(Function):
                              f"{W.shape[0]} (weight shape {W.shape})")
         self.x, self.W = x, W
         y = _rows(x).dot(W)  # @'s numbers by the same BLAS call, without the ufunc machinery (a small product's cost)
-        if b is not None and compiled.applies(y) and y.dtype == b.dtype and b.shape == y.shape[1:]:
-            _add_bias(y, b, False)  # NumPy's `y += b` broadcasts b, at about half a microsecond's cost
-        elif b is not None:
+        if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + W.shape[1:]) if x.ndim > 2 else y
 
@@ -278,7 +276,7 @@ class LinearReLU(Linear):
             return self.relu.forward(Linear.forward(self, x, W, b))
         self.x, self.W = x, W
         y = x.dot(W)
-        _add_bias(y, b, True)
+        _add_bias_relu(y, b)
         self.relu.mask, self.relu.y = None, y  # as ReLU's compiled forward leaves them, for its backward
         return y
 
@@ -311,13 +309,12 @@ def _relu_backward_sum_rows(gy, y, gx, gb):
 
 
 @compiled.kernel
-def _add_bias(y, b, relu):
-    """y += b in place, row by row (b one number per column), then with `relu` _relu_forward's maximum: Linear's
-    bias add, or LinearReLU's bias add and ReLU in one pass."""
+def _add_bias_relu(y, b):
+    """y = relu(y + b) in place, row by row: Linear's `y += b`, then _relu_forward's maximum."""
     for i in range(y.shape[0]):
         for j in range(y.shape[1]):
             v = y[i, j] + b[j]
-            y[i, j] = v if not relu or v > 0 or v != v else ZERO
+            y[i, j] = v if v > 0 or v != v else ZERO
 
 
 def _product(a, b, out):
