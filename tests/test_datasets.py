@@ -526,3 +526,38 @@ def test_boston_housing_and_hostile_files(tmp_path, monkeypatch):
     _use(monkeypatch, imdb, tmp_path, "imdb.npz", "0" * 64)
     with pytest.raises(CorruptDatasetError, match="sha256"):
         imdb.load_data(data_dir=tmp_path)
+
+
+def test_npz_loaders_read_the_file_keras_downloaded_named_by_path(tmp_path, monkeypatch):
+    """Keras's `path=`: the file's name under $KERAS_HOME/datasets, or an absolute path; data_dir= still rules."""
+    from scratchgrad.datasets import DatasetNotFoundError, _source, boston_housing
+
+    keras_home, elsewhere = tmp_path / "keras", tmp_path / "elsewhere"
+    (keras_home / "datasets").mkdir(parents=True)
+    elsewhere.mkdir()
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    digest = _keras_npz(keras_home / "datasets" / "boston_housing.npz", x=x, y=y)
+    _keras_npz(elsewhere / "mine.npz", x=x, y=y)
+    _use(monkeypatch, boston_housing, tmp_path, "boston_housing.npz", digest)
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.delenv("SCRATCHGRAD_DATA", raising=False)
+    monkeypatch.setattr(_source, "cache_dir", lambda: tmp_path / "empty-cache")
+    downloads = []
+
+    def fetch(source, name, *args):
+        downloads.append(name)
+        raise DatasetNotFoundError("offline")
+
+    monkeypatch.setattr(_source, "fetch", fetch)
+    (x_train, _), (x_test, _) = boston_housing.load_data(test_split=0.2)
+    assert len(x_train) == 8 and len(x_test) == 2 and sorted(np.concatenate([x_train, x_test])[:, 0]) == list(x[:, 0])
+    (keras_home / "datasets" / "boston_housing.npz").unlink()
+    boston_housing.load_data(path=str(elsewhere / "mine.npz"))  # absolute: that file (the same bytes)
+    assert downloads == []
+    with pytest.raises(DatasetNotFoundError):  # neither Keras's file nor ours: the download is tried
+        boston_housing.load_data()
+    assert downloads == ["boston_housing.npz"]
+    with pytest.raises(DatasetNotFoundError):  # data_dir= names the only folder looked in
+        boston_housing.load_data(data_dir=elsewhere)
+    with pytest.raises(TypeError):
+        boston_housing.load_data(path=3)

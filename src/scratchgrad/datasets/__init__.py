@@ -6,6 +6,10 @@ MNIST / Fashion-MNIST files are looked for in this order, and verified by sha256
    nothing else is tried.
 2. else `$SCRATCHGRAD_DATA/mnist/` (or `fashion-mnist/`) when that variable is set;
 3. the download cache (`pooch.os_cache("scratchgrad")`), filled from the public mirrors on first use.
+Keras's own .npz files (imdb, reuters, boston_housing, california_housing) are looked for the same way, with one
+more place before the cache: the file Keras downloaded, named by the loader's `path=` as in Keras (under
+`$KERAS_HOME/datasets`, `~/.keras/datasets` by default, or the path itself when absolute), checked by the
+same sha256 and never deleted.
 scikit-learn and pooch are optional: they are imported only by the functions that need them.
 """
 from . import boston_housing, california_housing, cifar10, cifar100, fashion_mnist, imdb, mnist, reuters

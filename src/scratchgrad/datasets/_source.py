@@ -1,7 +1,8 @@
 """Where MNIST-style files come from and how they are checked.
 
 Order of search: the `data_dir=` argument (that folder only, nothing downloaded), else the folder named by
-$SCRATCHGRAD_DATA, then the download cache, then each mirror in turn. Every file is located before any is
+$SCRATCHGRAD_DATA, then, for a loader given Keras's `path=`, the file Keras downloaded ($KERAS_HOME/datasets,
+~/.keras/datasets by default), then the download cache, then each mirror in turn. Every file is located before any is
 parsed, and verified before its bytes are trusted, so a failure never leaves a partial result behind.
 """
 import hashlib
@@ -70,14 +71,17 @@ def load_source(source, data_dir=None):
     return (x_train, y_train), (x_test, y_test)
 
 
-def locate(source, name, data_dir):
-    """(path, owned) of file `name`; owned means it sits in our cache, so we may delete it if it proves bad."""
+def locate(source, name, data_dir, keras_path=None):
+    """(path, owned) of file `name`; owned means it sits in our cache, so we may delete it if it proves bad.
+    `keras_path`: a loader's Keras `path=` argument, where Keras keeps the file (keras_file)."""
     folders = [Path(data_dir) / source.subdir] if data_dir is not None else env_folders(source)
     for folder in folders:
         if (folder / name).is_file():
             return folder / name, False
     if data_dir is not None:
         raise not_found(source, name, folders, "Nothing is downloaded when data_dir= is given.")
+    if keras_path is not None and keras_file(keras_path).is_file():
+        return keras_file(keras_path), False  # Keras's download: checked as any, never deleted
     try:
         cache = cache_dir() / source.subdir
     except ImportError:
@@ -88,6 +92,13 @@ def locate(source, name, data_dir):
     if (cache / name).is_file():
         return cache / name, True
     return fetch(source, name, cache, folders + [cache]), True
+
+
+def keras_file(path):
+    """Where Keras's get_file keeps a dataset file named `path`: under $KERAS_HOME/datasets (~/.keras/datasets),
+    or `path` itself when it is absolute, as Keras joins them."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home, "datasets", os.fspath(path))
 
 
 def env_folders(source):
@@ -144,9 +155,9 @@ def read(source, name, path, owned):
         raise
 
 
-def load_file(source, name, data_dir=None):
+def load_file(source, name, data_dir=None, keras_path=None):
     """The verified bytes of one file of `source` (found or downloaded as any dataset file)."""
-    path, owned = locate(source, name, data_dir)
+    path, owned = locate(source, name, data_dir, keras_path)
     try:
         return verified_content(source, name, path)
     except CorruptDatasetError:

@@ -14,6 +14,7 @@ SOURCE = Source(name="Boston housing", subdir="boston_housing",
 
 
 def load_data(path="boston_housing.npz", test_split=0.2, seed=113, data_dir=None):
-    """(x_train, y_train), (x_test, y_test) as keras.datasets.boston_housing.load_data gives them."""
-    f = load_npz(io.BytesIO(load_file(SOURCE, "boston_housing.npz", data_dir)))
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.boston_housing.load_data gives them. `path`
+    names the file in Keras's download cache, read from there when found (see scratchgrad.datasets)."""
+    f = load_npz(io.BytesIO(load_file(SOURCE, "boston_housing.npz", data_dir, keras_path=path)))
     return split_shuffled(f["x"], f["y"], test_split, seed)

@@ -16,9 +16,10 @@ SMALL = 600  # the rows of the "small" version: the file's first 600, a stand-in
 
 
 def load_data(version="large", path="california_housing.npz", test_split=0.2, seed=113, data_dir=None):
-    """(x_train, y_train), (x_test, y_test) as keras.datasets.california_housing.load_data gives them."""
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.california_housing.load_data gives them.
+    `path` names the file in Keras's download cache, read from there when found (see scratchgrad.datasets)."""
     if version not in ("small", "large"):
         raise ValueError(f"version must be 'small' or 'large', got {version!r}")
-    f = load_npz(io.BytesIO(load_file(SOURCE, "california_housing.npz", data_dir)))
+    f = load_npz(io.BytesIO(load_file(SOURCE, "california_housing.npz", data_dir, keras_path=path)))
     x, y = (f["x"][:SMALL], f["y"][:SMALL]) if version == "small" else (f["x"], f["y"])
     return split_shuffled(x, y, test_split, seed)

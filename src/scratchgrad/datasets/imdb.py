@@ -26,8 +26,9 @@ WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
 def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2,
               index_from=3, data_dir=None):
     """(x_train, y_train), (x_test, y_test) as keras.datasets.imdb.load_data gives them: x are object
-    arrays of integer lists (pad them with keras.utils.pad_sequences), y integer labels."""
-    f = load_npz(io.BytesIO(load_file(SOURCE, "imdb.npz", data_dir)))
+    arrays of integer lists (pad them with keras.utils.pad_sequences), y integer labels. `path` names the
+    file in Keras's download cache, read from there when found (see scratchgrad.datasets)."""
+    f = load_npz(io.BytesIO(load_file(SOURCE, "imdb.npz", data_dir, keras_path=path)))
     rng = np.random.RandomState(seed)
     x_train, y_train = shuffled(rng, f["x_train"], f["y_train"])
     x_test, y_test = shuffled(rng, f["x_test"], f["y_test"])

@@ -30,8 +30,9 @@ LABEL_NAMES = (
 
 def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2, seed=113,
               start_char=1, oov_char=2, index_from=3, data_dir=None):
-    """(x_train, y_train), (x_test, y_test) as keras.datasets.reuters.load_data gives them."""
-    f = load_npz(io.BytesIO(load_file(SOURCE, "reuters.npz", data_dir)))
+    """(x_train, y_train), (x_test, y_test) as keras.datasets.reuters.load_data gives them. `path` names
+    the file in Keras's download cache, read from there when found (see scratchgrad.datasets)."""
+    f = load_npz(io.BytesIO(load_file(SOURCE, "reuters.npz", data_dir, keras_path=path)))
     xs, labels = shuffled(seed, f["x"], f["y"])
     xs, labels = mark(xs, labels, maxlen, start_char, index_from)
     xs = limit(xs, num_words, skip_top, oov_char)
