@@ -659,3 +659,46 @@ def test_compiled_sparse_accuracy_counts_numpy_s_argmax_hits(dtype, labels, monk
     assert len(calls) == (3 if labels != "float32" else 0)  # float labels take NumPy's cast
     expected = (y_pred.argmax(axis=1) == y_true.astype(np.int64)).sum()
     assert results[0] == results[1] == (expected, 300)
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
+def test_a_dense_relu_without_bias_trains_through_the_plan(kernels):
+    """A Linear without bias has two inputs: no bias gradient to fuse into the ReLU's backward."""
+    if kernels and not compiled.enabled():
+        pytest.skip("numba is not installed or kernels are off")
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((16, 4)).astype(np.float32), rng.integers(0, 3, 16)
+    with compiled.using(kernels):
+        sg.set_seed(0)
+        model = sg.Sequential([sg.layers.Input(shape=(4,)), sg.layers.Dense(8, activation="relu", use_bias=False),
+                               sg.layers.Dense(3)])
+        model.compile("sgd", sg.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(3,), (6,), (1, 5)])
+def test_a_bias_gradient_buffer_of_another_shape_is_refused_as_numpy_refuses_it(shape):
+    rng = np.random.default_rng(8)
+    x, W = rng.standard_normal((4, 3), dtype=np.float32), rng.standard_normal((3, 5), dtype=np.float32)
+    b, gy = np.ones(5, np.float32), rng.standard_normal((4, 5), dtype=np.float32)
+    with compiled.using(True):
+        op = F.LinearReLU()
+        op.needs_grad, op.grad_buffers = (True, True, True), (None, np.empty_like(W), np.empty(shape, np.float32))
+        op.forward(x, W, b)
+        with pytest.raises(ValueError):
+            op.backward(gy)
+
+
+@needs_numba
+def test_the_accuracy_count_leaves_what_its_kernel_cannot_take_to_numpy():
+    from scratchgrad import metrics
+
+    y_pred = np.random.default_rng(9).standard_normal((6, 3)).astype(np.float32)
+    with compiled.using(True):
+        metric = metrics.SparseCategoricalAccuracy()
+        metric.update_state(y_pred.argmax(1).astype(">i4"), y_pred)  # big-endian labels
+        assert (metric.total, metric.count) == (6.0, 6.0)
+        with pytest.raises(TypeError, match="foo"):  # an unknown argument still reaches the function
+            metrics.MeanMetricWrapper(metrics.sparse_categorical_accuracy, foo=1).update_state(y_pred.argmax(1), y_pred)

@@ -281,7 +281,8 @@ class LinearReLU(Linear):
         return y
 
     def backward(self, gy):
-        gb = self.grad_out(2)
+        needs = self.needs_grad
+        gb = self.grad_out(2) if len(needs) > 2 and needs[2] else None  # (a Dense without bias has no b)
         if not self._fused_backward(gy, gb):
             return Linear.backward(self, self.relu.backward(gy))
         g = np.empty_like(gy)
@@ -290,9 +291,10 @@ class LinearReLU(Linear):
 
     def _fused_backward(self, gy, gb):
         """Whether ReLU's backward and the bias gradient may run as one compiled pass: the compiled forward ran,
-        the plan gave a buffer for the bias gradient, and sum_rows would take its compiled loop."""
+        the plan gave a buffer for the bias gradient, and sum_rows would take its compiled loop (where NaNs of both
+        signs meet in a column's sum, which sign survives depends on the operand order, as sum_rows says)."""
         return (gb is not None and self.relu.mask is None and compiled.applies(gy) and gy.ndim == 2
-                and gy.flags.c_contiguous and gy.dtype == self.relu.y.dtype == gb.dtype
+                and gy.flags.c_contiguous and gy.dtype == self.relu.y.dtype == gb.dtype and gb.shape == gy.shape[1:]
                 and (gy.shape[1] > 1 or len(gy) < 8))
 
 

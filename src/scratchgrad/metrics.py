@@ -195,7 +195,8 @@ class MeanMetricWrapper(_Accumulating):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _array(y_pred, np.float64 if self.needs_probabilities else None)  # argmax needs no float64 copy
         y_true = _array(y_true, None)
-        if sample_weight is None and self.fn is sparse_categorical_accuracy and _counts_hits(y_true, y_pred):
+        if (sample_weight is None and self.fn is sparse_categorical_accuracy and not self.kwargs
+                and _counts_hits(y_true, y_pred)):
             self.total += _sparse_hits(y_pred, y_true)  # the same numbers: a sum of ones and zeros
             self.count += len(y_true)
             return
@@ -223,7 +224,8 @@ def _counts_hits(y_true, y_pred):
     """Whether _sparse_hits may count sparse_categorical_accuracy's hits: compiled kernels run, the predictions
     are rows of scores and the labels integers, one per row."""
     return (compiled.applies(y_pred) and y_pred.ndim == 2 and y_pred.shape[1] > 0 and y_pred.flags.c_contiguous
-            and type(y_true) is np.ndarray and y_true.dtype.kind in "iu" and y_true.shape == y_pred.shape[:1])
+            and type(y_true) is np.ndarray and y_true.dtype.kind in "iu" and y_true.dtype.isnative
+            and y_true.shape == y_pred.shape[:1])
 
 
 @compiled.kernel
