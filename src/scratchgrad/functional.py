@@ -293,9 +293,7 @@ class LinearReLU(Linear):
         """Whether ReLU's backward and the bias gradient may run as one compiled pass: the compiled forward ran,
         the plan gave a buffer for the bias gradient, and sum_rows would take its compiled loop (where NaNs of both
         signs meet in a column's sum, which sign survives depends on the operand order, as sum_rows says)."""
-        return (gb is not None and self.relu.mask is None and compiled.applies(gy) and gy.ndim == 2
-                and gy.flags.c_contiguous and gy.dtype == self.relu.y.dtype == gb.dtype and gb.shape == gy.shape[1:]
-                and (gy.shape[1] > 1 or len(gy) < 8))
+        return gb is not None and self.relu.mask is None and gy.dtype == self.relu.y.dtype and _sums_rows(gy, gb)
 
 
 @compiled.kernel
@@ -334,12 +332,17 @@ def sum_rows(a, out=None):
     fewer than 8 (NumPy sums 8 or more contiguous numbers pairwise). The same numbers without a NumPy
     reduction's fixed cost, about a microsecond: the most of a bias gradient at batch 1. (The sign of a NaN
     may differ where NaNs of both signs meet in a sum: which one survives depends on the operand order.)"""
-    if (compiled.applies(a) and a.ndim == 2 and (a.shape[1] > 1 or len(a) < 8) and a.flags.c_contiguous
-            and (out is None or out.dtype == a.dtype and out.shape == a.shape[1:])):
+    if _sums_rows(a, out):
         out = np.empty(a.shape[1], a.dtype) if out is None else out
         _sum_rows(a, out)
         return out
     return a.sum(axis=0, out=out)
+
+
+def _sums_rows(a, out):
+    """Whether _sum_rows may sum the rows of `a` into `out` (None: a new array) with NumPy's numbers (sum_rows)."""
+    return (compiled.applies(a) and a.ndim == 2 and (a.shape[1] > 1 or len(a) < 8) and a.flags.c_contiguous
+            and (out is None or out.dtype == a.dtype and out.shape == a.shape[1:]))
 
 
 @compiled.kernel

@@ -80,8 +80,9 @@ def locate(source, name, data_dir, keras_path=None):
             return folder / name, False
     if data_dir is not None:
         raise not_found(source, name, folders, "Nothing is downloaded when data_dir= is given.")
-    if keras_path is not None and keras_file(keras_path).is_file():
-        return keras_file(keras_path), False  # Keras's download: checked as any, never deleted
+    kept = None if keras_path is None else keras_file(keras_path)
+    if kept is not None and kept.is_file():
+        return kept, False  # Keras's download: checked as any, never deleted
     try:
         cache = cache_dir() / source.subdir
     except ImportError:
