@@ -92,8 +92,13 @@ class CallbackList:
             for cb in acting:
                 getattr(cb, hook)(*args)
 
-        setattr(self, hook, call_all)  # looked up once per fit, not once per batch
-        return call_all
+        call = call_all if acting else _nothing  # a batch's hooks, every batch: nothing to call costs nothing
+        setattr(self, hook, call)  # looked up once per fit, not once per batch
+        return call
+
+
+def _nothing(*args):
+    pass
 
 
 class History(Callback):

@@ -457,17 +457,19 @@ def _check_reduction(reduction):
         raise ValueError(f"unknown reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}")
 
 
-def _reduce(per_sample, reduction, total=None):
-    """(value, scale of the per-sample gradient) for a reduction of per-sample losses (whose sum is `total`
-    where the caller has it, as NumPy's sum would give it)."""
-    if reduction == "none":
+def _reduce(per_sample, reduction):
+    """(value, scale of the per-sample gradient) for a reduction of per-sample losses."""
+    scale = _scale(reduction, per_sample.size)
+    if scale is None:
         return per_sample, None
-    xp = array_module(per_sample)
-    total = per_sample.sum() if total is None else total
-    if reduction == "sum":
-        return xp.asarray(total), 1
-    scale = 1 / max(per_sample.size, 1)
-    return xp.asarray(total * per_sample.dtype.type(scale)), scale
+    total = per_sample.sum()
+    value = total if reduction == "sum" else total * per_sample.dtype.type(scale)
+    return array_module(per_sample).asarray(value), scale
+
+
+def _scale(reduction, n):
+    """What a reduction multiplies the sum of n per-sample losses by (None: no reduction)."""
+    return None if reduction == "none" else 1 if reduction == "sum" else 1 / max(n, 1)
 
 
 def _upstream(gy, scale, ndim):
@@ -543,8 +545,12 @@ class SoftmaxCrossEntropy(Function):
         self.t, self.exp = t, np.exp(shifted, out=shifted)
         self.total = sum_rows(self.exp)
         per_sample = np.log(self.total)
-        total = _subtract_and_sum(per_sample, picked)
-        y, self.scale = _reduce(per_sample, self.reduction, per_sample.dtype.type(total) if len(x) < 8 else None)
+        if self.reduction == "none" or len(x) >= 8:  # NumPy sums 8 or more numbers pairwise
+            per_sample -= picked
+            y, self.scale = _reduce(per_sample, self.reduction)
+            return y
+        self.scale, y = _scale(self.reduction, len(x)), np.empty((), x.dtype)
+        _subtract_and_reduce(per_sample, picked, x.dtype.type(self.scale), y)
         return y
 
     def backward(self, gy):
@@ -586,14 +592,14 @@ def _shift_and_pick(x, labels, shifted, picked):
 
 
 @compiled.kernel
-def _subtract_and_sum(a, b):
-    """a -= b for 1-D arrays; returns the new a's sum as NumPy sums fewer than 8 numbers: from zero, in order
-    (it sums 8 or more pairwise)."""
+def _subtract_and_reduce(a, b, scale, out):
+    """a -= b for 1-D arrays, and out[()] = the new a's sum times scale: _reduce's numbers where NumPy sums in
+    order (fewer than 8 numbers: from zero, one at a time)."""
     total = a.dtype.type(0)
     for i in range(a.size):
         a[i] -= b[i]
         total += a[i]
-    return total
+    out[()] = total * scale
 
 
 @compiled.kernel
