@@ -1,3 +1,4 @@
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -72,6 +73,7 @@ def no_network(url, path):
 def isolated(monkeypatch, tmp_path):
     """No test reads the user's environment, cache or network unless it says so."""
     monkeypatch.delenv("SCRATCHGRAD_DATA", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))  # Keras's own downloads are not looked at
     monkeypatch.setattr(_source, "cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setattr(_source, "_download", no_network)
 
@@ -96,7 +98,7 @@ def trusted_set(tmp_path, monkeypatch, module):
 
 def test_load_data_returns_the_raw_uint8_arrays(module, trusted_set):
     root, arrays = trusted_set
-    (x_train, y_train), (x_test, y_test) = module.load_data(root)
+    (x_train, y_train), (x_test, y_test) = module.load_data(data_dir=root)
     for got, name in zip((x_train, y_train, x_test, y_test), FILES):
         assert got.dtype == np.uint8
         np.testing.assert_array_equal(got, arrays[name])
@@ -151,7 +153,7 @@ def test_data_dir_argument_wins_over_the_env_var(module, trusted_set, monkeypatc
     root, arrays = trusted_set
     write_set(tmp_path / "other" / module.SOURCE.subdir, generated_arrays(seed=5))  # untrusted hashes
     monkeypatch.setenv("SCRATCHGRAD_DATA", str(tmp_path / "other"))
-    (x_train, _), _ = module.load_data(root)
+    (x_train, _), _ = module.load_data(data_dir=root)
     np.testing.assert_array_equal(x_train, arrays[FILES[0]])
 
 
@@ -166,7 +168,7 @@ def test_wrong_hash_is_rejected_and_the_users_file_kept(module, trusted_set, mon
     root, _ = trusted_set
     monkeypatch.setitem(module.SOURCE.sha256, FILES[2], "0" * 64)
     with pytest.raises(CorruptDatasetError, match=rf"(?s){FILES[2]}.*sha256.*{'0' * 64}"):
-        module.load_data(root)
+        module.load_data(data_dir=root)
     assert (root / module.SOURCE.subdir / FILES[2]).exists()
 
 
@@ -177,10 +179,10 @@ def test_mnist_accepts_a_recompressed_copy_fashion_does_not(tmp_path, monkeypatc
         write_set(tmp_path / module.SOURCE.subdir, arrays, compresslevel=9)
         trust(monkeypatch, module, tmp_path / module.SOURCE.subdir)
         write_set(tmp_path / module.SOURCE.subdir, arrays, compresslevel=1)
-    (x_train, _), _ = mnist.load_data(tmp_path)
+    (x_train, _), _ = mnist.load_data(data_dir=tmp_path)
     np.testing.assert_array_equal(x_train, arrays[FILES[0]])
     with pytest.raises(CorruptDatasetError, match="sha256 of its gzip file"):
-        fashion_mnist.load_data(tmp_path)
+        fashion_mnist.load_data(data_dir=tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
@@ -194,7 +196,7 @@ def test_damaged_gzip_is_rejected_naming_the_file(tmp_path, damage):
         raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
     with pytest.raises(CorruptDatasetError, match=f"{FILES[0]}.*gzip"):
-        mnist.load_data(tmp_path)
+        mnist.load_data(data_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +214,7 @@ def test_malformed_idx_is_rejected(tmp_path, monkeypatch, idx, message):
     (tmp_path / "mnist" / FILES[0]).write_bytes(gzip.compress(idx))
     trust(monkeypatch, mnist, tmp_path / "mnist")
     with pytest.raises(CorruptDatasetError, match=message):
-        mnist.load_data(tmp_path)
+        mnist.load_data(data_dir=tmp_path)
 
 
 def test_image_and_label_counts_must_agree(tmp_path, monkeypatch):
@@ -221,7 +223,7 @@ def test_image_and_label_counts_must_agree(tmp_path, monkeypatch):
     write_set(tmp_path / "mnist", arrays)
     trust(monkeypatch, mnist, tmp_path / "mnist")
     with pytest.raises(CorruptDatasetError, match=f"{N_TRAIN} images but .* {N_TRAIN - 1} labels"):
-        mnist.load_data(tmp_path)
+        mnist.load_data(data_dir=tmp_path)
 
 
 # ---- missing files and downloads -------------------------------------------------------------------------------
@@ -247,7 +249,7 @@ def test_explicit_data_dir_never_downloads(module, tmp_path, monkeypatch):
     tried = []
     monkeypatch.setattr(_source, "_download", lambda url, path: tried.append(url))
     with pytest.raises(DatasetNotFoundError, match=f"(?s){tmp_path / 'absent' / module.SOURCE.subdir}.*data_dir="):
-        module.load_data(tmp_path / "absent")
+        module.load_data(data_dir=tmp_path / "absent")
     assert tried == []
 
 
@@ -302,7 +304,7 @@ def real_mnist_root():
 
 
 def test_real_mnist_loads_verified(real_mnist_root):
-    (x_train, y_train), (x_test, y_test) = mnist.load_data(real_mnist_root)
+    (x_train, y_train), (x_test, y_test) = mnist.load_data(data_dir=real_mnist_root)
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
     assert y_train.shape == (60000,) and y_test.shape == (10000,)
     assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
@@ -561,3 +563,35 @@ def test_npz_loaders_read_the_file_keras_downloaded_named_by_path(tmp_path, monk
         boston_housing.load_data(data_dir=elsewhere)
     with pytest.raises(TypeError):
         boston_housing.load_data(path=3)
+
+
+def test_mnist_reads_the_npz_keras_downloaded_named_by_path(tmp_path, monkeypatch):
+    """Keras's mnist.load_data(path=): its mnist.npz where no IDX files are given; IDX files and data_dir= first."""
+    from scratchgrad.datasets import mnist
+
+    keras_home = tmp_path / "keras"
+    (keras_home / "datasets").mkdir(parents=True)
+    arrays = dict(zip(("x_train", "y_train", "x_test", "y_test"), generated_arrays(1).values()))
+    digest = _keras_npz(keras_home / "datasets" / "mnist.npz", **arrays)
+    monkeypatch.setattr(mnist, "KERAS_SOURCE", dataclasses.replace(mnist.KERAS_SOURCE, sha256={"mnist.npz": digest}))
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.delenv("SCRATCHGRAD_DATA", raising=False)
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    for got, name in zip((x_train, y_train, x_test, y_test), ("x_train", "y_train", "x_test", "y_test")):
+        np.testing.assert_array_equal(got, arrays[name])
+        assert got.dtype == arrays[name].dtype
+    mnist.load_data(path=str(keras_home / "datasets" / "mnist.npz"))  # absolute: that file
+    idx = generated_arrays(2)
+    write_set(tmp_path / "mnist", idx)
+    trust(monkeypatch, mnist, tmp_path / "mnist")
+    monkeypatch.setenv("SCRATCHGRAD_DATA", str(tmp_path))
+    np.testing.assert_array_equal(mnist.load_data()[0][0], idx[FILES[0]])  # IDX files in $SCRATCHGRAD_DATA: first
+    monkeypatch.delenv("SCRATCHGRAD_DATA")
+    np.testing.assert_array_equal(mnist.load_data(data_dir=tmp_path)[0][0], idx[FILES[0]])
+    monkeypatch.chdir(tmp_path)
+    for folder in (tmp_path, "mnist"):  # the old positional folder, absolute or relative, is not taken for a file
+        with pytest.raises(ValueError, match="data_dir="):
+            mnist.load_data(folder)
+    monkeypatch.setattr(mnist, "KERAS_SOURCE", dataclasses.replace(mnist.KERAS_SOURCE, sha256={"mnist.npz": "0" * 64}))
+    with pytest.raises(CorruptDatasetError, match="sha256"):
+        mnist.load_data()

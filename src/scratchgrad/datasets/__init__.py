@@ -5,6 +5,7 @@ MNIST / Fashion-MNIST files are looked for in this order, and verified by sha256
    train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz;
    nothing else is tried.
 2. else `$SCRATCHGRAD_DATA/mnist/` (or `fashion-mnist/`) when that variable is set;
+   (MNIST only: else Keras's own mnist.npz, where `mnist.load_data(path=)` names it as below;)
 3. the download cache (`pooch.os_cache("scratchgrad")`), filled from the public mirrors on first use.
 Keras's own .npz files (imdb, reuters, boston_housing, california_housing) are looked for the same way, with one
 more place before the cache: the file Keras downloaded, named by the loader's `path=` as in Keras (under

@@ -14,7 +14,7 @@ def load_mnist(data_dir=None, normalize=True, flatten=True, one_hot=False):
     flatten: images as (N, 784) rows (else (N, 28, 28), Keras's layout rather than the textbook's (N, 1, 28, 28)).
     one_hot: float32 one-hot label rows (N, 10) (else uint8 class numbers, as Keras's load_data).
     """
-    return prepare(mnist.load_data(data_dir), normalize, flatten, one_hot)
+    return prepare(mnist.load_data(data_dir=data_dir), normalize, flatten, one_hot)
 
 
 def load_fashion_mnist(data_dir=None, normalize=True, flatten=True, one_hot=False):

@@ -1,10 +1,15 @@
 """MNIST handwritten digits, Keras style: `load_data()` gives the raw uint8 arrays.
 
 Files: the four IDX .gz files in `<data_dir or $SCRATCHGRAD_DATA>/mnist/`, else the download cache, else the
-mirrors below (see `scratchgrad.datasets` for the order). Each is verified by the sha256 of its decompressed
+mirrors below (see `scratchgrad.datasets` for the order). Keras's own copy, mnist.npz in its download cache, is
+read where no IDX files are given. Each is verified by the sha256 of its decompressed
 IDX bytes, so an archive re-compressed by a mirror is still accepted while any change to the digits is not.
 """
-from ._source import Source, load_source
+import io
+from pathlib import Path
+
+from ._npz import load_npz
+from ._source import FILES, Source, env_folders, keras_file, load_file, load_source
 
 SOURCE = Source(
     name="MNIST",
@@ -23,9 +28,28 @@ SOURCE = Source(
 )
 
 
-def load_data(data_dir=None):
+KERAS_SOURCE = Source(name="MNIST (Keras's mnist.npz)", subdir="mnist",
+                      mirrors=("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",),
+                      sha256={"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"},
+                      hashed="file", files=("mnist.npz",))
+
+
+def load_data(path="mnist.npz", data_dir=None):
     """(x_train, y_train), (x_test, y_test): uint8 images (60000, 28, 28) / (10000, 28, 28), uint8 labels 0-9.
 
-    As keras.datasets.mnist.load_data, except that `data_dir` names the folder holding `mnist/`.
+    As keras.datasets.mnist.load_data: `path` names the mnist.npz Keras downloaded, under $KERAS_HOME/datasets
+    (~/.keras/datasets), or the file itself when absolute. It is read (checked by its sha256; the same digits)
+    where no data_dir is given and $SCRATCHGRAD_DATA holds no IDX files. `data_dir` names the folder holding
+    `mnist/`, the only place then looked in.
     """
+    if keras_file(path).is_dir() or Path(path).is_dir():  # scratchgrad's load_data(folder), before path= came
+        raise ValueError(f"path names Keras's mnist.npz, got the folder {path}: "
+                         f"give a folder of IDX files as data_dir=")
+    if data_dir is None and not _idx_in_env() and keras_file(path).is_file():
+        f = load_npz(io.BytesIO(load_file(KERAS_SOURCE, "mnist.npz", keras_path=path)))
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
     return load_source(SOURCE, data_dir)
+
+
+def _idx_in_env():
+    return any((folder / name).is_file() for folder in env_folders(SOURCE) for name in FILES)
