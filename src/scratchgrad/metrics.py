@@ -193,14 +193,13 @@ class MeanMetricWrapper(_Accumulating):
         super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = _array(y_pred, np.float64 if self.needs_probabilities else None)  # argmax needs no float64 copy
-        y_true = _array(y_true, None)
         if (sample_weight is None and self.fn is sparse_categorical_accuracy and not self.kwargs
                 and _counts_hits(y_true, y_pred)):
             self.total += _sparse_hits(y_pred, y_true)  # the same numbers: a sum of ones and zeros
             self.count += len(y_true)
             return
-        self._add(self.fn(y_true, y_pred, **self.kwargs), sample_weight)
+        y_pred = _array(y_pred, np.float64 if self.needs_probabilities else None)  # argmax needs no float64 copy
+        self._add(self.fn(_array(y_true, None), y_pred, **self.kwargs), sample_weight)
 
 
 # ---- per-sample functions ----------------------------------------------------------------------------

@@ -152,7 +152,7 @@ class StepPlan:
                 continue
             grads[out] = None
             gxs = fn.backward(g)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             for i, slot, index in targets:
                 gx = gxs[i]

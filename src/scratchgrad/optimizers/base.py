@@ -403,7 +403,7 @@ class _Pack:
             for view, state in zip(per_slot[name], initial):
                 view[...] = xp.asarray(state[name], dtype=dtype)
         self.flat_slots["scratch"] = scratch
-        per_slot["scratch"] = self.views(scratch)
+        per_slot["scratch"] = self.scratch_views = self.views(scratch)
         self.grad_views = self.views(self.grad)
         self.slot_views = [{name: per_slot[name][i] for name in per_slot} for i in range(len(params))]
 
@@ -464,7 +464,8 @@ class _Scattered:
             scratch = self.pack.flat_slots["scratch"]
             scratch[...] = -0.0
             kernel(scratch, *flats, *constants)
-            self += scratch
+            for w, s in zip(self.arrays, self.pack.scratch_views):
+                w += s
             return True
         parts = self._flat_parts(flats)
         if parts is None:
