@@ -210,6 +210,29 @@ def test_last_short_batch_is_used(rng):
     assert seen == [0, 1, 2]
 
 
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_a_small_dataset_shuffled_whole_trains_as_batch_by_batch(batch_size, monkeypatch):
+    """Up to trainer._SHUFFLED_COPY_BYTES the epoch's permutation is applied to the data at once and batches
+    are slices: the same batches, so the same training, as taking each batch's rows (larger data)."""
+    from scratchgrad import trainer
+
+    def train():
+        keras.set_seed(3)
+        model = Sequential([keras.Input(shape=(4,)), Dense(5, activation="relu"), Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        rng = np.random.default_rng(0)
+        x, y, w = rng.standard_normal((23, 4)), rng.integers(0, 3, 23), rng.uniform(0.5, 2, 23)
+        history = model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=3, verbose=0).history
+        return history, model.get_weights()
+
+    whole = train()
+    monkeypatch.setattr(trainer, "_SHUFFLED_COPY_BYTES", 0)
+    by_batch = train()
+    assert whole[0] == by_batch[0]
+    for a, b in zip(whole[1], by_batch[1]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_validation_split_and_data_add_val_keys(rng):
     x, y = blobs(rng)
     model = Sequential([Dense(8, activation="relu"), Dense(3, activation="softmax")])

@@ -40,6 +40,7 @@ from .random import get_rng
 from .tensor import Tensor
 
 _MAX_PLANS = 8  # input signatures kept per model: the full batch, the last short one, and a few more
+_SHUFFLED_COPY_BYTES = 64 << 20  # training data up to this size is shuffled as a whole, each epoch (_run_epoch)
 
 
 def _is_shape(value):
@@ -551,6 +552,11 @@ class Trainer:
         warned = not self._warn_on_nan
         custom = self._overrides("train_step")
         batch_logs = callback_list.implements("on_train_batch_end")
+        if shuffle and sum(getattr(a, "nbytes", 0) for a in tree.flatten((xs, ys, weights))) <= _SHUFFLED_COPY_BYTES:
+            # the same order as batch-by-batch shuffling, in one copy: each batch is then a slice, which at
+            # batch 1 costs half of what taking its rows does
+            xs, ys, weights = _rows((xs, ys, weights), get_rng().permutation(len(xs[0])))
+            shuffle = False
         for step, index in enumerate(itertools.islice(self._batches(len(xs[0]), batch_size, shuffle), steps)):
             callback_list.on_train_batch_begin(step)
             xb, yb, wb = _batch(xs, ys, weights, index)
