@@ -7,7 +7,9 @@ Each row times one operation both ways, alternating, median of the rounds. The l
 things are not compiled (see scratchgrad/compiled.py) and what the first use of a kernel costs. A second
 table times the two NumPy ways of a convolution's kernel gradient that convolution._weight_gradient
 chooses between, on the benchmark CNN's two layers. A third times the compiled Adam update over MLPs of
-several sizes run once per weight and once over the whole pack (optimizers.base.SMALL_PACK chooses). A fourth
+several sizes: on the weights as a model makes them, once over them where they lie end to end in memory
+(weight_memory), and on weights with memory of their own, once per weight and once over the whole pack
+(optimizers.base.SMALL_PACK chooses). A fourth
 times the LSTM loop with its work arrays kept
 from call to call (Function.scratch) and made anew, with the page faults each way costs.
 """
@@ -25,7 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import workloads as w  # noqa: E402
-from scratchgrad import compiled, convolution, optimizers, threads  # noqa: E402
+from scratchgrad import compiled, convolution, optimizers, threads, weight_memory  # noqa: E402
 from scratchgrad.optimizers import base  # noqa: E402
 
 
@@ -336,7 +338,8 @@ def main(argv=None):
     print("\n| kernel gradient, batch 128 | one product | one per sample, summed | chosen |\n|---|---|---|---|")
     for row in weight_gradient_ways(calls(20), rounds):
         print("| " + " | ".join(row) + " |")
-    print("\n| compiled Adam apply | one call per weight | one over the pack, then added | chosen |\n|---|---|---|---|")
+    print("\n| compiled Adam apply | weights as a model makes them | own memory: one call per weight "
+          "| own memory: one over the pack, then added | chosen |\n|---|---|---|---|---|")
     for row in pack_ways(calls(20000), rounds):
         print("| " + " | ".join(row) + " |")
     print("\n| LSTM loop forward + backward, part 7's shapes: work arrays | time a call | page faults a call |\n"
@@ -367,19 +370,26 @@ def weight_gradient_ways(calls, rounds):
 
 
 def pack_ways(calls, rounds):
-    """Adam's compiled apply over the weights of MLPs around optimizers.base.SMALL_PACK, each way."""
+    """Adam's compiled apply over the weights of MLPs of several sizes: once over them where they lie end to end
+    in memory (weight_memory: a model's weights up to a quarter of a block each do), and, where each weight has
+    memory of its own, once per weight or once over the flat scratch (optimizers.base.SMALL_PACK chooses)."""
     rows, chosen = [], base.SMALL_PACK
     for sizes in ([4, 30, 16, 3], [16, 128, 64, 10], [32, 128, 64, 10], [64, 256, 64, 10], [128, 256, 128, 10]):
-        apply = optimizer_apply("adam", sizes)
-        size = sum(p.data.size for p in mlp_weights(sizes))
-        times = [[], []]
+        placed = mlp_weights(sizes)
+        end_to_end = weight_memory.run([p.data for p in placed]) is not None
+        size = sum(p.data.size for p in placed)
+        place, weight_memory.place = weight_memory.place, lambda array: array  # each weight its own memory
+        apart = optimizer_apply("adam", sizes)
+        weight_memory.place = place
+        ways = [(optimizer_apply("adam", sizes), chosen), (apart, 0), (apart, size + 1)]
+        times = [[] for _ in ways]
         for _ in range(rounds):
-            for small, spent in zip((0, size + 1), times):
+            for (apply, small), spent in zip(ways, times):
                 base.SMALL_PACK = small
                 apply()
                 spent.append(per_call(apply, calls))
         base.SMALL_PACK = chosen
-        way = "over the pack" if size < chosen else "per weight"
+        way = "end to end" if end_to_end else "over the pack" if size < chosen else "per weight"
         rows.append((f"MLP {'-'.join(map(str, sizes))} ({size:,} weights)",
                      *(micro(statistics.median(spent)) for spent in times), way))
     return rows

@@ -8,7 +8,7 @@ import pytest
 from layer_checks import run_lstm_loop
 
 import scratchgrad as sg
-from scratchgrad import compiled, optimizers
+from scratchgrad import compiled, optimizers, weight_memory
 from scratchgrad import functional as F
 from scratchgrad.layers import Dense, Input
 from scratchgrad.models import Sequential
@@ -27,9 +27,13 @@ def assert_same_bits(a, b):
     np.testing.assert_array_equal(np.ascontiguousarray(a).view(unsigned), np.ascontiguousarray(b).view(unsigned))
 
 
-@pytest.fixture(params=["per weight", "over the pack"])
+@pytest.fixture(params=["end to end", "per weight", "over the pack"])
 def way(request, monkeypatch):
-    """Run an optimizer's kernel on each weight, or once over the flat scratch (optimizers.base.SMALL_PACK)."""
+    """Run an optimizer's kernel once over the weights where they lie end to end in memory (a model's small
+    trainable weights do: weight_memory.py), or, where each has memory of its own, on each weight or once over
+    the flat scratch (optimizers.base.SMALL_PACK)."""
+    if request.param != "end to end":
+        monkeypatch.setattr(weight_memory, "place", lambda array: array)
     monkeypatch.setattr(optimizers.base, "SMALL_PACK", 0 if request.param == "per weight" else 1 << 30)
     return request.param
 
@@ -81,6 +85,22 @@ def test_the_kernel_is_what_runs(name, options, kernels_on, monkeypatch, way):
     train(name, options, "float32", True)
     per_step = 4 if way == "per weight" else 1  # each of the 4 weights, or the pack once
     assert len(calls) == per_step * 3 * 5  # at each of 5 steps (40 samples, batch 8) of 3 epochs
+
+
+@needs_numba
+@pytest.mark.parametrize("name,options", KERNEL_CONFIGS, ids=lambda v: str(v))
+def test_weights_end_to_end_are_updated_in_one_pass_with_the_same_numbers(name, options, monkeypatch):
+    """A model's small weights lie end to end (weight_memory): the kernel runs once over all of them, and the
+    numbers are those of weights with memory of their own, with kernels and without."""
+    module, attribute = kernel_of(name)
+    kernel, seen = getattr(module, attribute), []
+    monkeypatch.setattr(module, attribute, lambda w, *a: seen.append((w.size, w.base is not None)) or kernel(w, *a))
+    end_to_end = [train(name, options, "float32", use) for use in (True, False)]
+    assert set(seen) == {(6 * 7 + 7 + 7 * 3 + 3, True)}  # every weight at once: a view of their block
+    monkeypatch.setattr(weight_memory, "place", lambda array: array)
+    for use_kernels, expected in zip((True, False), end_to_end):
+        for a, b in zip(train(name, options, "float32", use_kernels), expected):
+            assert_same_bits(a, b)
 
 
 @needs_numba

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import constraints, initializers, regularizers, tree
+from .. import constraints, initializers, regularizers, tree, weight_memory
 from ..autograd import no_grad
 from ..backend import array_module, float_dtype
 from ..symbolic import Node, SymbolicTensor
@@ -213,6 +213,8 @@ class Layer:
         if check is not None:
             check(f"{self.name}/{name}", tuple(shape or ()), dtype)
         data = initializers.get(initializer or "glorot_uniform")(tuple(shape or ()), dtype)
+        if trainable:  # end to end with the model's other trainable weights, for the optimizer's one pass
+            data = weight_memory.place(data)
         w = Tensor(data, dtype=data.dtype, requires_grad=trainable and self._trainable, name=f"{self.name}/{name}")
         w.constraint = constraints.get(constraint)
         self._weights.append(w)

@@ -21,15 +21,17 @@ same buffers (`fused=False`, the readable single-tensor path; tests check both g
 The weights themselves are never moved: the fused rule's final `w -= step` updates each weight array
 in place from its slice of the step, so an array taken from `layer.kernel.data` stays the live weight.
 Where numba is installed, Adam's and RMSprop's fused path is one compiled loop (`compiled_update`, the
-same operations in the same order; tests check it equals `update`), run on each weight, or for a small
-network once over the whole pack (`_Scattered.run_kernel`).
+same operations in the same order; tests check it equals `update`), run once over all the weights where
+they lie end to end in memory (weight_memory.py: a model's small trainable weights do), else on each weight,
+or for a small network once over the whole pack (`_Scattered.run_kernel`).
 """
 import math
+import operator
 import re
 
 import numpy as np
 
-from .. import compiled
+from .. import compiled, weight_memory
 from ..backend import array_module, to_numpy
 from ..tensor import Tensor
 from . import schedules
@@ -389,6 +391,7 @@ class _Pack:
     def __init__(self, params, slot_names, initial):
         xp, dtype = array_module(params[0].data), params[0].dtype
         self.params, self._views, self._recognized = list(params), {}, None
+        self._run = (), None  # (weights, the run of memory they fill): run()'s
         self.parts_cache = (), (), None  # (weights, flat buffers, their parts): _Scattered._flat_parts' cache
         self.shapes = [p.shape for p in params]
         self.offsets = _offsets(self.shapes)
@@ -416,6 +419,20 @@ class _Pack:
             return True
         return False
 
+    def run(self, weights):
+        """`weights` (the parameters' arrays, in order) as one 1-D array where they lie end to end in memory
+        (weight_memory.run) with the pack's shapes, kept while they are the same arrays; None where they do not,
+        or where one is read-only."""
+        arrays, run = self._run
+        if not _same(arrays, weights):
+            run = weight_memory.run(weights)
+            if run is not None and any(w.shape != shape for w, shape in zip(weights, self.shapes)):
+                run = None
+            self._run = list(weights), run
+        if run is None or not all(w.flags.writeable for w in weights):
+            return None
+        return run
+
     def views(self, flat):
         """Views of `flat` shaped like each parameter (kept for the pack's own buffers)."""
         views = self._views.get(id(flat))
@@ -437,29 +454,41 @@ def _constrain(params):
 
 class _Scattered:
     """The weights of a pack, updated as one flat array: `w -= step` subtracts each slice of the flat
-    `step` from its weight, in place. This lets an `update` rule run unchanged over all weights at once
-    without moving them into a buffer of ours."""
+    `step` from its weight, in place, or the whole step at once where the weights lie end to end in memory
+    (weight_memory.py; a model's small trainable weights do). This lets an `update` rule run unchanged over
+    all weights at once without moving them into a buffer of ours."""
 
     def __init__(self, arrays, pack):
         self.arrays, self.pack, self.dtype = arrays, pack, pack.grad.dtype
+        self.run = pack.run(arrays)
 
     def __isub__(self, step):
+        if self.run is not None:
+            self.run -= step
+            return self
         for w, s in zip(self.arrays, self.pack.views(step)):
             w -= s
         return self
 
     def __iadd__(self, step):
+        if self.run is not None:
+            self.run += step
+            return self
         for w, s in zip(self.arrays, self.pack.views(step)):
             w += s
         return self
 
     def run_kernel(self, kernel, flats, *constants):
         """Run `kernel(w, *parts, *constants)`, a compiled loop that updates a 1-D weight `w` in place from
-        its parts of the flat buffers `flats` (`w[i] -= step`). A large pack runs it on each weight; a small
-        one (under SMALL_PACK elements) once over the flat scratch set to -0.0, then adds the scratch to each
-        weight: w + (-0.0 - step) is w - step bit for bit, signed zeros included. One compiled call instead
-        of one per weight (the adds are NumPy's): for a small network each call costs more than the extra
-        pass. Returns False where the loop cannot run."""
+        its parts of the flat buffers `flats` (`w[i] -= step`): once over all the weights where they lie end
+        to end in memory. Else a large pack runs it on each weight; a small one (under SMALL_PACK elements)
+        once over the flat scratch set to -0.0, then adds the scratch to each weight: w + (-0.0 - step) is
+        w - step bit for bit, signed zeros included. One compiled call instead of one per weight (the adds
+        are NumPy's): for a small network each call costs more than the extra pass. Returns False where the
+        loop cannot run."""
+        if self.run is not None:
+            kernel(self.run, *flats, *constants)
+            return True
         if self.pack.offsets[-1] < SMALL_PACK:
             scratch = self.pack.flat_slots["scratch"]
             scratch[...] = -0.0
@@ -492,7 +521,7 @@ class _Scattered:
 
 
 def _same(a, b):
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def _offsets(shapes):
