@@ -567,6 +567,36 @@ def test_the_fused_linear_and_relu_give_the_two_ops_numbers_bit_for_bit(dtype, k
 
 @needs_numba
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_row_s_weight_gradient_in_the_fused_pass_gives_the_product_s_bits(dtype, monkeypatch):
+    """At batch 1 the fused pass also writes the weight gradient, x.T @ g, an outer product: every special value
+    of x against every special value of ReLU's gradient (a -0.0 product comes out +0.0, as from BLAS; only a
+    NaN's sign may differ)."""
+    rng = np.random.default_rng(4)
+    x = np.array([SPECIAL + [0.5, -3.0]], dtype)
+    W = rng.standard_normal((x.shape[1], 2 * len(SPECIAL))).astype(dtype)
+    b = np.zeros(W.shape[1], dtype)
+    gy = np.array([SPECIAL + [v * 0.5 for v in SPECIAL]], dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        linear, relu = F.Linear(), F.ReLU()
+        linear.needs_grad = (True, True, True)
+        with compiled.using(False):
+            two = [relu.forward(linear.forward(x, W, b)), *linear.backward(relu.backward(gy))]
+        fused = F.LinearReLU()
+        fused.needs_grad = (True, True, True)
+        fused.grad_buffers = (None, np.empty_like(W), np.empty_like(b))
+        calls = counting(monkeypatch, "_relu_backward_sum_rows_outer")
+        with compiled.using(True):
+            one = [fused.forward(x, W, b), *fused.backward(gy)]
+    assert len(calls) == 1 and one[2] is fused.grad_buffers[1]
+    nan = np.isnan(two[2])  # where NaN meets an infinity BLAS may give its own NaN, of the other sign
+    np.testing.assert_array_equal(np.isnan(one[2]), nan)
+    one[2][nan] = two[2][nan] = 0
+    for a, c in zip(one, two):
+        assert_same_bits(a, c)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_bias_and_relu_loop_gives_numpy_s_bits_on_special_values(dtype):
     """A product cannot make every special value (-0 needs all its terms -0), so the loop is given them."""
     y = np.array([[v] * len(SPECIAL) for v in SPECIAL], dtype)  # every special value plus every special bias

@@ -247,8 +247,8 @@ class Linear(Function):
             y += b
         return y.reshape(x.shape[:-1] + W.shape[1:]) if x.ndim > 2 else y
 
-    def backward(self, gy, gb=None):
-        """`gb`: the bias gradient, where the caller has computed it (LinearReLU)."""
+    def backward(self, gy, gb=None, gW=None):
+        """`gb`, `gW`: the bias and weight gradients, where the caller has computed them (LinearReLU)."""
         x, W, needs = self.x, self.W, self.needs_grad
         sequence = x.ndim > 2
         if sequence:
@@ -256,7 +256,8 @@ class Linear(Function):
         gx = gy.dot(W.T) if needs[0] else None
         if sequence and gx is not None:
             gx = gx.reshape(self.x.shape)
-        gW = _product(x.T, gy, self.grad_out(1)) if needs[1] else None
+        if gW is None and needs[1]:
+            gW = _product(x.T, gy, self.grad_out(1))
         if gb is None and len(needs) > 2 and needs[2]:
             gb = sum_rows(gy, self.grad_out(2))
         return gx, gW, gb
@@ -285,15 +286,26 @@ class LinearReLU(Linear):
         gb = self.grad_out(2) if len(needs) > 2 and needs[2] else None  # (a Dense without bias has no b)
         if not self._fused_backward(gy, gb):
             return Linear.backward(self, self.relu.backward(gy))
-        g = np.empty_like(gy)
-        _relu_backward_sum_rows(gy, self.relu.y, g, gb)
-        return Linear.backward(self, g, gb)
+        g, gW = np.empty_like(gy), self._outer_product_buffer(gy)
+        if gW is None:
+            _relu_backward_sum_rows(gy, self.relu.y, g, gb)
+        else:
+            _relu_backward_sum_rows_outer(gy, self.relu.y, g, gb, self.x, gW)
+        return Linear.backward(self, g, gb, gW)
 
     def _fused_backward(self, gy, gb):
         """Whether ReLU's backward and the bias gradient may run as one compiled pass: the compiled forward ran,
         the plan gave a buffer for the bias gradient, and sum_rows would take its compiled loop (where NaNs of both
         signs meet in a column's sum, which sign survives depends on the operand order, as sum_rows says)."""
         return gb is not None and self.relu.mask is None and gy.dtype == self.relu.y.dtype and _sums_rows(gy, gb)
+
+    def _outer_product_buffer(self, gy):
+        """The plan's buffer for the weight gradient where the fused pass may write that gradient too: for one
+        row, x.T @ g is an outer product, one product per element."""
+        gW = self.grad_out(1)
+        if len(gy) != 1 or gW is None or gW.dtype != gy.dtype or gW.shape != (self.x.shape[1], gy.shape[1]):
+            return None
+        return gW if gW.flags.c_contiguous else None
 
 
 @compiled.kernel
@@ -306,6 +318,21 @@ def _relu_backward_sum_rows(gy, y, gx, gb):
             v = gy[i, j] * (ONE if y[i, j] > 0 else ZERO)
             gx[i, j] = v
             gb[j] += v
+
+
+@compiled.kernel
+def _relu_backward_sum_rows_outer(gy, y, gx, gb, x, gW):
+    """_relu_backward_sum_rows for one row, and the weight gradient gW = x.T @ gx in the same call: an outer
+    product, each element one term, added to zero as a product of matrices sums it (so -0.0 comes out +0.0).
+    The same numbers as BLAS's, but for a NaN's sign where a NaN meets an infinity (BLAS may give its own)."""
+    gb[:] = ZERO
+    for j in range(gy.shape[1]):
+        v = gy[0, j] * (ONE if y[0, j] > 0 else ZERO)
+        gx[0, j] = v
+        gb[j] += v
+    for i in range(x.shape[1]):
+        for j in range(gx.shape[1]):
+            gW[i, j] = ZERO + x[0, i] * gx[0, j]
 
 
 @compiled.kernel
