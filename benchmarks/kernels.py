@@ -60,7 +60,12 @@ def optimizer_apply(name, sizes):
     buffers = opt.gradient_buffers(params)
     for b in buffers:
         b[...] = 1e-3
-    return lambda: opt.apply(buffers, params)
+
+    def apply():
+        opt.apply(buffers, params)
+
+    apply.params = params
+    return apply
 
 
 def cross_entropy(batch, classes):
@@ -371,17 +376,17 @@ def weight_gradient_ways(calls, rounds):
 
 def pack_ways(calls, rounds):
     """Adam's compiled apply over the weights of MLPs of several sizes: once over them where they lie end to end
-    in memory (weight_memory: a model's weights up to a quarter of a block each do), and, where each weight has
+    in memory (weight_memory: a model's weights of up to 16,384 numbers each do), and, where each weight has
     memory of its own, once per weight or once over the flat scratch (optimizers.base.SMALL_PACK chooses)."""
     rows, chosen = [], base.SMALL_PACK
     for sizes in ([4, 30, 16, 3], [16, 128, 64, 10], [32, 128, 64, 10], [64, 256, 64, 10], [128, 256, 128, 10]):
-        placed = mlp_weights(sizes)
-        end_to_end = weight_memory.run([p.data for p in placed]) is not None
-        size = sum(p.data.size for p in placed)
         place, weight_memory.place = weight_memory.place, lambda array: array  # each weight its own memory
         apart = optimizer_apply("adam", sizes)
         weight_memory.place = place
-        ways = [(optimizer_apply("adam", sizes), chosen), (apart, 0), (apart, size + 1)]
+        made = optimizer_apply("adam", sizes)
+        end_to_end = weight_memory.run([p.data for p in made.params]) is not None
+        size = sum(p.data.size for p in made.params)
+        ways = [(made, chosen), (apart, 0), (apart, size + 1)]
         times = [[] for _ in ways]
         for _ in range(rounds):
             for (apply, small), spent in zip(ways, times):

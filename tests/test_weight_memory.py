@@ -39,8 +39,8 @@ def test_placed_weights_are_drawn_as_unplaced_ones(monkeypatch):
 
 
 def test_large_non_trainable_and_integer_arrays_keep_memory_of_their_own():
-    big = weight_memory.BLOCK // 4 + 1
-    assert weight_memory.place(np.zeros(big, np.float32)).base is None
+    assert weight_memory.place(np.zeros(weight_memory.LARGEST + 1, np.float32)).base is None
+    assert weight_memory.place(np.zeros(weight_memory.LARGEST, np.float32)).base is not None
     assert weight_memory.place(np.zeros(3, np.int64)).base is None
     assert weight_memory.place(np.zeros(0, np.float32)).base is None
     sg.set_seed(0)
@@ -52,9 +52,11 @@ def test_large_non_trainable_and_integer_arrays_keep_memory_of_their_own():
 
 def test_a_full_block_starts_another(monkeypatch):
     monkeypatch.setattr(weight_memory, "_blocks", {})
-    quarter = [weight_memory.place(np.full(weight_memory.BLOCK // 4, i, np.float32)) for i in range(5)]
+    monkeypatch.setattr(weight_memory, "BLOCK", 64)
+    monkeypatch.setattr(weight_memory, "LARGEST", 16)
+    quarter = [weight_memory.place(np.full(16, i, np.float32)) for i in range(5)]
     assert all(a.base is quarter[0].base for a in quarter[:4]) and quarter[4].base is not quarter[0].base
-    assert weight_memory.run(quarter[:4]).size == weight_memory.BLOCK
+    assert weight_memory.run(quarter[:4]).size == 64
     assert weight_memory.run(quarter[3:]) is None
     assert [a[0] for a in quarter] == [0, 1, 2, 3, 4]
 

@@ -8,14 +8,16 @@ optimizers/base.py) instead of one pass per weight: at Iris's size each pass cos
 Each weight is still its own array (a view into the block), the one `layer.kernel.data` gives for the life
 of the model. Where the weights an optimizer updates are not end to end (one was set to another array, a
 layer between them was frozen, a model was deep-copied), it updates them weight by weight, as before, with
-the same numbers. Large weights (over a quarter of a block), non-trainable ones and arrays other than NumPy's
-keep memory of their own: for them one pass more or less costs little.
+the same numbers (so also where a model's weights happen to start near a block's end and continue in the
+next: blocks are large, so that this is rare). Large weights (over LARGEST numbers), non-trainable ones and
+arrays other than NumPy's keep memory of their own: for them one pass more or less costs little.
 """
 import threading
 
 import numpy as np
 
-BLOCK = 1 << 16  # elements per block (256 KiB of float32)
+BLOCK = 1 << 20  # elements per block (4 MiB of float32, of which the pages never written take no memory)
+LARGEST = 1 << 14  # elements of the largest weight placed in a block
 _blocks = {}  # dtype -> (the block being filled, how many of its elements are taken)
 _lock = threading.Lock()
 
@@ -23,7 +25,7 @@ _lock = threading.Lock()
 def place(array):
     """`array` copied to the next free part of the current block of its dtype (a view of it), or `array`
     itself where it keeps its own memory."""
-    if type(array) is not np.ndarray or array.dtype.kind != "f" or not 0 < array.size <= BLOCK // 4:
+    if type(array) is not np.ndarray or array.dtype.kind != "f" or not 0 < array.size <= LARGEST:
         return array
     with _lock:
         block, taken = _blocks.get(array.dtype, (None, BLOCK))
