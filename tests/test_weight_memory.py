@@ -50,6 +50,11 @@ def test_large_non_trainable_and_integer_arrays_keep_memory_of_their_own():
     assert weight_memory.run(arrays(model.trainable_weights)) is not None
 
 
+def test_a_kept_weight_keeps_at_most_256_kib_alive():
+    # the block a weight lives in holds other models' weights too, dropped or not
+    assert weight_memory.place(np.zeros(3, np.float32)).base.nbytes <= 256 * 1024
+
+
 def test_a_full_block_starts_another(monkeypatch):
     monkeypatch.setattr(weight_memory, "_blocks", {})
     monkeypatch.setattr(weight_memory, "BLOCK", 64)
