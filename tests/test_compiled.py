@@ -2,6 +2,7 @@
 import functools
 import importlib.util
 import os
+import types
 
 import numpy as np
 import pytest
@@ -596,6 +597,20 @@ def test_one_row_s_weight_gradient_in_the_fused_pass_gives_the_product_s_bits(dt
 
 
 @needs_numba
+def test_a_one_by_one_weight_keeps_numpy_s_negative_zero_gradient():
+    """Dense(1, relu) on one feature: NumPy multiplies the 1×1 matrices as numbers, so a -0.0 gradient stays
+    -0.0, which the fused outer product (a sum from +0.0) would lose; that path is not taken there."""
+    x, W, b = np.full((1, 1), 2.0, np.float32), np.full((1, 1), -1.0, np.float32), np.zeros(1, np.float32)
+    gy = np.full((1, 1), -1.5, np.float32)  # the ReLU is off: the gradient through it is -1.5 * 0 = -0.0
+    fused = F.LinearReLU()
+    fused.needs_grad = (True, True, True)
+    fused.grad_buffers = (None, np.empty_like(W), np.empty_like(b))
+    with compiled.using(True):
+        fused.forward(x, W, b)
+        assert np.signbit(fused.backward(gy)[1]).all()
+
+
+@needs_numba
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_bias_and_relu_loop_gives_numpy_s_bits_on_special_values(dtype):
     """A product cannot make every special value (-0 needs all its terms -0), so the loop is given them."""
@@ -752,3 +767,17 @@ def test_the_accuracy_count_leaves_what_its_kernel_cannot_take_to_numpy():
         assert (metric.total, metric.count) == (6.0, 6.0)
         with pytest.raises(TypeError, match="foo"):  # an unknown argument still reaches the function
             metrics.MeanMetricWrapper(metrics.sparse_categorical_accuracy, foo=1).update_state(y_pred.argmax(1), y_pred)
+
+
+@needs_numba
+def test_a_kernel_of_a_module_not_in_sys_modules_runs(kernels_on):
+    module = types.ModuleType("made_by_exec")  # as exec or importlib's module_from_spec make one
+    exec("from scratchgrad.compiled import kernel\n"
+         "@kernel\n"
+         "def double(a):\n"
+         "    for i in range(a.size):\n"
+         "        a[i] *= 2\n", module.__dict__)
+    a = np.ones(3)
+    module.double(a)
+    module.double(a)
+    np.testing.assert_array_equal(a, [4.0, 4.0, 4.0])

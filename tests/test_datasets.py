@@ -592,6 +592,8 @@ def test_mnist_reads_the_npz_keras_downloaded_named_by_path(tmp_path, monkeypatc
     for folder in (tmp_path, "mnist"):  # the old positional folder, absolute or relative, is not taken for a file
         with pytest.raises(ValueError, match="data_dir="):
             mnist.load_data(folder)
+    with pytest.raises(FileNotFoundError, match="mnsit, which is not a file"):  # a typo: no download
+        mnist.load_data(str(tmp_path / "mnsit"))
     monkeypatch.setattr(mnist, "KERAS_SOURCE", dataclasses.replace(mnist.KERAS_SOURCE, sha256={"mnist.npz": "0" * 64}))
     with pytest.raises(CorruptDatasetError, match="sha256"):
         mnist.load_data()

@@ -358,3 +358,36 @@ def test_the_fused_op_writes_its_weights_gradients_straight_into_the_optimizer_s
     fused = [fn for fn, *_ in next(iter(model._plans.values())).steps if type(fn) is LinearReLU]
     buffers = model.optimizer.gradient_buffers(model.trainable_weights)
     assert len(fused) == 1 and fused[0].grad_buffers[1] is buffers[0] and fused[0].grad_buffers[2] is buffers[1]
+
+
+def test_a_function_whose_backward_returns_a_namedtuple_trains_in_the_plan_as_in_eager_mode(rng):
+    import collections
+
+    from scratchgrad.autograd import Function
+
+    grads = collections.namedtuple("Grads", "gx gw")
+
+    class Scale(Function):
+        def forward(self, x, w):
+            self.x, self.w = x, w
+            return x * w
+
+        def backward(self, gy):
+            return grads(gy * self.w, (gy * self.x).sum(axis=0))
+
+    class ScaleLayer(L.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return Scale()(x, self.w)
+
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 3))
+    trained = []
+    for eager in (False, True):
+        model = Sequential([L.Input(shape=(3,)), ScaleLayer()])
+        model.compile(optimizer="sgd", loss="mse", run_eagerly=eager)
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)  # steps 2 and 3 replay the plan
+        trained.append(model.get_weights()[0])
+    np.testing.assert_array_equal(*trained)
+    assert not np.allclose(trained[0], 1.0)

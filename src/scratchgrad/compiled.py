@@ -99,7 +99,7 @@ def kernel(loop):
             with lock:
                 if compiled is None:
                     compiled = _compile(loop)
-                    module = sys.modules[loop.__module__]
+                    module = sys.modules.get(loop.__module__)  # (None for a module made by exec)
                     if getattr(module, loop.__name__, None) is call:  # (not replaced, say by a test's spy)
                         setattr(module, loop.__name__, compiled)  # later calls by name skip this wrapper
         return compiled(*args)

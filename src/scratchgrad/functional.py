@@ -301,9 +301,11 @@ class LinearReLU(Linear):
 
     def _outer_product_buffer(self, gy):
         """The plan's buffer for the weight gradient where the fused pass may write that gradient too: for one
-        row, x.T @ g is an outer product, one product per element."""
+        row, x.T @ g is an outer product, one product per element. Not for a 1×1 weight, where NumPy multiplies
+        the two numbers as such and keeps a -0.0 that the kernel's sum (from +0.0) would not."""
         gW = self.grad_out(1)
-        if len(gy) != 1 or gW is None or gW.dtype != gy.dtype or gW.shape != (self.x.shape[1], gy.shape[1]):
+        shape = self.x.shape[1], gy.shape[1]
+        if len(gy) != 1 or gW is None or gW.size == 1 or gW.dtype != gy.dtype or gW.shape != shape:
             return None
         return gW if gW.flags.c_contiguous else None
 

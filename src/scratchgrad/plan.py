@@ -152,7 +152,7 @@ class StepPlan:
                 continue
             grads[out] = None
             gxs = fn.backward(g)
-            if type(gxs) is not tuple:
+            if type(gxs) is not tuple and not isinstance(gxs, tuple):  # (the type check is the fast path)
                 gxs = (gxs,)
             for i, slot, index in targets:
                 gx = gxs[i]

@@ -45,6 +45,9 @@ def load_data(path="mnist.npz", data_dir=None):
     if keras_file(path).is_dir() or Path(path).is_dir():  # scratchgrad's load_data(folder), before path= came
         raise ValueError(f"path names Keras's mnist.npz, got the folder {path}: "
                          f"give a folder of IDX files as data_dir=")
+    if path != "mnist.npz" and not keras_file(path).is_file():  # a typo'd folder must not start a download
+        raise FileNotFoundError(f"path names an existing mnist.npz (as Keras downloaded it), got {path}, "
+                                f"which is not a file: give a folder of IDX files as data_dir=, or leave path out")
     if data_dir is None and not _idx_in_env() and keras_file(path).is_file():
         f = load_npz(io.BytesIO(load_file(KERAS_SOURCE, "mnist.npz", keras_path=path)))
         return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
