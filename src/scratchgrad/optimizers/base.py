@@ -463,19 +463,18 @@ class _Scattered:
         self.run = pack.run(arrays)
 
     def __isub__(self, step):
-        if self.run is not None:
-            self.run -= step
-            return self
-        for w, s in zip(self.arrays, self.pack.views(step)):
-            w -= s
-        return self
+        return self._apply(operator.isub, step)
 
     def __iadd__(self, step):
+        return self._apply(operator.iadd, step)
+
+    def _apply(self, op, step):
+        """`op(w, step)` in place: once over the run of the weights, else on each weight with its part of `step`."""
         if self.run is not None:
-            self.run += step
+            op(self.run, step)
             return self
         for w, s in zip(self.arrays, self.pack.views(step)):
-            w += s
+            op(w, s)
         return self
 
     def run_kernel(self, kernel, flats, *constants):
@@ -493,8 +492,7 @@ class _Scattered:
             scratch = self.pack.flat_slots["scratch"]
             scratch[...] = -0.0
             kernel(scratch, *flats, *constants)
-            for w, s in zip(self.arrays, self.pack.scratch_views):
-                w += s
+            self._apply(operator.iadd, scratch)
             return True
         parts = self._flat_parts(flats)
         if parts is None:
