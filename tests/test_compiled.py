@@ -622,6 +622,27 @@ def test_the_bias_and_relu_loop_gives_numpy_s_bits_on_special_values(dtype):
     assert_same_bits(y, expected)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_bias_loop_gives_numpy_s_bits_on_special_values(dtype, monkeypatch):
+    y = np.array([[v] * len(SPECIAL) for v in SPECIAL], dtype)
+    b = np.array(SPECIAL, dtype)
+    with np.errstate(invalid="ignore"):
+        expected = y + b
+    F._add_bias(y, b)
+    assert_same_bits(y, expected)
+    rng = np.random.default_rng(5)
+    x, W = rng.standard_normal((2, 3)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+    calls = counting(monkeypatch, "_add_bias")
+    for bias in (rng.standard_normal(4).astype(dtype), rng.standard_normal(4).astype(np.float16),
+                 rng.standard_normal((1, 4)).astype(dtype)):
+        with compiled.using(False):
+            two = F.Linear().forward(x, W, bias)
+        with compiled.using(True):
+            assert_same_bits(F.Linear().forward(x, W, bias), two)
+    assert len(calls) == 1  # not for a bias of another dtype or shape: NumPy casts and broadcasts it
+
+
 # ---- bias gradients and softmax cross-entropy --------------------------------------------------------
 def counting(monkeypatch, name):
     """Count the calls of the kernel F.<name>."""

@@ -67,6 +67,13 @@ def applies(array):
     return _enabled and type(array) is np.ndarray and array.dtype in _FLOATS and (_numba is not None or _imported())
 
 
+@functools.lru_cache(maxsize=256)
+def scalars(kind, *numbers):
+    """`numbers` as NumPy scalars of type `kind` (np.float32: what a kernel on float32 arrays takes, to compute in
+    float32), for constants a kernel takes at every step: a cached tuple costs a quarter of making three."""
+    return tuple(kind(n) for n in numbers)
+
+
 def _imported():
     """Import numba once. One that is installed but fails to import (say, built for another NumPy) switches
     the kernels off with a warning: training goes on in NumPy."""

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..backend import array_module
-from ..compiled import kernel
+from ..compiled import kernel, scalars
 from .base import Optimizer, check_fraction
 
 
@@ -49,7 +49,7 @@ class Adam(Optimizer):
             return False
         f = w.dtype.type
         return w.run_kernel(_adam_step, (g, slots["momentum"], slots["velocity"]),
-                            f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon), self._step_size(lr, f))
+                            *scalars(f, 1 - self.beta_1, 1 - self.beta_2, self.epsilon), self._step_size(lr, f))
 
     def _step_size(self, lr, f):
         t = self.iterations + 1
