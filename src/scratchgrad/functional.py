@@ -379,8 +379,14 @@ def sum_rows(a, out=None):
 
 def _sums_rows(a, out):
     """Whether _sum_rows may sum the rows of `a` into `out` (None: a new array) with NumPy's numbers (sum_rows)."""
-    return (compiled.applies(a) and a.ndim == 2 and (a.shape[1] > 1 or len(a) < 8) and a.flags.c_contiguous
+    return (compiled.applies(a) and a.ndim == 2 and _adds_rows_in_order(a) and a.flags.c_contiguous
             and (out is None or out.dtype == a.dtype and out.shape == a.shape[1:]))
+
+
+def _adds_rows_in_order(a):
+    """Whether NumPy's a.sum(axis=0) over a contiguous 2-D `a` adds its rows one at a time, as _sum_rows does:
+    NumPy sums 8 or more contiguous numbers (a one-column array's column) pairwise."""
+    return a.shape[1] > 1 or len(a) < 8
 
 
 @compiled.kernel
@@ -580,8 +586,11 @@ class SoftmaxCrossEntropy(Function):
         bad = _shift_and_pick(x, t, shifted, picked)
         if bad >= 0:
             raise ValueError(f"cross_entropy: labels must lie in [0, {x.shape[1]}), got {t[bad]} for sample {bad}")
-        self.t, self.exp = t, np.exp(shifted, out=shifted)
-        self.total = sum_rows(self.exp)
+        self.t, self.exp, self.total = t, np.exp(shifted, out=shifted), np.empty(len(x), x.dtype)
+        if _adds_rows_in_order(self.exp):  # sum_rows's compiled case, its other checks known: the array is ours
+            _sum_rows(self.exp, self.total)
+        else:
+            self.exp.sum(axis=0, out=self.total)
         per_sample = np.log(self.total)
         if self.reduction == "none" or len(x) >= 8:  # NumPy sums 8 or more numbers pairwise
             per_sample -= picked
