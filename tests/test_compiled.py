@@ -641,6 +641,12 @@ def test_the_bias_loop_gives_numpy_s_bits_on_special_values(dtype, monkeypatch):
         with compiled.using(True):
             assert_same_bits(F.Linear().forward(x, W, bias), two)
     assert len(calls) == 1  # not for a bias of another dtype or shape: NumPy casts and broadcasts it
+    for x, W in ((x[0], W), (x[0], W[:, 0])):  # one sample (1-D x), and a 1-D W: NumPy's add, not the loop
+        with compiled.using(False):
+            two = F.Linear().forward(x, W, np.ones(W.shape[1:], dtype))
+        with compiled.using(True):
+            assert_same_bits(F.Linear().forward(x, W, np.ones(W.shape[1:], dtype)), two)
+    assert len(calls) == 1
 
 
 # ---- bias gradients and softmax cross-entropy --------------------------------------------------------
@@ -802,3 +808,9 @@ def test_a_kernel_of_a_module_not_in_sys_modules_runs(kernels_on):
     module.double(a)
     module.double(a)
     np.testing.assert_array_equal(a, [4.0, 4.0, 4.0])
+
+
+def test_kernel_constants_are_converted_whether_or_not_they_can_be_cache_keys():
+    for numbers in ((0.1, 1e-7), (np.array(0.1), np.float64(1e-7))):  # a 0-d array cannot be a key
+        got = compiled.scalars(np.float32, *numbers)
+        assert [type(v) for v in got] == [np.float32, np.float32] and got == (np.float32(0.1), np.float32(1e-7))

@@ -588,6 +588,8 @@ def test_mnist_reads_the_npz_keras_downloaded_named_by_path(tmp_path, monkeypatc
     np.testing.assert_array_equal(mnist.load_data()[0][0], idx[FILES[0]])  # IDX files in $SCRATCHGRAD_DATA: first
     monkeypatch.delenv("SCRATCHGRAD_DATA")
     np.testing.assert_array_equal(mnist.load_data(data_dir=tmp_path)[0][0], idx[FILES[0]])
+    for path in ("other.npz", Path("mnist.npz")):  # no npz is read where IDX files are given: path is not checked
+        np.testing.assert_array_equal(mnist.load_data(path, data_dir=tmp_path)[0][0], idx[FILES[0]])
     monkeypatch.chdir(tmp_path)
     for folder in (tmp_path, "mnist"):  # the old positional folder, absolute or relative, is not taken for a file
         with pytest.raises(ValueError, match="data_dir="):

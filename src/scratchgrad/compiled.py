@@ -67,10 +67,19 @@ def applies(array):
     return _enabled and type(array) is np.ndarray and array.dtype in _FLOATS and (_numba is not None or _imported())
 
 
-@functools.lru_cache(maxsize=256)
 def scalars(kind, *numbers):
     """`numbers` as NumPy scalars of type `kind` (np.float32: what a kernel on float32 arrays takes, to compute in
-    float32), for constants a kernel takes at every step: a cached tuple costs a quarter of making three."""
+    float32), for constants a kernel takes at every step: a cached tuple costs a quarter of making three.
+    Numbers equal in Python share an entry (a -0.0 asked after a +0.0 comes back +0.0): for constants whose
+    zero's sign does not matter. Ones that cannot be a key (a 0-d array) are converted each time."""
+    try:
+        return _scalars(kind, *numbers)
+    except TypeError:
+        return tuple(kind(n) for n in numbers)
+
+
+@functools.lru_cache(maxsize=256)
+def _scalars(kind, *numbers):
     return tuple(kind(n) for n in numbers)
 
 

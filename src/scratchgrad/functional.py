@@ -243,7 +243,7 @@ class Linear(Function):
                              f"{W.shape[0]} (weight shape {W.shape})")
         self.x, self.W = x, W
         y = _rows(x).dot(W)  # @'s numbers by the same BLAS call, without the ufunc machinery (a small product's cost)
-        if b is not None and compiled.applies(y) and b.dtype == y.dtype and b.shape == W.shape[1:]:
+        if b is not None and compiled.applies(y) and y.ndim == 2 and b.dtype == y.dtype and b.shape == y.shape[1:]:
             _add_bias(y, b)  # y += b's numbers, without its broadcasting's cost (most of a small layer's forward)
         elif b is not None:
             y += b
@@ -341,6 +341,7 @@ def _relu_backward_sum_rows_outer(gy, y, gx, gb, x, gW):
 
 @compiled.kernel
 def _add_bias(y, b):
+    """y += b in place for a (rows, n) y and an (n,) b: each row's n adds, as NumPy's broadcast makes them."""
     for i in range(y.shape[0]):
         for j in range(y.shape[1]):
             y[i, j] += b[j]

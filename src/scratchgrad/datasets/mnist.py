@@ -6,6 +6,7 @@ read where no IDX files are given. Each is verified by the sha256 of its decompr
 IDX bytes, so an archive re-compressed by a mirror is still accepted while any change to the digits is not.
 """
 import io
+import os
 from pathlib import Path
 
 from ._npz import load_npz
@@ -40,17 +41,21 @@ def load_data(path="mnist.npz", data_dir=None):
     As keras.datasets.mnist.load_data: `path` names the mnist.npz Keras downloaded, under $KERAS_HOME/datasets
     (~/.keras/datasets), or the file itself when absolute. It is read (checked by its sha256; the same digits)
     where no data_dir is given and $SCRATCHGRAD_DATA holds no IDX files. `data_dir` names the folder holding
-    `mnist/`, the only place then looked in.
+    `mnist/`, the only place then looked in. Where the npz would be read, a `path` other than the default
+    that names no file is refused (Keras would download to it; scratchgrad downloads the IDX files to its
+    own cache, so such a name is more likely a folder's typo).
     """
     if keras_file(path).is_dir() or Path(path).is_dir():  # scratchgrad's load_data(folder), before path= came
         raise ValueError(f"path names Keras's mnist.npz, got the folder {path}: "
                          f"give a folder of IDX files as data_dir=")
-    if path != "mnist.npz" and not keras_file(path).is_file():  # a typo'd folder must not start a download
-        raise FileNotFoundError(f"path names an existing mnist.npz (as Keras downloaded it), got {path}, "
-                                f"which is not a file: give a folder of IDX files as data_dir=, or leave path out")
-    if data_dir is None and not _idx_in_env() and keras_file(path).is_file():
-        f = load_npz(io.BytesIO(load_file(KERAS_SOURCE, "mnist.npz", keras_path=path)))
-        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    if data_dir is None and not _idx_in_env():
+        if keras_file(path).is_file():
+            f = load_npz(io.BytesIO(load_file(KERAS_SOURCE, "mnist.npz", keras_path=path)))
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+        if os.fspath(path) != "mnist.npz":
+            raise FileNotFoundError(f"path names an existing mnist.npz (as Keras downloaded it), got {path}, "
+                                    f"which is not a file: give a folder of IDX files as data_dir=, or leave "
+                                    f"path out to download them")
     return load_source(SOURCE, data_dir)
 
 
