@@ -429,7 +429,7 @@ class _Pack:
             if run is not None and any(w.shape != shape for w, shape in zip(weights, self.shapes)):
                 run = None
             self._run = list(weights), run
-        if run is None or not all(w.flags.writeable for w in weights):
+        if run is None or not all(map(_writeable, weights)):
             return None
         return run
 
@@ -513,9 +513,12 @@ class _Scattered:
                 bounds = zip(self.pack.offsets[:-1], self.pack.offsets[1:])
                 parts = [(w.reshape(-1), *(f[lo:hi] for f in flats)) for w, (lo, hi) in zip(self.arrays, bounds)]
             self.pack.parts_cache = list(self.arrays), flats, parts
-        if parts is None or not all(w.flags.writeable for w in self.arrays):
+        if parts is None or not all(map(_writeable, self.arrays)):
             return None
         return parts
+
+
+_writeable = operator.attrgetter("flags.writeable")  # (in C: no Python frame per weight, as a generator has)
 
 
 def _same(a, b):
