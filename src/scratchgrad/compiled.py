@@ -69,7 +69,7 @@ def applies(array):
 
 def scalars(kind, *numbers):
     """`numbers` as NumPy scalars of type `kind` (np.float32: what a kernel on float32 arrays takes, to compute in
-    float32), for constants a kernel takes at every step: a cached tuple costs a quarter of making three.
+    float32), for constants a kernel takes at every step: a cached tuple costs less than converting anew.
     Numbers equal in Python share an entry (a -0.0 asked after a +0.0 comes back +0.0): for constants whose
     zero's sign does not matter. Ones that cannot be a key (a 0-d array) are converted each time."""
     try:
