@@ -376,7 +376,7 @@ def weight_gradient_ways(calls, rounds):
 
 def pack_ways(calls, rounds):
     """Adam's compiled apply over the weights of MLPs of several sizes: once over them where they lie end to end
-    in memory (weight_memory: a model's weights of up to 16,384 numbers each do), and, where each weight has
+    in memory (weight_memory: a model's weights of up to weight_memory.LARGEST numbers each do), and, where each has
     memory of its own, once per weight or once over the flat scratch (optimizers.base.SMALL_PACK chooses)."""
     rows, chosen = [], base.SMALL_PACK
     for sizes in ([4, 30, 16, 3], [16, 128, 64, 10], [32, 128, 64, 10], [64, 256, 64, 10], [128, 256, 128, 10]):
