@@ -753,6 +753,61 @@ def test_compiled_sparse_accuracy_counts_numpy_s_argmax_hits(dtype, labels, monk
     assert results[0] == results[1] == (expected, 300)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_cross_entropy_counts_numpy_s_argmax_hits(dtype):
+    rng = np.random.default_rng(6)
+    x = rng.integers(-2, 3, (300, 4)).astype(dtype)  # many ties: the first maximum is the argmax
+    x[:len(SPECIAL), 1] = SPECIAL  # NaNs (the first one is the argmax), infinities, signed zeros
+    x[7, 2:] = np.nan, -np.nan
+    t = rng.integers(0, 4, 300)
+    with compiled.using(True), np.errstate(invalid="ignore"):
+        op = F.SoftmaxCrossEntropy()
+        op.forward(x, t)
+    assert op.hits == (x.argmax(axis=1) == t).sum()
+
+
+@needs_numba
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_compiled_cross_entropy_replayed_on_batches_of_other_shapes_gives_a_new_op_s_numbers(reduction):
+    rng, op = np.random.default_rng(11), F.SoftmaxCrossEntropy(reduction)
+    for shape, dtype in [((2, 3), "float32"), ((3, 3), "float32"), ((3, 3), "float64"), ((3, 2), "float64"),
+                         ((2, 3), "float32")]:  # the op keeps its work arrays from one forward to the next
+        x, t = rng.standard_normal(shape).astype(dtype), rng.integers(0, shape[1], shape[0])
+        gy = np.asarray(0.7, dtype)
+        with compiled.using(True):
+            new = F.SoftmaxCrossEntropy(reduction)
+            assert_same_bits(op.forward(x, t), new.forward(x, t))
+            assert_same_bits(op.backward(gy)[0], new.backward(gy)[0])
+
+
+def fit_logs(x, y, counted, monkeypatch, **fit):
+    """fit's history with the loss op's hits counted for the accuracy or not, and whether update_state ran."""
+    from scratchgrad import metrics, trainer
+
+    calls, update = [], metrics.MeanMetricWrapper.update_state
+    with monkeypatch.context() as patch:
+        patch.setattr(metrics.MeanMetricWrapper, "update_state", lambda *a, **k: calls.append(1) or update(*a, **k))
+        if not counted:
+            patch.setattr(trainer, "_takes_hits", lambda metric: False)
+        sg.set_seed(0)
+        model = Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model.fit(x, y, batch_size=5, epochs=3, verbose=0, **fit).history, bool(calls)
+
+
+@needs_numba
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_accuracy_from_the_fused_loss_s_count_is_the_metric_s_own(weighted, monkeypatch):
+    rng = np.random.default_rng(10)
+    x, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 3, 40)
+    fit = {"sample_weight": rng.random(40)} if weighted else {}
+    with compiled.using(True):
+        (counted, updated), (own, _) = (fit_logs(x, y, c, monkeypatch, **fit) for c in (True, False))
+    assert counted == own and 0.2 < own["accuracy"][-1] < 0.9
+    assert not updated  # the plan's steps took the loss op's count (the first, recorded step too)
+
+
 @pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
 def test_a_dense_relu_without_bias_trains_through_the_plan(kernels):
     """A Linear without bias has two inputs: no bias gradient to fuse into the ReLU's backward."""

@@ -553,8 +553,12 @@ class SoftmaxCrossEntropy(Function):
     It works on a transposed copy of the logits, classes first: each row's max and sum then run across
     the samples, vectorized (over rows of ten classes NumPy's reductions are several times slower).
     With numba and integer labels, the passes around NumPy's exp and log are compiled loops
-    (`_compiled_forward`), with the same numbers.
+    (`_compiled_forward`), with the same numbers; its first pass also counts the rows whose argmax is their
+    label (`hits`, None on the NumPy path), which the trainer takes as the accuracy's count (trainer.py).
     """
+
+    hits = None
+    _kept = None
 
     def __init__(self, reduction="mean"):
         self.reduction = reduction
@@ -564,7 +568,7 @@ class SoftmaxCrossEntropy(Function):
                          and t.dtype.isnative)
         if self.compiled:
             return self._compiled_forward(x, t)
-        xp = array_module(x)
+        xp, self.hits = array_module(x), None
         z = xp.ascontiguousarray(x.T)
         shifted = z - z.max(axis=0)
         self.exp = xp.exp(shifted)
@@ -583,11 +587,12 @@ class SoftmaxCrossEntropy(Function):
         """forward's numbers for logits (N, C) and labels (N,), the passes before exp, between exp and log, and
         after log compiled (NumPy's exp and log, for the same numbers): 6 calls instead of 15, which at batch 1
         cost more than the arithmetic."""
-        shifted, picked = np.empty(x.shape[::-1], x.dtype), np.empty(len(x), x.dtype)
-        bad = _shift_and_pick(x, t, shifted, picked)
-        if bad >= 0:
+        shifted, picked, self.total, y, scale = self._work_arrays(x)
+        self.hits = _shift_and_pick(x, t, shifted, picked)
+        if self.hits < 0:
+            bad = -1 - self.hits
             raise ValueError(f"cross_entropy: labels must lie in [0, {x.shape[1]}), got {t[bad]} for sample {bad}")
-        self.t, self.exp, self.total = t, np.exp(shifted, out=shifted), np.empty(len(x), x.dtype)
+        self.t, self.exp = t, np.exp(shifted, out=shifted)
         if _adds_rows_in_order(self.exp):  # sum_rows's compiled case, its other checks known: the array is ours
             _sum_rows(self.exp, self.total)
         else:
@@ -597,9 +602,22 @@ class SoftmaxCrossEntropy(Function):
             per_sample -= picked
             y, self.scale = _reduce(per_sample, self.reduction)
             return y
-        self.scale, y = _scale(self.reduction, len(x)), np.empty((), x.dtype)
-        _subtract_and_reduce(per_sample, picked, x.dtype.type(self.scale), y)
+        self.scale = _scale(self.reduction, len(x))
+        _subtract_and_reduce(per_sample, picked, scale, y)
         return y
+
+    def _work_arrays(self, x):
+        """The compiled forward's arrays (shifted logits, picked, sums of exps, the loss) and scale, made once
+        for a shape: a step plan replays this op on each batch, and each empty array costs a tenth of a
+        microsecond. The loss comes back in the same array each time, as a replayed step's plan outputs do
+        until the next step (the trainer reads them at once)."""
+        kept = self._kept
+        if kept is None or kept[0].shape != x.shape[::-1] or kept[0].dtype != x.dtype:
+            n, dtype = len(x), x.dtype
+            scale = None if self.reduction == "none" else dtype.type(_scale(self.reduction, n))
+            kept = self._kept = np.empty(x.shape[::-1], dtype), np.empty(n, dtype), np.empty(n, dtype), \
+                np.empty((), dtype), scale
+        return kept
 
     def backward(self, gy):
         if self.compiled:
@@ -622,21 +640,24 @@ class SoftmaxCrossEntropy(Function):
 @compiled.kernel
 def _shift_and_pick(x, labels, shifted, picked):
     """SoftmaxCrossEntropy.forward's passes before exp, for logits x (N, C): shifted = (x - each row's max).T
-    and picked[n] = shifted[labels[n], n]. Returns the first sample whose label is not a class (it would
-    index outside the arrays), else -1. The max is NumPy's: a row's first NaN, where it has one."""
+    and picked[n] = shifted[labels[n], n]. Returns how many rows' argmax is their label (sparse accuracy's hits,
+    counted in the same pass), or -1 - i for the first sample i whose label is not a class (it would index
+    outside the arrays). The max and argmax are NumPy's: a row's first maximum, or its first NaN."""
     n, c = x.shape
+    hits = 0
     for i in range(n):
         label = labels[i]
         if label < 0 or label >= c:
-            return i
-        top = x[i, 0]
+            return -1 - i
+        best, top = 0, x[i, 0]
         for j in range(1, c):
             if x[i, j] > top or (x[i, j] != x[i, j] and top == top):
-                top = x[i, j]
+                best, top = j, x[i, j]
+        hits += best == label
         for j in range(c):
             shifted[j, i] = x[i, j] - top
         picked[i] = shifted[label, i]
-    return -1
+    return hits
 
 
 @compiled.kernel

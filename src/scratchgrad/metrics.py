@@ -201,6 +201,17 @@ class MeanMetricWrapper(_Accumulating):
         y_pred = _array(y_pred, np.float64 if self.needs_probabilities else None)  # argmax needs no float64 copy
         self._add(self.fn(_array(y_true, None), y_pred, **self.kwargs), sample_weight)
 
+    def takes_hits(self):
+        """Whether add_hits may stand for update_state: this is sparse_categorical_accuracy, as defined here."""
+        return (self.fn is sparse_categorical_accuracy and not self.kwargs
+                and type(self).update_state is MeanMetricWrapper.update_state)
+
+    def add_hits(self, hits, n):
+        """update_state's numbers for n unweighted samples of which `hits` have their label as argmax, counted
+        elsewhere (by the fused loss op, in its pass over the logits: trainer.py)."""
+        self.total += hits
+        self.count += n
+
 
 # ---- per-sample functions ----------------------------------------------------------------------------
 def _labels(y_true, y_pred):

@@ -30,6 +30,8 @@ class StepPlan:
     get gradients, in the order `backward` fills `grad_buffers` (kept as `self.trainable`).
     """
 
+    hit_counter = None  # an op of the step whose forward counts the accuracy's hits, set by the trainer
+
     def __init__(self, recording, inputs, outputs, weights, trainable):
         self._slot, self._requires = {}, []
         self.sources, self.steps = [], []

@@ -36,6 +36,7 @@ from . import validation as data
 from .autograd import no_grad, record
 from .backend import array_module, keep_freed_memory, max_epochs, max_steps_per_epoch
 from .callbacks import CallbackList, History, LambdaCallback, ProgbarLogger, TerminateOnNaN
+from .functional import SoftmaxCrossEntropy
 from .plan import StepPlan
 from .random import get_rng
 from .tensor import Tensor
@@ -252,13 +253,15 @@ class Trainer:
 
     # ---- the training step -------------------------------------------------------------------
     def _train_batch(self, xs, ys, weights):
+        """The batch's loss, predictions for the metrics, per-output losses and, where the loss op counted them,
+        the accuracy's hits (else None)."""
         arrays = list(xs) + self._loss_targets(ys) + ([] if weights is None else [weights.astype(self.dtype)])
         params = self._step_params
         if self.run_eagerly:
-            loss, outs, parts = self._eager_step(arrays, params)
+            loss, outs, parts, hits = *self._eager_step(arrays, params), None
         else:
-            loss, outs, parts = self._planned_step(arrays, params)
-        return float(loss), self._predictions(outs), [float(p) for p in parts]
+            loss, outs, parts, hits = self._planned_step(arrays, params)
+        return float(loss), self._predictions(outs), [float(p) for p in parts], hits
 
     def _loss_targets(self, ys):
         """The targets the losses read: none when no output has a loss (ys then holds y for a train_step)."""
@@ -296,8 +299,8 @@ class Trainer:
             buffers = self.optimizer.gradient_buffers(params)
             plan.backward(buffers)
             self.optimizer.apply(buffers, params)
-        n = self._n_outputs
-        return values[-1], values[1:1 + n], values[1 + n:-1]
+        n, counter = self._n_outputs, plan.hit_counter
+        return values[-1], values[1:1 + n], values[1 + n:-1], None if counter is None else counter.hits
 
     def _record_step(self, arrays, params):
         """Run one step eagerly, listing its Function calls, and make it a plan. Its first output is the
@@ -307,7 +310,20 @@ class Trainer:
             loss, outs, parts = self._loss_graph(*self._split(inputs))
             scaled = self.optimizer.scale_loss(loss)
         outputs = [scaled, *outs, *parts, loss]
-        return StepPlan(recording, inputs, outputs, self.weights, params), [t.data for t in outputs]
+        counter = self._hit_counter(recording, inputs, outs)
+        plan = StepPlan(recording, inputs, outputs, self.weights, params)
+        plan.hit_counter = counter
+        return plan, [t.data for t in outputs]
+
+    def _hit_counter(self, recording, inputs, outs):
+        """The op that counts the accuracy's hits as it computes the loss (SoftmaxCrossEntropy on the logits and
+        the labels as given, its `hits` set at each forward), so that the metric need not pass over the logits
+        again; None where there is none, or where the metrics read probabilities (in which two logits can tie)."""
+        if not self._fused or self._activate_outputs or not self._targeted:
+            return None
+        logits, labels = outs[0], inputs[self._n_inputs]
+        return next((fn for fn, ins, _, _ in recording.calls
+                     if type(fn) is SoftmaxCrossEntropy and ins[0] is logits and ins[1] is labels), None)
 
     def _predictions(self, outs):
         """Probabilities for the metrics (the fused path produced logits; argmax needs none)."""
@@ -564,12 +580,12 @@ class Trainer:
             if custom:
                 logs = tracker.custom(self.train_step(self._step_data(xb, yb, wb)))
             else:
-                loss, preds, parts = self._train_batch(xb, yb, wb)
+                loss, preds, parts, hits = self._train_batch(xb, yb, wb)
                 if not math.isfinite(loss) and not warned:
                     warned = True
                     warnings.warn(f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                                   f"add callbacks=[TerminateOnNaN()] to stop there", RuntimeWarning, stacklevel=3)
-                tracker.update(loss, len(xb[0]), yb, preds, parts, wb)
+                tracker.update(loss, len(xb[0]), yb, preds, parts, wb, hits)
                 logs = tracker.logs() if batch_logs else {}
             callback_list.on_train_batch_end(step, logs)
             if self.stop_training:
@@ -668,8 +684,8 @@ class Trainer:
         if self._overrides("train_step"):
             tracker.custom(self.train_step(self._step_data(xs, ys, weights)))
         else:
-            loss, preds, parts = self._train_batch(xs, ys, weights)
-            tracker.update(loss, len(xs[0]), ys, preds, parts, weights)
+            loss, preds, parts, hits = self._train_batch(xs, ys, weights)
+            tracker.update(loss, len(xs[0]), ys, preds, parts, weights, hits)
         logs = tracker.logs()
         return logs if return_dict else self._keras_result(logs)
 
@@ -791,8 +807,10 @@ class _Tracker:
     """Running loss, per-output losses and metrics of an epoch, weighted by batch size as Keras reports."""
 
     def __init__(self, model):
-        self.metrics = [(model._target_position[i], i, metric) for i, metric in model.compiled_metrics
-                        if i in model._target_position]  # a custom step updates the others itself
+        # (target position, output, metric, whether a loss op's count of hits may update it); a custom step
+        # updates the metrics of outputs without targets itself
+        self.metrics = [(model._target_position[i], i, metric, _takes_hits(metric)) for i, metric
+                        in model.compiled_metrics if i in model._target_position]
         self.names = model._output_loss_names()
         for m in model.metrics:
             m.reset_state()
@@ -800,14 +818,18 @@ class _Tracker:
         self.part_totals = [0.0] * len(self.names)
         self.custom_logs = None
 
-    def update(self, loss, n, ys, preds, parts, weights=None):
+    def update(self, loss, n, ys, preds, parts, weights=None, hits=None):
         """Add a batch of n samples: its loss, per-output losses and, for the metrics, targets and outputs
-        (and the sample weights, for the weighted_metrics)."""
+        (and the sample weights, for the weighted_metrics). `hits`: how many samples the fused loss op found
+        rightly classed (its pass over the logits counts them), which the sparse accuracy takes as its count."""
         self.loss_total += loss * n
         self.count += n
         for i, part in enumerate(parts):
             self.part_totals[i] += part * n
-        for position, output, metric in self.metrics:
+        for position, output, metric, takes_hits in self.metrics:
+            if takes_hits and hits is not None:  # (only a single-output model's loss fuses: the output is it)
+                metric.add_hits(hits, n)
+                continue
             w = weights if getattr(metric, "weighted", False) else None
             metric.update_state(ys[position], preds[output], sample_weight=w)
 
@@ -822,8 +844,14 @@ class _Tracker:
             return dict(self.custom_logs)
         logs = {"loss": self.loss_total / max(self.count, 1)}
         logs.update({f"{name}_loss": total / max(self.count, 1) for name, total in zip(self.names, self.part_totals)})
-        logs.update({m.name: _log_value(m.result()) for _, _, m in self.metrics})
+        logs.update({m.name: _log_value(m.result()) for _, _, m, _ in self.metrics})
         return logs
+
+
+def _takes_hits(metric):
+    """Whether `metric` may take a count of hits for update_state: an unweighted sparse accuracy of ours."""
+    return isinstance(metric, metrics_module.MeanMetricWrapper) and metric.takes_hits() and \
+        not getattr(metric, "weighted", False)
 
 
 def _log_value(value):
