@@ -70,15 +70,14 @@ def optimizer_apply(name, sizes):
 
 def cross_entropy(batch, classes):
     """Softmax cross-entropy on logits with integer labels (the fused SoftmaxCrossEntropy), forward and
-    backward."""
+    backward, one op replayed as a step plan replays it (it keeps its work arrays from one step to the next)."""
     from scratchgrad import functional as F
 
     rng = np.random.default_rng(0)
     x, t = rng.standard_normal((batch, classes), dtype=np.float32), rng.integers(0, classes, batch)
-    gy = np.asarray(1, np.float32)
+    gy, op = np.asarray(1, np.float32), F.SoftmaxCrossEntropy()
 
     def run():
-        op = F.SoftmaxCrossEntropy()
         op.forward(x, t)
         op.backward(gy)
 

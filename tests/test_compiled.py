@@ -781,10 +781,20 @@ def test_compiled_cross_entropy_replayed_on_batches_of_other_shapes_gives_a_new_
             assert_same_bits(op.backward(gy)[0], new.backward(gy)[0])
 
 
-def fit_logs(x, y, counted, monkeypatch, **fit):
+def fit_logs(case, counted, monkeypatch):
     """fit's history with the loss op's hits counted for the accuracy or not, and whether update_state ran."""
     from scratchgrad import metrics, trainer
 
+    rng = np.random.default_rng(10)
+    x, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 3, 40)
+    loss, compile_args, fit_args = "sparse_categorical_crossentropy", {"metrics": ["accuracy"]}, {}
+    if case == "weighted":
+        compile_args["weighted_metrics"], fit_args["sample_weight"] = ["accuracy"], rng.random(40)
+    if case == "ignore_class":  # its loss op reads the labels with class 2 made 0: not the labels as given
+        loss = sg.losses.SparseCategoricalCrossentropy(ignore_class=2)
+    if case == "probabilities":  # the logits' argmax is class 1, the probabilities tie: their argmax is 0
+        x, y = np.zeros((10, 4), np.float32), np.ones(10, np.int64)
+        compile_args["metrics"] = ["accuracy", "sparse_categorical_crossentropy"]  # which reads probabilities
     calls, update = [], metrics.MeanMetricWrapper.update_state
     with monkeypatch.context() as patch:
         patch.setattr(metrics.MeanMetricWrapper, "update_state", lambda *a, **k: calls.append(1) or update(*a, **k))
@@ -792,20 +802,24 @@ def fit_logs(x, y, counted, monkeypatch, **fit):
             patch.setattr(trainer, "_takes_hits", lambda metric: False)
         sg.set_seed(0)
         model = Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
-        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model.fit(x, y, batch_size=5, epochs=3, verbose=0, **fit).history, bool(calls)
+        if case == "probabilities":
+            model.layers[-1].set_weights([np.zeros((8, 3), np.float32), np.array([0, 1e-9, 0], np.float32)])
+        model.compile(sg.optimizers.Adam(1e-30 if case == "probabilities" else 1e-3), loss, **compile_args)
+        return model.fit(x, y, batch_size=5, epochs=3, verbose=0, **fit_args).history, bool(calls)
 
 
 @needs_numba
-@pytest.mark.parametrize("weighted", [False, True])
-def test_the_accuracy_from_the_fused_loss_s_count_is_the_metric_s_own(weighted, monkeypatch):
-    rng = np.random.default_rng(10)
-    x, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 3, 40)
-    fit = {"sample_weight": rng.random(40)} if weighted else {}
+@pytest.mark.parametrize("case", ["plain", "weighted", "ignore_class", "probabilities"])
+def test_the_accuracy_from_the_fused_loss_s_count_is_the_metric_s_own(case, monkeypatch):
     with compiled.using(True):
-        (counted, updated), (own, _) = (fit_logs(x, y, c, monkeypatch, **fit) for c in (True, False))
-    assert counted == own and 0.2 < own["accuracy"][-1] < 0.9
-    assert not updated  # the plan's steps took the loss op's count (the first, recorded step too)
+        (counted, updated), (own, _) = (fit_logs(case, c, monkeypatch) for c in (True, False))
+    assert counted == own
+    if case == "probabilities":
+        assert own["accuracy"] == [0.0] * 3  # so a count from the logits (1.0) would differ
+    else:
+        assert 0.2 < own["accuracy"][-1] < 0.9
+    # the plan's steps (the first, recorded one too) took the loss op's count where they may
+    assert updated == (case != "plain")
 
 
 @pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])

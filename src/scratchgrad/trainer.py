@@ -299,7 +299,7 @@ class Trainer:
             buffers = self.optimizer.gradient_buffers(params)
             plan.backward(buffers)
             self.optimizer.apply(buffers, params)
-        n, counter = self._n_outputs, plan.hit_counter
+        n, counter = self._n_outputs, plan.hit_counter  # the counter is an op of this plan: it just ran
         return values[-1], values[1:1 + n], values[1 + n:-1], None if counter is None else counter.hits
 
     def _record_step(self, arrays, params):
@@ -318,7 +318,8 @@ class Trainer:
     def _hit_counter(self, recording, inputs, outs):
         """The op that counts the accuracy's hits as it computes the loss (SoftmaxCrossEntropy on the logits and
         the labels as given, its `hits` set at each forward), so that the metric need not pass over the logits
-        again; None where there is none, or where the metrics read probabilities (in which two logits can tie)."""
+        again; None where there is none, or where the metrics read probabilities (two different logits can
+        round to the same probability, and the argmax of the probabilities is then not the logits')."""
         if not self._fused or self._activate_outputs or not self._targeted:
             return None
         logits, labels = outs[0], inputs[self._n_inputs]
