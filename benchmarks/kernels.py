@@ -172,7 +172,7 @@ def lstm_cell_backward():
     def run():
         loop = loops[compiled.enabled()]
         cell = loop._compiled_cell_backward if loop.uses_kernels else loop._cell_backward
-        cell(loop.steps[0][14], dh, dc.copy(), gz)  # the kernel updates dc in place
+        cell(loop.runs[0][1][14], dh, dc.copy(), gz)  # step 14 of the one part; the kernel updates dc in place
 
     return run
 
@@ -185,12 +185,12 @@ def lstm_cell_forward():
     rng = np.random.default_rng(0)
     z = rng.standard_normal((128, 512), dtype=np.float32)
     c, h_new, c_new = rng.standard_normal((3, 128, 128), dtype=np.float32)
-    sig, g, memory = np.empty((128, 384), np.float32), *np.empty((2, 128, 128), np.float32)
+    t, memory = np.empty((128, 512), np.float32), np.empty((128, 128), np.float32)
     loop = LSTMLoop()
 
     def run():
         if compiled.enabled():
-            loop._compiled_cell(z, c, h_new, c_new, sig, g, memory)
+            loop._compiled_cell(z, c, h_new, c_new, t, memory)
         else:
             loop._cell(z, c, h_new, c_new)
 

@@ -79,10 +79,10 @@ def lstm_loop_timing():
 
 def lstm_loop_products(units=128, batch=128, steps=28, features=28, repeats=5):
     """Seconds per batch of the matrix products an LSTM loop cannot avoid, in NumPy, as scratchgrad's loop
-    makes them: [h, x_t, 1]·[U; W; b] at each step forward, dz·Uᵀ at each step backward, and the one
+    makes them: [h, x_t, 1]·[U; W; b] at each step forward, dz·Uᵀ at each step backward, and the
     kernel-gradient product over all steps (the best of `repeats`); each part of the batch on its own
-    thread where the loop cuts it (threads.py). What the loop costs beyond this is its gate functions and
-    bookkeeping."""
+    thread where the loop cuts it (threads.py), its kernel-gradient product too. What the loop costs beyond
+    this is its gate functions and bookkeeping."""
     from scratchgrad import threads
     from scratchgrad.recurrent import LSTMLoop
 
@@ -90,20 +90,21 @@ def lstm_loop_products(units=128, batch=128, steps=28, features=28, repeats=5):
     width = units + features + 1
     kernel = rng.standard_normal((width, 4 * units), dtype=np.float32)
     U_T = np.ascontiguousarray(kernel[:units].T)
-    hx = rng.standard_normal((steps, batch, width), dtype=np.float32)
-    gates = rng.standard_normal((steps, batch, 4 * units), dtype=np.float32)
-    dh = np.empty((batch, units), np.float32)
     parts = threads.batch_parts(batch) if LSTMLoop().cuts_batch() else [slice(None)]
+    rows = [len(range(batch)[part]) for part in parts]
+    hx = [rng.standard_normal((steps, k, width), dtype=np.float32) for k in rows]
+    gates = [np.empty((steps, k, 4 * units), np.float32) for k in rows]
 
-    def part_products(rows):
+    def part_products(hx, gates):
+        dh = np.empty((hx.shape[1], units), np.float32)
         for t in range(steps):
-            np.matmul(hx[t, rows], kernel, out=gates[t, rows])
+            np.matmul(hx[t], kernel, out=gates[t])
         for t in range(steps):
-            np.matmul(gates[t, rows], U_T, out=dh[rows])
+            np.matmul(gates[t], U_T, out=dh)
+        return hx.reshape(-1, width).T @ gates.reshape(-1, 4 * units)
 
     def products():
-        threads.each(part_products, parts)
-        return threads.product(hx.reshape(-1, width).T, gates.reshape(-1, 4 * units), len(parts))
+        return sum(threads.each(part_products, hx, gates))
 
     products()
     return min(timed(products)[0] for _ in range(repeats))

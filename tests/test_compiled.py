@@ -427,6 +427,18 @@ def test_the_lstm_kernel_runs_only_for_sigmoid_and_tanh(monkeypatch):
     assert calls == ["_lstm_cell_forward"] * 6 + ["_lstm_cell_backward"] * 6
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_lstm_s_tiled_transpose_copies_every_number(dtype):
+    """Sizes that are no multiple of its 16×16 tiles, from a strided view."""
+    from scratchgrad.recurrent import _transpose
+
+    a = np.random.default_rng(0).standard_normal((37, 70)).astype(dtype)[:, ::2]
+    out = np.full(a.shape[::-1], np.nan, dtype)
+    _transpose(a, out)
+    assert_same_bits(out, np.ascontiguousarray(a.T))
+
+
 def count_then_run(calls, name, kernel, *args):
     calls.append(name)
     return kernel(*args)

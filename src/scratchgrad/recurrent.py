@@ -102,9 +102,9 @@ class _Recurrence(Function):
         return grads + ((None,) if self.mask is not None else ())
 
 
-def _weight_grad(inputs, grads, parts=1):
-    """Σ_t inputs_tᵀ·grads_t as one product, (units, k), shared out among `parts` threads (threads.py)."""
-    return threads.product(inputs.reshape(-1, inputs.shape[-1]).T, grads.reshape(-1, grads.shape[-1]), parts)
+def _weight_grad(inputs, grads):
+    """Σ_t inputs_tᵀ·grads_t as one product, (units, k)."""
+    return inputs.reshape(-1, inputs.shape[-1]).T @ grads.reshape(-1, grads.shape[-1])
 
 
 class SimpleRNNLoop(_Recurrence):
@@ -149,17 +149,22 @@ class LSTMLoop(_Recurrence):
     step computes z as one product, [h_{t-1}, x_t, 1]·[U; W; b], whose input is in cache, instead of
     adding a (steps, batch, 4·units) projection made before the loop, written to memory and read back at
     each step (benchmark part 7's training step is faster this way). The gradient of U, W and b is one
-    product too (the column of ones is the bias trick, as in convolution.py's im2col).
+    product too, Σ_t [h_{t-1}, x_t, 1]ᵀ·dz_t (the column of ones is the bias trick, as in convolution.py's
+    im2col).
     The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
     layer slices what it returns. Each step reads its states from that array and writes the next ones
     into it; without recurrent dropout, h_t goes straight into the next step's [h_t, x_{t+1}, 1] row
-    instead, and into the output in one copy after the loop (none where only the last is returned). With sequences=False the output is the last two states only, (2, batch, units): a layer that
-    returns no sequence then passes back no gradient of zeros for every step (nor adds them up).
-    Where the compiled cell runs, a large batch is cut in parts, each taken through all the steps on a
-    thread of its own (threads.py): the rows of a batch never meet in the loop.
+    instead, and into the output in one copy after the loop (none where only the last is returned). With
+    sequences=False the output is the last two states only, (2, batch, units): a layer that returns no
+    sequence then passes back no gradient of zeros for every step (nor adds them up).
+    Where the compiled cell runs, a large batch is cut in parts, each taken through all the steps, forward
+    and back, on a thread of its own (threads.py): the rows of a batch never meet in the loop. A part's
+    [h_{t-1}, x_t, 1] rows and gradients of z are arrays of their own, so the part makes its share of the
+    gradient products too, and the parts' kernel gradients are added at the end.
     σ is GateSigmoid's, (1 + tanh(z/2))/2. It runs once over all four blocks, the c block's result unused: one
     call instead of three; the compiled cell halves the kernel's gate columns instead, so that the product
-    gives z/2 there and one tanh over z serves all four blocks."""
+    gives z/2 there and one tanh over z serves all four blocks. What a compiled step keeps for its backward
+    is that tanh itself, σ being taken from it where it is used: one array written instead of two."""
 
     states = 2
 
@@ -169,28 +174,27 @@ class LSTMLoop(_Recurrence):
 
     def forward(self, x, h0, c0, W, U, b, mask=None):
         self._start(h0, mask)
-        xp, (steps, batch, features), n = array_module(x), x.shape, h0.shape[1]
-        self.W, self.U = W, U
-        kernel = self.scratch("kernel", (n + features + 1, 4 * n), xp.result_type(U, W, b), xp)
-        self.kernel = xp.concatenate([U, W, b[None]], out=kernel)  # [h_{t-1}, x_t, 1] times it is z
+        xp, features, n = array_module(x), x.shape[2], h0.shape[1]
+        self.x, self.W, self.U = x, W, U
+        self.kernel = kernel = self.scratch("kernel", (n + features + 1, 4 * n), xp.result_type(U, W, b), xp)
         # the states' dtype: x·W's, as a projection's would be (integer ids give the kernel's)
-        dtype = xp.result_type(x, self.kernel) if x.dtype.kind == "f" else self.kernel.dtype
-        self.hx = hx = self.scratch("hx", (steps, batch, n + features + 1), dtype, xp)  # each step's [h_{t-1}, x_t, 1]
-        hx[:, :, n:-1], hx[:, :, -1] = x, 1
-        self.uses_kernels = self._has_kernels() and all(  # one dtype, as NumPy's rounding
-            compiled.applies(a) and a.dtype == dtype for a in (hx, self.kernel))
-        if self.uses_kernels:  # the product then gives z/2 on the gates' blocks (exactly: halving is), whose
-            kernel[:, :2 * n] *= 0.5  # σ is (1 + tanh(z/2))/2 (GateSigmoid): one tanh over z serves all four blocks
-            kernel[:, 3 * n:] *= 0.5
-        self.work = self._compiled_work(steps, batch, n, dtype) if self.uses_kernels else None
+        self.dtype = dtype = xp.result_type(x, kernel) if x.dtype.kind == "f" else kernel.dtype
+        self.uses_kernels = self._has_kernels() and compiled.applies(kernel) and kernel.dtype == dtype  # one
+        if self.uses_kernels:  # dtype, as NumPy's rounding; the product then gives z/2 on the gates' blocks
+            halves = self.scratch("halves", (4 * n,), dtype, xp)  # (exactly: halving is), whose σ is (1 +
+            halves[:], halves[2 * n:3 * n] = 0.5, 1  # tanh(z/2))/2 (GateSigmoid): one tanh over z serves all
+            for rows, weight in ((slice(n), U), (slice(n, -1), W), (slice(-1, None), b)):  # four blocks
+                xp.multiply(weight, halves, out=kernel[rows])
+        else:
+            xp.concatenate([U, W, b[None]], out=kernel)  # [h_{t-1}, x_t, 1] times it is z
         # the compiled cell releases Python's lock, so each part of the batch can run on a core of its own
-        self.parts = threads.batch_parts(batch) if self.uses_kernels else [slice(None)]
+        self.parts = threads.batch_parts(x.shape[1]) if self.uses_kernels else [slice(None)]
         # the states are returned when the sequence is; else the last two are copied out
-        shape = (2, steps + 1, batch, n)
+        shape = (2, x.shape[0] + 1, x.shape[1], n)
         out = xp.empty(shape, dtype) if self.sequences else self.scratch("states", shape, dtype, xp)
         out[0, 0], out[1, 0] = h0, c0
         self.all_states = out
-        self.steps = threads.each(self._forward_rows, self.parts)
+        self.runs = threads.each(self._forward_rows, self.parts)
         return out if self.sequences else out[:, -1].copy()
 
     def _has_kernels(self):
@@ -204,15 +208,17 @@ class LSTMLoop(_Recurrence):
 
     def _forward_rows(self, rows):
         """The loop through time for these rows of the batch (all, or a thread's part): writes their states,
-        returns what each step's backward needs."""
-        steps, n = [], self.U.shape[0]
-        hx = self.hx[:, rows]
+        returns their [h_{t-1}, x_t, 1] rows (steps, rows, n + features + 1) and what each step's backward
+        needs. A part's rows are an array of their own, so that its gradient products read them whole."""
+        steps, n, x = [], self.U.shape[0], self.x[:, rows]
+        hx = self.scratch(f"hx{rows.start}", x.shape[:2] + self.kernel.shape[:1], self.dtype, array_module(x))
+        hx[:, :, n:-1], hx[:, :, -1] = x, 1
         hs, cs = list(self.all_states[0, :, rows]), list(self.all_states[1, :, rows])  # each step's views, made
-        work = None if self.work is None else list(zip(*(a[:, rows] for a in self.work)))  # at once
+        work = self._compiled_work(rows, x.shape[:2], n) if self.uses_kernels else None  # at once
         # the compiled cell takes each step's product in one scratch array per part, which stays in cache;
         # the NumPy cell's activations may keep views of theirs, so each step has its own
-        z = None if work is None else self.scratch(f"z{rows.start}", hx.shape[1:2] + self.kernel.shape[1:],
-                                                   hx.dtype, np)
+        z = None if work is None else self.scratch(f"z{rows.start}", x.shape[1:2] + self.kernel.shape[1:],
+                                                   self.dtype, np)
         if self.drop is None and len(hx):  # each h_t is written where the next step's product reads it
             hx[0, :, :n], hs[1:-1] = hs[0], [x_t[:, :n] for x_t in hx[1:]]
         for t, x_t in enumerate(hx):
@@ -228,12 +234,13 @@ class LSTMLoop(_Recurrence):
                 array_module(c).copyto(c_new, c, where=padded)
         if self.drop is None and self.sequences:  # the states returned: h_1 ... h_{steps-1} in one copy
             self.all_states[0, 1:-1, rows] = hx[1:, :, :n]
-        return steps
+        return hx, steps
 
-    def _compiled_work(self, steps, batch, n, dtype):
-        """The compiled cell's arrays for every step: σ of the gates i, f, o, the candidate and act(c_t)."""
-        return tuple(self.scratch(name, (steps, batch, width), dtype, np)
-                     for name, width in (("gates", 3 * n), ("candidate", n), ("memory", n)))
+    def _compiled_work(self, rows, shape, n):
+        """The compiled cell's arrays for every step of these rows: tanh over z (see _compiled_cell) and
+        act(c_t), as a list of each step's two."""
+        return list(zip(*(self.scratch(f"{name}{rows.start}", shape + (width,), self.dtype, np)
+                          for name, width in (("tanh", 4 * n), ("memory", n)))))
 
     def _cell(self, z, c, h_new, c_new):
         """One step of the cell from z: writes h_t and c_t, returns what its backward needs."""
@@ -250,19 +257,34 @@ class LSTMLoop(_Recurrence):
 
     def backward(self, gy):
         xp, n = array_module(gy), self.U.shape[0]
-        self.gz = self.scratch("gz", self.hx.shape[:2] + (4 * n,), gy.dtype, xp)
         self.U_T = self.scratch("U_T", self.U.shape[::-1], self.U.dtype, xp)  # BLAS multiplies by it faster
-        self.U_T[...] = self.U.T  # than by the transposed view
-        ends = threads.each(functools.partial(self._backward_rows, gy), self.parts, self.steps)
-        dh, dc = ends[0] if len(ends) == 1 or ends[0][0] is None else (xp.concatenate(d) for d in zip(*ends))
-        parts, gz = len(self.parts), self.gz.reshape(-1, 4 * n)
-        gx = threads.product(gz, self.W.T, parts).reshape(self.hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
-        g_kernel = _weight_grad(self.hx, self.gz, parts)  # [dU; dW; db]
+        if self.uses_kernels and self.U.dtype == self.dtype:  # than by the transposed view
+            _transpose(self.U, self.U_T)
+        else:
+            self.U_T[...] = self.U.T
+        ends = threads.each(functools.partial(self._backward_rows, gy), self.parts, self.runs)
+        dh, dc, gx, g_kernel = ends[0]
+        if len(ends) > 1:  # the parts' gradients side by side; their kernel gradients added up
+            dh, dc, gx = (None if d[0] is None else xp.concatenate(d, axis=a) for d, a in
+                          zip(list(zip(*ends))[:3], (0, 0, 1)))
+            for part in ends[1:]:
+                g_kernel += part[3]
         return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
 
-    def _backward_rows(self, gy, rows, steps):
-        """Back through time for these rows of the batch: writes their gradients of z (gz), returns the
-        gradients of their initial h and c (None when those take none)."""
+    def _backward_rows(self, gy, rows, run):
+        """Back through time for these rows of the batch, then their part of the gradient products: returns
+        the gradients of their initial h and c (None when those take none), of their x (None when it takes
+        none) and their sum Σ_t [h_{t-1}, x_t, 1]ᵀ·gz_t, the gradient of [U; W; b]."""
+        hx, steps = run
+        gz = self.scratch(f"gz{rows.start}", hx.shape[:2] + self.kernel.shape[1:], gy.dtype, array_module(gy))
+        dh, dc = self._through_time(gy, rows, steps, gz)
+        gz = gz.reshape(-1, gz.shape[-1])
+        gx = (gz @ self.W.T).reshape(hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
+        return dh, dc, gx, _weight_grad(hx, gz)
+
+    def _through_time(self, gy, rows, steps, gz_steps):
+        """The loop back through time for these rows: writes each step's gradient of z into gz_steps, returns
+        the gradients of the initial h and c (None when those take none)."""
         last = gy[:, -1] if self.sequences else gy
         dh, dc = last[:, rows].copy()  # the gradients of h_t and c_t, t = steps
         cell_backward = self._compiled_cell_backward if self.uses_kernels else self._cell_backward
@@ -270,7 +292,7 @@ class LSTMLoop(_Recurrence):
         for t in reversed(range(len(steps))):
             dh_step, dh_carry = self._split(t, dh, rows)
             dc_step, dc_carry = self._split(t, dc, rows)
-            gz = self.gz[t, rows]
+            gz = gz_steps[t]
             dc = cell_backward(steps[t], dh_step, dc_step, gz)
             if t == 0 and not initial:
                 return None, None
@@ -297,17 +319,17 @@ class LSTMLoop(_Recurrence):
         return dc * f
 
     @staticmethod
-    def _compiled_cell(z, c, h_new, c_new, sig, g, memory):
-        """_cell with σ and tanh, the same numbers: NumPy's tanh (vectorized only there) over z, whose gates' blocks
-        hold z/2 (forward halved their kernel columns), so that it gives GateSigmoid's tanh(z/2) there and the
-        candidate's tanh(z_c); compiled kernels for the passes between. σ of the three gates only, kept in sig as
-        (batch, 3·units): i, f, o. Writes sig, g and memory (act(c_t)) as well as the states."""
-        n = c.shape[1]
-        np.tanh(z, out=z)
-        _lstm_cell_forward(z, sig, g, c, c_new)
+    def _compiled_cell(z, c, h_new, c_new, t, memory):
+        """_cell with σ and tanh, the same numbers: NumPy's tanh (vectorized only there) from z into t, the
+        step's own array, which is what the step keeps for its backward. z's gates' blocks hold z/2 (forward
+        halved their kernel columns), so that t holds GateSigmoid's tanh(z/2) there, σ being t·0.5 + 0.5, and
+        the candidate's tanh(z_c); compiled kernels for the passes between. Writes t, memory (act(c_t)) and
+        the states."""
+        np.tanh(z, out=t)
+        _lstm_cell_forward(t, c, c_new)
         np.tanh(c_new, out=memory)
-        np.multiply(sig[:, 2 * n:], memory, out=h_new)
-        return sig, g, memory, c
+        _lstm_output(t, memory, h_new)
+        return t, memory, c
 
     @staticmethod
     def _compiled_cell_backward(step, dh, dc, gz):
@@ -318,43 +340,62 @@ class LSTMLoop(_Recurrence):
 
 
 @compiled.kernel
-def _lstm_cell_forward(t, sig, g, c_prev, c_new):
-    """LSTMLoop._cell's passes after tanh, as GateSigmoid and c_t = f·c_{t-1} + i·g compute them: t holds tanh(z/2)
-    on the gates' blocks i, f, o, whose σ = tanh(z/2)·0.5 + 0.5 goes into sig, and tanh(z_c) on the candidate's,
-    copied into g; c_new is written. One loop per block written, so that each is vectorized."""
-    n = g.shape[1]
-    for b in range(g.shape[0]):
-        for k, block in enumerate((0, 1, 3)):
-            for j in range(n):
-                sig[b, k * n + j] = t[b, block * n + j] * HALF + HALF
-        for j in range(n):
-            g[b, j] = t[b, 2 * n + j]
-        for j in range(n):
-            c_new[b, j] = sig[b, n + j] * c_prev[b, j] + sig[b, j] * g[b, j]
+def _transpose(a, out):
+    """out = aᵀ, a copy, tile by tile: NumPy copies a transposed view along whole columns of `a`, each
+    number from another cache line, about three times slower for the LSTM's U."""
+    rows, columns = a.shape
+    for i0 in range(0, rows, 16):
+        for j0 in range(0, columns, 16):
+            for j in range(j0, min(j0 + 16, columns)):
+                for i in range(i0, min(i0 + 16, rows)):
+                    out[j, i] = a[i, j]
 
 
 @compiled.kernel
-def _lstm_cell_backward(sig, g, memory, c_prev, dh, dc, gz):
+def _lstm_cell_forward(t, c_prev, c_new):
+    """c_t = f·c_{t-1} + i·g, as LSTMLoop._cell computes it: t holds tanh(z/2) on the gates' blocks i, f, o,
+    whose σ is tanh(z/2)·0.5 + 0.5 (GateSigmoid's, rounded as it rounds), and g = tanh(z_c) on the
+    candidate's."""
+    n = c_new.shape[1]
+    for b in range(c_new.shape[0]):
+        for j in range(n):
+            c_new[b, j] = (t[b, n + j] * HALF + HALF) * c_prev[b, j] + (t[b, j] * HALF + HALF) * t[b, 2 * n + j]
+
+
+@compiled.kernel
+def _lstm_output(t, memory, h):
+    """h_t = o·act(c_t), o = σ(z_o) from t as in _lstm_cell_forward. h may be a strided view: the next step's
+    [h_t, x_{t+1}, 1] rows."""
+    n = memory.shape[1]
+    for b in range(memory.shape[0]):
+        for j in range(n):
+            h[b, j] = (t[b, 3 * n + j] * HALF + HALF) * memory[b, j]
+
+
+@compiled.kernel
+def _lstm_cell_backward(t, memory, c_prev, dh, dc, gz):
     """LSTMLoop._cell_backward with σ and tanh, the same operations in the same order (so the same
     numbers), as one pass per result instead of a dozen NumPy passes; each loop writes one array, which
-    lets the compiler vectorize it. sig holds σ(z) for the three gates i, f, o."""
-    n = g.shape[1]
-    for b in range(g.shape[0]):
+    lets the compiler vectorize it. t is what _lstm_cell_forward read: σ of a gate is t·0.5 + 0.5."""
+    n = memory.shape[1]
+    for b in range(memory.shape[0]):
         for j in range(n):  # dc += tanh'(c_t)·(dh·o), tanh' = 1 - memory²
-            dc[b, j] = dc[b, j] + dh[b, j] * sig[b, 2 * n + j] * (ONE - memory[b, j] * memory[b, j])
+            o = t[b, 3 * n + j] * HALF + HALF
+            dc[b, j] = dc[b, j] + dh[b, j] * o * (ONE - memory[b, j] * memory[b, j])
         for j in range(n):  # σ' = σ·(1 - σ) on the gates' blocks, tanh' on the candidate's
-            i = sig[b, j]
-            gz[b, j] = dc[b, j] * g[b, j] * i * (ONE - i)
+            i = t[b, j] * HALF + HALF
+            gz[b, j] = dc[b, j] * t[b, 2 * n + j] * i * (ONE - i)
         for j in range(n):
-            f = sig[b, n + j]
+            f = t[b, n + j] * HALF + HALF
             gz[b, n + j] = dc[b, j] * c_prev[b, j] * f * (ONE - f)
         for j in range(n):
-            gz[b, 2 * n + j] = dc[b, j] * sig[b, j] * (ONE - g[b, j] * g[b, j])
+            g = t[b, 2 * n + j]
+            gz[b, 2 * n + j] = dc[b, j] * (t[b, j] * HALF + HALF) * (ONE - g * g)
         for j in range(n):
-            o = sig[b, 2 * n + j]
+            o = t[b, 3 * n + j] * HALF + HALF
             gz[b, 3 * n + j] = dh[b, j] * memory[b, j] * o * (ONE - o)
         for j in range(n):  # what reaches c_{t-1}
-            dc[b, j] = dc[b, j] * sig[b, n + j]
+            dc[b, j] = dc[b, j] * (t[b, n + j] * HALF + HALF)
 
 
 class GRULoop(_Recurrence):

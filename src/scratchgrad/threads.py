@@ -12,9 +12,10 @@ process's: another thread's `threadpoolctl.threadpool_limits` block that ends me
 
 This needs threadpoolctl (which the `[fast]` extra installs) to set BLAS's threads; without it, on one
 core, for a small batch, or with `SCRATCHGRAD_THREADS=0` (or inside `using(False)`), nothing is cut. A cut
-gives the same sums: each row and each column of a product is the same sum whichever part computes it, but
-OpenBLAS may add it in another order in a smaller part (its Haswell kernels on an AMD Zen 5 add a row by its
-place in a block), so the numbers agree to rounding (the tests check 1e-5 in float32), often bit for bit.
+gives the same sums to rounding (the tests check 1e-5 in float32): each row of a product is the same sum
+whichever part computes it, though OpenBLAS may add it in another order in a smaller part (its Haswell
+kernels on an AMD Zen 5 add a row by its place in a block); a sum over the batch, such as a kernel's
+gradient, is each part's sum, then those added.
 """
 import contextlib
 import functools
@@ -162,14 +163,3 @@ def each(function, *argument_lists):
             wait(others)  # no part runs on after this returns or raises
         return [first] + [future.result() for future in others]
 
-
-def product(a, b, parts):
-    """a·b for 2-D NumPy arrays, its longer side cut among `parts` threads."""
-    if parts == 1:
-        return a @ b
-    out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-    if out.shape[0] >= out.shape[1]:
-        each(lambda rows: np.matmul(a[rows], b, out=out[rows]), cuts(out.shape[0], parts))
-    else:
-        each(lambda columns: np.matmul(a, b[:, columns], out=out[:, columns]), cuts(out.shape[1], parts))
-    return out
