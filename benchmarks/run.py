@@ -445,8 +445,8 @@ def part_lstm(data, args):
              " / ".join(f"{t * scale:.1f} s" for t in (forward, backward, rest)), *("-" for _ in PEERS),
              " / ".join(f"{100 * t / total:.0f} %" for t in (forward, backward, rest)), "-"),
             ("   of which the loop's matrix products alone (NumPy's, timed apart: [h, x, 1]·[U; W; b] forward, "
-             "dz·Uᵀ backward per step, each part of the batch on a core of its own, then the one "
-             "kernel-gradient product)",
+             "dz·Uᵀ backward per step, then the kernel-gradient product, each part of the batch on a core "
+             "of its own)",
              f"{w.lstm_loop_products(128) * batches * scale:.1f} s",
              *("-" for _ in PEERS), "-", "-")]
     if op_by_op:
