@@ -543,6 +543,26 @@ def test_an_lstm_loop_called_again_reuses_its_work_arrays_but_not_what_it_return
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kernels", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("shape", [(3, 0, 2), (0, 4, 2)], ids=["zero steps", "empty batch"])
+def test_an_lstm_gives_its_input_a_gradient_of_zero_steps_or_rows(shape, kernels):
+    if kernels and not compiled.enabled():
+        pytest.skip("numba is not installed or kernels are off")
+    x = Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    with compiled.using(kernels):
+        L.LSTM(4)(x).sum().backward()
+    assert x.grad.shape == shape
+
+
+def test_an_lstm_loop_called_outside_a_graph_gives_every_gradient():
+    """needs_grad unset (no graph recorded the call): every input is taken to want its gradient."""
+    inputs = [t.data for t in _loop_inputs(np.random.default_rng(0), 4, 2, lstm=True)]
+    loop = R.LSTMLoop()
+    out = loop.forward(*inputs)
+    grads = loop.backward(np.ones_like(out))
+    assert [g.shape for g in grads] == [a.shape for a in inputs]
+
+
 def test_a_fully_padded_sample_gives_no_gradient_to_the_embeddings():
     """Its mean is 0/0 (NaN, as in Keras), but its padded steps take no gradient: a loss on the other
     samples leaves the padding row's gradient 0, not 0·NaN."""

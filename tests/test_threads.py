@@ -11,6 +11,7 @@ import pytest
 from layer_checks import run_lstm_loop
 
 from scratchgrad import compiled, threads
+from scratchgrad import recurrent as R
 from scratchgrad import functional as F
 from scratchgrad.callbacks import LambdaCallback
 from scratchgrad.layers import LSTM, Bidirectional, Dense, Input
@@ -20,6 +21,17 @@ from scratchgrad.recurrent import LSTMLoop
 needs_both = pytest.mark.skipif(importlib.util.find_spec("numba") is None
                                 or importlib.util.find_spec("threadpoolctl") is None,
                                 reason="cutting the batch needs numba and threadpoolctl")
+
+
+@pytest.fixture(autouse=True)
+def cutting_on():
+    """Cutting switched on, as these tests are about it, even where SCRATCHGRAD_THREADS=0 or
+    SCRATCHGRAD_COMPILED=0 switch it off for the other tests (whose tests assert it off do so inside)."""
+    if importlib.util.find_spec("numba") is None:
+        yield
+        return
+    with compiled.using(True), threads.using(True):
+        yield
 
 
 def blas_threads():
@@ -129,6 +141,20 @@ def test_an_lstm_loop_cut_in_two_halves_of_real_size_gives_the_whole_batch_s_sum
     assert parts == [slice(None)]
     for a, b in zip(cut, whole):
         assert_same_sums(a, b)
+
+
+@needs_both
+def test_a_loop_keeps_one_set_of_work_arrays_per_part_however_its_batches_are_cut(three_cores):
+    """Batches of 8, 6 and 4 rows are cut at different rows (3, 3 and 2 parts): the work arrays are kept by
+    part number, so each part's are reused (resized) rather than kept beside the others."""
+    loop = R.LSTMLoop()
+    loop.needs_grad = (True,) * 6
+    rng = np.random.default_rng(0)
+    for batch in (8, 6, 4, 8):
+        x, h0, c0 = rng.standard_normal((6, batch, 3)), np.zeros((batch, 4)), np.zeros((batch, 4))
+        out = loop.forward(x, h0, c0, rng.standard_normal((3, 16)), rng.standard_normal((4, 16)), np.zeros(16))
+        loop.backward(np.ones_like(out))
+    assert sorted(name for name in loop._scratch if name.startswith("hx")) == ["hx0", "hx1", "hx2"]
 
 
 @needs_both

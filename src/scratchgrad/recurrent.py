@@ -149,8 +149,8 @@ class LSTMLoop(_Recurrence):
     step computes z as one product, [h_{t-1}, x_t, 1]·[U; W; b], whose input is in cache, instead of
     adding a (steps, batch, 4·units) projection made before the loop, written to memory and read back at
     each step (benchmark part 7's training step is faster this way). The gradient of U, W and b is one
-    product too, Σ_t [h_{t-1}, x_t, 1]ᵀ·dz_t (the column of ones is the bias trick, as in convolution.py's
-    im2col).
+    product too, Σ_t [h_{t-1}, x_t, 1]ᵀ·dz_t (one per part where the batch is cut, see below; the column of
+    ones is the bias trick, as in convolution.py's im2col).
     The output holds every state, the initial ones first: (2, steps + 1, batch, units), h's then c's; the
     layer slices what it returns. Each step reads its states from that array and writes the next ones
     into it; without recurrent dropout, h_t goes straight into the next step's [h_t, x_{t+1}, 1] row
@@ -179,14 +179,17 @@ class LSTMLoop(_Recurrence):
         self.kernel = kernel = self.scratch("kernel", (n + features + 1, 4 * n), xp.result_type(U, W, b), xp)
         # the states' dtype: x·W's, as a projection's would be (integer ids give the kernel's)
         self.dtype = dtype = xp.result_type(x, kernel) if x.dtype.kind == "f" else kernel.dtype
-        self.uses_kernels = self._has_kernels() and compiled.applies(kernel) and kernel.dtype == dtype  # one
-        if self.uses_kernels:  # dtype, as NumPy's rounding; the product then gives z/2 on the gates' blocks
-            halves = self.scratch("halves", (4 * n,), dtype, xp)  # (exactly: halving is), whose σ is (1 +
-            halves[:], halves[2 * n:3 * n] = 0.5, 1  # tanh(z/2))/2 (GateSigmoid): one tanh over z serves all
-            for rows, weight in ((slice(n), U), (slice(n, -1), W), (slice(-1, None), b)):  # four blocks
+        self.uses_kernels = self._has_kernels() and compiled.applies(kernel) and kernel.dtype == dtype
+        # [h_{t-1}, x_t, 1] times the kernel is z. With the compiled cell (one dtype throughout, as NumPy rounds),
+        # the gates' columns are halved (exactly: halving is), so that the product gives z/2 there, whose σ is
+        # (1 + tanh(z/2))/2 (GateSigmoid): one tanh over z then serves all four blocks
+        if self.uses_kernels:
+            halves = self.scratch("halves", (4 * n,), dtype, xp)
+            halves[:], halves[2 * n:3 * n] = 0.5, 1
+            for rows, weight in ((slice(n), U), (slice(n, -1), W), (slice(-1, None), b)):
                 xp.multiply(weight, halves, out=kernel[rows])
         else:
-            xp.concatenate([U, W, b[None]], out=kernel)  # [h_{t-1}, x_t, 1] times it is z
+            xp.concatenate([U, W, b[None]], out=kernel)
         # the compiled cell releases Python's lock, so each part of the batch can run on a core of its own
         self.parts = threads.batch_parts(x.shape[1]) if self.uses_kernels else [slice(None)]
         # the states are returned when the sequence is; else the last two are copied out
@@ -194,7 +197,7 @@ class LSTMLoop(_Recurrence):
         out = xp.empty(shape, dtype) if self.sequences else self.scratch("states", shape, dtype, xp)
         out[0, 0], out[1, 0] = h0, c0
         self.all_states = out
-        self.runs = threads.each(self._forward_rows, self.parts)
+        self.runs = threads.each(self._forward_rows, range(len(self.parts)), self.parts)
         return out if self.sequences else out[:, -1].copy()
 
     def _has_kernels(self):
@@ -206,18 +209,19 @@ class LSTMLoop(_Recurrence):
         cell runs, on NumPy float32 or float64."""
         return self._has_kernels() and compiled.enabled() and threads.available()
 
-    def _forward_rows(self, rows):
-        """The loop through time for these rows of the batch (all, or a thread's part): writes their states,
-        returns their [h_{t-1}, x_t, 1] rows (steps, rows, n + features + 1) and what each step's backward
-        needs. A part's rows are an array of their own, so that its gradient products read them whole."""
+    def _forward_rows(self, part, rows):
+        """The loop through time for these rows of the batch (all, or the thread's part number `part`): writes
+        their states, returns their [h_{t-1}, x_t, 1] rows (steps, rows, n + features + 1) and what each step's
+        backward needs. A part's rows are an array of their own, so that its gradient products read them whole
+        (its work arrays are kept by part number: a batch cut otherwise reuses them)."""
         steps, n, x = [], self.U.shape[0], self.x[:, rows]
-        hx = self.scratch(f"hx{rows.start}", x.shape[:2] + self.kernel.shape[:1], self.dtype, array_module(x))
+        hx = self.scratch(f"hx{part}", x.shape[:2] + self.kernel.shape[:1], self.dtype, array_module(x))
         hx[:, :, n:-1], hx[:, :, -1] = x, 1
         hs, cs = list(self.all_states[0, :, rows]), list(self.all_states[1, :, rows])  # each step's views, made
-        work = self._compiled_work(rows, x.shape[:2], n) if self.uses_kernels else None  # at once
+        work = self._compiled_work(part, x.shape[:2], n) if self.uses_kernels else None  # at once
         # the compiled cell takes each step's product in one scratch array per part, which stays in cache;
         # the NumPy cell's activations may keep views of theirs, so each step has its own
-        z = None if work is None else self.scratch(f"z{rows.start}", x.shape[1:2] + self.kernel.shape[1:],
+        z = None if work is None else self.scratch(f"z{part}", x.shape[1:2] + self.kernel.shape[1:],
                                                    self.dtype, np)
         if self.drop is None and len(hx):  # each h_t is written where the next step's product reads it
             hx[0, :, :n], hs[1:-1] = hs[0], [x_t[:, :n] for x_t in hx[1:]]
@@ -236,10 +240,10 @@ class LSTMLoop(_Recurrence):
             self.all_states[0, 1:-1, rows] = hx[1:, :, :n]
         return hx, steps
 
-    def _compiled_work(self, rows, shape, n):
-        """The compiled cell's arrays for every step of these rows: tanh over z (see _compiled_cell) and
+    def _compiled_work(self, part, shape, n):
+        """The compiled cell's arrays for every step of a part's rows: tanh over z (see _compiled_cell) and
         act(c_t), as a list of each step's two."""
-        return list(zip(*(self.scratch(f"{name}{rows.start}", shape + (width,), self.dtype, np)
+        return list(zip(*(self.scratch(f"{name}{part}", shape + (width,), self.dtype, np)
                           for name, width in (("tanh", 4 * n), ("memory", n)))))
 
     def _cell(self, z, c, h_new, c_new):
@@ -262,7 +266,8 @@ class LSTMLoop(_Recurrence):
             _transpose(self.U, self.U_T)
         else:
             self.U_T[...] = self.U.T
-        ends = threads.each(functools.partial(self._backward_rows, gy), self.parts, self.runs)
+        ends = threads.each(functools.partial(self._backward_rows, gy), range(len(self.parts)), self.parts,
+                            self.runs)
         dh, dc, gx, g_kernel = ends[0]
         if len(ends) > 1:  # the parts' gradients side by side; their kernel gradients added up
             dh, dc, gx = (None if d[0] is None else xp.concatenate(d, axis=a) for d, a in
@@ -271,15 +276,16 @@ class LSTMLoop(_Recurrence):
                 g_kernel += part[3]
         return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
 
-    def _backward_rows(self, gy, rows, run):
+    def _backward_rows(self, gy, part, rows, run):
         """Back through time for these rows of the batch, then their part of the gradient products: returns
         the gradients of their initial h and c (None when those take none), of their x (None when it takes
         none) and their sum Σ_t [h_{t-1}, x_t, 1]ᵀ·gz_t, the gradient of [U; W; b]."""
         hx, steps = run
-        gz = self.scratch(f"gz{rows.start}", hx.shape[:2] + self.kernel.shape[1:], gy.dtype, array_module(gy))
+        gz = self.scratch(f"gz{part}", hx.shape[:2] + self.kernel.shape[1:], gy.dtype, array_module(gy))
         dh, dc = self._through_time(gy, rows, steps, gz)
         gz = gz.reshape(-1, gz.shape[-1])
-        gx = (gz @ self.W.T).reshape(hx.shape[:2] + (-1,)) if self.needs_grad[0] else None
+        x_wanted = not self.needs_grad or self.needs_grad[0]  # (unknown outside a graph: wanted)
+        gx = (gz @ self.W.T).reshape(hx.shape[:2] + self.W.shape[:1]) if x_wanted else None
         return dh, dc, gx, _weight_grad(hx, gz)
 
     def _through_time(self, gy, rows, steps, gz_steps):
@@ -319,17 +325,17 @@ class LSTMLoop(_Recurrence):
         return dc * f
 
     @staticmethod
-    def _compiled_cell(z, c, h_new, c_new, t, memory):
-        """_cell with σ and tanh, the same numbers: NumPy's tanh (vectorized only there) from z into t, the
+    def _compiled_cell(z, c, h_new, c_new, tz, memory):
+        """_cell with σ and tanh, the same numbers: NumPy's tanh (vectorized only there) from z into tz, the
         step's own array, which is what the step keeps for its backward. z's gates' blocks hold z/2 (forward
-        halved their kernel columns), so that t holds GateSigmoid's tanh(z/2) there, σ being t·0.5 + 0.5, and
-        the candidate's tanh(z_c); compiled kernels for the passes between. Writes t, memory (act(c_t)) and
+        halved their kernel columns), so that tz holds GateSigmoid's tanh(z/2) there, σ being tz·0.5 + 0.5, and
+        the candidate's tanh(z_c); compiled kernels for the passes between. Writes tz, memory (act(c_t)) and
         the states."""
-        np.tanh(z, out=t)
-        _lstm_cell_forward(t, c, c_new)
+        np.tanh(z, out=tz)
+        _lstm_cell_forward(tz, c, c_new)
         np.tanh(c_new, out=memory)
-        _lstm_output(t, memory, h_new)
-        return t, memory, c
+        _lstm_output(tz, memory, h_new)
+        return tz, memory, c
 
     @staticmethod
     def _compiled_cell_backward(step, dh, dc, gz):
@@ -352,50 +358,50 @@ def _transpose(a, out):
 
 
 @compiled.kernel
-def _lstm_cell_forward(t, c_prev, c_new):
-    """c_t = f·c_{t-1} + i·g, as LSTMLoop._cell computes it: t holds tanh(z/2) on the gates' blocks i, f, o,
-    whose σ is tanh(z/2)·0.5 + 0.5 (GateSigmoid's, rounded as it rounds), and g = tanh(z_c) on the
-    candidate's."""
+def _lstm_cell_forward(tz, c_prev, c_new):
+    """c_t = f·c_{t-1} + i·g, as LSTMLoop._cell computes it: tz holds tanh over z, which is tanh(z/2) on the
+    gates' blocks i, f, o, whose σ is tanh(z/2)·0.5 + 0.5 (GateSigmoid's, rounded as it rounds), and
+    g = tanh(z_c) on the candidate's."""
     n = c_new.shape[1]
     for b in range(c_new.shape[0]):
         for j in range(n):
-            c_new[b, j] = (t[b, n + j] * HALF + HALF) * c_prev[b, j] + (t[b, j] * HALF + HALF) * t[b, 2 * n + j]
+            c_new[b, j] = (tz[b, n + j] * HALF + HALF) * c_prev[b, j] + (tz[b, j] * HALF + HALF) * tz[b, 2 * n + j]
 
 
 @compiled.kernel
-def _lstm_output(t, memory, h):
-    """h_t = o·act(c_t), o = σ(z_o) from t as in _lstm_cell_forward. h may be a strided view: the next step's
+def _lstm_output(tz, memory, h):
+    """h_t = o·act(c_t), o = σ(z_o) from tz as in _lstm_cell_forward. h may be a strided view: the next step's
     [h_t, x_{t+1}, 1] rows."""
     n = memory.shape[1]
     for b in range(memory.shape[0]):
         for j in range(n):
-            h[b, j] = (t[b, 3 * n + j] * HALF + HALF) * memory[b, j]
+            h[b, j] = (tz[b, 3 * n + j] * HALF + HALF) * memory[b, j]
 
 
 @compiled.kernel
-def _lstm_cell_backward(t, memory, c_prev, dh, dc, gz):
+def _lstm_cell_backward(tz, memory, c_prev, dh, dc, gz):
     """LSTMLoop._cell_backward with σ and tanh, the same operations in the same order (so the same
     numbers), as one pass per result instead of a dozen NumPy passes; each loop writes one array, which
-    lets the compiler vectorize it. t is what _lstm_cell_forward read: σ of a gate is t·0.5 + 0.5."""
+    lets the compiler vectorize it. tz is what _lstm_cell_forward read: σ of a gate is tz·0.5 + 0.5."""
     n = memory.shape[1]
     for b in range(memory.shape[0]):
         for j in range(n):  # dc += tanh'(c_t)·(dh·o), tanh' = 1 - memory²
-            o = t[b, 3 * n + j] * HALF + HALF
+            o = tz[b, 3 * n + j] * HALF + HALF
             dc[b, j] = dc[b, j] + dh[b, j] * o * (ONE - memory[b, j] * memory[b, j])
         for j in range(n):  # σ' = σ·(1 - σ) on the gates' blocks, tanh' on the candidate's
-            i = t[b, j] * HALF + HALF
-            gz[b, j] = dc[b, j] * t[b, 2 * n + j] * i * (ONE - i)
+            i = tz[b, j] * HALF + HALF
+            gz[b, j] = dc[b, j] * tz[b, 2 * n + j] * i * (ONE - i)
         for j in range(n):
-            f = t[b, n + j] * HALF + HALF
+            f = tz[b, n + j] * HALF + HALF
             gz[b, n + j] = dc[b, j] * c_prev[b, j] * f * (ONE - f)
         for j in range(n):
-            g = t[b, 2 * n + j]
-            gz[b, 2 * n + j] = dc[b, j] * (t[b, j] * HALF + HALF) * (ONE - g * g)
+            g = tz[b, 2 * n + j]
+            gz[b, 2 * n + j] = dc[b, j] * (tz[b, j] * HALF + HALF) * (ONE - g * g)
         for j in range(n):
-            o = t[b, 3 * n + j] * HALF + HALF
+            o = tz[b, 3 * n + j] * HALF + HALF
             gz[b, 3 * n + j] = dh[b, j] * memory[b, j] * o * (ONE - o)
         for j in range(n):  # what reaches c_{t-1}
-            dc[b, j] = dc[b, j] * (t[b, n + j] * HALF + HALF)
+            dc[b, j] = dc[b, j] * (tz[b, n + j] * HALF + HALF)
 
 
 class GRULoop(_Recurrence):
