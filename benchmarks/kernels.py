@@ -197,6 +197,23 @@ def lstm_cell_forward():
     return run
 
 
+def lstm_u_transposed():
+    """The copy of Uᵀ that an LSTM's backward multiplies by (128 units, once a training step): the compiled
+    tile-by-tile copy against NumPy's copy of the transposed view."""
+    from scratchgrad.recurrent import _transpose
+
+    U = np.random.default_rng(0).standard_normal((128, 512), dtype=np.float32)
+    out = np.empty((512, 128), np.float32)
+
+    def run():
+        if compiled.enabled():
+            _transpose(U, out)
+        else:
+            out[...] = U.T
+
+    return run
+
+
 def lstm_gates_compiled():
     """The rejected alternative: an LSTM step's gate functions (σ on three blocks, tanh on one and on the
     new memory) as one numba loop, batch 128, 128 units, against scratchgrad's NumPy ones."""
@@ -327,7 +344,8 @@ def main(argv=None):
             ("the ReLU and the pool fused (MaxPool2DReLU, as the CNN's plan runs them), forward + backward",
              max_pool(True, fused=True), 30),
             ("LSTM cell forward after its product, one step, batch 128, 128 units", lstm_cell_forward(), 2000),
-            ("LSTM cell backward, one step, batch 128, 128 units", lstm_cell_backward(), 2000)):
+            ("LSTM cell backward, one step, batch 128, 128 units", lstm_cell_backward(), 2000),
+            ("LSTM backward's copy of Uᵀ, 128 units (once a training step)", lstm_u_transposed(), 2000)):
         numpy_time, compiled_time = numpy_and_compiled(fn, calls(n), rounds)
         rows.append((label, micro(numpy_time), micro(compiled_time), f"{numpy_time / compiled_time:.1f}×"))
     numpy_gates, compiled_gates = lstm_gates_compiled()

@@ -348,7 +348,7 @@ class LSTMLoop(_Recurrence):
 @compiled.kernel
 def _transpose(a, out):
     """out = aᵀ, a copy, tile by tile: NumPy copies a transposed view along whole columns of `a`, each
-    number from another cache line, about three times slower for the LSTM's U."""
+    number from another cache line, several times slower for the LSTM's U (`benchmarks/kernels.py`)."""
     rows, columns = a.shape
     for i0 in range(0, rows, 16):
         for j0 in range(0, columns, 16):
