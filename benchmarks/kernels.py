@@ -185,12 +185,12 @@ def lstm_cell_forward():
     rng = np.random.default_rng(0)
     z = rng.standard_normal((128, 512), dtype=np.float32)
     c, h_new, c_new = rng.standard_normal((3, 128, 128), dtype=np.float32)
-    t, memory = np.empty((128, 512), np.float32), np.empty((128, 128), np.float32)
+    tz, memory = np.empty((128, 512), np.float32), np.empty((128, 128), np.float32)
     loop = LSTMLoop()
 
     def run():
         if compiled.enabled():
-            loop._compiled_cell(z, c, h_new, c_new, t, memory)
+            loop._compiled_cell(z, c, h_new, c_new, tz, memory)
         else:
             loop._cell(z, c, h_new, c_new)
 

@@ -11,7 +11,6 @@ import pytest
 from layer_checks import run_lstm_loop
 
 from scratchgrad import compiled, threads
-from scratchgrad import recurrent as R
 from scratchgrad import functional as F
 from scratchgrad.callbacks import LambdaCallback
 from scratchgrad.layers import LSTM, Bidirectional, Dense, Input
@@ -147,7 +146,7 @@ def test_an_lstm_loop_cut_in_two_halves_of_real_size_gives_the_whole_batch_s_sum
 def test_a_loop_keeps_one_set_of_work_arrays_per_part_however_its_batches_are_cut(three_cores):
     """Batches of 8, 6 and 4 rows are cut at different rows (3, 3 and 2 parts): the work arrays are kept by
     part number, so each part's are reused (resized) rather than kept beside the others."""
-    loop = R.LSTMLoop()
+    loop = LSTMLoop()
     loop.needs_grad = (True,) * 6
     rng = np.random.default_rng(0)
     for batch in (8, 6, 4, 8):

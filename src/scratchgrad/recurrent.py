@@ -69,11 +69,15 @@ class _Recurrence(Function):
         self.gate = cell_activation(recurrent_activation, "recurrent_activation")
         self.recurrent_dropout, self.seed = recurrent_dropout, seed
 
+    def _wanted(self, *positions):
+        """Whether any of these inputs takes a gradient. Unknown (a loop called outside a graph or plan,
+        needs_grad unset): they do."""
+        return not self.needs_grad or any(self.needs_grad[i] for i in positions)
+
     def _initial_wanted(self):
         """Whether the initial states take a gradient. Keras's zero states do not, and then a loop's
-        backward stops after step 0's cell: its product for dh would reach only h_0. Unknown (a loop
-        called outside a graph or plan, needs_grad unset): they do."""
-        return not self.needs_grad or any(self.needs_grad[1:1 + self.states])
+        backward stops after step 0's cell: its product for dh would reach only h_0."""
+        return self._wanted(*range(1, 1 + self.states))
 
     def _start(self, h0, mask):
         self.mask, self.drop = mask, None
@@ -262,7 +266,7 @@ class LSTMLoop(_Recurrence):
     def backward(self, gy):
         xp, n = array_module(gy), self.U.shape[0]
         self.U_T = self.scratch("U_T", self.U.shape[::-1], self.U.dtype, xp)  # BLAS multiplies by it faster
-        if self.uses_kernels and self.U.dtype == self.dtype:  # than by the transposed view
+        if compiled.applies(self.U):  # than by the transposed view
             _transpose(self.U, self.U_T)
         else:
             self.U_T[...] = self.U.T
@@ -270,8 +274,8 @@ class LSTMLoop(_Recurrence):
                             self.runs)
         dh, dc, gx, g_kernel = ends[0]
         if len(ends) > 1:  # the parts' gradients side by side; their kernel gradients added up
-            dh, dc, gx = (None if d[0] is None else xp.concatenate(d, axis=a) for d, a in
-                          zip(list(zip(*ends))[:3], (0, 0, 1)))
+            dh, dc, gx = (None if d[0] is None else xp.concatenate(d, axis=axis)
+                          for d, axis in zip(zip(*ends), (0, 0, 1)))
             for part in ends[1:]:
                 g_kernel += part[3]
         return self._with_mask_grad(gx, dh, dc, g_kernel[n:-1], g_kernel[:n], g_kernel[-1])
@@ -284,8 +288,7 @@ class LSTMLoop(_Recurrence):
         gz = self.scratch(f"gz{part}", hx.shape[:2] + self.kernel.shape[1:], gy.dtype, array_module(gy))
         dh, dc = self._through_time(gy, rows, steps, gz)
         gz = gz.reshape(-1, gz.shape[-1])
-        x_wanted = not self.needs_grad or self.needs_grad[0]  # (unknown outside a graph: wanted)
-        gx = (gz @ self.W.T).reshape(hx.shape[:2] + self.W.shape[:1]) if x_wanted else None
+        gx = (gz @ self.W.T).reshape(hx.shape[:2] + self.W.shape[:1]) if self._wanted(0) else None
         return dh, dc, gx, _weight_grad(hx, gz)
 
     def _through_time(self, gy, rows, steps, gz_steps):
